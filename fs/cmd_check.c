@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cmd_check.c - `spotfs check` and `spotfs preview`: build views without a
+ * mount, to validate a config and to show what a caller would see.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "engine.h"
+#include "sandbox.h"
+#include "view.h"
+
+#define CLI_PII_SAMPLE_ROWS 2000
+#define CLI_PREVIEW_ROWS 10
+
+/* ---- PII scan of unmasked columns ---- */
+
+/* Whether a column is masked for every role the config knows. */
+static bool cli_col_masked_all(const struct cfg *cfg,
+			       const struct cfg_dataset *d, const char *col)
+{
+	const struct cfg_column *c =
+		cfg_column_rule(d, NULL, cfg->default_role, col);
+
+	if (!c || (c->has_rule && c->rule.method == MSK_KEEP))
+		return false;
+	for (size_t i = 0; i < cfg->nroles; i++) {
+		c = cfg_column_rule(d, NULL, cfg->roles[i].name, col);
+		if (!c || (c->has_rule && c->rule.method == MSK_KEEP))
+			return false;
+	}
+	return true;
+}
+
+/* Warn about unmasked CSV columns whose raw values look like PII. */
+static void cli_pii_scan(struct sbx *s, const struct cfg_dataset *d, int fd,
+			 int *warnings)
+{
+	const struct pipe_col *cols;
+	struct csv_reader *r = NULL;
+	struct spot_err err = { "" };
+	struct pipe_batch b;
+	unsigned *kinds = NULL;
+	size_t ncols;
+
+	if (csv_reader_open_fd(fd, d->delimiter, &r))
+		return;
+	if (csv_source_ops.columns(r, &cols, &ncols, &err) || !ncols ||
+	    pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS))
+		goto out;
+	kinds = calloc(ncols, sizeof(*kinds));
+	while (kinds && b.first_row < CLI_PII_SAMPLE_ROWS) {
+		pipe_batch_clear(&b);
+		if (csv_source_ops.next_batch(r, &b, &err) || !b.nrows)
+			break;
+		for (size_t i = 0; i < b.nrows * ncols; i++)
+			kinds[i % ncols] |=
+				msk_pii_detect(b.in[i].p, b.in[i].len);
+		b.first_row += b.nrows;
+	}
+	for (size_t c = 0; kinds && c < ncols; c++) {
+		if (!kinds[c] || cli_col_masked_all(s->cfg, d, cols[c].name))
+			continue;
+		for (unsigned k = 1; k <= MSK_PII_ALL; k <<= 1)
+			if (kinds[c] & k) {
+				printf("  warning: %s: column '%s' holds "
+				       "values that look like %s but is "
+				       "served unmasked%s\n",
+				       d->name, cols[c].name, msk_pii_name(k),
+				       d->policy ? " by YAML rules (a policy "
+						   "function may mask it)"
+						 : "");
+				(*warnings)++;
+			}
+	}
+	pipe_batch_fini(&b);
+out:
+	free(kinds);
+	csv_reader_free(r);
+}
+
+/* ---- check ---- */
+
+static void cli_check_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spotfs check [-c CONFIG]\n"
+		"\n"
+		"Validate the config, compile its policies and build every\n"
+		"dataset's view for every role, without mounting. Warns about\n"
+		"configured columns the data lacks and about unmasked columns\n"
+		"that look like personal data. Exit status 1 on any error.\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE   sandbox config (YAML)\n"
+		"  -h, --help          show this help\n");
+}
+
+/* Build one dataset for one role; print a line. 0 or -errno. */
+static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
+			 const char *role)
+{
+	struct spot_err err = { "" };
+	struct vc_content out;
+	int rc;
+
+	if (!cfg_dataset_allows(d, role))
+		return 0;
+	rc = sbx_build(s, d, "", role, &out, &err);
+	if (rc) {
+		printf("  error: %s\n", err.msg);
+		return rc;
+	}
+	printf("  %-24s role %-10s %8llu rows in, %8llu served, %llu bytes\n",
+	       d->name, role, (unsigned long long)out.rows_in,
+	       (unsigned long long)out.rows_out, (unsigned long long)out.size);
+	out.free(out.obj);
+	return 0;
+}
+
+int cli_check(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct spot_err err = { "" };
+	const char *config = NULL;
+	int c, errors = 0, warnings = 0;
+	struct cfg *cfg;
+	struct sbx *s;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
+		if (c == 'c') {
+			config = optarg;
+		} else if (c == 'h') {
+			cli_check_usage(stdout);
+			return CLI_EXIT_OK;
+		} else {
+			cli_check_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		cli_check_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	cfg = cli_load_config(config);
+	if (!cfg)
+		return CLI_EXIT_FAIL;
+	printf("config %s: ok (source %s, %zu datasets, %zu roles)\n",
+	       cfg->path, cfg->source, cfg->ndatasets, cfg->nroles);
+	if (sbx_new(cfg, &s, &err)) {
+		fprintf(stderr, "spotfs check: %s\n", err.msg);
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
+		const struct cfg_dataset *d = &s->cfg->datasets[i];
+		int fd;
+
+		if (cli_check_one(s, d, s->cfg->default_role))
+			errors++;
+		for (size_t r = 0; r < s->cfg->nroles; r++)
+			if (cli_check_one(s, d, s->cfg->roles[r].name))
+				errors++;
+		fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && view_detect(fd, d->name) == VIEW_FMT_CSV)
+			cli_pii_scan(s, d, fd, &warnings);
+		if (fd >= 0)
+			close(fd);
+	}
+	printf("%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s",
+	       warnings, warnings == 1 ? "" : "s");
+	sbx_free(s);
+	return errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ---- preview ---- */
+
+static void cli_preview_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spotfs preview [-c CONFIG] DATASET [--rows N]\n"
+		"                      [--role ROLE | --as-uid UID]\n"
+		"\n"
+		"Print the first rows of DATASET as the caller would read "
+		"them\n"
+		"through a mount (header included). With a random secret, "
+		"hashes\n"
+		"and fake values differ from a running sandbox's: use a "
+		"secret\n"
+		"file for stable values.\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE   sandbox config (YAML)\n"
+		"  -n, --rows N        rows to print (default 10)\n"
+		"  -r, --role ROLE     as a caller with this role\n"
+		"  -u, --as-uid UID    as this user (role from users/groups)\n"
+		"  -h, --help          show this help\n");
+}
+
+/* The role of a local user, as the daemon would compute it. */
+static const char *cli_role_of_uid(const struct cfg *cfg, uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	gid_t groups[256];
+	int n = (int)SPOT_ARRAY_SIZE(groups);
+
+	if (!pw)
+		return cfg_role_for(cfg, uid, (gid_t)-1, NULL, 0);
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
+		n = 0;
+	return cfg_role_for(cfg, uid, pw->pw_gid, groups, (size_t)n);
+}
+
+/* Print the header and first n records of built CSV bytes. */
+static int cli_print_rows(const struct vc_content *v, uint64_t n)
+{
+	struct spot_buf raw, out;
+	struct spot_err err = { "" };
+	struct csv_reader *r = NULL;
+	struct csv_writer *w = NULL;
+	const struct pipe_col *cols;
+	struct pipe_batch b;
+	bool have_batch = false;
+	size_t ncols;
+	int rc;
+
+	spot_buf_init(&raw);
+	spot_buf_init(&out);
+	rc = spot_buf_reserve(&raw, v->size);
+	if (rc)
+		return rc;
+	raw.len = (size_t)v->read(v->obj, raw.p, v->size, 0);
+	rc = csv_reader_open_mem(raw.p, raw.len, 0, &r);
+	if (!rc)
+		rc = csv_source_ops.columns(r, &cols, &ncols, &err);
+	if (!rc)
+		rc = csv_writer_new(&out, &w);
+	if (!rc)
+		rc = csv_sink_ops.begin(w, cols, ncols,
+					csv_source_ops.dialect(r), &err);
+	if (!rc) {
+		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
+		have_batch = !rc;
+	}
+	while (!rc && n) {
+		pipe_batch_clear(&b);
+		rc = csv_source_ops.next_batch(r, &b, &err);
+		if (rc || !b.nrows)
+			break;
+		if (b.nrows > n)
+			b.nrows = (size_t)n;
+		memset(b.keep, 1, b.nrows);
+		rc = csv_sink_ops.rows(w, &b, &err);
+		n -= b.nrows;
+	}
+	if (have_batch)
+		pipe_batch_fini(&b);
+	if (!rc)
+		fwrite(out.p, 1, out.len, stdout);
+	csv_writer_free(w);
+	csv_reader_free(r);
+	spot_buf_fini(&out);
+	spot_buf_fini(&raw);
+	return rc;
+}
+
+int cli_preview(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "rows", required_argument, NULL, 'n' },
+		{ "role", required_argument, NULL, 'r' },
+		{ "as-uid", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *role = NULL, *uid_s = NULL;
+	struct spot_err err = { "" };
+	const struct cfg_dataset *d;
+	struct vc_content out;
+	unsigned long long rows = CLI_PREVIEW_ROWS;
+	struct cfg *cfg;
+	struct sbx *s;
+	char *end;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:n:r:u:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			rows = strtoull(optarg, &end, 10);
+			if (errno || *end || optarg[0] == '-') {
+				cli_error("preview", "bad --rows '%s'", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'r':
+			role = optarg;
+			break;
+		case 'u':
+			uid_s = optarg;
+			break;
+		case 'h':
+			cli_preview_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			cli_preview_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1 || (role && uid_s)) {
+		cli_preview_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	cfg = cli_load_config(config);
+	if (!cfg)
+		return CLI_EXIT_FAIL;
+	if (sbx_new(cfg, &s, &err)) {
+		fprintf(stderr, "spotfs preview: %s\n", err.msg);
+		return CLI_EXIT_FAIL;
+	}
+	rc = CLI_EXIT_FAIL;
+	d = cfg_dataset_find(s->cfg, argv[optind]);
+	if (!d) {
+		cli_error("preview", "'%s' is not a dataset of %s",
+			  argv[optind], s->cfg->path);
+		goto out;
+	}
+	if (uid_s) {
+		unsigned long uid = strtoul(uid_s, &end, 10);
+		struct passwd *pw = *end ? getpwnam(uid_s) : NULL;
+
+		if (*end && !pw) {
+			cli_error("preview", "unknown user '%s'", uid_s);
+			goto out;
+		}
+		role = cli_role_of_uid(s->cfg, pw ? pw->pw_uid : (uid_t)uid);
+	}
+	if (!role)
+		role = s->cfg->default_role;
+	fprintf(stderr, "spotfs preview: %s as role '%s'\n", d->name, role);
+	if (!cfg_dataset_allows(d, role)) {
+		cli_error("preview", "role '%s' may not open %s", role,
+			  d->name);
+		goto out;
+	}
+	if (sbx_build(s, d, "", role, &out, &err)) {
+		cli_error("preview", "%s", err.msg);
+		goto out;
+	}
+	if (cli_print_rows(&out, rows) == 0)
+		rc = CLI_EXIT_OK;
+	out.free(out.obj);
+out:
+	sbx_free(s);
+	return rc;
+}

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cmd_mount.c - `spotfs mount` and `spotfs unmount`.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+
+static void cli_mount_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spotfs mount [-c CONFIG] [--ttl DURATION] [-f] "
+		"MOUNTPOINT\n"
+		"\n"
+		"Mount the sandbox described by CONFIG on MOUNTPOINT (created "
+		"if\n"
+		"missing). Without -c, the config is ./spotfs.yaml, then\n"
+		"~/.config/spotfs/spotfs.yaml, then (root) "
+		"/etc/spotfs/spotfs.yaml.\n"
+		"\n"
+		"options:\n"
+		"  -c, --config FILE   sandbox config (YAML)\n"
+		"  -t, --ttl DURATION  lifetime, e.g. 90s, 30m, 2h, 1d, 1h30m\n"
+		"                      (default: the config's ttl, else 2h)\n"
+		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"      --log FILE      daemon log file (default: syslog)\n"
+		"      --private       only the mounting user may enter\n"
+		"                      (default for root: everyone, roles "
+		"apply)\n"
+		"  -d, --debug         trace FUSE requests (implies -f)\n"
+		"  -h, --help          show this help\n");
+}
+
+/* Refuse mount points that cannot work, before forking a daemon. */
+static int cli_mount_check_point(const char *mp, const struct cfg *cfg)
+{
+	char real[PATH_MAX], parent[PATH_MAX + 4];
+	struct stat st, pst;
+	size_t slen;
+
+	if (stat(mp, &st) && errno == ENOENT) {
+		if (mkdir(mp, 0755)) {
+			cli_error("mount", "cannot create %s: %s", mp,
+				  strerror(errno));
+			return -1;
+		}
+		if (stat(mp, &st)) {
+			cli_error("mount", "%s: %s", mp, strerror(errno));
+			return -1;
+		}
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		cli_error("mount", "%s is not a folder", mp);
+		return -1;
+	}
+	if (!realpath(mp, real)) {
+		cli_error("mount", "%s: %s", mp, strerror(errno));
+		return -1;
+	}
+	snprintf(parent, sizeof(parent), "%s/..", real);
+	if (strcmp(real, "/") && !stat(parent, &pst) &&
+	    pst.st_dev != st.st_dev) {
+		cli_error("mount", "%s is already a mount point", mp);
+		return -1;
+	}
+	slen = strlen(cfg->source);
+	if (!strncmp(real, cfg->source, slen) &&
+	    (real[slen] == '/' || real[slen] == '\0')) {
+		cli_error("mount", "mount point %s is inside the source %s",
+			  real, cfg->source);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_mount(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ttl", required_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "private", no_argument, NULL, 'P' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct dmn_opts opts = { false, geteuid() == 0, false, NULL };
+	const char *config = NULL, *ttl = NULL, *mp;
+	uint64_t ttl_sec = 0, max_ttl;
+	struct cfg *cfg;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:t:fdh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 't':
+			ttl = optarg;
+			break;
+		case 'f':
+			opts.foreground = true;
+			break;
+		case 'L':
+			opts.log_path = optarg;
+			break;
+		case 'P':
+			opts.allow_other = false;
+			break;
+		case 'd':
+			opts.debug = true;
+			opts.foreground = true;
+			break;
+		case 'h':
+			cli_mount_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			cli_mount_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("mount", "expected one MOUNTPOINT");
+		cli_mount_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	mp = argv[optind];
+	if (ttl && spot_parse_duration(ttl, &ttl_sec)) {
+		cli_error("mount",
+			  "bad --ttl '%s': use a number with a unit: 90s, 30m, "
+			  "2h, 1d or 1h30m",
+			  ttl);
+		return CLI_EXIT_USAGE;
+	}
+	if (ttl && !ttl_sec) {
+		cli_error("mount", "--ttl must be longer than 0s");
+		return CLI_EXIT_USAGE;
+	}
+	cfg = cli_load_config(config);
+	if (!cfg)
+		return CLI_EXIT_FAIL;
+	max_ttl = cfg->max_ttl ? cfg->max_ttl : CFG_DEFAULT_MAX_TTL;
+	if (ttl_sec > max_ttl) {
+		char a[32], b[32];
+
+		spot_format_duration(ttl_sec, a, sizeof(a));
+		spot_format_duration(max_ttl, b, sizeof(b));
+		cli_error("mount", "--ttl %s is longer than max_ttl %s", a, b);
+		cfg_free(cfg);
+		return CLI_EXIT_USAGE;
+	}
+	if (ttl_sec)
+		cfg->ttl = ttl_sec;
+	if (cli_mount_check_point(mp, cfg)) {
+		cfg_free(cfg);
+		return CLI_EXIT_FAIL;
+	}
+	rc = dmn_mount(cfg, mp, &opts);
+	if (rc)
+		return CLI_EXIT_FAIL;
+	if (!opts.foreground)
+		printf("spotfs: mounted on %s\n", mp);
+	return CLI_EXIT_OK;
+}
+
+static void cli_unmount_usage(FILE *f)
+{
+	fprintf(f, "usage: spotfs unmount [-z] MOUNTPOINT\n"
+		   "\n"
+		   "Unmount a sandbox; its overlay and keys are discarded.\n"
+		   "\n"
+		   "options:\n"
+		   "  -z, --lazy   detach now even if files are still open\n"
+		   "  -h, --help   show this help\n");
+}
+
+/* Unmount as root directly, otherwise through fusermount3. */
+static int cli_do_unmount(const char *mp, bool lazy)
+{
+	pid_t pid;
+	int status;
+
+	if (geteuid() == 0) {
+		if (umount2(mp, lazy ? MNT_DETACH : 0)) {
+			int saverr = errno;
+
+			cli_error("unmount", "%s: %s%s", mp, strerror(saverr),
+				  saverr == EBUSY
+					  ? " (files are open; use --lazy)"
+					  : "");
+			return -saverr;
+		}
+		return 0;
+	}
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (lazy)
+			execlp("fusermount3", "fusermount3", "-u", "-z", mp,
+			       (char *)NULL);
+		else
+			execlp("fusermount3", "fusermount3", "-u", mp,
+			       (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : -EIO;
+}
+
+int cli_unmount(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "lazy", no_argument, NULL, 'z' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool lazy = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "zh", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'z':
+			lazy = true;
+			break;
+		case 'h':
+			cli_unmount_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			cli_unmount_usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		cli_error("unmount", "expected one MOUNTPOINT");
+		cli_unmount_usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	return cli_do_unmount(argv[optind], lazy) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}

@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * daemon.c - mount life cycle: fork, mount, report readiness to the CLI,
+ * serve, unmount and wipe.
+ *
+ * Order matters: the process forks before anything creates a thread or
+ * locks key memory (neither survives fork), mounts, builds the sandbox
+ * (keys, policies), and only then tells the waiting parent "ready". A
+ * failure at any step reaches the parent as a non-zero exit and a message
+ * on the terminal, and leaves no mount behind.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon_i.h"
+
+#define DMN_READAHEAD_KB 1024
+#define DMN_IDLE_THREADS 4
+#define DMN_MAX_THREADS 16
+
+/*
+ * Raise the mount's read-ahead (root only): the kernel otherwise caps FUSE
+ * reads at 128 KiB, and larger reads roughly halve the per-byte cost. The
+ * device number comes from mountinfo: stat() of the mount point would wait
+ * for this very daemon, which is not serving requests yet.
+ */
+static void dmn_tune_readahead(const char *mountpoint)
+{
+	char real[PATH_MAX], line[4096], path[128];
+	unsigned maj, min;
+	FILE *f;
+	int found = 0;
+
+	if (geteuid() != 0 || !realpath(mountpoint, real))
+		return;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char mp[PATH_MAX];
+
+		/* "id parent major:minor root mountpoint ..." */
+		if (sscanf(line, "%*u %*u %u:%u %*s %4095s", &maj, &min, mp) ==
+			    3 &&
+		    strcmp(mp, real) == 0 && strstr(line, " fuse.spotfs "))
+			found = 1;
+	}
+	fclose(f);
+	if (!found)
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj,
+		 min);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%d\n", DMN_READAHEAD_KB);
+	fclose(f);
+}
+
+static int dmn_session_new(struct dmn *d, const struct dmn_opts *opts,
+			   const char *source)
+{
+	char fsname[512];
+	const char *argv[8];
+	int argc = 0;
+	struct fuse_args args;
+
+	snprintf(fsname, sizeof(fsname),
+		 "-ofsname=spotfs,subtype=spotfs,default_permissions%s",
+		 opts->allow_other ? ",allow_other" : "");
+	(void)source;
+	argv[argc++] = "spotfs";
+	argv[argc++] = fsname;
+	if (opts->debug)
+		argv[argc++] = "-d";
+	args.argc = argc;
+	args.argv = (char **)argv;
+	args.allocated = 0;
+	d->se = fuse_session_new(&args, &dmn_ops, sizeof(dmn_ops), d);
+	fuse_opt_free_args(&args);
+	return d->se ? 0 : -EIO;
+}
+
+/* Tell the waiting parent the mount is ready (or not) and detach. */
+static void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
+{
+	int devnull;
+
+	if (fd < 0)
+		return;
+	if (write(fd, ok ? "1" : "0", 1) != 1)
+		spot_log(SPOT_LOG_WARN, "cannot report readiness: %s",
+			 strerror(errno));
+	close(fd);
+	if (!ok)
+		return;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, STDIN_FILENO);
+		dup2(devnull, STDOUT_FILENO);
+		if (!opts->log_path)
+			dup2(devnull, STDERR_FILENO);
+		close(devnull);
+	}
+	if (opts->log_path) {
+		int lfd = open(opts->log_path,
+			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		if (lfd >= 0) {
+			dup2(lfd, STDERR_FILENO);
+			close(lfd);
+		}
+	} else {
+		spot_log_use_syslog(1);
+	}
+}
+
+/* The child (or the foreground process): mount, serve, tear down. */
+static int dmn_serve(struct cfg *cfg, const char *mountpoint,
+		     const struct dmn_opts *opts, int ready_fd)
+{
+	struct dmn d;
+	struct spot_err err = { "" };
+	struct fuse_loop_config *lc;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	d.owner = getuid();
+	d.owner_gid = getgid();
+	rc = ns_new(&d.ns);
+	if (rc)
+		goto out_cfg;
+	rc = dmn_session_new(&d, opts, cfg->source);
+	if (rc) {
+		fprintf(stderr, "spotfs: cannot create the FUSE session\n");
+		goto out_cfg;
+	}
+	if (fuse_set_signal_handlers(d.se)) {
+		rc = -EIO;
+		goto out_session;
+	}
+	if (fuse_session_mount(d.se, mountpoint)) {
+		fprintf(stderr, "spotfs: cannot mount on %s\n", mountpoint);
+		rc = -EIO;
+		goto out_signals;
+	}
+	rc = sbx_new(cfg, &d.sbx, &err);
+	cfg = NULL; /* taken over by sbx_new, also on failure */
+	if (rc) {
+		fprintf(stderr, "spotfs: %s\n", err.msg);
+		goto out_unmount;
+	}
+	dmn_tune_readahead(mountpoint);
+	if (ready_fd < 0)
+		printf("spotfs: sandbox %s mounted on %s (foreground)\n",
+		       d.sbx->id, mountpoint);
+	fflush(stdout);
+	dmn_ready(ready_fd, opts, true);
+	ready_fd = -1;
+	spot_log(SPOT_LOG_INFO, "sandbox %s mounted on %s", d.sbx->id,
+		 mountpoint);
+	lc = fuse_loop_cfg_create();
+	if (!lc) {
+		rc = -ENOMEM;
+		goto out_unmount;
+	}
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	fuse_loop_cfg_set_idle_threads(lc, DMN_IDLE_THREADS);
+	fuse_loop_cfg_set_max_threads(lc, DMN_MAX_THREADS);
+	rc = fuse_session_loop_mt(d.se, lc);
+	fuse_loop_cfg_destroy(lc);
+	rc = rc < 0 ? rc : 0;
+	spot_log(SPOT_LOG_INFO, "sandbox %s: session ended", d.sbx->id);
+out_unmount:
+	fuse_session_unmount(d.se);
+out_signals:
+	fuse_remove_signal_handlers(d.se);
+out_session:
+	fuse_session_destroy(d.se);
+out_cfg:
+	sbx_free(d.sbx); /* wipes the keys */
+	cfg_free(cfg);
+	ns_free(d.ns);
+	dmn_ready(ready_fd, opts, false);
+	return rc;
+}
+
+int dmn_mount(struct cfg *cfg, const char *mountpoint,
+	      const struct dmn_opts *opts)
+{
+	int pfd[2], status;
+	char ok = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (opts->foreground)
+		return dmn_serve(cfg, mountpoint, opts, -1);
+	if (pipe2(pfd, O_CLOEXEC)) {
+		cfg_free(cfg);
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		int saverr = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		cfg_free(cfg);
+		return -saverr;
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		setsid();
+		if (chdir("/"))
+			_exit(1);
+		_exit(dmn_serve(cfg, mountpoint, opts, pfd[1]) ? 1 : 0);
+	}
+	close(pfd[1]);
+	cfg_free(cfg);
+	do
+		n = read(pfd[0], &ok, 1);
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n == 1 && ok == '1')
+		return 0; /* the daemon lives on; init reaps it */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return -EIO;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ns.h - the inode table of the mount: which inode number stands for which
+ * source folder, masked view or passed-through file, with the kernel's
+ * lookup counts.
+ *
+ * A node is identified by (parent, name, role key). The role key is "" for
+ * everything whose bytes do not depend on the caller; a view whose masking
+ * differs by role gets one node per role, so the kernel never shares page
+ * cache between roles. Inode numbers are never reused within a mount.
+ *
+ * Locking: ns->lock protects the tables and every node's nlookup. Node
+ * fields other than nlookup are immutable after creation. A node lives
+ * until its lookup count drops to zero through ns_forget (the kernel sends
+ * no request for an inode after forgetting it); the root lives forever.
+ */
+#ifndef SPOT_NS_H
+#define SPOT_NS_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+#define NS_ROOT_INO 1
+
+enum ns_kind {
+	NS_DIR = 0, /* a source folder */
+	NS_VIEW,    /* a masked dataset */
+	NS_PASS,    /* an unnamed file under "default: show" */
+};
+
+struct ns_node {
+	uint64_t ino;
+	uint64_t parent; /* parent's ino; the root's is itself */
+	enum ns_kind kind;
+	char *name;    /* component name ("" for the root) */
+	char *relpath; /* source-relative path ("" for the root) */
+	char *role;    /* NS_VIEW: role key */
+	const struct cfg_dataset *ds; /* NS_VIEW */
+	uint64_t nlookup;	      /* protected by ns->lock */
+	struct ns_node *next_ino;     /* hash chains, protected by ns->lock */
+	struct ns_node *next_key;
+};
+
+struct ns;
+
+/* 0 or -ENOMEM. */
+int ns_new(struct ns **out);
+void ns_free(struct ns *ns);
+
+/* The node of ino, or NULL (not referenced: valid while the kernel holds it). */
+struct ns_node *ns_get(struct ns *ns, uint64_t ino);
+
+/*
+ * Find or create the node for (parent, name, role) and count one kernel
+ * lookup. relpath, kind and ds are used on creation only. NULL on ENOMEM.
+ */
+struct ns_node *ns_intern(struct ns *ns, uint64_t parent, const char *name,
+			  const char *role, enum ns_kind kind,
+			  const char *relpath, const struct cfg_dataset *ds);
+
+/* Drop n kernel lookups of ino; frees the node at zero (never the root). */
+void ns_forget(struct ns *ns, uint64_t ino, uint64_t n);
+
+#endif /* SPOT_NS_H */

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vcache.c - build-once cache of masked views.
+ */
+#include "vcache.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct vc_entry {
+	struct vc_entry *next;
+	char *key; /* dataset \0 sub \0 role \0 */
+	size_t key_len;
+	struct vc_view view;
+};
+
+struct vc {
+	vc_build_fn build;
+	void *arg;
+	pthread_mutex_t lock;
+	pthread_cond_t built;  /* broadcast when any build finishes */
+	struct vc_entry *head; /* protected by lock */
+};
+
+static ssize_t vc_buf_read(void *obj, void *buf, size_t len, uint64_t off)
+{
+	struct spot_buf *b = obj;
+
+	if (off >= b->len)
+		return 0;
+	if (len > b->len - off)
+		len = b->len - off;
+	memcpy(buf, b->p + off, len);
+	return (ssize_t)len;
+}
+
+static void vc_buf_free(void *obj)
+{
+	struct spot_buf *b = obj;
+
+	spot_buf_fini(b);
+	free(b);
+}
+
+void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
+{
+	struct spot_buf *own = malloc(sizeof(*own));
+
+	memset(c, 0, sizeof(*c));
+	if (!own) {
+		/* Serve nothing rather than fail: callers check size. */
+		spot_buf_fini(b);
+		return;
+	}
+	*own = *b;
+	spot_buf_init(b);
+	c->size = own->len;
+	c->read = vc_buf_read;
+	c->free = vc_buf_free;
+	c->obj = own;
+}
+
+int vc_new(vc_build_fn build, void *arg, struct vc **out)
+{
+	struct vc *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->build = build;
+	c->arg = arg;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->built, NULL);
+	*out = c;
+	return 0;
+}
+
+void vc_free(struct vc *c)
+{
+	struct vc_entry *e, *next;
+
+	if (!c)
+		return;
+	for (e = c->head; e; e = next) {
+		next = e->next;
+		if (e->view.state == VC_READY && e->view.content.free)
+			e->view.content.free(e->view.content.obj);
+		free(e->key);
+		free(e);
+	}
+	pthread_cond_destroy(&c->built);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static char *vc_key(const char *dataset, const char *sub, const char *role,
+		    size_t *len)
+{
+	size_t a = strlen(dataset) + 1, b = strlen(sub) + 1,
+	       r = strlen(role) + 1;
+	char *k = malloc(a + b + r);
+
+	if (!k)
+		return NULL;
+	memcpy(k, dataset, a);
+	memcpy(k + a, sub, b);
+	memcpy(k + a + b, role, r);
+	*len = a + b + r;
+	return k;
+}
+
+static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
+			 const char *sub, const char *role)
+{
+	struct vc_content content;
+	struct spot_err err = { "" };
+	int rc;
+
+	memset(&content, 0, sizeof(content));
+	rc = c->build(c->arg, dataset, sub, role, &content, &err);
+	pthread_mutex_lock(&c->lock);
+	if (rc) {
+		e->view.err = rc;
+		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
+		e->view.state = VC_FAILED;
+	} else {
+		e->view.content = content;
+		e->view.state = VC_READY;
+	}
+	pthread_cond_broadcast(&c->built);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
+	   struct vc_view **out)
+{
+	struct vc_entry *e;
+	size_t klen;
+	char *key = vc_key(dataset, sub, role, &klen);
+
+	if (!key)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	for (e = c->head; e; e = e->next)
+		if (e->key_len == klen && memcmp(e->key, key, klen) == 0)
+			break;
+	if (e) {
+		free(key);
+		while (e->view.state == VC_BUILDING)
+			pthread_cond_wait(&c->built, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		*out = &e->view;
+		return 0;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		pthread_mutex_unlock(&c->lock);
+		free(key);
+		return -ENOMEM;
+	}
+	e->key = key;
+	e->key_len = klen;
+	e->view.state = VC_BUILDING;
+	e->next = c->head;
+	c->head = e;
+	pthread_mutex_unlock(&c->lock);
+	vc_build_one(c, e, dataset, sub, role);
+	*out = &e->view;
+	return 0;
+}
+
+ssize_t vc_view_read(struct vc_view *v, void *buf, size_t len, uint64_t off)
+{
+	if (v->state != VC_READY)
+		return -EIO;
+	if (off >= v->content.size)
+		return 0;
+	if (len > v->content.size - off)
+		len = (size_t)(v->content.size - off);
+	return v->content.read(v->content.obj, buf, len, off);
+}
+
+void vc_stats(struct vc *c, size_t *views, uint64_t *bytes)
+{
+	size_t n = 0;
+	uint64_t total = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct vc_entry *e = c->head; e; e = e->next) {
+		if (e->view.state != VC_READY)
+			continue;
+		n++;
+		total += e->view.content.size;
+	}
+	pthread_mutex_unlock(&c->lock);
+	*views = n;
+	*bytes = total;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * csv.h - streaming CSV reader and writer (RFC 4180 and the real world),
+ * with adapters for the view pipeline (pipe.h).
+ *
+ * Reader: the first record is the header (column names). Fields may be
+ * quoted ("a,b", "say ""hi""", embedded CR/LF); a quote inside an unquoted
+ * field (ab"c) is literal. Records end in LF, CRLF or a lone CR; the
+ * terminator of every record is kept (batch->rowmeta, enum csv_eol) so the
+ * writer reproduces it. A UTF-8 BOM is skipped and remembered. Bytes are
+ * bytes: invalid UTF-8 and NUL pass through. Rules that are choices:
+ *   - a file that ends in a terminator has no empty last record;
+ *   - a blank line is a record of one empty field: a row in a one-column
+ *     file, a ragged-row error otherwise;
+ *   - duplicate header names are allowed (pipe_col_find gives the first);
+ *   - line numbers count LF inside quoted fields and one per terminator.
+ * Errors (-EBADMSG, message "line N: ...", never a cell value): ragged row,
+ * unterminated quoted field at EOF, a character other than a delimiter or
+ * line end after a closing quote. A streamed record (file or chunked
+ * memory) longer than the limit is -EFBIG, which bounds memory; a
+ * zero-copy memory reader needs no limit. -EIO-like read errors are
+ * returned as they come (-errno). An error is sticky: later calls return
+ * it again, with the same message.
+ *
+ * Streaming: from a file descriptor the reader reads chunks (1 MiB by
+ * default) with pread() from offset 0 (read() for pipes); the file position
+ * is not used. Cells point into the reader's buffers (zero copy) unless a
+ * quoted field holds doubled quotes, which are unescaped into
+ * batch->src_arena. Cells stay valid until the next next_batch() call.
+ * From memory (csv_reader_open_mem) the cells point into the caller's
+ * bytes, which must outlive the reader; csv_reader_set_chunk() makes a
+ * memory reader copy the bytes in chunks instead, as from a file (tests).
+ *
+ * Writer: appends to a caller's spot_buf. With the dialect of a CSV source
+ * (csv_source_ops.dialect) it reuses its delimiter, BOM and per-record line
+ * endings, and writes unchanged cells exactly as read (same quoting), so a
+ * view without transforms is byte-identical to its source. Other cells
+ * (PIPE_F_SET, or rows from a non-CSV source) go through csv_write_field:
+ * quoted when they hold the delimiter, a quote, CR or LF, or start or end
+ * with a space or tab (readers that trim would lose them), or when the
+ * source cell was quoted (the file keeps its style), or when the cell has
+ * PIPE_F_QUOTED. PIPE_NULL is an empty field. INT, REAL and BLOB cells are
+ * written as their bytes. In a one-column file an empty transformed cell is
+ * written "" so that readers skipping blank lines still see the row.
+ *
+ * Locking: none; a reader or writer is used by one thread at a time.
+ */
+#ifndef SPOT_CSV_H
+#define SPOT_CSV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipe.h"
+#include "spot.h"
+
+/* Default read size. */
+#define CSV_CHUNK_DEFAULT (1u << 20)
+/* Default limit on one record (header or row), in bytes. */
+#define CSV_MAX_RECORD_DEFAULT ((size_t)256 << 20)
+/* Most header columns accepted. */
+#define CSV_MAX_COLUMNS (1u << 20)
+
+/* Record terminators as stored in batch->rowmeta by the CSV source. */
+enum csv_eol {
+	CSV_EOL_DEFAULT = 0, /* not from a CSV source: the dialect's eol */
+	CSV_EOL_LF = 1,
+	CSV_EOL_CRLF = 2,
+	CSV_EOL_CR = 3,
+	CSV_EOL_NONE = 4, /* last record of a file without final newline */
+};
+
+#define CSV_DIALECT_MAGIC 0x43535631u /* "CSV1" */
+
+/* What a CSV source tells the CSV sink (csv_source_ops.dialect). */
+struct csv_dialect {
+	uint32_t magic; /* CSV_DIALECT_MAGIC: anything else is ignored */
+	char delim;
+	bool bom;	    /* the file started with a UTF-8 BOM */
+	uint8_t header_eol; /* enum csv_eol of the header record */
+	uint8_t eol;	    /* for rows with CSV_EOL_DEFAULT: header's, or LF */
+};
+
+/* ---- reader ---- */
+
+struct csv_reader;
+
+/*
+ * Open a reader on fd (not closed by the reader; it must stay open until
+ * csv_reader_free). delim: ',', ';', '\t', '|' or any byte except '"', CR
+ * and LF; 0 = detect from the header line (csv_sniff_delimiter).
+ * Nothing is read until the first columns()/next_batch() call.
+ * 0, -EINVAL (bad delimiter) or -ENOMEM. *out is freed by csv_reader_free.
+ */
+int csv_reader_open_fd(int fd, char delim, struct csv_reader **out);
+/* The same over (p, len), which must outlive the reader (zero copy). */
+int csv_reader_open_mem(const void *p, size_t len, char delim,
+			struct csv_reader **out);
+/*
+ * Tuning, before the first read: the read size (>= 1; on a memory reader
+ * this switches to copying chunks, to exercise buffer boundaries) and the
+ * record size limit. 0 or -EINVAL (0, or called after reading started).
+ */
+int csv_reader_set_chunk(struct csv_reader *r, size_t chunk);
+int csv_reader_set_max_record(struct csv_reader *r, size_t max);
+/* Data rows returned so far. */
+uint64_t csv_reader_rows(const struct csv_reader *r);
+void csv_reader_free(struct csv_reader *r);
+
+/*
+ * Pipeline source over a csv_reader (the void *src). columns() reads the
+ * header on first use; next_batch() resets b->src_arena, fills b->in,
+ * b->rowmeta (enum csv_eol) and sets b->keep[r] = 1; it may return fewer
+ * than b->cap rows before the end (0 rows only at the end). b->ncols must
+ * equal the column count. dialect() returns a struct csv_dialect owned by
+ * the reader (valid after columns()).
+ */
+extern const struct pipe_source_ops csv_source_ops;
+
+/*
+ * Guess the delimiter of the first line of (p, len): the most frequent of
+ * ',', '\t', ';', '|' outside quotes (ties in that order); ',' when none
+ * occurs. Always 0.
+ */
+int csv_sniff_delimiter(const uint8_t *p, size_t len, char *out);
+
+/* ---- writer ---- */
+
+struct csv_writer;
+
+/*
+ * A writer appending to out (owned by the caller, which must outlive the
+ * writer). Defaults without a dialect: ',', LF, no BOM. 0 or -ENOMEM.
+ */
+int csv_writer_new(struct spot_buf *out, struct csv_writer **w);
+void csv_writer_free(struct csv_writer *w);
+
+/*
+ * Pipeline sink over a csv_writer (the void *sink). begin() writes the BOM
+ * and the header (nothing for zero columns), rows() the kept rows, end()
+ * nothing more (a file without final newline stays without one).
+ * 0, -EINVAL (batch width differs from begin's) or -ENOMEM.
+ */
+extern const struct pipe_sink_ops csv_sink_ops;
+
+/*
+ * Append one field to out, quoted (with quotes doubled) if force_quote or
+ * if needed as described above. 0 or -ENOMEM.
+ */
+int csv_write_field(struct spot_buf *out, const uint8_t *p, size_t len,
+		    char delim, bool force_quote);
+
+#endif /* SPOT_CSV_H */

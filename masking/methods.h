@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * methods.h - built-in masking methods, one C implementation reachable from
+ * YAML rules and from Lua policies (mask.*).
+ *
+ * Every method is deterministic: the same value, rule and sandbox secret give
+ * the same output, in every dataset of the sandbox (consistent pseudonyms,
+ * DESIGN promise 6). Randomness (noise, fake picks) comes from keyed BLAKE2b
+ * of the sandbox secret, never from a global RNG.
+ *
+ * NULL input stays NULL and an empty value stays empty, for every method.
+ *
+ * Keys derived from the secret live in sodium_malloc'd, locked memory.
+ * Nothing here logs or returns a row value in an error message.
+ */
+#ifndef SPOT_METHODS_H
+#define SPOT_METHODS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pipe.h"
+#include "spot.h"
+
+enum msk_method {
+	MSK_KEEP = 0, /* serve unchanged (an explicit "this column is fine") */
+	MSK_HASH,     /* keyed BLAKE2b, lowercase hex */
+	MSK_TOKENIZE, /* prefix + keyed token, e.g. "tok_3f9a1c0d2b7e4a55" */
+	MSK_MASK,     /* pattern: "***-**-####" */
+	MSK_PARTIAL,  /* keep_first / keep_last, the rest mask_char */
+	MSK_EMAIL,    /* mask the local part, keep or hash the domain */
+	MSK_REDACT,   /* a fixed string */
+	MSK_NULL,     /* NULL (CSV: empty field) */
+	MSK_FAKE,     /* deterministic fake value of a kind */
+	MSK_GENERALIZE, /* numbers to ranges, dates to month/year, prefixes */
+	MSK_NOISE,	/* calibrated Laplace noise, deterministic per cell */
+	MSK_PII,	/* redact PII found in free text */
+	MSK_METHOD_COUNT
+};
+
+enum msk_email_domain {
+	MSK_EMAIL_KEEP = 0, /* j***@example.com */
+	MSK_EMAIL_HASH = 1, /* j***@3f9a1c0d.invalid */
+};
+
+enum msk_fake_kind {
+	MSK_FAKE_NAME = 0, /* "First Last" */
+	MSK_FAKE_FIRST_NAME,
+	MSK_FAKE_LAST_NAME,
+	MSK_FAKE_EMAIL,
+	MSK_FAKE_PHONE,
+	MSK_FAKE_CITY,
+	MSK_FAKE_COMPANY,
+	MSK_FAKE_ADDRESS,
+	MSK_FAKE_SSN, /* 9xx-xx-xxxx: never a valid issued SSN */
+	MSK_FAKE_KIND_COUNT
+};
+
+enum msk_gen_to {
+	MSK_GEN_YEAR = 0, /* date/timestamp -> "YYYY" */
+	MSK_GEN_MONTH,	  /* date/timestamp -> "YYYY-MM" */
+	MSK_GEN_RANGE,	  /* number -> "30-39" with step 10 */
+	MSK_GEN_PREFIX,	  /* keep the first `keep` characters, mask the rest */
+};
+
+enum msk_pii_kind {
+	MSK_PII_EMAIL = 1u << 0,
+	MSK_PII_PHONE = 1u << 1,
+	MSK_PII_CARD = 1u << 2, /* 13-19 digits passing Luhn */
+	MSK_PII_SSN = 1u << 3,
+	MSK_PII_IBAN = 1u << 4, /* with a valid mod-97 check */
+	MSK_PII_ALL = 0x1f,
+};
+
+/*
+ * One configured method and its parameters. Initialise with msk_rule_init(),
+ * set parameters with msk_rule_set(), validate with msk_rule_check(), free
+ * owned strings with msk_rule_fini().
+ */
+struct msk_rule {
+	enum msk_method method;
+	uint32_t hash_len; /* hash/tokenize: hex chars, 8..128, default 16 */
+	char *pattern;	   /* mask: owned, NUL-terminated */
+	size_t pattern_len;
+	uint32_t keep_first; /* partial */
+	uint32_t keep_last;  /* partial */
+	char mask_char;	     /* mask/partial/email/generalize: default '*' */
+	enum msk_email_domain email_domain; /* email */
+	char *text; /* redact (default "[REDACTED]"), tokenize prefix */
+	size_t text_len;
+	enum msk_fake_kind fake_kind; /* fake */
+	enum msk_gen_to gen_to;	      /* generalize */
+	double gen_step;	      /* generalize range width, default 10 */
+	uint32_t gen_keep;	      /* generalize prefix length, default 3 */
+	double noise_epsilon;	      /* noise: default 1.0 */
+	double noise_sensitivity;     /* noise: default 1.0; days for dates */
+	unsigned pii_kinds; /* pii: which detectors, default MSK_PII_ALL */
+};
+
+/* Where a cell sits: seeds per-cell randomness (noise). */
+struct msk_cell {
+	const char *dataset; /* NUL-terminated dataset name */
+	const char *column;  /* NUL-terminated column name */
+	uint64_t row;	     /* source row index */
+};
+
+struct msk_keys; /* opaque; sodium_malloc'd */
+
+/*
+ * Derive the method keys from the sandbox secret (any length >= 16 bytes).
+ * The secret itself is not kept. 0, -EINVAL, -ENOMEM. Free with
+ * msk_keys_free (wipes). Thread-safe to use from many threads once built.
+ */
+int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out);
+void msk_keys_free(struct msk_keys *k);
+
+/* Method name ("hash", "mask", ...) to enum. 0 or -ENOENT. */
+int msk_method_parse(const char *name, enum msk_method *out);
+const char *msk_method_name(enum msk_method m);
+
+/* Defaults for the method. */
+void msk_rule_init(struct msk_rule *r, enum msk_method m);
+void msk_rule_fini(struct msk_rule *r);
+/* Deep copy. 0 or -ENOMEM. */
+int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src);
+/*
+ * Set one parameter from text, as written in YAML or passed from Lua:
+ * ("length", "12"), ("pattern", "***-**-####"), ("keep_last", "4"),
+ * ("domain", "hash"), ("text", "[X]"), ("kind", "name"), ("to", "year"),
+ * ("step", "10"), ("keep", "3"), ("epsilon", "0.5"), ("sensitivity", "1000"),
+ * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone").
+ * -ENOENT for a key the method does not take, -EINVAL for a bad value; err
+ * says which and why.
+ */
+int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
+		 struct spot_err *err);
+/* Validate the whole rule (for example partial needs keep_first/last). */
+int msk_rule_check(const struct msk_rule *r, struct spot_err *err);
+
+/*
+ * Apply the rule to one value (in, len, in_type). Appends the output to out
+ * (the caller resets it) and sets *out_type (TEXT, INT, REAL, BLOB or NULL).
+ * cell may be NULL for methods that do not use it (everything but noise).
+ * 0 or -errno (-ENOMEM; -EINVAL for input the method cannot handle, such as
+ * a non-number under noise: the caller fails the read closed).
+ */
+int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
+	      const struct msk_cell *cell, const uint8_t *in, size_t len,
+	      enum pipe_type in_type, struct spot_buf *out,
+	      enum pipe_type *out_type);
+
+/*
+ * Keyed BLAKE2b of (p, len) as hex_len lowercase hex characters (8..128)
+ * appended to out. The key depends only on the secret, so the same value
+ * hashes the same in every dataset (joins keep working).
+ */
+int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
+		 unsigned hex_len, struct spot_buf *out);
+
+/* PII detectors: a bitmask of enum msk_pii_kind found in (p, len). */
+unsigned msk_pii_detect(const uint8_t *p, size_t len);
+/*
+ * Copy (p, len) to out with every PII match of the given kinds replaced by a
+ * tag: "[EMAIL]", "[PHONE]", "[CARD]", "[SSN]", "[IBAN]". 0 or -ENOMEM.
+ */
+int msk_pii_redact(const uint8_t *p, size_t len, unsigned kinds,
+		   struct spot_buf *out);
+/* Human name of a single kind ("email"). */
+const char *msk_pii_name(unsigned kind);
+
+#endif /* SPOT_METHODS_H */

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * spot.c - buffers, arena, errors and logging shared by all layers.
+ */
+#include "spot.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+/* ---- growable buffer ---- */
+
+void spot_buf_init(struct spot_buf *b)
+{
+	b->p = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+void spot_buf_fini(struct spot_buf *b)
+{
+	free(b->p);
+	spot_buf_init(b);
+}
+
+void spot_buf_reset(struct spot_buf *b)
+{
+	b->len = 0;
+	if (b->p)
+		b->p[0] = 0;
+}
+
+int spot_buf_reserve(struct spot_buf *b, size_t extra)
+{
+	size_t need, ncap;
+	uint8_t *np;
+
+	/* One spare byte keeps the contents NUL-terminated for printing. */
+	if (extra > SIZE_MAX - b->len - 1)
+		return -ENOMEM;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	ncap = b->cap ? b->cap : 64;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2) {
+			ncap = need;
+			break;
+		}
+		ncap *= 2;
+	}
+	np = realloc(b->p, ncap);
+	if (!np)
+		return -ENOMEM;
+	b->p = np;
+	b->cap = ncap;
+	return 0;
+}
+
+int spot_buf_append(struct spot_buf *b, const void *p, size_t n)
+{
+	int rc = spot_buf_reserve(b, n);
+
+	if (rc)
+		return rc;
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int spot_buf_putc(struct spot_buf *b, uint8_t c)
+{
+	if (b->len + 1 >= b->cap) {
+		int rc = spot_buf_reserve(b, 1);
+
+		if (rc)
+			return rc;
+	}
+	b->p[b->len++] = c;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int spot_buf_printf(struct spot_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	rc = spot_buf_reserve(b, (size_t)n);
+	if (rc)
+		return rc;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len)
+{
+	uint8_t *p = b->p;
+
+	if (len)
+		*len = b->len;
+	spot_buf_init(b);
+	return p;
+}
+
+/* ---- arena ---- */
+
+#define SPOT_ARENA_CHUNK (64 * 1024)
+
+struct spot_arena_chunk {
+	struct spot_arena_chunk *next;
+	size_t used;
+	size_t cap;
+	_Alignas(16) uint8_t data[];
+};
+
+void spot_arena_init(struct spot_arena *a)
+{
+	a->head = NULL;
+	a->spare = NULL;
+}
+
+static void spot_chunks_free(struct spot_arena_chunk *c)
+{
+	while (c) {
+		struct spot_arena_chunk *next = c->next;
+
+		free(c);
+		c = next;
+	}
+}
+
+void spot_arena_fini(struct spot_arena *a)
+{
+	spot_chunks_free(a->head);
+	spot_chunks_free(a->spare);
+	spot_arena_init(a);
+}
+
+void spot_arena_reset(struct spot_arena *a)
+{
+	struct spot_arena_chunk *c = a->head;
+
+	while (c) {
+		struct spot_arena_chunk *next = c->next;
+
+		if (c->cap == SPOT_ARENA_CHUNK) {
+			c->used = 0;
+			c->next = a->spare;
+			a->spare = c;
+		} else {
+			free(c); /* oversized one-off chunk */
+		}
+		c = next;
+	}
+	a->head = NULL;
+}
+
+void *spot_arena_alloc(struct spot_arena *a, size_t n)
+{
+	struct spot_arena_chunk *c = a->head;
+	size_t need = (n + 7) & ~(size_t)7;
+	size_t cap;
+
+	if (n > SIZE_MAX - 64)
+		return NULL;
+	if (c && c->cap - c->used >= need) {
+		void *p = c->data + c->used;
+
+		c->used += need;
+		return p;
+	}
+	if (need <= SPOT_ARENA_CHUNK && a->spare) {
+		c = a->spare;
+		a->spare = c->next;
+	} else {
+		cap = need > SPOT_ARENA_CHUNK ? need : SPOT_ARENA_CHUNK;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+	}
+	c->used = need;
+	c->next = a->head;
+	a->head = c;
+	return c->data;
+}
+
+void *spot_arena_dup(struct spot_arena *a, const void *p, size_t n)
+{
+	void *d = spot_arena_alloc(a, n ? n : 1);
+
+	if (d && n)
+		memcpy(d, p, n);
+	return d;
+}
+
+/* ---- errors ---- */
+
+void spot_err_vset(struct spot_err *e, const char *fmt, va_list ap)
+{
+	if (!e)
+		return;
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
+void spot_err_set(struct spot_err *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	spot_err_vset(e, fmt, ap);
+	va_end(ap);
+}
+
+void spot_err_prefix(struct spot_err *e, const char *fmt, ...)
+{
+	char old[SPOT_ERR_MAX];
+	size_t n, olen;
+	va_list ap;
+	int w;
+
+	if (!e)
+		return;
+	memcpy(old, e->msg, sizeof(old));
+	old[sizeof(old) - 1] = 0;
+	va_start(ap, fmt);
+	w = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	n = w < 0 ? 0 : (size_t)w;
+	if (n >= sizeof(e->msg) - 1)
+		return;
+	olen = strlen(old);
+	if (olen > sizeof(e->msg) - 1 - n)
+		olen = sizeof(e->msg) - 1 - n;
+	memcpy(e->msg + n, old, olen);
+	e->msg[n + olen] = 0;
+}
+
+/* ---- logging ---- */
+
+static enum spot_log_level spot_log_level_max = SPOT_LOG_INFO;
+static int spot_log_syslog;
+static pthread_mutex_t spot_log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void spot_log_set_level(enum spot_log_level level)
+{
+	spot_log_level_max = level;
+}
+
+void spot_log_use_syslog(int on)
+{
+	spot_log_syslog = on;
+	if (on)
+		openlog("spotfs", LOG_PID, LOG_DAEMON);
+}
+
+void spot_log(enum spot_log_level level, const char *fmt, ...)
+{
+	static const char *const names[] = { "error", "warning", "info",
+					     "debug" };
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	char msg[1024];
+	va_list ap;
+
+	if (level > spot_log_level_max)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (spot_log_syslog) {
+		syslog(prio[level], "%s", msg);
+		return;
+	}
+	pthread_mutex_lock(&spot_log_lock);
+	fprintf(stderr, "spotfs: %s: %s\n", names[level], msg);
+	pthread_mutex_unlock(&spot_log_lock);
+}
+
+/* ---- durations ---- */
+
+#define SPOT_DURATION_MAX (100ULL * 365 * 24 * 3600)
+
+int spot_parse_duration(const char *s, uint64_t *out_sec)
+{
+	uint64_t total = 0;
+	int any = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*s) {
+		uint64_t n = 0, mult;
+		int digits = 0;
+
+		while (isdigit((unsigned char)*s)) {
+			if (n > SPOT_DURATION_MAX)
+				return -ERANGE;
+			n = n * 10 + (uint64_t)(*s - '0');
+			s++;
+			digits++;
+		}
+		if (!digits)
+			return -EINVAL;
+		switch (*s) {
+		case 's':
+			mult = 1;
+			s++;
+			break;
+		case 'm':
+			mult = 60;
+			s++;
+			break;
+		case 'h':
+			mult = 3600;
+			s++;
+			break;
+		case 'd':
+			mult = 86400;
+			s++;
+			break;
+		case '\0':
+			if (any)
+				return -EINVAL; /* "1h30" is ambiguous */
+			mult = 1;
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (n > SPOT_DURATION_MAX / mult)
+			return -ERANGE;
+		total += n * mult;
+		if (total > SPOT_DURATION_MAX)
+			return -ERANGE;
+		any = 1;
+	}
+	*out_sec = total;
+	return 0;
+}
+
+void spot_format_duration(uint64_t sec, char *buf, size_t len)
+{
+	uint64_t d = sec / 86400, h = sec % 86400 / 3600, m = sec % 3600 / 60,
+		 s = sec % 60;
+
+	if (d)
+		snprintf(buf, len, "%llud%02lluh%02llum%02llus",
+			 (unsigned long long)d, (unsigned long long)h,
+			 (unsigned long long)m, (unsigned long long)s);
+	else if (h)
+		snprintf(buf, len, "%lluh%02llum%02llus", (unsigned long long)h,
+			 (unsigned long long)m, (unsigned long long)s);
+	else if (m)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)m,
+			 (unsigned long long)s);
+	else
+		snprintf(buf, len, "%llus", (unsigned long long)s);
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * spot.h - helpers shared by every layer of spotfs: growable byte buffers,
+ * a chunked arena for short-lived values, error messages and logging.
+ *
+ * This is the lowest layer: it depends on libc only. Every other module
+ * includes it; nothing here knows about FUSE, Lua, YAML or a data format.
+ *
+ * Data is (pointer, length) throughout spotfs, never NUL-terminated, since
+ * cells may contain NUL bytes. spot_buf keeps one spare byte and a NUL after
+ * its contents so text built in a buffer can be printed, but callers must not
+ * rely on it for data.
+ */
+#ifndef SPOT_H
+#define SPOT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- growable buffer ---- */
+
+struct spot_buf {
+	uint8_t *p;
+	size_t len;
+	size_t cap;
+};
+
+/* Initialise an empty buffer; allocation happens on first append. */
+void spot_buf_init(struct spot_buf *b);
+/* Free the contents; the buffer is left empty and may be reused. */
+void spot_buf_fini(struct spot_buf *b);
+/* Forget the contents but keep the allocation. */
+void spot_buf_reset(struct spot_buf *b);
+/* Make room for at least extra more bytes. 0 or -ENOMEM. */
+int spot_buf_reserve(struct spot_buf *b, size_t extra);
+/* Append n bytes. 0 or -ENOMEM. */
+int spot_buf_append(struct spot_buf *b, const void *p, size_t n);
+/* Append one byte. 0 or -ENOMEM. */
+int spot_buf_putc(struct spot_buf *b, uint8_t c);
+/* Append formatted text. 0 or -ENOMEM. */
+int spot_buf_printf(struct spot_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/*
+ * Take ownership of the contents: *out gets the pointer (free with free()),
+ * the buffer is left empty.
+ */
+uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len);
+
+/* ---- arena: many small allocations freed together ---- */
+
+struct spot_arena_chunk;
+
+struct spot_arena {
+	struct spot_arena_chunk *head;	/* chunk being filled */
+	struct spot_arena_chunk *spare; /* emptied chunks kept for reuse */
+};
+
+void spot_arena_init(struct spot_arena *a);
+/* Free every chunk. */
+void spot_arena_fini(struct spot_arena *a);
+/* Release every allocation at once; chunks are kept for reuse. */
+void spot_arena_reset(struct spot_arena *a);
+/* n bytes aligned to 8, valid until the next reset/fini. NULL on ENOMEM. */
+void *spot_arena_alloc(struct spot_arena *a, size_t n);
+/* Copy (p, n) into the arena. NULL on ENOMEM. */
+void *spot_arena_dup(struct spot_arena *a, const void *p, size_t n);
+
+/* ---- errors ---- */
+
+/*
+ * A human-readable error for the user: "file:line:col: what went wrong".
+ * Never put a row value in one: these reach the terminal and the logs.
+ */
+#define SPOT_ERR_MAX 512
+
+struct spot_err {
+	char msg[SPOT_ERR_MAX];
+};
+
+/* Set the message (replacing any earlier one). */
+void spot_err_set(struct spot_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void spot_err_vset(struct spot_err *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Prefix the current message with formatted text (for adding context). */
+void spot_err_prefix(struct spot_err *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- logging ---- */
+
+enum spot_log_level {
+	SPOT_LOG_ERR = 0,
+	SPOT_LOG_WARN = 1,
+	SPOT_LOG_INFO = 2,
+	SPOT_LOG_DEBUG = 3,
+};
+
+/*
+ * Log to stderr (or syslog once spot_log_use_syslog() is called), prefixed
+ * with "spotfs: ". Messages at a level above the threshold are dropped.
+ * Thread-safe. Never log a row value.
+ */
+void spot_log(enum spot_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void spot_log_set_level(enum spot_log_level level);
+void spot_log_use_syslog(int on);
+
+/* ---- small parsing helpers ---- */
+
+/*
+ * Parse a duration such as "90s", "15m", "2h", "1d", "1h30m" or a bare number
+ * of seconds. 0 or -EINVAL. Overflow past ~100 years is -ERANGE.
+ */
+int spot_parse_duration(const char *s, uint64_t *out_sec);
+/* Format seconds as "1h02m03s" into buf. */
+void spot_format_duration(uint64_t sec, char *buf, size_t len);
+
+#endif /* SPOT_H */

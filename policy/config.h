@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * config.h - the sandbox configuration: YAML (libyaml) to one validated,
+ * immutable in-memory struct cfg.
+ *
+ * Every error names the file, line and column ("sandbox.yaml:12:5: unknown
+ * key 'colums' in dataset 'customers.csv'"). Hostile input is bounded: the
+ * file size is capped (CFG_MAX_BYTES), YAML anchors/aliases are refused, and
+ * nesting depth and collection sizes are limited, so an alias bomb or a
+ * 100 MB file fails fast with a clear error.
+ *
+ * A loaded cfg is read-only and may be shared between threads.
+ */
+#ifndef SPOT_CONFIG_H
+#define SPOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "methods.h"
+#include "spot.h"
+
+#define CFG_MAX_BYTES (4u << 20) /* larger configs are refused */
+#define CFG_MAX_DEPTH 32
+#define CFG_DEFAULT_TTL (2 * 3600) /* when neither --ttl nor ttl: is set */
+#define CFG_DEFAULT_MAX_TTL (24 * 3600)
+
+/* A rule for one column: a built-in method or a Lua column function. */
+struct cfg_column {
+	char *name;    /* column name as written */
+	bool has_rule; /* rule is a built-in method */
+	struct msk_rule rule;
+	char *policy_fn;    /* "policy: NAME": Lua function in columns[NAME] */
+	unsigned line, col; /* where it was written */
+};
+
+/* The column rules of one dataset, table or view. */
+struct cfg_rules {
+	struct cfg_column *cols;
+	size_t ncols;
+};
+
+/* Per-role override: "roles: { steward: { columns: {...} } }". */
+struct cfg_role_rules {
+	char *role;
+	struct cfg_rules rules; /* replaces the base rule per column named */
+};
+
+/* A configured SQL view of a SQLite dataset. */
+struct cfg_sqlview {
+	char *name;
+	char *sql;
+	unsigned line, col;
+};
+
+/* A table (or the database's own view) of a SQLite dataset. */
+struct cfg_table {
+	char *name;
+	struct cfg_rules rules;
+	struct cfg_role_rules *by_role;
+	size_t nby_role;
+	unsigned line, col;
+};
+
+enum cfg_format {
+	CFG_FMT_AUTO = 0, /* from the file's magic bytes, then its suffix */
+	CFG_FMT_CSV,
+	CFG_FMT_PARQUET,
+	CFG_FMT_SQLITE,
+};
+
+/* Output formats a dataset is served as ("as: [parquet, csv]"). */
+enum cfg_as {
+	CFG_AS_NATIVE = 1u << 0,
+	CFG_AS_CSV = 1u << 1,
+	CFG_AS_PARQUET = 1u << 2,
+};
+
+struct cfg_dataset {
+	char *name; /* path relative to source, normalised: "a/b.csv" */
+	enum cfg_format format;
+	struct cfg_rules rules;		/* "columns:" */
+	struct cfg_role_rules *by_role; /* "roles:" overrides */
+	size_t nby_role;
+	char *policy; /* absolute path of the Lua policy, or NULL */
+	char **allow; /* role names allowed to open; NULL = every role */
+	size_t nallow;
+	char delimiter; /* CSV: 0 = detect (',' unless the header says) */
+	unsigned as;	/* enum cfg_as bits; 0 = native only */
+	/* SQLite: "tables: [a, b]" or "tables: { a: { columns: ... } }". */
+	struct cfg_table *tables;
+	size_t ntables;
+	bool all_tables; /* "tables: all" */
+	bool db_views;	 /* "db_views: true": include the database's views */
+	struct cfg_sqlview *views; /* "views: { name: SELECT ... }" */
+	size_t nviews;
+	unsigned line, col;
+};
+
+/* A role: callers whose uid or any group matches get it. */
+struct cfg_role {
+	char *name;
+	uid_t *uids; /* users: names resolved with getpwnam at load */
+	size_t nuids;
+	gid_t *gids; /* groups: names resolved with getgrnam at load */
+	size_t ngids;
+	unsigned line, col;
+};
+
+enum cfg_default {
+	CFG_DEFAULT_HIDE = 0, /* files the config does not name are hidden */
+	CFG_DEFAULT_SHOW,     /* ... or passed through unchanged */
+};
+
+enum cfg_secret {
+	CFG_SECRET_RANDOM = 0, /* fresh per sandbox */
+	CFG_SECRET_FILE, /* stable across sandboxes: bytes of secret_file */
+};
+
+struct cfg {
+	char *path;   /* the config file, absolute */
+	char *dir;    /* its folder: relative paths resolve from here */
+	char *source; /* absolute, resolved with realpath; must be a folder */
+	uint64_t ttl; /* seconds; 0 = not set in the file */
+	uint64_t max_ttl;  /* seconds; 0 = not set (CFG_DEFAULT_MAX_TTL) */
+	bool allow_no_ttl; /* "ttl: none" accepted only with this */
+	enum cfg_secret secret;
+	char *secret_file; /* absolute */
+	enum cfg_default dflt;
+	struct cfg_role *roles;
+	size_t nroles;
+	char *default_role; /* callers matching no role; default "default" */
+	struct cfg_dataset *datasets;
+	size_t ndatasets;
+	char *store;	 /* overlay store folder, or NULL for the default */
+	char *state_dir; /* registry + audit folder, or NULL for the default */
+	uint8_t digest[32]; /* BLAKE2b-256 of the config file bytes */
+};
+
+/*
+ * Load and validate a config file. Relative paths in it resolve from the
+ * file's folder. Checks that the source folder exists, that each policy file
+ * exists, and that method parameters are valid (msk_rule_check). Does not
+ * read datasets (spotfs check does that).
+ * 0 or -errno with err set to "file:line:col: message". *out on success;
+ * free with cfg_free.
+ */
+int cfg_load(const char *path, struct cfg **out, struct spot_err *err);
+void cfg_free(struct cfg *c);
+
+/* The dataset named exactly relpath ("sub/x.csv"), or NULL. */
+const struct cfg_dataset *cfg_dataset_find(const struct cfg *c,
+					   const char *relpath);
+
+/*
+ * True if relpath is a folder on the way to a named dataset ("sub" for
+ * "sub/x.csv"; "" is the root and always true).
+ */
+bool cfg_is_dataset_parent(const struct cfg *c, const char *relpath);
+
+/*
+ * The role of a caller: the first role (in file order) whose users contain
+ * uid or whose groups contain gid or one of groups[0..ngroups); otherwise
+ * default_role. Never NULL.
+ */
+const char *cfg_role_for(const struct cfg *c, uid_t uid, gid_t gid,
+			 const gid_t *groups, size_t ngroups);
+
+/* Whether role may open the dataset by its "allow:" list. */
+bool cfg_dataset_allows(const struct cfg_dataset *d, const char *role);
+
+/*
+ * The effective rule for a column of a dataset (or of one of its tables:
+ * pass the table, or NULL) for role: the role override if any, else the base
+ * rule, else NULL (column served unchanged).
+ */
+const struct cfg_column *cfg_column_rule(const struct cfg_dataset *d,
+					 const struct cfg_table *t,
+					 const char *role, const char *column);
+
+/* Whether any rule for this dataset differs by role (so views are per role). */
+bool cfg_dataset_role_dependent(const struct cfg_dataset *d);
+
+#endif /* SPOT_CONFIG_H */

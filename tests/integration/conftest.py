@@ -1,0 +1,146 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Fixtures for integration tests: real spotfs mounts on temporary folders.
+
+Every mount runs the sanitizer build in the foreground (-f) with its output
+in a log file; teardown always unmounts, waits for the daemon to exit and
+fails the test if the log holds a sanitizer report."""
+import hashlib
+import os
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+
+ROOT = os.environ.get("SPOTFS_ROOT") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+SPOTFS = os.environ.get("SPOTFS") or os.path.join(ROOT, "build-asan", "fs", "spotfs")
+SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"
+                       r"ERROR: UndefinedBehaviorSanitizer")
+
+
+def spotfs(*args, check=False, timeout=60, **kw):
+    """Run the spotfs CLI; returns CompletedProcess with text output."""
+    return subprocess.run([SPOTFS, *args], capture_output=True, text=True,
+                          timeout=timeout, check=check, **kw)
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+def tree_digest(root):
+    """sha256 of every file (path, mode, bytes) under root, sorted."""
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in sorted(os.walk(root)):
+        dirnames.sort()
+        for name in sorted(filenames):
+            p = os.path.join(dirpath, name)
+            st = os.lstat(p)
+            h.update(os.path.relpath(p, root).encode() + b"\0")
+            h.update(str(st.st_mode).encode())
+            with open(p, "rb") as f:
+                h.update(f.read())
+    return h.hexdigest()
+
+
+class Sandbox:
+    """A source folder, a config and (once mounted) a live spotfs."""
+
+    def __init__(self, base, name="sbx"):
+        self.base = base
+        self.src = os.path.join(base, name + "-src")
+        self.mnt = os.path.join(base, name + "-mnt")
+        self.config = os.path.join(base, name + ".yaml")
+        self.log = os.path.join(base, name + ".log")
+        self.proc = None
+        os.makedirs(self.src, exist_ok=True)
+        os.makedirs(self.mnt, exist_ok=True)
+
+    def write(self, rel, data, mode=0o644):
+        p = os.path.join(self.src, rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.chmod(p, mode)
+        return p
+
+    def write_config(self, text):
+        with open(self.config, "w") as f:
+            f.write(text.replace("@SRC@", self.src))
+
+    def path(self, rel=""):
+        return os.path.join(self.mnt, rel)
+
+    def mount(self, *extra, env=None, wait=True):
+        logf = open(self.log, "ab")
+        e = dict(os.environ)
+        if env:
+            e.update(env)
+        self.proc = subprocess.Popen(
+            [SPOTFS, "mount", "-f", "-c", self.config, *extra, self.mnt],
+            stdout=logf, stderr=subprocess.STDOUT, env=e,
+            start_new_session=True)
+        logf.close()
+        if not wait:
+            return self.proc
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if is_mounted(self.mnt):
+                return self.proc
+            if self.proc.poll() is not None:
+                raise AssertionError("spotfs exited %s before mounting:\n%s"
+                                     % (self.proc.returncode, self.read_log()))
+            time.sleep(0.05)
+        raise AssertionError("mount did not appear:\n" + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log, errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def unmount(self):
+        if is_mounted(self.mnt):
+            r = spotfs("unmount", self.mnt)
+            if r.returncode != 0:
+                subprocess.run(["fusermount3", "-u", "-z", self.mnt],
+                               capture_output=True)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                raise AssertionError("daemon did not exit after unmount")
+
+    def assert_clean_log(self):
+        log = self.read_log()
+        assert not SANITIZER.search(log), "sanitizer report in daemon log:\n" + log
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """Factory: sandbox() -> Sandbox; all are unmounted at teardown."""
+    made = []
+
+    def make(name="sbx"):
+        s = Sandbox(str(tmp_path), name)
+        made.append(s)
+        return s
+
+    yield make
+    errors = []
+    for s in made:
+        try:
+            s.unmount()
+        except AssertionError as e:
+            errors.append(str(e))
+        log = s.read_log()
+        if SANITIZER.search(log):
+            errors.append("sanitizer report in daemon log:\n" + log)
+    assert not errors, "\n".join(errors)
