@@ -9,7 +9,7 @@
  * failure at any step reaches the parent as a non-zero exit and a message
  * on the terminal, and leaves no mount behind.
  */
-#define _GNU_SOURCE /* pipe2 */
+
 #include "daemon.h"
 
 #include <errno.h>
@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -126,6 +127,75 @@ static void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 	}
 }
 
+/*
+ * The overlay store folder: the config's store:, else /var/tmp/spotfs for
+ * root, else $XDG_RUNTIME_DIR/spotfs-store, else /var/tmp/spotfs-UID; one
+ * subfolder per sandbox, named by its id.
+ */
+static int dmn_store_path(const struct cfg *cfg, const char *id, char *buf,
+			  size_t len)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	char root[PATH_MAX];
+	int n;
+
+	if (cfg->store)
+		snprintf(root, sizeof(root), "%s", cfg->store);
+	else if (geteuid() == 0)
+		snprintf(root, sizeof(root), "/var/tmp/spotfs");
+	else if (xdg && *xdg)
+		snprintf(root, sizeof(root), "%s/spotfs-store", xdg);
+	else
+		snprintf(root, sizeof(root), "/var/tmp/spotfs-%u",
+			 (unsigned)geteuid());
+	if (mkdir(root, 0700) && errno != EEXIST)
+		return -errno;
+	n = snprintf(buf, len, "%s/%s", root, id);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
+{
+	struct ovl_tree_opts o;
+	char path[PATH_MAX];
+	int rc;
+
+	rc = dmn_store_path(d->sbx->cfg, d->sbx->id, path, sizeof(path));
+	if (!rc)
+		rc = seal_store_open(path, NULL, &d->store);
+	if (rc) {
+		spot_err_set(err, "cannot create the overlay store %s: %s",
+			     path, strerror(-rc));
+		return rc;
+	}
+	d->store_dir = strdup(path);
+	memset(&o, 0, sizeof(o));
+	o.root_ino = NS_ROOT_INO;
+	o.root_mode = 0755;
+	o.root_uid = d->owner;
+	o.root_gid = d->owner_gid;
+	o.ino_base = DMN_UPPER_INO_BASE;
+	rc = ovl_tree_new(d->store, &o, &d->ovl);
+	if (rc || !d->store_dir) {
+		spot_err_set(err, "cannot create the overlay: %s",
+			     strerror(rc ? -rc : ENOMEM));
+		return rc ? rc : -ENOMEM;
+	}
+	return 0;
+}
+
+/* Discard the overlay: contents, names and the key. */
+static void dmn_overlay_close(struct dmn *d)
+{
+	ovl_tree_free(d->ovl);
+	if (d->store)
+		seal_store_close(d->store, true);
+	free(d->store_dir);
+	d->ovl = NULL;
+	d->store = NULL;
+	d->store_dir = NULL;
+}
+
 /* The child (or the foreground process): mount, serve, tear down. */
 static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		     const struct dmn_opts *opts, int ready_fd)
@@ -136,6 +206,7 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	int rc;
 
 	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.cu_lock, NULL);
 	d.owner = getuid();
 	d.owner_gid = getgid();
 	rc = ns_new(&d.ns);
@@ -157,6 +228,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	}
 	rc = sbx_new(cfg, &d.sbx, &err);
 	cfg = NULL; /* taken over by sbx_new, also on failure */
+	if (!rc)
+		rc = dmn_overlay_open(&d, &err);
 	if (rc) {
 		fprintf(stderr, "spotfs: %s\n", err.msg);
 		goto out_unmount;
@@ -189,9 +262,11 @@ out_signals:
 out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
-	sbx_free(d.sbx); /* wipes the keys */
+	dmn_overlay_close(&d); /* deletes the store, wipes its key */
+	sbx_free(d.sbx);       /* wipes the keys */
 	cfg_free(cfg);
 	ns_free(d.ns);
+	pthread_mutex_destroy(&d.cu_lock);
 	dmn_ready(ready_fd, opts, false);
 	return rc;
 }

@@ -1,29 +1,55 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * daemon_i.h - state shared by the daemon's source files (fs/ only).
+ *
+ * The mount is a union of two layers addressed by one inode space:
+ *   lower - the source as the policy shows it (ns.h): folders, masked views
+ *           and passed-through files; read-only, built from the source.
+ *   upper - the encrypted overlay (ovl.h): everything created or changed in
+ *           the sandbox. Names and metadata in memory, contents in seal.
+ * An inode number is looked up in the overlay first. Copy-up gives the
+ * upper node the lower node's inode number, so an inode never changes
+ * number when it is written; a lower folder that gets an upper twin keeps
+ * both, and its listing merges the two (upper entries and whiteouts win).
  */
 #ifndef SPOT_DAEMON_I_H
 #define SPOT_DAEMON_I_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <fuse_lowlevel.h>
 
 #include "ns.h"
+#include "ovl.h"
 #include "sandbox.h"
+#include "seal.h"
 
 /* Attribute and entry timeouts, seconds. */
 #define DMN_TTL_VIEW 3600.0 /* views are immutable within a sandbox */
 #define DMN_TTL_SOURCE 1.0  /* folders and passed-through files may change */
+#define DMN_TTL_UPPER 1.0   /* overlay entries */
+#define DMN_NAME_MAX 255
+#define DMN_IO_MAX (1u << 20) /* largest read or copy chunk */
+/* Inode numbers the overlay hands out start here (lower ones are small). */
+#define DMN_UPPER_INO_BASE ((uint64_t)1 << 40)
+/* Readdir offsets at or above this address the lower listing. */
+#define DMN_LOWER_OFF OVL_COOKIE_MAX
 
 struct dmn {
 	struct sbx *sbx;
 	struct ns *ns;
 	struct fuse_session *se;
-	uid_t owner; /* the mounting user: owns every entry */
+	struct seal_store *store;
+	struct ovl_tree *ovl;
+	char *store_dir; /* this sandbox's store folder */
+	uid_t owner;	 /* the mounting user: owns every lower entry */
 	gid_t owner_gid;
-	uint64_t open_files; /* atomic */
+	pthread_mutex_t cu_lock; /* serialises copy-up */
+	uint64_t open_files;	 /* atomic */
 };
 
 /* Who is asking: credentials and role of a request. */
@@ -36,9 +62,88 @@ struct dmn_caller {
 	const char *role;
 };
 
+/* Per-open state (fi->fh). Exactly one of view, fd >= 0, up is set. */
+struct dmn_fh {
+	struct vc_view *view;	/* a lower masked view */
+	int fd;			/* a lower passed-through file */
+	struct ovl_node *up;	/* an overlay file */
+	uint64_t bytes_read;	/* atomic */
+	uint64_t bytes_written; /* atomic */
+};
+
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
 
-/* The low-level operations table. */
+/* ---- lower layer (daemon_ops.c) ---- */
+
+/*
+ * Find name in the lower folder p as caller c sees it: the visible source
+ * entry (counting one kernel lookup on its node) and its source stat.
+ * -ENOENT for hidden or missing names, -ENAMETOOLONG.
+ */
+int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
+		     const struct dmn_caller *c, struct ns_node **out,
+		     struct stat *src);
+/* Whether the lower folder p shows name (no lookup counted). */
+bool dmn_lower_has(struct dmn *d, const struct ns_node *p, const char *name,
+		   bool *is_dir);
+/* Attributes of a lower node as served. */
+int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
+		   struct stat *st);
+/* Whether caller c may open lower view n: 0, -EACCES or -EIO. */
+int dmn_view_access(struct dmn *d, const struct ns_node *n,
+		    const struct dmn_caller *c);
+/* Entry timeouts of a lower node. */
+double dmn_lower_timeout(const struct ns_node *n);
+
+/* ---- upper layer (daemon_write.c) ---- */
+
+/* Reply to an entry request with overlay node n (holding one reference). */
+void dmn_reply_upper_entry(struct dmn *d, fuse_req_t req, struct ovl_node *n);
+/*
+ * The overlay folder standing for merged folder ino, made (with the lower
+ * folder's inode number, and its parents first) if it does not exist yet.
+ * 0 or -errno.
+ */
+int dmn_upper_dir(struct dmn *d, uint64_t ino, struct ovl_node **out);
+/*
+ * Copy lower file ino up into the overlay (with its masked bytes unless
+ * with_data is false) and return the overlay node. 0, -EPERM for a view
+ * that masks differently by role, -EIO, -ENOMEM.
+ */
+int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
+		struct ovl_node **out);
+
 extern const struct fuse_lowlevel_ops dmn_ops;
+
+/* Handlers defined in daemon_dir.c and daemon_write.c. */
+void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void dmn_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		 struct fuse_file_info *fi);
+void dmn_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       dev_t rdev);
+void dmn_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode);
+void dmn_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dmn_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dmn_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name);
+void dmn_readlink(fuse_req_t req, fuse_ino_t ino);
+void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags);
+void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	      const char *newname);
+void dmn_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi);
+void dmn_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
+		   off_t length, struct fuse_file_info *fi);
+void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags);
+void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size);
+void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void dmn_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 #endif /* SPOT_DAEMON_I_H */

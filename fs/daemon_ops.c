@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * daemon_ops.c - FUSE low-level operations: lookup, attributes, folders,
- * opens and reads of masked views and passed-through files.
+ * daemon_ops.c - FUSE operations on the merged namespace: lookup,
+ * attributes, opens, reads and writes; the lower layer's rules (what the
+ * policy shows, and as what).
  */
 #include "daemon_i.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,28 +17,6 @@
 #include <unistd.h>
 
 #include "engine.h"
-
-#define DMN_NAME_MAX 255
-#define DMN_READ_MAX (1u << 20)
-
-/* Per-open state (fi->fh). */
-struct dmn_fh {
-	struct vc_view *view; /* NS_VIEW */
-	int fd;		      /* NS_PASS: source file */
-	uint64_t bytes;	      /* served, atomic */
-};
-
-/* One entry of a folder listing snapshot (fi->fh of opendir). */
-struct dmn_dirent {
-	char *name;
-	mode_t type;
-	uint64_t ino;
-};
-
-struct dmn_dir {
-	struct dmn_dirent *ents;
-	size_t n;
-};
 
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 {
@@ -64,6 +42,8 @@ void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 				     : SPOT_ARRAY_SIZE(c->groups);
 	c->role = cfg_role_for(cfg, c->uid, c->gid, c->groups, c->ngroups);
 }
+
+/* ---- the lower layer ---- */
 
 /* Source-relative path of a child: "name" under the root, "p/name" else. */
 static int dmn_child_path(const struct ns_node *p, const char *name, char *buf,
@@ -122,6 +102,50 @@ static int dmn_classify(struct dmn *d, const char *relpath,
 	return -ENOENT;
 }
 
+int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
+		     const struct dmn_caller *c, struct ns_node **out,
+		     struct stat *src)
+{
+	const struct cfg_dataset *ds;
+	enum ns_kind kind;
+	char rel[PATH_MAX];
+	struct ns_node *n;
+	int rc;
+
+	if (strlen(name) > DMN_NAME_MAX)
+		return -ENAMETOOLONG;
+	rc = dmn_child_path(p, name, rel, sizeof(rel));
+	if (!rc)
+		rc = dmn_src_stat(d, rel, src);
+	if (!rc)
+		rc = dmn_classify(d, rel, src, &kind, &ds);
+	if (rc)
+		return rc == -ENOTDIR ? -ENOENT : rc;
+	n = ns_intern(d->ns, p->ino, name,
+		      kind == NS_VIEW ? sbx_role_key(ds, c->role) : "", kind,
+		      rel, ds);
+	if (!n)
+		return -ENOMEM;
+	*out = n;
+	return 0;
+}
+
+bool dmn_lower_has(struct dmn *d, const struct ns_node *p, const char *name,
+		   bool *is_dir)
+{
+	const struct cfg_dataset *ds;
+	enum ns_kind kind;
+	char rel[PATH_MAX];
+	struct stat st;
+
+	if (dmn_child_path(p, name, rel, sizeof(rel)) ||
+	    dmn_src_stat(d, rel, &st) || dmn_classify(d, rel, &st, &kind, &ds))
+		return false;
+	if (is_dir)
+		*is_dir = kind == NS_DIR;
+	return true;
+}
+
 /* The view of a node for attributes: NULL if the role may not open it. */
 static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 				     const char *role)
@@ -135,40 +159,48 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 	return v;
 }
 
-static void dmn_fill_attr(struct dmn *d, const struct ns_node *n,
-			  const struct stat *src, struct vc_view *v,
-			  struct stat *st)
+int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
+		   struct stat *st)
 {
+	struct vc_view *v = NULL;
+	struct stat src;
+	int rc = dmn_src_stat(d, n->relpath, &src);
+
+	if (rc)
+		return rc;
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_uid = d->owner;
 	st->st_gid = d->owner_gid;
-	st->st_atim = src->st_atim;
-	st->st_mtim = src->st_mtim;
-	st->st_ctim = src->st_ctim;
+	st->st_atim = src.st_atim;
+	st->st_mtim = src.st_mtim;
+	st->st_ctim = src.st_ctim;
 	st->st_blksize = 4096;
 	switch (n->kind) {
 	case NS_DIR:
-		st->st_mode = S_IFDIR | 0555;
+		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		break;
 	case NS_VIEW:
-		st->st_mode = S_IFREG | 0444;
+		v = dmn_node_view(d, n, role);
+		/* Per-role views cannot be copied up: show them read-only. */
+		st->st_mode = S_IFREG | (n->role[0] ? 0444 : 0644);
 		st->st_nlink = 1;
 		st->st_size = (v && v->state == VC_READY)
 				      ? (off_t)v->content.size
 				      : 0;
 		break;
 	case NS_PASS:
-		st->st_mode = S_IFREG | 0444;
+		st->st_mode = S_IFREG | 0644;
 		st->st_nlink = 1;
-		st->st_size = src->st_size;
+		st->st_size = src.st_size;
 		break;
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
+	return 0;
 }
 
-static double dmn_timeout(const struct ns_node *n)
+double dmn_lower_timeout(const struct ns_node *n)
 {
 	if (n->kind != NS_VIEW)
 		return DMN_TTL_SOURCE;
@@ -176,256 +208,8 @@ static double dmn_timeout(const struct ns_node *n)
 	return n->role[0] ? 0.0 : DMN_TTL_VIEW;
 }
 
-static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	struct dmn *d = fuse_req_userdata(req);
-	struct fuse_entry_param e;
-	struct dmn_caller c;
-	const struct cfg_dataset *ds;
-	struct ns_node *p, *n;
-	struct vc_view *v = NULL;
-	enum ns_kind kind;
-	char rel[PATH_MAX];
-	struct stat st;
-	int rc;
-
-	if (strlen(name) > DMN_NAME_MAX) {
-		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	p = ns_get(d->ns, parent);
-	if (!p || p->kind != NS_DIR) {
-		fuse_reply_err(req, p ? ENOTDIR : ENOENT);
-		return;
-	}
-	rc = dmn_child_path(p, name, rel, sizeof(rel));
-	if (!rc)
-		rc = dmn_src_stat(d, rel, &st);
-	if (!rc)
-		rc = dmn_classify(d, rel, &st, &kind, &ds);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	dmn_caller_get(d, req, &c);
-	n = ns_intern(d->ns, parent, name,
-		      kind == NS_VIEW ? sbx_role_key(ds, c.role) : "", kind,
-		      rel, ds);
-	if (!n) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	if (kind == NS_VIEW)
-		v = dmn_node_view(d, n, c.role);
-	memset(&e, 0, sizeof(e));
-	e.ino = n->ino;
-	e.attr_timeout = e.entry_timeout = dmn_timeout(n);
-	dmn_fill_attr(d, n, &st, v, &e.attr);
-	fuse_reply_entry(req, &e);
-}
-
-static void dmn_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-	struct dmn *d = fuse_req_userdata(req);
-
-	ns_forget(d->ns, ino, nlookup);
-	fuse_reply_none(req);
-}
-
-static void dmn_forget_multi(fuse_req_t req, size_t count,
-			     struct fuse_forget_data *forgets)
-{
-	struct dmn *d = fuse_req_userdata(req);
-
-	for (size_t i = 0; i < count; i++)
-		ns_forget(d->ns, forgets[i].ino, forgets[i].nlookup);
-	fuse_reply_none(req);
-}
-
-static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct dmn *d = fuse_req_userdata(req);
-	struct ns_node *n = ns_get(d->ns, ino);
-	struct vc_view *v = NULL;
-	struct stat src, st;
-	int rc;
-
-	(void)fi;
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	rc = dmn_src_stat(d, n->relpath, &src);
-	if (rc) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	if (n->kind == NS_VIEW) {
-		struct dmn_caller c;
-
-		dmn_caller_get(d, req, &c);
-		v = dmn_node_view(d, n, c.role);
-	}
-	dmn_fill_attr(d, n, &src, v, &st);
-	fuse_reply_attr(req, &st, dmn_timeout(n));
-}
-
-/* ---- folders ---- */
-
-static void dmn_dir_free(struct dmn_dir *dir)
-{
-	for (size_t i = 0; i < dir->n; i++)
-		free(dir->ents[i].name);
-	free(dir->ents);
-	free(dir);
-}
-
-static int dmn_dir_add(struct dmn_dir *dir, size_t *cap, const char *name,
-		       mode_t type, uint64_t ino)
-{
-	if (dir->n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 32;
-		struct dmn_dirent *ne = realloc(dir->ents, ncap * sizeof(*ne));
-
-		if (!ne)
-			return -ENOMEM;
-		dir->ents = ne;
-		*cap = ncap;
-	}
-	dir->ents[dir->n].name = strdup(name);
-	if (!dir->ents[dir->n].name)
-		return -ENOMEM;
-	dir->ents[dir->n].type = type;
-	dir->ents[dir->n].ino = ino;
-	dir->n++;
-	return 0;
-}
-
-/* A stable pseudo inode number for readdir; stat gives the real one. */
-static uint64_t dmn_dirent_ino(const char *rel)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (const char *p = rel; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-	return h | (1ULL << 63);
-}
-
-/* Snapshot the visible entries of a source folder. */
-static int dmn_dir_load(struct dmn *d, const struct ns_node *n,
-			struct dmn_dir *dir)
-{
-	struct dirent *de;
-	size_t cap = 0;
-	DIR *dp;
-	int fd, rc = 0;
-
-	fd = n->relpath[0] ? openat(d->sbx->srcfd, n->relpath,
-				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			   : dup(d->sbx->srcfd);
-	if (fd < 0)
-		return -errno;
-	dp = fdopendir(fd);
-	if (!dp) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	rewinddir(dp);
-	rc = dmn_dir_add(dir, &cap, ".", S_IFDIR, n->ino);
-	if (!rc)
-		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR, n->parent);
-	while (!rc && (de = readdir(dp))) {
-		const struct cfg_dataset *ds;
-		enum ns_kind kind;
-		char rel[PATH_MAX];
-		struct stat st;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (dmn_child_path(n, de->d_name, rel, sizeof(rel)) ||
-		    dmn_src_stat(d, rel, &st) ||
-		    dmn_classify(d, rel, &st, &kind, &ds))
-			continue;
-		rc = dmn_dir_add(dir, &cap, de->d_name,
-				 kind == NS_DIR ? S_IFDIR : S_IFREG,
-				 dmn_dirent_ino(rel));
-	}
-	closedir(dp);
-	return rc;
-}
-
-static void dmn_opendir(fuse_req_t req, fuse_ino_t ino,
-			struct fuse_file_info *fi)
-{
-	struct dmn *d = fuse_req_userdata(req);
-	struct ns_node *n = ns_get(d->ns, ino);
-	struct dmn_dir *dir;
-	int rc;
-
-	if (!n || n->kind != NS_DIR) {
-		fuse_reply_err(req, n ? ENOTDIR : ENOENT);
-		return;
-	}
-	dir = calloc(1, sizeof(*dir));
-	if (!dir) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	rc = dmn_dir_load(d, n, dir);
-	if (rc) {
-		dmn_dir_free(dir);
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fi->fh = (uintptr_t)dir;
-	fi->cache_readdir = 0;
-	fuse_reply_open(req, fi);
-}
-
-static void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
-{
-	struct dmn_dir *dir = (struct dmn_dir *)(uintptr_t)fi->fh;
-	char *buf;
-	size_t used = 0;
-
-	(void)ino;
-	buf = malloc(size);
-	if (!buf) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	for (size_t i = (size_t)off; off >= 0 && i < dir->n; i++) {
-		struct stat st = { 0 };
-		size_t len;
-
-		st.st_ino = dir->ents[i].ino;
-		st.st_mode = dir->ents[i].type;
-		len = fuse_add_direntry(req, buf + used, size - used,
-					dir->ents[i].name, &st, (off_t)i + 1);
-		if (len > size - used)
-			break;
-		used += len;
-	}
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void dmn_releasedir(fuse_req_t req, fuse_ino_t ino,
-			   struct fuse_file_info *fi)
-{
-	(void)ino;
-	dmn_dir_free((struct dmn_dir *)(uintptr_t)fi->fh);
-	fuse_reply_err(req, 0);
-}
-
-/* ---- files ---- */
-
-/* Access decision for opening a view: 0, -EACCES or -EIO (fail closed). */
-static int dmn_access(struct dmn *d, const struct ns_node *n,
-		      const struct dmn_caller *c, fuse_req_t req)
+int dmn_view_access(struct dmn *d, const struct ns_node *n,
+		    const struct dmn_caller *c)
 {
 	struct pol_engine *eng = sbx_engine(d->sbx, n->ds);
 	struct spot_err err = { "" };
@@ -434,7 +218,6 @@ static int dmn_access(struct dmn *d, const struct ns_node *n,
 	bool allowed = false;
 	int rc;
 
-	(void)req;
 	if (n->role[0] && strcmp(n->role, c->role) != 0)
 		return -EACCES; /* a node looked up for another role */
 	if (!cfg_dataset_allows(n->ds, c->role))
@@ -460,25 +243,159 @@ static int dmn_access(struct dmn *d, const struct ns_node *n,
 	return allowed ? 0 : -EACCES;
 }
 
-static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+/* ---- lookup and attributes ---- */
+
+static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ns_node *n = ns_get(d->ns, ino);
-	struct dmn_fh *fh;
+	struct ovl_node *up = ovl_node_get(d->ovl, parent), *un;
+	struct ns_node *p, *n;
+	struct fuse_entry_param e;
 	struct dmn_caller c;
+	struct stat src;
+	enum ovl_hit hit = OVL_MISS;
 	int rc;
 
+	if (strlen(name) > DMN_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	if (up) {
+		rc = ovl_lookup(d->ovl, up, name, &hit, &un);
+		if (rc) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		if (hit == OVL_FOUND) {
+			dmn_reply_upper_entry(d, req, un);
+			return;
+		}
+		if (hit == OVL_HIDDEN) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+	}
+	p = ns_get(d->ns, parent);
+	if (!p || p->kind != NS_DIR) {
+		fuse_reply_err(req, (!p || up) ? ENOENT : ENOTDIR);
+		return;
+	}
+	dmn_caller_get(d, req, &c);
+	rc = dmn_lower_lookup(d, p, name, &c, &n, &src);
+	if (!rc)
+		rc = dmn_lower_attr(d, n, c.role, &e.attr);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	e.ino = n->ino;
+	e.generation = 0;
+	e.attr_timeout = e.entry_timeout = dmn_lower_timeout(n);
+	fuse_reply_entry(req, &e);
+}
+
+static void dmn_forget_one(struct dmn *d, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct ovl_node *up;
+	uint64_t rest = nlookup - ns_forget(d->ns, ino, nlookup);
+
+	if (!rest)
+		return;
+	up = ovl_node_get(d->ovl, ino);
+	if (up)
+		ovl_node_forget(d->ovl, up, rest);
+}
+
+static void dmn_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	dmn_forget_one(fuse_req_userdata(req), ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void dmn_forget_multi(fuse_req_t req, size_t count,
+			     struct fuse_forget_data *forgets)
+{
+	struct dmn *d = fuse_req_userdata(req);
+
+	for (size_t i = 0; i < count; i++)
+		dmn_forget_one(d, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct ns_node *n;
+	struct dmn_caller c;
+	struct stat st;
+	int rc;
+
+	(void)fi;
+	if (up) {
+		ovl_node_stat(d->ovl, up, &st);
+		fuse_reply_attr(req, &st, DMN_TTL_UPPER);
+		return;
+	}
+	n = ns_get(d->ns, ino);
 	if (!n) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	if (n->kind == NS_DIR) {
-		fuse_reply_err(req, EISDIR);
-		return;
+	dmn_caller_get(d, req, &c);
+	rc = dmn_lower_attr(d, n, c.role, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, dmn_lower_timeout(n));
+}
+
+/* ---- files ---- */
+
+static int dmn_open_lower(struct dmn *d, struct ns_node *n,
+			  const struct dmn_caller *c, struct dmn_fh *fh,
+			  struct fuse_file_info *fi)
+{
+	int rc = 0;
+
+	if (n->kind == NS_PASS) {
+		fh->fd = openat(d->sbx->srcfd, n->relpath,
+				O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		return fh->fd < 0 ? -errno : 0;
 	}
-	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
-		return;
+	rc = dmn_view_access(d, n, c);
+	if (!rc && vc_get(d->sbx->views, n->ds->name, "", n->role, &fh->view))
+		rc = -ENOMEM;
+	if (!rc && fh->view->state != VC_READY) {
+		spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
+		rc = -EIO;
+	}
+	/* Views never change within a sandbox: keep the page cache. */
+	fi->keep_cache = 1;
+	return rc;
+}
+
+static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct ns_node *n = NULL;
+	struct dmn_caller c;
+	struct dmn_fh *fh;
+	int rc = 0;
+
+	if (!up) {
+		n = ns_get(d->ns, ino);
+		if (!n) {
+			fuse_reply_err(req, ENOENT);
+			return;
+		}
+		if (n->kind == NS_DIR) {
+			fuse_reply_err(req, EISDIR);
+			return;
+		}
 	}
 	fh = calloc(1, sizeof(*fh));
 	if (!fh) {
@@ -487,21 +404,29 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fh->fd = -1;
 	dmn_caller_get(d, req, &c);
-	if (n->kind == NS_PASS) {
-		fh->fd = openat(d->sbx->srcfd, n->relpath,
-				O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		rc = fh->fd < 0 ? -errno : 0;
-	} else {
-		rc = dmn_access(d, n, &c, req);
-		if (!rc &&
-		    vc_get(d->sbx->views, n->ds->name, "", n->role, &fh->view))
-			rc = -ENOMEM;
-		if (!rc && fh->view->state != VC_READY) {
-			spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
-			rc = -EIO;
+	if (!up && writing) {
+		/* First write: copy the masked bytes up, then write there. */
+		if (n->kind == NS_VIEW)
+			rc = dmn_view_access(d, n, &c);
+		if (!rc)
+			rc = dmn_copy_up(d, ino, !(fi->flags & O_TRUNC), &up);
+	}
+	if (!rc && up) {
+		if (S_ISDIR(ovl_node_type(up)))
+			rc = -EISDIR;
+		else if (!S_ISREG(ovl_node_type(up)))
+			rc = -ENXIO;
+		if (!rc && (fi->flags & O_TRUNC) && writing) {
+			struct ovl_setattr sa = { .valid = OVL_SET_SIZE };
+
+			rc = ovl_setattr(d->ovl, up, &sa, NULL);
 		}
-		/* Views never change within a sandbox: keep the page cache. */
-		fi->keep_cache = 1;
+		if (!rc) {
+			ovl_node_open(d->ovl, up);
+			fh->up = up;
+		}
+	} else if (!rc) {
+		rc = dmn_open_lower(d, n, &c, fh, fi);
 	}
 	if (rc) {
 		free(fh);
@@ -514,6 +439,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* The opener was interrupted: nothing will release it. */
 		if (fh->fd >= 0)
 			close(fh->fd);
+		if (fh->up)
+			ovl_node_release(d->ovl, fh->up);
 		free(fh);
 		__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 	}
@@ -522,6 +449,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi)
 {
+	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
 	ssize_t n;
 	char *buf;
@@ -540,21 +468,65 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 		return;
 	}
-	if (size > DMN_READ_MAX)
-		size = DMN_READ_MAX;
+	if (size > DMN_IO_MAX)
+		size = DMN_IO_MAX;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	n = vc_view_read(fh->view, buf, size, (uint64_t)off);
-	if (n < 0)
+	if (fh->up)
+		n = ovl_file_pread(d->ovl, fh->up, buf, size, off);
+	else
+		n = vc_view_read(fh->view, buf, size, (uint64_t)off);
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else {
-		__atomic_add_fetch(&fh->bytes, (uint64_t)n, __ATOMIC_RELAXED);
+	} else {
+		__atomic_add_fetch(&fh->bytes_read, (uint64_t)n,
+				   __ATOMIC_RELAXED);
 		fuse_reply_buf(req, buf, (size_t)n);
 	}
 	free(buf);
+}
+
+static void dmn_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		      size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
+	ssize_t n;
+
+	(void)ino;
+	if (!fh->up) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	n = ovl_file_pwrite(d->ovl, fh->up, buf, size, off);
+	if (n < 0) {
+		fuse_reply_err(req, (int)-n);
+		return;
+	}
+	__atomic_add_fetch(&fh->bytes_written, (uint64_t)n, __ATOMIC_RELAXED);
+	fuse_reply_write(req, (size_t)n);
+}
+
+static void dmn_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void dmn_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		      struct fuse_file_info *fi)
+{
+	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	(void)ino;
+	if (fh->up && ovl_node_file(fh->up))
+		rc = seal_file_fsync(ovl_node_file(fh->up), datasync != 0);
+	fuse_reply_err(req, -rc);
 }
 
 static void dmn_release(fuse_req_t req, fuse_ino_t ino,
@@ -566,6 +538,8 @@ static void dmn_release(fuse_req_t req, fuse_ino_t ino,
 	(void)ino;
 	if (fh->fd >= 0)
 		close(fh->fd);
+	if (fh->up)
+		ovl_node_release(d->ovl, fh->up);
 	free(fh);
 	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 	fuse_reply_err(req, 0);
@@ -575,156 +549,48 @@ static void dmn_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct dmn *d = fuse_req_userdata(req);
 	struct statvfs sv;
-	uint64_t bytes;
-	size_t views;
+	int rc;
 
 	(void)ino;
-	vc_stats(d->sbx->views, &views, &bytes);
 	memset(&sv, 0, sizeof(sv));
-	sv.f_bsize = 4096;
-	sv.f_frsize = 4096;
-	sv.f_blocks = (bytes + 4095) / 4096;
-	sv.f_files = views;
+	rc = ovl_statfs(d->ovl, &sv);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	sv.f_namemax = DMN_NAME_MAX;
 	fuse_reply_statfs(req, &sv);
 }
 
-/* Extended attributes: views have none; answer without touching storage. */
-static void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 size_t size)
+static void dmn_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)ino;
-	(void)name;
-	(void)size;
-	fuse_reply_err(req, ENODATA);
-}
-
-static void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-	(void)ino;
-	if (size == 0)
-		fuse_reply_xattr(req, 0);
-	else
-		fuse_reply_buf(req, NULL, 0);
-}
-
-/* ---- writes: refused until the overlay is mounted ---- */
-
-static void dmn_erofs(fuse_req_t req)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			int to_set, struct fuse_file_info *fi)
-{
-	(void)ino;
-	(void)attr;
-	(void)to_set;
-	(void)fi;
-	dmn_erofs(req);
-}
-
-static void dmn_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, dev_t rdev)
-{
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)rdev;
-	dmn_erofs(req);
-}
-
-static void dmn_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode)
-{
-	(void)parent;
-	(void)name;
-	(void)mode;
-	dmn_erofs(req);
-}
-
-static void dmn_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	(void)parent;
-	(void)name;
-	dmn_erofs(req);
-}
-
-static void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       fuse_ino_t newparent, const char *newname,
-		       unsigned int flags)
-{
-	(void)parent;
-	(void)name;
-	(void)newparent;
-	(void)newname;
-	(void)flags;
-	dmn_erofs(req);
-}
-
-static void dmn_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-			const char *name)
-{
-	(void)link;
-	(void)parent;
-	(void)name;
-	dmn_erofs(req);
-}
-
-static void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		     const char *newname)
-{
-	(void)ino;
-	(void)newparent;
-	(void)newname;
-	dmn_erofs(req);
-}
-
-static void dmn_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		       mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent;
-	(void)name;
-	(void)mode;
-	(void)fi;
-	dmn_erofs(req);
-}
-
-static void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			 const char *value, size_t size, int flags)
-{
-	(void)ino;
-	(void)name;
-	(void)value;
-	(void)size;
-	(void)flags;
-	dmn_erofs(req);
-}
-
-static void dmn_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	(void)ino;
-	(void)name;
-	dmn_erofs(req);
+	(void)userdata;
+	/* O_TRUNC arrives with open, so a truncating open skips copying. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 }
 
 const struct fuse_lowlevel_ops dmn_ops = {
+	.init = dmn_init,
 	.lookup = dmn_lookup,
 	.forget = dmn_forget,
 	.forget_multi = dmn_forget_multi,
 	.getattr = dmn_getattr,
 	.setattr = dmn_setattr,
+	.readlink = dmn_readlink,
 	.mknod = dmn_mknod,
 	.mkdir = dmn_mkdir,
 	.unlink = dmn_unlink,
-	.rmdir = dmn_unlink,
+	.rmdir = dmn_rmdir,
 	.symlink = dmn_symlink,
 	.rename = dmn_rename,
 	.link = dmn_link,
 	.open = dmn_open,
 	.read = dmn_read,
+	.write = dmn_write,
+	.flush = dmn_flush,
 	.release = dmn_release,
+	.fsync = dmn_fsync,
 	.opendir = dmn_opendir,
 	.readdir = dmn_readdir,
 	.releasedir = dmn_releasedir,
@@ -734,4 +600,5 @@ const struct fuse_lowlevel_ops dmn_ops = {
 	.listxattr = dmn_listxattr,
 	.removexattr = dmn_removexattr,
 	.create = dmn_create,
+	.fallocate = dmn_fallocate,
 };

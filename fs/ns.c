@@ -158,38 +158,32 @@ out:
 	return n;
 }
 
-static void ns_unlink(struct ns *ns, struct ns_node *n)
-{
-	struct ns_node **pp;
-	size_t bk = ns_hash_key(n->parent, n->name, n->role) & (NS_BUCKETS - 1);
-
-	for (pp = &ns->by_ino[n->ino & (NS_BUCKETS - 1)]; *pp;
-	     pp = &(*pp)->next_ino)
-		if (*pp == n) {
-			*pp = n->next_ino;
-			break;
-		}
-	for (pp = &ns->by_key[bk]; *pp; pp = &(*pp)->next_key)
-		if (*pp == n) {
-			*pp = n->next_key;
-			break;
-		}
-}
-
-void ns_forget(struct ns *ns, uint64_t ino, uint64_t count)
+uint64_t ns_forget(struct ns *ns, uint64_t ino, uint64_t count)
 {
 	struct ns_node *n;
+	uint64_t took = 0;
 
-	if (ino == NS_ROOT_INO)
-		return;
 	pthread_mutex_lock(&ns->lock);
 	n = ns_get_locked(ns, ino);
 	if (n) {
-		n->nlookup = count >= n->nlookup ? 0 : n->nlookup - count;
-		if (!n->nlookup) {
-			ns_unlink(ns, n);
-			ns_node_free(n);
-		}
+		took = count < n->nlookup ? count : n->nlookup;
+		n->nlookup -= took;
 	}
 	pthread_mutex_unlock(&ns->lock);
+	return took;
+}
+
+uint64_t ns_take_lookups(struct ns *ns, uint64_t ino)
+{
+	struct ns_node *n;
+	uint64_t took = 0;
+
+	pthread_mutex_lock(&ns->lock);
+	n = ns_get_locked(ns, ino);
+	if (n) {
+		took = n->nlookup;
+		n->nlookup = 0;
+	}
+	pthread_mutex_unlock(&ns->lock);
+	return took;
 }

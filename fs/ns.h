@@ -10,9 +10,11 @@
  * cache between roles. Inode numbers are never reused within a mount.
  *
  * Locking: ns->lock protects the tables and every node's nlookup. Node
- * fields other than nlookup are immutable after creation. A node lives
- * until its lookup count drops to zero through ns_forget (the kernel sends
- * no request for an inode after forgetting it); the root lives forever.
+ * fields other than nlookup are immutable after creation. Nodes live until
+ * the mount ends, even at a lookup count of zero: the overlay reuses a lower
+ * inode number when it copies an entry up and must still find the lower
+ * side of a merged folder after the kernel forgot it. Memory is bounded by
+ * the source entries visited, which a temporary sandbox can afford.
  */
 #ifndef SPOT_NS_H
 #define SPOT_NS_H
@@ -59,7 +61,12 @@ struct ns_node *ns_intern(struct ns *ns, uint64_t parent, const char *name,
 			  const char *role, enum ns_kind kind,
 			  const char *relpath, const struct cfg_dataset *ds);
 
-/* Drop n kernel lookups of ino; frees the node at zero (never the root). */
-void ns_forget(struct ns *ns, uint64_t ino, uint64_t n);
+/*
+ * Drop up to n kernel lookups of ino; returns how many were dropped (the
+ * rest belong to the overlay node that took the inode over).
+ */
+uint64_t ns_forget(struct ns *ns, uint64_t ino, uint64_t n);
+/* Take every kernel lookup of ino (the overlay takes the inode over). */
+uint64_t ns_take_lookups(struct ns *ns, uint64_t ino);
 
 #endif /* SPOT_NS_H */

@@ -15,8 +15,9 @@
  * a NULL cell); row (and r) is a read-only view of the raw row: row.country
  * is that column's raw value (string or nil). Built-in masking methods are
  * reachable as mask.hash(v), mask.partial(v, {keep_last = 4}), ... and
- * bounded regular expressions as re.match(s, pat) / re.test(s, pat) (PCRE2
- * with match and depth limits); Lua patterns are not available.
+ * bounded regular expressions as re.match(s, pat [, init]), re.find and
+ * re.test (PCRE2, byte mode, match/depth/heap limits); Lua patterns are not
+ * available (string.match/gmatch/gsub removed, string.find plain only).
  *
  * Sandbox (engine_sandbox.c spells the threat out): only base, string,
  * table, math and utf8, minus everything that loads code, touches the

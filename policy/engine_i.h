@@ -98,7 +98,9 @@ struct pol_state {
 	/* Host function scratch. */
 	struct spot_buf mbuf;
 	struct pol_mask_rule mcache[POL_MASK_CACHE];
-	struct pol_re *re; /* compiled pattern cache, engine_mask.c */
+	struct msk_rule mscratch; /* a mask.* rule being built */
+	bool mscratch_live;	  /* mscratch holds owned strings */
+	struct pol_re *re;	  /* compiled pattern cache, engine_mask.c */
 };
 
 /* ---- engine_sandbox.c ---- */
@@ -114,8 +116,8 @@ void pol_state_free(struct pol_state *st);
 
 /*
  * Run fn(L) with the single light userdata argument ud in protected mode,
- * with budget units armed (0: no budget, for set-up work). 0 or -EIO with
- * err "name:line: reason" (-ENOMEM if the failure was memory and memerr).
+ * with budget units per call armed (0: no budget, for set-up work). 0 or
+ * -EIO with err "name:line: reason" (reason data-free, see msgh).
  */
 int pol_state_protect(struct pol_state *st, lua_CFunction fn, void *ud,
 		      uint64_t budget, struct spot_err *err);
@@ -154,6 +156,8 @@ void pol_reason_clean(const char *msg, char *out, size_t outlen);
 
 /* Register mask.* and re.* in the state (called during set-up). */
 void pol_mask_open(lua_State *L, struct pol_state *st);
+/* Free the mask.* rule being built, if any (after a Lua error). */
+void pol_mask_scratch_drop(struct pol_state *st);
 /* Free rule and pattern caches. */
 void pol_mask_fini(struct pol_state *st);
 

@@ -62,6 +62,13 @@ static const struct pol_mask_def pol_mask_defs[] = {
 
 /* ---- options ---- */
 
+void pol_mask_scratch_drop(struct pol_state *st)
+{
+	if (st->mscratch_live)
+		msk_rule_fini(&st->mscratch);
+	st->mscratch_live = false;
+}
+
 /* The option value at the top of the stack as text (numbers converted). */
 static const char *pol_opt_text(lua_State *L, struct pol_state *st,
 				const struct pol_mask_def *d, const char *key)
@@ -117,11 +124,9 @@ static void pol_mask_opts(lua_State *L, struct pol_state *st,
 		}
 		v = pol_opt_text(L, st, d, k);
 		found++;
-		if (rule && msk_rule_set(rule, k, v, &e)) {
-			msk_rule_fini(rule);
+		if (rule && msk_rule_set(rule, k, v, &e))
 			pol_raise(L, st, "mask.%s: invalid option '%s'",
 				  d->name, k);
-		}
 		if (!rule) {
 			int n = snprintf(key + *klen, POL_MASK_KEYMAX - *klen,
 					 "%s=%s\n", k, v);
@@ -140,21 +145,20 @@ static void pol_mask_opts(lua_State *L, struct pol_state *st,
 		total++;
 		lua_pop(L, 1);
 	}
-	if (total != found) {
-		if (rule)
-			msk_rule_fini(rule);
+	if (total != found)
 		pol_raise(L, st, "mask.%s: unknown option", d->name);
-	}
 }
 
 /*
- * The rule for this call: from the cache, or built and cached. *tmp is set
- * when the cache is full and the caller must msk_rule_fini the result.
+ * The rule for this call: from the cache, or built and cached. A rule being
+ * built lives in st->mscratch (st->mscratch_live), so a Lua error raised
+ * halfway is cleaned up by pol_mask_scratch_drop(). *tmp is set when the
+ * cache is full: the caller drops the scratch rule after use.
  */
 static struct msk_rule *pol_mask_rule(lua_State *L, struct pol_state *st,
-				      const struct pol_mask_def *d,
-				      struct msk_rule *scratch, bool *tmp)
+				      const struct pol_mask_def *d, bool *tmp)
 {
+	struct msk_rule *scratch = &st->mscratch;
 	char key[POL_MASK_KEYMAX];
 	size_t klen = 0;
 	struct pol_mask_rule *free_slot = NULL;
@@ -174,15 +178,16 @@ static struct msk_rule *pol_mask_rule(lua_State *L, struct pol_state *st,
 		    memcmp(c->key, key, klen) == 0)
 			return &c->rule;
 	}
+	pol_mask_scratch_drop(st);
 	msk_rule_init(scratch, d->method);
+	st->mscratch_live = true;
 	pol_mask_opts(L, st, d, NULL, NULL, scratch);
-	if (msk_rule_check(scratch, &e)) {
-		msk_rule_fini(scratch);
+	if (msk_rule_check(scratch, &e))
 		pol_raise(L, st, "mask.%s: invalid options", d->name);
-	}
 	*tmp = !free_slot;
 	if (!free_slot)
 		return scratch;
+	st->mscratch_live = false;
 	free_slot->rule = *scratch; /* the cache takes the owned strings */
 	free_slot->method = (int)d->method;
 	free_slot->keylen = klen;
@@ -197,7 +202,7 @@ static int pol_mask_call(lua_State *L)
 	const struct pol_mask_def *d = lua_touserdata(L, lua_upvalueindex(1));
 	struct pol_state *st = pol_state_of(L);
 	enum pipe_type in_type = PIPE_TEXT, out_type;
-	struct msk_rule scratch, *rule;
+	struct msk_rule *rule;
 	struct msk_cell cell;
 	const char *p = NULL;
 	size_t len = 0;
@@ -227,7 +232,7 @@ static int pol_mask_call(lua_State *L)
 		lua_pushnil(L);
 		return 1;
 	}
-	rule = pol_mask_rule(L, st, d, &scratch, &tmp);
+	rule = pol_mask_rule(L, st, d, &tmp);
 	cell.dataset = st->dataset;
 	cell.column = st->column;
 	cell.row = st->batch ? st->batch->first_row + st->row : 0;
@@ -235,7 +240,7 @@ static int pol_mask_call(lua_State *L)
 	rc = msk_apply(rule, st->eng->keys, &cell, (const uint8_t *)p, len,
 		       in_type, &st->mbuf, &out_type);
 	if (tmp)
-		msk_rule_fini(rule);
+		pol_mask_scratch_drop(st);
 	if (rc == -ENOMEM)
 		return pol_raise(L, st, "mask.%s: out of memory", d->name);
 	if (rc)
@@ -344,8 +349,8 @@ static int pol_re_call(lua_State *L)
 
 	if (init < 1 || (size_t)init > ls + 1)
 		return pol_raise(L, st, "re: init out of range");
-	code = pol_re_compile(L, st, re, pat, lp, &tmp);
 	pol_charge(L, st, RE_CALL_UNITS + ls / POL_BYTES_PER_UNIT);
+	code = pol_re_compile(L, st, re, pat, lp, &tmp);
 	rc = pcre2_match(code, (PCRE2_SPTR)s, ls, (PCRE2_SIZE)(init - 1), 0,
 			 re->md, re->mctx);
 	if (tmp)
@@ -415,6 +420,7 @@ void pol_mask_fini(struct pol_state *st)
 {
 	struct pol_re *re = st->re;
 
+	pol_mask_scratch_drop(st);
 	for (size_t i = 0; i < POL_MASK_CACHE; i++) {
 		if (st->mcache[i].method >= 0)
 			msk_rule_fini(&st->mcache[i].rule);

@@ -33,7 +33,7 @@
  * little for too much work: a call overruns its deadline by at most
  * POL_HOOK_PERIOD such instructions.
  */
-#define _GNU_SOURCE /* memmem */
+
 #include "engine_i.h"
 
 #include <errno.h>
@@ -648,80 +648,6 @@ static const char *pol_msg_split(const char *msg, int *line)
 	return p + 2;
 }
 
-/* Known shapes of VM and library messages (they name code, not data). */
-static const char *const pol_shapes[] = {
-	"attempt to ",
-	"bad argument #",
-	"stack overflow",
-	"C stack overflow",
-	"error in error handling",
-	"table index is ",
-	"number has no integer representation",
-	"'for' ",
-	"string length overflow",
-	"wrong number of arguments",
-	"position out of bounds",
-	"invalid value (at index ",
-	"invalid order function for sorting",
-	"too many results to unpack",
-	"too many elements to move",
-	"destination wrap around",
-	"resulting string too large",
-	"object length is not an integer",
-	"assertion failed!",
-	"not enough memory",
-	"value expected",
-	"initial position must be",
-	"base out of range",
-	"value out of range",
-	"invalid UTF-8 code",
-};
-
-/* A parenthetical detail is kept only if it is lowercase words. */
-static bool pol_paren_safe(const char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (!((c >= 'a' && c <= 'z') || c == ' ' || c == ','))
-			return false;
-	}
-	return true;
-}
-
-void pol_reason_clean(const char *msg, char *out, size_t outlen)
-{
-	size_t n, keep = 0;
-	bool known = false;
-
-	for (size_t i = 0; i < SPOT_ARRAY_SIZE(pol_shapes); i++) {
-		if (strncmp(msg, pol_shapes[i], strlen(pol_shapes[i])) == 0) {
-			known = true;
-			break;
-		}
-	}
-	if (!known) {
-		snprintf(out, outlen, "runtime error (message withheld)");
-		return;
-	}
-	n = strlen(msg);
-	if (strncmp(msg, "bad argument #", 14) == 0) {
-		/* "bad argument #1 to 'f' (detail)": the detail may quote
-		 * the argument (string.format) unless it is plain words. */
-		const char *q = strstr(msg, " (");
-
-		if (q && msg[n - 1] == ')' &&
-		    !pol_paren_safe(q + 2, (size_t)(msg + n - 1 - (q + 2))))
-			n = (size_t)(q - msg);
-	}
-	for (size_t i = 0; i < n && keep + 1 < outlen; i++) {
-		unsigned char c = (unsigned char)msg[i];
-
-		out[keep++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-	}
-	out[keep] = 0;
-}
-
 /*
  * Message handler of every protected call: records the line of the
  * innermost Lua function and a cleaned reason in the state. It neither
@@ -783,6 +709,7 @@ int pol_state_protect(struct pol_state *st, lua_CFunction fn, void *ud,
 	status = lua_pcall(L, 1, 0, POL_SLOT_MSGH);
 	st->budget_on = false;
 	st->batch = NULL;
+	pol_mask_scratch_drop(st); /* a rule half-built when an error hit */
 	if (st->aborted)
 		lua_sethook(L, pol_hook, LUA_MASKCOUNT, POL_HOOK_PERIOD);
 	lua_settop(L, POL_SLOT_COUNT);

@@ -59,6 +59,11 @@ class Sandbox:
         self.proc = None
         os.makedirs(self.src, exist_ok=True)
         os.makedirs(self.mnt, exist_ok=True)
+        # Other uids (setpriv tests) must reach the mount point.
+        d = base
+        while d not in ("/", "/tmp"):
+            os.chmod(d, os.stat(d).st_mode | 0o055)
+            d = os.path.dirname(d)
 
     def write(self, rel, data, mode=0o644):
         p = os.path.join(self.src, rel)

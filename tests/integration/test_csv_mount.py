@@ -180,17 +180,6 @@ def test_malformed_csv_eio_others_keep_working(mounted):
     assert "expected 2 fields" in r.stdout, r.stdout
 
 
-def test_writes_are_refused_read_only(mounted):
-    for fn in (lambda: open(mounted.path("people.csv"), "ab"),
-               lambda: open(mounted.path("new.txt"), "w"),
-               lambda: os.mkdir(mounted.path("d")),
-               lambda: os.unlink(mounted.path("people.csv")),
-               lambda: os.rename(mounted.path("people.csv"), mounted.path("x.csv"))):
-        with pytest.raises(OSError) as e:
-            fn()
-        assert e.value.errno == errno.EROFS
-
-
 def test_name_too_long(mounted):
     with pytest.raises(OSError) as e:
         os.stat(mounted.path("x" * 256))

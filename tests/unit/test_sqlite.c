@@ -9,7 +9,7 @@
  *
  * SQLC_BENCH_ROWS=1000000 sets the benchmark size (default 200000).
  */
-#define _GNU_SOURCE /* memmem */
+
 #include "sqlite.h"
 
 #include <errno.h>

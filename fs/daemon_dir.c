@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * daemon_dir.c - folder listings of the merged namespace.
+ *
+ * Offsets below DMN_LOWER_OFF are overlay cookies (stable across changes,
+ * see ovl_readdir); from DMN_LOWER_OFF on they index a snapshot of the lower
+ * folder taken at opendir, whose entries are filtered against the overlay
+ * at readdir time (an upper entry or a whiteout of the same name wins).
+ * "." and ".." lead the lower part.
+ */
+#include "daemon_i.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct dmn_dirent {
+	char *name;
+	mode_t type;
+};
+
+/* An open folder (fi->fh). */
+struct dmn_dir {
+	uint64_t ino;
+	uint64_t parent_ino;
+	struct dmn_dirent *ents; /* lower snapshot */
+	size_t n;
+};
+
+static void dmn_dir_free(struct dmn_dir *dir)
+{
+	for (size_t i = 0; i < dir->n; i++)
+		free(dir->ents[i].name);
+	free(dir->ents);
+	free(dir);
+}
+
+static int dmn_dir_add(struct dmn_dir *dir, size_t *cap, const char *name,
+		       mode_t type)
+{
+	if (dir->n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 32;
+		struct dmn_dirent *ne = realloc(dir->ents, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		dir->ents = ne;
+		*cap = ncap;
+	}
+	dir->ents[dir->n].name = strdup(name);
+	if (!dir->ents[dir->n].name)
+		return -ENOMEM;
+	dir->ents[dir->n].type = type;
+	dir->n++;
+	return 0;
+}
+
+/* Snapshot the visible entries of a lower folder (names and types). */
+static int dmn_dir_load(struct dmn *d, const struct ns_node *n,
+			struct dmn_dir *dir, size_t *cap)
+{
+	struct dirent *de;
+	DIR *dp;
+	int fd, rc = 0;
+
+	fd = n->relpath[0] ? openat(d->sbx->srcfd, n->relpath,
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			   : dup(d->sbx->srcfd);
+	if (fd < 0)
+		return -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	rewinddir(dp);
+	while (!rc && (de = readdir(dp))) {
+		bool is_dir = false;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!dmn_lower_has(d, n, de->d_name, &is_dir))
+			continue;
+		rc = dmn_dir_add(dir, cap, de->d_name,
+				 is_dir ? S_IFDIR : S_IFREG);
+	}
+	closedir(dp);
+	return rc;
+}
+
+void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct ns_node *n = ns_get(d->ns, ino);
+	struct dmn_dir *dir;
+	size_t cap = 0;
+	int rc = 0;
+
+	if (up ? !S_ISDIR(ovl_node_type(up)) : (!n || n->kind != NS_DIR)) {
+		fuse_reply_err(req, (up || n) ? ENOTDIR : ENOENT);
+		return;
+	}
+	dir = calloc(1, sizeof(*dir));
+	if (!dir) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	dir->ino = ino;
+	if (up) {
+		struct ovl_node *pu = ovl_dir_parent(d->ovl, up);
+
+		dir->parent_ino = pu ? ovl_node_ino(pu) : ino;
+	} else {
+		dir->parent_ino = n->parent;
+	}
+	rc = dmn_dir_add(dir, &cap, ".", S_IFDIR);
+	if (!rc)
+		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR);
+	/* The lower side counts unless an opaque overlay folder hides it. */
+	if (!rc && n && n->kind == NS_DIR &&
+	    !(up && ovl_dir_opaque(d->ovl, up)))
+		rc = dmn_dir_load(d, n, dir, &cap);
+	if (rc) {
+		dmn_dir_free(dir);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->fh = (uintptr_t)dir;
+	fuse_reply_open(req, fi);
+}
+
+/* Filling one reply buffer. */
+struct dmn_fill {
+	fuse_req_t req;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool full;
+};
+
+static bool dmn_fill_add(struct dmn_fill *f, const char *name, uint64_t ino,
+			 mode_t type, uint64_t next)
+{
+	struct stat st;
+	size_t len;
+
+	memset(&st, 0, sizeof(st));
+	st.st_ino = ino;
+	st.st_mode = type;
+	len = fuse_add_direntry(f->req, f->buf + f->used, f->size - f->used,
+				name, &st, (off_t)next);
+	if (len > f->size - f->used) {
+		f->full = true;
+		return false;
+	}
+	f->used += len;
+	return true;
+}
+
+static int dmn_fill_upper(void *ctx, const struct ovl_dirent_info *e)
+{
+	struct dmn_fill *f = ctx;
+
+	if (e->whiteout)
+		return 0;
+	return dmn_fill_add(f, e->name, e->ino, e->type, e->cookie) ? 0 : 1;
+}
+
+/* A stable pseudo inode number for readdir; stat gives the real one. */
+static uint64_t dmn_dirent_ino(uint64_t dir, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ dir;
+
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	return h | (1ULL << 63);
+}
+
+/* Whether the overlay hides or replaces lower entry name of folder up. */
+static bool dmn_upper_shadows(struct dmn *d, struct ovl_node *up,
+			      const char *name)
+{
+	struct ovl_node *un = NULL;
+	enum ovl_hit hit = OVL_MISS;
+
+	if (!up || ovl_lookup(d->ovl, up, name, &hit, &un))
+		return false;
+	if (hit == OVL_FOUND)
+		ovl_node_forget(d->ovl, un, 1); /* lookup took a reference */
+	return hit != OVL_MISS;
+}
+
+void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	struct dmn_dir *dir = (struct dmn_dir *)(uintptr_t)fi->fh;
+	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_fill f = { req, NULL, size, 0, false };
+	uint64_t pos = (uint64_t)off;
+
+	f.buf = malloc(size ? size : 1);
+	if (!f.buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if (pos < DMN_LOWER_OFF && up) {
+		int rc =
+			ovl_readdir(d->ovl, up, pos, false, dmn_fill_upper, &f);
+
+		if (rc < 0 && !f.used) {
+			free(f.buf);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+	}
+	if (pos < DMN_LOWER_OFF)
+		pos = DMN_LOWER_OFF;
+	for (uint64_t i = pos - DMN_LOWER_OFF; !f.full && i < dir->n; i++) {
+		const struct dmn_dirent *e = &dir->ents[i];
+		uint64_t eino = i == 0	 ? dir->ino
+				: i == 1 ? dir->parent_ino
+					 : dmn_dirent_ino(dir->ino, e->name);
+
+		if (i >= 2 && dmn_upper_shadows(d, up, e->name))
+			continue;
+		if (!dmn_fill_add(&f, e->name, eino, e->type,
+				  DMN_LOWER_OFF + i + 1))
+			break;
+	}
+	fuse_reply_buf(req, f.buf, f.used);
+	free(f.buf);
+}
+
+void dmn_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino;
+	dmn_dir_free((struct dmn_dir *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
