@@ -190,8 +190,13 @@ struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d)
 
 const char *sbx_role_key(const struct cfg_dataset *d, const char *role)
 {
-	/* A policy may branch on ctx.role, so its views are per role. */
-	return (d->policy || cfg_dataset_role_dependent(d)) ? role : "";
+	/*
+	 * A policy may branch on ctx.role, and an allow list makes the file
+	 * look empty to roles it excludes: both make what a caller sees
+	 * depend on the role, so such views (and inodes) are per role.
+	 */
+	return (d->policy || d->allow || cfg_dataset_role_dependent(d)) ? role
+									: "";
 }
 
 /* Binding state of one build. */

@@ -73,6 +73,18 @@ static int plan_add_missing(struct plan *p, const char *name)
 	return spot_buf_append(&p->missing, name, strlen(name));
 }
 
+/* Bind the policy function columns[fn] to source column ci. */
+static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
+			 struct spot_err *err)
+{
+	int rc = pol_run_bind_column(p->run, fn, ci, &p->pipe.xf[p->pipe.nxf],
+				     err);
+
+	if (!rc)
+		p->pipe.nxf++;
+	return rc;
+}
+
 /* Bind one configured column rule to source column index ci. */
 static int plan_bind_col(struct plan *p, const struct plan_env *env,
 			 const struct cfg_column *c, size_t ci,
@@ -81,8 +93,6 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 	struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf];
 
 	if (c->policy_fn) {
-		int rc;
-
 		if (!p->run) {
 			spot_err_set(err,
 				     "%s: column '%s' names policy function "
@@ -90,9 +100,7 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 				     p->view, c->name, c->policy_fn);
 			return -EINVAL;
 		}
-		rc = pol_run_bind_column(p->run, c->policy_fn, ci, x, err);
-		if (rc)
-			return rc;
+		return plan_bind_lua(p, c->policy_fn, ci, err);
 	} else {
 		struct plan_mcol *m;
 
@@ -157,9 +165,14 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 		const struct cfg_column *c =
 			cfg_column_rule(d, t, role, cols[i].name);
 
-		if (!c)
+		/* A YAML rule wins; else the policy's columns[name] applies. */
+		if (c)
+			rc = plan_bind_col(p, env, c, i, err);
+		else if (p->run &&
+			 pol_engine_has_column(env->engine, cols[i].name))
+			rc = plan_bind_lua(p, cols[i].name, i, err);
+		else
 			continue;
-		rc = plan_bind_col(p, env, c, i, err);
 		if (rc)
 			goto fail;
 	}
