@@ -10,7 +10,6 @@
  */
 #include "daemon_i.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -59,38 +58,25 @@ static int dmn_dir_add(struct dmn_dir *dir, size_t *cap, const char *name,
 	return 0;
 }
 
+struct dmn_dir_load {
+	struct dmn_dir *dir;
+	size_t *cap;
+};
+
+static int dmn_dir_load_one(void *arg, const char *name, bool is_dir)
+{
+	struct dmn_dir_load *l = arg;
+
+	return dmn_dir_add(l->dir, l->cap, name, is_dir ? S_IFDIR : S_IFREG);
+}
+
 /* Snapshot the visible entries of a lower folder (names and types). */
 static int dmn_dir_load(struct dmn *d, const struct ns_node *n,
 			struct dmn_dir *dir, size_t *cap)
 {
-	struct dirent *de;
-	DIR *dp;
-	int fd, rc = 0;
+	struct dmn_dir_load l = { dir, cap };
 
-	fd = n->relpath[0] ? openat(d->sbx->srcfd, n->relpath,
-				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			   : dup(d->sbx->srcfd);
-	if (fd < 0)
-		return -errno;
-	dp = fdopendir(fd);
-	if (!dp) {
-		rc = -errno;
-		close(fd);
-		return rc;
-	}
-	rewinddir(dp);
-	while (!rc && (de = readdir(dp))) {
-		bool is_dir = false;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (!dmn_lower_has(d, n, de->d_name, &is_dir))
-			continue;
-		rc = dmn_dir_add(dir, cap, de->d_name,
-				 is_dir ? S_IFDIR : S_IFREG);
-	}
-	closedir(dp);
-	return rc;
+	return dmn_lower_children(d, n, dmn_dir_load_one, &l);
 }
 
 void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -102,7 +88,7 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	size_t cap = 0;
 	int rc = 0;
 
-	if (up ? !S_ISDIR(ovl_node_type(up)) : (!n || n->kind != NS_DIR)) {
+	if (up ? !S_ISDIR(ovl_node_type(up)) : !dmn_lower_is_dir(n)) {
 		fuse_reply_err(req, (up || n) ? ENOTDIR : ENOENT);
 		return;
 	}
@@ -123,8 +109,7 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!rc)
 		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR);
 	/* The lower side counts unless an opaque overlay folder hides it. */
-	if (!rc && n && n->kind == NS_DIR &&
-	    !(up && ovl_dir_opaque(d->ovl, up)))
+	if (!rc && dmn_lower_is_dir(n) && !(up && ovl_dir_opaque(d->ovl, up)))
 		rc = dmn_dir_load(d, n, dir, &cap);
 	if (rc) {
 		dmn_dir_free(dir);

@@ -86,6 +86,12 @@ int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
 /* Whether the lower folder p shows name (no lookup counted). */
 bool dmn_lower_has(struct dmn *d, const struct ns_node *p, const char *name,
 		   bool *is_dir);
+/* Whether lower node n is a folder (a source folder or a table folder). */
+bool dmn_lower_is_dir(const struct ns_node *n);
+/* Call fn for every entry lower folder p shows; stops at fn's non-zero. */
+typedef int (*dmn_child_fn)(void *arg, const char *name, bool is_dir);
+int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
+		       void *arg);
 /* Attributes of a lower node as served. */
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		   struct stat *st);

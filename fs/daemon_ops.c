@@ -6,6 +6,7 @@
  */
 #include "daemon_i.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "view.h"
 
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 {
@@ -69,61 +71,118 @@ static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
 	return rc ? -errno : 0;
 }
 
-/*
- * Whether a source entry is shown, and as what. Hidden entries (and
- * anything that is not a file or folder) are ENOENT: privacy by default.
- */
-static int dmn_classify(struct dmn *d, const char *relpath,
-			const struct stat *st, enum ns_kind *kind,
-			const struct cfg_dataset **ds)
+/* Whether dataset ds lives directly in the folder at relpath dir. */
+static bool dmn_ds_in_dir(const struct cfg_dataset *ds, const char *dir)
+{
+	const char *slash = strrchr(ds->name, '/');
+	size_t dl = strlen(dir);
+
+	if (!slash)
+		return dl == 0;
+	return (size_t)(slash - ds->name) == dl && !strncmp(ds->name, dir, dl);
+}
+
+/* The SQLite dataset whose table folder is named name in folder p. */
+static const struct cfg_dataset *
+dmn_vdir_ds(struct dmn *d, const struct ns_node *p, const char *name)
 {
 	const struct cfg *cfg = d->sbx->cfg;
+	char dn[DMN_NAME_MAX + 8];
 
-	*ds = NULL;
-	if (S_ISDIR(st->st_mode)) {
-		if (cfg->dflt == CFG_DEFAULT_SHOW ||
-		    cfg_is_dataset_parent(cfg, relpath)) {
-			*kind = NS_DIR;
-			return 0;
-		}
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+
+		if (!dmn_ds_in_dir(ds, p->relpath))
+			continue;
+		sbx_sqlite_dirname(ds, dn, sizeof(dn));
+		if (!strcmp(dn, name) &&
+		    sbx_format(d->sbx, ds) == VIEW_FMT_SQLITE)
+			return ds;
+	}
+	return NULL;
+}
+
+/* What a lower folder shows under a name. */
+struct dmn_lower_ent {
+	enum ns_kind kind;
+	const struct cfg_dataset *ds;
+	const char *sub;    /* borrowed from the sandbox's table list */
+	char rel[PATH_MAX]; /* source path (the database for its tables) */
+};
+
+/*
+ * Resolve name in lower folder p: a source entry the policy shows, the
+ * table folder of a SQLite dataset, or a table inside one. Hidden entries
+ * (and anything that is not a file or folder) are ENOENT.
+ */
+static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
+			     const char *name, struct dmn_lower_ent *e,
+			     struct stat *src)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	int rc;
+
+	e->ds = NULL;
+	e->sub = "";
+	if (strlen(name) > DMN_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (p->kind == NS_VDIR) {
+		const struct sbx_objs *o =
+			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		size_t nl = strlen(name);
+
+		for (size_t i = 0; o && i < o->n; i++)
+			if (nl == strlen(o->names[i]) + 4 &&
+			    !strncmp(name, o->names[i], nl - 4) &&
+			    !strcmp(name + nl - 4, ".csv"))
+				e->sub = o->names[i];
+		if (!e->sub[0])
+			return -ENOENT;
+		e->kind = NS_VIEW;
+		e->ds = p->ds;
+		snprintf(e->rel, sizeof(e->rel), "%s", p->ds->name);
+		return dmn_src_stat(d, e->rel, src);
+	}
+	if (p->kind != NS_DIR)
+		return -ENOTDIR;
+	e->ds = dmn_vdir_ds(d, p, name);
+	if (e->ds) {
+		e->kind = NS_VDIR;
+		snprintf(e->rel, sizeof(e->rel), "%s", e->ds->name);
+		return dmn_src_stat(d, e->rel, src);
+	}
+	rc = dmn_child_path(p, name, e->rel, sizeof(e->rel));
+	if (!rc)
+		rc = dmn_src_stat(d, e->rel, src);
+	if (rc)
+		return rc == -ENOTDIR ? -ENOENT : rc;
+	if (S_ISDIR(src->st_mode)) {
+		e->kind = NS_DIR;
+		return (cfg->dflt == CFG_DEFAULT_SHOW ||
+			cfg_is_dataset_parent(cfg, e->rel))
+			       ? 0
+			       : -ENOENT;
+	}
+	if (!S_ISREG(src->st_mode))
 		return -ENOENT;
-	}
-	if (!S_ISREG(st->st_mode))
-		return -ENOENT;
-	*ds = cfg_dataset_find(cfg, relpath);
-	if (*ds) {
-		*kind = NS_VIEW;
-		return 0;
-	}
-	if (cfg->dflt == CFG_DEFAULT_SHOW) {
-		*kind = NS_PASS;
-		return 0;
-	}
-	return -ENOENT;
+	e->ds = cfg_dataset_find(cfg, e->rel);
+	e->kind = e->ds ? NS_VIEW : NS_PASS;
+	return (e->ds || cfg->dflt == CFG_DEFAULT_SHOW) ? 0 : -ENOENT;
 }
 
 int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
 		     const struct dmn_caller *c, struct ns_node **out,
 		     struct stat *src)
 {
-	const struct cfg_dataset *ds;
-	enum ns_kind kind;
-	char rel[PATH_MAX];
+	struct dmn_lower_ent e;
 	struct ns_node *n;
-	int rc;
+	int rc = dmn_lower_resolve(d, p, name, &e, src);
 
-	if (strlen(name) > DMN_NAME_MAX)
-		return -ENAMETOOLONG;
-	rc = dmn_child_path(p, name, rel, sizeof(rel));
-	if (!rc)
-		rc = dmn_src_stat(d, rel, src);
-	if (!rc)
-		rc = dmn_classify(d, rel, src, &kind, &ds);
 	if (rc)
-		return rc == -ENOTDIR ? -ENOENT : rc;
+		return rc;
 	n = ns_intern(d->ns, p->ino, name,
-		      kind == NS_VIEW ? sbx_role_key(ds, c->role) : "", kind,
-		      rel, ds);
+		      e.kind == NS_VIEW ? sbx_role_key(e.ds, c->role) : "",
+		      e.kind, e.rel, e.ds, e.sub);
 	if (!n)
 		return -ENOMEM;
 	*out = n;
@@ -133,17 +192,75 @@ int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
 bool dmn_lower_has(struct dmn *d, const struct ns_node *p, const char *name,
 		   bool *is_dir)
 {
-	const struct cfg_dataset *ds;
-	enum ns_kind kind;
-	char rel[PATH_MAX];
+	struct dmn_lower_ent e;
 	struct stat st;
 
-	if (dmn_child_path(p, name, rel, sizeof(rel)) ||
-	    dmn_src_stat(d, rel, &st) || dmn_classify(d, rel, &st, &kind, &ds))
+	if (!p || dmn_lower_resolve(d, p, name, &e, &st))
 		return false;
 	if (is_dir)
-		*is_dir = kind == NS_DIR;
+		*is_dir = e.kind == NS_DIR || e.kind == NS_VDIR;
 	return true;
+}
+
+bool dmn_lower_is_dir(const struct ns_node *n)
+{
+	return n && (n->kind == NS_DIR || n->kind == NS_VDIR);
+}
+
+int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
+		       void *arg)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	struct dirent *de;
+	DIR *dp;
+	int fd, rc = 0;
+
+	if (p->kind == NS_VDIR) {
+		const struct sbx_objs *o =
+			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		char name[DMN_NAME_MAX + 1];
+
+		for (size_t i = 0; !rc && o && i < o->n; i++) {
+			int n = snprintf(name, sizeof(name), "%s.csv",
+					 o->names[i]);
+
+			if (n > 0 && (size_t)n < sizeof(name))
+				rc = fn(arg, name, false);
+		}
+		return rc;
+	}
+	for (size_t i = 0; !rc && i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+		char dn[DMN_NAME_MAX + 8];
+
+		if (!dmn_ds_in_dir(ds, p->relpath) ||
+		    sbx_format(d->sbx, ds) != VIEW_FMT_SQLITE)
+			continue;
+		sbx_sqlite_dirname(ds, dn, sizeof(dn));
+		rc = fn(arg, dn, true);
+	}
+	fd = p->relpath[0] ? openat(d->sbx->srcfd, p->relpath,
+				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+			   : dup(d->sbx->srcfd);
+	if (rc || fd < 0)
+		return rc ? rc : -errno;
+	dp = fdopendir(fd);
+	if (!dp) {
+		close(fd);
+		return -ENOMEM;
+	}
+	rewinddir(dp);
+	while (!rc && (de = readdir(dp))) {
+		bool is_dir = false;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		    dmn_vdir_ds(d, p, de->d_name)) /* listed above */
+			continue;
+		if (dmn_lower_has(d, p, de->d_name, &is_dir))
+			rc = fn(arg, de->d_name, is_dir);
+	}
+	closedir(dp);
+	return rc;
 }
 
 /* The view of a node for attributes: NULL if the role may not open it. */
@@ -154,7 +271,7 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 
 	if (!cfg_dataset_allows(n->ds, role))
 		return NULL; /* no build for a caller who cannot open it */
-	if (vc_get(d->sbx->views, n->ds->name, "", n->role, &v))
+	if (vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &v))
 		return NULL;
 	return v;
 }
@@ -178,6 +295,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	st->st_blksize = 4096;
 	switch (n->kind) {
 	case NS_DIR:
+	case NS_VDIR:
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		break;
@@ -276,7 +394,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		}
 	}
 	p = ns_get(d->ns, parent);
-	if (!p || p->kind != NS_DIR) {
+	if (!dmn_lower_is_dir(p)) {
 		fuse_reply_err(req, (!p || up) ? ENOENT : ENOTDIR);
 		return;
 	}
@@ -365,7 +483,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 		return fh->fd < 0 ? -errno : 0;
 	}
 	rc = dmn_view_access(d, n, c);
-	if (!rc && vc_get(d->sbx->views, n->ds->name, "", n->role, &fh->view))
+	if (!rc &&
+	    vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &fh->view))
 		rc = -ENOMEM;
 	if (!rc && fh->view->state != VC_READY) {
 		spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
@@ -392,7 +511,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
-		if (n->kind == NS_DIR) {
+		if (dmn_lower_is_dir(n)) {
 			fuse_reply_err(req, EISDIR);
 			return;
 		}

@@ -69,7 +69,7 @@ static int dmn_upper_dir_locked(struct dmn *d, uint64_t ino,
 	n = ns_get(d->ns, ino);
 	if (!n)
 		return -ENOENT;
-	if (n->kind != NS_DIR)
+	if (!dmn_lower_is_dir(n))
 		return -ENOTDIR;
 	if (depth > PATH_MAX / 2)
 		return -ELOOP;
@@ -111,7 +111,7 @@ static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
 	int fd = -1, rc = 0;
 
 	if (n->kind == NS_VIEW) {
-		if (vc_get(d->sbx->views, n->ds->name, "", n->role, &v))
+		if (vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &v))
 			return -ENOMEM;
 		if (v->state != VC_READY)
 			return -EIO; /* never fall back to the source */
@@ -169,7 +169,7 @@ int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
 		goto out;
 	}
 	n = ns_get(d->ns, ino);
-	rc = !n ? -ENOENT : n->kind == NS_DIR ? -EISDIR : 0;
+	rc = !n ? -ENOENT : dmn_lower_is_dir(n) ? -EISDIR : 0;
 	if (!rc && n->kind == NS_VIEW && n->role[0])
 		rc = -EPERM;
 	if (!rc)
@@ -220,7 +220,7 @@ static int dmn_upper_of(struct dmn *d, uint64_t ino, bool with_data,
 	n = ns_get(d->ns, ino);
 	if (!n)
 		return -ENOENT;
-	if (n->kind == NS_DIR)
+	if (dmn_lower_is_dir(n))
 		return dmn_upper_dir(d, ino, out);
 	return dmn_copy_up(d, ino, with_data, out);
 }
@@ -242,7 +242,7 @@ static bool dmn_merged_has(struct dmn *d, uint64_t parent, struct ovl_node *pu,
 		return hit == OVL_FOUND;
 	}
 	p = ns_get(d->ns, parent);
-	return p && p->kind == NS_DIR && dmn_lower_has(d, p, name, is_dir);
+	return dmn_lower_is_dir(p) && dmn_lower_has(d, p, name, is_dir);
 }
 
 /* Whether lower folder parent has name (so removing it needs a whiteout). */
@@ -250,7 +250,7 @@ static bool dmn_lower_named(struct dmn *d, uint64_t parent, const char *name)
 {
 	struct ns_node *p = ns_get(d->ns, parent);
 
-	return p && p->kind == NS_DIR && dmn_lower_has(d, p, name, NULL);
+	return dmn_lower_is_dir(p) && dmn_lower_has(d, p, name, NULL);
 }
 
 /* ---- creating names ---- */
@@ -400,42 +400,34 @@ void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
  * lower entry must be hidden by a whiteout or replaced by an upper entry
  * (which ovl_rmdir then counts).
  */
+struct dmn_empty {
+	struct dmn *d;
+	struct ovl_node *dir_up;
+};
+
+/* A visible lower entry keeps the folder busy unless the overlay has it. */
+static int dmn_empty_one(void *arg, const char *name, bool is_dir)
+{
+	struct dmn_empty *e = arg;
+	struct ovl_node *un = NULL;
+	enum ovl_hit hit = OVL_MISS;
+
+	(void)is_dir;
+	if (e->dir_up && !ovl_lookup(e->d->ovl, e->dir_up, name, &hit, &un) &&
+	    hit == OVL_FOUND)
+		ovl_node_forget(e->d->ovl, un, 1);
+	return hit == OVL_MISS ? -ENOTEMPTY : 0;
+}
+
 static int dmn_lower_empty(struct dmn *d, struct ovl_node *dir_up,
 			   const struct ns_node *dir_low)
 {
-	struct dirent *de;
-	DIR *dp;
-	int fd, rc = 0;
+	struct dmn_empty e = { d, dir_up };
 
-	if (!dir_low || dir_low->kind != NS_DIR ||
+	if (!dmn_lower_is_dir(dir_low) ||
 	    (dir_up && ovl_dir_opaque(d->ovl, dir_up)))
 		return 0;
-	fd = dir_low->relpath[0] ? openat(d->sbx->srcfd, dir_low->relpath,
-					  O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-				 : dup(d->sbx->srcfd);
-	if (fd < 0)
-		return -errno;
-	dp = fdopendir(fd);
-	if (!dp) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (!rc && (de = readdir(dp))) {
-		struct ovl_node *un = NULL;
-		enum ovl_hit hit = OVL_MISS;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    !dmn_lower_has(d, dir_low, de->d_name, NULL))
-			continue;
-		if (dir_up &&
-		    !ovl_lookup(d->ovl, dir_up, de->d_name, &hit, &un) &&
-		    hit == OVL_FOUND)
-			ovl_node_forget(d->ovl, un, 1);
-		if (hit == OVL_MISS)
-			rc = -ENOTEMPTY;
-	}
-	closedir(dp);
-	return rc;
+	return dmn_lower_children(d, dir_low, dmn_empty_one, &e);
 }
 
 /* unlink(2) and rmdir(2) of a merged entry. */
@@ -540,7 +532,7 @@ static int dmn_rename_prepare(struct dmn *d, fuse_ino_t parent,
 	if (hit == OVL_HIDDEN)
 		return -ENOENT;
 	p = ns_get(d->ns, parent);
-	if (!p || p->kind != NS_DIR)
+	if (!dmn_lower_is_dir(p))
 		return -ENOENT;
 	memset(&caller, 0, sizeof(caller));
 	caller.role = d->sbx->cfg->default_role;
@@ -548,7 +540,7 @@ static int dmn_rename_prepare(struct dmn *d, fuse_ino_t parent,
 	if (rc)
 		return rc;
 	ns_forget(d->ns, c->ino, 1);
-	if (c->kind == NS_DIR)
+	if (dmn_lower_is_dir(c))
 		return dmn_lower_empty(d, NULL, c)
 			       ? -EXDEV
 			       : dmn_upper_dir(d, c->ino, &cu);

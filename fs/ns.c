@@ -35,13 +35,15 @@ static void ns_node_free(struct ns_node *n)
 	free(n->name);
 	free(n->relpath);
 	free(n->role);
+	free(n->sub);
 	free(n);
 }
 
 static struct ns_node *ns_node_new(uint64_t ino, uint64_t parent,
 				   const char *name, const char *role,
 				   enum ns_kind kind, const char *relpath,
-				   const struct cfg_dataset *ds)
+				   const struct cfg_dataset *ds,
+				   const char *sub)
 {
 	struct ns_node *n = calloc(1, sizeof(*n));
 
@@ -54,7 +56,8 @@ static struct ns_node *ns_node_new(uint64_t ino, uint64_t parent,
 	n->name = strdup(name);
 	n->relpath = strdup(relpath);
 	n->role = strdup(role);
-	if (!n->name || !n->relpath || !n->role) {
+	n->sub = strdup(sub);
+	if (!n->name || !n->relpath || !n->role || !n->sub) {
 		ns_node_free(n);
 		return NULL;
 	}
@@ -80,7 +83,8 @@ int ns_new(struct ns **out)
 	if (!ns)
 		return -ENOMEM;
 	pthread_mutex_init(&ns->lock, NULL);
-	root = ns_node_new(NS_ROOT_INO, NS_ROOT_INO, "", "", NS_DIR, "", NULL);
+	root = ns_node_new(NS_ROOT_INO, NS_ROOT_INO, "", "", NS_DIR, "", NULL,
+			   "");
 	if (!root) {
 		free(ns);
 		return -ENOMEM;
@@ -131,7 +135,8 @@ struct ns_node *ns_get(struct ns *ns, uint64_t ino)
 
 struct ns_node *ns_intern(struct ns *ns, uint64_t parent, const char *name,
 			  const char *role, enum ns_kind kind,
-			  const char *relpath, const struct cfg_dataset *ds)
+			  const char *relpath, const struct cfg_dataset *ds,
+			  const char *sub)
 {
 	size_t bk = ns_hash_key(parent, name, role) & (NS_BUCKETS - 1);
 	struct ns_node *n;
@@ -146,7 +151,7 @@ struct ns_node *ns_intern(struct ns *ns, uint64_t parent, const char *name,
 		n = NULL;
 	if (!n) {
 		n = ns_node_new(ns->next_ino, parent, name, role, kind, relpath,
-				ds);
+				ds, sub);
 		if (!n)
 			goto out;
 		ns->next_ino++;

@@ -29,6 +29,7 @@ enum ns_kind {
 	NS_DIR = 0, /* a source folder */
 	NS_VIEW,    /* a masked dataset */
 	NS_PASS,    /* an unnamed file under "default: show" */
+	NS_VDIR,    /* the folder of a SQLite dataset's tables ("crm/") */
 };
 
 struct ns_node {
@@ -38,7 +39,8 @@ struct ns_node {
 	char *name;    /* component name ("" for the root) */
 	char *relpath; /* source-relative path ("" for the root) */
 	char *role;    /* NS_VIEW: role key */
-	const struct cfg_dataset *ds; /* NS_VIEW */
+	char *sub; /* NS_VIEW: table or view inside a SQLite dataset, or "" */
+	const struct cfg_dataset *ds; /* NS_VIEW, NS_VDIR */
 	uint64_t nlookup;	      /* protected by ns->lock */
 	struct ns_node *next_ino;     /* hash chains, protected by ns->lock */
 	struct ns_node *next_key;
@@ -59,7 +61,8 @@ struct ns_node *ns_get(struct ns *ns, uint64_t ino);
  */
 struct ns_node *ns_intern(struct ns *ns, uint64_t parent, const char *name,
 			  const char *role, enum ns_kind kind,
-			  const char *relpath, const struct cfg_dataset *ds);
+			  const char *relpath, const struct cfg_dataset *ds,
+			  const char *sub);
 
 /*
  * Drop up to n kernel lookups of ino; returns how many were dropped (the

@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
+#include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -142,6 +145,15 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 			     strerror(-rc));
 		goto fail;
 	}
+	pthread_mutex_init(&s->lock, NULL);
+	s->formats = calloc(cfg->ndatasets ? cfg->ndatasets : 1,
+			    sizeof(*s->formats));
+	s->objs = calloc(cfg->ndatasets ? cfg->ndatasets : 1, sizeof(*s->objs));
+	if (!s->formats || !s->objs) {
+		rc = -ENOMEM;
+		spot_err_set(err, "out of memory");
+		goto fail;
+	}
 	rc = sbx_keys(s, err);
 	if (rc)
 		goto fail;
@@ -174,6 +186,11 @@ void sbx_free(struct sbx *s)
 			pol_engine_free(s->engines[i]);
 	}
 	free(s->engines);
+	free(s->formats);
+	for (size_t i = 0; s->objs && i < s->cfg->ndatasets; i++)
+		sbx_names_free(s->objs[i].names, s->objs[i].n);
+	free(s->objs);
+	pthread_mutex_destroy(&s->lock);
 	msk_keys_free(s->keys);
 	if (s->srcfd >= 0)
 		close(s->srcfd);
@@ -199,70 +216,319 @@ const char *sbx_role_key(const struct cfg_dataset *d, const char *role)
 									: "";
 }
 
-/* Binding state of one build. */
+int sbx_format(struct sbx *s, const struct cfg_dataset *d)
+{
+	size_t i = (size_t)(d - s->cfg->datasets);
+	int f;
+	int fd;
+
+	switch (d->format) {
+	case CFG_FMT_CSV:
+		return VIEW_FMT_CSV;
+	case CFG_FMT_PARQUET:
+		return VIEW_FMT_PARQUET;
+	case CFG_FMT_SQLITE:
+		return VIEW_FMT_SQLITE;
+	default:
+		break;
+	}
+	f = __atomic_load_n(&s->formats[i], __ATOMIC_ACQUIRE);
+	if (f)
+		return f - 1;
+	/* Detection is deterministic: racing threads store the same value. */
+	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return VIEW_FMT_UNKNOWN; /* not cached: may appear later */
+	f = (int)view_detect(fd, d->name);
+	close(fd);
+	__atomic_store_n(&s->formats[i], f + 1, __ATOMIC_RELEASE);
+	return f;
+}
+
+void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len)
+{
+	static const char *const sfx[] = { ".sqlite3", ".sqlite", ".db" };
+	const char *base = strrchr(d->name, '/');
+	size_t n;
+
+	base = base ? base + 1 : d->name;
+	n = strlen(base);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(sfx); i++) {
+		size_t k = strlen(sfx[i]);
+
+		if (n > k && strcasecmp(base + n - k, sfx[i]) == 0) {
+			snprintf(buf, len, "%.*s", (int)(n - k), base);
+			return;
+		}
+	}
+	snprintf(buf, len, "%s.d", base);
+}
+
+static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
+			char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", s->cfg->source, d->name);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int sbx_names_add(char ***names, size_t *n, const char *name)
+{
+	char **nn;
+
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*names)[i], name))
+			return 0; /* a view named like a table: listed once */
+	nn = realloc(*names, (*n + 1) * sizeof(*nn));
+	if (!nn)
+		return -ENOMEM;
+	*names = nn;
+	nn[*n] = strdup(name);
+	if (!nn[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+void sbx_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
+		    size_t *n, struct spot_err *err)
+{
+	char path[PATH_MAX], **db = NULL, **tabs = NULL;
+	size_t ndb = 0, ntabs = 0;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	rc = sbx_src_path(s, d, path, sizeof(path));
+	if (!rc && (d->all_tables || (!d->ntables && !d->nviews)))
+		rc = view_sqlite_names(path, false, &tabs, &ntabs, err);
+	for (size_t i = 0; !rc && i < ntabs; i++)
+		rc = sbx_names_add(names, n, tabs[i]);
+	for (size_t i = 0; !rc && i < d->ntables; i++)
+		rc = sbx_names_add(names, n, d->tables[i].name);
+	if (!rc && d->db_views)
+		rc = view_sqlite_names(path, true, &db, &ndb, err);
+	for (size_t i = 0; !rc && i < ndb; i++)
+		rc = sbx_names_add(names, n, db[i]);
+	for (size_t i = 0; !rc && i < d->nviews; i++)
+		rc = sbx_names_add(names, n, d->views[i].name);
+	if (tabs)
+		view_names_free(tabs, ntabs);
+	if (db)
+		view_names_free(db, ndb);
+	if (rc) {
+		if (rc == -ENOMEM)
+			spot_err_set(err, "out of memory");
+		sbx_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
+					      const struct cfg_dataset *d)
+{
+	struct sbx_objs *o = &s->objs[d - s->cfg->datasets];
+	struct spot_err err = { "" };
+
+	pthread_mutex_lock(&s->lock);
+	if (!o->listed) {
+		o->err = sbx_sqlite_objs(s, d, &o->names, &o->n, &err);
+		o->listed = true;
+		if (o->err)
+			spot_log(SPOT_LOG_ERR, "%s: %s", d->name, err.msg);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return o->err ? NULL : o;
+}
+
+/* Binding state of one build: one plan per table of a SQLite build. */
 struct sbx_bind {
 	struct sbx *s;
 	const struct cfg_dataset *d;
-	const struct cfg_table *t;
 	const char *role;
-	const char *name;
-	struct plan *plan;
+	struct plan **plans;
+	size_t nplans;
 };
+
+static int sbx_bind_table(struct sbx_bind *b, const char *table,
+			  const struct pipe_col *cols, size_t ncols,
+			  const struct pipe_plan **plan, struct spot_err *err)
+{
+	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d) };
+	const struct cfg_table *t = NULL;
+	char name[PATH_MAX];
+	struct plan **np, *p = NULL;
+	int rc;
+
+	for (size_t i = 0; table && i < b->d->ntables; i++)
+		if (!strcmp(b->d->tables[i].name, table))
+			t = &b->d->tables[i];
+	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",
+		 table ? table : "");
+	np = realloc(b->plans, (b->nplans + 1) * sizeof(*np));
+	if (!np) {
+		spot_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	b->plans = np;
+	rc = plan_bind(&env, b->d, t, b->role, name, cols, ncols, &p, err);
+	if (rc)
+		return rc;
+	b->plans[b->nplans++] = p;
+	if (plan_missing(p))
+		spot_log(SPOT_LOG_WARN,
+			 "%s: configured columns not in data: %s", name,
+			 plan_missing(p));
+	*plan = plan_pipe(p);
+	return 0;
+}
 
 static int sbx_bind_cb(void *arg, const struct pipe_col *cols, size_t ncols,
 		       const struct pipe_plan **plan, struct spot_err *err)
 {
-	struct sbx_bind *b = arg;
-	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d) };
+	return sbx_bind_table(arg, NULL, cols, ncols, plan, err);
+}
+
+static int sbx_bind_tbl_cb(void *arg, const char *table,
+			   const struct pipe_col *cols, size_t ncols,
+			   const struct pipe_plan **plan, struct spot_err *err)
+{
+	return sbx_bind_table(arg, table, cols, ncols, plan, err);
+}
+
+/*
+ * The objects a SQLite dataset serves, with SQL for views: configured ones
+ * from the config, the database's own from its schema. Tables have none.
+ */
+static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
+			      const char *path, struct view_sqlobj **out,
+			      char ***owned, size_t *n, struct spot_err *err)
+{
+	const struct sbx_objs *o = sbx_sqlite_objs_cached(s, d);
+	char **db_views = NULL, **sqls;
+	size_t ndb = 0;
+	int rc = 0;
+
+	if (!o) {
+		spot_err_set(err, "cannot list the database's tables");
+		return -EIO;
+	}
+	*out = calloc(o->n ? o->n : 1, sizeof(**out));
+	sqls = calloc(o->n ? o->n : 1, sizeof(*sqls));
+	if (!*out || !sqls) {
+		free(*out);
+		free(sqls);
+		return -ENOMEM;
+	}
+	if (d->db_views)
+		rc = view_sqlite_names(path, true, &db_views, &ndb, err);
+	for (size_t i = 0; !rc && i < o->n; i++) {
+		(*out)[i].name = o->names[i];
+		for (size_t v = 0; v < d->nviews; v++)
+			if (!strcmp(d->views[v].name, o->names[i]))
+				(*out)[i].sql = d->views[v].sql;
+		if ((*out)[i].sql)
+			continue;
+		/* view_sqlite_names(views) lists tables and views alike. */
+		for (size_t k = 0; k < ndb; k++)
+			if (!strcmp(db_views[k], o->names[i])) {
+				rc = view_sqlite_view_sql(path, o->names[i],
+							  &sqls[i], err);
+				if (rc == -ENOENT)
+					rc = 0; /* a table, not a view */
+				(*out)[i].sql = sqls[i];
+			}
+	}
+	if (db_views)
+		view_names_free(db_views, ndb);
+	*owned = sqls;
+	*n = o->n;
+	return rc;
+}
+
+/* The view "sub" of a SQLite dataset: a table's CSV, or the database. */
+static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
+			    const char *sub, struct sbx_bind *bind,
+			    struct spot_buf *buf, struct pipe_stats *st,
+			    struct spot_err *err)
+{
+	struct view_sqlobj *objs = NULL;
+	char path[PATH_MAX], **sqls = NULL;
+	size_t n = 0, which = SIZE_MAX;
 	int rc;
 
-	rc = plan_bind(&env, b->d, b->t, b->role, b->name, cols, ncols,
-		       &b->plan, err);
-	if (rc)
-		return rc;
-	if (plan_missing(b->plan))
-		spot_log(SPOT_LOG_WARN,
-			 "%s: configured columns not in data: %s", b->name,
-			 plan_missing(b->plan));
-	*plan = plan_pipe(b->plan);
-	return 0;
+	rc = sbx_src_path(s, d, path, sizeof(path));
+	if (!rc)
+		rc = sbx_sqlite_objlist(s, d, path, &objs, &sqls, &n, err);
+	for (size_t i = 0; !rc && sub[0] && i < n; i++)
+		if (!strcmp(objs[i].name, sub))
+			which = i;
+	if (!rc && sub[0] && which == SIZE_MAX) {
+		spot_err_set(err, "no table or view '%s'", sub);
+		rc = -ENOENT;
+	}
+	if (!rc && sub[0])
+		rc = view_sqlite_csv(path, objs, n, which, sbx_bind_tbl_cb,
+				     bind, buf, st, err);
+	else if (!rc)
+		rc = view_sqlite_db(path, objs, n, sbx_bind_tbl_cb, bind, buf,
+				    st, err);
+	for (size_t i = 0; sqls && i < n; i++)
+		free(sqls[i]);
+	free(sqls);
+	free(objs);
+	return rc;
 }
 
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, NULL, role, d->name, NULL };
+	struct sbx_bind bind = { s, d, role, NULL, 0 };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
-	enum view_fmt fmt;
-	int fd, rc;
+	int fd = -1, rc, fmt = sbx_format(s, d);
 
-	(void)sub;
-	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
-		spot_err_set(err, "%s: cannot open: %s", d->name,
-			     strerror(-rc));
-		return rc;
-	}
 	spot_buf_init(&buf);
-	fmt = d->format == CFG_FMT_CSV ? VIEW_FMT_CSV
-				       : view_detect(fd, d->name);
 	switch (fmt) {
 	case VIEW_FMT_CSV:
+		fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0) {
+			rc = -errno;
+			spot_err_set(err, "cannot open: %s", strerror(-rc));
+			break;
+		}
 		rc = view_build_csv(fd, d->delimiter, sbx_bind_cb, &bind, &buf,
 				    &st, err);
+		close(fd);
+		break;
+	case VIEW_FMT_SQLITE:
+		rc = sbx_build_sqlite(s, d, sub, &bind, &buf, &st, err);
+		break;
+	case VIEW_FMT_UNKNOWN:
+		spot_err_set(err, "cannot open the source file");
+		rc = -ENOENT;
 		break;
 	default:
-		spot_err_set(err, "%s: %s datasets are not supported yet",
-			     d->name, view_fmt_name(fmt));
+		spot_err_set(err, "%s datasets are not supported yet",
+			     view_fmt_name((enum view_fmt)fmt));
 		rc = -ENOTSUP;
 		break;
 	}
-	close(fd);
-	plan_free(bind.plan);
+	for (size_t i = 0; i < bind.nplans; i++)
+		plan_free(bind.plans[i]);
+	free(bind.plans);
 	if (rc) {
-		spot_err_prefix(err, "%s: ", d->name);
+		spot_err_prefix(err, "%s%s%s: ", d->name, sub[0] ? "/" : "",
+				sub);
 		spot_buf_fini(&buf);
 		return rc;
 	}

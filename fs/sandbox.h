@@ -10,6 +10,7 @@
 #ifndef SPOT_SANDBOX_H
 #define SPOT_SANDBOX_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,7 +29,18 @@ struct sbx {
 	/* Engines by dataset index (NULL without a policy); shared files
 	 * share one engine. */
 	struct pol_engine **engines;
-	char id[17]; /* random hex sandbox id */
+	char id[17];  /* random hex sandbox id */
+	int *formats; /* per dataset: enum view_fmt + 1 once detected (atomic) */
+	pthread_mutex_t lock;  /* protects objs */
+	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
+};
+
+/* The tables and views of a SQLite dataset (immutable once listed). */
+struct sbx_objs {
+	bool listed;
+	int err; /* -errno of the listing */
+	char **names;
+	size_t n;
 };
 
 /*
@@ -49,6 +61,32 @@ struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d);
  */
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err);
+
+/* The format of dataset d: from the config, else detected once. */
+int sbx_format(struct sbx *s, const struct cfg_dataset *d);
+
+/*
+ * The folder a SQLite dataset's tables appear in: its name without the
+ * .db/.sqlite/.sqlite3 suffix ("crm.db" -> "crm"), or NAME.d without one.
+ * Only the last component (the folder sits beside the database).
+ */
+void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len);
+
+/*
+ * The tables and views a SQLite dataset serves (view "sub" names): the
+ * configured tables (all of them when none are named), the database's
+ * own views with db_views, then the configured views. Free with
+ * sbx_names_free. 0 or -errno with err set.
+ */
+int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
+		    size_t *n, struct spot_err *err);
+void sbx_names_free(char **names, size_t n);
+/*
+ * The same, listed once per sandbox and cached (the served folder must not
+ * change under the kernel). The result is borrowed; NULL on error.
+ */
+const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
+					      const struct cfg_dataset *d);
 
 /* The role key of a view: role, or "" if d masks the same for all roles. */
 const char *sbx_role_key(const struct cfg_dataset *d, const char *role);

@@ -84,6 +84,7 @@ struct pipe_xform {
 	size_t col; /* index into the source columns */
 	pipe_col_fn fn;
 	void *arg;
+	bool keeps_type; /* outputs keep the input's type (else: text) */
 };
 
 /* What to do to a source: bound to column indexes by the caller. */

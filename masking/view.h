@@ -10,6 +10,7 @@
 #ifndef SPOT_VIEW_H
 #define SPOT_VIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "pipe.h"
@@ -46,5 +47,59 @@ const char *view_fmt_name(enum view_fmt f);
 int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		   struct spot_buf *out, struct pipe_stats *st,
 		   struct spot_err *err);
+
+/* ---- SQLite datasets ---- */
+
+/* A table (sql NULL) or a configured view (name + SELECT) to serve. */
+struct view_sqlobj {
+	const char *name;
+	const char *sql;
+};
+
+/* Bind a plan for one table or view of a SQLite dataset. */
+typedef int (*view_bind_tbl_fn)(void *arg, const char *table,
+				const struct pipe_col *cols, size_t ncols,
+				const struct pipe_plan **plan,
+				struct spot_err *err);
+
+/*
+ * Names of the user tables (and with views, the database's own views) of
+ * the SQLite file at path, sorted. Free with view_names_free.
+ */
+int view_sqlite_names(const char *path, bool views, char ***names, size_t *n,
+		      struct spot_err *err);
+void view_names_free(char **names, size_t n);
+/* Validate configured view SQL (one read-only SELECT). 0 or -EINVAL. */
+int view_sqlite_check(const char *path, const char *name, const char *sql,
+		      struct spot_err *err);
+
+/*
+ * The SELECT of the database's own view name (the text after AS in its
+ * CREATE VIEW), malloc'd into *sql. 0, -ENOENT or -errno.
+ */
+int view_sqlite_view_sql(const char *path, const char *name, char **sql,
+			 struct spot_err *err);
+
+/*
+ * Views never see raw data: every object with SQL (a configured view, or a
+ * database view given its SELECT) runs against the masked tables of objs,
+ * built first; a view using a table the dataset does not serve fails.
+ */
+
+/* objs[which] as CSV (BLOBs as hex); objs lists everything served. */
+int view_sqlite_csv(const char *path, const struct view_sqlobj *objs, size_t n,
+		    size_t which, view_bind_tbl_fn bind, void *arg,
+		    struct spot_buf *out, struct pipe_stats *st,
+		    struct spot_err *err);
+
+/*
+ * A fresh SQLite database holding objs[0..n) as masked tables (views
+ * materialised), built from one snapshot of the source; no indexes,
+ * statistics or free pages. Masked columns become TEXT unless their
+ * transform keeps the type.
+ */
+int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
+		   view_bind_tbl_fn bind, void *arg, struct spot_buf *out,
+		   struct pipe_stats *st, struct spot_err *err);
 
 #endif /* SPOT_VIEW_H */

@@ -115,6 +115,7 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		x->col = ci;
 		x->fn = plan_method_fn;
 		x->arg = m;
+		x->keeps_type = c->rule.method == MSK_NOISE;
 	}
 	p->pipe.nxf++;
 	return 0;

@@ -59,6 +59,7 @@ struct sqlc_db {
 	bool in_txn;	   /* read transaction open on src */
 	bool internal;	   /* authorizer: our own statements are running */
 	bool timed_out;	   /* the progress handler interrupted */
+	bool memonly;	   /* sqlc_db_open_mem: mem is the database */
 	uint64_t deadline; /* monotonic ns; 0: no budget armed */
 };
 
@@ -474,8 +475,9 @@ static int sqlc_begin(struct sqlc_db *db, bool copy, struct spot_err *err)
 {
 	int rc = 0;
 
-	if (db->depth) {
+	if (db->depth || db->memonly) {
 		db->depth++;
+		db->rd = db->memonly ? db->mem : db->rd;
 		return 0;
 	}
 	for (int i = 0; i < SQLC_IDLE_RETRIES; i++) {
@@ -501,6 +503,10 @@ int sqlc_db_end(struct sqlc_db *db, struct spot_err *err)
 		return -EINVAL;
 	if (--db->depth)
 		return 0;
+	if (db->memonly) {
+		db->rd = NULL; /* the bytes are the snapshot: nothing to end */
+		return 0;
+	}
 	sqlc_close(&db->mem);
 	if (db->src) {
 		if (db->in_txn)
@@ -539,6 +545,59 @@ int sqlc_db_open(const char *path, const struct sqlc_opts *opts,
 	}
 	if (rc)
 		goto fail;
+	*out = db;
+	return 0;
+fail:
+	sqlc_db_free(db);
+	return rc;
+}
+
+int sqlc_db_open_mem(const char *name, const void *p, size_t len,
+		     const struct sqlc_opts *opts, struct sqlc_db **out,
+		     struct spot_err *err)
+{
+	struct sqlc_db *db = calloc(1, sizeof(*db));
+	unsigned char *copy = NULL;
+	int rc;
+
+	if (!db)
+		return -ENOMEM;
+	if (opts)
+		db->opts = *opts;
+	else
+		sqlc_opts_init(&db->opts);
+	db->memonly = true;
+	db->path = strdup(name);
+	copy = sqlite3_malloc64(len ? len : 1);
+	if (!db->path || !copy) {
+		sqlite3_free(copy);
+		rc = -ENOMEM;
+		goto fail;
+	}
+	memcpy(copy, p, len);
+	rc = sqlite3_open_v2(":memory:", &db->mem,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc == SQLITE_OK) {
+		sqlc_harden_early(db->mem);
+		/* FREEONCLOSE hands copy to SQLite, also when this fails. */
+		rc = sqlite3_deserialize(db->mem, "main", copy,
+					 (sqlite3_int64)len, (sqlite3_int64)len,
+					 SQLITE_DESERIALIZE_FREEONCLOSE |
+						 SQLITE_DESERIALIZE_READONLY);
+	} else {
+		sqlite3_free(copy);
+	}
+	if (rc != SQLITE_OK) {
+		spot_err_set(err, "%s: cannot load the database: %s", name,
+			     sqlite3_errstr(rc));
+		rc = -EIO;
+		goto fail;
+	}
+	rc = sqlc_harden(db, db->mem);
+	if (rc) {
+		spot_err_set(err, "%s: cannot set up the database", name);
+		goto fail;
+	}
 	*out = db;
 	return 0;
 fail:

@@ -90,6 +90,14 @@ struct sqlc_db;
  */
 int sqlc_db_open(const char *path, const struct sqlc_opts *opts,
 		 struct sqlc_db **out, struct spot_err *err);
+/*
+ * A database held in memory: the bytes of a complete SQLite file (copied),
+ * read-only, hardened like a source. Snapshots are trivial: the bytes do
+ * not change. name is used in messages. 0 or -errno with err set.
+ */
+int sqlc_db_open_mem(const char *name, const void *p, size_t len,
+		     const struct sqlc_opts *opts, struct sqlc_db **out,
+		     struct spot_err *err);
 /* Close everything; sources made from db must be freed first. NULL is ok. */
 void sqlc_db_free(struct sqlc_db *db);
 

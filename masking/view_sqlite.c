@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * view_sqlite.c - views of SQLite datasets: one CSV per table or view, and
+ * the masked database itself. Each build reads one snapshot of the source.
+ *
+ * Views (configured SELECTs and the database's own views) run against the
+ * masked tables, never against the source: the tables are built into a
+ * private in-memory database first (never a file), and the view's SQL
+ * reads that. A view's own column rules then apply on top.
+ */
+#include "view.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "csv.h"
+#include "sqlite.h"
+
+/* Builds of a live source that changed mid-build before giving up. */
+#define VIEW_SQLITE_TRIES 3
+
+static int view_sqlite_open(const char *path, struct sqlc_db **db,
+			    struct spot_err *err)
+{
+	struct sqlc_opts o;
+
+	sqlc_opts_init(&o);
+	return sqlc_db_open(path, &o, db, err);
+}
+
+int view_sqlite_names(const char *path, bool views, char ***names, size_t *n,
+		      struct spot_err *err)
+{
+	struct sqlc_db *db = NULL;
+	int rc = view_sqlite_open(path, &db, err);
+
+	if (!rc)
+		rc = sqlc_db_tables(db, views, names, n, err);
+	sqlc_db_free(db);
+	return rc;
+}
+
+void view_names_free(char **names, size_t n)
+{
+	sqlc_names_free(names, n);
+}
+
+int view_sqlite_check(const char *path, const char *name, const char *sql,
+		      struct spot_err *err)
+{
+	struct sqlc_db *db = NULL;
+	int rc = view_sqlite_open(path, &db, err);
+
+	if (!rc)
+		rc = sqlc_check_view_sql(db, name, sql, err);
+	sqlc_db_free(db);
+	return rc;
+}
+
+/* The SELECT after the AS keyword of a CREATE VIEW statement. */
+static const char *view_after_as(const char *create)
+{
+	for (const char *p = create; *p; p++) {
+		if ((p == create || isspace((unsigned char)p[-1]) ||
+		     p[-1] == ')') &&
+		    !strncasecmp(p, "AS", 2) &&
+		    (isspace((unsigned char)p[2]) || p[2] == '(')) {
+			p += 2;
+			while (isspace((unsigned char)*p))
+				p++;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+int view_sqlite_view_sql(const char *path, const char *name, char **sql,
+			 struct spot_err *err)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char *uri;
+	int rc = -ENOENT;
+
+	/* Schema text only: the read needs no snapshot and takes no lock. */
+	uri = sqlite3_mprintf("file:%s?mode=ro&immutable=1", path);
+	if (!uri)
+		return -ENOMEM;
+	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "SELECT sql FROM sqlite_master WHERE "
+			       "type = 'view' AND name = ?1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		spot_err_set(err, "cannot read the database schema");
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *create = (const char *)sqlite3_column_text(st, 0);
+		const char *sel = create ? view_after_as(create) : NULL;
+
+		if (!sel) {
+			spot_err_set(err, "view '%s': cannot read its SELECT",
+				     name);
+			rc = -EINVAL;
+		} else {
+			*sql = strdup(sel);
+			rc = *sql ? 0 : -ENOMEM;
+		}
+	} else {
+		spot_err_set(err, "no view '%s' in the database", name);
+	}
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	sqlite3_free(uri);
+	return rc;
+}
+
+/* Run one object of db through bind and sink. */
+static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
+			   bool hex_blobs, view_bind_tbl_fn bind, void *arg,
+			   const struct pipe_sink_ops *kops, void *sink,
+			   struct sqlc_dbwriter *w, struct pipe_stats *st,
+			   struct spot_err *err)
+{
+	struct sqlc_source_opts so = { 0 };
+	struct sqlc_source *src = NULL;
+	const struct pipe_plan *plan = NULL;
+	const struct pipe_col *cols;
+	struct pipe_stats one = { 0, 0 };
+	size_t ncols;
+	int rc;
+
+	so.hex_blobs = hex_blobs;
+	rc = sqlc_source_new(db, obj->sql ? NULL : obj->name, obj->name,
+			     obj->sql, &so, &src, err);
+	if (rc)
+		return rc;
+	rc = sqlc_source_ops.columns(src, &cols, &ncols, err);
+	if (!rc && bind)
+		rc = bind(arg, obj->name, cols, ncols, &plan, err);
+	if (!rc && w) {
+		rc = sqlc_dbwriter_table(w, obj->name, src, err);
+		for (size_t i = 0; !rc && plan && i < plan->nxf; i++)
+			if (!plan->xf[i].keeps_type)
+				rc = sqlc_dbwriter_coltype(w, plan->xf[i].col,
+							   PIPE_TEXT);
+	}
+	if (!rc)
+		rc = pipe_run(&sqlc_source_ops, src, plan, kops, sink, &one,
+			      err);
+	sqlc_source_free(src);
+	if (!rc && st) {
+		st->rows_in += one.rows_in;
+		st->rows_out += one.rows_out;
+	}
+	return rc;
+}
+
+/*
+ * Build a database of objs[i] for which (objs[i].sql == NULL) == tables
+ * (all of them with both), reading db, into out.
+ */
+static int view_sqlite_build(struct sqlc_db *db, const struct view_sqlobj *objs,
+			     size_t n, bool tables, bool views,
+			     view_bind_tbl_fn bind, void *arg,
+			     struct spot_buf *out, struct pipe_stats *st,
+			     struct spot_err *err)
+{
+	struct sqlc_dbwriter *w = NULL;
+	int rc, rc2;
+
+	for (int tries = 0; tries < VIEW_SQLITE_TRIES; tries++) {
+		struct spot_err scratch;
+
+		rc = sqlc_dbwriter_new(&w, err);
+		if (!rc)
+			rc = sqlc_db_begin(db, err);
+		if (rc)
+			break;
+		for (size_t i = 0; !rc && i < n; i++)
+			if (objs[i].sql ? views : tables)
+				rc = view_sqlite_run(db, &objs[i], false, bind,
+						     arg, &sqlc_dbwriter_ops, w,
+						     w, st, err);
+		rc2 = sqlc_db_end(db, rc ? &scratch : err);
+		if (!rc)
+			rc = rc2;
+		if (!rc)
+			rc = sqlc_dbwriter_finish(w, out, err);
+		sqlc_dbwriter_free(w);
+		w = NULL;
+		if (rc != -EAGAIN || tries == VIEW_SQLITE_TRIES - 1)
+			break;
+		spot_buf_reset(out); /* changed under us: build again */
+	}
+	sqlc_dbwriter_free(w);
+	return rc;
+}
+
+static bool view_has_views(const struct view_sqlobj *objs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (objs[i].sql)
+			return true;
+	return false;
+}
+
+/*
+ * Open the database the views read: the source itself when nothing needs
+ * views, else the masked tables, built into memory first.
+ */
+static int view_sqlite_open_for(const char *path,
+				const struct view_sqlobj *objs, size_t n,
+				bool need_views, view_bind_tbl_fn bind,
+				void *arg, struct pipe_stats *st,
+				struct sqlc_db **db, struct spot_err *err)
+{
+	struct spot_buf tabs;
+	int rc;
+
+	rc = view_sqlite_open(path, db, err);
+	if (rc || !need_views)
+		return rc;
+	spot_buf_init(&tabs);
+	rc = view_sqlite_build(*db, objs, n, true, false, bind, arg, &tabs, st,
+			       err);
+	sqlc_db_free(*db);
+	*db = NULL;
+	if (!rc)
+		rc = sqlc_db_open_mem("masked tables", tabs.p, tabs.len, NULL,
+				      db, err);
+	spot_buf_fini(&tabs);
+	return rc;
+}
+
+int view_sqlite_csv(const char *path, const struct view_sqlobj *objs, size_t n,
+		    size_t which, view_bind_tbl_fn bind, void *arg,
+		    struct spot_buf *out, struct pipe_stats *st,
+		    struct spot_err *err)
+{
+	struct sqlc_db *db = NULL;
+	struct csv_writer *w = NULL;
+	struct pipe_stats ignore = { 0, 0 };
+	struct view_sqlobj obj = objs[which];
+	int rc, rc2;
+
+	rc = view_sqlite_open_for(path, objs, n, obj.sql != NULL, bind, arg,
+				  &ignore, &db, err);
+	if (!rc)
+		rc = csv_writer_new(out, &w) ? -ENOMEM : 0;
+	for (int tries = 0; !rc && tries < VIEW_SQLITE_TRIES; tries++) {
+		struct spot_err scratch;
+		size_t start = out->len;
+
+		rc = sqlc_db_begin(db, err);
+		if (rc)
+			break;
+		rc = view_sqlite_run(db, &obj, true, bind, arg, &csv_sink_ops,
+				     w, NULL, st, err);
+		rc2 = sqlc_db_end(db, rc ? &scratch : err);
+		if (!rc)
+			rc = rc2;
+		if (rc != -EAGAIN || tries == VIEW_SQLITE_TRIES - 1)
+			break;
+		out->len = start;
+		rc = 0;
+	}
+	csv_writer_free(w);
+	sqlc_db_free(db);
+	return rc;
+}
+
+/* Rules for views only: staged tables are masked already. */
+struct view_views_only {
+	view_bind_tbl_fn bind;
+	void *arg;
+	const struct view_sqlobj *objs;
+	size_t n;
+};
+
+static int view_bind_views_only(void *arg, const char *table,
+				const struct pipe_col *cols, size_t ncols,
+				const struct pipe_plan **plan,
+				struct spot_err *err)
+{
+	struct view_views_only *v = arg;
+
+	for (size_t i = 0; i < v->n; i++)
+		if (v->objs[i].sql && !strcmp(v->objs[i].name, table))
+			return v->bind(v->arg, table, cols, ncols, plan, err);
+	*plan = NULL;
+	return 0;
+}
+
+int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
+		   view_bind_tbl_fn bind, void *arg, struct spot_buf *out,
+		   struct pipe_stats *st, struct spot_err *err)
+{
+	struct view_views_only vo = { bind, arg, objs, n };
+	bool views = view_has_views(objs, n);
+	struct sqlc_db *db = NULL;
+	int rc;
+
+	/* With views: tables masked once into the staging database, then
+	 * copied as they are, and views run there with their own rules. */
+	rc = view_sqlite_open_for(path, objs, n, views, bind, arg, st, &db,
+				  err);
+	if (!rc)
+		rc = view_sqlite_build(db, objs, n, true, true,
+				       views ? view_bind_views_only : bind,
+				       views ? (void *)&vo : arg, out,
+				       views ? NULL : st, err);
+	sqlc_db_free(db);
+	return rc;
+}
