@@ -13,9 +13,14 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "life.h"
+#include "registry.h"
+
+#define CLI_UNMOUNT_WAIT_MS 30000 /* for the daemon to wipe and exit */
 
 static void cli_mount_usage(FILE *f)
 {
@@ -222,6 +227,60 @@ static int cli_do_unmount(const char *mp, bool lazy)
 	return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : -EIO;
 }
 
+/*
+ * The daemon serving mp, from the registry, or 0. Looked up before the
+ * unmount: afterwards the mount point no longer leads to it.
+ */
+static pid_t cli_daemon_of(const char *mp)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16], real[PATH_MAX];
+	struct reg_sandbox sb;
+	struct reg_db *db = NULL;
+	pid_t pid = 0;
+
+	if (!realpath(mp, real) || life_state_dir(NULL, dir, sizeof(dir)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/registry.db", dir);
+	if (access(path, F_OK) || reg_open(path, &db))
+		return 0;
+	if (!reg_get_by_mount(db, real, &sb)) {
+		if (sb.state == REG_RUNNING)
+			pid = sb.pid;
+		reg_sandbox_fini(&sb);
+	}
+	reg_close(db);
+	return pid;
+}
+
+/* Whether pid has exited (gone, or a zombie its parent has not reaped). */
+static bool cli_pid_exited(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool gone;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	gone = !fgets(buf, sizeof(buf), f);
+	fclose(f);
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	p = gone ? NULL : strrchr(buf, ')');
+	return gone || (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+/* Wait until the daemon has wiped its overlay and exited. */
+static int cli_wait_daemon(pid_t pid)
+{
+	for (int i = 0; pid > 0 && i < CLI_UNMOUNT_WAIT_MS / 50; i++) {
+		if (cli_pid_exited(pid))
+			return 0;
+		usleep(50 * 1000);
+	}
+	return pid > 0 ? -ETIMEDOUT : 0;
+}
+
 int cli_unmount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -230,6 +289,7 @@ int cli_unmount(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool lazy = false;
+	pid_t pid;
 	int c;
 
 	optind = 1;
@@ -251,5 +311,14 @@ int cli_unmount(int argc, char **argv)
 		cli_unmount_usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	return cli_do_unmount(argv[optind], lazy) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	pid = cli_daemon_of(argv[optind]);
+	if (cli_do_unmount(argv[optind], lazy))
+		return CLI_EXIT_FAIL;
+	/* With files still open (-z), the daemon ends when they close. */
+	if (!lazy && cli_wait_daemon(pid)) {
+		cli_error("unmount", "the daemon (pid %d) has not exited yet",
+			  (int)pid);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,6 +197,71 @@ static void dmn_overlay_close(struct dmn *d)
 	d->store_dir = NULL;
 }
 
+/* ---- lifecycle callbacks (life.h; they run on life's thread) ---- */
+
+/* End the session: the FUSE loop returns, teardown unmounts (lazily). */
+static void dmn_end(struct dmn *d, const char *reason)
+{
+	if (__atomic_exchange_n(&d->ending, 1, __ATOMIC_ACQ_REL))
+		return;
+	d->end_reason = reason;
+	fuse_session_exit(d->se);
+	/* Wakes the loop's wait; libfuse's handler also marks the exit. */
+	pthread_kill(d->main_thread, SIGTERM);
+}
+
+static void dmn_life_expire(void *arg)
+{
+	dmn_end(arg, "expired");
+}
+
+static void dmn_life_unmount(void *arg)
+{
+	dmn_end(arg, "unmount requested");
+}
+
+static void dmn_life_status(void *arg, struct spot_buf *out)
+{
+	struct dmn *d = arg;
+	uint64_t bytes;
+	size_t views;
+
+	vc_stats(d->sbx->views, &views, &bytes);
+	spot_buf_printf(out, "views built: %zu (%llu bytes)\n", views,
+			(unsigned long long)bytes);
+	spot_buf_printf(out, "open files: %llu\n",
+			(unsigned long long)__atomic_load_n(&d->open_files,
+							    __ATOMIC_RELAXED));
+	spot_buf_printf(out, "overlay bytes: %llu\n",
+			(unsigned long long)seal_store_bytes(d->store));
+	spot_buf_printf(out, "overlay cipher: %s\n",
+			seal_store_cipher_name(d->store));
+}
+
+static const struct life_ops dmn_life_ops = {
+	.expire = dmn_life_expire,
+	.unmount = dmn_life_unmount,
+	.status = dmn_life_status,
+};
+
+static int dmn_life_start(struct dmn *d, const char *mountpoint,
+			  struct spot_err *err)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	struct life_info li;
+
+	memset(&li, 0, sizeof(li));
+	li.id = d->sbx->id;
+	li.mountpoint = mountpoint;
+	li.cfg = cfg;
+	li.ttl = cfg->ttl == CFG_TTL_NONE ? 0
+		 : cfg->ttl		  ? cfg->ttl
+					  : CFG_DEFAULT_TTL;
+	li.store_dir = d->store_dir;
+	li.owner = geteuid();
+	return life_start(&li, &dmn_life_ops, d, &d->life, err);
+}
+
 /* The child (or the foreground process): mount, serve, tear down. */
 static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		     const struct dmn_opts *opts, int ready_fd)
@@ -207,6 +273,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 
 	memset(&d, 0, sizeof(d));
 	pthread_mutex_init(&d.cu_lock, NULL);
+	pthread_mutex_init(&d.fh_lock, NULL);
+	d.main_thread = pthread_self();
 	d.owner = getuid();
 	d.owner_gid = getgid();
 	rc = ns_new(&d.ns);
@@ -230,6 +298,9 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	cfg = NULL; /* taken over by sbx_new, also on failure */
 	if (!rc)
 		rc = dmn_overlay_open(&d, &err);
+	/* Nothing is served before the mount is registered and audited. */
+	if (!rc)
+		rc = dmn_life_start(&d, mountpoint, &err);
 	if (rc) {
 		fprintf(stderr, "spotfs: %s\n", err.msg);
 		goto out_unmount;
@@ -253,32 +324,54 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	fuse_loop_cfg_set_max_threads(lc, DMN_MAX_THREADS);
 	rc = fuse_session_loop_mt(d.se, lc);
 	fuse_loop_cfg_destroy(lc);
+	if (!d.end_reason && rc > 0)
+		d.end_reason = rc == SIGTERM  ? "signal SIGTERM"
+			       : rc == SIGINT ? "signal SIGINT"
+			       : rc == SIGHUP ? "signal SIGHUP"
+					      : "signal";
 	rc = rc < 0 ? rc : 0;
-	spot_log(SPOT_LOG_INFO, "sandbox %s: session ended", d.sbx->id);
+	spot_log(SPOT_LOG_INFO, "sandbox %s: session ended (%s)", d.sbx->id,
+		 d.end_reason ? d.end_reason : "unmounted");
 out_unmount:
+	/* Lazy: a process holding a file open cannot keep the sandbox. */
 	fuse_session_unmount(d.se);
+	if (d.life)
+		life_stop(d.life,
+			  d.end_reason ? d.end_reason
+				       : "unmounted (fusermount3 -u/umount)");
+	d.life = NULL;
 out_signals:
 	fuse_remove_signal_handlers(d.se);
 out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
+	dmn_fh_free_all(&d);   /* files still open when the session ended */
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */
 	sbx_free(d.sbx);       /* wipes the keys */
 	cfg_free(cfg);
 	ns_free(d.ns);
 	pthread_mutex_destroy(&d.cu_lock);
+	pthread_mutex_destroy(&d.fh_lock);
 	dmn_ready(ready_fd, opts, false);
 	return rc;
 }
 
-int dmn_mount(struct cfg *cfg, const char *mountpoint,
-	      const struct dmn_opts *opts)
+int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts)
 {
+	char mountpoint[PATH_MAX];
 	int pfd[2], status;
 	char ok = 0;
 	pid_t pid;
 	ssize_t n;
 
+	/* The registry and the CLI find sandboxes by absolute mount point. */
+	if (!realpath(mp, mountpoint)) {
+		int saverr = errno;
+
+		fprintf(stderr, "spotfs: %s: %s\n", mp, strerror(saverr));
+		cfg_free(cfg);
+		return -saverr;
+	}
 	if (opts->foreground)
 		return dmn_serve(cfg, mountpoint, opts, -1);
 	if (pipe2(pfd, O_CLOEXEC)) {

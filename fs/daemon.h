@@ -31,7 +31,6 @@ struct dmn_opts {
  * In the foreground, returns when the session ends.
  * 0 or -errno; errors are printed to stderr.
  */
-int dmn_mount(struct cfg *cfg, const char *mountpoint,
-	      const struct dmn_opts *opts);
+int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts);
 
 #endif /* SPOT_DAEMON_H */

@@ -26,6 +26,7 @@
 #include "ns.h"
 #include "ovl.h"
 #include "sandbox.h"
+#include "life.h"
 #include "seal.h"
 
 /* Attribute and entry timeouts, seconds. */
@@ -50,7 +51,16 @@ struct dmn {
 	gid_t owner_gid;
 	pthread_mutex_t cu_lock; /* serialises copy-up */
 	uint64_t open_files;	 /* atomic */
+	struct life *life;	 /* registry, audit log, TTL, control channel */
+	pthread_t main_thread;	 /* runs the FUSE loop; signalled to end it */
+	int ending; /* atomic: expiry or unmount under way, refuse opens */
+	const char *end_reason;	 /* why the session ended, or NULL */
+	pthread_mutex_t fh_lock; /* protects fhs */
+	struct dmn_fh
+		*fhs; /* open handles: freed at teardown if never released */
 };
+
+struct aud_event;
 
 /* Who is asking: credentials and role of a request. */
 struct dmn_caller {
@@ -64,11 +74,14 @@ struct dmn_caller {
 
 /* Per-open state (fi->fh). Exactly one of view, fd >= 0, up is set. */
 struct dmn_fh {
-	struct vc_view *view;	/* a lower masked view */
-	int fd;			/* a lower passed-through file */
-	struct ovl_node *up;	/* an overlay file */
-	uint64_t bytes_read;	/* atomic */
-	uint64_t bytes_written; /* atomic */
+	struct vc_view *view;	    /* a lower masked view */
+	int fd;			    /* a lower passed-through file */
+	struct ovl_node *up;	    /* an overlay file */
+	uint64_t bytes_read;	    /* atomic */
+	uint64_t bytes_written;	    /* atomic */
+	const struct ns_node *low;  /* the lower node opened (for the audit) */
+	struct dmn_caller who;	    /* the opener (for the audit at release) */
+	struct dmn_fh *next, *prev; /* dmn.fhs, protected by dmn.fh_lock */
 };
 
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
@@ -118,6 +131,21 @@ int dmn_upper_dir(struct dmn *d, uint64_t ino, struct ovl_node **out);
  */
 int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
 		struct ovl_node **out);
+
+/*
+ * Record an event in the audit log (never a row value). sync waits for the
+ * commit; events that gate data (opens) are sync. -EIO when the audit log
+ * cannot be written: the caller fails closed.
+ */
+int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
+	      bool sync);
+/* Track an open handle / stop tracking it (before freeing it). */
+void dmn_fh_track(struct dmn *d, struct dmn_fh *fh);
+void dmn_fh_untrack(struct dmn *d, struct dmn_fh *fh);
+/* Free handles the kernel never released (the session ended). */
+void dmn_fh_free_all(struct dmn *d);
+/* Whether new opens must be refused (ending, or the audit log is down). */
+bool dmn_closing(struct dmn *d);
 
 extern const struct fuse_lowlevel_ops dmn_ops;
 

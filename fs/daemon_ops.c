@@ -45,6 +45,113 @@ void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 	c->role = cfg_role_for(cfg, c->uid, c->gid, c->groups, c->ngroups);
 }
 
+/* ---- audit ---- */
+
+int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
+	      bool sync)
+{
+	char comm[32] = "";
+	int rc;
+
+	if (!d->life)
+		return 0; /* spotfs check/preview: no sandbox to audit */
+	ev->sandbox = d->sbx->id;
+	if (c) {
+		ev->uid = c->uid;
+		ev->gid = c->gid;
+		ev->pid = c->pid;
+		ev->role = c->role;
+		life_proc_comm(c->pid, comm, sizeof(comm));
+		ev->process = comm;
+	}
+	rc = life_audit(d->life, ev, sync);
+	if (rc)
+		spot_log(SPOT_LOG_ERR,
+			 "audit log unavailable (%s): failing "
+			 "closed for new opens",
+			 strerror(-rc));
+	return rc ? -EIO : 0;
+}
+
+void dmn_fh_track(struct dmn *d, struct dmn_fh *fh)
+{
+	pthread_mutex_lock(&d->fh_lock);
+	fh->prev = NULL;
+	fh->next = d->fhs;
+	if (d->fhs)
+		d->fhs->prev = fh;
+	d->fhs = fh;
+	pthread_mutex_unlock(&d->fh_lock);
+}
+
+void dmn_fh_untrack(struct dmn *d, struct dmn_fh *fh)
+{
+	pthread_mutex_lock(&d->fh_lock);
+	if (fh->prev)
+		fh->prev->next = fh->next;
+	else if (d->fhs == fh)
+		d->fhs = fh->next;
+	if (fh->next)
+		fh->next->prev = fh->prev;
+	fh->next = fh->prev = NULL;
+	pthread_mutex_unlock(&d->fh_lock);
+}
+
+void dmn_fh_free_all(struct dmn *d)
+{
+	struct dmn_fh *fh = d->fhs, *next;
+
+	for (; fh; fh = next) {
+		next = fh->next;
+		if (fh->fd >= 0)
+			close(fh->fd);
+		free(fh);
+	}
+	d->fhs = NULL;
+}
+
+bool dmn_closing(struct dmn *d)
+{
+	return __atomic_load_n(&d->ending, __ATOMIC_ACQUIRE) ||
+	       (d->life && !life_healthy(d->life));
+}
+
+/* The mount-relative path of a lower node, for the audit. */
+static void dmn_node_path(const struct ns_node *n, char *buf, size_t len)
+{
+	if (n->sub && n->sub[0]) {
+		char dn[DMN_NAME_MAX + 8];
+		const char *slash = strrchr(n->relpath, '/');
+
+		sbx_sqlite_dirname(n->ds, dn, sizeof(dn));
+		snprintf(buf, len, "%.*s%s/%s.csv",
+			 slash ? (int)(slash - n->relpath + 1) : 0, n->relpath,
+			 dn, n->sub);
+	} else {
+		snprintf(buf, len, "%s", n->relpath);
+	}
+}
+
+/* Audit the decision on opening a lower file; -EIO if it cannot be. */
+static int dmn_audit_open(struct dmn *d, const struct ns_node *n,
+			  const struct dmn_caller *c, int rc, const char *why)
+{
+	struct aud_event ev;
+	char path[PATH_MAX];
+
+	dmn_node_path(n, path, sizeof(path));
+	aud_event_init(&ev,
+		       rc == -EIO && why ? AUD_EV_POLICY_ERROR : AUD_EV_OPEN,
+		       NULL);
+	ev.path = path;
+	ev.decision = rc == 0 ? "allow" : rc == -EACCES ? "deny" : "error";
+	ev.reason = rc == 0	    ? ""
+		    : rc == -EACCES ? "not allowed for role"
+				    : strerror(-rc);
+	ev.detail = why;
+	return dmn_audit(d, &ev, c, rc == 0);
+}
+
 /* ---- the lower layer ---- */
 
 /* Source-relative path of a child: "name" under the root, "p/name" else. */
@@ -475,23 +582,36 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			  const struct dmn_caller *c, struct dmn_fh *fh,
 			  struct fuse_file_info *fi)
 {
-	int rc = 0;
+	const char *why = NULL;
+	int rc = 0, arc;
 
+	fh->low = n;
+	fh->who = *c;
 	if (n->kind == NS_PASS) {
 		fh->fd = openat(d->sbx->srcfd, n->relpath,
 				O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		return fh->fd < 0 ? -errno : 0;
+		rc = fh->fd < 0 ? -errno : 0;
+	} else {
+		rc = dmn_view_access(d, n, c);
+		if (!rc && vc_get(d->sbx->views, n->ds->name, n->sub, n->role,
+				  &fh->view))
+			rc = -ENOMEM;
+		if (!rc && fh->view->state != VC_READY) {
+			spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
+			why = fh->view->msg; /* no row values: see vcache.h */
+			rc = -EIO;
+		}
+		/* Views never change within a sandbox: keep the page cache. */
+		fi->keep_cache = 1;
 	}
-	rc = dmn_view_access(d, n, c);
-	if (!rc &&
-	    vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &fh->view))
-		rc = -ENOMEM;
-	if (!rc && fh->view->state != VC_READY) {
-		spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
-		rc = -EIO;
+	/* No data flows before the decision is on record (fail closed). */
+	arc = dmn_audit_open(d, n, c, rc, why);
+	if (!rc && arc) {
+		if (fh->fd >= 0)
+			close(fh->fd);
+		fh->fd = -1;
+		rc = arc;
 	}
-	/* Views never change within a sandbox: keep the page cache. */
-	fi->keep_cache = 1;
 	return rc;
 }
 
@@ -523,7 +643,9 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fh->fd = -1;
 	dmn_caller_get(d, req, &c);
-	if (!up && writing) {
+	if (dmn_closing(d))
+		rc = -EIO; /* expiring, or the audit log is down */
+	if (!rc && !up && writing) {
 		/* First write: copy the masked bytes up, then write there. */
 		if (n->kind == NS_VIEW)
 			rc = dmn_view_access(d, n, &c);
@@ -543,6 +665,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!rc) {
 			ovl_node_open(d->ovl, up);
 			fh->up = up;
+			fh->who = c;
 		}
 	} else if (!rc) {
 		rc = dmn_open_lower(d, n, &c, fh, fi);
@@ -554,7 +677,9 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)fh;
 	__atomic_add_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
+	dmn_fh_track(d, fh);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		dmn_fh_untrack(d, fh);
 		/* The opener was interrupted: nothing will release it. */
 		if (fh->fd >= 0)
 			close(fh->fd);
@@ -594,10 +719,18 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	if (fh->up)
+	if (fh->up) {
 		n = ovl_file_pread(d->ovl, fh->up, buf, size, off);
-	else
+		if (n == -EIO) {
+			struct aud_event ev;
+
+			aud_event_init(&ev, AUD_EV_INTEGRITY_ERROR, NULL);
+			ev.detail = "an overlay block failed authentication";
+			dmn_audit(d, &ev, NULL, false);
+		}
+	} else {
 		n = vc_view_read(fh->view, buf, size, (uint64_t)off);
+	}
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 	} else {
@@ -648,6 +781,31 @@ static void dmn_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 	fuse_reply_err(req, -rc);
 }
 
+/*
+ * Per-open totals: bytes served, and rows when the whole view was read
+ * (a partial read serves an unknown number of rows: -1).
+ */
+static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
+{
+	struct aud_event ev;
+	char path[PATH_MAX];
+
+	if (fh->low) {
+		aud_event_init(&ev, AUD_EV_RELEASE, NULL);
+		dmn_node_path(fh->low, path, sizeof(path));
+		ev.path = path;
+		ev.bytes = (int64_t)fh->bytes_read;
+		if (fh->view && fh->bytes_read >= fh->view->content.size)
+			ev.rows = (int64_t)fh->view->content.rows_out;
+		dmn_audit(d, &ev, &fh->who, false);
+	} else if (fh->up && fh->bytes_written) {
+		aud_event_init(&ev, AUD_EV_OVERLAY_WRITE, NULL);
+		ev.bytes = (int64_t)fh->bytes_written;
+		ev.detail = "overlay file written";
+		dmn_audit(d, &ev, &fh->who, false);
+	}
+}
+
 static void dmn_release(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
@@ -655,6 +813,8 @@ static void dmn_release(fuse_req_t req, fuse_ino_t ino,
 	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
 
 	(void)ino;
+	dmn_fh_untrack(d, fh);
+	dmn_audit_release(d, fh);
 	if (fh->fd >= 0)
 		close(fh->fd);
 	if (fh->up)

@@ -27,6 +27,20 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
+/* Overlay changes are audited without waiting (they gate no data). */
+static void dmn_audit_ovl(struct dmn *d, fuse_req_t req, enum aud_type type,
+			  const char *name, const char *detail)
+{
+	struct dmn_caller c;
+	struct aud_event ev;
+
+	dmn_caller_get(d, req, &c);
+	aud_event_init(&ev, type, NULL);
+	ev.path = name;
+	ev.detail = detail;
+	dmn_audit(d, &ev, &c, false);
+}
+
 void dmn_reply_upper_entry(struct dmn *d, fuse_req_t req, struct ovl_node *n)
 {
 	struct fuse_entry_param e;
@@ -290,6 +304,10 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	dmn_audit_ovl(d, req, AUD_EV_OVERLAY_CREATE, name,
+		      S_ISDIR(mode)   ? "folder"
+		      : S_ISLNK(mode) ? "symlink"
+				      : "file");
 	if (!fi) {
 		dmn_reply_upper_entry(d, req, un);
 		return;
@@ -314,7 +332,9 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fi->fh = (uintptr_t)fh;
 		fi->keep_cache = 1;
 		__atomic_add_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
+		dmn_fh_track(d, fh);
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
+			dmn_fh_untrack(d, fh);
 			ovl_node_release(d->ovl, un);
 			ovl_node_forget(d->ovl, un, 1);
 			free(fh);
@@ -326,6 +346,10 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 void dmn_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi)
 {
+	if (dmn_closing(fuse_req_userdata(req))) {
+		fuse_reply_err(req, EIO); /* expiring, or no audit log */
+		return;
+	}
 	dmn_new_node(req, parent, name, S_IFREG | (mode & 07777), NULL, fi);
 }
 
@@ -487,16 +511,26 @@ static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
 		   : ovl_unlink(d->ovl, pu, name, flags);
 }
 
+static void dmn_remove_req(fuse_req_t req, fuse_ino_t parent, const char *name,
+			   bool dir)
+{
+	struct dmn *d = fuse_req_userdata(req);
+	int rc = dmn_remove(d, parent, name, dir);
+
+	if (!rc)
+		dmn_audit_ovl(d, req, AUD_EV_OVERLAY_DELETE, name,
+			      dir ? "folder" : "file");
+	fuse_reply_err(req, -rc);
+}
+
 void dmn_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(
-		req, -dmn_remove(fuse_req_userdata(req), parent, name, false));
+	dmn_remove_req(req, parent, name, false);
 }
 
 void dmn_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req,
-		       -dmn_remove(fuse_req_userdata(req), parent, name, true));
+	dmn_remove_req(req, parent, name, true);
 }
 
 /* ---- rename ---- */
@@ -586,6 +620,8 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 				src_lower && !(flags & RENAME_EXCHANGE)
 					? OVL_WHITEOUT
 					: 0);
+	if (!rc)
+		dmn_audit_ovl(d, req, AUD_EV_OVERLAY_RENAME, name, newname);
 	fuse_reply_err(req, -rc);
 }
 

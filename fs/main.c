@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd_life.h"
 #include "spot.h"
 
 #ifndef SPOTFS_VERSION
@@ -28,6 +29,11 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "unmount", cli_unmount, "unmount a sandbox and discard it" },
 	{ "check", cli_check, "validate a config and its data, no mount" },
 	{ "preview", cli_preview, "print masked rows of a dataset, no mount" },
+	{ "list", cli_list, "list live sandboxes" },
+	{ "status", cli_status, "show a sandbox's state" },
+	{ "extend", cli_extend, "move a sandbox's deadline" },
+	{ "audit", cli_audit, "print or verify the audit log" },
+	{ "gc", cli_gc, "clean up after crashed sandboxes" },
 };
 
 static void cli_usage(FILE *f)

@@ -29,7 +29,6 @@
 #define CFG_READ_CHUNK (64 * 1024)
 #define CFG_SECRET_MIN 16
 #define CFG_SECRET_MAX 4096
-#define CFG_TTL_NONE UINT64_MAX /* "ttl: none" */
 #define CFG_PW_BUF_MAX (1u << 20)
 /* Each name costs an NSS lookup (a file scan, maybe a network call). */
 #define CFG_MAX_NAME_LOOKUPS 1024

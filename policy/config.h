@@ -26,6 +26,7 @@
 #define CFG_MAX_DEPTH 32
 #define CFG_DEFAULT_TTL (2 * 3600) /* when neither --ttl nor ttl: is set */
 #define CFG_DEFAULT_MAX_TTL (24 * 3600)
+#define CFG_TTL_NONE UINT64_MAX /* "ttl: none" (needs allow_no_ttl) */
 
 /* A rule for one column: a built-in method or a Lua column function. */
 struct cfg_column {
@@ -123,7 +124,7 @@ struct cfg {
 	char *path;   /* the config file, absolute */
 	char *dir;    /* its folder: relative paths resolve from here */
 	char *source; /* absolute, resolved with realpath; must be a folder */
-	uint64_t ttl; /* seconds; 0 = not set in the file */
+	uint64_t ttl; /* seconds; 0 = not set; CFG_TTL_NONE = "none" */
 	uint64_t max_ttl;  /* seconds; 0 = not set (CFG_DEFAULT_MAX_TTL) */
 	bool allow_no_ttl; /* "ttl: none" accepted only with this */
 	enum cfg_secret secret;
@@ -132,7 +133,7 @@ struct cfg {
 	struct cfg_role *roles;
 	size_t nroles;
 	char *default_role; /* callers matching no role; default "default" */
-	struct cfg_dataset *datasets;
+	struct cfg_dataset *datasets; /* sorted by name (strcmp) */
 	size_t ndatasets;
 	char *store;	 /* overlay store folder, or NULL for the default */
 	char *state_dir; /* registry + audit folder, or NULL for the default */

@@ -16,6 +16,15 @@ import pytest
 ROOT = os.environ.get("SPOTFS_ROOT") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
 SPOTFS = os.environ.get("SPOTFS") or os.path.join(ROOT, "build-asan", "fs", "spotfs")
+# Registry, audit log and control sockets of the test run: never the
+# machine's own (/var/lib/spotfs, /run/spotfs).
+if "SPOTFS_STATE_DIR" not in os.environ:
+    import tempfile
+    _state = tempfile.mkdtemp(prefix="spotfs-test-state.")
+    os.environ["SPOTFS_STATE_DIR"] = os.path.join(_state, "state")
+    os.environ["SPOTFS_RUNTIME_DIR"] = os.path.join(_state, "run")
+STATE_DIR = os.environ["SPOTFS_STATE_DIR"]
+
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"
                        r"ERROR: UndefinedBehaviorSanitizer")
 
