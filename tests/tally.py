@@ -34,9 +34,12 @@ def main(paths):
                 for line in f:
                     rec = json.loads(line)
                     ok, bad = tap_counts(rec.get("stdout", ""))
-                    if rec.get("result") not in ("OK", "EXPECTEDFAIL", "SKIP") and bad == 0:
+                    result = rec.get("result")
+                    if result not in ("OK", "EXPECTEDFAIL", "SKIP") and bad == 0:
                         bad = 1  # crashed, timed out or failed its plan
-                        print("FAILED: unit test %s (%s)" % (rec.get("name"), rec.get("result")))
+                        print("FAILED: unit test %s (%s)" % (rec.get("name"), result))
+                    elif result == "OK" and ok == 0 and bad == 0:
+                        ok = 1  # a test that reports by exit status only
                     for line2 in rec.get("stdout", "").splitlines():
                         if line2.startswith("not ok"):
                             print("FAILED: %s: %s" % (rec.get("name"), line2))
