@@ -2,6 +2,7 @@
 """The sandbox lifecycle through real mounts: TTL expiry, extend, every
 clean-up path, gc after kill -9, the control channel's owner check, and the
 tamper-evident audit log."""
+import errno
 import json
 import os
 import signal
@@ -181,3 +182,23 @@ def test_audit_chain_verifies_and_detects_tampering(sandbox, tmp_path):
     assert r.returncode == 1 and str(seq) in r.stdout + r.stderr, r.stdout + r.stderr
     # Put it back so later tests' verify starts from a good chain.
     os.unlink(db)
+
+
+def test_unwritable_audit_log_fails_closed(sandbox, tmp_path):
+    s = make_life(sandbox, tmp_path, "auditlock")
+    s.mount()
+    db = os.path.join(STATE_DIR, "audit.db")
+    con = sqlite3.connect(db, timeout=5, isolation_level=None)
+    con.execute("BEGIN EXCLUSIVE")  # the daemon's writer cannot commit
+    try:
+        with pytest.raises(OSError) as e:
+            open(s.path("a.csv"), "rb").read()
+        assert e.value.errno == errno.EIO
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    # No silent recovery: the sandbox keeps refusing until it is remounted.
+    with pytest.raises(OSError) as e:
+        open(s.path("a.csv"), "rb").read()
+    assert e.value.errno == errno.EIO
+    assert "audit" in s.read_log()

@@ -5,13 +5,13 @@ ciphertext, and POSIX errnos compared with the native kernel."""
 import errno
 import mmap
 import os
-import random
 import stat
 import subprocess
 
 import pytest
 
 from conftest import is_mounted, spotfs, tree_digest
+from fsx import run_fsx
 
 MARK = b"PLAINTEXT-MARKER-7f3a9c"
 
@@ -204,54 +204,9 @@ def test_mmap_read_write(ov):
 
 
 def test_fsx_short(ov):
-    """Random ops on one file against an in-memory model (fixed seed)."""
-    rng = random.Random(1234)
-    p = ov.path("fsx.bin")
-    model = bytearray()
-    fd = os.open(p, os.O_CREAT | os.O_RDWR, 0o644)
-    log = []
-    try:
-        for step in range(3000):
-            op = rng.choice(["write", "write", "read", "trunc", "reopen", "mapwrite"])
-            if op == "write":
-                off = rng.randrange(0, 300_000)
-                n = rng.randrange(1, 20_000)
-                data = bytes(rng.randrange(256) for _ in range(min(n, 64))) * (n // 64 + 1)
-                data = data[:n]
-                os.pwrite(fd, data, off)
-                if len(model) < off:
-                    model.extend(b"\0" * (off - len(model)))
-                model[off:off + n] = data
-            elif op == "read":
-                off = rng.randrange(0, max(1, len(model) + 10))
-                n = rng.randrange(1, 30_000)
-                got = os.pread(fd, n, off)
-                want = bytes(model[off:off + n])
-                assert got == want, "seed 1234 step %d read mismatch; log tail %r" % (step, log[-5:])
-            elif op == "trunc":
-                n = rng.randrange(0, 300_000)
-                os.ftruncate(fd, n)
-                if n < len(model):
-                    del model[n:]
-                else:
-                    model.extend(b"\0" * (n - len(model)))
-            elif op == "reopen":
-                os.close(fd)
-                fd = os.open(p, os.O_RDWR)
-            elif op == "mapwrite" and len(model) > 4096:
-                off = rng.randrange(0, len(model) - 100)
-                m = mmap.mmap(fd, len(model))
-                m[off:off + 100] = b"M" * 100
-                m.flush()
-                m.close()
-                model[off:off + 100] = b"M" * 100
-            log.append((op, len(model)))
-            if step % 500 == 0:
-                assert os.fstat(fd).st_size == len(model), "step %d size" % step
-        os.lseek(fd, 0, os.SEEK_SET)
-        assert os.read(fd, len(model) + 10) == bytes(model)
-    finally:
-        os.close(fd)
+    """Random ops on one file against an in-memory model (fixed seed);
+    the soak suite runs the same exerciser for 100,000 operations."""
+    assert run_fsx(ov.path("fsx.bin"), seed=1234, ops=3000) == 3000
 
 
 def native_errno(fn):
