@@ -221,7 +221,8 @@ def native_errno(fn):
     "mkdir_exists", "rmdir_notempty", "rmdir_notdir", "unlink_dir",
     "rename_dir_over_file", "rename_file_over_dir", "rename_into_self",
     "name_too_long", "open_missing", "link_dir", "rename_noreplace",
-    "create_in_file", "symlink_exists", "readlink_file",
+    "create_in_file", "symlink_exists", "readlink_file", "symlink_loop",
+    "rename_exchange_missing", "rmdir_dot",
 ])
 def test_posix_errnos_match_native(ov, tmp_path, case):
     """Each failure gives the same errno as the native kernel (the oracle)."""
@@ -253,6 +254,11 @@ def test_posix_errnos_match_native(ov, tmp_path, case):
         "create_in_file": lambda r: open(os.path.join(r, "f/x"), "w"),
         "symlink_exists": lambda r: os.symlink("x", os.path.join(r, "f")),
         "readlink_file": lambda r: os.readlink(os.path.join(r, "f")),
+        "symlink_loop": lambda r: (os.symlink("loop", os.path.join(r, "loop")),
+                                   open(os.path.join(r, "loop"))),
+        "rename_exchange_missing": lambda r: renameat2(os.path.join(r, "f"),
+                                                       os.path.join(r, "nope"), 2),
+        "rmdir_dot": lambda r: os.rmdir(os.path.join(r, "d/.")),
     }
     native = str(tmp_path / "native")
     os.makedirs(native)
@@ -293,3 +299,37 @@ def test_sigterm_discards_store(sandbox, tmp_path):
     s.proc.wait(timeout=20)
     assert not is_mounted(s.mnt)
     assert os.listdir(store) == []
+
+
+def test_times_follow_posix(ov):
+    p = ov.path("t.txt")
+    with open(p, "w") as f:
+        f.write("a")
+    os.utime(p, ns=(1_000_000_000, 1_000_000_000))
+    st0 = os.stat(p)
+    with open(p, "a") as f:
+        f.write("b")
+    st1 = os.stat(p)
+    assert st1.st_mtime_ns > st0.st_mtime_ns and st1.st_ctime_ns >= st0.st_ctime_ns
+    os.chmod(p, 0o600)
+    st2 = os.stat(p)
+    assert st2.st_mtime_ns == st1.st_mtime_ns, "chmod leaves mtime alone"
+    assert st2.st_ctime_ns >= st1.st_ctime_ns
+    d0 = os.stat(ov.mnt).st_mtime_ns
+    os.utime(ov.mnt, ns=(1_000_000_000, 1_000_000_000))
+    with open(ov.path("new-in-root"), "w"):
+        pass
+    assert os.stat(ov.mnt).st_mtime_ns > 1_000_000_000, "create updates the folder's mtime"
+    assert d0 > 0
+
+
+def test_renaming_a_source_folder_is_exdev(ov):
+    with pytest.raises(OSError) as e:
+        os.rename(ov.path("sub"), ov.path("sub2"))
+    assert e.value.errno == errno.EXDEV
+    # mv falls back to copy + delete, which works.
+    r = subprocess.run(["mv", ov.path("sub"), ov.path("sub2")], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    assert os.listdir(ov.path("sub2")) == ["plain.csv"]
+    assert "sub" not in os.listdir(ov.mnt)

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The command line: help, exit codes, config discovery and clear errors."""
+import os
+import subprocess
+
+import pytest
+
+from conftest import SPOTFS, is_mounted, spotfs
+
+COMMANDS = ["mount", "unmount", "check", "preview", "list", "status", "extend",
+            "audit", "gc"]
+
+
+@pytest.mark.parametrize("cmd", COMMANDS)
+def test_help_on_every_command(cmd):
+    r = spotfs(cmd, "--help")
+    assert r.returncode == 0 and "usage: spotfs " + cmd in r.stdout, r.stdout + r.stderr
+
+
+def test_version_and_usage_errors():
+    r = spotfs("--version")
+    assert r.returncode == 0 and r.stdout.startswith("spotfs ")
+    assert spotfs("frobnicate").returncode == 2
+    assert spotfs().returncode == 2
+    assert spotfs("mount").returncode == 2
+    r = spotfs("mount", "--ttl", "2 hours", "/tmp/x")
+    assert r.returncode == 2 and "--ttl" in r.stderr
+
+
+def test_config_errors_name_file_line_column(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    cases = {
+        "source: %s\ndatasets:\n  a.csv:\n    colums: {}\n" % src: ":4:5:",
+        "source: %s\ndatasets:\n  a.csv:\n    columns:\n      x: { method: shred }\n" % src: ":5:",
+        "source: /nonexistent/folder\n": ":1:",
+        "source: %s\nttl: 2 weeks\n" % src: ":2:",
+        "a: &x [1]\nb: *x\n": ":1:",
+    }
+    for i, (text, where) in enumerate(cases.items()):
+        cfg = tmp_path / ("c%d.yaml" % i)
+        cfg.write_text(text)
+        r = spotfs("check", "-c", str(cfg))
+        assert r.returncode == 1, text
+        assert str(cfg) + where in r.stderr, (text, r.stderr)
+
+
+def test_mount_finds_spotfs_yaml_and_refuses_bad_points(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text("k\nv\n")
+    (tmp_path / "spotfs.yaml").write_text("source: ./src\ndatasets:\n  a.csv: {}\n")
+    mnt = tmp_path / "new-mnt"  # created by mount
+    env = dict(os.environ)
+    r = subprocess.run([SPOTFS, "mount", "--ttl", "2h", str(mnt)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60, env=env)
+    try:
+        assert r.returncode == 0, r.stderr
+        assert "mounted on" in r.stdout and is_mounted(str(mnt))
+        assert open(mnt / "a.csv").read() == "k\nv\n"
+        r2 = subprocess.run([SPOTFS, "mount", str(mnt)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+        assert r2.returncode == 1 and "already a mount point" in r2.stderr
+    finally:
+        assert spotfs("unmount", str(mnt)).returncode == 0
+    assert not is_mounted(str(mnt))
+    r = subprocess.run([SPOTFS, "mount", str(src / "inside")], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "inside the source" in r.stderr
+    r = subprocess.run([SPOTFS, "mount", "--ttl", "48h", str(mnt)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "max_ttl" in r.stderr
+
+
+def test_no_config_anywhere(tmp_path):
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "x"))
+    r = subprocess.run([SPOTFS, "check"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60, env=env)
+    assert r.returncode == 1 and "no config" in r.stderr
