@@ -57,6 +57,7 @@ void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
 	*own = *b;
 	spot_buf_init(b);
 	c->size = own->len;
+	c->data = own->p;
 	c->read = vc_buf_read;
 	c->free = vc_buf_free;
 	c->obj = own;

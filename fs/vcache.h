@@ -34,8 +34,9 @@ struct vc_content {
 	ssize_t (*read)(void *obj, void *buf, size_t len, uint64_t off);
 	void (*free)(void *obj);
 	void *obj;
-	uint64_t rows_in;  /* rows read from the source */
-	uint64_t rows_out; /* rows served after the row filter */
+	const uint8_t *data; /* contiguous bytes when the view is a buffer */
+	uint64_t rows_in;    /* rows read from the source */
+	uint64_t rows_out;   /* rows served after the row filter */
 };
 
 /* Make content served from a malloc'd buffer (taken over; freed later). */
