@@ -142,6 +142,8 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 /* Track an open handle / stop tracking it (before freeing it). */
 void dmn_fh_track(struct dmn *d, struct dmn_fh *fh);
 void dmn_fh_untrack(struct dmn *d, struct dmn_fh *fh);
+/* Untrack, close and free a handle counted in open_files. */
+void dmn_fh_close(struct dmn *d, struct dmn_fh *fh);
 /* Free handles the kernel never released (the session ended). */
 void dmn_fh_free_all(struct dmn *d);
 /* Whether new opens must be refused (ending, or the audit log is down). */

@@ -97,6 +97,17 @@ void dmn_fh_untrack(struct dmn *d, struct dmn_fh *fh)
 	pthread_mutex_unlock(&d->fh_lock);
 }
 
+void dmn_fh_close(struct dmn *d, struct dmn_fh *fh)
+{
+	dmn_fh_untrack(d, fh);
+	if (fh->fd >= 0)
+		close(fh->fd);
+	if (fh->up)
+		ovl_node_release(d->ovl, fh->up);
+	free(fh);
+	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
+}
+
 void dmn_fh_free_all(struct dmn *d)
 {
 	struct dmn_fh *fh = d->fhs, *next;
@@ -678,16 +689,9 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)fh;
 	__atomic_add_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 	dmn_fh_track(d, fh);
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		dmn_fh_untrack(d, fh);
-		/* The opener was interrupted: nothing will release it. */
-		if (fh->fd >= 0)
-			close(fh->fd);
-		if (fh->up)
-			ovl_node_release(d->ovl, fh->up);
-		free(fh);
-		__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
-	}
+	/* An interrupted opener: nothing will release the handle. */
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		dmn_fh_close(d, fh);
 }
 
 static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -827,14 +831,8 @@ static void dmn_release(fuse_req_t req, fuse_ino_t ino,
 	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	dmn_fh_untrack(d, fh);
 	dmn_audit_release(d, fh);
-	if (fh->fd >= 0)
-		close(fh->fd);
-	if (fh->up)
-		ovl_node_release(d->ovl, fh->up);
-	free(fh);
-	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
+	dmn_fh_close(d, fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -334,11 +334,8 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		__atomic_add_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 		dmn_fh_track(d, fh);
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
-			dmn_fh_untrack(d, fh);
-			ovl_node_release(d->ovl, un);
+			dmn_fh_close(d, fh); /* releases the open count */
 			ovl_node_forget(d->ovl, un, 1);
-			free(fh);
-			__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 		}
 	}
 }
@@ -712,6 +709,18 @@ void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	fuse_reply_err(req, -rc);
 }
 
+/* Reply to getxattr/listxattr: the size asked for with size 0, else data. */
+static void dmn_xattr_reply(fuse_req_t req, ssize_t n, size_t size,
+			    const char *buf)
+{
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else if (!size)
+		fuse_reply_xattr(req, (size_t)n);
+	else
+		fuse_reply_buf(req, buf, (size_t)n);
+}
+
 void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct dmn *d = fuse_req_userdata(req);
@@ -732,12 +741,7 @@ void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 		}
 	}
 	n = ovl_getxattr(d->ovl, up, name, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	dmn_xattr_reply(req, n, size, buf);
 	free(buf);
 }
 
@@ -763,12 +767,7 @@ void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 		}
 	}
 	n = ovl_listxattr(d->ovl, up, buf, size);
-	if (n < 0)
-		fuse_reply_err(req, (int)-n);
-	else if (!size)
-		fuse_reply_xattr(req, (size_t)n);
-	else
-		fuse_reply_buf(req, buf, (size_t)n);
+	dmn_xattr_reply(req, n, size, buf);
 	free(buf);
 }
 
