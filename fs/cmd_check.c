@@ -91,6 +91,14 @@ out:
 
 /* ---- check ---- */
 
+static void cli_check_warn(void *arg, const char *msg)
+{
+	int *warnings = arg;
+
+	printf("  warning: %s\n", msg);
+	(*warnings)++;
+}
+
 static void cli_check_usage(FILE *f)
 {
 	fprintf(f,
@@ -166,6 +174,8 @@ int cli_check(int argc, char **argv)
 		fprintf(stderr, "spotfs check: %s\n", err.msg);
 		return CLI_EXIT_FAIL;
 	}
+	s->warn = cli_check_warn;
+	s->warn_arg = &warnings;
 	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
 		const struct cfg_dataset *d = &s->cfg->datasets[i];
 		int fd;

@@ -384,10 +384,17 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	if (rc)
 		return rc;
 	b->plans[b->nplans++] = p;
-	if (plan_missing(p))
-		spot_log(SPOT_LOG_WARN,
-			 "%s: configured columns not in data: %s", name,
-			 plan_missing(p));
+	if (plan_missing(p)) {
+		struct spot_err msg;
+
+		/* spot_err truncates long lists safely. */
+		spot_err_set(&msg, "%s: configured columns not in the data: %s",
+			     name, plan_missing(p));
+		if (b->s->warn)
+			b->s->warn(b->s->warn_arg, msg.msg);
+		else
+			spot_log(SPOT_LOG_WARN, "%s", msg.msg);
+	}
 	*plan = plan_pipe(p);
 	return 0;
 }

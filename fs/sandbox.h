@@ -31,6 +31,9 @@ struct sbx {
 	struct pol_engine **engines;
 	char id[17];  /* random hex sandbox id */
 	int *formats; /* per dataset: enum view_fmt + 1 once detected (atomic) */
+	/* Where build warnings go (no row values); default: spot_log. */
+	void (*warn)(void *arg, const char *msg);
+	void *warn_arg;
 	pthread_mutex_t lock;  /* protects objs */
 	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
 };

@@ -77,3 +77,20 @@ def test_no_config_anywhere(tmp_path):
     r = subprocess.run([SPOTFS, "check"], cwd=tmp_path, capture_output=True,
                        text=True, timeout=60, env=env)
     assert r.returncode == 1 and "no config" in r.stderr
+
+
+def test_check_warns_about_missing_columns_and_unmasked_pii(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.csv").write_text("id,email,phone,card\n"
+                               "1,ann@corp.example,+1-555-123-4567,4111 1111 1111 1111\n")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("source: ./src\ndatasets:\n  a.csv:\n    columns:\n"
+                   "      emial: { method: hash }\n      card: { method: redact }\n")
+    r = spotfs("check", "-c", str(cfg))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "configured columns not in the data: emial" in r.stdout
+    assert "column 'email' holds values that look like email" in r.stdout
+    assert "column 'phone' holds values that look like phone" in r.stdout
+    assert "column 'card'" not in r.stdout, "masked columns are not flagged"
+    assert "ann@corp.example" not in r.stdout + r.stderr
