@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "engine.h"
+#include "parquet.h"
 #include "plan.h"
 #include "view.h"
 
@@ -412,6 +413,90 @@ static int sbx_bind_tbl_cb(void *arg, const char *table,
 	return sbx_bind_table(arg, table, cols, ncols, plan, err);
 }
 
+/* ---- Parquet ---- */
+
+/* A built Parquet view: the served segments and the source they read. */
+struct sbx_pq {
+	struct pq_file *file;
+	struct pq_view *view;
+	int fd;
+};
+
+static ssize_t sbx_pq_read(void *obj, void *buf, size_t len, uint64_t off)
+{
+	struct sbx_pq *p = obj;
+
+	return pq_view_read(p->view, p->fd, buf, len, off);
+}
+
+static void sbx_pq_free(void *obj)
+{
+	struct sbx_pq *p = obj;
+
+	if (!p)
+		return;
+	pq_view_free(p->view);
+	pq_file_free(p->file);
+	if (p->fd >= 0)
+		close(p->fd);
+	free(p);
+}
+
+/*
+ * Parquet in, Parquet out: only masked column chunks are rebuilt; the rest
+ * is served from the source file, which the view keeps open.
+ */
+static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
+			     struct sbx_bind *bind, struct vc_content *out,
+			     struct spot_err *err)
+{
+	const struct pipe_plan *plan = NULL;
+	const struct pipe_col *cols;
+	struct sbx_pq *p = calloc(1, sizeof(*p));
+	size_t ncols;
+	int rc;
+
+	if (!p)
+		return -ENOMEM;
+	p->fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (p->fd < 0) {
+		rc = -errno;
+		spot_err_set(err, "cannot open: %s", strerror(-rc));
+		goto fail;
+	}
+	rc = pq_file_open(p->fd, &p->file, err);
+	if (!rc)
+		rc = pq_file_columns(p->file, &cols, &ncols);
+	if (!rc)
+		rc = sbx_bind_cb(bind, cols, ncols, &plan, err);
+	if (rc)
+		goto fail;
+	if (plan->row_fn) {
+		spot_err_set(err, "row filters are not supported on Parquet "
+				  "datasets yet");
+		rc = -ENOTSUP;
+		goto fail;
+	}
+	for (size_t i = 0; i < plan->nxf; i++) {
+		rc = pq_column_check_maskable(p->file, plan->xf[i].col, err);
+		if (rc)
+			goto fail;
+	}
+	rc = pq_view_build(p->file, p->fd, plan, &p->view, err);
+	if (rc)
+		goto fail;
+	memset(out, 0, sizeof(*out));
+	out->size = pq_view_size(p->view);
+	out->read = sbx_pq_read;
+	out->free = sbx_pq_free;
+	out->obj = p;
+	out->rows_in = out->rows_out = pq_file_num_rows(p->file);
+	return 0;
+fail:
+	sbx_pq_free(p);
+	return rc;
+}
+
 /*
  * The objects a SQLite dataset serves, with SQL for views: configured ones
  * from the config, the database's own from its schema. Tables have none.
@@ -520,6 +605,14 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	case VIEW_FMT_SQLITE:
 		rc = sbx_build_sqlite(s, d, sub, &bind, &buf, &st, err);
 		break;
+	case VIEW_FMT_PARQUET:
+		rc = sbx_build_parquet(s, d, &bind, out, err);
+		for (size_t i = 0; i < bind.nplans; i++)
+			plan_free(bind.plans[i]);
+		free(bind.plans);
+		if (rc)
+			spot_err_prefix(err, "%s: ", d->name);
+		return rc;
 	case VIEW_FMT_UNKNOWN:
 		spot_err_set(err, "cannot open the source file");
 		rc = -ENOENT;

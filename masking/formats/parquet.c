@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * parquet.c - opening Parquet sources and assembling masked views as a list
+ * of segments (source ranges and generated buffers).
+ */
+#include "parquet.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pq_view_i.h"
+
+#define PQ_MAGIC "PAR1"
+#define PQ_MAGIC_ENC "PARE"
+#define PQ_MAGIC_LEN 4
+#define PQ_TRAILER_LEN 8 /* footer length + magic */
+
+/* ---- source file ---- */
+
+int pq_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static uint8_t pq_col_type(const struct pq_leaf *l)
+{
+	if (l->ltype == PQ_LT_DECIMAL || l->ptype == PQ_FLOAT ||
+	    l->ptype == PQ_DOUBLE)
+		return PIPE_REAL;
+	if ((l->ptype == PQ_INT32 || l->ptype == PQ_INT64) &&
+	    (l->ltype == PQ_LT_NONE || l->ltype == PQ_LT_INT))
+		return PIPE_INT;
+	if ((l->ptype == PQ_BYTE_ARRAY || l->ptype == PQ_FLBA) &&
+	    l->ltype != PQ_LT_STRING && l->ltype != PQ_LT_UUID)
+		return PIPE_BLOB;
+	return PIPE_TEXT;
+}
+
+static int pq_file_cols(struct pq_file *f)
+{
+	size_t i;
+
+	f->cols = calloc(f->m->nleaves, sizeof(*f->cols));
+	if (!f->cols)
+		return -ENOMEM;
+	for (i = 0; i < f->m->nleaves; i++) {
+		const struct pq_leaf *l = &f->m->leaves[i];
+
+		f->cols[i].name = malloc(l->path_len + 1);
+		if (!f->cols[i].name)
+			return -ENOMEM;
+		memcpy(f->cols[i].name, l->path, l->path_len + 1);
+		f->cols[i].name_len = l->path_len;
+		f->cols[i].type = pq_col_type(l);
+	}
+	return 0;
+}
+
+static int pq_file_trailer(int fd, uint64_t size, uint32_t *flen,
+			   struct spot_err *err)
+{
+	uint8_t head[PQ_MAGIC_LEN], tail[PQ_TRAILER_LEN];
+	int rc;
+
+	if (size < PQ_MAGIC_LEN + PQ_TRAILER_LEN) {
+		spot_err_set(err, "parquet: file too small to be Parquet");
+		return -EINVAL;
+	}
+	rc = pq_pread_full(fd, tail, sizeof(tail), size - PQ_TRAILER_LEN);
+	if (!rc)
+		rc = pq_pread_full(fd, head, sizeof(head), 0);
+	if (rc) {
+		spot_err_set(err, "parquet: cannot read the file: %s",
+			     strerror(-rc));
+		return rc;
+	}
+	if (!memcmp(tail + 4, PQ_MAGIC_ENC, PQ_MAGIC_LEN)) {
+		spot_err_set(err, "parquet: files with an encrypted footer "
+				  "(PARE) are not supported");
+		return -ENOTSUP;
+	}
+	if (memcmp(tail + 4, PQ_MAGIC, PQ_MAGIC_LEN) ||
+	    memcmp(head, PQ_MAGIC, PQ_MAGIC_LEN)) {
+		spot_err_set(err,
+			     "parquet: not a Parquet file (no PAR1 magic)");
+		return -EINVAL;
+	}
+	*flen = (uint32_t)tail[0] | (uint32_t)tail[1] << 8 |
+		(uint32_t)tail[2] << 16 | (uint32_t)tail[3] << 24;
+	if (*flen == 0 || *flen > size - PQ_MAGIC_LEN - PQ_TRAILER_LEN ||
+	    *flen > PQ_MAX_FOOTER) {
+		spot_err_set(err,
+			     "parquet: footer length %u does not fit the "
+			     "file",
+			     *flen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int pq_file_open(int fd, struct pq_file **out, struct spot_err *err)
+{
+	struct pq_file *f = calloc(1, sizeof(*f));
+	uint8_t *footer = NULL;
+	uint64_t data_end;
+	struct stat st;
+	uint32_t flen;
+	int rc = -ENOMEM;
+
+	if (!f)
+		goto fail;
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		spot_err_set(err, "parquet: cannot stat the file: %s",
+			     strerror(-rc));
+		goto fail;
+	}
+	f->size = (uint64_t)st.st_size;
+	rc = pq_file_trailer(fd, f->size, &flen, err);
+	if (rc)
+		goto fail;
+	data_end = f->size - PQ_TRAILER_LEN - flen;
+	footer = malloc(flen);
+	rc = -ENOMEM;
+	if (!footer)
+		goto fail;
+	rc = pq_pread_full(fd, footer, flen, data_end);
+	if (rc) {
+		spot_err_set(err, "parquet: cannot read the footer: %s",
+			     strerror(-rc));
+		goto fail;
+	}
+	rc = pq_meta_parse(footer, flen, data_end, &f->m, err);
+	if (rc)
+		goto fail;
+	rc = pq_file_cols(f);
+	if (rc)
+		goto fail;
+	free(footer);
+	*out = f;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		spot_err_set(err, "parquet: out of memory opening the file");
+	free(footer);
+	pq_file_free(f);
+	return rc;
+}
+
+void pq_file_free(struct pq_file *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	for (i = 0; f->cols && f->m && i < f->m->nleaves; i++)
+		free(f->cols[i].name);
+	free(f->cols);
+	pq_meta_free(f->m);
+	free(f);
+}
+
+int pq_file_columns(const struct pq_file *f, const struct pipe_col **cols,
+		    size_t *ncols)
+{
+	*cols = f->cols;
+	*ncols = f->m->nleaves;
+	return 0;
+}
+
+bool pq_column_is_nested(const struct pq_file *f, size_t col)
+{
+	return col < f->m->nleaves && f->m->leaves[col].max_rep > 0;
+}
+
+int pq_column_check_maskable(const struct pq_file *f, size_t col,
+			     struct spot_err *err)
+{
+	if (col >= f->m->nleaves) {
+		spot_err_set(err, "parquet: no column %zu", col);
+		return -EINVAL;
+	}
+	if (f->m->leaves[col].max_rep > 0) {
+		spot_err_set(err,
+			     "parquet: column \"%s\" is inside a list or map; "
+			     "masking repeated columns is not supported",
+			     f->m->leaves[col].path);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+uint64_t pq_file_num_rows(const struct pq_file *f)
+{
+	return (uint64_t)f->m->num_rows;
+}
+
+const char *pq_column_type_name(const struct pq_file *f, size_t col)
+{
+	return col < f->m->nleaves ? pq_ptype_name(f->m->leaves[col].ptype)
+				   : "?";
+}
+
+/* ---- view segments ---- */
+
+static int pq_view_add(struct pq_view *v, int64_t src, const uint8_t *mem,
+		       uint64_t len)
+{
+	struct pq_seg *last = v->nsegs ? &v->segs[v->nsegs - 1] : NULL;
+
+	if (!len)
+		return 0;
+	/* Adjacent source ranges become one segment. */
+	if (src >= 0 && last && last->src >= 0 &&
+	    (uint64_t)last->src + last->len == (uint64_t)src) {
+		last->len += len;
+		v->size += len;
+		return 0;
+	}
+	if (v->nsegs == v->cap) {
+		size_t ncap = v->cap ? v->cap * 2 : 64;
+		struct pq_seg *ns = realloc(v->segs, ncap * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		v->segs = ns;
+		v->cap = ncap;
+	}
+	v->segs[v->nsegs].off = v->size;
+	v->segs[v->nsegs].len = len;
+	v->segs[v->nsegs].src = src;
+	v->segs[v->nsegs].mem = mem;
+	v->nsegs++;
+	v->size += len;
+	return 0;
+}
+
+/* Take ownership of a generated buffer and add it as a segment. */
+static int pq_view_add_buf(struct pq_view *v, struct spot_buf *b)
+{
+	size_t len = b->len;
+	uint8_t *p;
+
+	if (!len)
+		return 0;
+	if (v->nbufs == v->capbufs) {
+		size_t ncap = v->capbufs ? v->capbufs * 2 : 16;
+		uint8_t **nb = realloc(v->bufs, ncap * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		v->bufs = nb;
+		v->capbufs = ncap;
+	}
+	p = spot_buf_steal(b, &len);
+	v->bufs[v->nbufs++] = p;
+	return pq_view_add(v, -1, p, len);
+}
+
+void pq_view_free(struct pq_view *v)
+{
+	size_t i;
+
+	if (!v)
+		return;
+	for (i = 0; i < v->nbufs; i++)
+		free(v->bufs[i]);
+	free(v->bufs);
+	free(v->segs);
+	free(v);
+}
+
+uint64_t pq_view_size(const struct pq_view *v)
+{
+	return v->size;
+}
+
+ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
+		     uint64_t off)
+{
+	size_t lo = 0, hi = v->nsegs, done = 0;
+	uint8_t *out = buf;
+
+	if (off >= v->size || !len)
+		return 0;
+	if (len > v->size - off)
+		len = (size_t)(v->size - off);
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	while (hi - lo > 1) { /* last segment starting at or before off */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (v->segs[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (; done < len && lo < v->nsegs; lo++) {
+		const struct pq_seg *s = &v->segs[lo];
+		uint64_t in = off + done - s->off;
+		size_t n = (size_t)(s->len - in < len - done ? s->len - in
+							     : len - done);
+
+		if (s->src < 0) {
+			memcpy(out + done, s->mem + in, n);
+		} else {
+			int rc = pq_pread_full(fd, out + done, n,
+					       (uint64_t)s->src + in);
+
+			if (rc)
+				return rc;
+		}
+		done += n;
+	}
+	return (ssize_t)done;
+}
+
+/* ---- view building ---- */
+
+static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
+			struct pq_mcol **out, size_t *nout,
+			struct spot_err *err)
+{
+	const struct pq_leaf *l;
+	struct pq_mcol *mc;
+	size_t i, j;
+	int rc;
+
+	if (plan && plan->row_fn) {
+		spot_err_set(err, "parquet: row filters are not supported on "
+				  "Parquet files yet");
+		return -ENOTSUP;
+	}
+	*out = NULL;
+	*nout = 0;
+	if (!plan || !plan->nxf)
+		return 0;
+	mc = calloc(plan->nxf, sizeof(*mc));
+	if (!mc)
+		return -ENOMEM;
+	for (i = 0; i < plan->nxf; i++) {
+		rc = pq_column_check_maskable(f, plan->xf[i].col, err);
+		for (j = 0; !rc && j < i; j++)
+			if (mc[j].col == plan->xf[i].col) {
+				spot_err_set(err, "parquet: two transforms "
+						  "for one column");
+				rc = -EINVAL;
+			}
+		if (rc) {
+			free(mc);
+			return rc;
+		}
+		mc[i].col = plan->xf[i].col;
+		mc[i].xf = &plan->xf[i];
+		/* Text outputs make a text column, whatever the values. */
+		l = &f->m->leaves[mc[i].col];
+		mc[i].to_string = !plan->xf[i].keeps_type &&
+				  !(l->ptype == PQ_BYTE_ARRAY &&
+				    l->ltype == PQ_LT_STRING);
+	}
+	*out = mc;
+	*nout = plan->nxf;
+	return 0;
+}
+
+static int pq_view_masked(struct pq_view *v, struct spot_arena *a,
+			  struct pq_tstruct *cc, struct pq_chunk_wr *w,
+			  const struct pq_mcol *mc, const struct pq_leaf *l)
+{
+	struct pq_chunk_out o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.ptype = mc->to_string ? PQ_BYTE_ARRAY : l->ptype;
+	o.start = (int64_t)v->size;
+	o.dict_off = w->dict_page.len ? o.start : -1;
+	o.data_off = o.start + (int64_t)w->dict_page.len;
+	o.csize = w->csize;
+	o.usize = w->usize;
+	o.num_values = w->num_values;
+	o.null_count = w->null_count;
+	o.ndict_pages = w->dict_page.len ? 1 : 0;
+	memcpy(o.ndata, w->ndata, sizeof(o.ndata));
+	rc = pq_view_add_buf(v, &w->dict_page);
+	if (!rc)
+		rc = pq_view_add_buf(v, &w->data);
+	if (!rc)
+		rc = pq_meta_chunk_masked(a, cc, &o);
+	return rc;
+}
+
+/* Lay out row group g: masked chunks from w, the others from the source. */
+static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
+			    const struct pq_file *f, struct pq_tstruct *root,
+			    size_t g, const struct pq_mcol *mc, size_t nmc,
+			    struct pq_chunk_wr *w)
+{
+	const struct pq_rowgroup *rg = &f->m->rgs[g];
+	int64_t start = (int64_t)v->size, tot_u = 0;
+	struct pq_tstruct *rgc = pq_meta_clone_rowgroup(root, g);
+	size_t c, k;
+	int rc = 0;
+
+	for (c = 0; !rc && c < f->m->nleaves; c++) {
+		const struct pq_chunk *ch = &rg->chunks[c];
+		struct pq_tstruct *cc = pq_meta_clone_chunk(root, g, c);
+
+		for (k = 0; k < nmc && mc[k].col != c; k++)
+			;
+		if (k < nmc) {
+			tot_u += w[k].usize;
+			rc = pq_view_masked(v, a, cc, &w[k], &mc[k],
+					    &f->m->leaves[c]);
+			continue;
+		}
+		tot_u += ch->usize;
+		rc = pq_meta_chunk_move(a, cc, ch, (int64_t)v->size);
+		if (!rc)
+			rc = pq_view_add(v, ch->start, NULL,
+					 (uint64_t)ch->csize);
+	}
+	if (rc)
+		return rc;
+	if (nmc)
+		pq_tstruct_del(rgc, 4); /* sorting_columns */
+	if (pq_tstruct_set_int(a, rgc, 5, PQ_TT_I64, start) ||
+	    pq_tstruct_set_int(a, rgc, 6, PQ_TT_I64,
+			       (int64_t)v->size - start) ||
+	    pq_tstruct_set_int(a, rgc, 2, PQ_TT_I64, tot_u))
+		return -ENOMEM;
+	return 0;
+}
+
+static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
+			  const struct pq_file *f, struct pq_tstruct *root,
+			  const struct pq_mcol *mc, size_t nmc)
+{
+	struct spot_buf fb;
+	bool changed = false;
+	size_t k, flen;
+	uint8_t tail[PQ_TRAILER_LEN];
+	int rc = 0;
+
+	for (k = 0; !rc && k < nmc; k++) {
+		if (!mc[k].to_string && !mc[k].to_optional)
+			continue;
+		changed = true;
+		rc = pq_meta_schema_promote(
+			a, pq_meta_clone_schema(root, &f->m->leaves[mc[k].col]),
+			mc[k].to_string, mc[k].to_optional);
+	}
+	if (rc)
+		return rc;
+	if (changed)
+		pq_meta_drop_embedded_schemas(root);
+	pq_meta_whitelist(root);
+	spot_buf_init(&fb);
+	rc = pq_thrift_write(&fb, root);
+	flen = fb.len;
+	tail[0] = (uint8_t)flen;
+	tail[1] = (uint8_t)(flen >> 8);
+	tail[2] = (uint8_t)(flen >> 16);
+	tail[3] = (uint8_t)(flen >> 24);
+	memcpy(tail + 4, PQ_MAGIC, PQ_MAGIC_LEN);
+	if (!rc && flen > UINT32_MAX)
+		rc = -EFBIG;
+	if (!rc)
+		rc = spot_buf_append(&fb, tail, sizeof(tail));
+	if (!rc)
+		rc = pq_view_add_buf(v, &fb);
+	spot_buf_fini(&fb);
+	return rc;
+}
+
+static int pq_view_once(struct pq_file *f, int fd, struct pq_mcol *mc,
+			size_t nmc, struct pq_view *v, struct spot_err *err)
+{
+	static const uint8_t magic[] = PQ_MAGIC;
+	struct pq_chunk_wr *w = NULL;
+	struct spot_arena a;
+	struct pq_tstruct *root;
+	uint64_t first_row = 0;
+	size_t g, k;
+	int rc = -ENOMEM;
+
+	spot_arena_init(&a);
+	root = pq_tstruct_clone(&a, f->m->root);
+	w = calloc(nmc + 1, sizeof(*w));
+	if (!root || !w || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
+		goto out;
+	for (g = 0; g < f->m->nrgs; g++) {
+		rc = nmc ? pq_build_rowgroup(f, fd, g, first_row, mc, nmc, w,
+					     err)
+			 : 0;
+		if (!rc)
+			rc = pq_view_rowgroup(v, &a, f, root, g, mc, nmc, w);
+		for (k = 0; k < nmc; k++)
+			pq_chunk_wr_fini(&w[k]);
+		if (rc)
+			goto out;
+		first_row += (uint64_t)f->m->rgs[g].num_rows;
+	}
+	rc = pq_view_footer(v, &a, f, root, mc, nmc);
+out:
+	if (rc == -ENOMEM)
+		spot_err_set(err, "parquet: out of memory building the view");
+	free(w);
+	spot_arena_fini(&a);
+	return rc;
+}
+
+int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
+		  struct pq_view **out, struct spot_err *err)
+{
+	struct pq_mcol *mc = NULL;
+	struct pq_view *v = NULL;
+	size_t nmc, tries;
+	int rc;
+
+	rc = pq_view_plan(f, plan, &mc, &nmc, err);
+	if (rc)
+		return rc;
+	/* Each retry adds a type change to a column: at most two each. */
+	for (tries = 0; tries <= 2 * nmc; tries++) {
+		pq_view_free(v);
+		v = calloc(1, sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			spot_err_set(err, "parquet: out of memory");
+			break;
+		}
+		rc = pq_view_once(f, fd, mc, nmc, v, err);
+		if (rc != -EAGAIN)
+			break;
+	}
+	if (rc == -EAGAIN) {
+		spot_err_set(err,
+			     "parquet: masked column types did not settle");
+		rc = -EIO;
+	}
+	free(mc);
+	if (rc) {
+		pq_view_free(v);
+		return rc;
+	}
+	*out = v;
+	return 0;
+}

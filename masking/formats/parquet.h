@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * parquet.h - masked Parquet views, FUSE-free and fd-based.
+ *
+ * pq_file_open() reads and validates the footer of a source file. A view
+ * (pq_view_build) is the file a reader sees: the column chunks of unmasked
+ * columns are served byte for byte from the source at new offsets, the
+ * chunks of masked columns are decoded, transformed through the plan's
+ * column functions, re-encoded (dictionary where it pays, else PLAIN) and
+ * compressed with the source codec, and a new footer is written. The view is
+ * a list of segments (source ranges and generated buffers): its size is
+ * exact once built and any offset can be read without building more.
+ *
+ * Footer hygiene: for masked columns every field that could carry a source
+ * value is dropped (statistics except null_count, page index, bloom filter,
+ * size and geospatial statistics, chunk key/value metadata, unknown fields).
+ * Page indexes and bloom filters of unmasked columns are dropped as well
+ * (their bytes are not served). sorting_columns is dropped from row groups
+ * with a masked column. The file's key/value metadata is kept, except the
+ * embedded "ARROW:schema" and "pandas" schemas when a column's type changed.
+ *
+ * Transform contract (struct pipe_plan, pipe.h). Row groups are processed
+ * one at a time; each batch holds up to PIPE_BATCH_ROWS rows and never
+ * crosses a page boundary of a masked column. The batch has one cell per
+ * leaf column (ncols = number of leaf columns, in schema order); only the
+ * masked columns' cells are filled, every other cell is PIPE_NULL with
+ * length 0. first_row is the row index in the file. Values are text, see
+ * pq_value.h (integers, "%.17g" reals, "true"/"false", dates
+ * "YYYY-MM-DD", timestamps "YYYY-MM-DD HH:MM:SS.ffffff", decimals
+ * "-12.34", strings as bytes). A transform without keeps_type makes text:
+ * its column is served as a BYTE_ARRAY STRING column (the schema does not
+ * depend on the values). With keeps_type, masked values are parsed back into
+ * the column's physical type; if any value does not parse, the whole column
+ * is served as STRING instead. A type change drops the embedded Arrow/pandas
+ * schemas. A NULL output makes a REQUIRED
+ * column OPTIONAL (the embedded schemas are dropped then too). Only flat (non-repeated) leaf columns can be masked;
+ * row filters (plan->row_fn) are not supported yet (-ENOTSUP).
+ *
+ * Threads: a pq_file is read-only after opening and may be shared; a view is
+ * read-only after building and pq_view_read() may run concurrently on it.
+ * Errors never contain row values.
+ */
+#ifndef SPOT_PARQUET_H
+#define SPOT_PARQUET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pipe.h"
+#include "spot.h"
+
+/* Largest footer accepted. */
+#define PQ_MAX_FOOTER (256u << 20)
+
+struct pq_file;
+struct pq_view;
+
+/*
+ * Read the footer of the Parquet file open on fd: magic "PAR1" at both ends,
+ * footer length within the file, footer contents validated. Files with an
+ * encrypted footer ("PARE") are refused. The fd is not kept. 0, -EINVAL (not
+ * Parquet, corrupt), -ENOTSUP (encrypted, external chunks), -EIO or -ENOMEM,
+ * with err set. Free with pq_file_free().
+ */
+int pq_file_open(int fd, struct pq_file **out, struct spot_err *err);
+void pq_file_free(struct pq_file *f);
+
+/*
+ * The leaf columns in schema order, named by their dotted path ("email",
+ * "tags.list.element"). Types: PIPE_INT for integers, PIPE_REAL for floats
+ * and decimals, PIPE_BLOB for binary, PIPE_TEXT otherwise. Owned by f.
+ */
+int pq_file_columns(const struct pq_file *f, const struct pipe_col **cols,
+		    size_t *ncols);
+/* Whether leaf col sits below a repeated field (a list or map element). */
+bool pq_column_is_nested(const struct pq_file *f, size_t col);
+/* 0 if leaf col can be masked, else -ENOTSUP with the reason in err. */
+int pq_column_check_maskable(const struct pq_file *f, size_t col,
+			     struct spot_err *err);
+/* Rows in the file (from the footer). */
+uint64_t pq_file_num_rows(const struct pq_file *f);
+/* Physical type name of a leaf ("INT64", "BYTE_ARRAY"), for messages. */
+const char *pq_column_type_name(const struct pq_file *f, size_t col);
+
+/*
+ * Build the view of f (open on fd) under plan. Reads and transforms every
+ * masked column chunk now; unmasked chunks are only referenced. 0 or
+ * -errno with err set; a transform's error fails the whole build (fail
+ * closed). Free with pq_view_free(); f must outlive the view.
+ */
+int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
+		  struct pq_view **out, struct spot_err *err);
+/* Exact size in bytes of the served file. */
+uint64_t pq_view_size(const struct pq_view *v);
+/*
+ * Copy up to len bytes at off into buf: source ranges with pread(fd), the
+ * rest from memory. Bytes copied (short only at the end), or -errno.
+ */
+ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
+		     uint64_t off);
+void pq_view_free(struct pq_view *v);
+
+#endif /* SPOT_PARQUET_H */
