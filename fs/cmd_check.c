@@ -367,6 +367,11 @@ int cli_preview(int argc, char **argv)
 	if (!role)
 		role = s->cfg->default_role;
 	fprintf(stderr, "spotfs preview: %s as role '%s'\n", d->name, role);
+	if (sbx_format(s, d) != VIEW_FMT_CSV) {
+		cli_error("preview", "%s: only CSV datasets can be previewed yet",
+			  d->name);
+		goto out;
+	}
 	if (!cfg_dataset_allows(d, role)) {
 		cli_error("preview", "role '%s' may not open %s", role,
 			  d->name);
