@@ -61,8 +61,13 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		ev->gid = c->gid;
 		ev->pid = c->pid;
 		ev->role = c->role;
-		life_proc_comm(c->pid, comm, sizeof(comm));
-		ev->process = comm;
+		/* The process name costs a /proc read: decisions carry it, the
+		 * high-rate overlay events do not. */
+		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_DENY ||
+		    ev->type == AUD_EV_POLICY_ERROR) {
+			life_proc_comm(c->pid, comm, sizeof(comm));
+			ev->process = comm;
+		}
 	}
 	rc = life_audit(d->life, ev, sync);
 	if (rc)
@@ -677,6 +682,9 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			ovl_node_open(d->ovl, up);
 			fh->up = up;
 			fh->who = c;
+			/* Every write goes through this kernel's page cache, so
+			 * it never goes stale: keep it across opens. */
+			fi->keep_cache = 1;
 		}
 	} else if (!rc) {
 		rc = dmn_open_lower(d, n, &c, fh, fi);

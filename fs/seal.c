@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,6 +190,7 @@ static int seal_pick_cipher(const struct seal_opts *o, struct seal_store *s)
 	}
 	s->cipher = c;
 	s->bs = bs;
+	s->disk_only = o && o->disk_only;
 	s->stride = bs + SEAL_OVERHEAD;
 	s->batch = SEAL_BATCH_BYTES / bs;
 	if (s->batch > SEAL_BATCH_MAX)
@@ -242,6 +244,8 @@ void seal_store_close(struct seal_store *s, bool remove)
 		return;
 	while (s->files)
 		seal_file_free(s->files, remove);
+	while (s->npool) /* empty files: removed with the folder below */
+		close(s->pool_fd[--s->npool]);
 	while (s->slabs) {
 		struct seal_slab *sl = s->slabs;
 
@@ -363,6 +367,119 @@ static void seal_key_derive(struct seal_file *f)
 
 /* ---- files ---- */
 
+/* ---- small files in memory ---- */
+
+static int seal_pool_take(struct seal_store *s, char *name);
+
+void seal_mem_account(struct seal_file *f)
+{
+	struct stat st;
+	uint64_t now;
+
+	if (!f->inmem || fstat(f->fd, &st))
+		return;
+	now = (uint64_t)st.st_size;
+	if (now > f->mem_acct)
+		__atomic_add_fetch(&f->s->mem_bytes, now - f->mem_acct,
+				   __ATOMIC_RELAXED);
+	else
+		__atomic_sub_fetch(&f->s->mem_bytes, f->mem_acct - now,
+				   __ATOMIC_RELAXED);
+	f->mem_acct = now;
+}
+
+/* Copy the memfd's ciphertext into a backing file and switch to it. */
+static int seal_spill(struct seal_file *f)
+{
+	struct seal_store *s = f->s;
+	uint8_t buf[64 * 1024];
+	struct stat st;
+	off_t off = 0;
+	int fd, rc = 0;
+
+	if (fstat(f->fd, &st))
+		return -errno;
+	fd = seal_pool_take(s, f->name);
+	if (fd < 0) {
+		seal_hex(f->id, f->name);
+		fd = openat(s->dirfd, f->name,
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+	}
+	if (fd < 0)
+		return -errno;
+	while (!rc && off < st.st_size) {
+		ssize_t n = pread(f->fd, buf, sizeof(buf), off);
+
+		if (n <= 0)
+			rc = n < 0 ? -errno : -EIO;
+		else if (pwrite(fd, buf, (size_t)n, off) != n)
+			rc = -EIO;
+		off += n > 0 ? n : 0;
+	}
+	if (!rc && ftruncate(fd, st.st_size))
+		rc = -errno;
+	if (rc) {
+		unlinkat(s->dirfd, f->name, 0);
+		close(fd);
+		return rc;
+	}
+	close(f->fd);
+	f->fd = fd;
+	__atomic_sub_fetch(&s->mem_bytes, f->mem_acct, __ATOMIC_RELAXED);
+	f->mem_acct = 0;
+	f->inmem = false;
+	return 0;
+}
+
+int seal_mem_prepare(struct seal_file *f, uint64_t end)
+{
+	if (!f->inmem)
+		return 0;
+	if (end > SEAL_MEM_FILE_MAX ||
+	    __atomic_load_n(&f->s->mem_bytes, __ATOMIC_RELAXED) >
+		    SEAL_MEM_BUDGET)
+		return seal_spill(f);
+	return 0;
+}
+
+/* An emptied backing file to reuse (fd, name into name), or -1. */
+static int seal_pool_take(struct seal_store *s, char *name)
+{
+	int fd = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (s->npool) {
+		s->npool--;
+		fd = s->pool_fd[s->npool];
+		memcpy(name, s->pool_name[s->npool], SEAL_NAME_LEN + 1);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return fd;
+}
+
+/*
+ * Keep f's backing file for reuse: emptied first, so it holds no
+ * ciphertext (a new file gets a new id, salt and key anyway). False when
+ * the pool is full or the truncate failed: the caller unlinks it.
+ */
+static bool seal_pool_put(struct seal_store *s, struct seal_file *f)
+{
+	bool kept = false;
+
+	if (ftruncate(f->fd, 0))
+		return false;
+	pthread_mutex_lock(&s->mu);
+	if (s->npool < SEAL_POOL_MAX) {
+		s->pool_fd[s->npool] = f->fd;
+		memcpy(s->pool_name[s->npool], f->name, SEAL_NAME_LEN + 1);
+		s->npool++;
+		kept = true;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return kept;
+}
+
 int seal_file_create(struct seal_store *s, struct seal_file **out)
 {
 	struct seal_file *f;
@@ -373,10 +490,22 @@ int seal_file_create(struct seal_store *s, struct seal_file **out)
 		return -ENOMEM;
 	randombytes_buf(f->id, sizeof(f->id));
 	randombytes_buf(f->salt, sizeof(f->salt));
-	seal_hex(f->id, f->name);
-	f->fd = openat(s->dirfd, f->name,
-		       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		       0600);
+	seal_hex(f->id, f->name); /* the name it spills to, if it ever does */
+	f->fd = -1;
+	if (!s->disk_only && __atomic_load_n(&s->mem_bytes, __ATOMIC_RELAXED) <
+				     SEAL_MEM_BUDGET) {
+		f->fd = memfd_create("spotfs-seal", MFD_CLOEXEC);
+		f->inmem = f->fd >= 0;
+	}
+	if (f->fd < 0)
+		f->fd = seal_pool_take(s, f->name);
+	if (f->fd < 0) {
+		seal_hex(f->id, f->name);
+		f->fd = openat(s->dirfd, f->name,
+			       O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+				       O_CLOEXEC,
+			       0600);
+	}
 	if (f->fd < 0) {
 		rc = -errno;
 		free(f);
@@ -408,9 +537,15 @@ static void seal_file_free(struct seal_file *f, bool rm)
 {
 	struct seal_store *s = f->s;
 
-	if (rm)
-		unlinkat(s->dirfd, f->name, 0);
-	close(f->fd);
+	if (f->inmem) {
+		__atomic_sub_fetch(&s->mem_bytes, f->mem_acct,
+				   __ATOMIC_RELAXED);
+		close(f->fd); /* a memfd: nothing on disk */
+	} else if (!rm || !seal_pool_put(s, f)) {
+		if (rm)
+			unlinkat(s->dirfd, f->name, 0);
+		close(f->fd);
+	}
 	seal_account(f, -(int64_t)f->nalloc);
 	seal_map_free(f);
 	pthread_mutex_lock(&s->mu);

@@ -49,6 +49,11 @@ enum seal_cipher {
 struct seal_opts {
 	uint32_t block_size; /* power of two in [MIN, MAX]; 0 = default */
 	enum seal_cipher cipher;
+	/*
+	 * Every file on disk from its creation: no small files in memory
+	 * (tests that tamper with backing files use this).
+	 */
+	bool disk_only;
 };
 
 struct seal_store;

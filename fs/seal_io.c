@@ -376,6 +376,7 @@ ssize_t seal_file_pread(struct seal_file *f, void *buf, size_t len, off_t off)
 		done += chunk;
 	}
 out:
+	seal_mem_account(f);
 	pthread_rwlock_unlock(&f->lock);
 	return done ? (ssize_t)done : rc;
 }
@@ -449,6 +450,9 @@ ssize_t seal_file_pwrite(struct seal_file *f, const void *buf, size_t len,
 	if (len > SSIZE_MAX)
 		len = SSIZE_MAX;
 	pthread_rwlock_wrlock(&f->lock);
+	rc = seal_mem_prepare(f, (uint64_t)off + len);
+	if (rc)
+		goto out;
 	sc = seal_scratch(f->s->batch * stride + stride + bs);
 	if (!sc) {
 		rc = -ENOMEM;
@@ -475,6 +479,7 @@ ssize_t seal_file_pwrite(struct seal_file *f, const void *buf, size_t len,
 					 __ATOMIC_RELAXED);
 	}
 out:
+	seal_mem_account(f);
 	pthread_rwlock_unlock(&f->lock);
 	return done ? (ssize_t)done : rc;
 }
@@ -531,6 +536,7 @@ int seal_file_truncate(struct seal_file *f, off_t size)
 	}
 	__atomic_store_n(&f->size, size, __ATOMIC_RELAXED);
 out:
+	seal_mem_account(f);
 	pthread_rwlock_unlock(&f->lock);
 	return rc;
 }
@@ -583,6 +589,10 @@ int seal_file_fallocate(struct seal_file *f, int mode, off_t off, off_t len)
 		return -EFBIG;
 	end = (uint64_t)off + (uint64_t)len;
 	pthread_rwlock_wrlock(&f->lock);
+	/* Reserving space is for files on disk: move a big one there. */
+	rc = seal_mem_prepare(f, mode & FALLOC_FL_KEEP_SIZE ? 0 : end);
+	if (rc)
+		goto out;
 	switch (mode) {
 	case 0:
 	case FALLOC_FL_KEEP_SIZE: {
@@ -616,6 +626,7 @@ int seal_file_fallocate(struct seal_file *f, int mode, off_t off, off_t len)
 	if (!(mode & FALLOC_FL_KEEP_SIZE) && (off_t)end > f->size)
 		__atomic_store_n(&f->size, (off_t)end, __ATOMIC_RELAXED);
 out:
+	seal_mem_account(f);
 	pthread_rwlock_unlock(&f->lock);
 	return rc;
 }

@@ -252,6 +252,8 @@ struct aud_qent {
 	char *blob; /* the sanitised strings, NUL-separated */
 };
 
+#define AUD_GROUP_MS 20 /* longest wait to batch unwaited events */
+
 struct aud_log {
 	sqlite3 *conn; /* the writer thread's once started */
 	sqlite3_stmt *st_ins, *st_head_get, *st_head_set; /* same */
@@ -272,6 +274,7 @@ struct aud_log {
 	size_t qhead, qlen;	      /* protected by mu */
 	uint64_t enqueued, processed; /* event tickets; protected by mu */
 	uint64_t fail_ticket;	      /* first ticket not committed; mu */
+	unsigned waiters;	      /* threads waiting for a commit; mu */
 	bool stop;		      /* protected by mu */
 	bool failed;		      /* written under mu, read atomically */
 	uint64_t lost;		      /* written under mu, read atomically */
@@ -456,6 +459,27 @@ static int aud_commit(struct aud_log *log, size_t n)
 	return rc;
 }
 
+/*
+ * Group commit: events nobody waits for (overlay changes, releases) gather
+ * for up to AUD_GROUP_MS so that a burst costs one transaction instead of
+ * one each. A waiting appender (an open: data waits for its record), a
+ * flush or a stop ends the wait at once. Called and returns with mu held.
+ */
+static void aud_group_wait(struct aud_log *log)
+{
+	struct timespec end;
+
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_nsec += AUD_GROUP_MS * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	while (!log->stop && !log->waiters && log->qlen < AUD_BATCH_MAX &&
+	       pthread_cond_timedwait(&log->work, &log->mu, &end) == 0)
+		;
+}
+
 static void *aud_writer(void *arg)
 {
 	struct aud_log *log = arg;
@@ -468,6 +492,7 @@ static void *aud_writer(void *arg)
 			pthread_cond_wait(&log->work, &log->mu);
 		if (!log->qlen)
 			break;
+		aud_group_wait(log);
 		n = log->qlen < AUD_BATCH_MAX ? log->qlen : AUD_BATCH_MAX;
 		pthread_mutex_unlock(&log->mu);
 		rc = log->failed ? SQLITE_ERROR : aud_commit(log, n);
@@ -720,8 +745,11 @@ static int aud_wait(struct aud_log *log, uint64_t t)
 	int rc;
 
 	pthread_mutex_lock(&log->mu);
+	log->waiters++;
+	pthread_cond_signal(&log->work); /* cut a group-commit wait short */
 	while (log->processed < t)
 		pthread_cond_wait(&log->done, &log->mu);
+	log->waiters--;
 	rc = t >= log->fail_ticket ? -EIO : 0;
 	pthread_mutex_unlock(&log->mu);
 	return rc;

@@ -15,6 +15,7 @@ import pytest
 from conftest import STATE_DIR, is_mounted, spotfs
 
 MARK = b"LIFECYCLE-PLAINTEXT-MARK"
+BIG = MARK * 5000  # past the in-memory small-file limit: lands in the store
 
 
 def make_life(sandbox, tmp_path, name, extra=""):
@@ -60,7 +61,7 @@ def test_ttl_expiry_unmounts_and_discards(sandbox, tmp_path):
     s.mount("--ttl", "3s")
     sid = sandbox_id(s)
     held = os.open(s.path("held.bin"), os.O_CREAT | os.O_WRONLY, 0o600)
-    os.write(held, MARK)
+    os.write(held, BIG)
     assert os.listdir(os.path.join(s.store, sid)), "ciphertext while mounted"
     assert wait_gone(s, 15), "the sandbox outlived its TTL"
     assert time.time() - t0 >= 2.5, "expired too early"
@@ -113,7 +114,7 @@ def test_every_cleanup_path(sandbox, tmp_path, how):
     s.mount()
     sid = sandbox_id(s)
     with open(s.path("w.bin"), "wb") as f:
-        f.write(MARK * 100)
+        f.write(BIG)
     assert os.listdir(os.path.join(s.store, sid))
     if how == "spotfs-unmount":
         r = spotfs("unmount", s.mnt)
@@ -140,7 +141,7 @@ def test_kill9_then_gc(sandbox, tmp_path):
     s.mount()
     sid = sandbox_id(s)
     with open(s.path("w.bin"), "wb") as f:
-        f.write(MARK * 1000)
+        f.write(BIG)
     store = os.path.join(s.store, sid)
     blob = b"".join(open(os.path.join(store, n), "rb").read() for n in os.listdir(store))
     assert blob and MARK not in blob, "leftover ciphertext is unreadable"

@@ -293,7 +293,7 @@ def test_sigterm_discards_store(sandbox, tmp_path):
     s.write_config("source: @SRC@\nstore: %s\ndatasets:\n  a.csv: {}\n" % store)
     s.mount()
     with open(s.path("x.txt"), "wb") as f:
-        f.write(MARK)
+        f.write(MARK * 5000)  # past the in-memory small-file limit
     assert os.listdir(store), "a store folder exists while mounted"
     os.killpg(s.proc.pid, 15)
     s.proc.wait(timeout=20)

@@ -32,10 +32,16 @@ static void store_path(char *buf, size_t len)
 	snprintf(buf, len, "%s/store%d", base, store_seq++);
 }
 
+/*
+ * Tests that attack backing files need every file on disk at once; the
+ * small-file memfds are covered by test_small_files_in_memory.
+ */
 static struct seal_store *open_store(uint32_t bs, enum seal_cipher c,
 				     char *path, size_t plen)
 {
-	struct seal_opts o = { .block_size = bs, .cipher = c };
+	struct seal_opts o = { .block_size = bs,
+			       .cipher = c,
+			       .disk_only = true };
 	struct seal_store *s = NULL;
 
 	store_path(path, plen);
@@ -446,6 +452,74 @@ static void *cw_run(void *p)
 	return NULL;
 }
 
+/* A destroyed file's backing file is emptied and reused under a new key. */
+static void test_recycle(void)
+{
+	char path[300], buf[64] = { 0 };
+	struct seal_store *s =
+		open_store(0, SEAL_CIPHER_AUTO, path, sizeof(path));
+	struct seal_file *a = NULL, *b = NULL;
+	char name[80] = "";
+	struct stat st;
+	int fd;
+
+	if (!s || seal_file_create(s, &a))
+		return;
+	seal_file_pwrite(a, "RECYCLE-MARKER", 14, 0);
+	snprintf(name, sizeof(name), "%s", seal_file_name(a));
+	seal_file_destroy(a);
+	fd = openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY);
+	CHECK(fd >= 0 && fstatat(fd, name, &st, 0) == 0 && st.st_size == 0,
+	      "a destroyed file's backing file is kept empty for reuse");
+	CHECK(seal_file_create(s, &b) == 0 && !strcmp(seal_file_name(b), name),
+	      "the next file reuses it");
+	CHECK(b && seal_file_size(b) == 0 &&
+		      seal_file_pread(b, buf, sizeof(buf), 0) == 0,
+	      "the reused file starts empty");
+	CHECK(b && seal_file_pwrite(b, "new", 3, 0) == 3 &&
+		      seal_file_pread(b, buf, sizeof(buf), 0) == 3 &&
+		      !memcmp(buf, "new", 3),
+	      "and works under its new key");
+	if (fd >= 0)
+		close(fd);
+	seal_file_destroy(b);
+	seal_store_close(s, true);
+	CHECK(access(path, F_OK) != 0, "closing removes pooled files too");
+}
+
+/* Small files live in memory until they grow; then they move to disk. */
+static void test_small_files_in_memory(void)
+{
+	struct seal_opts o = { .cipher = SEAL_CIPHER_AUTO };
+	struct seal_store *s = NULL;
+	struct seal_file *f = NULL;
+	static char big[128 * 1024];
+	char path[300], file[600], buf[32];
+	struct stat st;
+
+	store_path(path, sizeof(path));
+	if (seal_store_open(path, &o, &s) || seal_file_create(s, &f))
+		return;
+	snprintf(file, sizeof(file), "%s/%s", path, seal_file_name(f));
+	CHECK(seal_file_pwrite(f, "small", 5, 0) == 5 && stat(file, &st) != 0,
+	      "a small file has no backing file on disk");
+	CHECK(seal_file_pread(f, buf, sizeof(buf), 0) == 5 &&
+		      !memcmp(buf, "small", 5),
+	      "and reads back from memory");
+	memset(big, 'B', sizeof(big));
+	CHECK(seal_file_pwrite(f, big, sizeof(big), 5) ==
+			      (ssize_t)sizeof(big) &&
+		      stat(file, &st) == 0 && st.st_size > (off_t)sizeof(big),
+	      "growing past the limit moves it to a backing file");
+	CHECK(seal_file_pread(f, buf, 5, 0) == 5 && !memcmp(buf, "small", 5) &&
+		      seal_file_pread(f, buf, 3, 100000) == 3 &&
+		      !memcmp(buf, "BBB", 3),
+	      "with every byte intact");
+	seal_file_destroy(f);
+	seal_store_close(s, true);
+	CHECK(access(path, F_OK) != 0, "and the store goes away as before");
+}
+
 static void test_concurrent(void)
 {
 	char path[300];
@@ -570,6 +644,8 @@ int main(int argc, char **argv)
 	test_tamper(SEAL_CIPHER_XCHACHA20POLY1305);
 	test_tamper(SEAL_CIPHER_AUTO);
 	test_no_plaintext();
+	test_recycle();
+	test_small_files_in_memory();
 	test_concurrent();
 	rmdir(base);
 	return check_done();
