@@ -547,6 +547,7 @@ static void cli_audit_usage(FILE *f)
 	fprintf(f,
 		"usage: spotfs audit [--sandbox ID] [--since TIME] [--json]\n"
 		"       spotfs audit --verify [--key PUBLIC_KEY]\n"
+		"       spotfs audit --gen-key FILE\n"
 		"\n"
 		"Print audit events (mount, opens and their decisions, "
 		"denials,\n"
@@ -570,8 +571,34 @@ static void cli_audit_usage(FILE *f)
 		"                       characters or a file holding them; "
 		"the\n"
 		"                       chain head must carry its "
-		"signature\n" CLI_STATE_HELP
+		"signature\n"
+		"      --gen-key FILE   make a signing key (mode 0600) for "
+		"audit_key:\n"
+		"                       in the config; prints its public "
+		"key\n" CLI_STATE_HELP
 		"  -h, --help           show this help\n");
+}
+
+/* --gen-key: a new Ed25519 seed file; its public key goes to stdout. */
+static int cli_audit_gen_key(const char *path)
+{
+	uint8_t pk[AUD_PK_LEN];
+	char hex[2 * AUD_PK_LEN + 1];
+	int rc = aud_key_generate(path, pk);
+
+	if (rc) {
+		cli_error("audit", "cannot make key %s: %s", path,
+			  strerror(-rc));
+		return CLI_EXIT_FAIL;
+	}
+	for (size_t i = 0; i < AUD_PK_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", pk[i]);
+	printf("%s\n", hex);
+	fprintf(stderr,
+		"spotfs audit: signing key written to %s; set audit_key: %s "
+		"in the config and verify with --key %s\n",
+		path, path, hex);
+	return CLI_EXIT_OK;
 }
 
 int cli_audit(int argc, char **argv)
@@ -582,6 +609,7 @@ int cli_audit(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "verify", no_argument, NULL, 'V' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "gen-key", required_argument, NULL, 'G' },
 		CLI_STATE_OPT,
 		CLI_HELP_OPT,
 		{ NULL, 0, NULL, 0 },
@@ -612,6 +640,8 @@ int cli_audit(int argc, char **argv)
 		case 'K':
 			key = optarg;
 			break;
+		case 'G':
+			return cli_audit_gen_key(optarg);
 		case 'S':
 			state = optarg;
 			break;

@@ -25,6 +25,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "daemon_i.h"
 
 #define DMN_READAHEAD_KB 1024
@@ -259,6 +261,27 @@ static int dmn_life_start(struct dmn *d, const char *mountpoint,
 					  : CFG_DEFAULT_TTL;
 	li.store_dir = d->store_dir;
 	li.owner = geteuid();
+	if (cfg->audit_key) {
+		/* The seed lives in locked memory only while the log is set up. */
+		uint8_t *seed = sodium_malloc(AUD_SEED_LEN);
+		int rc;
+
+		if (!seed)
+			return -ENOMEM;
+		rc = aud_key_load(cfg->audit_key, seed);
+		if (rc) {
+			spot_err_set(err, "audit_key %s: %s", cfg->audit_key,
+				     rc == -EPERM ? "must not be readable "
+						    "by others (chmod 600)"
+						  : strerror(-rc));
+			sodium_free(seed);
+			return rc;
+		}
+		li.audit_seed = seed;
+		rc = life_start(&li, &dmn_life_ops, d, &d->life, err);
+		sodium_free(seed); /* wipes */
+		return rc;
+	}
 	return life_start(&li, &dmn_life_ops, d, &d->life, err);
 }
 

@@ -287,7 +287,7 @@ out:
 	return rc;
 }
 
-/* default, default_role, store, state_dir. */
+/* default, default_role, store, state_dir, audit_key. */
 static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 {
 	struct cfg *c = x->c;
@@ -319,6 +319,14 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 		return rc;
 	if (n && !(c->state_dir = cfg_join(c->dir, s)))
 		return cfg_oom(x);
+	n = cfg_node_get(root, "audit_key");
+	if (n && (rc = cfg_str(x, n, "audit_key", &s)))
+		return rc;
+	if (n && !(c->audit_key = cfg_join(c->dir, s)))
+		return cfg_oom(x);
+	if (n && access(c->audit_key, R_OK))
+		return cfg_fail(x, n, "audit_key %s: %s", c->audit_key,
+				strerror(errno));
 	return 0;
 }
 
@@ -970,9 +978,9 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
 	static const char *const keys[] = {
-		"source",    "ttl",	"max_ttl",	"allow_no_ttl",
-		"secret",    "default", "default_role", "store",
-		"state_dir", "roles",	"datasets",	NULL
+		"source",   "ttl",	    "max_ttl", "allow_no_ttl", "secret",
+		"default",  "default_role", "store",   "state_dir",    "roles",
+		"datasets", "audit_key",    NULL
 	};
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
@@ -1094,6 +1102,7 @@ void cfg_free(struct cfg *c)
 	free(c->default_role);
 	free(c->store);
 	free(c->state_dir);
+	free(c->audit_key);
 	free(c);
 }
 

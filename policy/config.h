@@ -137,6 +137,7 @@ struct cfg {
 	size_t ndatasets;
 	char *store;	 /* overlay store folder, or NULL for the default */
 	char *state_dir; /* registry + audit folder, or NULL for the default */
+	char *audit_key; /* Ed25519 seed file signing the audit head, or NULL */
 	uint8_t digest[32]; /* BLAKE2b-256 of the config file bytes */
 };
 

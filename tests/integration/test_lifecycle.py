@@ -203,3 +203,29 @@ def test_unwritable_audit_log_fails_closed(sandbox, tmp_path):
         open(s.path("a.csv"), "rb").read()
     assert e.value.errno == errno.EIO
     assert "audit" in s.read_log()
+
+
+def test_signed_audit_head(sandbox, tmp_path):
+    key = tmp_path / "audit.key"
+    r = spotfs("audit", "--gen-key", str(key))
+    assert r.returncode == 0, r.stderr
+    pk = r.stdout.strip()
+    assert len(pk) == 64 and oct(os.stat(key).st_mode & 0o777) == "0o600"
+    other = spotfs("audit", "--gen-key", str(tmp_path / "other.key")).stdout.strip()
+    state = str(tmp_path / "signed-state")
+    s = make_life(sandbox, tmp_path, "signed",
+                  "audit_key: %s\nstate_dir: %s\n" % (key, state))
+    env = dict(os.environ, SPOTFS_STATE_DIR=state)
+    s.mount(env=env)
+    assert open(s.path("a.csv"), "rb").read()
+    r = subprocess.run([os.environ.get("SPOTFS", "spotfs"), "unmount", s.mnt],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    s.proc.wait(timeout=20)
+    verify = lambda *k: subprocess.run(
+        [os.environ.get("SPOTFS", "spotfs"), "audit", "--verify", *k],
+        capture_output=True, text=True, env=env, timeout=60)
+    assert verify("--key", pk).returncode == 0
+    r = verify("--key", other)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert verify().returncode == 0  # the chain itself verifies without a key
