@@ -295,10 +295,10 @@ static int ovl_make_locked(struct ovl_tree *t, struct ovl_node *dir,
 		/* Over a whiteout: the deleted lower directory stays hidden. */
 		n->u.dir.opaque = de != NULL;
 	} else if (S_ISLNK(nw->mode)) {
-		n->u.link.len = strlen(target);
-		n->u.link.p = strdup(target);
+		n->u.link.p = target ? strdup(target) : NULL;
+		n->u.link.len = n->u.link.p ? strlen(n->u.link.p) : 0;
 		if (!n->u.link.p)
-			rc = -ENOMEM;
+			rc = target ? -ENOMEM : -EINVAL;
 	}
 	if (!rc && de) {
 		de->node = n;

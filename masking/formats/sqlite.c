@@ -278,7 +278,7 @@ static bool sqlc_exists(const char *path, const char *suffix)
  */
 static int sqlc_fp_check(struct sqlc_db *db, struct spot_err *err)
 {
-	struct sqlc_fp now;
+	struct sqlc_fp now = { 0 };
 
 	if (db->mode != SQLC_MODE_WAL_IDLE)
 		return 0;
