@@ -69,7 +69,10 @@ static void cli_pii_scan(struct sbx *s, const struct cfg_dataset *d, int fd,
 		b.first_row += b.nrows;
 	}
 	for (size_t c = 0; kinds && c < ncols; c++) {
-		if (!kinds[c] || cli_col_masked_all(s->cfg, d, cols[c].name))
+		struct pol_engine *eng = sbx_engine(s, d);
+
+		if (!kinds[c] || cli_col_masked_all(s->cfg, d, cols[c].name) ||
+		    (eng && pol_engine_has_column(eng, cols[c].name)))
 			continue;
 		for (unsigned k = 1; k <= MSK_PII_ALL; k <<= 1)
 			if (kinds[c] & k) {
@@ -202,7 +205,7 @@ int cli_check(int argc, char **argv)
 static void cli_preview_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spotfs preview [-c CONFIG] DATASET [--rows N]\n"
+		"usage: spotfs preview [-c CONFIG] DATASET[/TABLE] [--rows N]\n"
 		"                      [--role ROLE | --as-uid UID]\n"
 		"\n"
 		"Print the first rows of DATASET as the caller would read "
@@ -219,6 +222,41 @@ static void cli_preview_usage(FILE *f)
 		"  -r, --role ROLE     as a caller with this role\n"
 		"  -u, --as-uid UID    as this user (role from users/groups)\n"
 		"  -h, --help          show this help\n");
+}
+
+/*
+ * The policy's access() decision for a preview, as an open would get it:
+ * 0 if allowed, else an error printed and non-zero (fail closed).
+ */
+static int cli_preview_access(struct sbx *s, const struct cfg_dataset *d,
+			      const char *role, uid_t uid)
+{
+	struct pol_engine *eng = sbx_engine(s, d);
+	struct spot_err err = { "" };
+	struct pol_ctx ctx;
+	char reason[256] = "";
+	bool allowed = false;
+
+	if (!eng || !pol_engine_has_access(eng))
+		return 0;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.uid = uid;
+	ctx.gid = (gid_t)-1;
+	ctx.role = role;
+	ctx.pid = getpid();
+	ctx.dataset = d->name;
+	ctx.path = d->name;
+	if (pol_engine_access(eng, &ctx, &allowed, reason, sizeof(reason),
+			      &err)) {
+		cli_error("preview", "access policy failed: %s", err.msg);
+		return -EIO;
+	}
+	if (!allowed) {
+		cli_error("preview", "role '%s' is denied %s by its policy%s%s",
+			  role, d->name, reason[0] ? ": " : "", reason);
+		return -EACCES;
+	}
+	return 0;
 }
 
 /* The role of a local user, as the daemon would compute it. */
@@ -298,7 +336,8 @@ int cli_preview(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *config = NULL, *role = NULL, *uid_s = NULL;
+	const char *config = NULL, *role = NULL, *uid_s = NULL, *sub = "";
+	uid_t preview_uid = (uid_t)-1;
 	struct spot_err err = { "" };
 	const struct cfg_dataset *d;
 	struct vc_content out;
@@ -350,6 +389,20 @@ int cli_preview(int argc, char **argv)
 	rc = CLI_EXIT_FAIL;
 	d = cfg_dataset_find(s->cfg, argv[optind]);
 	if (!d) {
+		/* DATASET/TABLE names a table or view of a SQLite dataset. */
+		char *slash = strrchr(argv[optind], '/');
+
+		if (slash) {
+			*slash = 0;
+			d = cfg_dataset_find(s->cfg, argv[optind]);
+			*slash = '/';
+			if (d && sbx_format(s, d) == VIEW_FMT_SQLITE)
+				sub = slash + 1;
+			else
+				d = NULL;
+		}
+	}
+	if (!d) {
 		cli_error("preview", "'%s' is not a dataset of %s",
 			  argv[optind], s->cfg->path);
 		goto out;
@@ -362,22 +415,43 @@ int cli_preview(int argc, char **argv)
 			cli_error("preview", "unknown user '%s'", uid_s);
 			goto out;
 		}
-		role = cli_role_of_uid(s->cfg, pw ? pw->pw_uid : (uid_t)uid);
+		preview_uid = pw ? pw->pw_uid : (uid_t)uid;
+		role = cli_role_of_uid(s->cfg, preview_uid);
 	}
 	if (!role)
 		role = s->cfg->default_role;
-	fprintf(stderr, "spotfs preview: %s as role '%s'\n", d->name, role);
-	if (sbx_format(s, d) != VIEW_FMT_CSV) {
-		cli_error("preview", "%s: only CSV datasets can be previewed yet",
-			  d->name);
-		goto out;
-	}
+	fprintf(stderr, "spotfs preview: %s%s%s as role '%s'\n", d->name,
+		sub[0] ? "/" : "", sub, role);
 	if (!cfg_dataset_allows(d, role)) {
 		cli_error("preview", "role '%s' may not open %s", role,
 			  d->name);
 		goto out;
 	}
-	if (sbx_build(s, d, "", role, &out, &err)) {
+	if (cli_preview_access(s, d, role, uid_s ? preview_uid : (uid_t)-1)) {
+		rc = CLI_EXIT_FAIL;
+		goto out;
+	}
+	if (sbx_format(s, d) == VIEW_FMT_PARQUET && !sub[0]) {
+		struct spot_buf csv;
+
+		spot_buf_init(&csv);
+		if (sbx_parquet_csv(s, d, role, rows, &csv, &err)) {
+			cli_error("preview", "%s", err.msg);
+		} else {
+			fwrite(csv.p, 1, csv.len, stdout);
+			rc = CLI_EXIT_OK;
+		}
+		spot_buf_fini(&csv);
+		goto out;
+	}
+	if (sbx_format(s, d) == VIEW_FMT_SQLITE && !sub[0]) {
+		cli_error("preview",
+			  "%s is a database: preview one of its "
+			  "tables, e.g. %s/TABLE",
+			  d->name, d->name);
+		goto out;
+	}
+	if (sbx_build(s, d, sub, role, &out, &err)) {
 		cli_error("preview", "%s", err.msg);
 		goto out;
 	}

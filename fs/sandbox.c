@@ -18,7 +18,9 @@
 #include <sodium.h>
 
 #include "engine.h"
+#include "csv.h"
 #include "parquet.h"
+#include "pq_rows.h"
 #include "plan.h"
 #include "view.h"
 
@@ -443,8 +445,9 @@ static void sbx_pq_free(void *obj)
 }
 
 /*
- * Parquet in, Parquet out: only masked column chunks are rebuilt; the rest
- * is served from the source file, which the view keeps open.
+ * Parquet in, Parquet out: only masked column chunks are rebuilt and the
+ * rest is served from the source file, which the view keeps open; a row
+ * filter rebuilds every column of the file (see parquet.h).
  */
 static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 			     struct sbx_bind *bind, struct vc_content *out,
@@ -471,12 +474,6 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 		rc = sbx_bind_cb(bind, cols, ncols, &plan, err);
 	if (rc)
 		goto fail;
-	if (plan->row_fn) {
-		spot_err_set(err, "row filters are not supported on Parquet "
-				  "datasets yet");
-		rc = -ENOTSUP;
-		goto fail;
-	}
 	for (size_t i = 0; i < plan->nxf; i++) {
 		rc = pq_column_check_maskable(p->file, plan->xf[i].col, err);
 		if (rc)
@@ -490,10 +487,100 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 	out->read = sbx_pq_read;
 	out->free = sbx_pq_free;
 	out->obj = p;
-	out->rows_in = out->rows_out = pq_file_num_rows(p->file);
+	out->rows_in = pq_file_num_rows(p->file);
+	out->rows_out = pq_view_num_rows(p->view);
 	return 0;
 fail:
 	sbx_pq_free(p);
+	return rc;
+}
+
+/* A CSV sink that stops the pipeline after a number of kept rows. */
+struct sbx_limit {
+	struct csv_writer *w;
+	uint64_t left;
+};
+
+static int sbx_limit_begin(void *sink, const struct pipe_col *cols,
+			   size_t ncols, const void *dialect,
+			   struct spot_err *err)
+{
+	struct sbx_limit *l = sink;
+
+	return csv_sink_ops.begin(l->w, cols, ncols, dialect, err);
+}
+
+static int sbx_limit_rows(void *sink, const struct pipe_batch *b,
+			  struct spot_err *err)
+{
+	struct sbx_limit *l = sink;
+	struct pipe_batch part = *b;
+	uint64_t kept = 0;
+	size_t r;
+
+	for (r = 0; r < b->nrows && kept < l->left; r++)
+		kept += b->keep[r];
+	part.nrows = r;
+	if (csv_sink_ops.rows(l->w, &part, err))
+		return -ENOMEM;
+	l->left -= kept;
+	return l->left ? 0 : -ECANCELED; /* enough: stop reading */
+}
+
+static int sbx_limit_end(void *sink, struct spot_err *err)
+{
+	struct sbx_limit *l = sink;
+
+	return csv_sink_ops.end(l->w, err);
+}
+
+static const struct pipe_sink_ops sbx_limit_ops = {
+	sbx_limit_begin,
+	sbx_limit_rows,
+	sbx_limit_end,
+};
+
+int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
+		    const char *role, uint64_t limit, struct spot_buf *out,
+		    struct spot_err *err)
+{
+	struct sbx_bind bind = { s, d, role, NULL, 0 };
+	struct sbx_limit lim = { NULL, limit };
+	const struct pipe_plan *plan = NULL;
+	const struct pipe_col *cols;
+	struct pq_file *f = NULL;
+	struct pq_rows *rows = NULL;
+	size_t ncols;
+	int fd, rc;
+
+	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		rc = -errno;
+		spot_err_set(err, "%s: cannot open: %s", d->name,
+			     strerror(-rc));
+		return rc;
+	}
+	rc = pq_file_open(fd, &f, err);
+	if (!rc)
+		rc = pq_rows_open(f, fd, &rows, err);
+	if (!rc)
+		rc = pq_file_columns(f, &cols, &ncols);
+	if (!rc)
+		rc = sbx_bind_cb(&bind, cols, ncols, &plan, err);
+	if (!rc)
+		rc = csv_writer_new(out, &lim.w);
+	if (!rc && limit)
+		rc = pipe_run(&pq_source_ops, rows, plan, &sbx_limit_ops, &lim,
+			      NULL, err);
+	if (rc == -ECANCELED)
+		rc = 0;
+	csv_writer_free(lim.w);
+	for (size_t i = 0; i < bind.nplans; i++)
+		plan_free(bind.plans[i]);
+	free(bind.plans);
+	pq_rows_free(rows);
+	pq_file_free(f);
+	close(fd);
 	return rc;
 }
 

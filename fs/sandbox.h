@@ -91,6 +91,15 @@ void sbx_names_free(char **names, size_t n);
 const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
 					      const struct cfg_dataset *d);
 
+/*
+ * The first limit rows of a Parquet dataset as role would read them, as CSV
+ * (header included) appended to out: the source's rows through the same
+ * plan the mount uses (same per-row seeds). 0 or -errno with err set.
+ */
+int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
+		    const char *role, uint64_t limit, struct spot_buf *out,
+		    struct spot_err *err);
+
 /* The role key of a view: role, or "" if d masks the same for all roles. */
 const char *sbx_role_key(const struct cfg_dataset *d, const char *role);
 

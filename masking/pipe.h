@@ -85,6 +85,13 @@ struct pipe_xform {
 	pipe_col_fn fn;
 	void *arg;
 	bool keeps_type; /* outputs keep the input's type (else: text) */
+	/*
+	 * fn reads other columns of the row (b->in): Lua column functions do,
+	 * built-in methods do not. Readers of formats that decode columns
+	 * separately (Parquet) fill the other cells only when some transform
+	 * or the row filter needs them.
+	 */
+	bool needs_row;
 };
 
 /* What to do to a source: bound to column indexes by the caller. */

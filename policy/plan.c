@@ -77,11 +77,13 @@ static int plan_add_missing(struct plan *p, const char *name)
 static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
 			 struct spot_err *err)
 {
-	int rc = pol_run_bind_column(p->run, fn, ci, &p->pipe.xf[p->pipe.nxf],
-				     err);
+	struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf];
+	int rc = pol_run_bind_column(p->run, fn, ci, x, err);
 
-	if (!rc)
+	if (!rc) {
+		x->needs_row = true; /* row.NAME reads the other columns */
 		p->pipe.nxf++;
+	}
 	return rc;
 }
 

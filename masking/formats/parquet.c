@@ -295,6 +295,11 @@ uint64_t pq_view_size(const struct pq_view *v)
 	return v->size;
 }
 
+uint64_t pq_view_num_rows(const struct pq_view *v)
+{
+	return v->rows;
+}
+
 ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
 		     uint64_t off)
 {
@@ -346,11 +351,14 @@ static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
 	size_t i, j;
 	int rc;
 
-	if (plan && plan->row_fn) {
-		spot_err_set(err, "parquet: row filters are not supported on "
-				  "Parquet files yet");
-		return -ENOTSUP;
-	}
+	if (plan && plan->row_fn)
+		for (i = 0; i < f->m->nleaves; i++)
+			if (f->m->leaves[i].max_rep > 0) {
+				spot_err_set(err, "parquet: row filters on "
+						  "Parquet files with list/map "
+						  "columns are not supported");
+				return -ENOTSUP;
+			}
 	*out = NULL;
 	*nout = 0;
 	if (!plan || !plan->nxf)
@@ -383,15 +391,15 @@ static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
 	return 0;
 }
 
+/* A rebuilt chunk (masked, or rewritten by a row filter) from w. */
 static int pq_view_masked(struct pq_view *v, struct spot_arena *a,
-			  struct pq_tstruct *cc, struct pq_chunk_wr *w,
-			  const struct pq_mcol *mc, const struct pq_leaf *l)
+			  struct pq_tstruct *cc, struct pq_chunk_wr *w)
 {
 	struct pq_chunk_out o;
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	o.ptype = mc->to_string ? PQ_BYTE_ARRAY : l->ptype;
+	o.ptype = w->ptype;
 	o.start = (int64_t)v->size;
 	o.dict_off = w->dict_page.len ? o.start : -1;
 	o.data_off = o.start + (int64_t)w->dict_page.len;
@@ -409,28 +417,49 @@ static int pq_view_masked(struct pq_view *v, struct spot_arena *a,
 	return rc;
 }
 
-/* Lay out row group g: masked chunks from w, the others from the source. */
+/* What one build of the view needs besides the file. */
+struct pq_vbuild {
+	const struct pipe_plan *plan;
+	bool filter; /* plan has a row filter: every chunk rewritten */
+	struct pq_mcol *mc;
+	size_t nmc;
+	struct pq_chunk_wr *w; /* one per leaf */
+	uint64_t rows;	       /* rows served */
+	size_t nout;	       /* row groups served */
+};
+
+static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
+{
+	size_t k;
+
+	if (vb->filter)
+		return true;
+	for (k = 0; k < vb->nmc && vb->mc[k].col != c; k++)
+		;
+	return k < vb->nmc;
+}
+
+/*
+ * Lay out row group g (kept rows): rebuilt chunks from vb->w, the others
+ * from the source.
+ */
 static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			    const struct pq_file *f, struct pq_tstruct *root,
-			    size_t g, const struct pq_mcol *mc, size_t nmc,
-			    struct pq_chunk_wr *w)
+			    size_t g, const struct pq_vbuild *vb, uint64_t kept)
 {
 	const struct pq_rowgroup *rg = &f->m->rgs[g];
 	int64_t start = (int64_t)v->size, tot_u = 0;
 	struct pq_tstruct *rgc = pq_meta_clone_rowgroup(root, g);
-	size_t c, k;
+	size_t c;
 	int rc = 0;
 
 	for (c = 0; !rc && c < f->m->nleaves; c++) {
 		const struct pq_chunk *ch = &rg->chunks[c];
 		struct pq_tstruct *cc = pq_meta_clone_chunk(root, g, c);
 
-		for (k = 0; k < nmc && mc[k].col != c; k++)
-			;
-		if (k < nmc) {
-			tot_u += w[k].usize;
-			rc = pq_view_masked(v, a, cc, &w[k], &mc[k],
-					    &f->m->leaves[c]);
+		if (pq_vb_written(vb, c)) {
+			tot_u += vb->w[c].usize;
+			rc = pq_view_masked(v, a, cc, &vb->w[c]);
 			continue;
 		}
 		tot_u += ch->usize;
@@ -441,26 +470,52 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 	}
 	if (rc)
 		return rc;
-	if (nmc)
+	if (vb->nmc)
 		pq_tstruct_del(rgc, 4); /* sorting_columns */
 	if (pq_tstruct_set_int(a, rgc, 5, PQ_TT_I64, start) ||
 	    pq_tstruct_set_int(a, rgc, 6, PQ_TT_I64,
 			       (int64_t)v->size - start) ||
-	    pq_tstruct_set_int(a, rgc, 2, PQ_TT_I64, tot_u))
+	    pq_tstruct_set_int(a, rgc, 2, PQ_TT_I64, tot_u) ||
+	    pq_tstruct_set_int(a, rgc, 3, PQ_TT_I64, (int64_t)kept) ||
+	    (pq_tstruct_get(rgc, 7) &&
+	     pq_tstruct_set_int(a, rgc, 7, PQ_TT_I16, (int64_t)vb->nout)))
 		return -ENOMEM;
 	return 0;
 }
 
+/*
+ * Row groups a row filter emptied leave the footer; the others move up in
+ * order. keep[g] says which stay.
+ */
+static void pq_view_drop_groups(struct pq_tstruct *root, const bool *keep,
+				size_t nrgs)
+{
+	struct pq_tval *l = pq_tstruct_get(root, 4);
+	uint32_t g, n = 0;
+
+	if (!l || l->type != PQ_TT_LIST || l->n != nrgs)
+		return;
+	for (g = 0; g < l->n; g++)
+		if (keep[g])
+			l->u.elems[n++] = l->u.elems[g];
+	l->n = n;
+}
+
 static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
 			  const struct pq_file *f, struct pq_tstruct *root,
-			  const struct pq_mcol *mc, size_t nmc)
+			  const struct pq_vbuild *vb)
 {
+	const struct pq_mcol *mc = vb->mc;
+	size_t nmc = vb->nmc;
 	struct spot_buf fb;
 	bool changed = false;
 	size_t k, flen;
 	uint8_t tail[PQ_TRAILER_LEN];
 	int rc = 0;
 
+	if (vb->filter &&
+	    pq_tstruct_set_int(a, root, 3, PQ_TT_I64, (int64_t)vb->rows))
+		return -ENOMEM;
 	for (k = 0; !rc && k < nmc; k++) {
 		if (!mc[k].to_string && !mc[k].to_optional)
 			continue;
@@ -492,39 +547,64 @@ static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
 	return rc;
 }
 
-static int pq_view_once(struct pq_file *f, int fd, struct pq_mcol *mc,
-			size_t nmc, struct pq_view *v, struct spot_err *err)
+/* Build or reference every row group, then write the footer. */
+static int pq_view_groups(struct pq_file *f, int fd, struct pq_vbuild *vb,
+			  struct pq_view *v, struct spot_arena *a,
+			  struct pq_tstruct *root, bool *keep,
+			  struct spot_err *err)
+{
+	uint64_t first_row = 0, kept;
+	size_t g, k;
+	int rc = 0;
+
+	for (g = 0; g < f->m->nrgs; g++) {
+		kept = (uint64_t)f->m->rgs[g].num_rows;
+		if (vb->filter || vb->nmc)
+			rc = pq_build_rowgroup(f, fd, g, first_row, vb->plan,
+					       vb->mc, vb->nmc, vb->w, &kept,
+					       err);
+		/* A row group without kept rows is left out. */
+		keep[g] = !vb->filter || kept > 0;
+		if (!rc && keep[g])
+			rc = pq_view_rowgroup(v, a, f, root, g, vb, kept);
+		for (k = 0; k < f->m->nleaves; k++)
+			pq_chunk_wr_fini(&vb->w[k]);
+		if (rc)
+			return rc;
+		vb->rows += keep[g] ? kept : 0;
+		vb->nout += keep[g];
+		first_row += (uint64_t)f->m->rgs[g].num_rows;
+	}
+	pq_view_drop_groups(root, keep, f->m->nrgs);
+	return 0;
+}
+
+static int pq_view_once(struct pq_file *f, int fd, struct pq_vbuild *vb,
+			struct pq_view *v, struct spot_err *err)
 {
 	static const uint8_t magic[] = PQ_MAGIC;
-	struct pq_chunk_wr *w = NULL;
 	struct spot_arena a;
 	struct pq_tstruct *root;
-	uint64_t first_row = 0;
-	size_t g, k;
+	bool *keep = NULL;
 	int rc = -ENOMEM;
 
 	spot_arena_init(&a);
+	vb->rows = 0;
+	vb->nout = 0;
 	root = pq_tstruct_clone(&a, f->m->root);
-	w = calloc(nmc + 1, sizeof(*w));
-	if (!root || !w || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
+	vb->w = calloc(f->m->nleaves + 1, sizeof(*vb->w));
+	keep = calloc(f->m->nrgs + 1, sizeof(*keep));
+	if (!root || !vb->w || !keep || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
 		goto out;
-	for (g = 0; g < f->m->nrgs; g++) {
-		rc = nmc ? pq_build_rowgroup(f, fd, g, first_row, mc, nmc, w,
-					     err)
-			 : 0;
-		if (!rc)
-			rc = pq_view_rowgroup(v, &a, f, root, g, mc, nmc, w);
-		for (k = 0; k < nmc; k++)
-			pq_chunk_wr_fini(&w[k]);
-		if (rc)
-			goto out;
-		first_row += (uint64_t)f->m->rgs[g].num_rows;
-	}
-	rc = pq_view_footer(v, &a, f, root, mc, nmc);
+	rc = pq_view_groups(f, fd, vb, v, &a, root, keep, err);
+	if (!rc)
+		rc = pq_view_footer(v, &a, f, root, vb);
 out:
 	if (rc == -ENOMEM)
 		spot_err_set(err, "parquet: out of memory building the view");
-	free(w);
+	free(keep);
+	free(vb->w);
+	vb->w = NULL;
 	spot_arena_fini(&a);
 	return rc;
 }
@@ -532,16 +612,19 @@ out:
 int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 		  struct pq_view **out, struct spot_err *err)
 {
-	struct pq_mcol *mc = NULL;
+	struct pq_vbuild vb;
 	struct pq_view *v = NULL;
-	size_t nmc, tries;
+	size_t tries;
 	int rc;
 
-	rc = pq_view_plan(f, plan, &mc, &nmc, err);
+	memset(&vb, 0, sizeof(vb));
+	vb.plan = plan;
+	vb.filter = plan && plan->row_fn;
+	rc = pq_view_plan(f, plan, &vb.mc, &vb.nmc, err);
 	if (rc)
 		return rc;
 	/* Each retry adds a type change to a column: at most two each. */
-	for (tries = 0; tries <= 2 * nmc; tries++) {
+	for (tries = 0; tries <= 2 * vb.nmc; tries++) {
 		pq_view_free(v);
 		v = calloc(1, sizeof(*v));
 		if (!v) {
@@ -549,7 +632,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 			spot_err_set(err, "parquet: out of memory");
 			break;
 		}
-		rc = pq_view_once(f, fd, mc, nmc, v, err);
+		rc = pq_view_once(f, fd, &vb, v, err);
 		if (rc != -EAGAIN)
 			break;
 	}
@@ -558,11 +641,12 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 			     "parquet: masked column types did not settle");
 		rc = -EIO;
 	}
-	free(mc);
+	free(vb.mc);
 	if (rc) {
 		pq_view_free(v);
 		return rc;
 	}
+	v->rows = vb.rows;
 	*out = v;
 	return 0;
 }

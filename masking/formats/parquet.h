@@ -20,21 +20,36 @@
  * embedded "ARROW:schema" and "pandas" schemas when a column's type changed.
  *
  * Transform contract (struct pipe_plan, pipe.h). Row groups are processed
- * one at a time; each batch holds up to PIPE_BATCH_ROWS rows and never
- * crosses a page boundary of a masked column. The batch has one cell per
- * leaf column (ncols = number of leaf columns, in schema order); only the
- * masked columns' cells are filled, every other cell is PIPE_NULL with
- * length 0. first_row is the row index in the file. Values are text, see
- * pq_value.h (integers, "%.17g" reals, "true"/"false", dates
- * "YYYY-MM-DD", timestamps "YYYY-MM-DD HH:MM:SS.ffffff", decimals
- * "-12.34", strings as bytes). A transform without keeps_type makes text:
- * its column is served as a BYTE_ARRAY STRING column (the schema does not
- * depend on the values). With keeps_type, masked values are parsed back into
- * the column's physical type; if any value does not parse, the whole column
- * is served as STRING instead. A type change drops the embedded Arrow/pandas
- * schemas. A NULL output makes a REQUIRED
- * column OPTIONAL (the embedded schemas are dropped then too). Only flat (non-repeated) leaf columns can be masked;
- * row filters (plan->row_fn) are not supported yet (-ENOTSUP).
+ * one at a time; each batch holds up to PIPE_BATCH_ROWS rows of one row
+ * group. The batch has one cell per leaf column (ncols = number of leaf
+ * columns, in schema order) and every flat (non-repeated) column's cells
+ * are filled, masked or not, so that a column function (a Lua function
+ * reading row.other) and the row filter see the whole row; cells of
+ * repeated (list/map) leaves are PIPE_NULL with length 0. first_row is the
+ * row index in the source file. Values are text, see pq_value.h (integers,
+ * "%.17g" reals, "true"/"false", dates "YYYY-MM-DD", timestamps
+ * "YYYY-MM-DD HH:MM:SS.ffffff", decimals "-12.34", strings as bytes); the
+ * same forms as the row source (pq_rows.h). A transform without keeps_type
+ * makes text: its column is served as a BYTE_ARRAY STRING column (the
+ * schema does not depend on the values). With keeps_type, masked values are
+ * parsed back into the column's physical type; if any value does not parse,
+ * the whole column is served as STRING instead. A type change drops the
+ * embedded Arrow/pandas schemas. A NULL output makes a REQUIRED column
+ * OPTIONAL (the embedded schemas are dropped then too). Only flat leaf
+ * columns can be masked. A type change rebuilds the view from the start, so
+ * transforms and the row filter may run more than once per row: they must
+ * be deterministic.
+ *
+ * Row filters (plan->row_fn) run on each batch before the transforms; a
+ * cleared b->keep[r] drops the row from every column. Every column chunk is
+ * then re-encoded from the kept rows: unmasked columns keep their physical
+ * type, codec, page version and encoding family (dictionary where the
+ * source chunk had one and it still pays, else PLAIN); their statistics are
+ * reduced to null_count, like masked columns'. Row groups without kept rows
+ * are left out of the served file; num_rows of the row groups and of the
+ * file count kept rows (pq_view_num_rows()). Files with a repeated (list or
+ * map) column are refused with a row filter (-ENOTSUP). A filtered view
+ * holds the whole served file in memory (all chunks are generated).
  *
  * Threads: a pq_file is read-only after opening and may be shared; a view is
  * read-only after building and pq_view_read() may run concurrently on it.
@@ -86,7 +101,9 @@ const char *pq_column_type_name(const struct pq_file *f, size_t col);
 
 /*
  * Build the view of f (open on fd) under plan. Reads and transforms every
- * masked column chunk now; unmasked chunks are only referenced. 0 or
+ * masked column chunk now (decoding the row groups' other flat columns for
+ * the transforms' rows); unmasked chunks are only referenced, unless a row
+ * filter rewrites them. 0 or
  * -errno with err set; a transform's error fails the whole build (fail
  * closed). Free with pq_view_free(); f must outlive the view.
  */
@@ -94,6 +111,8 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 		  struct pq_view **out, struct spot_err *err);
 /* Exact size in bytes of the served file. */
 uint64_t pq_view_size(const struct pq_view *v);
+/* Rows of the served file: the source's, or those the row filter kept. */
+uint64_t pq_view_num_rows(const struct pq_view *v);
 /*
  * Copy up to len bytes at off into buf: source ranges with pread(fd), the
  * rest from memory. Bytes copied (short only at the end), or -errno.

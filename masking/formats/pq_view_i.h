@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * pq_view_i.h - private to the Parquet codec: the parsed file, the view's
- * segment list and the masked row group builder (pq_build.c).
+ * segment list, the row-group cursor (pq_rows.c) and the row group builder
+ * (pq_build.c). Nothing here is thread-safe: each object belongs to one view
+ * build or one row source.
  */
 #ifndef SPOT_PQ_VIEW_I_H
 #define SPOT_PQ_VIEW_I_H
@@ -32,6 +34,7 @@ struct pq_view {
 	struct pq_seg *segs;
 	size_t nsegs, cap;
 	uint64_t size;
+	uint64_t rows;	/* rows served (after the row filter) */
 	uint8_t **bufs; /* generated buffers, owned */
 	size_t nbufs, capbufs;
 };
@@ -44,17 +47,86 @@ struct pq_mcol {
 	bool to_optional; /* REQUIRED made OPTIONAL for NULL outputs */
 };
 
+/* ---- row-group cursor (pq_rows.c) ---- */
+
+/* One row's value of a column in the current batch. */
+struct pq_rv {
+	const uint8_t *p; /* value bytes (fixed width or BYTE_ARRAY) */
+	uint32_t len;
+	uint32_t def; /* definition level; max_def means a value */
+};
+
+/* A flat column of the row group being read. */
+struct pq_ccur {
+	const struct pq_leaf *leaf;
+	uint8_t *raw; /* the chunk's bytes */
+	struct pq_chunk_rd rd;
+	struct pq_page pg;
+	bool open, have_page;
+	int last_type;	  /* page type of the last page read */
+	uint32_t pos;	  /* next level entry of pg */
+	uint32_t vi;	  /* next non-null value of pg */
+	struct pq_rv *rv; /* cap: the rows of the current batch */
+	uint8_t *brk; /* cap: page type + 1 where a source page ends, else 0 */
+};
+
 /*
- * Decode, transform and re-encode the masked chunks of row group g into
- * w[0..nmc) (initialised here, finished on success; the caller frees them
- * with pq_chunk_wr_fini in every case). first_row is the row group's first
- * row in the file. -EAGAIN when a column needs a type change it did not
- * have (mc[].to_string / to_optional are then set: build again), else 0 or
- * -errno with err set.
+ * Reads the flat (non-repeated) leaf columns of one row group in step. Only
+ * one row group's column chunks (plus one decoded page per column) are in
+ * memory. Repeated columns are not read: their cells are PIPE_NULL.
+ */
+struct pq_rgcur {
+	const struct pq_file *f;
+	size_t g;
+	uint32_t cap;	    /* rows per fill at most */
+	uint64_t rows_left; /* rows of the group not yet filled */
+	struct pq_ccur *cc; /* one per leaf; .open for flat columns */
+};
+
+/*
+ * Open row group g of f (on fd) for batches of up to cap rows: reads every
+ * flat column's chunk and its first page. 0 or -errno with err set; on
+ * error the cursor is closed already.
+ */
+/* want[leaf]: decode that flat column (NULL: every flat column). */
+int pq_rgcur_open(struct pq_rgcur *c, const struct pq_file *f, int fd, size_t g,
+		  uint32_t cap, const bool *want, struct spot_err *err);
+void pq_rgcur_close(struct pq_rgcur *c);
+/*
+ * The next n rows (n <= cap and <= rows_left) of every flat column: fills
+ * cc[].rv and cc[].brk, the cells b->in[0 .. n * ncols) (text forms of
+ * pq_value.h; NULL and repeated columns PIPE_NULL), b->out cleared,
+ * b->keep set to 1 and b->nrows = n. Values live in the cursor's pages or
+ * b->src_arena until the next fill. 0 or -errno with err set.
+ */
+int pq_rgcur_fill(struct pq_rgcur *c, struct pipe_batch *b, uint32_t n,
+		  struct spot_err *err);
+
+/*
+ * The cell of one non-null value: exactly what pq_value_to_cell() gives,
+ * faster for integers, booleans, dates, timestamps and integer decimals
+ * (formatted without printf). 0 or -ENOMEM.
+ */
+int pq_rows_cell(const struct pq_leaf *l, const uint8_t *v, uint32_t len,
+		 struct spot_arena *a, struct pipe_cell *out);
+
+/* ---- building a row group (pq_build.c) ---- */
+
+/*
+ * Decode row group g, run the plan (row filter, then column transforms) on
+ * batches of every flat column's cells, and re-encode into w[0..nleaves)
+ * (indexed by leaf; initialised here, the caller frees them all with
+ * pq_chunk_wr_fini in every case). Written columns: the masked columns
+ * mc[0..nmc), and with a row filter every column (the caller refuses
+ * repeated columns then). *kept gets the rows kept. first_row is the row
+ * group's first row in the source file. -EAGAIN when a masked column needs a
+ * type change it did not have (mc[].to_string / to_optional are then set:
+ * build again), else 0 or -errno with err set.
  */
 int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
-		      uint64_t first_row, struct pq_mcol *mc, size_t nmc,
-		      struct pq_chunk_wr *w, struct spot_err *err);
+		      uint64_t first_row, const struct pipe_plan *plan,
+		      struct pq_mcol *mc, size_t nmc, struct pq_chunk_wr *w,
+		      uint64_t *kept, struct spot_err *err);
 
 /* pread exactly len bytes at off. 0, -EIO (short file) or -errno. */
 int pq_pread_full(int fd, void *buf, size_t len, uint64_t off);

@@ -134,3 +134,85 @@ def test_list_column_can_pass_but_not_be_masked(sandbox, fixtures):
     r = spotfs("check", "-c", s.config)
     assert r.returncode == 1
     assert "tags" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_preview_matches_the_served_file(sandbox, fixtures, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(os.urandom(32))
+    os.chmod(secret, 0o600)
+    s = sandbox("pv")
+    s.write("t.parquet", open(os.path.join(fixtures, "t_zstd_v1_dict.parquet"), "rb").read())
+    s.write_config("source: @SRC@\nsecret: %s\ndatasets:\n  t.parquet:\n    columns:\n"
+                   "      email: { method: hash }\n      name:  { method: fake, kind: name }\n"
+                   % secret)
+    r = spotfs("preview", "-c", s.config, "t.parquet", "--rows", "5")
+    assert r.returncode == 0, r.stderr
+    import csv as csvmod
+    import io
+    prev = list(csvmod.DictReader(io.StringIO(r.stdout)))
+    assert len(prev) == 5
+    s.mount()
+    script = os.path.join(str(tmp_path), "head.mjs")
+    with open(script, "w") as f:
+        f.write("import { createRequire } from 'node:module';\n"
+                "import { pathToFileURL } from 'node:url';\n"
+                "const require = createRequire(import.meta.url);\n"
+                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
+                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
+                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
+                "const r = await c.runAndReadAll(`SELECT email, name FROM '%s' LIMIT 5`);\n"
+                "console.log(JSON.stringify(r.getRows()));\n" % s.path("t.parquet"))
+    served = json.loads(node(script))
+    assert [[p["email"], p["name"] or None] for p in prev] == \
+        [[e, n] for e, n in served], (prev, served)
+
+
+def duck(tmp_path, sql):
+    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
+    with open(script, "w") as f:
+        f.write("import { createRequire } from 'node:module';\n"
+                "import { pathToFileURL } from 'node:url';\n"
+                "const require = createRequire(import.meta.url);\n"
+                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
+                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
+                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
+                "const r = await c.runAndReadAll(%s);\n"
+                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
+                "Number(v) : v));\n" % json.dumps(sql))
+    return json.loads(node(script))
+
+
+def test_row_filter_and_whole_row_policy(sandbox, fixtures, tmp_path):
+    s = sandbox("rf")
+    flat = os.path.join(s.src, "flat.parquet")
+    duck(tmp_path, "COPY (SELECT * EXCLUDE (tags) FROM '%s') TO '%s' (FORMAT parquet, "
+         "COMPRESSION zstd, ROW_GROUP_SIZE 1000)"
+         % (os.path.join(fixtures, "t_snappy_v2_plain.parquet"), flat))
+    s.write("listy.parquet", open(os.path.join(fixtures, "t_snappy_v1_dict.parquet"), "rb").read())
+    pol = os.path.join(s.base, "rf.lua")
+    with open(pol, "w") as f:
+        f.write("columns = { email = function(v, row) return mask.hash(v) .. ':' .. "
+                "(row.city or '?') end }\n"
+                "function row(r, ctx) return r.city ~= 'Oslo' end\n")
+    s.write_config("source: @SRC@\ndatasets:\n  flat.parquet:\n    policy: %s\n"
+                   "  listy.parquet:\n    policy: %s\n" % (pol, pol))
+    s.mount()
+    served = s.path("flat.parquet")
+    src_kept = duck(tmp_path, "SELECT count(*) FROM '%s' WHERE city <> 'Oslo'" % flat)[0][0]
+    got = duck(tmp_path, "SELECT count(*), count(*) FILTER (WHERE city = 'Oslo') FROM '%s'"
+               % served)[0]
+    assert got == [src_kept, 0], got
+    same = duck(tmp_path, "SELECT count(*) FROM (SELECT * EXCLUDE (email) FROM '%s' "
+                "WHERE city <> 'Oslo' EXCEPT ALL SELECT * EXCLUDE (email) FROM '%s')"
+                % (flat, served))[0][0]
+    assert same == 0, "kept rows are identical in every unmasked column"
+    emails = duck(tmp_path, "SELECT email, city FROM '%s' LIMIT 3" % served)
+    assert all(e.endswith(":" + c) and "@" not in e for e, c in emails), emails
+    raw = duck(tmp_path, "SELECT email FROM '%s'" % flat)
+    data = open(served, "rb").read()
+    assert not [e for (e,) in raw[::11] if e.encode() in data]
+    with pytest.raises(OSError) as e:
+        open(s.path("listy.parquet"), "rb").read()
+    assert e.value.errno == errno.EIO
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "list/map" in r.stdout, r.stdout

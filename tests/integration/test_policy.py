@@ -146,3 +146,16 @@ def test_policy_syntax_error_fails_mount(sandbox):
     p = s.mount(wait=False)
     assert p.wait(timeout=30) != 0
     assert "broken.lua:3" in s.read_log()
+
+
+def test_preview_applies_access_policy(roles):
+    """Regression: preview printed data for a role that access() denies."""
+    r = spotfs("preview", "-c", roles.config, "customers.csv", "--role", "contractor")
+    assert r.returncode == 1 and "denied" in r.stderr, r.stdout + r.stderr
+    assert "Rawname" not in r.stdout and r.stdout == ""
+
+
+def test_check_counts_policy_masked_columns_as_masked():
+    """Regression: check warned about columns a Lua policy masks."""
+    r = spotfs("check", "-c", os.path.join(ROOT, "examples", "roles.yaml"))
+    assert r.returncode == 0 and "0 warnings" in r.stdout, r.stdout

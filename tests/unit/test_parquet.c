@@ -1080,8 +1080,8 @@ static int syn_fn(void *arg, struct pipe_batch *b, size_t col,
 static void test_synthetic(const char *tmpdir)
 {
 	/* n: text outputs make a STRING column; s: a NULL output. */
-	struct pipe_xform xf[2] = { { 0, syn_fn, (void *)"n", false },
-				    { 1, syn_fn, NULL, true } };
+	struct pipe_xform xf[2] = { { 0, syn_fn, (void *)"n", false, false },
+				    { 1, syn_fn, NULL, true, false } };
 	struct pipe_plan plan = { NULL, NULL, xf, 2 };
 	struct spot_err err = { { 0 } };
 	struct pq_file *f = NULL, *g = NULL;

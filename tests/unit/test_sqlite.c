@@ -724,9 +724,9 @@ static int write_table(struct sqlc_dbwriter *w, struct sqlc_db *db,
 		       const char *out, const char *table, const char *sql,
 		       struct mask_arg *m, struct spot_err *err)
 {
-	struct pipe_xform xf[3] = { { 0, mask_fn, m, false },
-				    { 1, mask_fn, m, false },
-				    { 2, mask_fn, m, false } };
+	struct pipe_xform xf[3] = { { 0, mask_fn, m, false, false },
+				    { 1, mask_fn, m, false, false },
+				    { 2, mask_fn, m, false, false } };
 	struct pipe_plan plan = { NULL, NULL, xf, m ? 3 : 0 };
 	struct sqlc_source *s = NULL;
 	int rc;
