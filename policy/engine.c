@@ -341,6 +341,9 @@ void pol_engine_free(struct pol_engine *e)
 
 bool pol_engine_has_column(const struct pol_engine *e, const char *name)
 {
+	/* No columns table: no array either (bsearch wants a real one). */
+	if (!e->ncolfns)
+		return false;
 	return bsearch(&name, e->colfns, e->ncolfns, sizeof(*e->colfns),
 		       pol_cmp_str) != NULL;
 }

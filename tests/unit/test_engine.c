@@ -216,6 +216,17 @@ static void test_string_metatable(void)
 	CHECK(rc == 0 && ok, "string metatable unreachable, methods work");
 }
 
+/* Regression: a policy without a columns table made has_column bsearch a
+ * NULL array (undefined behaviour, caught by the fuzz corpus replay). */
+static void test_no_columns_table(void)
+{
+	struct pol_engine *e = load("function access(ctx) return true end\n");
+
+	CHECK(e && !pol_engine_has_column(e, "email"),
+	      "a policy without columns has no column functions");
+	pol_engine_free(e);
+}
+
 static void test_find_plain(void)
 {
 	static const char src[] =
@@ -1106,6 +1117,7 @@ int main(void)
 	}
 	test_libraries();
 	test_string_metatable();
+	test_no_columns_table();
 	test_find_plain();
 	test_re();
 	test_loading();
