@@ -712,6 +712,8 @@ int pol_run_bind_column(struct pol_run *r, const char *fn_name, size_t col,
 	xf->col = col;
 	xf->fn = pol_col_xform;
 	xf->arg = bd;
+	xf->keeps_type = false;
+	xf->needs_row = true; /* row.NAME reads the rest of the row */
 	return 0;
 }
 

@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		xf[plan.nxf].fn = fuzz_fn;
 		xf[plan.nxf].arg = NULL;
 		xf[plan.nxf].keeps_type = (i & 1) != 0;
+		xf[plan.nxf].needs_row = (i & 2) != 0; /* both decode paths */
 		plan.nxf++;
 	}
 	plan.xf = xf;

@@ -726,7 +726,7 @@ static int check_random_reads(struct pq_view *v, int fd)
 
 static void e2e_file(const char *dir, const char *name, const char *outdir)
 {
-	struct pipe_xform xf[SPOT_ARRAY_SIZE(e2e_rules)];
+	struct pipe_xform xf[SPOT_ARRAY_SIZE(e2e_rules)] = { { 0 } };
 	struct pipe_plan plan = { 0 };
 	const struct pipe_col *cols;
 	struct pq_file *f = NULL;
@@ -800,7 +800,7 @@ static int try_bytes(const uint8_t *p, size_t len, const char *tmp,
 		     struct spot_err *err)
 {
 	static const struct e2e_rule rule = { "x", E2E_XLEN, NULL, 0, false };
-	struct pipe_xform xf[64];
+	struct pipe_xform xf[64] = { { 0 } };
 	struct pipe_plan plan = { 0 };
 	const struct pipe_col *cols;
 	struct pq_file *f = NULL;
