@@ -37,9 +37,10 @@
  * Raise the mount's read-ahead (root only): the kernel otherwise caps FUSE
  * reads at 128 KiB, and larger reads roughly halve the per-byte cost. The
  * device number comes from mountinfo: stat() of the mount point would wait
- * for this very daemon, which is not serving requests yet.
+ * for this very daemon. Called on the first request after INIT, because
+ * the kernel sets read-ahead from the INIT reply (it can only lower it).
  */
-static void dmn_tune_readahead(const char *mountpoint)
+void dmn_tune_readahead(const char *mountpoint)
 {
 	char real[PATH_MAX], line[4096], path[128];
 	unsigned maj, min;
@@ -328,7 +329,7 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		fprintf(stderr, "spotfs: %s\n", err.msg);
 		goto out_unmount;
 	}
-	dmn_tune_readahead(mountpoint);
+	d.mountpoint = mountpoint; /* read-ahead is tuned after INIT */
 	if (ready_fd < 0)
 		printf("spotfs: sandbox %s mounted on %s (foreground)\n",
 		       d.sbx->id, mountpoint);

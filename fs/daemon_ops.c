@@ -486,6 +486,14 @@ int dmn_view_access(struct dmn *d, const struct ns_node *n,
 
 /* ---- lookup and attributes ---- */
 
+/* The first request proves INIT is done: now read-ahead can be raised. */
+static void dmn_ra_once(struct dmn *d)
+{
+	if (d->mountpoint &&
+	    !__atomic_exchange_n(&d->ra_tuned, 1, __ATOMIC_ACQ_REL))
+		dmn_tune_readahead(d->mountpoint);
+}
+
 static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dmn *d = fuse_req_userdata(req);
@@ -497,6 +505,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	enum ovl_hit hit = OVL_MISS;
 	int rc;
 
+	dmn_ra_once(d);
 	if (strlen(name) > DMN_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -574,6 +583,7 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 	int rc;
 
 	(void)fi;
+	dmn_ra_once(d);
 	if (up) {
 		ovl_node_stat(d->ovl, up, &st);
 		fuse_reply_attr(req, &st, DMN_TTL_UPPER);
