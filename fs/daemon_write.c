@@ -624,6 +624,22 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 /* ---- attributes and extended attributes ---- */
 
+/* FUSE's setattr bits and the overlay's. */
+static const struct {
+	int fuse;
+	unsigned ovl;
+} dmn_set_map[] = {
+	{ FUSE_SET_ATTR_MODE, OVL_SET_MODE },
+	{ FUSE_SET_ATTR_UID, OVL_SET_UID },
+	{ FUSE_SET_ATTR_GID, OVL_SET_GID },
+	{ FUSE_SET_ATTR_SIZE, OVL_SET_SIZE },
+	{ FUSE_SET_ATTR_ATIME, OVL_SET_ATIME },
+	{ FUSE_SET_ATTR_MTIME, OVL_SET_MTIME },
+	{ FUSE_SET_ATTR_ATIME_NOW, OVL_SET_ATIME_NOW },
+	{ FUSE_SET_ATTR_MTIME_NOW, OVL_SET_MTIME_NOW },
+	{ FUSE_SET_ATTR_CTIME, OVL_SET_CTIME },
+};
+
 void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		 struct fuse_file_info *fi)
 {
@@ -641,24 +657,9 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	memset(&sa, 0, sizeof(sa));
-	if (to_set & FUSE_SET_ATTR_MODE)
-		sa.valid |= OVL_SET_MODE;
-	if (to_set & FUSE_SET_ATTR_UID)
-		sa.valid |= OVL_SET_UID;
-	if (to_set & FUSE_SET_ATTR_GID)
-		sa.valid |= OVL_SET_GID;
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		sa.valid |= OVL_SET_SIZE;
-	if (to_set & FUSE_SET_ATTR_ATIME)
-		sa.valid |= OVL_SET_ATIME;
-	if (to_set & FUSE_SET_ATTR_MTIME)
-		sa.valid |= OVL_SET_MTIME;
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		sa.valid |= OVL_SET_ATIME_NOW;
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		sa.valid |= OVL_SET_MTIME_NOW;
-	if (to_set & FUSE_SET_ATTR_CTIME)
-		sa.valid |= OVL_SET_CTIME;
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(dmn_set_map); i++)
+		if (to_set & dmn_set_map[i].fuse)
+			sa.valid |= dmn_set_map[i].ovl;
 	sa.mode = attr->st_mode;
 	sa.uid = attr->st_uid;
 	sa.gid = attr->st_gid;

@@ -337,6 +337,25 @@ static int seal_read_batch(struct seal_file *f, uint8_t *sc, uint64_t blk0,
 	return 0;
 }
 
+/*
+ * The next piece of an I/O of left bytes at pos: blocks blk0 .. blk0+n
+ * (at most one batch) and the bytes of it that fall in the request.
+ */
+static size_t seal_span(const struct seal_file *f, uint64_t pos, size_t left,
+			uint64_t *blk0, uint64_t *n)
+{
+	const uint64_t bs = f->s->bs;
+	uint64_t last = (pos + left - 1) / bs;
+	size_t chunk;
+
+	*blk0 = pos / bs;
+	*n = last - *blk0 + 1;
+	if (*n > f->s->batch)
+		*n = f->s->batch;
+	chunk = (size_t)((*blk0 + *n) * bs - pos);
+	return chunk > left ? left : chunk;
+}
+
 ssize_t seal_file_pread(struct seal_file *f, void *buf, size_t len, off_t off)
 {
 	const uint64_t bs = f->s->bs, stride = f->s->stride;
@@ -359,16 +378,9 @@ ssize_t seal_file_pread(struct seal_file *f, void *buf, size_t len, off_t off)
 		goto out;
 	}
 	while (done < len) {
-		uint64_t pos = (uint64_t)off + done, blk0 = pos / bs;
-		uint64_t last = (pos + (len - done) - 1) / bs, n;
-		size_t chunk;
+		uint64_t pos = (uint64_t)off + done, blk0, n;
+		size_t chunk = seal_span(f, pos, len - done, &blk0, &n);
 
-		n = last - blk0 + 1;
-		if (n > f->s->batch)
-			n = f->s->batch;
-		chunk = (size_t)((blk0 + n) * bs - pos);
-		if (chunk > len - done)
-			chunk = len - done;
 		rc = seal_read_batch(f, sc, blk0, n, (uint8_t *)buf + done,
 				     (off_t)pos, chunk);
 		if (rc)
@@ -459,16 +471,9 @@ ssize_t seal_file_pwrite(struct seal_file *f, const void *buf, size_t len,
 		goto out;
 	}
 	while (done < len) {
-		uint64_t pos = (uint64_t)off + done, blk0 = pos / bs;
-		uint64_t last = (pos + (len - done) - 1) / bs, n;
-		size_t chunk;
+		uint64_t pos = (uint64_t)off + done, blk0, n;
+		size_t chunk = seal_span(f, pos, len - done, &blk0, &n);
 
-		n = last - blk0 + 1;
-		if (n > f->s->batch)
-			n = f->s->batch;
-		chunk = (size_t)((blk0 + n) * bs - pos);
-		if (chunk > len - done)
-			chunk = len - done;
 		rc = seal_write_batch(f, sc, blk0, n,
 				      (const uint8_t *)buf + done, pos, chunk);
 		if (rc)
