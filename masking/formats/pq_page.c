@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "pq_thrift.h"
+
 /* DELTA_BINARY_PACKED sanity limits. */
 #define PQ_DELTA_MAX_BLOCK (1u << 16)
 #define PQ_DELTA_MAX_MINI 256u
@@ -133,21 +135,6 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t n,
 		}
 	}
 	return 0;
-}
-
-static int pq_uvarint_put(struct spot_buf *b, uint64_t v)
-{
-	uint8_t tmp[10];
-	size_t n = 0;
-
-	do {
-		tmp[n] = v & 0x7f;
-		v >>= 7;
-		if (v)
-			tmp[n] |= 0x80;
-		n++;
-	} while (v);
-	return spot_buf_append(b, tmp, n);
 }
 
 static uint32_t pq_run_len(const uint32_t *v, uint32_t i, uint32_t n)

@@ -283,7 +283,7 @@ int pq_thrift_read(struct spot_arena *a, const uint8_t *p, size_t len,
 
 /* ---- writer ---- */
 
-static int pq_twr_varint(struct spot_buf *b, uint64_t v)
+int pq_uvarint_put(struct spot_buf *b, uint64_t v)
 {
 	uint8_t tmp[10];
 	size_t n = 0;
@@ -300,7 +300,7 @@ static int pq_twr_varint(struct spot_buf *b, uint64_t v)
 
 static int pq_twr_zigzag(struct spot_buf *b, int64_t v)
 {
-	return pq_twr_varint(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	return pq_uvarint_put(b, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 static int pq_twr_struct(struct spot_buf *b, const struct pq_tstruct *st,
@@ -325,12 +325,12 @@ static int pq_twr_value(struct spot_buf *b, const struct pq_tval *v, int depth)
 	case PQ_TT_DOUBLE:
 		return spot_buf_append(b, &v->u.d, 8);
 	case PQ_TT_BINARY:
-		rc = pq_twr_varint(b, v->n);
+		rc = pq_uvarint_put(b, v->n);
 		return rc ? rc : spot_buf_append(b, v->u.bin, v->n);
 	case PQ_TT_STRUCT:
 		return pq_twr_struct(b, v->u.st, depth + 1);
 	case PQ_TT_MAP:
-		rc = pq_twr_varint(b, v->n);
+		rc = pq_uvarint_put(b, v->n);
 		if (!rc && v->n)
 			rc = spot_buf_putc(b,
 					   (uint8_t)(v->etype << 4 | v->vtype));
@@ -343,7 +343,7 @@ static int pq_twr_value(struct spot_buf *b, const struct pq_tval *v, int depth)
 		} else {
 			rc = spot_buf_putc(b, (uint8_t)(0xf0 | v->etype));
 			if (!rc)
-				rc = pq_twr_varint(b, v->n);
+				rc = pq_uvarint_put(b, v->n);
 		}
 		total = v->n;
 		break;

@@ -123,4 +123,10 @@ int pq_tstruct_int(const struct pq_tstruct *st, int16_t id, int64_t *v);
 int pq_tval_list(struct spot_arena *a, struct pq_tval *out, enum pq_ttype etype,
 		 uint32_t n);
 
+/*
+ * Append v as an unsigned LEB128 varint (Thrift compact integers, and the
+ * RLE/bit-packed run headers of pq_page.c). 0 or -ENOMEM.
+ */
+int pq_uvarint_put(struct spot_buf *b, uint64_t v);
+
 #endif /* SPOT_PQ_THRIFT_H */
