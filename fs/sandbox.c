@@ -360,6 +360,7 @@ struct sbx_bind {
 	const char *role;
 	struct plan **plans;
 	size_t nplans;
+	bool quiet; /* a further plan of the same table: warned already */
 };
 
 static int sbx_bind_table(struct sbx_bind *b, const char *table,
@@ -387,7 +388,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	if (rc)
 		return rc;
 	b->plans[b->nplans++] = p;
-	if (plan_missing(p)) {
+	if (plan_missing(p) && !b->quiet) {
 		struct spot_err msg;
 
 		/* spot_err truncates long lists safely. */
@@ -416,6 +417,32 @@ static int sbx_bind_tbl_cb(void *arg, const char *table,
 }
 
 /* ---- Parquet ---- */
+
+/* Further plans for the Parquet build's workers, bound like the first. */
+struct sbx_pq_bind {
+	struct sbx_bind *bind;
+	const struct pipe_col *cols;
+	size_t ncols;
+};
+
+static int sbx_pq_more_plan(void *arg, const struct pipe_plan **plan,
+			    struct spot_err *err)
+{
+	struct sbx_pq_bind *pb = arg;
+
+	pb->bind->quiet = true;
+	return sbx_bind_table(pb->bind, NULL, pb->cols, pb->ncols, plan, err);
+}
+
+/* Row-group workers: the configured number, else one per CPU (at most 8). */
+static unsigned sbx_build_threads(const struct sbx *s)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (s->cfg->threads)
+		return s->cfg->threads;
+	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
+}
 
 /* A built Parquet view: the served segments and the source they read. */
 struct sbx_pq {
@@ -456,6 +483,9 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
 	struct sbx_pq *p = calloc(1, sizeof(*p));
+	struct sbx_pq_bind pb = { bind, NULL, 0 };
+	struct pq_build_opts opts = { sbx_build_threads(s), sbx_pq_more_plan,
+				      &pb };
 	size_t ncols;
 	int rc;
 
@@ -479,7 +509,9 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 		if (rc)
 			goto fail;
 	}
-	rc = pq_view_build(p->file, p->fd, plan, &p->view, err);
+	pb.cols = cols;
+	pb.ncols = ncols;
+	rc = pq_view_build(p->file, p->fd, plan, &opts, &p->view, err);
 	if (rc)
 		goto fail;
 	memset(out, 0, sizeof(*out));
@@ -544,7 +576,7 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 		    const char *role, uint64_t limit, struct spot_buf *out,
 		    struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, role, NULL, 0 };
+	struct sbx_bind bind = { s, d, role, NULL, 0, false };
 	struct sbx_limit lim = { NULL, limit };
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
@@ -671,7 +703,7 @@ static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, role, NULL, 0 };
+	struct sbx_bind bind = { s, d, role, NULL, 0, false };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
 	int fd = -1, rc, fmt = sbx_format(s, d);

@@ -287,7 +287,29 @@ out:
 	return rc;
 }
 
-/* default, default_role, store, state_dir, audit_key. */
+/* threads: workers building a view, 1-64. */
+static int cfg_threads(struct cfg_ctx *x, const struct cfg_node *root)
+{
+	const struct cfg_node *n = cfg_node_get(root, "threads");
+	unsigned long v;
+	char *end;
+
+	if (!n)
+		return 0;
+	if (n->kind != CFG_NODE_SCALAR)
+		return cfg_fail(x, n, "threads must be a number from 1 to 64");
+	errno = 0;
+	v = strtoul(n->s, &end, 10);
+	if (n->s[0] < '0' || n->s[0] > '9' || *end || errno || v < 1 || v > 64)
+		return cfg_fail(x, n,
+				"threads must be a number from 1 to 64, not "
+				"'%.40s'",
+				n->s);
+	x->c->threads = (unsigned)v;
+	return 0;
+}
+
+/* default, default_role, store, state_dir, audit_key, threads. */
 static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 {
 	struct cfg *c = x->c;
@@ -327,7 +349,7 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 	if (n && access(c->audit_key, R_OK))
 		return cfg_fail(x, n, "audit_key %s: %s", c->audit_key,
 				strerror(errno));
-	return 0;
+	return cfg_threads(x, root);
 }
 
 /* ---- roles ---- */
@@ -978,9 +1000,10 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
 	static const char *const keys[] = {
-		"source",   "ttl",	    "max_ttl", "allow_no_ttl", "secret",
-		"default",  "default_role", "store",   "state_dir",    "roles",
-		"datasets", "audit_key",    NULL
+		"source",    "ttl",	"max_ttl",	"allow_no_ttl",
+		"secret",    "default", "default_role", "store",
+		"state_dir", "roles",	"datasets",	"audit_key",
+		"threads",   NULL
 	};
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };

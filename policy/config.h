@@ -138,6 +138,7 @@ struct cfg {
 	char *store;	 /* overlay store folder, or NULL for the default */
 	char *state_dir; /* registry + audit folder, or NULL for the default */
 	char *audit_key; /* Ed25519 seed file signing the audit head, or NULL */
+	unsigned threads;   /* workers building a view; 0 = one per CPU */
 	uint8_t digest[32]; /* BLAKE2b-256 of the config file bytes */
 };
 

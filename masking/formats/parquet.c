@@ -419,13 +419,14 @@ static int pq_view_masked(struct pq_view *v, struct spot_arena *a,
 
 /* What one build of the view needs besides the file. */
 struct pq_vbuild {
-	const struct pipe_plan *plan;
+	const struct pipe_plan **plans; /* one per worker; [0] the caller's */
+	size_t nplans;
+	size_t nthreads;
 	bool filter; /* plan has a row filter: every chunk rewritten */
 	struct pq_mcol *mc;
 	size_t nmc;
-	struct pq_chunk_wr *w; /* one per leaf */
-	uint64_t rows;	       /* rows served */
-	size_t nout;	       /* row groups served */
+	uint64_t rows; /* rows served */
+	size_t nout;   /* row groups served */
 };
 
 static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
@@ -440,12 +441,13 @@ static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
 }
 
 /*
- * Lay out row group g (kept rows): rebuilt chunks from vb->w, the others
+ * Lay out row group g (kept rows): rebuilt chunks from w, the others
  * from the source.
  */
 static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			    const struct pq_file *f, struct pq_tstruct *root,
-			    size_t g, const struct pq_vbuild *vb, uint64_t kept)
+			    size_t g, const struct pq_vbuild *vb,
+			    struct pq_chunk_wr *w, uint64_t kept)
 {
 	const struct pq_rowgroup *rg = &f->m->rgs[g];
 	int64_t start = (int64_t)v->size, tot_u = 0;
@@ -458,8 +460,8 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 		struct pq_tstruct *cc = pq_meta_clone_chunk(root, g, c);
 
 		if (pq_vb_written(vb, c)) {
-			tot_u += vb->w[c].usize;
-			rc = pq_view_masked(v, a, cc, &vb->w[c]);
+			tot_u += w[c].usize;
+			rc = pq_view_masked(v, a, cc, &w[c]);
 			continue;
 		}
 		tot_u += ch->usize;
@@ -547,36 +549,53 @@ static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
 	return rc;
 }
 
+/* Lay out row group g, taking its rebuilt chunks from the pool. */
+static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
+			 struct pq_vbuild *vb, struct pq_view *v,
+			 struct spot_arena *a, struct pq_tstruct *root,
+			 size_t g, bool *keep, struct spot_err *err)
+{
+	uint64_t kept = (uint64_t)f->m->rgs[g].num_rows;
+	struct pq_chunk_wr *w = NULL;
+	size_t k;
+	int rc = 0;
+
+	if (pool)
+		rc = pq_pool_take(pool, g, &w, &kept, err);
+	/* A row group without kept rows is left out. */
+	keep[g] = !vb->filter || kept > 0;
+	if (!rc && keep[g])
+		rc = pq_view_rowgroup(v, a, f, root, g, vb, w, kept);
+	for (k = 0; w && k < f->m->nleaves; k++)
+		pq_chunk_wr_fini(&w[k]);
+	free(w);
+	if (!rc) {
+		vb->rows += keep[g] ? kept : 0;
+		vb->nout += keep[g];
+	}
+	return rc;
+}
+
 /* Build or reference every row group, then write the footer. */
 static int pq_view_groups(struct pq_file *f, int fd, struct pq_vbuild *vb,
 			  struct pq_view *v, struct spot_arena *a,
 			  struct pq_tstruct *root, bool *keep,
 			  struct spot_err *err)
 {
-	uint64_t first_row = 0, kept;
-	size_t g, k;
+	struct pq_pool *pool = NULL;
+	size_t g;
 	int rc = 0;
 
-	for (g = 0; g < f->m->nrgs; g++) {
-		kept = (uint64_t)f->m->rgs[g].num_rows;
-		if (vb->filter || vb->nmc)
-			rc = pq_build_rowgroup(f, fd, g, first_row, vb->plan,
-					       vb->mc, vb->nmc, vb->w, &kept,
-					       err);
-		/* A row group without kept rows is left out. */
-		keep[g] = !vb->filter || kept > 0;
-		if (!rc && keep[g])
-			rc = pq_view_rowgroup(v, a, f, root, g, vb, kept);
-		for (k = 0; k < f->m->nleaves; k++)
-			pq_chunk_wr_fini(&vb->w[k]);
-		if (rc)
-			return rc;
-		vb->rows += keep[g] ? kept : 0;
-		vb->nout += keep[g];
-		first_row += (uint64_t)f->m->rgs[g].num_rows;
-	}
-	pq_view_drop_groups(root, keep, f->m->nrgs);
-	return 0;
+	if ((vb->filter || vb->nmc) &&
+	    pq_pool_start(&pool, f, fd, vb->plans, vb->nplans, vb->nthreads,
+			  vb->mc, vb->nmc))
+		return -ENOMEM;
+	for (g = 0; !rc && g < f->m->nrgs; g++)
+		rc = pq_view_group(f, pool, vb, v, a, root, g, keep, err);
+	pq_pool_stop(pool, vb->mc);
+	if (!rc)
+		pq_view_drop_groups(root, keep, f->m->nrgs);
+	return rc;
 }
 
 static int pq_view_once(struct pq_file *f, int fd, struct pq_vbuild *vb,
@@ -592,9 +611,8 @@ static int pq_view_once(struct pq_file *f, int fd, struct pq_vbuild *vb,
 	vb->rows = 0;
 	vb->nout = 0;
 	root = pq_tstruct_clone(&a, f->m->root);
-	vb->w = calloc(f->m->nleaves + 1, sizeof(*vb->w));
 	keep = calloc(f->m->nrgs + 1, sizeof(*keep));
-	if (!root || !vb->w || !keep || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
+	if (!root || !keep || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
 		goto out;
 	rc = pq_view_groups(f, fd, vb, v, &a, root, keep, err);
 	if (!rc)
@@ -603,26 +621,69 @@ out:
 	if (rc == -ENOMEM)
 		spot_err_set(err, "parquet: out of memory building the view");
 	free(keep);
-	free(vb->w);
-	vb->w = NULL;
 	spot_arena_fini(&a);
 	return rc;
 }
 
-int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
-		  struct pq_view **out, struct spot_err *err)
+/*
+ * The plans of the workers: the caller's, then as many more as opts gives
+ * and the row groups can use. Failing to bind one fails the build.
+ */
+static int pq_view_plans(const struct pq_file *f, const struct pipe_plan *plan,
+			 const struct pq_build_opts *opts, struct pq_vbuild *vb,
+			 struct spot_err *err)
 {
+	size_t want = opts && opts->threads > 1 && opts->more_plan
+			      ? opts->threads
+			      : 1;
+	int rc = 0;
+
+	if (want > f->m->nrgs)
+		want = f->m->nrgs;
+	if (!vb->filter && !vb->nmc)
+		want = 1;
+	vb->plans = calloc(want + 1, sizeof(*vb->plans));
+	if (!vb->plans)
+		return -ENOMEM;
+	vb->plans[vb->nplans++] = plan;
+	while (!rc && vb->nplans < want) {
+		const struct pipe_plan *p = NULL;
+
+		rc = opts->more_plan(opts->arg, &p, err);
+		if (!rc && (!p || p->nxf != plan->nxf ||
+			    !p->row_fn != !plan->row_fn)) {
+			spot_err_set(err, "parquet: a worker's plan differs");
+			rc = -EINVAL;
+		}
+		if (!rc)
+			vb->plans[vb->nplans++] = p;
+	}
+	vb->nthreads = want > 1 ? vb->nplans : 0;
+	return rc;
+}
+
+int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
+		  const struct pq_build_opts *opts, struct pq_view **out,
+		  struct spot_err *err)
+{
+	static const struct pipe_plan none;
 	struct pq_vbuild vb;
 	struct pq_view *v = NULL;
 	size_t tries;
 	int rc;
 
 	memset(&vb, 0, sizeof(vb));
-	vb.plan = plan;
 	vb.filter = plan && plan->row_fn;
 	rc = pq_view_plan(f, plan, &vb.mc, &vb.nmc, err);
-	if (rc)
+	if (!rc)
+		rc = pq_view_plans(f, plan ? plan : &none, opts, &vb, err);
+	if (rc) {
+		if (rc == -ENOMEM)
+			spot_err_set(err, "parquet: out of memory");
+		free(vb.mc);
+		free(vb.plans);
 		return rc;
+	}
 	/* Each retry adds a type change to a column: at most two each. */
 	for (tries = 0; tries <= 2 * vb.nmc; tries++) {
 		pq_view_free(v);
@@ -642,6 +703,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 		rc = -EIO;
 	}
 	free(vb.mc);
+	free(vb.plans);
 	if (rc) {
 		pq_view_free(v);
 		return rc;

@@ -107,8 +107,25 @@ const char *pq_column_type_name(const struct pq_file *f, size_t col);
  * -errno with err set; a transform's error fails the whole build (fail
  * closed). Free with pq_view_free(); f must outlive the view.
  */
+/*
+ * Building on several threads: row groups are rebuilt by up to threads
+ * workers at once, each with a plan of its own from more_plan (bound like
+ * the first: transforms keep scratch buffers and Lua states that are not
+ * shared). more_plan is called on the caller's thread, at most threads - 1
+ * times per build; the plans must outlive the build. The served file is the
+ * same byte for byte as a build on one thread. NULL opts, threads <= 1 or
+ * no more_plan: the caller's thread builds everything.
+ */
+struct pq_build_opts {
+	unsigned threads;
+	int (*more_plan)(void *arg, const struct pipe_plan **plan,
+			 struct spot_err *err);
+	void *arg;
+};
+
 int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
-		  struct pq_view **out, struct spot_err *err);
+		  const struct pq_build_opts *opts, struct pq_view **out,
+		  struct spot_err *err);
 /* Exact size in bytes of the served file. */
 uint64_t pq_view_size(const struct pq_view *v);
 /* Rows of the served file: the source's, or those the row filter kept. */

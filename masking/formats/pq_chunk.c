@@ -285,6 +285,22 @@ void pq_chunk_wr_fini(struct pq_chunk_wr *w)
 	memset(w, 0, sizeof(*w));
 }
 
+void pq_chunk_wr_trim(struct pq_chunk_wr *w)
+{
+	spot_buf_fini(&w->dict_bytes);
+	spot_buf_fini(&w->plain);
+	spot_buf_fini(&w->body);
+	spot_buf_fini(&w->comp);
+	free(w->dict);
+	free(w->slots);
+	free(w->idx);
+	free(w->def);
+	w->dict = NULL;
+	w->slots = w->idx = w->def = NULL;
+	w->dict_n = w->nslots = 0;
+	w->nidx = w->nlev = w->cap_idx = w->cap_lev = 0;
+}
+
 static int pq_grow_u32(uint32_t **a, uint32_t *cap, uint32_t need)
 {
 	uint32_t ncap;

@@ -127,5 +127,7 @@ int pq_chunk_wr_page(struct pq_chunk_wr *w, int page_type,
 		     struct spot_err *err);
 /* Write the dictionary page (if any); dict_page and data are then final. */
 int pq_chunk_wr_finish(struct pq_chunk_wr *w, struct spot_err *err);
+/* After finishing: free the scratch, keep dict_page, data and the counts. */
+void pq_chunk_wr_trim(struct pq_chunk_wr *w);
 
 #endif /* SPOT_PQ_CHUNK_H */

@@ -128,6 +128,34 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 		      struct pq_mcol *mc, size_t nmc, struct pq_chunk_wr *w,
 		      uint64_t *kept, struct spot_err *err);
 
+/* ---- building row groups on several threads (pq_pool.c) ---- */
+
+struct pq_pool;
+
+/*
+ * Start building the row groups of f with up to nthreads workers, worker i
+ * running plans[i] (nplans of them, bound alike; each worker also gets its
+ * own copy of mc[0..nmc)). nthreads 0: every row group is built on the
+ * caller's thread inside pq_pool_take. 0 or -ENOMEM.
+ */
+int pq_pool_start(struct pq_pool **out, const struct pq_file *f, int fd,
+		  const struct pipe_plan *const *plans, size_t nplans,
+		  size_t nthreads, const struct pq_mcol *mc, size_t nmc);
+/*
+ * Wait for row group g (take them in order) and take its chunks: *w (one
+ * writer per leaf; free with pq_chunk_wr_fini each and free()) and the rows
+ * kept. Otherwise the row group's error: pq_build_rowgroup's codes, -EAGAIN
+ * for a type change (see pq_pool_stop).
+ */
+int pq_pool_take(struct pq_pool *p, size_t g, struct pq_chunk_wr **w,
+		 uint64_t *kept, struct spot_err *err);
+/*
+ * Stop claiming row groups, wait for the workers and free everything. The
+ * type changes (to_string, to_optional) any worker found are merged into
+ * mc (may be NULL).
+ */
+void pq_pool_stop(struct pq_pool *p, struct pq_mcol *mc);
+
 /* pread exactly len bytes at off. 0, -EIO (short file) or -errno. */
 int pq_pread_full(int fd, void *buf, size_t len, uint64_t off);
 

@@ -47,7 +47,7 @@ static void fuzz_view(struct pq_file *f, int fd, const struct pipe_plan *plan)
 	struct pq_view *v;
 	uint64_t off = 0;
 
-	if (pq_view_build(f, fd, plan, &v, &err))
+	if (pq_view_build(f, fd, plan, NULL, &v, &err))
 		return;
 	while (off < pq_view_size(v)) {
 		ssize_t n = pq_view_read(v, fd, buf, sizeof(buf), off);

@@ -335,7 +335,7 @@ static void test_roles(void)
 		      c->secret == CFG_SECRET_RANDOM &&
 		      c->dflt == CFG_DEFAULT_HIDE && !c->store &&
 		      !c->ndatasets && !cfg_dataset_find(c, "x") &&
-		      cfg_is_dataset_parent(c, "") &&
+		      c->threads == 0 && cfg_is_dataset_parent(c, "") &&
 		      !cfg_is_dataset_parent(c, "x"),
 	      "minimal config: defaults");
 	cfg_free(c);
@@ -350,7 +350,7 @@ static void test_errors(void)
 	expect_err("source: data\ncolour: red\n",
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
-		   "store, state_dir, roles, datasets, audit_key)",
+		   "store, state_dir, roles, datasets, audit_key, threads)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
@@ -411,6 +411,27 @@ static void test_errors(void)
 /* Errors in values: files, paths, roles and method parameters. */
 static void test_errors_values(void)
 {
+	struct cfg *c = NULL;
+	struct spot_err err;
+
+	CHECK(!load("source: data\nthreads: 3\n", &c, &err) && c &&
+		      c->threads == 3,
+	      "threads: 3 (%s)", err.msg);
+	cfg_free(c);
+	expect_err("source: data\nthreads: 0\n",
+		   "2:10: threads must be a number from 1 to 64, not '0'",
+		   "threads: 0");
+	expect_err("source: data\nthreads: 65\n",
+		   "2:10: threads must be a number from 1 to 64, not '65'",
+		   "threads: 65");
+	expect_err("source: data\nthreads: -2\n",
+		   "2:10: threads must be a number from 1 to 64, not '-2'",
+		   "threads: -2");
+	expect_err("source: data\nthreads: two\n",
+		   "2:10: threads must be a number from 1 to 64, not 'two'",
+		   "threads: two");
+	expect_err("source: data\nthreads: [2]\n", "2:10: threads must be",
+		   "threads: a list");
 	expect_err(DS "    policy: policies/nope.lua\n",
 		   "4:13: policy file 'policies/nope.lua': No such file",
 		   "policy file missing");

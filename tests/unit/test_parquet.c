@@ -724,6 +724,89 @@ static int check_random_reads(struct pq_view *v, int fd)
 	return bad;
 }
 
+/* Worker plans for parallel builds: the test transforms keep no state. */
+struct par_arg {
+	const struct pipe_plan *plan;
+	unsigned calls, fail_at; /* fail_at: the call that fails, 0 = none */
+};
+
+static int par_more_plan(void *arg, const struct pipe_plan **plan,
+			 struct spot_err *err)
+{
+	struct par_arg *pa = arg;
+
+	if (++pa->calls == pa->fail_at) {
+		spot_err_set(err, "no plan for worker %u", pa->calls);
+		return -EIO;
+	}
+	*plan = pa->plan;
+	return 0;
+}
+
+/* A transform that fails from source row fail_row on. */
+static int fail_fn(void *arg, struct pipe_batch *b, size_t col,
+		   struct spot_err *err)
+{
+	uint64_t fail_row = *(const uint64_t *)arg;
+
+	(void)col;
+	if (b->first_row + b->nrows <= fail_row)
+		return 0;
+	spot_err_set(err, "policy failed in the batch of row %" PRIu64,
+		     b->first_row);
+	return -EIO;
+}
+
+/*
+ * Built on several threads, v's file must come out byte for byte; a
+ * failing transform or worker plan must fail the build the same way.
+ */
+static void e2e_parallel(const char *name, struct pq_file *f, int fd,
+			 struct pipe_plan *plan, const struct pq_view *v)
+{
+	struct par_arg pa = { plan, 0, 0 };
+	struct pq_build_opts opts = { 3, par_more_plan, &pa };
+	uint64_t size = pq_view_size(v), fail_row = pq_file_num_rows(f) / 2;
+	struct pipe_xform *xf0 = plan->xf, xf[2];
+	struct spot_err e1 = { { 0 } }, e2 = { { 0 } };
+	struct pq_view *pv = NULL, *sv = NULL;
+	uint8_t *a = malloc(size + 1), *b = malloc(size + 1);
+	int rc, rc2;
+
+	rc = pq_view_build(f, fd, plan, &opts, &pv, &e1);
+	CHECK(rc == 0 && a && b && pq_view_size(pv) == size &&
+		      pq_view_read(v, fd, a, size, 0) == (ssize_t)size &&
+		      pq_view_read(pv, fd, b, size, 0) == (ssize_t)size &&
+		      !memcmp(a, b, size) && pa.calls == 2,
+	      "%s: 3 workers build the same bytes (%.100s, %u plans)", name,
+	      e1.msg, pa.calls);
+	pq_view_free(pv);
+	pv = NULL;
+	pa.calls = 0;
+	pa.fail_at = 2;
+	rc = pq_view_build(f, fd, plan, &opts, &pv, &e1);
+	CHECK(rc == -EIO && !pv && strstr(e1.msg, "no plan for worker 2"),
+	      "%s: a worker plan that fails to bind fails the build (%.100s)",
+	      name, e1.msg);
+	/* A transform failing half way: the same first error either way. */
+	xf[0] = plan->xf[0];
+	xf[1] = (struct pipe_xform){ plan->xf[0].col == 0 ? 1 : 0, fail_fn,
+				     &fail_row, false, false };
+	plan->xf = xf;
+	plan->nxf = 2;
+	pa.fail_at = 0;
+	rc = pq_view_build(f, fd, plan, NULL, &sv, &e1);
+	rc2 = pq_view_build(f, fd, plan, &opts, &pv, &e2);
+	CHECK(rc == -EIO && rc2 == -EIO && !sv && !pv &&
+		      !strcmp(e1.msg, e2.msg) &&
+		      strstr(e1.msg, "policy failed"),
+	      "%s: a failing transform fails both builds alike (%.100s)", name,
+	      e2.msg);
+	plan->xf = xf0;
+	free(a);
+	free(b);
+}
+
 static void e2e_file(const char *dir, const char *name, const char *outdir)
 {
 	struct pipe_xform xf[SPOT_ARRAY_SIZE(e2e_rules)] = { { 0 } };
@@ -757,18 +840,24 @@ static void e2e_file(const char *dir, const char *name, const char *outdir)
 		plan.nxf++;
 	}
 	plan.xf = xf;
-	rc = pq_view_build(f, fd, NULL, &pv, &err);
+	rc = pq_view_build(f, fd, NULL, NULL, &pv, &err);
 	CHECK(rc == 0, "%s: pass-through view (%s)", name, err.msg);
 	snprintf(out, sizeof(out), "%s/pass_%s", outdir, name);
 	CHECK(!rc && !write_view(pv, fd, out), "%s: pass-through written",
 	      name);
-	rc = pq_view_build(f, fd, &plan, &v, &err);
+	rc = pq_view_build(f, fd, &plan, NULL, &v, &err);
 	CHECK(rc == 0, "%s: masked view (%s)", name, err.msg);
 	if (rc)
 		goto out;
 	snprintf(out, sizeof(out), "%s/masked_%s", outdir, name);
 	CHECK(!write_view(v, fd, out), "%s: masked view written", name);
 	CHECK(!check_random_reads(v, fd), "%s: random reads match", name);
+	if (f->m->nrgs > 1) {
+		size_t nxf = plan.nxf;
+
+		e2e_parallel(name, f, fd, &plan, v);
+		plan.nxf = nxf;
+	}
 out:
 	pq_view_free(v);
 	pq_view_free(pv);
@@ -828,7 +917,7 @@ static int try_bytes(const uint8_t *p, size_t len, const char *tmp,
 		plan.nxf++;
 	}
 	plan.xf = xf;
-	rc = pq_view_build(f, fd, &plan, &v, err);
+	rc = pq_view_build(f, fd, &plan, NULL, &v, err);
 	if (!rc &&
 	    pq_view_read(v, fd, buf, sizeof(buf),
 			 pq_view_size(v) > 100 ? pq_view_size(v) - 100 : 0) < 0)
@@ -1104,7 +1193,7 @@ static void test_synthetic(const char *tmpdir)
 	      "synthetic: source opens (%s)", err.msg);
 	if (rc)
 		goto out;
-	rc = pq_view_build(f, fd, &plan, &v, &err);
+	rc = pq_view_build(f, fd, &plan, NULL, &v, &err);
 	CHECK(rc == 0, "synthetic: masked view with type changes (%s)",
 	      err.msg);
 	if (rc)

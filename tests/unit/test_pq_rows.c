@@ -414,7 +414,7 @@ static int view_write(const char *src, const struct pipe_plan *plan,
 
 	rc = fd < 0 ? -errno : pq_file_open(fd, &f, err);
 	if (!rc)
-		rc = pq_view_build(f, fd, plan, &v, err);
+		rc = pq_view_build(f, fd, plan, NULL, &v, err);
 	if (rc)
 		goto out;
 	size = pq_view_size(v);
