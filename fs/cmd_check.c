@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -123,20 +124,41 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 {
 	struct spot_err err = { "" };
 	struct vc_content out;
-	int rc;
+	const char *form = NULL;
+	char name[PATH_MAX + 16];
+	bool self = true;
+	int rc = 0;
 
 	if (!cfg_dataset_allows(d, role))
 		return 0;
-	rc = sbx_build(s, d, "", role, &out, &err);
-	if (rc) {
-		printf("  error: %s\n", err.msg);
-		return rc;
+	if (d->as && sbx_format(s, d) == VIEW_FMT_SQLITE) {
+		printf("  error: %s: as: is for CSV and Parquet datasets\n",
+		       d->name);
+		return -EINVAL;
 	}
-	printf("  %-24s role %-10s %8llu rows in, %8llu served, %llu bytes\n",
-	       d->name, role, (unsigned long long)out.rows_in,
-	       (unsigned long long)out.rows_out, (unsigned long long)out.size);
-	out.free(out.obj);
-	return 0;
+	if (d->as)
+		form = sbx_form(s, d, &self);
+	/* The dataset as it is, then its converted form (as:). */
+	for (int k = self ? 0 : 1; !rc && k < (form ? 2 : 1); k++) {
+		if (k && cfg_form_name(d,
+				       !strcmp(form, "csv") ? CFG_AS_CSV
+							    : CFG_AS_PARQUET,
+				       name, sizeof(name)))
+			break;
+		rc = sbx_build(s, d, k ? form : "", role, &out, &err);
+		if (rc) {
+			printf("  error: %s\n", err.msg);
+			break;
+		}
+		printf("  %-24s role %-10s %8llu rows in, %8llu served, %llu "
+		       "bytes\n",
+		       k ? name : d->name, role,
+		       (unsigned long long)out.rows_in,
+		       (unsigned long long)out.rows_out,
+		       (unsigned long long)out.size);
+		out.free(out.obj);
+	}
+	return rc;
 }
 
 int cli_check(int argc, char **argv)

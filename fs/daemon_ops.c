@@ -132,10 +132,37 @@ bool dmn_closing(struct dmn *d)
 	       (d->life && !life_healthy(d->life));
 }
 
-/* The mount-relative path of a lower node, for the audit. */
-static void dmn_node_path(const struct ns_node *n, char *buf, size_t len)
+/*
+ * The file name of the converted form dataset ds serves (as: csv/parquet),
+ * in buf (the last component is returned), with the form in *form; NULL
+ * when it serves none.
+ */
+static const char *dmn_form_name(struct dmn *d, const struct cfg_dataset *ds,
+				 const char **form, char *buf, size_t len)
 {
-	if (n->sub && n->sub[0]) {
+	const char *f, *base;
+	bool self;
+
+	if (!ds->as || !(f = sbx_form(d->sbx, ds, &self)) ||
+	    cfg_form_name(ds, !strcmp(f, "csv") ? CFG_AS_CSV : CFG_AS_PARQUET,
+			  buf, len))
+		return NULL;
+	*form = f;
+	base = strrchr(buf, '/');
+	return base ? base + 1 : buf;
+}
+
+/* The mount-relative path of a lower node, for the audit. */
+static void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
+			  size_t len)
+{
+	const char *form;
+
+	if (n->sub && n->sub[0] &&
+	    sbx_format(d->sbx, n->ds) != VIEW_FMT_SQLITE) {
+		if (!dmn_form_name(d, n->ds, &form, buf, len))
+			snprintf(buf, len, "%s", n->relpath);
+	} else if (n->sub && n->sub[0]) {
 		char dn[DMN_NAME_MAX + 8];
 		const char *slash = strrchr(n->relpath, '/');
 
@@ -155,7 +182,7 @@ static int dmn_audit_open(struct dmn *d, const struct ns_node *n,
 	struct aud_event ev;
 	char path[PATH_MAX];
 
-	dmn_node_path(n, path, sizeof(path));
+	dmn_node_path(d, n, path, sizeof(path));
 	aud_event_init(&ev,
 		       rc == -EIO && why ? AUD_EV_POLICY_ERROR : AUD_EV_OPEN,
 		       NULL);
@@ -225,6 +252,29 @@ dmn_vdir_ds(struct dmn *d, const struct ns_node *p, const char *name)
 	return NULL;
 }
 
+/* The dataset in folder p serving a converted form under name. */
+static const struct cfg_dataset *dmn_form_ds(struct dmn *d,
+					     const struct ns_node *p,
+					     const char *name,
+					     const char **form)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	char buf[PATH_MAX + 16];
+	const char *fn, *f;
+
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+
+		if (dmn_ds_in_dir(ds, p->relpath) &&
+		    (fn = dmn_form_name(d, ds, &f, buf, sizeof(buf))) &&
+		    !strcmp(fn, name)) {
+			*form = f;
+			return ds;
+		}
+	}
+	return NULL;
+}
+
 /* What a lower folder shows under a name. */
 struct dmn_lower_ent {
 	enum ns_kind kind;
@@ -268,6 +318,12 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 	}
 	if (p->kind != NS_DIR)
 		return -ENOTDIR;
+	e->ds = dmn_form_ds(d, p, name, &e->sub);
+	if (e->ds) { /* a converted form comes before a source file */
+		e->kind = NS_VIEW;
+		snprintf(e->rel, sizeof(e->rel), "%s", e->ds->name);
+		return dmn_src_stat(d, e->rel, src);
+	}
 	e->ds = dmn_vdir_ds(d, p, name);
 	if (e->ds) {
 		e->kind = NS_VDIR;
@@ -290,6 +346,13 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		return -ENOENT;
 	e->ds = cfg_dataset_find(cfg, e->rel);
 	e->kind = e->ds ? NS_VIEW : NS_PASS;
+	if (e->ds && e->ds->as) {
+		bool self;
+
+		sbx_form(d->sbx, e->ds, &self);
+		if (!self) /* as: lists only the converted form */
+			return -ENOENT;
+	}
 	return (e->ds || cfg->dflt == CFG_DEFAULT_SHOW) ? 0 : -ENOENT;
 }
 
@@ -356,11 +419,19 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		const struct cfg_dataset *ds = &cfg->datasets[i];
 		char dn[DMN_NAME_MAX + 8];
 
-		if (!dmn_ds_in_dir(ds, p->relpath) ||
-		    sbx_format(d->sbx, ds) != VIEW_FMT_SQLITE)
+		char fname[PATH_MAX + 16];
+		const char *form, *base;
+
+		if (!dmn_ds_in_dir(ds, p->relpath))
 			continue;
-		sbx_sqlite_dirname(ds, dn, sizeof(dn));
-		rc = fn(arg, dn, true);
+		if (sbx_format(d->sbx, ds) == VIEW_FMT_SQLITE) {
+			sbx_sqlite_dirname(ds, dn, sizeof(dn));
+			rc = fn(arg, dn, true);
+			continue;
+		}
+		base = dmn_form_name(d, ds, &form, fname, sizeof(fname));
+		if (base)
+			rc = fn(arg, base, false);
 	}
 	fd = p->relpath[0] ? openat(d->sbx->srcfd, p->relpath,
 				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -376,8 +447,11 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	while (!rc && (de = readdir(dp))) {
 		bool is_dir = false;
 
+		const char *form;
+
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
-		    dmn_vdir_ds(d, p, de->d_name)) /* listed above */
+		    dmn_vdir_ds(d, p, de->d_name) || /* listed above */
+		    dmn_form_ds(d, p, de->d_name, &form))
 			continue;
 		if (dmn_lower_has(d, p, de->d_name, &is_dir))
 			rc = fn(arg, de->d_name, is_dir);
@@ -828,7 +902,7 @@ static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
 
 	if (fh->low) {
 		aud_event_init(&ev, AUD_EV_RELEASE, NULL);
-		dmn_node_path(fh->low, path, sizeof(path));
+		dmn_node_path(d, fh->low, path, sizeof(path));
 		ev.path = path;
 		ev.bytes = (int64_t)fh->bytes_read;
 		if (fh->view && fh->bytes_read >= fh->view->content.size)

@@ -572,11 +572,12 @@ static const struct pipe_sink_ops sbx_limit_ops = {
 	sbx_limit_end,
 };
 
-int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
-		    const char *role, uint64_t limit, struct spot_buf *out,
-		    struct spot_err *err)
+/* The first limit rows of Parquet dataset d as CSV into out, bound by bind. */
+static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
+		      struct sbx_bind *bind, uint64_t limit,
+		      struct spot_buf *out, struct pipe_stats *st,
+		      struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, role, NULL, 0, false };
 	struct sbx_limit lim = { NULL, limit };
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
@@ -588,8 +589,7 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		rc = -errno;
-		spot_err_set(err, "%s: cannot open: %s", d->name,
-			     strerror(-rc));
+		spot_err_set(err, "cannot open: %s", strerror(-rc));
 		return rc;
 	}
 	rc = pq_file_open(fd, &f, err);
@@ -598,21 +598,40 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 	if (!rc)
 		rc = pq_file_columns(f, &cols, &ncols);
 	if (!rc)
-		rc = sbx_bind_cb(&bind, cols, ncols, &plan, err);
+		rc = sbx_bind_cb(bind, cols, ncols, &plan, err);
 	if (!rc)
 		rc = csv_writer_new(out, &lim.w);
 	if (!rc && limit)
 		rc = pipe_run(&pq_source_ops, rows, plan, &sbx_limit_ops, &lim,
-			      NULL, err);
+			      st, err);
 	if (rc == -ECANCELED)
 		rc = 0;
 	csv_writer_free(lim.w);
-	for (size_t i = 0; i < bind.nplans; i++)
-		plan_free(bind.plans[i]);
-	free(bind.plans);
 	pq_rows_free(rows);
 	pq_file_free(f);
 	close(fd);
+	return rc;
+}
+
+static void sbx_bind_fini(struct sbx_bind *b)
+{
+	for (size_t i = 0; i < b->nplans; i++)
+		plan_free(b->plans[i]);
+	free(b->plans);
+	b->plans = NULL;
+	b->nplans = 0;
+}
+
+int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
+		    const char *role, uint64_t limit, struct spot_buf *out,
+		    struct spot_err *err)
+{
+	struct sbx_bind bind = { s, d, role, NULL, 0, false };
+	int rc = sbx_pq_csv(s, d, &bind, limit, out, NULL, err);
+
+	sbx_bind_fini(&bind);
+	if (rc)
+		spot_err_prefix(err, "%s: ", d->name);
 	return rc;
 }
 
@@ -700,6 +719,22 @@ static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
 	return rc;
 }
 
+const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self)
+{
+	int fmt = sbx_format(s, d);
+	unsigned own = fmt == VIEW_FMT_CSV	 ? CFG_AS_CSV
+		       : fmt == VIEW_FMT_PARQUET ? CFG_AS_PARQUET
+						 : 0;
+	unsigned other = own == CFG_AS_CSV	 ? CFG_AS_PARQUET
+			 : own == CFG_AS_PARQUET ? CFG_AS_CSV
+						 : 0;
+
+	*self = !own || !d->as || (d->as & (CFG_AS_NATIVE | own));
+	if (!(d->as & other))
+		return NULL;
+	return other == CFG_AS_CSV ? "csv" : "parquet";
+}
+
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
@@ -717,18 +752,22 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			spot_err_set(err, "cannot open: %s", strerror(-rc));
 			break;
 		}
-		rc = view_build_csv(fd, d->delimiter, sbx_bind_cb, &bind, &buf,
-				    &st, err);
+		rc = (sub[0] ? view_build_csv_parquet /* as: parquet */
+			     : view_build_csv)(fd, d->delimiter, sbx_bind_cb,
+					       &bind, &buf, &st, err);
 		close(fd);
 		break;
 	case VIEW_FMT_SQLITE:
 		rc = sbx_build_sqlite(s, d, sub, &bind, &buf, &st, err);
 		break;
 	case VIEW_FMT_PARQUET:
+		if (sub[0]) { /* as: csv */
+			rc = sbx_pq_csv(s, d, &bind, UINT64_MAX, &buf, &st,
+					err);
+			break;
+		}
 		rc = sbx_build_parquet(s, d, &bind, out, err);
-		for (size_t i = 0; i < bind.nplans; i++)
-			plan_free(bind.plans[i]);
-		free(bind.plans);
+		sbx_bind_fini(&bind);
 		if (rc)
 			spot_err_prefix(err, "%s: ", d->name);
 		return rc;
@@ -742,11 +781,12 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		rc = -ENOTSUP;
 		break;
 	}
-	for (size_t i = 0; i < bind.nplans; i++)
-		plan_free(bind.plans[i]);
-	free(bind.plans);
+	sbx_bind_fini(&bind);
 	if (rc) {
-		spot_err_prefix(err, "%s%s%s: ", d->name, sub[0] ? "/" : "",
+		spot_err_prefix(err, "%s%s%s: ", d->name,
+				!sub[0]			 ? ""
+				: fmt == VIEW_FMT_SQLITE ? "/"
+							 : " as ",
 				sub);
 		spot_buf_fini(&buf);
 		return rc;

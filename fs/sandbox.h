@@ -100,6 +100,13 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 		    const char *role, uint64_t limit, struct spot_buf *out,
 		    struct spot_err *err);
 
+/*
+ * The converted form dataset d is also served as ("csv" for a Parquet
+ * dataset with as: [.., csv], "parquet" for a CSV one), or NULL; *self says
+ * whether the dataset is still served under its own name. The form's name
+ * is cfg_form_name(); its view is built with sub = the form.
+ */
+const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self);
 /* The role key of a view: role, or "" if d masks the same for all roles. */
 const char *sbx_role_key(const struct cfg_dataset *d, const char *role);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "parquet.h"
 
 static int view_suffix(const char *name, const char *sfx)
 {
@@ -49,12 +50,12 @@ const char *view_fmt_name(enum view_fmt f)
 	}
 }
 
-int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
-		   struct spot_buf *out, struct pipe_stats *st,
-		   struct spot_err *err)
+/* A CSV source through the bound plan into a sink. */
+static int view_csv_run(int fd, char delim, view_bind_fn bind, void *arg,
+			const struct pipe_sink_ops *kops, void *sink,
+			struct pipe_stats *st, struct spot_err *err)
 {
 	struct csv_reader *r = NULL;
-	struct csv_writer *w = NULL;
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
 	size_t ncols;
@@ -66,19 +67,43 @@ int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		goto out;
 	}
 	rc = csv_source_ops.columns(r, &cols, &ncols, err);
-	if (rc)
-		goto out;
-	rc = bind(arg, cols, ncols, &plan, err);
-	if (rc)
-		goto out;
-	rc = csv_writer_new(out, &w);
+	if (!rc)
+		rc = bind(arg, cols, ncols, &plan, err);
+	if (!rc)
+		rc = pipe_run(&csv_source_ops, r, plan, kops, sink, st, err);
+out:
+	csv_reader_free(r);
+	return rc;
+}
+
+int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
+		   struct spot_buf *out, struct pipe_stats *st,
+		   struct spot_err *err)
+{
+	struct csv_writer *w = NULL;
+	int rc = csv_writer_new(out, &w);
+
 	if (rc) {
 		spot_err_set(err, "out of memory");
-		goto out;
+		return rc;
 	}
-	rc = pipe_run(&csv_source_ops, r, plan, &csv_sink_ops, w, st, err);
-out:
+	rc = view_csv_run(fd, delim, bind, arg, &csv_sink_ops, w, st, err);
 	csv_writer_free(w);
-	csv_reader_free(r);
+	return rc;
+}
+
+int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
+			   struct spot_buf *out, struct pipe_stats *st,
+			   struct spot_err *err)
+{
+	struct pq_writer *w = NULL;
+	int rc = pq_writer_new(out, &w);
+
+	if (rc) {
+		spot_err_set(err, "out of memory");
+		return rc;
+	}
+	rc = view_csv_run(fd, delim, bind, arg, &pq_sink_ops, w, st, err);
+	pq_writer_free(w);
 	return rc;
 }

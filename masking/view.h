@@ -47,6 +47,13 @@ const char *view_fmt_name(enum view_fmt f);
 int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		   struct spot_buf *out, struct pipe_stats *st,
 		   struct spot_err *err);
+/*
+ * CSV in, Parquet out (as: parquet): the masked rows as a Parquet file of
+ * nullable STRING columns named by the header (see pq_sink_ops).
+ */
+int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
+			   struct spot_buf *out, struct pipe_stats *st,
+			   struct spot_err *err);
 
 /* ---- SQLite datasets ---- */
 

@@ -745,6 +745,10 @@ static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
 					s);
 		d->as |= 1u << j;
 	}
+	if (d->format == CFG_FMT_SQLITE)
+		return cfg_fail(x, n,
+				"as: is for CSV and Parquet datasets (a "
+				"SQLite database serves its tables as CSV)");
 	return 0;
 }
 
@@ -957,6 +961,48 @@ static int cfg_ds_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
+int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
+		  size_t len)
+{
+	const char *slash = strrchr(d->name, '/');
+	const char *dot = strrchr(slash ? slash + 1 : d->name, '.');
+	size_t stem = dot && dot != (slash ? slash + 1 : d->name)
+			      ? (size_t)(dot - d->name)
+			      : strlen(d->name);
+	int n = snprintf(buf, len, "%.*s.%s", (int)stem, d->name,
+			 form == CFG_AS_PARQUET ? "parquet" : "csv");
+
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* A converted form must not take the name of another dataset. */
+static int cfg_forms_check(struct cfg_ctx *x)
+{
+	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
+	const struct cfg *c = x->c;
+	char name[PATH_MAX + 16];
+
+	for (size_t i = 0; i < c->ndatasets; i++) {
+		const struct cfg_dataset *d = &c->datasets[i], *o;
+
+		for (size_t k = 0; k < SPOT_ARRAY_SIZE(forms); k++) {
+			if (!(d->as & forms[k]))
+				continue;
+			if (cfg_form_name(d, forms[k], name, sizeof(name)))
+				return cfg_fail_at(x, d->line, d->col,
+						   "dataset name too long");
+			o = cfg_dataset_find(c, name);
+			if (o && o != d)
+				return cfg_fail_at(
+					x, d->line, d->col,
+					"as: would serve '%.200s', which "
+					"is also a dataset (at %u:%u)",
+					name, o->line, o->col);
+		}
+	}
+	return 0;
+}
+
 static int cfg_datasets(struct cfg_ctx *x, const struct cfg_node *n)
 {
 	struct cfg *c = x->c;
@@ -991,7 +1037,7 @@ static int cfg_datasets(struct cfg_ctx *x, const struct cfg_node *n)
 				"another dataset",
 				d->name);
 	}
-	return 0;
+	return cfg_forms_check(x);
 }
 
 /* ---- loading ---- */

@@ -72,7 +72,12 @@ enum cfg_format {
 	CFG_FMT_SQLITE,
 };
 
-/* Output formats a dataset is served as ("as: [parquet, csv]"). */
+/*
+ * Output formats a dataset is served as ("as: [parquet, csv]"). The form of
+ * the dataset's own format is the dataset itself, under its own name; the
+ * other one is converted and served under cfg_form_name(). native (or the
+ * own format) missing from a non-empty list hides the original.
+ */
 enum cfg_as {
 	CFG_AS_NATIVE = 1u << 0,
 	CFG_AS_CSV = 1u << 1,
@@ -152,6 +157,15 @@ struct cfg {
  */
 int cfg_load(const char *path, struct cfg **out, struct spot_err *err);
 void cfg_free(struct cfg *c);
+
+/*
+ * The name dataset d has as converted form (CFG_AS_CSV or CFG_AS_PARQUET):
+ * its path with the last suffix of the file name replaced, or one added
+ * ("sub/ev.parquet" -> "sub/ev.csv", "raw" -> "raw.csv"). 0 or
+ * -ENAMETOOLONG.
+ */
+int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
+		  size_t len);
 
 /* The dataset named exactly relpath ("sub/x.csv"), or NULL. */
 const struct cfg_dataset *cfg_dataset_find(const struct cfg *c,

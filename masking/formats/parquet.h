@@ -138,4 +138,19 @@ ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
 		     uint64_t off);
 void pq_view_free(struct pq_view *v);
 
+/* ---- writing a pipeline's rows as Parquet (as: parquet) ---- */
+
+/*
+ * A pipe sink that appends the kept rows as a whole Parquet file to out:
+ * every column a nullable BYTE_ARRAY STRING (PIPE_NULL cells are nulls, any
+ * other cell its text), snappy pages, dictionary encoding where it pays,
+ * row groups of up to 122,880 rows (or 64 MiB), no statistics but null
+ * counts. Give pq_sink_ops a writer from pq_writer_new.
+ */
+struct pq_writer;
+
+int pq_writer_new(struct spot_buf *out, struct pq_writer **w);
+void pq_writer_free(struct pq_writer *w);
+extern const struct pipe_sink_ops pq_sink_ops;
+
 #endif /* SPOT_PARQUET_H */

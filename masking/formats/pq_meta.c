@@ -709,6 +709,30 @@ int pq_meta_chunk_masked(struct spot_arena *a, struct pq_tstruct *cc,
 	return pq_tstruct_set(a, md, CMD_STATS, &sv);
 }
 
+struct pq_tstruct *pq_meta_chunk_new(struct spot_arena *a, const char *name,
+				     size_t len, int64_t codec,
+				     const struct pq_chunk_out *o)
+{
+	struct pq_tstruct *cc = pq_tstruct_new(a), *md = pq_tstruct_new(a);
+	struct pq_tval v;
+
+	if (!cc || !md || pq_tval_list(a, &v, PQ_TT_BINARY, 1))
+		return NULL;
+	v.u.elems[0].type = PQ_TT_BINARY;
+	v.u.elems[0].u.bin = (const uint8_t *)name;
+	v.u.elems[0].n = (uint32_t)len;
+	if (pq_tstruct_set(a, md, CMD_PATH, &v) ||
+	    pq_tstruct_set_int(a, md, CMD_CODEC, PQ_TT_I32, codec))
+		return NULL;
+	memset(&v, 0, sizeof(v));
+	v.type = PQ_TT_STRUCT;
+	v.u.st = md;
+	if (pq_tstruct_set(a, cc, CC_META, &v) ||
+	    pq_meta_chunk_masked(a, cc, o))
+		return NULL;
+	return cc;
+}
+
 int pq_meta_schema_promote(struct spot_arena *a, struct pq_tstruct *se,
 			   bool to_string, bool to_optional)
 {

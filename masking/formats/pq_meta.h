@@ -207,6 +207,14 @@ struct pq_chunk_out {
  */
 int pq_meta_chunk_masked(struct spot_arena *a, struct pq_tstruct *cc,
 			 const struct pq_chunk_out *o);
+/*
+ * A new ColumnChunk for a flat column named name (len bytes, borrowed)
+ * written with codec, filled from o as pq_meta_chunk_masked() does. NULL on
+ * ENOMEM.
+ */
+struct pq_tstruct *pq_meta_chunk_new(struct spot_arena *a, const char *name,
+				     size_t len, int64_t codec,
+				     const struct pq_chunk_out *o);
 
 /*
  * Change a leaf's schema element: to_string makes it BYTE_ARRAY STRING,

@@ -269,3 +269,89 @@ def test_codec_unit_suite_on_every_fixture(fixtures, tmp_path):
     par = [l for l in r.stdout.splitlines()
            if l.startswith("ok ") and "3 workers build the same bytes" in l]
     assert len(par) == 20, r.stdout[-2000:]
+
+
+def _audit_paths(mnt):
+    r = spotfs("list", "--json", "--all")
+    sid = [e["id"] for e in json.loads(r.stdout)
+           if e.get("mountpoint") == os.path.realpath(mnt)][0]
+    out = spotfs("audit", "--sandbox", sid, "--json").stdout
+    return [json.loads(l).get("path") for l in out.splitlines() if l.strip()]
+
+
+def test_served_as_csv_and_as_parquet(sandbox, fixtures, tmp_path):
+    """as: [parquet, csv] adds ev.csv beside ev.parquet with the same masked
+    rows; as: [csv] serves only the CSV form; a CSV dataset with as:
+    [csv, parquet] gains people.parquet that DuckDB reads. No raw value of
+    a masked column in any form; the audit names the form opened."""
+    s = sandbox("as")
+    src = os.path.join(fixtures, "t_snappy_v1_dict.parquet")
+    s.write("ev.parquet", open(src, "rb").read())
+    s.write("sub/only.parquet", open(src, "rb").read())
+    emails = ["person%d@raw-as.example" % i for i in range(300)]
+    rows = "".join('%d,%s,"Name, %d",%s\n' % (i, e, i, "" if i % 5 == 0 else str(i * 3))
+                   for i, e in enumerate(emails))
+    s.write("people.csv", "id,email,name,score\n" + rows)
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  ev.parquet:\n    as: [parquet, csv]\n"
+                   "    columns: { email: hash, name: { method: redact, text: \"[N]\" } }\n"
+                   "  sub/only.parquet:\n    as: [csv]\n    columns: { email: hash, name: redact }\n"
+                   "  people.csv:\n    as: [csv, parquet]\n"
+                   "    columns: { email: { method: hash, length: 10 } }\n")
+    s.mount()
+    assert sorted(os.listdir(s.mnt)) == ["ev.csv", "ev.parquet", "people.csv",
+                                         "people.parquet", "sub"]
+    assert os.listdir(s.path("sub")) == ["only.csv"]
+    with pytest.raises(FileNotFoundError):
+        open(s.path("sub/only.parquet"), "rb")
+    ev_csv, ev_pq = s.path("ev.csv"), s.path("ev.parquet")
+    cols = "id, email, name, city, amount"
+    diff = duck(tmp_path, "SELECT count(*) FROM (SELECT %s FROM '%s' EXCEPT ALL "
+                "SELECT %s FROM read_csv('%s', all_varchar=true))"
+                % (", ".join("CAST(%s AS VARCHAR)" % c for c in cols.split(", ")),
+                   ev_pq, cols, ev_csv))[0][0]
+    assert diff == 0, "the CSV form holds the Parquet form's rows"
+    assert duck(tmp_path, "SELECT count(*) FROM read_csv('%s')" % ev_csv)[0][0] == 6000
+    assert duck(tmp_path, "SELECT DISTINCT name FROM read_csv('%s') WHERE name IS NOT NULL"
+                % ev_csv) == [["[N]"]]
+    raw = json.load(open(os.path.join(fixtures, "rows.json")))
+    for f in ("ev.csv", "sub/only.csv"):
+        data = open(s.path(f), "rb").read()
+        assert not [v for v in raw[::7] if v.encode() in data], f
+    # CSV as Parquet: nullable strings, the masked CSV's values.
+    pq_rows = duck(tmp_path, "SELECT id, email, name, score FROM '%s' ORDER BY CAST(id AS INT)"
+                   % s.path("people.parquet"))
+    csv_rows = duck(tmp_path, "SELECT id, email, name, score FROM read_csv('%s', "
+                    "all_varchar=true) ORDER BY CAST(id AS INT)" % s.path("people.csv"))
+    assert len(pq_rows) == 300
+    assert [[r[0], r[1], r[2], r[3] or None] for r in pq_rows] == \
+        [[r[0], r[1], r[2], r[3]] for r in csv_rows]
+    assert all(len(r[1]) == 10 and "@" not in r[1] for r in pq_rows)
+    assert pq_rows[1][2] == "Name, 1" and pq_rows[0][3] in ("", None)
+    types = duck(tmp_path, "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '%s')"
+                 % s.path("people.parquet"))
+    assert types == [["id", "VARCHAR"], ["email", "VARCHAR"], ["name", "VARCHAR"],
+                     ["score", "VARCHAR"]]
+    data = open(s.path("people.parquet"), "rb").read()
+    assert data[:4] == b"PAR1" and data[-4:] == b"PAR1"
+    assert not [e for e in emails if e.encode() in data]
+    paths = _audit_paths(s.mnt)
+    assert "ev.csv" in paths and "people.parquet" in paths and "sub/only.csv" in paths, paths
+    s.unmount()
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 0 and "ev.csv" in r.stdout and "people.parquet" in r.stdout, r.stdout
+
+
+def test_as_errors(sandbox, fixtures):
+    s = sandbox("aserr")
+    s.write("a.parquet", open(os.path.join(fixtures, "t_snappy_v1_dict.parquet"), "rb").read())
+    s.write("a.csv", "x\n1\n")
+    bad = {
+        "  a.parquet:\n    as: [csv]\n  a.csv: ~\n": "as: would serve 'a.csv', which is also a dataset",
+        "  a.parquet:\n    as: [json]\n": "unknown output format 'json'",
+        "  a.db:\n    format: sqlite\n    as: [csv]\n": "as: is for CSV and Parquet datasets",
+    }
+    for body, msg in bad.items():
+        s.write_config("source: @SRC@\ndatasets:\n" + body)
+        r = spotfs("check", "-c", s.config)
+        assert r.returncode != 0 and msg in (r.stdout + r.stderr), (body, r.stdout, r.stderr)

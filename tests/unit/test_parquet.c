@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "parquet.h"
+#include "pq_rows.h"
 #include "pq_chunk.h"
 #include "pq_codec.h"
 #include "pq_meta.h"
@@ -1274,6 +1275,137 @@ out:
 	spot_buf_fini(&src);
 }
 
+/* ---- writing: rows through pq_sink_ops and back through pq_rows ---- */
+
+#define WR_ROWS 250000u
+#define WR_BIG (3u << 20) /* one value larger than a page */
+
+/* Row r's expected cell of column c: NULLs in c 1, a big value in c 2. */
+static int wr_cell(uint32_t r, size_t c, char *buf, size_t len,
+		   const uint8_t *big, struct spot_arena *a,
+		   struct pipe_cell *out)
+{
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	if (c == 1 && r % 7 == 3) {
+		out->type = PIPE_NULL;
+		return 0;
+	}
+	if (c == 2 && r == 130000) {
+		out->p = big;
+		out->len = WR_BIG;
+		return 0;
+	}
+	n = snprintf(buf, len,
+		     c == 0   ? "%u"
+		     : c == 1 ? "v%u"
+			      : "k%u",
+		     c == 2 ? r % 50 : r);
+	out->p = a ? spot_arena_dup(a, buf, (size_t)n) : (const uint8_t *)buf;
+	out->len = (size_t)n;
+	return out->p ? 0 : -ENOMEM;
+}
+
+static void test_writer(const char *tmpdir)
+{
+	static const char *const names[] = { "id", "val", "key" };
+	struct pipe_col cols[3];
+	struct pipe_batch b;
+	struct pq_writer *w = NULL;
+	struct spot_buf out;
+	struct spot_err err = { { 0 } };
+	struct pq_file *f = NULL;
+	struct pq_rows *rows = NULL;
+	uint8_t *big = malloc(WR_BIG);
+	char path[1024], bufs[3][32];
+	uint32_t r = 0, got = 0, bad = 0, i;
+	size_t c;
+	int fd = -1, rc;
+
+	spot_buf_init(&out);
+	memset(big, 'z', WR_BIG);
+	for (c = 0; c < 3; c++) {
+		cols[c].name = (char *)names[c];
+		cols[c].name_len = strlen(names[c]);
+		cols[c].type = PIPE_TEXT;
+		cols[c].flags = 0;
+	}
+	rc = pipe_batch_init(&b, 3, PIPE_BATCH_ROWS) || pq_writer_new(&out, &w);
+	rc = rc ? rc : pq_sink_ops.begin(w, cols, 3, NULL, &err);
+	while (!rc && r < WR_ROWS) {
+		pipe_batch_clear(&b);
+		for (i = 0; i < PIPE_BATCH_ROWS && r < WR_ROWS; i++, r++) {
+			b.keep[i] = r % 1000 != 999; /* dropped by a filter */
+			for (c = 0; c < 3; c++)
+				wr_cell(r, c, bufs[c], sizeof(bufs[c]), big,
+					&b.src_arena, &b.in[i * 3 + c]);
+			if (r % 11 == 0) /* a transform's output */
+				pipe_batch_set(&b, i, 0, "T", 1, PIPE_TEXT);
+		}
+		b.nrows = i;
+		rc = pq_sink_ops.rows(w, &b, &err);
+	}
+	rc = rc ? rc : pq_sink_ops.end(w, &err);
+	CHECK(rc == 0, "writer: %u rows written (%s)", WR_ROWS, err.msg);
+	snprintf(path, sizeof(path), "%s/spot_pq_wr_%d.parquet", tmpdir,
+		 (int)getpid());
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0 && write(fd, out.p, out.len) == (ssize_t)out.len,
+	      "writer: file written");
+	rc = pq_file_open(fd, &f, &err);
+	CHECK(rc == 0 && pq_file_num_rows(f) == WR_ROWS - WR_ROWS / 1000 &&
+		      f->m->nrgs == 3 && f->m->nleaves == 3 &&
+		      f->m->leaves[1].ltype == PQ_LT_STRING &&
+		      f->m->leaves[1].repetition == PQ_OPTIONAL,
+	      "writer: the file parses: rows, 3 row groups, nullable strings "
+	      "(%s)",
+	      err.msg);
+	if (!rc)
+		rc = pq_rows_open(f, fd, &rows, &err);
+	for (r = 0; !rc;) {
+		pipe_batch_clear(&b);
+		rc = pq_source_ops.next_batch(rows, &b, &err);
+		if (rc || !b.nrows)
+			break;
+		for (i = 0; i < b.nrows; i++, r++) {
+			struct pipe_cell want;
+
+			while (r % 1000 == 999)
+				r++;
+			for (c = 0; c < 3; c++) {
+				const struct pipe_cell *h = &b.in[i * 3 + c];
+
+				wr_cell(r, c, bufs[c], sizeof(bufs[c]), big,
+					NULL, &want);
+				if (c == 0 && r % 11 == 0) {
+					want.p = (const uint8_t *)"T";
+					want.len = 1;
+				}
+				bad += h->type == PIPE_NULL
+					       ? want.type != PIPE_NULL
+					       : want.type == PIPE_NULL ||
+							 h->len != want.len ||
+							 memcmp(h->p, want.p,
+								want.len);
+			}
+			got++;
+		}
+	}
+	CHECK(rc == 0 && got == WR_ROWS - WR_ROWS / 1000 && bad == 0,
+	      "writer: every kept row reads back (%u rows, %u bad, %s)", got,
+	      bad, err.msg);
+	pq_rows_free(rows);
+	pq_file_free(f);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	pq_writer_free(w);
+	pipe_batch_fini(&b);
+	spot_buf_fini(&out);
+	free(big);
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -1322,6 +1454,7 @@ int main(int argc, char **argv)
 	test_chunk_rt(PQ_PAGE_DATA_V2, PQ_CODEC_GZIP, false);
 	test_chunk_fallback();
 	test_synthetic(argc >= 3 ? argv[2] : "/tmp");
+	test_writer(argc >= 3 ? argv[2] : "/tmp");
 	if (argc >= 3)
 		e2e(argv[1], argv[2]);
 	return check_done();

@@ -1,0 +1,294 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pq_write.c - a pipeline sink that writes Parquet: the rows of any source
+ * (a CSV file served "as: parquet") become a file of nullable STRING
+ * columns, written with the same chunk writer as masked columns.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pq_codec.h"
+#include "pq_view_i.h"
+
+#define PQ_MAGIC "PAR1"
+/* Rows per row group (as DuckDB writes) and its size bound. */
+#define PQ_WR_RG_ROWS 122880
+#define PQ_WR_RG_BYTES (64u << 20)
+/* A page ends after this many values or PLAIN bytes. */
+#define PQ_WR_PAGE_VALUES 20000
+#define PQ_WR_PAGE_BYTES (1u << 20)
+#define PQ_WR_CODEC PQ_CODEC_SNAPPY
+
+struct pq_writer {
+	struct spot_buf *out;
+	struct spot_arena a; /* the footer's tree and the column names */
+	char **names;
+	size_t *lens;
+	size_t ncols;
+	struct pq_chunk_wr *w; /* one per column, for the open row group */
+	uint64_t rg_rows, rows;
+	struct pq_tstruct **rgs;
+	size_t nrgs, caprgs;
+	bool begun;
+};
+
+int pq_writer_new(struct spot_buf *out, struct pq_writer **w)
+{
+	struct pq_writer *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->out = out;
+	spot_arena_init(&x->a);
+	*w = x;
+	return 0;
+}
+
+void pq_writer_free(struct pq_writer *x)
+{
+	if (!x)
+		return;
+	for (size_t c = 0; x->w && c < x->ncols; c++)
+		pq_chunk_wr_fini(&x->w[c]);
+	free(x->w);
+	free(x->rgs);
+	spot_arena_fini(&x->a);
+	free(x);
+}
+
+static int pq_wr_col_init(struct pq_writer *x, size_t c)
+{
+	return pq_chunk_wr_init(&x->w[c], PQ_BYTE_ARRAY, 0, PQ_WR_CODEC, false,
+				1);
+}
+
+static int pq_wr_begin(void *sink, const struct pipe_col *cols, size_t ncols,
+		       const void *dialect, struct spot_err *err)
+{
+	struct pq_writer *x = sink;
+	size_t c;
+
+	(void)dialect;
+	x->ncols = ncols;
+	x->names = spot_arena_alloc(&x->a, (ncols + 1) * sizeof(*x->names));
+	x->lens = spot_arena_alloc(&x->a, (ncols + 1) * sizeof(*x->lens));
+	x->w = calloc(ncols + 1, sizeof(*x->w));
+	if (!x->names || !x->lens || !x->w)
+		goto nomem;
+	for (c = 0; c < ncols; c++) {
+		x->names[c] = spot_arena_alloc(&x->a, cols[c].name_len + 1);
+		if (!x->names[c] || pq_wr_col_init(x, c))
+			goto nomem;
+		memcpy(x->names[c], cols[c].name, cols[c].name_len);
+		x->lens[c] = cols[c].name_len;
+	}
+	x->begun = true;
+	return spot_buf_append(x->out, PQ_MAGIC, 4) ? -ENOMEM : 0;
+nomem:
+	spot_err_set(err, "parquet: out of memory");
+	return -ENOMEM;
+}
+
+/* Append column c's finished chunk to the file; its ColumnChunk to *cc. */
+static int pq_wr_chunk(struct pq_writer *x, size_t c, struct pq_tstruct **cc,
+		       struct spot_err *err)
+{
+	struct pq_chunk_wr *w = &x->w[c];
+	struct pq_chunk_out o;
+	int rc = 0;
+
+	if (w->nlev || !w->num_values)
+		rc = pq_chunk_wr_page(w, PQ_PAGE_DATA, err);
+	if (!rc)
+		rc = pq_chunk_wr_finish(w, err);
+	if (rc)
+		return rc;
+	memset(&o, 0, sizeof(o));
+	o.ptype = PQ_BYTE_ARRAY;
+	o.start = (int64_t)x->out->len;
+	o.dict_off = w->dict_page.len ? o.start : -1;
+	o.data_off = o.start + (int64_t)w->dict_page.len;
+	o.csize = w->csize;
+	o.usize = w->usize;
+	o.num_values = w->num_values;
+	o.null_count = w->null_count;
+	o.ndict_pages = w->dict_page.len ? 1 : 0;
+	memcpy(o.ndata, w->ndata, sizeof(o.ndata));
+	if (spot_buf_append(x->out, w->dict_page.p, w->dict_page.len) ||
+	    spot_buf_append(x->out, w->data.p, w->data.len))
+		return -ENOMEM;
+	*cc = pq_meta_chunk_new(&x->a, x->names[c], x->lens[c], PQ_WR_CODEC,
+				&o);
+	return *cc ? 0 : -ENOMEM;
+}
+
+static struct pq_tval pq_wr_struct(struct pq_tstruct *st)
+{
+	struct pq_tval v;
+
+	memset(&v, 0, sizeof(v));
+	v.type = PQ_TT_STRUCT;
+	v.u.st = st;
+	return v;
+}
+
+/* Close the open row group: its chunks into the file, its metadata kept. */
+static int pq_wr_rowgroup(struct pq_writer *x, struct spot_err *err)
+{
+	struct pq_tstruct *rg = pq_tstruct_new(&x->a), *cc;
+	int64_t start = (int64_t)x->out->len, usize = 0;
+	struct pq_tval cols;
+	size_t c;
+	int rc;
+
+	if (!rg || pq_tval_list(&x->a, &cols, PQ_TT_STRUCT, (uint32_t)x->ncols))
+		return -ENOMEM;
+	for (c = 0; c < x->ncols; c++) {
+		rc = pq_wr_chunk(x, c, &cc, err);
+		if (rc)
+			return rc;
+		cols.u.elems[c] = pq_wr_struct(cc);
+		usize += x->w[c].usize;
+		pq_chunk_wr_fini(&x->w[c]);
+		if (pq_wr_col_init(x, c))
+			return -ENOMEM;
+	}
+	if (x->nrgs == x->caprgs) {
+		size_t n = x->caprgs ? 2 * x->caprgs : 16;
+		struct pq_tstruct **nr = realloc(x->rgs, n * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		x->rgs = nr;
+		x->caprgs = n;
+	}
+	if (pq_tstruct_set(&x->a, rg, 1, &cols) ||
+	    pq_tstruct_set_int(&x->a, rg, 2, PQ_TT_I64, usize) ||
+	    pq_tstruct_set_int(&x->a, rg, 3, PQ_TT_I64, (int64_t)x->rg_rows) ||
+	    pq_tstruct_set_int(&x->a, rg, 5, PQ_TT_I64, start) ||
+	    pq_tstruct_set_int(&x->a, rg, 6, PQ_TT_I64,
+			       (int64_t)x->out->len - start) ||
+	    pq_tstruct_set_int(&x->a, rg, 7, PQ_TT_I16, (int64_t)x->nrgs))
+		return -ENOMEM;
+	x->rgs[x->nrgs++] = rg;
+	x->rg_rows = 0;
+	return 0;
+}
+
+/* One cell into column c's writer, ending the page when it is full. */
+static int pq_wr_cell(struct pq_writer *x, size_t c, const struct pipe_cell *v,
+		      struct spot_err *err)
+{
+	struct pq_chunk_wr *w = &x->w[c];
+	int rc;
+
+	if (v->type == PIPE_NULL)
+		rc = pq_chunk_wr_null(w, 0);
+	else if (v->len > UINT32_MAX / 2)
+		rc = -EFBIG;
+	else
+		rc = pq_chunk_wr_put(w, v->p, (uint32_t)v->len);
+	if (!rc &&
+	    (w->nlev >= PQ_WR_PAGE_VALUES || w->plain.len >= PQ_WR_PAGE_BYTES))
+		rc = pq_chunk_wr_page(w, PQ_PAGE_DATA, err);
+	return rc;
+}
+
+static int pq_wr_rows(void *sink, const struct pipe_batch *b,
+		      struct spot_err *err)
+{
+	struct pq_writer *x = sink;
+	size_t r, c, bytes;
+	int rc = 0;
+
+	for (r = 0; !rc && r < b->nrows; r++) {
+		if (!b->keep[r])
+			continue;
+		for (c = 0; !rc && c < x->ncols; c++)
+			rc = pq_wr_cell(x, c, pipe_batch_cell(b, r, c), err);
+		x->rg_rows++;
+		x->rows++;
+		for (c = 0, bytes = 0; c < x->ncols; c++)
+			bytes += x->w[c].data.len + x->w[c].plain.len;
+		if (!rc &&
+		    (x->rg_rows >= PQ_WR_RG_ROWS || bytes >= PQ_WR_RG_BYTES))
+			rc = pq_wr_rowgroup(x, err);
+	}
+	if (rc == -ENOMEM)
+		spot_err_set(err, "parquet: out of memory");
+	else if (rc == -EFBIG)
+		spot_err_set(err, "parquet: a value is larger than 2 GiB");
+	return rc;
+}
+
+/* The schema: the root, then one nullable STRING leaf per column. */
+static int pq_wr_schema(struct pq_writer *x, struct pq_tstruct *root)
+{
+	struct pq_tstruct *se = pq_tstruct_new(&x->a);
+	struct pq_tval v;
+	size_t c;
+
+	if (!se ||
+	    pq_tval_list(&x->a, &v, PQ_TT_STRUCT, (uint32_t)x->ncols + 1) ||
+	    pq_tstruct_set_bin(&x->a, se, 4, "schema", 6) ||
+	    pq_tstruct_set_int(&x->a, se, 5, PQ_TT_I32, (int64_t)x->ncols))
+		return -ENOMEM;
+	v.u.elems[0] = pq_wr_struct(se);
+	for (c = 0; c < x->ncols; c++) {
+		se = pq_tstruct_new(&x->a);
+		if (!se ||
+		    pq_tstruct_set_bin(&x->a, se, 4, x->names[c], x->lens[c]) ||
+		    pq_meta_schema_promote(&x->a, se, true, true))
+			return -ENOMEM;
+		v.u.elems[c + 1] = pq_wr_struct(se);
+	}
+	return pq_tstruct_set(&x->a, root, 2, &v);
+}
+
+static int pq_wr_end(void *sink, struct spot_err *err)
+{
+	static const char by[] = "spotfs " SPOTFS_VERSION;
+	struct pq_writer *x = sink;
+	struct pq_tstruct *root = pq_tstruct_new(&x->a);
+	struct pq_tval rgs;
+	size_t at, g;
+	uint8_t le[4];
+	int rc = 0;
+
+	if (x->rg_rows)
+		rc = pq_wr_rowgroup(x, err);
+	if (rc)
+		return rc;
+	if (!root || pq_tstruct_set_int(&x->a, root, 1, PQ_TT_I32, 1) ||
+	    pq_wr_schema(x, root) ||
+	    pq_tstruct_set_int(&x->a, root, 3, PQ_TT_I64, (int64_t)x->rows) ||
+	    pq_tval_list(&x->a, &rgs, PQ_TT_STRUCT, (uint32_t)x->nrgs))
+		goto nomem;
+	for (g = 0; g < x->nrgs; g++)
+		rgs.u.elems[g] = pq_wr_struct(x->rgs[g]);
+	if (pq_tstruct_set(&x->a, root, 4, &rgs) ||
+	    pq_tstruct_set_bin(&x->a, root, 6, by, sizeof(by) - 1))
+		goto nomem;
+	at = x->out->len;
+	if (pq_thrift_write(x->out, root))
+		goto nomem;
+	at = x->out->len - at;
+	le[0] = (uint8_t)at;
+	le[1] = (uint8_t)(at >> 8);
+	le[2] = (uint8_t)(at >> 16);
+	le[3] = (uint8_t)(at >> 24);
+	if (spot_buf_append(x->out, le, 4) ||
+	    spot_buf_append(x->out, PQ_MAGIC, 4))
+		goto nomem;
+	return 0;
+nomem:
+	spot_err_set(err, "parquet: out of memory writing the footer");
+	return -ENOMEM;
+}
+
+const struct pipe_sink_ops pq_sink_ops = {
+	pq_wr_begin,
+	pq_wr_rows,
+	pq_wr_end,
+};
