@@ -427,7 +427,53 @@ struct pq_vbuild {
 	size_t nmc;
 	uint64_t rows; /* rows served */
 	size_t nout;   /* row groups served */
+	/* Bloom filters of moved chunks, served after the row groups. */
+	struct pq_bloom *blooms;
+	size_t nblooms, capblooms;
 };
+
+/* An unmasked chunk's bloom filter: source range and the moved chunk. */
+struct pq_bloom {
+	struct pq_tstruct *cc;
+	int64_t off, len;
+};
+
+/* Remember ch's bloom filter (if it has one) for the moved chunk cc. */
+static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f,
+		       const struct pq_chunk *ch, struct pq_tstruct *cc)
+{
+	int64_t off, len;
+
+	if (pq_meta_bloom(ch, f->size, &off, &len))
+		return 0;
+	if (vb->nblooms == vb->capblooms) {
+		size_t n = vb->capblooms ? 2 * vb->capblooms : 16;
+		struct pq_bloom *nb = realloc(vb->blooms, n * sizeof(*nb));
+
+		if (!nb)
+			return -ENOMEM;
+		vb->blooms = nb;
+		vb->capblooms = n;
+	}
+	vb->blooms[vb->nblooms++] = (struct pq_bloom){ cc, off, len };
+	return 0;
+}
+
+/* The bloom filters of unmasked chunks, byte for byte from the source. */
+static int pq_view_blooms(struct pq_view *v, struct spot_arena *a,
+			  const struct pq_vbuild *vb)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < vb->nblooms; i++) {
+		const struct pq_bloom *b = &vb->blooms[i];
+
+		rc = pq_meta_set_bloom(a, b->cc, (int64_t)v->size, b->len);
+		if (!rc)
+			rc = pq_view_add(v, b->off, NULL, (uint64_t)b->len);
+	}
+	return rc;
+}
 
 static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
 {
@@ -446,7 +492,7 @@ static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
  */
 static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			    const struct pq_file *f, struct pq_tstruct *root,
-			    size_t g, const struct pq_vbuild *vb,
+			    size_t g, struct pq_vbuild *vb,
 			    struct pq_chunk_wr *w, uint64_t kept)
 {
 	const struct pq_rowgroup *rg = &f->m->rgs[g];
@@ -465,7 +511,9 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			continue;
 		}
 		tot_u += ch->usize;
-		rc = pq_meta_chunk_move(a, cc, ch, (int64_t)v->size);
+		rc = pq_vb_bloom(vb, f, ch, cc);
+		if (!rc)
+			rc = pq_meta_chunk_move(a, cc, ch, (int64_t)v->size);
 		if (!rc)
 			rc = pq_view_add(v, ch->start, NULL,
 					 (uint64_t)ch->csize);
@@ -609,12 +657,15 @@ static int pq_view_once(struct pq_file *f, int fd, struct pq_vbuild *vb,
 
 	spot_arena_init(&a);
 	vb->rows = 0;
+	vb->nblooms = 0;
 	vb->nout = 0;
 	root = pq_tstruct_clone(&a, f->m->root);
 	keep = calloc(f->m->nrgs + 1, sizeof(*keep));
 	if (!root || !keep || pq_view_add(v, -1, magic, PQ_MAGIC_LEN))
 		goto out;
 	rc = pq_view_groups(f, fd, vb, v, &a, root, keep, err);
+	if (!rc)
+		rc = pq_view_blooms(v, &a, vb);
 	if (!rc)
 		rc = pq_view_footer(v, &a, f, root, vb);
 out:
@@ -704,6 +755,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 	}
 	free(vb.mc);
 	free(vb.plans);
+	free(vb.blooms);
 	if (rc) {
 		pq_view_free(v);
 		return rc;

@@ -616,6 +616,30 @@ int pq_meta_chunk_move(struct spot_arena *a, struct pq_tstruct *cc,
 	return 0;
 }
 
+int pq_meta_bloom(const struct pq_chunk *src, uint64_t file_size, int64_t *off,
+		  int64_t *len)
+{
+	*off = pq_meta_int(src->md, CMD_BLOOM_OFF, -1);
+	*len = pq_meta_int(src->md, CMD_BLOOM_LEN, -1);
+	/* Inside the file, clear of the magic, and of a sane size. */
+	if (*off < 4 || *len <= 0 || *len > (1 << 30) ||
+	    (uint64_t)*off > file_size ||
+	    (uint64_t)*len > file_size - (uint64_t)*off)
+		return -ENOENT;
+	return 0;
+}
+
+int pq_meta_set_bloom(struct spot_arena *a, struct pq_tstruct *cc, int64_t off,
+		      int64_t len)
+{
+	struct pq_tstruct *md = pq_meta_sub(cc, CC_META);
+
+	if (!md || pq_tstruct_set_int(a, md, CMD_BLOOM_OFF, PQ_TT_I64, off) ||
+	    pq_tstruct_set_int(a, md, CMD_BLOOM_LEN, PQ_TT_I32, len))
+		return -ENOMEM;
+	return 0;
+}
+
 static int pq_meta_enc_stats(struct spot_arena *a, struct pq_tstruct *md,
 			     const struct pq_chunk_out *o)
 {

@@ -179,11 +179,21 @@ struct pq_tstruct *pq_meta_clone_schema(struct pq_tstruct *root,
 
 /*
  * An unmasked chunk moved to new_start: page offsets shifted, page index and
- * bloom filter references dropped (their bytes are not served). Fields this
+ * bloom filter references dropped (the caller may serve the bloom filter
+ * again: pq_meta_set_bloom). Fields this
  * module does not know are kept. 0 or -ENOMEM.
  */
 int pq_meta_chunk_move(struct spot_arena *a, struct pq_tstruct *cc,
 		       const struct pq_chunk *src, int64_t new_start);
+/*
+ * The bloom filter of a source chunk: its offset and length, if both are
+ * given and lie inside the file (0), else -ENOENT.
+ */
+int pq_meta_bloom(const struct pq_chunk *src, uint64_t file_size, int64_t *off,
+		  int64_t *len);
+/* Point a moved chunk's bloom filter at off (served there, len bytes). */
+int pq_meta_set_bloom(struct spot_arena *a, struct pq_tstruct *cc, int64_t off,
+		      int64_t len);
 
 /* What a masked chunk became. */
 struct pq_chunk_out {

@@ -355,3 +355,39 @@ def test_as_errors(sandbox, fixtures):
         s.write_config("source: @SRC@\ndatasets:\n" + body)
         r = spotfs("check", "-c", s.config)
         assert r.returncode != 0 and msg in (r.stdout + r.stderr), (body, r.stdout, r.stderr)
+
+
+def test_bloom_filters_of_unmasked_columns_are_served(sandbox, tmp_path):
+    """DuckDB writes bloom filters for dictionary columns: an unmasked
+    column's filter is served byte for byte at its new offset (readers
+    keep skipping row groups with it), a masked column's is dropped (it
+    would answer membership questions about raw values)."""
+    s = sandbox("bloom")
+    f = "b.parquet"
+    os.makedirs(s.src, exist_ok=True)
+    duck(tmp_path, "COPY (SELECT i AS id, 'name' || (i %% 20) AS name, 'c' || (i %% 5) AS city, "
+         "'u' || i || '@raw.example' AS email FROM range(5000) t(i)) TO '%s' "
+         "(FORMAT parquet, ROW_GROUP_SIZE 1000)" % os.path.join(s.src, f))
+    s.write_config("source: @SRC@\ndatasets:\n  b.parquet:\n    columns: { name: hash }\n")
+    s.mount()
+    q = ("SELECT row_group_id, path_in_schema, bloom_filter_offset, bloom_filter_length "
+         "FROM parquet_metadata('%s') ORDER BY row_group_id, column_id")
+    src = duck(tmp_path, q % os.path.join(s.src, f))
+    got = duck(tmp_path, q % s.path(f))
+    assert [r[:2] for r in src] == [r[:2] for r in got]
+    src_data = open(os.path.join(s.src, f), "rb").read()
+    data = open(s.path(f), "rb").read()
+    kept = dropped = 0
+    for a, b in zip(src, got):
+        if a[1] == "name":
+            assert a[2] is not None and b[2] is None, (a, b)
+            dropped += 1
+        elif a[2] is not None:
+            assert b[3] == a[3], (a, b)
+            assert data[b[2]:b[2] + b[3]] == src_data[a[2]:a[2] + a[3]], (a, b)
+            kept += 1
+    groups = len({r[0] for r in src})
+    assert groups >= 2 and kept == dropped == groups, src
+    assert duck(tmp_path, "SELECT count(*) FROM '%s' WHERE city = 'c3'" % s.path(f))[0][0] == 1000
+    assert duck(tmp_path, "SELECT count(*) FROM '%s' WHERE city = 'c9'" % s.path(f))[0][0] == 0
+    assert b"name7" not in data
