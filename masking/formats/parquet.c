@@ -398,17 +398,7 @@ static int pq_view_masked(struct pq_view *v, struct spot_arena *a,
 	struct pq_chunk_out o;
 	int rc;
 
-	memset(&o, 0, sizeof(o));
-	o.ptype = w->ptype;
-	o.start = (int64_t)v->size;
-	o.dict_off = w->dict_page.len ? o.start : -1;
-	o.data_off = o.start + (int64_t)w->dict_page.len;
-	o.csize = w->csize;
-	o.usize = w->usize;
-	o.num_values = w->num_values;
-	o.null_count = w->null_count;
-	o.ndict_pages = w->dict_page.len ? 1 : 0;
-	memcpy(o.ndata, w->ndata, sizeof(o.ndata));
+	pq_chunk_out_of(w, (int64_t)v->size, &o);
 	rc = pq_view_add_buf(v, &w->dict_page);
 	if (!rc)
 		rc = pq_view_add_buf(v, &w->data);

@@ -261,3 +261,19 @@ out:
 	free(wc);
 	return rc;
 }
+
+void pq_chunk_out_of(const struct pq_chunk_wr *w, int64_t start,
+		     struct pq_chunk_out *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ptype = w->ptype;
+	o->start = start;
+	o->dict_off = w->dict_page.len ? start : -1;
+	o->data_off = start + (int64_t)w->dict_page.len;
+	o->csize = w->csize;
+	o->usize = w->usize;
+	o->num_values = w->num_values;
+	o->null_count = w->null_count;
+	o->ndict_pages = w->dict_page.len ? 1 : 0;
+	memcpy(o->ndata, w->ndata, sizeof(o->ndata));
+}

@@ -270,21 +270,6 @@ int pq_chunk_wr_init(struct pq_chunk_wr *w, int ptype, uint32_t width,
 	return pq_codec_check(codec, NULL) ? -ENOTSUP : 0;
 }
 
-void pq_chunk_wr_fini(struct pq_chunk_wr *w)
-{
-	spot_buf_fini(&w->dict_bytes);
-	spot_buf_fini(&w->plain);
-	spot_buf_fini(&w->dict_page);
-	spot_buf_fini(&w->data);
-	spot_buf_fini(&w->body);
-	spot_buf_fini(&w->comp);
-	free(w->dict);
-	free(w->slots);
-	free(w->idx);
-	free(w->def);
-	memset(w, 0, sizeof(*w));
-}
-
 void pq_chunk_wr_trim(struct pq_chunk_wr *w)
 {
 	spot_buf_fini(&w->dict_bytes);
@@ -299,6 +284,14 @@ void pq_chunk_wr_trim(struct pq_chunk_wr *w)
 	w->slots = w->idx = w->def = NULL;
 	w->dict_n = w->nslots = 0;
 	w->nidx = w->nlev = w->cap_idx = w->cap_lev = 0;
+}
+
+void pq_chunk_wr_fini(struct pq_chunk_wr *w)
+{
+	pq_chunk_wr_trim(w);
+	spot_buf_fini(&w->dict_page);
+	spot_buf_fini(&w->data);
+	memset(w, 0, sizeof(*w));
 }
 
 static int pq_grow_u32(uint32_t **a, uint32_t *cap, uint32_t need)

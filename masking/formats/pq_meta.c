@@ -748,9 +748,7 @@ struct pq_tstruct *pq_meta_chunk_new(struct spot_arena *a, const char *name,
 	if (pq_tstruct_set(a, md, CMD_PATH, &v) ||
 	    pq_tstruct_set_int(a, md, CMD_CODEC, PQ_TT_I32, codec))
 		return NULL;
-	memset(&v, 0, sizeof(v));
-	v.type = PQ_TT_STRUCT;
-	v.u.st = md;
+	v = pq_tval_struct(md);
 	if (pq_tstruct_set(a, cc, CC_META, &v) ||
 	    pq_meta_chunk_masked(a, cc, o))
 		return NULL;

@@ -561,6 +561,16 @@ int pq_tstruct_int(const struct pq_tstruct *st, int16_t id, int64_t *v)
 	}
 }
 
+struct pq_tval pq_tval_struct(struct pq_tstruct *st)
+{
+	struct pq_tval v;
+
+	memset(&v, 0, sizeof(v));
+	v.type = PQ_TT_STRUCT;
+	v.u.st = st;
+	return v;
+}
+
 int pq_tval_list(struct spot_arena *a, struct pq_tval *out, enum pq_ttype etype,
 		 uint32_t n)
 {

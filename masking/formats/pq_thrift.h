@@ -116,6 +116,9 @@ int pq_tstruct_set_bin(struct spot_arena *a, struct pq_tstruct *st, int16_t id,
  */
 int pq_tstruct_int(const struct pq_tstruct *st, int16_t id, int64_t *v);
 
+/* A struct value holding st. */
+struct pq_tval pq_tval_struct(struct pq_tstruct *st);
+
 /*
  * Make *out a list of n zeroed elements of etype, allocated in a (fill
  * out->u.elems). 0 or -ENOMEM.

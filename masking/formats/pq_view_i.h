@@ -128,6 +128,13 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 		      struct pq_mcol *mc, size_t nmc, struct pq_chunk_wr *w,
 		      uint64_t *kept, struct spot_err *err);
 
+/*
+ * What a finished chunk writer's pages become when they are laid out at
+ * start (dictionary page first), for pq_meta_chunk_masked/_new.
+ */
+void pq_chunk_out_of(const struct pq_chunk_wr *w, int64_t start,
+		     struct pq_chunk_out *o);
+
 /* ---- building row groups on several threads (pq_pool.c) ---- */
 
 struct pq_pool;

@@ -104,33 +104,13 @@ static int pq_wr_chunk(struct pq_writer *x, size_t c, struct pq_tstruct **cc,
 		rc = pq_chunk_wr_finish(w, err);
 	if (rc)
 		return rc;
-	memset(&o, 0, sizeof(o));
-	o.ptype = PQ_BYTE_ARRAY;
-	o.start = (int64_t)x->out->len;
-	o.dict_off = w->dict_page.len ? o.start : -1;
-	o.data_off = o.start + (int64_t)w->dict_page.len;
-	o.csize = w->csize;
-	o.usize = w->usize;
-	o.num_values = w->num_values;
-	o.null_count = w->null_count;
-	o.ndict_pages = w->dict_page.len ? 1 : 0;
-	memcpy(o.ndata, w->ndata, sizeof(o.ndata));
+	pq_chunk_out_of(w, (int64_t)x->out->len, &o);
 	if (spot_buf_append(x->out, w->dict_page.p, w->dict_page.len) ||
 	    spot_buf_append(x->out, w->data.p, w->data.len))
 		return -ENOMEM;
 	*cc = pq_meta_chunk_new(&x->a, x->names[c], x->lens[c], PQ_WR_CODEC,
 				&o);
 	return *cc ? 0 : -ENOMEM;
-}
-
-static struct pq_tval pq_wr_struct(struct pq_tstruct *st)
-{
-	struct pq_tval v;
-
-	memset(&v, 0, sizeof(v));
-	v.type = PQ_TT_STRUCT;
-	v.u.st = st;
-	return v;
 }
 
 /* Close the open row group: its chunks into the file, its metadata kept. */
@@ -148,7 +128,7 @@ static int pq_wr_rowgroup(struct pq_writer *x, struct spot_err *err)
 		rc = pq_wr_chunk(x, c, &cc, err);
 		if (rc)
 			return rc;
-		cols.u.elems[c] = pq_wr_struct(cc);
+		cols.u.elems[c] = pq_tval_struct(cc);
 		usize += x->w[c].usize;
 		pq_chunk_wr_fini(&x->w[c]);
 		if (pq_wr_col_init(x, c))
@@ -234,14 +214,14 @@ static int pq_wr_schema(struct pq_writer *x, struct pq_tstruct *root)
 	    pq_tstruct_set_bin(&x->a, se, 4, "schema", 6) ||
 	    pq_tstruct_set_int(&x->a, se, 5, PQ_TT_I32, (int64_t)x->ncols))
 		return -ENOMEM;
-	v.u.elems[0] = pq_wr_struct(se);
+	v.u.elems[0] = pq_tval_struct(se);
 	for (c = 0; c < x->ncols; c++) {
 		se = pq_tstruct_new(&x->a);
 		if (!se ||
 		    pq_tstruct_set_bin(&x->a, se, 4, x->names[c], x->lens[c]) ||
 		    pq_meta_schema_promote(&x->a, se, true, true))
 			return -ENOMEM;
-		v.u.elems[c + 1] = pq_wr_struct(se);
+		v.u.elems[c + 1] = pq_tval_struct(se);
 	}
 	return pq_tstruct_set(&x->a, root, 2, &v);
 }
@@ -266,7 +246,7 @@ static int pq_wr_end(void *sink, struct spot_err *err)
 	    pq_tval_list(&x->a, &rgs, PQ_TT_STRUCT, (uint32_t)x->nrgs))
 		goto nomem;
 	for (g = 0; g < x->nrgs; g++)
-		rgs.u.elems[g] = pq_wr_struct(x->rgs[g]);
+		rgs.u.elems[g] = pq_tval_struct(x->rgs[g]);
 	if (pq_tstruct_set(&x->a, root, 4, &rgs) ||
 	    pq_tstruct_set_bin(&x->a, root, 6, by, sizeof(by) - 1))
 		goto nomem;
