@@ -351,14 +351,6 @@ static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
 	size_t i, j;
 	int rc;
 
-	if (plan && plan->row_fn)
-		for (i = 0; i < f->m->nleaves; i++)
-			if (f->m->leaves[i].max_rep > 0) {
-				spot_err_set(err, "parquet: row filters on "
-						  "Parquet files with list/map "
-						  "columns are not supported");
-				return -ENOTSUP;
-			}
 	*out = NULL;
 	*nout = 0;
 	if (!plan || !plan->nxf)

@@ -34,9 +34,12 @@ static int pq_wcol_init(const struct pq_file *f, const struct pq_rgcur *cur,
 		w, to_string ? PQ_BYTE_ARRAY : l->ptype,
 		to_string ? 0 : pq_type_width(l->ptype, l->type_length),
 		ch->codec, false, wc->out_max_def);
+	if (!rc)
+		pq_chunk_wr_set_rep(w, l->max_rep);
 	/* Unmasked columns keep their encoding family: no dictionary
 	 * where the source had none. */
-	if (!rc && !wc->mc && !cur->cc[wc->col].rd.has_dict)
+	if (!rc && !wc->mc &&
+	    (l->max_rep ? ch->dict_off < 0 : !cur->cc[wc->col].rd.has_dict))
 		w->dict_on = false;
 	return rc;
 }
@@ -159,7 +162,83 @@ static int pq_batch_run(const struct pq_file *f, struct pq_rgcur *cur,
 	for (k = 0; !rc && k < nmc; k++)
 		rc = mc[k].xf->fn(mc[k].xf->arg, b, mc[k].col, err);
 	for (k = 0; !rc && k < nw; k++)
-		rc = pq_write_batch(f, cur, &wc[k], &w[wc[k].col], b, err);
+		if (!f->m->leaves[wc[k].col].max_rep)
+			rc = pq_write_batch(f, cur, &wc[k], &w[wc[k].col], b,
+					    err);
+	return rc;
+}
+
+/*
+ * A repeated (list or map) column of row group g under a row filter: the
+ * level entries of the kept rows (keep[row]) are copied with their values
+ * and nulls, pages ending where the source's did. 0 or -errno with err set.
+ */
+static int pq_rewrite_repeated(const struct pq_file *f, int fd, size_t g,
+			       size_t col, const uint8_t *keep, uint64_t nrows,
+			       struct pq_chunk_wr *w, struct spot_err *err)
+{
+	const struct pq_leaf *l = &f->m->leaves[col];
+	const struct pq_chunk *ch = &f->m->rgs[g].chunks[col];
+	uint8_t *raw = malloc(ch->csize > 0 ? (size_t)ch->csize : 1);
+	uint64_t row = UINT64_MAX; /* the row of the current entry */
+	struct pq_chunk_rd rd;
+	struct pq_page pg;
+	uint32_t i, vi;
+	int rc, type = PQ_PAGE_DATA;
+
+	if (!raw)
+		return -ENOMEM;
+	rc = pq_pread_full(fd, raw, (size_t)ch->csize, (uint64_t)ch->start);
+	if (rc) {
+		spot_err_set(err, "parquet: cannot read a column chunk: %s",
+			     strerror(-rc));
+		free(raw);
+		return rc;
+	}
+	pq_chunk_rd_init(&rd, l, ch->codec, ch->num_values, raw,
+			 (size_t)ch->csize);
+	while ((rc = pq_chunk_next(&rd, &pg, err)) == 1) {
+		rc = 0;
+		type = pg.type;
+		for (i = vi = 0; !rc && i < pg.num_values; i++) {
+			bool val = !pg.def || pg.def[i] == (uint32_t)l->max_def;
+
+			row += pg.rep[i] == 0;
+			if (row >= nrows || vi + val > pg.vals.n) {
+				spot_err_set(err,
+					     "parquet: column %s has more "
+					     "rows than its row group",
+					     l->path);
+				rc = -EINVAL;
+			} else if (keep[row]) {
+				pq_chunk_wr_rep(w, pg.rep[i]);
+				rc = !val ? pq_chunk_wr_null(w, pg.def[i])
+				     : pg.vals.ba
+					     ? pq_chunk_wr_put(
+						       w, pg.vals.ba[vi].p,
+						       pg.vals.ba[vi].len)
+					     : pq_chunk_wr_put(
+						       w,
+						       pg.vals.fixed +
+							       (size_t)vi *
+								       pg.vals.width,
+						       pg.vals.width);
+			}
+			vi += val;
+		}
+		w->crc = rd.had_crc;
+		if (!rc && w->nlev)
+			rc = pq_chunk_wr_page(w, type, err);
+		if (rc)
+			break;
+	}
+	/* An empty chunk still gets one (empty) page. */
+	if (!rc && !w->num_values)
+		rc = pq_chunk_wr_page(w, type, err);
+	if (!rc)
+		rc = pq_chunk_wr_finish(w, err);
+	pq_chunk_rd_fini(&rd);
+	free(raw);
 	return rc;
 }
 
@@ -193,6 +272,9 @@ static int pq_wcols_finish(const struct pq_rgcur *cur, struct pq_wcol *wc,
 		struct pq_chunk_wr *x = &w[wc[k].col];
 		int type = cur->cc[wc[k].col].last_type;
 
+		if (cur->f->m->leaves[wc[k].col].max_rep)
+			continue; /* pq_rewrite_repeated finished it */
+
 		x->crc = cur->cc[wc[k].col].rd.had_crc;
 		/* Rows left in the writer, or an empty chunk: one page. */
 		if (x->nlev || (!x->ndata[0][0] && !x->ndata[0][1] &&
@@ -201,6 +283,22 @@ static int pq_wcols_finish(const struct pq_rgcur *cur, struct pq_wcol *wc,
 		if (!rc)
 			rc = pq_chunk_wr_finish(x, err);
 	}
+	return rc;
+}
+
+/* The repeated columns among wc, once the kept rows are known. */
+static int pq_repeated_finish(const struct pq_file *f, int fd, size_t g,
+			      const struct pq_wcol *wc, size_t nw,
+			      struct pq_chunk_wr *w, const uint8_t *keep,
+			      struct spot_err *err)
+{
+	uint64_t nrows = (uint64_t)f->m->rgs[g].num_rows;
+	int rc = 0;
+
+	for (size_t k = 0; !rc && k < nw; k++)
+		if (f->m->leaves[wc[k].col].max_rep)
+			rc = pq_rewrite_repeated(f, fd, g, wc[k].col, keep,
+						 nrows, &w[wc[k].col], err);
 	return rc;
 }
 
@@ -214,12 +312,16 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 	struct pq_wcol *wc = NULL;
 	struct pq_rgcur cur;
 	struct pipe_batch b;
-	uint64_t nkept = 0;
+	uint64_t nkept = 0, nrows = (uint64_t)f->m->rgs[g].num_rows;
+	uint8_t *keep = NULL; /* per row, for repeated columns */
 	size_t nw = 0, k;
 	uint32_t r;
 	int rc = -ENOMEM;
 
 	wc = pq_wcols(f, filter, mc, nmc, &nw);
+	for (k = 0; filter && !keep && k < f->m->nleaves; k++)
+		if (f->m->leaves[k].max_rep && !(keep = malloc(nrows + 1)))
+			goto out;
 	if (!wc || pipe_batch_init(&b, f->m->nleaves, PIPE_BATCH_ROWS))
 		goto out;
 	batch = true;
@@ -243,14 +345,20 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 		rc = pq_batch_run(f, &cur, plan, mc, nmc, wc, nw, w, &b, err);
 		if (rc)
 			goto out;
-		for (r = 0; r < b.nrows; r++)
+		for (r = 0; r < b.nrows; r++) {
+			if (keep)
+				keep[b.first_row - first_row + r] = b.keep[r];
 			nkept += b.keep[r] != 0;
+		}
 		b.first_row += b.nrows;
 	}
 	rc = pq_wcols_finish(&cur, wc, nw, w, err);
+	if (!rc && keep)
+		rc = pq_repeated_finish(f, fd, g, wc, nw, w, keep, err);
 	if (!rc)
-		*kept = filter ? nkept : (uint64_t)f->m->rgs[g].num_rows;
+		*kept = filter ? nkept : nrows;
 out:
+	free(keep);
 	free(want);
 	if (rc == -ENOMEM)
 		spot_err_set(err, "parquet: out of memory masking a row group");

@@ -280,10 +280,11 @@ void pq_chunk_wr_trim(struct pq_chunk_wr *w)
 	free(w->slots);
 	free(w->idx);
 	free(w->def);
+	free(w->rep);
 	w->dict = NULL;
-	w->slots = w->idx = w->def = NULL;
+	w->slots = w->idx = w->def = w->rep = NULL;
 	w->dict_n = w->nslots = 0;
-	w->nidx = w->nlev = w->cap_idx = w->cap_lev = 0;
+	w->nidx = w->nlev = w->cap_idx = w->cap_lev = w->cap_rep = 0;
 }
 
 void pq_chunk_wr_fini(struct pq_chunk_wr *w)
@@ -391,8 +392,25 @@ static int pq_dict_index(struct pq_chunk_wr *w, const uint8_t *p, uint32_t len,
 	return 0;
 }
 
+void pq_chunk_wr_set_rep(struct pq_chunk_wr *w, int max_rep)
+{
+	w->max_rep = max_rep;
+}
+
+void pq_chunk_wr_rep(struct pq_chunk_wr *w, uint32_t rep)
+{
+	w->next_rep = rep;
+}
+
 static int pq_wr_level(struct pq_chunk_wr *w, uint32_t lv)
 {
+	if (w->max_rep) {
+		if (pq_grow_u32(&w->rep, &w->cap_rep, w->nlev + 1))
+			return -ENOMEM;
+		w->rep[w->nlev] = w->next_rep;
+		w->page_rows += w->next_rep == 0;
+		w->next_rep = 0;
+	}
 	if (!w->max_def)
 		return 0;
 	if (pq_grow_u32(&w->def, &w->cap_lev, w->nlev + 1))
@@ -496,8 +514,8 @@ int pq_chunk_wr_page(struct pq_chunk_wr *w, int page_type, struct spot_err *err)
 	bool v2 = page_type == PQ_PAGE_DATA_V2, use_dict;
 	uint32_t nn = w->nlev - w->page_nulls;
 	struct pq_page_hdr h;
-	size_t lv_len;
-	int rc;
+	size_t lv_len, rep_len = 0;
+	int rc = 0;
 
 	if (!w->dict_decided && nn) {
 		/* Keep the dictionary only where it pays. */
@@ -508,7 +526,13 @@ int pq_chunk_wr_page(struct pq_chunk_wr *w, int page_type, struct spot_err *err)
 	}
 	use_dict = w->dict_on && w->dict_n > 0;
 	spot_buf_reset(&w->body);
-	rc = pq_levels_encode(&w->body, w->def, w->nlev, w->max_def, !v2);
+	if (w->max_rep)
+		rc = pq_levels_encode(&w->body, w->rep, w->nlev,
+				      (uint32_t)w->max_rep, !v2);
+	rep_len = w->body.len;
+	if (!rc)
+		rc = pq_levels_encode(&w->body, w->def, w->nlev, w->max_def,
+				      !v2);
 	lv_len = w->body.len;
 	if (!rc)
 		rc = pq_wr_values(w, use_dict);
@@ -520,8 +544,9 @@ int pq_chunk_wr_page(struct pq_chunk_wr *w, int page_type, struct spot_err *err)
 	h.encoding = use_dict ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN;
 	h.def_enc = h.rep_enc = PQ_ENC_RLE;
 	h.num_nulls = (int32_t)w->page_nulls;
-	h.num_rows = (int32_t)w->nlev;
-	h.def_len = (int32_t)lv_len;
+	h.num_rows = (int32_t)(w->max_rep ? w->page_rows : w->nlev);
+	h.rep_len = (int32_t)rep_len;
+	h.def_len = (int32_t)(lv_len - rep_len);
 	h.compressed = w->codec != 0;
 	rc = pq_wr_emit(w, &h, v2 ? lv_len : 0, &w->data, err);
 	if (rc)
@@ -529,7 +554,7 @@ int pq_chunk_wr_page(struct pq_chunk_wr *w, int page_type, struct spot_err *err)
 	w->ndata[v2][use_dict]++;
 	w->num_values += w->nlev;
 	w->null_count += w->page_nulls;
-	w->nlev = w->nidx = w->page_nulls = 0;
+	w->nlev = w->nidx = w->page_nulls = w->page_rows = 0;
 	spot_buf_reset(&w->plain);
 	return 0;
 nomem:

@@ -100,6 +100,11 @@ struct pq_chunk_wr {
 	uint32_t *idx, *def;
 	uint32_t nidx, nlev, cap_idx, cap_lev;
 	uint32_t page_nulls;
+	/* repeated columns (pq_chunk_wr_set_rep) */
+	int max_rep;
+	uint32_t *rep, cap_rep;
+	uint32_t next_rep;  /* level of the next put or null */
+	uint32_t page_rows; /* entries at level 0: rows begun in the page */
 	/* output */
 	struct spot_buf dict_page;
 	struct spot_buf data;
@@ -118,6 +123,14 @@ struct pq_chunk_wr {
 int pq_chunk_wr_init(struct pq_chunk_wr *w, int ptype, uint32_t width,
 		     int64_t codec, bool crc, int max_def);
 void pq_chunk_wr_fini(struct pq_chunk_wr *w);
+/*
+ * A repeated column (inside a list or map): every put and null also gets a
+ * repetition level, 0 (a new row) unless pq_chunk_wr_rep() says otherwise
+ * just before. Pages should end at row boundaries (v2 pages must).
+ */
+void pq_chunk_wr_set_rep(struct pq_chunk_wr *w, int max_rep);
+/* The repetition level of the next put or null. */
+void pq_chunk_wr_rep(struct pq_chunk_wr *w, uint32_t rep);
 /* A non-null value: width bytes, or the BYTE_ARRAY bytes. 0 or -ENOMEM. */
 int pq_chunk_wr_put(struct pq_chunk_wr *w, const uint8_t *p, uint32_t len);
 /* A null at definition level def (< max_def). 0 or -ENOMEM. */
