@@ -3,8 +3,8 @@
  * fake.h - deterministic fake values for the "fake" masking method.
  *
  * The dictionaries hold common or invented words only (no real people). A
- * fake value is a pure function of a seed: methods.c derives the seed from a
- * keyed BLAKE2b of the raw value, so the same value gets the same fake value
+ * fake value is a pure function of a seed: methods_apply.c derives the seed
+ * from a keyed BLAKE2b of the raw value, so the same value gets the same fake value
  * in every dataset of a sandbox. The parts of a value use fixed bytes of the
  * seed, so "name" of a value starts with "first_name" of the same value and
  * "email" is built from the same first and last names.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * test_sqlite.c - unit tests of the SQLite codec (masking/formats/sqlite.c):
+ * test_sqlite.c - unit tests of the SQLite codec (masking/formats/sqlite*.c):
  * type mapping, table listing, view SQL validation and the authorizer, time
  * and row limits, read-only behaviour on rollback and WAL databases with a
  * concurrent writer, the masked-database writer (no raw value, no freelist,

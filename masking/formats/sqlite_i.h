@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sqlite_i.h - private to the SQLite codec: the database handle and the
+ * table/view source, shared by sqlite.c (opening, hardening, snapshots,
+ * metadata), sqlite_source.c (tables and views as pipeline sources) and
+ * sqlite_write.c (the masked-database writer). Like everything in sqlite.h,
+ * an object here is used by one thread at a time.
+ */
+#ifndef SPOT_SQLITE_I_H
+#define SPOT_SQLITE_I_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "sqlite.h"
+
+enum sqlc_mode {
+	SQLC_MODE_ROLLBACK, /* mode=ro, shared lock inside transactions */
+	SQLC_MODE_WAL_LIVE, /* mode=ro, shares the existing -shm */
+	SQLC_MODE_WAL_IDLE, /* immutable=1, verified unchanged afterwards */
+};
+
+/* What identifies the file's contents, for immutable-mode reads. */
+struct sqlc_fp {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct timespec ctime;
+};
+
+struct sqlc_db {
+	char *path; /* realpath of the source */
+	struct sqlc_opts opts;
+	sqlite3 *src; /* on the source file, while depth > 0 */
+	sqlite3 *mem; /* private copy for this snapshot, or NULL */
+	sqlite3 *rd;  /* src or mem: where statements read */
+	enum sqlc_mode mode;
+	struct sqlc_fp fp; /* taken before reading */
+	unsigned depth;	   /* snapshot nesting */
+	bool in_txn;	   /* read transaction open on src */
+	bool internal;	   /* authorizer: our own statements are running */
+	bool timed_out;	   /* the progress handler interrupted */
+	bool memonly;	   /* sqlc_db_open_mem: mem is the database */
+	uint64_t deadline; /* monotonic ns; 0: no budget armed */
+};
+
+struct sqlc_source {
+	struct sqlc_db *db;
+	sqlite3_stmt *st;
+	char *name;	  /* table or view name, for messages */
+	const char *kind; /* "table" or "view" */
+	struct pipe_col *cols;
+	char **decl;
+	size_t ncols;
+	bool hex_blobs;
+	bool done;
+	int failed; /* sticky -errno of a failed read */
+	struct spot_err failed_err;
+	uint64_t rows;
+	uint64_t used_ns; /* time spent stepping, against the budget */
+};
+
+/* ---- sqlite.c ---- */
+
+/* CLOCK_MONOTONIC in ns, for the time budget. */
+uint64_t sqlc_now_ns(void);
+/* A SQLite result code as -errno; -ETIMEDOUT when db's budget ran out. */
+int sqlc_errno(struct sqlc_db *db, int rc);
+/* Arm db's time budget for the statements that run next (used_ns spent). */
+void sqlc_arm(struct sqlc_db *db, uint64_t used_ns);
+/* Immutable-mode reads: -EAGAIN with err set if the file changed. */
+int sqlc_fp_check(struct sqlc_db *db, struct spot_err *err);
+/* Close *c if open; *c becomes NULL. */
+void sqlc_close(sqlite3 **c);
+/*
+ * Prepare configured SQL on db->rd under the authorizer; it must be one
+ * read-only statement returning rows. kind and name are for messages.
+ */
+int sqlc_prepare_view(struct sqlc_db *db, const char *kind, const char *name,
+		      const char *sql, sqlite3_stmt **out,
+		      struct spot_err *err);
+
+/* ---- sqlite_source.c ---- */
+
+/* Append name to b as a double-quoted SQL identifier. 0 or -ENOMEM. */
+int sqlc_quote(struct spot_buf *b, const char *name);
+
+#endif /* SPOT_SQLITE_I_H */
