@@ -8,7 +8,8 @@
  * anchors and aliases (alias bombs), nesting deeper than CFG_MAX_DEPTH,
  * collections over CFG_MAX_ITEMS entries, more than CFG_MAX_NODES nodes,
  * duplicate or non-scalar mapping keys, NUL bytes in strings, and more than
- * one document. config.c then validates the tree into a struct cfg.
+ * one document. config.c and config_ds.c then validate the tree into a
+ * struct cfg.
  *
  * Every node and string lives in the tree's arena and is freed at once by
  * cfg_tree_fini. Not thread-safe; a tree is used by one load at a time.
@@ -67,7 +68,7 @@ void cfg_err_vat(struct spot_err *err, const char *path, unsigned line,
 		 unsigned col, const char *fmt, va_list ap)
 	__attribute__((format(printf, 5, 0)));
 
-/* ---- typed access to nodes, for config.c ---- */
+/* ---- typed access to nodes, for config.c and config_ds.c ---- */
 
 /* One load in progress. */
 struct cfg_ctx {
@@ -118,6 +119,29 @@ int cfg_node_dups(struct cfg_node *const *nodes, size_t n, size_t stride,
 struct cfg_node *cfg_node_get(const struct cfg_node *map, const char *key);
 /* A plain "", "~" or "null" scalar: an empty value. */
 bool cfg_node_is_null(const struct cfg_node *n);
+
+/* ---- config.c: paths, for config_ds.c ---- */
+
+/* rel resolved from dir (absolute rel is kept). NULL on ENOMEM. */
+char *cfg_join(const char *dir, const char *rel);
+/*
+ * Normalise a path relative to the source into out (at least strlen(in) + 1
+ * bytes): drop "." and empty segments. -EINVAL if it is absolute or has a
+ * ".." segment.
+ */
+int cfg_relpath_norm(const char *in, char *out);
+
+/* ---- config_ds.c: roles and datasets, for config.c ---- */
+
+/* The roles: key into x->c->roles. 0, -EINVAL (err set) or -ENOMEM. */
+int cfg_roles(struct cfg_ctx *x, const struct cfg_node *root);
+/* Sorted role names into x->role_index (after cfg_roles). 0 or -ENOMEM. */
+int cfg_role_index(struct cfg_ctx *x);
+/*
+ * The datasets: node n (may be NULL) into x->c->datasets, sorted by name
+ * (after cfg_role_index). 0, -EINVAL (err set) or -ENOMEM.
+ */
+int cfg_datasets(struct cfg_ctx *x, const struct cfg_node *n);
 
 /*
  * Load a config from its bytes (p, len), as cfg_load does after reading the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * registry.c - the sandbox registry in SQLite (see registry.h), plus the
- * small SQLite open/error helpers that audit.c shares.
+ * small SQLite open/error helpers the audit log (audit_write.c,
+ * audit_read.c) shares.
  */
 #include "registry.h"
 

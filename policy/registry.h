@@ -132,7 +132,7 @@ const char *reg_state_name(enum reg_state s);
 /* Parse a state name. 0 or -EINVAL. */
 int reg_state_parse(const char *name, enum reg_state *out);
 
-/* ---- SQLite helpers shared with audit.c ---- */
+/* ---- SQLite helpers shared with the audit log (audit_*.c) ---- */
 
 struct sqlite3;
 

@@ -1,0 +1,710 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * config_ds.c - the roles and datasets of a config (see config.c): roles
+ * with their users and groups, column rules (method: or policy:) of
+ * datasets, tables and role overrides, and each dataset's format, policy,
+ * allow: list and SQLite tables and views.
+ */
+#include "config_i.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CFG_PW_BUF_MAX (1u << 20)
+/* Each name costs an NSS lookup (a file scan, maybe a network call). */
+#define CFG_MAX_NAME_LOOKUPS 1024
+
+/* ---- roles ---- */
+
+/* A user or group id: a number, or a name from the passwd/group database. */
+static int cfg_lookup_id(bool group, const char *name, uint32_t *out)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	size_t size = 16384;
+	char *buf, *end;
+	unsigned long long v;
+	int rc;
+
+	if (name[0] >= '0' && name[0] <= '9') {
+		errno = 0;
+		v = strtoull(name, &end, 10);
+		if (*end || errno || v >= (uint32_t)-1)
+			return -ERANGE;
+		*out = (uint32_t)v;
+		return 0;
+	}
+	for (;;) {
+		buf = malloc(size);
+		if (!buf)
+			return -ENOMEM;
+		if (group)
+			rc = getgrnam_r(name, &gr, buf, size, &grp);
+		else
+			rc = getpwnam_r(name, &pw, buf, size, &pwp);
+		if (rc != ERANGE || size >= CFG_PW_BUF_MAX)
+			break;
+		free(buf);
+		size *= 2;
+	}
+	if (!rc && (grp || pwp))
+		*out = group ? (uint32_t)grp->gr_gid : (uint32_t)pwp->pw_uid;
+	else
+		rc = -ENOENT;
+	free(buf);
+	return rc;
+}
+
+static int cfg_role_ids(struct cfg_ctx *x, const struct cfg_node *n, bool group,
+			const char *role, uint32_t **out, size_t *nout)
+{
+	const char *what = group ? "group" : "user";
+	const struct cfg_node *one = n;
+	const char *s;
+	size_t i, cnt = 1;
+	int rc;
+
+	if (cfg_node_is_null(n))
+		return 0;
+	if (n->kind == CFG_NODE_SEQ) {
+		cnt = n->n;
+	} else if ((rc = cfg_expect(x, n, CFG_NODE_SCALAR, "users/groups"))) {
+		return rc;
+	}
+	*out = calloc(cnt ? cnt : 1, sizeof(**out));
+	if (!*out)
+		return cfg_oom(x);
+	for (i = 0; i < cnt; i++) {
+		if (n->kind == CFG_NODE_SEQ)
+			one = n->kids[i];
+		if ((rc = cfg_str(x, one, what, &s)))
+			return rc;
+		if (!(s[0] >= '0' && s[0] <= '9') &&
+		    ++x->name_lookups > CFG_MAX_NAME_LOOKUPS)
+			return cfg_fail(x, one,
+					"more than %d user and group names "
+					"(use numeric ids)",
+					CFG_MAX_NAME_LOOKUPS);
+		rc = cfg_lookup_id(group, s, &(*out)[i]);
+		if (rc == -ENOMEM)
+			return cfg_oom(x);
+		if (rc == -ERANGE)
+			return cfg_fail(x, one, "%s id '%.40s' out of range",
+					what, one->s);
+		if (rc)
+			return cfg_fail(x, one,
+					"unknown %s '%.80s' in role '%.80s'",
+					what, one->s, role);
+		(*nout)++;
+	}
+	return 0;
+}
+
+int cfg_roles(struct cfg_ctx *x, const struct cfg_node *root)
+{
+	static const char *const keys[] = { "users", "groups", NULL };
+	const struct cfg_node *n = cfg_node_get(root, "roles"), *v, *k;
+	struct cfg_role *r;
+	size_t i;
+	int rc;
+
+	if (!n || cfg_node_is_null(n))
+		return 0;
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "roles")))
+		return rc;
+	x->c->roles = calloc(n->n / 2 + 1, sizeof(*x->c->roles));
+	if (!x->c->roles)
+		return cfg_oom(x);
+	for (i = 0; i < n->n; i += 2) {
+		k = n->kids[i];
+		v = n->kids[i + 1];
+		r = &x->c->roles[x->c->nroles++];
+		r->line = k->line;
+		r->col = k->col;
+		if (!k->len)
+			return cfg_fail(x, k, "empty role name");
+		if ((rc = cfg_strdup(x, k->s, &r->name)))
+			return rc;
+		if (cfg_node_is_null(v))
+			continue;
+		if ((rc = cfg_expect(x, v, CFG_NODE_MAP, "a role")) ||
+		    (rc = cfg_check_keys(x, v, keys, "a role")))
+			return rc;
+		if ((k = cfg_node_get(v, "users")) &&
+		    (rc = cfg_role_ids(x, k, false, r->name, &r->uids,
+				       &r->nuids)))
+			return rc;
+		if ((k = cfg_node_get(v, "groups")) &&
+		    (rc = cfg_role_ids(x, k, true, r->name, &r->gids,
+				       &r->ngids)))
+			return rc;
+	}
+	return 0;
+}
+
+static int cfg_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorted role names, so checking a long allow: list stays cheap. */
+int cfg_role_index(struct cfg_ctx *x)
+{
+	size_t i;
+
+	x->role_index = calloc(x->c->nroles + 1, sizeof(*x->role_index));
+	if (!x->role_index)
+		return cfg_oom(x);
+	for (i = 0; i < x->c->nroles; i++)
+		x->role_index[i] = x->c->roles[i].name;
+	qsort(x->role_index, x->c->nroles, sizeof(*x->role_index),
+	      cfg_name_cmp);
+	return 0;
+}
+
+/* A role name that "allow:" or "roles:" of a dataset may use. */
+static int cfg_role_known(struct cfg_ctx *x, const struct cfg_node *n)
+{
+	const struct cfg *c = x->c;
+	const char *key = n->s;
+	char list[256];
+	size_t i, off;
+
+	if (!strcmp(n->s, c->default_role) ||
+	    bsearch(&key, x->role_index, c->nroles, sizeof(*x->role_index),
+		    cfg_name_cmp))
+		return 0;
+	off = (size_t)snprintf(list, sizeof(list), "%s", c->default_role);
+	for (i = 0; i < c->nroles && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, ", %s",
+					c->roles[i].name);
+	return cfg_fail(x, n, "undefined role '%.80s' (roles: %s)", n->s, list);
+}
+
+/* ---- column rules ---- */
+
+/* Report an msk_rule_set/check error at n, with the column's name. */
+static int cfg_msk_fail(struct cfg_ctx *x, const struct cfg_node *n,
+			const struct cfg_column *col, int rc)
+{
+	char msg[SPOT_ERR_MAX];
+
+	if (rc == -ENOMEM)
+		return cfg_oom(x);
+	snprintf(msg, sizeof(msg), "%s", x->err ? x->err->msg : "");
+	return cfg_fail(x, n, "column '%.80s': %s", col->name, msg);
+}
+
+static int cfg_method(struct cfg_ctx *x, const struct cfg_node *n,
+		      struct cfg_column *col)
+{
+	enum msk_method m;
+	char list[256];
+	size_t off = 0;
+	const char *s;
+	int i, rc = cfg_str(x, n, "method", &s);
+
+	if (rc)
+		return rc;
+	if (!msk_method_parse(s, &m)) {
+		msk_rule_init(&col->rule, m);
+		col->has_rule = true;
+		return 0;
+	}
+	list[0] = 0;
+	for (i = 0; i < MSK_METHOD_COUNT && off < sizeof(list); i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+					i ? ", " : "",
+					msk_method_name((enum msk_method)i));
+	return cfg_fail(
+		x, n, "unknown method '%.40s' for column '%.80s' (methods: %s)",
+		s, col->name, list);
+}
+
+/* "{ method: hash, length: 12 }": parameters go to msk_rule_set. */
+static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
+			     struct cfg_column *col)
+{
+	const struct cfg_node *k, *val;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->n; i += 2) {
+		k = v->kids[i];
+		val = v->kids[i + 1];
+		if (!strcmp(k->s, "method"))
+			continue;
+		if ((rc = cfg_expect(x, val, CFG_NODE_SCALAR, "a parameter")))
+			return rc;
+		rc = msk_rule_set(&col->rule, k->s, val->s, x->err);
+		if (rc)
+			return cfg_msk_fail(x, rc == -ENOENT ? k : val, col,
+					    rc);
+	}
+	return 0;
+}
+
+static int cfg_column(struct cfg_ctx *x, const struct cfg_dataset *d,
+		      const struct cfg_node *k, const struct cfg_node *v,
+		      struct cfg_column *col)
+{
+	static const char *const pkeys[] = { "policy", NULL };
+	const struct cfg_node *m, *p;
+	const char *s;
+	int rc;
+
+	col->line = k->line;
+	col->col = k->col;
+	if (!k->len)
+		return cfg_fail(x, k, "empty column name");
+	if ((rc = cfg_strdup(x, k->s, &col->name)))
+		return rc;
+	if (v->kind == CFG_NODE_SCALAR) {
+		rc = cfg_method(x, v, col); /* shorthand "email: hash" */
+	} else if (!(rc = cfg_expect(x, v, CFG_NODE_MAP, "a column rule"))) {
+		m = cfg_node_get(v, "method");
+		p = cfg_node_get(v, "policy");
+		if (p) {
+			if (m)
+				return cfg_fail(x, p,
+						"column '%.80s' takes method: "
+						"or policy:, not both",
+						col->name);
+			if ((rc = cfg_check_keys(x, v, pkeys, "a column")) ||
+			    (rc = cfg_str(x, p, "policy", &s)))
+				return rc;
+			if (!d->policy)
+				return cfg_fail(x, p,
+						"column '%.80s' uses policy: "
+						"but dataset '%.80s' has no "
+						"policy: file",
+						col->name, d->name);
+			return cfg_strdup(x, s, &col->policy_fn);
+		}
+		if (!m)
+			return cfg_fail(
+				x, v, "column '%.80s' needs method: or policy:",
+				col->name);
+		if (!(rc = cfg_method(x, m, col)))
+			rc = cfg_method_params(x, v, col);
+	}
+	if (rc)
+		return rc;
+	rc = msk_rule_check(&col->rule, x->err);
+	return rc ? cfg_msk_fail(x, k, col, rc) : 0;
+}
+
+static int cfg_rules(struct cfg_ctx *x, const struct cfg_dataset *d,
+		     const struct cfg_node *n, struct cfg_rules *r)
+{
+	size_t i;
+	int rc;
+
+	if (!n || cfg_node_is_null(n))
+		return 0;
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "columns")))
+		return rc;
+	r->cols = calloc(n->n / 2 + 1, sizeof(*r->cols));
+	if (!r->cols)
+		return cfg_oom(x);
+	r->ncols = n->n / 2;
+	for (i = 0; i < r->ncols; i++)
+		if ((rc = cfg_column(x, d, n->kids[2 * i], n->kids[2 * i + 1],
+				     &r->cols[i])))
+			return rc;
+	return 0;
+}
+
+/* "roles: { steward: { columns: {...} } }" of a dataset or table. */
+static int cfg_by_role(struct cfg_ctx *x, const struct cfg_dataset *d,
+		       const struct cfg_node *n, struct cfg_role_rules **out,
+		       size_t *nout)
+{
+	static const char *const keys[] = { "columns", NULL };
+	const struct cfg_node *k, *v;
+	size_t i;
+	int rc;
+
+	if (!n || cfg_node_is_null(n))
+		return 0;
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "roles")))
+		return rc;
+	*out = calloc(n->n / 2 + 1, sizeof(**out));
+	if (!*out)
+		return cfg_oom(x);
+	*nout = n->n / 2;
+	for (i = 0; i < *nout; i++) {
+		k = n->kids[2 * i];
+		v = n->kids[2 * i + 1];
+		if ((rc = cfg_role_known(x, k)) ||
+		    (rc = cfg_strdup(x, k->s, &(*out)[i].role)))
+			return rc;
+		if (cfg_node_is_null(v))
+			continue;
+		if ((rc = cfg_expect(x, v, CFG_NODE_MAP, "a role override")) ||
+		    (rc = cfg_check_keys(x, v, keys, "a role override")) ||
+		    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"),
+				    &(*out)[i].rules)))
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- datasets ---- */
+
+static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *v)
+{
+	static const char *const fmts[] = { "auto", "csv", "parquet",
+					    "sqlite" };
+	static const char *const as[] = { "native", "csv", "parquet" };
+	const struct cfg_node *n, *e;
+	const char *s;
+	size_t i, j;
+	int rc;
+
+	if ((n = cfg_node_get(v, "format"))) {
+		if ((rc = cfg_str(x, n, "format", &s)))
+			return rc;
+		for (i = 0; i < SPOT_ARRAY_SIZE(fmts) && strcmp(s, fmts[i]);)
+			i++;
+		if (i == SPOT_ARRAY_SIZE(fmts))
+			return cfg_fail(
+				x, n,
+				"unknown format '%.40s' (formats: auto, "
+				"csv, parquet, sqlite)",
+				s);
+		d->format = (enum cfg_format)i;
+	}
+	if ((n = cfg_node_get(v, "delimiter"))) {
+		if ((rc = cfg_str(x, n, "delimiter", &s)))
+			return rc;
+		if (d->format != CFG_FMT_AUTO && d->format != CFG_FMT_CSV)
+			return cfg_fail(x, n,
+					"delimiter is for CSV datasets only");
+		if (!strcmp(s, "\\t"))
+			s = "\t";
+		if (strlen(s) != 1 || strchr("\"\r\n", s[0]))
+			return cfg_fail(x, n,
+					"delimiter must be one character other "
+					"than a quote or a line break");
+		d->delimiter = s[0];
+	}
+	if (!(n = cfg_node_get(v, "as")) || cfg_node_is_null(n))
+		return 0;
+	if (n->kind == CFG_NODE_MAP)
+		return cfg_expect(x, n, CFG_NODE_SEQ, "as");
+	for (i = 0; i < cfg_list_len(n); i++) {
+		e = cfg_list_at(n, i);
+		if ((rc = cfg_str(x, e, "as", &s)))
+			return rc;
+		for (j = 0; j < SPOT_ARRAY_SIZE(as) && strcmp(s, as[j]);)
+			j++;
+		if (j == SPOT_ARRAY_SIZE(as))
+			return cfg_fail(x, e,
+					"unknown output format '%.40s' (as: "
+					"native, csv, parquet)",
+					s);
+		d->as |= 1u << j;
+	}
+	if (d->format == CFG_FMT_SQLITE)
+		return cfg_fail(x, n,
+				"as: is for CSV and Parquet datasets (a "
+				"SQLite database serves its tables as CSV)");
+	return 0;
+}
+
+static int cfg_ds_policy(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *v)
+{
+	const struct cfg_node *n = cfg_node_get(v, "policy");
+	struct stat st;
+	const char *s;
+	char *abs;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = cfg_str(x, n, "policy", &s)))
+		return rc;
+	abs = cfg_join(x->c->dir, s);
+	if (!abs)
+		return cfg_oom(x);
+	if (stat(abs, &st) < 0 || access(abs, R_OK) < 0)
+		rc = cfg_fail(x, n, "policy file '%.200s': %s", s,
+			      strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = cfg_fail(x, n, "policy '%.200s' is not a regular file", s);
+	else if (!(d->policy = realpath(abs, NULL)))
+		rc = cfg_oom(x);
+	free(abs);
+	return rc;
+}
+
+static int cfg_ds_allow(struct cfg_ctx *x, struct cfg_dataset *d,
+			const struct cfg_node *v)
+{
+	const struct cfg_node *n = cfg_node_get(v, "allow"), *e;
+	size_t i, cnt;
+	int rc;
+
+	if (!n)
+		return 0;
+	if (n->kind == CFG_NODE_MAP)
+		return cfg_expect(x, n, CFG_NODE_SEQ, "allow");
+	cnt = cfg_node_is_null(n) ? 0 : cfg_list_len(n);
+	d->allow = calloc(cnt + 1, sizeof(*d->allow)); /* [] allows none */
+	if (!d->allow)
+		return cfg_oom(x);
+	for (i = 0; i < cnt; i++) {
+		e = cfg_list_at(n, i);
+		if ((rc = cfg_expect(x, e, CFG_NODE_SCALAR, "a role name")) ||
+		    (rc = cfg_role_known(x, e)) ||
+		    (rc = cfg_strdup(x, e->s, &d->allow[d->nallow++])))
+			return rc;
+	}
+	return 0;
+}
+
+static int cfg_ds_tables(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *n)
+{
+	static const char *const keys[] = { "columns", "roles", NULL };
+	const struct cfg_node *k, *v, *dup, *first;
+	bool seq = n->kind == CFG_NODE_SEQ;
+	const char *s;
+	struct cfg_table *t;
+	size_t i, cnt;
+	int rc;
+
+	if (n->kind == CFG_NODE_SCALAR) {
+		if (strcmp(n->s, "all"))
+			return cfg_fail(x, n,
+					"tables must be 'all', a list of table "
+					"names or a mapping");
+		d->all_tables = true;
+		return 0;
+	}
+	for (i = 0; seq && i < n->n; i++)
+		if ((rc = cfg_str(x, n->kids[i], "a table name", &s)))
+			return rc;
+	if (seq) {
+		if ((rc = cfg_node_dups(n->kids, n->n, 1, &dup, &first)))
+			return cfg_oom(x);
+		if (dup)
+			return cfg_fail(x, dup, "table '%.80s' is listed twice",
+					dup->s);
+	}
+	cnt = seq ? n->n : n->n / 2;
+	d->tables = calloc(cnt + 1, sizeof(*d->tables));
+	if (!d->tables)
+		return cfg_oom(x);
+	d->ntables = cnt;
+	for (i = 0; i < cnt; i++) {
+		k = seq ? n->kids[i] : n->kids[2 * i];
+		v = seq ? NULL : n->kids[2 * i + 1];
+		t = &d->tables[i];
+		t->line = k->line;
+		t->col = k->col;
+		if ((rc = cfg_str(x, k, "a table name", &s)) ||
+		    (rc = cfg_strdup(x, k->s, &t->name)))
+			return rc;
+		if (!v || cfg_node_is_null(v))
+			continue;
+		if ((rc = cfg_expect(x, v, CFG_NODE_MAP, "a table")) ||
+		    (rc = cfg_check_keys(x, v, keys, "a table")) ||
+		    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"),
+				    &t->rules)) ||
+		    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"),
+				      &t->by_role, &t->nby_role)))
+			return rc;
+	}
+	return 0;
+}
+
+static int cfg_ds_views(struct cfg_ctx *x, struct cfg_dataset *d,
+			const struct cfg_node *n)
+{
+	struct cfg_sqlview *w;
+	const char *s;
+	size_t i;
+	int rc;
+
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "views")))
+		return rc;
+	d->views = calloc(n->n / 2 + 1, sizeof(*d->views));
+	if (!d->views)
+		return cfg_oom(x);
+	d->nviews = n->n / 2;
+	for (i = 0; i < d->nviews; i++) {
+		w = &d->views[i];
+		w->line = n->kids[2 * i]->line;
+		w->col = n->kids[2 * i]->col;
+		if ((rc = cfg_str(x, n->kids[2 * i], "a view name", &s)) ||
+		    (rc = cfg_strdup(x, s, &w->name)) ||
+		    (rc = cfg_str(x, n->kids[2 * i + 1], "a view", &s)) ||
+		    (rc = cfg_strdup(x, s, &w->sql)))
+			return rc;
+	}
+	return 0;
+}
+
+/* tables, db_views, views: SQLite only. */
+static int cfg_ds_sqlite(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *v)
+{
+	static const char *const keys[] = { "tables", "db_views", "views" };
+	const struct cfg_node *n;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < SPOT_ARRAY_SIZE(keys); i++) {
+		n = cfg_node_get(v, keys[i]);
+		if (!n)
+			continue;
+		if (d->format != CFG_FMT_AUTO && d->format != CFG_FMT_SQLITE)
+			return cfg_fail(x, n, "%s is for SQLite datasets only",
+					keys[i]);
+		if (i == 0 && !cfg_node_is_null(n))
+			rc = cfg_ds_tables(x, d, n);
+		else if (i == 1)
+			rc = cfg_bool(x, n, "db_views", &d->db_views);
+		else if (i == 2 && !cfg_node_is_null(n))
+			rc = cfg_ds_views(x, d, n);
+		else
+			rc = 0;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
+		       const struct cfg_node *v, struct cfg_dataset *d)
+{
+	static const char *const keys[] = { "format", "delimiter", "as",
+					    "policy", "allow",	   "columns",
+					    "roles",  "tables",	   "db_views",
+					    "views",  NULL };
+	char what[128];
+	int rc;
+
+	d->line = k->line;
+	d->col = k->col;
+	d->name = malloc(k->len + 1);
+	if (!d->name)
+		return cfg_oom(x);
+	if (cfg_relpath_norm(k->s, d->name) || !d->name[0])
+		return cfg_fail(x, k,
+				"dataset path '%.200s' must name a file inside "
+				"the source (relative, no '..')",
+				k->s);
+	if (cfg_node_is_null(v))
+		return 0;
+	snprintf(what, sizeof(what), "dataset '%.80s'", d->name);
+	if ((rc = cfg_expect(x, v, CFG_NODE_MAP, what)) ||
+	    (rc = cfg_check_keys(x, v, keys, what)) ||
+	    (rc = cfg_ds_format(x, d, v)) || (rc = cfg_ds_policy(x, d, v)) ||
+	    (rc = cfg_ds_allow(x, d, v)) ||
+	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||
+	    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"), &d->by_role,
+			      &d->nby_role)))
+		return rc;
+	return cfg_ds_sqlite(x, d, v);
+}
+
+static int cfg_ds_cmp(const void *a, const void *b)
+{
+	const struct cfg_dataset *x = a, *y = b;
+	int r = strcmp(x->name, y->name);
+
+	if (r)
+		return r;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
+		  size_t len)
+{
+	const char *slash = strrchr(d->name, '/');
+	const char *dot = strrchr(slash ? slash + 1 : d->name, '.');
+	size_t stem = dot && dot != (slash ? slash + 1 : d->name)
+			      ? (size_t)(dot - d->name)
+			      : strlen(d->name);
+	int n = snprintf(buf, len, "%.*s.%s", (int)stem, d->name,
+			 form == CFG_AS_PARQUET ? "parquet" : "csv");
+
+	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
+}
+
+/* A converted form must not take the name of another dataset. */
+static int cfg_forms_check(struct cfg_ctx *x)
+{
+	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
+	const struct cfg *c = x->c;
+	char name[PATH_MAX + 16];
+
+	for (size_t i = 0; i < c->ndatasets; i++) {
+		const struct cfg_dataset *d = &c->datasets[i], *o;
+
+		for (size_t k = 0; k < SPOT_ARRAY_SIZE(forms); k++) {
+			if (!(d->as & forms[k]))
+				continue;
+			if (cfg_form_name(d, forms[k], name, sizeof(name)))
+				return cfg_fail_at(x, d->line, d->col,
+						   "dataset name too long");
+			o = cfg_dataset_find(c, name);
+			if (o && o != d)
+				return cfg_fail_at(
+					x, d->line, d->col,
+					"as: would serve '%.200s', which "
+					"is also a dataset (at %u:%u)",
+					name, o->line, o->col);
+		}
+	}
+	return 0;
+}
+
+int cfg_datasets(struct cfg_ctx *x, const struct cfg_node *n)
+{
+	struct cfg *c = x->c;
+	struct cfg_dataset *d;
+	size_t i;
+	int rc;
+
+	if (!n || cfg_node_is_null(n))
+		return 0;
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "datasets")))
+		return rc;
+	c->datasets = calloc(n->n / 2 + 1, sizeof(*c->datasets));
+	if (!c->datasets)
+		return cfg_oom(x);
+	c->ndatasets = n->n / 2;
+	for (i = 0; i < c->ndatasets; i++)
+		if ((rc = cfg_dataset(x, n->kids[2 * i], n->kids[2 * i + 1],
+				      &c->datasets[i])))
+			return rc;
+	qsort(c->datasets, c->ndatasets, sizeof(*d), cfg_ds_cmp);
+	for (i = 0; i < c->ndatasets; i++) {
+		d = &c->datasets[i];
+		if (i && !strcmp(d[-1].name, d->name))
+			return cfg_fail_at(x, d->line, d->col,
+					   "dataset '%.200s' is named twice "
+					   "(first at %u:%u)",
+					   d->name, d[-1].line, d[-1].col);
+		if (cfg_is_dataset_parent(c, d->name))
+			return cfg_fail_at(
+				x, d->line, d->col,
+				"dataset '%.200s' is also the folder of "
+				"another dataset",
+				d->name);
+	}
+	return cfg_forms_check(x);
+}
