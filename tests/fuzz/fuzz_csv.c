@@ -10,9 +10,8 @@
  *   - with column 0 replaced by the last column's value (any bytes), the
  *     written file reads back to exactly the values written.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Imasking \
- *     -Imasking/formats tests/fuzz/fuzz_csv.c masking/formats/csv.c \
- *     masking/spot.c -o fuzz_csv
+ *   tests/fuzz/run 60 csv   (builds it with clang and every masking/
+ *                            source, then fuzzes for 60 s)
  * With -DFUZZ_STANDALONE (no -fsanitize=fuzzer) main() replays the files
  * named on the command line, so the unit suite can run a corpus.
  */

@@ -2,8 +2,9 @@
 /*
  * fuzz_parquet.c - libFuzzer target over the Parquet footer and page
  * parsers: the input is opened as a Parquet file, every flat column is
- * masked (so every masked chunk's pages are decoded and re-encoded) and the
- * whole view is read. Any crash, sanitizer report or leak is a bug; errors
+ * masked (so every masked chunk's pages are decoded and re-encoded), then
+ * a row filter rewrites every column (lists included) on two workers, and
+ * each whole view is read. Any crash, sanitizer report or leak is a bug; errors
  * are expected.
  *
  *   clang -fsanitize=fuzzer,address,undefined ... fuzz_parquet.c
@@ -40,14 +41,35 @@ static int fuzz_fn(void *arg, struct pipe_batch *b, size_t col,
 	return 0;
 }
 
-static void fuzz_view(struct pq_file *f, int fd, const struct pipe_plan *plan)
+/* Drops every third row. */
+static int fuzz_row(void *arg, struct pipe_batch *b, struct spot_err *err)
+{
+	(void)arg;
+	(void)err;
+	for (size_t r = 0; r < b->nrows; r++)
+		b->keep[r] = (b->first_row + r) % 3 != 0;
+	return 0;
+}
+
+/* The fuzz transforms keep no state: every worker may share one plan. */
+static int fuzz_more_plan(void *arg, const struct pipe_plan **plan,
+			  struct spot_err *err)
+{
+	(void)err;
+	*plan = arg;
+	return 0;
+}
+
+static void fuzz_view(struct pq_file *f, int fd, const struct pipe_plan *plan,
+		      unsigned threads)
 {
 	static uint8_t buf[1 << 16];
+	struct pq_build_opts opts = { threads, fuzz_more_plan, (void *)plan };
 	struct spot_err err;
 	struct pq_view *v;
 	uint64_t off = 0;
 
-	if (pq_view_build(f, fd, plan, NULL, &v, &err))
+	if (pq_view_build(f, fd, plan, &opts, &v, &err))
 		return;
 	while (off < pq_view_size(v)) {
 		ssize_t n = pq_view_read(v, fd, buf, sizeof(buf), off);
@@ -62,7 +84,7 @@ static void fuzz_view(struct pq_file *f, int fd, const struct pipe_plan *plan)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pipe_xform xf[32];
-	struct pipe_plan plan = { 0 };
+	struct pipe_plan plan = { 0 }, filter = { fuzz_row, NULL, NULL, 0 };
 	const struct pipe_col *cols;
 	struct spot_err err;
 	struct pq_file *f;
@@ -87,8 +109,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		plan.nxf++;
 	}
 	plan.xf = xf;
-	fuzz_view(f, fd, NULL);
-	fuzz_view(f, fd, &plan);
+	fuzz_view(f, fd, NULL, 1);
+	fuzz_view(f, fd, &plan, 1);
+	fuzz_view(f, fd, &filter, 2);
 	pq_file_free(f);
 out:
 	close(fd);
