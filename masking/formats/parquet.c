@@ -200,13 +200,6 @@ int pq_column_check_maskable(const struct pq_file *f, size_t col,
 		spot_err_set(err, "parquet: no column %zu", col);
 		return -EINVAL;
 	}
-	if (f->m->leaves[col].max_rep > 0) {
-		spot_err_set(err,
-			     "parquet: column \"%s\" is inside a list or map; "
-			     "masking repeated columns is not supported",
-			     f->m->leaves[col].path);
-		return -ENOTSUP;
-	}
 	return 0;
 }
 
@@ -360,6 +353,16 @@ static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
 		return -ENOMEM;
 	for (i = 0; i < plan->nxf; i++) {
 		rc = pq_column_check_maskable(f, plan->xf[i].col, err);
+		l = rc ? NULL : &f->m->leaves[plan->xf[i].col];
+		if (l && l->max_rep > 0 && plan->xf[i].needs_row) {
+			spot_err_set(err,
+				     "parquet: column \"%s\" is inside a list "
+				     "or map: mask it with a YAML method (its "
+				     "elements are masked one by one), not a "
+				     "Lua column function",
+				     l->path);
+			rc = -ENOTSUP;
+		}
 		for (j = 0; !rc && j < i; j++)
 			if (mc[j].col == plan->xf[i].col) {
 				spot_err_set(err, "parquet: two transforms "

@@ -35,8 +35,10 @@
  * parsed back into the column's physical type; if any value does not parse,
  * the whole column is served as STRING instead. A type change drops the
  * embedded Arrow/pandas schemas. A NULL output makes a REQUIRED column
- * OPTIONAL (the embedded schemas are dropped then too). Only flat leaf
- * columns can be masked. A type change rebuilds the view from the start, so
+ * OPTIONAL (the embedded schemas are dropped then too). A leaf inside a
+ * list or map is masked element by element (each element alone in a batch
+ * row numbered by its row; the other cells are not filled, so transforms
+ * with needs_row are refused there), its levels kept. A type change rebuilds the view from the start, so
  * transforms and the row filter may run more than once per row: they must
  * be deterministic.
  *
@@ -91,7 +93,10 @@ int pq_file_columns(const struct pq_file *f, const struct pipe_col **cols,
 		    size_t *ncols);
 /* Whether leaf col sits below a repeated field (a list or map element). */
 bool pq_column_is_nested(const struct pq_file *f, size_t col);
-/* 0 if leaf col can be masked, else -ENOTSUP with the reason in err. */
+/*
+ * 0 if leaf col exists (every leaf can be masked; one inside a list or map
+ * only by a transform without needs_row, element by element), else -EINVAL.
+ */
 int pq_column_check_maskable(const struct pq_file *f, size_t col,
 			     struct spot_err *err);
 /* Rows in the file (from the footer). */

@@ -169,20 +169,50 @@ static int pq_batch_run(const struct pq_file *f, struct pq_rgcur *cur,
 }
 
 /*
- * A repeated (list or map) column of row group g under a row filter: the
- * level entries of the kept rows (keep[row]) are copied with their values
- * and nulls, pages ending where the source's did. 0 or -errno with err set.
+ * One element of a masked repeated column through the column's transform,
+ * alone in b as row `row` (so per-row seeds and messages name its row).
+ */
+static int pq_rep_masked(const struct pq_file *f, struct pq_wcol *wc,
+			 struct pipe_batch *b, uint64_t row,
+			 const struct pq_rv *v, struct pq_chunk_wr *w,
+			 struct spot_err *err)
+{
+	const struct pq_leaf *l = &f->m->leaves[wc->col];
+	int rc;
+
+	pipe_batch_clear(b);
+	b->nrows = 1;
+	b->first_row = row;
+	b->keep[0] = 1;
+	rc = pq_rows_cell(l, v->p, v->len, &b->src_arena, &b->in[wc->col]);
+	if (!rc)
+		rc = wc->mc->xf->fn(wc->mc->xf->arg, b, wc->col, err);
+	if (!rc)
+		rc = pq_put_masked(f, wc, w, b, v, 0);
+	return rc;
+}
+
+/*
+ * A repeated (list or map) column of row group g: the level entries of the
+ * kept rows (keep[row], NULL: all) are copied with their levels, masked by
+ * the column's transform when it has one (element by element: the
+ * transform sees the element, no other column of its row), pages ending
+ * where the source's did. 0, -EAGAIN (type change, see pq_put_masked) or
+ * -errno with err set.
  */
 static int pq_rewrite_repeated(const struct pq_file *f, int fd, size_t g,
-			       size_t col, const uint8_t *keep, uint64_t nrows,
+			       uint64_t first_row, struct pq_wcol *wc,
+			       const uint8_t *keep, struct pipe_batch *b,
 			       struct pq_chunk_wr *w, struct spot_err *err)
 {
-	const struct pq_leaf *l = &f->m->leaves[col];
-	const struct pq_chunk *ch = &f->m->rgs[g].chunks[col];
+	const struct pq_leaf *l = &f->m->leaves[wc->col];
+	const struct pq_chunk *ch = &f->m->rgs[g].chunks[wc->col];
+	uint64_t nrows = (uint64_t)f->m->rgs[g].num_rows;
 	uint8_t *raw = malloc(ch->csize > 0 ? (size_t)ch->csize : 1);
 	uint64_t row = UINT64_MAX; /* the row of the current entry */
 	struct pq_chunk_rd rd;
 	struct pq_page pg;
+	struct pq_rv v;
 	uint32_t i, vi;
 	int rc, type = PQ_PAGE_DATA;
 
@@ -202,6 +232,8 @@ static int pq_rewrite_repeated(const struct pq_file *f, int fd, size_t g,
 		type = pg.type;
 		for (i = vi = 0; !rc && i < pg.num_values; i++) {
 			bool val = !pg.def || pg.def[i] == (uint32_t)l->max_def;
+			uint32_t def =
+				pg.def ? pg.def[i] : (uint32_t)l->max_def;
 
 			row += pg.rep[i] == 0;
 			if (row >= nrows || vi + val > pg.vals.n) {
@@ -210,21 +242,28 @@ static int pq_rewrite_repeated(const struct pq_file *f, int fd, size_t g,
 					     "rows than its row group",
 					     l->path);
 				rc = -EINVAL;
-			} else if (keep[row]) {
-				pq_chunk_wr_rep(w, pg.rep[i]);
-				rc = !val ? pq_chunk_wr_null(w, pg.def[i])
-				     : pg.vals.ba
-					     ? pq_chunk_wr_put(
-						       w, pg.vals.ba[vi].p,
-						       pg.vals.ba[vi].len)
-					     : pq_chunk_wr_put(
-						       w,
-						       pg.vals.fixed +
-							       (size_t)vi *
-								       pg.vals.width,
-						       pg.vals.width);
+				break;
+			}
+			v = (struct pq_rv){ NULL, 0, def };
+			if (val && pg.vals.ba) {
+				v.p = pg.vals.ba[vi].p;
+				v.len = pg.vals.ba[vi].len;
+			} else if (val) {
+				v.p = pg.vals.fixed +
+				      (size_t)vi * pg.vals.width;
+				v.len = pg.vals.width;
 			}
 			vi += val;
+			if (keep && !keep[row])
+				continue;
+			pq_chunk_wr_rep(w, pg.rep[i]);
+			if (val && wc->mc)
+				rc = pq_rep_masked(f, wc, b, first_row + row,
+						   &v, w, err);
+			else if (val)
+				rc = pq_chunk_wr_put(w, v.p, v.len);
+			else
+				rc = pq_chunk_wr_null(w, def);
 		}
 		w->crc = rd.had_crc;
 		if (!rc && w->nlev)
@@ -286,19 +325,21 @@ static int pq_wcols_finish(const struct pq_rgcur *cur, struct pq_wcol *wc,
 	return rc;
 }
 
-/* The repeated columns among wc, once the kept rows are known. */
+/*
+ * The repeated columns among wc (after the flat ones: keep holds the kept
+ * rows, NULL without a row filter), with b as the entries' batch.
+ */
 static int pq_repeated_finish(const struct pq_file *f, int fd, size_t g,
-			      const struct pq_wcol *wc, size_t nw,
+			      uint64_t first_row, struct pq_wcol *wc, size_t nw,
 			      struct pq_chunk_wr *w, const uint8_t *keep,
-			      struct spot_err *err)
+			      struct pipe_batch *b, struct spot_err *err)
 {
-	uint64_t nrows = (uint64_t)f->m->rgs[g].num_rows;
 	int rc = 0;
 
 	for (size_t k = 0; !rc && k < nw; k++)
 		if (f->m->leaves[wc[k].col].max_rep)
-			rc = pq_rewrite_repeated(f, fd, g, wc[k].col, keep,
-						 nrows, &w[wc[k].col], err);
+			rc = pq_rewrite_repeated(f, fd, g, first_row, &wc[k],
+						 keep, b, &w[wc[k].col], err);
 	return rc;
 }
 
@@ -353,8 +394,9 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 		b.first_row += b.nrows;
 	}
 	rc = pq_wcols_finish(&cur, wc, nw, w, err);
-	if (!rc && keep)
-		rc = pq_repeated_finish(f, fd, g, wc, nw, w, keep, err);
+	if (!rc)
+		rc = pq_repeated_finish(f, fd, g, first_row, wc, nw, w, keep,
+					&b, err);
 	if (!rc)
 		*kept = filter ? nkept : nrows;
 out:

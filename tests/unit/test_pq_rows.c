@@ -916,6 +916,7 @@ static int rep_rows(const char *path, char ***out, size_t *nout)
 							     pg.def[i]);
 					if (pg.def[i] == (uint32_t)l->max_def &&
 					    vi < pg.vals.n) {
+						tok[o++] = '=';
 						vp = pg.vals.ba
 							     ? pg.vals.ba[vi].p
 							     : pg.vals.fixed +
@@ -1005,6 +1006,133 @@ static void test_filter_nested(void)
 	rep_rows_free(a, na);
 	rep_rows_free(b, nb);
 out:
+	unlink(dst);
+	unlink(src);
+}
+
+/* List elements -> arg ("M", "7" or NULL for a NULL) when not NULL. */
+static int elem_fn(void *arg, struct pipe_batch *b, size_t col,
+		   struct spot_err *err)
+{
+	const char *out = arg;
+
+	(void)err;
+	for (size_t r = 0; r < b->nrows; r++) {
+		if (b->in[r * b->ncols + col].type == PIPE_NULL)
+			continue;
+		if (pipe_batch_set(b, r, col, out, out ? strlen(out) : 0,
+				   out ? PIPE_TEXT : PIPE_NULL))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Row i's entries with value v in place of every value and value_def the
+ * level of a value ("r.d" tokens as rep_rows writes them).
+ */
+static void expect_masked(const char *src, const char *v, uint32_t value_def,
+			  char *out, size_t len)
+{
+	size_t o = 0;
+
+	out[0] = 0;
+	while (src && *src && o + 40 < len) {
+		unsigned rep, def;
+		const char *end = strchr(src, ';');
+
+		if (sscanf(src, "%u.%u", &rep, &def) != 2 || !end)
+			return;
+		if (def == 3 && value_def == 3) /* a masked value */
+			o += (size_t)snprintf(out + o, len - o, "%u.%u=%s;",
+					      rep, value_def, v);
+		else if (def == 3) /* masked to NULL */
+			o += (size_t)snprintf(out + o, len - o, "%u.%u;", rep,
+					      value_def);
+		else
+			o += (size_t)snprintf(out + o, len - o, "%u.%u;", rep,
+					      def);
+		src = end + 1;
+	}
+}
+
+/* Masking a list column: element by element, levels and rows kept. */
+static void test_mask_nested(void)
+{
+	static const uint64_t rg[] = { 600, 400 };
+	static const struct {
+		const char *out;
+		bool keeps_type, filter;
+		const char *hex; /* the masked value as rep_rows shows it */
+		uint32_t def;	 /* its definition level */
+	} cases[] = {
+		{ "M", false, false, "4d", 3 },
+		{ "7", true, false, "07000000", 3 },
+		{ NULL, true, false, "", 2 },
+		{ "M", false, true, "4d", 3 },
+	};
+	struct spot_err err = { { 0 } };
+	char src[600], dst[600], **a = NULL, **b = NULL, exp[4096];
+	size_t na = 0, nb = 0, i, k, bad, c, lc = 0;
+	uint64_t rows;
+	struct pq_file *f = NULL;
+	int fd, rc;
+
+	tmp_path(src, sizeof(src), "mn.parquet");
+	tmp_path(dst, sizeof(dst), "mn.out.parquet");
+	syn_write(src, rg, 2, true);
+	fd = open(src, O_RDONLY);
+	if (fd < 0 || pq_file_open(fd, &f, &err)) {
+		CHECK(0, "mask list: source opens (%s)", err.msg);
+		goto out;
+	}
+	for (lc = 0; lc < f->m->nleaves && !f->m->leaves[lc].max_rep; lc++)
+		;
+	pq_file_free(f);
+	close(fd);
+	rc = rep_rows(src, &a, &na);
+	CHECK(rc == 0 && na == 1000, "mask list: source lists read");
+	for (c = 0; c < SPOT_ARRAY_SIZE(cases); c++) {
+		struct pipe_xform xf = { lc, elem_fn, (void *)cases[c].out,
+					 cases[c].keeps_type, false };
+		struct pipe_plan plan = { cases[c].filter ? filter_fn : NULL,
+					  (void *)(uintptr_t)want_even, &xf,
+					  1 };
+
+		rc = view_write(src, &plan, dst, &rows, &err);
+		rc = rc ? rc : rep_rows(dst, &b, &nb);
+		for (i = k = bad = 0; !rc && i < na; i++) {
+			if (cases[c].filter && !want_even(i))
+				continue;
+			expect_masked(a[i], cases[c].hex, cases[c].def, exp,
+				      sizeof(exp));
+			bad += k >= nb || !b[k] || strcmp(b[k], exp);
+			k++;
+		}
+		CHECK(rc == 0 && k == nb && !bad &&
+			      nb == (cases[c].filter ? 500u : 1000u),
+		      "mask list: case %zu (%s): every element masked, levels "
+		      "kept (%zu rows, %zu bad, %s)",
+		      c, cases[c].out ? cases[c].out : "NULL", nb, bad,
+		      err.msg);
+		rep_rows_free(b, nb);
+		b = NULL;
+		nb = 0;
+	}
+	{
+		struct pipe_xform xf = { lc, elem_fn, (void *)"M", false,
+					 true };
+		struct pipe_plan plan = { NULL, NULL, &xf, 1 };
+
+		rc = view_write(src, &plan, dst, &rows, &err);
+		CHECK(rc == -ENOTSUP && strstr(err.msg, "inside a list") &&
+			      strstr(err.msg, "l.list.element"),
+		      "mask list: a transform reading whole rows is refused "
+		      "(%s)",
+		      err.msg);
+	}
+out:
+	rep_rows_free(a, na);
 	unlink(dst);
 	unlink(src);
 }
@@ -1364,6 +1492,7 @@ int main(int argc, char **argv)
 	test_filter_masked();
 	test_filter_groups();
 	test_filter_nested();
+	test_mask_nested();
 	if (argc >= 2)
 		fixtures(argv[1], argc >= 3 ? argv[2] : NULL);
 	if (argc >= 4)
