@@ -644,7 +644,27 @@ int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
 	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
 
-/* A converted form must not take the name of another dataset. */
+/*
+ * The first of the datasets before d whose converted forms include name, or
+ * NULL.
+ */
+static const struct cfg_dataset *cfg_form_owner(const struct cfg *c,
+						const struct cfg_dataset *d,
+						const char *name)
+{
+	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
+	char other[PATH_MAX + 16];
+
+	for (const struct cfg_dataset *e = c->datasets; e < d; e++)
+		for (size_t k = 0; k < SPOT_ARRAY_SIZE(forms); k++)
+			if ((e->as & forms[k]) &&
+			    !cfg_form_name(e, forms[k], other, sizeof(other)) &&
+			    !strcmp(other, name))
+				return e;
+	return NULL;
+}
+
+/* A converted form must not take the name of another dataset or form. */
 static int cfg_forms_check(struct cfg_ctx *x)
 {
 	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
@@ -667,6 +687,14 @@ static int cfg_forms_check(struct cfg_ctx *x)
 					"as: would serve '%.200s', which "
 					"is also a dataset (at %u:%u)",
 					name, o->line, o->col);
+			o = cfg_form_owner(c, d, name);
+			if (o)
+				return cfg_fail_at(
+					x, d->line, d->col,
+					"as: would serve '%.200s', which "
+					"dataset '%.200s' (at %u:%u) "
+					"serves already",
+					name, o->name, o->line, o->col);
 		}
 	}
 	return 0;

@@ -350,6 +350,8 @@ def test_as_errors(sandbox, fixtures):
         "  a.parquet:\n    as: [csv]\n  a.csv: ~\n": "as: would serve 'a.csv', which is also a dataset",
         "  a.parquet:\n    as: [json]\n": "unknown output format 'json'",
         "  a.db:\n    format: sqlite\n    as: [csv]\n": "as: is for CSV and Parquet datasets",
+        "  a.parquet:\n    as: [parquet, csv]\n  a.pq:\n    as: [csv]\n":
+            "as: would serve 'a.csv', which dataset 'a.parquet'",
     }
     for body, msg in bad.items():
         s.write_config("source: @SRC@\ndatasets:\n" + body)
