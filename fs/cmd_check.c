@@ -136,15 +136,13 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 		       d->name);
 		return -EINVAL;
 	}
-	if (d->as)
-		form = sbx_form(s, d, &self);
+	if (d->as) {
+		sbx_form(s, d, &self);
+		if (sbx_form_name(s, d, &form, name, sizeof(name)))
+			form = NULL;
+	}
 	/* The dataset as it is, then its converted form (as:). */
 	for (int k = self ? 0 : 1; !rc && k < (form ? 2 : 1); k++) {
-		if (k && cfg_form_name(d,
-				       !strcmp(form, "csv") ? CFG_AS_CSV
-							    : CFG_AS_PARQUET,
-				       name, sizeof(name)))
-			break;
 		rc = sbx_build(s, d, k ? form : "", role, &out, &err);
 		if (rc) {
 			printf("  error: %s\n", err.msg);
@@ -236,7 +234,8 @@ static void cli_preview_usage(FILE *f)
 		"hashes\n"
 		"and fake values differ from a running sandbox's: use a "
 		"secret\n"
-		"file for stable values.\n"
+		"file for stable values. A converted form (as:) prints its\n"
+		"dataset's rows, which it holds.\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE   sandbox config (YAML)\n"
@@ -423,6 +422,16 @@ int cli_preview(int argc, char **argv)
 			else
 				d = NULL;
 		}
+	}
+	/* A converted form (as:) previews as its dataset: the same rows. */
+	for (size_t i = 0; !d && i < s->cfg->ndatasets; i++) {
+		char fname[PATH_MAX + 16];
+		const char *form;
+
+		if (!sbx_form_name(s, &s->cfg->datasets[i], &form, fname,
+				   sizeof(fname)) &&
+		    !strcmp(fname, argv[optind]))
+			d = &s->cfg->datasets[i];
 	}
 	if (!d) {
 		cli_error("preview", "'%s' is not a dataset of %s",

@@ -140,14 +140,10 @@ bool dmn_closing(struct dmn *d)
 static const char *dmn_form_name(struct dmn *d, const struct cfg_dataset *ds,
 				 const char **form, char *buf, size_t len)
 {
-	const char *f, *base;
-	bool self;
+	const char *base;
 
-	if (!ds->as || !(f = sbx_form(d->sbx, ds, &self)) ||
-	    cfg_form_name(ds, !strcmp(f, "csv") ? CFG_AS_CSV : CFG_AS_PARQUET,
-			  buf, len))
+	if (sbx_form_name(d->sbx, ds, form, buf, len))
 		return NULL;
-	*form = f;
 	base = strrchr(buf, '/');
 	return base ? base + 1 : buf;
 }

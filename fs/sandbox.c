@@ -735,6 +735,20 @@ const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self)
 	return other == CFG_AS_CSV ? "csv" : "parquet";
 }
 
+int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
+		  char *buf, size_t len)
+{
+	const char *f;
+	bool self;
+
+	if (!d->as || !(f = sbx_form(s, d, &self)) ||
+	    cfg_form_name(d, !strcmp(f, "csv") ? CFG_AS_CSV : CFG_AS_PARQUET,
+			  buf, len))
+		return -ENOENT;
+	*form = f;
+	return 0;
+}
+
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {

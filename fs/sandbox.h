@@ -107,6 +107,12 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
  * is cfg_form_name(); its view is built with sub = the form.
  */
 const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self);
+/*
+ * The source-relative name of dataset d's converted form into buf, and the
+ * form ("csv", "parquet") into *form. 0, or -ENOENT when d serves none.
+ */
+int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
+		  char *buf, size_t len);
 /* The role key of a view: role, or "" if d masks the same for all roles. */
 const char *sbx_role_key(const struct cfg_dataset *d, const char *role);
 
