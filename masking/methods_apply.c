@@ -462,33 +462,6 @@ static int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
 	return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date. */
-static int64_t msk_days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void msk_civil_from_days(int64_t z, struct msk_date *dt)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	dt->d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	dt->m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	dt->y = (int)(yoe + era * 400 + (dt->m <= 2));
-}
-
 /* ---- generalize ---- */
 
 static int msk_range(const struct msk_rule *r, const uint8_t *in, size_t len,
@@ -633,6 +606,8 @@ static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
 	double scale = r->noise_sensitivity / r->noise_epsilon, z;
 	struct msk_date dt;
 	struct msk_num n;
+	unsigned m, d;
+	int64_t y;
 
 	if (!cell || !isfinite(scale) || !(scale > 0))
 		return -EINVAL;
@@ -642,10 +617,15 @@ static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
 	if (msk_date_parse(in, len, false, &dt) ||
 	    !(fabs(z) < MSK_NOISE_DAYS_MAX))
 		return -EINVAL;
-	msk_civil_from_days(msk_days_from_civil(dt.y, dt.m, dt.d) + llround(z),
-			    &dt);
-	if (dt.y < 1 || dt.y > 9999)
+	spot_civil_from_days(
+		spot_days_from_civil(dt.y, (unsigned)dt.m, (unsigned)dt.d) +
+			llround(z),
+		&y, &m, &d);
+	if (y < 1 || y > 9999)
 		return -EINVAL;
+	dt.y = (int)y;
+	dt.m = (int)m;
+	dt.d = (int)d;
 	return spot_buf_printf(out, "%04d%c%02d%c%02d", dt.y, dt.sep, dt.m,
 			       dt.sep, dt.d);
 }

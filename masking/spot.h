@@ -118,4 +118,11 @@ int spot_parse_duration(const char *s, uint64_t *out_sec);
 /* Format seconds as "1h02m03s" into buf. */
 void spot_format_duration(uint64_t sec, char *buf, size_t len);
 
+/* ---- calendar (proleptic Gregorian, days since 1970-01-01) ---- */
+
+/* Days since the Unix epoch of y-m-d (m 1-12, d 1-31; any year). */
+int64_t spot_days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The date of z days since the Unix epoch. */
+void spot_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
 #endif /* SPOT_H */

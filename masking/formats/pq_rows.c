@@ -252,7 +252,7 @@ static int pq_put_date(char *p, int64_t days)
 
 	if (days < -719528 || days > 2932896)
 		return -1;
-	pq_civil_from_days(days, &y, &m, &d);
+	spot_civil_from_days(days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		return -1;
 	pq_put_fixed(p, (uint64_t)y, 4);

@@ -16,35 +16,6 @@
 #define PQ_NANOS_PER_DAY 86400000000000LL
 #define PQ_JULIAN_EPOCH 2440588 /* Julian day of 1970-01-01 (INT96) */
 
-/* ---- calendar (proleptic Gregorian, days since the Unix epoch) ---- */
-
-int64_t pq_days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-void pq_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t pq_floordiv(int64_t a, int64_t b)
 {
 	int64_t q = a / b;
@@ -62,7 +33,7 @@ static int pq_fmt_date(char *buf, size_t n, int64_t days)
 	int64_t y;
 	unsigned m, d;
 
-	pq_civil_from_days(days, &y, &m, &d);
+	spot_civil_from_days(days, &y, &m, &d);
 	return snprintf(buf, n, "%04" PRId64 "-%02u-%02u", y, m, d);
 }
 
@@ -279,7 +250,7 @@ static bool pq_parse_date(struct pq_scan *sc, int64_t *days)
 	    !pq_scan_digits(sc, 2, 2, &d, NULL) || m < 1 || m > 12 || d < 1 ||
 	    d > 31)
 		return false;
-	*days = pq_days_from_civil(neg ? -y : y, (unsigned)m, (unsigned)d);
+	*days = spot_days_from_civil(neg ? -y : y, (unsigned)m, (unsigned)d);
 	return true;
 }
 

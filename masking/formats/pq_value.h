@@ -48,8 +48,4 @@ int pq_value_to_cell(const struct pq_leaf *l, const uint8_t *p, uint32_t len,
 int pq_value_from_cell(const struct pq_leaf *l, const struct pipe_cell *c,
 		       uint8_t *fixed, const uint8_t **bytes, uint32_t *len);
 
-/* Days since 1970-01-01 of a civil date, and back. */
-int64_t pq_days_from_civil(int64_t y, unsigned m, unsigned d);
-void pq_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
-
 #endif /* SPOT_PQ_VALUE_H */
