@@ -567,7 +567,8 @@ static void test_ctx_build_minimal(void)
 		"    tostring(ctx.user), tostring(ctx.groups), ctx.role,\n"
 		"    ctx.dataset, ctx.path)\n"
 		"end\n"
-		"columns = { email = function(v, r, ctx) return who(ctx) end }\n"
+		"columns = { email = function(v, r, ctx) return who(ctx) end "
+		"}\n"
 		"function row(r, ctx) return ctx.uid == nil and\n"
 		"  ctx.pid == nil and ctx.groups == nil end\n";
 	static const gid_t groups[] = { 0 };
