@@ -389,3 +389,107 @@ def test_parquet_leaf_named_by_wrong_path(sandbox, tmp_path):
     assert r.returncode == 1 and "did you mean 'contact.email'" in r.stdout, r.stdout
     s.mount()
     assert open_errno(s.path("p.parquet")) == errno.EIO
+
+
+# ---- finding 13: spotfs check covers what the mount serves ----
+
+def check(s, *extra):
+    r = spotfs("check", "-c", s.config, *extra)
+    out = r.stdout + r.stderr
+    for v in RAW + [b"555-201-1234", b"4111-1111", b"123-45-6789"]:
+        assert v.decode() not in out, ("value in check output", v)
+    return r.returncode, r.stdout
+
+
+def test_check_strict_fails_on_kept_pii_csv(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: keep\n      note: keep\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "column 'email' is named like e-mail addresses" in out, out
+    assert "column 'email' holds values that look like email" in out, out
+    assert "column 'note' holds values that look like phone" in out, out
+    assert "unlisted: people.csv: column 'name'" in out, out
+    assert "served as NULL" in out
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+
+
+def test_check_clean_config_passes_strict(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n      country: keep\n"
+                    "      name: redact\n      note: { method: pii }\n")
+    rc, out = check(s, "--strict")
+    assert rc == 0, out
+    assert "0 errors, 0 warnings" in out, out
+
+
+def test_check_warns_unlisted_kept_raw(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n",
+                    extra="unlisted_columns: keep\n")
+    rc, out = check(s)
+    assert rc == 0 and "column 'country' is named by no rule and is served raw" \
+        in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_near_miss_of_optional_rule(sandbox):
+    s = csv_sandbox(sandbox, "id,name,Email,country,note",
+                    "      id: keep\n      email: { method: hash, optional: true }\n")
+    rc, out = check(s)
+    assert rc == 0 and "column 'Email' nearly matches the rule 'email'" in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_sqlite_tables_and_views(sandbox):
+    s = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    db_views: true\n"
+                       "    tables:\n      users:\n        columns:\n"
+                       "          email: keep\n      orders:\n        columns:\n"
+                       "          email: hash\n          card: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "app.db/users: column 'email' holds values that look like email" in out, out
+    assert "app.db/de_users: column 'email' holds values that look like email" \
+        in out, out
+    assert "(a view's output)" in out
+    assert "app.db/orders: column 'card'" not in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_passthrough_pii(sandbox):
+    s = sandbox("pass")
+    s.write("people.csv", PEOPLE)
+    s.write("notes/todo.txt", "call Bob at 555-201-1234 tomorrow\n")
+    s.write("notes/clean.txt", "nothing personal here\n")
+    s.write("stray.db", b"SQLite format 3\0" + b"\0" * 100)
+    os.symlink("/etc/shadow", os.path.join(s.src, "shadow.txt"))
+    os.mkfifo(os.path.join(s.src, "pipe.txt"))
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n  people.csv:\n"
+                   "    columns:\n      id: keep\n      email: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "notes/todo.txt: passthrough file holds text that looks like phone" \
+        in out, out
+    assert "clean.txt" not in out and "shadow" not in out and "pipe" not in out
+    assert "stray.db: a SQLite file the config does not name" in out, out
+    assert check(s, "--strict")[0] == 1
+    hidden = s.config.replace(".yaml", "-h.yaml")
+    with open(s.config) as f, open(hidden, "w") as g:
+        g.write(f.read().replace("default: show", "default: hide"))
+    r = spotfs("check", "--strict", "-c", hidden)
+    assert r.returncode == 0 and "todo.txt" not in r.stdout, r.stdout
+
+
+@needs_duckdb
+def test_check_warns_parquet_leaves(sandbox, tmp_path):
+    s = sandbox("pqc")
+    make_pq(tmp_path, os.path.join(s.src, "p.parquet"))
+    s.write_config("source: @SRC@\ndatasets:\n  p.parquet:\n    columns:\n"
+                   "      id: keep\n      contact.email: keep\n      name: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "p.parquet: column 'contact.email' holds values that look like email" \
+        in out, out
+    assert "unlisted: p.parquet: column 'contact.city'" in out, out
+    assert check(s, "--strict")[0] == 1
