@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "plan.h"
 
 static char tdir[256];	/* the test folder */
 static char cpath[300]; /* tdir/c.yaml */
@@ -456,6 +457,67 @@ static void test_unlisted(void)
 		   "5:40: optional must be true or false", "optional checked");
 }
 
+/* plan_bind: unlisted columns redacted, missing rules fail with a hint. */
+static void test_plan_unlisted(void)
+{
+	static struct pipe_col cols[] = {
+		{ (char *)"id", 2, PIPE_TEXT, 0 },
+		{ (char *)"Email", 5, PIPE_TEXT, 0 },
+		{ (char *)"contact.phone", 13, PIPE_TEXT, 0 },
+	};
+	struct plan_env env = { 0 };
+	struct cfg *c = NULL;
+	struct spot_err err;
+	struct plan *p = NULL;
+	const struct cfg_dataset *d;
+	int rc;
+
+	CHECK(!strcmp(plan_suggest("email", cols, 3), "Email") &&
+		      !strcmp(plan_suggest(" EMAIL ", cols, 3), "Email") &&
+		      !strcmp(plan_suggest("phone", cols, 3),
+			      "contact.phone") &&
+		      !strcmp(plan_suggest("contact", cols, 3),
+			      "contact.phone") &&
+		      !plan_suggest("mail", cols, 3),
+	      "plan_suggest: case, white space, Parquet paths");
+	if (load("source: data\ndatasets:\n  a.csv:\n    columns:\n"
+		 "      id: keep\n      phone: { method: hash, optional: true "
+		 "}\n"
+		 "  b.csv:\n    columns:\n      email: hash\n"
+		 "  c.csv:\n    unlisted_columns: keep\n",
+		 &c, &err)) {
+		CHECK(0, "plan config loads (%s)", err.msg);
+		return;
+	}
+	env.cfg = c;
+	d = cfg_dataset_find(c, "a.csv");
+	rc = plan_bind(&env, d, NULL, "r", "a.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 2 &&
+		      plan_pipe(p)->xf[0].col == 1 &&
+		      plan_pipe(p)->xf[1].col == 2 && plan_missing(p) &&
+		      !strcmp(plan_missing(p), "phone"),
+	      "unlisted Email and contact.phone redacted; optional missing");
+	plan_free(p);
+	p = NULL;
+	env.view_output = true;
+	rc = plan_bind(&env, d, NULL, "r", "a.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 0,
+	      "a view's output columns are served as computed");
+	plan_free(p);
+	p = NULL;
+	env.view_output = false;
+	d = cfg_dataset_find(c, "b.csv");
+	rc = plan_bind(&env, d, NULL, "r", "b.csv", cols, 3, &p, &err);
+	CHECK(rc == -EINVAL && !p && strstr(err.msg, "'email'") &&
+		      strstr(err.msg, "did you mean 'Email'?"),
+	      "missing rule fails with the near miss (%s)", err.msg);
+	d = cfg_dataset_find(c, "c.csv");
+	rc = plan_bind(&env, d, NULL, "r", "c.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 0, "unlisted_columns: keep");
+	plan_free(p);
+	cfg_free(c);
+}
+
 static void test_errors_values(void)
 {
 	struct cfg *c = NULL;
@@ -824,6 +886,7 @@ int main(void)
 	test_roles();
 	test_errors();
 	test_unlisted();
+	test_plan_unlisted();
 	test_errors_values();
 	test_secret();
 	test_hostile_files();
