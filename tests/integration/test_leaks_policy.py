@@ -196,6 +196,42 @@ def test_rule_near_miss_fails_closed(sandbox, header, near):
     assert "@corp.example" not in s.read_log()
 
 
+def test_rule_near_miss_is_audited_without_values(sandbox):
+    s = csv_sandbox(sandbox, "id,name,Email,country,note",
+                    "      id: keep\n      email: hash\n")
+    s.mount()
+    assert open_errno(s.path("people.csv")) == errno.EIO
+    sid = None
+    r = spotfs("list", "--json", "--all")
+    for e in json.loads(r.stdout):
+        if e.get("mountpoint") == os.path.realpath(s.mnt):
+            sid = e["id"]
+    assert sid, r.stdout
+    r = spotfs("audit", "--sandbox", sid, "--json")
+    assert r.returncode == 0, r.stderr
+    opens = [json.loads(l) for l in r.stdout.splitlines()
+             if "people.csv" in l and "names no column" in l]
+    assert opens, r.stdout
+    assert "@corp.example" not in r.stdout
+
+
+@pytest.mark.parametrize("header", [
+    "id,name,email,country,email",      # a second column of the same name
+    '"id","name","email","country","note"',  # quoted header cells
+    "\ufeffid,name,email,country,note",  # BOM before the first name
+])
+def test_hostile_headers_never_raw(sandbox, header):
+    s = csv_sandbox(sandbox, header, "      id: keep\n      email: hash\n"
+                    "      note: { method: null, optional: true }\n")
+    s.mount()
+    try:
+        data = read_as(65534, s.path("people.csv"))
+    except AssertionError:
+        return  # refused: fine, nothing served
+    no_raw(data)
+    assert b"likes tea" not in data and b"DE" not in data
+
+
 def test_misspelled_rule_fails_closed(sandbox):
     """The reviewer's `snn:` for `ssn`."""
     s = sandbox("snn")
