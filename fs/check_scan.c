@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "methods.h"
 
 #define CHK_PASS_BYTES (1u << 20) /* sampled per passthrough file */
@@ -168,8 +169,9 @@ static const char *chk_name_pii(const char *name)
 
 /* ---- report ---- */
 
-/* A rule of d whose name nearly matches column col (not exactly). */
-static const char *chk_near_rule(const struct cfg_dataset *d, const char *col)
+/* A rule of d (or Lua columns[] entry) nearly matching col, not exactly. */
+static const char *chk_near_rule(const struct cfg_dataset *d,
+				 const struct pol_engine *eng, const char *col)
 {
 	struct pipe_col pc = { (char *)col, strlen(col), 0, 0 };
 	const struct cfg_rules *sets[64];
@@ -190,6 +192,12 @@ static const char *chk_near_rule(const struct cfg_dataset *d, const char *col)
 			if (strcmp(r, col) && plan_suggest(r, &pc, 1))
 				return r;
 		}
+	for (size_t i = 0; eng && i < pol_engine_column_count(eng); i++) {
+		const char *r = pol_engine_column_name(eng, i);
+
+		if (strcmp(r, col) && plan_suggest(r, &pc, 1))
+			return r;
+	}
 	return NULL;
 }
 
@@ -206,7 +214,8 @@ static void chk_kinds(unsigned kinds, char *buf, size_t len)
 }
 
 /* Warnings about one column; the number printed. */
-static int chk_rec_report(const struct cfg_dataset *d, const struct chk_rec *r)
+static int chk_rec_report(const struct cfg_dataset *d,
+			  const struct pol_engine *eng, const struct chk_rec *r)
 {
 	bool kept = r->disps & (1u << PLAN_KEPT);
 	bool ukept = r->disps & (1u << PLAN_UNLISTED_KEPT);
@@ -217,7 +226,7 @@ static int chk_rec_report(const struct cfg_dataset *d, const struct chk_rec *r)
 	int w = 0;
 
 	if (redacted || ukept)
-		near = chk_near_rule(d, r->col);
+		near = chk_near_rule(d, eng, r->col);
 	if (redacted)
 		printf("  unlisted: %s: column '%s' is named by no rule: "
 		       "served as NULL (unlisted_columns: redact)\n",
@@ -256,12 +265,14 @@ static int chk_rec_report(const struct cfg_dataset *d, const struct chk_rec *r)
 	return w;
 }
 
-int chk_scan_report(struct chk_scan *c, const struct cfg_dataset *d)
+int chk_scan_report(struct chk_scan *c, struct sbx *s,
+		    const struct cfg_dataset *d)
 {
+	const struct pol_engine *eng = sbx_engine(s, d);
 	int w = 0;
 
 	for (size_t i = 0; i < c->nrecs; i++)
-		w += chk_rec_report(d, &c->recs[i]);
+		w += chk_rec_report(d, eng, &c->recs[i]);
 	chk_scan_clear(c);
 	return w;
 }

@@ -37,7 +37,8 @@ void chk_scan_fini(struct chk_scan *c);
  * Print what was seen while building dataset d for every role, then forget
  * it. Returns the number of warnings printed.
  */
-int chk_scan_report(struct chk_scan *c, const struct cfg_dataset *d);
+int chk_scan_report(struct chk_scan *c, struct sbx *s,
+		    const struct cfg_dataset *d);
 
 /*
  * With default: show, sample the text of every regular file the mount would

@@ -152,7 +152,7 @@ int cli_check(int argc, char **argv)
 			if (cli_check_one(s, d, s->cfg->roles[r].name))
 				errors++;
 		}
-		warnings += chk_scan_report(&scan, d);
+		warnings += chk_scan_report(&scan, s, d);
 	}
 	warnings += chk_passthrough(s);
 	printf("%d error%s, %d warning%s%s\n", errors, errors == 1 ? "" : "s",

@@ -348,6 +348,16 @@ bool pol_engine_has_column(const struct pol_engine *e, const char *name)
 		       pol_cmp_str) != NULL;
 }
 
+size_t pol_engine_column_count(const struct pol_engine *e)
+{
+	return e->ncolfns;
+}
+
+const char *pol_engine_column_name(const struct pol_engine *e, size_t i)
+{
+	return i < e->ncolfns ? e->colfns[i] : NULL;
+}
+
 bool pol_engine_has_row(const struct pol_engine *e)
 {
 	return e->has_row;

@@ -126,6 +126,9 @@ void pol_engine_free(struct pol_engine *e);
 
 /* columns[name] is a function. */
 bool pol_engine_has_column(const struct pol_engine *e, const char *name);
+/* The names of the function-valued columns[] entries, sorted (i < count). */
+size_t pol_engine_column_count(const struct pol_engine *e);
+const char *pol_engine_column_name(const struct pol_engine *e, size_t i);
 /* The policy defines row(r, ctx) / access(ctx). */
 bool pol_engine_has_row(const struct pol_engine *e);
 bool pol_engine_has_access(const struct pol_engine *e);

@@ -478,6 +478,21 @@ def test_check_warns_near_miss_of_optional_rule(sandbox):
     assert check(s, "--strict")[0] == 1
 
 
+def test_check_warns_near_miss_of_lua_column(sandbox):
+    """columns.email of a policy does not mask a column named Email: that
+    column is unlisted (redacted), and check says why."""
+    pol = "columns = { email = function(v) return mask.hash(v) end }\n"
+    s = sandbox("luanear")
+    s.write("people.csv", PEOPLE.replace("email", "Email", 1))
+    with open(os.path.join(s.base, "p.lua"), "w") as f:
+        f.write(pol)
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n    policy: %s\n"
+                   "    columns:\n      id: keep\n" % os.path.join(s.base, "p.lua"))
+    rc, out = check(s)
+    assert rc == 0 and "column 'Email' nearly matches the rule 'email'" in out, out
+    assert check(s, "--strict")[0] == 1
+
+
 def test_check_warns_sqlite_tables_and_views(sandbox):
     s = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    db_views: true\n"
                        "    tables:\n      users:\n        columns:\n"
