@@ -34,6 +34,8 @@ struct sbx {
 	/* Where build warnings go (no row values); default: spot_log. */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
+	/* spotfs check: how every column is served (see plan.h), or NULL. */
+	struct plan_scan *scan;
 	pthread_mutex_t lock;  /* protects objs */
 	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
 };
