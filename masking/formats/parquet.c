@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pq_layout.h"
 #include "pq_view_i.h"
 
 #define PQ_MAGIC "PAR1"
@@ -150,7 +151,10 @@ int pq_file_open(int fd, struct pq_file **out, struct spot_err *err)
 			     strerror(-rc));
 		goto fail;
 	}
+	f->data_end = data_end;
 	rc = pq_meta_parse(footer, flen, data_end, &f->m, err);
+	if (!rc)
+		rc = pq_layout_check(f->m, data_end, err);
 	if (rc)
 		goto fail;
 	rc = pq_file_cols(f);
@@ -212,6 +216,38 @@ const char *pq_column_type_name(const struct pq_file *f, size_t col)
 {
 	return col < f->m->nleaves ? pq_ptype_name(f->m->leaves[col].ptype)
 				   : "?";
+}
+
+size_t pq_file_num_rowgroups(const struct pq_file *f)
+{
+	return f->m->nrgs;
+}
+
+int pq_file_chunk_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r)
+{
+	const struct pq_chunk *ch;
+
+	if (g >= f->m->nrgs || col >= f->m->nleaves)
+		return -EINVAL;
+	ch = &f->m->rgs[g].chunks[col];
+	r->off = (uint64_t)ch->start;
+	r->len = (uint64_t)ch->csize;
+	return 0;
+}
+
+int pq_file_bloom_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r)
+{
+	int64_t off, len;
+
+	if (g >= f->m->nrgs || col >= f->m->nleaves)
+		return -EINVAL;
+	if (pq_meta_bloom(&f->m->rgs[g].chunks[col], f->data_end, &off, &len))
+		return -ENOENT;
+	r->off = (uint64_t)off;
+	r->len = (uint64_t)len;
+	return 0;
 }
 
 /* ---- view segments ---- */
@@ -333,6 +369,22 @@ ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
 	return (ssize_t)done;
 }
 
+size_t pq_view_src_ranges(const struct pq_view *v, struct pq_range *out,
+			  size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v->nsegs; i++) {
+		if (v->segs[i].src < 0)
+			continue;
+		if (n < max)
+			out[n] = (struct pq_range){ (uint64_t)v->segs[i].src,
+						    v->segs[i].len };
+		n++;
+	}
+	return n;
+}
+
 /* ---- view building ---- */
 
 static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
@@ -429,7 +481,7 @@ static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f,
 {
 	int64_t off, len;
 
-	if (pq_meta_bloom(ch, f->size, &off, &len))
+	if (pq_meta_bloom(ch, f->data_end, &off, &len))
 		return 0;
 	if (vb->nblooms == vb->capblooms) {
 		size_t n = vb->capblooms ? 2 * vb->capblooms : 16;
@@ -609,6 +661,36 @@ static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
 	return rc;
 }
 
+/*
+ * Before any source byte is referenced: every chunk the view will serve
+ * byte for byte walks page by page to its stated size, and every bloom
+ * filter it will serve has a header matching its length (pq_layout.h).
+ * pq_file_open already made all declared ranges disjoint.
+ */
+static int pq_view_validate(const struct pq_file *f, int fd,
+			    const struct pq_vbuild *vb, struct spot_err *err)
+{
+	int64_t off, len;
+	size_t g, c;
+	int rc = 0;
+
+	if (vb->filter) /* every chunk rebuilt, no bloom filter served */
+		return 0;
+	for (g = 0; !rc && g < f->m->nrgs; g++) {
+		for (c = 0; !rc && c < f->m->nleaves; c++) {
+			const struct pq_chunk *ch = &f->m->rgs[g].chunks[c];
+
+			if (pq_vb_written(vb, c))
+				continue;
+			rc = pq_layout_walk_chunk(f->m, fd, g, c, err);
+			if (!rc && !pq_meta_bloom(ch, f->data_end, &off, &len))
+				rc = pq_layout_bloom(f->m, fd, g, c, off, len,
+						     err);
+		}
+	}
+	return rc;
+}
+
 /* Build or reference every row group, then write the footer. */
 static int pq_view_groups(struct pq_file *f, int fd, struct pq_vbuild *vb,
 			  struct pq_view *v, struct spot_arena *a,
@@ -711,6 +793,8 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 	memset(&vb, 0, sizeof(vb));
 	vb.filter = plan && plan->row_fn;
 	rc = pq_view_plan(f, plan, &vb.mc, &vb.nmc, err);
+	if (!rc)
+		rc = pq_view_validate(f, fd, &vb, err);
 	if (!rc)
 		rc = pq_view_plans(f, plan ? plan : &none, opts, &vb, err);
 	if (rc) {
