@@ -75,6 +75,14 @@ static int pq_layout_side(const struct pq_meta *m, size_t g, size_t c,
 
 	if (pq_meta_side_range(&m->rgs[g].chunks[c], which, &off, &len))
 		return 0;
+	/*
+	 * An offset without a length (older writers): nothing is read or
+	 * served there, but no served range may cover its first byte.
+	 */
+	if (len == -1 && (off < 4 || (uint64_t)off >= data_end))
+		return 0;
+	if (len == -1)
+		len = 1;
 	if (off < 4 || len <= 0 || (uint64_t)off > data_end ||
 	    (uint64_t)len > data_end - (uint64_t)off)
 		return pq_layout_bad(err, m, &r,
@@ -260,6 +268,11 @@ int pq_layout_walk_chunk(const struct pq_meta *m, int fd, size_t g, size_t c,
 	size_t npages = 0;
 	int rc = 0;
 
+	/* A flat column holds one level entry per row of its group. */
+	if (!m->leaves[c].max_rep && ch->num_values != m->rgs[g].num_rows)
+		return pq_walk_bad(err, m, g, c,
+				   "num_values differs from the row group's "
+				   "num_rows");
 	spot_arena_init(&a);
 	while (!rc && !bad && pos < end) {
 		rc = pq_walk_hdr(&w, &a, pos, end - pos, &h, &perr);

@@ -17,7 +17,7 @@
  * comes first where dictionary_page_offset is declared and nowhere else,
  * data_page_offset is the first data page (or the first page), only
  * dictionary and data pages occur, and the data pages' num_values add up to
- * the chunk's num_values. pq_layout_bloom() checks a served bloom filter's
+ * the chunk's num_values (the row group's num_rows for a flat column). pq_layout_bloom() checks a served bloom filter's
  * header: its bitset ends exactly at bloom_filter_length.
  *
  * Errors name the row group and the column, never a value. Nothing here

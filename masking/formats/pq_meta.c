@@ -653,8 +653,10 @@ int pq_meta_side_range(const struct pq_chunk *ch, int which, int64_t *off,
 		     : which == PQ_SIDE_OFFSET_INDEX ? CC_OI_OFF
 						     : CC_CI_OFF;
 
-	if (pq_tstruct_int(st, fo, off) || pq_tstruct_int(st, fo + 1, len))
+	if (pq_tstruct_int(st, fo, off))
 		return -ENOENT;
+	if (pq_tstruct_int(st, fo + 1, len))
+		*len = -1;
 	return 0;
 }
 

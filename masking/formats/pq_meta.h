@@ -196,8 +196,8 @@ int pq_meta_chunk_move(struct spot_arena *a, struct pq_tstruct *cc,
 /*
  * Byte ranges a chunk's metadata declares besides its pages: its bloom
  * filter (bloom_filter_offset and _length) and page indexes (offset and
- * column index). 0 with off and len as stored (not checked), -ENOENT when
- * the offset or the length is missing.
+ * column index). 0 with off and len as stored (not checked; len -1 when
+ * only the offset is given), -ENOENT when there is no offset.
  */
 enum pq_side { PQ_SIDE_BLOOM, PQ_SIDE_OFFSET_INDEX, PQ_SIDE_COLUMN_INDEX };
 #define PQ_NSIDES 3

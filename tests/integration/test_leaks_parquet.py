@@ -13,6 +13,7 @@ so the scan must decompress: every served byte is scanned, raw and
 through zlib at every gzip header."""
 import errno
 import gzip
+import json
 import os
 import struct
 import zlib
@@ -258,6 +259,14 @@ def config(files, masked_city=False):
     return cfg
 
 
+def audit_events(mnt):
+    r = spotfs("list", "--json", "--all")
+    sid = [e["id"] for e in json.loads(r.stdout)
+           if e.get("mountpoint") == os.path.realpath(mnt)][0]
+    out = spotfs("audit", "--sandbox", sid, "--json").stdout
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
 def served_or_errno(path):
     try:
         with open(path, "rb") as fp:
@@ -348,6 +357,10 @@ def test_crafted_footer_cannot_widen_an_unmasked_chunk_over_a_masked_one(sandbox
     got, err = served_or_errno(s.path("t.parquet"))
     assert got is None or not leaked(got, EMAILS), "raw emails served"
     assert err == errno.EIO
+    events = audit_events(s.mnt)
+    errs = [e for e in events if e.get("path") == "t.parquet" and e.get("decision") == "error"]
+    assert errs and "row group 0" in json.dumps(errs), events
+    assert not leaked(json.dumps(events).encode(), EMAILS)
     s.unmount()
     assert not leaked(open(s.log, "rb").read(), EMAILS)
 
@@ -428,6 +441,13 @@ def _variant(name, codec="none"):
         body, fmd, where = build(cols, codec)
         md_of(fmd, 0, 0)[5] = I64(ROWS + 7)
         return finish(body, fmd)
+    if name == "pages_do_not_add_up":
+        # chunk and row group agree, the pages hold fewer values
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[5] = I64(ROWS + 7)
+        fmd[4][0][3] = I64(ROWS + 7)
+        fmd[3] = I64(ROWS + 7)
+        return finish(body, fmd)
     if name == "data_offset_inside_page":
         body, fmd, where = build(cols, codec, dictionary=("id",))
         md = md_of(fmd, 0, 0)
@@ -447,6 +467,12 @@ def _variant(name, codec="none"):
         md = md_of(fmd, 0, 0)
         md[14], md[15] = em[14], em[15]
         return finish(body, fmd)
+    if name == "bloom_over_index_without_length":
+        # email's column index (min/max of raw values in a real file) is
+        # declared by offset only, inside id's served bloom filter
+        body, fmd, where = build(cols, codec, blooms=((0, "id"),))
+        fmd[4][0][1][1][6] = I64(md_of(fmd, 0, 0)[14] + 12)
+        return finish(body, fmd)
     if name == "bloom_over_footer":
         body, fmd, where = build(cols, codec, blooms=((0, "id"),))
         md = md_of(fmd, 0, 0)
@@ -458,9 +484,10 @@ def _variant(name, codec="none"):
 VARIANTS = ["widen_backwards", "two_unmasked_overlap", "across_row_groups",
             "over_footer", "beyond_eof", "negative_size", "huge_size",
             "dict_offset_into_masked", "dict_offset_after_data",
-            "page_runs_past_chunk", "values_do_not_add_up",
+            "page_runs_past_chunk", "values_do_not_add_up", "pages_do_not_add_up",
             "data_offset_inside_page", "bloom_over_masked",
-            "bloom_shared_with_masked", "bloom_over_footer"]
+            "bloom_shared_with_masked", "bloom_over_index_without_length",
+            "bloom_over_footer"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
