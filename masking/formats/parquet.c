@@ -467,21 +467,37 @@ struct pq_vbuild {
 	/* Bloom filters of moved chunks, served after the row groups. */
 	struct pq_bloom *blooms;
 	size_t nblooms, capblooms;
+	/*
+	 * Per chunk (g * nleaves + c), what pq_view_validate proved: only
+	 * chunks and bloom filters marked here become source segments.
+	 */
+	uint8_t *valid;
 };
 
+enum { PQ_VALID_PAGES = 1, PQ_VALID_BLOOM = 2 };
+
+static uint8_t pq_vb_valid(const struct pq_vbuild *vb, const struct pq_file *f,
+			   size_t g, size_t c)
+{
+	return vb->valid ? vb->valid[g * f->m->nleaves + c] : 0;
+}
 /* An unmasked chunk's bloom filter: source range and the moved chunk. */
 struct pq_bloom {
 	struct pq_tstruct *cc;
 	int64_t off, len;
 };
 
-/* Remember ch's bloom filter (if it has one) for the moved chunk cc. */
-static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f,
-		       const struct pq_chunk *ch, struct pq_tstruct *cc)
+/*
+ * Remember chunk (g, c)'s bloom filter for the moved chunk cc, if it has
+ * one and pq_view_validate checked it.
+ */
+static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f, size_t g,
+		       size_t c, struct pq_tstruct *cc)
 {
 	int64_t off, len;
 
-	if (pq_meta_bloom(ch, f->data_end, &off, &len))
+	if (!(pq_vb_valid(vb, f, g, c) & PQ_VALID_BLOOM) ||
+	    pq_meta_bloom(&f->m->rgs[g].chunks[c], f->data_end, &off, &len))
 		return 0;
 	if (vb->nblooms == vb->capblooms) {
 		size_t n = vb->capblooms ? 2 * vb->capblooms : 16;
@@ -547,8 +563,11 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			rc = pq_view_masked(v, a, cc, &w[c]);
 			continue;
 		}
+		/* Served byte for byte: only a chunk whose pages walked. */
+		if (!(pq_vb_valid(vb, f, g, c) & PQ_VALID_PAGES))
+			return -EIO;
 		tot_u += ch->usize;
-		rc = pq_vb_bloom(vb, f, ch, cc);
+		rc = pq_vb_bloom(vb, f, g, c, cc);
 		if (!rc)
 			rc = pq_meta_chunk_move(a, cc, ch, (int64_t)v->size);
 		if (!rc)
@@ -649,8 +668,14 @@ static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
 		rc = pq_pool_take(pool, g, &w, &kept, err);
 	/* A row group without kept rows is left out. */
 	keep[g] = !vb->filter || kept > 0;
-	if (!rc && keep[g])
+	if (!rc && keep[g]) {
 		rc = pq_view_rowgroup(v, a, f, root, g, vb, w, kept);
+		if (rc == -EIO) /* cannot happen: pq_view_validate ran */
+			spot_err_set(err,
+				     "parquet: row group %zu: a chunk to "
+				     "serve was not validated",
+				     g);
+	}
 	for (k = 0; w && k < f->m->nleaves; k++)
 		pq_chunk_wr_fini(&w[k]);
 	free(w);
@@ -668,26 +693,40 @@ static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
  * pq_file_open already made all declared ranges disjoint.
  */
 static int pq_view_validate(const struct pq_file *f, int fd,
-			    const struct pq_vbuild *vb, struct spot_err *err)
+			    struct pq_vbuild *vb, struct spot_err *err)
 {
+	size_t n = f->m->nrgs * f->m->nleaves, g, c;
+	uint8_t *valid;
 	int64_t off, len;
-	size_t g, c;
 	int rc = 0;
 
 	if (vb->filter) /* every chunk rebuilt, no bloom filter served */
 		return 0;
+	valid = calloc(n ? n : 1, 1);
+	if (!valid)
+		return -ENOMEM;
 	for (g = 0; !rc && g < f->m->nrgs; g++) {
 		for (c = 0; !rc && c < f->m->nleaves; c++) {
 			const struct pq_chunk *ch = &f->m->rgs[g].chunks[c];
+			uint8_t *ok = &valid[g * f->m->nleaves + c];
 
 			if (pq_vb_written(vb, c))
 				continue;
 			rc = pq_layout_walk_chunk(f->m, fd, g, c, err);
-			if (!rc && !pq_meta_bloom(ch, f->data_end, &off, &len))
-				rc = pq_layout_bloom(f->m, fd, g, c, off, len,
-						     err);
+			if (rc)
+				break;
+			*ok = PQ_VALID_PAGES;
+			if (pq_meta_bloom(ch, f->data_end, &off, &len))
+				continue;
+			rc = pq_layout_bloom(f->m, fd, g, c, off, len, err);
+			if (!rc)
+				*ok |= PQ_VALID_BLOOM;
 		}
 	}
+	if (rc)
+		free(valid);
+	else
+		vb->valid = valid;
 	return rc;
 }
 
@@ -802,6 +841,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 			spot_err_set(err, "parquet: out of memory");
 		free(vb.mc);
 		free(vb.plans);
+		free(vb.valid);
 		return rc;
 	}
 	/* Each retry adds a type change to a column: at most two each. */
@@ -825,6 +865,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 	free(vb.mc);
 	free(vb.plans);
 	free(vb.blooms);
+	free(vb.valid);
 	if (rc) {
 		pq_view_free(v);
 		return rc;
