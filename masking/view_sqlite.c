@@ -35,14 +35,14 @@ static int view_sqlite_open(const char *path, struct sqlc_db **db,
 	return sqlc_db_open(path, &o, db, err);
 }
 
-int view_sqlite_names(const char *path, bool views, char ***names, size_t *n,
-		      struct spot_err *err)
+int view_sqlite_list(const char *path, char ***names, unsigned **kinds,
+		     size_t *n, struct spot_err *err)
 {
 	struct sqlc_db *db = NULL;
 	int rc = view_sqlite_open(path, &db, err);
 
 	if (!rc)
-		rc = sqlc_db_tables(db, views, names, n, err);
+		rc = sqlc_db_objects(db, names, kinds, n, err);
 	sqlc_db_free(db);
 	return rc;
 }
@@ -97,7 +97,7 @@ int view_sqlite_view_sql(const char *path, const char *name, char **sql,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db,
 			       "SELECT sql FROM sqlite_master WHERE "
-			       "type = 'view' AND name = ?1",
+			       "type = 'view' AND name = ?1 COLLATE NOCASE",
 			       -1, &st, NULL) != SQLITE_OK) {
 		spot_err_set(err, "cannot read the database schema");
 		rc = -EIO;
@@ -126,6 +126,41 @@ out:
 	return rc;
 }
 
+/*
+ * A generated column is computed by SQLite from the row's raw values: it
+ * is served only with a transform of its own, or when nothing else in the
+ * table is masked. Which columns an expression reads is not known here,
+ * so any masked column counts.
+ */
+static int view_sqlite_gen_check(const struct sqlc_source *src,
+				 const char *name, const struct pipe_col *cols,
+				 size_t ncols, const struct pipe_plan *plan,
+				 struct spot_err *err)
+{
+	bool masked = false;
+
+	for (size_t i = 0; plan && i < plan->nxf; i++)
+		if (!sqlc_source_generated(src, plan->xf[i].col))
+			masked = true;
+	for (size_t c = 0; masked && c < ncols; c++) {
+		bool own = false;
+
+		if (!sqlc_source_generated(src, c))
+			continue;
+		for (size_t i = 0; i < plan->nxf; i++)
+			own = own || plan->xf[i].col == c;
+		if (own)
+			continue;
+		spot_err_set(err,
+			     "table %s: generated column '%s' is computed "
+			     "from the table's columns and some are masked; "
+			     "give it a masking rule (not served raw)",
+			     name, cols[c].name);
+		return -EIO;
+	}
+	return 0;
+}
+
 /* Run one object of db through bind and sink. */
 static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 			   bool hex_blobs, view_bind_tbl_fn bind, void *arg,
@@ -141,6 +176,10 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	size_t ncols;
 	int rc;
 
+	if (obj->refused) {
+		spot_err_set(err, "table %s: %s", obj->name, obj->refused);
+		return -EIO;
+	}
 	so.hex_blobs = hex_blobs;
 	rc = sqlc_source_new(db, obj->sql ? NULL : obj->name, obj->name,
 			     obj->sql, &so, &src, err);
@@ -149,6 +188,9 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	rc = sqlc_source_ops.columns(src, &cols, &ncols, err);
 	if (!rc && bind)
 		rc = bind(arg, obj->name, cols, ncols, &plan, err);
+	if (!rc && !obj->sql)
+		rc = view_sqlite_gen_check(src, obj->name, cols, ncols, plan,
+					   err);
 	if (!rc && w) {
 		rc = sqlc_dbwriter_table(w, obj->name, src, err);
 		for (size_t i = 0; !rc && plan && i < plan->nxf; i++)

@@ -576,52 +576,102 @@ void sqlc_names_free(char **names, size_t n)
 	free(names);
 }
 
+/*
+ * Everything PRAGMA table_list shows in main, with what sqlite_schema says
+ * about tables: no root page or CREATE VIRTUAL SQL means virtual.
+ */
+static const char sqlc_objects_sql[] =
+	"SELECT l.name, l.type, "
+	"coalesce((SELECT s.rootpage FROM main.sqlite_schema AS s WHERE "
+	"s.type = 'table' AND s.name = l.name), 1), "
+	"coalesce((SELECT ltrim(s.sql, ' ' || char(9, 10, 13)) FROM "
+	"main.sqlite_schema AS s WHERE s.type = 'table' AND s.name = l.name), "
+	"'') LIKE 'CREATE VIRTUAL%' "
+	"FROM pragma_table_list AS l WHERE l.schema = 'main' "
+	"ORDER BY l.name COLLATE BINARY";
+
+static unsigned sqlc_kind_of(const char *name, const char *type,
+			     int64_t rootpage, bool virt_sql)
+{
+	if (sqlite3_strnicmp(name, "sqlite_", 7) == 0)
+		return SQLC_KIND_INTERNAL;
+	if (type && !strcmp(type, "view"))
+		return SQLC_KIND_VIEW;
+	if (type && !strcmp(type, "shadow"))
+		return SQLC_KIND_SHADOW;
+	if (!type || strcmp(type, "table") || rootpage < 1 || virt_sql)
+		return SQLC_KIND_VIRTUAL; /* "virtual", or anything unknown */
+	return SQLC_KIND_TABLE;
+}
+
+/*
+ * A table named "<virtual table>_..." is taken as that virtual table's
+ * storage even if table_list (which asks the module) did not say so: the
+ * module may be unknown here, or the file crafted.
+ */
+static void sqlc_mark_shadows(char **v, unsigned *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+
+		if (k[i] != SQLC_KIND_VIRTUAL)
+			continue;
+		for (size_t j = 0; j < n; j++)
+			if (k[j] == SQLC_KIND_TABLE &&
+			    sqlite3_strnicmp(v[j], v[i], (int)len) == 0 &&
+			    v[j][len] == '_')
+				k[j] = SQLC_KIND_SHADOW;
+	}
+}
+
 static int sqlc_list(struct sqlc_db *db, sqlite3_stmt *st, char ***names,
-		     size_t *n)
+		     unsigned **kinds, size_t *n)
 {
 	char **v = NULL, **nv;
+	unsigned *k = NULL, *nk;
 	size_t cnt = 0, cap = 0;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
 
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
+			if (nv)
+				v = nv;
+			nk = nv ? realloc(k, cap * sizeof(*k)) : NULL;
+			if (!nk)
 				goto nomem;
-			v = nv;
+			k = nk;
 		}
 		v[cnt] = strdup(s ? s : "");
 		if (!v[cnt])
 			goto nomem;
+		k[cnt] = sqlc_kind_of(v[cnt], type, sqlite3_column_int64(st, 2),
+				      sqlite3_column_int(st, 3) != 0);
 		cnt++;
 	}
 	if (rc != SQLITE_DONE) {
 		sqlc_names_free(v, cnt);
+		free(k);
 		return sqlc_errno(db, rc);
 	}
+	sqlc_mark_shadows(v, k, cnt);
 	*names = v;
+	*kinds = k;
 	*n = cnt;
 	return 0;
 nomem:
 	sqlc_names_free(v, cnt);
+	free(k);
 	return -ENOMEM;
 }
 
-static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
-			    char ***names, size_t *n, struct spot_err *err)
+static int sqlc_objects_once(struct sqlc_db *db, char ***names,
+			     unsigned **kinds, size_t *n, struct spot_err *err)
 {
-	static const char *const sql[2] = {
-		"SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-		"name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
-		"coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
-		"SELECT name FROM sqlite_schema WHERE type IN ('table', "
-		"'view') "
-		"AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
-		"coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
-	};
 	sqlite3_stmt *st = NULL;
 	int rc, erc;
 
@@ -630,8 +680,9 @@ static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
 		return rc;
 	sqlc_arm(db, 0);
 	db->internal = true;
-	rc = sqlite3_prepare_v2(db->rd, sql[include_views], -1, &st, NULL);
-	rc = rc == SQLITE_OK ? sqlc_list(db, st, names, n) : sqlc_errno(db, rc);
+	rc = sqlite3_prepare_v2(db->rd, sqlc_objects_sql, -1, &st, NULL);
+	rc = rc == SQLITE_OK ? sqlc_list(db, st, names, kinds, n)
+			     : sqlc_errno(db, rc);
 	db->internal = false;
 	db->deadline = 0;
 	if (rc)
@@ -641,6 +692,7 @@ static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
 	erc = sqlc_db_end(db, err);
 	if (!rc && erc) {
 		sqlc_names_free(*names, *n);
+		free(*kinds);
 		rc = erc;
 	}
 	return rc;
@@ -720,13 +772,13 @@ static int sqlc_check_once(struct sqlc_db *db, const char *name,
  * Metadata reads outside a snapshot run again when an immutable-mode read
  * raced with a writer (-EAGAIN); the next try opens the file in WAL mode.
  */
-int sqlc_db_tables(struct sqlc_db *db, bool include_views, char ***names,
-		   size_t *n, struct spot_err *err)
+int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
+		    size_t *n, struct spot_err *err)
 {
 	int rc = -EAGAIN;
 
 	for (int i = 0; rc == -EAGAIN && i < SQLC_IDLE_RETRIES; i++)
-		rc = sqlc_tables_once(db, include_views, names, n, err);
+		rc = sqlc_objects_once(db, names, kinds, n, err);
 	return rc;
 }
 

@@ -113,13 +113,29 @@ int sqlc_db_begin(struct sqlc_db *db, struct spot_err *err);
 int sqlc_db_end(struct sqlc_db *db, struct spot_err *err);
 
 /*
- * The user tables (and with include_views the views) of the database,
- * sorted by name (byte order), without sqlite_* internal tables and virtual
- * tables. *names is an array of n NUL-terminated strings, freed with
- * sqlc_names_free().
+ * What a schema object of the main database is. Only SQLC_KIND_TABLE and
+ * SQLC_KIND_VIEW are ever served without being named with rules.
  */
-int sqlc_db_tables(struct sqlc_db *db, bool include_views, char ***names,
-		   size_t *n, struct spot_err *err);
+enum sqlc_kind {
+	SQLC_KIND_TABLE = 1,	/* ordinary table, rowid or WITHOUT ROWID */
+	SQLC_KIND_VIEW = 2,	/* CREATE VIEW */
+	SQLC_KIND_VIRTUAL = 4,	/* CREATE VIRTUAL TABLE (FTS3/4/5, rtree...) */
+	SQLC_KIND_SHADOW = 8,	/* a virtual table's storage (docs_content) */
+	SQLC_KIND_INTERNAL = 16 /* sqlite_* (schema, sequence, statistics) */
+};
+
+/*
+ * Every table and view of the main database, sorted by name (byte order),
+ * with its kind in (*kinds)[i]. The kind comes from PRAGMA table_list
+ * (SQLite's own view of its parsed schema), then errs on the side of not
+ * serving: a table with no root page or whose SQL is CREATE VIRTUAL is
+ * virtual; a table named "<virtual table>_..." is shadow even when the
+ * virtual table's module is unknown here; a name starting "sqlite_" (any
+ * case) is internal. *names is an array of n NUL-terminated strings, freed
+ * with sqlc_names_free(); *kinds with free().
+ */
+int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
+		    size_t *n, struct spot_err *err);
 void sqlc_names_free(char **names, size_t n);
 
 /*
@@ -166,6 +182,12 @@ void sqlc_source_free(struct sqlc_source *s);
  * none (expressions). Valid while s lives.
  */
 const char *sqlc_source_decltype(const struct sqlc_source *s, size_t col);
+/*
+ * Whether column col of a table source is a generated column (GENERATED
+ * ALWAYS AS ..., VIRTUAL or STORED: PRAGMA table_xinfo hidden 2 or 3),
+ * computed from other columns of the row. Always false for views.
+ */
+bool sqlc_source_generated(const struct sqlc_source *s, size_t col);
 
 extern const struct pipe_source_ops sqlc_source_ops;
 

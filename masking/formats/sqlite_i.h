@@ -57,8 +57,10 @@ struct sqlc_source {
 	const char *kind; /* "table" or "view" */
 	struct pipe_col *cols;
 	char **decl;
+	bool *gen; /* per column: a generated column of the table */
 	size_t ncols;
 	bool hex_blobs;
+	bool ours; /* our SELECT * over a checked table: authorizer off */
 	bool done;
 	int failed; /* sticky -errno of a failed read */
 	struct spot_err failed_err;

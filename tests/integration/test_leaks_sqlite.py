@@ -1,0 +1,295 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Issue 11, findings 1 and 2: a SQLite dataset serves only what is named.
+
+Each test mounts a real spotfs over a database that holds raw personal data
+in places the config does not serve (a table left out of `tables:`, FTS
+virtual and shadow tables, generated columns, views reading raw tables) and
+scans every byte the mount serves: every CSV in the folder and the whole
+masked `.db`, which is also opened with `sqlite3 -readonly`."""
+import errno
+import os
+import re
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import spotfs
+
+SSN = re.compile(rb"\d{3}-\d{2}-\d{4}")
+
+
+def served(mnt):
+    """{relative path: bytes or errno} for every file under the mount."""
+    out = {}
+    for dirpath, _, files in os.walk(mnt):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            try:
+                with open(p, "rb") as fh:
+                    out[os.path.relpath(p, mnt)] = fh.read()
+            except OSError as e:
+                out[os.path.relpath(p, mnt)] = e.errno
+    return out
+
+
+def all_bytes(files):
+    return b"".join(v for v in files.values() if isinstance(v, bytes))
+
+
+def sqlite_ro(path, sql):
+    return subprocess.run(["sqlite3", "-readonly", path, sql],
+                          capture_output=True, text=True, timeout=60)
+
+
+def make_crm(path, extra=()):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, country TEXT)")
+    con.executemany("INSERT INTO users VALUES (?,?,?)",
+                    [(i, "user%02d@raw.example" % i, ["DE", "FR"][i % 2])
+                     for i in range(20)])
+    con.execute("CREATE TABLE payroll_raw (id INTEGER, ssn TEXT, salary INTEGER)")
+    con.executemany("INSERT INTO payroll_raw VALUES (?,?,?)",
+                    [(i, "123-45-%04d" % i, 50000 + i) for i in range(20)])
+    con.execute("CREATE VIEW de_users AS SELECT id, email FROM users WHERE country = 'DE'")
+    # A trigger whose body holds a raw literal: triggers are never served.
+    con.execute("CREATE TRIGGER users_t AFTER INSERT ON users WHEN new.email = "
+                "'boss@raw.example' BEGIN SELECT 1; END")
+    for sql in extra:
+        con.execute(sql)
+    con.commit()
+    con.close()
+
+
+USERS_RULES = """
+      users:
+        columns:
+          id: { method: keep }
+          email: { method: hash }
+          country: { method: keep }
+"""
+
+
+def test_db_views_serves_views_only(sandbox):
+    """Finding 1: db_views adds the database's views, never its tables."""
+    s = sandbox("dbv")
+    make_crm(os.path.join(s.src, "crm.db"))
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    db_views: true\n"
+                   "    tables:" + USERS_RULES)
+    s.mount()
+    assert sorted(os.listdir(s.path("crm"))) == ["de_users.csv", "users.csv"]
+    with pytest.raises(OSError) as e:
+        open(s.path("crm/payroll_raw.csv"), "rb")
+    assert e.value.errno == errno.ENOENT
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files.keys()
+    blob = all_bytes(files)
+    assert not SSN.search(blob), "an SSN of payroll_raw was served"
+    assert b"@raw.example" not in blob and b"payroll" not in blob
+    assert b"50019" not in blob
+    r = sqlite_ro(s.path("crm.db"), "SELECT type, name FROM sqlite_schema ORDER BY name")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["table|de_users", "table|users"]
+    r = sqlite_ro(s.path("crm.db"), "SELECT count(*) FROM de_users")
+    assert r.stdout.strip() == "10"
+
+
+def test_db_view_reading_unserved_table_fails_closed(sandbox):
+    """A database view over a table the dataset does not serve fails (EIO),
+    and so does the whole .db; check names it."""
+    s = sandbox("dbv2")
+    make_crm(os.path.join(s.src, "crm.db"),
+             ["CREATE VIEW pay_view AS SELECT u.email, p.ssn FROM users u "
+              "JOIN payroll_raw p ON p.id = u.id"])
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    db_views: true\n"
+                   "    tables:" + USERS_RULES)
+    s.mount()
+    assert sorted(os.listdir(s.path("crm"))) == ["de_users.csv", "pay_view.csv", "users.csv"]
+    files = served(s.mnt)
+    assert files["crm/pay_view.csv"] == errno.EIO
+    assert files["crm.db"] == errno.EIO
+    assert not SSN.search(all_bytes(files))
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "pay_view" in r.stdout + r.stderr, r.stdout + r.stderr
+    assert not SSN.search((r.stdout + r.stderr).encode())
+
+
+def test_tables_naming_a_view_runs_it_on_masked_tables(sandbox):
+    """A database view named in tables: (any case, without db_views) is a
+    view: it reads the masked tables, never the raw ones."""
+    s = sandbox("tv")
+    make_crm(os.path.join(s.src, "crm.db"),
+             ["CREATE VIEW shout AS SELECT id, upper(email) AS e FROM users"])
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:" + USERS_RULES +
+                   "      SHOUT:\n        columns:\n          id: { method: keep }\n"
+                   "          e: { method: keep }\n")
+    s.mount()
+    assert sorted(os.listdir(s.path("crm"))) == ["SHOUT.csv", "users.csv"]
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    blob = all_bytes(files)
+    assert b"@RAW.EXAMPLE" not in blob.upper(), "the view read raw emails"
+    assert len(files["crm/SHOUT.csv"].splitlines()) == 21
+
+
+def make_fts(path):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)")
+    con.executemany("INSERT INTO contacts VALUES (?, ?)",
+                    [(i, "c%02d@fts.example" % i) for i in range(10)])
+    con.execute("CREATE VIRTUAL TABLE docs USING fts5(body)")
+    con.execute("CREATE VIRTUAL TABLE old_docs USING fts4(body)")
+    con.execute("CREATE VIRTUAL TABLE older USING fts3(body)")
+    con.execute("CREATE VIRTUAL TABLE boxes USING rtree(id, a, b)")
+    for i in range(10):
+        body = "mail c%02d@fts.example ssn 987-65-%04d" % (i, i)
+        con.execute("INSERT INTO docs VALUES (?)", (body,))
+        con.execute("INSERT INTO old_docs VALUES (?)", (body,))
+        con.execute("INSERT INTO older VALUES (?)", (body,))
+        con.execute("INSERT INTO boxes VALUES (?, ?, ?)", (i, 987650000 + i, 987659999))
+    con.commit()
+    con.close()
+
+
+def test_tables_all_skips_virtual_and_shadow_tables(sandbox):
+    """Finding 2: tables: all serves ordinary tables only: no FTS3/4/5 or
+    rtree table, no shadow table (*_content, *_data, *_segdir...)."""
+    s = sandbox("fts")
+    make_fts(os.path.join(s.src, "crm.db"))
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables: all\n"
+                   "    columns:\n      id: { method: keep }\n"
+                   "      email: { method: hash }\n")
+    s.mount()
+    assert os.listdir(s.path("crm")) == ["contacts.csv"]
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    blob = all_bytes(files)
+    assert b"fts.example" not in blob and not SSN.search(blob)
+    assert b"98765" not in blob
+    r = sqlite_ro(s.path("crm.db"), "SELECT name FROM sqlite_schema")
+    assert r.returncode == 0 and r.stdout.split() == ["contacts"], r.stdout + r.stderr
+
+
+def test_virtual_table_served_only_when_named_with_rules(sandbox):
+    """An FTS table named with column rules is served through them (hidden
+    columns never); named without rules, a virtual, shadow or sqlite_*
+    table fails closed and check names it."""
+    s = sandbox("fts2")
+    make_fts(os.path.join(s.src, "crm.db"))
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:\n"
+                   "      contacts:\n        columns:\n          id: { method: keep }\n"
+                   "          email: { method: hash }\n"
+                   "      docs:\n        columns:\n          body: { method: redact }\n")
+    s.mount()
+    assert sorted(os.listdir(s.path("crm"))) == ["contacts.csv", "docs.csv"]
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    assert files["crm/docs.csv"].splitlines()[0] == b"body"
+    blob = all_bytes(files)
+    assert b"fts.example" not in blob and not SSN.search(blob)
+    r = sqlite_ro(s.path("crm.db"), "SELECT name FROM sqlite_schema ORDER BY name")
+    assert r.stdout.split() == ["contacts", "docs"], r.stdout + r.stderr
+    s.unmount()
+
+    for name in ["docs_content", "old_docs", "older_segdir", "boxes_node",
+                 "sqlite_master", "SQLITE_SCHEMA"]:
+        t = sandbox("fts3" + name)
+        make_fts(os.path.join(t.src, "crm.db"))
+        t.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:\n"
+                       "      contacts:\n        columns:\n          id: { method: keep }\n"
+                       "          email: { method: hash }\n"
+                       "      %s:\n" % name)
+        t.mount()
+        files = served(t.mnt)
+        assert files["crm/contacts.csv"] != errno.EIO
+        assert files["crm/%s.csv" % name] == errno.EIO, name
+        assert files["crm.db"] == errno.EIO, name
+        blob = all_bytes(files)
+        assert b"fts.example" not in blob and not SSN.search(blob), name
+        r = spotfs("check", "-c", t.config)
+        assert r.returncode == 1 and name in r.stdout, r.stdout + r.stderr
+        t.unmount()
+
+
+GEN_DB = [
+    "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT,"
+    " email_up TEXT GENERATED ALWAYS AS (upper(email)) VIRTUAL,"
+    " dom TEXT GENERATED ALWAYS AS (substr(email, instr(email, '@'))) STORED)",
+    "INSERT INTO people (id, email) VALUES (1, 'ann@gen.example'), (2, 'bob@gen.example')",
+    "CREATE TABLE plain (a INTEGER, b INTEGER GENERATED ALWAYS AS (a * 2) VIRTUAL)",
+    "INSERT INTO plain (a) VALUES (20), (21)",
+    "CREATE TABLE kv (k TEXT PRIMARY KEY, secret TEXT) WITHOUT ROWID",
+    "INSERT INTO kv VALUES ('a', 'kv-secret-1'), ('b', 'kv-secret-2')",
+]
+
+
+def make_gen(path):
+    con = sqlite3.connect(path)
+    for sql in GEN_DB:
+        con.execute(sql)
+    con.commit()
+    con.close()
+
+
+def gen_config(people):
+    return ("source: @SRC@\ndatasets:\n  crm.db:\n    tables:\n"
+            "      people:\n        columns:\n" + people +
+            "      plain:\n        columns:\n          a: { method: keep }\n"
+            "          b: { method: keep }\n"
+            "      kv:\n        columns:\n          k: { method: keep }\n"
+            "          secret: { method: redact }\n")
+
+
+@pytest.mark.parametrize("rules", [
+    "          id: { method: keep }\n          email: { method: hash }\n"
+    "          email_up: { method: keep }\n          dom: { method: keep }\n",
+    # No rule for the generated columns (unlisted).
+    "          id: { method: keep }\n          email: { method: hash }\n",
+], ids=["keep", "unlisted"])
+def test_generated_column_of_masked_column_never_raw(sandbox, rules):
+    """Finding 2: a generated column (VIRTUAL or STORED) computed from a
+    masked column is never served raw: without a masking rule of its own
+    the table fails closed, naming the column."""
+    s = sandbox("gen")
+    make_gen(os.path.join(s.src, "crm.db"))
+    s.write_config(gen_config(rules))
+    s.mount()
+    files = served(s.mnt)
+    blob = all_bytes(files)
+    assert b"GEN.EXAMPLE" not in blob.upper(), "a generated column came out raw"
+    assert b"kv-secret" not in blob
+    if "email_up" in rules:
+        assert files["crm/people.csv"] == errno.EIO
+        assert files["crm.db"] == errno.EIO
+        r = spotfs("check", "-c", s.config)
+        out = r.stdout + r.stderr
+        assert r.returncode == 1 and "people" in out and "email_up" in out, out
+        assert b"GEN.EXAMPLE" not in out.upper().encode()
+    # Tables without masked columns keep their generated values.
+    assert files["crm/plain.csv"] == b"a,b\n20,40\n21,42\n"
+    assert files["crm/kv.csv"] == b"k,secret\na,[REDACTED]\nb,[REDACTED]\n"
+
+
+def test_generated_column_with_own_rule_is_masked(sandbox):
+    """A generated column with its own masking rule is served through it,
+    and the served .db has plain columns: no generated expression, no
+    trigger, nothing raw."""
+    s = sandbox("gen2")
+    make_gen(os.path.join(s.src, "crm.db"))
+    s.write_config(gen_config(
+        "          id: { method: keep }\n          email: { method: hash }\n"
+        "          email_up: { method: hash }\n          dom: { method: redact }\n"))
+    s.mount()
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    blob = all_bytes(files)
+    assert b"GEN.EXAMPLE" not in blob.upper() and b"kv-secret" not in blob
+    rows = files["crm/people.csv"].splitlines()
+    assert rows[0] == b"id,email,email_up,dom" and rows[1].endswith(b",[REDACTED]")
+    r = sqlite_ro(s.path("crm.db"), "SELECT group_concat(sql, ';') FROM sqlite_schema")
+    assert r.returncode == 0, r.stderr
+    assert "GENERATED" not in r.stdout.upper() and "upper(" not in r.stdout
+    r = sqlite_ro(s.path("crm.db"), "SELECT name, hidden FROM pragma_table_xinfo('people')")
+    assert r.stdout.split() == ["id|0", "email|0", "email_up|0", "dom|0"]
+    r = sqlite_ro(s.path("crm.db"), "SELECT k, secret FROM kv ORDER BY k")
+    assert r.stdout.split() == ["a|[REDACTED]", "b|[REDACTED]"]
