@@ -16,9 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "csv.h"
 #include "sqlite.h"
@@ -84,45 +81,26 @@ static const char *view_after_as(const char *create)
 int view_sqlite_view_sql(const char *path, const char *name, char **sql,
 			 struct spot_err *err)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *uri;
-	int rc = -ENOENT;
+	struct sqlc_db *db = NULL;
+	const char *sel;
+	char *create = NULL;
+	int rc = view_sqlite_open(path, &db, err);
 
-	/* Schema text only: the read needs no snapshot and takes no lock. */
-	uri = sqlite3_mprintf("file:%s?mode=ro&immutable=1", path);
-	if (!uri)
-		return -ENOMEM;
-	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-			    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT sql FROM sqlite_master WHERE "
-			       "type = 'view' AND name = ?1 COLLATE NOCASE",
-			       -1, &st, NULL) != SQLITE_OK) {
-		spot_err_set(err, "cannot read the database schema");
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *create = (const char *)sqlite3_column_text(st, 0);
-		const char *sel = create ? view_after_as(create) : NULL;
-
-		if (!sel) {
-			spot_err_set(err, "view '%s': cannot read its SELECT",
-				     name);
-			rc = -EINVAL;
-		} else {
-			*sql = strdup(sel);
-			rc = *sql ? 0 : -ENOMEM;
-		}
+	/* Schema text only, read through the hardened codec. */
+	if (!rc)
+		rc = sqlc_db_view_sql(db, name, &create, err);
+	sqlc_db_free(db);
+	if (rc)
+		return rc;
+	sel = view_after_as(create);
+	if (!sel) {
+		spot_err_set(err, "view '%s': cannot read its SELECT", name);
+		rc = -EINVAL;
 	} else {
-		spot_err_set(err, "no view '%s' in the database", name);
+		*sql = strdup(sel);
+		rc = *sql ? 0 : -ENOMEM;
 	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	sqlite3_free(uri);
+	free(create);
 	return rc;
 }
 

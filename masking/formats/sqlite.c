@@ -782,6 +782,58 @@ int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
 	return rc;
 }
 
+static int sqlc_view_sql_once(struct sqlc_db *db, const char *name, char **sql,
+			      struct spot_err *err)
+{
+	static const char q[] = "SELECT sql FROM main.sqlite_schema WHERE "
+				"type = 'view' AND name = ?1 COLLATE NOCASE";
+	sqlite3_stmt *st = NULL;
+	const char *text;
+	int rc, erc;
+
+	rc = sqlc_begin(db, false, err);
+	if (rc)
+		return rc;
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, q, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db->internal = false;
+	db->deadline = 0;
+	if (rc == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(st, 0);
+		*sql = strdup(text ? text : "");
+		rc = *sql ? 0 : -ENOMEM;
+	} else if (rc == SQLITE_DONE) {
+		spot_err_set(err, "no view '%s' in the database", name);
+		rc = -ENOENT;
+	} else {
+		spot_err_set(err, "%s: cannot read the schema: %s", db->path,
+			     sqlite3_errstr(rc));
+		rc = sqlc_errno(db, rc);
+	}
+	sqlite3_finalize(st);
+	erc = sqlc_db_end(db, err);
+	if (!rc && erc) {
+		free(*sql);
+		rc = erc;
+	}
+	return rc;
+}
+
+int sqlc_db_view_sql(struct sqlc_db *db, const char *name, char **sql,
+		     struct spot_err *err)
+{
+	int rc = -EAGAIN;
+
+	for (int i = 0; rc == -EAGAIN && i < SQLC_IDLE_RETRIES; i++)
+		rc = sqlc_view_sql_once(db, name, sql, err);
+	return rc;
+}
+
 int sqlc_check_view_sql(struct sqlc_db *db, const char *name, const char *sql,
 			struct spot_err *err)
 {

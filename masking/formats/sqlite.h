@@ -139,6 +139,14 @@ int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
 void sqlc_names_free(char **names, size_t n);
 
 /*
+ * The CREATE VIEW text of the database's view name (matched ignoring
+ * ASCII case, as SQLite does), malloc'd into *sql. 0, -ENOENT (no such
+ * view) or -errno with err set.
+ */
+int sqlc_db_view_sql(struct sqlc_db *db, const char *name, char **sql,
+		     struct spot_err *err);
+
+/*
  * Validate configured view SQL without running it: exactly one read-only
  * SELECT (WITH/VALUES allowed) that prepares against this database under
  * the authorizer. name is used in the message. For `spotfs check`.

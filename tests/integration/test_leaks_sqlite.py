@@ -293,3 +293,69 @@ def test_generated_column_with_own_rule_is_masked(sandbox):
     assert r.stdout.split() == ["id|0", "email|0", "email_up|0", "dom|0"]
     r = sqlite_ro(s.path("crm.db"), "SELECT k, secret FROM kv ORDER BY k")
     assert r.stdout.split() == ["a|[REDACTED]", "b|[REDACTED]"]
+
+
+def test_configured_view_named_like_a_table_never_serves_the_table(sandbox):
+    """A configured view named like an unserved raw table serves the view's
+    rows (from masked tables), never the table; one named like a served
+    table replaces it, so its SELECT of that table fails closed."""
+    s = sandbox("vn")
+    make_crm(os.path.join(s.src, "crm.db"))
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:" + USERS_RULES +
+                   "    views:\n      payroll_raw: SELECT id, email FROM users\n"
+                   "      Payroll_Raw: SELECT id FROM users\n")
+    s.mount()
+    assert sorted(os.listdir(s.path("crm"))) == ["Payroll_Raw.csv", "payroll_raw.csv",
+                                                   "users.csv"]
+    files = served(s.mnt)
+    # Two names SQLite cannot tell apart: the .db cannot hold both.
+    assert files.pop("crm.db") == errno.EIO
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    blob = all_bytes(files)
+    assert not SSN.search(blob) and b"@raw.example" not in blob
+    assert files["crm/payroll_raw.csv"].splitlines()[0] == b"id,email"
+    s.unmount()
+
+    t = sandbox("vn2")
+    make_crm(os.path.join(t.src, "crm.db"))
+    t.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:" + USERS_RULES +
+                   "    views:\n      users: SELECT * FROM users\n")
+    t.mount()
+    files = served(t.mnt)
+    assert files["crm/users.csv"] == errno.EIO and files["crm.db"] == errno.EIO
+    assert b"@raw.example" not in all_bytes(files)
+
+
+def test_served_db_has_fresh_rowids_and_no_source_schema(sandbox):
+    """The served .db does not carry the source's rowids (a masked INTEGER
+    PRIMARY KEY is not readable as rowid), nor its indexes, triggers,
+    constraints or freed pages."""
+    s = sandbox("rid")
+    src = os.path.join(s.src, "crm.db")
+    con = sqlite3.connect(src)
+    con.execute("CREATE TABLE acct (id INTEGER PRIMARY KEY, email TEXT NOT NULL"
+                " CHECK (email <> 'ceo@raw.example') DEFAULT 'dflt@raw.example')")
+    con.executemany("INSERT INTO acct VALUES (?, ?)",
+                    [(700001 + 13 * i, "a%02d@raw.example" % i) for i in range(30)])
+    con.execute("CREATE INDEX acct_email ON acct(email)")
+    con.execute("CREATE TRIGGER acct_t AFTER UPDATE ON acct BEGIN "
+                "SELECT 'trig@raw.example'; END")
+    con.execute("CREATE TABLE gone (v TEXT)")
+    con.executemany("INSERT INTO gone VALUES (?)", [("freed%04d@raw.example" % i,)
+                                                   for i in range(300)])
+    con.commit()
+    con.execute("DROP TABLE gone")
+    con.commit()
+    con.close()
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:\n"
+                   "      acct:\n        columns:\n          id: { method: hash }\n"
+                   "          email: { method: hash }\n")
+    s.mount()
+    data = open(s.path("crm.db"), "rb").read()
+    assert b"raw.example" not in data and b"700001" not in data
+    assert int.from_bytes(data[36:40], "big") == 0, "no freelist pages"
+    r = sqlite_ro(s.path("crm.db"), "SELECT min(rowid), max(rowid), count(*) FROM acct")
+    assert r.stdout.strip() == "1|30|30", r.stdout + r.stderr
+    r = sqlite_ro(s.path("crm.db"), "SELECT type, name, sql FROM sqlite_schema")
+    assert r.stdout.startswith("table|acct|CREATE TABLE") and r.stdout.count("\n") == 1
+    assert "CHECK" not in r.stdout and "DEFAULT" not in r.stdout, r.stdout

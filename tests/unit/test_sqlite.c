@@ -453,7 +453,7 @@ static void test_kinds(void)
 	struct sqlc_db *db = NULL;
 	struct sqlc_source *s = NULL;
 	const struct pipe_col *cols;
-	char **v = NULL;
+	char **v = NULL, *vsql = NULL;
 	unsigned *k = NULL;
 	size_t n = 0, ncols = 0;
 	struct keep kp;
@@ -505,6 +505,12 @@ static void test_kinds(void)
 	CHECK(rc == -EINVAL && strstr(err.msg, "GV"),
 	      "a view read as a table fails closed (%d: %s)", rc, err.msg);
 	sqlc_source_free(s);
+	rc = sqlc_db_view_sql(db, "GV", &vsql, &err);
+	CHECK(rc == 0 && !strcmp(vsql, "CREATE VIEW gv AS SELECT u FROM g"),
+	      "a view's SQL, name in any case (%s)", rc ? err.msg : vsql);
+	free(vsql);
+	rc = sqlc_db_view_sql(db, "g", &vsql, &err);
+	CHECK(rc == -ENOENT, "a table has no view SQL");
 	rc = run(db, NULL, "SELECT u, s FROM g", false, &kp, &err);
 	CHECK(rc == 0 && kp.nrows == 1 && is(kc(&kp, 0, 0), PIPE_TEXT, "AB"),
 	      "generated columns read (%s)", err.msg);
