@@ -109,10 +109,13 @@ int view_sqlite_view_sql(const char *path, const char *name, char **sql,
  * built first; a view using a table the dataset does not serve fails.
  *
  * Generated columns (GENERATED ALWAYS AS) of a table are computed by the
- * source from raw values. One is served only through a masking rule of
- * its own (a transform in the plan), or when no other column of its table
- * is masked; otherwise the table fails with -EIO and a message naming the
- * table and column (fail closed).
+ * source from raw values. One with a transform of its own is served
+ * through it. When any other column of its table is masked, the others
+ * are recomputed from the served (masked) values by SQLite, from the
+ * table's own definition (sqlc_regen); when that is not possible (the
+ * definition, or a constraint such as NOT NULL, refuses the masked
+ * values) the table fails with -EIO and a message naming the table and
+ * the column (fail closed, never the raw value).
  */
 
 /* objs[which] as CSV (BLOBs as hex); objs lists everything served. */

@@ -105,37 +105,104 @@ int view_sqlite_view_sql(const char *path, const char *name, char **sql,
 }
 
 /*
- * A generated column is computed by SQLite from the row's raw values: it
- * is served only with a transform of its own, or when nothing else in the
- * table is masked. Which columns an expression reads is not known here,
- * so any masked column counts.
+ * Generated columns recomputed from the served values (sqlc_regen): the
+ * caller's plan plus one last transform, after every other has written
+ * its output.
  */
-static int view_sqlite_gen_check(const struct sqlc_source *src,
-				 const char *name, const struct pipe_col *cols,
-				 size_t ncols, const struct pipe_plan *plan,
-				 struct spot_err *err)
+struct view_regen {
+	struct sqlc_regen *g;
+	bool *which;	     /* per column: recompute */
+	const char *table;   /* for messages */
+	const char *colname; /* the first column recomputed */
+	struct pipe_xform *xf;
+	struct pipe_plan plan;
+};
+
+static int view_regen_fn(void *arg, struct pipe_batch *b, size_t col,
+			 struct spot_err *err)
 {
+	struct view_regen *v = arg;
+	int rc = sqlc_regen_batch(v->g, b, v->which, err);
+
+	if (rc && rc != -ENOMEM)
+		spot_err_prefix(err,
+				"table %s: generated column '%s': ", v->table,
+				v->colname);
+	(void)col;
+	return rc;
+}
+
+static void view_regen_fini(struct view_regen *v)
+{
+	sqlc_regen_free(v->g);
+	free(v->which);
+	free(v->xf);
+}
+
+/*
+ * A generated column was computed by SQLite from the row's raw values. One
+ * with a transform of its own is served through it; the others are
+ * recomputed from the served values when any other column is masked
+ * (which columns an expression reads is not known here, so any counts).
+ * *plan becomes the plan to run. 0, or -EIO when they cannot be
+ * recomputed (fail closed: never the raw value).
+ */
+static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
+			   const char *name, const struct pipe_col *cols,
+			   size_t ncols, const struct pipe_plan **plan,
+			   struct spot_err *err)
+{
+	const struct pipe_plan *p = *plan;
+	size_t first = SIZE_MAX, nxf = p ? p->nxf : 0;
 	bool masked = false;
+	int rc;
 
-	for (size_t i = 0; plan && i < plan->nxf; i++)
-		if (!sqlc_source_generated(src, plan->xf[i].col))
+	for (size_t i = 0; i < nxf; i++)
+		if (!sqlc_source_generated(src, p->xf[i].col))
 			masked = true;
-	for (size_t c = 0; masked && c < ncols; c++) {
-		bool own = false;
-
-		if (!sqlc_source_generated(src, c))
-			continue;
-		for (size_t i = 0; i < plan->nxf; i++)
-			own = own || plan->xf[i].col == c;
-		if (own)
-			continue;
+	if (!masked)
+		return 0;
+	v->which = calloc(ncols, sizeof(*v->which));
+	if (!v->which)
+		return -ENOMEM;
+	for (size_t c = 0; c < ncols; c++)
+		v->which[c] = sqlc_source_generated(src, c);
+	for (size_t i = 0; i < nxf; i++)
+		v->which[p->xf[i].col] = false; /* its own rule */
+	for (size_t c = ncols; c-- > 0;)
+		if (v->which[c])
+			first = c;
+	if (first == SIZE_MAX)
+		return 0;
+	rc = sqlc_regen_new(src, &v->g, err);
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc) {
 		spot_err_set(err,
-			     "table %s: generated column '%s' is computed "
-			     "from the table's columns and some are masked; "
-			     "give it a masking rule (not served raw)",
-			     name, cols[c].name);
+			     "table %s: generated column '%s' cannot be "
+			     "recomputed from the masked values (its "
+			     "definition is not usable here); give it a "
+			     "masking rule (not served raw)",
+			     name, cols[first].name);
 		return -EIO;
 	}
+	v->xf = calloc(nxf + 1, sizeof(*v->xf));
+	if (!v->xf)
+		return -ENOMEM;
+	if (nxf)
+		memcpy(v->xf, p->xf, nxf * sizeof(*v->xf));
+	v->table = name;
+	v->colname = cols[first].name;
+	v->xf[nxf].col = first;
+	v->xf[nxf].fn = view_regen_fn;
+	v->xf[nxf].arg = v;
+	v->xf[nxf].keeps_type = true; /* SQLite's own result types */
+	v->xf[nxf].needs_row = true;
+	v->plan.row_fn = p->row_fn;
+	v->plan.row_arg = p->row_arg;
+	v->plan.xf = v->xf;
+	v->plan.nxf = nxf + 1;
+	*plan = &v->plan;
 	return 0;
 }
 
@@ -151,6 +218,7 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
 	struct pipe_stats one = { 0, 0 };
+	struct view_regen vr = { 0 };
 	size_t ncols;
 	int rc;
 
@@ -167,8 +235,8 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	if (!rc && bind)
 		rc = bind(arg, obj->name, cols, ncols, &plan, err);
 	if (!rc && !obj->sql)
-		rc = view_sqlite_gen_check(src, obj->name, cols, ncols, plan,
-					   err);
+		rc = view_regen_init(&vr, src, obj->name, cols, ncols, &plan,
+				     err);
 	if (!rc && w) {
 		rc = sqlc_dbwriter_table(w, obj->name, src, err);
 		for (size_t i = 0; !rc && plan && i < plan->nxf; i++)
@@ -179,6 +247,7 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	if (!rc)
 		rc = pipe_run(&sqlc_source_ops, src, plan, kops, sink, &one,
 			      err);
+	view_regen_fini(&vr);
 	sqlc_source_free(src);
 	if (!rc && st) {
 		st->rows_in += one.rows_in;

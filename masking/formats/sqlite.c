@@ -166,7 +166,7 @@ static void sqlc_limits(sqlite3 *c)
 }
 
 /* Settings that must be in place before anything reads the schema. */
-static void sqlc_harden_early(sqlite3 *c)
+void sqlc_harden_early(sqlite3 *c)
 {
 	sqlite3_extended_result_codes(c, 1);
 	sqlite3_db_config(c, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);

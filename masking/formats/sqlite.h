@@ -199,6 +199,34 @@ bool sqlc_source_generated(const struct sqlc_source *s, size_t col);
 
 extern const struct pipe_source_ops sqlc_source_ops;
 
+/* ---- generated columns recomputed from served values ---- */
+
+struct sqlc_regen;
+
+/*
+ * A recomputer for the generated columns of table source s (one with
+ * sqlc_source_generated columns): a private in-memory table made from the
+ * source table's own CREATE TABLE (hostile input: hardened connection, an
+ * authorizer allowing that one table only, CHECK constraints ignored),
+ * whose columns must be the source's. s must outlive nothing: the
+ * recomputer copies what it needs. -EIO with err naming the table when
+ * the definition cannot be used. Free with sqlc_regen_free.
+ */
+int sqlc_regen_new(const struct sqlc_source *s, struct sqlc_regen **out,
+		   struct spot_err *err);
+void sqlc_regen_free(struct sqlc_regen *g);
+/*
+ * For every kept row of b: the row's non-generated cells as they will be
+ * served (pipe_batch_cell: the transforms' outputs where set) go into the
+ * private table, and each generated column c with which[c] set gets the
+ * value SQLite computes from them, written to b's out cells. A row the
+ * table's constraints refuse (NOT NULL, a masked text in an INTEGER
+ * PRIMARY KEY or STRICT column) fails with -EIO; err names the row,
+ * never a value.
+ */
+int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
+		     const bool *which, struct spot_err *err);
+
 /* ---- masked-database writer ---- */
 
 struct sqlc_dbwriter;

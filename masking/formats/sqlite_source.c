@@ -136,6 +136,41 @@ static int sqlc_source_is_table(struct sqlc_db *db, const char *table,
 }
 
 /*
+ * The CREATE TABLE text of a table with generated columns, kept for
+ * sqlc_regen_new (which recomputes them from masked values).
+ */
+static int sqlc_source_create(struct sqlc_source *s, const char *table,
+			      struct spot_err *err)
+{
+	static const char sql[] = "SELECT sql FROM main.sqlite_schema WHERE "
+				  "type = 'table' AND name = ?1 COLLATE NOCASE";
+	struct sqlc_db *db = s->db;
+	sqlite3_stmt *st = NULL;
+	const char *text;
+	int rc;
+
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db->internal = false;
+	db->deadline = 0;
+	text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+				: NULL;
+	if (text)
+		s->create = strdup(text);
+	sqlite3_finalize(st);
+	if (text)
+		return s->create ? 0 : -ENOMEM;
+	spot_err_set(err, "table %s: cannot read its definition", s->name);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? -EIO
+						     : sqlc_errno(db, rc);
+}
+
+/*
  * Mark generated columns. `SELECT *` returns the table_xinfo columns that
  * are not hidden (hidden 1: a virtual table's hidden columns), in order;
  * a column count that does not match fails closed.
@@ -177,6 +212,9 @@ static int sqlc_source_gen(struct sqlc_source *s, const char *table,
 			       ? -EIO
 			       : sqlc_errno(db, rc);
 	}
+	for (i = 0; i < s->ncols; i++)
+		if (s->gen[i])
+			return sqlc_source_create(s, table, err);
 	return 0;
 }
 
@@ -276,6 +314,7 @@ void sqlc_source_free(struct sqlc_source *s)
 	free(s->cols);
 	free(s->decl);
 	free(s->gen);
+	free(s->create);
 	free(s->name);
 	free(s);
 }
@@ -302,7 +341,7 @@ static int sqlc_src_columns(void *arg, const struct pipe_col **cols,
 }
 
 /* Decimal text of v into buf (at least 21 bytes); the length. */
-static size_t sqlc_fmt_int(int64_t v, char *buf)
+size_t sqlc_fmt_int(int64_t v, char *buf)
 {
 	char tmp[24];
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -404,7 +443,7 @@ static bool sqlc_round_ok(double d, const char *d17, int x17, int p, char *dg,
  * as d, marked as a real: pandas and Python then read the same double.
  * One "%.16e" conversion and at most two strtod() calls.
  */
-static size_t sqlc_fmt_real(double d, char *buf, size_t cap)
+size_t sqlc_fmt_real(double d, char *buf, size_t cap)
 {
 	char e[SQLC_REAL_MAX], d17[SQLC_REAL_DIGITS + 1], dg[SQLC_REAL_DIGITS];
 	const char *p;

@@ -240,6 +240,10 @@ def gen_config(people):
             "          secret: { method: redact }\n")
 
 
+def csv_rows(data):
+    return [line.split(b",") for line in data.splitlines()]
+
+
 @pytest.mark.parametrize("rules", [
     "          id: { method: keep }\n          email: { method: hash }\n"
     "          email_up: { method: keep }\n          dom: { method: keep }\n",
@@ -248,26 +252,58 @@ def gen_config(people):
 ], ids=["keep", "unlisted"])
 def test_generated_column_of_masked_column_never_raw(sandbox, rules):
     """Finding 2: a generated column (VIRTUAL or STORED) computed from a
-    masked column is never served raw: without a masking rule of its own
-    the table fails closed, naming the column."""
+    masked column is never served raw: without a masking rule of its own it
+    is recomputed from the masked values, in the CSV and in the .db."""
     s = sandbox("gen")
     make_gen(os.path.join(s.src, "crm.db"))
     s.write_config(gen_config(rules))
     s.mount()
     files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
     blob = all_bytes(files)
     assert b"GEN.EXAMPLE" not in blob.upper(), "a generated column came out raw"
     assert b"kv-secret" not in blob
-    if "email_up" in rules:
-        assert files["crm/people.csv"] == errno.EIO
-        assert files["crm.db"] == errno.EIO
-        r = spotfs("check", "-c", s.config)
-        out = r.stdout + r.stderr
-        assert r.returncode == 1 and "people" in out and "email_up" in out, out
-        assert b"GEN.EXAMPLE" not in out.upper().encode()
+    rows = csv_rows(files["crm/people.csv"])
+    assert rows[0] == [b"id", b"email", b"email_up", b"dom"] and len(rows) == 3
+    for _, email, up, dom in rows[1:]:
+        # Recomputed from the hash (or redacted if unlisted columns are).
+        assert up in (email.upper(), b""), rows
+        assert dom in (email, b""), rows  # no '@' in a hash: substr(x, 0)
+    r = sqlite_ro(s.path("crm.db"), "SELECT email_up = upper(email) FROM people")
+    assert r.returncode == 0 and set(r.stdout.split()) <= {"1", ""}, r.stdout
     # Tables without masked columns keep their generated values.
     assert files["crm/plain.csv"] == b"a,b\n20,40\n21,42\n"
     assert files["crm/kv.csv"] == b"k,secret\na,[REDACTED]\nb,[REDACTED]\n"
+
+
+def test_generated_column_that_cannot_be_recomputed_fails_closed(sandbox):
+    """When the table's own constraints refuse the masked values (NOT NULL
+    against a nulled column, a masked INTEGER PRIMARY KEY), the table fails
+    closed: EIO, and check names the table and the column."""
+    s = sandbox("gen3")
+    con = sqlite3.connect(os.path.join(s.src, "crm.db"))
+    con.execute("CREATE TABLE nn (id INTEGER, email TEXT NOT NULL,"
+                " up TEXT GENERATED ALWAYS AS (upper(email)) STORED)")
+    con.execute("INSERT INTO nn (id, email) VALUES (1, 'nn@gen.example')")
+    con.execute("CREATE TABLE pk (id INTEGER PRIMARY KEY, email TEXT,"
+                " tag TEXT GENERATED ALWAYS AS (id || ':' || email) VIRTUAL)")
+    con.execute("INSERT INTO pk (id, email) VALUES (424242, 'pk@gen.example')")
+    con.commit()
+    con.close()
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:\n"
+                   "      nn:\n        columns:\n          id: { method: keep }\n"
+                   "          email: { method: null }\n          up: { method: keep }\n"
+                   "      pk:\n        columns:\n          id: { method: hash }\n"
+                   "          email: { method: keep }\n          tag: { method: keep }\n")
+    s.mount()
+    files = served(s.mnt)
+    assert files["crm/nn.csv"] == errno.EIO and files["crm/pk.csv"] == errno.EIO
+    assert files["crm.db"] == errno.EIO
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "table nn: generated column 'up'" in out, out
+    assert "GEN.EXAMPLE" not in out.upper() and "424242" not in out
 
 
 def test_generated_column_with_own_rule_is_masked(sandbox):
