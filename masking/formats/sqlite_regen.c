@@ -28,17 +28,20 @@
 #include "sqlite_i.h"
 
 #define SQLC_REGEN_REAL_MAX 40
+#define SQLC_REGEN_PROGRESS_OPS 1000 /* VM steps between budget checks */
 
 struct sqlc_regen {
-	sqlite3 *db;	     /* private, in memory */
-	sqlite3_stmt *ins;   /* INSERT of the non-generated columns */
-	sqlite3_stmt *sel;   /* SELECT of every column */
-	sqlite3_stmt *del;   /* DELETE the one row */
-	char *name;	     /* the source table's name, for messages */
-	size_t ncols;	     /* columns of the source (SELECT *) */
-	bool *gen;	     /* per column: generated */
-	bool hex_blobs;	     /* BLOBs are hex text in the batch */
-	bool creating;	     /* authorizer: the source's CREATE TABLE runs */
+	sqlite3 *db;	    /* private, in memory */
+	sqlite3_stmt *ins;  /* INSERT of the non-generated columns */
+	sqlite3_stmt *sel;  /* SELECT of every column */
+	sqlite3_stmt *del;  /* DELETE the one row */
+	size_t ncols;	    /* columns of the source (SELECT *) */
+	bool *gen;	    /* per column: generated */
+	bool hex_blobs;	    /* BLOBs are hex text in the batch */
+	bool creating;	    /* authorizer: the source's CREATE TABLE runs */
+	uint64_t budget_ns; /* the source's time budget, for all rows */
+	uint64_t used_ns;
+	uint64_t deadline;   /* monotonic ns; 0: none armed */
 	struct spot_buf tmp; /* a hex BLOB decoded for binding */
 };
 
@@ -68,6 +71,14 @@ static int sqlc_regen_auth(void *arg, int op, const char *a1, const char *a2,
 	default:
 		return SQLITE_DENY;
 	}
+}
+
+/* The definition's expressions run under the source's time budget. */
+static int sqlc_regen_progress(void *arg)
+{
+	struct sqlc_regen *g = arg;
+
+	return g->deadline && sqlc_now_ns() >= g->deadline;
 }
 
 static int sqlc_regen_exec(sqlite3 *c, const char *sql)
@@ -204,6 +215,7 @@ int sqlc_regen_new(const struct sqlc_source *s, struct sqlc_regen **out,
 	spot_buf_init(&g->tmp);
 	g->ncols = s->ncols;
 	g->hex_blobs = s->hex_blobs;
+	g->budget_ns = (uint64_t)s->db->opts.budget_ms * 1000000u;
 	g->gen = malloc(s->ncols ? s->ncols : 1);
 	if (!g->gen) {
 		rc = -ENOMEM;
@@ -220,6 +232,8 @@ int sqlc_regen_new(const struct sqlc_source *s, struct sqlc_regen **out,
 	}
 	if (rc == SQLITE_OK)
 		rc = sqlite3_set_authorizer(g->db, sqlc_regen_auth, g);
+	sqlite3_progress_handler(g->db, SQLC_REGEN_PROGRESS_OPS,
+				 sqlc_regen_progress, g);
 	rc = rc == SQLITE_OK ? 0 : sqlc_errno(NULL, rc);
 	if (!rc)
 		rc = sqlc_regen_create(g, s->create, &table);
@@ -371,24 +385,31 @@ static int sqlc_regen_row(struct sqlc_regen *g, struct pipe_batch *b, size_t r,
 int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
 		     const bool *which, struct spot_err *err)
 {
-	int rc;
+	uint64_t t0 = sqlc_now_ns();
+	int rc = SQLITE_DONE;
+	size_t r;
 
 	if (b->ncols != g->ncols)
 		return -EINVAL;
-	for (size_t r = 0; r < b->nrows; r++) {
-		if (!b->keep[r])
-			continue;
-		rc = sqlc_regen_row(g, b, r, which);
-		if (rc != SQLITE_DONE) {
-			/* Generic text: a constraint message could quote. */
-			spot_err_set(err,
-				     "row %llu: cannot be recomputed from the "
-				     "masked values (%s); give it a masking "
-				     "rule (not served raw)",
-				     (unsigned long long)(b->first_row + r + 1),
-				     sqlite3_errstr(rc));
-			return rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
-		}
-	}
-	return 0;
+	if (g->budget_ns)
+		g->deadline = t0 + (g->used_ns < g->budget_ns
+					    ? g->budget_ns - g->used_ns
+					    : 1);
+	for (r = 0; rc == SQLITE_DONE && r < b->nrows; r++)
+		if (b->keep[r])
+			rc = sqlc_regen_row(g, b, r, which);
+	g->deadline = 0;
+	g->used_ns += sqlc_now_ns() - t0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	/* Generic text: a constraint message could quote a value. */
+	spot_err_set(err,
+		     "row %llu: cannot be recomputed from the masked values "
+		     "(%s); give it a masking rule (not served raw)",
+		     (unsigned long long)(b->first_row + r),
+		     rc == SQLITE_INTERRUPT ? "time budget spent"
+					    : sqlite3_errstr(rc));
+	if (rc == SQLITE_NOMEM)
+		return -ENOMEM;
+	return rc == SQLITE_INTERRUPT ? -ETIMEDOUT : -EIO;
 }
