@@ -132,6 +132,22 @@ def test_tables_naming_a_view_runs_it_on_masked_tables(sandbox):
     assert len(files["crm/SHOUT.csv"].splitlines()) == 21
 
 
+def test_tables_naming_a_view_of_an_unserved_table_fails_closed(sandbox):
+    """A database view named in tables: that reads a table left out (the
+    payroll) fails closed like any view: EIO, never the raw rows."""
+    s = sandbox("tv2")
+    make_crm(os.path.join(s.src, "crm.db"),
+             ["CREATE VIEW pay AS SELECT id, ssn FROM payroll_raw"])
+    s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    tables:" + USERS_RULES +
+                   "      pay:\n        columns:\n          id: { method: keep }\n"
+                   "          ssn: { method: keep }\n")
+    s.mount()
+    files = served(s.mnt)
+    assert files["crm/pay.csv"] == errno.EIO and files["crm.db"] == errno.EIO
+    assert isinstance(files["crm/users.csv"], bytes)
+    assert not SSN.search(all_bytes(files))
+
+
 def make_fts(path):
     con = sqlite3.connect(path)
     con.execute("CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)")
