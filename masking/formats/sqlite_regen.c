@@ -395,9 +395,13 @@ int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
 		g->deadline = t0 + (g->used_ns < g->budget_ns
 					    ? g->budget_ns - g->used_ns
 					    : 1);
+	/* One transaction per batch: no commit per row. */
+	if (sqlc_regen_exec(g->db, "BEGIN") != SQLITE_OK)
+		rc = SQLITE_ERROR;
 	for (r = 0; rc == SQLITE_DONE && r < b->nrows; r++)
 		if (b->keep[r])
 			rc = sqlc_regen_row(g, b, r, which);
+	sqlc_regen_exec(g->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK");
 	g->deadline = 0;
 	g->used_ns += sqlc_now_ns() - t0;
 	if (rc == SQLITE_DONE)
