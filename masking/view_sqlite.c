@@ -20,6 +20,14 @@
 #include "csv.h"
 #include "sqlite.h"
 
+/* view_sqlite_list hands the codec's kinds through unchanged. */
+_Static_assert((int)VIEW_SQL_TABLE == (int)SQLC_KIND_TABLE &&
+		       (int)VIEW_SQL_VIEW == (int)SQLC_KIND_VIEW &&
+		       (int)VIEW_SQL_VIRTUAL == (int)SQLC_KIND_VIRTUAL &&
+		       (int)VIEW_SQL_SHADOW == (int)SQLC_KIND_SHADOW &&
+		       (int)VIEW_SQL_INTERNAL == (int)SQLC_KIND_INTERNAL,
+	       "view_sqlkind and sqlc_kind differ");
+
 /* Builds of a live source that changed mid-build before giving up. */
 #define VIEW_SQLITE_TRIES 3
 
@@ -168,7 +176,8 @@ static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
 	for (size_t c = 0; c < ncols; c++)
 		v->which[c] = sqlc_source_generated(src, c);
 	for (size_t i = 0; i < nxf; i++)
-		v->which[p->xf[i].col] = false; /* its own rule */
+		if (p->xf[i].col < ncols)
+			v->which[p->xf[i].col] = false; /* its own rule */
 	for (size_t c = ncols; c-- > 0;)
 		if (v->which[c])
 			first = c;

@@ -106,7 +106,8 @@ static int sqlc_regen_create(struct sqlc_regen *g, const char *create,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_prepare_v2(g->db,
 					"SELECT name FROM main.sqlite_schema "
-					"WHERE type <> 'index'",
+					"WHERE type <> 'index' AND name NOT "
+					"LIKE 'sqlite\\_%' ESCAPE '\\'",
 					-1, &st, NULL);
 	while (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);

@@ -338,7 +338,8 @@ static bool pis(const struct pipe_cell *c, uint8_t type, const char *text)
 static void test_regen(void)
 {
 	static const char sql[] =
-		"CREATE TABLE gb(id INTEGER PRIMARY KEY, e TEXT NOT NULL,"
+		"CREATE TABLE gb(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" e TEXT NOT NULL,"
 		" b BLOB, u TEXT GENERATED ALWAYS AS (upper(e)) VIRTUAL,"
 		" n INTEGER GENERATED ALWAYS AS (length(b)) STORED,"
 		" CHECK (e LIKE '%@%'));"
