@@ -118,10 +118,10 @@ int view_sqlite_view_sql(const char *path, const char *name, char **sql,
  * its output.
  */
 struct view_regen {
-	struct sqlc_regen *g;
-	bool *which;	     /* per column: recompute */
-	const char *table;   /* for messages */
-	const char *colname; /* the first column recomputed */
+	struct sqlc_regen *g; /* NULL: the table's definition is not usable */
+	bool *gen;	      /* per column: generated */
+	const char *table;    /* for messages */
+	const char *colname;  /* a generated column without a rule */
 	struct pipe_xform *xf;
 	struct pipe_plan plan;
 };
@@ -130,30 +130,46 @@ static int view_regen_fn(void *arg, struct pipe_batch *b, size_t col,
 			 struct spot_err *err)
 {
 	struct view_regen *v = arg;
-	int rc = sqlc_regen_batch(v->g, b, v->which, err);
+	int rc = 0;
 
-	if (rc && rc != -ENOMEM)
-		spot_err_prefix(err,
-				"table %s: generated column '%s': ", v->table,
-				v->colname);
 	(void)col;
-	return rc;
+	if (v->g) {
+		rc = sqlc_regen_batch(v->g, b, err);
+		if (rc && rc != -ENOMEM)
+			spot_err_prefix(err,
+					"table %s: generated column '%s': ",
+					v->table, v->colname);
+		return rc;
+	}
+	for (size_t r = 0; r < b->nrows; r++) {
+		if (!b->keep[r] || !sqlc_regen_needed(v->gen, b, r))
+			continue;
+		spot_err_set(err,
+			     "table %s: generated column '%s' cannot be "
+			     "recomputed from the masked values (its "
+			     "definition is not usable here); give it a "
+			     "masking rule (not served raw)",
+			     v->table, v->colname);
+		return -EIO;
+	}
+	return 0;
 }
 
 static void view_regen_fini(struct view_regen *v)
 {
 	sqlc_regen_free(v->g);
-	free(v->which);
+	free(v->gen);
 	free(v->xf);
 }
 
 /*
- * A generated column was computed by SQLite from the row's raw values. One
- * with a transform of its own is served through it; the others are
- * recomputed from the served values when any other column is masked
- * (which columns an expression reads is not known here, so any counts).
- * *plan becomes the plan to run. 0, or -EIO when they cannot be
- * recomputed (fail closed: never the raw value).
+ * A generated column was computed by SQLite from the row's raw values.
+ * When a transform may change another column, one last transform
+ * recomputes, row by row, every generated cell no transform set, from the
+ * served values (which columns an expression reads is not known here, so
+ * any changed column counts); a generated column with a masking rule of
+ * its own is served through it. *plan becomes the plan to run. Rows that
+ * cannot be recomputed fail the view (fail closed: never the raw value).
  */
 static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
 			   const char *name, const struct pipe_col *cols,
@@ -162,42 +178,35 @@ static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
 {
 	const struct pipe_plan *p = *plan;
 	size_t first = SIZE_MAX, nxf = p ? p->nxf : 0;
-	bool masked = false;
+	bool masked = false, own;
+	struct spot_err ignored = { "" };
 	int rc;
 
 	for (size_t i = 0; i < nxf; i++)
 		if (!sqlc_source_generated(src, p->xf[i].col))
 			masked = true;
-	if (!masked)
-		return 0;
-	v->which = calloc(ncols, sizeof(*v->which));
-	if (!v->which)
+	for (size_t c = ncols; masked && c-- > 0;) {
+		own = false;
+		for (size_t i = 0; i < nxf; i++)
+			own = own || p->xf[i].col == c;
+		if (sqlc_source_generated(src, c) &&
+		    (!own || first == SIZE_MAX))
+			first = c;
+	}
+	if (first == SIZE_MAX)
+		return 0; /* nothing masked, or no generated column */
+	v->gen = calloc(ncols, sizeof(*v->gen));
+	v->xf = calloc(nxf + 1, sizeof(*v->xf));
+	if (!v->gen || !v->xf)
 		return -ENOMEM;
 	for (size_t c = 0; c < ncols; c++)
-		v->which[c] = sqlc_source_generated(src, c);
-	for (size_t i = 0; i < nxf; i++)
-		if (p->xf[i].col < ncols)
-			v->which[p->xf[i].col] = false; /* its own rule */
-	for (size_t c = ncols; c-- > 0;)
-		if (v->which[c])
-			first = c;
-	if (first == SIZE_MAX)
-		return 0;
-	rc = sqlc_regen_new(src, &v->g, err);
-	if (rc == -ENOMEM)
+		v->gen[c] = sqlc_source_generated(src, c);
+	/* Unusable definition: fail only if a row needs it (view_regen_fn). */
+	rc = sqlc_regen_new(src, &v->g, &ignored);
+	if (rc == -ENOMEM) {
+		spot_err_set(err, "out of memory");
 		return rc;
-	if (rc) {
-		spot_err_set(err,
-			     "table %s: generated column '%s' cannot be "
-			     "recomputed from the masked values (its "
-			     "definition is not usable here); give it a "
-			     "masking rule (not served raw)",
-			     name, cols[first].name);
-		return -EIO;
 	}
-	v->xf = calloc(nxf + 1, sizeof(*v->xf));
-	if (!v->xf)
-		return -ENOMEM;
 	if (nxf)
 		memcpy(v->xf, p->xf, nxf * sizeof(*v->xf));
 	v->table = name;

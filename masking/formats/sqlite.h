@@ -208,7 +208,7 @@ struct sqlc_regen;
  * sqlc_source_generated columns): a private in-memory table made from the
  * source table's own CREATE TABLE (hostile input: hardened connection, an
  * authorizer allowing that one table only, CHECK constraints ignored),
- * whose columns must be the source's. s must outlive nothing: the
+ * whose columns must be the source's. s may be freed first: the
  * recomputer copies what it needs. -EIO with err naming the table when
  * the definition cannot be used. Free with sqlc_regen_free.
  */
@@ -216,16 +216,24 @@ int sqlc_regen_new(const struct sqlc_source *s, struct sqlc_regen **out,
 		   struct spot_err *err);
 void sqlc_regen_free(struct sqlc_regen *g);
 /*
- * For every kept row of b: the row's non-generated cells as they will be
- * served (pipe_batch_cell: the transforms' outputs where set) go into the
- * private table, and each generated column c with which[c] set gets the
- * value SQLite computes from them, written to b's out cells. A row the
- * table's constraints refuse (NOT NULL, a masked text in an INTEGER
- * PRIMARY KEY or STRICT column) fails with -EIO; err names the row,
- * never a value.
+ * Whether row r of b needs its generated columns (gen[c]) recomputed: a
+ * transform changed some other cell (PIPE_F_SET) and some generated cell
+ * is still the source's own value (no transform set it).
+ */
+bool sqlc_regen_needed(const bool *gen, const struct pipe_batch *b, size_t r);
+/*
+ * For every kept row of b that sqlc_regen_needed: the row's
+ * non-generated cells as they will be served (pipe_batch_cell: the
+ * transforms' outputs where set) go into the private table, and every
+ * generated cell no transform set gets the value SQLite computes from
+ * them, written to b's out cells. Deciding per cell, not per rule, means
+ * a transform that only looks at a value (and leaves it unset) never
+ * lets the source's value through. A row the table's constraints refuse
+ * (NOT NULL, a masked text in an INTEGER PRIMARY KEY or STRICT column)
+ * fails with -EIO; err names the row, never a value.
  */
 int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
-		     const bool *which, struct spot_err *err);
+		     struct spot_err *err);
 
 /* ---- masked-database writer ---- */
 

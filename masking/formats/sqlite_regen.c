@@ -352,9 +352,26 @@ static int sqlc_regen_cell(struct sqlc_regen *g, struct pipe_batch *b, size_t r,
 	}
 }
 
+static bool sqlc_set(const struct pipe_batch *b, size_t r, size_t c)
+{
+	return b->out[r * b->ncols + c].flags & PIPE_F_SET;
+}
+
+bool sqlc_regen_needed(const bool *gen, const struct pipe_batch *b, size_t r)
+{
+	bool changed = false, raw = false;
+
+	for (size_t c = 0; c < b->ncols; c++) {
+		if (gen[c])
+			raw = raw || !sqlc_set(b, r, c);
+		else
+			changed = changed || sqlc_set(b, r, c);
+	}
+	return changed && raw;
+}
+
 /* One row: insert it as served, read the generated values back, delete. */
-static int sqlc_regen_row(struct sqlc_regen *g, struct pipe_batch *b, size_t r,
-			  const bool *which)
+static int sqlc_regen_row(struct sqlc_regen *g, struct pipe_batch *b, size_t r)
 {
 	int rc = SQLITE_OK, i = 0, erc = 0;
 
@@ -369,7 +386,7 @@ static int sqlc_regen_row(struct sqlc_regen *g, struct pipe_batch *b, size_t r,
 		return rc;
 	rc = sqlite3_step(g->sel);
 	for (size_t c = 0; rc == SQLITE_ROW && !erc && c < g->ncols; c++)
-		if (which[c])
+		if (g->gen[c] && !sqlc_set(b, r, c))
 			erc = sqlc_regen_cell(g, b, r, c);
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(g->sel) == SQLITE_DONE ? SQLITE_DONE
@@ -384,7 +401,7 @@ static int sqlc_regen_row(struct sqlc_regen *g, struct pipe_batch *b, size_t r,
 }
 
 int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
-		     const bool *which, struct spot_err *err)
+		     struct spot_err *err)
 {
 	uint64_t t0 = sqlc_now_ns();
 	int rc = SQLITE_DONE;
@@ -400,8 +417,8 @@ int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
 	if (sqlc_regen_exec(g->db, "BEGIN") != SQLITE_OK)
 		rc = SQLITE_ERROR;
 	for (r = 0; rc == SQLITE_DONE && r < b->nrows; r++)
-		if (b->keep[r])
-			rc = sqlc_regen_row(g, b, r, which);
+		if (b->keep[r] && sqlc_regen_needed(g->gen, b, r))
+			rc = sqlc_regen_row(g, b, r);
 	sqlc_regen_exec(g->db, rc == SQLITE_DONE ? "COMMIT" : "ROLLBACK");
 	g->deadline = 0;
 	g->used_ns += sqlc_now_ns() - t0;

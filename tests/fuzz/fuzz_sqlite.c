@@ -42,7 +42,7 @@ static void fz_regen(struct sqlc_regen *g, struct pipe_batch *b,
 			if (!gen[c] &&
 			    pipe_batch_set(b, r, c, NULL, 0, PIPE_NULL))
 				fz_fail("out of memory", name);
-	if (sqlc_regen_batch(g, b, gen, &err))
+	if (sqlc_regen_batch(g, b, &err))
 		return;
 	for (size_t r = 0; r < b->nrows; r++)
 		for (size_t c = 0; c < b->ncols; c++)
