@@ -604,22 +604,35 @@ static unsigned sqlc_kind_of(const char *name, const char *type,
 	return SQLC_KIND_TABLE;
 }
 
+/* Whether table name is "<prefix>_..." (ASCII case ignored). */
+static bool sqlc_prefixed(const char *name, const char *prefix, size_t len)
+{
+	return sqlite3_strnicmp(name, prefix, (int)len) == 0 &&
+	       name[len] == '_';
+}
+
 /*
- * A table named "<virtual table>_..." is taken as that virtual table's
- * storage even if table_list (which asks the module) did not say so: the
- * module may be unknown here, or the file crafted.
+ * table_list asks a virtual table's module which tables are its storage.
+ * A virtual table none of whose tables it reports (its module is unknown
+ * here, or the file crafted) has every table named "<name>_..." taken as
+ * its storage. Modules known here (FTS3/4/5, rtree) always have storage
+ * tables, so their neighbours ("docs_meta" beside FTS "docs") stay
+ * ordinary tables.
  */
 static void sqlc_mark_shadows(char **v, unsigned *k, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(v[i]);
+		bool known = false;
 
 		if (k[i] != SQLC_KIND_VIRTUAL)
 			continue;
-		for (size_t j = 0; j < n; j++)
+		for (size_t j = 0; j < n && !known; j++)
+			known = k[j] == SQLC_KIND_SHADOW &&
+				sqlc_prefixed(v[j], v[i], len);
+		for (size_t j = 0; j < n && !known; j++)
 			if (k[j] == SQLC_KIND_TABLE &&
-			    sqlite3_strnicmp(v[j], v[i], (int)len) == 0 &&
-			    v[j][len] == '_')
+			    sqlc_prefixed(v[j], v[i], len))
 				k[j] = SQLC_KIND_SHADOW;
 	}
 }

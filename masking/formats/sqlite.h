@@ -127,11 +127,12 @@ enum sqlc_kind {
 /*
  * Every table and view of the main database, sorted by name (byte order),
  * with its kind in (*kinds)[i]. The kind comes from PRAGMA table_list
- * (SQLite's own view of its parsed schema), then errs on the side of not
+ * (SQLite's own view of its parsed schema, which asks each virtual
+ * table's module for its storage tables), then errs on the side of not
  * serving: a table with no root page or whose SQL is CREATE VIRTUAL is
- * virtual; a table named "<virtual table>_..." is shadow even when the
- * virtual table's module is unknown here; a name starting "sqlite_" (any
- * case) is internal. *names is an array of n NUL-terminated strings, freed
+ * virtual; when table_list reports no storage table for a virtual table
+ * (its module is unknown here), every table named "<virtual table>_..." is
+ * shadow; a name starting "sqlite_" (any case) is internal. *names is an array of n NUL-terminated strings, freed
  * with sqlc_names_free(); *kinds with free().
  */
 int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,

@@ -516,7 +516,7 @@ static void test_kinds(void)
 		" s TEXT GENERATED ALWAYS AS (lower(e)) STORED);"
 		"INSERT INTO g(id, e) VALUES (1, 'Ab');"
 		"CREATE VIEW gv AS SELECT u FROM g;"
-		"CREATE TABLE odd_content(a);"
+		"CREATE TABLE odd_content(a); CREATE TABLE f5_notes(a);"
 		"PRAGMA writable_schema=1;"
 		"INSERT INTO sqlite_schema VALUES ('table', 'odd', 'odd', 0,"
 		" 'CREATE VIRTUAL TABLE odd USING nosuchmodule(a)');";
@@ -547,8 +547,9 @@ static void test_kinds(void)
 	CHECK(kind_of(v, k, n, "plain") == SQLC_KIND_TABLE &&
 		      kind_of(v, k, n, "w") == SQLC_KIND_TABLE &&
 		      kind_of(v, k, n, "g") == SQLC_KIND_TABLE &&
-		      kind_of(v, k, n, "gv") == SQLC_KIND_VIEW,
-	      "ordinary tables and views");
+		      kind_of(v, k, n, "gv") == SQLC_KIND_VIEW &&
+		      kind_of(v, k, n, "f5_notes") == SQLC_KIND_TABLE,
+	      "ordinary tables (also beside an FTS table) and views");
 	CHECK(kind_of(v, k, n, "f5") == SQLC_KIND_VIRTUAL &&
 		      kind_of(v, k, n, "f4") == SQLC_KIND_VIRTUAL &&
 		      kind_of(v, k, n, "f3") == SQLC_KIND_VIRTUAL &&
