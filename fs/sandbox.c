@@ -301,32 +301,51 @@ void sbx_names_free(char **names, size_t n)
 	free(names);
 }
 
+/*
+ * The kind of name in a database's list, ignoring ASCII case as SQLite
+ * does; 0 when the database has no such table or view.
+ */
+static unsigned sbx_sqlite_kind(char **names, const unsigned *kinds, size_t n,
+				const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(names[i], name))
+			return kinds[i];
+	return 0;
+}
+
+/*
+ * Only what is named: ordinary tables when no table is named (or with
+ * "tables: all"), never virtual, shadow or sqlite_* tables; with db_views
+ * the database's views and nothing else.
+ */
 int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		    size_t *n, struct spot_err *err)
 {
-	char path[PATH_MAX], **db = NULL, **tabs = NULL;
-	size_t ndb = 0, ntabs = 0;
+	char path[PATH_MAX], **all = NULL;
+	unsigned *kinds = NULL;
+	size_t nall = 0;
+	bool every = d->all_tables || (!d->ntables && !d->nviews);
 	int rc;
 
 	*names = NULL;
 	*n = 0;
 	rc = sbx_src_path(s, d, path, sizeof(path));
-	if (!rc && (d->all_tables || (!d->ntables && !d->nviews)))
-		rc = view_sqlite_names(path, false, &tabs, &ntabs, err);
-	for (size_t i = 0; !rc && i < ntabs; i++)
-		rc = sbx_names_add(names, n, tabs[i]);
+	if (!rc && (every || d->db_views))
+		rc = view_sqlite_list(path, &all, &kinds, &nall, err);
+	for (size_t i = 0; !rc && every && i < nall; i++)
+		if (kinds[i] == VIEW_SQL_TABLE)
+			rc = sbx_names_add(names, n, all[i]);
 	for (size_t i = 0; !rc && i < d->ntables; i++)
 		rc = sbx_names_add(names, n, d->tables[i].name);
-	if (!rc && d->db_views)
-		rc = view_sqlite_names(path, true, &db, &ndb, err);
-	for (size_t i = 0; !rc && i < ndb; i++)
-		rc = sbx_names_add(names, n, db[i]);
+	for (size_t i = 0; !rc && d->db_views && i < nall; i++)
+		if (kinds[i] == VIEW_SQL_VIEW)
+			rc = sbx_names_add(names, n, all[i]);
 	for (size_t i = 0; !rc && i < d->nviews; i++)
 		rc = sbx_names_add(names, n, d->views[i].name);
-	if (tabs)
-		view_names_free(tabs, ntabs);
-	if (db)
-		view_names_free(db, ndb);
+	if (all)
+		view_names_free(all, nall);
+	free(kinds);
 	if (rc) {
 		if (rc == -ENOMEM)
 			spot_err_set(err, "out of memory");
@@ -653,16 +672,46 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 }
 
 /*
+ * Why a served name that is not an ordinary table or a view may not be
+ * served, or NULL. Virtual tables (FTS, rtree) and their shadow tables
+ * hold copies of other tables' text and tokens: only a table named in
+ * tables: with column rules of its own is served.
+ */
+static const char *sbx_sqlite_refusal(const struct cfg_dataset *d,
+				      const char *name, unsigned kind)
+{
+	const struct cfg_table *t = NULL;
+
+	for (size_t i = 0; i < d->ntables; i++)
+		if (!strcmp(d->tables[i].name, name))
+			t = &d->tables[i];
+	if (kind == VIEW_SQL_INTERNAL || strncasecmp(name, "sqlite_", 7) == 0)
+		return "an internal SQLite table, never served";
+	if (kind != VIEW_SQL_VIRTUAL && kind != VIEW_SQL_SHADOW)
+		return NULL;
+	if (t && (t->rules.ncols || t->nby_role))
+		return NULL;
+	return kind == VIEW_SQL_VIRTUAL
+		       ? "a virtual table (FTS, rtree...), served only when "
+			 "named in tables: with column rules"
+		       : "a virtual table's shadow table, served only when "
+			 "named in tables: with column rules";
+}
+
+/*
  * The objects a SQLite dataset serves, with SQL for views: configured ones
- * from the config, the database's own from its schema. Tables have none.
+ * from the config, the database's own (db_views, or a view named in
+ * tables:) from its schema, so that they read masked tables. Tables have
+ * none.
  */
 static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 			      const char *path, struct view_sqlobj **out,
 			      char ***owned, size_t *n, struct spot_err *err)
 {
 	const struct sbx_objs *o = sbx_sqlite_objs_cached(s, d);
-	char **db_views = NULL, **sqls;
-	size_t ndb = 0;
+	char **all = NULL, **sqls;
+	unsigned *kinds = NULL, kind;
+	size_t nall = 0;
 	int rc = 0;
 
 	if (!o) {
@@ -676,8 +725,7 @@ static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 		free(sqls);
 		return -ENOMEM;
 	}
-	if (d->db_views)
-		rc = view_sqlite_names(path, true, &db_views, &ndb, err);
+	rc = view_sqlite_list(path, &all, &kinds, &nall, err);
 	for (size_t i = 0; !rc && i < o->n; i++) {
 		(*out)[i].name = o->names[i];
 		for (size_t v = 0; v < d->nviews; v++)
@@ -685,18 +733,16 @@ static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 				(*out)[i].sql = d->views[v].sql;
 		if ((*out)[i].sql)
 			continue;
-		/* view_sqlite_names(views) lists tables and views alike. */
-		for (size_t k = 0; k < ndb; k++)
-			if (!strcmp(db_views[k], o->names[i])) {
-				rc = view_sqlite_view_sql(path, o->names[i],
-							  &sqls[i], err);
-				if (rc == -ENOENT)
-					rc = 0; /* a table, not a view */
-				(*out)[i].sql = sqls[i];
-			}
+		kind = sbx_sqlite_kind(all, kinds, nall, o->names[i]);
+		(*out)[i].refused = sbx_sqlite_refusal(d, o->names[i], kind);
+		if (kind != VIEW_SQL_VIEW)
+			continue;
+		rc = view_sqlite_view_sql(path, o->names[i], &sqls[i], err);
+		(*out)[i].sql = sqls[i];
 	}
-	if (db_views)
-		view_names_free(db_views, ndb);
+	if (all)
+		view_names_free(all, nall);
+	free(kinds);
 	*owned = sqls;
 	*n = o->n;
 	return rc;
