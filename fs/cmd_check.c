@@ -19,6 +19,7 @@
 #include "csv.h"
 #include "engine.h"
 #include "sandbox.h"
+#include "srcdir.h"
 #include "view.h"
 
 #define CLI_PII_SAMPLE_ROWS 2000
@@ -100,6 +101,17 @@ static void cli_check_warn(void *arg, const char *msg)
 	int *warnings = arg;
 
 	printf("  warning: %s\n", msg);
+	(*warnings)++;
+}
+
+/* A source entry the mount never shows (srcdir.h): say so. */
+static void cli_check_hidden(void *arg, const char *rel, mode_t type)
+{
+	int *warnings = arg;
+
+	printf("  warning: %s: hidden: %s (only regular files and folders "
+	       "are served)\n",
+	       rel, src_kind_name(type));
 	(*warnings)++;
 }
 
@@ -201,6 +213,7 @@ int cli_check(int argc, char **argv)
 	s->warn_arg = &warnings;
 	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
 		const struct cfg_dataset *d = &s->cfg->datasets[i];
+		struct stat st;
 		int fd;
 
 		if (cli_check_one(s, d, s->cfg->default_role))
@@ -208,12 +221,14 @@ int cli_check(int argc, char **argv)
 		for (size_t r = 0; r < s->cfg->nroles; r++)
 			if (cli_check_one(s, d, s->cfg->roles[r].name))
 				errors++;
-		fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC);
+		if (src_open(s->srcfd, d->name, &fd, &st))
+			fd = -1; /* confined, regular files only: srcdir.h */
 		if (fd >= 0 && view_detect(fd, d->name) == VIEW_FMT_CSV)
 			cli_pii_scan(s, d, fd, &warnings);
 		if (fd >= 0)
 			close(fd);
 	}
+	src_walk_hidden(s->srcfd, cli_check_hidden, &warnings);
 	printf("%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s",
 	       warnings, warnings == 1 ? "" : "s");
 	sbx_free(s);
