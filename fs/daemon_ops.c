@@ -338,7 +338,7 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 	e->ds = cfg_dataset_find(cfg, e->rel);
 	e->kind = e->ds ? NS_VIEW : NS_PASS;
 	/* A dataset's bytes under another name (hard link) are never raw. */
-	if (!e->ds && sbx_is_dataset_file(d->sbx, src))
+	if (!e->ds && sbx_is_dataset_file(d->sbx, e->rel, src))
 		return -ENOENT;
 	if (e->ds && e->ds->as) {
 		bool self;

@@ -288,14 +288,30 @@ int sbx_format(struct sbx *s, const struct cfg_dataset *d)
 	return f;
 }
 
-bool sbx_is_dataset_file(struct sbx *s, const struct stat *st)
+/* A dataset's own name, and its SQLite journals: they hold raw pages. */
+static const char *const sbx_ds_files[] = { "", "-wal", "-shm", "-journal" };
+
+bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
 {
+	char name[PATH_MAX];
 	struct stat ds;
 
-	for (size_t i = 0; i < s->cfg->ndatasets; i++)
-		if (!src_stat(s->srcfd, s->cfg->datasets[i].name, &ds) &&
-		    ds.st_dev == st->st_dev && ds.st_ino == st->st_ino)
-			return true;
+	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
+		for (size_t k = 0; k < SPOT_ARRAY_SIZE(sbx_ds_files); k++) {
+			int n = snprintf(name, sizeof(name), "%s%s",
+					 s->cfg->datasets[i].name,
+					 sbx_ds_files[k]);
+
+			if (n < 0 || (size_t)n >= sizeof(name))
+				continue;
+			if (k && !strcmp(rel, name))
+				return true;
+			/* The same file under another name (hard link). */
+			if (!src_stat(s->srcfd, name, &ds) &&
+			    ds.st_dev == st->st_dev && ds.st_ino == st->st_ino)
+				return true;
+		}
+	}
 	return false;
 }
 
@@ -307,7 +323,7 @@ int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 	if (rc)
 		return rc;
 	/* Checked on the open file: a link made after lookup is caught. */
-	if (sbx_is_dataset_file(s, &st) || cfg_dataset_find(s->cfg, rel)) {
+	if (sbx_is_dataset_file(s, rel, &st) || cfg_dataset_find(s->cfg, rel)) {
 		close(*fd);
 		*fd = -1;
 		return -ENOENT;

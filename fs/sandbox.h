@@ -58,10 +58,12 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err);
 void sbx_free(struct sbx *s);
 
 /*
- * Whether st is the same file (st_dev, st_ino) as a configured dataset
- * under any name: such a file is never passed through raw.
+ * Whether the source file rel (stat st) holds a configured dataset's raw
+ * bytes: the same file (st_dev, st_ino) under any name (a hard link), or a
+ * dataset's SQLite journal (NAME-wal, NAME-shm, NAME-journal). Such a file
+ * is never passed through.
  */
-bool sbx_is_dataset_file(struct sbx *s, const struct stat *st);
+bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st);
 
 /*
  * Open the passed-through source file rel (confined, see srcdir.h) into

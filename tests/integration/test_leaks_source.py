@@ -548,3 +548,34 @@ def test_source_folder_symlink_is_resolved_once_at_mount(sandbox, tmp_path):
     got = served_bytes(s)
     assert b"RAWROOT" not in got
     assert b"1,[E]" in got or b"inside-001" in got, got[:200]
+
+
+def test_sqlite_journal_of_a_dataset_is_never_passed_through(sandbox):
+    """Under default: show, a live database's -wal holds raw pages."""
+    import sqlite3
+    s = sandbox("sqwal")
+    db = os.path.join(s.src, "crm.db")
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    con.execute("CREATE TABLE users (id TEXT, email TEXT)")
+    con.executemany("INSERT INTO users VALUES (?, ?)",
+                    [(str(i), "walraw%03d@corp.example" % i) for i in range(50)])
+    con.commit()
+    try:
+        assert os.path.getsize(db + "-wal") > 0
+        s.write_config("source: @SRC@\ndefault: show\ndatasets:\n  crm.db:\n"
+                       "    tables:\n      users:\n        columns:\n"
+                       "          id: keep\n"
+                       "          email: { method: redact, text: \"[E]\" }\n")
+        os.makedirs(os.path.join(s.src, "elsewhere"))
+        os.link(db + "-wal", os.path.join(s.src, "elsewhere", "log.bin"))
+        s.mount()
+        assert os.listdir(s.path("elsewhere")) == []
+        names = os.listdir(s.mnt)
+        assert "crm.db-wal" not in names and "crm.db-shm" not in names, names
+        with pytest.raises(FileNotFoundError):
+            open(s.path("crm.db-wal"), "rb")
+        assert b"walraw001" not in served_bytes(s)
+    finally:
+        con.close()
