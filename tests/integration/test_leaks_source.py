@@ -136,6 +136,27 @@ def test_symlink_swapped_in_after_lookup_is_not_followed(sandbox, tmp_path):
     assert b"root:" not in data and SECRET.encode() not in data
 
 
+def test_folder_swapped_for_a_symlink_after_lookup_is_not_followed(sandbox, tmp_path):
+    shadow, outdir = outside_secret(tmp_path)
+    s = show_sandbox(sandbox)
+    s.write("sub/shadow", "h" * 4000)
+    s.mount()
+    assert os.listdir(s.path("sub")) == ["shadow"]
+    os.rename(os.path.join(s.src, "sub"), os.path.join(s.src, "sub.old"))
+    os.symlink(outdir, os.path.join(s.src, "sub"))
+    try:
+        data = open(s.path("sub/shadow"), "rb").read()
+    except OSError as e:
+        assert e.errno in (errno.ENOENT, errno.EIO), e
+        data = b""
+    assert b"root:" not in data
+    try:
+        listing = os.listdir(s.path("sub"))
+    except OSError:
+        listing = []
+    assert listing in ([], ["shadow"])
+
+
 def test_dataset_path_through_a_symlink_is_a_config_error(sandbox, tmp_path):
     s = sandbox("dslink")
     s.write("real/customers.csv", CUSTOMERS)
