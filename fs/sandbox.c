@@ -394,7 +394,7 @@ static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
 	if (!sbx_pin_same(pin, buf)) {
 		spot_err_set(err, "the source path does not lead to the "
 				  "source file (a symlink or a swap)");
-		return -EIO;
+		return -ESTALE; /* tried again at the next open */
 	}
 	return 0;
 }
@@ -407,7 +407,7 @@ static int sbx_src_unpin(const char *path, struct sbx_sqlite_pin *pin, int rc,
 	if (!rc && !sbx_pin_same(pin, path)) {
 		spot_err_set(err, "the source file was replaced while it was "
 				  "read");
-		rc = -EIO;
+		rc = -ESTALE; /* tried again at the next open */
 	}
 	close(pin->fd);
 	pin->fd = -1;
@@ -673,7 +673,7 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 	rc = pq_view_build(p->file, p->fd, plan, &opts, &p->view, err);
 	if (!rc && src_id_check(p->fd, &p->pin)) {
 		spot_err_set(err, "the source changed while it was read");
-		rc = -EIO;
+		rc = -ESTALE; /* tried again at the next open */
 	}
 	if (rc)
 		goto fail;

@@ -127,6 +127,9 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		e->view.err = rc;
 		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
 		e->view.state = VC_FAILED;
+		/* The source changed during the build: not deterministic, so
+		 * the next vc_get builds again (this one's waiters get EIO). */
+		e->retired = rc == -ESTALE;
 	} else {
 		e->view.content = content;
 		e->view.state = VC_READY;

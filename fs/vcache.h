@@ -12,7 +12,8 @@
  * The first vc_get() of a key builds it through the build callback; callers
  * of the same key wait for that build. A failed build is remembered (views
  * are deterministic: building again would fail again) and reported to every
- * reader as EIO.
+ * reader as EIO; except a build that failed with -ESTALE (its source
+ * changed while it was read), which the next vc_get tries again.
  *
  * Locking: vc->lock protects the table and each view's state; a view's
  * content is immutable once its state is VC_READY, so readers need no lock.
