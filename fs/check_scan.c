@@ -19,6 +19,7 @@
 
 #include "engine.h"
 #include "methods.h"
+#include "srcdir.h"
 
 #define CHK_PASS_BYTES (1u << 20) /* sampled per passthrough file */
 #define CHK_PASS_LINES 2000
@@ -311,10 +312,13 @@ static void chk_pass_file(struct chk_walk *wk, int dirfd, const char *name,
 	uint8_t *buf = malloc(CHK_PASS_BYTES);
 	ssize_t n = -1;
 	char kinds[128];
+	struct stat st;
 	int fd, k;
 
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	(void)dirfd;
+	(void)name;
+	if (src_open(wk->s->srcfd, rel, &fd, &st))
+		fd = -1; /* confined, regular files only (srcdir.h) */
 	if (fd >= 0 && buf)
 		n = pread(fd, buf, CHK_PASS_BYTES, 0);
 	if (fd >= 0)
@@ -365,10 +369,7 @@ static void chk_pass_dir(struct chk_walk *wk, int dirfd, const char *rel,
 		if (cfg_dataset_find(wk->s->cfg, path))
 			continue; /* served masked */
 		if (S_ISDIR(st.st_mode) && depth < CHK_PASS_DEPTH) {
-			sub = openat(dirfd, e->d_name,
-				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					     O_CLOEXEC);
-			if (sub >= 0)
+			if (!src_opendir(wk->s->srcfd, path, &sub))
 				chk_pass_dir(wk, sub, path, depth + 1);
 		} else if (S_ISREG(st.st_mode)) {
 			wk->files++;
@@ -386,8 +387,7 @@ int chk_passthrough(struct sbx *s)
 
 	if (s->cfg->dflt != CFG_DEFAULT_SHOW)
 		return 0;
-	fd = openat(s->srcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
+	if (!src_opendir(s->srcfd, "", &fd))
 		chk_pass_dir(&wk, fd, "", 0);
 	return wk.warnings;
 }

@@ -20,6 +20,7 @@
 #include "csv.h"
 #include "engine.h"
 #include "sandbox.h"
+#include "srcdir.h"
 #include "view.h"
 
 #define CLI_PREVIEW_ROWS 10
@@ -31,6 +32,17 @@ static void cli_check_note(void *arg, const char *msg)
 {
 	(void)arg;
 	printf("  note: %s\n", msg);
+}
+
+/* A source entry the mount never shows (srcdir.h): say so. */
+static void cli_check_hidden(void *arg, const char *rel, mode_t type)
+{
+	int *warnings = arg;
+
+	printf("  warning: %s: hidden: %s (only regular files and folders "
+	       "are served)\n",
+	       rel, src_kind_name(type));
+	(*warnings)++;
 }
 
 static void cli_check_usage(FILE *f)
@@ -168,6 +180,7 @@ int cli_check(int argc, char **argv)
 		warnings += chk_scan_report(&scan, s, d);
 	}
 	warnings += chk_passthrough(s);
+	src_walk_hidden(s->srcfd, cli_check_hidden, &warnings);
 	printf("%d error%s, %d warning%s%s\n", errors, errors == 1 ? "" : "s",
 	       warnings, warnings == 1 ? "" : "s",
 	       strict && warnings ? " (--strict: warnings fail)" : "");

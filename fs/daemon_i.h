@@ -84,6 +84,8 @@ struct dmn_fh {
 	const struct ns_node *low;  /* the lower node opened (for the audit) */
 	struct dmn_caller who;	    /* the opener (for the audit at release) */
 	struct dmn_fh *next, *prev; /* dmn.fhs, protected by dmn.fh_lock */
+	/* fd's identity at open (srcdir.h): checked before every read. */
+	struct src_id pin;
 };
 
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);

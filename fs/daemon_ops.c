@@ -206,15 +206,10 @@ static int dmn_child_path(const struct ns_node *p, const char *name, char *buf,
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
+/* Confined and never following a symlink: see srcdir.h. */
 static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
 {
-	int rc;
-
-	if (!relpath[0])
-		rc = fstat(d->sbx->srcfd, st);
-	else
-		rc = fstatat(d->sbx->srcfd, relpath, st, 0);
-	return rc ? -errno : 0;
+	return src_stat(d->sbx->srcfd, relpath, st);
 }
 
 /* Whether dataset ds lives directly in the folder at relpath dir. */
@@ -342,6 +337,9 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		return -ENOENT;
 	e->ds = cfg_dataset_find(cfg, e->rel);
 	e->kind = e->ds ? NS_VIEW : NS_PASS;
+	/* A dataset's bytes under another name (hard link) are never raw. */
+	if (!e->ds && sbx_is_dataset_file(d->sbx, e->rel, src))
+		return -ENOENT;
 	if (e->ds && e->ds->as) {
 		bool self;
 
@@ -395,7 +393,7 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	const struct cfg *cfg = d->sbx->cfg;
 	struct dirent *de;
 	DIR *dp;
-	int fd, rc = 0;
+	int fd = -1, rc = 0;
 
 	if (p->kind == NS_VDIR) {
 		const struct sbx_objs *o =
@@ -429,11 +427,10 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		if (base)
 			rc = fn(arg, base, false);
 	}
-	fd = p->relpath[0] ? openat(d->sbx->srcfd, p->relpath,
-				    O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-			   : dup(d->sbx->srcfd);
-	if (rc || fd < 0)
-		return rc ? rc : -errno;
+	if (!rc)
+		rc = src_opendir(d->sbx->srcfd, p->relpath, &fd);
+	if (rc)
+		return rc;
 	dp = fdopendir(fd);
 	if (!dp) {
 		close(fd);
@@ -442,10 +439,13 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	rewinddir(dp);
 	while (!rc && (de = readdir(dp))) {
 		bool is_dir = false;
-
+		mode_t type;
 		const char *form;
 
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
+		/* Symlinks, FIFOs, sockets, devices: never listed. */
+		if (!src_entry_servable(dirfd(dp), de->d_name, de->d_type,
+					&type) ||
+		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    dmn_vdir_ds(d, p, de->d_name) || /* listed above */
 		    dmn_form_ds(d, p, de->d_name, &form))
 			continue;
@@ -467,6 +467,18 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 	if (vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &v))
 		return NULL;
 	return v;
+}
+
+/*
+ * Source mode, owner and group, never widened (set-id bits dropped), so
+ * default_permissions protects what the source protects.
+ */
+static void dmn_src_owner(struct stat *st, const struct stat *src)
+{
+	st->st_mode = (st->st_mode & S_IFMT) |
+		      (src->st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+	st->st_uid = src->st_uid;
+	st->st_gid = src->st_gid;
 }
 
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
@@ -491,6 +503,8 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	case NS_VDIR:
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
+		if (n->kind == NS_DIR && n->ino != NS_ROOT_INO)
+			dmn_src_owner(st, &src); /* a 0700 folder stays 0700 */
 		break;
 	case NS_VIEW:
 		v = dmn_node_view(d, n, role);
@@ -500,11 +514,17 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		st->st_size = (v && v->state == VC_READY)
 				      ? (off_t)v->content.size
 				      : 0;
+		/* The pinned source's mtime: a rebuilt view shows its own. */
+		if (v && v->state == VC_READY &&
+		    (v->content.src_mtime.tv_sec ||
+		     v->content.src_mtime.tv_nsec))
+			st->st_mtim = v->content.src_mtime;
 		break;
 	case NS_PASS:
-		st->st_mode = S_IFREG | 0644;
+		st->st_mode = S_IFREG;
 		st->st_nlink = 1;
 		st->st_size = src.st_size;
+		dmn_src_owner(st, &src); /* a 0600 file stays 0600 */
 		break;
 	}
 	st->st_blocks = (st->st_size + 511) / 512;
@@ -674,6 +694,39 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 
 /* ---- files ---- */
 
+static void dmn_view_gen(struct dmn *d, struct ns_node *n,
+			 const struct vc_view *v, struct fuse_file_info *fi)
+{
+	uint64_t prev =
+		__atomic_exchange_n(&n->view_gen, v->gen, __ATOMIC_ACQ_REL);
+
+	fi->keep_cache = prev == 0 || prev == v->gen;
+	if (fi->keep_cache)
+		return;
+	spot_log(SPOT_LOG_WARN, "%s: the source changed: view rebuilt",
+		 n->relpath);
+	/* The old size and mtime must not stay cached either. */
+	if (d->se)
+		fuse_lowlevel_notify_inval_inode(d->se, n->ino, -1, 0);
+}
+
+/* A pinned source changed under an open handle: audit, fail the read. */
+static void dmn_source_changed(struct dmn *d, const struct dmn_fh *fh)
+{
+	struct aud_event ev;
+	char path[PATH_MAX];
+
+	dmn_node_path(d, fh->low, path, sizeof(path));
+	spot_log(SPOT_LOG_ERR,
+		 "%s: the source changed since it was opened: read refused",
+		 path);
+	aud_event_init(&ev, AUD_EV_SOURCE_CHANGED, NULL);
+	ev.path = path;
+	ev.decision = "error";
+	ev.reason = "source changed";
+	dmn_audit(d, &ev, &fh->who, false);
+}
+
 static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			  const struct dmn_caller *c, struct dmn_fh *fh,
 			  struct fuse_file_info *fi)
@@ -684,9 +737,10 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 	fh->low = n;
 	fh->who = *c;
 	if (n->kind == NS_PASS) {
-		fh->fd = openat(d->sbx->srcfd, n->relpath,
-				O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		rc = fh->fd < 0 ? -errno : 0;
+		/* Pinned: each read checks fd still is this file. */
+		rc = sbx_pass_open(d->sbx, n->relpath, &fh->fd, &fh->pin);
+		if (rc)
+			fh->fd = -1;
 	} else {
 		rc = dmn_view_access(d, n, c);
 		if (!rc && vc_get(d->sbx->views, n->ds->name, n->sub, n->role,
@@ -697,8 +751,10 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			why = fh->view->msg; /* no row values: see vcache.h */
 			rc = -EIO;
 		}
-		/* Views never change within a sandbox: keep the page cache. */
-		fi->keep_cache = 1;
+		/* A view never changes: keep the page cache, unless the
+		 * source changed and this is a rebuilt view (new generation). */
+		if (!rc)
+			dmn_view_gen(d, n, fh->view, fi);
 	}
 	/* No data flows before the decision is on record (fail closed). */
 	arc = dmn_audit_open(d, n, c, rc, why);
@@ -798,6 +854,12 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (fh->fd >= 0) {
 		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
+		if (src_id_check(fh->fd, &fh->pin)) {
+			dmn_source_changed(d, fh);
+			fuse_reply_err(req, EIO);
+			return;
+		}
+
 		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 		bv.buf[0].fd = fh->fd;
 		bv.buf[0].pos = off;
@@ -836,6 +898,10 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		}
 	} else {
 		n = vc_view_read(fh->view, buf, size, (uint64_t)off);
+		if (n == -ESTALE) {
+			dmn_source_changed(d, fh);
+			n = -EIO;
+		}
 	}
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);

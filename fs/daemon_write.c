@@ -130,10 +130,10 @@ static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
 		if (v->state != VC_READY)
 			return -EIO; /* never fall back to the source */
 	} else {
-		fd = openat(d->sbx->srcfd, n->relpath,
-			    O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			return -errno;
+		/* Confined, and never a dataset under another name. */
+		rc = sbx_pass_open(d->sbx, n->relpath, &fd, NULL);
+		if (rc)
+			return rc;
 	}
 	buf = malloc(DMN_IO_MAX);
 	if (!buf) {
@@ -146,7 +146,8 @@ static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
 		ssize_t put;
 
 		if (got < 0) {
-			rc = v ? (int)got : -errno;
+			/* -ESTALE: the pinned source changed (fail closed). */
+			rc = !v ? -errno : got == -ESTALE ? -EIO : (int)got;
 			break;
 		}
 		if (got == 0)

@@ -44,6 +44,10 @@ struct ns_node {
 	uint64_t nlookup;	      /* protected by ns->lock */
 	struct ns_node *next_ino;     /* hash chains, protected by ns->lock */
 	struct ns_node *next_key;
+	/* NS_VIEW: generation of the view its last open got (atomic, not
+	 * under ns->lock): a new one (the source changed and the view was
+	 * rebuilt) drops the kernel's page cache of the inode. */
+	uint64_t view_gen;
 };
 
 struct ns;

@@ -23,6 +23,7 @@
 #include "pq_rows.h"
 #include "plan.h"
 #include "sqlite.h"
+#include "srcdir.h"
 #include "view.h"
 
 #define SBX_SECRET_LEN 32
@@ -121,6 +122,41 @@ static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 	return sbx_build(s, d, sub, role, out, err);
 }
 
+/*
+ * A configured dataset whose path is or goes through a symlink, or leaves
+ * the source folder, is a config error: it would never be served (see
+ * srcdir.h), and silently so. A missing one may appear later.
+ */
+static int sbx_datasets_confined(struct sbx *s, struct spot_err *err)
+{
+	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
+		const char *name = s->cfg->datasets[i].name, *kind;
+		int rc = src_dataset_probe(s->srcfd, name, &kind);
+
+		if (rc == -ELOOP) {
+			spot_err_set(err,
+				     "dataset %s: its path is or goes through "
+				     "a symlink (symlinks in the source are "
+				     "never followed)",
+				     name);
+			return -ELOOP;
+		}
+		if (rc == -EXDEV) {
+			spot_err_set(err,
+				     "dataset %s: its path leaves the source "
+				     "folder",
+				     name);
+			return -EXDEV;
+		}
+		if (rc == -EINVAL)
+			spot_log(SPOT_LOG_WARN,
+				 "dataset %s: a %s, not a regular file: not "
+				 "served",
+				 name, kind);
+	}
+	return 0;
+}
+
 int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 {
 	struct sbx *s;
@@ -142,6 +178,7 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 	s->srcfd = -1;
 	randombytes_buf(idb, sizeof(idb));
 	sodium_bin2hex(s->id, sizeof(s->id), idb, sizeof(idb));
+	/* The source folder may itself be a symlink: resolved once, here. */
 	s->srcfd = open(cfg->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->srcfd < 0) {
 		rc = -errno;
@@ -149,6 +186,9 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 			     strerror(-rc));
 		goto fail;
 	}
+	rc = sbx_datasets_confined(s, err);
+	if (rc)
+		goto fail;
 	pthread_mutex_init(&s->lock, NULL);
 	s->formats = calloc(cfg->ndatasets ? cfg->ndatasets : 1,
 			    sizeof(*s->formats));
@@ -223,6 +263,7 @@ const char *sbx_role_key(const struct cfg_dataset *d, const char *role)
 int sbx_format(struct sbx *s, const struct cfg_dataset *d)
 {
 	size_t i = (size_t)(d - s->cfg->datasets);
+	struct stat st;
 	int f;
 	int fd;
 
@@ -240,13 +281,57 @@ int sbx_format(struct sbx *s, const struct cfg_dataset *d)
 	if (f)
 		return f - 1;
 	/* Detection is deterministic: racing threads store the same value. */
-	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
+	if (src_open(s->srcfd, d->name, &fd, &st))
 		return VIEW_FMT_UNKNOWN; /* not cached: may appear later */
 	f = (int)view_detect(fd, d->name);
 	close(fd);
 	__atomic_store_n(&s->formats[i], f + 1, __ATOMIC_RELEASE);
 	return f;
+}
+
+/* A dataset's own name, and its SQLite journals: they hold raw pages. */
+static const char *const sbx_ds_files[] = { "", "-wal", "-shm", "-journal" };
+
+bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
+{
+	char name[PATH_MAX];
+	struct stat ds;
+
+	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
+		for (size_t k = 0; k < SPOT_ARRAY_SIZE(sbx_ds_files); k++) {
+			int n = snprintf(name, sizeof(name), "%s%s",
+					 s->cfg->datasets[i].name,
+					 sbx_ds_files[k]);
+
+			if (n < 0 || (size_t)n >= sizeof(name))
+				continue;
+			if (k && !strcmp(rel, name))
+				return true;
+			/* The same file under another name (hard link). */
+			if (!src_stat(s->srcfd, name, &ds) &&
+			    ds.st_dev == st->st_dev && ds.st_ino == st->st_ino)
+				return true;
+		}
+	}
+	return false;
+}
+
+int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
+{
+	struct stat st;
+	int rc = src_open(s->srcfd, rel, fd, &st);
+
+	if (rc)
+		return rc;
+	/* Checked on the open file: a link made after lookup is caught. */
+	if (sbx_is_dataset_file(s, rel, &st) || cfg_dataset_find(s->cfg, rel)) {
+		close(*fd);
+		*fd = -1;
+		return -ENOENT;
+	}
+	if (pin)
+		src_id_from_stat(&st, pin);
+	return 0;
 }
 
 void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len)
@@ -268,12 +353,66 @@ void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len)
 	snprintf(buf, len, "%s.d", base);
 }
 
-static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
-			char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "%s/%s", s->cfg->source, d->name);
+/*
+ * The SQLite layer opens a database by name: it needs the name for its
+ * -wal and -shm files, and it resolves symlinks itself, so handing it
+ * "/proc/self/fd/N" would only be resolved back to a name. So the dataset
+ * is first opened here, confined (a symlink, a path through one, or
+ * anything but a regular file is refused), held open while SQLite reads
+ * it, and the name SQLite uses must be that same file (st_dev, st_ino)
+ * before and after the build: a swap (of the file, a folder on the way or
+ * the source folder's own path) fails the build. What is left is a swap
+ * there and back within one build; see README "The source folder".
+ */
+struct sbx_sqlite_pin {
+	int fd;
+	struct stat st;
+};
 
-	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+static bool sbx_pin_same(const struct sbx_sqlite_pin *pin, const char *path)
+{
+	struct stat now;
+
+	return !stat(path, &now) && now.st_dev == pin->st.st_dev &&
+	       now.st_ino == pin->st.st_ino && S_ISREG(now.st_mode);
+}
+
+static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
+			char *buf, size_t len, struct sbx_sqlite_pin *pin,
+			struct spot_err *err)
+{
+	int n = snprintf(buf, len, "%s/%s", s->cfg->source, d->name), rc;
+
+	pin->fd = -1;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	rc = src_open(s->srcfd, d->name, &pin->fd, &pin->st);
+	if (rc) {
+		pin->fd = -1;
+		spot_err_set(err, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	if (!sbx_pin_same(pin, buf)) {
+		spot_err_set(err, "the source path does not lead to the "
+				  "source file (a symlink or a swap)");
+		return -ESTALE; /* tried again at the next open */
+	}
+	return 0;
+}
+
+static int sbx_src_unpin(const char *path, struct sbx_sqlite_pin *pin, int rc,
+			 struct spot_err *err)
+{
+	if (pin->fd < 0)
+		return rc;
+	if (!rc && !sbx_pin_same(pin, path)) {
+		spot_err_set(err, "the source file was replaced while it was "
+				  "read");
+		rc = -ESTALE; /* tried again at the next open */
+	}
+	close(pin->fd);
+	pin->fd = -1;
+	return rc;
 }
 
 static int sbx_names_add(char ***names, size_t *n, const char *name)
@@ -323,6 +462,7 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		    size_t *n, struct spot_err *err)
 {
 	char path[PATH_MAX], **all = NULL;
+	struct sbx_sqlite_pin pin;
 	unsigned *kinds = NULL;
 	size_t nall = 0;
 	bool every = d->all_tables || (!d->ntables && !d->nviews);
@@ -330,7 +470,7 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 
 	*names = NULL;
 	*n = 0;
-	rc = sbx_src_path(s, d, path, sizeof(path));
+	rc = sbx_src_path(s, d, path, sizeof(path), &pin, err);
 	if (!rc && (every || d->db_views))
 		rc = view_sqlite_list(path, &all, &kinds, &nall, err);
 	for (size_t i = 0; !rc && every && i < nall; i++)
@@ -346,6 +486,7 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 	if (all)
 		view_names_free(all, nall);
 	free(kinds);
+	rc = sbx_src_unpin(path, &pin, rc, err);
 	if (rc) {
 		if (rc == -ENOMEM)
 			spot_err_set(err, "out of memory");
@@ -479,14 +620,30 @@ static unsigned sbx_build_threads(const struct sbx *s)
 struct sbx_pq {
 	struct pq_file *file;
 	struct pq_view *view;
-	int fd;
+	int fd;		   /* the source, pinned */
+	struct src_id pin; /* what fd was when the view was built */
 };
 
+/*
+ * Unmasked chunks are read from the source at the offsets of the file the
+ * view was built from: only while fd still is that file (a rewrite in
+ * place would put other bytes there, raw). -ESTALE when it changed.
+ */
 static ssize_t sbx_pq_read(void *obj, void *buf, size_t len, uint64_t off)
 {
 	struct sbx_pq *p = obj;
+	int rc = src_id_check(p->fd, &p->pin);
 
+	if (rc)
+		return rc;
 	return pq_view_read(p->view, p->fd, buf, len, off);
+}
+
+static int sbx_pq_check(void *obj)
+{
+	struct sbx_pq *p = obj;
+
+	return src_id_check(p->fd, &p->pin);
 }
 
 static void sbx_pq_free(void *obj)
@@ -517,17 +674,19 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 	struct sbx_pq_bind pb = { bind, NULL, 0 };
 	struct pq_build_opts opts = { sbx_build_threads(s), sbx_pq_more_plan,
 				      &pb };
+	struct stat sst;
 	size_t ncols;
 	int rc;
 
 	if (!p)
 		return -ENOMEM;
-	p->fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (p->fd < 0) {
-		rc = -errno;
+	rc = src_open(s->srcfd, d->name, &p->fd, &sst);
+	if (rc) {
+		p->fd = -1;
 		spot_err_set(err, "cannot open: %s", strerror(-rc));
 		goto fail;
 	}
+	src_id_from_stat(&sst, &p->pin);
 	rc = pq_file_open(p->fd, &p->file, err);
 	if (!rc)
 		rc = pq_file_columns(p->file, &cols, &ncols);
@@ -543,12 +702,18 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 	pb.cols = cols;
 	pb.ncols = ncols;
 	rc = pq_view_build(p->file, p->fd, plan, &opts, &p->view, err);
+	if (!rc && src_id_check(p->fd, &p->pin)) {
+		spot_err_set(err, "the source changed while it was read");
+		rc = -ESTALE; /* tried again at the next open */
+	}
 	if (rc)
 		goto fail;
 	memset(out, 0, sizeof(*out));
 	out->size = pq_view_size(p->view);
 	out->read = sbx_pq_read;
 	out->free = sbx_pq_free;
+	out->check = sbx_pq_check;
+	out->src_mtime = p->pin.mtime;
 	out->obj = p;
 	out->rows_in = pq_file_num_rows(p->file);
 	out->rows_out = pq_view_num_rows(p->view);
@@ -614,12 +779,12 @@ static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
 	const struct pipe_col *cols;
 	struct pq_file *f = NULL;
 	struct pq_rows *rows = NULL;
+	struct stat sst;
 	size_t ncols;
 	int fd, rc;
 
-	fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		rc = -errno;
+	rc = src_open(s->srcfd, d->name, &fd, &sst);
+	if (rc) {
 		spot_err_set(err, "cannot open: %s", strerror(-rc));
 		return rc;
 	}
@@ -837,10 +1002,11 @@ static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
 {
 	struct view_sqlobj *objs = NULL;
 	char path[PATH_MAX], **sqls = NULL;
+	struct sbx_sqlite_pin pin;
 	size_t n = 0, which = SIZE_MAX;
 	int rc;
 
-	rc = sbx_src_path(s, d, path, sizeof(path));
+	rc = sbx_src_path(s, d, path, sizeof(path), &pin, err);
 	if (!rc)
 		rc = sbx_sqlite_objlist(s, d, path, &objs, &sqls, &n, err);
 	for (size_t i = 0; !rc && sub[0] && i < n; i++)
@@ -866,7 +1032,7 @@ static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
 		free(sqls[i]);
 	free(sqls);
 	free(objs);
-	return rc;
+	return sbx_src_unpin(path, &pin, rc, err);
 }
 
 const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self)
@@ -905,14 +1071,15 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	struct sbx_bind bind = { .s = s, .d = d, .role = role };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
+	struct stat sst;
 	int fd = -1, rc, fmt = sbx_format(s, d);
 
+	memset(&sst, 0, sizeof(sst));
 	spot_buf_init(&buf);
 	switch (fmt) {
 	case VIEW_FMT_CSV:
-		fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0) {
-			rc = -errno;
+		rc = src_open(s->srcfd, d->name, &fd, &sst);
+		if (rc) {
 			spot_err_set(err, "cannot open: %s", strerror(-rc));
 			break;
 		}
@@ -956,6 +1123,8 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		return rc;
 	}
 	vc_content_from_buf(out, &buf);
+	if (fmt == VIEW_FMT_CSV)
+		out->src_mtime = sst.st_mtim; /* the file it was built from */
 	out->rows_in = st.rows_in;
 	out->rows_out = st.rows_out;
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "spot.h"
+#include "srcdir.h"
 #include "vcache.h"
 
 struct pol_engine;
@@ -24,7 +25,9 @@ struct pol_engine;
 struct sbx {
 	struct cfg *cfg; /* owned */
 	struct msk_keys *keys;
-	int srcfd; /* the source folder, O_RDONLY | O_DIRECTORY */
+	/* The source folder, O_RDONLY | O_DIRECTORY: reached only through
+	 * srcdir.h (confined, no symlinks, regular files and folders only). */
+	int srcfd;
 	struct vc *views;
 	/* Engines by dataset index (NULL without a policy); shared files
 	 * share one engine. */
@@ -55,6 +58,21 @@ struct sbx_objs {
  */
 int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err);
 void sbx_free(struct sbx *s);
+
+/*
+ * Whether the source file rel (stat st) holds a configured dataset's raw
+ * bytes: the same file (st_dev, st_ino) under any name (a hard link), or a
+ * dataset's SQLite journal (NAME-wal, NAME-shm, NAME-journal). Such a file
+ * is never passed through.
+ */
+bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st);
+
+/*
+ * Open the passed-through source file rel (confined, see srcdir.h) into
+ * *fd with its identity in *pin (may be NULL). -ENOENT also when the file
+ * is a configured dataset under another name (hard link). Caller closes.
+ */
+int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin);
 
 /* The engine for dataset d, or NULL. */
 struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d);

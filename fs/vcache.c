@@ -6,12 +6,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct vc_entry {
 	struct vc_entry *next;
-	char *key; /* dataset \0 sub \0 role \0 */
+	bool retired; /* its source changed: kept for open handles only */
+	char *key;    /* dataset \0 sub \0 role \0 */
 	size_t key_len;
 	struct vc_view view;
 };
@@ -125,6 +127,9 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		e->view.err = rc;
 		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
 		e->view.state = VC_FAILED;
+		/* The source changed during the build: not deterministic, so
+		 * the next vc_get builds again (this one's waiters get EIO). */
+		e->retired = rc == -ESTALE;
 	} else {
 		e->view.content = content;
 		e->view.state = VC_READY;
@@ -137,23 +142,35 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	   struct vc_view **out)
 {
 	struct vc_entry *e;
+	uint64_t gen = 0;
 	size_t klen;
 	char *key = vc_key(dataset, sub, role, &klen);
 
 	if (!key)
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
+again:
 	for (e = c->head; e; e = e->next)
-		if (e->key_len == klen && memcmp(e->key, key, klen) == 0)
+		if (!e->retired && e->key_len == klen &&
+		    memcmp(e->key, key, klen) == 0)
 			break;
 	if (e) {
-		free(key);
 		while (e->view.state == VC_BUILDING)
 			pthread_cond_wait(&c->built, &c->lock);
+		if (e->retired)
+			goto again; /* another thread found it stale */
+		if (e->view.state == VC_READY && e->view.content.check &&
+		    e->view.content.check(e->view.content.obj)) {
+			gen = e->view.gen;
+			e->retired = true; /* never serve it to a new open */
+			goto build;
+		}
+		free(key);
 		pthread_mutex_unlock(&c->lock);
 		*out = &e->view;
 		return 0;
 	}
+build:
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		pthread_mutex_unlock(&c->lock);
@@ -162,6 +179,7 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	}
 	e->key = key;
 	e->key_len = klen;
+	e->view.gen = gen + 1;
 	e->view.state = VC_BUILDING;
 	e->next = c->head;
 	c->head = e;
@@ -189,7 +207,7 @@ void vc_stats(struct vc *c, size_t *views, uint64_t *bytes)
 
 	pthread_mutex_lock(&c->lock);
 	for (struct vc_entry *e = c->head; e; e = e->next) {
-		if (e->view.state != VC_READY)
+		if (e->view.state != VC_READY || e->retired)
 			continue;
 		n++;
 		total += e->view.content.size;

@@ -12,7 +12,8 @@
  * The first vc_get() of a key builds it through the build callback; callers
  * of the same key wait for that build. A failed build is remembered (views
  * are deterministic: building again would fail again) and reported to every
- * reader as EIO.
+ * reader as EIO; except a build that failed with -ESTALE (its source
+ * changed while it was read), which the next vc_get tries again.
  *
  * Locking: vc->lock protects the table and each view's state; a view's
  * content is immutable once its state is VC_READY, so readers need no lock.
@@ -23,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "pipe.h"
 #include "spot.h"
@@ -34,6 +36,13 @@ struct vc_content {
 	ssize_t (*read)(void *obj, void *buf, size_t len, uint64_t off);
 	void (*free)(void *obj);
 	void *obj;
+	/*
+	 * Whether the source the view reads later still is the one it was
+	 * built from: 0, or -ESTALE (the cache then builds the key again for
+	 * new opens). NULL for views that never read the source again.
+	 */
+	int (*check)(void *obj);
+	struct timespec src_mtime; /* mtime of the source built from, or 0 */
 	const uint8_t *data; /* contiguous bytes when the view is a buffer */
 	uint64_t rows_in;    /* rows read from the source */
 	uint64_t rows_out;   /* rows served after the row filter */
@@ -50,6 +59,7 @@ enum vc_state {
 
 struct vc_view {
 	enum vc_state state;	   /* protected by vc->lock */
+	uint64_t gen;		   /* build number of the key, from 1 */
 	int err;		   /* VC_FAILED: -errno of the build */
 	char msg[SPOT_ERR_MAX];	   /* VC_FAILED: why (no row values) */
 	struct vc_content content; /* VC_READY: immutable */
@@ -73,7 +83,9 @@ void vc_free(struct vc *c);
 /*
  * The view for a key, built on first use. Always 0 with *out set, except
  * -ENOMEM; a failed build gives a view in state VC_FAILED. The view lives
- * until vc_free.
+ * until vc_free. A ready view whose check() says its source changed is
+ * retired (handles holding it keep it, and its reads fail) and the key is
+ * built again: *out is then a new view, with a new generation.
  */
 int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	   struct vc_view **out);

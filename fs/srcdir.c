@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * srcdir.c - confined source access through openat2() (see srcdir.h).
+ */
+#include "srcdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define SRC_RESOLVE                                                            \
+	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+
+static int src_openat2(int srcfd, const char *rel, uint64_t flags)
+{
+	struct open_how how;
+	long fd;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = flags;
+	how.resolve = SRC_RESOLVE;
+	do
+		fd = syscall(SYS_openat2, srcfd, rel, &how, sizeof(how));
+	while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/*
+ * What a resolution error means to a caller of the tree: a name that goes
+ * through a symlink (ELOOP), leaves the tree (EXDEV) or through a file
+ * (ENOTDIR) does not exist.
+ */
+static int src_hide_err(int rc)
+{
+	return (rc == -ELOOP || rc == -EXDEV || rc == -ENOTDIR) ? -ENOENT : rc;
+}
+
+/* O_PATH descriptor of rel itself (a trailing symlink is not followed). */
+static int src_path_fd(int srcfd, const char *rel)
+{
+	return src_openat2(srcfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
+int src_stat(int srcfd, const char *rel, struct stat *st)
+{
+	int fd, rc;
+
+	if (!rel[0])
+		return fstat(srcfd, st) ? -errno : 0;
+	fd = src_path_fd(srcfd, rel);
+	if (fd < 0)
+		return src_hide_err(fd);
+	rc = fstat(fd, st) ? -errno : 0;
+	close(fd);
+	if (!rc && !S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		rc = -ENOENT;
+	return rc;
+}
+
+/* Open rel for reading once stat'ed as type (S_IFREG or S_IFDIR). */
+static int src_open_type(int srcfd, const char *rel, mode_t type, int *out,
+			 struct stat *st)
+{
+	struct stat pre;
+	int fd, fl, rc;
+
+	rc = src_stat(srcfd, rel, &pre);
+	if (rc)
+		return rc;
+	if ((pre.st_mode & S_IFMT) != type)
+		return type == S_IFREG ? -EISDIR : -ENOTDIR;
+	/* O_NONBLOCK: if a FIFO was swapped in since, the open cannot hang. */
+	fd = src_openat2(srcfd, rel,
+			 O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+				 (type == S_IFDIR ? O_DIRECTORY : 0));
+	if (fd < 0)
+		return src_hide_err(fd);
+	if (fstat(fd, st)) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((st->st_mode & S_IFMT) != type) {
+		rc = -ENOENT; /* swapped for something else: not served */
+		goto fail;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = fd;
+	return 0;
+fail:
+	close(fd);
+	return rc;
+}
+
+int src_open(int srcfd, const char *rel, int *fd, struct stat *st)
+{
+	if (!rel[0])
+		return -EISDIR;
+	return src_open_type(srcfd, rel, S_IFREG, fd, st);
+}
+
+int src_opendir(int srcfd, const char *rel, int *fd)
+{
+	struct stat st;
+	int d;
+
+	if (!rel[0]) {
+		d = fcntl(srcfd, F_DUPFD_CLOEXEC, 0);
+		if (d < 0)
+			return -errno;
+		*fd = d;
+		return 0;
+	}
+	return src_open_type(srcfd, rel, S_IFDIR, fd, &st);
+}
+
+const char *src_kind_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "file";
+	case S_IFDIR:
+		return "folder";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "character device";
+	case S_IFBLK:
+		return "block device";
+	default:
+		return "unknown file type";
+	}
+}
+
+int src_dataset_probe(int srcfd, const char *rel, const char **kind)
+{
+	struct stat st;
+	int fd, rc;
+
+	*kind = "";
+	if (!rel[0] || rel[0] == '/')
+		return -EXDEV;
+	fd = src_path_fd(srcfd, rel);
+	if (fd == -ELOOP) {
+		*kind = "symlink";
+		return -ELOOP; /* a folder on the way is a symlink */
+	}
+	if (fd == -EXDEV || fd == -ENOTDIR)
+		return fd == -ENOTDIR ? -ENOENT : -EXDEV;
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, &st) ? -errno : 0;
+	close(fd);
+	if (rc)
+		return rc;
+	*kind = src_kind_name(st.st_mode);
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
+	return S_ISREG(st.st_mode) ? 0 : -EINVAL;
+}
+
+bool src_entry_servable(int dirfd, const char *name, unsigned char d_type,
+			mode_t *mode)
+{
+	struct stat st;
+
+	switch (d_type) {
+	case DT_REG:
+		*mode = S_IFREG;
+		return true;
+	case DT_DIR:
+		*mode = S_IFDIR;
+		return true;
+	case DT_UNKNOWN:
+		break;
+	default:
+		*mode = (mode_t)DTTOIF(d_type);
+		return false;
+	}
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return false;
+	*mode = st.st_mode & S_IFMT;
+	return S_ISREG(st.st_mode) || S_ISDIR(st.st_mode);
+}
+
+static int src_walk(int srcfd, char *rel, size_t len, unsigned depth,
+		    src_hidden_fn fn, void *arg)
+{
+	struct dirent *de;
+	size_t base = strlen(rel);
+	DIR *dp;
+	int fd, rc;
+
+	rc = src_opendir(srcfd, rel, &fd);
+	if (rc)
+		return rc;
+	dp = fdopendir(fd);
+	if (!dp) {
+		close(fd);
+		return -ENOMEM;
+	}
+	while ((de = readdir(dp))) {
+		mode_t type;
+		int n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		n = snprintf(rel + base, len - base, "%s%s", base ? "/" : "",
+			     de->d_name);
+		if (n < 0 || (size_t)n >= len - base)
+			continue;
+		if (!src_entry_servable(dirfd(dp), de->d_name, de->d_type,
+					&type))
+			fn(arg, rel, type);
+		else if (S_ISDIR(type) && depth < SRC_WALK_DEPTH)
+			src_walk(srcfd, rel, len, depth + 1, fn, arg);
+		rel[base] = '\0';
+	}
+	closedir(dp);
+	return 0;
+}
+
+int src_walk_hidden(int srcfd, src_hidden_fn fn, void *arg)
+{
+	char rel[PATH_MAX] = "";
+
+	return src_walk(srcfd, rel, sizeof(rel), 0, fn, arg);
+}
+
+void src_id_from_stat(const struct stat *st, struct src_id *id)
+{
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+int src_id_check(int fd, const struct src_id *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (st.st_nlink == 0 || st.st_dev != id->dev || st.st_ino != id->ino ||
+	    st.st_size != id->size || st.st_mtim.tv_sec != id->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != id->mtime.tv_nsec ||
+	    st.st_ctim.tv_sec != id->ctime.tv_sec ||
+	    st.st_ctim.tv_nsec != id->ctime.tv_nsec)
+		return -ESTALE;
+	return 0;
+}
