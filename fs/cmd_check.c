@@ -180,7 +180,9 @@ int cli_check(int argc, char **argv)
 		warnings += chk_scan_report(&scan, s, d);
 	}
 	warnings += chk_passthrough(s);
-	src_walk_hidden(s->srcfd, cli_check_hidden, &warnings);
+	/* Under default: hide, unnamed entries are not shown anyway. */
+	if (s->cfg->dflt == CFG_DEFAULT_SHOW)
+		src_walk_hidden(s->srcfd, cli_check_hidden, &warnings);
 	printf("%d error%s, %d warning%s%s\n", errors, errors == 1 ? "" : "s",
 	       warnings, warnings == 1 ? "" : "s",
 	       strict && warnings ? " (--strict: warnings fail)" : "");

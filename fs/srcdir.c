@@ -114,7 +114,9 @@ int src_opendir(int srcfd, const char *rel, int *fd)
 	int d;
 
 	if (!rel[0]) {
-		d = fcntl(srcfd, F_DUPFD_CLOEXEC, 0);
+		/* A new open file description: a dup() would share the
+		 * directory offset with every other reader of the root. */
+		d = openat(srcfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (d < 0)
 			return -errno;
 		*fd = d;

@@ -51,7 +51,7 @@ struct src_id {
  */
 int src_open(int srcfd, const char *rel, int *fd, struct stat *st);
 
-/* The same for a folder ("" is the source folder itself, duplicated). */
+/* The same for a folder ("" is the source folder itself, opened anew). */
 int src_opendir(int srcfd, const char *rel, int *fd);
 
 /*
