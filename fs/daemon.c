@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -239,6 +241,17 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 			(unsigned long long)seal_store_bytes(d->store));
 	spot_buf_printf(out, "overlay cipher: %s\n",
 			seal_store_cipher_name(d->store));
+	{
+		struct rlimit rl = { 1, 1 };
+
+		getrlimit(RLIMIT_CORE, &rl);
+		spot_buf_printf(out, "core dumps: %s\n",
+				prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 &&
+						rl.rlim_cur == 0 &&
+						rl.rlim_max == 0
+					? "off"
+					: "ON");
+	}
 }
 
 static const struct life_ops dmn_life_ops = {
@@ -286,6 +299,20 @@ static int dmn_life_start(struct dmn *d, const char *mountpoint,
 	return life_start(&li, &dmn_life_ops, d, &d->life, err);
 }
 
+/*
+ * No core file and no ptrace/proc access for the daemon's own uid: its
+ * memory holds keys, views and overlay plaintext. Before anything secret
+ * is loaded. Fails closed: a daemon that cannot drop these does not start.
+ */
+static int dmn_no_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || setrlimit(RLIMIT_CORE, &rl))
+		return -errno;
+	return 0;
+}
+
 /* The child (or the foreground process): mount, serve, tear down. */
 static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		     const struct dmn_opts *opts, int ready_fd)
@@ -301,6 +328,12 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	d.main_thread = pthread_self();
 	d.owner = getuid();
 	d.owner_gid = getgid();
+	rc = dmn_no_dumps();
+	if (rc) {
+		fprintf(stderr, "spotfs: cannot disable core dumps: %s\n",
+			strerror(-rc));
+		goto out_cfg;
+	}
 	rc = ns_new(&d.ns);
 	if (rc)
 		goto out_cfg;
