@@ -175,13 +175,24 @@ static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
 		return rc;
 	}
 	d->store_dir = strdup(path);
-	memset(&o, 0, sizeof(o));
-	o.root_ino = NS_ROOT_INO;
-	o.root_mode = 0755;
-	o.root_uid = d->owner;
-	o.root_gid = d->owner_gid;
-	o.ino_base = DMN_UPPER_INO_BASE;
-	rc = ovl_tree_new(d->store, &o, &d->ovl);
+	/*
+	 * One tree per role (then one for the default role), or one shared.
+	 * Without roles everyone has the default role: one tree, and the
+	 * kernel may cache entries as before.
+	 */
+	d->per_role = !d->sbx->cfg->overlay_shared && d->sbx->cfg->nroles;
+	d->novls = d->per_role ? d->sbx->cfg->nroles + 1 : 1;
+	d->ovls = calloc(d->novls, sizeof(*d->ovls));
+	rc = d->ovls ? 0 : -ENOMEM;
+	for (size_t i = 0; !rc && i < d->novls; i++) {
+		memset(&o, 0, sizeof(o));
+		o.root_ino = NS_ROOT_INO;
+		o.root_mode = 0755;
+		o.root_uid = d->owner;
+		o.root_gid = d->owner_gid;
+		o.ino_base = DMN_UPPER_INO_BASE * (i + 1); /* disjoint ranges */
+		rc = ovl_tree_new(d->store, &o, &d->ovls[i]);
+	}
 	if (rc || !d->store_dir) {
 		spot_err_set(err, "cannot create the overlay: %s",
 			     strerror(rc ? -rc : ENOMEM));
@@ -193,16 +204,44 @@ static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
 /* Discard the overlay: contents, names and the key. */
 static void dmn_overlay_close(struct dmn *d)
 {
-	ovl_tree_free(d->ovl);
+	for (size_t i = 0; d->ovls && i < d->novls; i++)
+		ovl_tree_free(d->ovls[i]);
+	free(d->ovls);
 	if (d->store)
 		seal_store_close(d->store, true);
 	free(d->store_dir);
-	d->ovl = NULL;
+	d->ovls = NULL;
+	d->novls = 0;
 	d->store = NULL;
 	d->store_dir = NULL;
 }
 
 /* ---- lifecycle callbacks (life.h; they run on life's thread) ---- */
+
+static void dmn_inval_list(struct dmn *d, uint64_t *inos, size_t n)
+{
+	for (size_t i = 0; inos && i < n; i++)
+		fuse_lowlevel_notify_inval_inode(d->se, inos[i], 0, 0);
+	free(inos);
+}
+
+/*
+ * Drop the page cache and attributes of every inode the kernel may know,
+ * so a held descriptor or a mapping has to ask again, and gets EIO (reads
+ * fail once ending is set). Not from a request handler: the kernel may
+ * wait for reads in flight, which the loop must still answer.
+ */
+static void dmn_inval_all(struct dmn *d)
+{
+	uint64_t *inos = NULL;
+	size_t n = 0;
+
+	if (!ns_inos(d->ns, &inos, &n))
+		dmn_inval_list(d, inos, n);
+	for (size_t i = 0; i < d->novls; i++)
+		if (!ovl_inos(d->ovls[i], &inos, &n))
+			dmn_inval_list(d, inos, n);
+}
 
 /* End the session: the FUSE loop returns, teardown unmounts (lazily). */
 static void dmn_end(struct dmn *d, const char *reason)
@@ -210,6 +249,7 @@ static void dmn_end(struct dmn *d, const char *reason)
 	if (__atomic_exchange_n(&d->ending, 1, __ATOMIC_ACQ_REL))
 		return;
 	d->end_reason = reason;
+	dmn_inval_all(d);
 	fuse_session_exit(d->se);
 	/* Wakes the loop's wait; libfuse's handler also marks the exit. */
 	pthread_kill(d->main_thread, SIGTERM);

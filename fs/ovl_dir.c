@@ -743,3 +743,75 @@ out:
 	pthread_rwlock_unlock(&t->lock);
 	return rc;
 }
+
+/* ---- paths and inode lists (audit, expiry) ---- */
+
+/* The live name of n: in its parent for a folder, else any hard link. */
+static const struct ovl_dirent *ovl_name_of(struct ovl_tree *t,
+					    struct ovl_node *n)
+{
+	if (S_ISDIR(n->mode)) {
+		const struct ovl_dir *pd = &n->u.dir.parent->u.dir;
+
+		for (size_t i = 0; i < pd->n; i++)
+			if (!pd->ents[i]->dead && pd->ents[i]->node == n)
+				return pd->ents[i];
+		return NULL;
+	}
+	for (size_t i = 0; i < t->nnames_cap; i++)
+		for (struct ovl_dirent *e = t->names[i]; e; e = e->hnext)
+			if (!e->dead && e->node == n)
+				return e;
+	return NULL;
+}
+
+int ovl_node_path(struct ovl_tree *t, struct ovl_node *n, char *buf, size_t len)
+{
+	size_t pos = len - 1;
+	int rc = 0;
+
+	if (len < 2)
+		return -ENAMETOOLONG;
+	buf[pos] = 0;
+	pthread_rwlock_rdlock(&t->lock);
+	while (n != t->root) {
+		const struct ovl_dirent *e = ovl_name_of(t, n);
+
+		if (!e) {
+			rc = -ENOENT;
+			break;
+		}
+		if (pos < (size_t)e->namelen + 1) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		pos -= e->namelen;
+		memcpy(buf + pos, e->name, e->namelen);
+		buf[--pos] = '/';
+		n = e->dir;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	if (rc)
+		return rc;
+	if (pos == len - 1)
+		buf[--pos] = '/';
+	memmove(buf, buf + pos, len - pos);
+	return 0;
+}
+
+int ovl_inos(struct ovl_tree *t, uint64_t **out, size_t *n)
+{
+	uint64_t *v;
+	size_t k = 0;
+
+	pthread_rwlock_rdlock(&t->lock);
+	v = malloc((t->nnodes + 1) * sizeof(*v));
+	for (size_t i = 0; v && i < t->ninos_cap; i++)
+		for (struct ovl_node *p = t->inos[i]; p; p = p->ino_next)
+			if (k < t->nnodes + 1)
+				v[k++] = p->ino;
+	pthread_rwlock_unlock(&t->lock);
+	*out = v;
+	*n = k;
+	return v ? 0 : -ENOMEM;
+}

@@ -24,6 +24,8 @@ struct pol_engine;
 struct sbx {
 	struct cfg *cfg; /* owned */
 	struct msk_keys *keys;
+	/* Keys overlay names in the audit log (sodium_malloc'd, 32 bytes). */
+	uint8_t *name_key;
 	int srcfd; /* the source folder, O_RDONLY | O_DIRECTORY */
 	struct vc *views;
 	/* Engines by dataset index (NULL without a policy); shared files
