@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,69 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 	}
 }
 
+/*
+ * SIGTERM, SIGINT and SIGHUP end the session like expiry does, through
+ * dmn_end on a thread of their own: the page cache must be dropped while
+ * the loop still answers, which libfuse's own handler cannot do. The
+ * handler only posts a semaphore (async-signal-safe); the semaphore stays
+ * valid to the end of the process, so a late signal is harmless.
+ */
+static sem_t dmn_sig_sem;
+static volatile sig_atomic_t dmn_sig_num;
+static volatile sig_atomic_t dmn_sig_stop;
+
+static void dmn_sig_handler(int sig)
+{
+	if (!dmn_sig_num)
+		dmn_sig_num = sig;
+	sem_post(&dmn_sig_sem);
+}
+
+static void *dmn_sig_main(void *arg)
+{
+	struct dmn *d = arg;
+	int sig;
+
+	while (sem_wait(&dmn_sig_sem) && errno == EINTR)
+		;
+	sig = dmn_sig_num;
+	if (!dmn_sig_stop)
+		dmn_end(d, sig == SIGINT   ? "signal SIGINT"
+			   : sig == SIGHUP ? "signal SIGHUP"
+					   : "signal SIGTERM");
+	return NULL;
+}
+
+/* Replace libfuse's exit handlers (after fuse_set_signal_handlers). */
+static int dmn_sig_start(struct dmn *d, pthread_t *th)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	sigset_t all, old;
+	int rc;
+
+	if (sem_init(&dmn_sig_sem, 0, 0))
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dmn_sig_handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(sigs); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(th, NULL, dmn_sig_main, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static void dmn_sig_join(pthread_t th)
+{
+	dmn_sig_stop = 1;
+	sem_post(&dmn_sig_sem);
+	pthread_join(th, NULL);
+}
+
 static const struct life_ops dmn_life_ops = {
 	.expire = dmn_life_expire,
 	.unmount = dmn_life_unmount,
@@ -360,6 +424,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	struct dmn d;
 	struct spot_err err = { "" };
 	struct fuse_loop_config *lc;
+	pthread_t sig_th;
+	bool sig_on = false;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -411,6 +477,13 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	ready_fd = -1;
 	spot_log(SPOT_LOG_INFO, "sandbox %s mounted on %s", d.sbx->id,
 		 mountpoint);
+	rc = dmn_sig_start(&d, &sig_th);
+	if (rc) {
+		spot_log(SPOT_LOG_ERR, "cannot handle signals: %s",
+			 strerror(-rc));
+		goto out_unmount;
+	}
+	sig_on = true;
 	lc = fuse_loop_cfg_create();
 	if (!lc) {
 		rc = -ENOMEM;
@@ -430,6 +503,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	spot_log(SPOT_LOG_INFO, "sandbox %s: session ended (%s)", d.sbx->id,
 		 d.end_reason ? d.end_reason : "unmounted");
 out_unmount:
+	if (sig_on)
+		dmn_sig_join(sig_th);
 	/* Lazy: a process holding a file open cannot keep the sandbox. */
 	fuse_session_unmount(d.se);
 	if (d.life)

@@ -6,6 +6,7 @@ disk in plaintext."""
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -305,27 +306,31 @@ print("bytes", len(data), sys.argv[3].encode() in data, flush=True)
 """
 
 
-def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox):
-    s = sandbox("ovttl")
+@pytest.mark.parametrize("how", ["ttl", "SIGTERM", "SIGHUP"])
+def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox, how):
+    """Every ending the daemon sees coming drops the page cache first."""
+    s = sandbox("ovttl-" + how.lower())
     roles_config(s)
-    s.mount("--ttl", "4s")
+    s.mount("--ttl", "4s" if how == "ttl" else "1h")
     with open(s.path("mine.bin"), "wb") as f:
         f.write(MARK * 100)
     holders = []
     for path, mark in ((s.path("mine.bin"), MARK.decode()),
                        (s.path("people.csv"), SALARY)):
-        for how in ("fd", "mmap"):
-            p = subprocess.Popen([sys.executable, "-c", HOLDER, path, how, mark],
+        for mode in ("fd", "mmap"):
+            p = subprocess.Popen([sys.executable, "-c", HOLDER, path, mode, mark],
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                  text=True)
             line = p.stdout.readline()
             assert line.startswith("ready") and line.split()[1] != "0", line
-            holders.append((path, how, p))
-    assert wait_gone(s, 20), "the sandbox outlived its TTL"
-    for path, how, p in holders:
+            holders.append((path, mode, p))
+    if how != "ttl":
+        os.kill(s.proc.pid, getattr(signal, how))
+    assert wait_gone(s, 20), "the sandbox outlived its end"
+    for path, mode, p in holders:
         out, _ = p.communicate("go\n", timeout=30)
         # SIGBUS (mapping) or an errno (descriptor) pass; bytes fail.
-        assert p.returncode == -7 or out.startswith("error"), (path, how, out,
+        assert p.returncode == -7 or out.startswith("error"), (path, mode, out,
                                                                 p.returncode)
 
 
