@@ -216,14 +216,61 @@ def test_overlay_key_rejects_other_values(sandbox):
 
 def test_overlay_open_is_audited_with_role(roles):
     s = roles
-    with open(s.path("r.txt"), "wb") as f:
+    with open(s.path("r.txt"), "wb") as f:  # create: an open for writing
         f.write(MARK)
     assert open(s.path("r.txt"), "rb").read() == MARK
-    ev = [e for e in audit_events(sandbox_id(s)) if e["event"] == "overlay_open"]
-    assert ev, "no overlay_open event"
-    e = ev[-1]
-    assert e["role"] == "steward" and e["uid"] == 0 and e["pid"] > 0, e
-    assert re.fullmatch(r"ovl:[0-9a-f]{16}", e["path"]), e
+    r = as_analyst_root("cat", s.path("r.txt"))  # refused: not audited as open
+    assert r.returncode != 0
+    evs = audit_events(sandbox_id(s))
+    ev = [e for e in evs if e["event"] == "overlay_open"]
+    assert [e["detail"] for e in ev] == ["write", "read"], ev
+    created = [e for e in evs if e["event"] == "overlay_create"][0]
+    for e in ev:
+        assert e["role"] == "steward" and e["uid"] == 0 and e["pid"] > 0, e
+        assert e["path"] == created["path"], (e, created)
+        assert e["process"], e
+    assert re.fullmatch(r"ovl:[0-9a-f]{16}", created["path"]), created
+
+
+def test_other_roles_cannot_probe_names(roles):
+    """No existence side channel: an analyst may create (O_EXCL), link or
+    symlink to any name the steward uses, and sees only its own."""
+    s = roles
+    with open(s.path("probe.txt"), "wb") as f:
+        f.write(MARK)
+    os.mkdir(s.path("pdir"))
+    r = as_analyst_root(sys.executable, "-c",
+                        "import os,sys; fd=os.open(sys.argv[1], os.O_CREAT|"
+                        "os.O_EXCL|os.O_WRONLY, 0o644); os.write(fd, b'mine'); "
+                        "os.mkdir(sys.argv[2]); os.symlink(sys.argv[1], "
+                        "sys.argv[3]); print(open(sys.argv[3]).read())",
+                        s.path("probe.txt"), s.path("pdir"), s.path("link"))
+    assert r.returncode == 0 and r.stdout == b"mine\n", r
+    r = as_nobody("sh", "-c", "ln -s %s /tmp/ovl-probe-$$ ; cat /tmp/ovl-probe-$$; "
+                  "rm -f /tmp/ovl-probe-$$" % s.path("probe.txt"))
+    assert MARK not in r.stdout
+    assert open(s.path("probe.txt"), "rb").read() == MARK
+    assert not os.path.lexists(s.path("link"))
+
+
+def test_name_digests_follow_the_secret(sandbox, tmp_path):
+    """Same path, same digest across sandboxes sharing a secret file;
+    different with secret: random."""
+    key = tmp_path / "secret.bin"
+    key.write_bytes(os.urandom(32))
+    os.chmod(key, 0o600)
+    digests = []
+    for name, secret in (("dg1", str(key)), ("dg2", str(key)), ("dg3", "random")):
+        s = sandbox(name)
+        roles_config(s, "secret: %s\n" % secret if secret != "random" else "")
+        s.mount()
+        with open(s.path("same-name.txt"), "wb") as f:
+            f.write(b"x")
+        sid = sandbox_id(s)
+        s.unmount()
+        digests.append([e["path"] for e in audit_events(sid)
+                        if e["event"] == "overlay_create"][0])
+    assert digests[0] == digests[1] != digests[2], digests
 
 
 # ---- finding 12: overlay names never reach the disk in plaintext ----
