@@ -163,8 +163,8 @@ double dmn_lower_attr_timeout(struct dmn *d, const struct ns_node *n);
 /* ---- upper layer (daemon_write.c) ---- */
 
 /*
- * Audit an open (or create) of overlay file up by c, synchronously: no
- * byte flows before it is on record. 0 or -EIO.
+ * Audit an open (or create) of overlay file up by c (queued, not waited
+ * for). 0 or -EIO when the audit log is down.
  */
 int dmn_audit_ovl_open(struct dmn *d, struct ovl_tree *t, struct ovl_node *up,
 		       const struct dmn_caller *c, bool writing);

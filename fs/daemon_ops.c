@@ -61,11 +61,10 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		ev->gid = c->gid;
 		ev->pid = c->pid;
 		ev->role = c->role;
-		/* The process name costs a /proc read: opens and decisions
-		 * carry it, the high-rate overlay change events do not. */
+		/* The process name costs a /proc read: decisions carry it, the
+		 * high-rate overlay events (overlay_open too) do not. */
 		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_DENY ||
-		    ev->type == AUD_EV_POLICY_ERROR ||
-		    ev->type == AUD_EV_OVERLAY_OPEN) {
+		    ev->type == AUD_EV_POLICY_ERROR) {
 			life_proc_comm(c->pid, comm, sizeof(comm));
 			ev->process = comm;
 		}

@@ -276,9 +276,9 @@ int ovl_readdir(struct ovl_tree *t, struct ovl_node *dir, uint64_t off,
 
 /*
  * The path of n from the root ("/a/b"; the root is "/"), through any of its
- * names for a hard-linked file. Costs a scan of the tree's names for a
- * non-folder (nodes do not know their names). 0, -ENOENT for an unlinked
- * node, -ENAMETOOLONG.
+ * names for a hard-linked file (a scan of the tree's names only when the
+ * name a node remembers was removed while another link remains). 0,
+ * -ENOENT for an unlinked node, -ENAMETOOLONG.
  */
 int ovl_node_path(struct ovl_tree *t, struct ovl_node *n, char *buf,
 		  size_t len);
