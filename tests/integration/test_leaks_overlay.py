@@ -175,10 +175,14 @@ def test_held_handle_of_another_role_is_refused(roles):
     s = roles
     with open(s.path("held.txt"), "wb") as f:
         f.write(MARK)
+    os.mkdir(s.path("held-dir"))
+    with open(s.path("held-dir/inner.txt"), "wb") as f:
+        f.write(MARK)
     holder = subprocess.Popen(
         [sys.executable, "-c",
          "import os,sys,time; fd=os.open(sys.argv[1], os.O_RDONLY); "
-         "print(fd, flush=True); time.sleep(60)", s.path("held.txt")],
+         "os.chdir(sys.argv[2]); print(fd, flush=True); time.sleep(60)",
+         s.path("held.txt"), s.path("held-dir")],
         stdout=subprocess.PIPE)
     try:
         fd = int(holder.stdout.readline())
@@ -187,7 +191,13 @@ def test_held_handle_of_another_role_is_refused(roles):
         assert r.returncode != 0 and MARK not in r.stdout, r
         r = as_analyst_root("stat", "-L", link)
         assert r.returncode != 0, r
+        cwd = "/proc/%d/cwd" % holder.pid
+        for cmd in (["ls", cwd + "/"], ["cat", cwd + "/inner.txt"]):
+            r = as_analyst_root(*cmd)
+            assert r.returncode != 0 and b"inner" not in r.stdout and \
+                MARK not in r.stdout, (cmd, r)
         assert open(link, "rb").read() == MARK  # the steward still can
+        assert open(cwd + "/inner.txt", "rb").read() == MARK
     finally:
         holder.kill()
         holder.wait()
