@@ -16,105 +16,41 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_scan.h"
 #include "csv.h"
 #include "engine.h"
 #include "sandbox.h"
 #include "view.h"
 
-#define CLI_PII_SAMPLE_ROWS 2000
 #define CLI_PREVIEW_ROWS 10
-
-/* ---- PII scan of unmasked columns ---- */
-
-/* Whether a column is masked for every role the config knows. */
-static bool cli_col_masked_all(const struct cfg *cfg,
-			       const struct cfg_dataset *d, const char *col)
-{
-	const struct cfg_column *c =
-		cfg_column_rule(d, NULL, cfg->default_role, col);
-
-	if (!c || (c->has_rule && c->rule.method == MSK_KEEP))
-		return false;
-	for (size_t i = 0; i < cfg->nroles; i++) {
-		c = cfg_column_rule(d, NULL, cfg->roles[i].name, col);
-		if (!c || (c->has_rule && c->rule.method == MSK_KEEP))
-			return false;
-	}
-	return true;
-}
-
-/* Warn about unmasked CSV columns whose raw values look like PII. */
-static void cli_pii_scan(struct sbx *s, const struct cfg_dataset *d, int fd,
-			 int *warnings)
-{
-	const struct pipe_col *cols;
-	struct csv_reader *r = NULL;
-	struct spot_err err = { "" };
-	struct pipe_batch b;
-	unsigned *kinds = NULL;
-	size_t ncols;
-
-	if (csv_reader_open_fd(fd, d->delimiter, &r))
-		return;
-	if (csv_source_ops.columns(r, &cols, &ncols, &err) || !ncols ||
-	    pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS))
-		goto out;
-	kinds = calloc(ncols, sizeof(*kinds));
-	while (kinds && b.first_row < CLI_PII_SAMPLE_ROWS) {
-		pipe_batch_clear(&b);
-		if (csv_source_ops.next_batch(r, &b, &err) || !b.nrows)
-			break;
-		for (size_t i = 0; i < b.nrows * ncols; i++)
-			kinds[i % ncols] |=
-				msk_pii_detect(b.in[i].p, b.in[i].len);
-		b.first_row += b.nrows;
-	}
-	for (size_t c = 0; kinds && c < ncols; c++) {
-		struct pol_engine *eng = sbx_engine(s, d);
-
-		if (!kinds[c] || cli_col_masked_all(s->cfg, d, cols[c].name) ||
-		    (eng && pol_engine_has_column(eng, cols[c].name)))
-			continue;
-		for (unsigned k = 1; k <= MSK_PII_ALL; k <<= 1)
-			if (kinds[c] & k) {
-				printf("  warning: %s: column '%s' holds "
-				       "values that look like %s but is "
-				       "served unmasked%s\n",
-				       d->name, cols[c].name, msk_pii_name(k),
-				       d->policy ? " by YAML rules (a policy "
-						   "function may mask it)"
-						 : "");
-				(*warnings)++;
-			}
-	}
-	pipe_batch_fini(&b);
-out:
-	free(kinds);
-	csv_reader_free(r);
-}
 
 /* ---- check ---- */
 
-static void cli_check_warn(void *arg, const char *msg)
+/* Build notes (optional rules the data lacks): not warnings. */
+static void cli_check_note(void *arg, const char *msg)
 {
-	int *warnings = arg;
-
-	printf("  warning: %s\n", msg);
-	(*warnings)++;
+	(void)arg;
+	printf("  note: %s\n", msg);
 }
 
 static void cli_check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spotfs check [-c CONFIG]\n"
+		"usage: spotfs check [-c CONFIG] [--strict]\n"
 		"\n"
 		"Validate the config, compile its policies and build every\n"
-		"dataset's view for every role, without mounting. Warns about\n"
-		"configured columns the data lacks and about unmasked columns\n"
-		"that look like personal data. Exit status 1 on any error.\n"
+		"dataset's view for every role, without mounting. A rule\n"
+		"naming a column the data lacks is an error (with the near\n"
+		"miss). Lists unlisted columns and what is done to them, and\n"
+		"warns about columns and passthrough files served raw that\n"
+		"look like personal data (by name or sampled values), "
+		"unlisted\n"
+		"columns kept raw and near-miss names. Exit status 1 on any\n"
+		"error; with --strict also on any warning (for CI).\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE   sandbox config (YAML)\n"
+		"  -s, --strict        exit 1 on warnings too\n"
 		"  -h, --help          show this help\n");
 }
 
@@ -141,9 +77,22 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 		if (sbx_form_name(s, d, &form, name, sizeof(name)))
 			form = NULL;
 	}
-	/* The dataset as it is, then its converted form (as:). */
+	/*
+	 * The dataset as it is, then its converted form (as:). Each is built
+	 * twice: exactly as the mount builds it (the sampling transforms of
+	 * the scan make kept Parquet columns decoded rather than copied, which
+	 * would skip the checks of served source ranges), then with the scan.
+	 */
 	for (int k = self ? 0 : 1; !rc && k < (form ? 2 : 1); k++) {
+		struct plan_scan *scan = s->scan;
+
+		s->scan = NULL;
 		rc = sbx_build(s, d, k ? form : "", role, &out, &err);
+		s->scan = scan;
+		if (!rc && scan) {
+			out.free(out.obj);
+			rc = sbx_build(s, d, k ? form : "", role, &out, &err);
+		}
 		if (rc) {
 			printf("  error: %s\n", err.msg);
 			break;
@@ -163,19 +112,24 @@ int cli_check(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "strict", no_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct spot_err err = { "" };
 	const char *config = NULL;
 	int c, errors = 0, warnings = 0;
+	struct chk_scan scan;
+	bool strict = false;
 	struct cfg *cfg;
 	struct sbx *s;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "c:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:sh", lopts, NULL)) != -1) {
 		if (c == 'c') {
 			config = optarg;
+		} else if (c == 's') {
+			strict = true;
 		} else if (c == 'h') {
 			cli_check_usage(stdout);
 			return CLI_EXIT_OK;
@@ -197,27 +151,30 @@ int cli_check(int argc, char **argv)
 		fprintf(stderr, "spotfs check: %s\n", err.msg);
 		return CLI_EXIT_FAIL;
 	}
-	s->warn = cli_check_warn;
-	s->warn_arg = &warnings;
+	s->warn = cli_check_note;
+	chk_scan_init(&scan);
+	s->scan = &scan.ops;
 	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
 		const struct cfg_dataset *d = &s->cfg->datasets[i];
-		int fd;
 
+		scan.role = s->cfg->default_role;
 		if (cli_check_one(s, d, s->cfg->default_role))
 			errors++;
-		for (size_t r = 0; r < s->cfg->nroles; r++)
+		for (size_t r = 0; r < s->cfg->nroles; r++) {
+			scan.role = s->cfg->roles[r].name;
 			if (cli_check_one(s, d, s->cfg->roles[r].name))
 				errors++;
-		fd = openat(s->srcfd, d->name, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && view_detect(fd, d->name) == VIEW_FMT_CSV)
-			cli_pii_scan(s, d, fd, &warnings);
-		if (fd >= 0)
-			close(fd);
+		}
+		warnings += chk_scan_report(&scan, s, d);
 	}
-	printf("%d error%s, %d warning%s\n", errors, errors == 1 ? "" : "s",
-	       warnings, warnings == 1 ? "" : "s");
+	warnings += chk_passthrough(s);
+	printf("%d error%s, %d warning%s%s\n", errors, errors == 1 ? "" : "s",
+	       warnings, warnings == 1 ? "" : "s",
+	       strict && warnings ? " (--strict: warnings fail)" : "");
+	s->scan = NULL;
 	sbx_free(s);
-	return errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	chk_scan_fini(&scan);
+	return errors || (strict && warnings) ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
 /* ---- preview ---- */

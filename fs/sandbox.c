@@ -22,6 +22,7 @@
 #include "parquet.h"
 #include "pq_rows.h"
 #include "plan.h"
+#include "sqlite.h"
 #include "view.h"
 
 #define SBX_SECRET_LEN 32
@@ -312,32 +313,51 @@ void sbx_names_free(char **names, size_t n)
 	free(names);
 }
 
+/*
+ * The kind of name in a database's list, ignoring ASCII case as SQLite
+ * does; 0 when the database has no such table or view.
+ */
+static unsigned sbx_sqlite_kind(char **names, const unsigned *kinds, size_t n,
+				const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcasecmp(names[i], name))
+			return kinds[i];
+	return 0;
+}
+
+/*
+ * Only what is named: ordinary tables when no table is named (or with
+ * "tables: all"), never virtual, shadow or sqlite_* tables; with db_views
+ * the database's views and nothing else.
+ */
 int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		    size_t *n, struct spot_err *err)
 {
-	char path[PATH_MAX], **db = NULL, **tabs = NULL;
-	size_t ndb = 0, ntabs = 0;
+	char path[PATH_MAX], **all = NULL;
+	unsigned *kinds = NULL;
+	size_t nall = 0;
+	bool every = d->all_tables || (!d->ntables && !d->nviews);
 	int rc;
 
 	*names = NULL;
 	*n = 0;
 	rc = sbx_src_path(s, d, path, sizeof(path));
-	if (!rc && (d->all_tables || (!d->ntables && !d->nviews)))
-		rc = view_sqlite_names(path, false, &tabs, &ntabs, err);
-	for (size_t i = 0; !rc && i < ntabs; i++)
-		rc = sbx_names_add(names, n, tabs[i]);
+	if (!rc && (every || d->db_views))
+		rc = view_sqlite_list(path, &all, &kinds, &nall, err);
+	for (size_t i = 0; !rc && every && i < nall; i++)
+		if (kinds[i] == VIEW_SQL_TABLE)
+			rc = sbx_names_add(names, n, all[i]);
 	for (size_t i = 0; !rc && i < d->ntables; i++)
 		rc = sbx_names_add(names, n, d->tables[i].name);
-	if (!rc && d->db_views)
-		rc = view_sqlite_names(path, true, &db, &ndb, err);
-	for (size_t i = 0; !rc && i < ndb; i++)
-		rc = sbx_names_add(names, n, db[i]);
+	for (size_t i = 0; !rc && d->db_views && i < nall; i++)
+		if (kinds[i] == VIEW_SQL_VIEW)
+			rc = sbx_names_add(names, n, all[i]);
 	for (size_t i = 0; !rc && i < d->nviews; i++)
 		rc = sbx_names_add(names, n, d->views[i].name);
-	if (tabs)
-		view_names_free(tabs, ntabs);
-	if (db)
-		view_names_free(db, ndb);
+	if (all)
+		view_names_free(all, nall);
+	free(kinds);
 	if (rc) {
 		if (rc == -ENOMEM)
 			spot_err_set(err, "out of memory");
@@ -373,13 +393,21 @@ struct sbx_bind {
 	struct plan **plans;
 	size_t nplans;
 	bool quiet; /* a further plan of the same table: warned already */
+	/* SQLite: the objects served (views have SQL) and the columns of all
+	 * of them, for dataset-wide rules (see plan_env). */
+	const struct view_sqlobj *objs;
+	size_t nobjs;
+	struct pipe_col *ds_cols;
+	size_t nds_cols;
 };
 
 static int sbx_bind_table(struct sbx_bind *b, const char *table,
 			  const struct pipe_col *cols, size_t ncols,
 			  const struct pipe_plan **plan, struct spot_err *err)
 {
-	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d) };
+	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d),
+				false,	   b->ds_cols, b->nds_cols,
+				b->s->scan };
 	const struct cfg_table *t = NULL;
 	char name[PATH_MAX];
 	struct plan **np, *p = NULL;
@@ -388,6 +416,9 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	for (size_t i = 0; table && i < b->d->ntables; i++)
 		if (!strcmp(b->d->tables[i].name, table))
 			t = &b->d->tables[i];
+	for (size_t i = 0; table && i < b->nobjs; i++)
+		if (b->objs[i].sql && !strcmp(b->objs[i].name, table))
+			env.view_output = true;
 	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",
 		 table ? table : "");
 	np = realloc(b->plans, (b->nplans + 1) * sizeof(*np));
@@ -404,7 +435,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 		struct spot_err msg;
 
 		/* spot_err truncates long lists safely. */
-		spot_err_set(&msg, "%s: configured columns not in the data: %s",
+		spot_err_set(&msg, "%s: optional columns not in the data: %s",
 			     name, plan_missing(p));
 		if (b->s->warn)
 			b->s->warn(b->s->warn_arg, msg.msg);
@@ -627,6 +658,11 @@ static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
 
 static void sbx_bind_fini(struct sbx_bind *b)
 {
+	for (size_t i = 0; i < b->nds_cols; i++)
+		free(b->ds_cols[i].name);
+	free(b->ds_cols);
+	b->ds_cols = NULL;
+	b->nds_cols = 0;
 	for (size_t i = 0; i < b->nplans; i++)
 		plan_free(b->plans[i]);
 	free(b->plans);
@@ -638,7 +674,7 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 		    const char *role, uint64_t limit, struct spot_buf *out,
 		    struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, role, NULL, 0, false };
+	struct sbx_bind bind = { .s = s, .d = d, .role = role };
 	int rc = sbx_pq_csv(s, d, &bind, limit, out, NULL, err);
 
 	sbx_bind_fini(&bind);
@@ -648,16 +684,46 @@ int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
 }
 
 /*
+ * Why a served name that is not an ordinary table or a view may not be
+ * served, or NULL. Virtual tables (FTS, rtree) and their shadow tables
+ * hold copies of other tables' text and tokens: only a table named in
+ * tables: with column rules of its own is served.
+ */
+static const char *sbx_sqlite_refusal(const struct cfg_dataset *d,
+				      const char *name, unsigned kind)
+{
+	const struct cfg_table *t = NULL;
+
+	for (size_t i = 0; i < d->ntables; i++)
+		if (!strcmp(d->tables[i].name, name))
+			t = &d->tables[i];
+	if (kind == VIEW_SQL_INTERNAL || strncasecmp(name, "sqlite_", 7) == 0)
+		return "an internal SQLite table, never served";
+	if (kind != VIEW_SQL_VIRTUAL && kind != VIEW_SQL_SHADOW)
+		return NULL;
+	if (t && (t->rules.ncols || t->nby_role))
+		return NULL;
+	return kind == VIEW_SQL_VIRTUAL
+		       ? "a virtual table (FTS, rtree...), served only when "
+			 "named in tables: with column rules"
+		       : "a virtual table's shadow table, served only when "
+			 "named in tables: with column rules";
+}
+
+/*
  * The objects a SQLite dataset serves, with SQL for views: configured ones
- * from the config, the database's own from its schema. Tables have none.
+ * from the config, the database's own (db_views, or a view named in
+ * tables:) from its schema, so that they read masked tables. Tables have
+ * none.
  */
 static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 			      const char *path, struct view_sqlobj **out,
 			      char ***owned, size_t *n, struct spot_err *err)
 {
 	const struct sbx_objs *o = sbx_sqlite_objs_cached(s, d);
-	char **db_views = NULL, **sqls;
-	size_t ndb = 0;
+	char **all = NULL, **sqls;
+	unsigned *kinds = NULL, kind;
+	size_t nall = 0;
 	int rc = 0;
 
 	if (!o) {
@@ -671,8 +737,7 @@ static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 		free(sqls);
 		return -ENOMEM;
 	}
-	if (d->db_views)
-		rc = view_sqlite_names(path, true, &db_views, &ndb, err);
+	rc = view_sqlite_list(path, &all, &kinds, &nall, err);
 	for (size_t i = 0; !rc && i < o->n; i++) {
 		(*out)[i].name = o->names[i];
 		for (size_t v = 0; v < d->nviews; v++)
@@ -680,20 +745,99 @@ static int sbx_sqlite_objlist(struct sbx *s, const struct cfg_dataset *d,
 				(*out)[i].sql = d->views[v].sql;
 		if ((*out)[i].sql)
 			continue;
-		/* view_sqlite_names(views) lists tables and views alike. */
-		for (size_t k = 0; k < ndb; k++)
-			if (!strcmp(db_views[k], o->names[i])) {
-				rc = view_sqlite_view_sql(path, o->names[i],
-							  &sqls[i], err);
-				if (rc == -ENOENT)
-					rc = 0; /* a table, not a view */
-				(*out)[i].sql = sqls[i];
-			}
+		kind = sbx_sqlite_kind(all, kinds, nall, o->names[i]);
+		(*out)[i].refused = sbx_sqlite_refusal(d, o->names[i], kind);
+		if (kind != VIEW_SQL_VIEW)
+			continue;
+		rc = view_sqlite_view_sql(path, o->names[i], &sqls[i], err);
+		(*out)[i].sql = sqls[i];
 	}
-	if (db_views)
-		view_names_free(db_views, ndb);
+	if (all)
+		view_names_free(all, nall);
+	free(kinds);
 	*owned = sqls;
 	*n = o->n;
+	return rc;
+}
+
+/* Whether d has dataset-wide column rules (defaults for every table). */
+static bool sbx_ds_rules(const struct cfg_dataset *d)
+{
+	for (size_t i = 0; i < d->nby_role; i++)
+		if (d->by_role[i].rules.ncols)
+			return true;
+	return d->rules.ncols > 0;
+}
+
+/* Append the columns of one object of db to b->ds_cols. */
+static int sbx_obj_cols(struct sbx_bind *b, struct sqlc_db *db,
+			const struct view_sqlobj *o, struct spot_err *err)
+{
+	struct sqlc_source_opts so = { 0 };
+	struct sqlc_source *src = NULL;
+	const struct pipe_col *cols;
+	struct pipe_col *nc;
+	size_t ncols;
+	int rc = sqlc_source_new(db, o->sql ? NULL : o->name, o->name, o->sql,
+				 &so, &src, err);
+
+	if (!rc)
+		rc = sqlc_source_ops.columns(src, &cols, &ncols, err);
+	if (!rc) {
+		nc = realloc(b->ds_cols,
+			     (b->nds_cols + ncols + 1) * sizeof(*nc));
+		rc = nc ? 0 : -ENOMEM;
+		b->ds_cols = nc ? nc : b->ds_cols;
+	}
+	for (size_t i = 0; !rc && i < ncols; i++) {
+		nc = &b->ds_cols[b->nds_cols];
+		*nc = cols[i];
+		nc->name = malloc(cols[i].name_len + 1);
+		if (!nc->name) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(nc->name, cols[i].name, cols[i].name_len + 1);
+		b->nds_cols++;
+	}
+	if (rc == -ENOMEM)
+		spot_err_set(err, "out of memory");
+	sqlc_source_free(src);
+	return rc;
+}
+
+/*
+ * The columns of every object a SQLite dataset serves, for rules written
+ * once for all its tables: such a rule is an error only when no object has
+ * the column.
+ */
+static int sbx_sqlite_cols(struct sbx_bind *b, const char *path,
+			   struct spot_err *err)
+{
+	struct sqlc_db *db = NULL;
+	struct spot_err scratch;
+	struct sqlc_opts o;
+	int rc;
+
+	sqlc_opts_init(&o);
+	rc = sqlc_db_open(path, &o, &db, err);
+	if (!rc)
+		rc = sqlc_db_begin(db, err);
+	for (size_t i = 0; !rc && i < b->nobjs; i++)
+		rc = sbx_obj_cols(b, db, &b->objs[i], err);
+	if (db) {
+		int rc2 = sqlc_db_end(db, rc ? &scratch : err);
+
+		rc = rc ? rc : rc2;
+	}
+	sqlc_db_free(db);
+	if (!rc && !b->ds_cols)
+		b->ds_cols =
+			calloc(1, sizeof(*b->ds_cols)); /* none: not NULL */
+	if (!rc && !b->ds_cols) {
+		spot_err_set(err, "out of memory");
+		rc = -ENOMEM;
+	}
 	return rc;
 }
 
@@ -718,12 +862,18 @@ static int sbx_build_sqlite(struct sbx *s, const struct cfg_dataset *d,
 		spot_err_set(err, "no table or view '%s'", sub);
 		rc = -ENOENT;
 	}
+	bind->objs = objs;
+	bind->nobjs = n;
+	if (!rc && sbx_ds_rules(d))
+		rc = sbx_sqlite_cols(bind, path, err);
 	if (!rc && sub[0])
 		rc = view_sqlite_csv(path, objs, n, which, sbx_bind_tbl_cb,
 				     bind, buf, st, err);
 	else if (!rc)
 		rc = view_sqlite_db(path, objs, n, sbx_bind_tbl_cb, bind, buf,
 				    st, err);
+	bind->objs = NULL; /* freed below */
+	bind->nobjs = 0;
 	for (size_t i = 0; sqls && i < n; i++)
 		free(sqls[i]);
 	free(sqls);
@@ -764,7 +914,7 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
-	struct sbx_bind bind = { s, d, role, NULL, 0, false };
+	struct sbx_bind bind = { .s = s, .d = d, .role = role };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
 	int fd = -1, rc, fmt = sbx_format(s, d);

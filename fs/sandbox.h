@@ -36,6 +36,8 @@ struct sbx {
 	/* Where build warnings go (no row values); default: spot_log. */
 	void (*warn)(void *arg, const char *msg);
 	void *warn_arg;
+	/* spotfs check: how every column is served (see plan.h), or NULL. */
+	struct plan_scan *scan;
 	pthread_mutex_t lock;  /* protects objs */
 	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
 };
@@ -79,9 +81,10 @@ void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len);
 
 /*
  * The tables and views a SQLite dataset serves (view "sub" names): the
- * configured tables (all of them when none are named), the database's
- * own views with db_views, then the configured views. Free with
- * sbx_names_free. 0 or -errno with err set.
+ * tables named in tables: (all ordinary tables, never virtual, shadow or
+ * sqlite_* ones, with "tables: all" or when neither tables: nor views: is
+ * given), the database's own views with db_views (views only), then the
+ * configured views. Free with sbx_names_free. 0 or -errno with err set.
  */
 int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		    size_t *n, struct spot_err *err);

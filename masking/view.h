@@ -57,10 +57,15 @@ int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
 
 /* ---- SQLite datasets ---- */
 
-/* A table (sql NULL) or a configured view (name + SELECT) to serve. */
+/*
+ * A table (sql NULL) or a view (name + SELECT) to serve. refused, when
+ * set, says why this name may not be served (no row value in it): every
+ * build that needs the object fails with -EIO and that message.
+ */
 struct view_sqlobj {
 	const char *name;
 	const char *sql;
+	const char *refused;
 };
 
 /* Bind a plan for one table or view of a SQLite dataset. */
@@ -69,12 +74,22 @@ typedef int (*view_bind_tbl_fn)(void *arg, const char *table,
 				const struct pipe_plan **plan,
 				struct spot_err *err);
 
+/* What a name in a SQLite database is (see enum sqlc_kind). */
+enum view_sqlkind {
+	VIEW_SQL_TABLE = 1,    /* ordinary table: served by tables: all */
+	VIEW_SQL_VIEW = 2,     /* CREATE VIEW: served by db_views */
+	VIEW_SQL_VIRTUAL = 4,  /* FTS3/4/5, rtree...: only named with rules */
+	VIEW_SQL_SHADOW = 8,   /* a virtual table's storage: likewise */
+	VIEW_SQL_INTERNAL = 16 /* sqlite_*: never served */
+};
+
 /*
- * Names of the user tables (and with views, the database's own views) of
- * the SQLite file at path, sorted. Free with view_names_free.
+ * Every table and view of the SQLite file at path, sorted by name, with
+ * its kind (enum view_sqlkind) in (*kinds)[i]. Free names with
+ * view_names_free and kinds with free(). 0 or -errno with err set.
  */
-int view_sqlite_names(const char *path, bool views, char ***names, size_t *n,
-		      struct spot_err *err);
+int view_sqlite_list(const char *path, char ***names, unsigned **kinds,
+		     size_t *n, struct spot_err *err);
 void view_names_free(char **names, size_t n);
 /* Validate configured view SQL (one read-only SELECT). 0 or -EINVAL. */
 int view_sqlite_check(const char *path, const char *name, const char *sql,
@@ -82,7 +97,8 @@ int view_sqlite_check(const char *path, const char *name, const char *sql,
 
 /*
  * The SELECT of the database's own view name (the text after AS in its
- * CREATE VIEW), malloc'd into *sql. 0, -ENOENT or -errno.
+ * CREATE VIEW; the name matched as SQLite does, ignoring ASCII case),
+ * malloc'd into *sql. 0, -ENOENT or -errno.
  */
 int view_sqlite_view_sql(const char *path, const char *name, char **sql,
 			 struct spot_err *err);
@@ -91,6 +107,15 @@ int view_sqlite_view_sql(const char *path, const char *name, char **sql,
  * Views never see raw data: every object with SQL (a configured view, or a
  * database view given its SELECT) runs against the masked tables of objs,
  * built first; a view using a table the dataset does not serve fails.
+ *
+ * Generated columns (GENERATED ALWAYS AS) of a table are computed by the
+ * source from raw values. One with a transform of its own is served
+ * through it. When any other column of its table is masked, the others
+ * are recomputed from the served (masked) values by SQLite, from the
+ * table's own definition (sqlc_regen); when that is not possible (the
+ * definition, or a constraint such as NOT NULL, refuses the masked
+ * values) the table fails with -EIO and a message naming the table and
+ * the column (fail closed, never the raw value).
  */
 
 /* objs[which] as CSV (BLOBs as hex); objs lists everything served. */

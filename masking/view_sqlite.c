@@ -16,12 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "csv.h"
 #include "sqlite.h"
+
+/* view_sqlite_list hands the codec's kinds through unchanged. */
+_Static_assert((int)VIEW_SQL_TABLE == (int)SQLC_KIND_TABLE &&
+		       (int)VIEW_SQL_VIEW == (int)SQLC_KIND_VIEW &&
+		       (int)VIEW_SQL_VIRTUAL == (int)SQLC_KIND_VIRTUAL &&
+		       (int)VIEW_SQL_SHADOW == (int)SQLC_KIND_SHADOW &&
+		       (int)VIEW_SQL_INTERNAL == (int)SQLC_KIND_INTERNAL,
+	       "view_sqlkind and sqlc_kind differ");
 
 /* Builds of a live source that changed mid-build before giving up. */
 #define VIEW_SQLITE_TRIES 3
@@ -35,14 +40,14 @@ static int view_sqlite_open(const char *path, struct sqlc_db **db,
 	return sqlc_db_open(path, &o, db, err);
 }
 
-int view_sqlite_names(const char *path, bool views, char ***names, size_t *n,
-		      struct spot_err *err)
+int view_sqlite_list(const char *path, char ***names, unsigned **kinds,
+		     size_t *n, struct spot_err *err)
 {
 	struct sqlc_db *db = NULL;
 	int rc = view_sqlite_open(path, &db, err);
 
 	if (!rc)
-		rc = sqlc_db_tables(db, views, names, n, err);
+		rc = sqlc_db_objects(db, names, kinds, n, err);
 	sqlc_db_free(db);
 	return rc;
 }
@@ -84,46 +89,139 @@ static const char *view_after_as(const char *create)
 int view_sqlite_view_sql(const char *path, const char *name, char **sql,
 			 struct spot_err *err)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *uri;
-	int rc = -ENOENT;
+	struct sqlc_db *db = NULL;
+	const char *sel;
+	char *create = NULL;
+	int rc = view_sqlite_open(path, &db, err);
 
-	/* Schema text only: the read needs no snapshot and takes no lock. */
-	uri = sqlite3_mprintf("file:%s?mode=ro&immutable=1", path);
-	if (!uri)
-		return -ENOMEM;
-	if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-			    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db,
-			       "SELECT sql FROM sqlite_master WHERE "
-			       "type = 'view' AND name = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
-		spot_err_set(err, "cannot read the database schema");
-		rc = -EIO;
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *create = (const char *)sqlite3_column_text(st, 0);
-		const char *sel = create ? view_after_as(create) : NULL;
-
-		if (!sel) {
-			spot_err_set(err, "view '%s': cannot read its SELECT",
-				     name);
-			rc = -EINVAL;
-		} else {
-			*sql = strdup(sel);
-			rc = *sql ? 0 : -ENOMEM;
-		}
+	/* Schema text only, read through the hardened codec. */
+	if (!rc)
+		rc = sqlc_db_view_sql(db, name, &create, err);
+	sqlc_db_free(db);
+	if (rc)
+		return rc;
+	sel = view_after_as(create);
+	if (!sel) {
+		spot_err_set(err, "view '%s': cannot read its SELECT", name);
+		rc = -EINVAL;
 	} else {
-		spot_err_set(err, "no view '%s' in the database", name);
+		*sql = strdup(sel);
+		rc = *sql ? 0 : -ENOMEM;
 	}
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	sqlite3_free(uri);
+	free(create);
 	return rc;
+}
+
+/*
+ * Generated columns recomputed from the served values (sqlc_regen): the
+ * caller's plan plus one last transform, after every other has written
+ * its output.
+ */
+struct view_regen {
+	struct sqlc_regen *g; /* NULL: the table's definition is not usable */
+	bool *gen;	      /* per column: generated */
+	const char *table;    /* for messages */
+	const char *colname;  /* a generated column without a rule */
+	struct pipe_xform *xf;
+	struct pipe_plan plan;
+};
+
+static int view_regen_fn(void *arg, struct pipe_batch *b, size_t col,
+			 struct spot_err *err)
+{
+	struct view_regen *v = arg;
+	int rc = 0;
+
+	(void)col;
+	if (v->g) {
+		rc = sqlc_regen_batch(v->g, b, err);
+		if (rc && rc != -ENOMEM)
+			spot_err_prefix(err,
+					"table %s: generated column '%s': ",
+					v->table, v->colname);
+		return rc;
+	}
+	for (size_t r = 0; r < b->nrows; r++) {
+		if (!b->keep[r] || !sqlc_regen_needed(v->gen, b, r))
+			continue;
+		spot_err_set(err,
+			     "table %s: generated column '%s' cannot be "
+			     "recomputed from the masked values (its "
+			     "definition is not usable here); give it a "
+			     "masking rule (not served raw)",
+			     v->table, v->colname);
+		return -EIO;
+	}
+	return 0;
+}
+
+static void view_regen_fini(struct view_regen *v)
+{
+	sqlc_regen_free(v->g);
+	free(v->gen);
+	free(v->xf);
+}
+
+/*
+ * A generated column was computed by SQLite from the row's raw values.
+ * When a transform may change another column, one last transform
+ * recomputes, row by row, every generated cell no transform set, from the
+ * served values (which columns an expression reads is not known here, so
+ * any changed column counts); a generated column with a masking rule of
+ * its own is served through it. *plan becomes the plan to run. Rows that
+ * cannot be recomputed fail the view (fail closed: never the raw value).
+ */
+static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
+			   const char *name, const struct pipe_col *cols,
+			   size_t ncols, const struct pipe_plan **plan,
+			   struct spot_err *err)
+{
+	const struct pipe_plan *p = *plan;
+	size_t first = SIZE_MAX, nxf = p ? p->nxf : 0;
+	bool masked = false, own;
+	struct spot_err ignored = { "" };
+	int rc;
+
+	for (size_t i = 0; i < nxf; i++)
+		if (!sqlc_source_generated(src, p->xf[i].col))
+			masked = true;
+	for (size_t c = ncols; masked && c-- > 0;) {
+		own = false;
+		for (size_t i = 0; i < nxf; i++)
+			own = own || p->xf[i].col == c;
+		if (sqlc_source_generated(src, c) &&
+		    (!own || first == SIZE_MAX))
+			first = c;
+	}
+	if (first == SIZE_MAX)
+		return 0; /* nothing masked, or no generated column */
+	v->gen = calloc(ncols, sizeof(*v->gen));
+	v->xf = calloc(nxf + 1, sizeof(*v->xf));
+	if (!v->gen || !v->xf)
+		return -ENOMEM;
+	for (size_t c = 0; c < ncols; c++)
+		v->gen[c] = sqlc_source_generated(src, c);
+	/* Unusable definition: fail only if a row needs it (view_regen_fn). */
+	rc = sqlc_regen_new(src, &v->g, &ignored);
+	if (rc == -ENOMEM) {
+		spot_err_set(err, "out of memory");
+		return rc;
+	}
+	if (nxf)
+		memcpy(v->xf, p->xf, nxf * sizeof(*v->xf));
+	v->table = name;
+	v->colname = cols[first].name;
+	v->xf[nxf].col = first;
+	v->xf[nxf].fn = view_regen_fn;
+	v->xf[nxf].arg = v;
+	v->xf[nxf].keeps_type = true; /* SQLite's own result types */
+	v->xf[nxf].needs_row = true;
+	v->plan.row_fn = p->row_fn;
+	v->plan.row_arg = p->row_arg;
+	v->plan.xf = v->xf;
+	v->plan.nxf = nxf + 1;
+	*plan = &v->plan;
+	return 0;
 }
 
 /* Run one object of db through bind and sink. */
@@ -138,9 +236,14 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
 	struct pipe_stats one = { 0, 0 };
+	struct view_regen vr = { 0 };
 	size_t ncols;
 	int rc;
 
+	if (obj->refused) {
+		spot_err_set(err, "table %s: %s", obj->name, obj->refused);
+		return -EIO;
+	}
 	so.hex_blobs = hex_blobs;
 	rc = sqlc_source_new(db, obj->sql ? NULL : obj->name, obj->name,
 			     obj->sql, &so, &src, err);
@@ -149,6 +252,9 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	rc = sqlc_source_ops.columns(src, &cols, &ncols, err);
 	if (!rc && bind)
 		rc = bind(arg, obj->name, cols, ncols, &plan, err);
+	if (!rc && !obj->sql)
+		rc = view_regen_init(&vr, src, obj->name, cols, ncols, &plan,
+				     err);
 	if (!rc && w) {
 		rc = sqlc_dbwriter_table(w, obj->name, src, err);
 		for (size_t i = 0; !rc && plan && i < plan->nxf; i++)
@@ -159,6 +265,7 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 	if (!rc)
 		rc = pipe_run(&sqlc_source_ops, src, plan, kops, sink, &one,
 			      err);
+	view_regen_fini(&vr);
 	sqlc_source_free(src);
 	if (!rc && st) {
 		st->rows_in += one.rows_in;

@@ -305,7 +305,28 @@ static int cfg_threads(struct cfg_ctx *x, const struct cfg_node *root)
 	return 0;
 }
 
-/* default, default_role, store, overlay, state_dir, audit_key, threads. */
+int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
+		 enum cfg_unlisted *out)
+{
+	const char *s;
+	int rc = cfg_str(x, n, "unlisted_columns", &s);
+
+	if (rc)
+		return rc;
+	if (!strcmp(s, "redact"))
+		*out = CFG_UNLISTED_REDACT;
+	else if (!strcmp(s, "keep"))
+		*out = CFG_UNLISTED_KEEP;
+	else
+		return cfg_fail(x, n,
+				"unlisted_columns must be redact or keep, not "
+				"'%.40s'",
+				s);
+	return 0;
+}
+
+/* default, unlisted_columns, default_role, store, overlay, state_dir,
+ * audit_key, threads. */
 static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 {
 	struct cfg *c = x->c;
@@ -321,6 +342,10 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 	else if (n && strcmp(s, "hide"))
 		return cfg_fail(x, n,
 				"default must be hide or show, not '%.40s'", s);
+	n = cfg_node_get(root, "unlisted_columns");
+	c->unlisted = CFG_UNLISTED_REDACT;
+	if (n && (rc = cfg_unlisted(x, n, &c->unlisted)))
+		return rc;
 	s = "default";
 	n = cfg_node_get(root, "default_role");
 	if (n && (rc = cfg_str(x, n, "default_role", &s)))
@@ -362,11 +387,14 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
-	static const char *const keys[] = {
-		"source",   "ttl",	    "max_ttl", "allow_no_ttl", "secret",
-		"default",  "default_role", "store",   "state_dir",    "roles",
-		"datasets", "audit_key",    "threads", "overlay",      NULL
-	};
+	static const char *const keys[] = { "source",	    "ttl",
+					    "max_ttl",	    "allow_no_ttl",
+					    "secret",	    "default",
+					    "default_role", "store",
+					    "state_dir",    "roles",
+					    "datasets",	    "audit_key",
+					    "threads",	    "unlisted_columns",
+					    "overlay",	    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;
@@ -615,6 +643,49 @@ const struct cfg_column *cfg_column_rule(const struct cfg_dataset *d,
 	if (!col)
 		col = cfg_rules_find(&d->rules, column);
 	return col;
+}
+
+enum cfg_unlisted cfg_unlisted_of(const struct cfg_dataset *d,
+				  const struct cfg_table *t)
+{
+	if (t && t->unlisted != CFG_UNLISTED_INHERIT)
+		return t->unlisted;
+	return d->unlisted == CFG_UNLISTED_KEEP ? CFG_UNLISTED_KEEP
+						: CFG_UNLISTED_REDACT;
+}
+
+const char *cfg_unlisted_name(enum cfg_unlisted u)
+{
+	return u == CFG_UNLISTED_KEEP ? "keep" : "redact";
+}
+
+static const struct cfg_rules *cfg_role_set(const struct cfg_role_rules *b,
+					    size_t n, const char *role)
+{
+	for (size_t i = 0; role && i < n; i++)
+		if (!strcmp(b[i].role, role))
+			return &b[i].rules;
+	return NULL;
+}
+
+void cfg_rule_sets(const struct cfg_dataset *d, const struct cfg_table *t,
+		   const char *role, const struct cfg_rules **out,
+		   bool *ds_level, size_t *n)
+{
+	const struct cfg_rules *all[4] = { NULL, NULL, NULL, NULL };
+
+	if (t) {
+		all[0] = cfg_role_set(t->by_role, t->nby_role, role);
+		all[1] = &t->rules;
+	}
+	all[2] = cfg_role_set(d->by_role, d->nby_role, role);
+	all[3] = &d->rules;
+	*n = 0;
+	for (size_t i = 0; i < 4; i++)
+		if (all[i] && all[i]->ncols) {
+			ds_level[*n] = i >= 2;
+			out[(*n)++] = all[i];
+		}
 }
 
 bool cfg_dataset_role_dependent(const struct cfg_dataset *d)

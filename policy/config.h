@@ -34,7 +34,18 @@ struct cfg_column {
 	bool has_rule; /* rule is a built-in method */
 	struct msk_rule rule;
 	char *policy_fn;    /* "policy: NAME": Lua function in columns[NAME] */
+	bool optional;	    /* "optional: true": the data may lack the column */
 	unsigned line, col; /* where it was written */
+};
+
+/*
+ * What happens to a column no rule names ("unlisted_columns:"), globally, per
+ * dataset and per SQLite table (the nearest one set wins).
+ */
+enum cfg_unlisted {
+	CFG_UNLISTED_INHERIT = 0, /* not set here: the enclosing level's */
+	CFG_UNLISTED_REDACT,	  /* served as NULL (the default) */
+	CFG_UNLISTED_KEEP,	  /* served unchanged */
 };
 
 /* The column rules of one dataset, table or view. */
@@ -62,6 +73,7 @@ struct cfg_table {
 	struct cfg_rules rules;
 	struct cfg_role_rules *by_role;
 	size_t nby_role;
+	enum cfg_unlisted unlisted; /* INHERIT: the dataset's */
 	unsigned line, col;
 };
 
@@ -102,6 +114,7 @@ struct cfg_dataset {
 	bool db_views;	 /* "db_views: true": include the database's views */
 	struct cfg_sqlview *views; /* "views: { name: SELECT ... }" */
 	size_t nviews;
+	enum cfg_unlisted unlisted; /* never INHERIT after load */
 	unsigned line, col;
 };
 
@@ -135,6 +148,7 @@ struct cfg {
 	enum cfg_secret secret;
 	char *secret_file; /* absolute */
 	enum cfg_default dflt;
+	enum cfg_unlisted unlisted; /* REDACT unless the config says keep */
 	struct cfg_role *roles;
 	size_t nroles;
 	char *default_role; /* callers matching no role; default "default" */
@@ -197,6 +211,21 @@ bool cfg_dataset_allows(const struct cfg_dataset *d, const char *role);
 const struct cfg_column *cfg_column_rule(const struct cfg_dataset *d,
 					 const struct cfg_table *t,
 					 const char *role, const char *column);
+
+/* What happens to columns of dataset d (table t, or NULL) no rule names. */
+enum cfg_unlisted cfg_unlisted_of(const struct cfg_dataset *d,
+				  const struct cfg_table *t);
+const char *cfg_unlisted_name(enum cfg_unlisted u);
+
+/*
+ * The rules that apply to dataset d (table t or NULL) for role, in lookup
+ * order: table role override, table rules, dataset role override, dataset
+ * rules. Fills out[0..*n) (at most 4) with the non-empty ones; sets
+ * ds_level[i] when out[i] is a dataset-level rule set.
+ */
+void cfg_rule_sets(const struct cfg_dataset *d, const struct cfg_table *t,
+		   const char *role, const struct cfg_rules **out,
+		   bool *ds_level, size_t *n);
 
 /* Whether any rule for this dataset differs by role (so views are per role). */
 bool cfg_dataset_role_dependent(const struct cfg_dataset *d);

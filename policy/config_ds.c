@@ -239,7 +239,7 @@ static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
 	for (i = 0; i < v->n; i += 2) {
 		k = v->kids[i];
 		val = v->kids[i + 1];
-		if (!strcmp(k->s, "method"))
+		if (!strcmp(k->s, "method") || !strcmp(k->s, "optional"))
 			continue;
 		if ((rc = cfg_expect(x, val, CFG_NODE_SCALAR, "a parameter")))
 			return rc;
@@ -255,8 +255,8 @@ static int cfg_column(struct cfg_ctx *x, const struct cfg_dataset *d,
 		      const struct cfg_node *k, const struct cfg_node *v,
 		      struct cfg_column *col)
 {
-	static const char *const pkeys[] = { "policy", NULL };
-	const struct cfg_node *m, *p;
+	static const char *const pkeys[] = { "policy", "optional", NULL };
+	const struct cfg_node *m, *p, *o;
 	const char *s;
 	int rc;
 
@@ -271,6 +271,9 @@ static int cfg_column(struct cfg_ctx *x, const struct cfg_dataset *d,
 	} else if (!(rc = cfg_expect(x, v, CFG_NODE_MAP, "a column rule"))) {
 		m = cfg_node_get(v, "method");
 		p = cfg_node_get(v, "policy");
+		o = cfg_node_get(v, "optional");
+		if (o && (rc = cfg_bool(x, o, "optional", &col->optional)))
+			return rc;
 		if (p) {
 			if (m)
 				return cfg_fail(x, p,
@@ -476,8 +479,9 @@ static int cfg_ds_allow(struct cfg_ctx *x, struct cfg_dataset *d,
 static int cfg_ds_tables(struct cfg_ctx *x, struct cfg_dataset *d,
 			 const struct cfg_node *n)
 {
-	static const char *const keys[] = { "columns", "roles", NULL };
-	const struct cfg_node *k, *v, *dup, *first;
+	static const char *const keys[] = { "columns", "roles",
+					    "unlisted_columns", NULL };
+	const struct cfg_node *k, *v, *dup, *first, *u;
 	bool seq = n->kind == CFG_NODE_SEQ;
 	const char *s;
 	struct cfg_table *t;
@@ -520,6 +524,8 @@ static int cfg_ds_tables(struct cfg_ctx *x, struct cfg_dataset *d,
 			continue;
 		if ((rc = cfg_expect(x, v, CFG_NODE_MAP, "a table")) ||
 		    (rc = cfg_check_keys(x, v, keys, "a table")) ||
+		    ((u = cfg_node_get(v, "unlisted_columns")) &&
+		     (rc = cfg_unlisted(x, u, &t->unlisted))) ||
 		    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"),
 				    &t->rules)) ||
 		    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"),
@@ -589,15 +595,18 @@ static int cfg_ds_sqlite(struct cfg_ctx *x, struct cfg_dataset *d,
 static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		       const struct cfg_node *v, struct cfg_dataset *d)
 {
-	static const char *const keys[] = { "format", "delimiter", "as",
-					    "policy", "allow",	   "columns",
-					    "roles",  "tables",	   "db_views",
-					    "views",  NULL };
+	static const char *const keys[] = {
+		"format",	    "delimiter", "as",	   "policy",   "allow",
+		"columns",	    "roles",	 "tables", "db_views", "views",
+		"unlisted_columns", NULL
+	};
+	const struct cfg_node *u;
 	char what[128];
 	int rc;
 
 	d->line = k->line;
 	d->col = k->col;
+	d->unlisted = x->c->unlisted;
 	d->name = malloc(k->len + 1);
 	if (!d->name)
 		return cfg_oom(x);
@@ -613,6 +622,8 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	    (rc = cfg_check_keys(x, v, keys, what)) ||
 	    (rc = cfg_ds_format(x, d, v)) || (rc = cfg_ds_policy(x, d, v)) ||
 	    (rc = cfg_ds_allow(x, d, v)) ||
+	    ((u = cfg_node_get(v, "unlisted_columns")) &&
+	     (rc = cfg_unlisted(x, u, &d->unlisted))) ||
 	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||
 	    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"), &d->by_role,
 			      &d->nby_role)))

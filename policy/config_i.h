@@ -120,6 +120,10 @@ struct cfg_node *cfg_node_get(const struct cfg_node *map, const char *key);
 /* A plain "", "~" or "null" scalar: an empty value. */
 bool cfg_node_is_null(const struct cfg_node *n);
 
+/* "redact" or "keep" into *out. 0 or -EINVAL. */
+int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
+		 enum cfg_unlisted *out);
+
 /* ---- config.c: paths, for config_ds.c ---- */
 
 /* rel resolved from dir (absolute rel is kept). NULL on ENOMEM. */

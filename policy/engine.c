@@ -348,6 +348,16 @@ bool pol_engine_has_column(const struct pol_engine *e, const char *name)
 		       pol_cmp_str) != NULL;
 }
 
+size_t pol_engine_column_count(const struct pol_engine *e)
+{
+	return e->ncolfns;
+}
+
+const char *pol_engine_column_name(const struct pol_engine *e, size_t i)
+{
+	return i < e->ncolfns ? e->colfns[i] : NULL;
+}
+
 bool pol_engine_has_row(const struct pol_engine *e)
 {
 	return e->has_row;
@@ -380,18 +390,25 @@ static void pol_set_int(lua_State *L, const char *k, lua_Integer v)
 	lua_setfield(L, -2, k);
 }
 
-/* Push a fresh ctx table for c. */
+/*
+ * Push a fresh ctx table for c. Only access() sees who the caller is (full):
+ * a view is built once per role and served to every caller of that role, so
+ * column and row functions get role, dataset and path only - a uid, gid,
+ * pid, user or groups there would be those of whoever triggered the build.
+ */
 static void pol_push_ctx(lua_State *L, struct pol_state *st,
-			 const struct pol_ctx *c)
+			 const struct pol_ctx *c, bool full)
 {
 	lua_createtable(L, 0, 8);
+	pol_set_str(L, st, "role", c->role);
+	pol_set_str(L, st, "dataset", c->dataset);
+	pol_set_str(L, st, "path", c->path);
+	if (!full)
+		return;
 	pol_set_int(L, "uid", (lua_Integer)c->uid);
 	pol_set_int(L, "gid", (lua_Integer)c->gid);
 	pol_set_int(L, "pid", (lua_Integer)c->pid);
 	pol_set_str(L, st, "user", c->user);
-	pol_set_str(L, st, "role", c->role);
-	pol_set_str(L, st, "dataset", c->dataset);
-	pol_set_str(L, st, "path", c->path);
 	pol_charge(L, st, c->ngroups);
 	lua_createtable(L, (int)(c->ngroups < 65536 ? c->ngroups : 65536), 0);
 	for (size_t i = 0; i < c->ngroups; i++) {
@@ -420,7 +437,7 @@ static int pol_access_fn(lua_State *L)
 	if (lua_getglobal(L, "access") != LUA_TFUNCTION)
 		return pol_raise(L, st, "the policy defines no access()");
 	st->fn_line = pol_fn_line(L);
-	pol_push_ctx(L, st, a->ctx);
+	pol_push_ctx(L, st, a->ctx, true);
 	lua_call(L, 1, 2);
 	if (!lua_isboolean(L, -2))
 		return pol_raise(L, st, "access() must return a boolean");
@@ -490,7 +507,7 @@ static int pol_run_setup(lua_State *L)
 	struct pol_run *r = lua_touserdata(L, 1);
 	struct pol_state *st = pol_state_of(L);
 
-	pol_push_ctx(L, st, r->ctx);
+	pol_push_ctx(L, st, r->ctx, false);
 	lua_rawsetp(L, LUA_REGISTRYINDEX, &pol_key_ctx);
 	lua_newuserdatauv(L, 0, 0);
 	lua_createtable(L, 0, 2);

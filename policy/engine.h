@@ -10,8 +10,11 @@
  *   function row(r, ctx) return boolean end
  *   function access(ctx) return boolean[, reason] end
  *
- * ctx is a table { uid, gid, groups = {gid...}, user, role, pid, dataset,
- * path } (absent fields are nil). value is the raw cell as a string (nil for
+ * ctx is a table. access(ctx) gets { uid, gid, groups = {gid...}, user,
+ * role, pid, dataset, path } (absent fields are nil). Column and row
+ * functions get { role, dataset, path } only: a view is built once per role
+ * and served to every caller of that role, so who triggered the build must
+ * not shape it (uid, gid, pid, user and groups are nil there). value is the raw cell as a string (nil for
  * a NULL cell); row (and r) is a read-only view of the raw row: row.country
  * is that column's raw value (string or nil). Built-in masking methods are
  * reachable as mask.hash(v), mask.partial(v, {keep_last = 4}), ... and
@@ -123,6 +126,9 @@ void pol_engine_free(struct pol_engine *e);
 
 /* columns[name] is a function. */
 bool pol_engine_has_column(const struct pol_engine *e, const char *name);
+/* The names of the function-valued columns[] entries, sorted (i < count). */
+size_t pol_engine_column_count(const struct pol_engine *e);
+const char *pol_engine_column_name(const struct pol_engine *e, size_t i);
 /* The policy defines row(r, ctx) / access(ctx). */
 bool pol_engine_has_row(const struct pol_engine *e);
 bool pol_engine_has_access(const struct pol_engine *e);
@@ -139,8 +145,8 @@ int pol_engine_access(struct pol_engine *e, const struct pol_ctx *ctx,
 		      struct spot_err *err);
 
 /*
- * One view build. pol_run_new builds a fresh Lua state for the caller ctx
- * (copied) and the column layout cols (names copied). Not thread-safe
+ * One view build. pol_run_new builds a fresh Lua state for ctx (only its
+ * role, dataset and path are used, see above) and the column layout cols (names copied). Not thread-safe
  * itself: one build = one thread at a time. 0, -EIO (the main chunk failed
  * this time, e.g. over the memory cap), -ENOMEM. Free with pol_run_free
  * after the pipeline run; the transforms bound below point into the run.

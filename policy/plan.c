@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine.h"
 
@@ -19,6 +20,14 @@ struct plan_mcol {
 	struct spot_buf tmp; /* reused output buffer */
 };
 
+/* spotfs check: what one source column became, and PII seen in it. */
+struct plan_scol {
+	char *name;
+	enum plan_disp disp;
+	unsigned kinds;	  /* enum msk_pii_kind bits seen */
+	uint64_t sampled; /* rows looked at */
+};
+
 struct plan {
 	struct pipe_plan pipe;
 	struct plan_mcol *mcols; /* one per built-in transform */
@@ -26,7 +35,46 @@ struct plan {
 	struct pol_run *run; /* Lua bindings, NULL without a policy */
 	struct spot_buf missing;
 	char *view;
+	struct plan_scan *scan;	 /* NULL but in spotfs check */
+	struct plan_scol *scols; /* per source column, with scan */
+	size_t nscols;
 };
+
+/* An unlisted column under unlisted_columns: redact: NULL for every row. */
+static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
+			  struct spot_err *err)
+{
+	(void)arg;
+	(void)err;
+	for (size_t r = 0; r < b->nrows; r++) {
+		struct pipe_cell *o = &b->out[r * b->ncols + col];
+
+		o->p = NULL;
+		o->len = 0;
+		o->type = PIPE_NULL;
+		o->flags = PIPE_F_SET;
+	}
+	return 0;
+}
+
+/* spotfs check: look for PII in a column served raw; writes nothing. */
+static int plan_sample_fn(void *arg, struct pipe_batch *b, size_t col,
+			  struct spot_err *err)
+{
+	struct plan_scol *sc = arg;
+
+	(void)err;
+	for (size_t r = 0; r < b->nrows && sc->sampled < PLAN_SCAN_ROWS; r++) {
+		const struct pipe_cell *in = &b->in[r * b->ncols + col];
+
+		if (!b->keep[r])
+			continue;
+		sc->sampled++;
+		if (in->type != PIPE_NULL)
+			sc->kinds |= msk_pii_detect(in->p, in->len);
+	}
+	return 0;
+}
 
 static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
@@ -123,11 +171,184 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 	return 0;
 }
 
-/* Every column name a rule could name: base, table and role overrides. */
-static const struct cfg_rules *plan_base_rules(const struct cfg_dataset *d,
-					       const struct cfg_table *t)
+/* Bind the transform that serves column ci as NULL. */
+static void plan_bind_redact(struct plan *p, size_t ci)
 {
-	return t ? &t->rules : &d->rules;
+	struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf++];
+
+	x->col = ci;
+	x->fn = plan_redact_fn;
+	x->arg = NULL;
+	x->keeps_type = true; /* NULL fits every type: keep the schema */
+}
+
+static bool plan_name_eq(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return alen == blen && !strncasecmp(a, b, alen);
+}
+
+/* s without surrounding ASCII white space: *len bytes from the result. */
+static const char *plan_trim(const char *s, size_t len, size_t *out)
+{
+	while (len && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	*out = len;
+	return s;
+}
+
+const char *plan_suggest(const char *name, const struct pipe_col *cols,
+			 size_t ncols)
+{
+	size_t nlen, clen;
+	const char *n = plan_trim(name, strlen(name), &nlen);
+
+	for (size_t i = 0; i < ncols; i++) {
+		const char *c =
+			plan_trim(cols[i].name, cols[i].name_len, &clen);
+
+		if (plan_name_eq(c, clen, n, nlen))
+			return cols[i].name;
+	}
+	for (size_t i = 0; nlen && i < ncols; i++) {
+		const char *c = cols[i].name;
+		const char *dot = memrchr(c, '.', cols[i].name_len);
+
+		clen = cols[i].name_len;
+		/* "contact.email" for "email"; "tags.list.element" for "tags" */
+		if ((dot && plan_name_eq(dot + 1, clen - (size_t)(dot + 1 - c),
+					 n, nlen)) ||
+		    (clen > nlen && c[nlen] == '.' &&
+		     plan_name_eq(c, nlen, n, nlen)))
+			return c;
+	}
+	return NULL;
+}
+
+/* Whether a rule named name matches a column of cols exactly. */
+static bool plan_has(const struct pipe_col *cols, size_t ncols,
+		     const char *name)
+{
+	return pipe_col_find(cols, ncols, name, strlen(name)) >= 0;
+}
+
+/*
+ * Every rule that applies must name a column the data has (exact match):
+ * otherwise the column it meant to mask would be served by another rule or
+ * none. Optional rules only go to plan_missing.
+ */
+static int plan_check_rules(struct plan *p, const struct plan_env *env,
+			    const struct cfg_dataset *d,
+			    const struct cfg_table *t, const char *role,
+			    const struct pipe_col *cols, size_t ncols,
+			    struct spot_err *err)
+{
+	const struct cfg_rules *sets[4];
+	bool ds_level[4];
+	size_t n;
+
+	cfg_rule_sets(d, t, role, sets, ds_level, &n);
+	for (size_t s = 0; s < n; s++) {
+		for (size_t i = 0; i < sets[s]->ncols; i++) {
+			const struct cfg_column *c = &sets[s]->cols[i];
+			const struct pipe_col *in = cols;
+			size_t nin = ncols;
+			const char *near;
+
+			if (plan_has(cols, ncols, c->name))
+				continue;
+			if (ds_level[s] && env->ds_cols) {
+				/* SQLite: a default for every table. */
+				in = env->ds_cols;
+				nin = env->nds_cols;
+				if (plan_has(in, nin, c->name))
+					continue;
+			}
+			if (c->optional) {
+				if (plan_add_missing(p, c->name))
+					goto nomem;
+				continue;
+			}
+			near = plan_suggest(c->name, in, nin);
+			spot_err_set(
+				err,
+				"%s: the rule for column '%s' (config "
+				"line %u) names no column of the data%s%s%s"
+				" (write the name exactly, or add "
+				"optional: true)",
+				p->view, c->name, c->line,
+				near ? "; did you mean '" : "",
+				near ? near : "", near ? "'?" : "");
+			return -EINVAL;
+		}
+	}
+	return 0;
+nomem:
+	spot_err_set(err, "out of memory");
+	return -ENOMEM;
+}
+
+/* Record column ci's disposition for check, with a sampler if raw. */
+static int plan_scan_col(struct plan *p, const struct pipe_col *col, size_t ci,
+			 enum plan_disp disp)
+{
+	struct plan_scol *sc = &p->scols[ci];
+
+	sc->name = strdup(col->name);
+	if (!sc->name)
+		return -ENOMEM;
+	sc->disp = disp;
+	if (disp == PLAN_KEPT || disp == PLAN_UNLISTED_KEPT ||
+	    disp == PLAN_COMPUTED) {
+		struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf++];
+
+		x->col = ci;
+		x->fn = plan_sample_fn;
+		x->arg = sc;
+		x->keeps_type = true;
+	}
+	return 0;
+}
+
+static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
+		      const char *role, const char *name,
+		      const struct pipe_col *cols, size_t ncols, struct plan *p,
+		      struct spot_err *err)
+{
+	int rc;
+
+	spot_buf_init(&p->missing);
+	p->view = strdup(name);
+	p->pipe.xf = calloc(ncols ? ncols : 1, sizeof(*p->pipe.xf));
+	p->mcols = calloc(ncols ? ncols : 1, sizeof(*p->mcols));
+	if (env->scan) {
+		p->scan = env->scan;
+		p->scols = calloc(ncols ? ncols : 1, sizeof(*p->scols));
+		p->nscols = ncols;
+		if (!p->scols)
+			return -ENOMEM;
+	}
+	if (!p->view || !p->pipe.xf || !p->mcols)
+		return -ENOMEM;
+	if (env->engine) {
+		struct pol_ctx ctx = { 0 };
+
+		/* Never a uid or pid: the view serves the whole role. */
+		ctx.role = role;
+		ctx.dataset = name;
+		ctx.path = d->name;
+		rc = pol_run_new(env->engine, &ctx, cols, ncols, &p->run, err);
+		if (rc)
+			return rc;
+		if (pol_engine_has_row(env->engine)) {
+			rc = pol_run_bind_row(p->run, &p->pipe.row_fn,
+					      &p->pipe.row_arg, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
 }
 
 int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
@@ -135,56 +356,51 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	      const struct pipe_col *cols, size_t ncols, struct plan **out,
 	      struct spot_err *err)
 {
-	const struct cfg_rules *base = plan_base_rules(d, t);
+	bool keep = cfg_unlisted_of(d, t) == CFG_UNLISTED_KEEP;
 	struct plan *p;
 	int rc = -ENOMEM;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		goto nomem;
-	spot_buf_init(&p->missing);
-	p->view = strdup(name);
-	p->pipe.xf = calloc(ncols ? ncols : 1, sizeof(*p->pipe.xf));
-	p->mcols = calloc(ncols ? ncols : 1, sizeof(*p->mcols));
-	if (!p->view || !p->pipe.xf || !p->mcols)
+	rc = plan_start(env, d, role, name, cols, ncols, p, err);
+	if (rc == -ENOMEM)
 		goto nomem;
-	if (env->engine) {
-		struct pol_ctx ctx = { 0 };
-
-		ctx.role = role;
-		ctx.dataset = name;
-		ctx.path = d->name;
-		rc = pol_run_new(env->engine, &ctx, cols, ncols, &p->run, err);
-		if (rc)
-			goto fail;
-		if (pol_engine_has_row(env->engine)) {
-			rc = pol_run_bind_row(p->run, &p->pipe.row_fn,
-					      &p->pipe.row_arg, err);
-			if (rc)
-				goto fail;
-		}
-	}
+	if (rc)
+		goto fail;
+	rc = plan_check_rules(p, env, d, t, role, cols, ncols, err);
+	if (rc)
+		goto fail;
 	for (size_t i = 0; i < ncols; i++) {
 		const struct cfg_column *c =
 			cfg_column_rule(d, t, role, cols[i].name);
+		enum plan_disp disp;
 
-		/* A YAML rule wins; else the policy's columns[name] applies. */
-		if (c)
+		/* A YAML rule wins; else the policy's columns[name] applies;
+		 * else the column is unlisted. */
+		if (c) {
+			disp = c->policy_fn		    ? PLAN_LUA
+			       : c->rule.method == MSK_KEEP ? PLAN_KEPT
+							    : PLAN_MASKED;
 			rc = plan_bind_col(p, env, c, i, err);
-		else if (p->run &&
-			 pol_engine_has_column(env->engine, cols[i].name))
+		} else if (p->run &&
+			   pol_engine_has_column(env->engine, cols[i].name)) {
+			disp = PLAN_LUA;
 			rc = plan_bind_lua(p, cols[i].name, i, err);
-		else
-			continue;
+		} else if (env->view_output) {
+			disp = PLAN_COMPUTED; /* from masked tables */
+		} else if (keep) {
+			disp = PLAN_UNLISTED_KEPT;
+		} else {
+			disp = PLAN_REDACTED;
+			plan_bind_redact(p, i);
+		}
+		if (!rc && p->scan)
+			rc = plan_scan_col(p, &cols[i], i, disp);
+		if (rc == -ENOMEM)
+			goto nomem;
 		if (rc)
 			goto fail;
-	}
-	for (size_t i = 0; i < base->ncols; i++) {
-		const char *cn = base->cols[i].name;
-
-		if (pipe_col_find(cols, ncols, cn, strlen(cn)) < 0 &&
-		    plan_add_missing(p, cn))
-			goto nomem;
 	}
 	*out = p;
 	return 0;
@@ -201,6 +417,7 @@ const struct pipe_plan *plan_pipe(const struct plan *p)
 	return &p->pipe;
 }
 
+/* Names of optional rules the data lacks. */
 const char *plan_missing(const struct plan *p)
 {
 	return p->missing.len ? (const char *)p->missing.p : NULL;
@@ -215,6 +432,13 @@ void plan_free(struct plan *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; p->scols && i < p->nscols; i++) {
+		if (p->scols[i].name)
+			p->scan->column(p->scan->arg, p->view, p->scols[i].name,
+					p->scols[i].disp, p->scols[i].kinds);
+		free(p->scols[i].name);
+	}
+	free(p->scols);
 	for (size_t i = 0; i < p->nmcols; i++)
 		spot_buf_fini(&p->mcols[i].tmp);
 	if (p->run)

@@ -9,6 +9,14 @@
  * plan owns everything it allocates; free it with plan_free() after the
  * pipeline run.
  *
+ * Columns no rule names (no YAML rule for the role, no Lua columns[NAME])
+ * are unlisted: with unlisted_columns: redact (the default) plan_bind binds
+ * a transform that serves them as NULL, so what is served is only what the
+ * config positively allowed. Output columns of SQL views are computed from
+ * the already masked tables and are served as computed unless a rule names
+ * them. A rule naming a column the data lacks fails the binding (unless the
+ * rule is optional), with the near-miss spelling in the message.
+ *
  * A view is keyed by (dataset, role): the role is the only caller property a
  * built view depends on. Policy functions running during a build see ctx with
  * role, dataset and path, never a uid or pid (those belong to access()).
@@ -26,12 +34,48 @@
 
 struct pol_engine;
 
+/* How a bound column is served. */
+enum plan_disp {
+	PLAN_MASKED = 0,    /* a built-in method other than keep */
+	PLAN_LUA,	    /* a Lua column function */
+	PLAN_KEPT,	    /* a keep rule: served raw */
+	PLAN_UNLISTED_KEPT, /* no rule, unlisted_columns: keep: served raw */
+	PLAN_REDACTED,	    /* no rule, unlisted_columns: redact: NULL */
+	PLAN_COMPUTED,	    /* a SQL view's output column without a rule */
+};
+
+struct plan_scan;
+
 /* What a binding needs from the sandbox; all borrowed. */
 struct plan_env {
 	const struct cfg *cfg;
 	const struct msk_keys *keys;
 	/* Engine for the dataset's policy file, NULL if it has none. */
 	struct pol_engine *engine;
+	/* The object is a SQL view (its columns are computed from masked
+	 * tables), not a table or file. */
+	bool view_output;
+	/*
+	 * SQLite: the columns of every object the dataset serves. A
+	 * dataset-wide rule missing from one table is an error only when it
+	 * is missing from all of them. NULL for CSV and Parquet.
+	 */
+	const struct pipe_col *ds_cols;
+	size_t nds_cols;
+	/* spotfs check: sample raw-served columns, report at plan_free. */
+	struct plan_scan *scan;
+};
+
+/*
+ * spotfs check's view of one binding, called from plan_free: for every
+ * source column its disposition and the PII kinds (enum msk_pii_kind bits)
+ * seen in up to PLAN_SCAN_ROWS values served raw. No values are kept.
+ */
+#define PLAN_SCAN_ROWS 2000
+struct plan_scan {
+	void (*column)(void *arg, const char *view, const char *column,
+		       enum plan_disp disp, unsigned pii_kinds);
+	void *arg;
 };
 
 struct plan;
@@ -49,8 +93,17 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	      struct spot_err *err);
 /* The pipeline plan; valid until plan_free. */
 const struct pipe_plan *plan_pipe(const struct plan *p);
-/* Names of configured columns the source lacks, for warnings ("a, b"). */
+/* Names of optional configured columns the source lacks ("a, b"). */
 const char *plan_missing(const struct plan *p);
+
+/*
+ * A column of cols[0..ncols) that name nearly matches: equal but for ASCII
+ * case or surrounding white space ("Email", " email " for "email"), or a
+ * Parquet leaf whose path ends in or starts with name ("contact.email" for
+ * "email"). NULL if none.
+ */
+const char *plan_suggest(const char *name, const struct pipe_col *cols,
+			 size_t ncols);
 /* Number of masked columns. */
 size_t plan_masked_count(const struct plan *p);
 void plan_free(struct plan *p);

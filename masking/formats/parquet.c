@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pq_layout.h"
 #include "pq_view_i.h"
 
 #define PQ_MAGIC "PAR1"
@@ -150,7 +151,10 @@ int pq_file_open(int fd, struct pq_file **out, struct spot_err *err)
 			     strerror(-rc));
 		goto fail;
 	}
+	f->data_end = data_end;
 	rc = pq_meta_parse(footer, flen, data_end, &f->m, err);
+	if (!rc)
+		rc = pq_layout_check(f->m, data_end, err);
 	if (rc)
 		goto fail;
 	rc = pq_file_cols(f);
@@ -212,6 +216,38 @@ const char *pq_column_type_name(const struct pq_file *f, size_t col)
 {
 	return col < f->m->nleaves ? pq_ptype_name(f->m->leaves[col].ptype)
 				   : "?";
+}
+
+size_t pq_file_num_rowgroups(const struct pq_file *f)
+{
+	return f->m->nrgs;
+}
+
+int pq_file_chunk_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r)
+{
+	const struct pq_chunk *ch;
+
+	if (g >= f->m->nrgs || col >= f->m->nleaves)
+		return -EINVAL;
+	ch = &f->m->rgs[g].chunks[col];
+	r->off = (uint64_t)ch->start;
+	r->len = (uint64_t)ch->csize;
+	return 0;
+}
+
+int pq_file_bloom_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r)
+{
+	int64_t off, len;
+
+	if (g >= f->m->nrgs || col >= f->m->nleaves)
+		return -EINVAL;
+	if (pq_meta_bloom(&f->m->rgs[g].chunks[col], f->data_end, &off, &len))
+		return -ENOENT;
+	r->off = (uint64_t)off;
+	r->len = (uint64_t)len;
+	return 0;
 }
 
 /* ---- view segments ---- */
@@ -333,6 +369,22 @@ ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
 	return (ssize_t)done;
 }
 
+size_t pq_view_src_ranges(const struct pq_view *v, struct pq_range *out,
+			  size_t max)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < v->nsegs; i++) {
+		if (v->segs[i].src < 0)
+			continue;
+		if (n < max)
+			out[n] = (struct pq_range){ (uint64_t)v->segs[i].src,
+						    v->segs[i].len };
+		n++;
+	}
+	return n;
+}
+
 /* ---- view building ---- */
 
 static int pq_view_plan(const struct pq_file *f, const struct pipe_plan *plan,
@@ -415,21 +467,37 @@ struct pq_vbuild {
 	/* Bloom filters of moved chunks, served after the row groups. */
 	struct pq_bloom *blooms;
 	size_t nblooms, capblooms;
+	/*
+	 * Per chunk (g * nleaves + c), what pq_view_validate proved: only
+	 * chunks and bloom filters marked here become source segments.
+	 */
+	uint8_t *valid;
 };
 
+enum { PQ_VALID_PAGES = 1, PQ_VALID_BLOOM = 2 };
+
+static uint8_t pq_vb_valid(const struct pq_vbuild *vb, const struct pq_file *f,
+			   size_t g, size_t c)
+{
+	return vb->valid ? vb->valid[g * f->m->nleaves + c] : 0;
+}
 /* An unmasked chunk's bloom filter: source range and the moved chunk. */
 struct pq_bloom {
 	struct pq_tstruct *cc;
 	int64_t off, len;
 };
 
-/* Remember ch's bloom filter (if it has one) for the moved chunk cc. */
-static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f,
-		       const struct pq_chunk *ch, struct pq_tstruct *cc)
+/*
+ * Remember chunk (g, c)'s bloom filter for the moved chunk cc, if it has
+ * one and pq_view_validate checked it.
+ */
+static int pq_vb_bloom(struct pq_vbuild *vb, const struct pq_file *f, size_t g,
+		       size_t c, struct pq_tstruct *cc)
 {
 	int64_t off, len;
 
-	if (pq_meta_bloom(ch, f->size, &off, &len))
+	if (!(pq_vb_valid(vb, f, g, c) & PQ_VALID_BLOOM) ||
+	    pq_meta_bloom(&f->m->rgs[g].chunks[c], f->data_end, &off, &len))
 		return 0;
 	if (vb->nblooms == vb->capblooms) {
 		size_t n = vb->capblooms ? 2 * vb->capblooms : 16;
@@ -495,8 +563,11 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 			rc = pq_view_masked(v, a, cc, &w[c]);
 			continue;
 		}
+		/* Served byte for byte: only a chunk whose pages walked. */
+		if (!(pq_vb_valid(vb, f, g, c) & PQ_VALID_PAGES))
+			return -EIO;
 		tot_u += ch->usize;
-		rc = pq_vb_bloom(vb, f, ch, cc);
+		rc = pq_vb_bloom(vb, f, g, c, cc);
 		if (!rc)
 			rc = pq_meta_chunk_move(a, cc, ch, (int64_t)v->size);
 		if (!rc)
@@ -597,8 +668,14 @@ static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
 		rc = pq_pool_take(pool, g, &w, &kept, err);
 	/* A row group without kept rows is left out. */
 	keep[g] = !vb->filter || kept > 0;
-	if (!rc && keep[g])
+	if (!rc && keep[g]) {
 		rc = pq_view_rowgroup(v, a, f, root, g, vb, w, kept);
+		if (rc == -EIO) /* cannot happen: pq_view_validate ran */
+			spot_err_set(err,
+				     "parquet: row group %zu: a chunk to "
+				     "serve was not validated",
+				     g);
+	}
 	for (k = 0; w && k < f->m->nleaves; k++)
 		pq_chunk_wr_fini(&w[k]);
 	free(w);
@@ -606,6 +683,50 @@ static int pq_view_group(struct pq_file *f, struct pq_pool *pool,
 		vb->rows += keep[g] ? kept : 0;
 		vb->nout += keep[g];
 	}
+	return rc;
+}
+
+/*
+ * Before any source byte is referenced: every chunk the view will serve
+ * byte for byte walks page by page to its stated size, and every bloom
+ * filter it will serve has a header matching its length (pq_layout.h).
+ * pq_file_open already made all declared ranges disjoint.
+ */
+static int pq_view_validate(const struct pq_file *f, int fd,
+			    struct pq_vbuild *vb, struct spot_err *err)
+{
+	size_t n = f->m->nrgs * f->m->nleaves, g, c;
+	uint8_t *valid;
+	int64_t off, len;
+	int rc = 0;
+
+	if (vb->filter) /* every chunk rebuilt, no bloom filter served */
+		return 0;
+	valid = calloc(n ? n : 1, 1);
+	if (!valid)
+		return -ENOMEM;
+	for (g = 0; !rc && g < f->m->nrgs; g++) {
+		for (c = 0; !rc && c < f->m->nleaves; c++) {
+			const struct pq_chunk *ch = &f->m->rgs[g].chunks[c];
+			uint8_t *ok = &valid[g * f->m->nleaves + c];
+
+			if (pq_vb_written(vb, c))
+				continue;
+			rc = pq_layout_walk_chunk(f->m, fd, g, c, err);
+			if (rc)
+				break;
+			*ok = PQ_VALID_PAGES;
+			if (pq_meta_bloom(ch, f->data_end, &off, &len))
+				continue;
+			rc = pq_layout_bloom(f->m, fd, g, c, off, len, err);
+			if (!rc)
+				*ok |= PQ_VALID_BLOOM;
+		}
+	}
+	if (rc)
+		free(valid);
+	else
+		vb->valid = valid;
 	return rc;
 }
 
@@ -712,12 +833,15 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 	vb.filter = plan && plan->row_fn;
 	rc = pq_view_plan(f, plan, &vb.mc, &vb.nmc, err);
 	if (!rc)
+		rc = pq_view_validate(f, fd, &vb, err);
+	if (!rc)
 		rc = pq_view_plans(f, plan ? plan : &none, opts, &vb, err);
 	if (rc) {
 		if (rc == -ENOMEM)
 			spot_err_set(err, "parquet: out of memory");
 		free(vb.mc);
 		free(vb.plans);
+		free(vb.valid);
 		return rc;
 	}
 	/* Each retry adds a type change to a column: at most two each. */
@@ -741,6 +865,7 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 	free(vb.mc);
 	free(vb.plans);
 	free(vb.blooms);
+	free(vb.valid);
 	if (rc) {
 		pq_view_free(v);
 		return rc;

@@ -2,7 +2,9 @@
 /*
  * parquet.h - masked Parquet views, FUSE-free and fd-based.
  *
- * pq_file_open() reads and validates the footer of a source file. A view
+ * pq_file_open() reads and validates the footer of a source file, and its
+ * layout: every column chunk, bloom filter and page index lies inside the
+ * data area and no two share a byte (pq_layout.h). A view
  * (pq_view_build) is the file a reader sees: the column chunks of unmasked
  * columns are served byte for byte from the source at new offsets, the
  * chunks of masked columns are decoded, transformed through the plan's
@@ -76,7 +78,8 @@ struct pq_view;
 
 /*
  * Read the footer of the Parquet file open on fd: magic "PAR1" at both ends,
- * footer length within the file, footer contents validated. Files with an
+ * footer length within the file, footer contents and the byte layout
+ * validated (errors name the row group and column). Files with an
  * encrypted footer ("PARE") are refused. The fd is not kept. 0, -EINVAL (not
  * Parquet, corrupt), -ENOTSUP (encrypted, external chunks), -EIO or -ENOMEM,
  * with err set. Free with pq_file_free().
@@ -108,7 +111,10 @@ const char *pq_column_type_name(const struct pq_file *f, size_t col);
  * Build the view of f (open on fd) under plan. Reads and transforms every
  * masked column chunk now (decoding the row groups' other flat columns for
  * the transforms' rows); unmasked chunks are only referenced, unless a row
- * filter rewrites them. 0 or
+ * filter rewrites them, after their page headers walked exactly to their
+ * stated size (and their bloom filters' headers to theirs): the only
+ * source bytes a view serves are those of validated unmasked chunks and
+ * their bloom filters. 0 or
  * -errno with err set; a transform's error fails the whole build (fail
  * closed). Free with pq_view_free(); f must outlive the view.
  */
@@ -142,6 +148,32 @@ uint64_t pq_view_num_rows(const struct pq_view *v);
 ssize_t pq_view_read(const struct pq_view *v, int fd, void *buf, size_t len,
 		     uint64_t off);
 void pq_view_free(struct pq_view *v);
+
+/* ---- served source ranges (for tests and the fuzz oracle) ---- */
+
+/* A byte range [off, off + len) of the source file. */
+struct pq_range {
+	uint64_t off, len;
+};
+
+/* Row groups of f. */
+size_t pq_file_num_rowgroups(const struct pq_file *f);
+/* The bytes of column chunk (g, col) in the source. 0 or -EINVAL. */
+int pq_file_chunk_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r);
+/*
+ * The bloom filter of chunk (g, col), if the footer gives its offset and
+ * length (0; a view serves it when col is unmasked and there is no row
+ * filter), else -ENOENT (-EINVAL for no such chunk).
+ */
+int pq_file_bloom_range(const struct pq_file *f, size_t g, size_t col,
+			struct pq_range *r);
+/*
+ * The source ranges v serves, in served order (adjacent ranges merged):
+ * the first max of them into out. Returns how many there are in all.
+ */
+size_t pq_view_src_ranges(const struct pq_view *v, struct pq_range *out,
+			  size_t max);
 
 /* ---- writing a pipeline's rows as Parquet (as: parquet) ---- */
 

@@ -275,9 +275,18 @@ static int pq_meta_schema(struct pq_meta *m, struct spot_err *err)
 	return 0;
 }
 
-static int pq_meta_chunk(struct pq_meta *m, struct pq_chunk *ch,
-			 const struct pq_leaf *l, uint64_t data_end,
-			 struct spot_err *err)
+static int pq_meta_bad_chunk(struct spot_err *err, size_t g,
+			     const struct pq_leaf *l, const char *what)
+{
+	spot_err_set(err,
+		     "parquet: invalid footer: row group %zu, column "
+		     "\"%s\": %s",
+		     g, l->path, what);
+	return -EINVAL;
+}
+
+static int pq_meta_chunk(struct pq_chunk *ch, size_t g, const struct pq_leaf *l,
+			 uint64_t data_end, struct spot_err *err)
 {
 	if (pq_tstruct_get(ch->cc, CC_CRYPTO) ||
 	    pq_tstruct_get(ch->cc, CC_ENC_META)) {
@@ -292,25 +301,34 @@ static int pq_meta_chunk(struct pq_meta *m, struct pq_chunk *ch,
 	}
 	ch->md = pq_meta_sub(ch->cc, CC_META);
 	if (!ch->md)
-		return pq_meta_bad(err, "column chunk without metadata");
+		return pq_meta_bad_chunk(err, g, l, "no column metadata");
 	if (pq_meta_int(ch->md, CMD_TYPE, -1) != l->ptype)
-		return pq_meta_bad(err, "column chunk type differs from the "
-					"schema");
+		return pq_meta_bad_chunk(err, g, l,
+					 "chunk type differs from the schema");
 	ch->codec = pq_meta_int(ch->md, CMD_CODEC, -1);
 	ch->num_values = pq_meta_int(ch->md, CMD_NUM_VALUES, -1);
 	ch->data_off = pq_meta_int(ch->md, CMD_DATA_OFF, -1);
 	ch->dict_off = pq_meta_int(ch->md, CMD_DICT_OFF, -1);
 	ch->csize = pq_meta_int(ch->md, CMD_CSIZE, -1);
 	ch->usize = pq_meta_int(ch->md, CMD_USIZE, -1);
-	/* Some writers store 0 for "no dictionary page". */
+	/*
+	 * Some writers store 0 for "no dictionary page", or the data page
+	 * offset (where the dictionary page then is). A dictionary after
+	 * the data pages is no layout a writer makes: refused.
+	 */
+	if (ch->dict_off > ch->data_off && ch->data_off >= 0)
+		return pq_meta_bad_chunk(err, g, l,
+					 "dictionary page offset lies after "
+					 "the data pages");
 	if (ch->dict_off <= 0 || ch->dict_off >= ch->data_off)
 		ch->dict_off = -1;
 	ch->start = ch->dict_off >= 0 ? ch->dict_off : ch->data_off;
 	if (ch->num_values < 0 || ch->usize < 0 || ch->csize <= 0 ||
 	    ch->start < 4 || (uint64_t)ch->start > data_end ||
 	    (uint64_t)ch->csize > data_end - (uint64_t)ch->start)
-		return pq_meta_bad(err, "column chunk lies outside the file");
-	(void)m;
+		return pq_meta_bad_chunk(err, g, l,
+					 "column chunk lies outside the data "
+					 "area of the file");
 	return 0;
 }
 
@@ -344,7 +362,7 @@ static int pq_meta_rowgroups(struct pq_meta *m, uint64_t data_end,
 			return -ENOMEM;
 		for (c = 0; c < m->nleaves; c++) {
 			rg->chunks[c].cc = cl->u.elems[c].u.st;
-			rc = pq_meta_chunk(m, &rg->chunks[c], &m->leaves[c],
+			rc = pq_meta_chunk(&rg->chunks[c], g, &m->leaves[c],
 					   data_end, err);
 			if (rc)
 				return rc;
@@ -472,8 +490,8 @@ static int pq_page_sub(const struct pq_tstruct *ph, struct pq_page_hdr *h,
 	return 0;
 }
 
-int pq_page_hdr_parse(struct spot_arena *a, const uint8_t *p, size_t len,
-		      struct pq_page_hdr *h, struct spot_err *err)
+int pq_page_hdr_read(struct spot_arena *a, const uint8_t *p, size_t len,
+		     struct pq_page_hdr *h, struct spot_err *err)
 {
 	struct pq_tstruct *ph;
 	size_t used;
@@ -490,13 +508,21 @@ int pq_page_hdr_parse(struct spot_arena *a, const uint8_t *p, size_t len,
 	h->csize = (int32_t)pq_meta_int(ph, PH_CSIZE, -1);
 	if (h->type < 0 || h->usize < 0 || h->csize < 0)
 		return pq_page_bad(err, "missing type or size");
-	if ((size_t)h->csize > len - used)
-		return pq_page_bad(err, "page runs past its column chunk");
 	if (!pq_tstruct_int(ph, PH_CRC, &crc)) {
 		h->has_crc = true;
 		h->crc = (uint32_t)crc;
 	}
 	return pq_page_sub(ph, h, err);
+}
+
+int pq_page_hdr_parse(struct spot_arena *a, const uint8_t *p, size_t len,
+		      struct pq_page_hdr *h, struct spot_err *err)
+{
+	int rc = pq_page_hdr_read(a, p, len, h, err);
+
+	if (!rc && (size_t)h->csize > len - h->hdr_len)
+		return pq_page_bad(err, "page runs past its column chunk");
+	return rc;
 }
 
 int pq_page_hdr_write(struct spot_buf *b, const struct pq_page_hdr *h)
@@ -616,15 +642,33 @@ int pq_meta_chunk_move(struct spot_arena *a, struct pq_tstruct *cc,
 	return 0;
 }
 
-int pq_meta_bloom(const struct pq_chunk *src, uint64_t file_size, int64_t *off,
+/* ColumnChunk fields of the page indexes. */
+enum { CC_OI_OFF = 4, CC_OI_LEN = 5, CC_CI_OFF = 6, CC_CI_LEN = 7 };
+
+int pq_meta_side_range(const struct pq_chunk *ch, int which, int64_t *off,
+		       int64_t *len)
+{
+	const struct pq_tstruct *st = which == PQ_SIDE_BLOOM ? ch->md : ch->cc;
+	int16_t fo = which == PQ_SIDE_BLOOM	     ? CMD_BLOOM_OFF
+		     : which == PQ_SIDE_OFFSET_INDEX ? CC_OI_OFF
+						     : CC_CI_OFF;
+
+	if (pq_tstruct_int(st, fo, off))
+		return -ENOENT;
+	if (pq_tstruct_int(st, fo + 1, len))
+		*len = -1;
+	return 0;
+}
+
+int pq_meta_bloom(const struct pq_chunk *src, uint64_t data_end, int64_t *off,
 		  int64_t *len)
 {
-	*off = pq_meta_int(src->md, CMD_BLOOM_OFF, -1);
-	*len = pq_meta_int(src->md, CMD_BLOOM_LEN, -1);
-	/* Inside the file, clear of the magic, and of a sane size. */
+	if (pq_meta_side_range(src, PQ_SIDE_BLOOM, off, len))
+		return -ENOENT;
+	/* Inside the data area, and of a sane size. */
 	if (*off < 4 || *len <= 0 || *len > (1 << 30) ||
-	    (uint64_t)*off > file_size ||
-	    (uint64_t)*len > file_size - (uint64_t)*off)
+	    (uint64_t)*off > data_end ||
+	    (uint64_t)*len > data_end - (uint64_t)*off)
 		return -ENOENT;
 	return 0;
 }

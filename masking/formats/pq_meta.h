@@ -7,6 +7,7 @@
  * pq_meta_parse() validates the footer of an untrusted file: the schema tree
  * is consistent, every row group has one chunk per leaf column, chunk byte
  * ranges lie inside the file's data area, types agree with the schema.
+ * That the ranges are disjoint and the pages walk is pq_layout.h's job.
  * Encrypted columns and external column chunks are refused. The footer tree
  * (pq_thrift) is kept whole so that fields this module does not know are
  * passed through unchanged for unmasked columns.
@@ -163,6 +164,13 @@ struct pq_page_hdr {
  */
 int pq_page_hdr_parse(struct spot_arena *a, const uint8_t *p, size_t len,
 		      struct pq_page_hdr *h, struct spot_err *err);
+/*
+ * Parse only the PageHeader at (p, len), whatever the page body's length
+ * (for walking page headers without reading the bodies). 0, -EINVAL (err
+ * set, also for a header cut short by len) or -ENOMEM.
+ */
+int pq_page_hdr_read(struct spot_arena *a, const uint8_t *p, size_t len,
+		     struct pq_page_hdr *h, struct spot_err *err);
 /* Append the PageHeader for h to b (no statistics). 0 or -ENOMEM. */
 int pq_page_hdr_write(struct spot_buf *b, const struct pq_page_hdr *h);
 
@@ -186,10 +194,20 @@ struct pq_tstruct *pq_meta_clone_schema(struct pq_tstruct *root,
 int pq_meta_chunk_move(struct spot_arena *a, struct pq_tstruct *cc,
 		       const struct pq_chunk *src, int64_t new_start);
 /*
- * The bloom filter of a source chunk: its offset and length, if both are
- * given and lie inside the file (0), else -ENOENT.
+ * Byte ranges a chunk's metadata declares besides its pages: its bloom
+ * filter (bloom_filter_offset and _length) and page indexes (offset and
+ * column index). 0 with off and len as stored (not checked; len -1 when
+ * only the offset is given), -ENOENT when there is no offset.
  */
-int pq_meta_bloom(const struct pq_chunk *src, uint64_t file_size, int64_t *off,
+enum pq_side { PQ_SIDE_BLOOM, PQ_SIDE_OFFSET_INDEX, PQ_SIDE_COLUMN_INDEX };
+#define PQ_NSIDES 3
+int pq_meta_side_range(const struct pq_chunk *ch, int which, int64_t *off,
+		       int64_t *len);
+/*
+ * The bloom filter of a source chunk: its offset and length, if both are
+ * given and lie inside the data area [4, data_end) (0), else -ENOENT.
+ */
+int pq_meta_bloom(const struct pq_chunk *src, uint64_t data_end, int64_t *off,
 		  int64_t *len);
 /* Point a moved chunk's bloom filter at off (served there, len bytes). */
 int pq_meta_set_bloom(struct spot_arena *a, struct pq_tstruct *cc, int64_t off,

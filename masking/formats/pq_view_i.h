@@ -20,6 +20,7 @@ struct pq_file {
 	struct pq_meta *m;
 	struct pipe_col *cols; /* one per leaf */
 	uint64_t size;	       /* source file size */
+	uint64_t data_end; /* footer offset: the data area is [4, data_end) */
 };
 
 /* A piece of the served file: a source range or bytes in memory. */

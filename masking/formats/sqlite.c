@@ -166,7 +166,7 @@ static void sqlc_limits(sqlite3 *c)
 }
 
 /* Settings that must be in place before anything reads the schema. */
-static void sqlc_harden_early(sqlite3 *c)
+void sqlc_harden_early(sqlite3 *c)
 {
 	sqlite3_extended_result_codes(c, 1);
 	sqlite3_db_config(c, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
@@ -576,52 +576,115 @@ void sqlc_names_free(char **names, size_t n)
 	free(names);
 }
 
+/*
+ * Everything PRAGMA table_list shows in main, with what sqlite_schema says
+ * about tables: no root page or CREATE VIRTUAL SQL means virtual.
+ */
+static const char sqlc_objects_sql[] =
+	"SELECT l.name, l.type, "
+	"coalesce((SELECT s.rootpage FROM main.sqlite_schema AS s WHERE "
+	"s.type = 'table' AND s.name = l.name), 1), "
+	"coalesce((SELECT ltrim(s.sql, ' ' || char(9, 10, 13)) FROM "
+	"main.sqlite_schema AS s WHERE s.type = 'table' AND s.name = l.name), "
+	"'') LIKE 'CREATE VIRTUAL%' "
+	"FROM pragma_table_list AS l WHERE l.schema = 'main' "
+	"ORDER BY l.name COLLATE BINARY";
+
+static unsigned sqlc_kind_of(const char *name, const char *type,
+			     int64_t rootpage, bool virt_sql)
+{
+	if (sqlite3_strnicmp(name, "sqlite_", 7) == 0)
+		return SQLC_KIND_INTERNAL;
+	if (type && !strcmp(type, "view"))
+		return SQLC_KIND_VIEW;
+	if (type && !strcmp(type, "shadow"))
+		return SQLC_KIND_SHADOW;
+	if (!type || strcmp(type, "table") || rootpage < 1 || virt_sql)
+		return SQLC_KIND_VIRTUAL; /* "virtual", or anything unknown */
+	return SQLC_KIND_TABLE;
+}
+
+/* Whether table name is "<prefix>_..." (ASCII case ignored). */
+static bool sqlc_prefixed(const char *name, const char *prefix, size_t len)
+{
+	return sqlite3_strnicmp(name, prefix, (int)len) == 0 &&
+	       name[len] == '_';
+}
+
+/*
+ * table_list asks a virtual table's module which tables are its storage.
+ * A virtual table none of whose tables it reports (its module is unknown
+ * here, or the file crafted) has every table named "<name>_..." taken as
+ * its storage. Modules known here (FTS3/4/5, rtree) always have storage
+ * tables, so their neighbours ("docs_meta" beside FTS "docs") stay
+ * ordinary tables.
+ */
+static void sqlc_mark_shadows(char **v, unsigned *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(v[i]);
+		bool known = false;
+
+		if (k[i] != SQLC_KIND_VIRTUAL)
+			continue;
+		for (size_t j = 0; j < n && !known; j++)
+			known = k[j] == SQLC_KIND_SHADOW &&
+				sqlc_prefixed(v[j], v[i], len);
+		for (size_t j = 0; j < n && !known; j++)
+			if (k[j] == SQLC_KIND_TABLE &&
+			    sqlc_prefixed(v[j], v[i], len))
+				k[j] = SQLC_KIND_SHADOW;
+	}
+}
+
 static int sqlc_list(struct sqlc_db *db, sqlite3_stmt *st, char ***names,
-		     size_t *n)
+		     unsigned **kinds, size_t *n)
 {
 	char **v = NULL, **nv;
+	unsigned *k = NULL, *nk;
 	size_t cnt = 0, cap = 0;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *s = (const char *)sqlite3_column_text(st, 0);
+		const char *type = (const char *)sqlite3_column_text(st, 1);
 
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
 			nv = realloc(v, cap * sizeof(*v));
-			if (!nv)
+			if (nv)
+				v = nv;
+			nk = nv ? realloc(k, cap * sizeof(*k)) : NULL;
+			if (!nk)
 				goto nomem;
-			v = nv;
+			k = nk;
 		}
 		v[cnt] = strdup(s ? s : "");
 		if (!v[cnt])
 			goto nomem;
+		k[cnt] = sqlc_kind_of(v[cnt], type, sqlite3_column_int64(st, 2),
+				      sqlite3_column_int(st, 3) != 0);
 		cnt++;
 	}
 	if (rc != SQLITE_DONE) {
 		sqlc_names_free(v, cnt);
+		free(k);
 		return sqlc_errno(db, rc);
 	}
+	sqlc_mark_shadows(v, k, cnt);
 	*names = v;
+	*kinds = k;
 	*n = cnt;
 	return 0;
 nomem:
 	sqlc_names_free(v, cnt);
+	free(k);
 	return -ENOMEM;
 }
 
-static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
-			    char ***names, size_t *n, struct spot_err *err)
+static int sqlc_objects_once(struct sqlc_db *db, char ***names,
+			     unsigned **kinds, size_t *n, struct spot_err *err)
 {
-	static const char *const sql[2] = {
-		"SELECT name FROM sqlite_schema WHERE type = 'table' AND "
-		"name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
-		"coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
-		"SELECT name FROM sqlite_schema WHERE type IN ('table', "
-		"'view') "
-		"AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND "
-		"coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%' ORDER BY name",
-	};
 	sqlite3_stmt *st = NULL;
 	int rc, erc;
 
@@ -630,8 +693,9 @@ static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
 		return rc;
 	sqlc_arm(db, 0);
 	db->internal = true;
-	rc = sqlite3_prepare_v2(db->rd, sql[include_views], -1, &st, NULL);
-	rc = rc == SQLITE_OK ? sqlc_list(db, st, names, n) : sqlc_errno(db, rc);
+	rc = sqlite3_prepare_v2(db->rd, sqlc_objects_sql, -1, &st, NULL);
+	rc = rc == SQLITE_OK ? sqlc_list(db, st, names, kinds, n)
+			     : sqlc_errno(db, rc);
 	db->internal = false;
 	db->deadline = 0;
 	if (rc)
@@ -641,6 +705,7 @@ static int sqlc_tables_once(struct sqlc_db *db, bool include_views,
 	erc = sqlc_db_end(db, err);
 	if (!rc && erc) {
 		sqlc_names_free(*names, *n);
+		free(*kinds);
 		rc = erc;
 	}
 	return rc;
@@ -720,13 +785,65 @@ static int sqlc_check_once(struct sqlc_db *db, const char *name,
  * Metadata reads outside a snapshot run again when an immutable-mode read
  * raced with a writer (-EAGAIN); the next try opens the file in WAL mode.
  */
-int sqlc_db_tables(struct sqlc_db *db, bool include_views, char ***names,
-		   size_t *n, struct spot_err *err)
+int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
+		    size_t *n, struct spot_err *err)
 {
 	int rc = -EAGAIN;
 
 	for (int i = 0; rc == -EAGAIN && i < SQLC_IDLE_RETRIES; i++)
-		rc = sqlc_tables_once(db, include_views, names, n, err);
+		rc = sqlc_objects_once(db, names, kinds, n, err);
+	return rc;
+}
+
+static int sqlc_view_sql_once(struct sqlc_db *db, const char *name, char **sql,
+			      struct spot_err *err)
+{
+	static const char q[] = "SELECT sql FROM main.sqlite_schema WHERE "
+				"type = 'view' AND name = ?1 COLLATE NOCASE";
+	sqlite3_stmt *st = NULL;
+	const char *text;
+	int rc, erc;
+
+	rc = sqlc_begin(db, false, err);
+	if (rc)
+		return rc;
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, q, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db->internal = false;
+	db->deadline = 0;
+	if (rc == SQLITE_ROW) {
+		text = (const char *)sqlite3_column_text(st, 0);
+		*sql = strdup(text ? text : "");
+		rc = *sql ? 0 : -ENOMEM;
+	} else if (rc == SQLITE_DONE) {
+		spot_err_set(err, "no view '%s' in the database", name);
+		rc = -ENOENT;
+	} else {
+		spot_err_set(err, "%s: cannot read the schema: %s", db->path,
+			     sqlite3_errstr(rc));
+		rc = sqlc_errno(db, rc);
+	}
+	sqlite3_finalize(st);
+	erc = sqlc_db_end(db, err);
+	if (!rc && erc) {
+		free(*sql);
+		rc = erc;
+	}
+	return rc;
+}
+
+int sqlc_db_view_sql(struct sqlc_db *db, const char *name, char **sql,
+		     struct spot_err *err)
+{
+	int rc = -EAGAIN;
+
+	for (int i = 0; rc == -EAGAIN && i < SQLC_IDLE_RETRIES; i++)
+		rc = sqlc_view_sql_once(db, name, sql, err);
 	return rc;
 }
 

@@ -113,14 +113,39 @@ int sqlc_db_begin(struct sqlc_db *db, struct spot_err *err);
 int sqlc_db_end(struct sqlc_db *db, struct spot_err *err);
 
 /*
- * The user tables (and with include_views the views) of the database,
- * sorted by name (byte order), without sqlite_* internal tables and virtual
- * tables. *names is an array of n NUL-terminated strings, freed with
- * sqlc_names_free().
+ * What a schema object of the main database is. Only SQLC_KIND_TABLE and
+ * SQLC_KIND_VIEW are ever served without being named with rules.
  */
-int sqlc_db_tables(struct sqlc_db *db, bool include_views, char ***names,
-		   size_t *n, struct spot_err *err);
+enum sqlc_kind {
+	SQLC_KIND_TABLE = 1,	/* ordinary table, rowid or WITHOUT ROWID */
+	SQLC_KIND_VIEW = 2,	/* CREATE VIEW */
+	SQLC_KIND_VIRTUAL = 4,	/* CREATE VIRTUAL TABLE (FTS3/4/5, rtree...) */
+	SQLC_KIND_SHADOW = 8,	/* a virtual table's storage (docs_content) */
+	SQLC_KIND_INTERNAL = 16 /* sqlite_* (schema, sequence, statistics) */
+};
+
+/*
+ * Every table and view of the main database, sorted by name (byte order),
+ * with its kind in (*kinds)[i]. The kind comes from PRAGMA table_list
+ * (SQLite's own view of its parsed schema, which asks each virtual
+ * table's module for its storage tables), then errs on the side of not
+ * serving: a table with no root page or whose SQL is CREATE VIRTUAL is
+ * virtual; when table_list reports no storage table for a virtual table
+ * (its module is unknown here), every table named "<virtual table>_..." is
+ * shadow; a name starting "sqlite_" (any case) is internal. *names is an array of n NUL-terminated strings, freed
+ * with sqlc_names_free(); *kinds with free().
+ */
+int sqlc_db_objects(struct sqlc_db *db, char ***names, unsigned **kinds,
+		    size_t *n, struct spot_err *err);
 void sqlc_names_free(char **names, size_t n);
+
+/*
+ * The CREATE VIEW text of the database's view name (matched ignoring
+ * ASCII case, as SQLite does), malloc'd into *sql. 0, -ENOENT (no such
+ * view) or -errno with err set.
+ */
+int sqlc_db_view_sql(struct sqlc_db *db, const char *name, char **sql,
+		     struct spot_err *err);
 
 /*
  * Validate configured view SQL without running it: exactly one read-only
@@ -166,8 +191,50 @@ void sqlc_source_free(struct sqlc_source *s);
  * none (expressions). Valid while s lives.
  */
 const char *sqlc_source_decltype(const struct sqlc_source *s, size_t col);
+/*
+ * Whether column col of a table source is a generated column (GENERATED
+ * ALWAYS AS ..., VIRTUAL or STORED: PRAGMA table_xinfo hidden 2 or 3),
+ * computed from other columns of the row. Always false for views.
+ */
+bool sqlc_source_generated(const struct sqlc_source *s, size_t col);
 
 extern const struct pipe_source_ops sqlc_source_ops;
+
+/* ---- generated columns recomputed from served values ---- */
+
+struct sqlc_regen;
+
+/*
+ * A recomputer for the generated columns of table source s (one with
+ * sqlc_source_generated columns): a private in-memory table made from the
+ * source table's own CREATE TABLE (hostile input: hardened connection, an
+ * authorizer allowing that one table only, CHECK constraints ignored),
+ * whose columns must be the source's. s may be freed first: the
+ * recomputer copies what it needs. -EIO with err naming the table when
+ * the definition cannot be used. Free with sqlc_regen_free.
+ */
+int sqlc_regen_new(const struct sqlc_source *s, struct sqlc_regen **out,
+		   struct spot_err *err);
+void sqlc_regen_free(struct sqlc_regen *g);
+/*
+ * Whether row r of b needs its generated columns (gen[c]) recomputed: a
+ * transform changed some other cell (PIPE_F_SET) and some generated cell
+ * is still the source's own value (no transform set it).
+ */
+bool sqlc_regen_needed(const bool *gen, const struct pipe_batch *b, size_t r);
+/*
+ * For every kept row of b that sqlc_regen_needed: the row's
+ * non-generated cells as they will be served (pipe_batch_cell: the
+ * transforms' outputs where set) go into the private table, and every
+ * generated cell no transform set gets the value SQLite computes from
+ * them, written to b's out cells. Deciding per cell, not per rule, means
+ * a transform that only looks at a value (and leaves it unset) never
+ * lets the source's value through. A row the table's constraints refuse
+ * (NOT NULL, a masked text in an INTEGER PRIMARY KEY or STRICT column)
+ * fails with -EIO; err names the row, never a value.
+ */
+int sqlc_regen_batch(struct sqlc_regen *g, struct pipe_batch *b,
+		     struct spot_err *err);
 
 /* ---- masked-database writer ---- */
 

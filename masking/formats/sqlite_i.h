@@ -57,8 +57,11 @@ struct sqlc_source {
 	const char *kind; /* "table" or "view" */
 	struct pipe_col *cols;
 	char **decl;
+	bool *gen;    /* per column: a generated column of the table */
+	char *create; /* the table's CREATE TABLE, when it has generated */
 	size_t ncols;
 	bool hex_blobs;
+	bool ours; /* our SELECT * over a checked table: authorizer off */
 	bool done;
 	int failed; /* sticky -errno of a failed read */
 	struct spot_err failed_err;
@@ -76,6 +79,11 @@ int sqlc_errno(struct sqlc_db *db, int rc);
 void sqlc_arm(struct sqlc_db *db, uint64_t used_ns);
 /* Immutable-mode reads: -EAGAIN with err set if the file changed. */
 int sqlc_fp_check(struct sqlc_db *db, struct spot_err *err);
+/*
+ * Defensive mode, untrusted schema, no extensions or triggers, limits:
+ * before anything reads a schema on c.
+ */
+void sqlc_harden_early(sqlite3 *c);
 /* Close *c if open; *c becomes NULL. */
 void sqlc_close(sqlite3 **c);
 /*
@@ -90,5 +98,17 @@ int sqlc_prepare_view(struct sqlc_db *db, const char *kind, const char *name,
 
 /* Append name to b as a double-quoted SQL identifier. 0 or -ENOMEM. */
 int sqlc_quote(struct spot_buf *b, const char *name);
+/* Decimal text of v into buf (at least 21 bytes); the length. */
+size_t sqlc_fmt_int(int64_t v, char *buf);
+/* The shortest text that reads back as d, marked as a real; the length. */
+size_t sqlc_fmt_real(double d, char *buf, size_t cap);
+
+/* ---- sqlite_write.c ---- */
+
+/*
+ * Bind a pipeline cell as parameter i: INT and REAL text as numbers when
+ * it parses, TEXT as text, BLOB as a blob, NULL as NULL. A SQLite code.
+ */
+int sqlc_bind_cell(sqlite3_stmt *st, int i, const struct pipe_cell *c);
 
 #endif /* SPOT_SQLITE_I_H */

@@ -101,6 +101,123 @@ static int sqlc_source_columns(struct sqlc_source *s)
 	return 0;
 }
 
+/*
+ * A table source reads only what SQLite's parsed schema says is a table
+ * (ordinary, virtual or shadow) of main, never a view (its SQL would run
+ * on raw tables) nor a sqlite_* table. 0 or -EINVAL with err set.
+ */
+static int sqlc_source_is_table(struct sqlc_db *db, const char *table,
+				struct spot_err *err)
+{
+	static const char sql[] =
+		"SELECT 1 FROM pragma_table_list WHERE schema = 'main' AND "
+		"name = ?1 COLLATE NOCASE AND type IN ('table', 'virtual', "
+		"'shadow') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db->internal = false;
+	db->deadline = 0;
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	spot_err_set(err,
+		     "table %s: no such table (views and sqlite_* "
+		     "tables are not read as tables)",
+		     table);
+	return rc == SQLITE_DONE ? -EINVAL : sqlc_errno(db, rc);
+}
+
+/*
+ * The CREATE TABLE text of a table with generated columns, kept for
+ * sqlc_regen_new (which recomputes them from masked values).
+ */
+static int sqlc_source_create(struct sqlc_source *s, const char *table,
+			      struct spot_err *err)
+{
+	static const char sql[] = "SELECT sql FROM main.sqlite_schema WHERE "
+				  "type = 'table' AND name = ?1 COLLATE NOCASE";
+	struct sqlc_db *db = s->db;
+	sqlite3_stmt *st = NULL;
+	const char *text;
+	int rc;
+
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	db->internal = false;
+	db->deadline = 0;
+	text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
+				: NULL;
+	if (text)
+		s->create = strdup(text);
+	sqlite3_finalize(st);
+	if (text)
+		return s->create ? 0 : -ENOMEM;
+	spot_err_set(err, "table %s: cannot read its definition", s->name);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? -EIO
+						     : sqlc_errno(db, rc);
+}
+
+/*
+ * Mark generated columns. `SELECT *` returns the table_xinfo columns that
+ * are not hidden (hidden 1: a virtual table's hidden columns), in order;
+ * a column count that does not match fails closed.
+ */
+static int sqlc_source_gen(struct sqlc_source *s, const char *table,
+			   struct spot_err *err)
+{
+	static const char sql[] = "SELECT hidden FROM pragma_table_xinfo(?1, "
+				  "'main') ORDER BY cid";
+	struct sqlc_db *db = s->db;
+	sqlite3_stmt *st = NULL;
+	size_t i = 0;
+	int rc;
+
+	s->gen = calloc(s->ncols ? s->ncols : 1, sizeof(*s->gen));
+	if (!s->gen)
+		return -ENOMEM;
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int hidden = sqlite3_column_int(st, 0);
+
+		rc = SQLITE_OK;
+		if (hidden == 1)
+			continue;
+		if (i == s->ncols)
+			break;
+		s->gen[i++] = hidden != 0;
+	}
+	db->internal = false;
+	db->deadline = 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE || i != s->ncols) {
+		spot_err_set(err, "table %s: cannot read its columns", s->name);
+		return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK
+			       ? -EIO
+			       : sqlc_errno(db, rc);
+	}
+	for (i = 0; i < s->ncols; i++)
+		if (s->gen[i])
+			return sqlc_source_create(s, table, err);
+	return 0;
+}
+
 int sqlc_quote(struct spot_buf *b, const char *name)
 {
 	int rc = spot_buf_putc(b, '"');
@@ -144,13 +261,31 @@ int sqlc_source_new(struct sqlc_db *db, const char *table, const char *name,
 	if (rc)
 		goto fail;
 	s->db = db; /* holds a snapshot reference from here */
+	if (table) {
+		/*
+		 * Our own SQL over a checked table: the authorizer is for
+		 * configured SQL, and would stop a virtual table's module
+		 * from running its own statements.
+		 */
+		rc = sqlc_source_is_table(db, table, err);
+		if (rc)
+			goto fail;
+		s->ours = true;
+		db->internal = true;
+	}
 	rc = sqlc_prepare_view(db, s->kind, s->name, sql, &s->st, err);
+	db->internal = false;
 	if (rc)
 		goto fail;
 	rc = sqlc_source_columns(s);
 	if (rc) {
 		spot_err_set(err, "%s %s: out of memory", s->kind, s->name);
 		goto fail;
+	}
+	if (table) {
+		rc = sqlc_source_gen(s, table, err);
+		if (rc)
+			goto fail;
 	}
 	spot_buf_fini(&q);
 	*out = s;
@@ -178,6 +313,8 @@ void sqlc_source_free(struct sqlc_source *s)
 	}
 	free(s->cols);
 	free(s->decl);
+	free(s->gen);
+	free(s->create);
 	free(s->name);
 	free(s);
 }
@@ -185,6 +322,11 @@ void sqlc_source_free(struct sqlc_source *s)
 const char *sqlc_source_decltype(const struct sqlc_source *s, size_t col)
 {
 	return col < s->ncols ? s->decl[col] : "";
+}
+
+bool sqlc_source_generated(const struct sqlc_source *s, size_t col)
+{
+	return s->gen && col < s->ncols && s->gen[col];
 }
 
 static int sqlc_src_columns(void *arg, const struct pipe_col **cols,
@@ -199,7 +341,7 @@ static int sqlc_src_columns(void *arg, const struct pipe_col **cols,
 }
 
 /* Decimal text of v into buf (at least 21 bytes); the length. */
-static size_t sqlc_fmt_int(int64_t v, char *buf)
+size_t sqlc_fmt_int(int64_t v, char *buf)
 {
 	char tmp[24];
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -301,7 +443,7 @@ static bool sqlc_round_ok(double d, const char *d17, int x17, int p, char *dg,
  * as d, marked as a real: pandas and Python then read the same double.
  * One "%.16e" conversion and at most two strtod() calls.
  */
-static size_t sqlc_fmt_real(double d, char *buf, size_t cap)
+size_t sqlc_fmt_real(double d, char *buf, size_t cap)
 {
 	char e[SQLC_REAL_MAX], d17[SQLC_REAL_DIGITS + 1], dg[SQLC_REAL_DIGITS];
 	const char *p;
@@ -479,7 +621,9 @@ static int sqlc_src_next(void *arg, struct pipe_batch *b, struct spot_err *err)
 		return -EINVAL;
 	t0 = sqlc_now_ns();
 	sqlc_arm(s->db, s->used_ns);
+	s->db->internal = s->ours; /* a module may prepare statements */
 	rc = sqlc_fill(s, b, err);
+	s->db->internal = false;
 	s->db->deadline = 0;
 	s->used_ns += sqlc_now_ns() - t0;
 	if (rc) {

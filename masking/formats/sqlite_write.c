@@ -280,7 +280,7 @@ static bool sqlc_parse_real(const uint8_t *p, size_t n, double *out)
 	return end == tmp + n && !isnan(*out);
 }
 
-static int sqlc_w_bind(sqlite3_stmt *st, int i, const struct pipe_cell *c)
+int sqlc_bind_cell(sqlite3_stmt *st, int i, const struct pipe_cell *c)
 {
 	const void *p = c->len ? (const void *)c->p : "";
 	int64_t iv;
@@ -320,8 +320,8 @@ static int sqlc_w_rows(void *arg, const struct pipe_batch *b,
 		if (!b->keep[r])
 			continue;
 		for (size_t c = 0; rc == SQLITE_OK && c < w->ncols; c++)
-			rc = sqlc_w_bind(w->ins, (int)c + 1,
-					 pipe_batch_cell(b, r, c));
+			rc = sqlc_bind_cell(w->ins, (int)c + 1,
+					    pipe_batch_cell(b, r, c));
 		if (rc == SQLITE_OK)
 			rc = sqlite3_step(w->ins);
 		sqlite3_reset(w->ins);

@@ -136,6 +136,9 @@ def csv():
     cfgs = [("yaml", "YAML built-in rules only"),
             ("luacol", "YAML + one Lua column function"),
             ("luarow", "YAML + Lua column function + Lua row filter")]
+    if runs(s, "first", "base"):
+        cfgs.insert(1, ("base", "YAML built-in rules only, baseline %s"
+                        % par["run"].get("baseline", "?")))
     print("### Masked CSV (Lua policy engine): `%s` — medians of %s\n"
           % (p.get("cmd", "tests/bench/run csv"),
              runs_text(s, [("first", c) for c, _ in cfgs])))
@@ -150,7 +153,9 @@ def csv():
         v = med(s, "first", c)
         slow = "%.2fx" % (yml / v) if v and yml else "–"
         if c == "yaml":
-            slow = "1 (baseline)" if v else "–"
+            slow = "1 (reference)" if v else "–"
+        elif c == "base":
+            slow = "%.2fx (the baseline build)" % (yml / v) if v and yml else "–"
         elif v and yml:
             slow += " (met)" if yml / v <= 3 else " (**not met**)"
         row([label + ": first read (build + serve), source MB/s",
@@ -189,6 +194,7 @@ def sqlite():
         row([label, cell(s, key, "sqlite3", unit), cell(s, key, "spotfs", unit),
              r])
     print()
+    baseline(s, [("total", "total time to read the whole table, s")])
 
 
 def parquet():
@@ -218,6 +224,20 @@ def parquet():
          ratio(a, b)])
     row(["first read (build + serve), served MB/s", "",
          cell(s, "served", "spotfs", ""), ""])
+    print()
+    baseline(s, [("ttfb", "time to first byte, s"),
+                 ("total", "time to the whole masked file, s")])
+
+
+def baseline(s, metrics):
+    """This tree against the --baseline build, measured in the same runs."""
+    if not any(runs(s, k, "base") for k, _ in metrics):
+        return
+    header(["metric", "baseline %s" % par["run"].get("baseline", "?"),
+            "this tree", "this tree / baseline"])
+    for key, label in metrics:
+        row([label, cell(s, key, "base", "s"), cell(s, key, "spotfs", "s"),
+             ratio(med(s, key, "spotfs"), med(s, key, "base"))])
     print()
 
 

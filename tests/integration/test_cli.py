@@ -49,7 +49,8 @@ def test_mount_finds_spotfs_yaml_and_refuses_bad_points(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.csv").write_text("k\nv\n")
-    (tmp_path / "spotfs.yaml").write_text("source: ./src\ndatasets:\n  a.csv: {}\n")
+    (tmp_path / "spotfs.yaml").write_text("source: ./src\ndatasets:\n  a.csv:\n"
+                                          "    columns: { k: keep }\n")
     mnt = tmp_path / "new-mnt"  # created by mount
     env = dict(os.environ)
     r = subprocess.run([SPOTFS, "mount", "--ttl", "2h", str(mnt)], cwd=tmp_path,
@@ -85,11 +86,12 @@ def test_check_warns_about_missing_columns_and_unmasked_pii(tmp_path):
     (src / "a.csv").write_text("id,email,phone,card\n"
                                "1,ann@corp.example,+1-555-123-4567,4111 1111 1111 1111\n")
     cfg = tmp_path / "c.yaml"
-    cfg.write_text("source: ./src\ndatasets:\n  a.csv:\n    columns:\n"
-                   "      emial: { method: hash }\n      card: { method: redact }\n")
+    cfg.write_text("source: ./src\nunlisted_columns: keep\ndatasets:\n  a.csv:\n"
+                   "    columns:\n      emial: { method: hash, optional: true }\n"
+                   "      card: { method: redact }\n")
     r = spotfs("check", "-c", str(cfg))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "configured columns not in the data: emial" in r.stdout
+    assert "optional columns not in the data: emial" in r.stdout
     assert "column 'email' holds values that look like email" in r.stdout
     assert "column 'phone' holds values that look like phone" in r.stdout
     assert "column 'card'" not in r.stdout, "masked columns are not flagged"

@@ -27,9 +27,13 @@ datasets:
       phone: { method: partial, keep_last: 2 }
       mail2: { method: email }
       gone:  { method: null }
+      id: keep
+      city: keep
+      note: keep
   sub/dir/events.csv:
     columns:
       who: { method: hash }
+      what: keep
   broken.csv:
     columns:
       a: { method: hash }

@@ -41,7 +41,7 @@ def pq(sandbox, fixtures):
     files = sorted(f for f in os.listdir(fixtures) if f.endswith(".parquet"))
     for f in files:
         s.write(f, open(os.path.join(fixtures, f), "rb").read())
-    cfg = "source: @SRC@\ndatasets:\n"
+    cfg = "source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
     for f in files:
         cfg += ("  %s:\n    columns:\n      email: { method: hash }\n"
                 "      name:  { method: redact, text: \"[N]\" }\n" % f)
@@ -114,7 +114,7 @@ def test_hostile_files_fail_cleanly(sandbox, fixtures, damage):
     s = sandbox("bad")
     s.write("bad.parquet", bad)
     s.write("good.parquet", good)
-    s.write_config("source: @SRC@\ndatasets:\n  bad.parquet:\n    columns:\n"
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n  bad.parquet:\n    columns:\n"
                    "      email: { method: hash }\n  good.parquet:\n    columns:\n"
                    "      email: { method: hash }\n")
     r = spotfs("check", "-c", s.config)
@@ -132,7 +132,7 @@ def test_preview_matches_the_served_file(sandbox, fixtures, tmp_path):
     os.chmod(secret, 0o600)
     s = sandbox("pv")
     s.write("t.parquet", open(os.path.join(fixtures, "t_zstd_v1_dict.parquet"), "rb").read())
-    s.write_config("source: @SRC@\nsecret: %s\ndatasets:\n  t.parquet:\n    columns:\n"
+    s.write_config("source: @SRC@\nunlisted_columns: keep\nsecret: %s\ndatasets:\n  t.parquet:\n    columns:\n"
                    "      email: { method: hash }\n      name:  { method: fake, kind: name }\n"
                    % secret)
     r = spotfs("preview", "-c", s.config, "t.parquet", "--rows", "5")
@@ -184,7 +184,7 @@ def test_row_filter_and_whole_row_policy(sandbox, fixtures, tmp_path):
         f.write("columns = { email = function(v, row) return mask.hash(v) .. ':' .. "
                 "(row.city or '?') end }\n"
                 "function row(r, ctx) return r.city ~= 'Oslo' end\n")
-    s.write_config("source: @SRC@\ndatasets:\n  flat.parquet:\n    policy: %s\n"
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n  flat.parquet:\n    policy: %s\n"
                    "  listy.parquet:\n    policy: %s\n" % (pol, pol))
     s.mount()
     served = s.path("flat.parquet")
@@ -241,7 +241,7 @@ def test_threads_serve_the_same_bytes(sandbox, fixtures, tmp_path):
         s = sandbox("t%d" % threads)
         s.write("f.parquet", open(src, "rb").read())
         s.write("g.parquet", open(src, "rb").read())
-        s.write_config("source: @SRC@\nsecret: %s\nthreads: %d\ndatasets:\n"
+        s.write_config("source: @SRC@\nunlisted_columns: keep\nsecret: %s\nthreads: %d\ndatasets:\n"
                        "  f.parquet:\n    policy: %s\n"
                        "  g.parquet:\n    columns: { name: hash, email: { method: fake, kind: email } }\n"
                        % (key, threads, pol))
@@ -292,7 +292,7 @@ def test_served_as_csv_and_as_parquet(sandbox, fixtures, tmp_path):
     rows = "".join('%d,%s,"Name, %d",%s\n' % (i, e, i, "" if i % 5 == 0 else str(i * 3))
                    for i, e in enumerate(emails))
     s.write("people.csv", "id,email,name,score\n" + rows)
-    s.write_config("source: @SRC@\ndatasets:\n"
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
                    "  ev.parquet:\n    as: [parquet, csv]\n"
                    "    columns: { email: hash, name: { method: redact, text: \"[N]\" } }\n"
                    "  sub/only.parquet:\n    as: [csv]\n    columns: { email: hash, name: redact }\n"
@@ -359,7 +359,7 @@ def test_as_errors(sandbox, fixtures):
             "as: would serve 'a.csv', which dataset 'a.parquet'",
     }
     for body, msg in bad.items():
-        s.write_config("source: @SRC@\ndatasets:\n" + body)
+        s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n" + body)
         r = spotfs("check", "-c", s.config)
         assert r.returncode != 0 and msg in (r.stdout + r.stderr), (body, r.stdout, r.stderr)
 
@@ -375,7 +375,7 @@ def test_bloom_filters_of_unmasked_columns_are_served(sandbox, tmp_path):
     duck(tmp_path, "COPY (SELECT i AS id, 'name' || (i %% 20) AS name, 'c' || (i %% 5) AS city, "
          "'u' || i || '@raw.example' AS email FROM range(5000) t(i)) TO '%s' "
          "(FORMAT parquet, ROW_GROUP_SIZE 1000)" % os.path.join(s.src, f))
-    s.write_config("source: @SRC@\ndatasets:\n  b.parquet:\n    columns: { name: hash }\n")
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n  b.parquet:\n    columns: { name: hash }\n")
     s.mount()
     q = ("SELECT row_group_id, path_in_schema, bloom_filter_offset, bloom_filter_length "
          "FROM parquet_metadata('%s') ORDER BY row_group_id, column_id")
@@ -412,7 +412,7 @@ def test_list_elements_masked_one_by_one(sandbox, fixtures, tmp_path):
     pol = os.path.join(s.base, "lm.lua")
     with open(pol, "w") as f:
         f.write("columns = { ['tags.list.element'] = function(v) return 'x' end }\n")
-    s.write_config("source: @SRC@\ndatasets:\n"
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
                    "  l.parquet:\n    columns:\n"
                    "      tags.list.element: { method: hash, length: 12 }\n"
                    "      email: hash\n"

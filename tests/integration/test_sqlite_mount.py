@@ -22,15 +22,24 @@ datasets:
         columns:
           email: { method: hash }
           name:  { method: redact }
+          id: keep
+          country: keep
+          active: keep
+          score: keep
+          avatar: keep
+          note: keep
       orders:
         columns:
           card: { method: partial, keep_last: 4 }
+          id: keep
+          amount: keep
     views:
       active_de: SELECT id, email, score FROM users WHERE country = 'DE' AND active = 1
       broken: SELECT nope FROM missing_table
   app.sqlite:
     columns:
       secret: { method: null }
+      k: keep
 """
 
 
@@ -146,7 +155,10 @@ def test_masked_database_without_broken_view(sandbox):
     make_db(os.path.join(s.src, "crm.db"), wal=True)
     s.write_config("source: @SRC@\ndatasets:\n  crm.db:\n    db_views: true\n"
                    "    columns:\n      email: { method: hash }\n      name: { method: redact }\n"
-                   "      card: { method: partial, keep_last: 4 }\n")
+                   "      card: { method: partial, keep_last: 4 }\n"
+                   "      id: keep\n      active: keep\n      score: keep\n"
+                   "      avatar: keep\n      country: keep\n      note: keep\n"
+                   "      amount: keep\n")
     before = digest(os.path.join(s.src, "crm.db"))
     s.mount()
     db = s.path("crm.db")

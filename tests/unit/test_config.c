@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "plan.h"
 
 static char tdir[256];	/* the test folder */
 static char cpath[300]; /* tdir/c.yaml */
@@ -336,8 +337,9 @@ static void test_roles(void)
 		      c->dflt == CFG_DEFAULT_HIDE && !c->store &&
 		      !c->ndatasets && !cfg_dataset_find(c, "x") &&
 		      c->threads == 0 && cfg_is_dataset_parent(c, "") &&
-		      !cfg_is_dataset_parent(c, "x"),
-	      "minimal config: defaults");
+		      !cfg_is_dataset_parent(c, "x") &&
+		      c->unlisted == CFG_UNLISTED_REDACT,
+	      "minimal config: defaults (unlisted columns redacted)");
 	cfg_free(c);
 	cfg_free(NULL);
 }
@@ -351,12 +353,12 @@ static void test_errors(void)
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
-		   "overlay)",
+		   "unlisted_columns, overlay)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
-		   "tables, db_views, views)",
+		   "tables, db_views, views, unlisted_columns)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
@@ -410,6 +412,112 @@ static void test_errors(void)
 }
 
 /* Errors in values: files, paths, roles and method parameters. */
+/* unlisted_columns: global, per dataset, per table; optional rules. */
+static void test_unlisted(void)
+{
+	struct cfg *c = NULL;
+	struct spot_err err;
+	const struct cfg_dataset *d;
+	const struct cfg_column *col;
+
+	CHECK(!load("source: data\nunlisted_columns: keep\ndatasets:\n"
+		    "  a.csv:\n    columns:\n"
+		    "      email: { method: hash, optional: true }\n"
+		    "      note: { method: null, optional: no }\n"
+		    "  b.csv:\n    unlisted_columns: redact\n"
+		    "  c.db:\n    unlisted_columns: redact\n    tables:\n"
+		    "      t:\n        unlisted_columns: keep\n      u: {}\n",
+		    &c, &err),
+	      "unlisted_columns loads (%s)", err.msg);
+	if (!c)
+		return;
+	d = cfg_dataset_find(c, "a.csv");
+	CHECK(c->unlisted == CFG_UNLISTED_KEEP && d &&
+		      cfg_unlisted_of(d, NULL) == CFG_UNLISTED_KEEP,
+	      "global keep is the datasets' default");
+	col = d ? cfg_column_rule(d, NULL, NULL, "email") : NULL;
+	CHECK(col && col->optional && col->rule.method == MSK_HASH,
+	      "optional: true with a method");
+	col = d ? cfg_column_rule(d, NULL, NULL, "note") : NULL;
+	CHECK(col && !col->optional, "optional: no");
+	d = cfg_dataset_find(c, "b.csv");
+	CHECK(d && cfg_unlisted_of(d, NULL) == CFG_UNLISTED_REDACT,
+	      "per-dataset redact wins over global keep");
+	d = cfg_dataset_find(c, "c.db");
+	CHECK(d && d->ntables == 2 &&
+		      cfg_unlisted_of(d, &d->tables[0]) == CFG_UNLISTED_KEEP &&
+		      cfg_unlisted_of(d, &d->tables[1]) == CFG_UNLISTED_REDACT,
+	      "per-table keep wins over the dataset's redact");
+	cfg_free(c);
+	expect_err(DS "    unlisted_columns: hide\n",
+		   "4:23: unlisted_columns must be redact or keep, not 'hide'",
+		   "unlisted_columns value checked");
+	expect_err(DS "    columns:\n      email: { method: hash, "
+		      "optional: maybe }\n",
+		   "5:40: optional must be true or false", "optional checked");
+}
+
+/* plan_bind: unlisted columns redacted, missing rules fail with a hint. */
+static void test_plan_unlisted(void)
+{
+	static struct pipe_col cols[] = {
+		{ (char *)"id", 2, PIPE_TEXT, 0 },
+		{ (char *)"Email", 5, PIPE_TEXT, 0 },
+		{ (char *)"contact.phone", 13, PIPE_TEXT, 0 },
+	};
+	struct plan_env env = { 0 };
+	struct cfg *c = NULL;
+	struct spot_err err;
+	struct plan *p = NULL;
+	const struct cfg_dataset *d;
+	int rc;
+
+	CHECK(!strcmp(plan_suggest("email", cols, 3), "Email") &&
+		      !strcmp(plan_suggest(" EMAIL ", cols, 3), "Email") &&
+		      !strcmp(plan_suggest("phone", cols, 3),
+			      "contact.phone") &&
+		      !strcmp(plan_suggest("contact", cols, 3),
+			      "contact.phone") &&
+		      !plan_suggest("mail", cols, 3),
+	      "plan_suggest: case, white space, Parquet paths");
+	if (load("source: data\ndatasets:\n  a.csv:\n    columns:\n"
+		 "      id: keep\n      phone: { method: hash, optional: true "
+		 "}\n"
+		 "  b.csv:\n    columns:\n      email: hash\n"
+		 "  c.csv:\n    unlisted_columns: keep\n",
+		 &c, &err)) {
+		CHECK(0, "plan config loads (%s)", err.msg);
+		return;
+	}
+	env.cfg = c;
+	d = cfg_dataset_find(c, "a.csv");
+	rc = plan_bind(&env, d, NULL, "r", "a.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 2 &&
+		      plan_pipe(p)->xf[0].col == 1 &&
+		      plan_pipe(p)->xf[1].col == 2 && plan_missing(p) &&
+		      !strcmp(plan_missing(p), "phone"),
+	      "unlisted Email and contact.phone redacted; optional missing");
+	plan_free(p);
+	p = NULL;
+	env.view_output = true;
+	rc = plan_bind(&env, d, NULL, "r", "a.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 0,
+	      "a view's output columns are served as computed");
+	plan_free(p);
+	p = NULL;
+	env.view_output = false;
+	d = cfg_dataset_find(c, "b.csv");
+	rc = plan_bind(&env, d, NULL, "r", "b.csv", cols, 3, &p, &err);
+	CHECK(rc == -EINVAL && !p && strstr(err.msg, "'email'") &&
+		      strstr(err.msg, "did you mean 'Email'?"),
+	      "missing rule fails with the near miss (%s)", err.msg);
+	d = cfg_dataset_find(c, "c.csv");
+	rc = plan_bind(&env, d, NULL, "r", "c.csv", cols, 3, &p, &err);
+	CHECK(rc == 0 && plan_pipe(p)->nxf == 0, "unlisted_columns: keep");
+	plan_free(p);
+	cfg_free(c);
+}
+
 static void test_errors_values(void)
 {
 	struct cfg *c = NULL;
@@ -777,6 +885,8 @@ int main(void)
 	test_full();
 	test_roles();
 	test_errors();
+	test_unlisted();
+	test_plan_unlisted();
 	test_errors_values();
 	test_secret();
 	test_hostile_files();

@@ -557,6 +557,67 @@ static void test_ctx_fields(void)
 	pol_engine_free(e);
 }
 
+/* Column and row functions see role, dataset and path only (finding 6). */
+static void test_ctx_build_minimal(void)
+{
+	static const char src[] =
+		"local function who(ctx)\n"
+		"  return string.format('%s|%s|%s|%s|%s|%s|%s|%s',\n"
+		"    tostring(ctx.uid), tostring(ctx.gid), tostring(ctx.pid),\n"
+		"    tostring(ctx.user), tostring(ctx.groups), ctx.role,\n"
+		"    ctx.dataset, ctx.path)\n"
+		"end\n"
+		"columns = { email = function(v, r, ctx) return who(ctx) end "
+		"}\n"
+		"function row(r, ctx) return ctx.uid == nil and\n"
+		"  ctx.pid == nil and ctx.groups == nil end\n";
+	static const gid_t groups[] = { 0 };
+	struct pol_ctx c = { .uid = 0,
+			     .gid = 0,
+			     .groups = groups,
+			     .ngroups = 1,
+			     .user = "root",
+			     .role = "analyst",
+			     .pid = 1,
+			     .dataset = "customers.csv",
+			     .path = "customers.csv" };
+	struct pol_engine *e = load(src);
+	struct pol_run *r = NULL;
+	struct pipe_xform xf;
+	struct spot_err err;
+	struct pipe_batch b;
+	pipe_row_fn rowfn;
+	void *rowarg;
+	char buf[128];
+	int rc;
+
+	if (!e || pipe_batch_init(&b, 3, 4)) {
+		CHECK(0, "ctx policy loads");
+		pol_engine_free(e);
+		return;
+	}
+	rc = pol_run_new(e, &c, cols3, 3, &r, &err);
+	if (!rc)
+		rc = pol_run_bind_column(r, "email", 1, &xf, &err);
+	if (!rc)
+		rc = pol_run_bind_row(r, &rowfn, &rowarg, &err);
+	fill(&b, rows_ok, 3);
+	if (!rc)
+		rc = rowfn(rowarg, &b, &err);
+	CHECK(rc == 0 && b.keep[0] && b.keep[1] && b.keep[2],
+	      "row(): ctx.uid, ctx.pid and ctx.groups are nil (%d)", rc);
+	if (!rc)
+		rc = xf.fn(xf.arg, &b, 1, &err);
+	CHECK(rc == 0 && !strcmp(out(&b, 0, 1, buf, sizeof(buf)),
+				 "nil|nil|nil|nil|nil|analyst|"
+				 "customers.csv|customers.csv"),
+	      "column fn: only role, dataset and path in ctx (%s)",
+	      rc ? err.msg : out(&b, 0, 1, buf, sizeof(buf)));
+	pol_run_free(r);
+	pipe_batch_fini(&b);
+	pol_engine_free(e);
+}
+
 static void test_row_and_filter(void)
 {
 	static const char src[] =
@@ -1124,6 +1185,7 @@ int main(void)
 	test_budgets();
 	test_no_value_in_errors();
 	test_ctx_fields();
+	test_ctx_build_minimal();
 	test_row_and_filter();
 	test_return_types();
 	test_value_cap();

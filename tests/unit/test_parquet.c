@@ -1275,6 +1275,144 @@ out:
 	spot_buf_fini(&src);
 }
 
+/* ---- layout: served source ranges are validated unmasked chunks ---- */
+
+/*
+ * The synthetic file with ColumnMetaData field f1 of chunk (0, col) set to
+ * v1 (and f2 to v2, if f2), written to path. 0 or -1.
+ */
+static int syn_patched(const char *path, size_t col, int16_t f1, int64_t v1,
+		       int16_t f2, int64_t v2)
+{
+	struct spot_buf src, out;
+	struct spot_arena a;
+	struct spot_err err;
+	struct pq_tstruct *root, *cc;
+	struct pq_tval *md;
+	uint8_t le[4];
+	size_t flen, used, dend;
+	int fd, rc = -1;
+
+	spot_buf_init(&src);
+	spot_buf_init(&out);
+	spot_arena_init(&a);
+	syn_file(&src);
+	flen = (size_t)src.p[src.len - 8] | (size_t)src.p[src.len - 7] << 8;
+	dend = src.len - 8 - flen;
+	if (pq_thrift_read(&a, src.p + dend, flen, &root, &used, &err))
+		goto out;
+	cc = pq_meta_clone_chunk(root, 0, col);
+	md = cc ? pq_tstruct_get(cc, 3) : NULL;
+	if (!md || pq_tstruct_set_int(&a, md->u.st, f1, PQ_TT_I64, v1) ||
+	    (f2 && pq_tstruct_set_int(&a, md->u.st, f2, PQ_TT_I64, v2)))
+		goto out;
+	spot_buf_append(&out, src.p, dend);
+	flen = out.len;
+	pq_thrift_write(&out, root);
+	put_le32(le, (uint32_t)(out.len - flen));
+	spot_buf_append(&out, le, 4);
+	spot_buf_append(&out, "PAR1", 4);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd >= 0 && write(fd, out.p, out.len) == (ssize_t)out.len)
+		rc = 0;
+	if (fd >= 0)
+		close(fd);
+out:
+	spot_arena_fini(&a);
+	spot_buf_fini(&src);
+	spot_buf_fini(&out);
+	return rc;
+}
+
+/* Open path and build a view masking column col (-1: none). */
+static int layout_try(const char *path, int col, struct pq_range *rs,
+		      size_t *nrs, struct spot_err *err)
+{
+	struct pipe_xform xf = { (size_t)col, syn_fn, NULL, true, false };
+	struct pipe_plan plan = { NULL, NULL, &xf, col >= 0 };
+	struct pq_file *f = NULL;
+	struct pq_view *v = NULL;
+	int fd = open(path, O_RDONLY), rc;
+
+	rc = fd < 0 ? -errno : pq_file_open(fd, &f, err);
+	if (!rc)
+		rc = pq_view_build(f, fd, &plan, NULL, &v, err);
+	if (!rc)
+		*nrs = pq_view_src_ranges(v, rs, 4);
+	pq_view_free(v);
+	pq_file_free(f);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static void test_layout(const char *tmpdir)
+{
+	struct spot_err err = { { 0 } };
+	struct pq_range rs[4], n, s;
+	struct pq_file *f = NULL;
+	char path[1024];
+	size_t nrs = 0;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "%s/spot_pq_layout_%d.parquet", tmpdir,
+		 (int)getpid());
+	/* Set num_values to what it is: the file as syn_file() makes it. */
+	CHECK(syn_patched(path, 0, 5, SYN_ROWS, 0, 0) == 0,
+	      "layout: file written");
+	fd = open(path, O_RDONLY);
+	rc = pq_file_open(fd, &f, &err);
+	CHECK(rc == 0 && pq_file_num_rowgroups(f) == 1 &&
+		      !pq_file_chunk_range(f, 0, 0, &n) &&
+		      !pq_file_chunk_range(f, 0, 1, &s) &&
+		      pq_file_bloom_range(f, 0, 0, &n) == -ENOENT,
+	      "layout: chunk ranges (%s)", err.msg);
+	pq_file_free(f);
+	close(fd);
+	rc = layout_try(path, -1, rs, &nrs, &err);
+	CHECK(rc == 0 && nrs == 1 && rs[0].off == n.off &&
+		      rs[0].len == n.len + s.len,
+	      "layout: nothing masked serves both chunks, merged (%s)",
+	      err.msg);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == 0 && nrs == 1 && rs[0].off == n.off && rs[0].len == n.len,
+	      "layout: s masked serves only n's chunk (%s)", err.msg);
+	/* n's total_compressed_size widened over s's pages. */
+	syn_patched(path, 0, 7, (int64_t)(n.len + s.len), 0, 0);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "row group 0") &&
+		      strstr(err.msg, "\"n\"") && strstr(err.msg, "\"s\""),
+	      "layout: a chunk widened over a masked one is refused (%s)",
+	      err.msg);
+	/* s's data_page_offset moved back into n. */
+	syn_patched(path, 1, 9, (int64_t)(n.off + 8), 0, 0);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "overlaps"),
+	      "layout: a chunk moved into another is refused (%s)", err.msg);
+	/* Served chunk: its pages hold fewer values than it says. */
+	syn_patched(path, 0, 5, SYN_ROWS + 1, 0, 0);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "num_values"),
+	      "layout: pages must add up to the chunk's values (%s)", err.msg);
+	/* Served chunk: a size one byte short cuts the last page. */
+	syn_patched(path, 0, 7, (int64_t)n.len - 1, 0, 0);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "runs past"),
+	      "layout: a page running past its chunk is refused (%s)", err.msg);
+	/* A bloom filter of n over the masked chunk, then over n's own. */
+	syn_patched(path, 0, 14, (int64_t)s.off, 15, (int64_t)s.len);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "overlaps the bloom filter"),
+	      "layout: a bloom filter over a masked chunk is refused (%s)",
+	      err.msg);
+	/* A bloom filter range clear of everything, but not a filter. */
+	syn_patched(path, 0, 14, 1, 15, 2);
+	rc = layout_try(path, 1, rs, &nrs, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "outside the data area"),
+	      "layout: a bloom filter over the magic is refused (%s)", err.msg);
+	unlink(path);
+}
+
 /* ---- writing: rows through pq_sink_ops and back through pq_rows ---- */
 
 #define WR_ROWS 250000u
@@ -1454,6 +1592,7 @@ int main(int argc, char **argv)
 	test_chunk_rt(PQ_PAGE_DATA_V2, PQ_CODEC_GZIP, false);
 	test_chunk_fallback();
 	test_synthetic(argc >= 3 ? argv[2] : "/tmp");
+	test_layout(argc >= 3 ? argv[2] : "/tmp");
 	test_writer(argc >= 3 ? argv[2] : "/tmp");
 	if (argc >= 3)
 		e2e(argv[1], argv[2]);

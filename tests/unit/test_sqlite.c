@@ -272,7 +272,14 @@ out:
 	      "table name with a quote is quoted");
 	keep_free(&k);
 	rc = run(db, "v_people", NULL, false, &k, &err);
-	CHECK(rc == 0 && k.nrows == 3, "database view readable as a table");
+	CHECK(rc == -EINVAL && strstr(err.msg, "v_people"),
+	      "a database view is not read as a table (%s)", err.msg);
+	keep_free(&k);
+	rc = run(db, "sqlite_schema", NULL, false, &k, &err);
+	CHECK(rc == -EINVAL, "sqlite_schema is not read as a table");
+	keep_free(&k);
+	rc = run(db, NULL, "SELECT * FROM v_people", false, &k, &err);
+	CHECK(rc == 0 && k.nrows == 3, "database view readable as SQL");
 	keep_free(&k);
 	rc = run(db, "v_bad", NULL, false, &k, &err);
 	CHECK(rc < 0 && strstr(err.msg, "v_bad"),
@@ -315,6 +322,84 @@ static int sig_digits(const char *s)
 		}
 	}
 	return n ? n : 1;
+}
+
+static bool pis(const struct pipe_cell *c, uint8_t type, const char *text)
+{
+	return c->type == type && c->len == strlen(text) &&
+	       memcmp(c->p, text, c->len) == 0;
+}
+
+/*
+ * Generated columns recomputed from served values: the row as served
+ * (a transform's output where set, hex BLOBs decoded back) goes into a
+ * table made from the source's definition; NOT NULL still applies.
+ */
+static void test_regen(void)
+{
+	static const char sql[] =
+		"CREATE TABLE gb(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" e TEXT NOT NULL,"
+		" b BLOB, u TEXT GENERATED ALWAYS AS (upper(e)) VIRTUAL,"
+		" n INTEGER GENERATED ALWAYS AS (length(b)) STORED,"
+		" CHECK (e LIKE '%@%'));"
+		"INSERT INTO gb(id, e, b) VALUES (1, 'a@b.example', x'00ff10'),"
+		" (2, 'c@d.example', NULL);";
+	struct sqlc_source_opts so = { .hex_blobs = true };
+	struct spot_err err = { "" };
+	struct sqlc_db *db = NULL;
+	struct sqlc_source *s = NULL;
+	struct sqlc_regen *g = NULL;
+	struct pipe_batch b;
+	int rc;
+
+	CHECK(mkdb(fx("regen.db"), sql) == 0, "regen fixture");
+	rc = sqlc_db_open(fx("regen.db"), NULL, &db, &err);
+	if (!rc)
+		rc = sqlc_source_new(db, "gb", NULL, NULL, &so, &s, &err);
+	if (!rc)
+		rc = sqlc_regen_new(s, &g, &err);
+	CHECK(rc == 0, "regen set up (%s)", err.msg);
+	if (rc || pipe_batch_init(&b, 5, 8)) {
+		sqlc_source_free(s);
+		sqlc_db_free(db);
+		return;
+	}
+	rc = sqlc_source_ops.next_batch(s, &b, &err);
+	CHECK(rc == 0 && b.nrows == 2, "rows read (%s)", err.msg);
+	pipe_batch_set(&b, 0, 1, "xy", 2, PIPE_TEXT); /* e "masked" */
+	pipe_batch_set(&b, 1, 1, "zz", 2, PIPE_TEXT);
+	rc = sqlc_regen_batch(g, &b, &err);
+	CHECK(rc == 0 && pis(pipe_batch_cell(&b, 0, 3), PIPE_TEXT, "XY") &&
+		      pis(pipe_batch_cell(&b, 1, 3), PIPE_TEXT, "ZZ"),
+	      "recomputed from the served value, CHECK ignored (%s)", err.msg);
+	CHECK(pis(pipe_batch_cell(&b, 0, 4), PIPE_INT, "3") &&
+		      pipe_batch_cell(&b, 1, 4)->type == PIPE_NULL,
+	      "hex BLOB decoded back before computing");
+	pipe_batch_set(&b, 0, 1, NULL, 0, PIPE_NULL);
+	for (size_t r = 0; r < 2; r++) /* a fresh batch: nothing computed */
+		b.out[r * 5 + 3].flags = b.out[r * 5 + 4].flags = 0;
+	err.msg[0] = 0;
+	rc = sqlc_regen_batch(g, &b, &err);
+	CHECK(rc == -EIO && strstr(err.msg, "row 1") &&
+		      !strstr(err.msg, "example"),
+	      "NOT NULL refuses a nulled value: fail closed (%s)", err.msg);
+	for (size_t i = 0; i < 2 * 5; i++)
+		b.out[i].flags = 0;
+	pipe_batch_set(&b, 0, 1, "qq", 2, PIPE_TEXT);
+	pipe_batch_set(&b, 0, 3, "own", 3, PIPE_TEXT); /* u's own rule */
+	rc = sqlc_regen_batch(g, &b, &err);
+	CHECK(rc == 0 && pis(pipe_batch_cell(&b, 0, 3), PIPE_TEXT, "own") &&
+		      pis(pipe_batch_cell(&b, 0, 4), PIPE_INT, "3"),
+	      "a cell its own rule set is kept, the others recomputed (%s)",
+	      err.msg);
+	CHECK(!(b.out[5 + 3].flags & PIPE_F_SET) &&
+		      !(b.out[5 + 4].flags & PIPE_F_SET),
+	      "a row with nothing changed is left as read");
+	pipe_batch_fini(&b);
+	sqlc_regen_free(g);
+	sqlc_source_free(s);
+	sqlc_db_free(db);
 }
 
 static void test_reals(void)
@@ -377,23 +462,139 @@ static void test_reals(void)
 	sqlc_db_free(db);
 }
 
+/* The kind listed for name, or 0. */
+static unsigned kind_of(char **v, const unsigned *k, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], name))
+			return k[i];
+	return 0;
+}
+
 static void test_tables(struct sqlc_db *db)
 {
 	struct spot_err err = { "" };
 	char **v = NULL;
-	size_t n = 0;
-	int rc = sqlc_db_tables(db, false, &v, &n, &err);
+	unsigned *k = NULL;
+	size_t n = 0, tables = 0;
+	int rc = sqlc_db_objects(db, &v, &k, &n, &err);
 
-	CHECK(rc == 0 && n == 4 && !strcmp(v[0], "alpha") &&
-		      !strcmp(v[1], "people") && !strcmp(v[2], "we\"ird") &&
-		      !strcmp(v[3], "zeta"),
-	      "tables sorted, no sqlite_* (n=%zu)", n);
+	for (size_t i = 0; !rc && i < n; i++)
+		tables += k[i] == SQLC_KIND_TABLE;
+	CHECK(rc == 0 && tables == 4 && n == 9 &&
+		      kind_of(v, k, n, "alpha") == SQLC_KIND_TABLE &&
+		      kind_of(v, k, n, "we\"ird") == SQLC_KIND_TABLE &&
+		      kind_of(v, k, n, "v_people") == SQLC_KIND_VIEW &&
+		      kind_of(v, k, n, "sqlite_sequence") ==
+			      SQLC_KIND_INTERNAL &&
+		      kind_of(v, k, n, "sqlite_stat1") == SQLC_KIND_INTERNAL &&
+		      kind_of(v, k, n, "sqlite_schema") == SQLC_KIND_INTERNAL,
+	      "tables, views and internal tables told apart (n=%zu)", n);
+	for (size_t i = 1; !rc && i < n; i++)
+		CHECK(strcmp(v[i - 1], v[i]) < 0, "sorted: %s", v[i]);
 	sqlc_names_free(v, n);
-	rc = sqlc_db_tables(db, true, &v, &n, &err);
-	CHECK(rc == 0 && n == 6 && !strcmp(v[3], "v_people") &&
-		      !strcmp(v[2], "v_bad"),
-	      "with views (n=%zu)", n);
+	free(k);
+}
+
+/*
+ * Virtual tables (FTS3/4/5, rtree), their shadow tables, generated
+ * columns and WITHOUT ROWID tables; a crafted virtual table whose module
+ * SQLite does not know still makes "<name>_..." tables shadow tables.
+ */
+static void test_kinds(void)
+{
+	static const char sql[] =
+		"CREATE TABLE plain(a);"
+		"CREATE TABLE w(k TEXT PRIMARY KEY, v) WITHOUT ROWID;"
+		"CREATE VIRTUAL TABLE f5 USING fts5(body);"
+		"CREATE VIRTUAL TABLE f4 USING fts4(body);"
+		"CREATE VIRTUAL TABLE f3 USING fts3(body);"
+		"CREATE VIRTUAL TABLE r USING rtree(id, a, b);"
+		"INSERT INTO f5 VALUES ('x@y.example');"
+		"CREATE TABLE g(id INTEGER PRIMARY KEY, e TEXT,"
+		" u TEXT GENERATED ALWAYS AS (upper(e)) VIRTUAL,"
+		" s TEXT GENERATED ALWAYS AS (lower(e)) STORED);"
+		"INSERT INTO g(id, e) VALUES (1, 'Ab');"
+		"CREATE VIEW gv AS SELECT u FROM g;"
+		"CREATE TABLE odd_content(a); CREATE TABLE f5_notes(a);"
+		"PRAGMA writable_schema=1;"
+		"INSERT INTO sqlite_schema VALUES ('table', 'odd', 'odd', 0,"
+		" 'CREATE VIRTUAL TABLE odd USING nosuchmodule(a)');";
+	static const char *const shadows[] = {
+		"f5_data",     "f5_idx",     "f5_content",  "f5_docsize",
+		"f5_config",   "f4_content", "f4_segments", "f4_segdir",
+		"f4_docsize",  "f4_stat",    "f3_content",  "f3_segments",
+		"f3_segdir",   "r_node",     "r_rowid",	    "r_parent",
+		"odd_content",
+	};
+	struct spot_err err = { "" };
+	struct sqlc_db *db = NULL;
+	struct sqlc_source *s = NULL;
+	const struct pipe_col *cols;
+	char **v = NULL, *vsql = NULL;
+	unsigned *k = NULL;
+	size_t n = 0, ncols = 0;
+	struct keep kp;
+	int rc;
+
+	CHECK(mkdb(fx("kinds.db"), sql) == 0, "kinds fixture");
+	rc = sqlc_db_open(fx("kinds.db"), NULL, &db, &err);
+	CHECK(rc == 0, "open kinds.db (%s)", err.msg);
+	if (rc)
+		return;
+	rc = sqlc_db_objects(db, &v, &k, &n, &err);
+	CHECK(rc == 0, "list kinds.db (%s)", err.msg);
+	CHECK(kind_of(v, k, n, "plain") == SQLC_KIND_TABLE &&
+		      kind_of(v, k, n, "w") == SQLC_KIND_TABLE &&
+		      kind_of(v, k, n, "g") == SQLC_KIND_TABLE &&
+		      kind_of(v, k, n, "gv") == SQLC_KIND_VIEW &&
+		      kind_of(v, k, n, "f5_notes") == SQLC_KIND_TABLE,
+	      "ordinary tables (also beside an FTS table) and views");
+	CHECK(kind_of(v, k, n, "f5") == SQLC_KIND_VIRTUAL &&
+		      kind_of(v, k, n, "f4") == SQLC_KIND_VIRTUAL &&
+		      kind_of(v, k, n, "f3") == SQLC_KIND_VIRTUAL &&
+		      kind_of(v, k, n, "r") == SQLC_KIND_VIRTUAL &&
+		      kind_of(v, k, n, "odd") == SQLC_KIND_VIRTUAL,
+	      "virtual tables, also of an unknown module");
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(shadows); i++)
+		CHECK(kind_of(v, k, n, shadows[i]) == SQLC_KIND_SHADOW,
+		      "shadow table %s", shadows[i]);
 	sqlc_names_free(v, n);
+	free(k);
+
+	rc = sqlc_source_new(db, "g", NULL, NULL, NULL, &s, &err);
+	if (!rc)
+		rc = sqlc_source_ops.columns(s, &cols, &ncols, &err);
+	CHECK(rc == 0 && ncols == 4 && !sqlc_source_generated(s, 0) &&
+		      !sqlc_source_generated(s, 1) &&
+		      sqlc_source_generated(s, 2) &&
+		      sqlc_source_generated(s, 3),
+	      "generated columns VIRTUAL and STORED marked (%s)", err.msg);
+	sqlc_source_free(s);
+	s = NULL;
+	rc = sqlc_source_new(db, "f5", NULL, NULL, NULL, &s, &err);
+	if (!rc)
+		rc = sqlc_source_ops.columns(s, &cols, &ncols, &err);
+	CHECK(rc == 0 && ncols == 1 && !sqlc_source_generated(s, 0),
+	      "FTS5 hidden columns are not in SELECT * (%s)", err.msg);
+	sqlc_source_free(s);
+	s = NULL;
+	err.msg[0] = 0;
+	rc = sqlc_source_new(db, "GV", NULL, NULL, NULL, &s, &err);
+	CHECK(rc == -EINVAL && strstr(err.msg, "GV"),
+	      "a view read as a table fails closed (%d: %s)", rc, err.msg);
+	sqlc_source_free(s);
+	rc = sqlc_db_view_sql(db, "GV", &vsql, &err);
+	CHECK(rc == 0 && !strcmp(vsql, "CREATE VIEW gv AS SELECT u FROM g"),
+	      "a view's SQL, name in any case (%s)", rc ? err.msg : vsql);
+	free(vsql);
+	rc = sqlc_db_view_sql(db, "g", &vsql, &err);
+	CHECK(rc == -ENOENT, "a table has no view SQL");
+	rc = run(db, NULL, "SELECT u, s FROM g", false, &kp, &err);
+	CHECK(rc == 0 && kp.nrows == 1 && is(kc(&kp, 0, 0), PIPE_TEXT, "AB"),
+	      "generated columns read (%s)", err.msg);
+	keep_free(&kp);
+	sqlc_db_free(db);
 }
 
 static void test_view_sql(struct sqlc_db *db)
@@ -530,6 +731,7 @@ static int read_all(const char *path, uint64_t snapshot_max)
 	struct spot_err err = { "" };
 	struct keep k;
 	char **v = NULL;
+	unsigned *kinds = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -537,16 +739,18 @@ static int read_all(const char *path, uint64_t snapshot_max)
 	o.snapshot_max = snapshot_max;
 	rc = sqlc_db_open(path, &o, &db, &err);
 	if (!rc)
-		rc = sqlc_db_tables(db, true, &v, &n, &err);
+		rc = sqlc_db_objects(db, &v, &kinds, &n, &err);
 	for (size_t i = 0; !rc && i < n; i++) {
-		if (!strcmp(v[i], "v_bad"))
-			continue; /* fails by design (test_types) */
+		if (kinds[i] == SQLC_KIND_VIEW ||
+		    kinds[i] == SQLC_KIND_INTERNAL)
+			continue; /* not read as tables (test_types) */
 		rc = run(db, v[i], NULL, false, &k, &err);
 		keep_free(&k);
 	}
 	if (rc)
 		printf("# read_all: %s\n", err.msg);
 	sqlc_names_free(v, n);
+	free(kinds);
 	sqlc_db_free(db);
 	return rc;
 }
@@ -983,6 +1187,8 @@ int main(void)
 		test_view_sql(db);
 		sqlc_db_free(db);
 	}
+	test_kinds();
+	test_regen();
 	test_reals();
 	test_limits();
 	test_open_errors();

@@ -1,0 +1,517 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Issue 11, finding 4: a crafted Parquet footer must not turn a masked
+column's pages into served bytes. The only source bytes a Parquet view
+serves are the column chunks of unmasked columns (and their bloom
+filters), after the footer passed structural validation: every range
+inside the data area, ranges disjoint from each other, served chunks'
+page headers walking exactly to their stated size. Anything else is
+refused: EIO at read, and `spotfs check` names the column and row group.
+
+The files are written here byte by byte (a small Thrift compact writer,
+stdlib only), uncompressed so raw strings are visible, and gzip-compressed
+so the scan must decompress: every served byte is scanned, raw and
+through zlib at every gzip header."""
+import errno
+import gzip
+import json
+import os
+import struct
+import zlib
+
+import pytest
+
+from conftest import spotfs
+from test_parquet_mount import NODE_MODULES, duck
+
+ROWS = 40
+IDS = [("id-%04d" % i).encode() for i in range(ROWS)]
+EMAILS = [("person%04d@raw-secret.example" % i).encode() for i in range(ROWS)]
+CITIES = [("city-%d" % (i % 5)).encode() for i in range(ROWS)]
+
+# ---- Thrift compact protocol (writer) ----
+
+T_TRUE, T_FALSE, T_I32, T_I64, T_BIN, T_LIST, T_STRUCT = 1, 2, 5, 6, 8, 9, 12
+
+
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def zigzag(n):
+    return uvarint((n << 1) ^ (n >> 63))
+
+
+class I32(int):
+    pass
+
+
+class I64(int):
+    pass
+
+
+class Lst(list):
+    def __init__(self, etype, items):
+        super().__init__(items)
+        self.etype = etype
+
+
+def tval(v):
+    """(compact type, encoded body) of a Python value."""
+    if isinstance(v, bool):
+        return (T_TRUE if v else T_FALSE), b""
+    if isinstance(v, I64):
+        return T_I64, zigzag(int(v))
+    if isinstance(v, int):
+        return T_I32, zigzag(int(v))
+    if isinstance(v, bytes):
+        return T_BIN, uvarint(len(v)) + v
+    if isinstance(v, str):
+        return tval(v.encode())
+    if isinstance(v, dict):
+        return T_STRUCT, tstruct(v)
+    if isinstance(v, Lst):
+        n = len(v)
+        head = bytes([(n << 4) | v.etype]) if n < 15 else bytes([0xF0 | v.etype]) + uvarint(n)
+        body = b""
+        for e in v:
+            t, b = tval(e)
+            if v.etype == T_TRUE:  # bools in lists: one byte
+                b = bytes([1 if e else 2])
+            body += b
+        return T_LIST, head + body
+    raise TypeError(v)
+
+
+def tstruct(fields):
+    """A struct from {field id: value}; None values are left out."""
+    out, last = bytearray(), 0
+    for fid in sorted(fields):
+        v = fields[fid]
+        if v is None:
+            continue
+        t, body = tval(v)
+        delta = fid - last
+        if 0 < delta <= 15:
+            out.append((delta << 4) | t)
+        else:
+            out.append(t)
+            out += zigzag(fid)
+        out += body
+        last = fid
+    out.append(0)
+    return bytes(out)
+
+
+# ---- a small Parquet writer: required UTF8 columns, PLAIN v1 pages ----
+
+CODEC = {"none": 0, "gzip": 2}
+
+
+def compress(codec, data):
+    if codec == "gzip":
+        return gzip.compress(data, mtime=0)
+    return data
+
+
+def data_page(values, codec):
+    body = b"".join(struct.pack("<I", len(v)) + v for v in values)
+    comp = compress(codec, body)
+    hdr = tstruct({1: 0, 2: len(body), 3: len(comp),
+                   5: {1: len(values), 2: 0, 3: 3, 4: 3}})
+    return hdr + comp, len(hdr) + len(body)
+
+
+def dict_page(values, codec):
+    body = b"".join(struct.pack("<I", len(v)) + v for v in values)
+    comp = compress(codec, body)
+    hdr = tstruct({1: 2, 2: len(body), 3: len(comp), 7: {1: len(values), 2: 0}})
+    return hdr + comp, len(hdr) + len(body)
+
+
+def dict_data_page(idx, nbits, codec):
+    """RLE_DICTIONARY indexes as one bit-packed run (groups of 8)."""
+    n = len(idx)
+    groups = (n + 7) // 8
+    bits, acc, nacc = bytearray(), 0, 0
+    for i in range(groups * 8):
+        acc |= (idx[i] if i < n else 0) << nacc
+        nacc += nbits
+        while nacc >= 8:
+            bits.append(acc & 0xFF)
+            acc >>= 8
+            nacc -= 8
+    body = bytes([nbits]) + uvarint((groups << 1) | 1) + bytes(bits)
+    comp = compress(codec, body)
+    hdr = tstruct({1: 0, 2: len(body), 3: len(comp),
+                   5: {1: n, 2: 8, 3: 3, 4: 3}})
+    return hdr + comp, len(hdr) + len(body)
+
+
+def build(cols, codec="none", groups=1, pages=2, dictionary=(), blooms=(),
+          page_index=False):
+    """A Parquet file of the named columns ({name: values}). Returns the
+    bytes before the footer, the footer's FileMetaData as a dict tree (to be
+    edited by the attack) and the chunks' (start, csize) by (group, name)."""
+    names = list(cols)
+    out = bytearray(b"PAR1")
+    rgs, where = [], {}
+    per = ROWS // groups
+    for g in range(groups):
+        rg_cols, total = [], 0
+        for name in names:
+            vals = cols[name][g * per:(g + 1) * per]
+            start = len(out)
+            usize = 0
+            dict_off = None
+            if name in dictionary:
+                uniq = sorted(set(vals))
+                p, u = dict_page(uniq, codec)
+                dict_off = start
+                out += p
+                usize += u
+                data_off = len(out)
+                p, u = dict_data_page([uniq.index(v) for v in vals],
+                                      max(1, (len(uniq) - 1).bit_length()), codec)
+                out += p
+                usize += u
+            else:
+                data_off = start
+                step = (len(vals) + pages - 1) // pages
+                for i in range(0, len(vals), step):
+                    p, u = data_page(vals[i:i + step], codec)
+                    out += p
+                    usize += u
+            csize = len(out) - start
+            total += csize
+            where[(g, name)] = (start, csize)
+            md = {1: 6, 2: Lst(T_I32, [0, 3] + ([8] if dict_off else [])),
+                  3: Lst(T_BIN, [name]), 4: CODEC[codec], 5: I64(len(vals)),
+                  6: I64(usize), 7: I64(csize), 9: I64(data_off)}
+            if dict_off is not None:
+                md[11] = I64(dict_off)
+            rg_cols.append({2: I64(start), 3: md})
+        rgs.append({1: Lst(T_STRUCT, rg_cols), 2: I64(total), 3: I64(per)})
+    for (g, name) in blooms:
+        # A split-block bloom filter of one 32-byte block (bits all set:
+        # the content does not matter here, its layout does).
+        off = len(out)
+        hdr = tstruct({1: 32, 2: {1: {}}, 3: {1: {}}, 4: {1: {}}})
+        out += hdr + b"\xff" * 32
+        md = rgs[g][1][names.index(name)][3]
+        md[14] = I64(off)
+        md[15] = I32(len(hdr) + 32)
+    if page_index:
+        # Column and offset indexes after the data, as writers put them.
+        # spotfs neither reads nor serves them; their ranges only count for
+        # the layout check (they must not overlap anything).
+        for kind in (6, 4):
+            for g in range(groups):
+                for c in range(len(names)):
+                    cc = rgs[g][1][c]
+                    cc[kind] = I64(len(out))
+                    cc[kind + 1] = I32(24)
+                    out += b"\x15\x00" * 12
+    schema = [{4: "schema", 5: len(names)}] + \
+        [{1: 6, 3: 0, 4: n, 6: 0} for n in names]
+    fmd = {1: 1, 2: Lst(T_STRUCT, schema), 3: I64(per * groups),
+           4: Lst(T_STRUCT, rgs), 6: "spotfs test writer"}
+    return out, fmd, where
+
+
+def finish(body, fmd):
+    footer = tstruct(fmd)
+    return bytes(body) + footer + struct.pack("<I", len(footer)) + b"PAR1"
+
+
+def md_of(fmd, g, col):
+    return fmd[4][g][1][col][3]
+
+
+# ---- scanning served bytes ----
+
+def leaked(data, secrets):
+    """Secrets found in data, raw or inside any gzip stream in it."""
+    found = {s for s in secrets if s in data}
+    pos = data.find(b"\x1f\x8b\x08")
+    while pos >= 0:
+        try:
+            plain = zlib.decompressobj(wbits=31).decompress(data[pos:], 1 << 24)
+        except zlib.error:
+            plain = b""
+        found |= {s for s in secrets if s in plain}
+        pos = data.find(b"\x1f\x8b\x08", pos + 1)
+    return found
+
+
+def config(files, masked_city=False):
+    cfg = "source: @SRC@\ndatasets:\n"
+    for f in files:
+        cfg += ("  %s:\n    columns:\n      id: keep\n      email: { method: hash }\n"
+                "      city: %s\n" % (f, "hash" if masked_city else "keep"))
+    return cfg
+
+
+def audit_events(mnt):
+    r = spotfs("list", "--json", "--all")
+    sid = [e["id"] for e in json.loads(r.stdout)
+           if e.get("mountpoint") == os.path.realpath(mnt)][0]
+    out = spotfs("audit", "--sandbox", sid, "--json").stdout
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+def served_or_errno(path):
+    try:
+        with open(path, "rb") as fp:
+            return fp.read(), 0
+    except OSError as e:
+        return None, e.errno
+
+
+def mount_one(sandbox, name, data, masked_city=False):
+    s = sandbox(name)
+    s.write("t.parquet", data)
+    s.write_config(config(["t.parquet"], masked_city))
+    return s
+
+
+def three_cols():
+    return {"id": IDS, "email": EMAILS, "city": CITIES}
+
+
+# ---- a valid layout still works ----
+
+def valid_layout(codec="none"):
+    """Two row groups, a dictionary page for id, bloom filters for id and
+    email, page indexes for every column: everything a writer may put
+    around the chunks, laid out validly."""
+    return build(three_cols(), codec, groups=2, dictionary=("id",),
+                 blooms=((0, "id"), (1, "id"), (0, "email"), (1, "email")),
+                 page_index=True)
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_valid_layouts_are_served(sandbox, tmp_path, codec):
+    """The validation refuses nothing a writer makes: dictionary pages,
+    several row groups, bloom filters and page indexes around the chunks.
+    Unmasked chunks and id's bloom filters are served byte for byte, no
+    raw email is served, and DuckDB reads the served file."""
+    body, fmd, where = valid_layout(codec)
+    data = finish(body, fmd)
+    s = mount_one(sandbox, "ok", data)
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s.mount()
+    got, err = served_or_errno(s.path("t.parquet"))
+    assert err == 0 and got[:4] == b"PAR1" and got[-4:] == b"PAR1"
+    assert not leaked(got, EMAILS)
+    for g in range(2):
+        for name in ("id", "city"):
+            a, n = where[(g, name)]
+            assert data[a:a + n] in got, (g, name)
+        md = md_of(fmd, g, 0)
+        assert data[md[14]:md[14] + md[15]] in got, "id's bloom filter"
+    if os.path.isdir(NODE_MODULES):
+        rows = duck(tmp_path, "SELECT id, email, city FROM '%s'" % s.path("t.parquet"))
+        assert [r[0] for r in rows] == [v.decode() for v in IDS]
+        assert [r[2] for r in rows] == [v.decode() for v in CITIES]
+        assert all(r[1] and r[1].encode() not in EMAILS for r in rows)
+
+
+# ---- the attacks ----
+
+def widen_over_masked(codec):
+    """id's chunk widened to run over the email chunk that follows it."""
+    body, fmd, where = build(three_cols(), codec)
+    s_id, c_id = where[(0, "id")]
+    s_em, c_em = where[(0, "email")]
+    md = md_of(fmd, 0, 0)
+    md[7] = I64(s_em + c_em - s_id)
+    md[6] = I64(md[6] + c_em)
+    return finish(body, fmd)
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_crafted_footer_cannot_widen_an_unmasked_chunk_over_a_masked_one(sandbox, codec):
+    """The reviewer's file: `id` (kept) declares a total_compressed_size
+    that runs over the `email` (hashed) chunk. Serving the "unmasked" chunk
+    byte for byte would hand out every raw email. The file is refused:
+    check names the column and row group, reads give EIO, and nothing the
+    mount serves holds a raw email."""
+    data = widen_over_masked(codec)
+    assert leaked(data, EMAILS) == set(EMAILS)  # the scan sees them in the source
+    s = mount_one(sandbox, "widen", data)
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1, out
+    assert "t.parquet" in out and "row group 0" in out and '"id"' in out, out
+    assert not leaked(out.encode(), EMAILS)
+    s.mount()
+    got, err = served_or_errno(s.path("t.parquet"))
+    assert got is None or not leaked(got, EMAILS), "raw emails served"
+    assert err == errno.EIO
+    events = audit_events(s.mnt)
+    errs = [e for e in events if e.get("path") == "t.parquet" and e.get("decision") == "error"]
+    assert errs and "row group 0" in json.dumps(errs), events
+    assert not leaked(json.dumps(events).encode(), EMAILS)
+    s.unmount()
+    assert not leaked(open(s.log, "rb").read(), EMAILS)
+
+
+def _variant(name, codec="none"):
+    """Hostile footers an attacker would try next. Each returns the file."""
+    cols = three_cols()
+    if name == "widen_backwards":
+        # email first, then id whose data_page_offset moves back over email
+        cols = {"email": EMAILS, "id": IDS, "city": CITIES}
+        body, fmd, where = build(cols, codec)
+        s_em, _ = where[(0, "email")]
+        s_id, c_id = where[(0, "id")]
+        md = md_of(fmd, 0, 1)
+        md[9] = I64(s_em)
+        md[7] = I64(s_id + c_id - s_em)
+        return finish(body, fmd)
+    if name == "two_unmasked_overlap":
+        body, fmd, where = build({"id": IDS, "city": CITIES, "email": EMAILS}, codec)
+        s_c, c_c = where[(0, "city")]
+        s_id, c_id = where[(0, "id")]
+        md = md_of(fmd, 0, 0)
+        md[7] = I64(c_id + c_c // 2)
+        return finish(body, fmd)
+    if name == "across_row_groups":
+        # row group 0's id chunk runs into row group 1's email chunk
+        body, fmd, where = build(cols, codec, groups=2)
+        s_id, _ = where[(0, "city")]
+        s_em, c_em = where[(1, "email")]
+        md = md_of(fmd, 0, 2)
+        md[7] = I64(s_em + c_em - s_id)
+        return finish(body, fmd)
+    if name == "over_footer":
+        body, fmd, where = build(cols, codec)
+        s_c, c_c = where[(0, "city")]
+        md = md_of(fmd, 0, 2)
+        md[7] = I64(c_c + 40)
+        return finish(body, fmd)
+    if name == "beyond_eof":
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[9] = I64(len(body) + 100000)
+        return finish(body, fmd)
+    if name == "negative_size":
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[7] = I64(-5)
+        return finish(body, fmd)
+    if name == "huge_size":
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[7] = I64((1 << 63) - 1)
+        return finish(body, fmd)
+    if name == "dict_offset_into_masked":
+        # email first; id's dictionary_page_offset points at email's pages
+        cols = {"email": EMAILS, "id": IDS, "city": CITIES}
+        body, fmd, where = build(cols, codec, dictionary=("id",))
+        s_em, _ = where[(0, "email")]
+        md_of(fmd, 0, 1)[11] = I64(s_em)
+        return finish(body, fmd)
+    if name == "dict_offset_after_data":
+        # id's dictionary_page_offset points forward into the email chunk
+        body, fmd, where = build(cols, codec)
+        s_em, _ = where[(0, "email")]
+        md_of(fmd, 0, 0)[11] = I64(s_em)
+        return finish(body, fmd)
+    if name == "page_runs_past_chunk":
+        # id's only page claims to run on over the email chunk; the chunk
+        # size is unchanged. A reader would take email's pages as id's.
+        body, fmd, where = build(cols, codec, pages=1)
+        s_id, c_id = where[(0, "id")]
+        s_em, c_em = where[(0, "email")]
+        plain = b"".join(struct.pack("<I", len(v)) + v for v in IDS)
+        comp = compress(codec, plain)
+        new = tstruct({1: 0, 2: len(plain) + c_em, 3: len(comp) + c_em,
+                       5: {1: ROWS, 2: 0, 3: 3, 4: 3}})
+        assert len(new + comp) == c_id  # same varint widths
+        body[s_id:s_id + c_id] = new + comp
+        return finish(body, fmd)
+    if name == "values_do_not_add_up":
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[5] = I64(ROWS + 7)
+        return finish(body, fmd)
+    if name == "pages_do_not_add_up":
+        # chunk and row group agree, the pages hold fewer values
+        body, fmd, where = build(cols, codec)
+        md_of(fmd, 0, 0)[5] = I64(ROWS + 7)
+        fmd[4][0][3] = I64(ROWS + 7)
+        fmd[3] = I64(ROWS + 7)
+        return finish(body, fmd)
+    if name == "data_offset_inside_page":
+        body, fmd, where = build(cols, codec, dictionary=("id",))
+        md = md_of(fmd, 0, 0)
+        md[9] = I64(md[9] + 3)
+        return finish(body, fmd)
+    if name == "bloom_over_masked":
+        # id's bloom filter range is email's chunk: served byte for byte
+        body, fmd, where = build(cols, codec)
+        s_em, c_em = where[(0, "email")]
+        md = md_of(fmd, 0, 0)
+        md[14] = I64(s_em)
+        md[15] = I32(c_em)
+        return finish(body, fmd)
+    if name == "bloom_shared_with_masked":
+        body, fmd, where = build(cols, codec, blooms=((0, "email"),))
+        em = md_of(fmd, 0, 1)
+        md = md_of(fmd, 0, 0)
+        md[14], md[15] = em[14], em[15]
+        return finish(body, fmd)
+    if name == "bloom_over_index_without_length":
+        # email's column index (min/max of raw values in a real file) is
+        # declared by offset only, inside id's served bloom filter
+        body, fmd, where = build(cols, codec, blooms=((0, "id"),))
+        fmd[4][0][1][1][6] = I64(md_of(fmd, 0, 0)[14] + 12)
+        return finish(body, fmd)
+    if name == "bloom_over_footer":
+        body, fmd, where = build(cols, codec, blooms=((0, "id"),))
+        md = md_of(fmd, 0, 0)
+        md[15] = I32(md[15] + 30)
+        return finish(body, fmd)
+    raise KeyError(name)
+
+
+VARIANTS = ["widen_backwards", "two_unmasked_overlap", "across_row_groups",
+            "over_footer", "beyond_eof", "negative_size", "huge_size",
+            "dict_offset_into_masked", "dict_offset_after_data",
+            "page_runs_past_chunk", "values_do_not_add_up", "pages_do_not_add_up",
+            "data_offset_inside_page", "bloom_over_masked",
+            "bloom_shared_with_masked", "bloom_over_index_without_length",
+            "bloom_over_footer"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_hostile_layouts_are_refused(sandbox, variant):
+    """Every hostile layout is refused as a whole (EIO, check exit 1 naming
+    the column and row group), and no served byte holds a raw email.
+    The good file next to it keeps working."""
+    bad = _variant(variant, "gzip" if variant.endswith("past_chunk") else "none")
+    good = finish(*build(three_cols())[:2])
+    s = sandbox("v")
+    s.write("bad.parquet", bad)
+    s.write("good.parquet", good)
+    s.write_config(config(["bad.parquet", "good.parquet"]))
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    errs = [l for l in out.splitlines() if "error:" in l]
+    assert r.returncode == 1 and errs, out
+    assert all("bad.parquet" in l and "row group" in l for l in errs), out
+    assert not leaked(out.encode(), EMAILS)
+    s.mount()
+    got, err = served_or_errno(s.path("bad.parquet"))
+    assert got is None or not leaked(got, EMAILS), "raw emails served"
+    assert err == errno.EIO, (variant, err)
+    ok, err = served_or_errno(s.path("good.parquet"))
+    assert err == 0 and ok[:4] == b"PAR1" and not leaked(ok, EMAILS)
+    s.unmount()
+    assert not leaked(open(s.log, "rb").read(), EMAILS)

@@ -1,0 +1,546 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Issue 11, findings 6, 7 and 13, through real mounts: a view is built once
+per role, so Lua column and row functions never see who triggered the build;
+a column no rule names is served as NULL unless the config says keep; a rule
+naming a column the data lacks fails closed with the near-miss spelling; and
+`spotfs check` warns about what the mount would serve raw."""
+import errno
+import json
+import os
+import sqlite3
+import subprocess
+
+import pytest
+
+from conftest import ROOT, spotfs
+
+NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
+needs_duckdb = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
+                                  reason="DuckDB for Node not installed")
+
+PEOPLE = ("id,name,email,country,note\n"
+          "1,Rawname Ann,ann.raw@corp.example,DE,likes tea\n"
+          "2,Rawname Bob,bob.raw@corp.example,FR,call 555-201-1234\n"
+          "3,Rawname Cy,cy.raw@corp.example,DE,\n")
+RAW = [b"ann.raw@corp.example", b"bob.raw@corp.example", b"cy.raw@corp.example",
+       b"Rawname"]
+
+
+def as_uid(uid, *cmd):
+    return subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                           "--clear-groups", *cmd], capture_output=True,
+                          timeout=60)
+
+
+def read_as(uid, path):
+    if uid == 0:
+        with open(path, "rb") as f:
+            return f.read()
+    r = as_uid(uid, "cat", path)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def no_raw(data):
+    leaked = [v for v in RAW if v in data]
+    assert not leaked, leaked
+
+
+def open_errno(path):
+    with pytest.raises(OSError) as e:
+        with open(path, "rb") as f:
+            f.read()
+    return e.value.errno
+
+
+def rows(data):
+    return [l.split(",") for l in data.decode().splitlines()]
+
+
+# ---- finding 6: Lua ctx in column and row functions ----
+
+def lua_sandbox(sandbox, policy, cols="      id: keep\n      country: keep\n"):
+    s = sandbox("lua")
+    s.write("people.csv", PEOPLE)
+    pol = os.path.join(s.base, "p.lua")
+    with open(pol, "w") as f:
+        f.write(policy)
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n    policy: %s\n"
+                   "    columns:\n%s" % (pol, cols))
+    s.mount()
+    return s
+
+
+@pytest.mark.parametrize("field", ["uid", "gid", "pid", "user", "groups"])
+def test_lua_column_ctx_has_no_caller_identity(sandbox, field):
+    """A column function branching on who reads never hands out raw values:
+    the view is shared by the whole role, so ctx has no caller fields."""
+    pol = ("columns = { email = function(v, r, ctx)\n"
+           "  if ctx.%s ~= nil then return v end\n"
+           "  return mask.hash(v) end }\n" % field)
+    s = lua_sandbox(sandbox, pol)
+    for uid in (0, 65534):
+        data = read_as(uid, s.path("people.csv"))
+        assert b"@corp.example" not in data, (uid, data)
+        assert len(rows(data)) == 4
+
+
+def test_lua_column_ctx_uid_zero_policy(sandbox):
+    """The reviewer's policy: `if ctx.uid == 0 then return v end`."""
+    pol = ("columns = { email = function(v, r, ctx)\n"
+           "  if ctx.uid == 0 then return v end\n"
+           "  return mask.hash(v) end }\n")
+    s = lua_sandbox(sandbox, pol)
+    for uid in (65534, 0):
+        no_raw(read_as(uid, s.path("people.csv")))
+
+
+def test_lua_row_ctx_has_no_uid(sandbox):
+    """row(r, ctx) that lets root see every row: nobody sees the FR row."""
+    pol = ("columns = { email = function(v) return mask.hash(v) end }\n"
+           "function row(r, ctx) return ctx.uid == 0 or ctx.pid ~= nil "
+           "or r.country == 'DE' end\n")
+    s = lua_sandbox(sandbox, pol)
+    for uid in (0, 65534):
+        got = rows(read_as(uid, s.path("people.csv")))
+        assert [r[3] for r in got[1:]] == ["DE", "DE"], (uid, got)
+
+
+def test_lua_ctx_role_dataset_path_still_there(sandbox):
+    pol = ("columns = { email = function(v, r, ctx)\n"
+           "  return ctx.role .. '|' .. ctx.dataset .. '|' .. ctx.path end }\n")
+    s = lua_sandbox(sandbox, pol)
+    got = rows(read_as(65534, s.path("people.csv")))
+    assert got[1][2] == "default|people.csv|people.csv", got
+
+
+def test_lua_access_ctx_keeps_caller(sandbox):
+    """access(ctx) decides per caller: it still gets uid."""
+    pol = ("columns = { email = function(v) return mask.hash(v) end }\n"
+           "function access(ctx) return ctx.uid ~= 65534 and ctx.pid ~= nil end\n")
+    s = lua_sandbox(sandbox, pol)
+    r = as_uid(65534, "cat", s.path("people.csv"))
+    assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    assert len(rows(read_as(0, s.path("people.csv")))) == 4
+
+
+# ---- finding 7: unlisted columns, missing and near-miss rule names ----
+
+def csv_sandbox(sandbox, header, rules, extra="", name="people.csv"):
+    s = sandbox("csv")
+    s.write(name, PEOPLE.replace("id,name,email,country,note", header, 1))
+    s.write_config("source: @SRC@\n%sdatasets:\n  %s:\n    columns:\n%s"
+                   % (extra, name, rules))
+    return s
+
+
+def test_unlisted_columns_served_as_null_csv(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n")
+    s.mount()
+    got = rows(read_as(65534, s.path("people.csv")))
+    assert got[0] == ["id", "name", "email", "country", "note"]
+    for r in got[1:]:
+        assert r[1] == r[3] == r[4] == "", r
+        assert r[0] in ("1", "2", "3") and len(r[2]) == 16, r
+    no_raw(read_as(0, s.path("people.csv")))
+
+
+def test_unlisted_columns_keep_global_and_per_dataset(sandbox):
+    s = sandbox("keep")
+    s.write("a.csv", PEOPLE)
+    s.write("b.csv", PEOPLE)
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+                   "  a.csv:\n    columns:\n      email: hash\n"
+                   "  b.csv:\n    unlisted_columns: redact\n"
+                   "    columns:\n      email: hash\n")
+    s.mount()
+    a = rows(read_as(65534, s.path("a.csv")))
+    b = rows(read_as(65534, s.path("b.csv")))
+    assert a[1][1] == "Rawname Ann" and a[1][3] == "DE", a
+    assert b[1][1] == "" and b[1][3] == "" and b[1][4] == "", b
+    assert "@" not in a[1][2] and "@" not in b[1][2]
+
+
+def test_unlisted_columns_bad_value_refused(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note", "      id: keep\n",
+                    extra="unlisted_columns: show\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "unlisted_columns must be redact or keep" in \
+        r.stderr + r.stdout, r
+
+
+@pytest.mark.parametrize("header,near", [
+    ("id,name,Email,country,note", "Email"),
+    ("id,name, email ,country,note", " email "),
+    ("id,name,EMAIL,country,note", "EMAIL"),
+])
+def test_rule_near_miss_fails_closed(sandbox, header, near):
+    """A header renamed under a rule: the view fails (EIO, audited), check
+    exits 1 and suggests the real name; the raw column is never served."""
+    s = csv_sandbox(sandbox, header, "      id: keep\n      email: hash\n",
+                    extra="unlisted_columns: keep\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "did you mean '%s'" % near in r.stdout, r.stdout
+    assert "@corp.example" not in r.stdout + r.stderr
+    s.mount()
+    for uid in (0, 65534):
+        if uid == 0:
+            assert open_errno(s.path("people.csv")) == errno.EIO
+        else:
+            res = as_uid(uid, "cat", s.path("people.csv"))
+            assert res.returncode != 0 and b"Input/output error" in res.stderr
+            no_raw(res.stdout)
+    assert "names no column of the data" in s.read_log()
+    assert "@corp.example" not in s.read_log()
+
+
+def test_rule_near_miss_is_audited_without_values(sandbox):
+    s = csv_sandbox(sandbox, "id,name,Email,country,note",
+                    "      id: keep\n      email: hash\n")
+    s.mount()
+    assert open_errno(s.path("people.csv")) == errno.EIO
+    sid = None
+    r = spotfs("list", "--json", "--all")
+    for e in json.loads(r.stdout):
+        if e.get("mountpoint") == os.path.realpath(s.mnt):
+            sid = e["id"]
+    assert sid, r.stdout
+    r = spotfs("audit", "--sandbox", sid, "--json")
+    assert r.returncode == 0, r.stderr
+    opens = [json.loads(l) for l in r.stdout.splitlines()
+             if "people.csv" in l and "names no column" in l]
+    assert opens, r.stdout
+    assert "@corp.example" not in r.stdout
+
+
+@pytest.mark.parametrize("header", [
+    "id,name,email,country,email",      # a second column of the same name
+    '"id","name","email","country","note"',  # quoted header cells
+    "\ufeffid,name,email,country,note",  # BOM before the first name
+])
+def test_hostile_headers_never_raw(sandbox, header):
+    s = csv_sandbox(sandbox, header, "      id: keep\n      email: hash\n"
+                    "      note: { method: null, optional: true }\n")
+    s.mount()
+    try:
+        data = read_as(65534, s.path("people.csv"))
+    except AssertionError:
+        return  # refused: fine, nothing served
+    no_raw(data)
+    assert b"likes tea" not in data and b"DE" not in data
+
+
+def test_misspelled_rule_fails_closed(sandbox):
+    """The reviewer's `snn:` for `ssn`."""
+    s = sandbox("snn")
+    s.write("p.csv", "id,ssn\n1,123-45-6789\n")
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n  p.csv:\n"
+                   "    columns:\n      id: keep\n      snn: hash\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "'snn'" in r.stdout, r.stdout
+    s.mount()
+    assert open_errno(s.path("p.csv")) == errno.EIO
+
+
+def test_role_override_naming_missing_column_fails(sandbox):
+    s = sandbox("ro")
+    s.write("p.csv", PEOPLE)
+    s.write_config("source: @SRC@\nroles:\n  nobody:\n    users: [65534]\n"
+                   "datasets:\n  p.csv:\n    columns:\n      id: keep\n"
+                   "      email: hash\n    roles:\n      nobody:\n        columns:\n"
+                   "          Email: keep\n")
+    s.mount()
+    res = as_uid(65534, "cat", s.path("p.csv"))
+    assert res.returncode != 0 and b"Input/output error" in res.stderr
+    no_raw(res.stdout)
+    assert len(rows(read_as(0, s.path("p.csv")))) == 4  # other roles fine
+
+
+def test_optional_rule_may_be_missing(sandbox):
+    s = csv_sandbox(sandbox, "id,name,Email,country,note",
+                    "      id: keep\n      email: { method: hash, optional: true }\n"
+                    "      phone: { method: null, optional: true }\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s.mount()
+    got = rows(read_as(65534, s.path("people.csv")))
+    assert got[0][2] == "Email" and all(r[2] == "" for r in got[1:]), got
+    no_raw(read_as(0, s.path("people.csv")))
+
+
+def test_lua_column_counts_as_listed(sandbox):
+    pol = "columns = { email = function(v) return mask.hash(v) end }\n"
+    s = lua_sandbox(sandbox, pol, cols="      id: keep\n")
+    got = rows(read_as(65534, s.path("people.csv")))
+    assert len(got[1][2]) == 16 and got[1][0] == "1", got
+    assert got[1][1] == got[1][3] == got[1][4] == "", got
+
+
+def test_unlisted_redacted_as_parquet_form(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n")
+    with open(s.config, "a") as f:
+        f.write("    as: [csv, parquet]\n")
+    s.mount()
+    data = read_as(65534, s.path("people.parquet"))
+    assert data[:4] == b"PAR1"
+    no_raw(data)
+    assert b"likes tea" not in data and b"DE" not in data
+
+
+def make_db(path):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE users (id INTEGER, name TEXT, email TEXT, country TEXT)")
+    con.execute("CREATE TABLE orders (id INTEGER, email TEXT, card TEXT, amount REAL)")
+    con.executemany("INSERT INTO users VALUES (?,?,?,?)",
+                    [(1, "Rawname Ann", "ann.raw@corp.example", "DE"),
+                     (2, "Rawname Bob", "bob.raw@corp.example", "FR")])
+    con.executemany("INSERT INTO orders VALUES (?,?,?,?)",
+                    [(1, "ann.raw@corp.example", "4111-1111-1111-1111", 9.5)])
+    con.execute("CREATE VIEW de_users AS SELECT id, email, upper(name) AS big "
+                "FROM users WHERE country = 'DE'")
+    con.commit()
+    con.close()
+
+
+def sqlite_sandbox(sandbox, cfg, name="sq"):
+    s = sandbox(name)
+    make_db(os.path.join(s.src, "app.db"))
+    s.write_config("source: @SRC@\ndatasets:\n  app.db:\n" + cfg)
+    return s
+
+
+def test_sqlite_unlisted_null_in_db_and_csv(sandbox):
+    s = sqlite_sandbox(sandbox, "    columns:\n      email: hash\n"
+                       "    tables:\n      users:\n        columns:\n"
+                       "          id: keep\n      orders:\n        columns:\n"
+                       "          amount: keep\n")
+    s.mount()
+    users = rows(read_as(65534, s.path("app/users.csv")))
+    assert users[0] == ["id", "name", "email", "country"]
+    assert all(r[1] == r[3] == "" and len(r[2]) == 16 for r in users[1:]), users
+    data = read_as(65534, s.path("app.db"))
+    for v in RAW + [b"4111-1111"]:
+        assert v not in data, v
+    tmp = os.path.join(s.base, "copy.db")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    con = sqlite3.connect(tmp)
+    assert con.execute("SELECT count(*) FROM users WHERE name IS NOT NULL OR "
+                       "country IS NOT NULL").fetchone()[0] == 0
+    assert con.execute("SELECT card, amount FROM orders").fetchall() == [(None, 9.5)]
+    con.close()
+
+
+def test_sqlite_dataset_rule_needs_one_table(sandbox):
+    """A dataset-wide rule applies to every table: missing from some tables
+    is fine, missing from all is an error (with the near miss)."""
+    ok = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    columns:\n"
+                        "      card: hash\n    tables: [users, orders]\n")
+    r = spotfs("check", "-c", ok.config)
+    assert r.returncode == 0, r.stdout + r.stderr
+    bad = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    columns:\n"
+                         "      Card: hash\n    tables: [users, orders]\n", "sq2")
+    r = spotfs("check", "-c", bad.config)
+    assert r.returncode == 1 and "did you mean 'card'" in r.stdout, r.stdout
+    bad.mount()
+    assert open_errno(bad.path("app/orders.csv")) == errno.EIO
+    assert open_errno(bad.path("app/users.csv")) == errno.EIO
+
+
+def test_sqlite_table_rule_missing_fails(sandbox):
+    s = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    tables:\n"
+                       "      users:\n        columns:\n          mail: hash\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "'mail'" in r.stdout, r.stdout
+    s.mount()
+    assert open_errno(s.path("app/users.csv")) == errno.EIO
+
+
+def test_sqlite_view_output_computed_from_masked_tables(sandbox):
+    """View columns are computed from the served (masked, redacted) tables;
+    unlisted_columns applies to tables, not to view outputs."""
+    s = sqlite_sandbox(sandbox, "    db_views: true\n    tables:\n      users:\n"
+                       "        columns:\n          id: keep\n          email: hash\n"
+                       "          country: keep\n")
+    s.mount()
+    got = rows(read_as(65534, s.path("app/de_users.csv")))
+    assert got[0] == ["id", "email", "big"] and got[1][0] == "1", got
+    assert len(got[1][1]) == 16 and got[1][2] == "", got  # name was redacted
+    no_raw(read_as(65534, s.path("app/de_users.csv")))
+
+
+def duck(tmp_path, sql):
+    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
+    with open(script, "w") as f:
+        f.write("import { createRequire } from 'node:module';\n"
+                "import { pathToFileURL } from 'node:url';\n"
+                "const require = createRequire(import.meta.url);\n"
+                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
+                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
+                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
+                "const r = await c.runAndReadAll(%s);\n"
+                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
+                "Number(v) : v));\n" % json.dumps(sql))
+    env = dict(os.environ, NODE_PATH=NODE_MODULES)
+    r = subprocess.run(["node", script], capture_output=True, text=True,
+                       timeout=300, env=env, cwd=os.path.join(ROOT, "tests"))
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def make_pq(tmp_path, path):
+    duck(tmp_path, "COPY (SELECT i AS id, 'Rawname ' || i AS name, "
+         "{'email': 'raw' || i || '@corp.example', 'city': 'Oslo'} AS contact, "
+         "['tag' || i, 'x'] AS tags FROM range(50) t(i)) TO '%s' (FORMAT parquet)"
+         % path)
+
+
+@needs_duckdb
+def test_parquet_unlisted_leaves_null(sandbox, tmp_path):
+    s = sandbox("pq")
+    make_pq(tmp_path, os.path.join(s.src, "p.parquet"))
+    s.write_config("source: @SRC@\ndatasets:\n  p.parquet:\n    columns:\n"
+                   "      id: keep\n      contact.email: hash\n")
+    s.mount()
+    data = read_as(65534, s.path("p.parquet"))
+    assert b"@corp.example" not in data and b"Rawname" not in data
+    assert b"Oslo" not in data and b"tag1" not in data
+    got = duck(tmp_path, "SELECT id, name, contact.email, contact.city, tags "
+               "FROM '%s' ORDER BY id LIMIT 2" % s.path("p.parquet"))
+    assert got[0][0] == 0 and got[0][1] is None and got[0][3] is None, got
+    assert len(got[0][2]) == 16, got
+    assert got[0][4] in (None, [None, None], {"items": [None, None]}), got
+
+
+@needs_duckdb
+def test_parquet_leaf_named_by_wrong_path(sandbox, tmp_path):
+    s = sandbox("pqbad")
+    make_pq(tmp_path, os.path.join(s.src, "p.parquet"))
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+                   "  p.parquet:\n    columns:\n      email: hash\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 1 and "did you mean 'contact.email'" in r.stdout, r.stdout
+    s.mount()
+    assert open_errno(s.path("p.parquet")) == errno.EIO
+
+
+# ---- finding 13: spotfs check covers what the mount serves ----
+
+def check(s, *extra):
+    r = spotfs("check", "-c", s.config, *extra)
+    out = r.stdout + r.stderr
+    for v in RAW + [b"555-201-1234", b"4111-1111", b"123-45-6789"]:
+        assert v.decode() not in out, ("value in check output", v)
+    return r.returncode, r.stdout
+
+
+def test_check_strict_fails_on_kept_pii_csv(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: keep\n      note: keep\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "column 'email' is named like e-mail addresses" in out, out
+    assert "column 'email' holds values that look like email" in out, out
+    assert "column 'note' holds values that look like phone" in out, out
+    assert "unlisted: people.csv: column 'name'" in out, out
+    assert "served as NULL" in out
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+
+
+def test_check_clean_config_passes_strict(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n      country: keep\n"
+                    "      name: redact\n      note: { method: pii }\n")
+    rc, out = check(s, "--strict")
+    assert rc == 0, out
+    assert "0 errors, 0 warnings" in out, out
+
+
+def test_check_warns_unlisted_kept_raw(sandbox):
+    s = csv_sandbox(sandbox, "id,name,email,country,note",
+                    "      id: keep\n      email: hash\n",
+                    extra="unlisted_columns: keep\n")
+    rc, out = check(s)
+    assert rc == 0 and "column 'country' is named by no rule and is served raw" \
+        in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_near_miss_of_optional_rule(sandbox):
+    s = csv_sandbox(sandbox, "id,name,Email,country,note",
+                    "      id: keep\n      email: { method: hash, optional: true }\n")
+    rc, out = check(s)
+    assert rc == 0 and "column 'Email' nearly matches the rule 'email'" in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_near_miss_of_lua_column(sandbox):
+    """columns.email of a policy does not mask a column named Email: that
+    column is unlisted (redacted), and check says why."""
+    pol = "columns = { email = function(v) return mask.hash(v) end }\n"
+    s = sandbox("luanear")
+    s.write("people.csv", PEOPLE.replace("email", "Email", 1))
+    with open(os.path.join(s.base, "p.lua"), "w") as f:
+        f.write(pol)
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n    policy: %s\n"
+                   "    columns:\n      id: keep\n" % os.path.join(s.base, "p.lua"))
+    rc, out = check(s)
+    assert rc == 0 and "column 'Email' nearly matches the rule 'email'" in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_sqlite_tables_and_views(sandbox):
+    s = sqlite_sandbox(sandbox, "    unlisted_columns: keep\n    db_views: true\n"
+                       "    tables:\n      users:\n        columns:\n"
+                       "          email: keep\n      orders:\n        columns:\n"
+                       "          email: hash\n          card: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "app.db/users: column 'email' holds values that look like email" in out, out
+    assert "app.db/de_users: column 'email' holds values that look like email" \
+        in out, out
+    assert "(a view's output)" in out
+    assert "app.db/orders: column 'card'" not in out, out
+    assert check(s, "--strict")[0] == 1
+
+
+def test_check_warns_passthrough_pii(sandbox):
+    s = sandbox("pass")
+    s.write("people.csv", PEOPLE)
+    s.write("notes/todo.txt", "call Bob at 555-201-1234 tomorrow\n")
+    s.write("notes/clean.txt", "nothing personal here\n")
+    s.write("stray.db", b"SQLite format 3\0" + b"\0" * 100)
+    os.symlink("/etc/shadow", os.path.join(s.src, "shadow.txt"))
+    os.mkfifo(os.path.join(s.src, "pipe.txt"))
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n  people.csv:\n"
+                   "    columns:\n      id: keep\n      email: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "notes/todo.txt: passthrough file holds text that looks like phone" \
+        in out, out
+    assert "clean.txt" not in out and "shadow" not in out and "pipe" not in out
+    assert "stray.db: a SQLite file the config does not name" in out, out
+    assert check(s, "--strict")[0] == 1
+    hidden = s.config.replace(".yaml", "-h.yaml")
+    with open(s.config) as f, open(hidden, "w") as g:
+        g.write(f.read().replace("default: show", "default: hide"))
+    r = spotfs("check", "--strict", "-c", hidden)
+    assert r.returncode == 0 and "todo.txt" not in r.stdout, r.stdout
+
+
+@needs_duckdb
+def test_check_warns_parquet_leaves(sandbox, tmp_path):
+    s = sandbox("pqc")
+    make_pq(tmp_path, os.path.join(s.src, "p.parquet"))
+    s.write_config("source: @SRC@\ndatasets:\n  p.parquet:\n    columns:\n"
+                   "      id: keep\n      contact.email: keep\n      name: hash\n")
+    rc, out = check(s)
+    assert rc == 0, out
+    assert "p.parquet: column 'contact.email' holds values that look like email" \
+        in out, out
+    assert "unlisted: p.parquet: column 'contact.city'" in out, out
+    assert check(s, "--strict")[0] == 1
