@@ -16,10 +16,13 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -173,13 +176,24 @@ static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
 		return rc;
 	}
 	d->store_dir = strdup(path);
-	memset(&o, 0, sizeof(o));
-	o.root_ino = NS_ROOT_INO;
-	o.root_mode = 0755;
-	o.root_uid = d->owner;
-	o.root_gid = d->owner_gid;
-	o.ino_base = DMN_UPPER_INO_BASE;
-	rc = ovl_tree_new(d->store, &o, &d->ovl);
+	/*
+	 * One tree per role (then one for the default role), or one shared.
+	 * Without roles everyone has the default role: one tree, and the
+	 * kernel may cache entries as before.
+	 */
+	d->per_role = !d->sbx->cfg->overlay_shared && d->sbx->cfg->nroles;
+	d->novls = d->per_role ? d->sbx->cfg->nroles + 1 : 1;
+	d->ovls = calloc(d->novls, sizeof(*d->ovls));
+	rc = d->ovls ? 0 : -ENOMEM;
+	for (size_t i = 0; !rc && i < d->novls; i++) {
+		memset(&o, 0, sizeof(o));
+		o.root_ino = NS_ROOT_INO;
+		o.root_mode = 0755;
+		o.root_uid = d->owner;
+		o.root_gid = d->owner_gid;
+		o.ino_base = DMN_UPPER_INO_BASE * (i + 1); /* disjoint ranges */
+		rc = ovl_tree_new(d->store, &o, &d->ovls[i]);
+	}
 	if (rc || !d->store_dir) {
 		spot_err_set(err, "cannot create the overlay: %s",
 			     strerror(rc ? -rc : ENOMEM));
@@ -191,16 +205,44 @@ static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
 /* Discard the overlay: contents, names and the key. */
 static void dmn_overlay_close(struct dmn *d)
 {
-	ovl_tree_free(d->ovl);
+	for (size_t i = 0; d->ovls && i < d->novls; i++)
+		ovl_tree_free(d->ovls[i]);
+	free(d->ovls);
 	if (d->store)
 		seal_store_close(d->store, true);
 	free(d->store_dir);
-	d->ovl = NULL;
+	d->ovls = NULL;
+	d->novls = 0;
 	d->store = NULL;
 	d->store_dir = NULL;
 }
 
 /* ---- lifecycle callbacks (life.h; they run on life's thread) ---- */
+
+static void dmn_inval_list(struct dmn *d, uint64_t *inos, size_t n)
+{
+	for (size_t i = 0; inos && i < n; i++)
+		fuse_lowlevel_notify_inval_inode(d->se, inos[i], 0, 0);
+	free(inos);
+}
+
+/*
+ * Drop the page cache and attributes of every inode the kernel may know,
+ * so a held descriptor or a mapping has to ask again, and gets EIO (reads
+ * fail once ending is set). Not from a request handler: the kernel may
+ * wait for reads in flight, which the loop must still answer.
+ */
+static void dmn_inval_all(struct dmn *d)
+{
+	uint64_t *inos = NULL;
+	size_t n = 0;
+
+	if (!ns_inos(d->ns, &inos, &n))
+		dmn_inval_list(d, inos, n);
+	for (size_t i = 0; i < d->novls; i++)
+		if (!ovl_inos(d->ovls[i], &inos, &n))
+			dmn_inval_list(d, inos, n);
+}
 
 /* End the session: the FUSE loop returns, teardown unmounts (lazily). */
 static void dmn_end(struct dmn *d, const char *reason)
@@ -208,6 +250,7 @@ static void dmn_end(struct dmn *d, const char *reason)
 	if (__atomic_exchange_n(&d->ending, 1, __ATOMIC_ACQ_REL))
 		return;
 	d->end_reason = reason;
+	dmn_inval_all(d);
 	fuse_session_exit(d->se);
 	/* Wakes the loop's wait; libfuse's handler also marks the exit. */
 	pthread_kill(d->main_thread, SIGTERM);
@@ -239,6 +282,80 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 			(unsigned long long)seal_store_bytes(d->store));
 	spot_buf_printf(out, "overlay cipher: %s\n",
 			seal_store_cipher_name(d->store));
+	{
+		struct rlimit rl = { 1, 1 };
+
+		getrlimit(RLIMIT_CORE, &rl);
+		spot_buf_printf(out, "core dumps: %s\n",
+				prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 &&
+						rl.rlim_cur == 0 &&
+						rl.rlim_max == 0
+					? "off"
+					: "ON");
+	}
+}
+
+/*
+ * SIGTERM, SIGINT and SIGHUP end the session like expiry does, through
+ * dmn_end on a thread of their own: the page cache must be dropped while
+ * the loop still answers, which libfuse's own handler cannot do. The
+ * handler only posts a semaphore (async-signal-safe); the semaphore stays
+ * valid to the end of the process, so a late signal is harmless.
+ */
+static sem_t dmn_sig_sem;
+static volatile sig_atomic_t dmn_sig_num;
+static volatile sig_atomic_t dmn_sig_stop;
+
+static void dmn_sig_handler(int sig)
+{
+	if (!dmn_sig_num)
+		dmn_sig_num = sig;
+	sem_post(&dmn_sig_sem);
+}
+
+static void *dmn_sig_main(void *arg)
+{
+	struct dmn *d = arg;
+	int sig;
+
+	while (sem_wait(&dmn_sig_sem) && errno == EINTR)
+		;
+	sig = dmn_sig_num;
+	if (!dmn_sig_stop)
+		dmn_end(d, sig == SIGINT   ? "signal SIGINT"
+			   : sig == SIGHUP ? "signal SIGHUP"
+					   : "signal SIGTERM");
+	return NULL;
+}
+
+/* Replace libfuse's exit handlers (after fuse_set_signal_handlers). */
+static int dmn_sig_start(struct dmn *d, pthread_t *th)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct sigaction sa;
+	sigset_t all, old;
+	int rc;
+
+	if (sem_init(&dmn_sig_sem, 0, 0))
+		return -errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = dmn_sig_handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(sigs); i++)
+		if (sigaction(sigs[i], &sa, NULL))
+			return -errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(th, NULL, dmn_sig_main, d);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
+static void dmn_sig_join(pthread_t th)
+{
+	dmn_sig_stop = 1;
+	sem_post(&dmn_sig_sem);
+	pthread_join(th, NULL);
 }
 
 static const struct life_ops dmn_life_ops = {
@@ -286,6 +403,20 @@ static int dmn_life_start(struct dmn *d, const char *mountpoint,
 	return life_start(&li, &dmn_life_ops, d, &d->life, err);
 }
 
+/*
+ * No core file and no ptrace/proc access for the daemon's own uid: its
+ * memory holds keys, views and overlay plaintext. Before anything secret
+ * is loaded. Fails closed: a daemon that cannot drop these does not start.
+ */
+static int dmn_no_dumps(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) || setrlimit(RLIMIT_CORE, &rl))
+		return -errno;
+	return 0;
+}
+
 /* The child (or the foreground process): mount, serve, tear down. */
 static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		     const struct dmn_opts *opts, int ready_fd)
@@ -293,6 +424,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	struct dmn d;
 	struct spot_err err = { "" };
 	struct fuse_loop_config *lc;
+	pthread_t sig_th;
+	bool sig_on = false;
 	int rc;
 
 	memset(&d, 0, sizeof(d));
@@ -301,6 +434,12 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	d.main_thread = pthread_self();
 	d.owner = getuid();
 	d.owner_gid = getgid();
+	rc = dmn_no_dumps();
+	if (rc) {
+		fprintf(stderr, "spotfs: cannot disable core dumps: %s\n",
+			strerror(-rc));
+		goto out_cfg;
+	}
 	rc = ns_new(&d.ns);
 	if (rc)
 		goto out_cfg;
@@ -338,6 +477,13 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	ready_fd = -1;
 	spot_log(SPOT_LOG_INFO, "sandbox %s mounted on %s", d.sbx->id,
 		 mountpoint);
+	rc = dmn_sig_start(&d, &sig_th);
+	if (rc) {
+		spot_log(SPOT_LOG_ERR, "cannot handle signals: %s",
+			 strerror(-rc));
+		goto out_unmount;
+	}
+	sig_on = true;
 	lc = fuse_loop_cfg_create();
 	if (!lc) {
 		rc = -ENOMEM;
@@ -357,6 +503,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	spot_log(SPOT_LOG_INFO, "sandbox %s: session ended (%s)", d.sbx->id,
 		 d.end_reason ? d.end_reason : "unmounted");
 out_unmount:
+	if (sig_on)
+		dmn_sig_join(sig_th);
 	/* Lazy: a process holding a file open cannot keep the sandbox. */
 	fuse_session_unmount(d.se);
 	if (d.life)

@@ -24,6 +24,7 @@ struct dmn_dirent {
 
 /* An open folder (fi->fh). */
 struct dmn_dir {
+	struct ovl_tree *ovl; /* the opener's overlay (per role) */
 	uint64_t ino;
 	uint64_t parent_ino;
 	struct dmn_dirent *ents; /* lower snapshot */
@@ -82,7 +83,9 @@ static int dmn_dir_load(struct dmn *d, const struct ns_node *n,
 void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	struct ns_node *n = ns_get(d->ns, ino);
 	struct dmn_dir *dir;
 	size_t cap = 0;
@@ -98,8 +101,9 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	dir->ino = ino;
+	dir->ovl = t;
 	if (up) {
-		struct ovl_node *pu = ovl_dir_parent(d->ovl, up);
+		struct ovl_node *pu = ovl_dir_parent(t, up);
 
 		dir->parent_ino = pu ? ovl_node_ino(pu) : ino;
 	} else {
@@ -109,7 +113,7 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!rc)
 		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR);
 	/* The lower side counts unless an opaque overlay folder hides it. */
-	if (!rc && dmn_lower_is_dir(n) && !(up && ovl_dir_opaque(d->ovl, up)))
+	if (!rc && dmn_lower_is_dir(n) && !(up && ovl_dir_opaque(t, up)))
 		rc = dmn_dir_load(d, n, dir, &cap);
 	if (rc) {
 		dmn_dir_free(dir);
@@ -168,25 +172,25 @@ static uint64_t dmn_dirent_ino(uint64_t dir, const char *name)
 }
 
 /* Whether the overlay hides or replaces lower entry name of folder up. */
-static bool dmn_upper_shadows(struct dmn *d, struct ovl_node *up,
+static bool dmn_upper_shadows(struct ovl_tree *t, struct ovl_node *up,
 			      const char *name)
 {
 	struct ovl_node *un = NULL;
 	enum ovl_hit hit = OVL_MISS;
 
-	if (!up || ovl_lookup(d->ovl, up, name, &hit, &un))
+	if (!up || ovl_lookup(t, up, name, &hit, &un))
 		return false;
 	if (hit == OVL_FOUND)
-		ovl_node_forget(d->ovl, un, 1); /* lookup took a reference */
+		ovl_node_forget(t, un, 1); /* lookup took a reference */
 	return hit != OVL_MISS;
 }
 
 void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 struct fuse_file_info *fi)
 {
-	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_dir *dir = (struct dmn_dir *)(uintptr_t)fi->fh;
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct ovl_tree *t = dir->ovl;
+	struct ovl_node *up = ovl_node_get(t, ino);
 	struct dmn_fill f = { req, NULL, size, 0, false };
 	uint64_t pos = (uint64_t)off;
 
@@ -196,8 +200,7 @@ void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (pos < DMN_LOWER_OFF && up) {
-		int rc =
-			ovl_readdir(d->ovl, up, pos, false, dmn_fill_upper, &f);
+		int rc = ovl_readdir(t, up, pos, false, dmn_fill_upper, &f);
 
 		if (rc < 0 && !f.used) {
 			free(f.buf);
@@ -213,7 +216,7 @@ void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				: i == 1 ? dir->parent_ino
 					 : dmn_dirent_ino(dir->ino, e->name);
 
-		if (i >= 2 && dmn_upper_shadows(d, up, e->name))
+		if (i >= 2 && dmn_upper_shadows(t, up, e->name))
 			continue;
 		if (!dmn_fill_add(&f, e->name, eino, e->type,
 				  DMN_LOWER_OFF + i + 1))

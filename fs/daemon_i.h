@@ -11,6 +11,18 @@
  * upper node the lower node's inode number, so an inode never changes
  * number when it is written; a lower folder that gets an upper twin keeps
  * both, and its listing merges the two (upper entries and whiteouts win).
+ *
+ * Per-role overlay (the default; "overlay: shared" turns it off): every
+ * role has its own upper tree, so names, whiteouts and bytes written by one
+ * role never reach another. Inode numbers never mean different things to
+ * different roles: each tree hands out its own range (DMN_UPPER_INO_BASE
+ * times the tree's index plus one), and lower files and views are keyed by
+ * the caller's role in ns, so a copy-up takes over an inode only its own
+ * role was ever given. Lower folders alone are shared inodes (their upper
+ * twins keep no kernel lookups: ns counts them). The kernel's dentry cache
+ * is shared by every caller, so entries are replied with entry_timeout 0
+ * (and folders with attr_timeout 0): every path walk asks again, as the
+ * caller; open, getattr and the rest check the caller's role by inode.
  */
 #ifndef SPOT_DAEMON_I_H
 #define SPOT_DAEMON_I_H
@@ -33,6 +45,7 @@
 #define DMN_TTL_VIEW 3600.0 /* views are immutable within a sandbox */
 #define DMN_TTL_SOURCE 1.0  /* folders and passed-through files may change */
 #define DMN_TTL_UPPER 1.0   /* overlay entries */
+#define DMN_TTL_ROLE 0.0    /* per-role overlay: anything shared by name */
 #define DMN_NAME_MAX 255
 #define DMN_IO_MAX (1u << 20) /* largest read or copy chunk */
 /* Inode numbers the overlay hands out start here (lower ones are small). */
@@ -45,9 +58,11 @@ struct dmn {
 	struct ns *ns;
 	struct fuse_session *se;
 	struct seal_store *store;
-	struct ovl_tree *ovl;
-	char *store_dir; /* this sandbox's store folder */
-	uid_t owner;	 /* the mounting user: owns every lower entry */
+	struct ovl_tree **ovls; /* per role: cfg->roles[i], then default_role */
+	size_t novls;		/* 1 when the overlay is shared */
+	bool per_role;		/* !cfg->overlay_shared */
+	char *store_dir;	/* this sandbox's store folder */
+	uid_t owner;		/* the mounting user: owns every lower entry */
 	gid_t owner_gid;
 	pthread_mutex_t cu_lock; /* serialises copy-up */
 	uint64_t open_files;	 /* atomic */
@@ -79,6 +94,7 @@ struct dmn_fh {
 	struct vc_view *view;	    /* a lower masked view */
 	int fd;			    /* a lower passed-through file */
 	struct ovl_node *up;	    /* an overlay file */
+	struct ovl_tree *ovl;	    /* the tree of up */
 	uint64_t bytes_read;	    /* atomic */
 	uint64_t bytes_written;	    /* atomic */
 	const struct ns_node *low;  /* the lower node opened (for the audit) */
@@ -89,6 +105,33 @@ struct dmn_fh {
 };
 
 void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
+
+/* ---- per-role overlay (daemon_write.c) ---- */
+
+/* The overlay tree of role (the only one when the overlay is shared). */
+struct ovl_tree *dmn_ovl(struct dmn *d, const char *role);
+/* The caller of req (into c) and its overlay tree. */
+struct ovl_tree *dmn_ovl_req(struct dmn *d, fuse_req_t req,
+			     struct dmn_caller *c);
+/*
+ * The tree whose node ino holds kernel lookups (for forget), or NULL when
+ * ns holds them all (lower folders in a per-role overlay).
+ */
+struct ovl_tree *dmn_ovl_of_ino(struct dmn *d, uint64_t ino);
+/* Whether lower node n may be served to role (per-role keys match). */
+bool dmn_lower_for(struct dmn *d, const struct ns_node *n, const char *role);
+/* The view cache key of lower view n ("" when it masks alike for all). */
+const char *dmn_view_key(const struct ns_node *n);
+/* Entry and attribute timeouts of an overlay node. */
+double dmn_upper_entry_ttl(struct dmn *d);
+double dmn_upper_attr_ttl(struct dmn *d, struct ovl_node *n);
+/*
+ * The audit path of the overlay entry name in folder dir of tree t (name
+ * NULL: dir itself): "ovl:" and 16 hex digits of a keyed hash of the full
+ * path, or the path itself when it names a configured dataset.
+ */
+void dmn_ovl_path(struct dmn *d, struct ovl_tree *t, struct ovl_node *dir,
+		  const char *name, char *buf, size_t len);
 
 /* ---- lower layer (daemon_ops.c) ---- */
 
@@ -115,25 +158,35 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 /* Whether caller c may open lower view n: 0, -EACCES or -EIO. */
 int dmn_view_access(struct dmn *d, const struct ns_node *n,
 		    const struct dmn_caller *c);
-/* Entry timeouts of a lower node. */
-double dmn_lower_timeout(const struct ns_node *n);
+/* Entry and attribute timeouts of a lower node. */
+double dmn_lower_timeout(struct dmn *d, const struct ns_node *n);
+double dmn_lower_attr_timeout(struct dmn *d, const struct ns_node *n);
 
 /* ---- upper layer (daemon_write.c) ---- */
 
+/*
+ * Audit an open (or create) of overlay file up by c (queued, not waited
+ * for). 0 or -EIO when the audit log is down.
+ */
+int dmn_audit_ovl_open(struct dmn *d, struct ovl_tree *t, struct ovl_node *up,
+		       const struct dmn_caller *c, bool writing);
+
 /* Reply to an entry request with overlay node n (holding one reference). */
-void dmn_reply_upper_entry(struct dmn *d, fuse_req_t req, struct ovl_node *n);
+void dmn_reply_upper_entry(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
+			   struct ovl_node *n);
 /*
  * The overlay folder standing for merged folder ino, made (with the lower
  * folder's inode number, and its parents first) if it does not exist yet.
  * 0 or -errno.
  */
-int dmn_upper_dir(struct dmn *d, uint64_t ino, struct ovl_node **out);
+int dmn_upper_dir(struct dmn *d, struct ovl_tree *t, uint64_t ino,
+		  struct ovl_node **out);
 /*
  * Copy lower file ino up into the overlay (with its masked bytes unless
  * with_data is false) and return the overlay node. 0, -EPERM for a view
  * that masks differently by role, -EIO, -ENOMEM.
  */
-int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
+int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 		struct ovl_node **out);
 
 /*
@@ -154,6 +207,8 @@ void dmn_fh_free_all(struct dmn *d);
 void dmn_tune_readahead(const char *mountpoint);
 /* Whether new opens must be refused (ending, or the audit log is down). */
 bool dmn_closing(struct dmn *d);
+/* Whether the session is ending: reads fail (EIO) from then on. */
+bool dmn_ending(struct dmn *d);
 
 extern const struct fuse_lowlevel_ops dmn_ops;
 

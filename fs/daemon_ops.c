@@ -62,7 +62,7 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		ev->pid = c->pid;
 		ev->role = c->role;
 		/* The process name costs a /proc read: decisions carry it, the
-		 * high-rate overlay events do not. */
+		 * high-rate overlay events (overlay_open too) do not. */
 		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_DENY ||
 		    ev->type == AUD_EV_POLICY_ERROR) {
 			life_proc_comm(c->pid, comm, sizeof(comm));
@@ -108,7 +108,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh)
 	if (fh->fd >= 0)
 		close(fh->fd);
 	if (fh->up)
-		ovl_node_release(d->ovl, fh->up);
+		ovl_node_release(fh->ovl, fh->up);
 	free(fh);
 	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 }
@@ -124,6 +124,11 @@ void dmn_fh_free_all(struct dmn *d)
 		free(fh);
 	}
 	d->fhs = NULL;
+}
+
+bool dmn_ending(struct dmn *d)
+{
+	return __atomic_load_n(&d->ending, __ATOMIC_ACQUIRE);
 }
 
 bool dmn_closing(struct dmn *d)
@@ -360,8 +365,12 @@ int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
 
 	if (rc)
 		return rc;
+	/* Per-role overlay: every file is its role's own inode. */
 	n = ns_intern(d->ns, p->ino, name,
-		      e.kind == NS_VIEW ? sbx_role_key(e.ds, c->role) : "",
+		      d->per_role && e.kind != NS_DIR && e.kind != NS_VDIR
+			      ? c->role
+		      : e.kind == NS_VIEW ? sbx_role_key(e.ds, c->role)
+					  : "",
 		      e.kind, e.rel, e.ds, e.sub);
 	if (!n)
 		return -ENOMEM;
@@ -464,7 +473,7 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 
 	if (!cfg_dataset_allows(n->ds, role))
 		return NULL; /* no build for a caller who cannot open it */
-	if (vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &v))
+	if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n), &v))
 		return NULL;
 	return v;
 }
@@ -509,7 +518,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	case NS_VIEW:
 		v = dmn_node_view(d, n, role);
 		/* Per-role views cannot be copied up: show them read-only. */
-		st->st_mode = S_IFREG | (n->role[0] ? 0444 : 0644);
+		st->st_mode = S_IFREG | (dmn_view_key(n)[0] ? 0444 : 0644);
 		st->st_nlink = 1;
 		st->st_size = (v && v->state == VC_READY)
 				      ? (off_t)v->content.size
@@ -531,12 +540,25 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	return 0;
 }
 
-double dmn_lower_timeout(const struct ns_node *n)
+double dmn_lower_timeout(struct dmn *d, const struct ns_node *n)
 {
+	/* Per-role overlay: what a name is differs by role; ask each walk. */
+	if (d->per_role)
+		return DMN_TTL_ROLE;
 	if (n->kind != NS_VIEW)
 		return DMN_TTL_SOURCE;
 	/* Per-role views must be looked up again by every caller. */
 	return n->role[0] ? 0.0 : DMN_TTL_VIEW;
+}
+
+double dmn_lower_attr_timeout(struct dmn *d, const struct ns_node *n)
+{
+	/* Folders are one inode for all roles, with per-role twins. */
+	if (d->per_role && dmn_lower_is_dir(n))
+		return DMN_TTL_ROLE;
+	if (n->kind != NS_VIEW)
+		return DMN_TTL_SOURCE;
+	return dmn_view_key(n)[0] ? 0.0 : DMN_TTL_VIEW;
 }
 
 int dmn_view_access(struct dmn *d, const struct ns_node *n,
@@ -587,10 +609,11 @@ static void dmn_ra_once(struct dmn *d)
 static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, parent), *un;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, parent), *un;
 	struct ns_node *p, *n;
 	struct fuse_entry_param e;
-	struct dmn_caller c;
 	struct stat src;
 	enum ovl_hit hit = OVL_MISS;
 	int rc;
@@ -601,13 +624,13 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	if (up) {
-		rc = ovl_lookup(d->ovl, up, name, &hit, &un);
+		rc = ovl_lookup(t, up, name, &hit, &un);
 		if (rc) {
 			fuse_reply_err(req, -rc);
 			return;
 		}
 		if (hit == OVL_FOUND) {
-			dmn_reply_upper_entry(d, req, un);
+			dmn_reply_upper_entry(d, t, req, un);
 			return;
 		}
 		if (hit == OVL_HIDDEN) {
@@ -620,7 +643,6 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, (!p || up) ? ENOENT : ENOTDIR);
 		return;
 	}
-	dmn_caller_get(d, req, &c);
 	rc = dmn_lower_lookup(d, p, name, &c, &n, &src);
 	if (!rc)
 		rc = dmn_lower_attr(d, n, c.role, &e.attr);
@@ -630,20 +652,24 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	e.ino = n->ino;
 	e.generation = 0;
-	e.attr_timeout = e.entry_timeout = dmn_lower_timeout(n);
-	fuse_reply_entry(req, &e);
+	e.entry_timeout = dmn_lower_timeout(d, n);
+	e.attr_timeout = dmn_lower_attr_timeout(d, n);
+	if (fuse_reply_entry(req, &e) == -ENOENT)
+		ns_forget(d->ns, n->ino, 1);
 }
 
 static void dmn_forget_one(struct dmn *d, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct ovl_node *up;
+	struct ovl_tree *t;
 	uint64_t rest = nlookup - ns_forget(d->ns, ino, nlookup);
 
 	if (!rest)
 		return;
-	up = ovl_node_get(d->ovl, ino);
+	t = dmn_ovl_of_ino(d, ino);
+	up = t ? ovl_node_get(t, ino) : NULL;
 	if (up)
-		ovl_node_forget(d->ovl, up, rest);
+		ovl_node_forget(t, up, rest);
 }
 
 static void dmn_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -666,30 +692,30 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
-	struct ns_node *n;
 	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ns_node *n;
 	struct stat st;
 	int rc;
 
 	(void)fi;
 	dmn_ra_once(d);
 	if (up) {
-		ovl_node_stat(d->ovl, up, &st);
-		fuse_reply_attr(req, &st, DMN_TTL_UPPER);
+		ovl_node_stat(t, up, &st);
+		fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
 		return;
 	}
 	n = ns_get(d->ns, ino);
-	if (!n) {
-		fuse_reply_err(req, ENOENT);
+	if (!n || !dmn_lower_for(d, n, c.role)) {
+		fuse_reply_err(req, ENOENT); /* none, or another role's */
 		return;
 	}
-	dmn_caller_get(d, req, &c);
 	rc = dmn_lower_attr(d, n, c.role, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, dmn_lower_timeout(n));
+		fuse_reply_attr(req, &st, dmn_lower_attr_timeout(d, n));
 }
 
 /* ---- files ---- */
@@ -743,8 +769,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			fh->fd = -1;
 	} else {
 		rc = dmn_view_access(d, n, c);
-		if (!rc && vc_get(d->sbx->views, n->ds->name, n->sub, n->role,
-				  &fh->view))
+		if (!rc && vc_get(d->sbx->views, n->ds->name, n->sub,
+				  dmn_view_key(n), &fh->view))
 			rc = -ENOMEM;
 		if (!rc && fh->view->state != VC_READY) {
 			spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
@@ -770,16 +796,18 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct ns_node *n = NULL;
-	struct dmn_caller c;
 	struct dmn_fh *fh;
 	int rc = 0;
 
 	if (!up) {
 		n = ns_get(d->ns, ino);
-		if (!n) {
+		/* Another role's inode is not there for this caller. */
+		if (!n || !dmn_lower_for(d, n, c.role)) {
 			fuse_reply_err(req, ENOENT);
 			return;
 		}
@@ -794,7 +822,6 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fh->fd = -1;
-	dmn_caller_get(d, req, &c);
 	if (dmn_closing(d))
 		rc = -EIO; /* expiring, or the audit log is down */
 	if (!rc && !up && writing) {
@@ -802,7 +829,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (n->kind == NS_VIEW)
 			rc = dmn_view_access(d, n, &c);
 		if (!rc)
-			rc = dmn_copy_up(d, ino, !(fi->flags & O_TRUNC), &up);
+			rc = dmn_copy_up(d, t, ino, !(fi->flags & O_TRUNC),
+					 &up);
 	}
 	if (!rc && up) {
 		if (S_ISDIR(ovl_node_type(up)))
@@ -812,11 +840,14 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		if (!rc && (fi->flags & O_TRUNC) && writing) {
 			struct ovl_setattr sa = { .valid = OVL_SET_SIZE };
 
-			rc = ovl_setattr(d->ovl, up, &sa, NULL);
+			rc = ovl_setattr(t, up, &sa, NULL);
 		}
+		if (!rc)
+			rc = dmn_audit_ovl_open(d, t, up, &c, writing);
 		if (!rc) {
-			ovl_node_open(d->ovl, up);
+			ovl_node_open(t, up);
 			fh->up = up;
+			fh->ovl = t;
 			fh->who = c;
 			/* Every write goes through this kernel's page cache, so
 			 * it never goes stale: keep it across opens. */
@@ -849,6 +880,11 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)ino;
 	if (off < 0) {
 		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	/* Expiry under way: nothing more leaves, not even a held handle. */
+	if (dmn_ending(d)) {
+		fuse_reply_err(req, EIO);
 		return;
 	}
 	if (fh->fd >= 0) {
@@ -888,7 +924,7 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	if (fh->up) {
-		n = ovl_file_pread(d->ovl, fh->up, buf, size, off);
+		n = ovl_file_pread(fh->ovl, fh->up, buf, size, off);
 		if (n == -EIO) {
 			struct aud_event ev;
 
@@ -925,7 +961,11 @@ static void dmn_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		fuse_reply_err(req, EBADF);
 		return;
 	}
-	n = ovl_file_pwrite(d->ovl, fh->up, buf, size, off);
+	if (dmn_ending(d)) {
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	n = ovl_file_pwrite(fh->ovl, fh->up, buf, size, off);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;
@@ -972,6 +1012,8 @@ static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
 		dmn_audit(d, &ev, &fh->who, false);
 	} else if (fh->up && fh->bytes_written) {
 		aud_event_init(&ev, AUD_EV_OVERLAY_WRITE, NULL);
+		dmn_ovl_path(d, fh->ovl, fh->up, NULL, path, sizeof(path));
+		ev.path = path;
 		ev.bytes = (int64_t)fh->bytes_written;
 		ev.detail = "overlay file written";
 		dmn_audit(d, &ev, &fh->who, false);
@@ -993,12 +1035,14 @@ static void dmn_release(fuse_req_t req, fuse_ino_t ino,
 static void dmn_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct dmn *d = fuse_req_userdata(req);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	struct statvfs sv;
 	int rc;
 
 	(void)ino;
 	memset(&sv, 0, sizeof(sv));
-	rc = ovl_statfs(d->ovl, &sv);
+	rc = ovl_statfs(t, &sv);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;

@@ -14,10 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 /* linux/fs.h, without pulling the whole header in */
 #ifndef RENAME_NOREPLACE
@@ -27,48 +30,181 @@
 #define RENAME_EXCHANGE (1 << 1)
 #endif
 
-/* Overlay changes are audited without waiting (they gate no data). */
-static void dmn_audit_ovl(struct dmn *d, fuse_req_t req, enum aud_type type,
-			  const char *name, const char *detail)
-{
-	struct dmn_caller c;
-	struct aud_event ev;
+/* ---- per-role overlay ---- */
 
-	dmn_caller_get(d, req, &c);
-	aud_event_init(&ev, type, NULL);
-	ev.path = name;
-	ev.detail = detail;
-	dmn_audit(d, &ev, &c, false);
+struct ovl_tree *dmn_ovl(struct dmn *d, const char *role)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+
+	if (!d->per_role)
+		return d->ovls[0];
+	for (size_t i = 0; i < cfg->nroles; i++)
+		if (!strcmp(cfg->roles[i].name, role))
+			return d->ovls[i];
+	return d->ovls[cfg->nroles]; /* default_role and anything else */
 }
 
-void dmn_reply_upper_entry(struct dmn *d, fuse_req_t req, struct ovl_node *n)
+struct ovl_tree *dmn_ovl_req(struct dmn *d, fuse_req_t req,
+			     struct dmn_caller *c)
+{
+	dmn_caller_get(d, req, c);
+	return dmn_ovl(d, c->role);
+}
+
+struct ovl_tree *dmn_ovl_of_ino(struct dmn *d, uint64_t ino)
+{
+	const struct ns_node *n;
+	uint64_t i = ino / DMN_UPPER_INO_BASE;
+
+	if (!d->per_role)
+		return d->ovls[0];
+	if (i)
+		return i <= d->novls ? d->ovls[i - 1] : NULL;
+	n = ns_get(d->ns, ino);
+	return n && !dmn_lower_is_dir(n) ? dmn_ovl(d, n->role) : NULL;
+}
+
+bool dmn_lower_for(struct dmn *d, const struct ns_node *n, const char *role)
+{
+	return !d->per_role || dmn_lower_is_dir(n) || !strcmp(n->role, role);
+}
+
+const char *dmn_view_key(const struct ns_node *n)
+{
+	return n->kind == NS_VIEW ? sbx_role_key(n->ds, n->role) : "";
+}
+
+double dmn_upper_entry_ttl(struct dmn *d)
+{
+	return d->per_role ? DMN_TTL_ROLE : DMN_TTL_UPPER;
+}
+
+double dmn_upper_attr_ttl(struct dmn *d, struct ovl_node *n)
+{
+	/*
+	 * Folders are shared inodes (their mode must be asked again), and a
+	 * file's getattr must reach the role check even through a reopened
+	 * /proc/PID/fd link of another role's process.
+	 */
+	(void)n;
+	return d->per_role ? DMN_TTL_ROLE : DMN_TTL_UPPER;
+}
+
+/*
+ * Audit paths of overlay entries: names written in the sandbox may hold
+ * personal data and the audit log outlives the sandbox, so they are
+ * recorded as a keyed digest of the full path (same path, same digest,
+ * within a sandbox or across sandboxes sharing a secret file). Paths the
+ * config names (datasets) are no secret: they stay readable.
+ */
+void dmn_ovl_path(struct dmn *d, struct ovl_tree *t, struct ovl_node *dir,
+		  const char *name, char *buf, size_t len)
+{
+	char path[PATH_MAX + DMN_NAME_MAX + 2];
+	uint8_t h[8];
+	size_t pl;
+
+	if (ovl_node_path(t, dir, path, sizeof(path) - DMN_NAME_MAX - 1))
+		snprintf(path, sizeof(path), "/?%llu",
+			 (unsigned long long)ovl_node_ino(dir));
+	pl = strlen(path);
+	if (name)
+		snprintf(path + pl, sizeof(path) - pl, "%s%s",
+			 pl > 1 ? "/" : "", name);
+	if (path[1] && cfg_dataset_find(d->sbx->cfg, path + 1)) {
+		snprintf(buf, len, "%s", path + 1);
+		return;
+	}
+	crypto_generichash(h, sizeof(h), (const uint8_t *)path, strlen(path),
+			   d->sbx->name_key, 32);
+	snprintf(buf, len, "ovl:");
+	sodium_bin2hex(buf + 4, len > 4 ? len - 4 : 0, h, sizeof(h));
+}
+
+/* Overlay changes are audited without waiting (they gate no data). */
+static void dmn_audit_ovl(struct dmn *d, const struct dmn_caller *c,
+			  enum aud_type type, const char *path,
+			  const char *detail)
+{
+	struct aud_event ev;
+
+	aud_event_init(&ev, type, NULL);
+	ev.path = path;
+	ev.detail = detail;
+	dmn_audit(d, &ev, c, false);
+}
+
+/*
+ * Audit an open of an overlay file. Queued, not waited for: the bytes are
+ * the role's own writes, not a policy decision, and a synchronous commit
+ * per open tripled the cost of small-file work; an audit log that is down
+ * still refuses the open (dmn_closing, and -EIO from a failed queue).
+ */
+int dmn_audit_ovl_open(struct dmn *d, struct ovl_tree *t, struct ovl_node *up,
+		       const struct dmn_caller *c, bool writing)
+{
+	struct aud_event ev;
+	char path[PATH_MAX] = "";
+
+	dmn_ovl_path(d, t, up, NULL, path, sizeof(path));
+	aud_event_init(&ev, AUD_EV_OVERLAY_OPEN, NULL);
+	ev.path = path;
+	ev.decision = "allow";
+	ev.detail = writing ? "write" : "read";
+	return dmn_audit(d, &ev, c, false);
+}
+
+void dmn_reply_upper_entry(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
+			   struct ovl_node *n)
 {
 	struct fuse_entry_param e;
+	uint64_t ino = ovl_node_ino(n);
+	bool twin = d->per_role && ino < DMN_UPPER_INO_BASE &&
+		    S_ISDIR(ovl_node_type(n));
 
 	memset(&e, 0, sizeof(e));
-	ovl_node_stat(d->ovl, n, &e.attr);
-	e.ino = ovl_node_ino(n);
-	e.attr_timeout = e.entry_timeout = DMN_TTL_UPPER;
-	if (fuse_reply_entry(req, &e) == -ENOENT)
-		ovl_node_forget(d->ovl, n, 1); /* the kernel never saw it */
+	ovl_node_stat(t, n, &e.attr);
+	e.ino = ino;
+	e.entry_timeout = dmn_upper_entry_ttl(d);
+	e.attr_timeout = dmn_upper_attr_ttl(d, n);
+	if (twin) {
+		/* A shared folder inode: ns counts its kernel lookups. */
+		ovl_node_forget(t, n, 1);
+		ns_ref(d->ns, ino);
+	}
+	if (fuse_reply_entry(req, &e) == -ENOENT) {
+		if (twin)
+			ns_forget(d->ns, ino, 1);
+		else
+			ovl_node_forget(t, n, 1); /* the kernel never saw it */
+	}
 }
 
 /* Give an overlay node that took over a lower inode the kernel's lookups. */
-static void dmn_take_over(struct dmn *d, struct ovl_node *n, uint64_t ino)
+static void dmn_take_over(struct dmn *d, struct ovl_tree *t, struct ovl_node *n,
+			  uint64_t ino)
 {
-	uint64_t k = ns_take_lookups(d->ns, ino);
+	uint64_t k;
 
+	/*
+	 * Per role, a lower folder is one inode for every role: its lookups
+	 * stay in ns, and its twin keeps the creation reference for good
+	 * (an unlinked twin lives until the sandbox ends).
+	 */
+	if (d->per_role && S_ISDIR(ovl_node_type(n)))
+		return;
+	k = ns_take_lookups(d->ns, ino);
 	/* Creation gave one reference that no kernel lookup stands for. */
 	if (k == 0)
-		ovl_node_forget(d->ovl, n, 1);
+		ovl_node_forget(t, n, 1);
 	for (uint64_t i = 1; i < k; i++)
-		ovl_node_ref(d->ovl, n);
+		ovl_node_ref(t, n);
 }
 
-static int dmn_upper_dir_locked(struct dmn *d, uint64_t ino,
+static int dmn_upper_dir_locked(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 				struct ovl_node **out, int depth)
 {
-	struct ovl_node *up = ovl_node_get(d->ovl, ino), *pu, *nd = NULL;
+	struct ovl_node *up = ovl_node_get(t, ino), *pu, *nd = NULL;
 	struct ns_node *n;
 	struct ovl_new nw;
 	struct stat st;
@@ -87,7 +223,7 @@ static int dmn_upper_dir_locked(struct dmn *d, uint64_t ino,
 		return -ENOTDIR;
 	if (depth > PATH_MAX / 2)
 		return -ELOOP;
-	rc = dmn_upper_dir_locked(d, n->parent, &pu, depth + 1);
+	rc = dmn_upper_dir_locked(d, t, n->parent, &pu, depth + 1);
 	if (rc)
 		return rc;
 	rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
@@ -97,27 +233,28 @@ static int dmn_upper_dir_locked(struct dmn *d, uint64_t ino,
 	nw.uid = st.st_uid;
 	nw.gid = st.st_gid;
 	nw.ino = ino;
-	rc = ovl_mkdir(d->ovl, pu, n->name, &nw, &nd);
+	rc = ovl_mkdir(t, pu, n->name, &nw, &nd);
 	if (rc)
 		return rc == -EEXIST ? -ESTALE : rc;
-	dmn_take_over(d, nd, ino);
+	dmn_take_over(d, t, nd, ino);
 	*out = nd;
 	return 0;
 }
 
-int dmn_upper_dir(struct dmn *d, uint64_t ino, struct ovl_node **out)
+int dmn_upper_dir(struct dmn *d, struct ovl_tree *t, uint64_t ino,
+		  struct ovl_node **out)
 {
 	int rc;
 
 	pthread_mutex_lock(&d->cu_lock);
-	rc = dmn_upper_dir_locked(d, ino, out, 0);
+	rc = dmn_upper_dir_locked(d, t, ino, out, 0);
 	pthread_mutex_unlock(&d->cu_lock);
 	return rc;
 }
 
 /* Copy the lower bytes of n into overlay file un. */
-static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
-			 struct ovl_node *un)
+static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
+			 const struct ns_node *n, struct ovl_node *un)
 {
 	struct vc_view *v = NULL;
 	uint64_t off = 0;
@@ -125,7 +262,8 @@ static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
 	int fd = -1, rc = 0;
 
 	if (n->kind == NS_VIEW) {
-		if (vc_get(d->sbx->views, n->ds->name, n->sub, n->role, &v))
+		if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+			   &v))
 			return -ENOMEM;
 		if (v->state != VC_READY)
 			return -EIO; /* never fall back to the source */
@@ -152,7 +290,7 @@ static int dmn_copy_data(struct dmn *d, const struct ns_node *n,
 		}
 		if (got == 0)
 			break;
-		put = ovl_file_pwrite(d->ovl, un, buf, (size_t)got, (off_t)off);
+		put = ovl_file_pwrite(t, un, buf, (size_t)got, (off_t)off);
 		if (put != got) {
 			rc = put < 0 ? (int)put : -EIO;
 			break;
@@ -166,7 +304,7 @@ out:
 	return rc;
 }
 
-int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
+int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 		struct ovl_node **out)
 {
 	struct ovl_node *up, *pu, *un = NULL;
@@ -177,7 +315,7 @@ int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
 	int rc;
 
 	pthread_mutex_lock(&d->cu_lock);
-	up = ovl_node_get(d->ovl, ino);
+	up = ovl_node_get(t, ino);
 	if (up) {
 		*out = up; /* another thread won the race */
 		rc = 0;
@@ -185,10 +323,10 @@ int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
 	}
 	n = ns_get(d->ns, ino);
 	rc = !n ? -ENOENT : dmn_lower_is_dir(n) ? -EISDIR : 0;
-	if (!rc && n->kind == NS_VIEW && n->role[0])
+	if (!rc && n->kind == NS_VIEW && dmn_view_key(n)[0])
 		rc = -EPERM;
 	if (!rc)
-		rc = dmn_upper_dir_locked(d, n->parent, &pu, 0);
+		rc = dmn_upper_dir_locked(d, t, n->parent, &pu, 0);
 	if (!rc)
 		rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
 	if (rc)
@@ -197,35 +335,39 @@ int dmn_copy_up(struct dmn *d, uint64_t ino, bool with_data,
 	nw.uid = st.st_uid;
 	nw.gid = st.st_gid;
 	nw.ino = ino;
-	rc = ovl_create(d->ovl, pu, n->name, &nw, &un);
+	rc = ovl_create(t, pu, n->name, &nw, &un);
 	if (rc)
 		goto out;
 	if (with_data)
-		rc = dmn_copy_data(d, n, un);
+		rc = dmn_copy_data(d, t, n, un);
 	if (rc) {
 		spot_log(SPOT_LOG_ERR, "copy-up of %s failed: %s", n->relpath,
 			 strerror(-rc));
-		ovl_unlink(d->ovl, pu, n->name, 0);
-		ovl_node_forget(d->ovl, un, 1);
+		ovl_unlink(t, pu, n->name, 0);
+		ovl_node_forget(t, un, 1);
 		goto out;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.valid = OVL_SET_ATIME | OVL_SET_MTIME;
 	sa.atime = st.st_atim;
 	sa.mtime = st.st_mtim;
-	ovl_setattr(d->ovl, un, &sa, NULL);
-	dmn_take_over(d, un, ino);
+	ovl_setattr(t, un, &sa, NULL);
+	dmn_take_over(d, t, un, ino);
 	*out = un;
 out:
 	pthread_mutex_unlock(&d->cu_lock);
 	return rc;
 }
 
-/* The overlay node of ino, copied up (with data) if it is lower only. */
-static int dmn_upper_of(struct dmn *d, uint64_t ino, bool with_data,
-			struct ovl_node **out)
+/*
+ * The overlay node of ino in the caller's tree, copied up (with data) if it
+ * is lower only. A lower node of another role is ENOENT.
+ */
+static int dmn_upper_of(struct dmn *d, struct ovl_tree *t,
+			const struct dmn_caller *c, uint64_t ino,
+			bool with_data, struct ovl_node **out)
 {
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	struct ns_node *n;
 
 	if (up) {
@@ -233,26 +375,32 @@ static int dmn_upper_of(struct dmn *d, uint64_t ino, bool with_data,
 		return 0;
 	}
 	n = ns_get(d->ns, ino);
-	if (!n)
+	if (!n || !dmn_lower_for(d, n, c->role))
 		return -ENOENT;
 	if (dmn_lower_is_dir(n))
-		return dmn_upper_dir(d, ino, out);
-	return dmn_copy_up(d, ino, with_data, out);
+		return dmn_upper_dir(d, t, ino, out);
+	if (n->kind == NS_VIEW) {
+		int rc = dmn_view_access(d, n, c);
+
+		if (rc)
+			return rc;
+	}
+	return dmn_copy_up(d, t, ino, with_data, out);
 }
 
 /* Whether parent (merged) shows name, upper or lower. */
-static bool dmn_merged_has(struct dmn *d, uint64_t parent, struct ovl_node *pu,
-			   const char *name, bool *is_dir)
+static bool dmn_merged_has(struct dmn *d, struct ovl_tree *t, uint64_t parent,
+			   struct ovl_node *pu, const char *name, bool *is_dir)
 {
 	struct ovl_node *un = NULL;
 	enum ovl_hit hit = OVL_MISS;
 	struct ns_node *p;
 
-	if (pu && !ovl_lookup(d->ovl, pu, name, &hit, &un) && hit != OVL_MISS) {
+	if (pu && !ovl_lookup(t, pu, name, &hit, &un) && hit != OVL_MISS) {
 		if (hit == OVL_FOUND) {
 			if (is_dir)
 				*is_dir = S_ISDIR(ovl_node_type(un));
-			ovl_node_forget(d->ovl, un, 1);
+			ovl_node_forget(t, un, 1);
 		}
 		return hit == OVL_FOUND;
 	}
@@ -277,6 +425,9 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct dmn *d = fuse_req_userdata(req);
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct ovl_node *pu, *un = NULL;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	char apath[PATH_MAX];
 	struct ovl_new nw;
 	int rc;
 
@@ -284,8 +435,8 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	rc = dmn_upper_dir(d, parent, &pu);
-	if (!rc && dmn_merged_has(d, parent, pu, name, NULL))
+	rc = dmn_upper_dir(d, t, parent, &pu);
+	if (!rc && dmn_merged_has(d, t, parent, pu, name, NULL))
 		rc = -EEXIST;
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -296,47 +447,54 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	nw.gid = ctx->gid;
 	nw.ino = 0;
 	if (S_ISDIR(mode))
-		rc = ovl_mkdir(d->ovl, pu, name, &nw, &un);
+		rc = ovl_mkdir(t, pu, name, &nw, &un);
 	else if (S_ISLNK(mode))
-		rc = ovl_symlink(d->ovl, pu, name, target, &nw, &un);
+		rc = ovl_symlink(t, pu, name, target, &nw, &un);
 	else
-		rc = ovl_create(d->ovl, pu, name, &nw, &un);
+		rc = ovl_create(t, pu, name, &nw, &un);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	dmn_audit_ovl(d, req, AUD_EV_OVERLAY_CREATE, name,
+	dmn_ovl_path(d, t, pu, name, apath, sizeof(apath));
+	dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_CREATE, apath,
 		      S_ISDIR(mode)   ? "folder"
 		      : S_ISLNK(mode) ? "symlink"
 				      : "file");
 	if (!fi) {
-		dmn_reply_upper_entry(d, req, un);
+		dmn_reply_upper_entry(d, t, req, un);
 		return;
 	}
 	{
 		struct dmn_fh *fh = calloc(1, sizeof(*fh));
 		struct fuse_entry_param e;
 
-		if (!fh) {
-			ovl_unlink(d->ovl, pu, name, 0);
-			ovl_node_forget(d->ovl, un, 1);
-			fuse_reply_err(req, ENOMEM);
+		/* create is an open: on record before a byte flows. */
+		rc = !fh ? -ENOMEM : dmn_audit_ovl_open(d, t, un, &c, true);
+		if (rc) {
+			free(fh);
+			ovl_unlink(t, pu, name, 0);
+			ovl_node_forget(t, un, 1);
+			fuse_reply_err(req, -rc);
 			return;
 		}
 		fh->fd = -1;
 		fh->up = un;
-		ovl_node_open(d->ovl, un);
+		fh->ovl = t;
+		fh->who = c;
+		ovl_node_open(t, un);
 		memset(&e, 0, sizeof(e));
-		ovl_node_stat(d->ovl, un, &e.attr);
+		ovl_node_stat(t, un, &e.attr);
 		e.ino = ovl_node_ino(un);
-		e.attr_timeout = e.entry_timeout = DMN_TTL_UPPER;
+		e.entry_timeout = dmn_upper_entry_ttl(d);
+		e.attr_timeout = dmn_upper_attr_ttl(d, un);
 		fi->fh = (uintptr_t)fh;
 		fi->keep_cache = 1;
 		__atomic_add_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 		dmn_fh_track(d, fh);
 		if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 			dmn_fh_close(d, fh); /* releases the open count */
-			ovl_node_forget(d->ovl, un, 1);
+			ovl_node_forget(t, un, 1);
 		}
 	}
 }
@@ -377,27 +535,31 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 {
 	struct dmn *d = fuse_req_userdata(req);
 	struct ovl_node *src, *pu, *un = NULL;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	int rc;
 
-	rc = dmn_upper_of(d, ino, true, &src);
+	rc = dmn_upper_of(d, t, &c, ino, true, &src);
 	if (!rc && S_ISDIR(ovl_node_type(src)))
 		rc = -EPERM;
 	if (!rc)
-		rc = dmn_upper_dir(d, newparent, &pu);
-	if (!rc && dmn_merged_has(d, newparent, pu, newname, NULL))
+		rc = dmn_upper_dir(d, t, newparent, &pu);
+	if (!rc && dmn_merged_has(d, t, newparent, pu, newname, NULL))
 		rc = -EEXIST;
 	if (!rc)
-		rc = ovl_link(d->ovl, src, pu, newname, &un);
+		rc = ovl_link(t, src, pu, newname, &un);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		dmn_reply_upper_entry(d, req, un);
+		dmn_reply_upper_entry(d, t, req, un);
 }
 
 void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	char buf[OVL_SYMLINK_MAX + 1];
 	ssize_t n;
 
@@ -405,7 +567,7 @@ void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_err(req, EINVAL); /* the source shows no links */
 		return;
 	}
-	n = ovl_readlink(d->ovl, up, buf, sizeof(buf) - 1);
+	n = ovl_readlink(t, up, buf, sizeof(buf) - 1);
 	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
 		return;
@@ -424,6 +586,7 @@ void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
  */
 struct dmn_empty {
 	struct dmn *d;
+	struct ovl_tree *t;
 	struct ovl_node *dir_up;
 };
 
@@ -435,26 +598,26 @@ static int dmn_empty_one(void *arg, const char *name, bool is_dir)
 	enum ovl_hit hit = OVL_MISS;
 
 	(void)is_dir;
-	if (e->dir_up && !ovl_lookup(e->d->ovl, e->dir_up, name, &hit, &un) &&
+	if (e->dir_up && !ovl_lookup(e->t, e->dir_up, name, &hit, &un) &&
 	    hit == OVL_FOUND)
-		ovl_node_forget(e->d->ovl, un, 1);
+		ovl_node_forget(e->t, un, 1);
 	return hit == OVL_MISS ? -ENOTEMPTY : 0;
 }
 
-static int dmn_lower_empty(struct dmn *d, struct ovl_node *dir_up,
+static int dmn_lower_empty(struct dmn *d, struct ovl_tree *t,
+			   struct ovl_node *dir_up,
 			   const struct ns_node *dir_low)
 {
-	struct dmn_empty e = { d, dir_up };
+	struct dmn_empty e = { d, t, dir_up };
 
-	if (!dmn_lower_is_dir(dir_low) ||
-	    (dir_up && ovl_dir_opaque(d->ovl, dir_up)))
+	if (!dmn_lower_is_dir(dir_low) || (dir_up && ovl_dir_opaque(t, dir_up)))
 		return 0;
 	return dmn_lower_children(d, dir_low, dmn_empty_one, &e);
 }
 
 /* unlink(2) and rmdir(2) of a merged entry. */
-static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
-		      bool dir)
+static int dmn_remove(struct dmn *d, struct ovl_tree *t, fuse_ino_t parent,
+		      const char *name, bool dir, char *apath, size_t alen)
 {
 	struct ovl_node *pu, *un = NULL;
 	enum ovl_hit hit = OVL_MISS;
@@ -462,10 +625,11 @@ static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
 	unsigned flags = lower ? OVL_WHITEOUT : 0;
 	int rc;
 
-	rc = dmn_upper_dir(d, parent, &pu);
+	rc = dmn_upper_dir(d, t, parent, &pu);
 	if (rc)
 		return rc;
-	rc = ovl_lookup(d->ovl, pu, name, &hit, &un);
+	dmn_ovl_path(d, t, pu, name, apath, alen);
+	rc = ovl_lookup(t, pu, name, &hit, &un);
 	if (rc)
 		return rc;
 	if (hit == OVL_HIDDEN || (hit == OVL_MISS && !lower))
@@ -475,8 +639,8 @@ static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
 
 		is_dir = S_ISDIR(ovl_node_type(un));
 		if (dir && is_dir)
-			rc = dmn_lower_empty(d, un, ns_get(d->ns, ino));
-		ovl_node_forget(d->ovl, un, 1);
+			rc = dmn_lower_empty(d, t, un, ns_get(d->ns, ino));
+		ovl_node_forget(t, un, 1);
 		if (rc)
 			return rc;
 	} else {
@@ -493,7 +657,7 @@ static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
 			rc = dmn_lower_lookup(d, p, name, &caller, &c, &src);
 			if (!rc) {
 				ns_forget(d->ns, c->ino, 1);
-				rc = dmn_lower_empty(d, NULL, c);
+				rc = dmn_lower_empty(d, t, NULL, c);
 			}
 			if (rc)
 				return rc;
@@ -504,19 +668,22 @@ static int dmn_remove(struct dmn *d, fuse_ino_t parent, const char *name,
 	if (!dir && is_dir)
 		return -EISDIR;
 	if (hit == OVL_MISS)
-		return ovl_dir_whiteout(d->ovl, pu, name);
-	return dir ? ovl_rmdir(d->ovl, pu, name, flags)
-		   : ovl_unlink(d->ovl, pu, name, flags);
+		return ovl_dir_whiteout(t, pu, name);
+	return dir ? ovl_rmdir(t, pu, name, flags)
+		   : ovl_unlink(t, pu, name, flags);
 }
 
 static void dmn_remove_req(fuse_req_t req, fuse_ino_t parent, const char *name,
 			   bool dir)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	int rc = dmn_remove(d, parent, name, dir);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	char apath[PATH_MAX] = "";
+	int rc = dmn_remove(d, t, parent, name, dir, apath, sizeof(apath));
 
 	if (!rc)
-		dmn_audit_ovl(d, req, AUD_EV_OVERLAY_DELETE, name,
+		dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_DELETE, apath,
 			      dir ? "folder" : "file");
 	fuse_reply_err(req, -rc);
 }
@@ -538,7 +705,8 @@ void dmn_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
  * folder with lower contents cannot move (its children live in the source
  * under the old path): EXDEV, as overlayfs does, and mv falls back to copy.
  */
-static int dmn_rename_prepare(struct dmn *d, fuse_ino_t parent,
+static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t,
+			      const struct dmn_caller *who, fuse_ino_t parent,
 			      struct ovl_node *pu, const char *name)
 {
 	struct ovl_node *un = NULL, *cu;
@@ -548,16 +716,16 @@ static int dmn_rename_prepare(struct dmn *d, fuse_ino_t parent,
 	struct stat src;
 	int rc;
 
-	rc = ovl_lookup(d->ovl, pu, name, &hit, &un);
+	rc = ovl_lookup(t, pu, name, &hit, &un);
 	if (rc)
 		return rc;
 	if (hit == OVL_FOUND) {
 		uint64_t ino = ovl_node_ino(un);
 		bool dir = S_ISDIR(ovl_node_type(un));
 
-		ovl_node_forget(d->ovl, un, 1);
+		ovl_node_forget(t, un, 1);
 		if (dir && ns_get(d->ns, ino) &&
-		    dmn_lower_empty(d, un, ns_get(d->ns, ino)))
+		    dmn_lower_empty(d, t, un, ns_get(d->ns, ino)))
 			return -EXDEV;
 		return 0;
 	}
@@ -567,16 +735,16 @@ static int dmn_rename_prepare(struct dmn *d, fuse_ino_t parent,
 	if (!dmn_lower_is_dir(p))
 		return -ENOENT;
 	memset(&caller, 0, sizeof(caller));
-	caller.role = d->sbx->cfg->default_role;
+	caller.role = d->per_role ? who->role : d->sbx->cfg->default_role;
 	rc = dmn_lower_lookup(d, p, name, &caller, &c, &src);
 	if (rc)
 		return rc;
 	ns_forget(d->ns, c->ino, 1);
 	if (dmn_lower_is_dir(c))
-		return dmn_lower_empty(d, NULL, c)
+		return dmn_lower_empty(d, t, NULL, c)
 			       ? -EXDEV
-			       : dmn_upper_dir(d, c->ino, &cu);
-	return dmn_copy_up(d, c->ino, true, &cu);
+			       : dmn_upper_dir(d, t, c->ino, &cu);
+	return dmn_copy_up(d, t, c->ino, true, &cu);
 }
 
 void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -584,6 +752,9 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct dmn *d = fuse_req_userdata(req);
 	struct ovl_node *opu, *npu;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	char opath[PATH_MAX] = "", npath[PATH_MAX] = "";
 	bool src_lower, dst_exists;
 	int rc;
 
@@ -595,31 +766,35 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	rc = dmn_upper_dir(d, parent, &opu);
+	rc = dmn_upper_dir(d, t, parent, &opu);
 	if (!rc)
-		rc = dmn_upper_dir(d, newparent, &npu);
+		rc = dmn_upper_dir(d, t, newparent, &npu);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	src_lower = dmn_lower_named(d, parent, name);
-	dst_exists = dmn_merged_has(d, newparent, npu, newname, NULL);
+	dst_exists = dmn_merged_has(d, t, newparent, npu, newname, NULL);
 	if ((flags & RENAME_NOREPLACE) && dst_exists)
 		rc = -EEXIST;
 	else if ((flags & RENAME_EXCHANGE) && !dst_exists)
 		rc = -ENOENT;
 	if (!rc)
-		rc = dmn_rename_prepare(d, parent, opu, name);
+		rc = dmn_rename_prepare(d, t, &c, parent, opu, name);
 	/* An existing target is replaced or swapped: it must be upper too. */
 	if (!rc && dst_exists)
-		rc = dmn_rename_prepare(d, newparent, npu, newname);
+		rc = dmn_rename_prepare(d, t, &c, newparent, npu, newname);
+	if (!rc) {
+		dmn_ovl_path(d, t, opu, name, opath, sizeof(opath));
+		dmn_ovl_path(d, t, npu, newname, npath, sizeof(npath));
+	}
 	if (!rc)
-		rc = ovl_rename(d->ovl, opu, name, npu, newname, flags,
+		rc = ovl_rename(t, opu, name, npu, newname, flags,
 				src_lower && !(flags & RENAME_EXCHANGE)
 					? OVL_WHITEOUT
 					: 0);
 	if (!rc)
-		dmn_audit_ovl(d, req, AUD_EV_OVERLAY_RENAME, name, newname);
+		dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_RENAME, opath, npath);
 	fuse_reply_err(req, -rc);
 }
 
@@ -648,11 +823,13 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	bool to_zero = (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size == 0;
 	struct ovl_setattr sa;
 	struct ovl_node *up;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	struct stat st;
 	int rc;
 
 	(void)fi;
-	rc = dmn_upper_of(d, ino, !to_zero, &up);
+	rc = dmn_upper_of(d, t, &c, ino, !to_zero, &up);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -668,17 +845,16 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	sa.atime = attr->st_atim;
 	sa.mtime = attr->st_mtim;
 	sa.ctime = attr->st_ctim;
-	rc = ovl_setattr(d->ovl, up, &sa, &st);
+	rc = ovl_setattr(t, up, &sa, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, DMN_TTL_UPPER);
+		fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
 }
 
 void dmn_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 		   off_t length, struct fuse_file_info *fi)
 {
-	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
 	int rc;
 
@@ -689,7 +865,7 @@ void dmn_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,
 	}
 	rc = seal_file_fallocate(ovl_node_file(fh->up), mode, offset, length);
 	if (!rc)
-		ovl_node_touch(d->ovl, fh->up,
+		ovl_node_touch(fh->ovl, fh->up,
 			       OVL_TOUCH_MTIME | OVL_TOUCH_CTIME);
 	fuse_reply_err(req, -rc);
 }
@@ -699,15 +875,17 @@ void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	struct dmn *d = fuse_req_userdata(req);
 	struct ovl_node *up;
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	int rc;
 
 	if (strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	rc = dmn_upper_of(d, ino, true, &up);
+	rc = dmn_upper_of(d, t, &c, ino, true, &up);
 	if (!rc)
-		rc = ovl_setxattr(d->ovl, up, name, value, size, flags);
+		rc = ovl_setxattr(t, up, name, value, size, flags);
 	fuse_reply_err(req, -rc);
 }
 
@@ -726,7 +904,9 @@ static void dmn_xattr_reply(fuse_req_t req, ssize_t n, size_t size,
 void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	char *buf = NULL;
 	ssize_t n;
 
@@ -742,7 +922,7 @@ void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 			return;
 		}
 	}
-	n = ovl_getxattr(d->ovl, up, name, buf, size);
+	n = ovl_getxattr(t, up, name, buf, size);
 	dmn_xattr_reply(req, n, size, buf);
 	free(buf);
 }
@@ -750,7 +930,9 @@ void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 	char *buf = NULL;
 	ssize_t n;
 
@@ -768,7 +950,7 @@ void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 			return;
 		}
 	}
-	n = ovl_listxattr(d->ovl, up, buf, size);
+	n = ovl_listxattr(t, up, buf, size);
 	dmn_xattr_reply(req, n, size, buf);
 	free(buf);
 }
@@ -776,11 +958,13 @@ void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 void dmn_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	struct dmn *d = fuse_req_userdata(req);
-	struct ovl_node *up = ovl_node_get(d->ovl, ino);
+	struct dmn_caller c;
+	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	struct ovl_node *up = ovl_node_get(t, ino);
 
 	if (strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
-	fuse_reply_err(req, up ? -ovl_removexattr(d->ovl, up, name) : ENODATA);
+	fuse_reply_err(req, up ? -ovl_removexattr(t, up, name) : ENODATA);
 }

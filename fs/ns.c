@@ -192,3 +192,30 @@ uint64_t ns_take_lookups(struct ns *ns, uint64_t ino)
 	pthread_mutex_unlock(&ns->lock);
 	return took;
 }
+
+void ns_ref(struct ns *ns, uint64_t ino)
+{
+	struct ns_node *n;
+
+	pthread_mutex_lock(&ns->lock);
+	n = ns_get_locked(ns, ino);
+	if (n)
+		n->nlookup++;
+	pthread_mutex_unlock(&ns->lock);
+}
+
+int ns_inos(struct ns *ns, uint64_t **out, size_t *n)
+{
+	uint64_t *v;
+	size_t k = 0;
+
+	pthread_mutex_lock(&ns->lock);
+	v = malloc((ns->next_ino + 1) * sizeof(*v));
+	for (size_t i = 0; v && i < NS_BUCKETS; i++)
+		for (struct ns_node *p = ns->by_ino[i]; p; p = p->next_ino)
+			v[k++] = p->ino;
+	pthread_mutex_unlock(&ns->lock);
+	*out = v;
+	*n = k;
+	return v ? 0 : -ENOMEM;
+}

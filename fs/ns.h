@@ -76,4 +76,9 @@ uint64_t ns_forget(struct ns *ns, uint64_t ino, uint64_t n);
 /* Take every kernel lookup of ino (the overlay takes the inode over). */
 uint64_t ns_take_lookups(struct ns *ns, uint64_t ino);
 
+/* Count one kernel lookup of ino (an upper twin answered for it). */
+void ns_ref(struct ns *ns, uint64_t ino);
+/* Every inode number handed out (malloc'd into *out). 0 or -ENOMEM. */
+int ns_inos(struct ns *ns, uint64_t **out, size_t *n);
+
 #endif /* SPOT_NS_H */

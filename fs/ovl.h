@@ -272,4 +272,17 @@ typedef int (*ovl_readdir_fn)(void *ctx, const struct ovl_dirent_info *e);
 int ovl_readdir(struct ovl_tree *t, struct ovl_node *dir, uint64_t off,
 		bool plus, ovl_readdir_fn fn, void *ctx);
 
+/* ---- paths and inode lists ---- */
+
+/*
+ * The path of n from the root ("/a/b"; the root is "/"), through any of its
+ * names for a hard-linked file (a scan of the tree's names only when the
+ * name a node remembers was removed while another link remains). 0,
+ * -ENOENT for an unlinked node, -ENAMETOOLONG.
+ */
+int ovl_node_path(struct ovl_tree *t, struct ovl_node *n, char *buf,
+		  size_t len);
+/* Every inode number of the tree (malloc'd into *out). 0 or -ENOMEM. */
+int ovl_inos(struct ovl_tree *t, uint64_t **out, size_t *n);
+
 #endif /* SPOT_OVL_H */

@@ -20,6 +20,19 @@
 
 #include "ovl_i.h"
 
+/*
+ * Point de at n (NULL: a whiteout or dead), keeping each node's name hint:
+ * one live name of it, so its path is found without a scan.
+ */
+static void ovl_de_set(struct ovl_dirent *de, struct ovl_node *n)
+{
+	if (de->node && de->node->name_hint == de)
+		de->node->name_hint = NULL;
+	de->node = n;
+	if (n)
+		n->name_hint = de;
+}
+
 #define OVL_NAMES_BUCKETS0 256u
 #define OVL_COMPACT_MIN 32u
 
@@ -131,7 +144,7 @@ static int ovl_dirent_add(struct ovl_tree *t, struct ovl_node *dir,
 	if (!de)
 		return -ENOMEM;
 	de->dir = dir;
-	de->node = node;
+	ovl_de_set(de, node);
 	de->cookie = d->next_cookie++;
 	de->hash = h;
 	de->namelen = (uint16_t)len;
@@ -166,7 +179,7 @@ static void ovl_dirent_kill(struct ovl_tree *t, struct ovl_dirent *de)
 
 	ovl_names_remove(t, de);
 	d->nvisible -= de->node != NULL;
-	de->node = NULL;
+	ovl_de_set(de, NULL);
 	de->dead = true;
 	d->ndead++;
 	if (d->ndead >= OVL_COMPACT_MIN && d->ndead > d->n / 2)
@@ -301,7 +314,7 @@ static int ovl_make_locked(struct ovl_tree *t, struct ovl_node *dir,
 			rc = target ? -ENOMEM : -EINVAL;
 	}
 	if (!rc && de) {
-		de->node = n;
+		ovl_de_set(de, n);
 		dir->u.dir.nvisible++;
 	} else if (!rc) {
 		rc = ovl_dirent_add(t, dir, name, len, h, n);
@@ -400,7 +413,7 @@ int ovl_link(struct ovl_tree *t, struct ovl_node *n, struct ovl_node *dir,
 		goto out;
 	}
 	if (de) {
-		de->node = n;
+		ovl_de_set(de, n);
 		dir->u.dir.nvisible++;
 	} else {
 		rc = ovl_dirent_add(t, dir, name, len, h, n);
@@ -459,7 +472,7 @@ static int ovl_remove(struct ovl_tree *t, struct ovl_node *dir,
 	if (rc)
 		goto out;
 	if (flags & OVL_WHITEOUT) {
-		de->node = NULL;
+		ovl_de_set(de, NULL);
 		dir->u.dir.nvisible--;
 	} else {
 		ovl_dirent_kill(t, de);
@@ -648,8 +661,8 @@ static void ovl_rename_exchange(struct ovl_rename_ctx *c)
 {
 	struct ovl_node *s = c->src->node, *d = c->dst->node;
 
-	c->src->node = d;
-	c->dst->node = s;
+	ovl_de_set(c->src, d);
+	ovl_de_set(c->dst, s);
 	ovl_reparent(s, c->odir, c->ndir);
 	ovl_reparent(d, c->ndir, c->odir);
 	s->ctime = d->ctime = c->now;
@@ -666,13 +679,13 @@ static int ovl_rename_move(struct ovl_tree *t, struct ovl_rename_ctx *c)
 			return rc;
 	} else if (c->dst->node) {
 		victim = c->dst->node;
-		c->dst->node = s;
+		ovl_de_set(c->dst, s);
 	} else {
-		c->dst->node = s;
+		ovl_de_set(c->dst, s);
 		c->ndir->u.dir.nvisible++;
 	}
 	if (c->ovl_flags & OVL_WHITEOUT) {
-		c->src->node = NULL;
+		ovl_de_set(c->src, NULL);
 		c->odir->u.dir.nvisible--;
 	} else {
 		ovl_dirent_kill(t, c->src);
@@ -742,4 +755,70 @@ int ovl_rename(struct ovl_tree *t, struct ovl_node *odir, const char *oname,
 out:
 	pthread_rwlock_unlock(&t->lock);
 	return rc;
+}
+
+/* ---- paths and inode lists (audit, expiry) ---- */
+
+/* A live name of n: its hint, else (a hard link removed) a scan. */
+static const struct ovl_dirent *ovl_name_of(struct ovl_tree *t,
+					    struct ovl_node *n)
+{
+	if (n->name_hint && !n->name_hint->dead && n->name_hint->node == n)
+		return n->name_hint;
+	for (size_t i = 0; i < t->nnames_cap; i++)
+		for (struct ovl_dirent *e = t->names[i]; e; e = e->hnext)
+			if (!e->dead && e->node == n)
+				return e;
+	return NULL;
+}
+
+int ovl_node_path(struct ovl_tree *t, struct ovl_node *n, char *buf, size_t len)
+{
+	size_t pos = len - 1;
+	int rc = 0;
+
+	if (len < 2)
+		return -ENAMETOOLONG;
+	buf[pos] = 0;
+	pthread_rwlock_rdlock(&t->lock);
+	while (n != t->root) {
+		const struct ovl_dirent *e = ovl_name_of(t, n);
+
+		if (!e) {
+			rc = -ENOENT;
+			break;
+		}
+		if (pos < (size_t)e->namelen + 1) {
+			rc = -ENAMETOOLONG;
+			break;
+		}
+		pos -= e->namelen;
+		memcpy(buf + pos, e->name, e->namelen);
+		buf[--pos] = '/';
+		n = e->dir;
+	}
+	pthread_rwlock_unlock(&t->lock);
+	if (rc)
+		return rc;
+	if (pos == len - 1)
+		buf[--pos] = '/';
+	memmove(buf, buf + pos, len - pos);
+	return 0;
+}
+
+int ovl_inos(struct ovl_tree *t, uint64_t **out, size_t *n)
+{
+	uint64_t *v;
+	size_t k = 0;
+
+	pthread_rwlock_rdlock(&t->lock);
+	v = malloc((t->nnodes + 1) * sizeof(*v));
+	for (size_t i = 0; v && i < t->ninos_cap; i++)
+		for (struct ovl_node *p = t->inos[i]; p; p = p->ino_next)
+			if (k < t->nnodes + 1)
+				v[k++] = p->ino;
+	pthread_rwlock_unlock(&t->lock);
+	*out = v;
+	*n = k;
+	return v ? 0 : -ENOMEM;
 }

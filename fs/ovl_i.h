@@ -52,6 +52,8 @@ struct ovl_node {
 	uint64_t nopen;	  /* atomic, like nlookup */
 	struct ovl_xattr *xattrs;
 	size_t xattr_bytes;
+	/* One live name of the node (for ovl_node_path), or NULL. */
+	struct ovl_dirent *name_hint;
 	union {
 		struct seal_file *file; /* immutable: S_IFREG */
 		struct {

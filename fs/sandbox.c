@@ -28,6 +28,9 @@
 
 #define SBX_SECRET_LEN 32
 #define SBX_SECRET_FILE_MAX 4096
+#define SBX_NAME_KEY_LEN 32
+
+static const char sbx_name_label[] = "spotfs overlay names v1";
 
 static int sbx_read_secret(const struct cfg *cfg, uint8_t *secret, size_t *len,
 			   struct spot_err *err)
@@ -75,6 +78,14 @@ static int sbx_keys(struct sbx *s, struct spot_err *err)
 		if (rc)
 			spot_err_set(err, "cannot derive keys: %s",
 				     strerror(-rc));
+	}
+	/* Overlay names: a key of its own, apart from the masking keys. */
+	if (!rc && (!(s->name_key = sodium_malloc(SBX_NAME_KEY_LEN)) ||
+		    crypto_generichash(s->name_key, SBX_NAME_KEY_LEN, secret,
+				       len, (const uint8_t *)sbx_name_label,
+				       sizeof(sbx_name_label) - 1))) {
+		spot_err_set(err, "cannot derive the overlay name key");
+		rc = -ENOMEM;
 	}
 	sodium_free(secret); /* wipes */
 	return rc;
@@ -221,6 +232,7 @@ void sbx_free(struct sbx *s)
 	if (!s)
 		return;
 	vc_free(s->views);
+	sodium_free(s->name_key); /* wipes */
 	for (size_t i = 0; s->engines && i < s->cfg->ndatasets; i++) {
 		bool shared = false;
 

@@ -25,6 +25,8 @@ struct pol_engine;
 struct sbx {
 	struct cfg *cfg; /* owned */
 	struct msk_keys *keys;
+	/* Keys overlay names in the audit log (sodium_malloc'd, 32 bytes). */
+	uint8_t *name_key;
 	/* The source folder, O_RDONLY | O_DIRECTORY: reached only through
 	 * srcdir.h (confined, no symlinks, regular files and folders only). */
 	int srcfd;

@@ -9,6 +9,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Buffers from this size on are excluded from core dumps. */
+#define VC_NODUMP_MIN (128u * 1024)
 
 struct vc_entry {
 	struct vc_entry *next;
@@ -46,6 +51,21 @@ static void vc_buf_free(void *obj)
 	free(b);
 }
 
+/*
+ * Keep a view buffer out of core dumps (the daemon also disables them, this
+ * covers a dump taken anyway, e.g. by a debugger): the whole pages inside
+ * it. Large buffers are their own mappings, small ones are not worth a VMA.
+ */
+static void vc_no_dump(void *p, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+
+	if (p && len >= VC_NODUMP_MIN && hi > lo)
+		madvise((void *)lo, hi - lo, MADV_DONTDUMP);
+}
+
 void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
 {
 	struct spot_buf *own = malloc(sizeof(*own));
@@ -60,6 +80,7 @@ void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
 	spot_buf_init(b);
 	c->size = own->len;
 	c->data = own->p;
+	vc_no_dump(own->p, own->cap);
 	c->read = vc_buf_read;
 	c->free = vc_buf_free;
 	c->obj = own;

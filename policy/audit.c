@@ -36,6 +36,7 @@ static const char *const aud_type_names[AUD_EV_COUNT] = {
 	[AUD_EV_OVERLAY_WRITE] = "overlay_write",
 	[AUD_EV_OVERLAY_RENAME] = "overlay_rename",
 	[AUD_EV_OVERLAY_DELETE] = "overlay_delete",
+	[AUD_EV_OVERLAY_OPEN] = "overlay_open",
 	[AUD_EV_INTEGRITY_ERROR] = "integrity_error",
 	[AUD_EV_AUDIT_ERROR] = "audit_error",
 	[AUD_EV_SOURCE_CHANGED] = "source_changed",

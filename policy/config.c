@@ -325,8 +325,8 @@ int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 	return 0;
 }
 
-/* default, unlisted_columns, default_role, store, state_dir, audit_key,
- * threads. */
+/* default, unlisted_columns, default_role, store, overlay, state_dir,
+ * audit_key, threads. */
 static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 {
 	struct cfg *c = x->c;
@@ -357,6 +357,15 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 		return rc;
 	if (n && !(c->store = cfg_join(c->dir, s)))
 		return cfg_oom(x);
+	n = cfg_node_get(root, "overlay");
+	if (n && (rc = cfg_str(x, n, "overlay", &s)))
+		return rc;
+	if (n && strcmp(s, "shared") && strcmp(s, "per-role"))
+		return cfg_fail(x, n,
+				"overlay must be per-role or shared, not "
+				"'%.40s'",
+				s);
+	c->overlay_shared = n && !strcmp(s, "shared");
 	n = cfg_node_get(root, "state_dir");
 	if (n && (rc = cfg_str(x, n, "state_dir", &s)))
 		return rc;
@@ -378,21 +387,14 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
-	static const char *const keys[] = { "source",
-					    "ttl",
-					    "max_ttl",
-					    "allow_no_ttl",
-					    "secret",
-					    "default",
-					    "default_role",
-					    "store",
-					    "state_dir",
-					    "roles",
-					    "datasets",
-					    "audit_key",
-					    "threads",
-					    "unlisted_columns",
-					    NULL };
+	static const char *const keys[] = { "source",	    "ttl",
+					    "max_ttl",	    "allow_no_ttl",
+					    "secret",	    "default",
+					    "default_role", "store",
+					    "state_dir",    "roles",
+					    "datasets",	    "audit_key",
+					    "threads",	    "unlisted_columns",
+					    "overlay",	    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;

@@ -154,7 +154,8 @@ struct cfg {
 	char *default_role; /* callers matching no role; default "default" */
 	struct cfg_dataset *datasets; /* sorted by name (strcmp) */
 	size_t ndatasets;
-	char *store;	 /* overlay store folder, or NULL for the default */
+	char *store;	     /* overlay store folder, or NULL for the default */
+	bool overlay_shared; /* "overlay: shared": one overlay for all roles */
 	char *state_dir; /* registry + audit folder, or NULL for the default */
 	char *audit_key; /* Ed25519 seed file signing the audit head, or NULL */
 	unsigned threads;   /* workers building a view; 0 = one per CPU */

@@ -547,6 +547,48 @@ static void test_readdir(void)
 	free(c);
 }
 
+/* Paths (audit digests) and inode lists (expiry invalidation). */
+static void test_paths(void)
+{
+	struct ovl_node *d = mk(root, "pd", true), *e, *f, *g;
+	char buf[64], tiny[4];
+	uint64_t *inos = NULL;
+	size_t n = 0;
+	bool seen = false;
+
+	e = mk(d, "pe", true);
+	f = mk(e, "pf", false);
+	CHECK(ovl_node_path(t, root, buf, sizeof(buf)) == 0 &&
+		      !strcmp(buf, "/"),
+	      "path of the root");
+	CHECK(ovl_node_path(t, f, buf, sizeof(buf)) == 0 &&
+		      !strcmp(buf, "/pd/pe/pf"),
+	      "path of a nested file");
+	CHECK(ovl_node_path(t, e, buf, sizeof(buf)) == 0 &&
+		      !strcmp(buf, "/pd/pe"),
+	      "path of a folder");
+	CHECK(ovl_node_path(t, f, tiny, sizeof(tiny)) == -ENAMETOOLONG,
+	      "path too long for the buffer");
+	CHECK(ovl_rename(t, e, "pf", d, "pg", 0, 0) == 0 &&
+		      ovl_node_path(t, f, buf, sizeof(buf)) == 0 &&
+		      !strcmp(buf, "/pd/pg"),
+	      "path follows a rename");
+	CHECK(ovl_inos(t, &inos, &n) == 0 && n >= 4, "inode list");
+	for (size_t i = 0; i < n; i++)
+		seen |= inos[i] == ovl_node_ino(f);
+	CHECK(seen, "inode list holds the file");
+	free(inos);
+	g = NULL;
+	CHECK(ovl_create(t, d, "ph", &file_new, &g) == 0 &&
+		      ovl_unlink(t, d, "ph", 0) == 0 &&
+		      ovl_node_path(t, g, buf, sizeof(buf)) == -ENOENT,
+	      "an unlinked file has no path");
+	ovl_node_forget(t, g, 1);
+	CHECK(ovl_unlink(t, d, "pg", 0) == 0 && ovl_rmdir(t, d, "pe", 0) == 0 &&
+		      ovl_rmdir(t, root, "pd", 0) == 0,
+	      "clean up");
+}
+
 int main(void)
 {
 	struct ovl_tree_opts o = { .root_ino = 1,
@@ -571,6 +613,7 @@ int main(void)
 	test_xattr();
 	test_rename();
 	test_readdir();
+	test_paths();
 	CHECK(ovl_statfs(t, &sv) == 0 && sv.f_namemax == 255, "statfs");
 	ovl_tree_free(t);
 	CHECK(seal_store_bytes(s) == 0, "tree free destroys every seal file");
