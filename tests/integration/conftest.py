@@ -5,6 +5,7 @@ Every mount runs the sanitizer build in the foreground (-f) with its output
 in a log file; teardown always unmounts, waits for the daemon to exit and
 fails the test if the log holds a sanitizer report."""
 import hashlib
+import json
 import os
 import re
 import signal
@@ -24,6 +25,38 @@ if "SPOTFS_STATE_DIR" not in os.environ:
     os.environ["SPOTFS_STATE_DIR"] = os.path.join(_state, "state")
     os.environ["SPOTFS_RUNTIME_DIR"] = os.path.join(_state, "run")
 STATE_DIR = os.environ["SPOTFS_STATE_DIR"]
+
+# DuckDB for Node (tests/install-deps --test installs it).
+NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
+needs_duckdb = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
+                                  reason="DuckDB for Node not installed "
+                                  "(tests/install-deps --test)")
+
+
+def node(*args, timeout=300):
+    """Run node with DuckDB on its path; returns stdout, fails on error."""
+    env = dict(os.environ, NODE_PATH=NODE_MODULES)
+    r = subprocess.run(["node", *args], capture_output=True, text=True,
+                       timeout=timeout, env=env, cwd=os.path.join(ROOT, "tests"))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def duck(tmp_path, sql):
+    """Rows of one DuckDB query (BIGINTs as numbers), as a list of lists."""
+    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
+    with open(script, "w") as f:
+        f.write("import { createRequire } from 'node:module';\n"
+                "import { pathToFileURL } from 'node:url';\n"
+                "const require = createRequire(import.meta.url);\n"
+                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
+                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
+                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
+                "const r = await c.runAndReadAll(%s);\n"
+                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
+                "Number(v) : v));\n" % json.dumps(sql))
+    return json.loads(node(script))
+
 
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"
                        r"ERROR: UndefinedBehaviorSanitizer")

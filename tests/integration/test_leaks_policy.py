@@ -12,11 +12,8 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, spotfs
+from conftest import spotfs, duck, needs_duckdb
 
-NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
-needs_duckdb = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
-                                  reason="DuckDB for Node not installed")
 
 PEOPLE = ("id,name,email,country,note\n"
           "1,Rawname Ann,ann.raw@corp.example,DE,likes tea\n"
@@ -371,24 +368,6 @@ def test_sqlite_view_output_computed_from_masked_tables(sandbox):
     assert len(got[1][1]) == 16 and got[1][2] == "", got  # name was redacted
     no_raw(read_as(65534, s.path("app/de_users.csv")))
 
-
-def duck(tmp_path, sql):
-    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
-    with open(script, "w") as f:
-        f.write("import { createRequire } from 'node:module';\n"
-                "import { pathToFileURL } from 'node:url';\n"
-                "const require = createRequire(import.meta.url);\n"
-                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
-                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
-                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
-                "const r = await c.runAndReadAll(%s);\n"
-                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
-                "Number(v) : v));\n" % json.dumps(sql))
-    env = dict(os.environ, NODE_PATH=NODE_MODULES)
-    r = subprocess.run(["node", script], capture_output=True, text=True,
-                       timeout=300, env=env, cwd=os.path.join(ROOT, "tests"))
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def make_pq(tmp_path, path):

@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, spotfs
+from conftest import spotfs, duck, needs_duckdb
 
-NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
 SECRET = "RAW-SECRET-SSN-123-45-6789"
 CUSTOMERS = "id,email,plan\n1,raw-one@corp.example,gold\n2,raw-two@corp.example,free\n"
 # Every column listed: unlisted columns may be redacted by default.
@@ -401,31 +400,8 @@ def test_passthrough_removed_under_open_handle_fails(sandbox):
     f.close()
 
 
-def node(*args, timeout=300):
-    env = dict(os.environ, NODE_PATH=NODE_MODULES)
-    r = subprocess.run(["node", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env, cwd=os.path.join(ROOT, "tests"))
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
-def duck(tmp_path, sql):
-    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
-    with open(script, "w") as f:
-        f.write("import { createRequire } from 'node:module';\n"
-                "import { pathToFileURL } from 'node:url';\n"
-                "const require = createRequire(import.meta.url);\n"
-                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
-                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
-                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
-                "const r = await c.runAndReadAll(%s);\n"
-                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
-                "Number(v) : v));\n" % json.dumps(sql))
-    return json.loads(node(script))
-
-
-needs_duckdb = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
-                                  reason="DuckDB for Node not installed")
 
 
 def two_parquets(tmp_path):

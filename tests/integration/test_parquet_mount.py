@@ -11,21 +11,13 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, spotfs
+from conftest import ROOT, spotfs, node, duck, NODE_MODULES
 
-NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
 MASKED = ["email", "name"]
 
 pytestmark = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
                                 reason="DuckDB for Node not installed (tests/install-deps --test)")
 
-
-def node(*args, timeout=300):
-    env = dict(os.environ, NODE_PATH=NODE_MODULES)
-    r = subprocess.run(["node", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env, cwd=os.path.join(ROOT, "tests"))
-    assert r.returncode == 0, r.stderr
-    return r.stdout
 
 
 @pytest.fixture(scope="module")
@@ -156,20 +148,6 @@ def test_preview_matches_the_served_file(sandbox, fixtures, tmp_path):
     assert [[p["email"], p["name"] or None] for p in prev] == \
         [[e, n] for e, n in served], (prev, served)
 
-
-def duck(tmp_path, sql):
-    script = os.path.join(str(tmp_path), "q%d.mjs" % abs(hash(sql)))
-    with open(script, "w") as f:
-        f.write("import { createRequire } from 'node:module';\n"
-                "import { pathToFileURL } from 'node:url';\n"
-                "const require = createRequire(import.meta.url);\n"
-                "const { DuckDBInstance } = await import(pathToFileURL(require.resolve("
-                "'@duckdb/node-api', { paths: (process.env.NODE_PATH || '').split(':') })).href);\n"
-                "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
-                "const r = await c.runAndReadAll(%s);\n"
-                "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
-                "Number(v) : v));\n" % json.dumps(sql))
-    return json.loads(node(script))
 
 
 def test_row_filter_and_whole_row_policy(sandbox, fixtures, tmp_path):
