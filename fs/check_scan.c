@@ -31,7 +31,9 @@
 /* One column of one view, over every role built. */
 struct chk_rec {
 	char *view;
-	char *col;
+	size_t idx;	/* 0-based column index */
+	char *col;	/* col_len bytes (may hold a NUL), then a NUL */
+	size_t col_len;
 	unsigned disps; /* 1u << enum plan_disp, for every role */
 	unsigned kinds; /* PII kinds seen in raw-served values */
 	char *raw_role; /* first role it was served raw to, or NULL */
@@ -42,16 +44,18 @@ static bool chk_raw(enum plan_disp d)
 	return d == PLAN_KEPT || d == PLAN_UNLISTED_KEPT || d == PLAN_COMPUTED;
 }
 
-static void chk_column(void *arg, const char *view, const char *col,
-		       enum plan_disp disp, unsigned kinds)
+static void chk_column(void *arg, const char *view, size_t idx,
+		       const char *col, size_t len, enum plan_disp disp,
+		       unsigned kinds)
 {
 	struct chk_scan *c = arg;
 	struct chk_rec *r = NULL;
 
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->nrecs && !r; i++)
-		if (!strcmp(c->recs[i].view, view) &&
-		    !strcmp(c->recs[i].col, col))
+		if (!strcmp(c->recs[i].view, view) && c->recs[i].idx == idx &&
+		    c->recs[i].col_len == len &&
+		    !memcmp(c->recs[i].col, col, len))
 			r = &c->recs[i];
 	if (!r) {
 		struct chk_rec *nr =
@@ -63,12 +67,16 @@ static void chk_column(void *arg, const char *view, const char *col,
 		r = &c->recs[c->nrecs];
 		memset(r, 0, sizeof(*r));
 		r->view = strdup(view);
-		r->col = strdup(col);
+		r->col = malloc(len + 1);
 		if (!r->view || !r->col) {
 			free(r->view);
 			free(r->col);
 			goto out;
 		}
+		memcpy(r->col, col, len);
+		r->col[len] = 0;
+		r->col_len = len;
+		r->idx = idx;
 		c->nrecs++;
 	}
 	r->disps |= 1u << disp;
@@ -172,9 +180,10 @@ static const char *chk_name_pii(const char *name)
 
 /* A rule of d (or Lua columns[] entry) nearly matching col, not exactly. */
 static const char *chk_near_rule(const struct cfg_dataset *d,
-				 const struct pol_engine *eng, const char *col)
+				 const struct pol_engine *eng,
+				 const struct chk_rec *rec)
 {
-	struct pipe_col pc = { (char *)col, strlen(col), 0, 0 };
+	struct pipe_col pc = { rec->col, rec->col_len, 0, 0 };
 	const struct cfg_rules *sets[64];
 	size_t n = 0;
 
@@ -190,13 +199,15 @@ static const char *chk_near_rule(const struct cfg_dataset *d,
 		for (size_t i = 0; i < sets[s]->ncols; i++) {
 			const char *r = sets[s]->cols[i].name;
 
-			if (strcmp(r, col) && plan_suggest(r, &pc, 1))
+			if (pipe_col_find(&pc, 1, r, strlen(r)) &&
+			    plan_suggest(r, &pc, 1))
 				return r;
 		}
 	for (size_t i = 0; eng && i < pol_engine_column_count(eng); i++) {
 		const char *r = pol_engine_column_name(eng, i);
 
-		if (strcmp(r, col) && plan_suggest(r, &pc, 1))
+		if (pipe_col_find(&pc, 1, r, strlen(r)) &&
+		    plan_suggest(r, &pc, 1))
 			return r;
 	}
 	return NULL;
@@ -214,6 +225,60 @@ static void chk_kinds(unsigned kinds, char *buf, size_t len)
 						msk_pii_name(k));
 }
 
+/* PII kinds the detectors see in a column's name: then it is a value. */
+static unsigned chk_name_kinds(const struct chk_rec *r)
+{
+	return msk_pii_detect((const uint8_t *)r->col, r->col_len);
+}
+
+/* Whether r's name may be printed: no control byte, not a value. */
+static bool chk_name_printable(const struct chk_rec *r)
+{
+	for (size_t i = 0; i < r->col_len; i++)
+		if ((unsigned char)r->col[i] < 0x20 || r->col[i] == 0x7f)
+			return false;
+	return !chk_name_kinds(r);
+}
+
+/* "column 'email'", or "column 3 (1-based)" for a name not printable. */
+static const char *chk_label(const struct chk_rec *r, char *buf, size_t len)
+{
+	if (chk_name_printable(r))
+		snprintf(buf, len, "column '%s'", r->col);
+	else
+		snprintf(buf, len, "column %zu (1-based)", r->idx + 1);
+	return buf;
+}
+
+/* Warnings about the name of a column; the number printed. */
+static int chk_name_report(const struct chk_rec *r)
+{
+	unsigned k = chk_name_kinds(r);
+	char kinds[128];
+	const char *first;
+	int w = 0;
+
+	if (memchr(r->col, 0, r->col_len)) {
+		printf("  warning: %s: column %zu (1-based) has a name with a "
+		       "NUL byte: no rule can name it (it is unlisted)\n",
+		       r->view, r->idx + 1);
+		w++;
+	}
+	if (k) {
+		/* Never the name: it is a value (a missing header row). */
+		chk_kinds(k, kinds, sizeof(kinds));
+		first = msk_pii_name(k & -k);
+		printf("  warning: %s: column %zu (1-based) has a name that "
+		       "looks like %s %s: is the header missing?\n",
+		       r->view, r->idx + 1,
+		       strchr("aeiou", first[0]) || first[0] == 's' ? "an"
+								    : "a",
+		       kinds);
+		w++;
+	}
+	return w;
+}
+
 /* Warnings about one column; the number printed. */
 static int chk_rec_report(const struct cfg_dataset *d,
 			  const struct pol_engine *eng, const struct chk_rec *r)
@@ -223,47 +288,93 @@ static int chk_rec_report(const struct cfg_dataset *d,
 	bool redacted = r->disps & (1u << PLAN_REDACTED);
 	bool computed = r->disps & (1u << PLAN_COMPUTED);
 	const char *near = NULL, *what;
-	char kinds[128];
-	int w = 0;
+	char kinds[128], col[CHK_NAME_MAX + 32];
+	int w = chk_name_report(r);
 
+	chk_label(r, col, sizeof(col));
 	if (redacted || ukept)
-		near = chk_near_rule(d, eng, r->col);
+		near = chk_near_rule(d, eng, r);
 	if (redacted)
-		printf("  unlisted: %s: column '%s' is named by no rule: "
+		printf("  unlisted: %s: %s is named by no rule: "
 		       "served as NULL (unlisted_columns: redact)\n",
-		       r->view, r->col);
+		       r->view, col);
 	if (ukept) {
-		printf("  warning: %s: column '%s' is named by no rule and "
+		printf("  warning: %s: %s is named by no rule and "
 		       "is served raw (unlisted_columns: keep)\n",
-		       r->view, r->col);
+		       r->view, col);
 		w++;
 	}
 	if (near) {
-		printf("  warning: %s: column '%s' nearly matches the rule "
+		printf("  warning: %s: %s nearly matches the rule "
 		       "'%s' but rules match names exactly: is it the same "
 		       "column?\n",
-		       r->view, r->col, near);
+		       r->view, col, near);
 		w++;
 	}
 	if (!kept && !ukept && !computed)
 		return w;
 	/* Views compute their columns from masked tables: values only. */
-	what = (kept || ukept) ? chk_name_pii(r->col) : NULL;
+	what = (kept || ukept) && chk_name_printable(r) ? chk_name_pii(r->col)
+						       : NULL;
 	if (what) {
-		printf("  warning: %s: column '%s' is named like %s but is "
+		printf("  warning: %s: %s is named like %s but is "
 		       "served unmasked to role %s\n",
-		       r->view, r->col, what, r->raw_role ? r->raw_role : "?");
+		       r->view, col, what, r->raw_role ? r->raw_role : "?");
 		w++;
 	}
 	if (r->kinds) {
 		chk_kinds(r->kinds, kinds, sizeof(kinds));
-		printf("  warning: %s: column '%s' holds values that look "
+		printf("  warning: %s: %s holds values that look "
 		       "like %s but is served unmasked to role %s%s\n",
-		       r->view, r->col, kinds, r->raw_role ? r->raw_role : "?",
+		       r->view, col, kinds, r->raw_role ? r->raw_role : "?",
 		       computed ? " (a view's output)" : "");
 		w++;
 	}
 	return w;
+}
+
+static bool chk_same_name(const struct chk_rec *a, const struct chk_rec *b)
+{
+	return a->idx != b->idx && !strcmp(a->view, b->view) &&
+	       a->col_len == b->col_len && !memcmp(a->col, b->col, a->col_len);
+}
+
+/*
+ * A name two columns of one view share: every rule of that name applies to
+ * each (CSV, SQLite views; Parquet refuses the view). Said once per name,
+ * unless every such column is redacted. The number printed.
+ */
+static int chk_dup_report(const struct chk_scan *c, size_t i)
+{
+	const struct chk_rec *r = &c->recs[i];
+	const unsigned ruled = (1u << PLAN_KEPT) | (1u << PLAN_MASKED) |
+			       (1u << PLAN_LUA);
+	unsigned disps = r->disps;
+	size_t n = 1, second = 0;
+	char col[CHK_NAME_MAX + 32];
+
+	for (size_t j = 0; j < c->nrecs; j++) {
+		if (!chk_same_name(r, &c->recs[j]))
+			continue;
+		if (c->recs[j].idx < r->idx)
+			return 0; /* said at the first */
+		if (!second)
+			second = c->recs[j].idx + 1;
+		disps |= c->recs[j].disps;
+		n++;
+	}
+	if (n == 1 || disps == 1u << PLAN_REDACTED)
+		return 0;
+	if (chk_name_printable(r))
+		snprintf(col, sizeof(col), "column name '%s'", r->col);
+	else
+		snprintf(col, sizeof(col),
+			 "the name of columns %zu, %zu (1-based)", r->idx + 1,
+			 second);
+	printf("  warning: %s: %s appears %zu times: %s\n", r->view, col, n,
+	       disps & ruled ? "the rule applies to each"
+			     : "each is served the same way");
+	return 1;
 }
 
 int chk_scan_report(struct chk_scan *c, struct sbx *s,
@@ -272,8 +383,10 @@ int chk_scan_report(struct chk_scan *c, struct sbx *s,
 	const struct pol_engine *eng = sbx_engine(s, d);
 	int w = 0;
 
-	for (size_t i = 0; i < c->nrecs; i++)
+	for (size_t i = 0; i < c->nrecs; i++) {
 		w += chk_rec_report(d, eng, &c->recs[i]);
+		w += chk_dup_report(c, i);
+	}
 	chk_scan_clear(c);
 	return w;
 }
@@ -286,13 +399,54 @@ struct chk_walk {
 	int warnings;
 };
 
-/* PII kinds in the text lines of (p, len); -1 if it is not text. */
-static int chk_text_kinds(const uint8_t *p, size_t len)
+/*
+ * Whether the first bytes of a file say it is not text the line scan can
+ * read: a NUL byte or many control bytes (binary, UTF-16/32), a byte order
+ * mark of UTF-16/32, or the magic of a compressed or archive format.
+ */
+static bool chk_not_text(const uint8_t *p, size_t len)
+{
+	static const struct {
+		const char *m;
+		size_t len;
+	} magic[] = {
+		{ "\x1f\x8b", 2 },		 /* gzip */
+		{ "\x28\xb5\x2f\xfd", 4 }, /* zstd */
+		{ "PK\x03\x04", 4 },	 /* zip, xlsx, docx */
+		{ "PK\x05\x06", 4 },	 /* empty zip */
+		{ "\xfd" "7zXZ", 5 },	 /* xz */
+		{ "BZh", 3 },		 /* bzip2 */
+		{ "7z\xbc\xaf\x27\x1c", 6 }, /* 7-Zip */
+		{ "\x04\x22\x4d\x18", 4 }, /* lz4 */
+		{ "\xff\xfe", 2 },		 /* UTF-16/32 LE BOM */
+		{ "\xfe\xff", 2 },		 /* UTF-16 BE BOM */
+		{ "%PDF", 4 },
+	};
+	size_t probe = len < CHK_BINARY_PROBE ? len : CHK_BINARY_PROBE;
+	size_t ctl = 0;
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(magic); i++)
+		if (len >= magic[i].len && !memcmp(p, magic[i].m, magic[i].len))
+			return true;
+	if (memchr(p, 0, probe))
+		return true;
+	for (size_t i = 0; i < probe; i++)
+		if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
+		     p[i] != '\r' && p[i] != '\f') ||
+		    p[i] == 0x7f)
+			ctl++;
+	return ctl * 100 > probe; /* more than 1%: not text */
+}
+
+/*
+ * PII kinds in the text lines of (p, len): the first CHK_PASS_LINES lines
+ * (a sample; *sampled set when the file goes on); -1 if it is not text.
+ */
+static int chk_text_kinds(const uint8_t *p, size_t len, bool *sampled)
 {
 	unsigned kinds = 0, lines = 0;
-	size_t probe = len < CHK_BINARY_PROBE ? len : CHK_BINARY_PROBE;
 
-	if (memchr(p, 0, probe))
+	if (chk_not_text(p, len))
 		return -1;
 	while (len && lines++ < CHK_PASS_LINES) {
 		const uint8_t *nl = memchr(p, '\n', len);
@@ -302,6 +456,8 @@ static int chk_text_kinds(const uint8_t *p, size_t len)
 		p += l + (nl ? 1 : 0);
 		len -= l + (nl ? 1 : 0);
 	}
+	if (len)
+		*sampled = true;
 	return (int)kinds;
 }
 
@@ -310,6 +466,7 @@ static void chk_pass_file(struct chk_walk *wk, int dirfd, const char *name,
 {
 	static const uint8_t sqlite_magic[16] = "SQLite format 3";
 	uint8_t *buf = malloc(CHK_PASS_BYTES);
+	bool sampled = false;
 	ssize_t n = -1;
 	char kinds[128];
 	struct stat st;
@@ -327,19 +484,37 @@ static void chk_pass_file(struct chk_walk *wk, int dirfd, const char *name,
 		free(buf);
 		return;
 	}
+	if (n > 0 && (uint64_t)n < (uint64_t)st.st_size)
+		sampled = true;
 	if ((n >= 4 && !memcmp(buf, "PAR1", 4)) ||
 	    (n >= 16 && !memcmp(buf, sqlite_magic, 16))) {
 		printf("  warning: %s: a %s file the config does not name: the "
 		       "mount serves it raw (default: show)\n",
 		       rel, buf[0] == 'P' ? "Parquet" : "SQLite");
 		wk->warnings++;
-	} else if ((k = chk_text_kinds(buf, (size_t)n)) > 0) {
+		sampled = false;
+	} else if ((k = chk_text_kinds(buf, (size_t)n, &sampled)) < 0) {
+		/* Unread is not clean: say so rather than give an all-clear. */
+		printf("  warning: %s: passthrough file served raw, not "
+		       "scanned (binary/compressed): check reads text only "
+		       "(default: show)\n",
+		       rel);
+		wk->warnings++;
+		sampled = false;
+	} else if (k > 0) {
 		chk_kinds((unsigned)k, kinds, sizeof(kinds));
 		printf("  warning: %s: passthrough file holds text that looks "
-		       "like %s: the mount serves it raw (default: show)\n",
-		       rel, kinds);
+		       "like %s: the mount serves it raw (default: show; "
+		       "scanned: a sample of its first %u lines, %u KiB)\n",
+		       rel, kinds, CHK_PASS_LINES, CHK_PASS_BYTES >> 10);
 		wk->warnings++;
+		sampled = false;
 	}
+	if (sampled)
+		printf("  note: %s: passthrough file scanned only in its first "
+		       "%u lines or %u KiB (a sample): the rest is served raw "
+		       "unchecked (default: show)\n",
+		       rel, CHK_PASS_LINES, CHK_PASS_BYTES >> 10);
 	free(buf);
 }
 
@@ -371,7 +546,9 @@ static void chk_pass_dir(struct chk_walk *wk, int dirfd, const char *rel,
 		if (S_ISDIR(st.st_mode) && depth < CHK_PASS_DEPTH) {
 			if (!src_opendir(wk->s->srcfd, path, &sub))
 				chk_pass_dir(wk, sub, path, depth + 1);
-		} else if (S_ISREG(st.st_mode)) {
+		} else if (S_ISREG(st.st_mode) &&
+			   !sbx_is_dataset_file(wk->s, path, &st)) {
+			/* (a dataset's hard link or journal: never served) */
 			wk->files++;
 			chk_pass_file(wk, dirfd, e->d_name, path);
 		}

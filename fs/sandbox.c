@@ -548,7 +548,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 {
 	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d),
 				false,	   b->ds_cols, b->nds_cols,
-				b->s->scan };
+				b->s->scan, false };
 	const struct cfg_table *t = NULL;
 	char name[PATH_MAX];
 	struct plan **np, *p = NULL;
@@ -560,6 +560,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	for (size_t i = 0; table && i < b->nobjs; i++)
 		if (b->objs[i].sql && !strcmp(b->objs[i].name, table))
 			env.view_output = true;
+	env.leaf_paths = sbx_format(b->s, b->d) == VIEW_FMT_PARQUET;
 	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",
 		 table ? table : "");
 	np = realloc(b->plans, (b->nplans + 1) * sizeof(*np));

@@ -606,43 +606,57 @@ bool cfg_dataset_allows(const struct cfg_dataset *d, const char *role)
 	return false;
 }
 
+/*
+ * Rule names never hold a NUL (the YAML reader refuses one), so a column
+ * name with a NUL byte matches no rule: compare lengths, then bytes.
+ */
 static const struct cfg_column *cfg_rules_find(const struct cfg_rules *r,
-					       const char *column)
+					       const char *column, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < r->ncols; i++)
-		if (!strcmp(r->cols[i].name, column))
+		if (strlen(r->cols[i].name) == len &&
+		    !memcmp(r->cols[i].name, column, len))
 			return &r->cols[i];
 	return NULL;
 }
 
 static const struct cfg_column *cfg_role_find(const struct cfg_role_rules *b,
 					      size_t n, const char *role,
-					      const char *column)
+					      const char *column, size_t len)
 {
 	size_t i;
 
 	for (i = 0; role && i < n; i++)
 		if (!strcmp(b[i].role, role))
-			return cfg_rules_find(&b[i].rules, column);
+			return cfg_rules_find(&b[i].rules, column, len);
 	return NULL;
+}
+
+const struct cfg_column *cfg_column_rule_len(const struct cfg_dataset *d,
+					     const struct cfg_table *t,
+					     const char *role,
+					     const char *column, size_t len)
+{
+	const struct cfg_column *col = NULL;
+
+	/* A table's own rules first, then the dataset's as defaults. */
+	if (t && !(col = cfg_role_find(t->by_role, t->nby_role, role, column,
+				       len)))
+		col = cfg_rules_find(&t->rules, column, len);
+	if (!col)
+		col = cfg_role_find(d->by_role, d->nby_role, role, column, len);
+	if (!col)
+		col = cfg_rules_find(&d->rules, column, len);
+	return col;
 }
 
 const struct cfg_column *cfg_column_rule(const struct cfg_dataset *d,
 					 const struct cfg_table *t,
 					 const char *role, const char *column)
 {
-	const struct cfg_column *col = NULL;
-
-	/* A table's own rules first, then the dataset's as defaults. */
-	if (t && !(col = cfg_role_find(t->by_role, t->nby_role, role, column)))
-		col = cfg_rules_find(&t->rules, column);
-	if (!col)
-		col = cfg_role_find(d->by_role, d->nby_role, role, column);
-	if (!col)
-		col = cfg_rules_find(&d->rules, column);
-	return col;
+	return cfg_column_rule_len(d, t, role, column, strlen(column));
 }
 
 enum cfg_unlisted cfg_unlisted_of(const struct cfg_dataset *d,

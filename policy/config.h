@@ -206,8 +206,15 @@ bool cfg_dataset_allows(const struct cfg_dataset *d, const char *role);
 /*
  * The effective rule for a column of a dataset (or of one of its tables:
  * pass the table, or NULL) for role: the role override if any, else the base
- * rule, else NULL (column served unchanged).
+ * rule, else NULL (the column is unlisted). The column name is (column,
+ * len), as the data has it: names match exactly, byte for byte and length
+ * for length, so a name with a NUL byte matches no rule (rule names have
+ * none). cfg_column_rule is for NUL-free C-string names only.
  */
+const struct cfg_column *cfg_column_rule_len(const struct cfg_dataset *d,
+					     const struct cfg_table *t,
+					     const char *role,
+					     const char *column, size_t len);
 const struct cfg_column *cfg_column_rule(const struct cfg_dataset *d,
 					 const struct cfg_table *t,
 					 const char *role, const char *column);

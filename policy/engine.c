@@ -339,13 +339,40 @@ void pol_engine_free(struct pol_engine *e)
 	free(e);
 }
 
+/* strcmp order of a NUL-free (name, len) against the C string c. */
+static int pol_cmp_len(const char *name, size_t len, const char *c)
+{
+	size_t clen = strlen(c);
+	int d = memcmp(name, c, len < clen ? len : clen);
+
+	return d ? d : (len > clen) - (len < clen);
+}
+
+bool pol_engine_has_column_len(const struct pol_engine *e, const char *name,
+			       size_t len)
+{
+	size_t lo = 0, hi = e->ncolfns;
+
+	/* A name with a NUL byte is no key of columns (those have none). */
+	if (memchr(name, 0, len))
+		return false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int d = pol_cmp_len(name, len, e->colfns[mid]);
+
+		if (!d)
+			return true;
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
 bool pol_engine_has_column(const struct pol_engine *e, const char *name)
 {
-	/* No columns table: no array either (bsearch wants a real one). */
-	if (!e->ncolfns)
-		return false;
-	return bsearch(&name, e->colfns, e->ncolfns, sizeof(*e->colfns),
-		       pol_cmp_str) != NULL;
+	return pol_engine_has_column_len(e, name, strlen(name));
 }
 
 size_t pol_engine_column_count(const struct pol_engine *e)

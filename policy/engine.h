@@ -124,7 +124,13 @@ int pol_engine_new_mem(const char *name, const char *src, size_t len,
 		       struct spot_err *err);
 void pol_engine_free(struct pol_engine *e);
 
-/* columns[name] is a function. */
+/*
+ * columns[name] is a function. The name is (name, len) as the data has it:
+ * a name with a NUL byte is never a key (keys with one are ignored), and
+ * "id\0x" is not "id". pol_engine_has_column is for NUL-free C strings.
+ */
+bool pol_engine_has_column_len(const struct pol_engine *e, const char *name,
+			       size_t len);
 bool pol_engine_has_column(const struct pol_engine *e, const char *name);
 /* The names of the function-valued columns[] entries, sorted (i < count). */
 size_t pol_engine_column_count(const struct pol_engine *e);

@@ -22,7 +22,8 @@ struct plan_mcol {
 
 /* spotfs check: what one source column became, and PII seen in it. */
 struct plan_scol {
-	char *name;
+	char *name; /* name_len bytes (may hold a NUL), then a NUL */
+	size_t name_len;
 	enum plan_disp disp;
 	unsigned kinds;	  /* enum msk_pii_kind bits seen */
 	uint64_t sampled; /* rows looked at */
@@ -65,13 +66,15 @@ static int plan_sample_fn(void *arg, struct pipe_batch *b, size_t col,
 
 	(void)err;
 	for (size_t r = 0; r < b->nrows && sc->sampled < PLAN_SCAN_ROWS; r++) {
-		const struct pipe_cell *in = &b->in[r * b->ncols + col];
+		/* The cell as served so far: the output of the transforms
+		 * before this one where they set it, else the source's. */
+		const struct pipe_cell *c = pipe_batch_cell(b, r, col);
 
 		if (!b->keep[r])
 			continue;
 		sc->sampled++;
-		if (in->type != PIPE_NULL)
-			sc->kinds |= msk_pii_detect(in->p, in->len);
+		if (c->type != PIPE_NULL)
+			sc->kinds |= msk_pii_detect(c->p, c->len);
 	}
 	return 0;
 }
@@ -289,15 +292,48 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * Parquet: leaf paths are joined with '.', so a top-level column named
+ * "a.b" and the leaf b of a struct a (or two leaves a crafted schema names
+ * alike) share a name. A rule cannot say which it means: refuse the view
+ * rather than apply one rule to data it may not have been written for.
+ */
+static int plan_check_unique(struct plan *p, const struct pipe_col *cols,
+			     size_t ncols, struct spot_err *err)
+{
+	for (size_t i = 0; i < ncols; i++) {
+		size_t n = 1;
+
+		for (size_t j = i + 1; j < ncols; j++)
+			if (cols[j].name_len == cols[i].name_len &&
+			    !memcmp(cols[j].name, cols[i].name,
+				    cols[i].name_len))
+				n++;
+		if (n > 1) {
+			spot_err_set(err,
+				     "%s: column name '%s' appears %zu times "
+				     "(a column named with dots and a nested "
+				     "leaf?): a rule cannot say which it "
+				     "means, so the view is refused",
+				     p->view, cols[i].name, n);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
 /* Record column ci's disposition for check, with a sampler if raw. */
 static int plan_scan_col(struct plan *p, const struct pipe_col *col, size_t ci,
 			 enum plan_disp disp)
 {
 	struct plan_scol *sc = &p->scols[ci];
 
-	sc->name = strdup(col->name);
+	sc->name = malloc(col->name_len + 1);
 	if (!sc->name)
 		return -ENOMEM;
+	memcpy(sc->name, col->name, col->name_len);
+	sc->name[col->name_len] = 0;
+	sc->name_len = col->name_len;
 	sc->disp = disp;
 	if (disp == PLAN_KEPT || disp == PLAN_UNLISTED_KEPT ||
 	    disp == PLAN_COMPUTED) {
@@ -369,11 +405,13 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	if (rc)
 		goto fail;
 	rc = plan_check_rules(p, env, d, t, role, cols, ncols, err);
+	if (!rc && env->leaf_paths)
+		rc = plan_check_unique(p, cols, ncols, err);
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < ncols; i++) {
-		const struct cfg_column *c =
-			cfg_column_rule(d, t, role, cols[i].name);
+		const struct cfg_column *c = cfg_column_rule_len(
+			d, t, role, cols[i].name, cols[i].name_len);
 		enum plan_disp disp;
 
 		/* A YAML rule wins; else the policy's columns[name] applies;
@@ -384,7 +422,8 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 							    : PLAN_MASKED;
 			rc = plan_bind_col(p, env, c, i, err);
 		} else if (p->run &&
-			   pol_engine_has_column(env->engine, cols[i].name)) {
+			   pol_engine_has_column_len(env->engine, cols[i].name,
+						     cols[i].name_len)) {
 			disp = PLAN_LUA;
 			rc = plan_bind_lua(p, cols[i].name, i, err);
 		} else if (env->view_output) {
@@ -434,7 +473,8 @@ void plan_free(struct plan *p)
 		return;
 	for (size_t i = 0; p->scols && i < p->nscols; i++) {
 		if (p->scols[i].name)
-			p->scan->column(p->scan->arg, p->view, p->scols[i].name,
+			p->scan->column(p->scan->arg, p->view, i,
+					p->scols[i].name, p->scols[i].name_len,
 					p->scols[i].disp, p->scols[i].kinds);
 		free(p->scols[i].name);
 	}

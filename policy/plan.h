@@ -9,6 +9,10 @@
  * plan owns everything it allocates; free it with plan_free() after the
  * pipeline run.
  *
+ * Names match exactly, as (ptr, len): a column whose name holds a NUL
+ * byte matches no rule and no Lua columns[NAME] ("id\0ssn" is not "id").
+ * Two columns of one name both get the rule of that name (CSV, SQLite
+ * views); for Parquet leaf paths that is refused (plan_env.leaf_paths).
  * Columns no rule names (no YAML rule for the role, no Lua columns[NAME])
  * are unlisted: with unlisted_columns: redact (the default) plan_bind binds
  * a transform that serves them as NULL, so what is served is only what the
@@ -64,17 +68,29 @@ struct plan_env {
 	size_t nds_cols;
 	/* spotfs check: sample raw-served columns, report at plan_free. */
 	struct plan_scan *scan;
+	/*
+	 * Column names are leaf paths joined with '.' (Parquet): two columns
+	 * of one name are different leaves ("a.b" the column, b of struct a)
+	 * that no rule can tell apart, so the binding fails (-EIO). Without
+	 * it (CSV, SQLite) a rule applies to every column of its name.
+	 */
+	bool leaf_paths;
 };
 
 /*
  * spotfs check's view of one binding, called from plan_free: for every
- * source column its disposition and the PII kinds (enum msk_pii_kind bits)
- * seen in up to PLAN_SCAN_ROWS values served raw. No values are kept.
+ * source column (its 0-based index, and its name as (column, len): it may
+ * hold a NUL byte) its disposition and the PII kinds (enum msk_pii_kind
+ * bits) seen in up to PLAN_SCAN_ROWS values served raw. The sample is the
+ * cell as the plan's transforms leave it; a SQLite generated column is
+ * recomputed after them (view_sqlite.c), so for one its source value is
+ * sampled. No values are kept.
  */
 #define PLAN_SCAN_ROWS 2000
 struct plan_scan {
-	void (*column)(void *arg, const char *view, const char *column,
-		       enum plan_disp disp, unsigned pii_kinds);
+	void (*column)(void *arg, const char *view, size_t index,
+		       const char *column, size_t len, enum plan_disp disp,
+		       unsigned pii_kinds);
 	void *arg;
 };
 

@@ -527,3 +527,202 @@ def test_check_warns_parquet_leaves(sandbox, tmp_path):
         in out, out
     assert "unlisted: p.parquet: column 'contact.city'" in out, out
     assert check(s, "--strict")[0] == 1
+
+
+# ---- round 2: names are (ptr, len); check never prints a value ----
+
+DIAG = ["DIAG-HIV-%03d" % i for i in range(1, 4)]
+
+
+def nul_csv(header):
+    return header + "\n" + "".join("%d,%s\n" % (i, v)
+                                   for i, v in enumerate(DIAG, 1))
+
+
+@pytest.mark.parametrize("header", ["id,id\0diagnosis", "id,id\0",
+                                    "id,\0id", "id,id\0id"])
+@pytest.mark.parametrize("forms", ["", "    as: [csv, parquet]\n"])
+def test_nul_in_column_name_never_matches_a_rule(sandbox, header, forms):
+    """A header name with a NUL byte is not the name before the NUL: no
+    rule names it, so it is unlisted (NULL), in the file and its forms."""
+    s = sandbox("nul")
+    s.write("a.csv", nul_csv(header))
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n%s    columns:\n"
+                   "      id: keep\n" % forms)
+    s.mount()
+    names = os.listdir(s.mnt)
+    assert "a.csv" in names, names
+    for n in names:
+        data = read_as(65534, s.path(n))
+        assert not [v for v in DIAG if v.encode() in data], (n, data)
+    got = rows(read_as(65534, s.path("a.csv")))
+    assert got[1] == ["1", ""], got
+
+
+def test_nul_in_column_name_never_matches_a_lua_column(sandbox):
+    """columns.id of a policy does not apply to a column 'id\\0diagnosis'."""
+    s = sandbox("nullua")
+    s.write("a.csv", nul_csv("id,id\0diagnosis"))
+    pol = os.path.join(s.base, "p.lua")
+    with open(pol, "w") as f:
+        f.write("columns = { id = function(v) return v end }\n")
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n    policy: %s\n"
+                   "    columns:\n      note: { method: hash, optional: true }\n"
+                   % pol)
+    s.mount()
+    data = read_as(65534, s.path("a.csv"))
+    assert not [v for v in DIAG if v.encode() in data], data
+    assert rows(data)[1] == ["1", ""], data
+
+
+def test_check_strict_fails_on_nul_in_column_name(sandbox):
+    s = sandbox("nulchk")
+    s.write("a.csv", nul_csv("id,id\0diagnosis"))
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n    columns:\n"
+                   "      id: keep\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+    assert "column 2 (1-based) has a name with a NUL byte" in out, out
+    assert "DIAG-HIV" not in out
+
+
+@needs_duckdb
+def test_parquet_nul_in_leaf_name_never_matches_a_rule(sandbox, tmp_path):
+    s = sandbox("pqnul")
+    p = os.path.join(s.src, "a.parquet")
+    vals = ",".join("(%d,'%s')" % (i, v) for i, v in enumerate(DIAG, 1))
+    duck(tmp_path, "COPY (SELECT * FROM (VALUES %s) t(id, idXdiag)) TO '%s' "
+         "(FORMAT parquet, COMPRESSION uncompressed)" % (vals, p))
+    with open(p, "rb") as f:
+        b = f.read()
+    with open(p, "wb") as f:
+        f.write(b.replace(b"idXdiag", b"id\0diag"))
+    s.write_config("source: @SRC@\ndatasets:\n  a.parquet:\n"
+                   "    as: [parquet, csv]\n    columns:\n      id: keep\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1 and "DIAG-HIV" not in out, out
+    s.mount()
+    for n in ("a.parquet", "a.csv"):
+        data = read_as(65534, s.path(n))
+        assert b"DIAG-HIV" not in data, (n, data)
+    got = duck(tmp_path, "SELECT * FROM '%s' ORDER BY 1" % s.path("a.parquet"))
+    assert got[0] == [1, None], got
+
+
+@pytest.mark.parametrize("data,kind", [
+    ("1,alice@corp.example,123-45-6789\n2,bob@corp.example,987-65-4321\n",
+     "email"),
+    ("7,x,+1 555-201-1234\n8,y,+1 555-201-9999\n", "phone"),
+], ids=["email", "phone"])
+def test_check_strict_fails_on_headerless_csv(sandbox, data, kind):
+    """The first data row of a headerless CSV is read as the header: check
+    says which column has a name that looks like personal data, by number,
+    never printing the name (it is a value)."""
+    s = sandbox("nohdr")
+    s.write("a.csv", data)
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n    columns:\n"
+                   "      email: { method: hash, optional: true }\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+    assert "has a name that looks like" in out and "is the header missing?" \
+        in out, out
+    first = data.splitlines()[0].split(",")
+    for v in first[1:] if kind == "email" else first[2:]:
+        assert v not in out, (v, out)
+    if kind == "email":
+        assert "column 2 (1-based) has a name that looks like an email" in out
+        assert "column 3 (1-based) has a name that looks like a ssn" in out or \
+            "column 3 (1-based) has a name that looks like an ssn" in out, out
+    s.mount()
+    data = read_as(65534, s.path("a.csv"))
+    # Every column is unlisted and redacted; what stays is the first row,
+    # served as the header (names are served as the source has them):
+    # check's warning above is the guard against that.
+    assert data.count(b"@corp.example") <= 1, data
+
+
+def test_check_never_prints_pii_like_names_in_other_messages(sandbox):
+    """unlisted_columns: keep, a near-miss and a duplicate: every message
+    about a column whose name looks like a value names it by number."""
+    s = sandbox("nohdrkeep")
+    s.write("a.csv", "1,alice@corp.example,alice@corp.example,Email\n"
+            "2,bob@corp.example,bob@corp.example,x\n")
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+                   "  a.csv:\n    columns:\n"
+                   "      email: { method: hash, optional: true }\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+    assert "alice" not in out, out
+    assert "column 2 (1-based)" in out and "column 3 (1-based)" in out, out
+
+
+@pytest.mark.parametrize("name,data", [
+    ("utf16.csv", "\ufeffid,email\n1,john7@example.com\n".encode("utf-16-le")),
+    ("utf16nobom.csv", "id,email\n1,john7@example.com\n".encode("utf-16-le")),
+    ("export.csv.gz", None),
+    ("nul_first.csv", b"id\0,email\n1,john7@example.com\n"),
+    ("blob.bin", bytes(range(1, 32)) * 40),
+], ids=["utf16", "utf16nobom", "gz", "nul", "ctl"])
+def test_check_warns_passthrough_not_scanned(sandbox, name, data):
+    """default: show serves a file check cannot read as text raw: check
+    says so (strict fails) instead of an all-clear."""
+    import gzip
+    if data is None:
+        data = gzip.compress(b"id,email\n1,john7@example.com\n")
+    s = sandbox("passbin")
+    s.write("masked.csv", PEOPLE)
+    s.write(name, data)
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n  masked.csv:\n"
+                   "    columns:\n      id: keep\n      email: hash\n"
+                   "      name: hash\n      country: keep\n"
+                   "      note: { method: pii }\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+    assert "%s: passthrough file served raw, not scanned (binary/compressed)" \
+        % name in out, out
+    assert "john7" not in out
+
+
+def test_check_passthrough_scan_is_a_sample(sandbox):
+    s = sandbox("passlate")
+    s.write("late.csv", "id,email\n" + "1,x\n" * 2100 + "9,john7@example.com\n")
+    s.write_config("source: @SRC@\ndefault: show\ndatasets: {}\n")
+    rc, out = check(s)
+    assert "late.csv: passthrough file scanned only in its first" in out, out
+    assert "john7" not in out
+
+
+def test_check_warns_duplicate_column_names(sandbox):
+    """A rule applies to every column of its name: check says so."""
+    s = sandbox("dup")
+    s.write("a.csv", "id,diagnosis,id\n" + "".join(
+        "%d,DIAGSECRET%d,PATIENTREF%d\n" % (i, i, i) for i in range(5)))
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n    columns:\n"
+                   "      id: keep\n")
+    rc, out = check(s, "--strict")
+    assert rc == 1, out
+    assert "a.csv: column name 'id' appears 2 times: the rule applies to each" \
+        in out, out
+    assert "PATIENTREF" not in out and "DIAGSECRET" not in out
+
+
+@needs_duckdb
+@pytest.mark.parametrize("rule", ["a.b: keep", "a.b: hash", "id: keep"])
+def test_parquet_dotted_name_collision_fails_closed(sandbox, tmp_path, rule):
+    """A top-level column named 'a.b' and the leaf b of a struct a share
+    the name 'a.b': no rule can say which, so the view fails (EIO)."""
+    s = sandbox("pqdot")
+    duck(tmp_path, "COPY (SELECT i AS id, {'b': 'city' || (i%%3)} AS a, "
+         "'DOTSECRET' || i AS \"a.b\" FROM range(10) r(i)) TO '%s' "
+         "(FORMAT parquet, COMPRESSION uncompressed)"
+         % os.path.join(s.src, "b.parquet"))
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+                   "  b.parquet:\n    as: [parquet, csv]\n    columns:\n"
+                   "      %s\n" % rule)
+    rc, out = check(s)
+    assert rc == 1 and "appears 2 times" in out, out
+    assert "DOTSECRET" not in out
+    s.mount()
+    for n in ("b.parquet", "b.csv"):
+        assert open_errno(s.path(n)) == errno.EIO
+    assert "DOTSECRET" not in s.read_log()

@@ -265,6 +265,10 @@ static void test_full(void)
 	CHECK(col && col->rule.method == MSK_HASH, "shorthand city: hash");
 	CHECK(!cfg_column_rule(d, NULL, "analyst", "country"),
 	      "unnamed column: no rule");
+	CHECK(!cfg_column_rule_len(d, NULL, "analyst", "id\0ssn", 6) &&
+		      !cfg_column_rule_len(d, NULL, "analyst", "id\0", 3) &&
+		      cfg_column_rule_len(d, NULL, "analyst", "idx", 2),
+	      "names are (ptr, len): 'id\\0ssn' is not 'id'");
 	CHECK(cfg_dataset_role_dependent(d), "customers.csv is role-dependent");
 
 	d = cfg_dataset_find(c, "sub/tab.tsv");

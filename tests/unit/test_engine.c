@@ -648,6 +648,11 @@ static void test_row_and_filter(void)
 		      !pol_engine_has_column(e, "name") &&
 		      !pol_engine_has_access(e),
 	      "has_row/has_column/has_access");
+	CHECK(!pol_engine_has_column_len(e, "email\0x", 7) &&
+		      !pol_engine_has_column_len(e, "email\0", 6) &&
+		      pol_engine_has_column_len(e, "emailx", 5) &&
+		      !pol_engine_has_column_len(e, "emai", 4),
+	      "has_column is length-aware: 'email\\0x' is not 'email'");
 	rc = pol_run_new(e, &ctx_role, cols3, 3, &r, &err);
 	rc = rc ? rc : pol_run_bind_row(r, &rf, &ra, &err);
 	rc = rc ? rc : pol_run_bind_column(r, "email", 1, &xf, &err);
