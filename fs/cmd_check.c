@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,18 +256,33 @@ static int cli_preview_access(struct sbx *s, const struct cfg_dataset *d,
 	return 0;
 }
 
-/* The role of a local user, as the daemon would compute it. */
+/*
+ * The role of a local user, as the daemon would compute it: from all its
+ * groups (NULL when they cannot be read: never fewer groups, which could
+ * be another role).
+ */
 static const char *cli_role_of_uid(const struct cfg *cfg, uid_t uid)
 {
 	struct passwd *pw = getpwuid(uid);
-	gid_t groups[256];
-	int n = (int)SPOT_ARRAY_SIZE(groups);
+	const char *role = NULL;
+	gid_t *groups = NULL, *g;
+	int n = 64;
 
 	if (!pw)
 		return cfg_role_for(cfg, uid, (gid_t)-1, NULL, 0);
-	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) < 0)
-		n = 0;
-	return cfg_role_for(cfg, uid, pw->pw_gid, groups, (size_t)n);
+	for (int tries = 0; tries < 4 && n > 0 && n <= NGROUPS_MAX; tries++) {
+		g = realloc(groups, (size_t)n * sizeof(*g));
+		if (!g)
+			break;
+		groups = g;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0) {
+			role = cfg_role_for(cfg, uid, pw->pw_gid, groups,
+					    (size_t)n);
+			break;
+		}
+	}
+	free(groups);
+	return role;
 }
 
 /* Print the header and first n records of built CSV bytes. */
@@ -424,6 +439,12 @@ int cli_preview(int argc, char **argv)
 		}
 		preview_uid = pw ? pw->pw_uid : (uid_t)uid;
 		role = cli_role_of_uid(s->cfg, preview_uid);
+		if (!role) {
+			cli_error("preview",
+				  "cannot read the groups of uid %lu",
+				  (unsigned long)preview_uid);
+			goto out;
+		}
 	}
 	if (!role)
 		role = s->cfg->default_role;

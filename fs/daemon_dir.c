@@ -85,12 +85,17 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	struct ns_node *n = ns_get(d->ns, ino);
 	struct dmn_dir *dir;
 	size_t cap = 0;
 	int rc = 0;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	if (up ? !S_ISDIR(ovl_node_type(up)) : !dmn_lower_is_dir(n)) {
 		fuse_reply_err(req, (up || n) ? ENOTDIR : ENOENT);
 		return;

@@ -84,7 +84,10 @@ struct dmn_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	gid_t groups[64];
+	/* Every supplementary group, in a buffer of the request's thread:
+	 * valid until that thread asks again (NULL in a copy kept past the
+	 * request, fh->who). */
+	const gid_t *groups;
 	size_t ngroups;
 	const char *role;
 };
@@ -104,13 +107,21 @@ struct dmn_fh {
 	struct src_id pin;
 };
 
-void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
+/*
+ * The caller of req, with all its groups, and its role: 0, or -EIO when
+ * its groups cannot be read (audited; the request must fail, never run
+ * with fewer groups, which could mean another role).
+ */
+int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
 
 /* ---- per-role overlay (daemon_write.c) ---- */
 
 /* The overlay tree of role (the only one when the overlay is shared). */
 struct ovl_tree *dmn_ovl(struct dmn *d, const char *role);
-/* The caller of req (into c) and its overlay tree. */
+/*
+ * The caller of req (into c) and its overlay tree; NULL when the caller
+ * cannot be told (dmn_caller_get): reply EIO.
+ */
 struct ovl_tree *dmn_ovl_req(struct dmn *d, fuse_req_t req,
 			     struct dmn_caller *c);
 /*

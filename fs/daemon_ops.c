@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,29 +21,134 @@
 #include "engine.h"
 #include "view.h"
 
-void dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
+/* A thread's buffer for the groups of its callers (freed at its exit). */
+struct dmn_gbuf {
+	gid_t *g;
+	size_t cap;
+};
+
+static pthread_key_t dmn_gkey;
+static pthread_once_t dmn_gonce = PTHREAD_ONCE_INIT;
+static int dmn_gkey_rc;
+
+static void dmn_gbuf_free(void *p)
+{
+	struct dmn_gbuf *b = p;
+
+	if (b)
+		free(b->g);
+	free(b);
+}
+
+static void dmn_gkey_init(void)
+{
+	dmn_gkey_rc = pthread_key_create(&dmn_gkey, dmn_gbuf_free);
+}
+
+/* This thread's buffer, with room for at least want groups; or NULL. */
+static struct dmn_gbuf *dmn_gbuf_get(size_t want)
+{
+	struct dmn_gbuf *b;
+	gid_t *g;
+
+	pthread_once(&dmn_gonce, dmn_gkey_init);
+	if (dmn_gkey_rc)
+		return NULL;
+	b = pthread_getspecific(dmn_gkey);
+	if (!b) {
+		b = calloc(1, sizeof(*b));
+		if (!b || pthread_setspecific(dmn_gkey, b)) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->cap < want) {
+		g = realloc(b->g, want * sizeof(*g));
+		if (!g)
+			return NULL;
+		b->g = g;
+		b->cap = want;
+	}
+	return b;
+}
+
+/*
+ * Every supplementary group of the caller of req: 0 or -errno. The count
+ * fuse_req_getgroups returns is the total: a longer list is read again
+ * into a buffer of that size (the groups may change in between: a few
+ * tries), up to the kernel's NGROUPS_MAX.
+ */
+static int dmn_caller_groups(fuse_req_t req, struct dmn_caller *c)
+{
+	size_t want = 64;
+	struct dmn_gbuf *b;
+	int n;
+
+	for (int tries = 0; tries < 4; tries++) {
+		b = dmn_gbuf_get(want);
+		if (!b)
+			return -ENOMEM;
+		n = fuse_req_getgroups(req, (int)b->cap, b->g);
+		if (n < 0)
+			return n;
+		if ((size_t)n <= b->cap) {
+			c->groups = b->g;
+			c->ngroups = (size_t)n;
+			return 0;
+		}
+		if ((size_t)n > (size_t)NGROUPS_MAX)
+			return -E2BIG;
+		want = (size_t)n;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Whether a request needs the caller's groups: a role given by groups, or
+ * a Lua access() (its ctx.groups). Reading them costs a /proc read.
+ */
+static bool dmn_needs_groups(const struct cfg *cfg)
+{
+	for (size_t i = 0; i < cfg->nroles; i++)
+		if (cfg->roles[i].ngids)
+			return true;
+	for (size_t i = 0; i < cfg->ndatasets; i++)
+		if (cfg->datasets[i].policy)
+			return true;
+	return false;
+}
+
+int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	const struct cfg *cfg = d->sbx->cfg;
-	int n = 0;
+	struct aud_event ev;
+	char reason[96];
+	int rc = 0;
 
 	c->uid = ctx->uid;
 	c->gid = ctx->gid;
 	c->pid = ctx->pid;
+	c->groups = NULL;
 	c->ngroups = 0;
-	/* Supplementary groups cost a /proc read: only when roles use them. */
-	for (size_t i = 0; i < cfg->nroles; i++)
-		if (cfg->roles[i].ngids) {
-			n = fuse_req_getgroups(req,
-					       (int)SPOT_ARRAY_SIZE(c->groups),
-					       c->groups);
-			break;
-		}
-	if (n > 0)
-		c->ngroups = (size_t)n < SPOT_ARRAY_SIZE(c->groups)
-				     ? (size_t)n
-				     : SPOT_ARRAY_SIZE(c->groups);
-	c->role = cfg_role_for(cfg, c->uid, c->gid, c->groups, c->ngroups);
+	if (dmn_needs_groups(cfg))
+		rc = dmn_caller_groups(req, c);
+	if (!rc) {
+		c->role = cfg_role_for(cfg, c->uid, c->gid, c->groups,
+				       c->ngroups);
+		return 0;
+	}
+	/* Fewer groups could be another role: no role, no request. */
+	c->role = "";
+	snprintf(reason, sizeof(reason), "caller's groups cannot be read (%s)",
+		 strerror(-rc));
+	spot_log(SPOT_LOG_WARN, "uid %ld pid %ld: %s: request refused",
+		 (long)c->uid, (long)c->pid, reason);
+	aud_event_init(&ev, AUD_EV_DENY, NULL);
+	ev.decision = "deny";
+	ev.reason = reason;
+	dmn_audit(d, &ev, c, false);
+	return -EIO;
 }
 
 /* ---- audit ---- */
@@ -611,13 +717,18 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, parent), *un;
+	struct ovl_node *up, *un;
 	struct ns_node *p, *n;
 	struct fuse_entry_param e;
 	struct stat src;
 	enum ovl_hit hit = OVL_MISS;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, parent);
 	dmn_ra_once(d);
 	if (strlen(name) > DMN_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
@@ -694,11 +805,16 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	struct ns_node *n;
 	struct stat st;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	(void)fi;
 	dmn_ra_once(d);
 	if (up) {
@@ -762,6 +878,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 
 	fh->low = n;
 	fh->who = *c;
+	fh->who.groups = NULL; /* the request's: gone after it */
+	fh->who.ngroups = 0;
 	if (n->kind == NS_PASS) {
 		/* Pinned: each read checks fd still is this file. */
 		rc = sbx_pass_open(d->sbx, n->relpath, &fh->fd, &fh->pin);
@@ -798,12 +916,17 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct ns_node *n = NULL;
 	struct dmn_fh *fh;
 	int rc = 0;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	if (!up) {
 		n = ns_get(d->ns, ino);
 		/* Another role's inode is not there for this caller. */
@@ -849,6 +972,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fh->up = up;
 			fh->ovl = t;
 			fh->who = c;
+			fh->who.groups = NULL;
+			fh->who.ngroups = 0;
 			/* Every write goes through this kernel's page cache, so
 			 * it never goes stale: keep it across opens. */
 			fi->keep_cache = 1;
@@ -1040,6 +1165,10 @@ static void dmn_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct statvfs sv;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	(void)ino;
 	memset(&sv, 0, sizeof(sv));
 	rc = ovl_statfs(t, &sv);

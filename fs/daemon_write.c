@@ -47,7 +47,8 @@ struct ovl_tree *dmn_ovl(struct dmn *d, const char *role)
 struct ovl_tree *dmn_ovl_req(struct dmn *d, fuse_req_t req,
 			     struct dmn_caller *c)
 {
-	dmn_caller_get(d, req, c);
+	if (dmn_caller_get(d, req, c))
+		return NULL;
 	return dmn_ovl(d, c->role);
 }
 
@@ -431,6 +432,10 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct ovl_new nw;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	if (strlen(name) > DMN_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -482,6 +487,8 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fh->up = un;
 		fh->ovl = t;
 		fh->who = c;
+		fh->who.groups = NULL;
+		fh->who.ngroups = 0;
 		ovl_node_open(t, un);
 		memset(&e, 0, sizeof(e));
 		ovl_node_stat(t, un, &e.attr);
@@ -539,6 +546,10 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	rc = dmn_upper_of(d, t, &c, ino, true, &src);
 	if (!rc && S_ISDIR(ovl_node_type(src)))
 		rc = -EPERM;
@@ -559,10 +570,15 @@ void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	char buf[OVL_SYMLINK_MAX + 1];
 	ssize_t n;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	if (!up) {
 		fuse_reply_err(req, EINVAL); /* the source shows no links */
 		return;
@@ -680,8 +696,10 @@ static void dmn_remove_req(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	char apath[PATH_MAX] = "";
-	int rc = dmn_remove(d, t, parent, name, dir, apath, sizeof(apath));
+	int rc;
 
+	rc = t ? dmn_remove(d, t, parent, name, dir, apath, sizeof(apath))
+	       : -EIO;
 	if (!rc)
 		dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_DELETE, apath,
 			      dir ? "folder" : "file");
@@ -758,6 +776,10 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool src_lower, dst_exists;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	if (strlen(newname) > DMN_NAME_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
@@ -828,6 +850,10 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	struct stat st;
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	(void)fi;
 	rc = dmn_upper_of(d, t, &c, ino, !to_zero, &up);
 	if (rc) {
@@ -879,6 +905,10 @@ void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
 	int rc;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
 	if (strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
@@ -906,10 +936,15 @@ void dmn_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	char *buf = NULL;
 	ssize_t n;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	/* Lower entries have none; answer without a round trip to storage. */
 	if (!up || strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, ENODATA);
@@ -932,10 +967,15 @@ void dmn_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 	char *buf = NULL;
 	ssize_t n;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	if (!up) {
 		if (!size)
 			fuse_reply_xattr(req, 0);
@@ -960,8 +1000,13 @@ void dmn_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
-	struct ovl_node *up = ovl_node_get(t, ino);
+	struct ovl_node *up;
 
+	if (!t) {
+		fuse_reply_err(req, EIO); /* the caller cannot be told */
+		return;
+	}
+	up = ovl_node_get(t, ino);
 	if (strncmp(name, "user.", 5) != 0) {
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,18 +70,78 @@ int view_sqlite_check(const char *path, const char *name, const char *sql,
 	return rc;
 }
 
-/* The SELECT after the AS keyword of a CREATE VIEW statement. */
+/* Whether c may be part of a bare SQL word (SQLite's identifier bytes). */
+static bool view_word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '$' ||
+	       (unsigned char)c >= 0x80;
+}
+
+/*
+ * The end of the SQL token at p: a comment, a quoted string or name ('..',
+ * "..", `..`, [..]), a bare word, or one other byte. NULL when a quoted
+ * text or a block comment never ends.
+ */
+static const char *view_tok_end(const char *p)
+{
+	const char *e;
+	char q;
+
+	if (p[0] == '-' && p[1] == '-') {
+		e = strchr(p, '\n');
+		return e ? e + 1 : p + strlen(p);
+	}
+	if (p[0] == '/' && p[1] == '*') {
+		e = strstr(p + 2, "*/");
+		return e ? e + 2 : NULL;
+	}
+	if (*p == '\'' || *p == '"' || *p == '`' || *p == '[') {
+		q = *p == '[' ? ']' : *p;
+		for (e = p + 1; *e; e++) {
+			if (*e != q)
+				continue;
+			if (q != ']' && e[1] == q) {
+				e++; /* a doubled quote stands for itself */
+				continue;
+			}
+			return e + 1;
+		}
+		return NULL;
+	}
+	if (view_word_char(*p)) {
+		for (e = p; view_word_char(*e); e++)
+			;
+		return e;
+	}
+	return p + 1;
+}
+
+/*
+ * The SELECT of a CREATE VIEW statement: what follows its AS keyword, the
+ * first bare word AS outside parentheses (the optional column list) and
+ * outside comments, strings and quoted names. NULL if there is none.
+ */
 static const char *view_after_as(const char *create)
 {
-	for (const char *p = create; *p; p++) {
-		if ((p == create || isspace((unsigned char)p[-1]) ||
-		     p[-1] == ')') &&
-		    !strncasecmp(p, "AS", 2) &&
-		    (isspace((unsigned char)p[2]) || p[2] == '(')) {
-			p += 2;
-			while (isspace((unsigned char)*p))
-				p++;
-			return p;
+	const char *p = create, *e;
+	long depth = 0;
+
+	for (; *p; p = e) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		e = view_tok_end(p);
+		if (!e)
+			return NULL;
+		if (*p == '(')
+			depth++;
+		else if (*p == ')' && --depth < 0)
+			return NULL;
+		else if (!depth && e - p == 2 && !strncasecmp(p, "AS", 2)) {
+			while (isspace((unsigned char)*e))
+				e++;
+			return *e ? e : NULL;
 		}
 	}
 	return NULL;

@@ -75,6 +75,12 @@ int sqlc_errno(struct sqlc_db *db, int rc)
 	}
 }
 
+const char *sqlc_errstr(sqlite3 *conn)
+{
+	return sqlite3_errstr(conn ? sqlite3_extended_errcode(conn)
+				   : SQLITE_ERROR);
+}
+
 /* Arm the budget for statements that run next; left_ns 0 disarms. */
 void sqlc_arm(struct sqlc_db *db, uint64_t used_ns)
 {
@@ -325,8 +331,7 @@ static int sqlc_src_open(struct sqlc_db *db, struct spot_err *err)
 			     NULL);
 	if (rc != SQLITE_OK) {
 		spot_err_set(err, "%s: cannot open: %s", db->path,
-			     db->src ? sqlite3_errmsg(db->src)
-				     : sqlite3_errstr(rc));
+			     sqlite3_errstr(rc));
 		rc = rc == SQLITE_NOMEM ? -ENOMEM : -EIO;
 		goto out;
 	}
@@ -339,7 +344,7 @@ static int sqlc_src_open(struct sqlc_db *db, struct spot_err *err)
 	if (rc) {
 		rc = rc < 0 ? rc : sqlc_errno(db, rc);
 		spot_err_set(err, "%s: cannot read the schema: %s", db->path,
-			     sqlite3_errmsg(db->src));
+			     sqlc_errstr(db->src));
 	}
 out:
 	if (rc)
@@ -395,7 +400,7 @@ static int sqlc_snapshot(struct sqlc_db *db, bool copy, struct spot_err *err)
 		       "BEGIN; SELECT count(*) FROM sqlite_schema");
 	if (rc) {
 		spot_err_set(err, "%s: cannot start reading: %s", db->path,
-			     sqlite3_errmsg(db->src));
+			     sqlc_errstr(db->src));
 		rc = sqlc_errno(db, rc);
 		goto fail;
 	}
@@ -739,8 +744,10 @@ int sqlc_prepare_view(struct sqlc_db *db, const char *kind, const char *name,
 	rc = sqlite3_prepare_v3(db->rd, sql, -1, 0, &st, &tail);
 	db->deadline = 0;
 	if (rc != SQLITE_OK) {
-		spot_err_set(err, "%s %s: %s", kind, name,
-			     sqlite3_errmsg(db->rd));
+		spot_err_set(err,
+			     "%s %s: %s (its SQL does not compile on the "
+			     "masked tables)",
+			     kind, name, sqlc_errstr(db->rd));
 		rc = sqlc_errno(db, rc);
 		sqlite3_finalize(st);
 		return rc == -EACCES || rc == -ENOMEM ? rc : -EINVAL;

@@ -75,6 +75,12 @@ struct sqlc_source {
 uint64_t sqlc_now_ns(void);
 /* A SQLite result code as -errno; -ETIMEDOUT when db's budget ran out. */
 int sqlc_errno(struct sqlc_db *db, int rc);
+/*
+ * The generic text of conn's last error code. Never sqlite3_errmsg: its
+ * text quotes SQL and names from the source's schema ("near '...'",
+ * "no such column: ..."), which must not reach logs, check or the audit.
+ */
+const char *sqlc_errstr(sqlite3 *conn);
 /* Arm db's time budget for the statements that run next (used_ns spent). */
 void sqlc_arm(struct sqlc_db *db, uint64_t used_ns);
 /* Immutable-mode reads: -EAGAIN with err set if the file changed. */

@@ -231,9 +231,9 @@ static int sqlc_w_begin(void *arg, const struct pipe_col *cols, size_t ncols,
 		rc = sqlite3_prepare_v2(w->db, (const char *)in.p, -1, &w->ins,
 					NULL);
 	if (rc != SQLITE_OK) {
-		/* The message names the table or a column, never a value. */
+		/* SQLite's message could quote the schema's text. */
 		spot_err_set(err, "masked database: table %s: %s", w->table,
-			     sqlite3_errmsg(w->db));
+			     sqlc_errstr(w->db));
 		rc = sqlite3_errcode(w->db) == SQLITE_ERROR
 			     ? -EINVAL
 			     : sqlc_errno(NULL, sqlite3_errcode(w->db));

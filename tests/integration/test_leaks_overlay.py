@@ -411,3 +411,114 @@ def test_daemon_is_not_dumpable(roles):
     r = spotfs("status", roles.mnt)
     assert r.returncode == 0, r.stderr
     assert "core dumps: off" in r.stdout, r.stdout
+
+
+# ---- round 2, F3: a caller's role sees all its supplementary groups ----
+
+RESTRICTED_GID = 5070
+
+
+def groups_config(s, store=True):
+    """gid 5070: contractor (no access to secret.csv); others: staff."""
+    s.write("secret.csv", "id,salary\n1,SALARYRAW91234\n")
+    s.store = os.path.join(s.base, s.mnt.rsplit("/", 1)[1] + "-store")
+    s.write_config(
+        "source: @SRC@\nstore: %s\nroles:\n"
+        "  contractor: { groups: [%d] }\n"
+        "default_role: staff\n"
+        "datasets:\n  secret.csv:\n    allow: [staff]\n"
+        "    columns: { id: keep, salary: keep }\n"
+        % (s.store, RESTRICTED_GID))
+
+
+def as_groups(groups, *cmd, root=False):
+    uid = [] if root else ["--reuid=65534"]
+    return subprocess.run(["setpriv", *uid, "--regid=65534",
+                           "--groups=" + ",".join(map(str, groups)), *cmd],
+                          capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("groups", [
+    [5069, RESTRICTED_GID],                            # the reviewer's control
+    list(range(5000, 5071)),                           # 71 groups, 5070 last
+    list(range(5006, 5071)),                           # 65 groups: the 65th
+    list(range(4000, 4400)) + [RESTRICTED_GID],        # 401, sorted last
+    [RESTRICTED_GID] + list(range(6000, 6100)),        # first of 101
+], ids=["2", "71-last", "65th", "401", "101-first"])
+def test_role_group_after_the_64th_still_counts(sandbox, groups):
+    """A caller whose role comes from its 65th (or later) supplementary
+    group gets that role: the restricted file stays closed to it, in open,
+    stat-based listing and the overlay alike."""
+    s = sandbox("grp64")
+    groups_config(s)
+    s.mount()
+    r = as_groups(groups, "cat", s.path("secret.csv"))
+    assert b"SALARYRAW91234" not in r.stdout, r
+    assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    # The overlay it writes to is the contractor's, not staff's.
+    # (root, so it may write the mount's root folder).
+    r = as_groups(groups, "sh", "-c", "echo MINE > %s" % s.path("c.txt"),
+                  root=True)
+    assert r.returncode == 0, r
+    r = as_groups([RESTRICTED_GID], "cat", s.path("c.txt"), root=True)
+    assert r.stdout == b"MINE\n", r
+    r = as_groups([4000], "ls", s.path(), root=True)
+    assert r.returncode == 0 and b"c.txt" not in r.stdout, r
+    # Without the group: staff, who may read it.
+    r = as_groups(groups[:-1] if groups[-1] == RESTRICTED_GID else groups[1:],
+                  "cat", s.path("secret.csv"))
+    assert r.returncode == 0 and b"SALARYRAW91234" in r.stdout, r
+    ev = [e for e in audit_events(sandbox_id(s))
+          if e.get("path", "").endswith("secret.csv") and e.get("uid") == 65534]
+    assert any(e.get("role") == "contractor" and e.get("decision") == "deny"
+               for e in ev), ev
+
+
+def test_lua_access_gets_every_group(sandbox):
+    """access(ctx) sees the caller's full group list, even past 64 and
+    when no role is defined by groups."""
+    s = sandbox("grplua")
+    s.write("people.csv", "id,country\n1,DE\n")
+    pol = os.path.join(s.base, "p.lua")
+    with open(pol, "w") as f:
+        f.write("function access(ctx)\n"
+                "  for _, g in ipairs(ctx.groups) do\n"
+                "    if g == %d then return false end\n"
+                "  end\n  return true\nend\n" % RESTRICTED_GID)
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n    policy: %s\n"
+                   "    columns: { id: keep, country: keep }\n" % pol)
+    s.mount()
+    r = as_groups(list(range(5000, 5071)), "cat", s.path("people.csv"))
+    assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    r = as_groups([RESTRICTED_GID], "cat", s.path("people.csv"))
+    assert r.returncode != 0 and b"Permission denied" in r.stderr, r
+    r = as_groups(list(range(5000, 5070)), "cat", s.path("people.csv"))
+    assert r.returncode == 0 and b"DE" in r.stdout, r
+
+
+def test_unreadable_groups_fail_closed(sandbox):
+    """When the caller's groups cannot be read (here: a daemon in its own
+    pid namespace gets pid 0 for callers outside it), the request fails
+    with EIO and a deny record: never the role of a caller without groups."""
+    s = sandbox("grpns")
+    groups_config(s)
+    logf = open(s.log, "ab")
+    s.proc = subprocess.Popen(["unshare", "--pid", "--fork", SPOTFS, "mount",
+                               "-f", "-c", s.config, s.mnt],
+                              stdout=logf, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    logf.close()
+    end = time.time() + 30
+    while not is_mounted(s.mnt) and time.time() < end:
+        assert s.proc.poll() is None, s.read_log()
+        time.sleep(0.05)
+    assert is_mounted(s.mnt), s.read_log()
+    r = as_groups([RESTRICTED_GID], "cat", s.path("secret.csv"))
+    assert b"SALARYRAW91234" not in r.stdout, r
+    assert r.returncode != 0 and b"Input/output error" in r.stderr, r
+    r = as_groups([RESTRICTED_GID], "sh", "-c",
+                  "echo X > %s" % s.path("c.txt"), root=True)
+    assert r.returncode != 0, r
+    assert "caller's groups cannot be read" in s.read_log()
+    ev = [e for e in audit_events(sandbox_id(s)) if e["event"] == "deny"]
+    assert any("groups cannot be read" in e["reason"] for e in ev), ev

@@ -411,3 +411,128 @@ def test_served_db_has_fresh_rowids_and_no_source_schema(sandbox):
     r = sqlite_ro(s.path("crm.db"), "SELECT type, name, sql FROM sqlite_schema")
     assert r.stdout.startswith("table|acct|CREATE TABLE") and r.stdout.count("\n") == 1
     assert "CHECK" not in r.stdout and "DEFAULT" not in r.stdout, r.stdout
+
+
+# ---- round 2, F5: a view's SQL is parsed, never cut at a word ----
+
+VIP = "alice@corp.example"
+
+
+def audit_text():
+    r = spotfs("audit", "--json")
+    return r.stdout + r.stderr
+
+
+def vip_db(path, views):
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)")
+    con.executemany("INSERT INTO users VALUES (?,?)",
+                    [(1, VIP), (2, "bob@corp.example")])
+    for v in views:
+        con.execute(v)
+    con.commit()
+    con.close()
+
+
+VIP_RULES = ("source: @SRC@\ndatasets:\n  crm.db:\n    db_views: true\n"
+             "    tables:\n      users: { columns: { id: keep, email: hash } }\n")
+
+AS_FORMS = {  # names may hold " as " too, but never the secret (names are served)
+    "line-comment": "CREATE VIEW vip -- VIPs such as '%s' (CEO)\n"
+                    "AS SELECT id, email FROM users WHERE id = 1",
+    "block-comment": "CREATE VIEW vip /* known as '%s' */ AS SELECT id, email "
+                     "FROM users WHERE id = 1",
+    "block-then-line": "CREATE VIEW vip /* -- as */ -- as '%s' */\n AS "
+                       "SELECT id, email FROM users WHERE id = 1",
+    "quoted-name": "CREATE VIEW \"vip as 'x'\" /* as %s */ AS SELECT id, email "
+                   "FROM users WHERE id = 1",
+    "bracket-name": "CREATE VIEW [vip as x]/*as %s*/AS SELECT id, email FROM "
+                    "users WHERE id = 1",
+    "backtick-name": "CREATE VIEW `vip as ``x`` ` -- as %s\nAS SELECT id, email "
+                     "FROM users WHERE id = 1",
+    "column-list": "CREATE VIEW vip(a, \"b as c\")/* as %s */AS SELECT id, "
+                   "email FROM users WHERE id = 1",
+    "if-not-exists": "CREATE VIEW IF NOT EXISTS main.vip\t/*as '%s'*/as\n"
+                     "SELECT id, email FROM users WHERE id = 1",
+    "comment-in-select": "CREATE VIEW vip AS SELECT id, email /* as '%s' */ "
+                         "FROM users WHERE id = 1",
+}
+
+
+@pytest.mark.parametrize("form", sorted(AS_FORMS))
+def test_db_view_with_as_in_comments_and_names_is_masked(sandbox, form):
+    """Comments, string literals and quoted names holding " AS " do not cut
+    a database view's SQL: the view runs on the masked tables, and nothing
+    of its text reaches check, the daemon log or the audit log."""
+    s = sandbox("vas")
+    vip_db(os.path.join(s.src, "crm.db"), [AS_FORMS[form] % VIP])
+    s.write_config(VIP_RULES)
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert VIP not in out, out
+    assert r.returncode == 0, out
+    s.mount()
+    views = [f for f in os.listdir(s.path("crm")) if f != "users.csv"]
+    assert len(views) == 1, views
+    data = open(s.path("crm/" + views[0]), "rb").read()
+    assert data.count(b"\n") == 2, data  # header + the one VIP row, hashed
+    files = served(s.mnt)
+    assert all(isinstance(v, bytes) for v in files.values()), files
+    assert b"alice" not in all_bytes(files)
+    s.unmount()
+    assert "alice" not in s.read_log() and "alice" not in audit_text()
+
+
+BROKEN_VIEWS = {
+    # a name SQLite resolves only when the view runs: quoted in its message
+    "missing-column": ["CREATE VIEW vip AS SELECT [%s] FROM users" % VIP],
+    # a view over a table the dataset does not serve, with a literal
+    "unserved-table": ["CREATE TABLE raw (v TEXT)",
+                       "CREATE VIEW vip AS SELECT v FROM raw WHERE v <> '%s'"
+                       % VIP],
+}
+
+
+@pytest.mark.parametrize("form", sorted(BROKEN_VIEWS))
+def test_db_view_error_never_quotes_the_definition(sandbox, form):
+    """A database view that fails to compile on the masked tables fails
+    closed (EIO), named, without SQLite's message quoting its SQL."""
+    s = sandbox("vbad")
+    vip_db(os.path.join(s.src, "crm.db"), BROKEN_VIEWS[form])
+    s.write_config(VIP_RULES)
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "vip" in out, out
+    assert "alice" not in out, out
+    s.mount()
+    files = served(s.mnt)
+    assert files["crm/vip.csv"] == errno.EIO
+    assert b"alice" not in all_bytes(files)
+    s.unmount()
+    assert "vip" in s.read_log()
+    assert "alice" not in s.read_log() and "alice" not in audit_text()
+
+
+def test_malformed_schema_error_never_quotes_the_schema(sandbox):
+    """A source whose stored schema does not parse fails closed without
+    SQLite's "malformed database schema ... near" text."""
+    s = sandbox("vmal")
+    src = os.path.join(s.src, "crm.db")
+    vip_db(src, ["CREATE VIEW vip AS SELECT id FROM users"])
+    con = sqlite3.connect(src)
+    con.execute("PRAGMA writable_schema = ON")
+    con.execute("UPDATE sqlite_schema SET sql = ? WHERE name = 'vip'",
+                ("CREATE VIEW vip AS SELECT id FROM users WHERE 1 '%s'" % VIP,))
+    con.commit()
+    con.close()
+    s.write_config(VIP_RULES)
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, out
+    assert "alice" not in out, out
+    s.mount()
+    files = served(s.mnt)
+    assert b"alice" not in all_bytes(files)
+    assert all(v == errno.EIO for k, v in files.items() if k.startswith("crm")), files
+    s.unmount()
+    assert "alice" not in s.read_log() and "alice" not in audit_text()
