@@ -5,6 +5,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -322,6 +323,45 @@ static int plan_check_unique(struct plan *p, const struct pipe_col *cols,
 	return 0;
 }
 
+/*
+ * Column names are served as they are (the CSV header line, the Parquet
+ * schema, the SQLite table), so a name that looks like personal data is a
+ * value, not a name: most likely a file without a header row, whose first
+ * row would be served raw whatever the rules say. Refuse the view; the
+ * message gives column numbers, never the names.
+ */
+static int plan_check_names(struct plan *p, const struct pipe_col *cols,
+			    size_t ncols, struct spot_err *err)
+{
+	char cols_txt[128] = "";
+	unsigned kinds = 0;
+	size_t n = 0, used = 0;
+
+	for (size_t i = 0; i < ncols; i++) {
+		unsigned k = msk_pii_detect((const uint8_t *)cols[i].name,
+					    cols[i].name_len);
+		int w;
+
+		if (!k)
+			continue;
+		kinds |= k;
+		w = snprintf(cols_txt + used, sizeof(cols_txt) - used, "%s%zu",
+			     n ? ", " : "", i + 1);
+		if (w > 0 && (size_t)w < sizeof(cols_txt) - used)
+			used += (size_t)w;
+		n++;
+	}
+	if (!n)
+		return 0;
+	spot_err_set(err,
+		     "%s: column%s %s (1-based) ha%s a name that looks like "
+		     "%s: is the header missing? Names are served as they "
+		     "are, so the view is refused",
+		     p->view, n > 1 ? "s" : "", cols_txt, n > 1 ? "ve" : "s",
+		     msk_pii_name(kinds & -kinds));
+	return -EIO;
+}
+
 /* Record column ci's disposition for check, with a sampler if raw. */
 static int plan_scan_col(struct plan *p, const struct pipe_col *col, size_t ci,
 			 enum plan_disp disp)
@@ -405,6 +445,8 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	if (rc)
 		goto fail;
 	rc = plan_check_rules(p, env, d, t, role, cols, ncols, err);
+	if (!rc)
+		rc = plan_check_names(p, cols, ncols, err);
 	if (!rc && env->leaf_paths)
 		rc = plan_check_unique(p, cols, ncols, err);
 	if (rc)
