@@ -285,6 +285,32 @@ static int pq_meta_bad_chunk(struct spot_err *err, size_t g,
 	return -EINVAL;
 }
 
+/*
+ * Whether a chunk's path_in_schema names its leaf: one component per
+ * schema level, joined with dots the leaf's path (the footer keeps it, so
+ * it must hold no text the schema does not).
+ */
+static bool pq_meta_path_ok(const struct pq_tstruct *md,
+			    const struct pq_leaf *l)
+{
+	const struct pq_tval *p = pq_meta_list(md, CMD_PATH, PQ_TT_BINARY);
+	size_t off = 0;
+	uint32_t i;
+
+	if (!p || p->n != l->depth)
+		return false;
+	for (i = 0; i < p->n; i++) {
+		const struct pq_tval *e = &p->u.elems[i];
+
+		if (off + e->n + (i > 0) > l->path_len ||
+		    (i > 0 && l->path[off++] != '.') ||
+		    memcmp(l->path + off, e->u.bin, e->n))
+			return false;
+		off += e->n;
+	}
+	return off == l->path_len;
+}
+
 static int pq_meta_chunk(struct pq_chunk *ch, size_t g, const struct pq_leaf *l,
 			 uint64_t data_end, struct spot_err *err)
 {
@@ -305,6 +331,10 @@ static int pq_meta_chunk(struct pq_chunk *ch, size_t g, const struct pq_leaf *l,
 	if (pq_meta_int(ch->md, CMD_TYPE, -1) != l->ptype)
 		return pq_meta_bad_chunk(err, g, l,
 					 "chunk type differs from the schema");
+	if (!pq_meta_path_ok(ch->md, l))
+		return pq_meta_bad_chunk(err, g, l,
+					 "path_in_schema differs from the "
+					 "schema");
 	ch->codec = pq_meta_int(ch->md, CMD_CODEC, -1);
 	ch->num_values = pq_meta_int(ch->md, CMD_NUM_VALUES, -1);
 	ch->data_off = pq_meta_int(ch->md, CMD_DATA_OFF, -1);

@@ -712,3 +712,19 @@ def test_parquet_bloom_header_free_form_fields_fail_closed(sandbox):
     got, err = served_or_errno(s.path("t.parquet"))
     assert got is None or b"UNKSECRET-bloom" not in got
     assert err == errno.EIO, err
+
+
+@pytest.mark.parametrize("path", [["KVSECRET-path"], ["id", "KVSECRET-path"], []])
+def test_parquet_path_in_schema_must_name_the_column(sandbox, path):
+    """A column chunk's path_in_schema is kept in the served footer: one
+    that is not the schema's path of its column is refused (EIO, check
+    names the column), never served."""
+    body, fmd, where = build(three_cols())
+    md_of(fmd, 0, 0)[3] = Lst(T_BIN, path)
+    s = mount_one(sandbox, "pis", finish(body, fmd))
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "path_in_schema" in out and b"KVSECRET" not in out.encode(), out
+    s.mount()
+    got, err = served_or_errno(s.path("t.parquet"))
+    assert got is None and err == errno.EIO, err
