@@ -528,15 +528,41 @@ static int pq_view_blooms(struct pq_view *v, struct spot_arena *a,
 	return rc;
 }
 
-static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
+static bool pq_vb_masked(const struct pq_vbuild *vb, size_t c)
 {
 	size_t k;
 
-	if (vb->filter)
-		return true;
 	for (k = 0; k < vb->nmc && vb->mc[k].col != c; k++)
 		;
 	return k < vb->nmc;
+}
+
+static bool pq_vb_written(const struct pq_vbuild *vb, size_t c)
+{
+	return vb->filter || pq_vb_masked(vb, c);
+}
+
+/*
+ * A row group's sorting_columns: the prefix before the first masked (or
+ * unknown) column. Kept rows of sorted rows stay sorted; a masked
+ * column's order is not its served values' order.
+ */
+static void pq_view_sorting(struct pq_tstruct *rgc, const struct pq_vbuild *vb,
+			    size_t nleaves)
+{
+	struct pq_tval *l = pq_tstruct_get(rgc, 4);
+	uint32_t n = 0;
+	int64_t c;
+
+	if (l && l->type == PQ_TT_LIST && (!l->n || l->etype == PQ_TT_STRUCT))
+		while (n < l->n && !pq_tstruct_int(l->u.elems[n].u.st, 1, &c) &&
+		       c >= 0 && (uint64_t)c < nleaves &&
+		       !pq_vb_masked(vb, (size_t)c))
+			n++;
+	if (n)
+		l->n = n;
+	else
+		pq_tstruct_del(rgc, 4);
 }
 
 /*
@@ -576,8 +602,7 @@ static int pq_view_rowgroup(struct pq_view *v, struct spot_arena *a,
 	}
 	if (rc)
 		return rc;
-	if (vb->nmc)
-		pq_tstruct_del(rgc, 4); /* sorting_columns */
+	pq_view_sorting(rgc, vb, f->m->nleaves);
 	if (pq_tstruct_set_int(a, rgc, 5, PQ_TT_I64, start) ||
 	    pq_tstruct_set_int(a, rgc, 6, PQ_TT_I64,
 			       (int64_t)v->size - start) ||
@@ -614,7 +639,6 @@ static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
 	const struct pq_mcol *mc = vb->mc;
 	size_t nmc = vb->nmc;
 	struct spot_buf fb;
-	bool changed = false;
 	size_t k, flen;
 	uint8_t tail[PQ_TRAILER_LEN];
 	int rc = 0;
@@ -625,18 +649,21 @@ static int pq_view_footer(struct pq_view *v, struct spot_arena *a,
 	for (k = 0; !rc && k < nmc; k++) {
 		if (!mc[k].to_string && !mc[k].to_optional)
 			continue;
-		changed = true;
 		rc = pq_meta_schema_promote(
 			a, pq_meta_clone_schema(root, &f->m->leaves[mc[k].col]),
 			mc[k].to_string, mc[k].to_optional);
 	}
 	if (rc)
 		return rc;
-	if (changed)
-		pq_meta_drop_embedded_schemas(root);
-	pq_meta_whitelist(root);
+	/*
+	 * The embedded Arrow/pandas schemas describe the source: kept only
+	 * when the view changes nothing (no column masked or redacted, no
+	 * row filter). Nothing else free-form is ever served.
+	 */
+	rc = pq_meta_scrub(a, root, !vb->filter && !nmc);
 	spot_buf_init(&fb);
-	rc = pq_thrift_write(&fb, root);
+	if (!rc)
+		rc = pq_thrift_write(&fb, root);
 	flen = fb.len;
 	tail[0] = (uint8_t)flen;
 	tail[1] = (uint8_t)(flen >> 8);

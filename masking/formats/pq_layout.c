@@ -241,6 +241,9 @@ static const char *pq_walk_page(const struct pq_chunk *ch,
 
 	if ((uint64_t)h->csize > end - pos - h->hdr_len)
 		return "a page runs past the column chunk";
+	/* Served byte for byte: nothing but what Parquet defines. */
+	if (h->foreign)
+		return "a page header holds fields Parquet does not define";
 	if (npages == 0 && dict_declared && h->type != PQ_PAGE_DICTIONARY)
 		return "dictionary_page_offset is not a dictionary page";
 	if (h->type == PQ_PAGE_DICTIONARY && npages != 0)
@@ -343,6 +346,11 @@ int pq_layout_bloom(const struct pq_meta *m, int fd, size_t g, size_t c,
 		rc = pq_walk_bad(err, m, g, c,
 				 "bloom filter header disagrees with "
 				 "bloom_filter_length");
+	/* Served byte for byte: nothing but what Parquet defines. */
+	else if (pq_bloom_hdr_foreign(bh))
+		rc = pq_walk_bad(err, m, g, c,
+				 "bloom filter header holds fields Parquet "
+				 "does not define");
 out:
 	spot_arena_fini(&a);
 	free(buf);

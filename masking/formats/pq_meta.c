@@ -11,7 +11,7 @@
 #include <string.h>
 
 /* FileMetaData fields. */
-enum { FMD_SCHEMA = 2, FMD_NUM_ROWS = 3, FMD_ROW_GROUPS = 4, FMD_KV = 5 };
+enum { FMD_SCHEMA = 2, FMD_NUM_ROWS = 3, FMD_ROW_GROUPS = 4 };
 /* SchemaElement fields. */
 enum {
 	SE_TYPE = 1,
@@ -285,6 +285,32 @@ static int pq_meta_bad_chunk(struct spot_err *err, size_t g,
 	return -EINVAL;
 }
 
+/*
+ * Whether a chunk's path_in_schema names its leaf: one component per
+ * schema level, joined with dots the leaf's path (the footer keeps it, so
+ * it must hold no text the schema does not).
+ */
+static bool pq_meta_path_ok(const struct pq_tstruct *md,
+			    const struct pq_leaf *l)
+{
+	const struct pq_tval *p = pq_meta_list(md, CMD_PATH, PQ_TT_BINARY);
+	size_t off = 0;
+	uint32_t i;
+
+	if (!p || p->n != l->depth)
+		return false;
+	for (i = 0; i < p->n; i++) {
+		const struct pq_tval *e = &p->u.elems[i];
+
+		if (off + e->n + (i > 0) > l->path_len ||
+		    (i > 0 && l->path[off++] != '.') ||
+		    memcmp(l->path + off, e->u.bin, e->n))
+			return false;
+		off += e->n;
+	}
+	return off == l->path_len;
+}
+
 static int pq_meta_chunk(struct pq_chunk *ch, size_t g, const struct pq_leaf *l,
 			 uint64_t data_end, struct spot_err *err)
 {
@@ -305,6 +331,10 @@ static int pq_meta_chunk(struct pq_chunk *ch, size_t g, const struct pq_leaf *l,
 	if (pq_meta_int(ch->md, CMD_TYPE, -1) != l->ptype)
 		return pq_meta_bad_chunk(err, g, l,
 					 "chunk type differs from the schema");
+	if (!pq_meta_path_ok(ch->md, l))
+		return pq_meta_bad_chunk(err, g, l,
+					 "path_in_schema differs from the "
+					 "schema");
 	ch->codec = pq_meta_int(ch->md, CMD_CODEC, -1);
 	ch->num_values = pq_meta_int(ch->md, CMD_NUM_VALUES, -1);
 	ch->data_off = pq_meta_int(ch->md, CMD_DATA_OFF, -1);
@@ -512,7 +542,10 @@ int pq_page_hdr_read(struct spot_arena *a, const uint8_t *p, size_t len,
 		h->has_crc = true;
 		h->crc = (uint32_t)crc;
 	}
-	return pq_page_sub(ph, h, err);
+	rc = pq_page_sub(ph, h, err);
+	if (!rc)
+		h->foreign = pq_page_hdr_foreign(ph);
+	return rc;
 }
 
 int pq_page_hdr_parse(struct spot_arena *a, const uint8_t *p, size_t len,
@@ -826,44 +859,4 @@ int pq_meta_schema_promote(struct spot_arena *a, struct pq_tstruct *se,
 	    pq_tstruct_set(a, se, SE_LOGICAL, &v))
 		return -ENOMEM;
 	return 0;
-}
-
-static bool pq_meta_key_is(const struct pq_tval *kv, const char *key)
-{
-	const struct pq_tval *k;
-	size_t n = strlen(key);
-
-	if (kv->type != PQ_TT_STRUCT)
-		return false;
-	k = pq_tstruct_get(kv->u.st, 1);
-	return k && k->type == PQ_TT_BINARY && k->n == n &&
-	       !memcmp(k->u.bin, key, n);
-}
-
-void pq_meta_drop_embedded_schemas(struct pq_tstruct *root)
-{
-	struct pq_tval *l = pq_tstruct_get(root, FMD_KV);
-	uint32_t i, j = 0;
-
-	if (!l || l->type != PQ_TT_LIST)
-		return;
-	for (i = 0; i < l->n; i++)
-		if (!pq_meta_key_is(&l->u.elems[i], "ARROW:schema") &&
-		    !pq_meta_key_is(&l->u.elems[i], "pandas"))
-			l->u.elems[j++] = l->u.elems[i];
-	l->n = j;
-}
-
-void pq_meta_whitelist(struct pq_tstruct *root)
-{
-	static const int16_t fmd_keep[] = { 1, 2, 3, 4, 5, 6, 7 };
-	static const int16_t rg_keep[] = { 1, 2, 3, 4, 5, 6, 7 };
-	struct pq_tval *rl;
-	uint32_t g;
-
-	pq_tstruct_keep_only(root, fmd_keep, SPOT_ARRAY_SIZE(fmd_keep));
-	rl = pq_meta_list(root, FMD_ROW_GROUPS, PQ_TT_STRUCT);
-	for (g = 0; rl && g < rl->n; g++)
-		pq_tstruct_keep_only(rl->u.elems[g].u.st, rg_keep,
-				     SPOT_ARRAY_SIZE(rg_keep));
 }

@@ -154,6 +154,8 @@ struct pq_page_hdr {
 	int32_t num_nulls, num_rows; /* data v2 */
 	int32_t def_len, rep_len;    /* data v2: level bytes, uncompressed */
 	bool compressed;	     /* data v2: is_compressed (default true) */
+	bool foreign;		     /* parse: holds fields Parquet does not
+					define (pq_page_hdr_foreign) */
 	size_t hdr_len;		     /* parse: bytes of the serialised header */
 };
 
@@ -251,13 +253,26 @@ struct pq_tstruct *pq_meta_chunk_new(struct spot_arena *a, const char *name,
 int pq_meta_schema_promote(struct spot_arena *a, struct pq_tstruct *se,
 			   bool to_string, bool to_optional);
 
-/* Drop the embedded "ARROW:schema" and "pandas" key/value entries. */
-void pq_meta_drop_embedded_schemas(struct pq_tstruct *root);
+/* ---- what is structural (pq_scrub.c) ---- */
 
 /*
- * Keep only the FileMetaData, RowGroup fields spotfs knows (drops unknown
- * and encryption fields). Applied to the clone before writing.
+ * Reduce a view's footer (the clone, after the view's edits) to what
+ * parquet.thrift defines, each field of its declared type, in every nested
+ * struct: unknown fields, column key/value metadata, encryption and
+ * signing fields, LogicalTypes with unknown or free-form members (whole)
+ * are dropped; the schema root is renamed "schema"; created_by is kept
+ * only as "<known writer> version <n.n.n>". File key/value metadata keeps
+ * "ARROW:schema" and "pandas" if embedded (a view that changes nothing:
+ * no masked or redacted column, no row filter) and the file has no other
+ * key, else none. 0 or -ENOMEM.
  */
-void pq_meta_whitelist(struct pq_tstruct *root);
+int pq_meta_scrub(struct spot_arena *a, struct pq_tstruct *root, bool embedded);
+/*
+ * Whether a PageHeader tree holds anything parquet.thrift does not define
+ * (it is edited to what it does). A page served byte for byte must not.
+ */
+bool pq_page_hdr_foreign(struct pq_tstruct *ph);
+/* The same for a BloomFilterHeader. */
+bool pq_bloom_hdr_foreign(struct pq_tstruct *bh);
 
 #endif /* SPOT_PQ_META_H */

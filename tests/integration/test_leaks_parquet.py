@@ -515,3 +515,216 @@ def test_hostile_layouts_are_refused(sandbox, variant):
     assert err == 0 and ok[:4] == b"PAR1" and not leaked(ok, EMAILS)
     s.unmount()
     assert not leaked(open(s.log, "rb").read(), EMAILS)
+
+
+# ---- Round 2: free-form metadata is never served ----
+#
+# The footer and the page headers may carry text the producer wrote that no
+# policy ever allowed: file and column key/value metadata, unknown fields,
+# created_by, the schema root's name. A served footer keeps only what is
+# structural; `ARROW:schema` and `pandas` only for a view that changes
+# nothing (no masked or redacted column, no row filter). Under a row filter
+# nothing computed over hidden rows (row count, statistics) is served.
+
+MD_SECRETS = [b"KVSECRET-file", b"KVSECRET-col", b"UNKSECRET-fmd", b"UNKSECRET-se",
+              b"UNKSECRET-rg", b"UNKSECRET-cc", b"UNKSECRET-md", b"UNKSECRET-st",
+              b"UNKSECRET-lt", b"ROOTSECRET", b"CREATEDSECRET", b"SIGNSECRET"]
+PANDAS_MD = json.dumps({"index_columns": [{"kind": "range", "name": None, "start": 0,
+                                           "stop": ROWS, "step": 1}],
+                        "columns": [], "creator": {"library": "pyarrow"}})
+ARROW_MD = "/////3gAAAAQAAAAAAAKAAwABgAFAAgACgAAAAABBAAMAAAACAAIAAAABAAIAAAABAAAAAAAAAA="
+# rows the row filter hides (city-1): their ids must not be served
+HIDDEN = [IDS[i] for i in range(ROWS) if i % 5 == 1]
+
+
+def planted(page_unknown=False, note=True):
+    """Two row groups of id, email, city (one page per chunk), with
+    free-form text planted in every place the footer can carry it and
+    statistics (chunk and page) naming a row the filter hides."""
+    names = ["id", "email", "city"]
+    cols = three_cols()
+    out = bytearray(b"PAR1")
+    per = ROWS // 2
+    rgs = []
+    for g in range(2):
+        ccs = []
+        for c, name in enumerate(names):
+            vals = cols[name][g * per:(g + 1) * per]
+            body = b"".join(struct.pack("<I", len(v)) + v for v in vals)
+            dph = {1: len(vals), 2: 0, 3: 3, 4: 3,
+                   5: {3: I64(0), 5: max(vals), 6: vals[1]}}
+            ph = {1: 0, 2: len(body), 3: len(body), 5: dph}
+            if page_unknown and name == "id":
+                ph[30] = "UNKSECRET-page"
+            page = tstruct(ph) + body
+            start = len(out)
+            out += page
+            md = {1: 6, 2: Lst(T_I32, [0, 3]), 3: Lst(T_BIN, [name]), 4: 0,
+                  5: I64(len(vals)), 6: I64(len(page)), 7: I64(len(page)),
+                  8: Lst(T_STRUCT, [{1: "colnote", 2: "KVSECRET-col"}]),
+                  9: I64(start),
+                  12: {3: I64(0), 4: I64(len(set(vals))), 5: max(vals), 6: vals[1],
+                       30: "UNKSECRET-st"},
+                  13: Lst(T_STRUCT, [{1: 0, 2: 0, 3: 1, 30: "UNKSECRET-st"}]),
+                  30: "UNKSECRET-md"}
+            ccs.append({2: I64(start), 3: md, 30: "UNKSECRET-cc"})
+        rgs.append({1: Lst(T_STRUCT, ccs), 2: I64(0), 3: I64(per),
+                    4: Lst(T_STRUCT, [{1: 1, 2: False, 3: True}]),
+                    30: "UNKSECRET-rg"})
+    schema = [{4: "ROOTSECRET", 5: 3}] + \
+        [{1: 6, 3: 0, 4: n, 6: 0, 10: {1: {30: "UNKSECRET-lt"}}, 30: "UNKSECRET-se"}
+         for n in names]
+    kv = [{1: "note", 2: "KVSECRET-file"}] if note else []
+    kv += [{1: "pandas", 2: PANDAS_MD}, {1: "ARROW:schema", 2: ARROW_MD}]
+    fmd = {1: 1, 2: Lst(T_STRUCT, schema), 3: I64(ROWS), 4: Lst(T_STRUCT, rgs),
+           5: Lst(T_STRUCT, kv), 6: "CREATEDSECRET version 1.0",
+           7: Lst(T_STRUCT, [{1: {}}] * 3), 9: b"SIGNSECRET", 30: "UNKSECRET-fmd"}
+    return finish(out, fmd)
+
+
+def views_sandbox(sandbox, name, data):
+    """The same file served as keep (every column kept), masked (email
+    hashed) and filtered (every column kept, rows of city-1 hidden)."""
+    s = sandbox(name)
+    for f in ("keep", "masked", "filtered"):
+        s.write(f + ".parquet", data)
+    pol = os.path.join(s.base, "rows.lua")
+    with open(pol, "w") as f:
+        f.write("function row(r, ctx) return r.city ~= 'city-1' end\n")
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  keep.parquet: { columns: { id: keep, email: keep, city: keep } }\n"
+                   "  masked.parquet: { columns: { id: keep, email: hash, city: keep } }\n"
+                   "  filtered.parquet:\n    policy: %s\n"
+                   "    columns: { id: keep, email: keep, city: keep }\n" % pol)
+    return s
+
+
+def kv_keys(tmp_path, path):
+    return sorted(r[0] for r in duck(tmp_path, "SELECT decode(key) FROM "
+                                     "parquet_kv_metadata('%s')" % path))
+
+
+def test_parquet_free_form_metadata_is_not_served(sandbox, tmp_path):
+    """Custom key/value metadata (file and column level), unknown fields at
+    every level of the footer, the schema root's name and a free-form
+    created_by are in no served byte of any view; DuckDB reads every view.
+    With a custom key the embedded schemas go too (Arrow writers copy
+    custom metadata into ARROW:schema)."""
+    s = views_sandbox(sandbox, "kv", planted())
+    s.mount()
+    for f in ("keep", "masked", "filtered"):
+        got, err = served_or_errno(s.path(f + ".parquet"))
+        assert err == 0, (f, err)
+        assert not leaked(got, MD_SECRETS), (f, leaked(got, MD_SECRETS))
+    assert not leaked(open(s.log, "rb").read(), MD_SECRETS)
+    if not os.path.isdir(NODE_MODULES):
+        return
+    assert kv_keys(tmp_path, s.path("keep.parquet")) == []
+    assert kv_keys(tmp_path, s.path("masked.parquet")) == []
+    assert kv_keys(tmp_path, s.path("filtered.parquet")) == []
+    for f in ("keep", "masked"):
+        rows = duck(tmp_path, "SELECT id, city FROM '%s'" % s.path(f + ".parquet"))
+        assert [r[0].encode() for r in rows] == IDS, f
+    for f in ("keep", "masked", "filtered"):
+        p = s.path(f + ".parquet")
+        cols = duck(tmp_path, "SELECT DISTINCT path_in_schema, cardinality(key_value_metadata) "
+                    "FROM parquet_metadata('%s')" % p)
+        assert sorted(cols) == [["city", 0], ["email", 0], ["id", 0]], (f, cols)
+        assert duck(tmp_path, "SELECT created_by FROM parquet_file_metadata('%s')"
+                    % p) == [[None]], f
+
+
+def test_parquet_row_filter_reveals_no_hidden_rows_in_metadata(sandbox, tmp_path):
+    """Under a row filter the served footer and page headers hold nothing
+    computed over hidden rows: no original row count (pandas RangeIndex,
+    num_rows), no statistic naming a hidden value, and no hidden value in
+    any served byte."""
+    s = views_sandbox(sandbox, "rf", planted())
+    s.mount()
+    got, err = served_or_errno(s.path("filtered.parquet"))
+    assert err == 0
+    assert not leaked(got, HIDDEN), leaked(got, HIDDEN)
+    assert b'"stop": %d' % ROWS not in got
+    if not os.path.isdir(NODE_MODULES):
+        return
+    p = s.path("filtered.parquet")
+    kept = ROWS - len(HIDDEN)
+    assert duck(tmp_path, "SELECT num_rows FROM parquet_file_metadata('%s')" % p)[0][0] == kept
+    assert duck(tmp_path, "SELECT count(*) FROM '%s'" % p)[0][0] == kept
+    stats = duck(tmp_path, "SELECT path_in_schema, stats_min_value, stats_max_value, "
+                 "stats_null_count, stats_distinct_count, num_values "
+                 "FROM parquet_metadata('%s')" % p)
+    for name, mn, mx, nulls, distinct, nvals in stats:
+        assert mn is None and mx is None and distinct is None, (name, mn, mx, distinct)
+        assert nulls in (None, 0) and nvals == kept // 2, (name, nulls, nvals)
+
+
+def test_parquet_page_header_free_form_fields_fail_closed(sandbox, tmp_path):
+    """A page header of a column served byte for byte that carries a field
+    Parquet does not define is not served: the file gives EIO (fail
+    closed), and nothing of it reaches the log."""
+    s = views_sandbox(sandbox, "ph", planted(page_unknown=True))
+    s.mount()
+    for f in ("keep", "masked"):
+        got, err = served_or_errno(s.path(f + ".parquet"))
+        assert got is None or b"UNKSECRET-page" not in got, f
+        assert err == errno.EIO, (f, err)
+    # Re-encoded (row filter: every column rewritten): served, scrubbed.
+    got, err = served_or_errno(s.path("filtered.parquet"))
+    assert err == 0 and b"UNKSECRET-page" not in got
+    s.unmount()
+    assert b"UNKSECRET" not in open(s.log, "rb").read()
+
+
+def test_parquet_embedded_schemas_only_for_unchanged_views(sandbox, tmp_path):
+    """ARROW:schema and pandas (the source's types and row count) are
+    served only by a view that changes nothing: not once a column is
+    masked, nor under a row filter; DuckDB reads all three."""
+    s = views_sandbox(sandbox, "emb", planted(note=False))
+    s.mount()
+    got = {f: served_or_errno(s.path(f + ".parquet")) for f in ("keep", "masked", "filtered")}
+    assert all(err == 0 for _, err in got.values())
+    assert PANDAS_MD.encode() in got["keep"][0]
+    for f in ("masked", "filtered"):
+        assert b"pandas" not in got[f][0] and ARROW_MD.encode() not in got[f][0], f
+    if not os.path.isdir(NODE_MODULES):
+        return
+    assert kv_keys(tmp_path, s.path("keep.parquet")) == ["ARROW:schema", "pandas"]
+    assert kv_keys(tmp_path, s.path("masked.parquet")) == []
+    assert kv_keys(tmp_path, s.path("filtered.parquet")) == []
+    for f in ("keep", "masked", "filtered"):
+        n = duck(tmp_path, "SELECT count(*), count(DISTINCT id) FROM '%s'" % s.path(f + ".parquet"))[0]
+        assert n == ([ROWS, ROWS] if f != "filtered" else [ROWS - len(HIDDEN)] * 2), (f, n)
+
+
+def test_parquet_bloom_header_free_form_fields_fail_closed(sandbox):
+    """A bloom filter header of an unmasked column (served byte for byte)
+    that carries a field Parquet does not define is not served: EIO."""
+    body, fmd, where = build(three_cols())
+    off = len(body)
+    hdr = tstruct({1: 32, 2: {1: {}}, 3: {1: {}}, 4: {1: {}}, 30: "UNKSECRET-bloom"})
+    body += hdr + b"\xff" * 32
+    md = md_of(fmd, 0, 0)
+    md[14] = I64(off)
+    md[15] = I32(len(hdr) + 32)
+    s = mount_one(sandbox, "bh", finish(body, fmd))
+    s.mount()
+    got, err = served_or_errno(s.path("t.parquet"))
+    assert got is None or b"UNKSECRET-bloom" not in got
+    assert err == errno.EIO, err
+
+
+@pytest.mark.parametrize("path", [["KVSECRET-path"], ["id", "KVSECRET-path"], []])
+def test_parquet_path_in_schema_must_name_the_column(sandbox, path):
+    """A column chunk's path_in_schema is kept in the served footer: one
+    that is not the schema's path of its column is refused (EIO, check
+    names the column), never served."""
+    body, fmd, where = build(three_cols())
+    md_of(fmd, 0, 0)[3] = Lst(T_BIN, path)
+    s = mount_one(sandbox, "pis", finish(body, fmd))
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode == 1 and "path_in_schema" in out and b"KVSECRET" not in out.encode(), out
+    s.mount()
+    got, err = served_or_errno(s.path("t.parquet"))
+    assert got is None and err == errno.EIO, err

@@ -1577,6 +1577,170 @@ static void e2e(const char *dir, const char *outdir)
 	}
 }
 
+/* ---- what is structural (pq_scrub.c) ---- */
+
+static struct pq_tstruct *scrub_sub(struct spot_arena *a, struct pq_tstruct *st,
+				    int16_t id)
+{
+	struct pq_tstruct *s = pq_tstruct_new(a);
+	struct pq_tval v = pq_tval_struct(s);
+
+	pq_tstruct_set(a, st, id, &v);
+	return s;
+}
+
+/* created_by after pq_meta_scrub, or "-" when dropped. */
+static const char *scrub_created_by(const char *in, char *buf, size_t len)
+{
+	struct spot_arena a;
+	struct pq_tstruct *root;
+	const struct pq_tval *v;
+
+	spot_arena_init(&a);
+	root = pq_tstruct_new(&a);
+	pq_tstruct_set_bin(&a, root, 6, in, strlen(in));
+	pq_meta_scrub(&a, root, false);
+	v = pq_tstruct_get(root, 6);
+	snprintf(buf, len, "%.*s", v ? (int)v->n : 1,
+		 v ? (const char *)v->u.bin : "-");
+	spot_arena_fini(&a);
+	return buf;
+}
+
+static bool scrub_has(const struct spot_buf *b, const char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t k = 0; k + n <= b->len; k++)
+		if (!memcmp((const uint8_t *)b->p + k, s, n))
+			return true;
+	return false;
+}
+
+static void test_scrub(void)
+{
+	static const char *const cb[][2] = {
+		{ "DuckDB version v1.1.3 (build 19864453f7)",
+		  "DuckDB version v1.1.3" },
+		{ "parquet-cpp-arrow version 14.0.1",
+		  "parquet-cpp-arrow version 14.0.1" },
+		{ "parquet-mr version 1.12.3 (build f8dced18)",
+		  "parquet-mr version 1.12.3" },
+		{ "parquet-mr version SECRET", "parquet-mr" },
+		{ "Polars", "Polars" },
+		{ "DuckDBSECRET version 1", "-" },
+		{ "SECRET", "-" },
+		{ "", "-" },
+	};
+	struct spot_arena a;
+	struct pq_tstruct *root, *se[4], *lt, *kv[2], *md, *st, *ph;
+	struct spot_buf b;
+	struct pq_tval v;
+	char buf[128];
+	size_t i;
+	int mode;
+
+	for (i = 0; i < SPOT_ARRAY_SIZE(cb); i++)
+		CHECK(!strcmp(scrub_created_by(cb[i][0], buf, sizeof(buf)),
+			      cb[i][1]),
+		      "scrub: created_by \"%s\" -> \"%s\" (got \"%s\")",
+		      cb[i][0], cb[i][1], buf);
+	/* mode 0: not embedded; 1: embedded, with a custom key; 2: without */
+	for (mode = 0; mode < 3; mode++) {
+		spot_arena_init(&a);
+		spot_buf_init(&b);
+		root = pq_tstruct_new(&a);
+		for (i = 0; i < 4; i++)
+			se[i] = pq_tstruct_new(&a);
+		pq_tstruct_set_bin(&a, se[0], 4, "ROOTSECRET", 10);
+		pq_tstruct_set_int(&a, se[0], 5, PQ_TT_I32, 3);
+		pq_tstruct_set_bin(&a, se[0], 30, "UNKSECRET", 9);
+		/* STRING: kept */
+		pq_tstruct_set_bin(&a, se[1], 4, "s", 1);
+		scrub_sub(&a, scrub_sub(&a, se[1], 10), 1);
+		/* GEOMETRY with a crs: the whole LogicalType goes */
+		pq_tstruct_set_bin(&a, se[2], 4, "g", 1);
+		pq_tstruct_set_bin(&a,
+				   scrub_sub(&a, scrub_sub(&a, se[2], 10), 17),
+				   1, "CRSSECRET", 9);
+		/* TIMESTAMP with an unknown member inside its unit */
+		pq_tstruct_set_bin(&a, se[3], 4, "t", 1);
+		lt = scrub_sub(&a, scrub_sub(&a, se[3], 10), 8);
+		pq_tstruct_set_int(&a, lt, 1, PQ_TT_BOOL, 1);
+		pq_tstruct_set_bin(&a, scrub_sub(&a, scrub_sub(&a, lt, 2), 2),
+				   9, "LTSECRET", 8);
+		pq_tval_list(&a, &v, PQ_TT_STRUCT, 4);
+		for (i = 0; i < 4; i++)
+			v.u.elems[i] = pq_tval_struct(se[i]);
+		pq_tstruct_set(&a, root, 2, &v);
+		/* num_rows of the wrong type: dropped */
+		pq_tstruct_set_bin(&a, root, 3, "NUMSECRET", 9);
+		kv[0] = pq_tstruct_new(&a);
+		kv[1] = pq_tstruct_new(&a);
+		pq_tstruct_set_bin(&a, kv[0], 1, "note", 4);
+		pq_tstruct_set_bin(&a, kv[0], 2, "KVSECRET", 8);
+		pq_tstruct_set_bin(&a, kv[1], 1, "pandas", 6);
+		pq_tstruct_set_bin(&a, kv[1], 2, "{}", 2);
+		pq_tval_list(&a, &v, PQ_TT_STRUCT, mode < 2 ? 2 : 1);
+		v.u.elems[0] = pq_tval_struct(kv[1]);
+		if (mode < 2)
+			v.u.elems[1] = pq_tval_struct(kv[0]);
+		pq_tstruct_set(&a, root, 5, &v);
+		/* a row group's chunk: column key/value, unknown stats field */
+		md = pq_tstruct_new(&a);
+		pq_tstruct_set_int(&a, md, 1, PQ_TT_I32, PQ_BYTE_ARRAY);
+		pq_tval_list(&a, &v, PQ_TT_STRUCT, 1);
+		v.u.elems[0] = pq_tval_struct(kv[0]);
+		pq_tstruct_set(&a, md, 8, &v);
+		st = scrub_sub(&a, md, 12);
+		pq_tstruct_set_int(&a, st, 3, PQ_TT_I64, 0);
+		pq_tstruct_set_bin(&a, st, 30, "STSECRET", 8);
+		st = pq_tstruct_new(&a);
+		v = pq_tval_struct(md);
+		pq_tstruct_set(&a, st, 3, &v);
+		pq_tval_list(&a, &v, PQ_TT_STRUCT, 1);
+		v.u.elems[0] = pq_tval_struct(st);
+		st = pq_tstruct_new(&a);
+		pq_tstruct_set(&a, st, 1, &v);
+		pq_tval_list(&a, &v, PQ_TT_STRUCT, 1);
+		v.u.elems[0] = pq_tval_struct(st);
+		pq_tstruct_set(&a, root, 4, &v);
+		pq_tstruct_set_bin(&a, root, 9, "SIGNSECRET", 10);
+		CHECK(pq_meta_scrub(&a, root, mode > 0) == 0 &&
+			      pq_thrift_write(&b, root) == 0,
+		      "scrub: footer written");
+		CHECK(!scrub_has(&b, "SECRET"),
+		      "scrub: no free-form text is left (mode %d)", mode);
+		CHECK(scrub_has(&b, "pandas") == (mode == 2),
+		      "scrub: pandas kept only when embedded and alone (mode "
+		      "%d)",
+		      mode);
+		CHECK(pq_tstruct_get(se[1], 10) && !pq_tstruct_get(se[2], 10) &&
+			      !pq_tstruct_get(se[3], 10) &&
+			      pq_tstruct_get(se[0], 4)->n == 6,
+		      "scrub: known LogicalType kept, unknown ones dropped, "
+		      "root renamed");
+		spot_buf_fini(&b);
+		spot_arena_fini(&a);
+	}
+	/* Page headers: anything Parquet does not define is foreign. */
+	spot_arena_init(&a);
+	ph = pq_tstruct_new(&a);
+	pq_tstruct_set_int(&a, ph, 1, PQ_TT_I32, PQ_PAGE_DATA);
+	st = scrub_sub(&a, ph, 5);
+	pq_tstruct_set_int(&a, st, 1, PQ_TT_I32, 3);
+	pq_tstruct_set_bin(&a, scrub_sub(&a, st, 5), 6, "min", 3);
+	CHECK(!pq_page_hdr_foreign(ph), "scrub: a page header with statistics "
+					"is clean");
+	pq_tstruct_set_bin(&a, scrub_sub(&a, st, 5), 30, "x", 1);
+	CHECK(pq_page_hdr_foreign(ph), "scrub: an unknown statistics field is "
+				       "foreign");
+	pq_tstruct_set_bin(&a, ph, 9, "x", 1);
+	CHECK(pq_page_hdr_foreign(ph), "scrub: an unknown header field is "
+				       "foreign");
+	spot_arena_fini(&a);
+}
+
 int main(int argc, char **argv)
 {
 	test_thrift_roundtrip();
@@ -1591,6 +1755,7 @@ int main(int argc, char **argv)
 	test_chunk_rt(PQ_PAGE_DATA, PQ_CODEC_UNCOMPRESSED, true);
 	test_chunk_rt(PQ_PAGE_DATA_V2, PQ_CODEC_GZIP, false);
 	test_chunk_fallback();
+	test_scrub();
 	test_synthetic(argc >= 3 ? argv[2] : "/tmp");
 	test_layout(argc >= 3 ? argv[2] : "/tmp");
 	test_writer(argc >= 3 ? argv[2] : "/tmp");
