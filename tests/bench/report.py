@@ -155,7 +155,8 @@ def csv():
         if c == "yaml":
             slow = "1 (reference)" if v else "–"
         elif c == "base":
-            slow = "%.2fx (the baseline build)" % (yml / v) if v and yml else "–"
+            slow = "this tree / baseline: %s" % paired(s, "first", "yaml",
+                                                       "base")
         elif v and yml:
             slow += " (met)" if yml / v <= 3 else " (**not met**)"
         row([label + ": first read (build + serve), source MB/s",
@@ -234,11 +235,22 @@ def baseline(s, metrics):
     if not any(runs(s, k, "base") for k, _ in metrics):
         return
     header(["metric", "baseline %s" % par["run"].get("baseline", "?"),
-            "this tree", "this tree / baseline"])
+            "this tree", "this tree / baseline (median of each run's ratio)"])
     for key, label in metrics:
         row([label, cell(s, key, "base", "s"), cell(s, key, "spotfs", "s"),
-             ratio(med(s, key, "spotfs"), med(s, key, "base"))])
+             paired(s, key, "spotfs", "base")])
     print()
+
+
+def paired(sec, key, a, b):
+    """Median of run-by-run ratios a/b: the two builds alternate inside each
+    run, so a ratio within one run cancels most of the machine's drift."""
+    va, vb = res.get((sec, key, a), []), res.get((sec, key, b), [])
+    r = [x / y for x, y in zip(va, vb) if y]
+    if not r:
+        return "–"
+    return "%.3f (runs: %s)" % (statistics.median(r),
+                                ", ".join("%.2f" % x for x in r))
 
 
 def every_run(sec):
