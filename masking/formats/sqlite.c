@@ -252,15 +252,25 @@ int sqlc_fp_check(struct sqlc_db *db, struct spot_err *err)
 static int sqlc_detect(struct sqlc_db *db, struct spot_err *err)
 {
 	uint8_t hdr[SQLC_HDR_LEN];
+	struct stat st;
 	ssize_t n;
 	int fd, rc;
 
-	fd = open(db->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Never through a final symlink, never blocking on a FIFO, only a
+	 * regular file: the caller confined the path, this holds the line if
+	 * the name is swapped in between. */
+	fd = open(db->path,
+		  O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
 		rc = -errno;
 		spot_err_set(err, "%s: cannot open: %s", db->path,
 			     strerror(-rc));
 		return rc;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		spot_err_set(err, "%s: not a regular file", db->path);
+		return -EIO;
 	}
 	rc = sqlc_fp_take(db->path, &db->fp);
 	n = pread(fd, hdr, sizeof(hdr), 0);
@@ -327,7 +337,7 @@ static int sqlc_src_open(struct sqlc_db *db, struct spot_err *err)
 		goto out;
 	rc = sqlite3_open_v2((const char *)uri.p, &db->src,
 			     SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
-				     SQLITE_OPEN_NOMUTEX,
+				     SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 			     NULL);
 	if (rc != SQLITE_OK) {
 		spot_err_set(err, "%s: cannot open: %s", db->path,
