@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,7 +44,7 @@
  * for this very daemon. Called on the first request after INIT, because
  * the kernel sets read-ahead from the INIT reply (it can only lower it).
  */
-void dmn_tune_readahead(const char *mountpoint)
+void dmn_tune_readahead(const char *mountpoint, dev_t *dev)
 {
 	char real[PATH_MAX], line[4096], path[128];
 	unsigned maj, min;
@@ -67,6 +68,7 @@ void dmn_tune_readahead(const char *mountpoint)
 	fclose(f);
 	if (!found)
 		return;
+	__atomic_store_n(dev, makedev(maj, min), __ATOMIC_RELEASE);
 	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj,
 		 min);
 	f = fopen(path, "we");

@@ -69,9 +69,10 @@ struct dmn {
 	struct life *life;	 /* registry, audit log, TTL, control channel */
 	pthread_t main_thread;	 /* runs the FUSE loop; signalled to end it */
 	int ending; /* atomic: expiry or unmount under way, refuse opens */
-	const char *end_reason;	 /* why the session ended, or NULL */
-	const char *mountpoint;	 /* absolute; read-only after mount */
-	int ra_tuned;		 /* atomic: read-ahead raised (first request) */
+	const char *end_reason; /* why the session ended, or NULL */
+	const char *mountpoint; /* absolute; read-only after mount */
+	int ra_tuned;		/* atomic: read-ahead raised (first request) */
+	dev_t mnt_dev; /* atomic: the mount's device, 0 until the first request */
 	pthread_mutex_t fh_lock; /* protects fhs */
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
@@ -215,7 +216,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh);
 /* Free handles the kernel never released (the session ended). */
 void dmn_fh_free_all(struct dmn *d);
 /* Raise the mount's read-ahead (daemon.c); once, after INIT. */
-void dmn_tune_readahead(const char *mountpoint);
+void dmn_tune_readahead(const char *mountpoint, dev_t *dev);
 /* Whether new opens must be refused (ending, or the audit log is down). */
 bool dmn_closing(struct dmn *d);
 /* Whether the session is ending: reads fail (EIO) from then on. */

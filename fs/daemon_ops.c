@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "engine.h"
 #include "view.h"
@@ -153,10 +156,69 @@ int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 
 /* ---- audit ---- */
 
+/*
+ * The name of the program pid runs, for the audit log: the base name of
+ * its executable, never /proc/PID/comm, which is the name of a script or
+ * of a copied binary and so may be a file name from the overlay (names are
+ * never written in plaintext). An executable that lives on this mount is
+ * recorded as "ovl:" and a keyed digest of its path. Its device comes from
+ * /proc/PID/maps: a stat() of it could wait for this very daemon. Empty
+ * when any of it cannot be read.
+ */
+static void dmn_proc_name(struct dmn *d, pid_t pid, char *buf, size_t len)
+{
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 128];
+	dev_t mdev = __atomic_load_n(&d->mnt_dev, __ATOMIC_ACQUIRE);
+	bool on_mount = false, seen = false;
+	const char *base;
+	unsigned maj, min;
+	uint8_t h[8];
+	ssize_t n;
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0 || !mdev)
+		return;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (!seen && fgets(line, sizeof(line), f)) {
+		int at = 0;
+		char *p;
+
+		if (sscanf(line, "%*s %*s %*s %x:%x %*u %n", &maj, &min, &at) <
+			    2 ||
+		    !at)
+			continue;
+		p = line + at;
+		p[strcspn(p, "\n")] = 0;
+		if (strcmp(p, exe))
+			continue;
+		seen = true;
+		on_mount = makedev(maj, min) == mdev;
+	}
+	fclose(f);
+	if (!seen)
+		return;
+	if (on_mount) {
+		crypto_generichash(h, sizeof(h), (const uint8_t *)exe,
+				   strlen(exe), d->sbx->name_key, 32);
+		snprintf(buf, len, "ovl:");
+		sodium_bin2hex(buf + 4, len > 4 ? len - 4 : 0, h, sizeof(h));
+		return;
+	}
+	base = strrchr(exe, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : exe);
+}
+
 int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 	      bool sync)
 {
-	char comm[32] = "";
+	char comm[64] = "";
 	int rc;
 
 	if (!d->life)
@@ -171,7 +233,7 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		 * high-rate overlay events (overlay_open too) do not. */
 		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_DENY ||
 		    ev->type == AUD_EV_POLICY_ERROR) {
-			life_proc_comm(c->pid, comm, sizeof(comm));
+			dmn_proc_name(d, c->pid, comm, sizeof(comm));
 			ev->process = comm;
 		}
 	}
@@ -709,7 +771,7 @@ static void dmn_ra_once(struct dmn *d)
 {
 	if (d->mountpoint &&
 	    !__atomic_exchange_n(&d->ra_tuned, 1, __ATOMIC_ACQ_REL))
-		dmn_tune_readahead(d->mountpoint);
+		dmn_tune_readahead(d->mountpoint, &d->mnt_dev);
 }
 
 static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
