@@ -362,7 +362,7 @@ print("bytes", len(data), sys.argv[3].encode() in data, flush=True)
 """
 
 
-@pytest.mark.parametrize("how", ["ttl", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("how", ["ttl", "SIGTERM", "SIGHUP", "unmount-z"])
 def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox, how):
     """Every ending the daemon sees coming drops the page cache first."""
     s = sandbox("ovttl-" + how.lower())
@@ -380,7 +380,10 @@ def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox, how):
             line = p.stdout.readline()
             assert line.startswith("ready") and line.split()[1] != "0", line
             holders.append((path, mode, p))
-    if how != "ttl":
+    if how == "unmount-z":
+        r = spotfs("unmount", "-z", s.mnt)
+        assert r.returncode == 0, r.stderr
+    elif how != "ttl":
         os.kill(s.proc.pid, getattr(signal, how))
     assert wait_gone(s, 20), "the sandbox outlived its end"
     for path, mode, p in holders:
