@@ -270,7 +270,7 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 			return -EIO; /* never fall back to the source */
 	} else {
 		/* Confined, and never a dataset under another name. */
-		rc = sbx_pass_open(d->sbx, n->relpath, &fd, NULL);
+		rc = dmn_pass_open(d, n, &fd, NULL); /* as the caller */
 		if (rc)
 			return rc;
 	}
