@@ -149,6 +149,48 @@ def test_folder_swap_to_0700_refuses_listing(sandbox):
     assert as_nobody("ls", s.path("p2")).returncode != 0
 
 
+
+def test_atomic_replace_by_public_file_reads_new_bytes(sandbox):
+    """An editor's save (write a new file, rename it over) is not an
+    error: the file opened is not the one looked up, so the kernel looks
+    the name up again and reads the new file."""
+    s = show(sandbox, "save")
+    s.write("folder/in.txt", "v1\n")
+    s.mount()
+    assert as_nobody("cat", s.path("public.txt")).stdout == b"public\n"
+    assert as_nobody("ls", s.path("folder")).stdout == b"in.txt\n"
+    tmp = s.write(".new", "public v2\n")
+    os.rename(tmp, os.path.join(s.src, "public.txt"))
+    r = as_nobody("cat", s.path("public.txt"))
+    assert r.returncode == 0 and r.stdout == b"public v2\n", r
+    os.rename(os.path.join(s.src, "folder"), os.path.join(s.src, "old"))
+    s.write("folder/new.txt", "v2\n")
+    r = as_nobody("ls", s.path("folder"))
+    assert r.returncode == 0 and r.stdout == b"new.txt\n", r
+
+
+def test_hard_link_to_dataset_in_private_folder_stays_hidden(sandbox):
+    """The dataset check runs as the daemon: a caller who cannot reach
+    the dataset's folder does not get its raw bytes under another name,
+    even when the link replaces a file it had looked up."""
+    s = sandbox("hlink")
+    ds = s.write("vault/customers.csv", CUSTOMERS, mode=0o644)
+    os.chmod(os.path.join(s.src, "vault"), 0o700)
+    s.write("pub/c.txt", "public\n")
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n"
+                   "  vault/customers.csv:\n"
+                   "    columns: { id: keep, email: hash }\n")
+    os.link(ds, os.path.join(s.src, "pub", "link.txt"))
+    s.mount()
+    r = as_nobody("cat", s.path("pub/link.txt"))
+    assert r.returncode != 0 and b"raw-one" not in r.stdout, r
+    assert as_nobody("cat", s.path("pub/c.txt")).stdout == b"public\n"
+    os.rename(os.path.join(s.src, "pub", "link.txt"),
+              os.path.join(s.src, "pub", "c.txt"))
+    r = as_nobody("cat", s.path("pub/c.txt"))
+    assert r.returncode != 0 and b"raw-one" not in r.stdout, r
+    assert b"raw-one" not in open(s.path("vault/customers.csv"), "rb").read()
+
 READER = r"""
 import sys, time
 path, secs, hits, ok = sys.argv[1], float(sys.argv[2]), 0, 0
