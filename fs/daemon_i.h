@@ -120,7 +120,7 @@ int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
  * caller for this thread with dmn_act_begin and clears it with
  * dmn_act_end before replying; without one, the daemon reads as itself.
  */
-void dmn_act_begin(fuse_req_t req, struct dmn_caller *c);
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c);
 void dmn_act_end(void);
 /*
  * Open passthrough file n (sbx_pass_open) as this thread's caller, and

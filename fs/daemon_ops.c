@@ -331,19 +331,20 @@ static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
  */
 static __thread struct {
 	fuse_req_t req;
-	struct dmn_caller *c;
+	struct dmn_caller who; /* a copy: its groups are read when needed */
+	bool on;
 } dmn_act;
 
-void dmn_act_begin(fuse_req_t req, struct dmn_caller *c)
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c)
 {
 	dmn_act.req = req;
-	dmn_act.c = c;
+	dmn_act.who = *c;
+	dmn_act.on = true;
 }
 
 void dmn_act_end(void)
 {
-	dmn_act.req = NULL;
-	dmn_act.c = NULL;
+	memset(&dmn_act, 0, sizeof(dmn_act));
 }
 
 /*
@@ -367,11 +368,11 @@ static bool dmn_rel_is_pass(struct dmn *d, const char *rel)
  */
 static int dmn_pass_enter(void)
 {
-	struct dmn_caller *c = dmn_act.c;
+	struct dmn_caller *c = &dmn_act.who;
 	struct src_cred who;
 	int rc;
 
-	if (!c)
+	if (!dmn_act.on)
 		return 0;
 	if (!c->groups) {
 		rc = dmn_caller_groups(dmn_act.req, c);
@@ -668,7 +669,7 @@ static int dmn_lower_opendir(struct dmn *d, const struct ns_node *p, int *fd)
 	dmn_pass_leave(in);
 	if (rc)
 		return rc;
-	if (!dmn_act.c) /* the daemon's own walk: no kernel check to match */
+	if (!dmn_act.on) /* the daemon's own walk: no kernel check to match */
 		return 0;
 	if (fstat(*fd, &st))
 		rc = -errno;

@@ -191,6 +191,39 @@ def test_hard_link_to_dataset_in_private_folder_stays_hidden(sandbox):
     assert r.returncode != 0 and b"raw-one" not in r.stdout, r
     assert b"raw-one" not in open(s.path("vault/customers.csv"), "rb").read()
 
+
+WRITER = r"""
+import os, sys
+op, path = sys.argv[1], sys.argv[2]
+if op == "truncate":
+    os.truncate(path, 8)
+elif op == "append":
+    with open(path, "ab") as f:
+        f.write(b"x")
+elif op == "rename":
+    os.rename(path, path + ".moved")
+"""
+
+
+@pytest.mark.parametrize("op", ["truncate", "append", "rename"])
+def test_copy_up_reads_the_source_as_the_caller(sandbox, op):
+    """A file the caller may write but not read (an ACL in the source,
+    mode bits 0666 in the mount): a copy-up (truncate, write, rename)
+    must not read its bytes for the caller into the overlay."""
+    s = show(sandbox, "cu" + op)
+    p = s.write("drop/f.txt", SECRET + "\n", mode=0o666)
+    os.chmod(os.path.join(s.src, "drop"), 0o777)
+    setfacl("-m", "u:65534:-w-", p)
+    assert as_nobody("cat", p).returncode != 0  # the source refuses
+    s.mount()
+    r = as_nobody(sys.executable, "-c", WRITER, op, s.path("drop/f.txt"))
+    assert r.returncode != 0, "%s went through" % op
+    got = b""
+    for name in ("drop/f.txt", "drop/f.txt.moved"):
+        got += as_nobody("cat", s.path(name)).stdout
+    assert SECRET[:8].encode() not in got
+    assert open(s.path("drop/f.txt")).read() == SECRET + "\n"  # root
+
 READER = r"""
 import sys, time
 path, secs, hits, ok = sys.argv[1], float(sys.argv[2]), 0, 0
