@@ -112,9 +112,11 @@ int src_id_check(int fd, const struct src_id *id);
  * kernel, credentials are per thread, and a FUSE worker thread runs one
  * request at a time from start to reply, so nothing else ever runs with
  * these credentials; src_cred_leave restores the daemon's own before the
- * request returns (a thread the FUSE loop starts is started between
- * requests, so it inherits the daemon's). Views (datasets) never switch:
- * the policy decides who reads them.
+ * request returns. A thread cloned while switched would inherit the
+ * caller's credentials: a switched section only opens or stats source
+ * entries and never starts a thread, and the FUSE loop starts a new
+ * worker before it processes a request, so with the daemon's. Views
+ * (datasets) never switch: the policy decides who reads them.
  *
  * 1 when switched (call src_cred_leave), 0 when nothing had to change (a
  * daemon that is not root serving its own user), -EIO when the switch
