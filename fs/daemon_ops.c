@@ -324,10 +324,10 @@ static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
 }
 
 /*
- * The caller this thread's request acts as on passthrough entries (NULL:
- * the daemon itself, e.g. for the overlay's own bookkeeping). Set by the
- * handlers that serve source entries to a caller (lookup, getattr, open,
- * opendir), cleared before they reply.
+ * The caller this thread's request acts as on passthrough entries (when
+ * not on: the daemon itself, e.g. for the overlay's own bookkeeping). Set
+ * by the handlers that serve source entries to a caller (lookup, getattr,
+ * open, opendir, copy-ups), cleared before they reply.
  */
 static __thread struct {
 	fuse_req_t req;
