@@ -115,6 +115,22 @@ struct dmn_fh {
  */
 int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
 
+/*
+ * Passthrough entries (default: show) are read as the caller, with the
+ * source's own checks (srcdir.h, src_cred_enter). A handler names its
+ * caller for this thread with dmn_act_begin and clears it with
+ * dmn_act_end before replying; without one, the daemon reads as itself.
+ */
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c);
+void dmn_act_end(void);
+/*
+ * Open passthrough file n (sbx_pass_open) as this thread's caller, and
+ * only if it is the file n's last attributes came from (else -ESTALE:
+ * the kernel looks it up again). pin may be NULL.
+ */
+int dmn_pass_open(struct dmn *d, const struct ns_node *n, int *fd,
+		  struct src_id *pin);
+
 /* ---- per-role overlay (daemon_write.c) ---- */
 
 /* The overlay tree of role (the only one when the overlay is shared). */

@@ -385,6 +385,155 @@ static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
 	return src_stat(d->sbx->srcfd, relpath, st);
 }
 
+/*
+ * The caller this thread's request acts as on passthrough entries (when
+ * not on: the daemon itself, e.g. for the overlay's own bookkeeping). Set
+ * by the handlers that serve source entries to a caller (lookup, getattr,
+ * open, opendir, copy-ups), cleared before they reply.
+ */
+static __thread struct {
+	fuse_req_t req;
+	struct dmn_caller who; /* a copy: its groups are read when needed */
+	bool on;
+} dmn_act;
+
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c)
+{
+	dmn_act.req = req;
+	dmn_act.who = *c;
+	dmn_act.on = true;
+}
+
+void dmn_act_end(void)
+{
+	memset(&dmn_act, 0, sizeof(dmn_act));
+}
+
+/*
+ * Whether source path rel is a passthrough entry (a file or folder shown
+ * only because of default: show): those are read as the caller. The
+ * source folder itself, datasets and the folders holding them are read
+ * by the daemon (the policy decides who reads a dataset).
+ */
+static bool dmn_rel_is_pass(struct dmn *d, const char *rel)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+
+	return rel[0] && cfg->dflt == CFG_DEFAULT_SHOW &&
+	       !cfg_dataset_find(cfg, rel) && !cfg_is_dataset_parent(cfg, rel);
+}
+
+/*
+ * Act as this thread's caller (srcdir.h, src_cred_enter): 1 switched (call
+ * src_cred_leave), 0 nothing to switch, -EIO fail closed. The caller's
+ * groups are read here when its role did not need them.
+ */
+static int dmn_pass_enter(void)
+{
+	struct dmn_caller *c = &dmn_act.who;
+	struct src_cred who;
+	int rc;
+
+	if (!dmn_act.on)
+		return 0;
+	if (!c->groups) {
+		rc = dmn_caller_groups(dmn_act.req, c);
+		if (rc) {
+			spot_log(SPOT_LOG_WARN,
+				 "uid %ld pid %ld: caller's groups cannot be "
+				 "read (%s): source access refused",
+				 (long)c->uid, (long)c->pid, strerror(-rc));
+			return -EIO;
+		}
+	}
+	who.uid = c->uid;
+	who.gid = c->gid;
+	who.groups = c->groups;
+	who.ngroups = c->ngroups;
+	rc = src_cred_enter(&who);
+	if (rc < 0)
+		spot_log(SPOT_LOG_ERR,
+			 "uid %ld: cannot act as the caller: source access "
+			 "refused",
+			 (long)c->uid);
+	return rc;
+}
+
+static void dmn_pass_leave(int entered)
+{
+	if (entered > 0)
+		src_cred_leave();
+}
+
+/* Stat rel, as the caller when it is a passthrough entry. */
+static int dmn_entry_stat(struct dmn *d, const char *rel, struct stat *st)
+{
+	int in, rc;
+
+	if (!dmn_rel_is_pass(d, rel))
+		return dmn_src_stat(d, rel, st);
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = dmn_src_stat(d, rel, st);
+	dmn_pass_leave(in);
+	return rc;
+}
+
+/*
+ * Remember which source file n's attributes (as last given) came from.
+ * The pin is atomic state beside the node's identity, hence the cast.
+ */
+static void dmn_pin_set(const struct ns_node *cn, const struct stat *st)
+{
+	struct ns_node *n = (struct ns_node *)cn;
+
+	__atomic_store_n(&n->pin_dev, (uint64_t)st->st_dev, __ATOMIC_RELEASE);
+	__atomic_store_n(&n->pin_ino, (uint64_t)st->st_ino, __ATOMIC_RELEASE);
+}
+
+/*
+ * Whether the file just opened is the one n was last looked up (or
+ * stat'ed) as: else -ESTALE, and the kernel looks the name up again, so
+ * its permission check and the file served agree.
+ */
+static int dmn_pin_check(const struct ns_node *n, dev_t dev, ino_t ino)
+{
+	if (__atomic_load_n(&n->pin_dev, __ATOMIC_ACQUIRE) != (uint64_t)dev ||
+	    __atomic_load_n(&n->pin_ino, __ATOMIC_ACQUIRE) != (uint64_t)ino)
+		return -ESTALE;
+	return 0;
+}
+
+int dmn_pass_open(struct dmn *d, const struct ns_node *n, int *fd,
+		  struct src_id *pin)
+{
+	struct src_id id;
+	struct stat st;
+	int in, rc;
+
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = src_open(d->sbx->srcfd, n->relpath, fd, &st);
+	dmn_pass_leave(in);
+	if (rc)
+		return rc;
+	src_id_from_stat(&st, &id);
+	/* As the daemon: it stats datasets the caller may not reach. */
+	rc = sbx_pass_vet(d->sbx, n->relpath, &st);
+	if (!rc)
+		rc = dmn_pin_check(n, id.dev, id.ino);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	if (pin)
+		*pin = id;
+	return 0;
+}
+
 /* Whether dataset ds lives directly in the folder at relpath dir. */
 static bool dmn_ds_in_dir(const struct cfg_dataset *ds, const char *dir)
 {
@@ -495,8 +644,8 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		return dmn_src_stat(d, e->rel, src);
 	}
 	rc = dmn_child_path(p, name, e->rel, sizeof(e->rel));
-	if (!rc)
-		rc = dmn_src_stat(d, e->rel, src);
+	if (!rc) /* a passthrough entry: as the caller (the source's checks) */
+		rc = dmn_entry_stat(d, e->rel, src);
 	if (rc)
 		return rc == -ENOTDIR ? -ENOENT : rc;
 	if (S_ISDIR(src->st_mode)) {
@@ -564,6 +713,37 @@ bool dmn_lower_is_dir(const struct ns_node *n)
 	return n && (n->kind == NS_DIR || n->kind == NS_VDIR);
 }
 
+/*
+ * Open source folder p for listing: a passthrough folder as the caller,
+ * and only if it still is the folder the kernel checked (dmn_pin_check).
+ */
+static int dmn_lower_opendir(struct dmn *d, const struct ns_node *p, int *fd)
+{
+	struct stat st;
+	int in, rc;
+
+	if (!dmn_rel_is_pass(d, p->relpath))
+		return src_opendir(d->sbx->srcfd, p->relpath, fd);
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = src_opendir(d->sbx->srcfd, p->relpath, fd);
+	dmn_pass_leave(in);
+	if (rc)
+		return rc;
+	if (!dmn_act.on) /* the daemon's own walk: no kernel check to match */
+		return 0;
+	if (fstat(*fd, &st))
+		rc = -errno;
+	else
+		rc = dmn_pin_check(p, st.st_dev, st.st_ino);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		       void *arg)
 {
@@ -605,7 +785,7 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 			rc = fn(arg, base, false);
 	}
 	if (!rc)
-		rc = src_opendir(d->sbx->srcfd, p->relpath, &fd);
+		rc = dmn_lower_opendir(d, p, &fd);
 	if (rc)
 		return rc;
 	dp = fdopendir(fd);
@@ -663,10 +843,14 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 {
 	struct vc_view *v = NULL;
 	struct stat src;
-	int rc = dmn_src_stat(d, n->relpath, &src);
+	int rc = n->kind == NS_PASS || n->kind == NS_DIR
+			 ? dmn_entry_stat(d, n->relpath, &src)
+			 : dmn_src_stat(d, n->relpath, &src);
 
 	if (rc)
 		return rc;
+	if (n->kind == NS_PASS || n->kind == NS_DIR)
+		dmn_pin_set(n, &src); /* what the kernel will check */
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_uid = d->owner;
@@ -816,9 +1000,11 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, (!p || up) ? ENOENT : ENOTDIR);
 		return;
 	}
+	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
 	rc = dmn_lower_lookup(d, p, name, &c, &n, &src);
 	if (!rc)
 		rc = dmn_lower_attr(d, n, c.role, &e.attr);
+	dmn_act_end();
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -889,7 +1075,9 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOENT); /* none, or another role's */
 		return;
 	}
+	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
 	rc = dmn_lower_attr(d, n, c.role, &st);
+	dmn_act_end();
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -943,8 +1131,9 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 	fh->who.groups = NULL; /* the request's: gone after it */
 	fh->who.ngroups = 0;
 	if (n->kind == NS_PASS) {
-		/* Pinned: each read checks fd still is this file. */
-		rc = sbx_pass_open(d->sbx, n->relpath, &fh->fd, &fh->pin);
+		/* As the caller, the file the kernel checked; pinned: each
+		 * read checks fd still is this file. */
+		rc = dmn_pass_open(d, n, &fh->fd, &fh->pin);
 		if (rc)
 			fh->fd = -1;
 	} else {
@@ -1009,6 +1198,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fh->fd = -1;
 	if (dmn_closing(d))
 		rc = -EIO; /* expiring, or the audit log is down */
+	/* Passthrough sources (and a copy-up's): as the caller. */
+	dmn_act_begin(req, &c);
 	if (!rc && !up && writing) {
 		/* First write: copy the masked bytes up, then write there. */
 		if (n->kind == NS_VIEW)
@@ -1043,6 +1234,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (!rc) {
 		rc = dmn_open_lower(d, n, &c, fh, fi);
 	}
+	dmn_act_end();
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);

@@ -270,7 +270,7 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 			return -EIO; /* never fall back to the source */
 	} else {
 		/* Confined, and never a dataset under another name. */
-		rc = sbx_pass_open(d->sbx, n->relpath, &fd, NULL);
+		rc = dmn_pass_open(d, n, &fd, NULL); /* as the caller */
 		if (rc)
 			return rc;
 	}
@@ -550,7 +550,9 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, EIO); /* the caller cannot be told */
 		return;
 	}
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, true, &src);
+	dmn_act_end();
 	if (!rc && S_ISDIR(ovl_node_type(src)))
 		rc = -EPERM;
 	if (!rc)
@@ -723,7 +725,7 @@ void dmn_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
  * folder with lower contents cannot move (its children live in the source
  * under the old path): EXDEV, as overlayfs does, and mv falls back to copy.
  */
-static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t,
+static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
 			      const struct dmn_caller *who, fuse_ino_t parent,
 			      struct ovl_node *pu, const char *name)
 {
@@ -762,7 +764,10 @@ static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t,
 		return dmn_lower_empty(d, t, NULL, c)
 			       ? -EXDEV
 			       : dmn_upper_dir(d, t, c->ino, &cu);
-	return dmn_copy_up(d, t, c->ino, true, &cu);
+	dmn_act_begin(req, who); /* the copy-up reads as the caller */
+	rc = dmn_copy_up(d, t, c->ino, true, &cu);
+	dmn_act_end();
+	return rc;
 }
 
 void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -802,10 +807,10 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else if ((flags & RENAME_EXCHANGE) && !dst_exists)
 		rc = -ENOENT;
 	if (!rc)
-		rc = dmn_rename_prepare(d, t, &c, parent, opu, name);
+		rc = dmn_rename_prepare(d, t, req, &c, parent, opu, name);
 	/* An existing target is replaced or swapped: it must be upper too. */
 	if (!rc && dst_exists)
-		rc = dmn_rename_prepare(d, t, &c, newparent, npu, newname);
+		rc = dmn_rename_prepare(d, t, req, &c, newparent, npu, newname);
 	if (!rc) {
 		dmn_ovl_path(d, t, opu, name, opath, sizeof(opath));
 		dmn_ovl_path(d, t, npu, newname, npath, sizeof(npath));
@@ -855,7 +860,9 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	(void)fi;
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, !to_zero, &up);
+	dmn_act_end();
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -913,7 +920,9 @@ void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, true, &up);
+	dmn_act_end();
 	if (!rc)
 		rc = ovl_setxattr(t, up, name, value, size, flags);
 	fuse_reply_err(req, -rc);

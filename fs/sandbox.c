@@ -328,6 +328,13 @@ bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
 	return false;
 }
 
+int sbx_pass_vet(struct sbx *s, const char *rel, const struct stat *st)
+{
+	return sbx_is_dataset_file(s, rel, st) || cfg_dataset_find(s->cfg, rel)
+		       ? -ENOENT
+		       : 0;
+}
+
 int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 {
 	struct stat st;
@@ -336,7 +343,7 @@ int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 	if (rc)
 		return rc;
 	/* Checked on the open file: a link made after lookup is caught. */
-	if (sbx_is_dataset_file(s, rel, &st) || cfg_dataset_find(s->cfg, rel)) {
+	if (sbx_pass_vet(s, rel, &st)) {
 		close(*fd);
 		*fd = -1;
 		return -ENOENT;
