@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -318,6 +319,18 @@ static bool src_fs_ids_are(uid_t uid, gid_t gid)
 	       (gid_t)setfsgid((gid_t)-1) == gid;
 }
 
+/*
+ * Every change of a filesystem id resets the process's dumpable flag to
+ * the fs.suid_dumpable sysctl (commit_creds), which may be 1: set it back,
+ * since the flag, not RLIMIT_CORE, is what stops a core piped to a
+ * handler. The daemon is never dumpable (daemon.c); check and preview
+ * never switch.
+ */
+static void src_nodump(void)
+{
+	prctl(PR_SET_DUMPABLE, 0);
+}
+
 int src_cred_enter(const struct src_cred *who)
 {
 	uid_t me = geteuid();
@@ -334,6 +347,7 @@ int src_cred_enter(const struct src_cred *who)
 	setfsuid(who->uid);
 	if (!src_fs_ids_are(who->uid, who->gid))
 		goto fail;
+	src_nodump();
 	return 1;
 fail:
 	src_cred_leave();
@@ -354,4 +368,5 @@ void src_cred_leave(void)
 				"credentials: aborting\n");
 		abort();
 	}
+	src_nodump();
 }
