@@ -1109,6 +1109,27 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 	return 0;
 }
 
+/*
+ * A CSV source written while it was read gives a view of neither version
+ * (rows of both, or a short read): -ESTALE, built again at the next open.
+ */
+static int sbx_csv_unchanged(int fd, const struct stat *pre,
+			     struct spot_err *err)
+{
+	struct stat now;
+
+	if (fstat(fd, &now))
+		return -errno;
+	if (now.st_size == pre->st_size &&
+	    now.st_mtim.tv_sec == pre->st_mtim.tv_sec &&
+	    now.st_mtim.tv_nsec == pre->st_mtim.tv_nsec &&
+	    now.st_ctim.tv_sec == pre->st_ctim.tv_sec &&
+	    now.st_ctim.tv_nsec == pre->st_ctim.tv_nsec)
+		return 0;
+	spot_err_set(err, "the source file changed while it was read");
+	return -ESTALE;
+}
+
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
@@ -1130,6 +1151,8 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		rc = (sub[0] ? view_build_csv_parquet /* as: parquet */
 			     : view_build_csv)(fd, d->delimiter, sbx_bind_cb,
 					       &bind, &buf, &st, err);
+		if (!rc)
+			rc = sbx_csv_unchanged(fd, &sst, err);
 		close(fd);
 		break;
 	case VIEW_FMT_SQLITE:
