@@ -35,7 +35,12 @@
 
 #define DMN_READAHEAD_KB 1024
 #define DMN_IDLE_THREADS 4
-#define DMN_MAX_THREADS 16
+/*
+ * A request waiting for a view's build (getattr or open of that view)
+ * holds its thread until the build ends; the others are served by the
+ * rest. Threads are started on demand and cost little while they wait.
+ */
+#define DMN_MAX_THREADS 64
 
 /*
  * Raise the mount's read-ahead (root only): the kernel otherwise caps FUSE

@@ -180,9 +180,15 @@ bool dmn_lower_is_dir(const struct ns_node *n);
 typedef int (*dmn_child_fn)(void *arg, const char *name, bool is_dir);
 int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		       void *arg);
-/* Attributes of a lower node as served. */
+/*
+ * Attributes of a lower node as served. With wait, a view is built (or its
+ * build waited for) first; without, it never waits. A view that is not
+ * ready (building, failed, or not built: size 0) sets *unready if given:
+ * answer it with attr timeout 0, so the kernel asks again (getattr waits
+ * for that view only) before it trusts the size.
+ */
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
-		   struct stat *st);
+		   bool wait, bool *unready, struct stat *st);
 /* Whether caller c may open lower view n: 0, -EACCES or -EIO. */
 int dmn_view_access(struct dmn *d, const struct ns_node *n,
 		    const struct dmn_caller *c);

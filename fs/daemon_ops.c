@@ -813,14 +813,20 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	return rc;
 }
 
-/* The view of a node for attributes: NULL if the role may not open it. */
+/*
+ * The view of a node for attributes: NULL if the role may not open it, or
+ * (with wait false) if it is not built yet.
+ */
 static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
-				     const char *role)
+				     const char *role, bool wait)
 {
 	struct vc_view *v = NULL;
 
 	if (!cfg_dataset_allows(n->ds, role))
 		return NULL; /* no build for a caller who cannot open it */
+	if (!wait)
+		return vc_peek(d->sbx->views, n->ds->name, n->sub,
+			       dmn_view_key(n));
 	if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n), &v))
 		return NULL;
 	return v;
@@ -839,7 +845,7 @@ static void dmn_src_owner(struct stat *st, const struct stat *src)
 }
 
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
-		   struct stat *st)
+		   bool wait, bool *unready, struct stat *st)
 {
 	struct vc_view *v = NULL;
 	struct stat src;
@@ -868,7 +874,9 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 			dmn_src_owner(st, &src); /* a 0700 folder stays 0700 */
 		break;
 	case NS_VIEW:
-		v = dmn_node_view(d, n, role);
+		v = dmn_node_view(d, n, role, wait);
+		if (unready)
+			*unready = !v || v->state != VC_READY;
 		/* Per-role views cannot be copied up: show them read-only. */
 		st->st_mode = S_IFREG | (dmn_view_key(n)[0] ? 0444 : 0644);
 		st->st_nlink = 1;
@@ -968,6 +976,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	struct stat src;
 	enum ovl_hit hit = OVL_MISS;
+	bool pending = false;
 	int rc;
 
 	if (!t) {
@@ -1002,8 +1011,10 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
 	rc = dmn_lower_lookup(d, p, name, &c, &n, &src);
+	/* Never waits for a build: the kernel holds the folder's lock
+	 * across a lookup, so a build here would stall the folder. */
 	if (!rc)
-		rc = dmn_lower_attr(d, n, c.role, &e.attr);
+		rc = dmn_lower_attr(d, n, c.role, false, &pending, &e.attr);
 	dmn_act_end();
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -1012,7 +1023,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.ino = n->ino;
 	e.generation = 0;
 	e.entry_timeout = dmn_lower_timeout(d, n);
-	e.attr_timeout = dmn_lower_attr_timeout(d, n);
+	e.attr_timeout = pending ? 0.0 : dmn_lower_attr_timeout(d, n);
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		ns_forget(d->ns, n->ino, 1);
 }
@@ -1056,6 +1067,7 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct ovl_node *up;
 	struct ns_node *n;
 	struct stat st;
+	bool unready = false;
 	int rc;
 
 	if (!t) {
@@ -1076,12 +1088,13 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
-	rc = dmn_lower_attr(d, n, c.role, &st);
+	rc = dmn_lower_attr(d, n, c.role, true, &unready, &st);
 	dmn_act_end();
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, dmn_lower_attr_timeout(d, n));
+		fuse_reply_attr(req, &st,
+				unready ? 0.0 : dmn_lower_attr_timeout(d, n));
 }
 
 /* ---- files ---- */
@@ -1440,6 +1453,24 @@ static void dmn_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC arrives with open, so a truncating open skips copying. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * Lookups and readdirs of one folder at once (libfuse's default,
+	 * asked explicitly so no option can drop it): without it the kernel
+	 * serialises them per folder. The kernel still takes the folder's
+	 * lock for each lookup (shared) and create (exclusive), which is why
+	 * lookups never build (dmn_lookup). Concurrent requests in one
+	 * folder are safe here: ns, each overlay tree and the view cache
+	 * take their own locks per call, none across a build.
+	 */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	else
+		spot_log(SPOT_LOG_WARN, "the kernel serialises lookups in a "
+					"folder: builds may hold up a folder");
+	/* Listings carry names and types only, never attributes (no
+	 * readdirplus): no listing ever waits for a build. */
+	conn->want &=
+		~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
 const struct fuse_lowlevel_ops dmn_ops = {

@@ -227,7 +227,7 @@ static int dmn_upper_dir_locked(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 	rc = dmn_upper_dir_locked(d, t, n->parent, &pu, depth + 1);
 	if (rc)
 		return rc;
-	rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
+	rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, true, NULL, &st);
 	if (rc)
 		return rc;
 	nw.mode = st.st_mode;
@@ -315,6 +315,20 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	struct stat st;
 	int rc;
 
+	/*
+	 * A view is built before cu_lock is taken (never a lock across a
+	 * build): other copy-ups and creates go on meanwhile, and under the
+	 * lock the view is ready (or failed: copied nothing, see below).
+	 */
+	n = ns_get(d->ns, ino);
+	if (n && n->kind == NS_VIEW && !dmn_view_key(n)[0]) {
+		struct vc_view *v;
+
+		if (!vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+			    &v) &&
+		    v->state != VC_READY)
+			return -EIO; /* never fall back to the source */
+	}
 	pthread_mutex_lock(&d->cu_lock);
 	up = ovl_node_get(t, ino);
 	if (up) {
@@ -329,7 +343,8 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	if (!rc)
 		rc = dmn_upper_dir_locked(d, t, n->parent, &pu, 0);
 	if (!rc)
-		rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
+		rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, true, NULL,
+				    &st);
 	if (rc)
 		goto out;
 	nw.mode = S_IFREG | (st.st_mode & 07777);
