@@ -171,10 +171,16 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 again:
-	for (e = c->head; e; e = e->next)
-		if (!e->retired && e->key_len == klen &&
-		    memcmp(e->key, key, klen) == 0)
+	for (e = c->head; e; e = e->next) {
+		if (e->key_len != klen || memcmp(e->key, key, klen) != 0)
+			continue;
+		if (!e->retired)
 			break;
+		/* A rebuild gets a newer generation than any earlier view
+		 * of the key, a failed one too: openers see it is new. */
+		if (e->view.gen > gen)
+			gen = e->view.gen;
+	}
 	if (e) {
 		while (e->view.state == VC_BUILDING)
 			pthread_cond_wait(&c->built, &c->lock);

@@ -21,6 +21,7 @@
 #ifndef SPOT_VCACHE_H
 #define SPOT_VCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -63,6 +64,7 @@ struct vc_view {
 	int err;		   /* VC_FAILED: -errno of the build */
 	char msg[SPOT_ERR_MAX];	   /* VC_FAILED: why (no row values) */
 	struct vc_content content; /* VC_READY: immutable */
+	bool noted; /* VC_FAILED: put on record once (atomic; the daemon's) */
 };
 
 /*
