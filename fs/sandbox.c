@@ -119,18 +119,72 @@ static int sbx_engines(struct sbx *s, struct spot_err *err)
 	return 0;
 }
 
+/* What a dataset's name led to when a build failed (srcdir.h identity). */
+struct sbx_failed {
+	struct sbx *s;
+	const char *name; /* the config's: lives as long as s */
+	bool had;	  /* a servable file was there */
+	struct src_id id;
+};
+
+static void sbx_failed_look(struct sbx_failed *f)
+{
+	struct stat st;
+
+	memset(&f->id, 0, sizeof(f->id));
+	f->had = !src_stat(f->s->srcfd, f->name, &st) && S_ISREG(st.st_mode);
+	if (f->had)
+		src_id_from_stat(&st, &f->id);
+}
+
+/* -ESTALE once the name leads to another file or other contents. */
+static int sbx_failed_check(void *obj)
+{
+	struct sbx_failed *f = obj, now = *f;
+
+	sbx_failed_look(&now);
+	if (now.had != f->had || now.id.dev != f->id.dev ||
+	    now.id.ino != f->id.ino || now.id.size != f->id.size ||
+	    now.id.mtime.tv_sec != f->id.mtime.tv_sec ||
+	    now.id.mtime.tv_nsec != f->id.mtime.tv_nsec ||
+	    now.id.ctime.tv_sec != f->id.ctime.tv_sec ||
+	    now.id.ctime.tv_nsec != f->id.ctime.tv_nsec)
+		return -ESTALE;
+	return 0;
+}
+
 static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 			const char *role, struct vc_content *out,
 			struct spot_err *err)
 {
 	struct sbx *s = arg;
 	const struct cfg_dataset *d = cfg_dataset_find(s->cfg, dataset);
+	struct sbx_failed *f;
+	int rc;
 
 	if (!d) {
 		spot_err_set(err, "%s: not a dataset", dataset);
 		return -ENOENT;
 	}
-	return sbx_build(s, d, sub, role, out, err);
+	/* Looked at before the build: a change during it rebuilds too. */
+	f = malloc(sizeof(*f));
+	if (f) {
+		f->s = s;
+		f->name = d->name;
+		sbx_failed_look(f);
+	}
+	rc = sbx_build(s, d, sub, role, out, err);
+	if (!rc || rc == -ESTALE || !f) {
+		free(f);
+		return rc;
+	}
+	/* A failure (a file caught empty or half-copied, say) lasts only
+	 * until the source changes: the next open then builds again. */
+	memset(out, 0, sizeof(*out));
+	out->check = sbx_failed_check;
+	out->free = free;
+	out->obj = f;
+	return rc;
 }
 
 static int sbx_remember(struct sbx *s, dev_t dev, ino_t ino);

@@ -108,7 +108,7 @@ void vc_free(struct vc *c)
 		return;
 	for (e = c->head; e; e = next) {
 		next = e->next;
-		if (e->view.state == VC_READY && e->view.content.free)
+		if (e->view.content.free) /* a failed build's check too */
 			e->view.content.free(e->view.content.obj);
 		free(e->key);
 		free(e);
@@ -151,6 +151,11 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		/* The source changed during the build: not deterministic, so
 		 * the next vc_get builds again (this one's waiters get EIO). */
 		e->retired = rc == -ESTALE;
+		/* Other failures stay until check() says the source changed
+		 * (a file caught empty mid-copy is built again once whole). */
+		e->view.content.check = content.check;
+		e->view.content.free = content.free;
+		e->view.content.obj = content.obj;
 	} else {
 		e->view.content = content;
 		e->view.state = VC_READY;
@@ -186,7 +191,7 @@ again:
 			pthread_cond_wait(&c->built, &c->lock);
 		if (e->retired)
 			goto again; /* another thread found it stale */
-		if (e->view.state == VC_READY && e->view.content.check &&
+		if (e->view.state != VC_BUILDING && e->view.content.check &&
 		    e->view.content.check(e->view.content.obj)) {
 			gen = e->view.gen;
 			e->retired = true; /* never serve it to a new open */

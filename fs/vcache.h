@@ -41,6 +41,8 @@ struct vc_content {
 	 * Whether the source the view reads later still is the one it was
 	 * built from: 0, or -ESTALE (the cache then builds the key again for
 	 * new opens). NULL for views that never read the source again.
+	 * A failed build may set check, obj and free alone: the failure
+	 * then stays only until check() says the source changed.
 	 */
 	int (*check)(void *obj);
 	struct timespec src_mtime; /* mtime of the source built from, or 0 */

@@ -863,3 +863,22 @@ def test_hard_link_to_dataset_replaced_before_any_build_stays_hidden(sandbox):
     assert r.returncode != 0 and b"raw.e1" not in r.stdout
     assert "e.bak" not in os.listdir(s.mnt)
     assert "raw.e2" not in open(s.path("e.csv")).read()
+
+
+@needs_duckdb
+def test_build_failed_on_a_half_copied_source_is_retried_once_whole(sandbox, tmp_path):
+    da, _ = swapped_parquets(tmp_path)
+    s = sandbox("halfcp")
+    src = s.write("t.parquet", b"")  # cp: truncated, not yet written
+    s.write_config(SW_CFG % "")
+    s.mount()
+    with pytest.raises(OSError) as e:
+        open(s.path("t.parquet"), "rb").read()
+    assert e.value.errno == errno.EIO
+    with pytest.raises(OSError):  # still the same file: still refused
+        open(s.path("t.parquet"), "rb").read()
+    with open(src, "r+b") as f:  # the copy completes, same inode
+        f.write(da)
+    d = open(s.path("t.parquet"), "rb").read()
+    assert d[:4] == b"PAR1" and b"rawsecret" not in d
+    assert b"ID-000" in d
