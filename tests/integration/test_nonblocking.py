@@ -258,7 +258,7 @@ def test_source_changed_during_build_retried_at_next_open(sandbox):
                              b.err.errno == errno.EIO), (b.err, len(b.data))
     log = s.read_log()
     assert ("view build failed (transient: tried again at the next open): "
-            "slow.csv: the source file changed while it was read") in log, log
+            "slow.csv: the source changed while it was read") in log, log
     assert open(s.path("slow.csv"), "rb").read() == new
     assert os.stat(s.path("slow.csv")).st_size == len(new)
 
