@@ -19,8 +19,11 @@
  *      every record.
  *   2. build: workers claim parts in file order and mask each with their
  *      own plan (own Lua state), numbering rows and lines from the counts
- *      of step 1 and cutting batches where one reader cuts them, so row
- *      seeds, row filters and messages are those of one thread. The caller
+ *      of step 1. Batches are those of one reader (multiples of the batch
+ *      size in file rows): a part skips the rows before its first batch
+ *      start and finishes its last batch past its end (the next cut is
+ *      proven), so row seeds, row filters, per-batch calls and the order in
+ *      which errors are met are those of one thread. The caller
  *      appends the parts' bytes in order as they finish; the first part
  *      writes the BOM and the header. After a failure no part is claimed;
  *      the first failing part in file order is the one reported.
