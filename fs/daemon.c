@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,7 +35,12 @@
 
 #define DMN_READAHEAD_KB 1024
 #define DMN_IDLE_THREADS 4
-#define DMN_MAX_THREADS 16
+/*
+ * A request waiting for a view's build (getattr or open of that view)
+ * holds its thread until the build ends; the others are served by the
+ * rest. Threads are started on demand and cost little while they wait.
+ */
+#define DMN_MAX_THREADS 64
 
 /*
  * Raise the mount's read-ahead (root only): the kernel otherwise caps FUSE
@@ -43,7 +49,7 @@
  * for this very daemon. Called on the first request after INIT, because
  * the kernel sets read-ahead from the INIT reply (it can only lower it).
  */
-void dmn_tune_readahead(const char *mountpoint)
+void dmn_tune_readahead(const char *mountpoint, dev_t *dev)
 {
 	char real[PATH_MAX], line[4096], path[128];
 	unsigned maj, min;
@@ -67,6 +73,7 @@ void dmn_tune_readahead(const char *mountpoint)
 	fclose(f);
 	if (!found)
 		return;
+	__atomic_store_n(dev, makedev(maj, min), __ATOMIC_RELEASE);
 	snprintf(path, sizeof(path), "/sys/class/bdi/%u:%u/read_ahead_kb", maj,
 		 min);
 	f = fopen(path, "we");

@@ -118,8 +118,11 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (!rc)
 		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR);
 	/* The lower side counts unless an opaque overlay folder hides it. */
+	/* A shown source folder is listed as the caller (srcdir.h). */
+	dmn_act_begin(req, &c);
 	if (!rc && dmn_lower_is_dir(n) && !(up && ovl_dir_opaque(t, up)))
 		rc = dmn_dir_load(d, n, dir, &cap);
+	dmn_act_end();
 	if (rc) {
 		dmn_dir_free(dir);
 		fuse_reply_err(req, -rc);

@@ -69,9 +69,10 @@ struct dmn {
 	struct life *life;	 /* registry, audit log, TTL, control channel */
 	pthread_t main_thread;	 /* runs the FUSE loop; signalled to end it */
 	int ending; /* atomic: expiry or unmount under way, refuse opens */
-	const char *end_reason;	 /* why the session ended, or NULL */
-	const char *mountpoint;	 /* absolute; read-only after mount */
-	int ra_tuned;		 /* atomic: read-ahead raised (first request) */
+	const char *end_reason; /* why the session ended, or NULL */
+	const char *mountpoint; /* absolute; read-only after mount */
+	int ra_tuned;		/* atomic: read-ahead raised (first request) */
+	dev_t mnt_dev; /* atomic: the mount's device, 0 until the first request */
 	pthread_mutex_t fh_lock; /* protects fhs */
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
@@ -113,6 +114,22 @@ struct dmn_fh {
  * with fewer groups, which could mean another role).
  */
 int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
+
+/*
+ * Passthrough entries (default: show) are read as the caller, with the
+ * source's own checks (srcdir.h, src_cred_enter). A handler names its
+ * caller for this thread with dmn_act_begin and clears it with
+ * dmn_act_end before replying; without one, the daemon reads as itself.
+ */
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c);
+void dmn_act_end(void);
+/*
+ * Open passthrough file n (sbx_pass_open) as this thread's caller, and
+ * only if it is the file n's last attributes came from (else -ESTALE:
+ * the kernel looks it up again). pin may be NULL.
+ */
+int dmn_pass_open(struct dmn *d, const struct ns_node *n, int *fd,
+		  struct src_id *pin);
 
 /* ---- per-role overlay (daemon_write.c) ---- */
 
@@ -163,9 +180,15 @@ bool dmn_lower_is_dir(const struct ns_node *n);
 typedef int (*dmn_child_fn)(void *arg, const char *name, bool is_dir);
 int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		       void *arg);
-/* Attributes of a lower node as served. */
+/*
+ * Attributes of a lower node as served. With wait, a view is built (or its
+ * build waited for) first; without, it never waits. A view that is not
+ * ready (building, failed, or not built: size 0) sets *unready if given:
+ * answer it with attr timeout 0, so the kernel asks again (getattr waits
+ * for that view only) before it trusts the size.
+ */
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
-		   struct stat *st);
+		   bool wait, bool *unready, struct stat *st);
 /* Whether caller c may open lower view n: 0, -EACCES or -EIO. */
 int dmn_view_access(struct dmn *d, const struct ns_node *n,
 		    const struct dmn_caller *c);
@@ -215,7 +238,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh);
 /* Free handles the kernel never released (the session ended). */
 void dmn_fh_free_all(struct dmn *d);
 /* Raise the mount's read-ahead (daemon.c); once, after INIT. */
-void dmn_tune_readahead(const char *mountpoint);
+void dmn_tune_readahead(const char *mountpoint, dev_t *dev);
 /* Whether new opens must be refused (ending, or the audit log is down). */
 bool dmn_closing(struct dmn *d);
 /* Whether the session is ending: reads fail (EIO) from then on. */

@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "engine.h"
 #include "view.h"
@@ -153,10 +156,69 @@ int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 
 /* ---- audit ---- */
 
+/*
+ * The name of the program pid runs, for the audit log: the base name of
+ * its executable, never /proc/PID/comm, which is the name of a script or
+ * of a copied binary and so may be a file name from the overlay (names are
+ * never written in plaintext). An executable that lives on this mount is
+ * recorded as "ovl:" and a keyed digest of its path. Its device comes from
+ * /proc/PID/maps: a stat() of it could wait for this very daemon. Empty
+ * when any of it cannot be read.
+ */
+static void dmn_proc_name(struct dmn *d, pid_t pid, char *buf, size_t len)
+{
+	char path[64], exe[PATH_MAX], line[PATH_MAX + 128];
+	dev_t mdev = __atomic_load_n(&d->mnt_dev, __ATOMIC_ACQUIRE);
+	bool on_mount = false, seen = false;
+	const char *base;
+	unsigned maj, min;
+	uint8_t h[8];
+	ssize_t n;
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n <= 0 || !mdev)
+		return;
+	exe[n] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (!seen && fgets(line, sizeof(line), f)) {
+		int at = 0;
+		char *p;
+
+		if (sscanf(line, "%*s %*s %*s %x:%x %*u %n", &maj, &min, &at) <
+			    2 ||
+		    !at)
+			continue;
+		p = line + at;
+		p[strcspn(p, "\n")] = 0;
+		if (strcmp(p, exe))
+			continue;
+		seen = true;
+		on_mount = makedev(maj, min) == mdev;
+	}
+	fclose(f);
+	if (!seen)
+		return;
+	if (on_mount) {
+		crypto_generichash(h, sizeof(h), (const uint8_t *)exe,
+				   strlen(exe), d->sbx->name_key, 32);
+		snprintf(buf, len, "ovl:");
+		sodium_bin2hex(buf + 4, len > 4 ? len - 4 : 0, h, sizeof(h));
+		return;
+	}
+	base = strrchr(exe, '/');
+	snprintf(buf, len, "%s", base ? base + 1 : exe);
+}
+
 int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 	      bool sync)
 {
-	char comm[32] = "";
+	char comm[64] = "";
 	int rc;
 
 	if (!d->life)
@@ -171,7 +233,7 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		 * high-rate overlay events (overlay_open too) do not. */
 		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_DENY ||
 		    ev->type == AUD_EV_POLICY_ERROR) {
-			life_proc_comm(c->pid, comm, sizeof(comm));
+			dmn_proc_name(d, c->pid, comm, sizeof(comm));
 			ev->process = comm;
 		}
 	}
@@ -323,6 +385,155 @@ static int dmn_src_stat(struct dmn *d, const char *relpath, struct stat *st)
 	return src_stat(d->sbx->srcfd, relpath, st);
 }
 
+/*
+ * The caller this thread's request acts as on passthrough entries (when
+ * not on: the daemon itself, e.g. for the overlay's own bookkeeping). Set
+ * by the handlers that serve source entries to a caller (lookup, getattr,
+ * open, opendir, copy-ups), cleared before they reply.
+ */
+static __thread struct {
+	fuse_req_t req;
+	struct dmn_caller who; /* a copy: its groups are read when needed */
+	bool on;
+} dmn_act;
+
+void dmn_act_begin(fuse_req_t req, const struct dmn_caller *c)
+{
+	dmn_act.req = req;
+	dmn_act.who = *c;
+	dmn_act.on = true;
+}
+
+void dmn_act_end(void)
+{
+	memset(&dmn_act, 0, sizeof(dmn_act));
+}
+
+/*
+ * Whether source path rel is a passthrough entry (a file or folder shown
+ * only because of default: show): those are read as the caller. The
+ * source folder itself, datasets and the folders holding them are read
+ * by the daemon (the policy decides who reads a dataset).
+ */
+static bool dmn_rel_is_pass(struct dmn *d, const char *rel)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+
+	return rel[0] && cfg->dflt == CFG_DEFAULT_SHOW &&
+	       !cfg_dataset_find(cfg, rel) && !cfg_is_dataset_parent(cfg, rel);
+}
+
+/*
+ * Act as this thread's caller (srcdir.h, src_cred_enter): 1 switched (call
+ * src_cred_leave), 0 nothing to switch, -EIO fail closed. The caller's
+ * groups are read here when its role did not need them.
+ */
+static int dmn_pass_enter(void)
+{
+	struct dmn_caller *c = &dmn_act.who;
+	struct src_cred who;
+	int rc;
+
+	if (!dmn_act.on)
+		return 0;
+	if (!c->groups) {
+		rc = dmn_caller_groups(dmn_act.req, c);
+		if (rc) {
+			spot_log(SPOT_LOG_WARN,
+				 "uid %ld pid %ld: caller's groups cannot be "
+				 "read (%s): source access refused",
+				 (long)c->uid, (long)c->pid, strerror(-rc));
+			return -EIO;
+		}
+	}
+	who.uid = c->uid;
+	who.gid = c->gid;
+	who.groups = c->groups;
+	who.ngroups = c->ngroups;
+	rc = src_cred_enter(&who);
+	if (rc < 0)
+		spot_log(SPOT_LOG_ERR,
+			 "uid %ld: cannot act as the caller: source access "
+			 "refused",
+			 (long)c->uid);
+	return rc;
+}
+
+static void dmn_pass_leave(int entered)
+{
+	if (entered > 0)
+		src_cred_leave();
+}
+
+/* Stat rel, as the caller when it is a passthrough entry. */
+static int dmn_entry_stat(struct dmn *d, const char *rel, struct stat *st)
+{
+	int in, rc;
+
+	if (!dmn_rel_is_pass(d, rel))
+		return dmn_src_stat(d, rel, st);
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = dmn_src_stat(d, rel, st);
+	dmn_pass_leave(in);
+	return rc;
+}
+
+/*
+ * Remember which source file n's attributes (as last given) came from.
+ * The pin is atomic state beside the node's identity, hence the cast.
+ */
+static void dmn_pin_set(const struct ns_node *cn, const struct stat *st)
+{
+	struct ns_node *n = (struct ns_node *)cn;
+
+	__atomic_store_n(&n->pin_dev, (uint64_t)st->st_dev, __ATOMIC_RELEASE);
+	__atomic_store_n(&n->pin_ino, (uint64_t)st->st_ino, __ATOMIC_RELEASE);
+}
+
+/*
+ * Whether the file just opened is the one n was last looked up (or
+ * stat'ed) as: else -ESTALE, and the kernel looks the name up again, so
+ * its permission check and the file served agree.
+ */
+static int dmn_pin_check(const struct ns_node *n, dev_t dev, ino_t ino)
+{
+	if (__atomic_load_n(&n->pin_dev, __ATOMIC_ACQUIRE) != (uint64_t)dev ||
+	    __atomic_load_n(&n->pin_ino, __ATOMIC_ACQUIRE) != (uint64_t)ino)
+		return -ESTALE;
+	return 0;
+}
+
+int dmn_pass_open(struct dmn *d, const struct ns_node *n, int *fd,
+		  struct src_id *pin)
+{
+	struct src_id id;
+	struct stat st;
+	int in, rc;
+
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = src_open(d->sbx->srcfd, n->relpath, fd, &st);
+	dmn_pass_leave(in);
+	if (rc)
+		return rc;
+	src_id_from_stat(&st, &id);
+	/* As the daemon: it stats datasets the caller may not reach. */
+	rc = sbx_pass_vet(d->sbx, n->relpath, &st);
+	if (!rc)
+		rc = dmn_pin_check(n, id.dev, id.ino);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	if (pin)
+		*pin = id;
+	return 0;
+}
+
 /* Whether dataset ds lives directly in the folder at relpath dir. */
 static bool dmn_ds_in_dir(const struct cfg_dataset *ds, const char *dir)
 {
@@ -433,8 +644,8 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		return dmn_src_stat(d, e->rel, src);
 	}
 	rc = dmn_child_path(p, name, e->rel, sizeof(e->rel));
-	if (!rc)
-		rc = dmn_src_stat(d, e->rel, src);
+	if (!rc) /* a passthrough entry: as the caller (the source's checks) */
+		rc = dmn_entry_stat(d, e->rel, src);
 	if (rc)
 		return rc == -ENOTDIR ? -ENOENT : rc;
 	if (S_ISDIR(src->st_mode)) {
@@ -502,6 +713,37 @@ bool dmn_lower_is_dir(const struct ns_node *n)
 	return n && (n->kind == NS_DIR || n->kind == NS_VDIR);
 }
 
+/*
+ * Open source folder p for listing: a passthrough folder as the caller,
+ * and only if it still is the folder the kernel checked (dmn_pin_check).
+ */
+static int dmn_lower_opendir(struct dmn *d, const struct ns_node *p, int *fd)
+{
+	struct stat st;
+	int in, rc;
+
+	if (!dmn_rel_is_pass(d, p->relpath))
+		return src_opendir(d->sbx->srcfd, p->relpath, fd);
+	in = dmn_pass_enter();
+	if (in < 0)
+		return in;
+	rc = src_opendir(d->sbx->srcfd, p->relpath, fd);
+	dmn_pass_leave(in);
+	if (rc)
+		return rc;
+	if (!dmn_act.on) /* the daemon's own walk: no kernel check to match */
+		return 0;
+	if (fstat(*fd, &st))
+		rc = -errno;
+	else
+		rc = dmn_pin_check(p, st.st_dev, st.st_ino);
+	if (rc) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
 int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		       void *arg)
 {
@@ -543,7 +785,7 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 			rc = fn(arg, base, false);
 	}
 	if (!rc)
-		rc = src_opendir(d->sbx->srcfd, p->relpath, &fd);
+		rc = dmn_lower_opendir(d, p, &fd);
 	if (rc)
 		return rc;
 	dp = fdopendir(fd);
@@ -571,14 +813,20 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	return rc;
 }
 
-/* The view of a node for attributes: NULL if the role may not open it. */
+/*
+ * The view of a node for attributes: NULL if the role may not open it, or
+ * (with wait false) if it is not built yet.
+ */
 static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
-				     const char *role)
+				     const char *role, bool wait)
 {
 	struct vc_view *v = NULL;
 
 	if (!cfg_dataset_allows(n->ds, role))
 		return NULL; /* no build for a caller who cannot open it */
+	if (!wait)
+		return vc_peek(d->sbx->views, n->ds->name, n->sub,
+			       dmn_view_key(n));
 	if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n), &v))
 		return NULL;
 	return v;
@@ -597,14 +845,18 @@ static void dmn_src_owner(struct stat *st, const struct stat *src)
 }
 
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
-		   struct stat *st)
+		   bool wait, bool *unready, struct stat *st)
 {
 	struct vc_view *v = NULL;
 	struct stat src;
-	int rc = dmn_src_stat(d, n->relpath, &src);
+	int rc = n->kind == NS_PASS || n->kind == NS_DIR
+			 ? dmn_entry_stat(d, n->relpath, &src)
+			 : dmn_src_stat(d, n->relpath, &src);
 
 	if (rc)
 		return rc;
+	if (n->kind == NS_PASS || n->kind == NS_DIR)
+		dmn_pin_set(n, &src); /* what the kernel will check */
 	memset(st, 0, sizeof(*st));
 	st->st_ino = n->ino;
 	st->st_uid = d->owner;
@@ -622,7 +874,9 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 			dmn_src_owner(st, &src); /* a 0700 folder stays 0700 */
 		break;
 	case NS_VIEW:
-		v = dmn_node_view(d, n, role);
+		v = dmn_node_view(d, n, role, wait);
+		if (unready)
+			*unready = !v || v->state != VC_READY;
 		/* Per-role views cannot be copied up: show them read-only. */
 		st->st_mode = S_IFREG | (dmn_view_key(n)[0] ? 0444 : 0644);
 		st->st_nlink = 1;
@@ -709,7 +963,7 @@ static void dmn_ra_once(struct dmn *d)
 {
 	if (d->mountpoint &&
 	    !__atomic_exchange_n(&d->ra_tuned, 1, __ATOMIC_ACQ_REL))
-		dmn_tune_readahead(d->mountpoint);
+		dmn_tune_readahead(d->mountpoint, &d->mnt_dev);
 }
 
 static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -722,6 +976,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fuse_entry_param e;
 	struct stat src;
 	enum ovl_hit hit = OVL_MISS;
+	bool pending = false;
 	int rc;
 
 	if (!t) {
@@ -754,9 +1009,13 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, (!p || up) ? ENOENT : ENOTDIR);
 		return;
 	}
+	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
 	rc = dmn_lower_lookup(d, p, name, &c, &n, &src);
+	/* Never waits for a build: the kernel holds the folder's lock
+	 * across a lookup, so a build here would stall the folder. */
 	if (!rc)
-		rc = dmn_lower_attr(d, n, c.role, &e.attr);
+		rc = dmn_lower_attr(d, n, c.role, false, &pending, &e.attr);
+	dmn_act_end();
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -764,7 +1023,7 @@ static void dmn_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	e.ino = n->ino;
 	e.generation = 0;
 	e.entry_timeout = dmn_lower_timeout(d, n);
-	e.attr_timeout = dmn_lower_attr_timeout(d, n);
+	e.attr_timeout = pending ? 0.0 : dmn_lower_attr_timeout(d, n);
 	if (fuse_reply_entry(req, &e) == -ENOENT)
 		ns_forget(d->ns, n->ino, 1);
 }
@@ -808,6 +1067,7 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct ovl_node *up;
 	struct ns_node *n;
 	struct stat st;
+	bool unready = false;
 	int rc;
 
 	if (!t) {
@@ -827,11 +1087,14 @@ static void dmn_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, ENOENT); /* none, or another role's */
 		return;
 	}
-	rc = dmn_lower_attr(d, n, c.role, &st);
+	dmn_act_begin(req, &c); /* passthrough entries: as the caller */
+	rc = dmn_lower_attr(d, n, c.role, true, &unready, &st);
+	dmn_act_end();
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		fuse_reply_attr(req, &st, dmn_lower_attr_timeout(d, n));
+		fuse_reply_attr(req, &st,
+				unready ? 0.0 : dmn_lower_attr_timeout(d, n));
 }
 
 /* ---- files ---- */
@@ -881,8 +1144,9 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 	fh->who.groups = NULL; /* the request's: gone after it */
 	fh->who.ngroups = 0;
 	if (n->kind == NS_PASS) {
-		/* Pinned: each read checks fd still is this file. */
-		rc = sbx_pass_open(d->sbx, n->relpath, &fh->fd, &fh->pin);
+		/* As the caller, the file the kernel checked; pinned: each
+		 * read checks fd still is this file. */
+		rc = dmn_pass_open(d, n, &fh->fd, &fh->pin);
 		if (rc)
 			fh->fd = -1;
 	} else {
@@ -947,6 +1211,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fh->fd = -1;
 	if (dmn_closing(d))
 		rc = -EIO; /* expiring, or the audit log is down */
+	/* Passthrough sources (and a copy-up's): as the caller. */
+	dmn_act_begin(req, &c);
 	if (!rc && !up && writing) {
 		/* First write: copy the masked bytes up, then write there. */
 		if (n->kind == NS_VIEW)
@@ -981,6 +1247,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (!rc) {
 		rc = dmn_open_lower(d, n, &c, fh, fi);
 	}
+	dmn_act_end();
 	if (rc) {
 		free(fh);
 		fuse_reply_err(req, -rc);
@@ -1186,6 +1453,24 @@ static void dmn_init(void *userdata, struct fuse_conn_info *conn)
 	/* O_TRUNC arrives with open, so a truncating open skips copying. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	/*
+	 * Lookups and readdirs of one folder at once (libfuse's default,
+	 * asked explicitly so no option can drop it): without it the kernel
+	 * serialises them per folder. The kernel still takes the folder's
+	 * lock for each lookup (shared) and create (exclusive), which is why
+	 * lookups never build (dmn_lookup). Concurrent requests in one
+	 * folder are safe here: ns, each overlay tree and the view cache
+	 * take their own locks per call, none across a build.
+	 */
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	else
+		spot_log(SPOT_LOG_WARN, "the kernel serialises lookups in a "
+					"folder: builds may hold up a folder");
+	/* Listings carry names and types only, never attributes (no
+	 * readdirplus): no listing ever waits for a build. */
+	conn->want &=
+		~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 }
 
 const struct fuse_lowlevel_ops dmn_ops = {

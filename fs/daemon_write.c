@@ -227,7 +227,7 @@ static int dmn_upper_dir_locked(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 	rc = dmn_upper_dir_locked(d, t, n->parent, &pu, depth + 1);
 	if (rc)
 		return rc;
-	rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
+	rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, true, NULL, &st);
 	if (rc)
 		return rc;
 	nw.mode = st.st_mode;
@@ -270,7 +270,7 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 			return -EIO; /* never fall back to the source */
 	} else {
 		/* Confined, and never a dataset under another name. */
-		rc = sbx_pass_open(d->sbx, n->relpath, &fd, NULL);
+		rc = dmn_pass_open(d, n, &fd, NULL); /* as the caller */
 		if (rc)
 			return rc;
 	}
@@ -315,6 +315,20 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	struct stat st;
 	int rc;
 
+	/*
+	 * A view is built before cu_lock is taken (never a lock across a
+	 * build): other copy-ups and creates go on meanwhile, and under the
+	 * lock the view is ready (or failed: copied nothing, see below).
+	 */
+	n = ns_get(d->ns, ino);
+	if (n && n->kind == NS_VIEW && !dmn_view_key(n)[0]) {
+		struct vc_view *v;
+
+		if (!vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+			    &v) &&
+		    v->state != VC_READY)
+			return -EIO; /* never fall back to the source */
+	}
 	pthread_mutex_lock(&d->cu_lock);
 	up = ovl_node_get(t, ino);
 	if (up) {
@@ -329,7 +343,8 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	if (!rc)
 		rc = dmn_upper_dir_locked(d, t, n->parent, &pu, 0);
 	if (!rc)
-		rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, &st);
+		rc = dmn_lower_attr(d, n, d->sbx->cfg->default_role, true, NULL,
+				    &st);
 	if (rc)
 		goto out;
 	nw.mode = S_IFREG | (st.st_mode & 07777);
@@ -550,7 +565,9 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		fuse_reply_err(req, EIO); /* the caller cannot be told */
 		return;
 	}
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, true, &src);
+	dmn_act_end();
 	if (!rc && S_ISDIR(ovl_node_type(src)))
 		rc = -EPERM;
 	if (!rc)
@@ -723,7 +740,7 @@ void dmn_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
  * folder with lower contents cannot move (its children live in the source
  * under the old path): EXDEV, as overlayfs does, and mv falls back to copy.
  */
-static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t,
+static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
 			      const struct dmn_caller *who, fuse_ino_t parent,
 			      struct ovl_node *pu, const char *name)
 {
@@ -762,7 +779,10 @@ static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t,
 		return dmn_lower_empty(d, t, NULL, c)
 			       ? -EXDEV
 			       : dmn_upper_dir(d, t, c->ino, &cu);
-	return dmn_copy_up(d, t, c->ino, true, &cu);
+	dmn_act_begin(req, who); /* the copy-up reads as the caller */
+	rc = dmn_copy_up(d, t, c->ino, true, &cu);
+	dmn_act_end();
+	return rc;
 }
 
 void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
@@ -802,10 +822,10 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	else if ((flags & RENAME_EXCHANGE) && !dst_exists)
 		rc = -ENOENT;
 	if (!rc)
-		rc = dmn_rename_prepare(d, t, &c, parent, opu, name);
+		rc = dmn_rename_prepare(d, t, req, &c, parent, opu, name);
 	/* An existing target is replaced or swapped: it must be upper too. */
 	if (!rc && dst_exists)
-		rc = dmn_rename_prepare(d, t, &c, newparent, npu, newname);
+		rc = dmn_rename_prepare(d, t, req, &c, newparent, npu, newname);
 	if (!rc) {
 		dmn_ovl_path(d, t, opu, name, opath, sizeof(opath));
 		dmn_ovl_path(d, t, npu, newname, npath, sizeof(npath));
@@ -855,7 +875,9 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 		return;
 	}
 	(void)fi;
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, !to_zero, &up);
+	dmn_act_end();
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -913,7 +935,9 @@ void dmn_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
+	dmn_act_begin(req, &c); /* a copy-up reads as the caller */
 	rc = dmn_upper_of(d, t, &c, ino, true, &up);
+	dmn_act_end();
 	if (!rc)
 		rc = ovl_setxattr(t, up, name, value, size, flags);
 	fuse_reply_err(req, -rc);

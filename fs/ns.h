@@ -48,6 +48,11 @@ struct ns_node {
 	 * under ns->lock): a new one (the source changed and the view was
 	 * rebuilt) drops the kernel's page cache of the inode. */
 	uint64_t view_gen;
+	/* NS_PASS, NS_DIR: the source file (st_dev, st_ino) the last
+	 * attributes given to the kernel were read from (atomic): an open
+	 * must open that same file, the one the kernel checked. */
+	uint64_t pin_dev;
+	uint64_t pin_ino;
 };
 
 struct ns;

@@ -133,6 +133,28 @@ static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 	return sbx_build(s, d, sub, role, out, err);
 }
 
+/* The version of a dataset's source file (a SQLite db for every sub). */
+static int sbx_vc_stamp(void *arg, const char *dataset, const char *sub,
+			struct vc_stamp *out)
+{
+	struct sbx *s = arg;
+	struct stat st;
+	int rc;
+
+	(void)sub;
+	rc = src_stat(s->srcfd, dataset, &st);
+	if (rc)
+		return rc;
+	out->dev = (uint64_t)st.st_dev;
+	out->ino = (uint64_t)st.st_ino;
+	out->size = (uint64_t)st.st_size;
+	out->mtime_ns =
+		(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	out->ctime_ns =
+		(int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+	return 0;
+}
+
 /*
  * A configured dataset whose path is or goes through a symlink, or leaves
  * the source folder, is a config error: it would never be served (see
@@ -216,6 +238,8 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 	if (rc)
 		goto fail;
 	rc = vc_new(sbx_vc_build, s, &s->views);
+	if (!rc)
+		vc_set_stamp(s->views, sbx_vc_stamp);
 	if (rc) {
 		spot_err_set(err, "out of memory");
 		goto fail;
@@ -328,6 +352,13 @@ bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
 	return false;
 }
 
+int sbx_pass_vet(struct sbx *s, const char *rel, const struct stat *st)
+{
+	return sbx_is_dataset_file(s, rel, st) || cfg_dataset_find(s->cfg, rel)
+		       ? -ENOENT
+		       : 0;
+}
+
 int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 {
 	struct stat st;
@@ -336,7 +367,7 @@ int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 	if (rc)
 		return rc;
 	/* Checked on the open file: a link made after lookup is caught. */
-	if (sbx_is_dataset_file(s, rel, &st) || cfg_dataset_find(s->cfg, rel)) {
+	if (sbx_pass_vet(s, rel, &st)) {
 		close(*fd);
 		*fd = -1;
 		return -ENOENT;
@@ -546,8 +577,8 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 			  const struct pipe_col *cols, size_t ncols,
 			  const struct pipe_plan **plan, struct spot_err *err)
 {
-	struct plan_env env = { b->s->cfg, b->s->keys, sbx_engine(b->s, b->d),
-				false,	   b->ds_cols, b->nds_cols,
+	struct plan_env env = { b->s->cfg,  b->s->keys, sbx_engine(b->s, b->d),
+				false,	    b->ds_cols, b->nds_cols,
 				b->s->scan, false };
 	const struct cfg_table *t = NULL;
 	char name[PATH_MAX];
@@ -1089,6 +1120,27 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 	return 0;
 }
 
+/*
+ * A CSV source written while it was read gives a view of neither version
+ * (rows of both, or a short read): -ESTALE, built again at the next open.
+ */
+static int sbx_csv_unchanged(int fd, const struct stat *pre,
+			     struct spot_err *err)
+{
+	struct stat now;
+
+	if (fstat(fd, &now))
+		return -errno;
+	if (now.st_size == pre->st_size &&
+	    now.st_mtim.tv_sec == pre->st_mtim.tv_sec &&
+	    now.st_mtim.tv_nsec == pre->st_mtim.tv_nsec &&
+	    now.st_ctim.tv_sec == pre->st_ctim.tv_sec &&
+	    now.st_ctim.tv_nsec == pre->st_ctim.tv_nsec)
+		return 0;
+	spot_err_set(err, "the source file changed while it was read");
+	return -ESTALE;
+}
+
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
@@ -1117,6 +1169,8 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			rc = view_build_csv_opts(fd, d->delimiter, sbx_bind_cb,
 						 &bind, &copts, &buf, &st,
 						 err);
+		if (!rc)
+			rc = sbx_csv_unchanged(fd, &sst, err);
 		close(fd);
 		break;
 	case VIEW_FMT_SQLITE:
@@ -1153,7 +1207,11 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		spot_buf_fini(&buf);
 		return rc;
 	}
-	vc_content_from_buf(out, &buf);
+	rc = vc_content_from_buf(out, &buf);
+	if (rc) {
+		spot_err_set(err, "%s: out of memory", d->name);
+		return rc;
+	}
 	if (fmt == VIEW_FMT_CSV)
 		out->src_mtime = sst.st_mtim; /* the file it was built from */
 	out->rows_in = st.rows_in;

@@ -75,6 +75,12 @@ bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st);
  * is a configured dataset under another name (hard link). Caller closes.
  */
 int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin);
+/*
+ * The check sbx_pass_open makes on a file opened otherwise (as a caller):
+ * -ENOENT when rel (stat st) is a configured dataset or holds one's bytes.
+ * Call it with the daemon's own credentials: it stats every dataset.
+ */
+int sbx_pass_vet(struct sbx *s, const char *rel, const struct stat *st);
 
 /* The engine for dataset d, or NULL. */
 struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d);

@@ -9,8 +9,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -264,4 +268,105 @@ int src_id_check(int fd, const struct src_id *id)
 	    st.st_ctim.tv_nsec != id->ctime.tv_nsec)
 		return -ESTALE;
 	return 0;
+}
+
+/* ---- acting as a caller (see srcdir.h) ---- */
+
+/* The daemon's own supplementary groups, read once. */
+static struct {
+	gid_t *g;
+	size_t n;
+	int rc;
+} src_own;
+static pthread_once_t src_own_once = PTHREAD_ONCE_INIT;
+
+/*
+ * Read on the first switch: every thread holds the daemon's own groups
+ * outside a switch (src_cred_leave always restores them before a request
+ * returns), so any thread reads the same list.
+ */
+static void src_own_init(void)
+{
+	int n = getgroups(0, NULL);
+
+	if (n < 0) {
+		src_own.rc = -errno;
+		return;
+	}
+	src_own.g = calloc((size_t)n + 1, sizeof(gid_t));
+	if (!src_own.g) {
+		src_own.rc = -ENOMEM;
+		return;
+	}
+	n = getgroups(n, src_own.g);
+	if (n < 0) {
+		src_own.rc = -errno;
+		return;
+	}
+	src_own.n = (size_t)n;
+}
+
+/* This thread only (the raw system call, not glibc's all-threads one). */
+static int src_thread_setgroups(size_t n, const gid_t *g)
+{
+	return syscall(SYS_setgroups, n, g) ? -errno : 0;
+}
+
+/* Whether this thread's filesystem ids are uid and gid (-1 reads them). */
+static bool src_fs_ids_are(uid_t uid, gid_t gid)
+{
+	return (uid_t)setfsuid((uid_t)-1) == uid &&
+	       (gid_t)setfsgid((gid_t)-1) == gid;
+}
+
+/*
+ * Every change of a filesystem id resets the process's dumpable flag to
+ * the fs.suid_dumpable sysctl (commit_creds), which may be 1: set it back,
+ * since the flag, not RLIMIT_CORE, is what stops a core piped to a
+ * handler. The daemon is never dumpable (daemon.c); check and preview
+ * never switch.
+ */
+static void src_nodump(void)
+{
+	prctl(PR_SET_DUMPABLE, 0);
+}
+
+int src_cred_enter(const struct src_cred *who)
+{
+	uid_t me = geteuid();
+
+	if (me != 0) /* cannot act as anyone else: only as itself */
+		return who->uid == me ? 0 : -EIO;
+	pthread_once(&src_own_once, src_own_init);
+	if (src_own.rc)
+		return -EIO;
+	if (who->ngroups > (size_t)NGROUPS_MAX ||
+	    src_thread_setgroups(who->ngroups, who->groups))
+		goto fail;
+	setfsgid(who->gid);
+	setfsuid(who->uid);
+	if (!src_fs_ids_are(who->uid, who->gid))
+		goto fail;
+	src_nodump();
+	return 1;
+fail:
+	src_cred_leave();
+	return -EIO;
+}
+
+void src_cred_leave(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+
+	setfsuid(uid);
+	setfsgid(gid);
+	if (src_thread_setgroups(src_own.n, src_own.g) ||
+	    !src_fs_ids_are(uid, gid)) {
+		/* Never go on serving requests as a caller. */
+		fprintf(stderr, "spotfs: cannot restore the daemon's own "
+				"credentials: aborting\n");
+		abort();
+	}
+	src_nodump();
 }

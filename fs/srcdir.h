@@ -100,4 +100,37 @@ void src_id_from_stat(const struct stat *st, struct src_id *id);
  */
 int src_id_check(int fd, const struct src_id *id);
 
+/*
+ * Acting as a caller (passthrough entries only). The daemon (root) reads
+ * a passed-through file or lists a shown folder with the caller's own
+ * credentials, so the source's checks apply as they stand at that moment:
+ * mode, owner, POSIX ACLs, search permission on every folder of the path.
+ *
+ * src_cred_enter switches the calling THREAD's filesystem uid and gid
+ * (setfsuid/setfsgid) and supplementary groups (the raw setgroups system
+ * call: glibc's setgroups() changes every thread of the process). In the
+ * kernel, credentials are per thread, and a FUSE worker thread runs one
+ * request at a time from start to reply, so nothing else ever runs with
+ * these credentials; src_cred_leave restores the daemon's own before the
+ * request returns. A thread cloned while switched would inherit the
+ * caller's credentials: a switched section only opens or stats source
+ * entries and never starts a thread, and the FUSE loop starts a new
+ * worker before it processes a request, so with the daemon's. Views
+ * (datasets) never switch: the policy decides who reads them.
+ *
+ * 1 when switched (call src_cred_leave), 0 when nothing had to change (a
+ * daemon that is not root serving its own user), -EIO when the switch
+ * cannot be made or verified (fail closed; the daemon's own credentials
+ * are back). src_cred_leave aborts the daemon if its own credentials
+ * cannot be restored: a worker must never go on as a caller.
+ */
+struct src_cred {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t ngroups;
+};
+int src_cred_enter(const struct src_cred *who);
+void src_cred_leave(void);
+
 #endif /* SPOT_SRCDIR_H */

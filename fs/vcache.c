@@ -17,15 +17,18 @@
 
 struct vc_entry {
 	struct vc_entry *next;
-	bool retired; /* its source changed: kept for open handles only */
+	bool retired; /* source changed or failure retried: for holders only */
 	char *key;    /* dataset \0 sub \0 role \0 */
 	size_t key_len;
+	unsigned fails;	       /* failed builds of the key in a row */
+	struct vc_stamp stamp; /* of the source when the build started */
 	struct vc_view view;
 };
 
 struct vc {
 	vc_build_fn build;
 	void *arg;
+	vc_stamp_fn stamp; /* or NULL: failures never see a source change */
 	pthread_mutex_t lock;
 	pthread_cond_t built;  /* broadcast when any build finishes */
 	struct vc_entry *head; /* protected by lock */
@@ -66,15 +69,15 @@ static void vc_no_dump(void *p, size_t len)
 		madvise((void *)lo, hi - lo, MADV_DONTDUMP);
 }
 
-void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
+int vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
 {
 	struct spot_buf *own = malloc(sizeof(*own));
 
 	memset(c, 0, sizeof(*c));
 	if (!own) {
-		/* Serve nothing rather than fail: callers check size. */
+		/* A failed (transient) build, never a view without read(). */
 		spot_buf_fini(b);
-		return;
+		return -ENOMEM;
 	}
 	*own = *b;
 	spot_buf_init(b);
@@ -84,6 +87,32 @@ void vc_content_from_buf(struct vc_content *c, struct spot_buf *b)
 	c->read = vc_buf_read;
 	c->free = vc_buf_free;
 	c->obj = own;
+	return 0;
+}
+
+bool vc_err_transient(int err, unsigned fails)
+{
+	switch (-err) {
+	case ENOMEM:
+	case ENOBUFS:
+	case EAGAIN:
+	case EINTR:
+	case EBUSY:
+	case EMFILE:
+	case ENFILE:
+	case ESTALE: /* the source changed during the build */
+		return true;
+	case EIO:
+		/* A failing disk or a codec's malformed data: try once more. */
+		return fails < 2;
+	default:
+		return false; /* malformed data, policy, missing column, ... */
+	}
+}
+
+void vc_set_stamp(struct vc *c, vc_stamp_fn fn)
+{
+	c->stamp = fn;
 }
 
 int vc_new(vc_build_fn build, void *arg, struct vc **out)
@@ -143,14 +172,26 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 
 	memset(&content, 0, sizeof(content));
 	rc = c->build(c->arg, dataset, sub, role, &content, &err);
+	if (!rc && (!content.read || (content.free && !content.obj))) {
+		/* Never a view without callbacks (a build that lost an
+		 * allocation but said 0): fail it, transiently. */
+		if (content.free)
+			content.free(content.obj);
+		spot_err_set(&err, "%s: out of memory", dataset);
+		rc = -ENOMEM;
+	}
 	pthread_mutex_lock(&c->lock);
 	if (rc) {
-		e->view.err = rc;
+		e->view.err = rc > 0 ? -EIO : rc;
 		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
 		e->view.state = VC_FAILED;
-		/* The source changed during the build: not deterministic, so
-		 * the next vc_get builds again (this one's waiters get EIO). */
-		e->retired = rc == -ESTALE;
+		e->fails++;
+		/* Classified now, for the log; vc_get decides again later. */
+		spot_log(SPOT_LOG_WARN, "view build failed (%s): %s",
+			 vc_err_transient(e->view.err, e->fails)
+				 ? "transient: tried again at the next open"
+				 : "kept until the source changes",
+			 e->view.msg);
 	} else {
 		e->view.content = content;
 		e->view.state = VC_READY;
@@ -159,11 +200,48 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 	pthread_mutex_unlock(&c->lock);
 }
 
+static struct vc_entry *vc_find(struct vc *c, const char *key, size_t klen)
+{
+	struct vc_entry *e;
+
+	for (e = c->head; e; e = e->next)
+		if (!e->retired && e->key_len == klen &&
+		    memcmp(e->key, key, klen) == 0)
+			return e;
+	return NULL;
+}
+
+static void vc_stamp_of(struct vc *c, const char *dataset, const char *sub,
+			struct vc_stamp *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (c->stamp && c->stamp(c->arg, dataset, sub, st))
+		memset(st, 0, sizeof(*st)); /* unknown: missing, say */
+}
+
+/*
+ * Whether a failed build of e is built again: its error was transient, or
+ * the source is not the one it failed on (changed or fixed since).
+ */
+static bool vc_fail_retry(struct vc *c, const struct vc_entry *e,
+			  const char *dataset, const char *sub)
+{
+	struct vc_stamp now;
+
+	if (vc_err_transient(e->view.err, e->fails))
+		return true;
+	if (!c->stamp)
+		return false;
+	vc_stamp_of(c, dataset, sub, &now);
+	return memcmp(&now, &e->stamp, sizeof(now)) != 0;
+}
+
 int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	   struct vc_view **out)
 {
 	struct vc_entry *e;
 	uint64_t gen = 0;
+	unsigned fails = 0;
 	size_t klen;
 	char *key = vc_key(dataset, sub, role, &klen);
 
@@ -171,10 +249,7 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 		return -ENOMEM;
 	pthread_mutex_lock(&c->lock);
 again:
-	for (e = c->head; e; e = e->next)
-		if (!e->retired && e->key_len == klen &&
-		    memcmp(e->key, key, klen) == 0)
-			break;
+	e = vc_find(c, key, klen);
 	if (e) {
 		while (e->view.state == VC_BUILDING)
 			pthread_cond_wait(&c->built, &c->lock);
@@ -184,6 +259,13 @@ again:
 		    e->view.content.check(e->view.content.obj)) {
 			gen = e->view.gen;
 			e->retired = true; /* never serve it to a new open */
+			goto build;
+		}
+		if (e->view.state == VC_FAILED &&
+		    vc_fail_retry(c, e, dataset, sub)) {
+			gen = e->view.gen;
+			fails = e->fails;
+			e->retired = true; /* its waiters have had their EIO */
 			goto build;
 		}
 		free(key);
@@ -200,14 +282,38 @@ build:
 	}
 	e->key = key;
 	e->key_len = klen;
+	e->fails = fails;
 	e->view.gen = gen + 1;
 	e->view.state = VC_BUILDING;
 	e->next = c->head;
 	c->head = e;
 	pthread_mutex_unlock(&c->lock);
+	/* Stamped before reading: a change during the build shows later. */
+	vc_stamp_of(c, dataset, sub, &e->stamp);
 	vc_build_one(c, e, dataset, sub, role);
 	*out = &e->view;
 	return 0;
+}
+
+struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
+			const char *role)
+{
+	struct vc_view *v = NULL;
+	struct vc_entry *e;
+	size_t klen;
+	char *key = vc_key(dataset, sub, role, &klen);
+
+	if (!key)
+		return NULL;
+	pthread_mutex_lock(&c->lock);
+	e = vc_find(c, key, klen);
+	if (e && e->view.state == VC_READY &&
+	    !(e->view.content.check &&
+	      e->view.content.check(e->view.content.obj)))
+		v = &e->view;
+	pthread_mutex_unlock(&c->lock);
+	free(key);
+	return v;
 }
 
 ssize_t vc_view_read(struct vc_view *v, void *buf, size_t len, uint64_t off)

@@ -10,10 +10,19 @@
  * (path, role) its own inode, so they never share kernel page cache either.
  *
  * The first vc_get() of a key builds it through the build callback; callers
- * of the same key wait for that build. A failed build is remembered (views
- * are deterministic: building again would fail again) and reported to every
- * reader as EIO; except a build that failed with -ESTALE (its source
- * changed while it was read), which the next vc_get tries again.
+ * of the same key wait for that build, callers of other keys do not (no
+ * lock is held while a build runs, so builds of different keys run at once
+ * in their callers' threads). vc_peek() never builds: it is for answers that
+ * must not wait (a lookup).
+ *
+ * A failed build is reported to its waiters as EIO and then classified
+ * (vc_err_transient): a transient failure (out of memory or file handles,
+ * EAGAIN/EINTR/EBUSY, the source changed while it was read, or a first EIO,
+ * which a failing disk and a codec's malformed data both give) is built
+ * again by the next vc_get; a deterministic one (malformed data, a policy
+ * error, a missing column, a second EIO in a row) stays failed until the
+ * source's stamp (vc_set_stamp: device, inode, size, times) differs from
+ * the one taken when the failed build started.
  *
  * Locking: vc->lock protects the table and each view's state; a view's
  * content is immutable once its state is VC_READY, so readers need no lock.
@@ -21,6 +30,7 @@
 #ifndef SPOT_VCACHE_H
 #define SPOT_VCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -48,8 +58,21 @@ struct vc_content {
 	uint64_t rows_out;   /* rows served after the row filter */
 };
 
-/* Make content served from a malloc'd buffer (taken over; freed later). */
-void vc_content_from_buf(struct vc_content *c, struct spot_buf *b);
+/*
+ * Make content served from a malloc'd buffer (taken over; freed later).
+ * 0, or -ENOMEM with b freed and c empty: the build must then fail.
+ */
+int vc_content_from_buf(struct vc_content *c, struct spot_buf *b);
+
+/* What identifies a source file's version; all zero when unknown. */
+struct vc_stamp {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+/* Stamp of the source of (dataset, sub): 0 or -errno. */
+typedef int (*vc_stamp_fn)(void *arg, const char *dataset, const char *sub,
+			   struct vc_stamp *out);
 
 enum vc_state {
 	VC_BUILDING = 0,
@@ -79,6 +102,14 @@ struct vc;
 int vc_new(vc_build_fn build, void *arg, struct vc **out);
 /* Frees every view; no vc_get may be running. */
 void vc_free(struct vc *c);
+/* Set before the first vc_get; called with arg of vc_new. */
+void vc_set_stamp(struct vc *c, vc_stamp_fn fn);
+
+/*
+ * Whether a build that failed with err (-errno), the fails-th failure in a
+ * row of its key, is tried again at the next vc_get whatever the source.
+ */
+bool vc_err_transient(int err, unsigned fails);
 
 /*
  * The view for a key, built on first use. Always 0 with *out set, except
@@ -89,6 +120,11 @@ void vc_free(struct vc *c);
  */
 int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	   struct vc_view **out);
+
+/* The ready, current view of a key, or NULL (building, failed, none): never
+ * builds or waits for a build. */
+struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
+			const char *role);
 
 /* Read from a ready view. Bytes or -EIO for a failed view. */
 ssize_t vc_view_read(struct vc_view *v, void *buf, size_t len, uint64_t off);

@@ -642,8 +642,8 @@ const struct cfg_column *cfg_column_rule_len(const struct cfg_dataset *d,
 	const struct cfg_column *col = NULL;
 
 	/* A table's own rules first, then the dataset's as defaults. */
-	if (t && !(col = cfg_role_find(t->by_role, t->nby_role, role, column,
-				       len)))
+	if (t &&
+	    !(col = cfg_role_find(t->by_role, t->nby_role, role, column, len)))
 		col = cfg_rules_find(&t->rules, column, len);
 	if (!col)
 		col = cfg_role_find(d->by_role, d->nby_role, role, column, len);

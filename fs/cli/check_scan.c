@@ -31,8 +31,8 @@
 /* One column of one view, over every role built. */
 struct chk_rec {
 	char *view;
-	size_t idx;	/* 0-based column index */
-	char *col;	/* col_len bytes (may hold a NUL), then a NUL */
+	size_t idx; /* 0-based column index */
+	char *col;  /* col_len bytes (may hold a NUL), then a NUL */
 	size_t col_len;
 	unsigned disps; /* 1u << enum plan_disp, for every role */
 	unsigned kinds; /* PII kinds seen in raw-served values */
@@ -44,9 +44,8 @@ static bool chk_raw(enum plan_disp d)
 	return d == PLAN_KEPT || d == PLAN_UNLISTED_KEPT || d == PLAN_COMPUTED;
 }
 
-static void chk_column(void *arg, const char *view, size_t idx,
-		       const char *col, size_t len, enum plan_disp disp,
-		       unsigned kinds)
+static void chk_column(void *arg, const char *view, size_t idx, const char *col,
+		       size_t len, enum plan_disp disp, unsigned kinds)
 {
 	struct chk_scan *c = arg;
 	struct chk_rec *r = NULL;
@@ -315,7 +314,7 @@ static int chk_rec_report(const struct cfg_dataset *d,
 		return w;
 	/* Views compute their columns from masked tables: values only. */
 	what = (kept || ukept) && chk_name_printable(r) ? chk_name_pii(r->col)
-						       : NULL;
+							: NULL;
 	if (what) {
 		printf("  warning: %s: %s is named like %s but is "
 		       "served unmasked to role %s\n",
@@ -347,8 +346,8 @@ static bool chk_same_name(const struct chk_rec *a, const struct chk_rec *b)
 static int chk_dup_report(const struct chk_scan *c, size_t i)
 {
 	const struct chk_rec *r = &c->recs[i];
-	const unsigned ruled = (1u << PLAN_KEPT) | (1u << PLAN_MASKED) |
-			       (1u << PLAN_LUA);
+	const unsigned ruled =
+		(1u << PLAN_KEPT) | (1u << PLAN_MASKED) | (1u << PLAN_LUA);
 	unsigned disps = r->disps;
 	size_t n = 1, second = 0;
 	char col[CHK_NAME_MAX + 32];
@@ -410,16 +409,18 @@ static bool chk_not_text(const uint8_t *p, size_t len)
 		const char *m;
 		size_t len;
 	} magic[] = {
-		{ "\x1f\x8b", 2 },		 /* gzip */
+		{ "\x1f\x8b", 2 },	   /* gzip */
 		{ "\x28\xb5\x2f\xfd", 4 }, /* zstd */
-		{ "PK\x03\x04", 4 },	 /* zip, xlsx, docx */
-		{ "PK\x05\x06", 4 },	 /* empty zip */
-		{ "\xfd" "7zXZ", 5 },	 /* xz */
-		{ "BZh", 3 },		 /* bzip2 */
+		{ "PK\x03\x04", 4 },	   /* zip, xlsx, docx */
+		{ "PK\x05\x06", 4 },	   /* empty zip */
+		{ "\xfd"
+		  "7zXZ",
+		  5 },			     /* xz */
+		{ "BZh", 3 },		     /* bzip2 */
 		{ "7z\xbc\xaf\x27\x1c", 6 }, /* 7-Zip */
-		{ "\x04\x22\x4d\x18", 4 }, /* lz4 */
-		{ "\xff\xfe", 2 },		 /* UTF-16/32 LE BOM */
-		{ "\xfe\xff", 2 },		 /* UTF-16 BE BOM */
+		{ "\x04\x22\x4d\x18", 4 },   /* lz4 */
+		{ "\xff\xfe", 2 },	     /* UTF-16/32 LE BOM */
+		{ "\xfe\xff", 2 },	     /* UTF-16 BE BOM */
 		{ "%PDF", 4 },
 	};
 	size_t probe = len < CHK_BINARY_PROBE ? len : CHK_BINARY_PROBE;

@@ -3,6 +3,7 @@
  * cmd_mount.c - `spotfs mount` and `spotfs unmount`.
  */
 #include "cli.h"
+#include "cmd_life.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -188,7 +189,8 @@ static void cli_unmount_usage(FILE *f)
 		   "Unmount a sandbox; its overlay and keys are discarded.\n"
 		   "\n"
 		   "options:\n"
-		   "  -z, --lazy   detach now even if files are still open\n"
+		   "  -z, --lazy   end now even if files are open (they get "
+		   "errors)\n"
 		   "  -h, --help   show this help\n");
 }
 
@@ -312,13 +314,23 @@ int cli_unmount(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	pid = cli_daemon_of(argv[optind]);
-	if (cli_do_unmount(argv[optind], lazy))
-		return CLI_EXIT_FAIL;
-	/* With files still open (-z), the daemon ends when they close. */
-	if (!lazy && cli_wait_daemon(pid)) {
-		cli_error("unmount", "the daemon (pid %d) has not exited yet",
-			  (int)pid);
-		return CLI_EXIT_FAIL;
+	/*
+	 * -z: the daemon ends the sandbox as at expiry, so a process holding a
+	 * file open, a mapping or a folder inside gets errors instead of
+	 * reading on after the detach. A plain lazy detach is the fallback
+	 * when the daemon cannot be asked.
+	 */
+	if (lazy && !cli_ctl_end(argv[optind])) {
+		if (!cli_wait_daemon(pid))
+			return CLI_EXIT_OK;
+	} else {
+		if (cli_do_unmount(argv[optind], lazy))
+			return CLI_EXIT_FAIL;
+		/* A plain lazy detach: the daemon ends when files close. */
+		if (lazy || !cli_wait_daemon(pid))
+			return CLI_EXIT_OK;
 	}
-	return CLI_EXIT_OK;
+	cli_error("unmount", "the daemon (pid %d) has not exited yet",
+		  (int)pid);
+	return CLI_EXIT_FAIL;
 }

@@ -362,7 +362,7 @@ print("bytes", len(data), sys.argv[3].encode() in data, flush=True)
 """
 
 
-@pytest.mark.parametrize("how", ["ttl", "SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("how", ["ttl", "SIGTERM", "SIGHUP", "unmount-z"])
 def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox, how):
     """Every ending the daemon sees coming drops the page cache first."""
     s = sandbox("ovttl-" + how.lower())
@@ -380,7 +380,10 @@ def test_expiry_leaves_held_fds_and_mappings_unreadable(sandbox, how):
             line = p.stdout.readline()
             assert line.startswith("ready") and line.split()[1] != "0", line
             holders.append((path, mode, p))
-    if how != "ttl":
+    if how == "unmount-z":
+        r = spotfs("unmount", "-z", s.mnt)
+        assert r.returncode == 0, r.stderr
+    elif how != "ttl":
         os.kill(s.proc.pid, getattr(signal, how))
     assert wait_gone(s, 20), "the sandbox outlived its end"
     for path, mode, p in holders:
@@ -522,3 +525,40 @@ def test_unreadable_groups_fail_closed(sandbox):
     assert "caller's groups cannot be read" in s.read_log()
     ev = [e for e in audit_events(sandbox_id(s)) if e["event"] == "deny"]
     assert any("groups cannot be read" in e["reason"] for e in ev), ev
+
+
+def test_process_names_from_the_overlay_never_reach_the_disk(sandbox):
+    """A script or a copied binary in the overlay named like a person opens
+    a dataset: the audit's process field holds the executable's name
+    (python3) or a digest of an executable on the mount, never the file
+    name /proc/PID/comm would give."""
+    s = sandbox("comm")
+    roles_config(s)
+    s.mount()
+    sid = sandbox_id(s)
+    script = s.path("mary-smith-1984")
+    with open(script, "w") as f:
+        f.write("#!/usr/bin/python3\nimport sys\nprint(open(sys.argv[1]).read())\n")
+    os.chmod(script, 0o755)
+    r = subprocess.run([script, s.path("plain.csv")], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0 and b"two" in r.stdout, r.stderr
+    binary = s.path("alicesmithsecret")
+    with open("/bin/cat", "rb") as src, open(binary, "wb") as dst:
+        dst.write(src.read())
+    os.chmod(binary, 0o755)
+    r = subprocess.run([binary, s.path("people.csv")], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0 and b"country" in r.stdout, r.stderr
+    procs = [e.get("process") for e in audit_events(sid) if e["event"] == "open"]
+    s.unmount()
+    assert "python3" in procs or "python3.11" in procs, procs
+    assert any(re.fullmatch(r"ovl:[0-9a-f]{16}", p or "") for p in procs), procs
+    hits = []
+    for root, dirs, files in os.walk(STATE_DIR):
+        for n in files:
+            with open(os.path.join(root, n), "rb") as f:
+                data = f.read()
+            if b"mary-smith" in data or b"alicesmith" in data:
+                hits.append(os.path.join(root, n))
+    assert not hits, hits

@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,6 +58,96 @@ static bool seen_has(const struct seen *s, const char *what)
 		if (!strcmp(s->names[i], what))
 			return true;
 	return false;
+}
+
+static int srcfd_g;
+static pthread_barrier_t bar;
+
+/*
+ * A thread started before main switches (a thread cloned while switched
+ * would inherit the caller's credentials: the daemon never starts one
+ * then) opens a root-only file while main acts as a caller.
+ */
+static void *other_thread(void *arg)
+{
+	struct stat st;
+	int fd, rc;
+
+	(void)arg;
+	pthread_barrier_wait(&bar); /* main has switched */
+	rc = src_open(srcfd_g, "root600.txt", &fd, &st);
+	if (!rc)
+		close(fd);
+	pthread_barrier_wait(&bar);
+	return rc ? (void *)1 : NULL;
+}
+
+/* Acting as a caller (root only: a daemon that is not root cannot). */
+static void test_cred(int srcfd)
+{
+	const gid_t team[] = { 4343 };
+	struct src_cred nobody = { 65534, 65534, NULL, 0 };
+	struct src_cred member = { 65534, 65534, team, 1 };
+	gid_t before[64], after[64];
+	int nb, na, fd, rc;
+	struct stat st;
+	pthread_t th;
+	void *res = (void *)1;
+	char p[PATH_MAX];
+
+	if (geteuid() != 0) {
+		struct src_cred me = { geteuid(), getegid(), NULL, 0 };
+
+		CHECK(src_cred_enter(&me) == 0, "not root: itself, no switch");
+		CHECK(src_cred_enter(&nobody) == -EIO,
+		      "not root: anyone else fails closed");
+		return;
+	}
+	chmod(root, 0755);
+	put("root600.txt", "secret\n");
+	at(p, sizeof(p), "root600.txt");
+	chmod(p, 0600);
+	put("team640.txt", "team\n");
+	at(p, sizeof(p), "team640.txt");
+	chmod(p, 0640);
+	chown(p, 0, 4343);
+	nb = getgroups(64, before);
+	srcfd_g = srcfd;
+
+	pthread_barrier_init(&bar, NULL, 2);
+	rc = pthread_create(&th, NULL, other_thread, NULL);
+	CHECK(src_cred_enter(&nobody) == 1, "root switches");
+	if (!rc)
+		pthread_barrier_wait(&bar);
+	CHECK(src_open(srcfd, "root600.txt", &fd, &st) == -EACCES,
+	      "as the caller: the source's mode applies");
+	CHECK(src_open(srcfd, "team640.txt", &fd, &st) == -EACCES,
+	      "no groups: no group access");
+	CHECK(src_stat(srcfd, "root600.txt", &st) == 0,
+	      "stat needs no read permission");
+	if (!rc)
+		pthread_barrier_wait(&bar); /* the other thread has opened */
+	src_cred_leave();
+	CHECK(!rc && pthread_join(th, &res) == 0 && res == NULL,
+	      "the switch is this thread's only");
+	pthread_barrier_destroy(&bar);
+	CHECK(setfsuid((uid_t)-1) == 0 &&
+		      (gid_t)setfsgid((gid_t)-1) == getegid(),
+	      "the daemon's own ids are back");
+	na = getgroups(64, after);
+	CHECK(na == nb && !memcmp(before, after, sizeof(gid_t) * (size_t)na),
+	      "the daemon's own groups are back");
+	rc = src_open(srcfd, "root600.txt", &fd, &st);
+	CHECK(rc == 0, "as the daemon again: opens");
+	if (!rc)
+		close(fd);
+
+	CHECK(src_cred_enter(&member) == 1, "with a group");
+	rc = src_open(srcfd, "team640.txt", &fd, &st);
+	src_cred_leave();
+	CHECK(rc == 0, "a supplementary group grants as in the source");
+	if (!rc)
+		close(fd);
 }
 
 int main(void)
@@ -152,6 +244,8 @@ int main(void)
 		      seen_has(&seen, "out.csv=symlink") &&
 		      seen_has(&seen, "fifo=fifo"),
 	      "the walk lists exactly the hidden entries (%d)", seen.n);
+
+	test_cred(srcfd);
 
 	close(srcfd);
 	snprintf(p, sizeof(p), "rm -rf '%s'", root);
