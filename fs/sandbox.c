@@ -1167,8 +1167,7 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 						    &st, err);
 		else
 			rc = view_build_csv_opts(fd, d->delimiter, sbx_bind_cb,
-						 &bind, &copts, &buf, &st,
-						 err);
+						 &bind, &copts, &buf, &st, err);
 		if (!rc)
 			rc = sbx_csv_unchanged(fd, &sst, err);
 		close(fd);
