@@ -814,6 +814,31 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 }
 
 /*
+ * A build refused because its source changed while it was read (a torn
+ * view, see sandbox.c): on record once per build, by whoever saw it first
+ * (an open, or a getattr whose caller is not known here).
+ */
+static void dmn_build_changed(struct dmn *d, const struct ns_node *n,
+			      struct vc_view *v, const struct dmn_caller *c)
+{
+	struct aud_event ev;
+	char path[PATH_MAX];
+
+	if (v->state != VC_FAILED || v->err != -ESTALE ||
+	    __atomic_exchange_n(&v->noted, true, __ATOMIC_ACQ_REL))
+		return;
+	dmn_node_path(d, n, path, sizeof(path));
+	spot_log(SPOT_LOG_ERR,
+		 "%s: the source changed while its view was built: refused",
+		 path);
+	aud_event_init(&ev, AUD_EV_SOURCE_CHANGED, NULL);
+	ev.path = path;
+	ev.decision = "error";
+	ev.reason = "source changed";
+	dmn_audit(d, &ev, c, false);
+}
+
+/*
  * The view of a node for attributes: NULL if the role may not open it, or
  * (with wait false) if it is not built yet.
  */
@@ -829,6 +854,7 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 			       dmn_view_key(n));
 	if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n), &v))
 		return NULL;
+	dmn_build_changed(d, n, v, NULL);
 	return v;
 }
 
@@ -1105,7 +1131,9 @@ static void dmn_view_gen(struct dmn *d, struct ns_node *n,
 	uint64_t prev =
 		__atomic_exchange_n(&n->view_gen, v->gen, __ATOMIC_ACQ_REL);
 
-	fi->keep_cache = prev == 0 || prev == v->gen;
+	/* gen > 1: rebuilt, also after a failed build whose size 0 the
+	 * kernel may still hold from a getattr. */
+	fi->keep_cache = prev == v->gen || (prev == 0 && v->gen == 1);
 	if (fi->keep_cache)
 		return;
 	spot_log(SPOT_LOG_WARN, "%s: the source changed: view rebuilt",
@@ -1155,6 +1183,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 				  dmn_view_key(n), &fh->view))
 			rc = -ENOMEM;
 		if (!rc && fh->view->state != VC_READY) {
+			/* Built while its source changed: refused, on record. */
+			dmn_build_changed(d, n, fh->view, &fh->who);
 			spot_log(SPOT_LOG_ERR, "%s", fh->view->msg);
 			why = fh->view->msg; /* no row values: see vcache.h */
 			rc = -EIO;
@@ -1279,21 +1309,6 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, EIO);
 		return;
 	}
-	if (fh->fd >= 0) {
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
-
-		if (src_id_check(fh->fd, &fh->pin)) {
-			dmn_source_changed(d, fh);
-			fuse_reply_err(req, EIO);
-			return;
-		}
-
-		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = fh->fd;
-		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-		return;
-	}
 	if (size > DMN_IO_MAX)
 		size = DMN_IO_MAX;
 	/* A view held in one buffer is sent from it: no copy, no allocation. */
@@ -1325,7 +1340,12 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			dmn_audit(d, &ev, NULL, false);
 		}
 	} else {
-		n = vc_view_read(fh->view, buf, size, (uint64_t)off);
+		/* A passed-through file is read into a buffer, not spliced:
+		 * the bytes leave only if the pin held before and after the
+		 * read (a rewrite in place landing in between is refused). */
+		n = fh->fd >= 0
+			    ? src_pread_pinned(fh->fd, &fh->pin, buf, size, off)
+			    : vc_view_read(fh->view, buf, size, (uint64_t)off);
 		if (n == -ESTALE) {
 			dmn_source_changed(d, fh);
 			n = -EIO;

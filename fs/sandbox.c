@@ -119,6 +119,7 @@ static int sbx_engines(struct sbx *s, struct spot_err *err)
 	return 0;
 }
 
+/* What a dataset's name led to when a build failed (srcdir.h identity). */
 static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 			const char *role, struct vc_content *out,
 			struct spot_err *err)
@@ -132,6 +133,8 @@ static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 	}
 	return sbx_build(s, d, sub, role, out, err);
 }
+
+static int sbx_remember(struct sbx *s, dev_t dev, ino_t ino);
 
 /* The version of a dataset's source file (a SQLite db for every sub). */
 static int sbx_vc_stamp(void *arg, const char *dataset, const char *sub,
@@ -165,6 +168,7 @@ static int sbx_datasets_confined(struct sbx *s, struct spot_err *err)
 	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
 		const char *name = s->cfg->datasets[i].name, *kind;
 		int rc = src_dataset_probe(s->srcfd, name, &kind);
+		struct stat st;
 
 		if (rc == -ELOOP) {
 			spot_err_set(err,
@@ -181,6 +185,8 @@ static int sbx_datasets_confined(struct sbx *s, struct spot_err *err)
 				     name);
 			return -EXDEV;
 		}
+		if (!rc && !src_stat(s->srcfd, name, &st))
+			(void)sbx_remember(s, st.st_dev, st.st_ino);
 		if (rc == -EINVAL)
 			spot_log(SPOT_LOG_WARN,
 				 "dataset %s: a %s, not a regular file: not "
@@ -209,6 +215,7 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err)
 	}
 	s->cfg = cfg;
 	s->srcfd = -1;
+	pthread_mutex_init(&s->pin_lock, NULL);
 	randombytes_buf(idb, sizeof(idb));
 	sodium_bin2hex(s->id, sizeof(s->id), idb, sizeof(idb));
 	/* The source folder may itself be a symlink: resolved once, here. */
@@ -271,6 +278,8 @@ void sbx_free(struct sbx *s)
 		sbx_names_free(s->objs[i].names, s->objs[i].n);
 	free(s->objs);
 	pthread_mutex_destroy(&s->lock);
+	free(s->pinned);
+	pthread_mutex_destroy(&s->pin_lock);
 	msk_keys_free(s->keys);
 	if (s->srcfd >= 0)
 		close(s->srcfd);
@@ -328,11 +337,94 @@ int sbx_format(struct sbx *s, const struct cfg_dataset *d)
 /* A dataset's own name, and its SQLite journals: they hold raw pages. */
 static const char *const sbx_ds_files[] = { "", "-wal", "-shm", "-journal" };
 
+/*
+ * Remember a file that is or was a dataset's (a view was built from it,
+ * or it was seen at a dataset's name): the list stays for the sandbox's
+ * life, so a hard link to it is hidden even after the dataset is replaced
+ * (an inode number reused later hides that file too: fail closed).
+ */
+static int sbx_remember(struct sbx *s, dev_t dev, ino_t ino)
+{
+	struct sbx_pinned *np;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->pin_lock);
+	for (i = 0; i < s->npinned; i++)
+		if (s->pinned[i].dev == dev && s->pinned[i].ino == ino)
+			break;
+	if (i == s->npinned) {
+		np = realloc(s->pinned, (i + 1) * sizeof(*np));
+		if (np) {
+			np[i].dev = dev;
+			np[i].ino = ino;
+			s->pinned = np;
+			s->npinned++;
+		}
+		rc = np ? 0 : -ENOMEM;
+	}
+	pthread_mutex_unlock(&s->pin_lock);
+	return rc;
+}
+
+/* Pin the source file fd for a build: its identity in *id (srcdir.c). */
+static int sbx_pin(struct sbx *s, int fd, struct src_id *id,
+		   struct spot_err *err)
+{
+	int rc = src_id_pin(fd, id);
+
+	if (rc) {
+		spot_err_set(err, "the source keeps changing");
+		return rc;
+	}
+	rc = sbx_remember(s, id->dev, id->ino);
+	if (rc)
+		spot_err_set(err, "out of memory");
+	return rc;
+}
+
+static bool sbx_was_pinned(struct sbx *s, const struct stat *st)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&s->pin_lock);
+	for (size_t i = 0; !hit && i < s->npinned; i++)
+		hit = s->pinned[i].dev == st->st_dev &&
+		      s->pinned[i].ino == st->st_ino;
+	pthread_mutex_unlock(&s->pin_lock);
+	return hit;
+}
+
+/*
+ * The source file that rel is a SQLite journal of (rel without -wal, -shm
+ * or -journal, in the same folder) into buf; false when rel is none.
+ */
+static bool sbx_journal_of(const char *rel, char *buf, size_t len)
+{
+	size_t n = strlen(rel);
+
+	for (size_t k = 1; k < SPOT_ARRAY_SIZE(sbx_ds_files); k++) {
+		size_t m = strlen(sbx_ds_files[k]);
+		const char *slash = strrchr(rel, '/');
+		size_t base = slash ? (size_t)(slash - rel) + 1 : 0;
+
+		if (n <= base + m || strcmp(rel + n - m, sbx_ds_files[k]) ||
+		    n - m >= len)
+			continue;
+		memcpy(buf, rel, n - m);
+		buf[n - m] = '\0';
+		return true;
+	}
+	return false;
+}
+
 bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
 {
 	char name[PATH_MAX];
 	struct stat ds;
 
+	if (sbx_was_pinned(s, st))
+		return true;
 	for (size_t i = 0; i < s->cfg->ndatasets; i++) {
 		for (size_t k = 0; k < SPOT_ARRAY_SIZE(sbx_ds_files); k++) {
 			int n = snprintf(name, sizeof(name), "%s%s",
@@ -343,12 +435,23 @@ bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st)
 				continue;
 			if (k && !strcmp(rel, name))
 				return true;
+			if (src_stat(s->srcfd, name, &ds) ||
+			    !S_ISREG(ds.st_mode))
+				continue;
+			/* Failing that, the check above still catches it. */
+			(void)sbx_remember(s, ds.st_dev, ds.st_ino);
 			/* The same file under another name (hard link). */
-			if (!src_stat(s->srcfd, name, &ds) &&
-			    ds.st_dev == st->st_dev && ds.st_ino == st->st_ino)
+			if (ds.st_dev == st->st_dev && ds.st_ino == st->st_ino)
 				return true;
 		}
 	}
+	/* X-wal of a hidden X (a dataset's alias written through in WAL
+	 * mode holds its raw pages): hidden too, at any depth of suffixes. */
+	if (sbx_journal_of(rel, name, sizeof(name)) &&
+	    !src_stat(s->srcfd, name, &ds) && S_ISREG(ds.st_mode) &&
+	    (cfg_dataset_find(s->cfg, name) ||
+	     sbx_is_dataset_file(s, name, &ds)))
+		return true;
 	return false;
 }
 
@@ -372,8 +475,14 @@ int sbx_pass_open(struct sbx *s, const char *rel, int *fd, struct src_id *pin)
 		*fd = -1;
 		return -ENOENT;
 	}
-	if (pin)
-		src_id_from_stat(&st, pin);
+	if (pin) {
+		rc = src_id_pin(*fd, pin);
+		if (rc) {
+			close(*fd);
+			*fd = -1;
+			return rc == -ESTALE ? -EIO : rc;
+		}
+	}
 	return 0;
 }
 
@@ -410,6 +519,7 @@ void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len)
 struct sbx_sqlite_pin {
 	int fd;
 	struct stat st;
+	struct src_id id; /* its contents, too: a rewrite in place fails */
 };
 
 static bool sbx_pin_same(const struct sbx_sqlite_pin *pin, const char *path)
@@ -420,13 +530,14 @@ static bool sbx_pin_same(const struct sbx_sqlite_pin *pin, const char *path)
 	       now.st_ino == pin->st.st_ino && S_ISREG(now.st_mode);
 }
 
-static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
-			char *buf, size_t len, struct sbx_sqlite_pin *pin,
+static int sbx_src_path(struct sbx *s, const struct cfg_dataset *d, char *buf,
+			size_t len, struct sbx_sqlite_pin *pin,
 			struct spot_err *err)
 {
 	int n = snprintf(buf, len, "%s/%s", s->cfg->source, d->name), rc;
 
 	pin->fd = -1;
+	memset(&pin->id, 0, sizeof(pin->id));
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;
 	rc = src_open(s->srcfd, d->name, &pin->fd, &pin->st);
@@ -440,7 +551,7 @@ static int sbx_src_path(const struct sbx *s, const struct cfg_dataset *d,
 				  "source file (a symlink or a swap)");
 		return -ESTALE; /* tried again at the next open */
 	}
-	return 0;
+	return sbx_pin(s, pin->fd, &pin->id, err);
 }
 
 static int sbx_src_unpin(const char *path, struct sbx_sqlite_pin *pin, int rc,
@@ -452,6 +563,11 @@ static int sbx_src_unpin(const char *path, struct sbx_sqlite_pin *pin, int rc,
 		spot_err_set(err, "the source file was replaced while it was "
 				  "read");
 		rc = -ESTALE; /* tried again at the next open */
+	}
+	/* Also a failure: pages of two versions of the database. */
+	if (rc != -ESTALE && src_id_check(pin->fd, &pin->id)) {
+		spot_err_set(err, "the source changed while it was read");
+		rc = -ESTALE;
 	}
 	close(pin->fd);
 	pin->fd = -1;
@@ -682,16 +798,26 @@ struct sbx_pq {
 /*
  * Unmasked chunks are read from the source at the offsets of the file the
  * view was built from: only while fd still is that file (a rewrite in
- * place would put other bytes there, raw). -ESTALE when it changed.
+ * place would put other bytes there, raw). Checked before and after the
+ * read, since a write may land between a check and the pread (why the
+ * second check catches it: srcdir.c). -ESTALE when it changed, and the
+ * bytes read are wiped, never served.
  */
 static ssize_t sbx_pq_read(void *obj, void *buf, size_t len, uint64_t off)
 {
 	struct sbx_pq *p = obj;
+	ssize_t n;
 	int rc = src_id_check(p->fd, &p->pin);
 
 	if (rc)
 		return rc;
-	return pq_view_read(p->view, p->fd, buf, len, off);
+	n = pq_view_read(p->view, p->fd, buf, len, off);
+	rc = src_id_check(p->fd, &p->pin);
+	if (rc) {
+		explicit_bzero(buf, len);
+		return rc;
+	}
+	return n;
 }
 
 static int sbx_pq_check(void *obj)
@@ -741,23 +867,22 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 		spot_err_set(err, "cannot open: %s", strerror(-rc));
 		goto fail;
 	}
-	src_id_from_stat(&sst, &p->pin);
+	rc = sbx_pin(s, p->fd, &p->pin, err);
+	if (rc)
+		goto fail;
 	rc = pq_file_open(p->fd, &p->file, err);
 	if (!rc)
 		rc = pq_file_columns(p->file, &cols, &ncols);
 	if (!rc)
 		rc = sbx_bind_cb(bind, cols, ncols, &plan, err);
-	if (rc)
-		goto fail;
-	for (size_t i = 0; i < plan->nxf; i++) {
+	for (size_t i = 0; !rc && i < plan->nxf; i++)
 		rc = pq_column_check_maskable(p->file, plan->xf[i].col, err);
-		if (rc)
-			goto fail;
-	}
 	pb.cols = cols;
 	pb.ncols = ncols;
-	rc = pq_view_build(p->file, p->fd, plan, &opts, &p->view, err);
-	if (!rc && src_id_check(p->fd, &p->pin)) {
+	if (!rc)
+		rc = pq_view_build(p->file, p->fd, plan, &opts, &p->view, err);
+	/* Also a failure: a footer of one version and pages of another. */
+	if (rc != -ESTALE && src_id_check(p->fd, &p->pin)) {
 		spot_err_set(err, "the source changed while it was read");
 		rc = -ESTALE; /* tried again at the next open */
 	}
@@ -834,6 +959,7 @@ static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
 	const struct pipe_col *cols;
 	struct pq_file *f = NULL;
 	struct pq_rows *rows = NULL;
+	struct src_id pin;
 	struct stat sst;
 	size_t ncols;
 	int fd, rc;
@@ -841,6 +967,11 @@ static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
 	rc = src_open(s->srcfd, d->name, &fd, &sst);
 	if (rc) {
 		spot_err_set(err, "cannot open: %s", strerror(-rc));
+		return rc;
+	}
+	rc = sbx_pin(s, fd, &pin, err);
+	if (rc) {
+		close(fd);
 		return rc;
 	}
 	rc = pq_file_open(fd, &f, err);
@@ -857,6 +988,13 @@ static int sbx_pq_csv(struct sbx *s, const struct cfg_dataset *d,
 			      st, err);
 	if (rc == -ECANCELED)
 		rc = 0;
+	/* The footer of one version and the chunks of another would decode
+	 * raw values as kept columns: the output counts only if fd stayed
+	 * the file pinned before the first byte was read. */
+	if (rc != -ESTALE && src_id_check(fd, &pin)) {
+		spot_err_set(err, "the source changed while it was read");
+		rc = -ESTALE; /* tried again at the next open */
+	}
 	csv_writer_free(lim.w);
 	pq_rows_free(rows);
 	pq_file_free(f);
@@ -1120,27 +1258,6 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 	return 0;
 }
 
-/*
- * A CSV source written while it was read gives a view of neither version
- * (rows of both, or a short read): -ESTALE, built again at the next open.
- */
-static int sbx_csv_unchanged(int fd, const struct stat *pre,
-			     struct spot_err *err)
-{
-	struct stat now;
-
-	if (fstat(fd, &now))
-		return -errno;
-	if (now.st_size == pre->st_size &&
-	    now.st_mtim.tv_sec == pre->st_mtim.tv_sec &&
-	    now.st_mtim.tv_nsec == pre->st_mtim.tv_nsec &&
-	    now.st_ctim.tv_sec == pre->st_ctim.tv_sec &&
-	    now.st_ctim.tv_nsec == pre->st_ctim.tv_nsec)
-		return 0;
-	spot_err_set(err, "the source file changed while it was read");
-	return -ESTALE;
-}
-
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
@@ -1149,16 +1266,21 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 				       sbx_bind_more_cb, &bind };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
+	struct src_id pin = { 0 };
 	struct stat sst;
 	int fd = -1, rc, fmt = sbx_format(s, d);
 
-	memset(&sst, 0, sizeof(sst));
 	spot_buf_init(&buf);
 	switch (fmt) {
 	case VIEW_FMT_CSV:
 		rc = src_open(s->srcfd, d->name, &fd, &sst);
 		if (rc) {
 			spot_err_set(err, "cannot open: %s", strerror(-rc));
+			break;
+		}
+		rc = sbx_pin(s, fd, &pin, err);
+		if (rc) {
+			close(fd);
 			break;
 		}
 		if (sub[0]) /* as: parquet */
@@ -1168,8 +1290,15 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		else
 			rc = view_build_csv_opts(fd, d->delimiter, sbx_bind_cb,
 						 &bind, &copts, &buf, &st, err);
-		if (!rc)
-			rc = sbx_csv_unchanged(fd, &sst, err);
+		/* A header of one version and rows of another would put raw
+		 * values in kept columns: the view is published only if fd
+		 * stayed the file pinned before the first byte was read. A
+		 * failure then (a torn row) is transient too. */
+		if (rc != -ESTALE && src_id_check(fd, &pin)) {
+			spot_err_set(err, "the source changed while it was "
+					  "read");
+			rc = -ESTALE; /* tried again at the next open */
+		}
 		close(fd);
 		break;
 	case VIEW_FMT_SQLITE:
@@ -1212,7 +1341,7 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		return rc;
 	}
 	if (fmt == VIEW_FMT_CSV)
-		out->src_mtime = sst.st_mtim; /* the file it was built from */
+		out->src_mtime = pin.mtime; /* the file it was built from */
 	out->rows_in = st.rows_in;
 	out->rows_out = st.rows_out;
 	return 0;

@@ -43,6 +43,17 @@ struct sbx {
 	struct plan_scan *scan;
 	pthread_mutex_t lock;  /* protects objs */
 	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
+	/* Every source file a view was built from (st_dev, st_ino), kept
+	 * for the sandbox's life: never passed through under another name,
+	 * even after the dataset was replaced. */
+	pthread_mutex_t pin_lock;
+	struct sbx_pinned *pinned;
+	size_t npinned;
+};
+
+struct sbx_pinned {
+	dev_t dev;
+	ino_t ino;
 };
 
 /* The tables and views of a SQLite dataset (immutable once listed). */
@@ -63,9 +74,10 @@ void sbx_free(struct sbx *s);
 
 /*
  * Whether the source file rel (stat st) holds a configured dataset's raw
- * bytes: the same file (st_dev, st_ino) under any name (a hard link), or a
- * dataset's SQLite journal (NAME-wal, NAME-shm, NAME-journal). Such a file
- * is never passed through.
+ * bytes: the same file (st_dev, st_ino) under any name (a hard link), a
+ * file a view was built from (a dataset's file before it was replaced),
+ * or the SQLite journal (X-wal, X-shm, X-journal) of any such file X in
+ * the same folder. Such a file is never passed through.
  */
 bool sbx_is_dataset_file(struct sbx *s, const char *rel, const struct stat *st);
 

@@ -16,6 +16,7 @@
 #include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SRC_RESOLVE                                                            \
@@ -369,4 +370,81 @@ void src_cred_leave(void)
 		abort();
 	}
 	src_nodump();
+}
+
+/*
+ * Why a timestamp check catches every write (the soundness of pins).
+ *
+ * The kernel updates a file's mtime and ctime before it copies a write's
+ * data into the page cache: file_update_time() is called from the write
+ * path (file_modified() in generic_file_write_iter() and the file
+ * systems' own write_iter) before generic_perform_write(), and from
+ * page_mkwrite before an mmap'd page is made writable. A read is served
+ * from the page cache. So if pread() returned any byte of a write, that
+ * write had already changed the times, and the fstat() after the pread()
+ * sees them changed; the fstat() before it rules out a change that ended
+ * before the read began.
+ *
+ * Two premises. (1) The write gets times different from the pinned ones.
+ * Times are taken from a coarse clock (one tick, 1-10 ms), and a write in
+ * the very tick of the last change would keep the same times. So the pin
+ * is taken only when the coarse clock, read before the fstat(), is past
+ * the file's ctime: every later write then stamps a later time. (Linux
+ * >= 6.13 multigrain timestamps give the same guarantee on ext4, xfs,
+ * btrfs and tmpfs: a change after a stat() gets a finer, later time.)
+ * A clock set backwards, or a file system whose times are coarser than
+ * the tick (FAT: 2 s), voids it. (2) A writer that already held a page
+ * mapped writable and dirty when the view was pinned can change that page
+ * again with no page_mkwrite and so no new times until writeback: a
+ * process that mmaps the source for writing while it is served is outside
+ * what this catches (see README, "The source folder").
+ */
+static int64_t src_ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+#define SRC_PIN_TRIES 5
+
+int src_id_pin(int fd, struct src_id *id)
+{
+	struct timespec now, res = { 0, 4000000 };
+	struct stat st;
+
+	(void)clock_getres(CLOCK_REALTIME_COARSE, &res);
+	for (int i = 0; i < SRC_PIN_TRIES; i++) {
+		if (clock_gettime(CLOCK_REALTIME_COARSE, &now))
+			return -errno;
+		if (fstat(fd, &st))
+			return -errno;
+		src_id_from_stat(&st, id);
+		/* ctime: set by every write (with mtime), never by a user.
+		 * One far ahead means the clock was set back: no tick to
+		 * wait for (premise 1 is void then, see above). */
+		if (src_ts_ns(&now) > src_ts_ns(&st.st_ctim) ||
+		    src_ts_ns(&st.st_ctim) - src_ts_ns(&now) > 1000000000)
+			return 0;
+		/* Changed within this tick: wait for the next one. */
+		nanosleep(&res, NULL);
+	}
+	return -ESTALE;
+}
+
+ssize_t src_pread_pinned(int fd, const struct src_id *id, void *buf, size_t len,
+			 off_t off)
+{
+	ssize_t n;
+	int rc = src_id_check(fd, id);
+
+	if (rc)
+		return rc;
+	n = pread(fd, buf, len, off);
+	if (n < 0)
+		return -errno;
+	rc = src_id_check(fd, id);
+	if (rc) {
+		explicit_bzero(buf, (size_t)n); /* never served */
+		return rc;
+	}
+	return n;
 }

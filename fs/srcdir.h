@@ -133,4 +133,20 @@ struct src_cred {
 int src_cred_enter(const struct src_cred *who);
 void src_cred_leave(void);
 
+/*
+ * Pin the open file fd: its identity in *id, taken only once the clock
+ * has moved past its last change (so any later write gets other times
+ * and src_id_check sees it; see srcdir.c). -ESTALE when the file keeps
+ * changing (a build then fails and is tried again), -errno on error.
+ */
+int src_id_pin(int fd, struct src_id *id);
+
+/*
+ * pread() from fd, but only bytes of the file pinned in id: its identity
+ * is checked before and after the read, and when it changed the bytes
+ * read are wiped and -ESTALE returned. Bytes read or -errno.
+ */
+ssize_t src_pread_pinned(int fd, const struct src_id *id, void *buf, size_t len,
+			 off_t off);
+
 #endif /* SPOT_SRCDIR_H */

@@ -137,7 +137,7 @@ void vc_free(struct vc *c)
 		return;
 	for (e = c->head; e; e = next) {
 		next = e->next;
-		if (e->view.state == VC_READY && e->view.content.free)
+		if (e->view.content.free) /* a failed build's check too */
 			e->view.content.free(e->view.content.obj);
 		free(e->key);
 		free(e);
@@ -255,7 +255,7 @@ again:
 			pthread_cond_wait(&c->built, &c->lock);
 		if (e->retired)
 			goto again; /* another thread found it stale */
-		if (e->view.state == VC_READY && e->view.content.check &&
+		if (e->view.state != VC_BUILDING && e->view.content.check &&
 		    e->view.content.check(e->view.content.obj)) {
 			gen = e->view.gen;
 			e->retired = true; /* never serve it to a new open */

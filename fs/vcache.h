@@ -50,6 +50,8 @@ struct vc_content {
 	 * Whether the source the view reads later still is the one it was
 	 * built from: 0, or -ESTALE (the cache then builds the key again for
 	 * new opens). NULL for views that never read the source again.
+	 * A failed build may set check, obj and free alone: the failure
+	 * then stays only until check() says the source changed.
 	 */
 	int (*check)(void *obj);
 	struct timespec src_mtime; /* mtime of the source built from, or 0 */
@@ -86,6 +88,7 @@ struct vc_view {
 	int err;		   /* VC_FAILED: -errno of the build */
 	char msg[SPOT_ERR_MAX];	   /* VC_FAILED: why (no row values) */
 	struct vc_content content; /* VC_READY: immutable */
+	bool noted; /* VC_FAILED: put on record once (atomic; the daemon's) */
 };
 
 /*

@@ -7,6 +7,7 @@ and a source rewritten in place (or replaced) after its view was built."""
 import errno
 import json
 import os
+import random
 import stat
 import subprocess
 import time
@@ -576,3 +577,308 @@ def test_sqlite_journal_of_a_dataset_is_never_passed_through(sandbox):
         assert b"walraw001" not in served_bytes(s)
     finally:
         con.close()
+
+
+# ---- round 4: pins checked around every source read, every build ----
+
+def swapped_parquets(tmp_path):
+    """A: (id kept, email masked); B: the same rows with the columns in the
+    other order, so B's raw email chunk sits where A's kept id chunk was."""
+    a, b = str(tmp_path / "sa.parquet"), str(tmp_path / "sb.parquet")
+    opts = "(FORMAT parquet, COMPRESSION uncompressed)"
+    ident = "'ID-' || lpad(i::VARCHAR, 60, '0') AS id"
+    mail = "'rawsecret' || i || '@victim.example.com' AS email"
+    duck(tmp_path, "COPY (SELECT %s, %s FROM range(300) t(i)) TO '%s' %s"
+         % (ident, mail, a, opts))
+    duck(tmp_path, "COPY (SELECT %s, %s FROM range(300) t(i)) TO '%s' %s"
+         % (mail, ident, b, opts))
+    return open(a, "rb").read(), open(b, "rb").read()
+
+
+SW_CFG = ("source: @SRC@\ndatasets:\n  t.parquet:\n    %scolumns:\n"
+          "      id: keep\n      email: { method: hash }\n")
+
+
+def pq_race(src, view, da, db, cycles=200, seconds=20):
+    """A writer rewrites src in place (same size, no truncate: like rsync
+    --inplace or dd conv=notrunc) while a reader reads view with its page
+    cache dropped. Returns ([(first read of a handle, a later read of it)]
+    for reads after a rewrite began, EIOs)."""
+    go_r, go_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(go_w)
+        cur = 0
+        while True:
+            b = os.read(go_r, 1)
+            if not b or b == b"q":
+                os._exit(0)
+            time.sleep(random.random() * 0.002)
+            cur ^= 1
+            fd = os.open(src, os.O_WRONLY)
+            os.pwrite(fd, db if cur else da, 0)
+            os.close(fd)
+    os.close(go_r)
+    served, eio, t0 = [], 0, time.time()
+    try:
+        for _ in range(cycles):
+            if time.time() - t0 > seconds:
+                break
+            fd = -1
+            for _ in range(200):
+                try:
+                    fd = os.open(view, os.O_RDONLY)
+                    first = os.pread(fd, 1 << 20, 0)
+                    break
+                except OSError:
+                    if fd >= 0:
+                        os.close(fd)
+                    fd = -1
+                    time.sleep(0.005)
+            assert fd >= 0, "the view never opened again"
+            os.write(go_w, b"g")
+            t1 = time.time()
+            while time.time() - t1 < 0.01:
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                    served.append((first, os.pread(fd, 1 << 20, 0)))
+                except OSError as e:
+                    assert e.errno == errno.EIO, e
+                    eio += 1
+                    break
+            os.close(fd)
+            time.sleep(0.003)
+    finally:
+        os.write(go_w, b"q")
+        os.waitpid(pid, 0)
+        os.close(go_w)
+    return served, eio
+
+
+@needs_duckdb
+def test_parquet_rewritten_while_read_serves_no_raw_bytes(sandbox, tmp_path):
+    da, db = swapped_parquets(tmp_path)
+    s = sandbox("pqrace")
+    src = s.write("t.parquet", da)
+    s.write_config(SW_CFG % "")
+    s.mount()
+    assert b"rawsecret" not in open(s.path("t.parquet"), "rb").read()
+    served, eio = pq_race(src, s.path("t.parquet"), da, db)
+    leaks = [d for f, d in served if b"rawsecret" in f + d]
+    assert not leaks, "raw bytes of a rewrite served %d times" % len(leaks)
+    assert eio, "no read failed after the source changed"
+    assert "source_changed" in [e["event"] for e in audit_events(s)]
+
+
+def test_passthrough_rewritten_while_read_serves_old_or_eio(sandbox):
+    s = show_sandbox(sandbox, "passrace")
+    old, new = b"o" * 65536, SECRET.encode().ljust(65536, b"n")
+    src = s.write("notes.txt", old)
+    s.mount()
+    served, eio = pq_race(src, s.path("notes.txt"), old, new, seconds=8)
+    # A handle reads the file it was opened on, or fails: never new bytes.
+    mixed = [d for f, d in served if d != f]
+    assert not mixed, "bytes of a rewrite served under a pinned handle"
+    assert eio
+
+
+def torn_csvs(tmp_path, n=300000):
+    """The same rows as id,email and as email,id: the same size, so a
+    rewrite in place leaves the header of one and the rows of the other."""
+    a = "id,email\n" + "".join("%010d,rawsecret%010d@victim.example\n" % (i, i)
+                                for i in range(n))
+    b = "email,id\n" + "".join("rawsecret%010d@victim.example,%010d\n" % (i, i)
+                                for i in range(n))
+    assert len(a) == len(b)
+    p = tmp_path / "v2.csv"
+    p.write_text(b)
+    return a, str(p)
+
+
+def csv_cfg(names, extra=""):
+    return "source: @SRC@\ndatasets:\n" + "".join(
+        "  %s:\n    %scolumns:\n      id: keep\n      email: { method: hash }\n"
+        % (n, extra) for n in names)
+
+
+def rewrite_later(delay, src, path):
+    return subprocess.Popen(["sh", "-c", "sleep %s; exec dd if=%s of=%s "
+                             "conv=notrunc bs=1M status=none" % (delay, src, path)])
+
+
+def read_or_eio(path):
+    try:
+        return open(path, "rb").read()
+    except OSError as e:
+        assert e.errno == errno.EIO, e
+        return b""
+
+
+def test_csv_rewritten_during_build_serves_no_raw_values(sandbox, tmp_path):
+    a, v2 = torn_csvs(tmp_path)
+    delays = (0.05, 0.15, 0.3, 0.6)
+    names = ["d%d.csv" % i for i in range(len(delays))]
+    s = sandbox("csvtorn")
+    for n in names:
+        s.write(n, a)
+    s.write_config(csv_cfg(names))
+    s.mount()
+    for n, delay in zip(names, delays):
+        w = rewrite_later(delay, v2, os.path.join(s.src, n))
+        data = read_or_eio(s.path(n))
+        assert w.wait() == 0
+        assert b"rawsecret" not in data, "%s: raw emails served" % n
+        # The writer done, an open gets one whole version, masked: the
+        # view built before the rewrite, or one rebuilt from the new file.
+        after = open(s.path(n), "rb").read().decode().splitlines()
+        assert len(after) == 300001 and "rawsecret" not in "".join(after)
+        assert (after[0], after[1][:11]) in (("id,email", "0000000000,"),
+                                              ("email,id", after[1][:11])), after[:2]
+        if after[0] == "email,id":
+            assert after[1].endswith(",0000000000"), after[1]
+    assert "source_changed" in [e["event"] for e in audit_events(s)]
+
+
+@needs_duckdb
+def test_csv_as_parquet_rewritten_during_build_serves_no_raw(sandbox, tmp_path):
+    a, v2 = torn_csvs(tmp_path, 200000)
+    delays = (0.05, 0.2, 0.5)
+    names = ["d%d.csv" % i for i in range(len(delays))]
+    s = sandbox("csvpqtorn")
+    for n in names:
+        s.write(n, a)
+    s.write_config(csv_cfg(names, "as: [native, parquet]\n    "))
+    s.mount()
+    for n, delay in zip(names, delays):
+        pq = s.path(n[:-4] + ".parquet")
+        w = rewrite_later(delay, v2, os.path.join(s.src, n))
+        data = read_or_eio(pq)
+        assert w.wait() == 0
+        assert b"rawsecret" not in data, "%s: raw emails served" % n
+        assert b"rawsecret" not in open(pq, "rb").read()
+
+
+@needs_duckdb
+def test_parquet_as_csv_rewritten_during_build_serves_no_raw(sandbox, tmp_path):
+    da, db = swapped_parquets(tmp_path)
+    s = sandbox("pqcsvtorn")
+    src = s.write("t.parquet", da)
+    s.write_config(SW_CFG % "as: [csv]\n    ")
+    s.mount()
+    assert b"rawsecret" not in open(s.path("t.csv"), "rb").read()
+    pid = os.fork()
+    if pid == 0:
+        cur, t0 = 0, time.time()
+        while time.time() - t0 < 12:
+            cur ^= 1
+            fd = os.open(src, os.O_WRONLY)
+            os.pwrite(fd, db if cur else da, 0)
+            os.close(fd)
+            time.sleep(0.0005)
+        os._exit(0)
+    ok = 0
+    try:
+        t0 = time.time()
+        while time.time() - t0 < 11:
+            d = read_or_eio(s.path("t.csv"))
+            ok += bool(d)
+            assert b"rawsecret" not in d, "raw emails served after %d reads" % ok
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
+def test_wal_of_hard_link_to_sqlite_dataset_is_hidden(sandbox):
+    s = sandbox("walalias")
+    db = os.path.join(s.src, "crm.db")
+    subprocess.run(["sqlite3", db, "create table users(id int, email text);"
+                    "insert into users values(1,'raw.email@example.com');"], check=True)
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n  crm.db:\n    tables:\n"
+                   "      users: { columns: { id: keep, email: { method: hash } } }\n")
+    os.makedirs(os.path.join(s.src, "sub"))
+    os.link(db, os.path.join(s.src, "sub", "alias.db"))
+    os.link(db, os.path.join(s.src, "other.sqlite"))
+    for n in ("sub/alias.db-wal", "sub/alias.db-shm", "sub/alias.db-journal",
+              "other.sqlite-wal", "other.sqlite-journal"):
+        s.write(n, "wal.only.raw@example.com\n")
+    s.write("sub/plain.db-wal", "an unrelated file\n")
+    s.mount()
+    listed = os.listdir(s.path("sub")) + os.listdir(s.mnt)
+    for n in ("alias.db", "alias.db-wal", "alias.db-shm", "alias.db-journal",
+              "other.sqlite", "other.sqlite-wal", "other.sqlite-journal"):
+        assert n not in listed, n
+    for n in ("sub/alias.db-wal", "sub/alias.db-shm", "sub/alias.db-journal",
+              "other.sqlite-wal"):
+        r = as_nobody("cat", s.path(n))
+        assert r.returncode != 0 and b"raw@" not in r.stdout, n
+    assert open(s.path("sub/plain.db-wal")).read() == "an unrelated file\n"
+    # a link made after the mount, and its WAL
+    os.link(db, os.path.join(s.src, "sub", "late.db"))
+    s.write("sub/late.db-wal", "wal.only.raw@example.com\n")
+    r = as_nobody("cat", s.path("sub/late.db-wal"))
+    assert r.returncode != 0 and b"raw@" not in r.stdout
+
+
+def test_hard_link_to_replaced_dataset_file_stays_hidden(sandbox):
+    s = sandbox("hlold")
+    s.write("d.csv", "id,email\n1,raw.v1@example.com\n")
+    os.makedirs(os.path.join(s.src, "snap"))
+    os.link(os.path.join(s.src, "d.csv"), os.path.join(s.src, "snap", "d.old"))
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n"
+                   "  d.csv: { columns: { id: keep, email: { method: hash } } }\n")
+    s.mount()
+    v1 = open(s.path("d.csv")).read()  # the view is built from the old file
+    assert "raw.v1" not in v1
+    assert "d.old" not in os.listdir(s.path("snap"))
+    new = os.path.join(s.src, ".d.new")
+    with open(new, "w") as f:
+        f.write("id,email\n1,raw.v2@example.com\n")
+    os.rename(new, os.path.join(s.src, "d.csv"))
+    time.sleep(1.2)
+    assert "d.old" not in os.listdir(s.path("snap"))
+    r = as_nobody("cat", s.path("snap/d.old"))
+    assert r.returncode != 0 and b"raw.v1" not in r.stdout
+    assert "raw.v2" not in open(s.path("d.csv")).read()
+    # and a link to the old file made only now
+    os.link(os.path.join(s.src, "snap", "d.old"), os.path.join(s.src, "later.txt"))
+    r = as_nobody("cat", s.path("later.txt"))
+    assert r.returncode != 0 and b"raw.v1" not in r.stdout
+
+
+
+def test_hard_link_to_dataset_replaced_before_any_build_stays_hidden(sandbox):
+    s = sandbox("hlold2")
+    s.write("e.csv", "id,email\n1,raw.e1@example.com\n")
+    os.link(os.path.join(s.src, "e.csv"), os.path.join(s.src, "e.bak"))
+    s.write_config("source: @SRC@\ndefault: show\ndatasets:\n"
+                   "  e.csv: { columns: { id: keep, email: { method: hash } } }\n")
+    s.mount()
+    # replaced by rename before anyone opened the view or listed a folder
+    new = os.path.join(s.src, ".e.new")
+    with open(new, "w") as f:
+        f.write("id,email\n1,raw.e2@example.com\n")
+    os.rename(new, os.path.join(s.src, "e.csv"))
+    time.sleep(1.2)
+    r = as_nobody("cat", s.path("e.bak"))
+    assert r.returncode != 0 and b"raw.e1" not in r.stdout
+    assert "e.bak" not in os.listdir(s.mnt)
+    assert "raw.e2" not in open(s.path("e.csv")).read()
+
+
+@needs_duckdb
+def test_build_failed_on_a_half_copied_source_is_retried_once_whole(sandbox, tmp_path):
+    da, _ = swapped_parquets(tmp_path)
+    s = sandbox("halfcp")
+    src = s.write("t.parquet", b"")  # cp: truncated, not yet written
+    s.write_config(SW_CFG % "")
+    s.mount()
+    with pytest.raises(OSError) as e:
+        open(s.path("t.parquet"), "rb").read()
+    assert e.value.errno == errno.EIO
+    with pytest.raises(OSError):  # still the same file: still refused
+        open(s.path("t.parquet"), "rb").read()
+    with open(src, "r+b") as f:  # the copy completes, same inode
+        f.write(da)
+    d = open(s.path("t.parquet"), "rb").read()
+    assert d[:4] == b"PAR1" and b"rawsecret" not in d
+    assert b"ID-000" in d
