@@ -777,7 +777,10 @@ static int sbx_pq_more_plan(void *arg, const struct pipe_plan **plan,
 	return sbx_bind_table(pb->bind, NULL, pb->cols, pb->ncols, plan, err);
 }
 
-/* Build workers (Parquet row groups, CSV parts): the configured number, else one per CPU (at most 8). */
+/*
+ * Build workers (Parquet row groups, CSV parts): the configured number,
+ * else one per CPU (at most 8).
+ */
 static unsigned sbx_build_threads(const struct sbx *s)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
