@@ -748,6 +748,17 @@ static int sbx_bind_tbl_cb(void *arg, const char *table,
 	return sbx_bind_table(arg, table, cols, ncols, plan, err);
 }
 
+/* A further plan of the same table, for another worker of a CSV build. */
+static int sbx_bind_more_cb(void *arg, const struct pipe_col *cols,
+			    size_t ncols, const struct pipe_plan **plan,
+			    struct spot_err *err)
+{
+	struct sbx_bind *b = arg;
+
+	b->quiet = true;
+	return sbx_bind_table(b, NULL, cols, ncols, plan, err);
+}
+
 /* ---- Parquet ---- */
 
 /* Further plans for the Parquet build's workers, bound like the first. */
@@ -766,7 +777,10 @@ static int sbx_pq_more_plan(void *arg, const struct pipe_plan **plan,
 	return sbx_bind_table(pb->bind, NULL, pb->cols, pb->ncols, plan, err);
 }
 
-/* Row-group workers: the configured number, else one per CPU (at most 8). */
+/*
+ * Build workers (Parquet row groups, CSV parts): the configured number,
+ * else one per CPU (at most 8).
+ */
 static unsigned sbx_build_threads(const struct sbx *s)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1251,6 +1265,8 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
 	struct sbx_bind bind = { .s = s, .d = d, .role = role };
+	struct view_csv_opts copts = { sbx_build_threads(s), 0, 0,
+				       sbx_bind_more_cb, &bind };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
 	struct src_id pin = { 0 };
@@ -1270,9 +1286,13 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			close(fd);
 			break;
 		}
-		rc = (sub[0] ? view_build_csv_parquet /* as: parquet */
-			     : view_build_csv)(fd, d->delimiter, sbx_bind_cb,
-					       &bind, &buf, &st, err);
+		if (sub[0]) /* as: parquet */
+			rc = view_build_csv_parquet(fd, d->delimiter,
+						    sbx_bind_cb, &bind, &buf,
+						    &st, err);
+		else
+			rc = view_build_csv_opts(fd, d->delimiter, sbx_bind_cb,
+						 &bind, &copts, &buf, &st, err);
 		/* A header of one version and rows of another would put raw
 		 * values in kept columns: the view is published only if fd
 		 * stayed the file pinned before the first byte was read. A

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pipe.h"
 #include "spot.h"
@@ -47,6 +48,30 @@ const char *view_fmt_name(enum view_fmt f);
 int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		   struct spot_buf *out, struct pipe_stats *st,
 		   struct spot_err *err);
+/*
+ * view_build_csv on several threads (view_csv.c): the same bytes, the same
+ * error message and the same stats whatever the number of threads. Parts
+ * of about chunk bytes (0: 8 MiB) are masked by opts->threads workers, the
+ * first with the plan of bind, the others with plans of more_plan (called
+ * like bind, once per further worker; each plan is used by one thread).
+ * Files under min_size bytes (0: 4 MiB; VIEW_CSV_ALWAYS: none), pipes and
+ * threads < 2 build on the caller's thread, as view_build_csv. A plan must
+ * give the same output for a row whichever plan masks it (row-seeded
+ * state only: a Lua function keeping state across rows sees only its
+ * worker's rows).
+ */
+#define VIEW_CSV_ALWAYS UINT64_MAX
+struct view_csv_opts {
+	unsigned threads;
+	size_t chunk;
+	uint64_t min_size;
+	view_bind_fn more_plan;
+	void *arg; /* for more_plan */
+};
+
+int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
+			const struct view_csv_opts *opts, struct spot_buf *out,
+			struct pipe_stats *st, struct spot_err *err);
 /*
  * CSV in, Parquet out (as: parquet): the masked rows as a Parquet file of
  * nullable STRING columns named by the header (see pq_sink_ops).

@@ -168,6 +168,11 @@ static int csv_parse_eof(struct csv_reader *r)
 
 	switch (s->st) {
 	case CSV_ST_QUOTED:
+		if (r->in_end)
+			return csv_fail(r, -ERANGE,
+					"line %llu: record crosses the part's "
+					"end",
+					(unsigned long long)s->qline);
 		return csv_fail(r, -EBADMSG,
 				"line %llu: unterminated quoted field starting "
 				"at line %llu",
@@ -499,10 +504,28 @@ static int csv_src_columns(void *src, const struct pipe_col **cols,
 	return 0;
 }
 
+/* Parse one record without handing it out: 1, 0 (end) or -errno. */
+static int csv_skip_record(struct csv_reader *r)
+{
+	int rc = csv_next_record(r);
+
+	if (rc <= 0)
+		return rc;
+	if (r->rec.nf != r->ncols)
+		return csv_fail(r, -EBADMSG,
+				"line %llu: expected %zu fields, found %zu",
+				(unsigned long long)r->line, r->ncols,
+				r->rec.nf);
+	r->rows++;
+	csv_rec_done(r);
+	return 1;
+}
+
 static int csv_src_next_batch(void *src, struct pipe_batch *b,
 			      struct spot_err *err)
 {
 	struct csv_reader *r = src;
+	size_t lim;
 	int rc;
 
 	b->nrows = 0;
@@ -516,8 +539,20 @@ static int csv_src_next_batch(void *src, struct pipe_batch *b,
 	}
 	csv_recycle(r);
 	spot_arena_reset(&b->src_arena);
+	while (r->align && r->ncols && b->cap && r->rows % b->cap) {
+		rc = csv_skip_record(r);
+		if (rc < 0)
+			goto fail;
+		if (!rc)
+			break;
+	}
+	r->align = false;
+	if (r->stop_at && r->in_off - (r->end - r->start) >= r->stop_at)
+		return 0;
 	b->first_row = r->rows;
-	while (r->ncols && b->nrows < b->cap) {
+	/* Batches end at multiples of cap in file rows, whatever the part. */
+	lim = b->cap ? b->cap - (size_t)(r->rows % b->cap) : 0;
+	while (r->ncols && b->nrows < lim) {
 		rc = csv_next_record(r);
 		if (rc < 0)
 			goto fail;
@@ -542,6 +577,23 @@ fail:
 	b->nrows = 0;
 	spot_err_set(err, "%s", r->errmsg);
 	return rc;
+}
+
+int csv_reader_skim(struct csv_reader *r, struct spot_err *err)
+{
+	int rc = csv_read_header(r);
+
+	while (!rc && r->ncols) {
+		rc = csv_skip_record(r);
+		if (rc <= 0)
+			break;
+		rc = 0;
+	}
+	if (rc < 0) {
+		spot_err_set(err, "%s", r->errmsg);
+		return rc;
+	}
+	return 0;
 }
 
 static const void *csv_src_dialect(void *src)

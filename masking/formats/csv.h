@@ -106,6 +106,43 @@ int csv_reader_set_chunk(struct csv_reader *r, size_t chunk);
 int csv_reader_set_max_record(struct csv_reader *r, size_t max);
 /* Data rows returned so far. */
 uint64_t csv_reader_rows(const struct csv_reader *r);
+
+/*
+ * Parallel builds. After the header of hdr (an fd reader) was read:
+ * csv_reader_data_offset() is the file offset of the first data record and
+ * csv_reader_line() the line number of the record in progress.
+ *
+ * csv_reader_open_part() opens a reader on the records of fd in
+ * [off, end) (end 0: up to EOF), which must start at a record boundary:
+ * it has hdr's columns (borrowed: hdr must outlive it) and dialect, reads
+ * no header, and numbers lines from line and rows from rows, so its
+ * messages and row numbers are those of one reader over the whole file.
+ * Batches are cut at multiples of the batch size in global rows, as one
+ * reader cuts them. At end (when not 0) the input stops: a record still
+ * inside quotes there is -ERANGE ("crosses the part's end"), anything else
+ * parses as a reader over the whole file would up to that point.
+ * 0, -EINVAL or -ENOMEM.
+ *
+ * csv_reader_skim() parses every record of a reader without handing out
+ * cells (counting rows and lines, checking widths): 0 or -errno with the
+ * reader's message in err.
+ */
+/*
+ * csv_reader_part_batches() makes a part reader (before its first batch)
+ * hand out the batches one reader over the whole file hands out that
+ * start in the part: it first skips rows to the next multiple of the
+ * batch size (unless the part starts at row 0), then reads across the
+ * part's end up to the end of the batch in progress (a record boundary is
+ * proven there by the caller) and stops before a batch that would start at
+ * or after the end. The skipped rows are the previous part's.
+ */
+void csv_reader_part_batches(struct csv_reader *r);
+uint64_t csv_reader_data_offset(const struct csv_reader *r);
+uint64_t csv_reader_line(const struct csv_reader *r);
+int csv_reader_open_part(int fd, const struct csv_reader *hdr, uint64_t off,
+			 uint64_t end, uint64_t line, uint64_t rows,
+			 struct csv_reader **out);
+int csv_reader_skim(struct csv_reader *r, struct spot_err *err);
 void csv_reader_free(struct csv_reader *r);
 
 /*
@@ -135,6 +172,12 @@ struct csv_writer;
  */
 int csv_writer_new(struct spot_buf *out, struct csv_writer **w);
 void csv_writer_free(struct csv_writer *w);
+
+/*
+ * Write no BOM and no header (a later part of a parallel build): begin()
+ * only takes the columns and the dialect. Before begin().
+ */
+void csv_writer_body_only(struct csv_writer *w);
 
 /*
  * Pipeline sink over a csv_writer (the void *sink). begin() writes the BOM

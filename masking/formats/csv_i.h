@@ -52,15 +52,19 @@ struct csv_reader {
 	int fd; /* -1 for memory */
 	const uint8_t *mem;
 	size_t mem_len;
-	uint64_t in_off; /* next input offset to read */
-	bool zero_copy;	 /* memory reader whose cells point into mem */
-	bool eof;	 /* no more input */
-	bool started;	 /* reading began: tuning is closed */
-	bool use_read;	 /* fd cannot pread (pipe) */
+	uint64_t in_off;  /* next input offset to read */
+	uint64_t in_end;  /* a part reader stops reading here (0: at EOF) */
+	uint64_t stop_at; /* a part's batches: none starts at or after it */
+	bool align;	  /* a part's batches: skip to a batch start first */
+	bool zero_copy;	  /* memory reader whose cells point into mem */
+	bool eof;	  /* no more input */
+	bool started;	  /* reading began: tuning is closed */
+	bool use_read;	  /* fd cannot pread (pipe) */
 	bool header_done;
 	bool auto_delim;
 	bool grow_flds; /* header: the field array grows */
 	bool pinned;	/* cells of this batch point into cur */
+	bool borrowed;	/* cols belong to the header reader (a part) */
 	size_t chunk;
 	size_t max_record;
 

@@ -107,6 +107,62 @@ uint64_t csv_reader_rows(const struct csv_reader *r)
 	return r->rows;
 }
 
+uint64_t csv_reader_data_offset(const struct csv_reader *r)
+{
+	return r->in_off - (r->end - r->start);
+}
+
+uint64_t csv_reader_line(const struct csv_reader *r)
+{
+	return r->line;
+}
+
+void csv_reader_part_batches(struct csv_reader *r)
+{
+	r->stop_at = r->in_end;
+	r->in_end = 0;
+	r->align = r->rows != 0;
+}
+
+int csv_reader_open_part(int fd, const struct csv_reader *hdr, uint64_t off,
+			 uint64_t end, uint64_t line, uint64_t rows,
+			 struct csv_reader **out)
+{
+	struct csv_reader *r;
+	int rc;
+
+	if (fd < 0 || !hdr->header_done || hdr->fd < 0 || hdr->use_read ||
+	    (end && end < off))
+		return -EINVAL;
+	rc = csv_reader_alloc(hdr->dia.delim, &r);
+	if (rc)
+		return rc;
+	r->fcap = hdr->ncols ? hdr->ncols : 1;
+	r->flds = calloc(r->fcap, sizeof(*r->flds));
+	if (!r->flds) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->fd = fd;
+	r->in_off = off;
+	r->in_end = end;
+	r->chunk = hdr->chunk;
+	if (end && end - off < r->chunk) /* a small part: small buffers */
+		r->chunk = end - off > 64 ? (size_t)(end - off) : 64;
+	r->max_record = hdr->max_record;
+	r->started = true;
+	r->header_done = true;
+	r->auto_delim = false;
+	r->borrowed = true;
+	r->cols = hdr->cols;
+	r->ncols = hdr->ncols;
+	r->dia = hdr->dia;
+	r->line = line;
+	r->rows = rows;
+	*out = r;
+	return 0;
+}
+
 static void csv_blk_free_list(struct csv_blk *b)
 {
 	while (b) {
@@ -123,9 +179,10 @@ void csv_reader_free(struct csv_reader *r)
 
 	if (!r)
 		return;
-	for (i = 0; i < r->ncols; i++)
+	for (i = 0; !r->borrowed && i < r->ncols; i++)
 		free(r->cols[i].name);
-	free(r->cols);
+	if (!r->borrowed)
+		free(r->cols);
 	free(r->flds);
 	free(r->cur);
 	csv_blk_free_list(r->retired);
@@ -147,6 +204,10 @@ static ssize_t csv_read_some(struct csv_reader *r, uint8_t *dst, size_t n)
 		r->in_off += n;
 		return (ssize_t)n;
 	}
+	if (r->in_end && n > r->in_end - r->in_off)
+		n = (size_t)(r->in_end - r->in_off);
+	if (!n)
+		return 0;
 	for (;;) {
 		if (r->use_read)
 			got = read(r->fd, dst, n);

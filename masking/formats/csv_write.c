@@ -14,8 +14,9 @@
 struct csv_writer {
 	struct spot_buf *out;
 	struct csv_dialect dia; /* sanitised copy */
-	bool verbatim; /* CSV source: unchanged cells are written as read */
-	bool open_eol; /* the last record had no terminator */
+	bool verbatim;	/* CSV source: unchanged cells are written as read */
+	bool open_eol;	/* the last record had no terminator */
+	bool body_only; /* no BOM, no header */
 	size_t ncols;
 };
 
@@ -54,6 +55,11 @@ int csv_writer_new(struct spot_buf *out, struct csv_writer **w)
 void csv_writer_free(struct csv_writer *w)
 {
 	free(w);
+}
+
+void csv_writer_body_only(struct csv_writer *w)
+{
+	w->body_only = true;
 }
 
 /*
@@ -173,6 +179,8 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 	csv_dialect_use(w, dialect);
 	w->ncols = ncols;
 	w->open_eol = false;
+	if (w->body_only)
+		return 0;
 	if (w->dia.bom)
 		rc = spot_buf_append(w->out, csv_bom, sizeof(csv_bom));
 	for (i = 0; i < ncols && !rc; i++) {
