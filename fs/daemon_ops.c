@@ -212,7 +212,10 @@ static void dmn_proc_name(struct dmn *d, pid_t pid, char *buf, size_t len)
 		return;
 	}
 	base = strrchr(exe, '/');
-	snprintf(buf, len, "%s", base ? base + 1 : exe);
+	base = base ? base + 1 : exe;
+	n = (ssize_t)strnlen(base, len - 1); /* a name is cut, as comm is */
+	memcpy(buf, base, (size_t)n);
+	buf[n] = 0;
 }
 
 int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
