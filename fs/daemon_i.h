@@ -114,6 +114,11 @@ struct dmn_fh {
  * with fewer groups, which could mean another role).
  */
 int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c);
+/*
+ * Every supplementary group of the caller of req into c->groups (a buffer
+ * of this thread, valid until it asks again): 0 or -errno.
+ */
+int dmn_caller_groups(fuse_req_t req, struct dmn_caller *c);
 
 /*
  * Passthrough entries (default: show) are read as the caller, with the
