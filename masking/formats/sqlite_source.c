@@ -102,6 +102,29 @@ static int sqlc_source_columns(struct sqlc_source *s)
 }
 
 /*
+ * Step an internal one-parameter query (sql, ?1 = name) of db once, under
+ * the source's budget: the SQLite code of the step (SQLITE_ROW with the
+ * row in *st), or of the failing prepare or bind. The caller finalizes *st.
+ */
+static int sqlc_source_step1(struct sqlc_db *db, const char *sql,
+			     const char *name, sqlite3_stmt **st)
+{
+	int rc;
+
+	*st = NULL;
+	sqlc_arm(db, 0);
+	db->internal = true;
+	rc = sqlite3_prepare_v2(db->rd, sql, -1, st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(*st, 1, name, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(*st);
+	db->internal = false;
+	db->deadline = 0;
+	return rc;
+}
+
+/*
  * A table source reads only what SQLite's parsed schema says is a table
  * (ordinary, virtual or shadow) of main, never a view (its SQL would run
  * on raw tables) nor a sqlite_* table. 0 or -EINVAL with err set.
@@ -116,15 +139,7 @@ static int sqlc_source_is_table(struct sqlc_db *db, const char *table,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	sqlc_arm(db, 0);
-	db->internal = true;
-	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	db->internal = false;
-	db->deadline = 0;
+	rc = sqlc_source_step1(db, sql, table, &st);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
 		return 0;
@@ -149,15 +164,7 @@ static int sqlc_source_create(struct sqlc_source *s, const char *table,
 	const char *text;
 	int rc;
 
-	sqlc_arm(db, 0);
-	db->internal = true;
-	rc = sqlite3_prepare_v2(db->rd, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	db->internal = false;
-	db->deadline = 0;
+	rc = sqlc_source_step1(db, sql, table, &st);
 	text = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0)
 				: NULL;
 	if (text)
