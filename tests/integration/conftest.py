@@ -137,6 +137,16 @@ class Sandbox:
         deadline = time.time() + 30
         while time.time() < deadline:
             if is_mounted(self.mnt):
+                # The kernel shows the mount before the daemon has recorded
+                # it (registry, audit "mount" event) and started serving; a
+                # stat of the root waits for that, so a test cannot race
+                # the start-up (e.g. lock the audit log before the mount
+                # event is written and see the start fail).
+                try:
+                    os.stat(self.mnt)
+                except OSError as e:
+                    raise AssertionError("mount appeared but is not served "
+                                         "(%s):\n%s" % (e, self.read_log()))
                 return self.proc
             if self.proc.poll() is not None:
                 raise AssertionError("spotfs exited %s before mounting:\n%s"
