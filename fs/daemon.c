@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -107,8 +108,7 @@ static int dmn_session_new(struct dmn *d, const struct dmn_opts *opts,
 	return d->se ? 0 : -EIO;
 }
 
-/* Tell the waiting parent the mount is ready (or not) and detach. */
-static void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
+void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 {
 	int devnull;
 
@@ -279,13 +279,16 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 	uint64_t bytes;
 	size_t views;
 
+	dmn_views_status(d, out, false);
 	vc_stats(d->sbx->views, &views, &bytes);
 	spot_buf_printf(out, "views built: %zu (%llu bytes)\n", views,
 			(unsigned long long)bytes);
 	spot_buf_printf(out, "open files: %llu\n",
 			(unsigned long long)__atomic_load_n(&d->open_files,
 							    __ATOMIC_RELAXED));
-	spot_buf_printf(out, "overlay bytes: %llu\n",
+	spot_buf_printf(out,
+			"store bytes: %llu (overlay files and spilled views, "
+			"encrypted)\n",
 			(unsigned long long)seal_store_bytes(d->store));
 	spot_buf_printf(out, "overlay cipher: %s\n",
 			seal_store_cipher_name(d->store));
@@ -300,6 +303,26 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 					? "off"
 					: "ON");
 	}
+}
+
+static void dmn_life_status_json(void *arg, struct spot_buf *out)
+{
+	struct dmn *d = arg;
+	struct rlimit rl = { 1, 1 };
+
+	getrlimit(RLIMIT_CORE, &rl);
+	spot_buf_printf(out,
+			"\"open_files\":%llu,\"store_bytes\":%llu,"
+			"\"overlay_cipher\":\"%s\",\"core_dumps\":%s,",
+			(unsigned long long)__atomic_load_n(&d->open_files,
+							    __ATOMIC_RELAXED),
+			(unsigned long long)seal_store_bytes(d->store),
+			seal_store_cipher_name(d->store),
+			prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0 &&
+					rl.rlim_cur == 0 && rl.rlim_max == 0
+				? "false"
+				: "true");
+	dmn_views_status(d, out, true);
 }
 
 /*
@@ -369,6 +392,7 @@ static const struct life_ops dmn_life_ops = {
 	.expire = dmn_life_expire,
 	.unmount = dmn_life_unmount,
 	.status = dmn_life_status,
+	.status_json = dmn_life_status_json,
 };
 
 static int dmn_life_start(struct dmn *d, const char *mountpoint,
@@ -441,6 +465,13 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	d.main_thread = pthread_self();
 	d.owner = getuid();
 	d.owner_gid = getgid();
+	/*
+	 * Views and their builds' buffers are large and short-lived: from
+	 * 1 MiB on they get their own mappings, returned to the system when
+	 * freed (glibc would otherwise raise this threshold as they are freed
+	 * and keep later ones in its heap, out of the budget's reach).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	rc = dmn_no_dumps();
 	if (rc) {
 		fprintf(stderr, "spotfs: cannot disable core dumps: %s\n",
@@ -468,6 +499,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	cfg = NULL; /* taken over by sbx_new, also on failure */
 	if (!rc)
 		rc = dmn_overlay_open(&d, &err);
+	if (!rc)
+		rc = dmn_views_setup(&d, &err);
 	/* Nothing is served before the mount is registered and audited. */
 	if (!rc)
 		rc = dmn_life_start(&d, mountpoint, &err);
@@ -480,10 +513,29 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		printf("spotfs: sandbox %s mounted on %s (foreground)\n",
 		       d.sbx->id, mountpoint);
 	fflush(stdout);
-	dmn_ready(ready_fd, opts, true);
+	d.pre_ready_fd = -1;
+	d.pre_opts = opts;
+	if (opts->wait && ready_fd >= 0) {
+		d.pre_ready_fd = ready_fd; /* the prebuild thread reports */
+		if (write(ready_fd, "+", 1) != 1) /* mounted, now building */
+			spot_log(SPOT_LOG_WARN, "cannot report progress: %s",
+				 strerror(errno));
+	} else {
+		dmn_ready(ready_fd, opts, true);
+	}
 	ready_fd = -1;
 	spot_log(SPOT_LOG_INFO, "sandbox %s mounted on %s", d.sbx->id,
 		 mountpoint);
+	if (opts->wait || d.sbx->cfg->prebuild) {
+		rc = dmn_prebuild_start(&d);
+		if (rc) {
+			spot_log(SPOT_LOG_ERR, "cannot start prebuild: %s",
+				 strerror(-rc));
+			ready_fd = d.pre_ready_fd;
+			d.pre_ready_fd = -1;
+			goto out_unmount;
+		}
+	}
 	rc = dmn_sig_start(&d, &sig_th);
 	if (rc) {
 		spot_log(SPOT_LOG_ERR, "cannot handle signals: %s",
@@ -514,6 +566,10 @@ out_unmount:
 		dmn_sig_join(sig_th);
 	/* Lazy: a process holding a file open cannot keep the sandbox. */
 	fuse_session_unmount(d.se);
+	/* Builds under way see the end (d.ending) or finish; either way the
+	 * prebuild thread is gone before the views are freed. */
+	__atomic_store_n(&d.ending, 1, __ATOMIC_RELAXED);
+	dmn_prebuild_join(&d);
 	if (d.life)
 		life_stop(d.life,
 			  d.end_reason ? d.end_reason
@@ -525,8 +581,8 @@ out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
 	dmn_fh_free_all(&d);   /* files still open when the session ended */
+	sbx_free(d.sbx);       /* wipes the keys; views spilled to the store */
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */
-	sbx_free(d.sbx);       /* wipes the keys */
 	cfg_free(cfg);
 	ns_free(d.ns);
 	pthread_mutex_destroy(&d.cu_lock);
@@ -576,9 +632,22 @@ int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts)
 	}
 	close(pfd[1]);
 	cfg_free(cfg);
-	do
-		n = read(pfd[0], &ok, 1);
-	while (n < 0 && errno == EINTR);
+	/* '1' ready, '0' failed; with --wait, '+' (mounted, building) and
+	 * the prebuild's report lines come first. */
+	for (;;) {
+		do
+			n = read(pfd[0], &ok, 1);
+		while (n < 0 && errno == EINTR);
+		if (n != 1 || ok == '1' || ok == '0')
+			break;
+		if (ok == '+')
+			fprintf(stderr,
+				"spotfs: mounted on %s; building every "
+				"view (--wait)...\n",
+				mountpoint);
+		else
+			fputc(ok, stderr);
+	}
 	close(pfd[0]);
 	if (n == 1 && ok == '1')
 		return 0; /* the daemon lives on; init reaps it */

@@ -21,6 +21,9 @@ struct dmn_opts {
 	bool allow_other; /* let other users in (root, or user_allow_other) */
 	bool debug;	  /* libfuse request tracing */
 	const char *log_path; /* daemon log file when detached, or NULL */
+	/* --wait: build every view first (prebuild); the parent returns
+	 * once they are built, printing failures and a summary. */
+	bool wait;
 };
 
 /*

@@ -35,6 +35,7 @@
 
 #include <fuse_lowlevel.h>
 
+#include "daemon.h"
 #include "ns.h"
 #include "ovl.h"
 #include "sandbox.h"
@@ -76,7 +77,26 @@ struct dmn {
 	pthread_mutex_t fh_lock; /* protects fhs */
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
+	/* prebuild (daemon_build.c) */
+	pthread_t pre_thread;
+	bool pre_started;
+	int pre_ready_fd; /* mount --wait: readiness goes after the builds */
+	const struct dmn_opts *pre_opts;
 };
+
+/* A caller waiting this long on a build is shown by status. */
+#define DMN_WAIT_SHOWN_MS 2000
+
+/* Tell the waiting parent the mount is ready (or not) and detach. */
+void dmn_ready(int fd, const struct dmn_opts *opts, bool ok);
+
+/* daemon_build.c: spill views to the store; 0 or -errno with err set. */
+int dmn_views_setup(struct dmn *d, struct spot_err *err);
+/* Build every view of the default role on a low-priority thread. */
+int dmn_prebuild_start(struct dmn *d);
+void dmn_prebuild_join(struct dmn *d);
+/* The views part of status, as text lines or JSON members. */
+void dmn_views_status(struct dmn *d, struct spot_buf *out, bool json);
 
 struct aud_event;
 

@@ -554,6 +554,20 @@ static void dmn_build_changed(struct dmn *d, const struct ns_node *n,
 	dmn_audit(d, &ev, c, false);
 }
 
+/* vc_get naming the caller, whom status shows while the build runs. */
+static int dmn_view_get(struct dmn *d, const struct ns_node *n,
+			const struct dmn_caller *c, struct vc_view **v)
+{
+	struct vc_caller w = { 0, 0 };
+
+	if (c) {
+		w.uid = (uint32_t)c->uid;
+		w.pid = (int32_t)c->pid;
+	}
+	return vc_get_by(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+			 c ? &w : NULL, v);
+}
+
 /*
  * The view of a node for attributes: NULL if the role may not open it, or
  * (with wait false) if it is not built yet.
@@ -568,7 +582,7 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 	if (!wait)
 		return vc_peek(d->sbx->views, n->ds->name, n->sub,
 			       dmn_view_key(n));
-	if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n), &v))
+	if (dmn_view_get(d, n, dmn_act.on ? &dmn_act.who : NULL, &v))
 		return NULL;
 	dmn_build_changed(d, n, v, NULL);
 	return v;
@@ -895,8 +909,7 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			fh->fd = -1;
 	} else {
 		rc = dmn_view_access(d, n, c);
-		if (!rc && vc_get(d->sbx->views, n->ds->name, n->sub,
-				  dmn_view_key(n), &fh->view))
+		if (!rc && dmn_view_get(d, n, c, &fh->view))
 			rc = -ENOMEM;
 		if (!rc && fh->view->state != VC_READY) {
 			/* Built while its source changed: refused, on record. */
@@ -1012,6 +1025,9 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct dmn *d = fuse_req_userdata(req);
 	struct dmn_fh *fh = (struct dmn_fh *)(uintptr_t)fi->fh;
+	struct vc_view *view;
+	const uint8_t *data;
+	uint64_t vsize;
 	ssize_t n;
 	char *buf;
 
@@ -1028,17 +1044,19 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (size > DMN_IO_MAX)
 		size = DMN_IO_MAX;
 	/* A view held in one buffer is sent from it: no copy, no allocation. */
-	if (fh->view && fh->view->state == VC_READY && fh->view->content.data) {
-		const struct vc_content *vc = &fh->view->content;
-		size_t n0 = (uint64_t)off >= vc->size ? 0
-			    : (size_t)(vc->size - (uint64_t)off) < size
-				    ? (size_t)(vc->size - (uint64_t)off)
+	if (fh->view && vc_view_data_lock(view = fh->view, &data, &vsize)) {
+		size_t n0 = (uint64_t)off >= vsize ? 0
+			    : (size_t)(vsize - (uint64_t)off) < size
+				    ? (size_t)(vsize - (uint64_t)off)
 				    : size;
 
 		__atomic_add_fetch(&fh->bytes_read, (uint64_t)n0,
 				   __ATOMIC_RELAXED);
-		fuse_reply_buf(req, n0 ? (const char *)vc->data + off : NULL,
-			       n0);
+		/* Sent before the unlock: the spill thread may free it. The
+		 * reply lets a release free fh: the view (which lives until
+		 * unmount) is not reached through it afterwards. */
+		fuse_reply_buf(req, n0 ? (const char *)data + off : NULL, n0);
+		vc_view_data_unlock(view);
 		return;
 	}
 	buf = malloc(size ? size : 1);

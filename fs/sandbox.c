@@ -893,6 +893,7 @@ static int sbx_build_parquet(struct sbx *s, const struct cfg_dataset *d,
 		goto fail;
 	memset(out, 0, sizeof(*out));
 	out->size = pq_view_size(p->view);
+	out->mem = pq_view_mem(p->view);
 	out->read = sbx_pq_read;
 	out->free = sbx_pq_free;
 	out->check = sbx_pq_check;

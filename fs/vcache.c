@@ -5,20 +5,42 @@
 #include "vcache.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Buffers from this size on are excluded from core dumps. */
 #define VC_NODUMP_MIN (128u * 1024)
 
+/* Spilling copies views in pieces of this size. */
+#define VC_SPILL_CHUNK (1u << 20)
+
+/* A caller waiting in vc_get_by (on its stack), listed on the entry. */
+struct vc_wait {
+	struct vc_wait *next;
+	struct vc_caller who;
+	int64_t since_ms;
+};
+
 struct vc_entry {
 	struct vc_entry *next;
-	bool retired; /* source changed or failure retried: for holders only */
-	char *key;    /* dataset \0 sub \0 role \0 */
+	bool retired;  /* source changed or failure retried: for holders only */
+	bool spilling; /* the spill thread is copying it; vc->lock */
+	bool spilled;  /* content reads its spill file; vc->lock */
+	bool spill_failed; /* do not try again; vc->lock */
+	uint64_t mem;	   /* bytes counted against the budget; vc->lock */
+	uint64_t last_use; /* vc->clock at its last read (atomic) */
+	int64_t started_ms, built_ms;
+	struct spot_progress progress; /* while building (atomics) */
+	struct vc_wait *waits;	       /* vc->lock */
+	struct vc *cache;
+	char *key; /* dataset \0 sub \0 role \0 */
 	size_t key_len;
 	unsigned fails;	       /* failed builds of the key in a row */
 	struct vc_stamp stamp; /* of the source when the build started */
@@ -32,7 +54,25 @@ struct vc {
 	pthread_mutex_t lock;
 	pthread_cond_t built;  /* broadcast when any build finishes */
 	struct vc_entry *head; /* protected by lock */
+	uint64_t clock;	       /* reads so far, for LRU (atomic) */
+	/* Memory budget and spill (vc_set_spill); under lock. */
+	uint64_t budget; /* 0: no budget */
+	uint64_t mem;	 /* bytes of views in memory */
+	const struct vc_spill_ops *spill;
+	void *spill_arg;
+	bool spill_stop, spill_busy, spill_started;
+	pthread_cond_t spill_cv;   /* wakes the spill thread */
+	pthread_cond_t settled_cv; /* broadcast when it goes idle */
+	pthread_t spill_thread;
 };
+
+int64_t vc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static ssize_t vc_buf_read(void *obj, void *buf, size_t len, uint64_t off)
 {
@@ -125,6 +165,8 @@ int vc_new(vc_build_fn build, void *arg, struct vc **out)
 	c->arg = arg;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->built, NULL);
+	pthread_cond_init(&c->spill_cv, NULL);
+	pthread_cond_init(&c->settled_cv, NULL);
 	*out = c;
 	return 0;
 }
@@ -135,13 +177,23 @@ void vc_free(struct vc *c)
 
 	if (!c)
 		return;
+	if (c->spill_started) {
+		pthread_mutex_lock(&c->lock);
+		c->spill_stop = true;
+		pthread_cond_broadcast(&c->spill_cv);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->spill_thread, NULL);
+	}
 	for (e = c->head; e; e = next) {
 		next = e->next;
 		if (e->view.content.free) /* a failed build's check too */
 			e->view.content.free(e->view.content.obj);
+		pthread_rwlock_destroy(&e->view.rw);
 		free(e->key);
 		free(e);
 	}
+	pthread_cond_destroy(&c->spill_cv);
+	pthread_cond_destroy(&c->settled_cv);
 	pthread_cond_destroy(&c->built);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -163,15 +215,35 @@ static char *vc_key(const char *dataset, const char *sub, const char *role,
 	return k;
 }
 
+static uint64_t vc_content_mem(const struct vc_content *c)
+{
+	return c->mem ? c->mem : c->data ? c->size : 0;
+}
+
+/* Under c->lock: wake the spill thread when memory is over budget. */
+static void vc_over_budget(struct vc *c)
+{
+	if (c->spill_started && c->mem > c->budget)
+		pthread_cond_signal(&c->spill_cv);
+}
+
 static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 			 const char *sub, const char *role)
 {
+	struct spot_progress *outer = spot_progress_cur;
 	struct vc_content content;
 	struct spot_err err = { "" };
 	int rc;
 
 	memset(&content, 0, sizeof(content));
+	spot_log(SPOT_LOG_INFO,
+		 "view %s%s%s%s%s: build %" PRIu64 " started (source %" PRIu64
+		 " bytes)",
+		 dataset, sub[0] ? " " : "", sub, role[0] ? " role " : "", role,
+		 e->view.gen, e->stamp.size);
+	spot_progress_cur = &e->progress;
 	rc = c->build(c->arg, dataset, sub, role, &content, &err);
+	spot_progress_cur = outer;
 	if (!rc && (!content.read || (content.free && !content.obj))) {
 		/* Never a view without callbacks (a build that lost an
 		 * allocation but said 0): fail it, transiently. */
@@ -181,6 +253,7 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		rc = -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
+	e->built_ms = vc_now_ms() - e->started_ms;
 	if (rc) {
 		e->view.err = rc > 0 ? -EIO : rc;
 		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
@@ -193,8 +266,24 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 				 : "kept until the source changes",
 			 e->view.msg);
 	} else {
+		double sec = (double)e->built_ms / 1e3;
+
+		spot_log(SPOT_LOG_INFO,
+			 "view %s%s%s%s%s: built %" PRIu64 " bytes, %" PRIu64
+			 " rows in %.2f s (%.2f MB/s of source)",
+			 dataset, sub[0] ? " " : "", sub,
+			 role[0] ? " role " : "", role, content.size,
+			 content.rows_out, sec,
+			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0);
 		e->view.content = content;
 		e->view.state = VC_READY;
+		e->mem = vc_content_mem(&content);
+		c->mem += e->mem;
+		__atomic_store_n(
+			&e->last_use,
+			__atomic_add_fetch(&c->clock, 1, __ATOMIC_RELAXED),
+			__ATOMIC_RELAXED);
+		vc_over_budget(c);
 	}
 	pthread_cond_broadcast(&c->built);
 	pthread_mutex_unlock(&c->lock);
@@ -236,9 +325,55 @@ static bool vc_fail_retry(struct vc *c, const struct vc_entry *e,
 	return memcmp(&now, &e->stamp, sizeof(now)) != 0;
 }
 
-int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
-	   struct vc_view **out)
+static void vc_wait_add(struct vc_entry *e, struct vc_wait *w,
+			const struct vc_caller *who)
 {
+	if (!who)
+		return;
+	w->who = *who;
+	w->since_ms = vc_now_ms();
+	w->next = e->waits;
+	e->waits = w;
+}
+
+static void vc_wait_del(struct vc_entry *e, struct vc_wait *w)
+{
+	for (struct vc_wait **p = &e->waits; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+}
+
+static struct vc_entry *vc_entry_new(struct vc *c, char *key, size_t klen)
+{
+	struct vc_entry *e = calloc(1, sizeof(*e));
+	pthread_rwlockattr_t a;
+
+	if (!e)
+		return NULL;
+	/* Readers never starve the spill thread's swap. */
+	pthread_rwlockattr_init(&a);
+	pthread_rwlockattr_setkind_np(
+		&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	if (pthread_rwlock_init(&e->view.rw, &a)) {
+		pthread_rwlockattr_destroy(&a);
+		free(e);
+		return NULL;
+	}
+	pthread_rwlockattr_destroy(&a);
+	e->cache = c;
+	e->key = key;
+	e->key_len = klen;
+	return e;
+}
+
+int vc_get_by(struct vc *c, const char *dataset, const char *sub,
+	      const char *role, const struct vc_caller *who,
+	      struct vc_view **out)
+{
+	struct vc_stamp st;
+	struct vc_wait w;
 	struct vc_entry *e;
 	uint64_t gen = 0;
 	unsigned fails = 0;
@@ -251,8 +386,13 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 again:
 	e = vc_find(c, key, klen);
 	if (e) {
-		while (e->view.state == VC_BUILDING)
-			pthread_cond_wait(&c->built, &c->lock);
+		if (e->view.state == VC_BUILDING) {
+			vc_wait_add(e, &w, who);
+			while (e->view.state == VC_BUILDING)
+				pthread_cond_wait(&c->built, &c->lock);
+			if (who)
+				vc_wait_del(e, &w);
+		}
 		if (e->retired)
 			goto again; /* another thread found it stale */
 		if (e->view.state != VC_BUILDING && e->view.content.check &&
@@ -274,25 +414,39 @@ again:
 		return 0;
 	}
 build:
-	e = calloc(1, sizeof(*e));
+	e = vc_entry_new(c, key, klen);
 	if (!e) {
 		pthread_mutex_unlock(&c->lock);
 		free(key);
 		return -ENOMEM;
 	}
-	e->key = key;
-	e->key_len = klen;
 	e->fails = fails;
 	e->view.gen = gen + 1;
 	e->view.state = VC_BUILDING;
+	e->started_ms = vc_now_ms();
 	e->next = c->head;
 	c->head = e;
+	vc_wait_add(e, &w, who);
 	pthread_mutex_unlock(&c->lock);
 	/* Stamped before reading: a change during the build shows later. */
-	vc_stamp_of(c, dataset, sub, &e->stamp);
+	vc_stamp_of(c, dataset, sub, &st);
+	pthread_mutex_lock(&c->lock);
+	e->stamp = st; /* status reads it */
+	pthread_mutex_unlock(&c->lock);
 	vc_build_one(c, e, dataset, sub, role);
+	if (who) {
+		pthread_mutex_lock(&c->lock);
+		vc_wait_del(e, &w);
+		pthread_mutex_unlock(&c->lock);
+	}
 	*out = &e->view;
 	return 0;
+}
+
+int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
+	   struct vc_view **out)
+{
+	return vc_get_by(c, dataset, sub, role, NULL, out);
 }
 
 struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
@@ -316,15 +470,57 @@ struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
 	return v;
 }
 
+static struct vc_entry *vc_entry_of(struct vc_view *v)
+{
+	return (struct vc_entry *)(void *)((char *)v -
+					   offsetof(struct vc_entry, view));
+}
+
+static void vc_touch(struct vc_view *v)
+{
+	struct vc_entry *e = vc_entry_of(v);
+
+	__atomic_store_n(
+		&e->last_use,
+		__atomic_add_fetch(&e->cache->clock, 1, __ATOMIC_RELAXED),
+		__ATOMIC_RELAXED);
+}
+
 ssize_t vc_view_read(struct vc_view *v, void *buf, size_t len, uint64_t off)
 {
+	ssize_t n;
+
 	if (v->state != VC_READY)
 		return -EIO;
 	if (off >= v->content.size)
 		return 0;
 	if (len > v->content.size - off)
 		len = (size_t)(v->content.size - off);
-	return v->content.read(v->content.obj, buf, len, off);
+	vc_touch(v);
+	pthread_rwlock_rdlock(&v->rw);
+	n = v->content.read(v->content.obj, buf, len, off);
+	pthread_rwlock_unlock(&v->rw);
+	return n;
+}
+
+bool vc_view_data_lock(struct vc_view *v, const uint8_t **data, uint64_t *size)
+{
+	if (v->state != VC_READY)
+		return false;
+	pthread_rwlock_rdlock(&v->rw);
+	if (!v->content.data) {
+		pthread_rwlock_unlock(&v->rw);
+		return false;
+	}
+	vc_touch(v);
+	*data = v->content.data;
+	*size = v->content.size;
+	return true;
+}
+
+void vc_view_data_unlock(struct vc_view *v)
+{
+	pthread_rwlock_unlock(&v->rw);
 }
 
 void vc_stats(struct vc *c, size_t *views, uint64_t *bytes)
@@ -342,4 +538,268 @@ void vc_stats(struct vc *c, size_t *views, uint64_t *bytes)
 	pthread_mutex_unlock(&c->lock);
 	*views = n;
 	*bytes = total;
+}
+
+void vc_foreach(struct vc *c, void (*fn)(void *arg, const struct vc_info *),
+		void *arg)
+{
+	struct vc_info in;
+
+	pthread_mutex_lock(&c->lock);
+	for (struct vc_entry *e = c->head; e; e = e->next) {
+		size_t a = strlen(e->key) + 1, b = strlen(e->key + a) + 1;
+
+		memset(&in, 0, sizeof(in));
+		in.dataset = e->key;
+		in.sub = e->key + a;
+		in.role = e->key + a + b;
+		in.state = e->view.state;
+		in.retired = e->retired;
+		in.spilled = e->spilled;
+		in.spill_failed = e->spill_failed;
+		in.gen = e->view.gen;
+		in.mem = e->mem;
+		in.src_size = e->stamp.size;
+		in.started_ms = e->started_ms;
+		in.built_ms = e->built_ms;
+		in.bytes_done =
+			__atomic_load_n(&e->progress.bytes, __ATOMIC_RELAXED);
+		in.rows_done =
+			__atomic_load_n(&e->progress.rows, __ATOMIC_RELAXED);
+		if (e->view.state == VC_READY) {
+			in.size = e->view.content.size;
+			in.rows_in = e->view.content.rows_in;
+			in.rows_out = e->view.content.rows_out;
+		} else if (e->view.state == VC_FAILED) {
+			in.msg = e->view.msg;
+		}
+		for (struct vc_wait *w = e->waits; w; w = w->next) {
+			if (in.nwaiters < VC_WAITERS_SHOWN) {
+				in.waiters[in.nwaiters] = w->who;
+				in.wait_since_ms[in.nwaiters] = w->since_ms;
+			}
+			in.nwaiters++;
+		}
+		fn(arg, &in);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* ---- memory budget and spill ---- */
+
+struct vc_spill_obj {
+	const struct vc_spill_ops *ops;
+	void *file;
+};
+
+static ssize_t vc_spill_read(void *obj, void *buf, size_t len, uint64_t off)
+{
+	struct vc_spill_obj *o = obj;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = o->ops->pread(o->file, (char *)buf + got, len - got,
+					  off + got);
+
+		if (n < 0)
+			return got ? (ssize_t)got : n;
+		if (n == 0) /* the file is shorter than the view: fail */
+			return got ? (ssize_t)got : -EIO;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static void vc_spill_free(void *obj)
+{
+	struct vc_spill_obj *o = obj;
+
+	o->ops->destroy(o->file);
+	free(o);
+}
+
+/* Under c->lock: the least recently read view that may be spilled. */
+static struct vc_entry *vc_spill_pick(struct vc *c)
+{
+	struct vc_entry *best = NULL;
+	uint64_t best_use = UINT64_MAX;
+
+	for (struct vc_entry *e = c->head; e; e = e->next) {
+		uint64_t use;
+
+		if (e->view.state != VC_READY || !e->mem || e->spilling ||
+		    e->spilled || e->spill_failed)
+			continue;
+		use = __atomic_load_n(&e->last_use, __ATOMIC_RELAXED);
+		if (!best || use < best_use) {
+			best = e;
+			best_use = use;
+		}
+	}
+	return best;
+}
+
+static int vc_spill_put(struct vc *c, void *file, const void *p, size_t n,
+			uint64_t off)
+{
+	ssize_t w = c->spill->pwrite(file, p, n, off);
+
+	if (w < 0)
+		return (int)w;
+	return (size_t)w == n ? 0 : -EIO;
+}
+
+/*
+ * Copy e's content into file. The content does not change meanwhile: only
+ * this thread swaps contents, and e->spilling keeps e from being freed.
+ */
+static int vc_spill_copy(struct vc *c, struct vc_entry *e, void *file)
+{
+	const struct vc_content *ct = &e->view.content;
+	uint8_t *buf = NULL;
+	uint64_t off = 0;
+	int rc = 0;
+
+	if (!ct->data && !(buf = malloc(VC_SPILL_CHUNK)))
+		return -ENOMEM;
+	while (!rc && off < ct->size) {
+		size_t n = ct->size - off < VC_SPILL_CHUNK
+				   ? (size_t)(ct->size - off)
+				   : VC_SPILL_CHUNK;
+		ssize_t got = (ssize_t)n;
+
+		if (__atomic_load_n(&c->spill_stop, __ATOMIC_RELAXED)) {
+			rc = -ECANCELED;
+			break;
+		}
+		if (buf)
+			got = ct->read(ct->obj, buf, n, off);
+		if (got <= 0)
+			rc = got ? (int)got : -EIO;
+		else
+			rc = vc_spill_put(c, file, buf ? buf : ct->data + off,
+					  (size_t)got, off);
+		off += got > 0 ? (uint64_t)got : 0;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Spill e (marked spilling); called and returns without c->lock. */
+static void vc_spill_one(struct vc *c, struct vc_entry *e)
+{
+	struct vc_spill_obj *o = malloc(sizeof(*o));
+	struct vc_content old;
+	void *file = NULL;
+	int rc = o ? c->spill->create(c->spill_arg, &file) : -ENOMEM;
+
+	if (!rc)
+		rc = vc_spill_copy(c, e, file);
+	if (rc) {
+		if (file)
+			c->spill->destroy(file);
+		free(o);
+		pthread_mutex_lock(&c->lock);
+		e->spilling = false;
+		if (rc != -ECANCELED) {
+			e->spill_failed = true;
+			spot_log(SPOT_LOG_WARN,
+				 "view %s: cannot spill it to the store (%s): "
+				 "kept in memory, over the view_memory budget",
+				 e->key, strerror(-rc));
+		}
+		return;
+	}
+	o->ops = c->spill;
+	o->file = file;
+	/* Readers finish their read first; new ones wait for the swap. */
+	pthread_rwlock_wrlock(&e->view.rw);
+	pthread_mutex_lock(&c->lock);
+	old = e->view.content;
+	e->view.content.read = vc_spill_read;
+	e->view.content.free = vc_spill_free;
+	e->view.content.obj = o;
+	e->view.content.data = NULL;
+	e->view.content.mem = 0;
+	/* Self-contained now: it never reads the source again. */
+	e->view.content.check = NULL;
+	c->mem -= e->mem;
+	e->mem = 0;
+	e->spilled = true;
+	e->spilling = false;
+	pthread_mutex_unlock(&c->lock);
+	pthread_rwlock_unlock(&e->view.rw);
+	if (old.free)
+		old.free(old.obj);
+	pthread_mutex_lock(&c->lock);
+}
+
+static void *vc_spill_main(void *arg)
+{
+	struct vc *c = arg;
+	struct vc_entry *e;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->spill_stop &&
+		       (c->mem <= c->budget || !(e = vc_spill_pick(c)))) {
+			c->spill_busy = false;
+			pthread_cond_broadcast(&c->settled_cv);
+			pthread_cond_wait(&c->spill_cv, &c->lock);
+		}
+		if (c->spill_stop)
+			break;
+		e->spilling = true;
+		c->spill_busy = true;
+		pthread_mutex_unlock(&c->lock);
+		vc_spill_one(c, e); /* returns with c->lock held */
+	}
+	c->spill_busy = false;
+	pthread_cond_broadcast(&c->settled_cv);
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+int vc_set_spill(struct vc *c, uint64_t budget, const struct vc_spill_ops *ops,
+		 void *arg)
+{
+	sigset_t all, old;
+	int rc;
+
+	if (c->spill_started || !ops || !ops->create || !ops->pwrite ||
+	    !ops->pread || !ops->destroy)
+		return -EINVAL;
+	c->budget = budget;
+	c->spill = ops;
+	c->spill_arg = arg;
+	/* Signals go to the daemon's own threads, never to this one. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&c->spill_thread, NULL, vc_spill_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc)
+		return rc;
+	c->spill_started = true;
+	return 0;
+}
+
+uint64_t vc_mem(struct vc *c, uint64_t *budget)
+{
+	uint64_t m;
+
+	pthread_mutex_lock(&c->lock);
+	m = c->mem;
+	if (budget)
+		*budget = c->spill_started ? c->budget : UINT64_MAX;
+	pthread_mutex_unlock(&c->lock);
+	return m;
+}
+
+void vc_spill_settle(struct vc *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->spill_started &&
+	       (c->spill_busy || (c->mem > c->budget && vc_spill_pick(c))))
+		pthread_cond_wait(&c->settled_cv, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 }

@@ -24,14 +24,28 @@
  * source's stamp (vc_set_stamp: device, inode, size, times) differs from
  * the one taken when the failed build started.
  *
- * Locking: vc->lock protects the table and each view's state; a view's
- * content is immutable once its state is VC_READY, so readers need no lock.
+ * Memory (vc_set_spill): views held in memory count against a budget.
+ * When the total passes it, the cache's spill thread moves the least
+ * recently read views, whole, into spill files (the daemon's: encrypted
+ * files of the sandbox's store) and frees their memory; a spilled view
+ * reads from its file. Spilling copies the view through its own read(), so
+ * a view that reads its source (Parquet) is copied from the pinned source
+ * and afterwards reads only its file. A spill that fails (disk full) leaves
+ * the view in memory and is not tried again for that view.
+ *
+ * Locking: vc->lock protects the table, each view's state and the memory
+ * accounting. A view's content is fixed once its state is VC_READY, except
+ * that the spill thread swaps it for the spilled copy (same bytes, same
+ * size) under the view's rwlock; every read takes that lock shared
+ * (vc_view_read, vc_view_data_lock). Lock order: a view's rwlock, then
+ * vc->lock.
  */
 #ifndef SPOT_VCACHE_H
 #define SPOT_VCACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -56,8 +70,10 @@ struct vc_content {
 	int (*check)(void *obj);
 	struct timespec src_mtime; /* mtime of the source built from, or 0 */
 	const uint8_t *data; /* contiguous bytes when the view is a buffer */
-	uint64_t rows_in;    /* rows read from the source */
-	uint64_t rows_out;   /* rows served after the row filter */
+	/* Bytes it holds in memory; 0 with data set means size. */
+	uint64_t mem;
+	uint64_t rows_in;  /* rows read from the source */
+	uint64_t rows_out; /* rows served after the row filter */
 };
 
 /*
@@ -83,6 +99,7 @@ enum vc_state {
 };
 
 struct vc_view {
+	pthread_rwlock_t rw;	   /* content: shared to read, see above */
 	enum vc_state state;	   /* protected by vc->lock */
 	uint64_t gen;		   /* build number of the key, from 1 */
 	int err;		   /* VC_FAILED: -errno of the build */
@@ -129,10 +146,88 @@ int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
 			const char *role);
 
+/* Who waits for a view (status shows callers waiting on a build). */
+struct vc_caller {
+	uint32_t uid;
+	int32_t pid;
+};
+
+/* vc_get, recording who waits while the view builds (who may be NULL). */
+int vc_get_by(struct vc *c, const char *dataset, const char *sub,
+	      const char *role, const struct vc_caller *who,
+	      struct vc_view **out);
+
 /* Read from a ready view. Bytes or -EIO for a failed view. */
 ssize_t vc_view_read(struct vc_view *v, void *buf, size_t len, uint64_t off);
 
+/*
+ * When the ready view v is held in one buffer: true with *data and *size
+ * set and the view locked against spilling until vc_view_data_unlock(v),
+ * so the caller may send from the buffer without a copy. False (nothing
+ * locked) otherwise: use vc_view_read.
+ */
+bool vc_view_data_lock(struct vc_view *v, const uint8_t **data, uint64_t *size);
+void vc_view_data_unlock(struct vc_view *v);
+
 /* For status: views built and their total size. */
 void vc_stats(struct vc *c, size_t *views, uint64_t *bytes);
+
+/* ---- memory budget and spill ---- */
+
+/* Spill files, given by the owner (the daemon: seal files of its store). */
+struct vc_spill_ops {
+	/* A new empty file: 0 or -errno. */
+	int (*create)(void *arg, void **file);
+	/* Bytes written or -errno (a short write is an error). */
+	ssize_t (*pwrite)(void *file, const void *buf, size_t len,
+			  uint64_t off);
+	/* Bytes read or -errno. */
+	ssize_t (*pread)(void *file, void *buf, size_t len, uint64_t off);
+	void (*destroy)(void *file);
+};
+
+/*
+ * Keep views in memory up to budget bytes and spill the rest through ops
+ * (copied). Call once, before the first vc_get; starts the spill thread.
+ * 0 or -errno.
+ */
+int vc_set_spill(struct vc *c, uint64_t budget, const struct vc_spill_ops *ops,
+		 void *arg);
+/* Bytes of views held in memory now, and the budget (UINT64_MAX: none). */
+uint64_t vc_mem(struct vc *c, uint64_t *budget);
+/* Wait until views in memory fit the budget or no spill is possible (for
+ * tests). */
+void vc_spill_settle(struct vc *c);
+
+/* ---- status ---- */
+
+#define VC_WAITERS_SHOWN 8
+
+/* One view as status shows it (pointers valid during the callback). */
+struct vc_info {
+	const char *dataset, *sub, *role;
+	enum vc_state state;
+	bool retired;	   /* replaced (source changed): held by open files */
+	bool spilled;	   /* served from its spill file */
+	bool spill_failed; /* kept in memory: the spill failed */
+	uint64_t gen;
+	uint64_t size, mem;
+	uint64_t src_size;		/* source size when the build began */
+	uint64_t bytes_done, rows_done; /* VC_BUILDING: progress so far */
+	uint64_t rows_in, rows_out;	/* VC_READY */
+	int64_t started_ms;		/* monotonic ms when the build began */
+	int64_t built_ms;		/* how long it took (ready/failed) */
+	const char *msg;		/* VC_FAILED: why */
+	size_t nwaiters;		/* callers waiting now */
+	struct vc_caller waiters[VC_WAITERS_SHOWN];
+	int64_t wait_since_ms[VC_WAITERS_SHOWN]; /* monotonic ms */
+};
+
+/* Call fn for every view, newest first, under the cache's lock (fn must
+ * not call into the cache). */
+void vc_foreach(struct vc *c, void (*fn)(void *arg, const struct vc_info *),
+		void *arg);
+/* Monotonic milliseconds, the clock of vc_info. */
+int64_t vc_now_ms(void);
 
 #endif /* SPOT_VCACHE_H */

@@ -144,6 +144,7 @@ int pipe_run(const struct pipe_source_ops *sops, void *src,
 			break;
 		row += b.nrows;
 		st.rows_in += b.nrows;
+		spot_progress_add(spot_progress_cur, 0, b.nrows);
 		rc = pipe_apply(plan, &b, err);
 		if (rc)
 			goto out;

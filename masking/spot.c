@@ -12,6 +12,8 @@
 #include <string.h>
 #include <syslog.h>
 
+_Thread_local struct spot_progress *spot_progress_cur;
+
 /* ---- growable buffer ---- */
 
 void spot_buf_init(struct spot_buf *b)
@@ -115,6 +117,22 @@ uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len)
 		*len = b->len;
 	spot_buf_init(b);
 	return p;
+}
+
+int spot_buf_json_str(struct spot_buf *b, const char *s)
+{
+	int rc = spot_buf_putc(b, '"');
+
+	for (const unsigned char *p = (const unsigned char *)s; !rc && p && *p;
+	     p++) {
+		if (*p == '"' || *p == '\\')
+			rc = spot_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			rc = spot_buf_printf(b, "\\u%04x", *p);
+		else
+			rc = spot_buf_putc(b, *p);
+	}
+	return rc ? rc : spot_buf_putc(b, '"');
 }
 
 /* ---- arena ---- */

@@ -48,6 +48,37 @@ int spot_buf_printf(struct spot_buf *b, const char *fmt, ...)
  * the buffer is left empty.
  */
 uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len);
+/*
+ * Append s as a JSON string: quotes and backslashes escaped, control bytes
+ * and bytes from 0x7f on as \u00XX (so any bytes give valid JSON). 0 or
+ * -ENOMEM.
+ */
+int spot_buf_json_str(struct spot_buf *b, const char *s);
+
+/* ---- build progress ---- */
+
+/*
+ * What the build running on this thread has done so far, for `spotfs
+ * status`: source bytes read and rows. Whoever starts a build points
+ * spot_progress_cur at its counters; codecs add to them as they go (a
+ * builder that hands work to other threads passes the pointer on). The
+ * counters are read by other threads while the build runs: relaxed atomics.
+ */
+struct spot_progress {
+	uint64_t bytes;
+	uint64_t rows;
+};
+
+extern _Thread_local struct spot_progress *spot_progress_cur;
+
+static inline void spot_progress_add(struct spot_progress *p, uint64_t bytes,
+				     uint64_t rows)
+{
+	if (!p)
+		return;
+	__atomic_add_fetch(&p->bytes, bytes, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&p->rows, rows, __ATOMIC_RELAXED);
+}
 
 /* ---- arena: many small allocations freed together ---- */
 

@@ -79,14 +79,17 @@ struct vcsv {
 	size_t claim_end; /* parts below it may be claimed */
 	size_t ndone;	  /* step 1 */
 	bool stop;
+	struct spot_progress *prog; /* the caller's: step 2 counts in it */
 };
 
 /* Step 1 for part i: rows and lines, or the error. */
 static void vcsv_skim(struct vcsv *v, struct vcsv_part *p)
 {
 	struct csv_reader *r = NULL;
+	struct spot_progress *outer = spot_progress_cur;
 	struct spot_err err;
 
+	spot_progress_cur = NULL; /* the build (step 2) reads it again */
 	p->skim_rc =
 		csv_reader_open_part(v->fd, v->hdr, p->off, p->end, 1, 0, &r);
 	if (!p->skim_rc)
@@ -96,15 +99,18 @@ static void vcsv_skim(struct vcsv *v, struct vcsv_part *p)
 		p->nlines = csv_reader_line(r) - 1;
 	}
 	csv_reader_free(r);
+	spot_progress_cur = outer;
 }
 
 /* Step 2 for part p with plan. */
 static void vcsv_build(struct vcsv *v, struct vcsv_part *p,
 		       const struct pipe_plan *plan)
 {
+	struct spot_progress *outer = spot_progress_cur;
 	struct csv_reader *r = NULL;
 	struct csv_writer *w = NULL;
 
+	spot_progress_cur = v->prog; /* workers count in the caller's */
 	p->rc = csv_reader_open_part(v->fd, v->hdr, p->off, p->end, p->line,
 				     p->rows, &r);
 	if (!p->rc) {
@@ -122,6 +128,7 @@ static void vcsv_build(struct vcsv *v, struct vcsv_part *p,
 out:
 	csv_writer_free(w);
 	csv_reader_free(r);
+	spot_progress_cur = outer;
 }
 
 static void *vcsv_worker_main(void *arg)
@@ -358,6 +365,7 @@ static int vcsv_run(int fd, const struct csv_reader *hdr, uint64_t size,
 
 	memset(&v, 0, sizeof(v));
 	v.fd = fd;
+	v.prog = spot_progress_cur;
 	v.hdr = hdr;
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_cond_init(&v.cv, NULL);

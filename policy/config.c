@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -305,6 +306,67 @@ static int cfg_threads(struct cfg_ctx *x, const struct cfg_node *root)
 	return 0;
 }
 
+int cfg_parse_size(const char *s, uint64_t *out)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mul;
+	} units[] = {
+		{ "", 1 },
+		{ "k", 1ull << 10 },
+		{ "kib", 1ull << 10 },
+		{ "kb", 1000ull },
+		{ "m", 1ull << 20 },
+		{ "mib", 1ull << 20 },
+		{ "mb", 1000000ull },
+		{ "g", 1ull << 30 },
+		{ "gib", 1ull << 30 },
+		{ "gb", 1000000000ull },
+		{ "t", 1ull << 40 },
+		{ "tib", 1ull << 40 },
+		{ "tb", 1000000000000ull },
+	};
+	unsigned long long v;
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	while (*end == ' ')
+		end++;
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(units); i++) {
+		if (strcasecmp(end, units[i].unit))
+			continue;
+		if (v > (1ull << 62) / units[i].mul)
+			return -EINVAL;
+		*out = v * units[i].mul;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* view_memory: a size; prebuild: a boolean. */
+static int cfg_views(struct cfg_ctx *x, const struct cfg_node *root)
+{
+	const struct cfg_node *n = cfg_node_get(root, "view_memory");
+	int rc;
+
+	x->c->view_memory = CFG_DEFAULT_VIEW_MEMORY;
+	if (n && (n->kind != CFG_NODE_SCALAR ||
+		  cfg_parse_size(n->s, &x->c->view_memory)))
+		return cfg_fail(x, n,
+				"view_memory must be a size such as 256MiB, "
+				"1G or 0 (every view spilled), not '%.40s'",
+				n->kind == CFG_NODE_SCALAR ? n->s : "");
+	n = cfg_node_get(root, "prebuild");
+	if (n && (rc = cfg_bool(x, n, "prebuild", &x->c->prebuild)))
+		return rc;
+	return 0;
+}
+
 int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 		 enum cfg_unlisted *out)
 {
@@ -379,6 +441,8 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 	if (n && access(c->audit_key, R_OK))
 		return cfg_fail(x, n, "audit_key %s: %s", c->audit_key,
 				strerror(errno));
+	if ((rc = cfg_views(x, root)))
+		return rc;
 	return cfg_threads(x, root);
 }
 
@@ -394,7 +458,8 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 					    "state_dir",    "roles",
 					    "datasets",	    "audit_key",
 					    "threads",	    "unlisted_columns",
-					    "overlay",	    NULL };
+					    "overlay",	    "view_memory",
+					    "prebuild",	    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;

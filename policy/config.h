@@ -158,9 +158,22 @@ struct cfg {
 	bool overlay_shared; /* "overlay: shared": one overlay for all roles */
 	char *state_dir; /* registry + audit folder, or NULL for the default */
 	char *audit_key; /* Ed25519 seed file signing the audit head, or NULL */
-	unsigned threads;   /* workers building a view; 0 = one per CPU */
-	uint8_t digest[32]; /* BLAKE2b-256 of the config file bytes */
+	unsigned threads;     /* workers building a view; 0 = one per CPU */
+	uint64_t view_memory; /* bytes of views kept in memory, then spill */
+	bool prebuild;	      /* build every view after mounting */
+	uint8_t digest[32];   /* BLAKE2b-256 of the config file bytes */
 };
+
+/* view_memory when the config does not set it. */
+#define CFG_DEFAULT_VIEW_MEMORY (256ull << 20)
+
+/*
+ * A size: a whole number of bytes, optionally with a unit: K, M, G, T or
+ * KiB, MiB, GiB, TiB (powers of 1024), KB, MB, GB, TB (powers of 1000),
+ * case-insensitive, with or without a space. 0 or -EINVAL (not a size or
+ * over 2^62).
+ */
+int cfg_parse_size(const char *s, uint64_t *out);
 
 /*
  * Load and validate a config file. Relative paths in it resolve from the

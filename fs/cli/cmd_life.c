@@ -324,13 +324,20 @@ int cli_list(int argc, char **argv)
 
 static void cli_status_usage(FILE *f)
 {
-	fprintf(f, "usage: spotfs status MOUNTPOINT\n"
+	fprintf(f, "usage: spotfs status [--json] MOUNTPOINT\n"
 		   "\n"
 		   "Ask the sandbox's daemon for its state: source, config "
 		   "digest,\n"
-		   "roles, time left, views built, open files, overlay size.\n"
+		   "roles, time left, open files, overlay size, and each "
+		   "view:\n"
+		   "building (share of the source read, rows, eta, callers "
+		   "waiting\n"
+		   "over 2 s), built (bytes, rows, build time, in memory or "
+		   "spilled)\n"
+		   "or failed (why).\n"
 		   "\n"
-		   "options:\n" CLI_STATE_HELP
+		   "options:\n"
+		   "  -j, --json           one JSON object\n" CLI_STATE_HELP
 		   "  -h, --help           show this help\n");
 }
 
@@ -354,6 +361,7 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "ttl", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
 		CLI_STATE_OPT,
 		CLI_HELP_OPT,
 		{ NULL, 0, NULL, 0 },
@@ -366,14 +374,22 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	char sock[PATH_MAX], req[64];
 	struct spot_buf r;
 	uint64_t sec = 0;
+	bool json = false;
 	int o, rc;
 
 	optind = 1;
-	while ((o = getopt_long(argc, argv, extend ? "t:S:h" : "S:h", lopts,
+	while ((o = getopt_long(argc, argv, extend ? "t:S:h" : "jS:h", lopts,
 				NULL)) != -1) {
 		switch (o) {
 		case 't':
 			ttl = optarg;
+			break;
+		case 'j':
+			if (extend) {
+				usage(stderr);
+				return CLI_EXIT_USAGE;
+			}
+			json = true;
 			break;
 		case 'S':
 			state = optarg;
@@ -404,7 +420,7 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	if (extend)
 		snprintf(req, sizeof(req), "extend %" PRIu64, sec);
 	else
-		snprintf(req, sizeof(req), "status");
+		snprintf(req, sizeof(req), json ? "status json" : "status");
 	spot_buf_init(&r);
 	rc = ctl_call(sock, req, &r, &err);
 	if (rc) {

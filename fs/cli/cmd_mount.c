@@ -27,6 +27,7 @@ static void cli_mount_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spotfs mount [-c CONFIG] [--ttl DURATION] [-f] "
+		"[--wait] "
 		"MOUNTPOINT\n"
 		"\n"
 		"Mount the sandbox described by CONFIG on MOUNTPOINT (created "
@@ -40,6 +41,9 @@ static void cli_mount_usage(FILE *f)
 		"  -t, --ttl DURATION  lifetime, e.g. 90s, 30m, 2h, 1d, 1h30m\n"
 		"                      (default: the config's ttl, else 2h)\n"
 		"  -f, --foreground    stay in the foreground, log to stderr\n"
+		"      --wait          return once every view is built (for "
+		"CI;\n"
+		"                      failures are listed; see prebuild:)\n"
 		"      --log FILE      daemon log file (default: syslog)\n"
 		"      --private       only the mounting user may enter\n"
 		"                      (default for root: everyone, roles "
@@ -98,11 +102,12 @@ int cli_mount(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "private", no_argument, NULL, 'P' },
+		{ "wait", no_argument, NULL, 'W' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct dmn_opts opts = { false, geteuid() == 0, false, NULL };
+	struct dmn_opts opts = { false, geteuid() == 0, false, NULL, false };
 	const char *config = NULL, *ttl = NULL, *mp;
 	uint64_t ttl_sec = 0, max_ttl;
 	struct cfg *cfg;
@@ -125,6 +130,9 @@ int cli_mount(int argc, char **argv)
 			break;
 		case 'P':
 			opts.allow_other = false;
+			break;
+		case 'W':
+			opts.wait = true;
 			break;
 		case 'd':
 			opts.debug = true;

@@ -35,10 +35,10 @@
 
 #include "spot.h"
 
-#define CTL_REQ_MAX 4096	 /* bytes of one request line */
-#define CTL_REPLY_MAX (64 << 10) /* bytes of one reply */
-#define CTL_TIMEOUT_MS 5000	 /* per connection, both sides */
-#define CTL_CONN_MAX 16		 /* connections served at once */
+#define CTL_REQ_MAX 4096	/* bytes of one request line */
+#define CTL_REPLY_MAX (1 << 20) /* bytes of one reply */
+#define CTL_TIMEOUT_MS 5000	/* per connection, both sides */
+#define CTL_CONN_MAX 16		/* connections served at once */
 #define CTL_SOCK_SUFFIX ".sock"
 
 /*

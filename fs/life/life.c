@@ -308,6 +308,54 @@ static int life_ctl_status(struct life *l, struct spot_buf *r)
 	return 0;
 }
 
+/* "status json": the fields of status as one JSON object. */
+static int life_ctl_status_json(struct life *l, struct spot_buf *r)
+{
+	uint64_t rem = life_remaining(l);
+	int64_t dwall;
+	bool expired, unmounting;
+
+	pthread_mutex_lock(&l->mu);
+	dwall = l->deadline_wall;
+	expired = l->expired;
+	unmounting = l->unmount_req;
+	pthread_mutex_unlock(&l->mu);
+	spot_buf_printf(r, "{\"id\":");
+	spot_buf_json_str(r, l->id);
+	spot_buf_printf(r, ",\"state\":\"%s\",\"mountpoint\":",
+			expired	     ? "expired"
+			: unmounting ? "unmounting"
+				     : "running");
+	spot_buf_json_str(r, l->mountpoint);
+	spot_buf_printf(r, ",\"source\":");
+	spot_buf_json_str(r, l->source);
+	spot_buf_printf(r, ",\"config\":");
+	spot_buf_json_str(r, l->config_path);
+	spot_buf_printf(r, ",\"config_digest\":");
+	spot_buf_json_str(r, l->digest);
+	spot_buf_printf(r, ",\"roles\":");
+	spot_buf_json_str(r, l->roles);
+	spot_buf_printf(r,
+			",\"owner\":%u,\"pid\":%d,\"created\":%" PRId64
+			",\"deadline\":",
+			(unsigned)l->owner, (int)getpid(), l->created_wall);
+	if (dwall)
+		spot_buf_printf(r, "%" PRId64 ",\"seconds_left\":%" PRIu64,
+				dwall, rem);
+	else
+		spot_buf_printf(r, "null,\"seconds_left\":null");
+	spot_buf_printf(r, ",\"max_ttl\":%" PRIu64 ",\"store\":", l->max_ttl);
+	spot_buf_json_str(r, l->store_dir);
+	spot_buf_printf(r, ",\"audit_ok\":%s,\"audit_lost\":%" PRIu64,
+			aud_log_healthy(l->aud) ? "true" : "false",
+			aud_log_lost(l->aud));
+	if (l->ops && l->ops->status_json) {
+		spot_buf_printf(r, ",");
+		l->ops->status_json(l->arg, r);
+	}
+	return spot_buf_printf(r, "}\n") ? -ENOMEM : 0;
+}
+
 /* Check an extension under the lock; set *new_ms or write the refusal. */
 static int life_extend_check(struct life *l, uint64_t sec, int64_t *new_ms,
 			     struct spot_buf *r)
@@ -394,6 +442,8 @@ static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 		return spot_buf_printf(r, "id: %s\n", l->id) ? -ENOMEM : 0;
 	if (!strcmp(req, "status"))
 		return life_ctl_status(l, r);
+	if (!strcmp(req, "status json"))
+		return life_ctl_status_json(l, r);
 	if (!strncmp(req, "extend ", 7))
 		return life_ctl_extend(l, req + 7, uid, pid, r);
 	if (!strcmp(req, "unmount")) {

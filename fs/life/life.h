@@ -68,6 +68,9 @@ struct life_ops { /* each may be NULL; see above for the thread */
 	/* Append daemon "key: value\n" lines (views built, open files,
 	 * overlay bytes) to out for "status". Called on the control thread. */
 	void (*status)(void *arg, struct spot_buf *out);
+	/* The same as JSON members ("key":value, comma-separated, no outer
+	 * braces) for "status json". */
+	void (*status_json)(void *arg, struct spot_buf *out);
 };
 
 struct life;

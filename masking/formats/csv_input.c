@@ -215,6 +215,7 @@ static ssize_t csv_read_some(struct csv_reader *r, uint8_t *dst, size_t n)
 			got = pread(r->fd, dst, n, (off_t)r->in_off);
 		if (got >= 0) {
 			r->in_off += (uint64_t)got;
+			spot_progress_add(spot_progress_cur, (uint64_t)got, 0);
 			return got;
 		}
 		if (errno == EINTR)

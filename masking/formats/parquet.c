@@ -324,6 +324,16 @@ uint64_t pq_view_size(const struct pq_view *v)
 	return v->size;
 }
 
+uint64_t pq_view_mem(const struct pq_view *v)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < v->nsegs; i++)
+		if (v->segs[i].src < 0)
+			m += v->segs[i].len;
+	return m ? m : 1; /* never 0: spillable even when all from source */
+}
+
 uint64_t pq_view_num_rows(const struct pq_view *v)
 {
 	return v->rows;

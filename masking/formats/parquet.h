@@ -139,6 +139,8 @@ int pq_view_build(struct pq_file *f, int fd, const struct pipe_plan *plan,
 		  struct spot_err *err);
 /* Exact size in bytes of the served file. */
 uint64_t pq_view_size(const struct pq_view *v);
+/* Bytes of the view held in memory (generated pages, footer), at least 1. */
+uint64_t pq_view_mem(const struct pq_view *v);
 /* Rows of the served file: the source's, or those the row filter kept. */
 uint64_t pq_view_num_rows(const struct pq_view *v);
 /*

@@ -357,7 +357,7 @@ static void test_errors(void)
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
-		   "unlisted_columns, overlay)",
+		   "unlisted_columns, overlay, view_memory, prebuild)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
@@ -866,8 +866,44 @@ static void test_hostile(void)
 	spot_buf_fini(&b);
 }
 
+static void test_sizes(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		uint64_t v;
+	} t[] = {
+		{ "0", 0, 0 },
+		{ "4096", 0, 4096 },
+		{ "64KiB", 0, 64 << 10 },
+		{ "64k", 0, 64 << 10 },
+		{ "2 MiB", 0, 2 << 20 },
+		{ "3G", 0, 3ull << 30 },
+		{ "1gb", 0, 1000000000ull },
+		{ "1TiB", 0, 1ull << 40 },
+		{ "4194304T", 0, 1ull << 62 },
+		{ "4194305T", -EINVAL, 0 },
+		{ "99999999999999999999", -EINVAL, 0 },
+		{ "", -EINVAL, 0 },
+		{ "-1", -EINVAL, 0 },
+		{ "1.5G", -EINVAL, 0 },
+		{ "12 parsecs", -EINVAL, 0 },
+		{ "G", -EINVAL, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 7;
+		int rc = cfg_parse_size(t[i].s, &v);
+
+		CHECK(rc == t[i].rc && (rc || v == t[i].v),
+		      "size '%s' -> %d %llu", t[i].s, rc,
+		      (unsigned long long)v);
+	}
+}
+
 int main(void)
 {
+	test_sizes();
 	char cmd[400];
 
 	alarm(60); /* a hang is a failure */

@@ -24,7 +24,14 @@ struct fake {
 	atomic_int in_build; /* builds running now */
 	atomic_int max_in;   /* most builds seen running at once */
 	useconds_t delay;    /* each build takes this long */
+	size_t size;	     /* content bytes (0: the dataset's name) */
 };
+
+/* The byte at off of a sized fake view of dataset ds. */
+static uint8_t fake_byte(const char *ds, uint64_t off)
+{
+	return (uint8_t)(ds[0] * 7 + off * 13 + (off >> 9));
+}
 
 static int fake_build(void *arg, const char *dataset, const char *sub,
 		      const char *role, struct vc_content *out,
@@ -51,8 +58,15 @@ static int fake_build(void *arg, const char *dataset, const char *sub,
 	if (f->ret_no_read)
 		return 0; /* a buggy build: no callbacks */
 	spot_buf_init(&b);
-	if (spot_buf_append(&b, dataset, strlen(dataset)))
+	if (f->size) {
+		if (spot_buf_reserve(&b, f->size))
+			return -ENOMEM;
+		for (size_t i = 0; i < f->size; i++)
+			b.p[i] = fake_byte(dataset, i);
+		b.len = f->size;
+	} else if (spot_buf_append(&b, dataset, strlen(dataset))) {
 		return -ENOMEM;
+	}
 	return vc_content_from_buf(out, &b);
 }
 
@@ -270,6 +284,343 @@ static void test_parallel_keys(void)
 	vc_free(c);
 }
 
+/* ---- spill ---- */
+
+struct mfile {
+	uint8_t *p;
+	size_t len;
+};
+
+static struct {
+	atomic_int creates, destroys, writes;
+	int create_err;	 /* create fails with it */
+	int write_fail;	 /* pwrite fails from this call on (1-based), or 0 */
+	bool short_file; /* pread stops at half the file */
+} ms;
+
+static int m_create(void *arg, void **file)
+{
+	(void)arg;
+	if (ms.create_err)
+		return ms.create_err;
+	*file = calloc(1, sizeof(struct mfile));
+	if (!*file)
+		return -ENOMEM;
+	atomic_fetch_add(&ms.creates, 1);
+	return 0;
+}
+
+static ssize_t m_pwrite(void *file, const void *buf, size_t len, uint64_t off)
+{
+	struct mfile *m = file;
+	int n = atomic_fetch_add(&ms.writes, 1) + 1;
+	uint8_t *np;
+
+	if (ms.write_fail && n >= ms.write_fail)
+		return -ENOSPC;
+	if (off + len > m->len) {
+		np = realloc(m->p, off + len);
+		if (!np)
+			return -ENOMEM;
+		m->p = np;
+		m->len = off + len;
+	}
+	memcpy(m->p + off, buf, len);
+	return (ssize_t)len;
+}
+
+static ssize_t m_pread(void *file, void *buf, size_t len, uint64_t off)
+{
+	struct mfile *m = file;
+	size_t end = ms.short_file ? m->len / 2 : m->len;
+
+	if (off >= end)
+		return 0;
+	if (len > end - off)
+		len = end - off;
+	memcpy(buf, m->p + off, len);
+	return (ssize_t)len;
+}
+
+static void m_destroy(void *file)
+{
+	struct mfile *m = file;
+
+	atomic_fetch_add(&ms.destroys, 1);
+	free(m->p);
+	free(m);
+}
+
+static const struct vc_spill_ops m_ops = { m_create, m_pwrite, m_pread,
+					   m_destroy };
+
+struct seen {
+	char ds[16];
+	bool spilled, spill_failed;
+	uint64_t mem;
+	size_t nwaiters;
+	uint32_t uid;
+};
+
+static struct seen seen[8];
+static size_t nseen;
+
+static void collect(void *arg, const struct vc_info *in)
+{
+	(void)arg;
+	if (nseen >= 8)
+		return;
+	snprintf(seen[nseen].ds, sizeof(seen[nseen].ds), "%s", in->dataset);
+	seen[nseen].spilled = in->spilled;
+	seen[nseen].spill_failed = in->spill_failed;
+	seen[nseen].mem = in->mem;
+	seen[nseen].nwaiters = in->nwaiters;
+	seen[nseen].uid = in->nwaiters ? in->waiters[0].uid : 0;
+	nseen++;
+}
+
+static struct seen *seen_of(struct vc *c, const char *ds)
+{
+	nseen = 0;
+	vc_foreach(c, collect, NULL);
+	for (size_t i = 0; i < nseen; i++)
+		if (!strcmp(seen[i].ds, ds))
+			return &seen[i];
+	return NULL;
+}
+
+/* The whole view of ds, read in odd pieces, matches its bytes. */
+static bool view_intact(struct vc *c, const char *ds, size_t size)
+{
+	struct vc_view *v;
+	uint8_t buf[777];
+	uint64_t off = 0;
+
+	if (vc_get(c, ds, "", "", &v) || v->state != VC_READY ||
+	    v->content.size != size)
+		return false;
+	while (off < size) {
+		ssize_t n = vc_view_read(v, buf, sizeof(buf), off);
+
+		if (n <= 0)
+			return false;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != fake_byte(ds, off + (uint64_t)i))
+				return false;
+		off += (uint64_t)n;
+	}
+	return vc_view_read(v, buf, 1, size) == 0;
+}
+
+static struct vc *spill_cache(struct fake *f, uint64_t budget, size_t size)
+{
+	struct vc *c = fake_cache(f);
+
+	memset(&ms, 0, sizeof(ms));
+	f->size = size;
+	if (vc_set_spill(c, budget, &m_ops, NULL))
+		abort();
+	return c;
+}
+
+static void test_spill_lru(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 3000, 2000);
+	uint64_t budget, mem;
+	struct seen *a, *b, *cc;
+	const uint8_t *data;
+	uint64_t dsize;
+	struct vc_view *v;
+
+	CHECK(view_intact(c, "a.csv", 2000), "a built and read");
+	vc_spill_settle(c);
+	CHECK(vc_mem(c, &budget) == 2000 && budget == 3000,
+	      "one view fits the budget: nothing spilled");
+	CHECK(view_intact(c, "b.csv", 2000), "b built and read");
+	vc_spill_settle(c);
+	a = seen_of(c, "a.csv");
+	CHECK(a && a->spilled && a->mem == 0,
+	      "over budget: the least recently read view (a) spilled");
+	CHECK(view_intact(c, "a.csv", 2000),
+	      "a reads the same after its spill");
+	CHECK(view_intact(c, "c.csv", 2000), "c built and read");
+	vc_spill_settle(c);
+	mem = vc_mem(c, NULL);
+	b = seen_of(c, "b.csv");
+	CHECK(b && b->spilled, "then b, read longer ago than c, spilled");
+	cc = seen_of(c, "c.csv");
+	CHECK(cc && !cc->spilled && cc->mem == 2000, "c stays in memory");
+	CHECK(mem == 2000, "memory within the budget (%llu)",
+	      (unsigned long long)mem);
+	CHECK(atomic_load(&ms.creates) == 2, "one spill file per spilled view");
+	CHECK(vc_get(c, "a.csv", "", "", &v) == 0 &&
+		      !vc_view_data_lock(v, &data, &dsize),
+	      "a spilled view is not offered as a buffer");
+	CHECK(vc_get(c, "c.csv", "", "", &v) == 0 &&
+		      vc_view_data_lock(v, &data, &dsize) && dsize == 2000 &&
+		      data[5] == fake_byte("c.csv", 5),
+	      "a view in memory is, locked");
+	vc_view_data_unlock(v);
+	CHECK(atomic_load(&f.builds) == 3, "spilling never rebuilt a view");
+	vc_free(c);
+	CHECK(atomic_load(&ms.destroys) == 2, "vc_free destroyed spill files");
+}
+
+static void test_spill_everything(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 0, 100000);
+
+	CHECK(view_intact(c, "big.csv", 100000), "built");
+	vc_spill_settle(c);
+	CHECK(vc_mem(c, NULL) == 0, "budget 0: nothing stays in memory");
+	CHECK(view_intact(c, "big.csv", 100000),
+	      "a view larger than the copy chunk reads back whole");
+	vc_free(c);
+}
+
+static void test_spill_create_fails(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 0, 5000);
+	struct seen *s;
+
+	ms.create_err = -ENOSPC;
+	CHECK(view_intact(c, "a.csv", 5000), "built");
+	vc_spill_settle(c);
+	s = seen_of(c, "a.csv");
+	CHECK(s && s->spill_failed && !s->spilled && s->mem == 5000,
+	      "no spill file: kept in memory, marked");
+	CHECK(view_intact(c, "a.csv", 5000), "and served whole");
+	vc_free(c);
+}
+
+static void test_spill_write_fails(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 0, 3u << 20);
+	struct seen *s;
+
+	ms.write_fail = 2; /* the second 1 MiB piece: disk full */
+	CHECK(view_intact(c, "a.csv", 3u << 20), "built");
+	vc_spill_settle(c);
+	s = seen_of(c, "a.csv");
+	CHECK(s && s->spill_failed && !s->spilled,
+	      "a spill failing half way keeps the view in memory");
+	CHECK(atomic_load(&ms.creates) == 1 && atomic_load(&ms.destroys) == 1,
+	      "and its partial file is destroyed");
+	CHECK(view_intact(c, "a.csv", 3u << 20), "served whole");
+	vc_free(c);
+}
+
+static void test_spill_short_file(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 0, 10000);
+	struct vc_view *v;
+	uint8_t buf[100];
+
+	CHECK(view_intact(c, "a.csv", 10000), "built");
+	vc_spill_settle(c);
+	ms.short_file = true; /* the store lost the end of the file */
+	CHECK(vc_get(c, "a.csv", "", "", &v) == 0 &&
+		      vc_view_read(v, buf, sizeof(buf), 9000) == -EIO,
+	      "a spill file shorter than its view reads as EIO, not EOF");
+	ms.short_file = false;
+	vc_free(c);
+}
+
+struct reader {
+	struct vc *c;
+	const char *ds;
+	size_t size;
+	bool ok;
+};
+
+static void *reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	r->ok = true;
+	for (int i = 0; i < 20 && r->ok; i++)
+		r->ok = view_intact(r->c, r->ds, r->size);
+	return NULL;
+}
+
+static void test_spill_while_reading(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 1u << 20, 600000);
+	struct reader r[4] = { { c, "a.csv", 600000, false },
+			       { c, "b.csv", 600000, false },
+			       { c, "a.csv", 600000, false },
+			       { c, "c.csv", 600000, false } };
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, reader_run, &r[i]);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	vc_spill_settle(c);
+	CHECK(r[0].ok && r[1].ok && r[2].ok && r[3].ok,
+	      "readers see the same bytes while views spill under them");
+	CHECK(vc_mem(c, NULL) <= (1u << 20), "memory within the budget");
+	vc_free(c);
+}
+
+struct waiter {
+	struct vc *c;
+	int rc;
+};
+
+static void *waiter_run(void *arg)
+{
+	struct waiter *w = arg;
+	struct vc_caller who = { 1234, 99 };
+	struct vc_view *v;
+
+	w->rc = vc_get_by(w->c, "slow.csv", "", "", &who, &v);
+	return NULL;
+}
+
+static void test_waiters_shown(void)
+{
+	struct fake f;
+	struct vc *c = fake_cache(&f);
+	struct waiter w = { c, -1 };
+	struct seen *s = NULL;
+	pthread_t t;
+
+	f.delay = 400000;
+	pthread_create(&t, NULL, waiter_run, &w);
+	for (int i = 0; i < 100 && !(s && s->nwaiters); i++) {
+		usleep(5000);
+		s = seen_of(c, "slow.csv");
+	}
+	CHECK(s && s->nwaiters == 1 && s->uid == 1234,
+	      "a caller waiting on a build is listed with its uid");
+	pthread_join(t, NULL);
+	s = seen_of(c, "slow.csv");
+	CHECK(w.rc == 0 && s && s->nwaiters == 0,
+	      "and no longer once the build is done");
+	vc_free(c);
+}
+
+static void test_spill_bad_ops(void)
+{
+	struct fake f;
+	struct vc *c = fake_cache(&f);
+	struct vc_spill_ops half = { m_create, NULL, m_pread, m_destroy };
+
+	CHECK(vc_set_spill(c, 10, &half, NULL) == -EINVAL,
+	      "spill ops without pwrite are refused");
+	CHECK(vc_set_spill(c, 10, &m_ops, NULL) == 0 &&
+		      vc_set_spill(c, 10, &m_ops, NULL) == -EINVAL,
+	      "spill is set once");
+	vc_free(c);
+}
+
 int main(void)
 {
 	test_build_once();
@@ -286,5 +637,13 @@ int main(void)
 	test_content_from_buf();
 	test_classification();
 	test_parallel_keys();
+	test_spill_lru();
+	test_spill_everything();
+	test_spill_create_fails();
+	test_spill_write_fails();
+	test_spill_short_file();
+	test_spill_while_reading();
+	test_waiters_shown();
+	test_spill_bad_ops();
 	return check_done();
 }

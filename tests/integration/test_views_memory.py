@@ -1,0 +1,305 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Views within a memory budget (issue 12): beyond view_memory, views
+spill, encrypted, to the sandbox's store and read back the same bytes;
+least recently read views go first; a spill that cannot be written leaves
+the view in memory; status lists every view (building with progress and
+waiting callers, built in memory or spilled, failed); prebuild and
+mount --wait build every view after mounting."""
+import glob
+import hashlib
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import spotfs, SPOTFS, is_mounted, duck, needs_duckdb
+
+ROWS = 40000
+
+
+def people(tag):
+    return "id,email,note\n" + "".join(
+        "%d,raw%d-%s@corp.example,MARK%s%dQ\n" % (i, i, tag, tag, i)
+        for i in range(ROWS))
+
+
+def slow_policy(base, loop=4000):
+    """A Lua column function slow per row, far from its per-batch time
+    limit even on a loaded machine: the build's time is in the rows."""
+    p = os.path.join(base, "slow.lua")
+    with open(p, "w") as f:
+        f.write("columns = { v = function(x)\n  local n = 0\n"
+                "  for i = 1, %d do n = n + i end\n"
+                "  return 'masked' end }\n" % loop)
+    return p
+
+
+RULES = "    columns:\n      id: keep\n      email: hash\n      note: keep\n"
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def status(s):
+    r = spotfs("status", "--json", s.mnt)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout[:r.stdout.rindex("}") + 1])
+
+
+def views(s):
+    return {(v["dataset"], v["table"]): v for v in status(s)["views"]}
+
+
+def settle(s, pred, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        st = status(s)
+        if pred(st):
+            return st
+        time.sleep(0.1)
+    raise AssertionError("status never settled: %r" % status(s))
+
+
+def make(sandbox, tmp_path, name, memory, extra="", secret=None):
+    s = sandbox(name)
+    s.store = str(tmp_path / (name + "-store"))
+    for t in ("a", "b", "c"):
+        s.write("%s.csv" % t, people(t))
+    key = secret or str(tmp_path / "secret.key")
+    if not os.path.exists(key):
+        with open(key, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(key, 0o600)
+    s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n%s%sdatasets:\n"
+                   "  a.csv:\n%s  b.csv:\n%s  c.csv:\n%s"
+                   % (s.store, key,
+                      "view_memory: %s\n" % memory if memory else "",
+                      extra, RULES, RULES, RULES))
+    return s
+
+
+def store_bytes(s):
+    out = b""
+    for p in glob.glob(os.path.join(s.store, "*", "*")):
+        with open(p, "rb") as f:
+            out += f.read()
+    return out
+
+
+def test_spilled_views_read_the_same_bytes(sandbox, tmp_path):
+    """A budget smaller than one view: every view spills, and reads give
+    the bytes a sandbox with room for all of them gives (same secret)."""
+    big = make(sandbox, tmp_path, "roomy", "1G")
+    big.mount()
+    want = {t: digest(big.path(t + ".csv")) for t in "abc"}
+    v = views(big)
+    assert all(not x["spilled"] for x in v.values()), v
+    big.unmount()
+
+    s = make(sandbox, tmp_path, "tight", "64KiB")
+    s.mount()
+    for t in "abc":
+        assert digest(s.path(t + ".csv")) == want[t]
+    st = settle(s, lambda st: st["view_memory_used"] <= 64 * 1024)
+    assert st["view_memory"] == 64 * 1024
+    spilled = [x for x in st["views"] if x["spilled"]]
+    assert len(spilled) == 3, st["views"]
+    # Reads after the spill: same bytes, several times, random offsets.
+    for t in "abc":
+        assert digest(s.path(t + ".csv")) == want[t]
+    with open(s.path("b.csv"), "rb") as f:
+        data = f.read()
+        for off in (0, 1, 4095, 4096, 65537, len(data) - 3):
+            f.seek(off)
+            assert f.read(5000) == data[off:off + 5000]
+    # Spilled views are ciphertext: neither a kept value nor a masked one
+    # is on disk.
+    disk = store_bytes(s)
+    assert len(disk) >= sum(x["bytes"] for x in spilled)
+    assert b"MARKa17Q" not in disk and b"MARKc39999Q" not in disk
+    assert b"corp.example" not in disk
+    hashed = data.split(b"\n")[5].split(b",")[1]
+    assert len(hashed) >= 8 and hashed not in disk
+    s.unmount()
+    assert not glob.glob(os.path.join(s.store, "*", "*"))
+
+
+def test_least_recently_read_view_spills_first(sandbox, tmp_path):
+    """Room for about two views: the one not read for longest goes."""
+    s = make(sandbox, tmp_path, "lru", None)
+    s.mount()
+    size = len(open(s.path("a.csv"), "rb").read())
+    s.unmount()
+    s = make(sandbox, tmp_path, "lru2", str(int(size * 2.5)))
+    s.mount()
+    for t in "abc":
+        open(s.path(t + ".csv"), "rb").read()
+        time.sleep(0.2)
+    st = settle(s, lambda st: st["view_memory_used"] <= st["view_memory"])
+    by = {x["dataset"]: x for x in st["views"]}
+    assert by["a.csv"]["spilled"], by
+    assert not by["b.csv"]["spilled"] and not by["c.csv"]["spilled"], by
+
+
+def test_spill_that_cannot_be_written_keeps_the_view(sandbox, tmp_path):
+    """A store on a full disk: the spill fails, the view stays in memory
+    and is served whole; status says so."""
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs",
+                        str(tiny)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip("cannot mount a tmpfs: " + r.stderr)
+    try:
+        s = make(sandbox, tmp_path, "full", "0")
+        s.store = str(tiny / "store")
+        s.write_config(open(s.config).read().replace(
+            str(tmp_path / "full-store"), s.store))
+        s.mount()
+        data = open(s.path("a.csv"), "rb").read()
+        st = settle(s, lambda st: all(
+            x["spilled"] or x["spill_failed"] for x in st["views"]))
+        a = [x for x in st["views"] if x["dataset"] == "a.csv"][0]
+        assert a["spill_failed"] and not a["spilled"], a
+        assert open(s.path("a.csv"), "rb").read() == data
+        assert "cannot spill" in s.read_log()
+        s.unmount()
+    finally:
+        subprocess.run(["umount", "-l", str(tiny)])
+
+
+@needs_duckdb
+def test_parquet_view_spills(sandbox, tmp_path):
+    """A Parquet view (masked chunks in memory, the others read from the
+    pinned source) spills whole and reads the same afterwards."""
+    s = sandbox("pq")
+    s.store = str(tmp_path / "pq-store")
+    os.makedirs(s.src, exist_ok=True)
+    src = os.path.join(s.src, "p.parquet")
+    duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
+         "'@corp.example' AS email, 'city' || (range %% 50) AS city "
+         "FROM range(5000)) TO '%s' (FORMAT parquet)" % src)
+    s.write_config("source: @SRC@\nstore: %s\nview_memory: 0\ndatasets:\n"
+                   "  p.parquet:\n    columns:\n      id: keep\n"
+                   "      email: hash\n      city: keep\n" % s.store)
+    s.mount()
+    first = open(s.path("p.parquet"), "rb").read()
+    st = settle(s, lambda st: st["views"] and st["views"][0]["spilled"])
+    assert st["view_memory_used"] == 0
+    assert open(s.path("p.parquet"), "rb").read() == first
+    got = duck(tmp_path, "SELECT count(*), count(DISTINCT city), "
+               "count(*) FILTER (WHERE email LIKE 'raw%%') FROM '%s'"
+               % s.path("p.parquet"))
+    assert got == [[5000, 50, 0]]
+    assert b"@corp.example" not in store_bytes(s)
+
+
+def test_status_shows_building_view_and_waiting_caller(sandbox, tmp_path):
+    s = sandbox("st")
+    s.write("slow.csv", "v\n" + "".join("raw%d\n" % i for i in range(200000)))
+    s.write("ok.csv", "id\n1\n")
+    s.write("bad.csv", "id\n1\n")
+    s.write_config("source: @SRC@\ndatasets:\n  slow.csv:\n    policy: %s\n"
+                   "  ok.csv:\n    columns: { id: keep }\n"
+                   "  bad.csv:\n    columns: { nosuch: hash }\n"
+                   % slow_policy(s.base))
+    s.mount()
+    open(s.path("ok.csv"), "rb").read()
+    with pytest.raises(OSError):
+        open(s.path("bad.csv"), "rb").read()
+    done = []
+    t = threading.Thread(target=lambda: done.append(
+        len(open(s.path("slow.csv"), "rb").read())))
+    t.start()
+    try:
+        st = settle(s, lambda st: any(
+            x["state"] == "building" and x["waiting"] and
+            x["waiting"][0]["seconds"] >= 2 for x in st["views"]), 60)
+        b = [x for x in st["views"] if x["state"] == "building"][0]
+        assert b["dataset"] == "slow.csv"
+        assert b["waiting"][0]["uid"] == 0 and b["waiting"][0]["pid"] > 0
+        assert b["source_bytes"] == os.path.getsize(
+            os.path.join(s.src, "slow.csv"))
+        # Progress: rows masked and source bytes read so far.
+        assert 0 < b["rows"] < 200000, b
+        assert 0 < b["source_bytes_read"] <= b["source_bytes"], b
+        text = spotfs("status", s.mnt).stdout
+        assert "view: slow.csv role default: building" in text, text
+        assert "waiting" in text and "uid 0" in text, text
+        assert "% of the source" in text and "s so far" in text, text
+        by = {x["dataset"]: x for x in st["views"]}
+        assert by["ok.csv"]["state"] == "built" and by["ok.csv"]["rows"] == 1
+        assert by["bad.csv"]["state"] == "failed"
+        assert "nosuch" in by["bad.csv"]["error"]
+    finally:
+        t.join(120)
+    assert done and done[0] > 0, s.read_log()
+    log = s.read_log()
+    assert "view slow.csv role default: build 1 started" in log
+    assert "view slow.csv role default: built" in log
+    assert "MB/s of source" in log
+
+
+def test_prebuild_builds_every_view_after_mounting(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "pre", None, extra="prebuild: true\n")
+    s.mount()
+    st = settle(s, lambda st: len(st["views"]) == 3 and all(
+        x["state"] == "built" for x in st["views"]))
+    assert all(x["waiting"] == [] for x in st["views"])
+    # ls -l finds exact sizes without opening anything.
+    sizes = {n: os.stat(s.path(n)).st_size for n in ("a.csv", "b.csv")}
+    assert all(v > 0 for v in sizes.values())
+    assert sizes["a.csv"] == len(open(s.path("a.csv"), "rb").read())
+    assert "prebuild: 3 views built" in s.read_log()
+
+
+def test_no_prebuild_by_default(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "nopre", None)
+    s.mount()
+    time.sleep(1)
+    assert status(s)["views"] == []
+
+
+def test_mount_wait_returns_with_views_built(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "wait", None)
+    s.write("broken.csv", "a,b\n1,2\n")
+    with open(s.config, "a") as f:
+        f.write("  broken.csv:\n    columns: { missing: hash }\n")
+    r = subprocess.run([SPOTFS, "mount", "--wait", "-c", s.config, s.mnt],
+                       capture_output=True, text=True, timeout=120)
+    try:
+        assert r.returncode == 0, r.stderr
+        st = status(s)
+        by = {x["dataset"]: x for x in st["views"]}
+        assert all(by[n]["state"] == "built" for n in
+                   ("a.csv", "b.csv", "c.csv")), by
+        assert by["broken.csv"]["state"] == "failed"
+        assert "view broken.csv failed" in r.stderr
+        assert "missing" in r.stderr
+        assert "3 views built" in r.stderr and "1 failed" in r.stderr
+    finally:
+        spotfs("unmount", s.mnt)
+    assert not is_mounted(s.mnt)
+
+
+@pytest.mark.parametrize("value", ["lots", "-1", "1.5G", "12 parsecs", "[1]"])
+def test_bad_view_memory_is_a_config_error(sandbox, tmp_path, value):
+    s = make(sandbox, tmp_path, "badmem", value)
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode != 0
+    assert "view_memory must be a size" in r.stderr + r.stdout
+    assert ":4:" in r.stderr + r.stdout  # file:line:col
+
+
+@pytest.mark.parametrize("value,want", [("0", 0), ("1024", 1024),
+                                        ("64KiB", 65536), ("2M", 2 << 20),
+                                        ("1 GB", 10 ** 9)])
+def test_view_memory_sizes(sandbox, tmp_path, value, want):
+    s = make(sandbox, tmp_path, "mem", value)
+    s.mount()
+    assert status(s)["view_memory"] == want
