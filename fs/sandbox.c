@@ -121,8 +121,8 @@ static int sbx_engines(struct sbx *s, struct spot_err *err)
 
 /* What a dataset's name led to when a build failed (srcdir.h identity). */
 static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
-			const char *role, struct vc_content *out,
-			struct spot_err *err)
+			const char *role, struct vc_sink *sink,
+			struct vc_content *out, struct spot_err *err)
 {
 	struct sbx *s = arg;
 	const struct cfg_dataset *d = cfg_dataset_find(s->cfg, dataset);
@@ -131,7 +131,7 @@ static int sbx_vc_build(void *arg, const char *dataset, const char *sub,
 		spot_err_set(err, "%s: not a dataset", dataset);
 		return -ENOENT;
 	}
-	return sbx_build(s, d, sub, role, out, err);
+	return sbx_build_to(s, d, sub, role, sink, out, err);
 }
 
 static int sbx_remember(struct sbx *s, dev_t dev, ino_t ino);
@@ -1265,9 +1265,18 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err)
 {
+	return sbx_build_to(s, d, sub, role, NULL, out, err);
+}
+
+int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		 const char *role, struct vc_sink *sink, struct vc_content *out,
+		 struct spot_err *err)
+{
 	struct sbx_bind bind = { .s = s, .d = d, .role = role };
-	struct view_csv_opts copts = { sbx_build_threads(s), 0, 0,
-				       sbx_bind_more_cb, &bind };
+	struct view_csv_opts copts = {
+		sbx_build_threads(s),	     0,	  0, sbx_bind_more_cb, &bind,
+		sink ? vc_sink_write : NULL, sink
+	};
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
 	struct src_id pin = { 0 };
@@ -1339,9 +1348,10 @@ int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		spot_buf_fini(&buf);
 		return rc;
 	}
-	rc = vc_content_from_buf(out, &buf);
+	rc = vc_sink_used(sink) ? vc_sink_content(sink, &buf, out)
+				: vc_content_from_buf(out, &buf);
 	if (rc) {
-		spot_err_set(err, "%s: out of memory", d->name);
+		spot_err_set(err, "%s: %s", d->name, strerror(-rc));
 		return rc;
 	}
 	if (fmt == VIEW_FMT_CSV)

@@ -104,6 +104,10 @@ struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d);
  */
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err);
+/* The same, streaming into sink (NULL: none) where the format can (CSV). */
+int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		 const char *role, struct vc_sink *sink, struct vc_content *out,
+		 struct spot_err *err);
 
 /* The format of dataset d: from the config, else detected once. */
 int sbx_format(struct sbx *s, const struct cfg_dataset *d);

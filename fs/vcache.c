@@ -3,11 +3,11 @@
  * vcache.c - build-once cache of masked views.
  */
 #include "vcache.h"
+#include "vcache_i.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,54 +17,6 @@
 
 /* Buffers from this size on are excluded from core dumps. */
 #define VC_NODUMP_MIN (128u * 1024)
-
-/* Spilling copies views in pieces of this size. */
-#define VC_SPILL_CHUNK (1u << 20)
-
-/* A caller waiting in vc_get_by (on its stack), listed on the entry. */
-struct vc_wait {
-	struct vc_wait *next;
-	struct vc_caller who;
-	int64_t since_ms;
-};
-
-struct vc_entry {
-	struct vc_entry *next;
-	bool retired;  /* source changed or failure retried: for holders only */
-	bool spilling; /* the spill thread is copying it; vc->lock */
-	bool spilled;  /* content reads its spill file; vc->lock */
-	bool spill_failed; /* do not try again; vc->lock */
-	uint64_t mem;	   /* bytes counted against the budget; vc->lock */
-	uint64_t last_use; /* vc->clock at its last read (atomic) */
-	int64_t started_ms, built_ms;
-	struct spot_progress progress; /* while building (atomics) */
-	struct vc_wait *waits;	       /* vc->lock */
-	struct vc *cache;
-	char *key; /* dataset \0 sub \0 role \0 */
-	size_t key_len;
-	unsigned fails;	       /* failed builds of the key in a row */
-	struct vc_stamp stamp; /* of the source when the build started */
-	struct vc_view view;
-};
-
-struct vc {
-	vc_build_fn build;
-	void *arg;
-	vc_stamp_fn stamp; /* or NULL: failures never see a source change */
-	pthread_mutex_t lock;
-	pthread_cond_t built;  /* broadcast when any build finishes */
-	struct vc_entry *head; /* protected by lock */
-	uint64_t clock;	       /* reads so far, for LRU (atomic) */
-	/* Memory budget and spill (vc_set_spill); under lock. */
-	uint64_t budget; /* 0: no budget */
-	uint64_t mem;	 /* bytes of views in memory */
-	const struct vc_spill_ops *spill;
-	void *spill_arg;
-	bool spill_stop, spill_busy, spill_started;
-	pthread_cond_t spill_cv;   /* wakes the spill thread */
-	pthread_cond_t settled_cv; /* broadcast when it goes idle */
-	pthread_t spill_thread;
-};
 
 int64_t vc_now_ms(void)
 {
@@ -141,6 +93,8 @@ bool vc_err_transient(int err, unsigned fails)
 	case EMFILE:
 	case ENFILE:
 	case ESTALE: /* the source changed during the build */
+	case ENOSPC: /* the store's disk, while streaming a view */
+	case EDQUOT:
 		return true;
 	case EIO:
 		/* A failing disk or a codec's malformed data: try once more. */
@@ -215,20 +169,9 @@ static char *vc_key(const char *dataset, const char *sub, const char *role,
 	return k;
 }
 
-static uint64_t vc_content_mem(const struct vc_content *c)
-{
-	return c->mem ? c->mem : c->data ? c->size : 0;
-}
-
-/* Under c->lock: wake the spill thread when memory is over budget. */
-static void vc_over_budget(struct vc *c)
-{
-	if (c->spill_started && c->mem > c->budget)
-		pthread_cond_signal(&c->spill_cv);
-}
-
 static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
-			 const char *sub, const char *role)
+			 const char *sub, const char *role,
+			 struct vc_sink *sink)
 {
 	struct spot_progress *outer = spot_progress_cur;
 	struct vc_content content;
@@ -242,8 +185,9 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		 dataset, sub[0] ? " " : "", sub, role[0] ? " role " : "", role,
 		 e->view.gen, e->stamp.size);
 	spot_progress_cur = &e->progress;
-	rc = c->build(c->arg, dataset, sub, role, &content, &err);
+	rc = c->build(c->arg, dataset, sub, role, sink, &content, &err);
 	spot_progress_cur = outer;
+	vc_sink_free(sink);
 	if (!rc && (!content.read || (content.free && !content.obj))) {
 		/* Never a view without callbacks (a build that lost an
 		 * allocation but said 0): fail it, transiently. */
@@ -254,6 +198,8 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 	}
 	pthread_mutex_lock(&c->lock);
 	e->built_ms = vc_now_ms() - e->started_ms;
+	c->reserved -= e->reserve;
+	e->reserve = 0;
 	if (rc) {
 		e->view.err = rc > 0 ? -EIO : rc;
 		memcpy(e->view.msg, err.msg, sizeof(e->view.msg));
@@ -277,6 +223,8 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0);
 		e->view.content = content;
 		e->view.state = VC_READY;
+		/* Streamed to a spill file: built spilled. */
+		e->spilled = vc_content_spilled(&content);
 		e->mem = vc_content_mem(&content);
 		c->mem += e->mem;
 		__atomic_store_n(
@@ -373,6 +321,7 @@ int vc_get_by(struct vc *c, const char *dataset, const char *sub,
 	      struct vc_view **out)
 {
 	struct vc_stamp st;
+	bool stream;
 	struct vc_wait w;
 	struct vc_entry *e;
 	uint64_t gen = 0;
@@ -432,8 +381,15 @@ build:
 	vc_stamp_of(c, dataset, sub, &st);
 	pthread_mutex_lock(&c->lock);
 	e->stamp = st; /* status reads it */
+	/* Room in memory beside the builds running, or straight to disk. */
+	stream = c->spill_started && c->reserved + st.size > c->budget;
+	if (c->spill_started && !stream) {
+		e->reserve = st.size;
+		c->reserved += st.size;
+		vc_over_budget(c);
+	}
 	pthread_mutex_unlock(&c->lock);
-	vc_build_one(c, e, dataset, sub, role);
+	vc_build_one(c, e, dataset, sub, role, stream ? vc_sink_new(c) : NULL);
 	if (who) {
 		pthread_mutex_lock(&c->lock);
 		vc_wait_del(e, &w);
@@ -582,224 +538,5 @@ void vc_foreach(struct vc *c, void (*fn)(void *arg, const struct vc_info *),
 		}
 		fn(arg, &in);
 	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* ---- memory budget and spill ---- */
-
-struct vc_spill_obj {
-	const struct vc_spill_ops *ops;
-	void *file;
-};
-
-static ssize_t vc_spill_read(void *obj, void *buf, size_t len, uint64_t off)
-{
-	struct vc_spill_obj *o = obj;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = o->ops->pread(o->file, (char *)buf + got, len - got,
-					  off + got);
-
-		if (n < 0)
-			return got ? (ssize_t)got : n;
-		if (n == 0) /* the file is shorter than the view: fail */
-			return got ? (ssize_t)got : -EIO;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-static void vc_spill_free(void *obj)
-{
-	struct vc_spill_obj *o = obj;
-
-	o->ops->destroy(o->file);
-	free(o);
-}
-
-/* Under c->lock: the least recently read view that may be spilled. */
-static struct vc_entry *vc_spill_pick(struct vc *c)
-{
-	struct vc_entry *best = NULL;
-	uint64_t best_use = UINT64_MAX;
-
-	for (struct vc_entry *e = c->head; e; e = e->next) {
-		uint64_t use;
-
-		if (e->view.state != VC_READY || !e->mem || e->spilling ||
-		    e->spilled || e->spill_failed)
-			continue;
-		use = __atomic_load_n(&e->last_use, __ATOMIC_RELAXED);
-		if (!best || use < best_use) {
-			best = e;
-			best_use = use;
-		}
-	}
-	return best;
-}
-
-static int vc_spill_put(struct vc *c, void *file, const void *p, size_t n,
-			uint64_t off)
-{
-	ssize_t w = c->spill->pwrite(file, p, n, off);
-
-	if (w < 0)
-		return (int)w;
-	return (size_t)w == n ? 0 : -EIO;
-}
-
-/*
- * Copy e's content into file. The content does not change meanwhile: only
- * this thread swaps contents, and e->spilling keeps e from being freed.
- */
-static int vc_spill_copy(struct vc *c, struct vc_entry *e, void *file)
-{
-	const struct vc_content *ct = &e->view.content;
-	uint8_t *buf = NULL;
-	uint64_t off = 0;
-	int rc = 0;
-
-	if (!ct->data && !(buf = malloc(VC_SPILL_CHUNK)))
-		return -ENOMEM;
-	while (!rc && off < ct->size) {
-		size_t n = ct->size - off < VC_SPILL_CHUNK
-				   ? (size_t)(ct->size - off)
-				   : VC_SPILL_CHUNK;
-		ssize_t got = (ssize_t)n;
-
-		if (__atomic_load_n(&c->spill_stop, __ATOMIC_RELAXED)) {
-			rc = -ECANCELED;
-			break;
-		}
-		if (buf)
-			got = ct->read(ct->obj, buf, n, off);
-		if (got <= 0)
-			rc = got ? (int)got : -EIO;
-		else
-			rc = vc_spill_put(c, file, buf ? buf : ct->data + off,
-					  (size_t)got, off);
-		off += got > 0 ? (uint64_t)got : 0;
-	}
-	free(buf);
-	return rc;
-}
-
-/* Spill e (marked spilling); called and returns without c->lock. */
-static void vc_spill_one(struct vc *c, struct vc_entry *e)
-{
-	struct vc_spill_obj *o = malloc(sizeof(*o));
-	struct vc_content old;
-	void *file = NULL;
-	int rc = o ? c->spill->create(c->spill_arg, &file) : -ENOMEM;
-
-	if (!rc)
-		rc = vc_spill_copy(c, e, file);
-	if (rc) {
-		if (file)
-			c->spill->destroy(file);
-		free(o);
-		pthread_mutex_lock(&c->lock);
-		e->spilling = false;
-		if (rc != -ECANCELED) {
-			e->spill_failed = true;
-			spot_log(SPOT_LOG_WARN,
-				 "view %s: cannot spill it to the store (%s): "
-				 "kept in memory, over the view_memory budget",
-				 e->key, strerror(-rc));
-		}
-		return;
-	}
-	o->ops = c->spill;
-	o->file = file;
-	/* Readers finish their read first; new ones wait for the swap. */
-	pthread_rwlock_wrlock(&e->view.rw);
-	pthread_mutex_lock(&c->lock);
-	old = e->view.content;
-	e->view.content.read = vc_spill_read;
-	e->view.content.free = vc_spill_free;
-	e->view.content.obj = o;
-	e->view.content.data = NULL;
-	e->view.content.mem = 0;
-	/* Self-contained now: it never reads the source again. */
-	e->view.content.check = NULL;
-	c->mem -= e->mem;
-	e->mem = 0;
-	e->spilled = true;
-	e->spilling = false;
-	pthread_mutex_unlock(&c->lock);
-	pthread_rwlock_unlock(&e->view.rw);
-	if (old.free)
-		old.free(old.obj);
-	pthread_mutex_lock(&c->lock);
-}
-
-static void *vc_spill_main(void *arg)
-{
-	struct vc *c = arg;
-	struct vc_entry *e;
-
-	pthread_mutex_lock(&c->lock);
-	for (;;) {
-		while (!c->spill_stop &&
-		       (c->mem <= c->budget || !(e = vc_spill_pick(c)))) {
-			c->spill_busy = false;
-			pthread_cond_broadcast(&c->settled_cv);
-			pthread_cond_wait(&c->spill_cv, &c->lock);
-		}
-		if (c->spill_stop)
-			break;
-		e->spilling = true;
-		c->spill_busy = true;
-		pthread_mutex_unlock(&c->lock);
-		vc_spill_one(c, e); /* returns with c->lock held */
-	}
-	c->spill_busy = false;
-	pthread_cond_broadcast(&c->settled_cv);
-	pthread_mutex_unlock(&c->lock);
-	return NULL;
-}
-
-int vc_set_spill(struct vc *c, uint64_t budget, const struct vc_spill_ops *ops,
-		 void *arg)
-{
-	sigset_t all, old;
-	int rc;
-
-	if (c->spill_started || !ops || !ops->create || !ops->pwrite ||
-	    !ops->pread || !ops->destroy)
-		return -EINVAL;
-	c->budget = budget;
-	c->spill = ops;
-	c->spill_arg = arg;
-	/* Signals go to the daemon's own threads, never to this one. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	rc = -pthread_create(&c->spill_thread, NULL, vc_spill_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc)
-		return rc;
-	c->spill_started = true;
-	return 0;
-}
-
-uint64_t vc_mem(struct vc *c, uint64_t *budget)
-{
-	uint64_t m;
-
-	pthread_mutex_lock(&c->lock);
-	m = c->mem;
-	if (budget)
-		*budget = c->spill_started ? c->budget : UINT64_MAX;
-	pthread_mutex_unlock(&c->lock);
-	return m;
-}
-
-void vc_spill_settle(struct vc *c)
-{
-	pthread_mutex_lock(&c->lock);
-	while (c->spill_started &&
-	       (c->spill_busy || (c->mem > c->budget && vc_spill_pick(c))))
-		pthread_cond_wait(&c->settled_cv, &c->lock);
 	pthread_mutex_unlock(&c->lock);
 }

@@ -17,7 +17,8 @@
  *
  * A failed build is reported to its waiters as EIO and then classified
  * (vc_err_transient): a transient failure (out of memory or file handles,
- * EAGAIN/EINTR/EBUSY, the source changed while it was read, or a first EIO,
+ * EAGAIN/EINTR/EBUSY, the source changed while it was read, no space for
+ * a streamed view (ENOSPC/EDQUOT), or a first EIO,
  * which a failing disk and a codec's malformed data both give) is built
  * again by the next vc_get; a deterministic one (malformed data, a policy
  * error, a missing column, a second EIO in a row) stays failed until the
@@ -32,6 +33,12 @@
  * a view that reads its source (Parquet) is copied from the pinned source
  * and afterwards reads only its file. A spill that fails (disk full) leaves
  * the view in memory and is not tried again for that view.
+ *
+ * A build whose source is larger than what the budget has left beside the
+ * other builds running is offered a sink (vc_build_fn): its bytes go to a
+ * spill file as they are made, so a view of any size is built in bounded
+ * memory. Other builds reserve their source's size until they end, and the
+ * spill thread makes room for the reservations too.
  *
  * Locking: vc->lock protects the table, each view's state and the memory
  * accounting. A view's content is fixed once its state is VC_READY, except
@@ -109,12 +116,34 @@ struct vc_view {
 };
 
 /*
+ * Where a build may stream the view's bytes instead of holding them: a
+ * spill file of the store, offered (non-NULL) when the view would not fit
+ * the memory budget beside the views being built. A build that uses it
+ * appends the bytes in order with vc_sink_write and ends with
+ * vc_sink_content; one that does not just returns its content.
+ */
+struct vc_sink;
+
+/* Append len bytes (sink is a struct vc_sink *). 0 or -errno. */
+int vc_sink_write(void *sink, const void *p, size_t len);
+/* Whether anything was written to s. */
+bool vc_sink_used(const struct vc_sink *s);
+/*
+ * Append tail (emptied) and make *c the view of every byte written: read
+ * from the spill file, nothing in memory. The sink then belongs to *c.
+ * 0 or -errno (c empty: the build must fail).
+ */
+int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
+		    struct vc_content *c);
+
+/*
  * Build callback: fill *out for (dataset, sub, role) or return -errno with
  * err set. Called without locks held, from the thread of the first vc_get.
+ * sink is NULL or a sink for the view (above).
  */
 typedef int (*vc_build_fn)(void *arg, const char *dataset, const char *sub,
-			   const char *role, struct vc_content *out,
-			   struct spot_err *err);
+			   const char *role, struct vc_sink *sink,
+			   struct vc_content *out, struct spot_err *err);
 
 struct vc;
 

@@ -67,6 +67,17 @@ struct view_csv_opts {
 	uint64_t min_size;
 	view_bind_fn more_plan;
 	void *arg; /* for more_plan */
+	/*
+	 * Streaming (optional): the view's bytes go to emit, in order, as
+	 * parts are masked, instead of into out; workers run at most a few
+	 * parts ahead of emit, so memory stays bounded whatever the file's
+	 * size. Files under min_size, or of one part, still go into out:
+	 * the view is the emitted bytes followed by out. emit returns 0 or
+	 * -errno (the build then fails with it). With emit, one thread
+	 * (threads < 2 or no more_plan) also builds in parts.
+	 */
+	int (*emit)(void *emit_arg, const void *p, size_t len);
+	void *emit_arg;
 };
 
 int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,

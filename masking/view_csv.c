@@ -80,7 +80,11 @@ struct vcsv {
 	size_t ndone;	  /* step 1 */
 	bool stop;
 	struct spot_progress *prog; /* the caller's: step 2 counts in it */
+	const struct view_csv_opts *opts; /* emit, when streaming */
 };
+
+/* Parts masked ahead of the one being emitted, per worker (streaming). */
+#define VCSV_AHEAD 2
 
 /* Step 1 for part i: rows and lines, or the error. */
 static void vcsv_skim(struct vcsv *v, struct vcsv_part *p)
@@ -316,10 +320,13 @@ static int vcsv_step2(struct vcsv *v, const struct pipe_plan *plan,
 {
 	int rc = 0;
 
+	bool stream = v->opts && v->opts->emit;
+	size_t ahead = stream ? VCSV_AHEAD * (v->nwk ? v->nwk : 1) : v->nparts;
+
 	pthread_mutex_lock(&v->mu);
 	v->building = true;
 	v->next = 0;
-	v->claim_end = v->nwk ? v->nparts : 0;
+	v->claim_end = !v->nwk ? 0 : ahead < v->nparts ? ahead : v->nparts;
 	pthread_cond_broadcast(&v->cv);
 	pthread_mutex_unlock(&v->mu);
 	for (size_t i = 0; i < v->nparts && !rc; i++) {
@@ -338,7 +345,20 @@ static int vcsv_step2(struct vcsv *v, const struct pipe_plan *plan,
 			*err = p->err;
 			break;
 		}
-		if (!out->len) {
+		if (stream) {
+			rc = v->opts->emit(v->opts->emit_arg, p->buf.p,
+					   p->buf.len);
+			if (rc)
+				spot_err_set(err, "cannot write the view: %s",
+					     strerror(-rc));
+			/* One more part may be masked ahead. */
+			pthread_mutex_lock(&v->mu);
+			if (v->nwk && !rc && v->claim_end &&
+			    v->claim_end < v->nparts)
+				v->claim_end++;
+			pthread_cond_broadcast(&v->cv);
+			pthread_mutex_unlock(&v->mu);
+		} else if (!out->len) {
 			spot_buf_fini(out);
 			*out = p->buf; /* no copy: the part's buffer becomes out */
 			spot_buf_init(&p->buf);
@@ -356,7 +376,8 @@ static int vcsv_step2(struct vcsv *v, const struct pipe_plan *plan,
 
 /* The parallel build; hdr's header is read and plans[0] bound. */
 static int vcsv_run(int fd, const struct csv_reader *hdr, uint64_t size,
-		    size_t chunk, const struct pipe_plan **plans, size_t nplans,
+		    const struct view_csv_opts *opts, size_t chunk,
+		    const struct pipe_plan **plans, size_t nplans,
 		    struct spot_buf *out, struct pipe_stats *st,
 		    struct spot_err *err)
 {
@@ -365,6 +386,7 @@ static int vcsv_run(int fd, const struct csv_reader *hdr, uint64_t size,
 
 	memset(&v, 0, sizeof(v));
 	v.fd = fd;
+	v.opts = opts;
 	v.prog = spot_progress_cur;
 	v.hdr = hdr;
 	pthread_mutex_init(&v.mu, NULL);
@@ -406,10 +428,14 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 	size_t ncols, n = 0;
 	int rc;
 
-	if (threads < 2 || !opts->more_plan || fstat(fd, &sb) ||
+	bool stream = opts && opts->emit;
+
+	if ((!stream && (threads < 2 || !opts->more_plan)) || fstat(fd, &sb) ||
 	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < min ||
 	    (uint64_t)sb.st_size <= chunk)
 		return view_build_csv(fd, delim, bind, arg, out, st, err);
+	if (threads < 2 || !opts->more_plan)
+		threads = 1; /* streaming alone: one worker, the caller emits */
 	rc = csv_reader_open_fd(fd, delim, &r);
 	if (rc) {
 		spot_err_set(err, "cannot read CSV: %s", strerror(-rc));
@@ -432,8 +458,8 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 	if (rc)
 		goto out;
 	memset(st, 0, sizeof(*st));
-	rc = vcsv_run(fd, r, (uint64_t)sb.st_size, chunk, plans, n, out, st,
-		      err);
+	rc = vcsv_run(fd, r, (uint64_t)sb.st_size, opts, chunk, plans, n, out,
+		      st, err);
 out:
 	free(plans);
 	csv_reader_free(r);

@@ -135,14 +135,33 @@ struct res {
 	struct spot_err err;
 };
 
+/* Streaming: emitted bytes collect here; emit_fail_at fails that call. */
+static bool streaming;
+static struct spot_buf emitted;
+static int emit_calls, emit_fail_at;
+
+static int emit(void *arg, const void *p, size_t len)
+{
+	(void)arg;
+	if (++emit_calls == emit_fail_at)
+		return -ENOSPC;
+	return spot_buf_append(&emitted, p, len);
+}
+
 static char path[] = "/tmp/test_csv_par_XXXXXX";
 
 static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 		  struct res *res)
 {
-	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS, bind,
-				   NULL };
+	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS, bind, NULL,
+				   NULL,    NULL };
 	int fd = open(path, O_RDWR | O_TRUNC);
+
+	if (streaming) {
+		o.emit = emit;
+		spot_buf_reset(&emitted);
+		emit_calls = 0;
+	}
 
 	memset(res, 0, sizeof(*res));
 	spot_buf_init(&res->out);
@@ -156,6 +175,17 @@ static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 	res->rc = view_build_csv_opts(fd, 0, bind, NULL, &o, &res->out,
 				      &res->st, &res->err);
 	close(fd);
+	if (streaming && !res->rc) {
+		/* The view: the emitted bytes, then what is left in out. */
+		struct spot_buf all;
+
+		spot_buf_init(&all);
+		if (spot_buf_append(&all, emitted.p, emitted.len) ||
+		    spot_buf_append(&all, res->out.p, res->out.len))
+			res->rc = -ENOMEM;
+		spot_buf_fini(&res->out);
+		res->out = all;
+	}
 	for (size_t i = 0; i < nplans; i++) {
 		if (plans[i].shared)
 			res->rc = -EDEADLK;
@@ -167,13 +197,17 @@ static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 /* Every (threads, chunk) against one thread. */
 static void same(const char *what, const char *src, size_t len, enum kind k)
 {
-	static const unsigned th[] = { 2, 3, 7 };
+	static const unsigned th[] = { 1, 2, 3, 7 };
 	static const size_t ch[] = { 1, 100, 4096, 1 << 20 };
 	struct res one, par;
 	size_t bad = 0, n = 0;
 
+	bool was = streaming;
+
 	kind = k;
+	streaming = false; /* the reference: one thread, in memory */
 	build(src, len, 1, 0, &one);
+	streaming = was;
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(th); i++) {
 		for (size_t j = 0; j < SPOT_ARRAY_SIZE(ch); j++) {
 			build(src, len, th[i], ch[j], &par);
@@ -314,7 +348,7 @@ static void test_errors(void)
 
 static void test_small_file_one_worker(void)
 {
-	struct view_csv_opts o = { 4, 1, 0, bind, NULL };
+	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL };
 	struct res r;
 	int fd = open(path, O_RDWR | O_TRUNC);
 
@@ -331,6 +365,31 @@ static void test_small_file_one_worker(void)
 	close(fd);
 }
 
+static void test_streaming(void)
+{
+	struct res r;
+	size_t len;
+	char *s = gen(1200, true, "LW", &len, SIZE_MAX, SIZE_MAX, NULL);
+
+	streaming = true;
+	printf("# streaming: the same tests, bytes emitted part by part\n");
+	test_valid();
+	test_errors();
+	kind = K_SEED;
+	emit_fail_at = 3;
+	build(s, len, 2, 100, &r);
+	CHECK(r.rc == -ENOSPC && strstr(r.err.msg, "cannot write the view"),
+	      "an emit failing stops the build with its error (%d '%s')", r.rc,
+	      r.err.msg);
+	CHECK(emit_calls == 3, "and nothing is emitted after it (%d)",
+	      emit_calls);
+	spot_buf_fini(&r.out);
+	emit_fail_at = 0;
+	streaming = false;
+	spot_buf_fini(&emitted);
+	free(s);
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -341,6 +400,7 @@ int main(void)
 	test_valid();
 	test_errors();
 	test_small_file_one_worker();
+	test_streaming();
 	unlink(path);
 	return check_done();
 }

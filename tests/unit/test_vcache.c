@@ -25,6 +25,8 @@ struct fake {
 	atomic_int max_in;   /* most builds seen running at once */
 	useconds_t delay;    /* each build takes this long */
 	size_t size;	     /* content bytes (0: the dataset's name) */
+	uint64_t src_size;   /* the stamp's source size (0: 1) */
+	atomic_int sinks;    /* builds offered a sink */
 };
 
 /* The byte at off of a sized fake view of dataset ds. */
@@ -34,8 +36,8 @@ static uint8_t fake_byte(const char *ds, uint64_t off)
 }
 
 static int fake_build(void *arg, const char *dataset, const char *sub,
-		      const char *role, struct vc_content *out,
-		      struct spot_err *err)
+		      const char *role, struct vc_sink *sink,
+		      struct vc_content *out, struct spot_err *err)
 {
 	struct fake *f = arg;
 	struct spot_buf b;
@@ -58,6 +60,28 @@ static int fake_build(void *arg, const char *dataset, const char *sub,
 	if (f->ret_no_read)
 		return 0; /* a buggy build: no callbacks */
 	spot_buf_init(&b);
+	if (sink) {
+		atomic_fetch_add(&f->sinks, 1);
+		/* Streamed in odd pieces, the last 10 bytes left as a tail. */
+		for (size_t off = 0; f->size && off + 10 < f->size;) {
+			uint8_t piece[333];
+			size_t n = f->size - 10 - off < sizeof(piece)
+					   ? f->size - 10 - off
+					   : sizeof(piece);
+
+			for (size_t i = 0; i < n; i++)
+				piece[i] = fake_byte(dataset, off + i);
+			if (vc_sink_write(sink, piece, n))
+				return -EIO;
+			off += n;
+		}
+		if (f->size) {
+			for (size_t i = f->size - 10; i < f->size; i++)
+				if (spot_buf_putc(&b, fake_byte(dataset, i)))
+					return -ENOMEM;
+			return vc_sink_content(sink, &b, out);
+		}
+	}
 	if (f->size) {
 		if (spot_buf_reserve(&b, f->size))
 			return -ENOMEM;
@@ -80,7 +104,7 @@ static int fake_stamp(void *arg, const char *dataset, const char *sub,
 	if (f->stamp_err)
 		return f->stamp_err;
 	out->ino = f->stamp_ino;
-	out->size = 1;
+	out->size = f->src_size ? f->src_size : 1;
 	return 0;
 }
 
@@ -499,7 +523,7 @@ static void test_spill_create_fails(void)
 static void test_spill_write_fails(void)
 {
 	struct fake f;
-	struct vc *c = spill_cache(&f, 0, 3u << 20);
+	struct vc *c = spill_cache(&f, 1, 3u << 20);
 	struct seen *s;
 
 	ms.write_fail = 2; /* the second 1 MiB piece: disk full */
@@ -607,6 +631,82 @@ static void test_waiters_shown(void)
 	vc_free(c);
 }
 
+static void test_stream_big_source(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 3000, 5000);
+	struct seen *s;
+
+	f.src_size = 5000; /* more than the whole budget */
+	CHECK(view_intact(c, "big.csv", 5000),
+	      "a view streamed to its spill file reads whole");
+	CHECK(atomic_load(&f.sinks) == 1,
+	      "a source larger than the budget is offered a sink");
+	s = seen_of(c, "big.csv");
+	CHECK(s && s->spilled && s->mem == 0 && vc_mem(c, NULL) == 0,
+	      "it is built spilled: no memory held");
+	vc_free(c);
+	CHECK(atomic_load(&ms.creates) == 1 && atomic_load(&ms.destroys) == 1,
+	      "its spill file goes with the cache");
+}
+
+static void test_stream_write_fails(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 3000, 5000);
+
+	f.src_size = 5000;
+	ms.write_fail = 3; /* disk full while streaming */
+	CHECK(get_state(c, "big.csv") == VC_FAILED,
+	      "a streamed build whose spill file cannot be written fails");
+	CHECK(atomic_load(&ms.creates) == atomic_load(&ms.destroys),
+	      "and its partial file is destroyed");
+	ms.write_fail = 0;
+	CHECK(get_state(c, "big.csv") == VC_READY &&
+		      view_intact(c, "big.csv", 5000),
+	      "the next open builds it again (transient)");
+	vc_free(c);
+}
+
+static void test_stream_beside_running_builds(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 3000, 2000);
+	struct getter g[2] = { { c, "r1.csv", 0 }, { c, "r2.csv", 0 } };
+	pthread_t t[2];
+
+	f.src_size = 2000;
+	f.delay = 300000; /* both run at once */
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, getter_run, &g[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	CHECK(g[0].st == VC_READY && g[1].st == VC_READY, "both built");
+	CHECK(atomic_load(&f.sinks) == 1,
+	      "the build that did not fit beside the other streamed (%d)",
+	      atomic_load(&f.sinks));
+	CHECK(view_intact(c, "r1.csv", 2000) && view_intact(c, "r2.csv", 2000),
+	      "both read whole");
+	vc_spill_settle(c);
+	CHECK(vc_mem(c, NULL) <= 3000, "memory within the budget");
+	vc_free(c);
+}
+
+static void test_stream_sink_unused(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 10, 0);
+
+	f.src_size = 100; /* offered a sink, builds in memory anyway */
+	CHECK(get_state(c, "a.csv") == VC_READY, "built in memory");
+	vc_spill_settle(c);
+	CHECK(atomic_load(&f.sinks) == 1, "offered a sink");
+	vc_free(c);
+	CHECK(atomic_load(&ms.creates) == atomic_load(&ms.destroys),
+	      "an unused sink's file is destroyed (%d/%d)",
+	      atomic_load(&ms.creates), atomic_load(&ms.destroys));
+}
+
 static void test_spill_bad_ops(void)
 {
 	struct fake f;
@@ -644,6 +744,10 @@ int main(void)
 	test_spill_short_file();
 	test_spill_while_reading();
 	test_waiters_shown();
+	test_stream_big_source();
+	test_stream_write_fails();
+	test_stream_beside_running_builds();
+	test_stream_sink_unused();
 	test_spill_bad_ops();
 	return check_done();
 }
