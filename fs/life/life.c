@@ -262,30 +262,34 @@ static void *life_thread(void *arg)
 
 /* ---- control requests ---- */
 
+/* The deadline (0: none) and the state's name, read once under the lock. */
+static const char *life_state_of(struct life *l, int64_t *dwall)
+{
+	const char *st;
+
+	pthread_mutex_lock(&l->mu);
+	*dwall = l->deadline_wall;
+	st = l->expired ? "expired" : l->unmount_req ? "unmounting" : "running";
+	pthread_mutex_unlock(&l->mu);
+	return st;
+}
+
 static int life_ctl_status(struct life *l, struct spot_buf *r)
 {
 	char created[64], deadline[64], left[32], max[32];
 	uint64_t rem = life_remaining(l);
 	int64_t dwall;
-	bool expired, unmounting;
+	const char *state = life_state_of(l, &dwall);
 
-	pthread_mutex_lock(&l->mu);
-	dwall = l->deadline_wall;
-	expired = l->expired;
-	unmounting = l->unmount_req;
-	pthread_mutex_unlock(&l->mu);
 	life_fmt_time(l->created_wall, created, sizeof(created));
 	spot_format_duration(l->max_ttl, max, sizeof(max));
 	spot_buf_printf(r,
 			"id: %s\nstate: %s\nmountpoint: %s\nsource: %s\n"
 			"config: %s\nconfig digest: %s\nroles: %s\n"
 			"owner: %u\npid: %d\ncreated: %s\n",
-			l->id,
-			expired	     ? "expired"
-			: unmounting ? "unmounting"
-				     : "running",
-			l->mountpoint, l->source, l->config_path, l->digest,
-			l->roles, (unsigned)l->owner, (int)getpid(), created);
+			l->id, state, l->mountpoint, l->source, l->config_path,
+			l->digest, l->roles, (unsigned)l->owner, (int)getpid(),
+			created);
 	if (dwall) {
 		life_fmt_time(dwall, deadline, sizeof(deadline));
 		spot_format_duration(rem, left, sizeof(left));
@@ -313,19 +317,11 @@ static int life_ctl_status_json(struct life *l, struct spot_buf *r)
 {
 	uint64_t rem = life_remaining(l);
 	int64_t dwall;
-	bool expired, unmounting;
+	const char *state = life_state_of(l, &dwall);
 
-	pthread_mutex_lock(&l->mu);
-	dwall = l->deadline_wall;
-	expired = l->expired;
-	unmounting = l->unmount_req;
-	pthread_mutex_unlock(&l->mu);
 	spot_buf_printf(r, "{\"id\":");
 	spot_buf_json_str(r, l->id);
-	spot_buf_printf(r, ",\"state\":\"%s\",\"mountpoint\":",
-			expired	     ? "expired"
-			: unmounting ? "unmounting"
-				     : "running");
+	spot_buf_printf(r, ",\"state\":\"%s\",\"mountpoint\":", state);
 	spot_buf_json_str(r, l->mountpoint);
 	spot_buf_printf(r, ",\"source\":");
 	spot_buf_json_str(r, l->source);
