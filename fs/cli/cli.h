@@ -9,6 +9,8 @@
 #ifndef SPOT_CLI_H
 #define SPOT_CLI_H
 
+#include <stdint.h>
+
 #include "config.h"
 
 #define CLI_EXIT_OK 0
@@ -31,5 +33,12 @@ struct cfg *cli_load_config(const char *path);
 /* Print "spotfs CMD: message" to stderr. */
 void cli_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse a --ttl DURATION for CMD: a number with a unit (90s, 30m, 2h, 1d,
+ * 1h30m), longer than 0s. A bare number is refused. Returns 0, or prints
+ * the error and returns CLI_EXIT_USAGE.
+ */
+int cli_parse_ttl(const char *cmd, const char *s, uint64_t *out_sec);
 
 #endif /* SPOT_CLI_H */

@@ -5,6 +5,7 @@
  */
 #include "cmd_life.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -357,6 +358,23 @@ static void cli_extend_usage(FILE *f)
 }
 
 /* status and extend differ in one option and the request. */
+/* A bare number would be seconds (as in the config); on the command line
+ * "--ttl 90" is too easily meant as minutes, so a unit is required. */
+int cli_parse_ttl(const char *cmd, const char *s, uint64_t *out_sec)
+{
+	size_t len = strlen(s);
+
+	if (!len || isdigit((unsigned char)s[len - 1]) ||
+	    spot_parse_duration(s, out_sec) || !*out_sec) {
+		cli_error(cmd,
+			  "bad --ttl '%s': use a number with a unit, longer "
+			  "than 0s: 90s, 30m, 2h, 1d or 1h30m",
+			  s);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
 static int cli_ctl_command(const char *cmd, int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -408,11 +426,8 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	if (extend && (spot_parse_duration(ttl, &sec) || !sec)) {
-		cli_error(cmd, "bad --ttl '%s': use 90s, 30m, 2h, 1d or 1h30m",
-			  ttl);
+	if (extend && cli_parse_ttl(cmd, ttl, &sec))
 		return CLI_EXIT_USAGE;
-	}
 	rc = cli_live_sandbox(cmd, state, argv[optind], &sb, sock,
 			      sizeof(sock));
 	if (rc)

@@ -152,17 +152,8 @@ int cli_mount(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	mp = argv[optind];
-	if (ttl && spot_parse_duration(ttl, &ttl_sec)) {
-		cli_error("mount",
-			  "bad --ttl '%s': use a number with a unit: 90s, 30m, "
-			  "2h, 1d or 1h30m",
-			  ttl);
+	if (ttl && cli_parse_ttl("mount", ttl, &ttl_sec))
 		return CLI_EXIT_USAGE;
-	}
-	if (ttl && !ttl_sec) {
-		cli_error("mount", "--ttl must be longer than 0s");
-		return CLI_EXIT_USAGE;
-	}
 	cfg = cli_load_config(config);
 	if (!cfg)
 		return CLI_EXIT_FAIL;

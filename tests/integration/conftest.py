@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -26,15 +27,22 @@ if "SPOTFS_STATE_DIR" not in os.environ:
     os.environ["SPOTFS_RUNTIME_DIR"] = os.path.join(_state, "run")
 STATE_DIR = os.environ["SPOTFS_STATE_DIR"]
 
-# DuckDB for Node (tests/install-deps --test installs it).
+# DuckDB for Node (tests/install-deps --test installs it; tests/run says
+# why in SPOTFS_DUCKDB_MISSING when that failed).
 NODE_MODULES = os.path.join(ROOT, "tests", ".node", "node_modules")
-needs_duckdb = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
-                                  reason="DuckDB for Node not installed "
-                                  "(tests/install-deps --test)")
+HAVE_DUCKDB = bool(shutil.which("node")) and os.path.exists(
+    os.path.join(NODE_MODULES, "@duckdb", "node-api", "package.json"))
+DUCKDB_MISSING = "needs DuckDB for Node: " + (
+    os.environ.get("SPOTFS_DUCKDB_MISSING") or
+    "not installed (tests/install-deps --test installs it)")
+needs_duckdb = pytest.mark.skipif(not HAVE_DUCKDB, reason=DUCKDB_MISSING)
 
 
 def node(*args, timeout=300):
-    """Run node with DuckDB on its path; returns stdout, fails on error."""
+    """Run node with DuckDB on its path; returns stdout, fails on error.
+    Skips the calling test when DuckDB for Node is not installed."""
+    if not HAVE_DUCKDB:
+        pytest.skip(DUCKDB_MISSING)
     env = dict(os.environ, NODE_PATH=NODE_MODULES)
     r = subprocess.run(["node", *args], capture_output=True, text=True,
                        timeout=timeout, env=env, cwd=os.path.join(ROOT, "tests"))
@@ -56,6 +64,20 @@ def duck(tmp_path, sql):
                 "console.log(JSON.stringify(r.getRows(), (k, v) => typeof v === 'bigint' ? "
                 "Number(v) : v));\n" % json.dumps(sql))
     return json.loads(node(script))
+
+
+def bwrap_unusable():
+    """Why bubblewrap cannot run here, or None. bwrap pivots into a new
+    root, which needs / to be a mount point: inside a plain chroot (or a
+    container whose root is no mount) it fails with EINVAL."""
+    if not shutil.which("bwrap"):
+        return "bwrap is not installed (apt-get install bubblewrap)"
+    with open("/proc/self/mountinfo") as f:
+        if not any(line.split()[4] == "/" for line in f):
+            return ("/ is not a mount point here (a chroot?): bwrap cannot "
+                    "pivot_root into its sandbox; bind-mount the root onto "
+                    "itself (mount --bind DIR DIR) before chrooting to run it")
+    return None
 
 
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"

@@ -25,6 +25,13 @@ def test_version_and_usage_errors():
     assert spotfs("mount").returncode == 2
     r = spotfs("mount", "--ttl", "2 hours", "/tmp/x")
     assert r.returncode == 2 and "--ttl" in r.stderr
+    # A bare number would be seconds, which "--ttl 90" rarely means: the
+    # message asks for a unit, so a unitless value is refused too.
+    for bad in ("90", "1h30", "0s"):
+        r = spotfs("mount", "--ttl", bad, "/tmp/x")
+        assert r.returncode == 2 and "--ttl" in r.stderr, (bad, r.stderr)
+        r = spotfs("extend", "/tmp/x", "--ttl", bad)
+        assert r.returncode == 2 and "--ttl" in r.stderr, (bad, r.stderr)
 
 
 def test_config_errors_name_file_line_column(tmp_path):

@@ -6,7 +6,10 @@ import io
 import os
 import subprocess
 
-from conftest import ROOT, SPOTFS, Sandbox, is_mounted, spotfs, tree_digest
+import pytest
+
+from conftest import (ROOT, SPOTFS, Sandbox, bwrap_unusable, is_mounted, spotfs,
+                      tree_digest)
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -45,6 +48,9 @@ def test_example_check_is_clean():
 
 
 def test_container_scenario(tmp_path):
+    why = bwrap_unusable()
+    if why:
+        pytest.skip(why)
     r = subprocess.run([os.path.join(EXAMPLES, "container"), SPOTFS],
                        capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr

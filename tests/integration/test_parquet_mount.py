@@ -11,12 +11,12 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, spotfs, node, duck, NODE_MODULES
+from conftest import ROOT, spotfs, node, duck, needs_duckdb
+from conftest import NODE_MODULES  # noqa: F401 (test_leaks_parquet takes it from here)
 
 MASKED = ["email", "name"]
 
-pytestmark = pytest.mark.skipif(not os.path.isdir(NODE_MODULES),
-                                reason="DuckDB for Node not installed (tests/install-deps --test)")
+pytestmark = needs_duckdb
 
 
 
