@@ -105,6 +105,21 @@ bool u8_valid(const char *s, size_t len)
 	return true;
 }
 
+/* Whether (p, len) is all ASCII: then a byte is a character. */
+static bool msk_ascii(const uint8_t *p, size_t len)
+{
+	uint64_t acc = 0, x;
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		acc |= x;
+	}
+	for (; i < len; i++)
+		acc |= p[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
 /* ---- hash, tokenize ---- */
 
 /*
@@ -212,6 +227,39 @@ static size_t msk_mask_walk(const uint8_t *pat, size_t plen, uint8_t mc,
 	return total;
 }
 
+/*
+ * msk_mask_walk when the pattern and the value are ASCII, the common case
+ * (SSNs, card and phone numbers): a byte is a character, so one pass
+ * writes the output backwards ending at end and returns its size (at most
+ * len + plen bytes: every step consumes a pattern or a value byte).
+ */
+static size_t msk_mask_ascii(const uint8_t *pat, size_t plen, uint8_t mc,
+			     const uint8_t *in, size_t len, uint8_t *end)
+{
+	uint8_t *w = end;
+
+	while (len > 0) {
+		uint8_t c = mc, v = in[len - 1];
+
+		if (plen > 0) {
+			uint8_t pc = pat[--plen];
+
+			if (pc == '#')
+				c = v;
+			else if (pc != '*') {
+				c = pc;
+				if (v != pc) {
+					*--w = c; /* a literal not in the value */
+					continue;
+				}
+			}
+		}
+		*--w = c;
+		len--;
+	}
+	return (size_t)(end - w);
+}
+
 static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 		    struct spot_buf *out)
 {
@@ -222,6 +270,22 @@ static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 
 	if (!pat)
 		return -EINVAL;
+	if (len <= SIZE_MAX / 2 - r->pattern_len &&
+	    msk_ascii(pat, r->pattern_len) && msk_ascii(in, len)) {
+		size_t room = len + r->pattern_len;
+
+		if (out->cap - out->len <= room) {
+			rc = spot_buf_reserve(out, room);
+			if (rc)
+				return rc;
+		}
+		n = msk_mask_ascii(pat, r->pattern_len, mc, in, len,
+				   out->p + out->len + room);
+		memmove(out->p + out->len, out->p + out->len + room - n, n);
+		out->len += n;
+		out->p[out->len] = 0;
+		return 0;
+	}
 	n = msk_mask_walk(pat, r->pattern_len, mc, in, len, NULL);
 	rc = spot_buf_reserve(out, n);
 	if (rc)
@@ -240,7 +304,8 @@ static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 static int msk_keep_ends(const uint8_t *in, size_t len, size_t first,
 			 size_t last, uint8_t mc, struct spot_buf *out)
 {
-	size_t n = u8_count(in, len), i = 0, c = 0;
+	bool ascii = msk_ascii(in, len);
+	size_t n = ascii ? len : u8_count(in, len), i = 0, c = 0;
 	uint8_t *w;
 	int rc;
 
@@ -252,6 +317,14 @@ static int msk_keep_ends(const uint8_t *in, size_t len, size_t first,
 	if (rc)
 		return rc;
 	w = out->p + out->len;
+	if (ascii) { /* a byte is a character */
+		memcpy(w, in, first);
+		memset(w + first, mc, n - first - last);
+		memcpy(w + n - last, in + n - last, last);
+		out->len += n;
+		out->p[out->len] = 0;
+		return 0;
+	}
 	for (; i < len; c++) {
 		size_t cl = u8_len(in, len, i);
 
