@@ -153,9 +153,12 @@ static int msk_keyed_hex(const uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN],
 		crypto_shorthash_siphash24(d, p, len, keys[b]);
 		if (n > MSK_SIP_HEX)
 			n = MSK_SIP_HEX;
-		for (i = 0; i < n; i++)
-			*w++ = (uint8_t)
-				hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+		for (i = 0; i < n / 2; i++) {
+			*w++ = (uint8_t)hex[d[i] >> 4];
+			*w++ = (uint8_t)hex[d[i] & 0xf];
+		}
+		if (n % 2)
+			*w++ = (uint8_t)hex[d[i] >> 4];
 	}
 	out->len += hex_len;
 	out->p[out->len] = 0;

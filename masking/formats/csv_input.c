@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "csv_i.h"
 
 #define CSV_SPARE_MAX 2 /* recycled buffers kept between batches */
+#define CSV_HUGE ((size_t)2 << 20)
 
 static const uint8_t csv_empty[1];
 
@@ -231,6 +233,7 @@ static ssize_t csv_read_some(struct csv_reader *r, uint8_t *dst, size_t n)
 static struct csv_blk *csv_blk_get(struct csv_reader *r, size_t need)
 {
 	struct csv_blk **pp, *b;
+	size_t size;
 
 	for (pp = &r->spare; *pp; pp = &(*pp)->next) {
 		if ((*pp)->cap >= need) {
@@ -239,11 +242,25 @@ static struct csv_blk *csv_blk_get(struct csv_reader *r, size_t need)
 			return b;
 		}
 	}
-	if (need > SIZE_MAX - sizeof(*b))
+	if (need > SIZE_MAX - sizeof(*b) - CSV_HUGE)
 		return NULL;
-	b = malloc(sizeof(*b) + need);
-	if (b)
-		b->cap = need;
+	if (need < CSV_HUGE / 2) {
+		b = malloc(sizeof(*b) + need);
+		if (b)
+			b->cap = need;
+		return b;
+	}
+	/*
+	 * A large buffer (a reader of a big file makes one per part and
+	 * pass): whole huge pages, so filling it is not one page fault per
+	 * 4 KiB (see spot_buf_reserve). Freed with free().
+	 */
+	size = (sizeof(*b) + need + CSV_HUGE - 1) & ~(CSV_HUGE - 1);
+	b = aligned_alloc(CSV_HUGE, size);
+	if (!b)
+		return NULL;
+	(void)madvise(b, size, MADV_HUGEPAGE);
+	b->cap = size - sizeof(*b);
 	return b;
 }
 

@@ -278,15 +278,38 @@ static uint8_t *csv_put_quoted_raw(uint8_t *w, const uint8_t *p, size_t len)
 	return w;
 }
 
+#define CSV_W_ONES 0x0101010101010101ull
+#define CSV_W_HIGHS 0x8080808080808080ull
+
+/* Whether the word may hold the delimiter (dmask), a quote, CR or LF. */
+static inline bool csv_word_special(uint64_t x, uint64_t dmask)
+{
+	uint64_t d = x ^ dmask, q = x ^ (CSV_W_ONES * '"');
+
+	/* bytes equal to 0 after the XORs, or below 0x0E (CR, LF) */
+	return ((d - CSV_W_ONES) & ~d & CSV_W_HIGHS) |
+	       ((q - CSV_W_ONES) & ~q & CSV_W_HIGHS) |
+	       ((x - CSV_W_ONES * 0x0E) & ~x & CSV_W_HIGHS);
+}
+
 static inline bool csv_special_in(const struct csv_writer *w, const uint8_t *p,
 				  size_t len)
 {
+	uint64_t dmask = CSV_W_ONES * (uint8_t)w->dia.delim, x;
+	size_t i = 0;
+
 	if (!len)
 		return false;
 	if (p[0] == ' ' || p[0] == '\t' || p[len - 1] == ' ' ||
 	    p[len - 1] == '\t')
 		return true;
-	for (size_t i = 0; i < len; i++)
+	/* Eight bytes at a time; a word that may match is checked exactly. */
+	for (; len - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (csv_word_special(x, dmask))
+			break;
+	}
+	for (; i < len; i++)
 		if (w->special[p[i]])
 			return true;
 	return false;
