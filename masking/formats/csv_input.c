@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csv_i.h"
@@ -49,6 +50,7 @@ static int csv_reader_alloc(char delim, struct csv_reader **out)
 int csv_reader_open_fd(int fd, char delim, struct csv_reader **out)
 {
 	struct csv_reader *r;
+	struct stat st;
 	int rc;
 
 	if (fd < 0)
@@ -57,6 +59,8 @@ int csv_reader_open_fd(int fd, char delim, struct csv_reader **out)
 	if (rc)
 		return rc;
 	r->fd = fd;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		r->dia.size = (uint64_t)st.st_size;
 	*out = r;
 	return 0;
 }
@@ -72,6 +76,7 @@ int csv_reader_open_mem(const void *p, size_t len, char delim,
 		return rc;
 	r->mem = len ? p : csv_empty;
 	r->mem_len = len;
+	r->dia.size = len;
 	r->zero_copy = true;
 	r->eof = true;
 	r->base = r->mem;
@@ -159,6 +164,9 @@ int csv_reader_open_part(int fd, const struct csv_reader *hdr, uint64_t off,
 	r->cols = hdr->cols;
 	r->ncols = hdr->ncols;
 	r->dia = hdr->dia;
+	r->dia.size = end		    ? end - off
+		      : hdr->dia.size > off ? hdr->dia.size - off
+					    : 0;
 	r->line = line;
 	r->rows = rows;
 	*out = r;

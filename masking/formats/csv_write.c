@@ -182,6 +182,15 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 	csv_special_init(w);
 	w->ncols = ncols;
 	w->open_eol = false;
+	/*
+	 * About the source's size at once, + 1/8: one allocation instead of
+	 * a doubling chain that copies. Only a hint: the rows grow it if
+	 * masking makes the file longer, and a failure here is not one.
+	 */
+	if (w->verbatim && w->dia.size && w->dia.size < SIZE_MAX / 2 &&
+	    !w->out->len)
+		(void)spot_buf_reserve(w->out, (size_t)w->dia.size +
+						       (size_t)w->dia.size / 8);
 	if (w->body_only)
 		return 0;
 	if (w->dia.bom)
