@@ -283,6 +283,14 @@ def methods():
             print(f.read())
     except OSError:
         print("no table (bench_methods did not run)\n")
+    if p.get("base_table"):
+        print("The same program built on the baseline %s:\n"
+              % par["run"].get("baseline", "?"))
+        try:
+            with open(p["base_table"]) as f:
+                print(f.read())
+        except OSError:
+            print("no table\n")
 
 
 def baseline(s, metrics):
