@@ -297,7 +297,13 @@ static int csv_make_room(struct csv_reader *r)
 			return -ENOMEM;
 		b->cap = ncap;
 	} else {
-		ncap = 2 * r->chunk > need ? 2 * r->chunk : need;
+		/* Two chunks; a huge one less the header, so 2 MiB is one
+		 * huge page, not two (csv_blk_get rounds large blocks up). */
+		ncap = 2 * r->chunk;
+		if (ncap >= CSV_HUGE && ncap - sizeof(*b) >= need)
+			ncap -= sizeof(*b);
+		if (ncap < need)
+			ncap = need;
 		b = csv_blk_get(r, ncap);
 		if (!b)
 			return -ENOMEM;
