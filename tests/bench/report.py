@@ -259,6 +259,12 @@ def script():
         [cell(s, "ttfb", t, "s") if t in ("spotfs", "base") else
          cell(s, "first", t, "s") for t in tg] +
         [ratio(sc, med(s, "ttfb", "spotfs"))])
+    if runs(s, "cpu", "spotfs"):
+        c = med(s, "cpu", "script")
+        row(["CPU time used, s"] +
+            [cell(s, "cpu", t, "s") if t != "duckdb" else ""
+             for t in tg] +
+            [ratio(c, med(s, "cpu", "spotfs")) + " of the CPU time"])
     if runs(s, "query", "duckdb"):
         row(["DuckDB: the COPY query alone, s"] +
             [cell(s, "query", t, "s") if t == "duckdb" else ""
