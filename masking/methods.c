@@ -33,14 +33,30 @@
 static const char msk_master_label[] = "spotfs masking master key v1";
 static const char msk_kdf_ctx[crypto_kdf_CONTEXTBYTES] = "spotmask";
 
+/*
+ * Sub-key ids. 1 and 2 were the BLAKE2b hash and tokenize keys before
+ * hash and tokenize moved to SipHash (pseudonyms changed then): never
+ * reused, so no new key equals an old one.
+ */
 enum msk_subkey {
-	MSK_SUBKEY_HASH = 1,
-	MSK_SUBKEY_TOKEN = 2,
 	MSK_SUBKEY_FAKE = 3,
 	MSK_SUBKEY_NOISE = 4,
+	MSK_SUBKEY_HASH_SIP = 16, /* + block, 0..MSK_SIP_BLOCKS-1 */
+	MSK_SUBKEY_TOKEN_SIP = 32,
 };
 
 /* ---- keys ---- */
+
+/* The SipHash keys of hash (base MSK_SUBKEY_HASH_SIP) or tokenize. */
+static int msk_keys_sip(uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN],
+			uint64_t base, const uint8_t *master)
+{
+	for (uint64_t i = 0; i < MSK_SIP_BLOCKS; i++)
+		if (crypto_kdf_derive_from_key(keys[i], MSK_SIP_KEY_LEN,
+					       base + i, msk_kdf_ctx, master))
+			return -EIO;
+	return 0;
+}
 
 int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 {
@@ -59,12 +75,8 @@ int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 	if (crypto_generichash(k->master, sizeof(k->master), secret, len,
 			       (const uint8_t *)msk_master_label,
 			       sizeof(msk_master_label) - 1) != 0 ||
-	    crypto_kdf_derive_from_key(k->hash, sizeof(k->hash),
-				       MSK_SUBKEY_HASH, msk_kdf_ctx,
-				       k->master) != 0 ||
-	    crypto_kdf_derive_from_key(k->token, sizeof(k->token),
-				       MSK_SUBKEY_TOKEN, msk_kdf_ctx,
-				       k->master) != 0 ||
+	    msk_keys_sip(k->hash, MSK_SUBKEY_HASH_SIP, k->master) ||
+	    msk_keys_sip(k->token, MSK_SUBKEY_TOKEN_SIP, k->master) ||
 	    crypto_kdf_derive_from_key(k->fake, sizeof(k->fake),
 				       MSK_SUBKEY_FAKE, msk_kdf_ctx,
 				       k->master) != 0 ||

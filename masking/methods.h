@@ -25,7 +25,7 @@
 
 enum msk_method {
 	MSK_KEEP = 0, /* serve unchanged (an explicit "this column is fine") */
-	MSK_HASH,     /* keyed BLAKE2b, lowercase hex */
+	MSK_HASH,     /* keyed SipHash-2-4, lowercase hex */
 	MSK_TOKENIZE, /* prefix + keyed token, e.g. "tok_3f9a1c0d2b7e4a55" */
 	MSK_MASK,     /* pattern: "***-**-####" */
 	MSK_PARTIAL,  /* keep_first / keep_last, the rest mask_char */
@@ -151,9 +151,11 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 	      enum pipe_type *out_type);
 
 /*
- * Keyed BLAKE2b of (p, len) as hex_len lowercase hex characters (8..128)
- * appended to out. The key depends only on the secret, so the same value
- * hashes the same in every dataset (joins keep working).
+ * Keyed hash of (p, len) as hex_len lowercase hex characters (8..128)
+ * appended to out: SipHash-2-4 under an independent key per 16 characters
+ * (a shorter hash is a prefix of a longer one). The keys depend only on the
+ * secret, so the same value hashes the same in every dataset (joins keep
+ * working).
  */
 int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
 		 unsigned hex_len, struct spot_buf *out);

@@ -23,9 +23,9 @@
 #include "methods_i.h"
 #include "spot.h"
 
-#define MSK_DIGEST_MAX 64 /* BLAKE2b-512: 128 hex characters */
 #define MSK_DOMAIN_HEX 8
-#define MSK_NUM_MAX 100 /* longest number text we parse, in bytes */
+#define MSK_DOMAIN_SMALL 256 /* longer domains are lower-cased on the heap */
+#define MSK_NUM_MAX 100	     /* longest number text we parse, in bytes */
 #define MSK_DECIMALS_MAX 30
 #define MSK_NOISE_DAYS_MAX 3650000.0 /* ~10,000 years */
 #define MSK_INT_NOISE_MAX 9e18	     /* below INT64_MAX, exact in a double */
@@ -105,30 +105,61 @@ bool u8_valid(const char *s, size_t len)
 	return true;
 }
 
+/* Whether (p, len) is all ASCII: then a byte is a character. */
+static bool msk_ascii(const uint8_t *p, size_t len)
+{
+	uint64_t acc = 0, x;
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		acc |= x;
+	}
+	for (; i < len; i++)
+		acc |= p[i];
+	return !(acc & 0x8080808080808080ull);
+}
+
 /* ---- hash, tokenize ---- */
 
-static int msk_keyed_hex(const uint8_t *key, const uint8_t *p, size_t len,
-			 unsigned hex_len, struct spot_buf *out)
+/*
+ * SipHash-2-4 under keys[i] gives hex characters 16i..16i+15: a keyed PRF
+ * with 64-bit outputs, one call per 16 hex characters (one for the default
+ * length), so a shorter hash is a prefix of a longer one of the same value.
+ * Blocks under independent keys concatenate to a PRF of the full length.
+ * The README (Performance) says why SipHash and not BLAKE2b.
+ */
+static int msk_keyed_hex(const uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN],
+			 const uint8_t *p, size_t len, unsigned hex_len,
+			 struct spot_buf *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t d[MSK_DIGEST_MAX];
+	uint8_t d[crypto_shorthash_siphash24_BYTES];
 	uint8_t *w;
-	unsigned i;
-	int rc;
+	unsigned i, b;
 
 	if (hex_len < MSK_HASH_MIN || hex_len > MSK_HASH_MAX)
 		return -EINVAL;
-	rc = spot_buf_reserve(out, hex_len);
-	if (rc)
-		return rc;
-	/*
-	 * Always the full 64-byte digest, so a shorter hash is a prefix of a
-	 * longer one of the same value.
-	 */
-	crypto_generichash(d, sizeof(d), p, len, key, MSK_KEY_LEN);
+	if (out->cap - out->len <= hex_len) {
+		int rc = spot_buf_reserve(out, hex_len);
+
+		if (rc)
+			return rc;
+	}
 	w = out->p + out->len;
-	for (i = 0; i < hex_len; i++)
-		w[i] = (uint8_t)hex[(d[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
+	for (b = 0; b * MSK_SIP_HEX < hex_len; b++) {
+		unsigned n = hex_len - b * MSK_SIP_HEX;
+
+		crypto_shorthash_siphash24(d, p, len, keys[b]);
+		if (n > MSK_SIP_HEX)
+			n = MSK_SIP_HEX;
+		for (i = 0; i < n / 2; i++) {
+			*w++ = (uint8_t)hex[d[i] >> 4];
+			*w++ = (uint8_t)hex[d[i] & 0xf];
+		}
+		if (n % 2)
+			*w++ = (uint8_t)hex[d[i] >> 4];
+	}
 	out->len += hex_len;
 	out->p[out->len] = 0;
 	return 0;
@@ -199,6 +230,39 @@ static size_t msk_mask_walk(const uint8_t *pat, size_t plen, uint8_t mc,
 	return total;
 }
 
+/*
+ * msk_mask_walk when the pattern and the value are ASCII, the common case
+ * (SSNs, card and phone numbers): a byte is a character, so one pass
+ * writes the output backwards ending at end and returns its size (at most
+ * len + plen bytes: every step consumes a pattern or a value byte).
+ */
+static size_t msk_mask_ascii(const uint8_t *pat, size_t plen, uint8_t mc,
+			     const uint8_t *in, size_t len, uint8_t *end)
+{
+	uint8_t *w = end;
+
+	while (len > 0) {
+		uint8_t c = mc, v = in[len - 1];
+
+		if (plen > 0) {
+			uint8_t pc = pat[--plen];
+
+			if (pc == '#')
+				c = v;
+			else if (pc != '*') {
+				c = pc;
+				if (v != pc) {
+					*--w = c; /* a literal not in the value */
+					continue;
+				}
+			}
+		}
+		*--w = c;
+		len--;
+	}
+	return (size_t)(end - w);
+}
+
 static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 		    struct spot_buf *out)
 {
@@ -209,6 +273,22 @@ static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 
 	if (!pat)
 		return -EINVAL;
+	if (len <= SIZE_MAX / 2 - r->pattern_len &&
+	    msk_ascii(pat, r->pattern_len) && msk_ascii(in, len)) {
+		size_t room = len + r->pattern_len;
+
+		if (out->cap - out->len <= room) {
+			rc = spot_buf_reserve(out, room);
+			if (rc)
+				return rc;
+		}
+		n = msk_mask_ascii(pat, r->pattern_len, mc, in, len,
+				   out->p + out->len + room);
+		memmove(out->p + out->len, out->p + out->len + room - n, n);
+		out->len += n;
+		out->p[out->len] = 0;
+		return 0;
+	}
 	n = msk_mask_walk(pat, r->pattern_len, mc, in, len, NULL);
 	rc = spot_buf_reserve(out, n);
 	if (rc)
@@ -227,7 +307,8 @@ static int msk_mask(const struct msk_rule *r, const uint8_t *in, size_t len,
 static int msk_keep_ends(const uint8_t *in, size_t len, size_t first,
 			 size_t last, uint8_t mc, struct spot_buf *out)
 {
-	size_t n = u8_count(in, len), i = 0, c = 0;
+	bool ascii = msk_ascii(in, len);
+	size_t n = ascii ? len : u8_count(in, len), i = 0, c = 0;
 	uint8_t *w;
 	int rc;
 
@@ -239,6 +320,14 @@ static int msk_keep_ends(const uint8_t *in, size_t len, size_t first,
 	if (rc)
 		return rc;
 	w = out->p + out->len;
+	if (ascii) { /* a byte is a character */
+		memcpy(w, in, first);
+		memset(w + first, mc, n - first - last);
+		memcpy(w + n - last, in + n - last, last);
+		out->len += n;
+		out->p[out->len] = 0;
+		return 0;
+	}
 	for (; i < len; c++) {
 		size_t cl = u8_len(in, len, i);
 
@@ -255,33 +344,38 @@ static int msk_keep_ends(const uint8_t *in, size_t len, size_t first,
 	return 0;
 }
 
-/* "@" + keyed hash of the lower-cased domain + ".invalid". */
+/*
+ * "@" + the hash method's first 8 hex characters of the lower-cased domain
+ * + ".invalid".
+ */
 static int msk_email_domain_hash(const struct msk_keys *k, const uint8_t *d,
 				 size_t len, struct spot_buf *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	crypto_generichash_state st;
-	uint8_t chunk[64], h[MSK_DIGEST_MAX];
-	char tail[MSK_DOMAIN_HEX + sizeof("@.invalid")];
-	size_t i, n;
+	uint8_t small[MSK_DOMAIN_SMALL], *low = NULL;
+	const uint8_t *h = d;
+	size_t i;
+	int rc;
 
-	crypto_generichash_init(&st, k->hash, MSK_KEY_LEN, sizeof(h));
-	while (len) {
-		n = len < sizeof(chunk) ? len : sizeof(chunk);
-		for (i = 0; i < n; i++)
-			chunk[i] = (uint8_t)(d[i] >= 'A' && d[i] <= 'Z'
-						     ? d[i] + ('a' - 'A')
-						     : d[i]);
-		crypto_generichash_update(&st, chunk, n);
-		d += n;
-		len -= n;
+	for (i = 0; i < len && !(d[i] >= 'A' && d[i] <= 'Z'); i++)
+		;
+	if (i < len) { /* some upper case: hash a lower-cased copy */
+		low = len <= sizeof(small) ? small : malloc(len);
+		if (!low)
+			return -ENOMEM;
+		for (i = 0; i < len; i++)
+			low[i] = (uint8_t)(d[i] >= 'A' && d[i] <= 'Z'
+						   ? d[i] + ('a' - 'A')
+						   : d[i]);
+		h = low;
 	}
-	crypto_generichash_final(&st, h, sizeof(h));
-	tail[0] = '@';
-	for (i = 0; i < MSK_DOMAIN_HEX; i++)
-		tail[1 + i] = hex[(h[i / 2] >> (i % 2 ? 0 : 4)) & 0xf];
-	memcpy(tail + 1 + MSK_DOMAIN_HEX, ".invalid", 8);
-	return spot_buf_append(out, tail, 1 + MSK_DOMAIN_HEX + 8);
+	rc = spot_buf_putc(out, '@');
+	if (!rc)
+		rc = msk_keyed_hex(k->hash, h, len, MSK_DOMAIN_HEX, out);
+	if (!rc)
+		rc = spot_buf_append(out, ".invalid", 8);
+	if (low != small)
+		free(low);
+	return rc;
 }
 
 static int msk_email(const struct msk_rule *r, const struct msk_keys *k,

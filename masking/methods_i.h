@@ -19,12 +19,16 @@
 #define MSK_KEY_LEN 32
 #define MSK_HASH_MIN 8
 #define MSK_HASH_MAX 128
+/* hash and tokenize: one SipHash-2-4 key per 16 hex characters of output */
+#define MSK_SIP_HEX 16
+#define MSK_SIP_BLOCKS (MSK_HASH_MAX / MSK_SIP_HEX)
+#define MSK_SIP_KEY_LEN crypto_shorthash_siphash24_KEYBYTES
 
 struct msk_keys {
-	uint8_t hash[MSK_KEY_LEN];	     /* hash, email domain */
-	uint8_t token[MSK_KEY_LEN];	     /* tokenize */
-	uint8_t fake[MSK_KEY_LEN];	     /* fake seeds */
-	uint8_t noise[MSK_KEY_LEN];	     /* per-cell noise */
+	uint8_t hash[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN];	/* hash, email domain */
+	uint8_t token[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN]; /* tokenize */
+	uint8_t fake[MSK_KEY_LEN];			/* fake seeds */
+	uint8_t noise[MSK_KEY_LEN];			/* per-cell noise */
 	uint8_t master[crypto_kdf_KEYBYTES]; /* zero once derivation is done */
 };
 

@@ -41,6 +41,9 @@
 #define VCSV_CHUNK_DEFAULT ((size_t)8 << 20)
 #define VCSV_MIN_DEFAULT ((uint64_t)4 << 20)
 #define VCSV_SCAN 4096 /* bytes read at a time looking for a line feed */
+/* A part's output is reserved at its source size + 1/8 (masking rarely
+ * grows a file more): one allocation, no copies while it grows. */
+#define VCSV_RESERVE(n) ((n) + (n) / 8 + 4096)
 
 struct vcsv_part {
 	uint64_t off, end; /* end 0: to EOF */
@@ -67,6 +70,7 @@ struct vcsv_worker {
 
 struct vcsv {
 	int fd;
+	uint64_t size; /* of the source */
 	const struct csv_reader *hdr;
 	struct vcsv_part *parts;
 	size_t nparts;
@@ -83,8 +87,9 @@ struct vcsv {
 	const struct view_csv_opts *opts; /* emit, when streaming */
 };
 
-/* Parts masked ahead of the one being emitted, per worker (streaming). */
-#define VCSV_AHEAD 2
+/* Parts masked ahead of the one being emitted, per worker (streaming):
+ * one keeps both cores busy and the memory at about threads + 1 parts. */
+#define VCSV_AHEAD 1
 
 /* Step 1 for part i: rows and lines, or the error. */
 static void vcsv_skim(struct vcsv *v, struct vcsv_part *p)
@@ -113,6 +118,7 @@ static void vcsv_build(struct vcsv *v, struct vcsv_part *p,
 	struct spot_progress *outer = spot_progress_cur;
 	struct csv_reader *r = NULL;
 	struct csv_writer *w = NULL;
+	uint64_t src;
 
 	spot_progress_cur = v->prog; /* workers count in the caller's */
 	p->rc = csv_reader_open_part(v->fd, v->hdr, p->off, p->end, p->line,
@@ -127,6 +133,17 @@ static void vcsv_build(struct vcsv *v, struct vcsv_part *p,
 	}
 	if (p != v->parts)
 		csv_writer_body_only(w);
+	/*
+	 * In memory, the first part's buffer becomes the view and the others
+	 * are appended to it: it is reserved for the whole file. Streaming,
+	 * each part is emitted and freed: its own size. Failing to reserve
+	 * is not an error here (the writer grows as it needs).
+	 */
+	src = ((p == v->parts && !(v->opts && v->opts->emit)) || !p->end
+		       ? v->size
+		       : p->end) -
+	      p->off;
+	(void)spot_buf_reserve(&p->buf, VCSV_RESERVE((size_t)src));
 	p->rc = pipe_run(&csv_source_ops, r, plan, &csv_sink_ops, w, &p->st,
 			 &p->err);
 out:
@@ -388,6 +405,7 @@ static int vcsv_run(int fd, const struct csv_reader *hdr, uint64_t size,
 	v.fd = fd;
 	v.opts = opts;
 	v.prog = spot_progress_cur;
+	v.size = size;
 	v.hdr = hdr;
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_cond_init(&v.cv, NULL);

@@ -20,6 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "csv_i.h"
 
 const uint8_t csv_bom[3] = { 0xEF, 0xBB, 0xBF };
@@ -285,6 +289,66 @@ static int csv_parse(struct csv_reader *r)
 	return r->eof ? csv_parse_eof(r) : 0;
 }
 
+#ifdef __SSE2__
+/*
+ * The common record, parsed 16 bytes at a time: no quote and no CR before
+ * its LF, and exactly ncols fields. It fills r->rec and r->flds as
+ * csv_parse would (bare fields, LF ending) and returns 1; for any other
+ * record, or one whose LF is not buffered yet, it returns 0 having changed
+ * nothing, and csv_parse reads the record byte by byte as before.
+ */
+static int csv_parse_simple(struct csv_reader *r)
+{
+	const uint8_t *p = r->base + r->start;
+	const size_t n = r->end - r->start, ncols = r->ncols;
+	const __m128i vd = _mm_set1_epi8(r->dia.delim);
+	const __m128i vl = _mm_set1_epi8('\n'), vq = _mm_set1_epi8('"');
+	const __m128i vc = _mm_set1_epi8('\r');
+	struct csv_fld *f = r->flds;
+	size_t i = 0, nf = 0, fstart = 0, pos;
+	unsigned lf, bad, d, before;
+
+	for (;; i += 16) {
+		if (n - i < 16)
+			return 0; /* the tail: csv_parse, after more input */
+		__m128i x = _mm_loadu_si128((const __m128i *)(p + i));
+		lf = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vl));
+		bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vc)));
+		d = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, vd));
+		if (lf) { /* only what comes before the first LF counts */
+			before = (lf & -lf) - 1;
+			bad &= before;
+			d &= before;
+		}
+		if (bad)
+			return 0;
+		for (; d; d &= d - 1) {
+			pos = i + (size_t)__builtin_ctz(d);
+			if (nf + 1 >= ncols)
+				return 0; /* more fields than columns */
+			f[nf].off = fstart;
+			f[nf].len = pos - fstart;
+			f[nf].flags = 0;
+			nf++;
+			fstart = pos + 1;
+		}
+		if (lf)
+			break;
+	}
+	pos = i + (size_t)__builtin_ctz(lf); /* the LF */
+	if (nf + 1 != ncols)
+		return 0;
+	f[nf].off = fstart;
+	f[nf].len = pos - fstart;
+	f[nf].flags = 0;
+	r->rec.nf = ncols;
+	r->rec.eol = CSV_EOL_LF;
+	r->rec.scan = pos + 1;
+	return 1;
+}
+#endif
+
 /* Forget the record just used; the next one starts after it. */
 static void csv_rec_done(struct csv_reader *r)
 {
@@ -300,6 +364,12 @@ static int csv_next_record(struct csv_reader *r)
 
 	for (;;) {
 		if (r->start < r->end) {
+#ifdef __SSE2__
+			/* A data record not begun yet: try the fast path. */
+			if (r->header_done && r->ncols && !r->rec.scan &&
+			    r->rec.st == CSV_ST_FIELD && csv_parse_simple(r))
+				return 1;
+#endif
 			rc = csv_parse(r);
 			if (rc)
 				return rc;

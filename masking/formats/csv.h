@@ -80,6 +80,8 @@ struct csv_dialect {
 	bool bom;	    /* the file started with a UTF-8 BOM */
 	uint8_t header_eol; /* enum csv_eol of the header record */
 	uint8_t eol;	    /* for rows with CSV_EOL_DEFAULT: header's, or LF */
+	uint64_t size;	    /* source bytes to read, 0 if unknown: the sink
+			       reserves about as much for its output */
 };
 
 /* ---- reader ---- */

@@ -12,11 +12,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csv_i.h"
 
 #define CSV_SPARE_MAX 2 /* recycled buffers kept between batches */
+#define CSV_HUGE ((size_t)2 << 20)
 
 static const uint8_t csv_empty[1];
 
@@ -47,6 +50,7 @@ static int csv_reader_alloc(char delim, struct csv_reader **out)
 int csv_reader_open_fd(int fd, char delim, struct csv_reader **out)
 {
 	struct csv_reader *r;
+	struct stat st;
 	int rc;
 
 	if (fd < 0)
@@ -55,6 +59,8 @@ int csv_reader_open_fd(int fd, char delim, struct csv_reader **out)
 	if (rc)
 		return rc;
 	r->fd = fd;
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode))
+		r->dia.size = (uint64_t)st.st_size;
 	*out = r;
 	return 0;
 }
@@ -70,6 +76,7 @@ int csv_reader_open_mem(const void *p, size_t len, char delim,
 		return rc;
 	r->mem = len ? p : csv_empty;
 	r->mem_len = len;
+	r->dia.size = len;
 	r->zero_copy = true;
 	r->eof = true;
 	r->base = r->mem;
@@ -157,6 +164,9 @@ int csv_reader_open_part(int fd, const struct csv_reader *hdr, uint64_t off,
 	r->cols = hdr->cols;
 	r->ncols = hdr->ncols;
 	r->dia = hdr->dia;
+	r->dia.size = end		    ? end - off
+		      : hdr->dia.size > off ? hdr->dia.size - off
+					    : 0;
 	r->line = line;
 	r->rows = rows;
 	*out = r;
@@ -232,6 +242,7 @@ static ssize_t csv_read_some(struct csv_reader *r, uint8_t *dst, size_t n)
 static struct csv_blk *csv_blk_get(struct csv_reader *r, size_t need)
 {
 	struct csv_blk **pp, *b;
+	size_t size;
 
 	for (pp = &r->spare; *pp; pp = &(*pp)->next) {
 		if ((*pp)->cap >= need) {
@@ -240,11 +251,25 @@ static struct csv_blk *csv_blk_get(struct csv_reader *r, size_t need)
 			return b;
 		}
 	}
-	if (need > SIZE_MAX - sizeof(*b))
+	if (need > SIZE_MAX - sizeof(*b) - CSV_HUGE)
 		return NULL;
-	b = malloc(sizeof(*b) + need);
-	if (b)
-		b->cap = need;
+	if (need < CSV_HUGE / 2) {
+		b = malloc(sizeof(*b) + need);
+		if (b)
+			b->cap = need;
+		return b;
+	}
+	/*
+	 * A large buffer (a reader of a big file makes one per part and
+	 * pass): whole huge pages, so filling it is not one page fault per
+	 * 4 KiB (see spot_buf_reserve). Freed with free().
+	 */
+	size = (sizeof(*b) + need + CSV_HUGE - 1) & ~(CSV_HUGE - 1);
+	b = aligned_alloc(CSV_HUGE, size);
+	if (!b)
+		return NULL;
+	(void)madvise(b, size, MADV_HUGEPAGE);
+	b->cap = size - sizeof(*b);
 	return b;
 }
 
@@ -273,7 +298,13 @@ static int csv_make_room(struct csv_reader *r)
 			return -ENOMEM;
 		b->cap = ncap;
 	} else {
-		ncap = 2 * r->chunk > need ? 2 * r->chunk : need;
+		/* Two chunks; a huge one less the header, so 2 MiB is one
+		 * huge page, not two (csv_blk_get rounds large blocks up). */
+		ncap = 2 * r->chunk;
+		if (ncap >= CSV_HUGE && ncap - sizeof(*b) >= need)
+			ncap -= sizeof(*b);
+		if (ncap < need)
+			ncap = need;
 		b = csv_blk_get(r, ncap);
 		if (!b)
 			return -ENOMEM;

@@ -18,6 +18,7 @@ struct csv_writer {
 	bool open_eol;	/* the last record had no terminator */
 	bool body_only; /* no BOM, no header */
 	size_t ncols;
+	uint8_t special[256]; /* bytes that make a field need quotes */
 };
 
 static void csv_dialect_use(struct csv_writer *w, const struct csv_dialect *d)
@@ -50,6 +51,16 @@ int csv_writer_new(struct spot_buf *out, struct csv_writer **w)
 	csv_dialect_use(n, NULL);
 	*w = n;
 	return 0;
+}
+
+/* The bytes csv_needs_quote looks for, for w's delimiter. */
+static void csv_special_init(struct csv_writer *w)
+{
+	memset(w->special, 0, sizeof(w->special));
+	w->special[(uint8_t)w->dia.delim] = 1;
+	w->special['"'] = 1;
+	w->special['\r'] = 1;
+	w->special['\n'] = 1;
 }
 
 void csv_writer_free(struct csv_writer *w)
@@ -158,15 +169,6 @@ static int csv_put_eol(struct csv_writer *w, unsigned eol)
 	}
 }
 
-/* Start a record: end the previous one if it had no terminator. */
-static int csv_record_start(struct csv_writer *w)
-{
-	if (!w->open_eol)
-		return 0;
-	w->open_eol = false;
-	return csv_put_eol(w, w->dia.eol);
-}
-
 static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 			  const void *dialect, struct spot_err *err)
 {
@@ -177,8 +179,18 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 	int rc = 0;
 
 	csv_dialect_use(w, dialect);
+	csv_special_init(w);
 	w->ncols = ncols;
 	w->open_eol = false;
+	/*
+	 * About the source's size at once, + 1/8: one allocation instead of
+	 * a doubling chain that copies. Only a hint: the rows grow it if
+	 * masking makes the file longer, and a failure here is not one.
+	 */
+	if (w->verbatim && w->dia.size && w->dia.size < SIZE_MAX / 2 &&
+	    !w->out->len)
+		(void)spot_buf_reserve(w->out, (size_t)w->dia.size +
+						       (size_t)w->dia.size / 8);
 	if (w->body_only)
 		return 0;
 	if (w->dia.bom)
@@ -206,60 +218,225 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 	return rc;
 }
 
-static int csv_put_cell(struct csv_writer *w, const struct pipe_cell *in,
-			const struct pipe_cell *c)
+/*
+ * The row writer below reserves the worst case of a whole batch once, then
+ * writes without bounds checks: cells are short (a call to memcpy per
+ * 20-byte cell and a capacity check per byte cost more than the copy) and
+ * the output is the view itself, so growth is what a page fault costs.
+ */
+
+/* Worst-case bytes of a field of len bytes: quoted, every byte a quote. */
+static inline size_t csv_field_max(size_t len)
+{
+	return 2 * len + 2;
+}
+
+/* Copy n bytes, inline for short runs (reads stay within src). */
+static inline uint8_t *csv_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n > 16 && n <= 32) {
+		uint64_t c, e;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + 8, 8);
+		memcpy(&c, s + n - 16, 8);
+		memcpy(&e, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + 8, &b, 8);
+		memcpy(d + n - 16, &c, 8);
+		memcpy(d + n - 8, &e, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	} else {
+		memcpy(d, s, n);
+	}
+	return d + n;
+}
+
+/* Quoted, quotes doubled; room reserved by the caller. */
+static uint8_t *csv_put_quoted_raw(uint8_t *w, const uint8_t *p, size_t len)
+{
+	const uint8_t *q;
+	size_t run;
+
+	*w++ = '"';
+	while (len) {
+		q = memchr(p, '"', len);
+		run = q ? (size_t)(q - p) + 1 : len;
+		w = csv_copy(w, p, run);
+		if (q)
+			*w++ = '"';
+		p += run;
+		len -= run;
+	}
+	*w++ = '"';
+	return w;
+}
+
+#define CSV_W_ONES 0x0101010101010101ull
+#define CSV_W_HIGHS 0x8080808080808080ull
+
+/* Whether the word may hold the delimiter (dmask), a quote, CR or LF. */
+static inline bool csv_word_special(uint64_t x, uint64_t dmask)
+{
+	uint64_t d = x ^ dmask, q = x ^ (CSV_W_ONES * '"');
+
+	/* bytes equal to 0 after the XORs, or below 0x0E (CR, LF) */
+	return ((d - CSV_W_ONES) & ~d & CSV_W_HIGHS) |
+	       ((q - CSV_W_ONES) & ~q & CSV_W_HIGHS) |
+	       ((x - CSV_W_ONES * 0x0E) & ~x & CSV_W_HIGHS);
+}
+
+static inline bool csv_special_in(const struct csv_writer *w, const uint8_t *p,
+				  size_t len)
+{
+	uint64_t dmask = CSV_W_ONES * (uint8_t)w->dia.delim, x;
+	size_t i = 0;
+
+	if (!len)
+		return false;
+	if (p[0] == ' ' || p[0] == '\t' || p[len - 1] == ' ' ||
+	    p[len - 1] == '\t')
+		return true;
+	/* Eight bytes at a time; a word that may match is checked exactly. */
+	for (; len - i >= 8; i += 8) {
+		memcpy(&x, p + i, 8);
+		if (csv_word_special(x, dmask))
+			break;
+	}
+	for (; i < len; i++)
+		if (w->special[p[i]])
+			return true;
+	return false;
+}
+
+/* One cell, as csv.h says; room reserved by the caller. */
+static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
+				    const struct pipe_cell *in,
+				    const struct pipe_cell *c)
 {
 	size_t len;
 	bool force;
 
 	if (c == in && w->verbatim) {
 		if (in->flags & PIPE_F_QUOTED)
-			return csv_put_quoted(w->out, in->p, in->len);
-		return csv_out(w->out, in->p, in->len);
+			return csv_put_quoted_raw(o, in->p, in->len);
+		return csv_copy(o, in->p, in->len);
 	}
 	len = c->type == PIPE_NULL ? 0 : c->len;
 	force = (c->flags & PIPE_F_QUOTED) ||
 		(w->verbatim && (in->flags & PIPE_F_QUOTED)) ||
 		(w->ncols == 1 && !len);
-	if (force || csv_needs_quote(c->p, len, (uint8_t)w->dia.delim))
-		return csv_put_quoted(w->out, c->p, len);
-	return csv_out(w->out, c->p, len);
+	if (force || csv_special_in(w, c->p, len))
+		return csv_put_quoted_raw(o, c->p, len);
+	return csv_copy(o, c->p, len);
+}
+
+/* Worst-case output of the kept rows of b, or SIZE_MAX on overflow. */
+static size_t csv_batch_max(const struct csv_writer *w,
+			    const struct pipe_batch *b)
+{
+	size_t need = 2, r, c, len; /* 2: an open record's terminator */
+
+	for (r = 0; r < b->nrows; r++) {
+		if (b->keep && !b->keep[r])
+			continue;
+		/* ncols - 1 delimiters, a terminator of up to 2 bytes */
+		if (__builtin_add_overflow(need, w->ncols + 2, &need))
+			return SIZE_MAX;
+		for (c = 0; c < w->ncols; c++) {
+			const struct pipe_cell *x = pipe_batch_cell(b, r, c);
+
+			len = x->type == PIPE_NULL ? 0 : x->len;
+			if (len > SIZE_MAX / 4 ||
+			    __builtin_add_overflow(need, csv_field_max(len),
+						   &need))
+				return SIZE_MAX;
+		}
+	}
+	return need;
+}
+
+static inline uint8_t *csv_put_eol_raw(struct csv_writer *w, uint8_t *o,
+				       unsigned eol)
+{
+	if (eol == CSV_EOL_DEFAULT || eol > CSV_EOL_NONE)
+		eol = w->dia.eol;
+	switch (eol) {
+	case CSV_EOL_CRLF:
+		*o++ = '\r';
+		*o++ = '\n';
+		break;
+	case CSV_EOL_CR:
+		*o++ = '\r';
+		break;
+	case CSV_EOL_NONE:
+		w->open_eol = true;
+		break;
+	default:
+		*o++ = '\n';
+	}
+	return o;
 }
 
 static int csv_sink_rows(void *sink, const struct pipe_batch *b,
 			 struct spot_err *err)
 {
 	struct csv_writer *w = sink;
-	size_t r, c;
-	int rc = 0;
+	const uint8_t delim = (uint8_t)w->dia.delim;
+	struct spot_buf *out = w->out;
+	size_t r, c, need;
+	uint8_t *o;
 
 	if (b->ncols != w->ncols) {
 		spot_err_set(err, "csv: batch has %zu columns, header %zu",
 			     b->ncols, w->ncols);
 		return -EINVAL;
 	}
-	for (r = 0; r < b->nrows && w->ncols; r++) {
+	if (!w->ncols)
+		return 0;
+	need = csv_batch_max(w, b);
+	if (need == SIZE_MAX ||
+	    (out->cap - out->len <= need && spot_buf_reserve(out, need))) {
+		spot_err_set(err, "csv: out of memory");
+		return -ENOMEM;
+	}
+	o = out->p + out->len;
+	for (r = 0; r < b->nrows; r++) {
 		if (b->keep && !b->keep[r])
 			continue;
-		rc = csv_record_start(w);
-		for (c = 0; c < w->ncols && !rc; c++) {
+		if (w->open_eol) { /* the previous record had no terminator */
+			w->open_eol = false;
+			o = csv_put_eol_raw(w, o, w->dia.eol);
+		}
+		for (c = 0; c < w->ncols; c++) {
 			if (c)
-				rc = csv_out_c(w->out, (uint8_t)w->dia.delim);
-			if (!rc)
-				rc = csv_put_cell(w, &b->in[r * b->ncols + c],
-						  pipe_batch_cell(b, r, c));
+				*o++ = delim;
+			o = csv_put_cell(w, o, &b->in[r * b->ncols + c],
+					 pipe_batch_cell(b, r, c));
 		}
-		if (!rc)
-			rc = csv_put_eol(w, w->verbatim && b->rowmeta
-						    ? b->rowmeta[r]
-						    : CSV_EOL_DEFAULT);
-		if (rc) {
-			spot_err_set(err, "csv: out of memory");
-			break;
-		}
+		o = csv_put_eol_raw(w, o,
+				    w->verbatim && b->rowmeta
+					    ? b->rowmeta[r]
+					    : CSV_EOL_DEFAULT);
 	}
-	csv_out_done(w->out);
-	return rc;
+	out->len = (size_t)(o - out->p);
+	csv_out_done(out);
+	return 0;
 }
 
 static int csv_sink_end(void *sink, struct spot_err *err)

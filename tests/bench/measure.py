@@ -9,8 +9,11 @@
                                   (the clock starts before the fork)
   measure.py time-cmd CMD...      run CMD with stdout on /dev/null:
                                   "TOTAL_S"
+  measure.py time-cmd-cpu CMD...  the same and the CPU time (user + system)
+                                  CMD and its children used: "TOTAL_S CPU_S"
 Exits 1 with a reason on stderr if the read or the command fails."""
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -53,12 +56,17 @@ def main(argv):
                 rc = p.wait()
             if rc != 0:
                 raise OSError("command exited %d" % rc)
-        elif cmd == "time-cmd":
+        elif cmd in ("time-cmd", "time-cmd-cpu"):
             t0 = time.monotonic()
             rc = subprocess.run(args, stdout=subprocess.DEVNULL).returncode
+            t1 = time.monotonic()
             if rc != 0:
                 raise OSError("command exited %d" % rc)
-            print("%.6f" % (time.monotonic() - t0))
+            if cmd == "time-cmd":
+                print("%.6f" % (t1 - t0))
+            else:
+                ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+                print("%.6f %.6f" % (t1 - t0, ru.ru_utime + ru.ru_stime))
             return 0
         else:
             print(__doc__, file=sys.stderr)

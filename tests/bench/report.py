@@ -230,6 +230,75 @@ def parquet():
                  ("total", "time to the whole masked file, s")])
 
 
+def script():
+    s = "script"
+    p = par.get(s, {})
+    tg = ["script", "duckdb", "spotfs"]
+    base = runs(s, "first", "base") > 0
+    if base:
+        tg.insert(2, "base")
+    print("### Masked CSV against a Python script: `%s` — medians of %s\n"
+          % (p.get("cmd", "tests/bench/run script"),
+             runs_text(s, [("first", t) for t in tg])))
+    print("File of %s rows, 10 columns, %s, in the page cache; every target "
+          "in every run, in alternating order.\n"
+          % (p.get("rows", "?"), p.get("size", "?")))
+    names = {"script": "Python stdlib script", "duckdb": "DuckDB `COPY`",
+             "base": "spotfs, baseline %s" % par["run"].get("baseline", "?"),
+             "spotfs": "spotfs"}
+    header(["metric"] + [names[t] for t in tg] +
+           ["script / spotfs (target ≥ 20)"])
+    sp, sc = med(s, "first", "spotfs"), med(s, "first", "script")
+    r = ratio(sc, sp)
+    if sp and sc:
+        r += " (met)" if sc / sp >= 20 else " (**not met**)"
+        r += "; run by run: " + paired(s, "first", "script", "spotfs")
+    row(["time to the whole masked file, s"] +
+        [cell(s, "first", t, "s") for t in tg] + [r])
+    row(["time to first byte, s"] +
+        [cell(s, "ttfb", t, "s") if t in ("spotfs", "base") else
+         cell(s, "first", t, "s") for t in tg] +
+        [ratio(sc, med(s, "ttfb", "spotfs"))])
+    if runs(s, "cpu", "spotfs"):
+        c = med(s, "cpu", "script")
+        row(["CPU time used, s"] +
+            [cell(s, "cpu", t, "s") if t != "duckdb" else ""
+             for t in tg] +
+            [ratio(c, med(s, "cpu", "spotfs")) + " of the CPU time"])
+    if runs(s, "query", "duckdb"):
+        row(["DuckDB: the COPY query alone, s"] +
+            [cell(s, "query", t, "s") if t == "duckdb" else ""
+             for t in tg] + [""])
+    print()
+    if base:
+        header(["metric", "baseline %s" % par["run"].get("baseline", "?"),
+                "this tree", "baseline / this tree (median of each run's "
+                "ratio)"])
+        row(["time to the whole masked file, s", cell(s, "first", "base", "s"),
+             cell(s, "first", "spotfs", "s"),
+             paired(s, "first", "base", "spotfs")])
+        print()
+
+
+def methods():
+    p = par.get("methods", {})
+    print("### Masking methods, one core: `%s`\n"
+          % p.get("cmd", "tests/bench/run methods"))
+    try:
+        with open(p.get("table", "")) as f:
+            print(f.read())
+    except OSError:
+        print("no table (bench_methods did not run)\n")
+    if p.get("base_table"):
+        print("The same program built on the baseline %s:\n"
+              % par["run"].get("baseline", "?"))
+        try:
+            with open(p["base_table"]) as f:
+                print(f.read())
+        except OSError:
+            print("no table\n")
+
+
 def baseline(s, metrics):
     """This tree against the --baseline build, measured in the same runs."""
     if not any(runs(s, k, "base") for k, _ in metrics):
@@ -277,7 +346,7 @@ def main():
         if name not in sections:
             continue
         {"overlay": overlay, "csv": csv, "sqlite": sqlite,
-         "parquet": parquet}[name]()
+         "parquet": parquet, "script": script, "methods": methods}[name]()
         for t in notes.get(name, []):
             print("- " + t)
         if notes.get(name):

@@ -125,7 +125,7 @@ static void test_keys_and_names(void)
 
 static void test_hash(void)
 {
-	struct msk_rule r, r8, r128, rt;
+	struct msk_rule r, r8, r40, r128, rt;
 	char *a, *b;
 
 	rule(&r, MSK_HASH, NULL);
@@ -156,6 +156,20 @@ static void test_hash(void)
 	CHECK(run(&r128, "alice@example.com") == 0 && ob.len == 128 &&
 		      is_hex(ob.p, 128) && !strncmp(a, (char *)ob.p, 16),
 	      "hash length 128");
+	/*
+	 * Known answers, from tests/unit/hash_reference.py (SipHash-2-4 and
+	 * the key derivation written in Python from their specifications).
+	 */
+	CHECK(!strcmp(a, "d485be83f6b708e1"),
+	      "hash: the reference value (hash_reference.py)");
+	rule(&r40, MSK_HASH, "length", "40", NULL);
+	CHECK(eq(&r40, "alice@example.com",
+		 "d485be83f6b708e1c289ce0d53b6bf78b334932c"),
+	      "hash length 40: three SipHash blocks, as the reference");
+	msk_rule_fini(&r40);
+	CHECK(eq(&r, "x", "5d5fc10ee7f241da") &&
+		      eq(&r, "a value of 23 bytes ok.", "67c8b36199ca6176"),
+	      "hash: reference values of a 1-byte and a 23-byte value");
 	CHECK(run_n(&r, keys, NULL, "42", 2, PIPE_INT) == 0 && ot == PIPE_TEXT,
 	      "hash of an INT is TEXT");
 	CHECK(run_n(&r, NULL, NULL, "x", 1, PIPE_TEXT) == -EINVAL,
@@ -167,6 +181,8 @@ static void test_hash(void)
 	      "tokenize: tok_ + 16 hex");
 	CHECK(strcmp(a, (char *)ob.p + 4) != 0,
 	      "tokenize uses another key than hash");
+	CHECK(!strcmp((char *)ob.p, "tok_d19b85e3ed61c7c2"),
+	      "tokenize: the reference value (hash_reference.py)");
 	b = out_dup();
 	run_n(&rt, keys2, NULL, "alice@example.com", 17, PIPE_TEXT);
 	CHECK(strcmp(b, (char *)ob.p) != 0, "tokenize: another secret differs");
@@ -266,6 +282,8 @@ static void test_email_redact_null(void)
 		      ob.len == 4 + 1 + 8 + 8 && !memcmp(ob.p, "j***@", 5) &&
 		      is_hex(ob.p + 5, 8) && !memcmp(ob.p + 13, ".invalid", 8),
 	      "email domain hash: j***@<8 hex>.invalid");
+	CHECK(!strcmp((char *)ob.p, "j***@c88bfaf9.invalid"),
+	      "email domain hash: the reference value (hash_reference.py)");
 	a = out_dup();
 	run(&rh, "Jane@EXAMPLE.com");
 	CHECK(!strcmp(a + 4, (char *)ob.p + 4),
@@ -274,6 +292,23 @@ static void test_email_redact_null(void)
 	CHECK(strcmp(a, (char *)ob.p) != 0,
 	      "email domain hash: another secret differs");
 	free(a);
+	{
+		/* A domain too long to lower-case on the stack. */
+		char up[600], low[600];
+
+		memset(up, 'A', sizeof(up) - 1);
+		up[0] = 'j';
+		up[1] = '@';
+		up[sizeof(up) - 1] = 0;
+		memcpy(low, up, sizeof(up));
+		memset(low + 2, 'a', sizeof(low) - 3);
+		run(&rh, low);
+		a = out_dup();
+		CHECK(run(&rh, up) == 0 && !strcmp(a, (char *)ob.p) &&
+			      ob.len == 21,
+		      "email domain hash: a 597-byte domain ignores case too");
+		free(a);
+	}
 
 	rule(&rr, MSK_REDACT, NULL);
 	rule(&rt, MSK_REDACT, "text", "[X]", NULL);
