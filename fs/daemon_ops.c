@@ -1066,6 +1066,19 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (fh->up) {
 		n = ovl_file_pread(fh->ovl, fh->up, buf, size, off);
+		/* A short count before the end means a block failed: ask for
+		 * the rest, so the error is replied, not a truncated file. */
+		while (n > 0 && (size_t)n < size) {
+			ssize_t m = ovl_file_pread(fh->ovl, fh->up, buf + n,
+						   size - (size_t)n,
+						   off + (off_t)n);
+
+			if (m <= 0) {
+				n = m < 0 ? m : n;
+				break;
+			}
+			n += m;
+		}
 		if (n == -EIO) {
 			struct aud_event ev;
 

@@ -48,22 +48,38 @@ void vc_sink_free(struct vc_sink *k)
 	free(k);
 }
 
+/*
+ * Write all of p at off. A short write is retried for the rest, so the
+ * store's real error (ENOSPC: transient) is what the caller sees.
+ */
+static int vc_spill_put(const struct vc_spill_ops *ops, void *file,
+			const void *p, size_t n, uint64_t off)
+{
+	while (n) {
+		ssize_t w = ops->pwrite(file, p, n, off);
+
+		if (w < 0)
+			return (int)w;
+		if (w == 0)
+			return -EIO;
+		p = (const uint8_t *)p + w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}
+
 int vc_sink_write(void *sink, const void *p, size_t len)
 {
 	struct vc_sink *k = sink;
-	ssize_t n;
+	int rc;
 
 	if (!k->file)
 		return -EINVAL;
-	if (!len)
-		return 0;
-	n = k->c->spill->pwrite(k->file, p, len, k->size);
-	if (n < 0)
-		return (int)n;
-	if ((size_t)n != len)
-		return -EIO;
-	k->size += len;
-	return 0;
+	rc = vc_spill_put(k->c->spill, k->file, p, len, k->size);
+	if (!rc)
+		k->size += len;
+	return rc;
 }
 
 bool vc_sink_used(const struct vc_sink *s)
@@ -96,6 +112,11 @@ int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
 
 /* ---- memory budget and spill ---- */
 
+/*
+ * All of [off, off + len) or an error: never a short count, which the
+ * kernel would take for the end of the file (a failed block must read as
+ * EIO, not as a silently truncated view).
+ */
 static ssize_t vc_spill_read(void *obj, void *buf, size_t len, uint64_t off)
 {
 	struct vc_spill_obj *o = obj;
@@ -106,9 +127,9 @@ static ssize_t vc_spill_read(void *obj, void *buf, size_t len, uint64_t off)
 					  off + got);
 
 		if (n < 0)
-			return got ? (ssize_t)got : n;
+			return n;
 		if (n == 0) /* the file is shorter than the view: fail */
-			return got ? (ssize_t)got : -EIO;
+			return -EIO;
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
@@ -143,16 +164,6 @@ static struct vc_entry *vc_spill_pick(struct vc *c)
 	return best;
 }
 
-static int vc_spill_put(struct vc *c, void *file, const void *p, size_t n,
-			uint64_t off)
-{
-	ssize_t w = c->spill->pwrite(file, p, n, off);
-
-	if (w < 0)
-		return (int)w;
-	return (size_t)w == n ? 0 : -EIO;
-}
-
 /*
  * Copy e's content into file. The content does not change meanwhile: only
  * this thread swaps contents, and e->spilling keeps e from being freed.
@@ -181,7 +192,8 @@ static int vc_spill_copy(struct vc *c, struct vc_entry *e, void *file)
 		if (got <= 0)
 			rc = got ? (int)got : -EIO;
 		else
-			rc = vc_spill_put(c, file, buf ? buf : ct->data + off,
+			rc = vc_spill_put(c->spill, file,
+					  buf ? buf : ct->data + off,
 					  (size_t)got, off);
 		off += got > 0 ? (uint64_t)got : 0;
 	}

@@ -5,6 +5,7 @@ least recently read views go first; a spill that cannot be written leaves
 the view in memory; status lists every view (building with progress and
 waiting callers, built in memory or spilled, failed); prebuild and
 mount --wait build every view after mounting."""
+import errno
 import glob
 import hashlib
 import json
@@ -376,3 +377,46 @@ def test_big_view_streams_in_bounded_memory(sandbox, tmp_path):
     assert peaks["1G"] * 1024 > size, peaks
     assert peaks["4MiB"] < 48 * 1024 and peaks["4MiB"] < peaks["1G"] / 2, \
         (peaks, size)
+
+
+def flip_byte_in_largest_store_file(s, at):
+    files = glob.glob(os.path.join(s.store, "*", "*"))
+    big = max(files, key=os.path.getsize)
+    with open(big, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0x55]))
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def read_fails_eio(path):
+    with pytest.raises(OSError) as e:
+        with open(path, "rb") as f:
+            while f.read(1 << 20):
+                pass
+    return e.value.errno == errno.EIO
+
+
+def test_tampered_spill_block_reads_eio_not_a_short_file(sandbox, tmp_path):
+    """A spilled view whose block fails authentication: a reader gets EIO,
+    never the bytes before the block as if the file ended there."""
+    s = make(sandbox, tmp_path, "tamper", "0")
+    s.mount()
+    size = len(open(s.path("a.csv"), "rb").read())
+    settle(s, lambda st: st["views"] and st["views"][0]["spilled"])
+    flip_byte_in_largest_store_file(s, 300000)
+    assert read_fails_eio(s.path("a.csv"))
+    assert os.stat(s.path("a.csv")).st_size == size  # not shrunk
+    assert "failed authentication" in s.read_log()
+
+
+def test_tampered_overlay_block_reads_eio_not_a_short_file(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "tamperovl", None)
+    s.mount()
+    with open(s.path("out.bin"), "wb") as f:
+        f.write(os.urandom(1 << 20))
+    flip_byte_in_largest_store_file(s, 600000)
+    assert read_fails_eio(s.path("out.bin"))
+    assert os.stat(s.path("out.bin")).st_size == 1 << 20

@@ -317,9 +317,10 @@ struct mfile {
 
 static struct {
 	atomic_int creates, destroys, writes;
-	int create_err;	 /* create fails with it */
-	int write_fail;	 /* pwrite fails from this call on (1-based), or 0 */
-	bool short_file; /* pread stops at half the file */
+	int create_err;	  /* create fails with it */
+	int write_fail;	  /* pwrite fails from this call on (1-based), or 0 */
+	bool short_file;  /* pread stops at half the file */
+	uint64_t bad_off; /* a block failing authentication here, or 0 */
 } ms;
 
 static int m_create(void *arg, void **file)
@@ -362,6 +363,12 @@ static ssize_t m_pread(void *file, void *buf, size_t len, uint64_t off)
 		return 0;
 	if (len > end - off)
 		len = end - off;
+	if (ms.bad_off && off <= ms.bad_off && ms.bad_off < off + len) {
+		/* as seal: the bytes before the bad block, then -EIO */
+		if (ms.bad_off == off)
+			return -EIO;
+		len = (size_t)(ms.bad_off - off);
+	}
 	memcpy(buf, m->p + off, len);
 	return (ssize_t)len;
 }
@@ -552,6 +559,13 @@ static void test_spill_short_file(void)
 		      vc_view_read(v, buf, sizeof(buf), 9000) == -EIO,
 	      "a spill file shorter than its view reads as EIO, not EOF");
 	ms.short_file = false;
+	ms.bad_off = 9050; /* a tampered block inside the next read */
+	CHECK(vc_get(c, "a.csv", "", "", &v) == 0 &&
+		      vc_view_read(v, buf, sizeof(buf), 9000) == -EIO,
+	      "a read over a failed block is EIO, not the bytes before it");
+	ms.bad_off = 0;
+	CHECK(vc_view_read(v, buf, sizeof(buf), 9000) == sizeof(buf),
+	      "reads of good blocks still work");
 	vc_free(c);
 }
 
