@@ -569,6 +569,8 @@ out_unmount:
 	/* Builds under way see the end (d.ending) or finish; either way the
 	 * prebuild thread is gone before the views are freed. */
 	__atomic_store_n(&d.ending, 1, __ATOMIC_RELAXED);
+	if (d.sbx)
+		vc_shutdown(d.sbx->views); /* a streamed build stops now */
 	dmn_prebuild_join(&d);
 	if (d.life)
 		life_stop(d.life,
@@ -632,21 +634,31 @@ int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts)
 	}
 	close(pfd[1]);
 	cfg_free(cfg);
-	/* '1' ready, '0' failed; with --wait, '+' (mounted, building) and
-	 * the prebuild's report lines come first. */
-	for (;;) {
-		do
-			n = read(pfd[0], &ok, 1);
-		while (n < 0 && errno == EINTR);
-		if (n != 1 || ok == '1' || ok == '0')
-			break;
-		if (ok == '+')
-			fprintf(stderr,
-				"spotfs: mounted on %s; building every "
-				"view (--wait)...\n",
-				mountpoint);
-		else
+	/*
+	 * '1' ready, '0' failed. With --wait, '+' (mounted, building) comes
+	 * first, then the prebuild's report (text, any bytes), then a NUL
+	 * and '1' or '0': the report may hold digits of its own.
+	 */
+	do
+		n = read(pfd[0], &ok, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && ok == '+') {
+		fprintf(stderr,
+			"spotfs: mounted on %s; building every view "
+			"(--wait)...\n",
+			mountpoint);
+		for (;;) {
+			do
+				n = read(pfd[0], &ok, 1);
+			while (n < 0 && errno == EINTR);
+			if (n != 1 || !ok)
+				break;
 			fputc(ok, stderr);
+		}
+		if (n == 1)
+			do
+				n = read(pfd[0], &ok, 1);
+			while (n < 0 && errno == EINTR);
 	}
 	close(pfd[0]);
 	if (n == 1 && ok == '1')

@@ -128,6 +128,22 @@ static void dmn_pre_all(struct dmn *d, struct dmn_pre_tally *t)
 	}
 }
 
+/* 0 or -1 with errno: every byte written (a pipe may take fewer). */
+static int dmn_write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p = (const uint8_t *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 static void *dmn_pre_main(void *arg)
 {
 	struct dmn *d = arg;
@@ -149,15 +165,22 @@ static void *dmn_pre_main(void *arg)
 	spot_log(t.failed ? SPOT_LOG_WARN : SPOT_LOG_INFO, "%.*s",
 		 (int)strlen(line) - 1, line);
 	if (d->pre_ready_fd >= 0) {
-		/* mount --wait: the summary, then readiness, to the parent. */
-		if (t.failures.len &&
-		    write(d->pre_ready_fd, t.failures.p, t.failures.len) < 0)
+		/* mount --wait: the report, a NUL, then readiness. A sandbox
+		 * that ended meanwhile (expiry, unmount) is not ready. */
+		bool ended = __atomic_load_n(&d->ending, __ATOMIC_RELAXED);
+
+		if (ended)
+			spot_buf_printf(&t.failures,
+					"spotfs: the sandbox ended before its "
+					"views were built\n");
+		else
+			spot_buf_printf(&t.failures, "%s", line);
+		spot_buf_putc(&t.failures, 0);
+		if (dmn_write_all(d->pre_ready_fd, t.failures.p,
+				  t.failures.len))
 			spot_log(SPOT_LOG_WARN, "prebuild: report: %s",
 				 strerror(errno));
-		if (write(d->pre_ready_fd, line, strlen(line)) < 0)
-			spot_log(SPOT_LOG_WARN, "prebuild: report: %s",
-				 strerror(errno));
-		dmn_ready(d->pre_ready_fd, d->pre_opts, true);
+		dmn_ready(d->pre_ready_fd, d->pre_opts, !ended);
 		d->pre_ready_fd = -1;
 	}
 	spot_buf_fini(&t.failures);

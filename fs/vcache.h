@@ -222,6 +222,11 @@ struct vc_spill_ops {
  */
 int vc_set_spill(struct vc *c, uint64_t budget, const struct vc_spill_ops *ops,
 		 void *arg);
+/*
+ * The sandbox is ending: builds streaming into a sink stop at their next
+ * write (-ECANCELED) and no view is spilled any more. Reads still work.
+ */
+void vc_shutdown(struct vc *c);
 /* Bytes of views held in memory now, and the budget (UINT64_MAX: none). */
 uint64_t vc_mem(struct vc *c, uint64_t *budget);
 /* Wait until views in memory fit the budget or no spill is possible (for

@@ -76,6 +76,8 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 
 	if (!k->file)
 		return -EINVAL;
+	if (__atomic_load_n(&k->c->spill_stop, __ATOMIC_RELAXED))
+		return -ECANCELED; /* the sandbox is ending */
 	rc = vc_spill_put(k->c->spill, k->file, p, len, k->size);
 	if (!rc)
 		k->size += len;
@@ -324,4 +326,12 @@ void vc_spill_settle(struct vc *c)
 bool vc_content_spilled(const struct vc_content *c)
 {
 	return c->read == vc_spill_read;
+}
+
+void vc_shutdown(struct vc *c)
+{
+	pthread_mutex_lock(&c->lock);
+	__atomic_store_n(&c->spill_stop, true, __ATOMIC_RELAXED);
+	pthread_cond_broadcast(&c->spill_cv);
+	pthread_mutex_unlock(&c->lock);
 }
