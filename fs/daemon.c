@@ -150,7 +150,7 @@ static int dmn_store_path(const struct cfg *cfg, const char *id, char *buf,
 			  size_t len)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	char root[PATH_MAX];
+	char root[PATH_MAX], canon[PATH_MAX];
 	int n;
 
 	if (cfg->store)
@@ -164,7 +164,10 @@ static int dmn_store_path(const struct cfg *cfg, const char *id, char *buf,
 			 (unsigned)geteuid());
 	if (mkdir(root, 0700) && errno != EEXIST)
 		return -errno;
-	n = snprintf(buf, len, "%s/%s", root, id);
+	/* Recorded as a canonical path: gc matches it after a crash. */
+	if (!realpath(root, canon))
+		return -errno;
+	n = snprintf(buf, len, "%s/%s", canon, id);
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 

@@ -156,6 +156,26 @@ def test_kill9_then_gc(sandbox, tmp_path):
     assert "gc" in [x["event"] for x in audit_events(sid)]
 
 
+def test_kill9_then_gc_with_a_relative_store(sandbox, tmp_path):
+    """store: ./x is recorded as a canonical path, so gc finds
+    and removes it after a crash."""
+    s = make_life(sandbox, tmp_path, "crashrel")
+    cfg = open(s.config).read().replace(
+        "store: %s" % s.store, "store: ./relstore")
+    s.write_config(cfg)
+    s.mount()
+    sid = sandbox_id(s)
+    with open(s.path("w.bin"), "wb") as f:
+        f.write(BIG)
+    store = os.path.join(os.path.dirname(s.config), "relstore", sid)
+    assert os.listdir(store)
+    os.kill(s.proc.pid, signal.SIGKILL)
+    s.proc.wait(timeout=10)
+    r = spotfs("gc")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not os.path.exists(store), "store removed"
+
+
 def test_audit_chain_verifies_and_detects_tampering(sandbox, tmp_path):
     s = make_life(sandbox, tmp_path, "audit")
     s.mount()
