@@ -86,6 +86,7 @@ static void dmn_pre_one(struct dmn *d, const struct cfg_dataset *ds,
 			const char *sub, struct dmn_pre_tally *t)
 {
 	const char *role = sbx_role_key(ds, d->sbx->cfg->default_role);
+	char psub[256], msg[SPOT_ERR_MAX];
 	struct vc_view *v;
 
 	if (__atomic_load_n(&d->ending, __ATOMIC_RELAXED) ||
@@ -97,8 +98,10 @@ static void dmn_pre_one(struct dmn *d, const struct cfg_dataset *ds,
 		return;
 	}
 	t->failed++;
+	spot_printable(sub, psub, sizeof(psub));
+	spot_printable(v->msg, msg, sizeof(msg));
 	spot_buf_printf(&t->failures, "spotfs: view %s%s%s failed: %s\n",
-			ds->name, sub[0] ? " " : "", sub, v->msg);
+			ds->name, psub[0] ? " " : "", psub, msg);
 }
 
 /* Every view of the default role, one after another. */
@@ -228,12 +231,16 @@ static const char *dmn_st_state(const struct vc_info *in)
 
 static void dmn_st_text(struct dmn_st *s, const struct vc_info *in)
 {
+	char ds[256], sub[256], role[128], msg[SPOT_ERR_MAX];
 	struct spot_buf *o = s->out;
 
-	spot_buf_printf(o, "view: %s%s%s%s%s: %s", in->dataset,
-			in->sub[0] ? " " : "", in->sub,
-			in->role[0] ? " role " : "", in->role,
-			dmn_st_state(in));
+	/* Table names come from the data: no control bytes on a terminal. */
+	spot_printable(in->dataset, ds, sizeof(ds));
+	spot_printable(in->sub, sub, sizeof(sub));
+	spot_printable(in->role, role, sizeof(role));
+	spot_printable(in->msg ? in->msg : "", msg, sizeof(msg));
+	spot_buf_printf(o, "view: %s%s%s%s%s: %s", ds, sub[0] ? " " : "", sub,
+			role[0] ? " role " : "", role, dmn_st_state(in));
 	if (in->state == VC_BUILDING) {
 		double el = (double)(s->now - in->started_ms) / 1e3;
 
@@ -257,7 +264,7 @@ static void dmn_st_text(struct dmn_st *s, const struct vc_info *in)
 		if (in->spill_failed)
 			spot_buf_printf(o, " (spill failed: kept in memory)");
 	} else {
-		spot_buf_printf(o, ": %s", in->msg ? in->msg : "");
+		spot_buf_printf(o, ": %s", msg);
 	}
 	if (in->retired)
 		spot_buf_printf(o, " (replaced: held by open files)");

@@ -174,16 +174,18 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 			 struct vc_sink *sink)
 {
 	struct spot_progress *outer = spot_progress_cur;
+	char psub[256];
 	struct vc_content content;
 	struct spot_err err = { "" };
 	int rc;
 
 	memset(&content, 0, sizeof(content));
+	spot_printable(sub, psub, sizeof(psub)); /* a table name: data */
 	spot_log(SPOT_LOG_INFO,
 		 "view %s%s%s%s%s: build %" PRIu64 " started (source %" PRIu64
 		 " bytes)",
-		 dataset, sub[0] ? " " : "", sub, role[0] ? " role " : "", role,
-		 e->view.gen, e->stamp.size);
+		 dataset, psub[0] ? " " : "", psub, role[0] ? " role " : "",
+		 role, e->view.gen, e->stamp.size);
 	spot_progress_cur = &e->progress;
 	rc = c->build(c->arg, dataset, sub, role, sink, &content, &err);
 	spot_progress_cur = outer;
@@ -206,18 +208,21 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		e->view.state = VC_FAILED;
 		e->fails++;
 		/* Classified now, for the log; vc_get decides again later. */
+		char pmsg[SPOT_ERR_MAX];
+
+		spot_printable(e->view.msg, pmsg, sizeof(pmsg));
 		spot_log(SPOT_LOG_WARN, "view build failed (%s): %s",
 			 vc_err_transient(e->view.err, e->fails)
 				 ? "transient: tried again at the next open"
 				 : "kept until the source changes",
-			 e->view.msg);
+			 pmsg);
 	} else {
 		double sec = (double)e->built_ms / 1e3;
 
 		spot_log(SPOT_LOG_INFO,
 			 "view %s%s%s%s%s: built %" PRIu64 " bytes, %" PRIu64
 			 " rows in %.2f s (%.2f MB/s of source)",
-			 dataset, sub[0] ? " " : "", sub,
+			 dataset, psub[0] ? " " : "", psub,
 			 role[0] ? " role " : "", role, content.size,
 			 content.rows_out, sec,
 			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0);

@@ -151,20 +151,67 @@ uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len)
 	return p;
 }
 
+/* Bytes of the valid UTF-8 sequence at p (1-4), or 0. */
+static size_t spot_utf8_len(const unsigned char *p)
+{
+	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4	  ? 4
+		   : p[0] >= 0xe0		  ? 3
+		   : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+						  : 0;
+	uint32_t cp;
+
+	if (!n || p[0] >= 0xf5)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	cp = n == 2   ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
+	     : n == 3 ? (uint32_t)(p[0] & 0x0f) << 12 |
+				(uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+		      : (uint32_t)(p[0] & 0x07) << 18 |
+				(uint32_t)(p[1] & 0x3f) << 12 |
+				(uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
 int spot_buf_json_str(struct spot_buf *b, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	int rc = spot_buf_putc(b, '"');
 
-	for (const unsigned char *p = (const unsigned char *)s; !rc && p && *p;
-	     p++) {
+	while (!rc && p && *p) {
+		size_t n = *p >= 0x80 ? spot_utf8_len(p) : 0;
+
+		if (n) { /* valid UTF-8: as is */
+			rc = spot_buf_append(b, p, n);
+			p += n;
+			continue;
+		}
 		if (*p == '"' || *p == '\\')
 			rc = spot_buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
+		else if (*p < 0x20 || *p == 0x7f)
 			rc = spot_buf_printf(b, "\\u%04x", *p);
+		else if (*p >= 0x80) /* not UTF-8: the replacement character */
+			rc = spot_buf_printf(b, "\\ufffd");
 		else
 			rc = spot_buf_putc(b, *p);
+		p++;
 	}
 	return rc ? rc : spot_buf_putc(b, '"');
+}
+
+void spot_printable(const char *s, char *out, size_t len)
+{
+	size_t k = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s;
+	     p && *p && k + 1 < len; p++)
+		out[k++] = *p < 0x20 || *p == 0x7f ? '?' : (char)*p;
+	if (len)
+		out[k] = 0;
 }
 
 /* ---- arena ---- */

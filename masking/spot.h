@@ -49,11 +49,14 @@ int spot_buf_printf(struct spot_buf *b, const char *fmt, ...)
  */
 uint8_t *spot_buf_steal(struct spot_buf *b, size_t *len);
 /*
- * Append s as a JSON string: quotes and backslashes escaped, control bytes
- * and bytes from 0x7f on as \u00XX (so any bytes give valid JSON). 0 or
- * -ENOMEM.
+ * Append s as a JSON string: valid UTF-8 as is, quotes and backslashes
+ * escaped, control bytes as \u00XX, bytes that are not UTF-8 as U+FFFD (so
+ * any bytes give valid JSON). 0 or -ENOMEM.
  */
 int spot_buf_json_str(struct spot_buf *b, const char *s);
+/* s into out (len bytes, NUL-terminated, cut) with control bytes as '?':
+ * names from data printed on a terminal or in a log line. */
+void spot_printable(const char *s, char *out, size_t len);
 
 /* ---- build progress ---- */
 

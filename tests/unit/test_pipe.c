@@ -155,8 +155,42 @@ static struct mem_src *src_new(void)
 	return m;
 }
 
+/* spot_buf_json_str and spot_printable (spot.c): names from data. */
+static void test_json_and_printable(void)
+{
+	static const struct {
+		const char *in, *want;
+	} t[] = {
+		{ "plain", "\"plain\"" },
+		{ "q\"b\\", "\"q\\\"b\\\\\"" },
+		{ "nl\n\x1b[2J", "\"nl\\u000a\\u001b[2J\"" },
+		{ "caf\xc3\xa9 \xe2\x80\xa8", "\"caf\xc3\xa9 \xe2\x80\xa8\"" },
+		{ "bad\xff\xc3", "\"bad\\ufffd\\ufffd\"" },
+		{ "over\xc0\xaf", "\"over\\ufffd\\ufffd\"" },
+		{ "sur\xed\xa0\x80", "\"sur\\ufffd\\ufffd\\ufffd\"" },
+		{ "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },
+	};
+	char out[16];
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct spot_buf b;
+
+		spot_buf_init(&b);
+		CHECK(!spot_buf_json_str(&b, t[i].in) &&
+			      b.len == strlen(t[i].want) &&
+			      !memcmp(b.p, t[i].want, b.len),
+		      "json string %zu: valid UTF-8 kept, the rest escaped", i);
+		spot_buf_fini(&b);
+	}
+	spot_printable("a\nb\x1b[31mc", out, sizeof(out));
+	CHECK(!strcmp(out, "a?b?[31mc"), "printable: control bytes become ?");
+	spot_printable("0123456789abcdefXYZ", out, sizeof(out));
+	CHECK(strlen(out) == sizeof(out) - 1, "printable: cut to the buffer");
+}
+
 int main(void)
 {
+	test_json_and_printable();
 	struct spot_err err = { "" };
 	struct pipe_stats st;
 	struct pipe_xform xf = { 1, xf_upper, NULL, false, false };
