@@ -39,9 +39,9 @@
 /*
  * A request waiting for a view's build (getattr or open of that view)
  * holds its thread until the build ends; the others are served by the
- * rest. Threads are started on demand and cost little while they wait.
+ * rest (DMN_MAX_THREADS, DMN_BUILD_WAITERS_MAX in daemon_i.h). Threads are
+ * started on demand and cost little while they wait.
  */
-#define DMN_MAX_THREADS 64
 
 /*
  * Raise the mount's read-ahead (root only): the kernel otherwise caps FUSE

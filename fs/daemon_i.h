@@ -77,12 +77,18 @@ struct dmn {
 	pthread_mutex_t fh_lock; /* protects fhs */
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
+	uint64_t build_waiters; /* atomic: requests waiting on builds */
 	/* prebuild (daemon_build.c) */
 	pthread_t pre_thread;
 	bool pre_started;
 	int pre_ready_fd; /* mount --wait: readiness goes after the builds */
 	const struct dmn_opts *pre_opts;
 };
+
+/* FUSE worker threads at most; of them, at most this many wait on view
+ * builds (the rest serve everything else). */
+#define DMN_MAX_THREADS 64
+#define DMN_BUILD_WAITERS_MAX (DMN_MAX_THREADS - 16)
 
 /* A caller waiting this long on a build is shown by status. */
 #define DMN_WAIT_SHOWN_MS 2000

@@ -560,12 +560,29 @@ static int dmn_view_get(struct dmn *d, const struct ns_node *n,
 {
 	struct vc_caller w = { 0, 0 };
 
+	int rc;
+
 	if (c) {
 		w.uid = (uint32_t)c->uid;
 		w.pid = (int32_t)c->pid;
 	}
-	return vc_get_by(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
-			 c ? &w : NULL, v);
+	*v = vc_peek(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n));
+	if (*v)
+		return 0; /* built: nothing to wait for */
+	/*
+	 * A caller waiting on a build holds one of the daemon's threads:
+	 * some are kept for everything else, so callers piling onto a slow
+	 * build (any user can) never freeze the mount for the others.
+	 */
+	if (__atomic_add_fetch(&d->build_waiters, 1, __ATOMIC_RELAXED) >
+	    DMN_BUILD_WAITERS_MAX) {
+		__atomic_sub_fetch(&d->build_waiters, 1, __ATOMIC_RELAXED);
+		return -EAGAIN;
+	}
+	rc = vc_get_by(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+		       c ? &w : NULL, v);
+	__atomic_sub_fetch(&d->build_waiters, 1, __ATOMIC_RELAXED);
+	return rc;
 }
 
 /*
@@ -909,8 +926,12 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			fh->fd = -1;
 	} else {
 		rc = dmn_view_access(d, n, c);
-		if (!rc && dmn_view_get(d, n, c, &fh->view))
-			rc = -ENOMEM;
+		if (!rc)
+			rc = dmn_view_get(d, n, c, &fh->view);
+		if (rc == -EAGAIN) {
+			why = "too many callers wait on view builds: try again";
+			spot_log(SPOT_LOG_WARN, "%s: %s", n->relpath, why);
+		}
 		if (!rc && fh->view->state != VC_READY) {
 			/* Built while its source changed: refused, on record. */
 			dmn_build_changed(d, n, fh->view, &fh->who);

@@ -302,3 +302,44 @@ def test_failed_view_not_retried_by_lookup_or_listing(sandbox):
         os.listdir(s.path())
         os.close(os.open(s.path("p.csv"), os.O_PATH))
     assert s.read_log().count(BUILD_FAILED) == n == 1
+
+
+def test_callers_piling_onto_a_build_never_freeze_the_mount(sandbox):
+    """Any user can open a slow view many times at once: those waiting on
+    builds may hold only part of the daemon's threads, so an already built
+    view is still served at once, and the surplus openers get EAGAIN
+    (audited) rather than a frozen mount."""
+    s = sandbox("pile")
+    s.write("slow.csv", "v\n" + "".join("raw%d\n" % i
+                                        for i in range(SLOW_ROWS * 2)))
+    s.write("top.csv", PEOPLE)
+    s.write_config("source: @SRC@\ndatasets:\n  slow.csv:\n    policy: %s\n"
+                   "  top.csv:\n    columns:\n      id: keep\n"
+                   "      email: hash\n" % slow_policy(s.base))
+    s.mount()
+    want = open(s.path("top.csv"), "rb").read()
+    errs, done = [], []
+
+    def opener():
+        try:
+            with open(s.path("slow.csv"), "rb") as f:
+                f.read(1)
+            done.append(1)
+        except OSError as e:
+            errs.append(e.errno)
+
+    ts = [threading.Thread(target=opener) for _ in range(60)]
+    for t in ts:
+        t.start()
+    time.sleep(2)
+    t0 = time.monotonic()
+    assert open(s.path("top.csv"), "rb").read() == want
+    quick = time.monotonic() - t0
+    building = any(t.is_alive() for t in ts)
+    for t in ts:
+        t.join(300)
+    assert building, "the slow build ended before the check"
+    assert quick < 1.5, "a built view waited %.1f s behind the pile" % quick
+    assert errs and set(errs) == {errno.EAGAIN}, errs
+    assert len(done) + len(errs) == 60 and len(done) >= 40
+    assert "too many callers wait on view builds" in s.read_log()
