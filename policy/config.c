@@ -706,12 +706,18 @@ const struct cfg_column *cfg_column_rule_len(const struct cfg_dataset *d,
 {
 	const struct cfg_column *col = NULL;
 
-	/* A table's own rules first, then the dataset's as defaults. */
-	if (t &&
-	    !(col = cfg_role_find(t->by_role, t->nby_role, role, column, len)))
-		col = cfg_rules_find(&t->rules, column, len);
+	/*
+	 * The role's overrides first (the table's, then the dataset's, which
+	 * speaks for every table), then the rules for everyone (the
+	 * table's, then the dataset's as defaults): a table's keep never
+	 * undoes what a role override masks.
+	 */
+	if (t)
+		col = cfg_role_find(t->by_role, t->nby_role, role, column, len);
 	if (!col)
 		col = cfg_role_find(d->by_role, d->nby_role, role, column, len);
+	if (!col && t)
+		col = cfg_rules_find(&t->rules, column, len);
 	if (!col)
 		col = cfg_rules_find(&d->rules, column, len);
 	return col;
@@ -755,14 +761,14 @@ void cfg_rule_sets(const struct cfg_dataset *d, const struct cfg_table *t,
 
 	if (t) {
 		all[0] = cfg_role_set(t->by_role, t->nby_role, role);
-		all[1] = &t->rules;
+		all[2] = &t->rules;
 	}
-	all[2] = cfg_role_set(d->by_role, d->nby_role, role);
+	all[1] = cfg_role_set(d->by_role, d->nby_role, role);
 	all[3] = &d->rules;
 	*n = 0;
 	for (size_t i = 0; i < 4; i++)
 		if (all[i] && all[i]->ncols) {
-			ds_level[*n] = i >= 2;
+			ds_level[*n] = i == 1 || i == 3;
 			out[(*n)++] = all[i];
 		}
 }

@@ -239,8 +239,8 @@ const char *cfg_unlisted_name(enum cfg_unlisted u);
 
 /*
  * The rules that apply to dataset d (table t or NULL) for role, in lookup
- * order: table role override, table rules, dataset role override, dataset
- * rules. Fills out[0..*n) (at most 4) with the non-empty ones; sets
+ * order: table role override, dataset role override, table rules, dataset
+ * rules (a role's overrides before anyone's rules). Fills out[0..*n) (at most 4) with the non-empty ones; sets
  * ds_level[i] when out[i] is a dataset-level rule set.
  */
 void cfg_rule_sets(const struct cfg_dataset *d, const struct cfg_table *t,

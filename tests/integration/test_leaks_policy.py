@@ -730,3 +730,34 @@ def test_parquet_dotted_name_collision_fails_closed(sandbox, tmp_path, rule):
     for n in ("b.parquet", "b.csv"):
         assert open_errno(s.path(n)) == errno.EIO
     assert "DOTSECRET" not in s.read_log()
+
+
+@pytest.mark.parametrize("table_rule", ["keep", "{ method: keep }",
+                                        "{ method: hash }"])
+def test_dataset_role_override_beats_a_table_rule(sandbox, table_rule):
+    """A role override at the dataset level is the steward's word for that
+    role in every table: a table's default rule (keep) never serves the
+    column raw to the role the override masks (it did: found by the
+    attacker round)."""
+    s = sandbox("rovr")
+    os.makedirs(s.src, exist_ok=True)
+    con = sqlite3.connect(os.path.join(s.src, "crm.db"))
+    con.execute("create table users(id integer, city text)")
+    con.executemany("insert into users values(?, ?)",
+                    [(1, "RAWCITY1"), (2, "RAWCITY2")])
+    con.commit()
+    con.close()
+    s.write_config("source: @SRC@\nroles:\n  ra: { users: [1234] }\n"
+                   "datasets:\n  crm.db:\n    tables:\n"
+                   "      users: { columns: { id: keep, city: %s } }\n"
+                   "    roles:\n      ra: { columns: { city: redact } }\n"
+                   % table_rule)
+    s.mount()
+    r = as_uid(1234, "cat", s.path("crm/users.csv"))
+    assert r.returncode == 0, r.stderr
+    assert b"RAWCITY" not in r.stdout and r.stdout.startswith(b"id,city")
+    r = as_uid(1234, "cat", s.path("crm.db"))
+    assert r.returncode == 0 and b"RAWCITY" not in r.stdout
+    # Other roles keep the table's rule.
+    other = open(s.path("crm/users.csv"), "rb").read()
+    assert (b"RAWCITY1" in other) == (table_rule != "{ method: hash }")
