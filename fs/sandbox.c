@@ -1273,10 +1273,12 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		 struct spot_err *err)
 {
 	struct sbx_bind bind = { .s = s, .d = d, .role = role };
-	struct view_csv_opts copts = {
-		sbx_build_threads(s),	     0,	  0, sbx_bind_more_cb, &bind,
-		sink ? vc_sink_write : NULL, sink
-	};
+	struct view_csv_opts copts = { .threads = sbx_build_threads(s),
+				       .more_plan = sbx_bind_more_cb,
+				       .arg = &bind,
+				       .emit = sink ? vc_sink_write : NULL,
+				       .emit_arg = sink,
+				       .emit_after = vc_sink_room(sink) };
 	struct pipe_stats st = { 0, 0 };
 	struct spot_buf buf;
 	struct src_id pin = { 0 };

@@ -326,7 +326,7 @@ int vc_get_by(struct vc *c, const char *dataset, const char *sub,
 	      struct vc_view **out)
 {
 	struct vc_stamp st;
-	bool stream;
+	uint64_t room;
 	struct vc_wait w;
 	struct vc_entry *e;
 	uint64_t gen = 0;
@@ -387,14 +387,16 @@ build:
 	pthread_mutex_lock(&c->lock);
 	e->stamp = st; /* status reads it */
 	/* Room in memory beside the builds running, or straight to disk. */
-	stream = c->spill_started && c->reserved + st.size > c->budget;
-	if (c->spill_started && !stream) {
+	room = 0;
+	if (c->spill_started && c->reserved + st.size <= c->budget) {
+		room = c->budget - c->reserved;
 		e->reserve = st.size;
 		c->reserved += st.size;
 		vc_over_budget(c);
 	}
 	pthread_mutex_unlock(&c->lock);
-	vc_build_one(c, e, dataset, sub, role, stream ? vc_sink_new(c) : NULL);
+	vc_build_one(c, e, dataset, sub, role,
+		     c->spill_started ? vc_sink_new(c, room) : NULL);
 	if (who) {
 		pthread_mutex_lock(&c->lock);
 		vc_wait_del(e, &w);

@@ -34,11 +34,13 @@
  * and afterwards reads only its file. A spill that fails (disk full) leaves
  * the view in memory and is not tried again for that view.
  *
- * A build whose source is larger than what the budget has left beside the
- * other builds running is offered a sink (vc_build_fn): its bytes go to a
- * spill file as they are made, so a view of any size is built in bounded
- * memory. Other builds reserve their source's size until they end, and the
- * spill thread makes room for the reservations too.
+ * Every build is offered a sink (vc_build_fn) with a room: what the budget
+ * has left beside the other builds running (0 when its source alone is
+ * larger). A build that can streams its bytes into the sink's spill file
+ * once they pass the room, so a view of any size, or one that masking
+ * makes far longer than its source, is built in bounded memory. A build
+ * reserves its source's size until it ends, and the spill thread makes
+ * room for the reservations too.
  *
  * Locking: vc->lock protects the table, each view's state and the memory
  * accounting. A view's content is fixed once its state is VC_READY, except
@@ -128,6 +130,8 @@ struct vc_sink;
 int vc_sink_write(void *sink, const void *p, size_t len);
 /* Whether anything was written to s. */
 bool vc_sink_used(const struct vc_sink *s);
+/* Bytes the build may keep in memory before it streams (0: stream all). */
+uint64_t vc_sink_room(const struct vc_sink *s);
 /*
  * Append tail (emptied) and make *c the view of every byte written: read
  * from the spill file, nothing in memory. The sink then belongs to *c.

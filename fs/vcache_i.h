@@ -70,16 +70,19 @@ struct vc_spill_obj {
 
 struct vc_sink {
 	struct vc *c;
-	void *file; /* NULL once vc_sink_content took it */
-	uint64_t size;
+	void *file;    /* made by the first write; NULL once taken */
+	bool taken;    /* vc_sink_content took the file */
+	uint64_t size; /* bytes written */
+	uint64_t room; /* bytes the build may keep in memory first */
 };
 
 /* Bytes a content holds in memory (see vc_content.mem). */
 uint64_t vc_content_mem(const struct vc_content *c);
 /* Under c->lock: wake the spill thread when memory is over budget. */
 void vc_over_budget(struct vc *c);
-/* A sink on a new spill file, or NULL (then built in memory). */
-struct vc_sink *vc_sink_new(struct vc *c);
+/* A sink whose spill file is made at the first write, for a build that
+ * may keep room bytes in memory first; NULL (no memory): none. */
+struct vc_sink *vc_sink_new(struct vc *c, uint64_t room);
 /* Free k, and its file unless a content took it. NULL is a no-op. */
 void vc_sink_free(struct vc_sink *k);
 /* Whether c reads a spill file (streamed or spilled). */

@@ -25,17 +25,14 @@ void vc_over_budget(struct vc *c)
 		pthread_cond_signal(&c->spill_cv);
 }
 
-struct vc_sink *vc_sink_new(struct vc *c)
+struct vc_sink *vc_sink_new(struct vc *c, uint64_t room)
 {
 	struct vc_sink *k = calloc(1, sizeof(*k));
 
 	if (!k)
-		return NULL;
-	k->c = c;
-	if (c->spill->create(c->spill_arg, &k->file)) {
-		free(k);
 		return NULL; /* built in memory, then spilled if it can be */
-	}
+	k->c = c;
+	k->room = room;
 	return k;
 }
 
@@ -74,10 +71,17 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 	struct vc_sink *k = sink;
 	int rc;
 
-	if (!k->file)
+	if (k->taken)
 		return -EINVAL;
+	if (!len)
+		return 0;
 	if (__atomic_load_n(&k->c->spill_stop, __ATOMIC_RELAXED))
 		return -ECANCELED; /* the sandbox is ending */
+	if (!k->file) {		   /* the file is made by the first write */
+		rc = k->c->spill->create(k->c->spill_arg, &k->file);
+		if (rc)
+			return rc;
+	}
 	rc = vc_spill_put(k->c->spill, k->file, p, len, k->size);
 	if (!rc)
 		k->size += len;
@@ -86,7 +90,12 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 
 bool vc_sink_used(const struct vc_sink *s)
 {
-	return s && s->size;
+	return s && s->file;
+}
+
+uint64_t vc_sink_room(const struct vc_sink *s)
+{
+	return s ? s->room : 0;
 }
 
 int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
@@ -105,6 +114,7 @@ int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
 	o->ops = s->c->spill;
 	o->file = s->file;
 	s->file = NULL;
+	s->taken = true;
 	c->size = s->size;
 	c->read = vc_spill_read;
 	c->free = vc_spill_free;

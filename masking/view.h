@@ -78,6 +78,10 @@ struct view_csv_opts {
 	 */
 	int (*emit)(void *emit_arg, const void *p, size_t len);
 	void *emit_arg;
+	/* With emit: bytes kept in out before streaming starts (0: stream
+	 * from the first part), so a view that fits stays in memory and one
+	 * that grows past it (masking can lengthen values) is streamed. */
+	uint64_t emit_after;
 };
 
 int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,

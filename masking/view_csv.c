@@ -39,6 +39,9 @@
 #include "view.h"
 
 #define VCSV_CHUNK_DEFAULT ((size_t)8 << 20)
+/* Streaming: smaller parts, since a part's output (masking may make it
+ * several times its source) is what memory holds per worker. */
+#define VCSV_CHUNK_STREAM ((size_t)2 << 20)
 #define VCSV_MIN_DEFAULT ((uint64_t)4 << 20)
 #define VCSV_SCAN 4096 /* bytes read at a time looking for a line feed */
 /* A part's output is reserved at its source size + 1/8 (masking rarely
@@ -337,8 +340,9 @@ static int vcsv_step2(struct vcsv *v, const struct pipe_plan *plan,
 {
 	int rc = 0;
 
-	bool stream = v->opts && v->opts->emit;
-	size_t ahead = stream ? VCSV_AHEAD * (v->nwk ? v->nwk : 1) : v->nparts;
+	bool emit = v->opts && v->opts->emit;
+	bool stream = emit && !v->opts->emit_after;
+	size_t ahead = emit ? VCSV_AHEAD * (v->nwk ? v->nwk : 1) : v->nparts;
 
 	pthread_mutex_lock(&v->mu);
 	v->building = true;
@@ -362,24 +366,35 @@ static int vcsv_step2(struct vcsv *v, const struct pipe_plan *plan,
 			*err = p->err;
 			break;
 		}
-		if (stream) {
+		if (emit && !stream &&
+		    out->len + p->buf.len > v->opts->emit_after) {
+			/* Grown past what may stay in memory: stream from
+			 * here on, what was kept first. */
+			stream = true;
+			rc = v->opts->emit(v->opts->emit_arg, out->p, out->len);
+			spot_buf_fini(out);
+		}
+		if (stream && !rc)
 			rc = v->opts->emit(v->opts->emit_arg, p->buf.p,
 					   p->buf.len);
-			if (rc)
-				spot_err_set(err, "cannot write the view: %s",
-					     strerror(-rc));
+		if (rc) {
+			spot_err_set(err, "cannot write the view: %s",
+				     strerror(-rc));
+			break;
+		}
+		if (emit) {
 			/* One more part may be masked ahead. */
 			pthread_mutex_lock(&v->mu);
-			if (v->nwk && !rc && v->claim_end &&
-			    v->claim_end < v->nparts)
+			if (v->nwk && v->claim_end && v->claim_end < v->nparts)
 				v->claim_end++;
 			pthread_cond_broadcast(&v->cv);
 			pthread_mutex_unlock(&v->mu);
-		} else if (!out->len) {
+		}
+		if (!stream && !out->len) {
 			spot_buf_fini(out);
 			*out = p->buf; /* no copy: the part's buffer becomes out */
 			spot_buf_init(&p->buf);
-		} else {
+		} else if (!stream) {
 			rc = spot_buf_append(out, p->buf.p, p->buf.len);
 			if (rc)
 				spot_err_set(err, "out of memory");
@@ -434,7 +449,9 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 			const struct view_csv_opts *opts, struct spot_buf *out,
 			struct pipe_stats *st, struct spot_err *err)
 {
-	size_t chunk = opts && opts->chunk ? opts->chunk : VCSV_CHUNK_DEFAULT;
+	size_t chunk = opts && opts->chunk  ? opts->chunk
+		       : opts && opts->emit ? VCSV_CHUNK_STREAM
+					    : VCSV_CHUNK_DEFAULT;
 	uint64_t min = !opts || !opts->min_size		   ? VCSV_MIN_DEFAULT
 		       : opts->min_size == VIEW_CSV_ALWAYS ? 0
 							   : opts->min_size;

@@ -441,3 +441,44 @@ def test_mount_wait_fails_when_the_sandbox_ends_first(sandbox, tmp_path):
     while is_mounted(s.mnt) and time.time() < end:
         time.sleep(0.1)
     assert not is_mounted(s.mnt)
+
+
+@pytest.mark.skipif(not os.access(REL, os.X_OK),
+                    reason="needs the release build (ASan inflates memory)")
+def test_view_much_longer_than_its_source_streams(tmp_path):
+    """view_memory bounds what masking makes, not what it reads: a 20 MB
+    source whose rules make a 70 MB view streams it once it passes the
+    budget (the attacker round held a 1.26 GB view of a 20 MB source in
+    memory under view_memory: 64MiB)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    with open(src / "amp.csv", "w") as f:
+        f.write("a,b\n")
+        for lo in range(0, 2000000, 500000):
+            f.write("".join("%07d,y\n" % i for i in range(lo, lo + 500000)))
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("source: %s\nstore: %s\nstate_dir: %s\nview_memory: 4MiB\n"
+                   "threads: 2\ndatasets:\n  amp.csv:\n    columns:\n"
+                   "      a: { method: hash, length: 32 }\n      b: keep\n"
+                   % (src, tmp_path / "store", tmp_path / "state"))
+    p = subprocess.Popen([REL, "mount", "-f", "-c", str(cfg), str(mnt)],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        end = time.time() + 30
+        while not is_mounted(str(mnt)) and time.time() < end:
+            time.sleep(0.05)
+        size = os.stat(str(mnt / "amp.csv")).st_size
+        peak = peak_rss_kib(p.pid)
+        st = subprocess.run([REL, "status", "--json", "-S",
+                             str(tmp_path / "state"), str(mnt)],
+                            capture_output=True, text=True).stdout
+        v = json.loads(st[:st.rindex("}") + 1])["views"][0]
+    finally:
+        subprocess.run(["fusermount3", "-u", str(mnt)], capture_output=True)
+        p.wait(60)
+    assert size > 60 << 20 and v["spilled"] and v["memory_bytes"] == 0, v
+    # A few 2 MiB parts' output (3.5x here) per worker, not the view.
+    assert peak * 1024 < size / 2, \
+        "peak %d KiB for a %d-byte view" % (peak, size)

@@ -137,6 +137,7 @@ struct res {
 
 /* Streaming: emitted bytes collect here; emit_fail_at fails that call. */
 static bool streaming;
+static uint64_t stream_after; /* emit_after: in memory first, then stream */
 static struct spot_buf emitted;
 static int emit_calls, emit_fail_at;
 
@@ -153,12 +154,14 @@ static char path[] = "/tmp/test_csv_par_XXXXXX";
 static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 		  struct res *res)
 {
-	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS, bind, NULL,
-				   NULL,    NULL };
+	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS,
+				   bind,    NULL,  NULL,
+				   NULL,    0 };
 	int fd = open(path, O_RDWR | O_TRUNC);
 
 	if (streaming) {
 		o.emit = emit;
+		o.emit_after = stream_after;
 		spot_buf_reset(&emitted);
 		emit_calls = 0;
 	}
@@ -348,7 +351,7 @@ static void test_errors(void)
 
 static void test_small_file_one_worker(void)
 {
-	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL };
+	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL, 0 };
 	struct res r;
 	int fd = open(path, O_RDWR | O_TRUNC);
 
@@ -375,6 +378,11 @@ static void test_streaming(void)
 	printf("# streaming: the same tests, bytes emitted part by part\n");
 	test_valid();
 	test_errors();
+	printf("# streaming once past 1000 bytes (in memory before)\n");
+	stream_after = 1000;
+	test_valid();
+	test_errors();
+	stream_after = 0;
 	kind = K_SEED;
 	emit_fail_at = 3;
 	build(s, len, 2, 100, &r);
