@@ -606,10 +606,21 @@ static void test_errors_values(void)
 		   "delimiter on parquet");
 	expect_err(DS "    delimiter: ab\n",
 		   "4:16: delimiter must be one character", "long delimiter");
-	expect_err(DS "    format: xls\n", "4:13: unknown format 'xls'",
+	/* The lists come from the table of formats (format.h). */
+	expect_err(DS "    format: xls\n",
+		   "4:13: unknown format 'xls' (formats: auto, csv, parquet, "
+		   "sqlite)",
 		   "unknown format");
-	expect_err(DS "    as: [json]\n", "4:10: unknown output format 'json'",
+	expect_err(DS "    format: CSV\n", "4:13: unknown format 'CSV'",
+		   "format names are lower case");
+	expect_err(DS "    as: [json]\n",
+		   "4:10: unknown output format 'json' (as: native, csv, "
+		   "parquet)",
 		   "unknown as");
+	expect_err(DS "    as: [sqlite]\n",
+		   "4:10: unknown output format 'sqlite' (as: native, csv, "
+		   "parquet)",
+		   "sqlite is no output form");
 	expect_err(DS "    tables: [users]\n    format: csv\n",
 		   "4:13: tables is for SQLite datasets only",
 		   "tables on a CSV");
