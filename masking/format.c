@@ -36,6 +36,8 @@ static const struct view_format view_formats[] = {
 		.text = true,
 		.leaf_paths = false,
 		.by_path = false,
+		.source_open = view_csv_source,
+		.sink_new = view_csv_sink,
 		.build = view_csv_build,
 		.objects = NULL,
 	},
@@ -50,6 +52,8 @@ static const struct view_format view_formats[] = {
 		.text = false,
 		.leaf_paths = true,
 		.by_path = false,
+		.source_open = view_parquet_source,
+		.sink_new = view_parquet_sink,
 		.build = view_parquet_build,
 		.objects = NULL,
 	},
@@ -64,6 +68,8 @@ static const struct view_format view_formats[] = {
 		.text = false,
 		.leaf_paths = false,
 		.by_path = true,
+		.source_open = view_no_source,
+		.sink_new = view_no_sink,
 		.build = view_sqlite_build,
 		.objects = &view_sqlite_objects,
 	},
@@ -144,12 +150,121 @@ int view_format_build(const struct view_format *f, const struct view_req *req,
 		spot_err_set(err, "unknown format");
 		return -ENOTSUP;
 	}
-	if (req->form != f->id && !(f->forms & VIEW_FMT_BIT(req->form))) {
+	if (req->form == f->id)
+		return f->build(f, req, out, err);
+	if (!view_format_get(req->form) ||
+	    !(f->forms & VIEW_FMT_BIT(req->form))) {
 		spot_err_set(err, "%s datasets cannot be served as %s",
 			     f->title, view_fmt_name(req->form));
 		return -ENOTSUP;
 	}
-	return f->build(req, out, err);
+	return view_build_rows(f, req, out, err);
+}
+
+/* A sink that stops the pipeline after a number of kept rows. */
+struct view_limit {
+	struct view_sink *sink;
+	uint64_t left;
+};
+
+static int view_limit_begin(void *sink, const struct pipe_col *cols,
+			    size_t ncols, const void *dialect,
+			    struct spot_err *err)
+{
+	struct view_limit *l = sink;
+
+	return l->sink->ops->begin(l->sink->state, cols, ncols, dialect, err);
+}
+
+static int view_limit_rows(void *sink, const struct pipe_batch *b,
+			   struct spot_err *err)
+{
+	struct view_limit *l = sink;
+	struct pipe_batch part = *b;
+	uint64_t kept = 0;
+	size_t r;
+
+	for (r = 0; r < b->nrows && kept < l->left; r++)
+		kept += b->keep[r];
+	part.nrows = r;
+	if (l->sink->ops->rows(l->sink->state, &part, err))
+		return -ENOMEM;
+	l->left -= kept;
+	return l->left ? 0 : -ECANCELED; /* enough: stop reading */
+}
+
+static int view_limit_end(void *sink, struct spot_err *err)
+{
+	struct view_limit *l = sink;
+
+	return l->sink->ops->end(l->sink->state, err);
+}
+
+static const struct pipe_sink_ops view_limit_ops = {
+	view_limit_begin,
+	view_limit_rows,
+	view_limit_end,
+};
+
+int view_build_rows(const struct view_format *f, const struct view_req *req,
+		    struct view_out *out, struct spot_err *err)
+{
+	const struct view_format *to = view_format_get(req->form);
+	struct view_source src = { NULL, NULL, NULL, NULL };
+	struct view_sink sink = { NULL, NULL, NULL };
+	struct view_limit lim = { &sink, req->limit };
+	struct pipe_stats st = { 0, 0 };
+	const struct pipe_plan *plan = NULL;
+	const struct pipe_col *cols;
+	size_t ncols;
+	int rc;
+
+	if (!to) {
+		spot_err_set(err, "no format %d", (int)req->form);
+		return -ENOTSUP;
+	}
+	rc = f->source_open(req, &src, err);
+	if (!rc)
+		rc = src.ops->columns(src.state, &cols, &ncols, err);
+	if (!rc)
+		rc = req->bind(req->arg, NULL, cols, ncols, &plan, err);
+	if (!rc)
+		rc = to->sink_new(&out->buf, &sink, err);
+	/* A limit of all rows runs the sink as it is (Parquet's footer is
+	 * written at the end); a stop after some rows leaves out the end. */
+	if (!rc && req->limit == UINT64_MAX)
+		rc = pipe_run(src.ops, src.state, plan, sink.ops, sink.state,
+			      &st, err);
+	else if (!rc && req->limit)
+		rc = pipe_run(src.ops, src.state, plan, &view_limit_ops, &lim,
+			      &st, err);
+	if (rc == -ECANCELED)
+		rc = 0;
+	if (sink.free)
+		sink.free(sink.state);
+	if (src.free)
+		src.free(src.obj);
+	out->rows_in = st.rows_in;
+	out->rows_out = st.rows_out;
+	return rc;
+}
+
+int view_no_source(const struct view_req *req, struct view_source *src,
+		   struct spot_err *err)
+{
+	(void)req;
+	(void)src;
+	spot_err_set(err, "this format has no row source");
+	return -ENOTSUP;
+}
+
+int view_no_sink(struct spot_buf *out, struct view_sink *sink,
+		 struct spot_err *err)
+{
+	(void)out;
+	(void)sink;
+	spot_err_set(err, "this format has no writer");
+	return -ENOTSUP;
 }
 
 void view_out_init(struct view_out *o)

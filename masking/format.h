@@ -14,36 +14,42 @@
  * ADDING A FORMAT (JSON Lines, say) is one codec plus one table entry:
  *
  *  1. The codec in masking/formats/ (e.g. jsonl.c, jsonl.h): a pipeline
- *     source (struct pipe_source_ops: columns, next_batch) reading the
- *     format, and a sink (struct pipe_sink_ops) writing it if it is to be
- *     an output form.
- *  2. A view_<fmt>.c in masking/ holding its entry's build() (and, for a
- *     format with tables of its own, its struct view_objects_ops).
- *  3. A value in enum view_fmt, before VIEW_FMT_COUNT, and its entry in
- *     the table in format.c. An entry must provide:
+ *     source (struct pipe_source_ops) reading the format and a sink
+ *     (struct pipe_sink_ops) writing it.
+ *  2. A value in enum view_fmt, before VIEW_FMT_COUNT, and its entry in
+ *     the table in format.c, with its glue (open the source, make the sink)
+ *     in a masking/view_<fmt>.c. An entry must provide:
  *       name      lower case, unique: the config's "format:" value, the
  *                 as: value when it is an output form, and messages;
  *       title     the name for people ("JSON Lines");
  *       suffixes  NULL-terminated list of lower-case suffixes with the dot
- *                 (".jsonl", ".ndjson"); matched ignoring case; may be
- *                 empty only for the fallback format;
+ *                 (".jsonl", ".ndjson"); matched ignoring case;
  *       magic     the first bytes every file of the format starts with, and
  *                 magic_len; NULL and 0 for a format without any (text);
  *       forms     the other formats its data may also be served as (as:),
- *                 as bits 1u << enum view_fmt; 0 for none;
+ *                 as bits VIEW_FMT_BIT(id); each must have a sink; 0: none;
  *       text      whether its bytes are lines of text a terminal can show
  *                 (spotfs preview prints them as they are);
  *       leaf_paths whether its column names are paths of leaves in nested
  *                 groups ("a.b"), which a rule must tell apart (plan.h);
- *       by_path   whether build() opens the source by req->path rather
- *                 than reading req->fd (SQLite does, for its journals);
- *       build     never NULL: see view_build_fn below; it must handle
- *                 req->form == its own id and every format in forms, and
- *                 fail with -ENOTSUP otherwise;
+ *       by_path   whether it opens the source by req->path rather than
+ *                 reading req->fd (SQLite does, for its journals);
+ *       source_open  its rows as a pipeline source (struct view_source);
+ *       sink_new  a writer of the format into a buffer (struct view_sink);
+ *       build     the view in the format's own form (req->form == id):
+ *                 view_build_rows (source -> plan -> own sink) unless the
+ *                 format serves its own form otherwise (CSV keeps the
+ *                 source's dialect on several threads, Parquet copies
+ *                 unmasked column chunks);
  *       objects   NULL for a format holding one table (CSV, Parquet); else
- *                 every callback of struct view_objects_ops, none NULL.
+ *                 every callback of struct view_objects_ops.
+ *     No callback may be NULL: a format that has no source or no sink (a
+ *     SQLite database is read table by table by its own build) uses
+ *     view_no_source / view_no_sink, which fail with -ENOTSUP.
+ *     Conversions (as: and previews) need nothing more: view_format_build
+ *     runs the source of one format into the sink of another.
  *     tests/unit/test_format.c checks every entry for all of this.
- *  4. Nothing else: policy/ takes the format's name from the table, fs/
+ *  3. Nothing else: policy/ takes the format's name from the table, fs/
  *     detects, builds and serves it through the table. (Config keys of a
  *     format's own, like CSV's delimiter:, still need their config code.)
  */
@@ -125,12 +131,38 @@ void view_out_init(struct view_out *o);
 /* Free what a build produced (after a failure too); o can be reused. */
 void view_out_fini(struct view_out *o);
 
+struct view_format;
+
 /*
- * Build the view req asks for into out (initialised by the caller with
- * view_out_init). 0 or -errno with err set (no row value in it).
+ * Build the view req asks for from a source of format f into out
+ * (initialised by the caller with view_out_init). 0 or -errno with err
+ * set (no row value in it).
  */
-typedef int (*view_build_fn)(const struct view_req *req, struct view_out *out,
+typedef int (*view_build_fn)(const struct view_format *f,
+			     const struct view_req *req, struct view_out *out,
 			     struct spot_err *err);
+
+/* A format's rows as a pipeline source (ops on state); free(obj) ends it. */
+struct view_source {
+	const struct pipe_source_ops *ops;
+	void *state;
+	void (*free)(void *obj);
+	void *obj;
+};
+
+/* A format's writer into a buffer; free(state) releases it. */
+struct view_sink {
+	const struct pipe_sink_ops *ops;
+	void *state;
+	void (*free)(void *state);
+};
+
+/* Open the rows of req's source (fd, path, delim). 0 or -errno, err set. */
+typedef int (*view_source_fn)(const struct view_req *req,
+			      struct view_source *src, struct spot_err *err);
+/* A writer appending to out. 0 or -errno with err set. */
+typedef int (*view_sink_fn)(struct spot_buf *out, struct view_sink *sink,
+			    struct spot_err *err);
 
 /* The tables and views of a format holding several (SQLite). */
 struct view_objects_ops {
@@ -166,6 +198,8 @@ struct view_format {
 	bool text;
 	bool leaf_paths;
 	bool by_path;
+	view_source_fn source_open;
+	view_sink_fn sink_new;
 	view_build_fn build;
 	const struct view_objects_ops *objects;
 };
@@ -189,8 +223,9 @@ const char *view_fmt_name(enum view_fmt f);
 enum view_fmt view_detect(int fd, const char *name);
 
 /*
- * Build through f's entry, after checking req->form is f's own or one of
- * its forms (-ENOTSUP otherwise). 0 or -errno with err set.
+ * Build req through f's entry: its own form with f->build, one of its
+ * forms by running f's source into the form's sink (req->limit honoured),
+ * anything else -ENOTSUP. 0 or -errno with err set.
  */
 int view_format_build(const struct view_format *f, const struct view_req *req,
 		      struct view_out *out, struct spot_err *err);
@@ -198,19 +233,39 @@ int view_format_build(const struct view_format *f, const struct view_req *req,
 /* Free columns returned by view_objects_ops.columns. */
 void view_cols_free(struct pipe_col *cols, size_t n);
 
-/* The builds of the entries (view.c, view_parquet.c, view_sqlite.c). */
+/*
+ * A build for entries: the rows of f's source through the plan into
+ * the sink of format req->form, at most req->limit kept rows.
+ */
+int view_build_rows(const struct view_format *f, const struct view_req *req,
+		    struct view_out *out, struct spot_err *err);
+/* For entries without a source or a sink: -ENOTSUP with err set. */
+int view_no_source(const struct view_req *req, struct view_source *src,
+		   struct spot_err *err);
+int view_no_sink(struct spot_buf *out, struct view_sink *sink,
+		 struct spot_err *err);
+
+/* The glue of the entries (view.c, view_parquet.c, view_sqlite.c). */
+int view_csv_source(const struct view_req *req, struct view_source *src,
+		    struct spot_err *err);
+int view_csv_sink(struct spot_buf *out, struct view_sink *sink,
+		  struct spot_err *err);
+int view_parquet_source(const struct view_req *req, struct view_source *src,
+			struct spot_err *err);
+int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
+		      struct spot_err *err);
 /* view_bind_fn of a single-table format: req (the arg) binds table NULL. */
 int view_req_bind(void *arg, const struct pipe_col *cols, size_t ncols,
 		  const struct pipe_plan **plan, struct spot_err *err);
 /* The same through req->more: a further plan for another worker. */
 int view_req_more(void *arg, const struct pipe_col *cols, size_t ncols,
 		  const struct pipe_plan **plan, struct spot_err *err);
-int view_csv_build(const struct view_req *req, struct view_out *out,
-		   struct spot_err *err);
-int view_parquet_build(const struct view_req *req, struct view_out *out,
-		       struct spot_err *err);
-int view_sqlite_build(const struct view_req *req, struct view_out *out,
-		      struct spot_err *err);
+int view_csv_build(const struct view_format *f, const struct view_req *req,
+		   struct view_out *out, struct spot_err *err);
+int view_parquet_build(const struct view_format *f, const struct view_req *req,
+		       struct view_out *out, struct spot_err *err);
+int view_sqlite_build(const struct view_format *f, const struct view_req *req,
+		      struct view_out *out, struct spot_err *err);
 int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 			size_t n, struct pipe_col **cols, size_t *ncols,
 			struct spot_err *err);

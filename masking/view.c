@@ -11,7 +11,6 @@
 
 #include "csv.h"
 #include "format.h"
-#include "parquet.h"
 
 /* A CSV source through the bound plan into a sink. */
 static int view_csv_run(int fd, char delim, view_bind_fn bind, void *arg,
@@ -55,22 +54,6 @@ int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 	return rc;
 }
 
-int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
-			   struct spot_buf *out, struct pipe_stats *st,
-			   struct spot_err *err)
-{
-	struct pq_writer *w = NULL;
-	int rc = pq_writer_new(out, &w);
-
-	if (rc) {
-		spot_err_set(err, "out of memory");
-		return rc;
-	}
-	rc = view_csv_run(fd, delim, bind, arg, &pq_sink_ops, w, st, err);
-	pq_writer_free(w);
-	return rc;
-}
-
 /* A single-table format's bind through the request's table binder. */
 int view_req_bind(void *arg, const struct pipe_col *cols, size_t ncols,
 		  const struct pipe_plan **plan, struct spot_err *err)
@@ -88,8 +71,8 @@ int view_req_more(void *arg, const struct pipe_col *cols, size_t ncols,
 	return req->more(req->arg, NULL, cols, ncols, plan, err);
 }
 
-int view_csv_build(const struct view_req *req, struct view_out *out,
-		   struct spot_err *err)
+int view_csv_build(const struct view_format *f, const struct view_req *req,
+		   struct view_out *out, struct spot_err *err)
 {
 	struct view_csv_opts copts = { req->threads,  0,	   0,
 				       view_req_more, (void *)req, req->emit,
@@ -97,18 +80,55 @@ int view_csv_build(const struct view_req *req, struct view_out *out,
 	struct pipe_stats st = { 0, 0 };
 	int rc;
 
-	if (req->form == VIEW_FMT_PARQUET)
-		rc = view_build_csv_parquet(req->fd, req->delim, view_req_bind,
-					    (void *)req, &out->buf, &st, err);
-	else if (req->form == VIEW_FMT_CSV)
-		rc = view_build_csv_opts(req->fd, req->delim, view_req_bind,
-					 (void *)req, &copts, &out->buf, &st,
-					 err);
-	else
-		rc = -ENOTSUP;
+	(void)f;
+	rc = view_build_csv_opts(req->fd, req->delim, view_req_bind,
+				 (void *)req, &copts, &out->buf, &st, err);
 	out->rows_in = st.rows_in;
 	out->rows_out = st.rows_out;
 	return rc;
+}
+
+static void view_csv_source_free(void *state)
+{
+	csv_reader_free(state);
+}
+
+int view_csv_source(const struct view_req *req, struct view_source *src,
+		    struct spot_err *err)
+{
+	struct csv_reader *r = NULL;
+	int rc = csv_reader_open_fd(req->fd, req->delim, &r);
+
+	if (rc) {
+		spot_err_set(err, "cannot read CSV: %s", strerror(-rc));
+		return rc;
+	}
+	src->ops = &csv_source_ops;
+	src->state = r;
+	src->free = view_csv_source_free;
+	src->obj = r;
+	return 0;
+}
+
+static void view_csv_sink_free(void *state)
+{
+	csv_writer_free(state);
+}
+
+int view_csv_sink(struct spot_buf *out, struct view_sink *sink,
+		  struct spot_err *err)
+{
+	struct csv_writer *w = NULL;
+	int rc = csv_writer_new(out, &w);
+
+	if (rc) {
+		spot_err_set(err, "out of memory");
+		return rc;
+	}
+	sink->ops = &csv_sink_ops;
+	sink->state = w;
+	sink->free = view_csv_sink_free;
+	return 0;
 }
 
 int view_csv_head(const void *p, size_t len, uint64_t n, struct spot_buf *out)

@@ -71,14 +71,6 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 			const struct view_csv_opts *opts, struct spot_buf *out,
 			struct pipe_stats *st, struct spot_err *err);
 /*
- * CSV in, Parquet out (as: parquet): the masked rows as a Parquet file of
- * nullable STRING columns named by the header (see pq_sink_ops).
- */
-int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
-			   struct spot_buf *out, struct pipe_stats *st,
-			   struct spot_err *err);
-
-/*
  * The header and first n records of CSV bytes (p, len) appended to out, in
  * the same dialect (spotfs preview). 0 or -errno.
  */

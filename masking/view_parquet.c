@@ -2,8 +2,8 @@
 /*
  * view_parquet.c - Parquet view builds: the Parquet entry of the table of
  * formats. Parquet in, Parquet out serves unmasked column chunks from the
- * source at read time; Parquet in, CSV out (as: csv, and previews) runs the
- * decoded rows through the pipeline.
+ * source at read time; conversions (as: csv, previews, CSV as Parquet) use
+ * the decoded rows (the source) and the writer (the sink).
  */
 #include "format.h"
 
@@ -99,92 +99,71 @@ static int view_pq_same(const struct view_req *req, struct view_out *out,
 	return 0;
 }
 
-/* A CSV sink that stops the pipeline after a number of kept rows. */
-struct view_limit {
-	struct csv_writer *w;
-	uint64_t left;
+/* The decoded rows of a Parquet file, in step across its columns. */
+struct view_pq_rows {
+	struct pq_file *file;
+	struct pq_rows *rows;
 };
 
-static int view_limit_begin(void *sink, const struct pipe_col *cols,
-			    size_t ncols, const void *dialect,
-			    struct spot_err *err)
+static void view_pq_rows_free(void *state)
 {
-	struct view_limit *l = sink;
+	struct view_pq_rows *r = state;
 
-	return csv_sink_ops.begin(l->w, cols, ncols, dialect, err);
+	if (!r)
+		return;
+	pq_rows_free(r->rows);
+	pq_file_free(r->file);
+	free(r);
 }
 
-static int view_limit_rows(void *sink, const struct pipe_batch *b,
-			   struct spot_err *err)
+int view_parquet_source(const struct view_req *req, struct view_source *src,
+			struct spot_err *err)
 {
-	struct view_limit *l = sink;
-	struct pipe_batch part = *b;
-	uint64_t kept = 0;
-	size_t r;
-
-	for (r = 0; r < b->nrows && kept < l->left; r++)
-		kept += b->keep[r];
-	part.nrows = r;
-	if (csv_sink_ops.rows(l->w, &part, err))
-		return -ENOMEM;
-	l->left -= kept;
-	return l->left ? 0 : -ECANCELED; /* enough: stop reading */
-}
-
-static int view_limit_end(void *sink, struct spot_err *err)
-{
-	struct view_limit *l = sink;
-
-	return csv_sink_ops.end(l->w, err);
-}
-
-static const struct pipe_sink_ops view_limit_ops = {
-	view_limit_begin,
-	view_limit_rows,
-	view_limit_end,
-};
-
-/* The first req->limit rows as CSV. */
-static int view_pq_csv(const struct view_req *req, struct view_out *out,
-		       struct spot_err *err)
-{
-	struct view_limit lim = { NULL, req->limit };
-	struct pipe_stats st = { 0, 0 };
-	const struct pipe_plan *plan = NULL;
-	const struct pipe_col *cols;
-	struct pq_file *f = NULL;
-	struct pq_rows *rows = NULL;
-	size_t ncols;
+	struct view_pq_rows *r = calloc(1, sizeof(*r));
 	int rc;
 
-	rc = pq_file_open(req->fd, &f, err);
+	if (!r) {
+		spot_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	rc = pq_file_open(req->fd, &r->file, err);
 	if (!rc)
-		rc = pq_rows_open(f, req->fd, &rows, err);
-	if (!rc)
-		rc = pq_file_columns(f, &cols, &ncols);
-	if (!rc)
-		rc = view_req_bind((void *)req, cols, ncols, &plan, err);
-	if (!rc)
-		rc = csv_writer_new(&out->buf, &lim.w);
-	if (!rc && req->limit)
-		rc = pipe_run(&pq_source_ops, rows, plan, &view_limit_ops, &lim,
-			      &st, err);
-	if (rc == -ECANCELED)
-		rc = 0;
-	csv_writer_free(lim.w);
-	pq_rows_free(rows);
-	pq_file_free(f);
-	out->rows_in = st.rows_in;
-	out->rows_out = st.rows_out;
-	return rc;
+		rc = pq_rows_open(r->file, req->fd, &r->rows, err);
+	if (rc) {
+		view_pq_rows_free(r);
+		return rc;
+	}
+	src->ops = &pq_source_ops;
+	src->state = r->rows;
+	src->free = view_pq_rows_free;
+	src->obj = r;
+	return 0;
 }
 
-int view_parquet_build(const struct view_req *req, struct view_out *out,
-		       struct spot_err *err)
+int view_parquet_build(const struct view_format *f, const struct view_req *req,
+		       struct view_out *out, struct spot_err *err)
 {
-	if (req->form == VIEW_FMT_PARQUET)
-		return view_pq_same(req, out, err);
-	if (req->form == VIEW_FMT_CSV)
-		return view_pq_csv(req, out, err);
-	return -ENOTSUP;
+	(void)f;
+	return view_pq_same(req, out, err);
+}
+
+static void view_pq_sink_free(void *state)
+{
+	pq_writer_free(state);
+}
+
+int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
+		      struct spot_err *err)
+{
+	struct pq_writer *w = NULL;
+	int rc = pq_writer_new(out, &w);
+
+	if (rc) {
+		spot_err_set(err, "out of memory");
+		return rc;
+	}
+	sink->ops = &pq_sink_ops;
+	sink->state = w;
+	sink->free = view_pq_sink_free;
+	return 0;
 }

@@ -568,15 +568,14 @@ int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 }
 
 /* A table's CSV (req->sub), or the whole database. */
-int view_sqlite_build(const struct view_req *req, struct view_out *out,
-		      struct spot_err *err)
+int view_sqlite_build(const struct view_format *f, const struct view_req *req,
+		      struct view_out *out, struct spot_err *err)
 {
 	struct pipe_stats st = { 0, 0 };
 	size_t which = SIZE_MAX;
 	int rc;
 
-	if (req->form != VIEW_FMT_SQLITE)
-		return -ENOTSUP;
+	(void)f;
 	for (size_t i = 0; req->sub[0] && i < req->nobjs; i++)
 		if (!strcmp(req->objs[i].name, req->sub))
 			which = i;

@@ -105,7 +105,8 @@ static void test_entries(void)
 			fallback++;
 		CHECK(nsfx > 0 || !f->magic, "%s: found by suffix or magic",
 		      f->name);
-		CHECK(f->build != NULL, "%s: build is set", f->name);
+		CHECK(f->build && f->source_open && f->sink_new,
+		      "%s: build, source_open and sink_new are set", f->name);
 		CHECK(!f->objects ||
 			      (f->objects->list && f->objects->view_sql &&
 			       f->objects->columns),
@@ -114,7 +115,9 @@ static void test_entries(void)
 			if (f->forms & (1u << k))
 				form_ok &= k != i &&
 					   view_format_get((enum view_fmt)k);
-		CHECK(form_ok, "%s: its forms are other formats of the table",
+		CHECK(form_ok,
+		      "%s: its forms are other formats of the table, with "
+		      "a writer",
 		      f->name);
 		CHECK(view_format_by_name(f->name) == f,
 		      "%s: found by its name", f->name);
@@ -380,6 +383,13 @@ static void test_sqlite_objects(void)
 	size_t n = 0, ncols = 0;
 	int rc;
 
+	struct view_source src = { NULL, NULL, NULL, NULL };
+	struct view_sink sink = { NULL, NULL, NULL };
+	struct view_req sreq = { .fd = -1, .sub = "" };
+
+	CHECK(f->source_open(&sreq, &src, &err) == -ENOTSUP && !src.ops &&
+		      f->sink_new(NULL, &sink, &err) == -ENOTSUP && !sink.ops,
+	      "SQLite: no row source, no writer (its build reads tables)");
 	CHECK(!view_format_get(VIEW_FMT_CSV)->objects &&
 		      !view_format_get(VIEW_FMT_PARQUET)->objects && f->objects,
 	      "only SQLite holds objects");
@@ -460,6 +470,29 @@ static void test_builds(void)
 	      "CSV binds one plan, table NULL, over its 2 columns");
 	view_out_fini(&b.out);
 
+	{
+		/* What a new format's entry would use: source -> own sink. */
+		struct view_req req = { .form = VIEW_FMT_CSV,
+					.sub = "",
+					.threads = 1,
+					.limit = UINT64_MAX,
+					.bind = rec_bind,
+					.more = rec_more,
+					.arg = &b.rec };
+		struct view_out out;
+
+		req.fd = open_ro("src.csv");
+		view_out_init(&out);
+		rc = view_build_rows(view_format_get(VIEW_FMT_CSV), &req, &out,
+				     &b.err);
+		close(req.fd);
+		CHECK(rc == 0 && out.buf.len == sizeof(csv_src) - 1 &&
+			      !memcmp(out.buf.p, csv_src, out.buf.len) &&
+			      out.rows_out == 3,
+		      "view_build_rows: CSV source into CSV sink, the same "
+		      "bytes");
+		view_out_fini(&out);
+	}
 	b.form = VIEW_FMT_PARQUET;
 	rc = build_run(&b);
 	CHECK(rc == 0 && b.out.buf.len > 8 && !memcmp(b.out.buf.p, "PAR1", 4) &&
