@@ -17,8 +17,10 @@
  *     source (struct pipe_source_ops) reading the format and a sink
  *     (struct pipe_sink_ops) writing it.
  *  2. A value in enum view_fmt, before VIEW_FMT_COUNT, and its entry in
- *     the table in format.c, with its glue (open the source, make the sink)
- *     in a masking/view_<fmt>.c. An entry must provide:
+ *     the table in format.c (entry i holds id i + 1; magic is tried in
+ *     table order), with its glue (open the source, make the sink) in a
+ *     masking/view_<fmt>.c. An entry must provide:
+ *       id        its enum view_fmt value;
  *       name      lower case, unique: the config's "format:" value, the
  *                 as: value when it is an output form, and messages;
  *       title     the name for people ("JSON Lines");
@@ -27,9 +29,8 @@
  *       magic     the first bytes every file of the format starts with, and
  *                 magic_len; NULL and 0 for a format without any (text);
  *       forms     the other formats its data may also be served as (as:),
- *                 as bits VIEW_FMT_BIT(id); each must have a sink; 0: none;
- *       text      whether its bytes are lines of text a terminal can show
- *                 (spotfs preview prints them as they are);
+ *                 as bits VIEW_FMT_BIT(id); each must have a sink; 0: none.
+ *                 With csv among them, spotfs preview shows its rows;
  *       leaf_paths whether its column names are paths of leaves in nested
  *                 groups ("a.b"), which a rule must tell apart (plan.h);
  *       by_path   whether it opens the source by req->path rather than
@@ -195,7 +196,6 @@ struct view_format {
 	const uint8_t *magic;
 	size_t magic_len;
 	unsigned forms;
-	bool text;
 	bool leaf_paths;
 	bool by_path;
 	view_source_fn source_open;

@@ -435,7 +435,8 @@ int cli_preview(int argc, char **argv)
 			  d->name, d->name);
 		goto out;
 	}
-	if (fmt && !fmt->text && !sub[0]) { /* binary: its rows as CSV */
+	/* Preview prints CSV: the rows of other formats are converted. */
+	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]) {
 		struct spot_buf csv;
 
 		spot_buf_init(&csv);
