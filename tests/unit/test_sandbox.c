@@ -233,7 +233,8 @@ static void test_builds(struct sbx *s)
 	rc = sbx_build(s, ds(s, "x.parquet"), "", "guest", &v, &err);
 	n = rc ? 0 : view_read(&v, buf, sizeof(buf));
 	CHECK(rc == 0 && v.check && n == v.size && !memcmp(buf, "PAR1", 4) &&
-		      v.check(v.obj) == 0 && v.src_mtime.tv_sec,
+		      v.check(v.obj) == 0 && v.src_mtime.tv_sec && v.mem >= 1 &&
+		      !v.data,
 	      "x.parquet: a view read from the source (%s)", err.msg);
 	if (!rc) {
 		/* Rewritten in place: the view reads no more of it. */
