@@ -242,8 +242,9 @@ struct sbx_run {
 
 /*
  * Build sub ("" or a table of a format with objects) of dataset d for
- * role in format form, at most limit rows (see struct view_req). 0, or
- * -errno with err set and r holding nothing.
+ * role in format form (VIEW_FMT_UNKNOWN: the dataset's own), at most limit
+ * rows (see struct view_req). 0, or -errno with err set and r holding
+ * nothing.
  */
 static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		   const char *role, enum view_fmt form, uint64_t limit,
@@ -269,7 +270,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 				      &objs, &sqls, &nobjs, err);
 	if (!rc) {
 		struct view_req req = {
-			.form = form,
+			.form = form ? form : r->f->id,
 			.sub = sub,
 			.fd = r->src.fd,
 			.path = r->src.path,
@@ -320,10 +321,7 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		spot_err_set(err, "%s as %s: no such form", d->name, sub);
 		return -ENOENT;
 	}
-	rc = sbx_run(s, d, sub[0] && as ? "" : sub, role,
-		     as	 ? as->id
-		     : f ? f->id
-			 : VIEW_FMT_UNKNOWN,
+	rc = sbx_run(s, d, as ? "" : sub, role, as ? as->id : VIEW_FMT_UNKNOWN,
 		     UINT64_MAX, sink, &r, err);
 	if (rc) {
 		spot_err_prefix(err, "%s%s%s: ", d->name,
