@@ -114,7 +114,7 @@ static void dmn_pre_all(struct dmn *d, struct dmn_pre_tally *t)
 		const char *form;
 		bool self = true;
 
-		if (sbx_format(d->sbx, ds) == VIEW_FMT_SQLITE) {
+		if (sbx_has_objects(d->sbx, ds)) {
 			const struct sbx_objs *o =
 				sbx_sqlite_objs_cached(d->sbx, ds);
 

@@ -43,8 +43,7 @@ static void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
 {
 	const char *form;
 
-	if (n->sub && n->sub[0] &&
-	    sbx_format(d->sbx, n->ds) != VIEW_FMT_SQLITE) {
+	if (n->sub && n->sub[0] && !sbx_has_objects(d->sbx, n->ds)) {
 		if (!dmn_form_name(d, n->ds, &form, buf, len))
 			snprintf(buf, len, "%s", n->relpath);
 	} else if (n->sub && n->sub[0]) {
@@ -274,8 +273,7 @@ dmn_vdir_ds(struct dmn *d, const struct ns_node *p, const char *name)
 		if (!dmn_ds_in_dir(ds, p->relpath))
 			continue;
 		sbx_sqlite_dirname(ds, dn, sizeof(dn));
-		if (!strcmp(dn, name) &&
-		    sbx_format(d->sbx, ds) == VIEW_FMT_SQLITE)
+		if (!strcmp(dn, name) && sbx_has_objects(d->sbx, ds))
 			return ds;
 	}
 	return NULL;
@@ -491,7 +489,7 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 
 		if (!dmn_ds_in_dir(ds, p->relpath))
 			continue;
-		if (sbx_format(d->sbx, ds) == VIEW_FMT_SQLITE) {
+		if (sbx_has_objects(d->sbx, ds)) {
 			sbx_sqlite_dirname(ds, dn, sizeof(dn));
 			rc = fn(arg, dn, true);
 			continue;

@@ -98,9 +98,10 @@ int sbx_pass_vet(struct sbx *s, const char *rel, const struct stat *st);
 struct pol_engine *sbx_engine(const struct sbx *s, const struct cfg_dataset *d);
 
 /*
- * Build the view of dataset d (sub: "" or a table inside it) for role into
- * *out, bypassing the cache (check and preview use this; the daemon goes
- * through s->views). 0 or -errno with err set.
+ * Build the view of dataset d (sub: "", a table inside it, or the name of
+ * a converted form: "csv", "parquet") for role through the table of
+ * formats into *out, bypassing the cache (check and preview use this; the
+ * daemon goes through s->views). 0 or -errno with err set.
  */
 int sbx_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	      const char *role, struct vc_content *out, struct spot_err *err);
@@ -109,13 +110,22 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		 const char *role, struct vc_sink *sink, struct vc_content *out,
 		 struct spot_err *err);
 
-/* The format of dataset d: from the config, else detected once. */
+/*
+ * The format of dataset d (enum view_fmt, format.h): from the config, else
+ * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened.
+ */
 int sbx_format(struct sbx *s, const struct cfg_dataset *d);
+/*
+ * Whether d's format holds tables of its own (SQLite), served as a folder
+ * of CSV files: the table of formats says so.
+ */
+bool sbx_has_objects(struct sbx *s, const struct cfg_dataset *d);
 
 /*
- * The folder a SQLite dataset's tables appear in: its name without the
- * .db/.sqlite/.sqlite3 suffix ("crm.db" -> "crm"), or NAME.d without one.
- * Only the last component (the folder sits beside the database).
+ * The folder a SQLite dataset's tables appear in: its name without its
+ * format's suffix (.db/.sqlite/.sqlite3: "crm.db" -> "crm"), or NAME.d
+ * without one. Only the last component (the folder sits beside the
+ * database).
  */
 void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len);
 
@@ -137,13 +147,13 @@ const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
 					      const struct cfg_dataset *d);
 
 /*
- * The first limit rows of a Parquet dataset as role would read them, as CSV
- * (header included) appended to out: the source's rows through the same
- * plan the mount uses (same per-row seeds). 0 or -errno with err set.
+ * The first limit rows of a dataset whose format converts to CSV (Parquet)
+ * as role would read them, as CSV (header included) appended to out: the
+ * source's rows through the same plan the mount uses (same per-row seeds).
+ * 0 or -errno with err set.
  */
-int sbx_parquet_csv(struct sbx *s, const struct cfg_dataset *d,
-		    const char *role, uint64_t limit, struct spot_buf *out,
-		    struct spot_err *err);
+int sbx_csv_rows(struct sbx *s, const struct cfg_dataset *d, const char *role,
+		 uint64_t limit, struct spot_buf *out, struct spot_err *err);
 
 /*
  * The converted form dataset d is also served as ("csv" for a Parquet

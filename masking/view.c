@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * view.c - format detection and single-file view builds.
+ * view.c - CSV view builds: the CSV entry of the table of formats.
  */
 #include "view.h"
 
@@ -10,45 +10,7 @@
 #include <unistd.h>
 
 #include "csv.h"
-#include "parquet.h"
-
-static int view_suffix(const char *name, const char *sfx)
-{
-	size_t n = strlen(name), s = strlen(sfx);
-
-	return n > s && strcasecmp(name + n - s, sfx) == 0;
-}
-
-enum view_fmt view_detect(int fd, const char *name)
-{
-	uint8_t head[16];
-	ssize_t n = pread(fd, head, sizeof(head), 0);
-
-	if (n >= 4 && memcmp(head, "PAR1", 4) == 0)
-		return VIEW_FMT_PARQUET;
-	if (n >= 16 && memcmp(head, "SQLite format 3", 16) == 0)
-		return VIEW_FMT_SQLITE;
-	if (name && (view_suffix(name, ".parquet") || view_suffix(name, ".pq")))
-		return VIEW_FMT_PARQUET;
-	if (name && (view_suffix(name, ".db") || view_suffix(name, ".sqlite") ||
-		     view_suffix(name, ".sqlite3")))
-		return VIEW_FMT_SQLITE;
-	return VIEW_FMT_CSV;
-}
-
-const char *view_fmt_name(enum view_fmt f)
-{
-	switch (f) {
-	case VIEW_FMT_CSV:
-		return "csv";
-	case VIEW_FMT_PARQUET:
-		return "parquet";
-	case VIEW_FMT_SQLITE:
-		return "sqlite";
-	default:
-		return "unknown";
-	}
-}
+#include "format.h"
 
 /* A CSV source through the bound plan into a sink. */
 static int view_csv_run(int fd, char delim, view_bind_fn bind, void *arg,
@@ -92,18 +54,123 @@ int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 	return rc;
 }
 
-int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
-			   struct spot_buf *out, struct pipe_stats *st,
-			   struct spot_err *err)
+/* A single-table format's bind through the request's table binder. */
+int view_req_bind(void *arg, const struct pipe_col *cols, size_t ncols,
+		  const struct pipe_plan **plan, struct spot_err *err)
 {
-	struct pq_writer *w = NULL;
-	int rc = pq_writer_new(out, &w);
+	const struct view_req *req = arg;
+
+	return req->bind(req->arg, NULL, cols, ncols, plan, err);
+}
+
+int view_req_more(void *arg, const struct pipe_col *cols, size_t ncols,
+		  const struct pipe_plan **plan, struct spot_err *err)
+{
+	const struct view_req *req = arg;
+
+	return req->more(req->arg, NULL, cols, ncols, plan, err);
+}
+
+int view_csv_build(const struct view_format *f, const struct view_req *req,
+		   struct view_out *out, struct spot_err *err)
+{
+	struct view_csv_opts copts = { .threads = req->threads,
+				       .more_plan = view_req_more,
+				       .arg = (void *)req,
+				       .emit = req->emit,
+				       .emit_arg = req->emit_arg,
+				       .emit_after = req->emit_after };
+	struct pipe_stats st = { 0, 0 };
+	int rc;
+
+	(void)f;
+	rc = view_build_csv_opts(req->fd, req->delim, view_req_bind,
+				 (void *)req, &copts, &out->buf, &st, err);
+	out->rows_in = st.rows_in;
+	out->rows_out = st.rows_out;
+	return rc;
+}
+
+static void view_csv_source_free(void *state)
+{
+	csv_reader_free(state);
+}
+
+int view_csv_source(const struct view_req *req, struct view_source *src,
+		    struct spot_err *err)
+{
+	struct csv_reader *r = NULL;
+	int rc = csv_reader_open_fd(req->fd, req->delim, &r);
+
+	if (rc) {
+		spot_err_set(err, "cannot read CSV: %s", strerror(-rc));
+		return rc;
+	}
+	src->ops = &csv_source_ops;
+	src->state = r;
+	src->free = view_csv_source_free;
+	src->obj = r;
+	return 0;
+}
+
+static void view_csv_sink_free(void *state)
+{
+	csv_writer_free(state);
+}
+
+int view_csv_sink(struct spot_buf *out, struct view_sink *sink,
+		  struct spot_err *err)
+{
+	struct csv_writer *w = NULL;
+	int rc = csv_writer_new(out, &w);
 
 	if (rc) {
 		spot_err_set(err, "out of memory");
 		return rc;
 	}
-	rc = view_csv_run(fd, delim, bind, arg, &pq_sink_ops, w, st, err);
-	pq_writer_free(w);
+	sink->ops = &csv_sink_ops;
+	sink->state = w;
+	sink->free = view_csv_sink_free;
+	return 0;
+}
+
+int view_csv_head(const void *p, size_t len, uint64_t n, struct spot_buf *out)
+{
+	struct spot_err err = { "" };
+	struct csv_reader *r = NULL;
+	struct csv_writer *w = NULL;
+	const struct pipe_col *cols;
+	struct pipe_batch b;
+	bool have_batch = false;
+	size_t ncols;
+	int rc;
+
+	rc = csv_reader_open_mem(p, len, 0, &r);
+	if (!rc)
+		rc = csv_source_ops.columns(r, &cols, &ncols, &err);
+	if (!rc)
+		rc = csv_writer_new(out, &w);
+	if (!rc)
+		rc = csv_sink_ops.begin(w, cols, ncols,
+					csv_source_ops.dialect(r), &err);
+	if (!rc) {
+		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
+		have_batch = !rc;
+	}
+	while (!rc && n) {
+		pipe_batch_clear(&b);
+		rc = csv_source_ops.next_batch(r, &b, &err);
+		if (rc || !b.nrows)
+			break;
+		if (b.nrows > n)
+			b.nrows = (size_t)n;
+		memset(b.keep, 1, b.nrows);
+		rc = csv_sink_ops.rows(w, &b, &err);
+		n -= b.nrows;
+	}
+	if (have_batch)
+		pipe_batch_fini(&b);
+	csv_writer_free(w);
+	csv_reader_free(r);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * view.h - builds a masked view of one source file: detects the format,
- * opens the matching pipeline source, lets the caller bind a plan to the
- * columns the source really has, and runs the pipeline into bytes.
+ * view.h - builds a masked view of one source file: opens the matching
+ * pipeline source, lets the caller bind a plan to the columns the source
+ * really has, and runs the pipeline into bytes. Callers above masking/ go
+ * through the table of formats (format.h), which detects the format and
+ * picks these builds.
  *
  * The caller's bind callback is where policy comes in; this layer knows no
  * policy. Nothing here opens files: the caller passes an O_RDONLY fd.
@@ -17,13 +19,6 @@
 #include "pipe.h"
 #include "spot.h"
 
-enum view_fmt {
-	VIEW_FMT_UNKNOWN = 0,
-	VIEW_FMT_CSV,
-	VIEW_FMT_PARQUET,
-	VIEW_FMT_SQLITE,
-};
-
 /*
  * Bind a plan to the source's columns. *plan must stay valid until the
  * pipeline run ends; the callback's owner frees it afterwards.
@@ -31,14 +26,6 @@ enum view_fmt {
 typedef int (*view_bind_fn)(void *arg, const struct pipe_col *cols,
 			    size_t ncols, const struct pipe_plan **plan,
 			    struct spot_err *err);
-
-/*
- * The format of an open file: by magic bytes ("PAR1", "SQLite format 3"),
- * else by the name's suffix (.csv .tsv .txt .parquet .db .sqlite .sqlite3),
- * else CSV. Reads at most the first 16 bytes with pread.
- */
-enum view_fmt view_detect(int fd, const char *name);
-const char *view_fmt_name(enum view_fmt f);
 
 /*
  * CSV in, CSV out: the served file keeps the source's dialect (delimiter,
@@ -88,12 +75,10 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 			const struct view_csv_opts *opts, struct spot_buf *out,
 			struct pipe_stats *st, struct spot_err *err);
 /*
- * CSV in, Parquet out (as: parquet): the masked rows as a Parquet file of
- * nullable STRING columns named by the header (see pq_sink_ops).
+ * The header and first n records of CSV bytes (p, len) appended to out, in
+ * the same dialect (spotfs preview). 0 or -errno.
  */
-int view_build_csv_parquet(int fd, char delim, view_bind_fn bind, void *arg,
-			   struct spot_buf *out, struct pipe_stats *st,
-			   struct spot_err *err);
+int view_csv_head(const void *p, size_t len, uint64_t n, struct spot_buf *out);
 
 /* ---- SQLite datasets ---- */
 

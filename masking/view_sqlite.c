@@ -19,6 +19,7 @@
 #include <strings.h>
 
 #include "csv.h"
+#include "format.h"
 #include "sqlite.h"
 
 /* view_sqlite_list hands the codec's kinds through unchanged. */
@@ -339,11 +340,11 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
  * Build a database of objs[i] for which (objs[i].sql == NULL) == tables
  * (all of them with both), reading db, into out.
  */
-static int view_sqlite_build(struct sqlc_db *db, const struct view_sqlobj *objs,
-			     size_t n, bool tables, bool views,
-			     view_bind_tbl_fn bind, void *arg,
-			     struct spot_buf *out, struct pipe_stats *st,
-			     struct spot_err *err)
+static int view_sqlite_tables(struct sqlc_db *db,
+			      const struct view_sqlobj *objs, size_t n,
+			      bool tables, bool views, view_bind_tbl_fn bind,
+			      void *arg, struct spot_buf *out,
+			      struct pipe_stats *st, struct spot_err *err)
 {
 	struct sqlc_dbwriter *w = NULL;
 	int rc, rc2;
@@ -401,8 +402,8 @@ static int view_sqlite_open_for(const char *path,
 	if (rc || !need_views)
 		return rc;
 	spot_buf_init(&tabs);
-	rc = view_sqlite_build(*db, objs, n, true, false, bind, arg, &tabs, st,
-			       err);
+	rc = view_sqlite_tables(*db, objs, n, true, false, bind, arg, &tabs, st,
+				err);
 	sqlc_db_free(*db);
 	*db = NULL;
 	if (!rc)
@@ -485,10 +486,110 @@ int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
 	rc = view_sqlite_open_for(path, objs, n, views, bind, arg, st, &db,
 				  err);
 	if (!rc)
-		rc = view_sqlite_build(db, objs, n, true, true,
-				       views ? view_bind_views_only : bind,
-				       views ? (void *)&vo : arg, out,
-				       views ? NULL : st, err);
+		rc = view_sqlite_tables(db, objs, n, true, true,
+					views ? view_bind_views_only : bind,
+					views ? (void *)&vo : arg, out,
+					views ? NULL : st, err);
 	sqlc_db_free(db);
+	return rc;
+}
+
+/* Append the columns of one object of db to (*cols, *n). */
+static int view_obj_cols(struct sqlc_db *db, const struct view_sqlobj *o,
+			 struct pipe_col **all, size_t *n, struct spot_err *err)
+{
+	struct sqlc_source_opts so = { 0 };
+	struct sqlc_source *src = NULL;
+	const struct pipe_col *cols;
+	struct pipe_col *nc;
+	size_t ncols;
+	int rc = sqlc_source_new(db, o->sql ? NULL : o->name, o->name, o->sql,
+				 &so, &src, err);
+
+	if (!rc)
+		rc = sqlc_source_ops.columns(src, &cols, &ncols, err);
+	if (!rc) {
+		nc = realloc(*all, (*n + ncols + 1) * sizeof(*nc));
+		rc = nc ? 0 : -ENOMEM;
+		*all = nc ? nc : *all;
+	}
+	for (size_t i = 0; !rc && i < ncols; i++) {
+		nc = &(*all)[*n];
+		*nc = cols[i];
+		nc->name = malloc(cols[i].name_len + 1);
+		if (!nc->name) {
+			rc = -ENOMEM;
+			break;
+		}
+		memcpy(nc->name, cols[i].name, cols[i].name_len + 1);
+		(*n)++;
+	}
+	if (rc == -ENOMEM)
+		spot_err_set(err, "out of memory");
+	sqlc_source_free(src);
+	return rc;
+}
+
+int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
+			size_t n, struct pipe_col **cols, size_t *ncols,
+			struct spot_err *err)
+{
+	struct sqlc_db *db = NULL;
+	struct spot_err scratch;
+	struct sqlc_opts o;
+	int rc;
+
+	*cols = NULL;
+	*ncols = 0;
+	sqlc_opts_init(&o);
+	rc = sqlc_db_open(path, &o, &db, err);
+	if (!rc)
+		rc = sqlc_db_begin(db, err);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = view_obj_cols(db, &objs[i], cols, ncols, err);
+	if (db) {
+		int rc2 = sqlc_db_end(db, rc ? &scratch : err);
+
+		rc = rc ? rc : rc2;
+	}
+	sqlc_db_free(db);
+	if (!rc && !*cols)
+		*cols = calloc(1, sizeof(**cols)); /* none: not NULL */
+	if (!rc && !*cols) {
+		spot_err_set(err, "out of memory");
+		rc = -ENOMEM;
+	}
+	if (rc) {
+		view_cols_free(*cols, *ncols);
+		*cols = NULL;
+		*ncols = 0;
+	}
+	return rc;
+}
+
+/* A table's CSV (req->sub), or the whole database. */
+int view_sqlite_build(const struct view_format *f, const struct view_req *req,
+		      struct view_out *out, struct spot_err *err)
+{
+	struct pipe_stats st = { 0, 0 };
+	size_t which = SIZE_MAX;
+	int rc;
+
+	(void)f;
+	for (size_t i = 0; req->sub[0] && i < req->nobjs; i++)
+		if (!strcmp(req->objs[i].name, req->sub))
+			which = i;
+	if (req->sub[0] && which == SIZE_MAX) {
+		spot_err_set(err, "no table or view '%s'", req->sub);
+		return -ENOENT;
+	}
+	if (req->sub[0])
+		rc = view_sqlite_csv(req->path, req->objs, req->nobjs, which,
+				     req->bind, req->arg, &out->buf, &st, err);
+	else
+		rc = view_sqlite_db(req->path, req->objs, req->nobjs, req->bind,
+				    req->arg, &out->buf, &st, err);
+	out->rows_in = st.rows_in;
+	out->rows_out = st.rows_out;
 	return rc;
 }

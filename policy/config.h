@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "format.h"
 #include "methods.h"
 #include "spot.h"
 
@@ -77,28 +78,23 @@ struct cfg_table {
 	unsigned line, col;
 };
 
-enum cfg_format {
-	CFG_FMT_AUTO = 0, /* from the file's magic bytes, then its suffix */
-	CFG_FMT_CSV,
-	CFG_FMT_PARQUET,
-	CFG_FMT_SQLITE,
-};
-
 /*
- * Output formats a dataset is served as ("as: [parquet, csv]"). The form of
- * the dataset's own format is the dataset itself, under its own name; the
- * other one is converted and served under cfg_form_name(). native (or the
- * own format) missing from a non-empty list hides the original.
+ * Output formats a dataset is served as ("as: [parquet, csv]"): bit 0 for
+ * native, else VIEW_FMT_BIT of the format (any format that is a form of
+ * some format in the table, format.h). The form of the dataset's own format
+ * is the dataset itself, under its own name; the other one is converted and
+ * served under cfg_form_name(). native (or the own format) missing from a
+ * non-empty list hides the original.
  */
 enum cfg_as {
 	CFG_AS_NATIVE = 1u << 0,
-	CFG_AS_CSV = 1u << 1,
-	CFG_AS_PARQUET = 1u << 2,
+	CFG_AS_CSV = VIEW_FMT_BIT(VIEW_FMT_CSV),
+	CFG_AS_PARQUET = VIEW_FMT_BIT(VIEW_FMT_PARQUET),
 };
 
 struct cfg_dataset {
 	char *name; /* path relative to source, normalised: "a/b.csv" */
-	enum cfg_format format;
+	enum view_fmt format; /* VIEW_FMT_UNKNOWN: auto (magic, then suffix) */
 	struct cfg_rules rules;		/* "columns:" */
 	struct cfg_role_rules *by_role; /* "roles:" overrides */
 	size_t nby_role;
@@ -187,7 +183,7 @@ int cfg_load(const char *path, struct cfg **out, struct spot_err *err);
 void cfg_free(struct cfg *c);
 
 /*
- * The name dataset d has as converted form (CFG_AS_CSV or CFG_AS_PARQUET):
+ * The name dataset d has as converted form (one cfg_as bit of a format):
  * its path with the last suffix of the file name replaced, or one added
  * ("sub/ev.parquet" -> "sub/ev.csv", "raw" -> "raw.csv"). 0 or
  * -ENAMETOOLONG.

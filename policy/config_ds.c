@@ -362,34 +362,55 @@ static int cfg_by_role(struct cfg_ctx *x, const struct cfg_dataset *d,
 
 /* ---- datasets ---- */
 
+/* The formats any format may be served as (as:), as VIEW_FMT_BIT bits. */
+static unsigned cfg_as_forms(void)
+{
+	unsigned forms = 0;
+
+	for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
+		forms |= view_format_get((enum view_fmt)f)->forms;
+	return forms;
+}
+
+/* "first, a, b, c": first then the names of the formats in bits. */
+static void cfg_fmt_list(char *buf, size_t len, const char *first,
+			 unsigned bits)
+{
+	size_t n = (size_t)snprintf(buf, len, "%s", first);
+
+	for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT && n < len; f++)
+		if (bits & VIEW_FMT_BIT(f))
+			n += (size_t)snprintf(buf + n, len - n, ", %s",
+					      view_fmt_name((enum view_fmt)f));
+}
+
 static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
 			 const struct cfg_node *v)
 {
-	static const char *const fmts[] = { "auto", "csv", "parquet",
-					    "sqlite" };
-	static const char *const as[] = { "native", "csv", "parquet" };
+	const struct view_format *f;
 	const struct cfg_node *n, *e;
+	unsigned forms = cfg_as_forms();
+	char names[128];
 	const char *s;
-	size_t i, j;
+	size_t i;
 	int rc;
 
 	if ((n = cfg_node_get(v, "format"))) {
 		if ((rc = cfg_str(x, n, "format", &s)))
 			return rc;
-		for (i = 0; i < SPOT_ARRAY_SIZE(fmts) && strcmp(s, fmts[i]);)
-			i++;
-		if (i == SPOT_ARRAY_SIZE(fmts))
-			return cfg_fail(
-				x, n,
-				"unknown format '%.40s' (formats: auto, "
-				"csv, parquet, sqlite)",
-				s);
-		d->format = (enum cfg_format)i;
+		f = view_format_by_name(s);
+		if (!f && strcmp(s, "auto")) {
+			cfg_fmt_list(names, sizeof(names), "auto", ~0u);
+			return cfg_fail(x, n,
+					"unknown format '%.40s' (formats: %s)",
+					s, names);
+		}
+		d->format = f ? f->id : VIEW_FMT_UNKNOWN;
 	}
 	if ((n = cfg_node_get(v, "delimiter"))) {
 		if ((rc = cfg_str(x, n, "delimiter", &s)))
 			return rc;
-		if (d->format != CFG_FMT_AUTO && d->format != CFG_FMT_CSV)
+		if (d->format != VIEW_FMT_UNKNOWN && d->format != VIEW_FMT_CSV)
 			return cfg_fail(x, n,
 					"delimiter is for CSV datasets only");
 		if (!strcmp(s, "\\t"))
@@ -408,16 +429,20 @@ static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
 		e = cfg_list_at(n, i);
 		if ((rc = cfg_str(x, e, "as", &s)))
 			return rc;
-		for (j = 0; j < SPOT_ARRAY_SIZE(as) && strcmp(s, as[j]);)
-			j++;
-		if (j == SPOT_ARRAY_SIZE(as))
+		f = view_format_by_name(s);
+		if (!strcmp(s, "native")) {
+			d->as |= CFG_AS_NATIVE;
+		} else if (f && (forms & VIEW_FMT_BIT(f->id))) {
+			d->as |= VIEW_FMT_BIT(f->id);
+		} else {
+			cfg_fmt_list(names, sizeof(names), "native", forms);
 			return cfg_fail(x, e,
 					"unknown output format '%.40s' (as: "
-					"native, csv, parquet)",
-					s);
-		d->as |= 1u << j;
+					"%s)",
+					s, names);
+		}
 	}
-	if (d->format == CFG_FMT_SQLITE)
+	if (d->format == VIEW_FMT_SQLITE)
 		return cfg_fail(x, n,
 				"as: is for CSV and Parquet datasets (a "
 				"SQLite database serves its tables as CSV)");
@@ -575,7 +600,8 @@ static int cfg_ds_sqlite(struct cfg_ctx *x, struct cfg_dataset *d,
 		n = cfg_node_get(v, keys[i]);
 		if (!n)
 			continue;
-		if (d->format != CFG_FMT_AUTO && d->format != CFG_FMT_SQLITE)
+		if (d->format != VIEW_FMT_UNKNOWN &&
+		    d->format != VIEW_FMT_SQLITE)
 			return cfg_fail(x, n, "%s is for SQLite datasets only",
 					keys[i]);
 		if (i == 0 && !cfg_node_is_null(n))
@@ -649,8 +675,9 @@ int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
 	size_t stem = dot && dot != (slash ? slash + 1 : d->name)
 			      ? (size_t)(dot - d->name)
 			      : strlen(d->name);
+	int f = form ? __builtin_ctz(form) : 0;
 	int n = snprintf(buf, len, "%.*s.%s", (int)stem, d->name,
-			 form == CFG_AS_PARQUET ? "parquet" : "csv");
+			 view_fmt_name((enum view_fmt)f));
 
 	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }
@@ -663,13 +690,13 @@ static const struct cfg_dataset *cfg_form_owner(const struct cfg *c,
 						const struct cfg_dataset *d,
 						const char *name)
 {
-	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
 	char other[PATH_MAX + 16];
 
 	for (const struct cfg_dataset *e = c->datasets; e < d; e++)
-		for (size_t k = 0; k < SPOT_ARRAY_SIZE(forms); k++)
-			if ((e->as & forms[k]) &&
-			    !cfg_form_name(e, forms[k], other, sizeof(other)) &&
+		for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
+			if ((e->as & VIEW_FMT_BIT(f)) &&
+			    !cfg_form_name(e, VIEW_FMT_BIT(f), other,
+					   sizeof(other)) &&
 			    !strcmp(other, name))
 				return e;
 	return NULL;
@@ -678,17 +705,17 @@ static const struct cfg_dataset *cfg_form_owner(const struct cfg *c,
 /* A converted form must not take the name of another dataset or form. */
 static int cfg_forms_check(struct cfg_ctx *x)
 {
-	static const unsigned forms[] = { CFG_AS_CSV, CFG_AS_PARQUET };
 	const struct cfg *c = x->c;
 	char name[PATH_MAX + 16];
 
 	for (size_t i = 0; i < c->ndatasets; i++) {
 		const struct cfg_dataset *d = &c->datasets[i], *o;
 
-		for (size_t k = 0; k < SPOT_ARRAY_SIZE(forms); k++) {
-			if (!(d->as & forms[k]))
+		for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++) {
+			if (!(d->as & VIEW_FMT_BIT(f)))
 				continue;
-			if (cfg_form_name(d, forms[k], name, sizeof(name)))
+			if (cfg_form_name(d, VIEW_FMT_BIT(f), name,
+					  sizeof(name)))
 				return cfg_fail_at(x, d->line, d->col,
 						   "dataset name too long");
 			o = cfg_dataset_find(c, name);

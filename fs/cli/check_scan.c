@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "format.h"
 #include "methods.h"
 #include "srcdir.h"
 
@@ -465,7 +466,7 @@ static int chk_text_kinds(const uint8_t *p, size_t len, bool *sampled)
 static void chk_pass_file(struct chk_walk *wk, int dirfd, const char *name,
 			  const char *rel)
 {
-	static const uint8_t sqlite_magic[16] = "SQLite format 3";
+	const struct view_format *f;
 	uint8_t *buf = malloc(CHK_PASS_BYTES);
 	bool sampled = false;
 	ssize_t n = -1;
@@ -487,11 +488,10 @@ static void chk_pass_file(struct chk_walk *wk, int dirfd, const char *name,
 	}
 	if (n > 0 && (uint64_t)n < (uint64_t)st.st_size)
 		sampled = true;
-	if ((n >= 4 && !memcmp(buf, "PAR1", 4)) ||
-	    (n >= 16 && !memcmp(buf, sqlite_magic, 16))) {
+	if ((f = view_format_by_magic(buf, (size_t)n))) {
 		printf("  warning: %s: a %s file the config does not name: the "
 		       "mount serves it raw (default: show)\n",
-		       rel, buf[0] == 'P' ? "Parquet" : "SQLite");
+		       rel, f->title);
 		wk->warnings++;
 		sampled = false;
 	} else if ((k = chk_text_kinds(buf, (size_t)n, &sampled)) < 0) {

@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include "check_scan.h"
-#include "csv.h"
 #include "engine.h"
+#include "format.h"
 #include "sandbox.h"
 #include "srcdir.h"
 #include "view.h"
@@ -83,7 +83,7 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 
 	if (!cfg_dataset_allows(d, role))
 		return 0;
-	if (d->as && sbx_format(s, d) == VIEW_FMT_SQLITE) {
+	if (d->as && sbx_has_objects(s, d)) {
 		printf("  error: %s: as: is for CSV and Parquet datasets\n",
 		       d->name);
 		return -EINVAL;
@@ -289,13 +289,6 @@ static const char *cli_role_of_uid(const struct cfg *cfg, uid_t uid)
 static int cli_print_rows(const struct vc_content *v, uint64_t n)
 {
 	struct spot_buf raw, out;
-	struct spot_err err = { "" };
-	struct csv_reader *r = NULL;
-	struct csv_writer *w = NULL;
-	const struct pipe_col *cols;
-	struct pipe_batch b;
-	bool have_batch = false;
-	size_t ncols;
 	int rc;
 
 	spot_buf_init(&raw);
@@ -304,35 +297,9 @@ static int cli_print_rows(const struct vc_content *v, uint64_t n)
 	if (rc)
 		return rc;
 	raw.len = (size_t)v->read(v->obj, raw.p, v->size, 0);
-	rc = csv_reader_open_mem(raw.p, raw.len, 0, &r);
-	if (!rc)
-		rc = csv_source_ops.columns(r, &cols, &ncols, &err);
-	if (!rc)
-		rc = csv_writer_new(&out, &w);
-	if (!rc)
-		rc = csv_sink_ops.begin(w, cols, ncols,
-					csv_source_ops.dialect(r), &err);
-	if (!rc) {
-		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
-		have_batch = !rc;
-	}
-	while (!rc && n) {
-		pipe_batch_clear(&b);
-		rc = csv_source_ops.next_batch(r, &b, &err);
-		if (rc || !b.nrows)
-			break;
-		if (b.nrows > n)
-			b.nrows = (size_t)n;
-		memset(b.keep, 1, b.nrows);
-		rc = csv_sink_ops.rows(w, &b, &err);
-		n -= b.nrows;
-	}
-	if (have_batch)
-		pipe_batch_fini(&b);
+	rc = view_csv_head(raw.p, raw.len, n, &out);
 	if (!rc)
 		fwrite(out.p, 1, out.len, stdout);
-	csv_writer_free(w);
-	csv_reader_free(r);
 	spot_buf_fini(&out);
 	spot_buf_fini(&raw);
 	return rc;
@@ -352,6 +319,7 @@ int cli_preview(int argc, char **argv)
 	uid_t preview_uid = (uid_t)-1;
 	struct spot_err err = { "" };
 	const struct cfg_dataset *d;
+	const struct view_format *fmt;
 	struct vc_content out;
 	unsigned long long rows = CLI_PREVIEW_ROWS;
 	struct cfg *cfg;
@@ -408,7 +376,7 @@ int cli_preview(int argc, char **argv)
 			*slash = 0;
 			d = cfg_dataset_find(s->cfg, argv[optind]);
 			*slash = '/';
-			if (d && sbx_format(s, d) == VIEW_FMT_SQLITE)
+			if (d && sbx_has_objects(s, d))
 				sub = slash + 1;
 			else
 				d = NULL;
@@ -459,24 +427,26 @@ int cli_preview(int argc, char **argv)
 		rc = CLI_EXIT_FAIL;
 		goto out;
 	}
-	if (sbx_format(s, d) == VIEW_FMT_PARQUET && !sub[0]) {
+	fmt = view_format_get(sbx_format(s, d));
+	if (fmt && fmt->objects && !sub[0]) {
+		cli_error("preview",
+			  "%s is a database: preview one of its "
+			  "tables, e.g. %s/TABLE",
+			  d->name, d->name);
+		goto out;
+	}
+	/* Preview prints CSV: the rows of other formats are converted. */
+	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]) {
 		struct spot_buf csv;
 
 		spot_buf_init(&csv);
-		if (sbx_parquet_csv(s, d, role, rows, &csv, &err)) {
+		if (sbx_csv_rows(s, d, role, rows, &csv, &err)) {
 			cli_error("preview", "%s", err.msg);
 		} else {
 			fwrite(csv.p, 1, csv.len, stdout);
 			rc = CLI_EXIT_OK;
 		}
 		spot_buf_fini(&csv);
-		goto out;
-	}
-	if (sbx_format(s, d) == VIEW_FMT_SQLITE && !sub[0]) {
-		cli_error("preview",
-			  "%s is a database: preview one of its "
-			  "tables, e.g. %s/TABLE",
-			  d->name, d->name);
 		goto out;
 	}
 	if (sbx_build(s, d, sub, role, &out, &err)) {

@@ -174,7 +174,8 @@ static void check_sqlite(const struct cfg *c)
 	      "dataset columns apply to tables without their own rule");
 	CHECK(cfg_dataset_role_dependent(db), "table override: role-dependent");
 	d = cfg_dataset_find(c, "other.db");
-	CHECK(d && d->all_tables && d->format == CFG_FMT_SQLITE, "tables: all");
+	CHECK(d && d->all_tables && d->format == VIEW_FMT_SQLITE,
+	      "tables: all");
 	d = cfg_dataset_find(c, "list.db");
 	CHECK(d && d->ntables == 2 && !strcmp(d->tables[1].name, "b"),
 	      "tables: [a, b]");
@@ -222,7 +223,7 @@ static void test_full(void)
 	CHECK(c->ndatasets == 6, "6 datasets");
 
 	d = cfg_dataset_find(c, "customers.csv");
-	CHECK(d && d->format == CFG_FMT_CSV && d->delimiter == ';' &&
+	CHECK(d && d->format == VIEW_FMT_CSV && d->delimiter == ';' &&
 		      d->as == (CFG_AS_CSV | CFG_AS_PARQUET),
 	      "customers.csv format, delimiter, as");
 	if (!d)
@@ -272,7 +273,7 @@ static void test_full(void)
 	CHECK(cfg_dataset_role_dependent(d), "customers.csv is role-dependent");
 
 	d = cfg_dataset_find(c, "sub/tab.tsv");
-	CHECK(d && d->delimiter == '\t' && d->format == CFG_FMT_AUTO &&
+	CHECK(d && d->delimiter == '\t' && d->format == VIEW_FMT_UNKNOWN &&
 		      !d->allow && cfg_dataset_allows(d, "anyone") &&
 		      !cfg_dataset_role_dependent(d),
 	      "./sub//tab.tsv normalised, delimiter \\t, no allow list");
@@ -294,7 +295,7 @@ static void test_full(void)
 		      !cfg_is_dataset_parent(c, ".."),
 	      "not dataset parents");
 	d = cfg_dataset_find(c, "sub/deeper/y.parquet");
-	CHECK(d && d->format == CFG_FMT_PARQUET, "nested parquet dataset");
+	CHECK(d && d->format == VIEW_FMT_PARQUET, "nested parquet dataset");
 
 	check_sqlite(c);
 out:
@@ -605,10 +606,21 @@ static void test_errors_values(void)
 		   "delimiter on parquet");
 	expect_err(DS "    delimiter: ab\n",
 		   "4:16: delimiter must be one character", "long delimiter");
-	expect_err(DS "    format: xls\n", "4:13: unknown format 'xls'",
+	/* The lists come from the table of formats (format.h). */
+	expect_err(DS "    format: xls\n",
+		   "4:13: unknown format 'xls' (formats: auto, csv, parquet, "
+		   "sqlite)",
 		   "unknown format");
-	expect_err(DS "    as: [json]\n", "4:10: unknown output format 'json'",
+	expect_err(DS "    format: CSV\n", "4:13: unknown format 'CSV'",
+		   "format names are lower case");
+	expect_err(DS "    as: [json]\n",
+		   "4:10: unknown output format 'json' (as: native, csv, "
+		   "parquet)",
 		   "unknown as");
+	expect_err(DS "    as: [sqlite]\n",
+		   "4:10: unknown output format 'sqlite' (as: native, csv, "
+		   "parquet)",
+		   "sqlite is no output form");
 	expect_err(DS "    tables: [users]\n    format: csv\n",
 		   "4:13: tables is for SQLite datasets only",
 		   "tables on a CSV");
