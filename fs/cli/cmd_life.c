@@ -453,7 +453,7 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-int cli_ctl_end(const char *mp)
+int cli_ctl_end(const char *mp, const char *state_dir)
 {
 	struct spot_err err = { "" };
 	struct reg_sandbox sb;
@@ -461,7 +461,7 @@ int cli_ctl_end(const char *mp)
 	struct spot_buf r;
 	int rc;
 
-	if (cli_live_sandbox("unmount", NULL, mp, &sb, sock, sizeof(sock)))
+	if (cli_live_sandbox("unmount", state_dir, mp, &sb, sock, sizeof(sock)))
 		return -ENOENT;
 	spot_buf_init(&r);
 	rc = ctl_call(sock, "unmount", &r, &err);

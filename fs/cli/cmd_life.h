@@ -24,6 +24,6 @@ int cli_gc(int argc, char **argv);
  * is detached lazily and the overlay wiped. 0, or -errno when there is no
  * live sandbox there or its daemon cannot be reached (nothing printed).
  */
-int cli_ctl_end(const char *mp);
+int cli_ctl_end(const char *mp, const char *state_dir);
 
 #endif /* SPOT_CMD_LIFE_H */

@@ -183,14 +183,19 @@ int cli_mount(int argc, char **argv)
 
 static void cli_unmount_usage(FILE *f)
 {
-	fprintf(f, "usage: spotfs unmount [-z] MOUNTPOINT\n"
-		   "\n"
-		   "Unmount a sandbox; its overlay and keys are discarded.\n"
-		   "\n"
-		   "options:\n"
-		   "  -z, --lazy   end now even if files are open (they get "
-		   "errors)\n"
-		   "  -h, --help   show this help\n");
+	fprintf(f,
+		"usage: spotfs unmount [-z] [-S DIR] MOUNTPOINT\n"
+		"\n"
+		"Unmount a sandbox; its overlay and keys are discarded.\n"
+		"\n"
+		"options:\n"
+		"  -z, --lazy           end now even if files are open (they "
+		"get\n"
+		"                       errors)\n"
+		"  -S, --state-dir DIR  registry and audit folder (the "
+		"config's\n"
+		"                       state_dir:, if it sets one)\n"
+		"  -h, --help           show this help\n");
 }
 
 /* Unmount as root directly, otherwise through fusermount3. */
@@ -232,14 +237,18 @@ static int cli_do_unmount(const char *mp, bool lazy)
  * The daemon serving mp, from the registry, or 0. Looked up before the
  * unmount: afterwards the mount point no longer leads to it.
  */
-static pid_t cli_daemon_of(const char *mp)
+static pid_t cli_daemon_of(const char *mp, const char *state_dir)
 {
 	char dir[PATH_MAX], path[PATH_MAX + 16], real[PATH_MAX];
 	struct reg_sandbox sb;
 	struct reg_db *db = NULL;
 	pid_t pid = 0;
 
-	if (!realpath(mp, real) || life_state_dir(NULL, dir, sizeof(dir)))
+	if (!realpath(mp, real))
+		return 0;
+	if (state_dir)
+		snprintf(dir, sizeof(dir), "%s", state_dir);
+	else if (life_state_dir(NULL, dir, sizeof(dir)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/registry.db", dir);
 	if (access(path, F_OK) || reg_open(path, &db))
@@ -286,18 +295,23 @@ int cli_unmount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "lazy", no_argument, NULL, 'z' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *state = NULL;
 	bool lazy = false;
 	pid_t pid;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "zh", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "zS:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'z':
 			lazy = true;
+			break;
+		case 'S':
+			state = optarg;
 			break;
 		case 'h':
 			cli_unmount_usage(stdout);
@@ -312,14 +326,14 @@ int cli_unmount(int argc, char **argv)
 		cli_unmount_usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	pid = cli_daemon_of(argv[optind]);
+	pid = cli_daemon_of(argv[optind], state);
 	/*
 	 * -z: the daemon ends the sandbox as at expiry, so a process holding a
 	 * file open, a mapping or a folder inside gets errors instead of
 	 * reading on after the detach. A plain lazy detach is the fallback
 	 * when the daemon cannot be asked.
 	 */
-	if (lazy && !cli_ctl_end(argv[optind])) {
+	if (lazy && !cli_ctl_end(argv[optind], state)) {
 		if (!cli_wait_daemon(pid))
 			return CLI_EXIT_OK;
 	} else {

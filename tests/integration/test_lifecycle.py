@@ -176,6 +176,28 @@ def test_kill9_then_gc_with_a_relative_store(sandbox, tmp_path):
     assert not os.path.exists(store), "store removed"
 
 
+def test_unmount_z_with_the_config_s_state_dir(sandbox, tmp_path):
+    """A sandbox whose config sets state_dir: unmount -z -S DIR ends it as
+    at expiry (held descriptors get errors); before -S existed it fell back
+    to a lazy detach and the daemon served held descriptors on."""
+    state = str(tmp_path / "own-state")
+    s = make_life(sandbox, tmp_path, "ownstate",
+                  extra="state_dir: %s\n" % state)
+    s.mount()
+    held = open(s.path("a.csv"), "rb")
+    try:
+        r = spotfs("unmount", "-z", "-S", state, s.mnt)
+        assert r.returncode == 0, r.stderr
+        assert wait_gone(s, 20), "the sandbox outlived unmount -z"
+        with pytest.raises(OSError):
+            held.read()
+    finally:
+        try:
+            held.close()
+        except OSError:
+            pass  # the flush of a dead mount fails: expected
+
+
 def test_audit_chain_verifies_and_detects_tampering(sandbox, tmp_path):
     s = make_life(sandbox, tmp_path, "audit")
     s.mount()
