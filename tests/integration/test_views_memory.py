@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import ROOT, spotfs, SPOTFS, is_mounted, duck, needs_duckdb
+from test_nonblocking import slow_policy
 
 ROWS = 40000
 
@@ -26,17 +27,6 @@ def people(tag):
     return "id,email,note\n" + "".join(
         "%d,raw%d-%s@corp.example,MARK%s%dQ\n" % (i, i, tag, tag, i)
         for i in range(ROWS))
-
-
-def slow_policy(base, loop=4000):
-    """A Lua column function slow per row, far from its per-batch time
-    limit even on a loaded machine: the build's time is in the rows."""
-    p = os.path.join(base, "slow.lua")
-    with open(p, "w") as f:
-        f.write("columns = { v = function(x)\n  local n = 0\n"
-                "  for i = 1, %d do n = n + i end\n"
-                "  return 'masked' end }\n" % loop)
-    return p
 
 
 RULES = "    columns:\n      id: keep\n      email: hash\n      note: keep\n"
