@@ -248,6 +248,21 @@ int sqlc_fp_check(struct sqlc_db *db, struct spot_err *err)
 	return -EAGAIN;
 }
 
+/*
+ * A writer opening a WAL database creates -wal a moment before -shm. Give it
+ * that moment (up to 200 ms) before calling the pair a crashed or exclusive
+ * writer's.
+ */
+static bool sqlc_shm_appears(const char *path)
+{
+	for (int i = 0; i < 40; i++) {
+		if (sqlc_exists(path, "-shm"))
+			return true;
+		usleep(5000);
+	}
+	return sqlc_exists(path, "-shm");
+}
+
 /* Read the header and pick how to open the file. */
 static int sqlc_detect(struct sqlc_db *db, struct spot_err *err)
 {
@@ -285,7 +300,7 @@ static int sqlc_detect(struct sqlc_db *db, struct spot_err *err)
 		db->mode = SQLC_MODE_ROLLBACK;
 	} else if (!sqlc_exists(db->path, "-wal")) {
 		db->mode = SQLC_MODE_WAL_IDLE;
-	} else if (!sqlc_exists(db->path, "-shm")) {
+	} else if (!sqlc_shm_appears(db->path)) {
 		spot_err_set(err,
 			     "%s: -wal file without -shm (a crashed or "
 			     "exclusive writer); not opened",
