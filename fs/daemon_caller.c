@@ -276,6 +276,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh)
 		close(fh->fd);
 	if (fh->up)
 		ovl_node_release(fh->ovl, fh->up);
+	vc_put(fh->view); /* a replaced view is freed with its last open */
 	free(fh);
 	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 }

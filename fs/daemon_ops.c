@@ -659,6 +659,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		    (v->content.src_mtime.tv_sec ||
 		     v->content.src_mtime.tv_nsec))
 			st->st_mtim = v->content.src_mtime;
+		vc_put(v);
 		break;
 	case NS_PASS:
 		st->st_mode = S_IFREG;

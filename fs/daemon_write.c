@@ -266,8 +266,10 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 		if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
 			   &v))
 			return -ENOMEM;
-		if (v->state != VC_READY)
+		if (v->state != VC_READY) {
+			vc_put(v);
 			return -EIO; /* never fall back to the source */
+		}
 	} else {
 		/* Confined, and never a dataset under another name. */
 		rc = dmn_pass_open(d, n, &fd, NULL); /* as the caller */
@@ -302,6 +304,7 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 out:
 	if (fd >= 0)
 		close(fd);
+	vc_put(v);
 	return rc;
 }
 
@@ -323,11 +326,15 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	n = ns_get(d->ns, ino);
 	if (n && n->kind == NS_VIEW && !dmn_view_key(n)[0]) {
 		struct vc_view *v;
+		bool ready;
 
 		if (!vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
-			    &v) &&
-		    v->state != VC_READY)
-			return -EIO; /* never fall back to the source */
+			    &v)) {
+			ready = v->state == VC_READY;
+			vc_put(v);
+			if (!ready)
+				return -EIO; /* never fall back to the source */
+		}
 	}
 	pthread_mutex_lock(&d->cu_lock);
 	up = ovl_node_get(t, ino);

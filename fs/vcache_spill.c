@@ -281,6 +281,12 @@ static void *vc_spill_main(void *arg)
 		c->spill_busy = true;
 		pthread_mutex_unlock(&c->lock);
 		vc_spill_one(c, e); /* returns with c->lock held */
+		/* Retired and let go while it was copied: free it now. */
+		if ((e = vc_unhook(c, e))) {
+			pthread_mutex_unlock(&c->lock);
+			vc_entry_free(e);
+			pthread_mutex_lock(&c->lock);
+		}
 	}
 	c->spill_busy = false;
 	pthread_cond_broadcast(&c->settled_cv);

@@ -472,3 +472,59 @@ def test_view_much_longer_than_its_source_streams(tmp_path):
     # A few 2 MiB parts' output (3.5x here) per worker, not the view.
     assert peak * 1024 < size / 2, \
         "peak %d KiB for a %d-byte view" % (peak, size)
+
+
+@needs_duckdb
+def test_replaced_parquet_views_are_freed_with_their_last_open(sandbox,
+                                                               tmp_path):
+    """A Parquet source replaced again and again (a dataset refreshed by
+    rename) gets a new view each time; the old ones, with the source
+    descriptor they pin, go as soon as no open file holds them, not at
+    unmount."""
+    s = sandbox("pqfree")
+    s.store = str(tmp_path / "pqfree-store")
+    os.makedirs(s.src, exist_ok=True)
+    gens = []
+    for g in range(2):
+        p = str(tmp_path / ("g%d.parquet" % g))
+        duck(tmp_path, "COPY (SELECT range AS id, 'raw%d-' || range || "
+             "'@corp.example' AS email FROM range(2000)) TO '%s' "
+             "(FORMAT parquet)" % (g, p))
+        gens.append(open(p, "rb").read())
+    s.write("t.parquet", gens[0])
+    s.write_config("source: @SRC@\nstore: %s\ndatasets:\n  t.parquet:\n"
+                   "    columns:\n      id: keep\n      email: hash\n"
+                   % s.store)
+    s.mount()
+    pid = status(s)["pid"]
+
+    def fds():
+        return len(os.listdir("/proc/%d/fd" % pid))
+
+    def replace(n):
+        tmp = os.path.join(s.src, ".t.tmp")
+        with open(tmp, "wb") as w:
+            w.write(gens[n % 2])
+        os.rename(tmp, os.path.join(s.src, "t.parquet"))
+
+    held = open(s.path("t.parquet"), "rb")
+    first = held.read(100)
+    replace(1)
+    assert open(s.path("t.parquet"), "rb").read()[:100] != b""
+    vs = [v for v in status(s)["views"] if v["dataset"] == "t.parquet"]
+    assert len(vs) == 2 and sum(v["replaced"] for v in vs) == 1, \
+        "the replaced view stays while an open file holds it: %r" % vs
+    held.close()
+    base = None
+    for n in range(30):
+        replace(n)
+        with open(s.path("t.parquet"), "rb") as f:
+            got = f.read()
+        assert got[:4] == b"PAR1" and b"@corp.example" not in got
+        if n == 4:
+            base = fds()
+    vs = [v for v in status(s)["views"] if v["dataset"] == "t.parquet"]
+    assert len(vs) == 1 and not vs[0]["replaced"], vs
+    assert vs[0]["generation"] >= 31, vs
+    assert fds() <= base, "the daemon keeps a descriptor per old view"
+    assert first
