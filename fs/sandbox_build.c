@@ -284,6 +284,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.arg = &bind,
 			.emit = sink ? vc_sink_write : NULL,
 			.emit_arg = sink,
+			.emit_rewind = sink ? vc_sink_rewind : NULL,
 			.emit_after = vc_sink_room(sink),
 		};
 

@@ -260,11 +260,14 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 
 		spot_log(SPOT_LOG_INFO,
 			 "view %s%s%s%s%s: built %" PRIu64 " bytes, %" PRIu64
-			 " rows in %.2f s (%.2f MB/s of source)",
+			 " rows in %.2f s (%.2f MB/s of source)%s",
 			 dataset, psub[0] ? " " : "", psub,
 			 role[0] ? " role " : "", role, content.size,
 			 content.rows_out, sec,
-			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0);
+			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0,
+			 vc_content_spilled(&content)
+				 ? ", streamed to the store"
+				 : "");
 		e->view.content = content;
 		e->view.state = VC_READY;
 		/* Streamed to a spill file: built spilled. */

@@ -128,6 +128,11 @@ struct vc_sink;
 
 /* Append len bytes (sink is a struct vc_sink *). 0 or -errno. */
 int vc_sink_write(void *sink, const void *p, size_t len);
+/*
+ * Start the bytes again from the first (a build that must redo its
+ * output): later writes overwrite the file from offset 0. 0 or -EINVAL.
+ */
+int vc_sink_rewind(void *sink);
 /* Whether anything was written to s. */
 bool vc_sink_used(const struct vc_sink *s);
 /* Bytes the build may keep in memory before it streams (0: stream all). */

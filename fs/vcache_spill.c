@@ -88,6 +88,16 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 	return rc;
 }
 
+int vc_sink_rewind(void *sink)
+{
+	struct vc_sink *k = sink;
+
+	if (k->taken)
+		return -EINVAL;
+	k->size = 0;
+	return 0;
+}
+
 bool vc_sink_used(const struct vc_sink *s)
 {
 	return s && s->file;

@@ -102,12 +102,15 @@ struct view_req {
 	view_bind_tbl_fn more;
 	void *arg;
 	/*
-	 * Streaming (optional, NULL: none): a build that can (CSV) hands the
+	 * Streaming (optional, NULL: none): a build that can (CSV, Parquet) hands the
 	 * view's bytes to emit in order as it makes them, in bounded memory;
 	 * the view is then the emitted bytes followed by out->buf.
 	 */
 	int (*emit)(void *emit_arg, const void *p, size_t len);
 	void *emit_arg;
+	/* Start the emitted bytes again from the first (a build that must
+	 * redo its output after streaming some); NULL: such a build fails. */
+	int (*emit_rewind)(void *emit_arg);
 	/* Bytes kept in memory before streaming starts (0: from the first
 	 * byte): see view_csv_opts.emit_after. */
 	uint64_t emit_after;

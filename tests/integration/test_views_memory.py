@@ -528,3 +528,50 @@ def test_replaced_parquet_views_are_freed_with_their_last_open(sandbox,
     assert vs[0]["generation"] >= 31, vs
     assert fds() <= base, "the daemon keeps a descriptor per old view"
     assert first
+
+
+@needs_duckdb
+@pytest.mark.parametrize("memory", ["0", "64KiB"])
+def test_parquet_view_streams_while_it_builds(sandbox, tmp_path, memory):
+    """A Parquet view whose rebuilt chunks do not fit view_memory goes to
+    its spill file while it builds (source chunks copied), so it is
+    spilled the moment it is built, reads the same bytes as a view built
+    in memory, and leaves no plaintext in the store."""
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    src = str(tmp_path / "p.parquet")
+    duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
+         "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
+         "FROM range(60000)) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE "
+         "10000)" % src)
+    served = {}
+    for mem in ("1G", memory):
+        s = sandbox("pqs" + mem)
+        s.store = str(tmp_path / ("pqs-store-" + mem))
+        s.write("p.parquet", open(src, "rb").read())
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\ndatasets:\n  p.parquet:\n"
+                       "    columns:\n      id: keep\n"
+                       "      email: hash\n      note: keep\n"
+                       % (s.store, key, mem))
+        s.mount()
+        served[mem] = open(s.path("p.parquet"), "rb").read()
+        v = views(s)[("p.parquet", "")]
+        log = s.read_log()
+        if mem == memory:
+            assert v["spilled"], v
+            assert "streamed to the store" in log, log
+            assert status(s)["view_memory_used"] == 0
+            got = duck(tmp_path, "SELECT count(*), count(DISTINCT email), "
+                       "count(*) FILTER (WHERE email LIKE 'raw%%') "
+                       "FROM '%s'" % s.path("p.parquet"))
+            assert got == [[60000, 60000, 0]]
+            assert b"@corp.example" not in store_bytes(s)
+            assert b"-note" not in store_bytes(s)
+        else:
+            assert not v["spilled"], v
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served[memory]
