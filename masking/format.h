@@ -157,11 +157,18 @@ struct view_source {
 	void *obj;
 };
 
-/* A format's writer into a buffer; free(state) releases it. */
+/*
+ * A format's writer into a buffer; free(state) releases it. drained (NULL
+ * for writers that never look back at what they wrote) tells the writer
+ * that the first n bytes of its buffer went elsewhere (a streamed build):
+ * what it appends next sits n bytes further into the file than the
+ * buffer says.
+ */
 struct view_sink {
 	const struct pipe_sink_ops *ops;
 	void *state;
 	void (*free)(void *state);
+	void (*drained)(void *state, uint64_t n);
 };
 
 /* Open the rows of req's source (fd, path, delim). 0 or -errno, err set. */

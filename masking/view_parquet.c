@@ -169,6 +169,11 @@ static void view_pq_sink_free(void *state)
 	pq_writer_free(state);
 }
 
+static void view_pq_sink_drained(void *state, uint64_t n)
+{
+	pq_writer_drained(state, n);
+}
+
 int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
 		      struct spot_err *err)
 {
@@ -182,5 +187,6 @@ int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
 	sink->ops = &pq_sink_ops;
 	sink->state = w;
 	sink->free = view_pq_sink_free;
+	sink->drained = view_pq_sink_drained;
 	return 0;
 }

@@ -207,6 +207,9 @@ struct pq_writer;
 
 int pq_writer_new(struct spot_buf *out, struct pq_writer **w);
 void pq_writer_free(struct pq_writer *w);
+/* The first n bytes of out were taken away (streamed): later offsets in
+ * the file count them. */
+void pq_writer_drained(struct pq_writer *w, uint64_t n);
 extern const struct pipe_sink_ops pq_sink_ops;
 
 #endif /* SPOT_PARQUET_H */

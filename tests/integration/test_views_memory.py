@@ -575,3 +575,51 @@ def test_parquet_view_streams_while_it_builds(sandbox, tmp_path, memory):
             assert "streamed to the store" not in log, log
         s.unmount()
     assert served["1G"] == served[memory]
+
+
+@needs_duckdb
+def test_as_forms_stream_while_they_build(sandbox, tmp_path):
+    """CSV as Parquet and Parquet as CSV (as:) past view_memory stream
+    into the store as they are written: built spilled, the same bytes as
+    with room in memory, no plaintext in the store."""
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    pq = str(tmp_path / "e.parquet")
+    duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
+         "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
+         "FROM range(200000)) TO '%s' (FORMAT parquet)" % pq)
+    csv = people("z") * 1
+    served = {}
+    for mem in ("1G", "0"):
+        s = sandbox("asf" + mem)
+        s.store = str(tmp_path / ("asf-store-" + mem))
+        s.write("e.parquet", open(pq, "rb").read())
+        s.write("p.csv", csv)
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\ndatasets:\n"
+                       "  e.parquet:\n    as: [parquet, csv]\n"
+                       "    columns:\n      id: keep\n      email: hash\n"
+                       "      note: keep\n"
+                       "  p.csv:\n    as: [csv, parquet]\n%s"
+                       % (s.store, key, mem, RULES))
+        s.mount()
+        served[mem] = {n: open(s.path(n), "rb").read()
+                       for n in ("e.csv", "p.parquet")}
+        log = s.read_log()
+        vs = [v for v in status(s)["views"] if v["table"] in ("csv",
+                                                              "parquet")]
+        assert len(vs) == 2, status(s)
+        if mem == "0":
+            assert all(v["spilled"] for v in vs), vs
+            assert log.count("streamed to the store") >= 2, log
+            store = store_bytes(s)
+            assert b"@corp.example" not in store
+            assert b"-note" not in store and b"MARKz" not in store
+        else:
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served["0"]
+    assert served["0"]["e.csv"].startswith(b"id,email,note\n")
+    assert b"@corp.example" not in served["0"]["e.csv"]
