@@ -211,13 +211,6 @@ static const struct pipe_sink_ops view_limit_ops = {
  */
 #define VIEW_STREAM_PIECE (1u << 20)
 
-struct view_stream {
-	struct view_sink *sink;
-	const struct view_req *req;
-	struct spot_buf *out;
-	bool streaming;
-};
-
 static int view_stream_begin(void *sink, const struct pipe_col *cols,
 			     size_t ncols, const void *dialect,
 			     struct spot_err *err)
@@ -260,11 +253,23 @@ static int view_stream_end(void *sink, struct spot_err *err)
 	return s->sink->ops->end(s->sink->state, err);
 }
 
-static const struct pipe_sink_ops view_stream_ops = {
+const struct pipe_sink_ops view_stream_ops = {
 	view_stream_begin,
 	view_stream_rows,
 	view_stream_end,
 };
+
+int view_stream_restart(struct view_stream *s)
+{
+	int rc = 0;
+
+	if (s->streaming)
+		rc = s->req->emit_rewind ? s->req->emit_rewind(s->req->emit_arg)
+					 : -EIO;
+	s->streaming = false;
+	s->out->len = 0;
+	return rc;
+}
 
 int view_build_rows(const struct view_format *f, const struct view_req *req,
 		    struct view_out *out, struct spot_err *err)

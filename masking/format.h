@@ -171,6 +171,25 @@ struct view_sink {
 	void (*drained)(void *state, uint64_t n);
 };
 
+/*
+ * A writer (sink, appending to out) wrapped for a request that streams
+ * (req->emit): once out passes req->emit_after, its bytes go to emit after
+ * each batch, in pieces of 1 MiB or more, and sink->drained is told; what
+ * the writer leaves at the end (a footer) stays in out as the view's tail.
+ * Run pipe_run with view_stream_ops on it. view_stream_restart starts the
+ * bytes again from the first (a retried snapshot): out emptied, the
+ * emitted bytes rewound (-EIO when the request cannot rewind).
+ */
+struct view_stream {
+	struct view_sink *sink;
+	const struct view_req *req;
+	struct spot_buf *out;
+	bool streaming;
+};
+
+extern const struct pipe_sink_ops view_stream_ops;
+int view_stream_restart(struct view_stream *s);
+
 /* Open the rows of req's source (fd, path, delim). 0 or -errno, err set. */
 typedef int (*view_source_fn)(const struct view_req *req,
 			      struct view_source *src, struct spot_err *err);

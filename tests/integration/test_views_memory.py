@@ -623,3 +623,46 @@ def test_as_forms_stream_while_they_build(sandbox, tmp_path):
     assert served["1G"] == served["0"]
     assert served["0"]["e.csv"].startswith(b"id,email,note\n")
     assert b"@corp.example" not in served["0"]["e.csv"]
+
+
+def test_sqlite_table_csv_streams_while_it_builds(sandbox, tmp_path):
+    """A SQLite table served as CSV past view_memory streams into the
+    store as it is written: built spilled, the same bytes as with room."""
+    import sqlite3
+    db = str(tmp_path / "crm.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE users (id INTEGER, email TEXT, note TEXT)")
+    con.executemany("INSERT INTO users VALUES (?, ?, ?)",
+                    [(i, "raw%d@corp.example" % i, "sqlnote%d" % i)
+                     for i in range(60000)])
+    con.commit()
+    con.close()
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    served = {}
+    for mem in ("1G", "0"):
+        s = sandbox("sqs" + mem)
+        s.store = str(tmp_path / ("sqs-store-" + mem))
+        s.write("crm.db", open(db, "rb").read())
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\n"
+                       "datasets:\n  crm.db:\n    tables:\n      users:\n"
+                       "        columns:\n          id: keep\n"
+                       "          email: hash\n          note: keep\n"
+                       % (s.store, key, mem))
+        s.mount()
+        served[mem] = open(s.path("crm/users.csv"), "rb").read()
+        log = s.read_log()
+        if mem == "0":
+            assert "streamed to the store" in log, log
+            store = store_bytes(s)
+            assert b"@corp.example" not in store
+            assert b"sqlnote" not in store
+        else:
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served["0"]
+    assert served["0"].count(b"\n") == 60001
+    assert b"@corp.example" not in served["0"]

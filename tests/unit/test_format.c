@@ -603,6 +603,75 @@ static bool streamed_same(enum view_fmt fmt, enum view_fmt form,
 	return ok;
 }
 
+/* A SQLite table as CSV streams like a conversion. */
+static void test_streamed_sqlite(void)
+{
+	static const struct view_sqlobj objs[] = { { "big", NULL, NULL } };
+	struct build b = { .fmt = VIEW_FMT_SQLITE,
+			   .form = VIEW_FMT_SQLITE,
+			   .file = "big.db",
+			   .sub = "big",
+			   .limit = UINT64_MAX,
+			   .objs = objs,
+			   .nobjs = 1 };
+	struct spot_buf csv;
+	struct bind_rec rec;
+	struct sbuf t;
+	struct view_out out;
+	struct spot_err err = { "" };
+	struct view_req req = { .form = VIEW_FMT_SQLITE,
+				.sub = "big",
+				.threads = 1,
+				.limit = UINT64_MAX,
+				.objs = objs,
+				.nobjs = 1,
+				.bind = rec_bind,
+				.more = rec_more,
+				.arg = &rec,
+				.emit = sbuf_emit,
+				.emit_arg = &t,
+				.emit_after = 0 };
+	char path[256];
+	sqlite3 *db = NULL;
+	int rc;
+
+	tpath(path, sizeof(path), "big.db");
+	unlink(path);
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db,
+			 "CREATE TABLE big(id INTEGER, note TEXT);"
+			 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT "
+			 "i + 1 FROM n WHERE i < 200000) INSERT INTO big "
+			 "SELECT i, 'note ' || i FROM n;",
+			 NULL, NULL, NULL) != SQLITE_OK) {
+		CHECK(0, "make big.db");
+		sqlite3_close(db);
+		return;
+	}
+	sqlite3_close(db);
+	CHECK(build_run(&b) == 0 && !b.out.read,
+	      "SQLite table as CSV, in memory (%s)", b.err.msg);
+	build_bytes(&b, &csv);
+	view_out_fini(&b.out);
+	memset(&rec, 0, sizeof(rec));
+	memset(&t, 0, sizeof(t));
+	spot_buf_init(&t.b);
+	view_out_init(&out);
+	req.path = path;
+	req.fd = open_ro("big.db");
+	rc = view_format_build(view_format_get(VIEW_FMT_SQLITE), &req, &out,
+			       &err);
+	close(req.fd);
+	CHECK(rc == 0 && t.writes >= 2 &&
+		      !spot_buf_append(&t.b, out.buf.p, out.buf.len) &&
+		      t.b.len == csv.len && !memcmp(t.b.p, csv.p, csv.len),
+	      "SQLite table as CSV streamed: the same bytes (%u writes, %s)",
+	      t.writes, err.msg);
+	view_out_fini(&out);
+	spot_buf_fini(&t.b);
+	spot_buf_fini(&csv);
+}
+
 /*
  * Conversions and Parquet views past the memory budget stream their bytes
  * (issue 12): the same file, whenever streaming starts, in bounded memory.
@@ -665,6 +734,7 @@ static void test_streamed(void)
 	spot_buf_fini(&pq);
 	spot_buf_fini(&csv);
 	spot_buf_fini(&view);
+	test_streamed_sqlite();
 }
 
 static void test_oom(void)
