@@ -152,6 +152,11 @@ bool life_healthy(const struct life *l)
 	return aud_log_healthy(l->aud);
 }
 
+void life_note_refusal(struct life *l)
+{
+	aud_log_note_refusal(l->aud);
+}
+
 static void life_ev_peer(struct aud_event *ev, uid_t uid, pid_t pid, char *comm,
 			 size_t len)
 {
@@ -305,7 +310,8 @@ static int life_ctl_status(struct life *l, struct spot_buf *r)
 	else
 		spot_buf_printf(r,
 				"audit: FAILING (%" PRIu64 " events lost); "
-				"new opens are refused\n",
+				"new opens are refused until it can be "
+				"written again\n",
 				aud_log_lost(l->aud));
 	if (l->ops && l->ops->status)
 		l->ops->status(l->arg, r);
@@ -549,7 +555,8 @@ static int life_check_info(const struct life_info *in, struct spot_err *err)
 static int life_open_stores(struct life *l, const struct life_info *in,
 			    struct spot_err *err)
 {
-	struct aud_log_opts ao = { .sign_seed = in->audit_seed };
+	struct aud_log_opts ao = { .sign_seed = in->audit_seed,
+				   .sandbox = in->id };
 	char dir[PATH_MAX - 32], path[PATH_MAX];
 	sigset_t all, old;
 	int rc;
@@ -718,7 +725,11 @@ void life_stop(struct life *l, const char *reason)
 	ev.pid = getpid();
 	ev.reason = reason;
 	ev.detail = reg_state_name(st);
-	life_audit(l, &ev, true);
+	/* A failing log is tried once more now: the end must be on record. */
+	if (aud_log_retry(l->aud) || life_audit(l, &ev, true))
+		spot_log(SPOT_LOG_ERR,
+			 "sandbox %s: the audit log cannot record the unmount",
+			 l->id);
 	rc = reg_set_state(l->reg, l->id, st, reason);
 	if (rc)
 		spot_log(SPOT_LOG_ERR, "sandbox %s: registry state: %s", l->id,

@@ -106,8 +106,14 @@ int life_start(const struct life_info *info, const struct life_ops *ops,
  */
 int life_audit(struct life *l, struct aud_event *ev, bool sync);
 
-/* False once the audit log has failed for good. */
+/*
+ * False while the audit log cannot be written (from a failed commit until
+ * a retry succeeds: the log retries every AUD_RETRY_MS).
+ */
 bool life_healthy(const struct life *l);
+
+/* Count an open refused because the audit log is failing (audit.h). */
+void life_note_refusal(struct life *l);
 
 /* Seconds left; 0 once expired; UINT64_MAX without a TTL. */
 uint64_t life_remaining(const struct life *l);

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Regression tests for the loose ends a reliability review found (issue
+17): the audit log after a full state disk, gc after repeated crashes on
+one mount point, `spotfs unmount` waiting for the daemon, --log with a
+relative path, what release's byte count means, who the audit records
+name, and device nodes in the overlay."""
+import errno
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import SPOTFS, is_mounted
+
+MARK = b"HARDENING-PLAINTEXT-MARK"
+
+
+def run(*args, env=None, timeout=60):
+    return subprocess.run([SPOTFS, *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+def make(sandbox, tmp_path, name, extra=""):
+    s = sandbox(name)
+    s.store = str(tmp_path / (name + "-store"))
+    s.write("a.csv", "k,email\n1,raw-hard@corp.example\n")
+    s.write_config("source: @SRC@\nstore: %s\n%sdatasets:\n  a.csv:\n"
+                   "    columns:\n      email: { method: hash }\n"
+                   % (s.store, extra))
+    return s
+
+
+def sandbox_id(s, env=None):
+    r = run("list", "--json", "--all", env=env)
+    assert r.returncode == 0, r.stderr
+    ids = [e["id"] for e in json.loads(r.stdout)
+           if e.get("mountpoint") == os.path.realpath(s.mnt)
+           and e.get("state") == "running"]
+    assert len(ids) == 1, r.stdout
+    return ids[0]
+
+
+def events(sid=None, env=None):
+    args = ["audit", "--json"] + (["--sandbox", sid] if sid else [])
+    r = run(*args, env=env)
+    assert r.returncode == 0, r.stderr
+    return [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+
+
+def wait_gone(s, timeout):
+    end = time.time() + timeout
+    while time.time() < end:
+        if not is_mounted(s.mnt) and s.proc.poll() is not None:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+# ---- 1. the audit log after a full state disk ----
+
+@pytest.fixture
+def small_state(tmp_path):
+    """A 2 MiB tmpfs as the state folder: the disk that fills."""
+    d = tmp_path / "small-state"
+    d.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700",
+                        "tmpfs", str(d)], capture_output=True, text=True)
+    if r.returncode:
+        pytest.skip("cannot mount a tmpfs: " + r.stderr.strip())
+    try:
+        yield str(d)
+    finally:
+        subprocess.run(["umount", "-l", str(d)], capture_output=True)
+
+
+def fill(path):
+    """Write a file until the file system is full; its name."""
+    filler = os.path.join(path, "filler")
+    chunk = b"\0" * 65536
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(chunk)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+        try:
+            while True:
+                f.write(b"\0" * 512)
+        except OSError:
+            pass
+    return filler
+
+
+def test_audit_log_recovers_when_the_disk_has_room_again(sandbox, tmp_path,
+                                                         small_state):
+    env = dict(os.environ, SPOTFS_STATE_DIR=small_state)
+    s = make(sandbox, tmp_path, "full", "state_dir: %s\n" % small_state)
+    s.mount(env=env)
+    sid = sandbox_id(s, env)
+    assert open(s.path("a.csv"), "rb").read().startswith(b"k,email")
+    filler = fill(small_state)
+    refused = 0
+    for _ in range(3):  # every open while the disk is full fails closed
+        with pytest.raises(OSError) as e:
+            open(s.path("a.csv"), "rb").read()
+        assert e.value.errno == errno.EIO
+        refused += 1
+    assert "audit" in s.read_log()
+    os.unlink(filler)
+    end = time.time() + 15
+    while True:  # the log is retried: opens work again without a remount
+        try:
+            data = open(s.path("a.csv"), "rb").read()
+            break
+        except OSError as e:
+            assert e.errno == errno.EIO and time.time() < end, \
+                "opens still refused after the disk has room again"
+            refused += 1
+            time.sleep(0.2)
+    assert data.startswith(b"k,email") and b"raw-hard" not in data
+    r = run("unmount", s.mnt, env=env)
+    assert r.returncode == 0, r.stderr
+    assert wait_gone(s, 20)
+    evs = events(sid, env)
+    kinds = [e["event"] for e in evs]
+    assert kinds[0] == "mount" and kinds[-1] == "unmount", kinds
+    errs = [e for e in evs if e["event"] == "audit_error"]
+    assert len(errs) == 1, kinds
+    # The outage is on record: what was lost and how many opens refused.
+    assert "%d opens refused" % refused in errs[0]["detail"], errs[0]
+    after = kinds[kinds.index("audit_error"):]
+    assert "open" in after and "release" in after, kinds
+    assert run("audit", "--verify", env=env).returncode == 0
+    s.assert_clean_log()
