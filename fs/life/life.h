@@ -157,14 +157,19 @@ bool life_mount_present(const char *mountpoint);
 
 /*
  * Clean up every sandbox of owner (-1: all) in reg whose daemon is gone
- * (dead or foreign pid): while it is running or crashed, or when its mount
- * or store folder is still there. For each: lazily unmount a stale
- * fuse.spotfs mount (umount2(MNT_DETACH) as root, else `fusermount3 -u
- * -z`) unless a live sandbox uses that mount point now; remove the store
+ * (dead or foreign pid) and whose record is unfinished (running or
+ * crashed); of a finished record (unmounted, expired, gc) only a store
+ * folder still there is removed, its state and end are kept. Each record
+ * is re-read by id before it is touched and left alone if its pid or
+ * state changed meanwhile. For each: lazily unmount a stale fuse.spotfs
+ * mount (umount2(MNT_DETACH) as root, else `fusermount3 -u -z`) only when
+ * it is the newest unfinished record on that mount point and no live
+ * sandbox uses it now (a dead FUSE mount does not name its daemon, and an
+ * old record must never collect a later crash); remove the store
  * folder (only a real folder named by the sandbox id and owned by the
  * owner; its regular files, then the folder; never following symlinks);
  * remove a stale control socket; set the registry state "gc" with a reason
- * and audit "gc" (aud may be NULL). With dry_run, only report.
+ * and audit "gc" once (aud may be NULL). With dry_run, only report.
  * One line per action is appended to report. *ncleaned (may be NULL) gets
  * the number of sandboxes handled. 0, or the first -errno (the other
  * sandboxes are still handled).

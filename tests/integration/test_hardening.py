@@ -135,3 +135,34 @@ def test_audit_log_recovers_when_the_disk_has_room_again(sandbox, tmp_path,
     assert "open" in after and "release" in after, kinds
     assert run("audit", "--verify", env=env).returncode == 0
     s.assert_clean_log()
+
+
+# ---- 2. gc after repeated crashes on one mount point ----
+
+def test_gc_names_each_crashed_sandbox_once(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "regc")
+    ids = []
+    for _ in range(3):
+        s.mount()
+        sid = sandbox_id(s)
+        ids.append(sid)
+        with open(s.path("w.bin"), "wb") as f:
+            f.write(MARK * 5000)  # in the store folder, not in memory
+        os.kill(s.proc.pid, signal.SIGKILL)
+        s.proc.wait(timeout=10)
+        r = run("gc")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert sid in r.stdout, r.stdout
+        assert not is_mounted(s.mnt), "stale mount left after gc"
+        assert not os.path.exists(os.path.join(s.store, sid))
+    r = run("gc")  # nothing left: finished records are not touched again
+    assert r.returncode == 0 and "nothing to clean" in r.stdout, r.stdout
+    gcs = [e for e in events() if e["event"] == "gc"]
+    for sid in ids:
+        mine = [e for e in gcs if e["sandbox"] == sid]
+        assert len(mine) == 1, (sid, [(e["sandbox"], e["detail"]) for e in gcs])
+        assert "unmounted" in mine[0]["detail"], mine[0]
+        assert "store removed" in mine[0]["detail"], mine[0]
+    r = run("list", "--json", "--all")
+    states = {e["id"]: e["state"] for e in json.loads(r.stdout)}
+    assert all(states[i] == "gc" for i in ids), states
