@@ -166,3 +166,41 @@ def test_gc_names_each_crashed_sandbox_once(sandbox, tmp_path):
     r = run("list", "--json", "--all")
     states = {e["id"]: e["state"] for e in json.loads(r.stdout)}
     assert all(states[i] == "gc" for i in ids), states
+
+
+# ---- 3. spotfs unmount returns once the daemon has exited ----
+
+def test_unmount_waits_for_the_daemon_without_the_registry(sandbox, tmp_path):
+    """The registry cannot be read (here: the state folder moved away, as
+    when the state file system failed): unmount still finds the daemon
+    (over its control socket) and returns only once it has exited."""
+    state = str(tmp_path / "st")
+    env = dict(os.environ, SPOTFS_STATE_DIR=state)
+    s = make(sandbox, tmp_path, "unmw", "state_dir: %s\n" % state)
+    s.mount(env=env)
+    for i in range(40):  # a store to wipe: the daemon takes a moment
+        with open(s.path("f%d.bin" % i), "wb") as f:
+            f.write(MARK * 8000)
+    os.rename(state, state + ".moved")
+    r = run("unmount", s.mnt, env=env)
+    exited = s.proc.poll() is not None
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert exited, "spotfs unmount returned while the daemon still ran"
+    assert not os.listdir(s.store), "the store was wiped before the return"
+
+
+def test_unmount_says_why_when_the_daemon_does_not_exit(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "unmstop")
+    s.mount()
+    os.kill(s.proc.pid, signal.SIGSTOP)  # a daemon that cannot finish
+    try:
+        t0 = time.time()
+        r = run("unmount", "--timeout", "2s", s.mnt, timeout=60)
+        took = time.time() - t0
+        assert r.returncode != 0, r.stdout + r.stderr
+        assert str(s.proc.pid) in r.stderr and "not exited" in r.stderr, \
+            r.stderr
+        assert took < 20, took
+    finally:
+        os.kill(s.proc.pid, signal.SIGCONT)
+    assert wait_gone(s, 20)
