@@ -15,8 +15,10 @@
  *    on this thread, never on the caller's, and must not call life_stop:
  *    they ask the FUSE loop to end; the daemon calls life_stop after the
  *    loop has returned.
- *  - the control server (ctl.h) answers "ping", "status", "extend SECONDS"
- *    and "unmount" from the owner or root; others are refused and audited.
+ *  - the control server (ctl.h) answers "ping", "status", "extend SECONDS",
+ *    "unmount" and "unmounting" ["cancel"] (spotfs unmount announcing
+ *    itself, for the record) from the owner or root; others are refused
+ *    and audited.
  *
  * Time: deadlines are computed on CLOCK_BOOTTIME, which like
  * CLOCK_MONOTONIC cannot be set (changing the system clock neither extends
@@ -126,10 +128,16 @@ const char *life_id(const struct life *l);
 
 /*
  * End the lifecycle: stop the life thread and the control server (the
- * socket file is removed), audit "unmount" with reason (NULL: "unmounted"
- * or "expired"), set the registry state (expired if the deadline passed,
- * else unmounted) with the reason, flush and close the audit log and the
- * registry, and free. NULL is a no-op. Not from an ops callback.
+ * socket file is removed), audit "unmount" with reason and its caller,
+ * set the registry state (expired if the deadline passed, else unmounted)
+ * with the reason, flush and close the audit log and the registry, and
+ * free. reason is the daemon's own (a signal), or NULL when the session
+ * simply ended: then it is "expired", "spotfs unmount" (announced over
+ * the control channel with "unmounting" in the last LIFE_INTENT_MS: the
+ * record names its uid, pid and process) or "unmounted by fusermount3 -u
+ * or umount" (the kernel does not say by whom: uid and pid -1). An
+ * "unmount" request (spotfs unmount -z) is recorded as "spotfs unmount
+ * -z" with its caller. NULL l is a no-op. Not from an ops callback.
  */
 void life_stop(struct life *l, const char *reason);
 
