@@ -92,6 +92,37 @@ static int cli_mount_check_point(const char *mp, const struct cfg *cfg)
 	return 0;
 }
 
+/*
+ * --log FILE as an absolute path: the daemon changes to / when it
+ * detaches, so a relative name must be resolved against the caller's
+ * folder first. Its folder must exist (checked now, not after detaching).
+ */
+static int cli_log_path(const char *in, char *buf, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(in, '/'), *base = slash ? slash + 1 : in;
+
+	if (!*base) {
+		cli_error("mount", "--log %s: a file name is needed", in);
+		return -EINVAL;
+	}
+	if (slash == in)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash ? (int)(slash - in) : 1, slash ? in : ".");
+	if (!realpath(dir, real)) {
+		cli_error("mount", "--log %s: %s", in, strerror(errno));
+		return -errno;
+	}
+	if ((size_t)snprintf(buf, len, "%s/%s", strcmp(real, "/") ? real : "",
+			     base) >= len) {
+		cli_error("mount", "--log %s: path too long", in);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 int cli_mount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -108,6 +139,7 @@ int cli_mount(int argc, char **argv)
 	struct dmn_opts opts = { false, geteuid() == 0, false, NULL, false };
 	const char *config = NULL, *ttl = NULL, *mp;
 	uint64_t ttl_sec = 0, max_ttl;
+	char log_abs[PATH_MAX];
 	struct cfg *cfg;
 	int c, rc;
 
@@ -152,6 +184,11 @@ int cli_mount(int argc, char **argv)
 	mp = argv[optind];
 	if (ttl && cli_parse_ttl("mount", ttl, &ttl_sec))
 		return CLI_EXIT_USAGE;
+	if (opts.log_path) {
+		if (cli_log_path(opts.log_path, log_abs, sizeof(log_abs)))
+			return CLI_EXIT_USAGE;
+		opts.log_path = log_abs;
+	}
 	cfg = cli_load_config(config);
 	if (!cfg)
 		return CLI_EXIT_FAIL;

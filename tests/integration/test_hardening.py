@@ -204,3 +204,23 @@ def test_unmount_says_why_when_the_daemon_does_not_exit(sandbox, tmp_path):
     finally:
         os.kill(s.proc.pid, signal.SIGCONT)
     assert wait_gone(s, 20)
+
+
+# ---- 4. --log with a relative path ----
+
+def test_log_with_a_relative_path(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "rellog")
+    name = "rel-%d.log" % os.getpid()
+    r = subprocess.run([SPOTFS, "mount", "-c", s.config, "--log", name,
+                        s.mnt], capture_output=True, text=True, timeout=60,
+                       cwd=str(tmp_path))
+    try:
+        assert r.returncode == 0, r.stderr
+        assert os.path.exists(str(tmp_path / name)), \
+            "the log is not where --log said (relative to the caller)"
+        assert not os.path.exists("/" + name)
+    finally:
+        if is_mounted(s.mnt):
+            run("unmount", s.mnt)
+        if os.path.exists("/" + name):
+            os.unlink("/" + name)
