@@ -224,3 +224,23 @@ def test_log_with_a_relative_path(sandbox, tmp_path):
             run("unmount", s.mnt)
         if os.path.exists("/" + name):
             os.unlink("/" + name)
+
+
+# ---- 5. what release's byte count means ----
+
+def test_release_bytes_are_what_the_daemon_served(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "relbytes")
+    s.mount()
+    sid = sandbox_id(s)
+    first = open(s.path("a.csv"), "rb").read()
+    again = open(s.path("a.csv"), "rb").read()  # from the page cache
+    assert first == again and b"raw-hard" not in first
+    s.unmount()
+    rel = [e for e in events(sid) if e["event"] == "release"]
+    assert len(rel) == 2, rel
+    assert rel[0]["bytes"] == len(first) and rel[0]["rows"] == 1, rel[0]
+    # The second open was answered by the kernel's cache: the daemon
+    # served nothing, and the record says that this is what it counts.
+    assert rel[1]["bytes"] == 0 and rel[1]["rows"] is None, rel[1]
+    for e in rel:
+        assert "served by the daemon" in e["detail"], e
