@@ -559,6 +559,7 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct ovl_node *src, *pu, *un = NULL;
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	char apath[PATH_MAX];
 	int rc;
 
 	if (!t) {
@@ -576,10 +577,14 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		rc = -EEXIST;
 	if (!rc)
 		rc = ovl_link(t, src, pu, newname, &un);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		dmn_reply_upper_entry(d, t, req, un);
+		return;
+	}
+	/* A new name like any create: on record with its full path. */
+	dmn_ovl_path(d, t, pu, newname, apath, sizeof(apath));
+	dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_CREATE, apath, "hard link");
+	dmn_reply_upper_entry(d, t, req, un);
 }
 
 void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -894,10 +899,18 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	sa.mtime = attr->st_mtim;
 	sa.ctime = attr->st_ctim;
 	rc = ovl_setattr(t, up, &sa, &st);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
+		return;
+	}
+	if (sa.valid & OVL_SET_SIZE) {
+		char apath[PATH_MAX];
+
+		/* truncate(2) changes contents without an open: a write. */
+		dmn_ovl_path(d, t, up, NULL, apath, sizeof(apath));
+		dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_WRITE, apath, "truncated");
+	}
+	fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
 }
 
 void dmn_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,

@@ -244,3 +244,87 @@ def test_release_bytes_are_what_the_daemon_served(sandbox, tmp_path):
     assert rel[1]["bytes"] == 0 and rel[1]["rows"] is None, rel[1]
     for e in rel:
         assert "served by the daemon" in e["detail"], e
+
+
+# ---- 6. every record names the real caller and the full path ----
+
+AS_NOBODY = r"""
+import os, sys
+m = sys.argv[1]
+print(os.getpid(), flush=True)
+for p in ("d1/x.txt", "d2/x.txt", "d1/sub/x.txt"):
+    with open(os.path.join(m, p), "wb") as f:
+        f.write(b"%s" % p.encode())
+os.link(os.path.join(m, "d1/x.txt"), os.path.join(m, "d1/sub/hard"))
+os.truncate(os.path.join(m, "d1/sub/x.txt"), 3)
+os.rename(os.path.join(m, "d1/x.txt"), os.path.join(m, "d2/y.txt"))
+os.unlink(os.path.join(m, "d2/y.txt"))
+"""
+
+
+def test_overlay_records_name_the_caller_and_the_full_path(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "who")
+    s.mount()
+    sid = sandbox_id(s)
+    for d in ("d1", "d2", "d1/sub"):
+        os.mkdir(s.path(d))
+        os.chmod(s.path(d), 0o777)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", "/usr/bin/python3", "-c", AS_NOBODY,
+                        s.mnt], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    pid = int(r.stdout.split()[0])
+    u = subprocess.Popen([SPOTFS, "unmount", s.mnt], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert u.wait(timeout=60) == 0, u.stderr.read()
+    assert wait_gone(s, 20)
+    evs = events(sid)
+    mine = [e for e in evs if e["event"].startswith("overlay_")
+            and e["pid"] == pid]
+    kinds = [e["event"] for e in mine]
+    for k in ("overlay_create", "overlay_open", "overlay_write",
+              "overlay_rename", "overlay_delete"):
+        assert k in kinds, (k, kinds)
+    for e in mine:
+        assert e["uid"] == 65534 and e["gid"] == 65534, e
+        assert e["path"].startswith("ovl:") and len(e["path"]) == 20, e
+    # Nothing the caller did is recorded as someone else (uid 0, pid 0).
+    others = [e for e in evs if e["event"].startswith("overlay_")
+              and e["pid"] != pid and e["detail"] != "folder"]
+    assert not others, others
+    creates = [e for e in mine if e["event"] == "overlay_create"]
+    files = [e["path"] for e in creates if e["detail"] == "file"]
+    # Same last name, three folders: three different digests of full paths.
+    assert len(files) == 3 and len(set(files)) == 3, creates
+    x1 = files[0]  # d1/x.txt
+    writes = {e["path"] for e in mine if e["event"] == "overlay_write"}
+    assert writes == set(files), (writes, files)
+    assert any(e["detail"] == "hard link" for e in creates), creates
+    trunc = [e for e in mine if e["event"] == "overlay_write"
+             and e["detail"] == "truncated"]
+    assert len(trunc) == 1 and trunc[0]["path"] == files[2], trunc
+    ren = [e for e in mine if e["event"] == "overlay_rename"]
+    assert len(ren) == 1 and ren[0]["path"] == x1, ren
+    assert ren[0]["detail"].startswith("ovl:") and ren[0]["detail"] not in files
+    dele = [e for e in mine if e["event"] == "overlay_delete"]
+    assert len(dele) == 1 and dele[0]["path"] == ren[0]["detail"], dele
+    assert "HARD" not in json.dumps(evs) and "x.txt" not in json.dumps(evs)
+    end = [e for e in evs if e["event"] == "unmount"]
+    assert len(end) == 1 and end[0]["reason"] == "spotfs unmount", end
+    assert end[0]["uid"] == 0 and end[0]["pid"] == u.pid, (end, u.pid)
+
+
+@pytest.mark.parametrize("how", ["fusermount3", "umount"])
+def test_unmount_by_others_is_not_recorded_as_spotfs(sandbox, tmp_path, how):
+    s = make(sandbox, tmp_path, "by" + how)
+    s.mount()
+    sid = sandbox_id(s)
+    cmd = ["fusermount3", "-u", s.mnt] if how == "fusermount3" \
+        else ["umount", s.mnt]
+    subprocess.run(cmd, check=True)
+    assert wait_gone(s, 20)
+    end = [e for e in events(sid) if e["event"] == "unmount"]
+    assert len(end) == 1, end
+    assert "fusermount3 -u or umount" in end[0]["reason"], end
+    assert "spotfs" not in end[0]["reason"], end
+    assert end[0]["pid"] != s.proc.pid, end  # not the daemon's own pid
