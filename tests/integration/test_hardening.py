@@ -328,3 +328,49 @@ def test_unmount_by_others_is_not_recorded_as_spotfs(sandbox, tmp_path, how):
     assert "fusermount3 -u or umount" in end[0]["reason"], end
     assert "spotfs" not in end[0]["reason"], end
     assert end[0]["pid"] != s.proc.pid, end  # not the daemon's own pid
+
+
+# ---- 7. device nodes: inert overlay entries on a nodev mount ----
+
+def mount_options(path):
+    path = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            parts = line.split()
+            if parts[1] == path:
+                return parts[3].split(",")
+    return []
+
+
+def test_device_nodes_are_inert(sandbox, tmp_path):
+    import stat
+    s = make(sandbox, tmp_path, "devs")
+    s.mount()
+    sid = sandbox_id(s)
+    assert "nodev" in mount_options(s.mnt)
+    cases = (("null", stat.S_IFCHR, os.makedev(1, 3)),   # /dev/null's
+             ("mem", stat.S_IFCHR, os.makedev(1, 1)),    # /dev/mem's
+             ("disk", stat.S_IFBLK, os.makedev(8, 0)))   # a disk's
+    for name, kind, dev in cases:
+        p = s.path(name)
+        os.mknod(p, kind | 0o666, dev)
+        st = os.lstat(p)
+        assert stat.S_IFMT(st.st_mode) == kind and st.st_rdev == dev, name
+        for flags in (os.O_RDONLY, os.O_WRONLY, os.O_RDONLY | os.O_NONBLOCK):
+            with pytest.raises(OSError) as e:
+                fd = os.open(p, flags)
+                os.close(fd)  # never reached: no device behind it
+            assert e.value.errno in (errno.EACCES, errno.ENXIO), (name, e.value)
+    os.rename(s.path("null"), s.path("null2"))
+    assert os.lstat(s.path("null2")).st_rdev == os.makedev(1, 3)
+    os.chmod(s.path("null2"), 0o600)
+    os.unlink(s.path("null2"))
+    assert sorted(n for n in os.listdir(s.mnt) if n in ("mem", "disk")) == \
+        ["disk", "mem"]
+    os.mkfifo(s.path("fifo"))
+    assert stat.S_ISFIFO(os.lstat(s.path("fifo")).st_mode)
+    s.unmount()
+    creates = [e["detail"] for e in events(sid)
+               if e["event"] == "overlay_create"]
+    assert creates.count("char device") == 2, creates
+    assert creates.count("block device") == 1 and "fifo" in creates, creates
