@@ -766,6 +766,8 @@ static const char *life_end_reason(struct life *l, const char *reason,
 	ev->uid = l->end_uid;
 	ev->pid = l->end_pid;
 	ev->process = l->end_comm;
+	if (reason)
+		return reason; /* the daemon's word for an unmount request */
 	return l->end_lazy ? "spotfs unmount -z" : "spotfs unmount";
 }
 

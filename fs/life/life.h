@@ -135,9 +135,9 @@ const char *life_id(const struct life *l);
  * simply ended: then it is "expired", "spotfs unmount" (announced over
  * the control channel with "unmounting" in the last LIFE_INTENT_MS: the
  * record names its uid, pid and process) or "unmounted by fusermount3 -u
- * or umount" (the kernel does not say by whom: uid and pid -1). An
- * "unmount" request (spotfs unmount -z) is recorded as "spotfs unmount
- * -z" with its caller. NULL l is a no-op. Not from an ops callback.
+ * or umount" (the kernel does not say by whom: uid and pid -1). After an
+ * "unmount" request (spotfs unmount -z) the record names its caller,
+ * with the daemon's reason. NULL l is a no-op. Not from an ops callback.
  */
 void life_stop(struct life *l, const char *reason);
 

@@ -374,3 +374,17 @@ def test_device_nodes_are_inert(sandbox, tmp_path):
                if e["event"] == "overlay_create"]
     assert creates.count("char device") == 2, creates
     assert creates.count("block device") == 1 and "fifo" in creates, creates
+
+
+def test_unmount_z_is_recorded_with_its_caller(sandbox, tmp_path):
+    s = make(sandbox, tmp_path, "byz")
+    s.mount()
+    sid = sandbox_id(s)
+    u = subprocess.Popen([SPOTFS, "unmount", "-z", s.mnt],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    assert u.wait(timeout=60) == 0, u.stderr.read()
+    assert s.proc.poll() is not None, "unmount -z returned before the exit"
+    end = [e for e in events(sid) if e["event"] == "unmount"]
+    assert len(end) == 1 and end[0]["reason"] == "unmount requested", end
+    assert end[0]["uid"] == 0 and end[0]["pid"] == u.pid, (end, u.pid)
