@@ -98,8 +98,8 @@ static int cli_do_unmount(const char *mp, bool lazy)
 }
 
 /*
- * From the registry: 1 when it has a record of real (dd filled), 0 when it
- * has none, -errno when it cannot be read.
+ * From the registry: 1 when it has a record of real (dd->pid set when its
+ * daemon is alive), 0 when it has none, -errno when it cannot be read.
  */
 static int cli_daemon_by_registry(const char *real, const char *state_dir,
 				  struct cli_daemon *dd)
@@ -214,10 +214,12 @@ static void cli_daemon_find(const char *mp, const char *state_dir,
 		return;
 	}
 	rc = cli_daemon_by_registry(real, state_dir, dd);
-	if (rc == 1 || cli_daemon_by_socket(real, dd))
+	/* No live daemon on record: one whose config names another state
+	 * folder may still serve here, and it has a socket. */
+	if (dd->pid > 0 || cli_daemon_by_socket(real, dd))
 		return;
-	if (rc == 0) {
-		dd->known = true; /* the registry knows no sandbox here */
+	if (rc >= 0) {
+		dd->known = true; /* the registry knows no live sandbox here */
 		return;
 	}
 	snprintf(dd->why, sizeof(dd->why),

@@ -388,3 +388,24 @@ def test_unmount_z_is_recorded_with_its_caller(sandbox, tmp_path):
     end = [e for e in events(sid) if e["event"] == "unmount"]
     assert len(end) == 1 and end[0]["reason"] == "unmount requested", end
     assert end[0]["uid"] == 0 and end[0]["pid"] == u.pid, (end, u.pid)
+
+
+def test_unmount_waits_when_the_registry_only_knows_an_older_sandbox(
+        sandbox, tmp_path):
+    """The default registry has a finished record for this mount point,
+    the live sandbox's config names another state folder: unmount
+    without -S still finds the live daemon and waits for it."""
+    s = make(sandbox, tmp_path, "twice")
+    s.mount()
+    assert run("unmount", s.mnt).returncode == 0
+    assert wait_gone(s, 20)
+    s.write_config(open(s.config).read().replace(
+        "source:", "state_dir: %s\nsource:" % (tmp_path / "other-st"), 1))
+    s.mount()
+    for i in range(40):
+        with open(s.path("f%d.bin" % i), "wb") as f:
+            f.write(MARK * 8000)
+    r = run("unmount", s.mnt)
+    exited = s.proc.poll() is not None
+    assert r.returncode == 0, r.stderr
+    assert exited, "spotfs unmount returned while the daemon still ran"
