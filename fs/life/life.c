@@ -314,8 +314,13 @@ static int life_ctl_status(struct life *l, struct spot_buf *r)
 	}
 	if (l->store_dir[0])
 		spot_buf_printf(r, "store: %s\n", l->store_dir);
-	if (aud_log_healthy(l->aud))
+	if (aud_log_healthy(l->aud) && !aud_log_lost(l->aud))
 		spot_buf_printf(r, "audit: ok\n");
+	else if (aud_log_healthy(l->aud))
+		spot_buf_printf(r,
+				"audit: ok (%" PRIu64 " events lost in an "
+				"outage: see its audit_error record)\n",
+				aud_log_lost(l->aud));
 	else
 		spot_buf_printf(r,
 				"audit: FAILING (%" PRIu64 " events lost); "

@@ -108,6 +108,8 @@ def test_audit_log_recovers_when_the_disk_has_room_again(sandbox, tmp_path,
             open(s.path("a.csv"), "rb").read()
         assert e.value.errno == errno.EIO
         refused += 1
+    r = run("status", s.mnt, env=env)
+    assert r.returncode == 0 and "audit: FAILING" in r.stdout, r.stdout
     assert "audit" in s.read_log()
     os.unlink(filler)
     end = time.time() + 15
@@ -121,6 +123,8 @@ def test_audit_log_recovers_when_the_disk_has_room_again(sandbox, tmp_path,
             refused += 1
             time.sleep(0.2)
     assert data.startswith(b"k,email") and b"raw-hard" not in data
+    r = run("status", s.mnt, env=env)
+    assert r.returncode == 0 and "audit: ok (" in r.stdout, r.stdout
     r = run("unmount", s.mnt, env=env)
     assert r.returncode == 0, r.stderr
     assert wait_gone(s, 20)
