@@ -237,11 +237,15 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		}
 	}
 	rc = life_audit(d->life, ev, sync);
-	if (rc)
+	if (rc) {
 		spot_log(SPOT_LOG_ERR,
 			 "audit log unavailable (%s): failing "
 			 "closed for new opens",
 			 strerror(-rc));
+		/* The open this record was for is refused: counted. */
+		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_OVERLAY_OPEN)
+			life_note_refusal(d->life);
+	}
 	return rc ? -EIO : 0;
 }
 
@@ -301,6 +305,10 @@ bool dmn_ending(struct dmn *d)
 
 bool dmn_closing(struct dmn *d)
 {
-	return __atomic_load_n(&d->ending, __ATOMIC_ACQUIRE) ||
-	       (d->life && !life_healthy(d->life));
+	if (__atomic_load_n(&d->ending, __ATOMIC_ACQUIRE))
+		return true;
+	if (!d->life || life_healthy(d->life))
+		return false;
+	life_note_refusal(d->life); /* an open refused: the outage counts it */
+	return true;
 }
