@@ -68,6 +68,8 @@ def build_folder(s, tmp_path):
     os.symlink(outside, os.path.join(s.src, "link.csv"))
     os.mkfifo(os.path.join(s.src, "pipe.csv"))
     s.write("notes.txt", "Zorbinaxa's diary\n")
+    s.write("corrupt.parquet", b"PAR1garbagegarbagePAR1")
+    s.write("corrupt.db", b"SQLite format 3\0garbagegarbagegarbage")
 
 
 def scan(*args, timeout=120):
@@ -86,7 +88,9 @@ def test_scan_writes_a_config_that_mounts_and_masks(sandbox, tmp_path):
 
     # A line per hostile file, naming the file, never a value.
     for name, why in (("broken.csv", "line 3"), ("noheader.csv", "header"),
-                      ("link.csv", "symlink"), ("pipe.csv", "fifo")):
+                      ("link.csv", "symlink"), ("pipe.csv", "fifo"),
+                      ("corrupt.parquet", "parquet"),
+                      ("corrupt.db", "SQLite")):
         assert any(name in l and why in l for l in r.stderr.splitlines()), \
             (name, r.stderr)
     # No value, planted or from the hostile files, in anything scan wrote.
@@ -204,3 +208,32 @@ def test_scan_refuses_to_overwrite_and_bad_input(sandbox, tmp_path):
     r = scan(s.src, "--json")
     late = [d for d in json.loads(r.stdout)["datasets"] if d["name"] == "late.csv"]
     assert not late[0]["tables"][0]["columns"][1]["keep"]
+
+
+def test_scan_names_round_trip(sandbox):
+    """Column names with quotes, line breaks, tabs, backslashes, '#', ': '
+    and non-ASCII letters are written escaped and name their columns
+    exactly: check finds every rule's column (no error) and no warning."""
+    s = sandbox()
+    s.write("w.csv", 'id,"we""ird","line\nbreak","tab\there",\u00fcn\u00efc,'
+            '"back\\slash",#hash,"a: b",email\n1,x,y,z,w,v,u,t,q@example.org\n')
+    r = scan(s.src, "-o", s.config)
+    assert r.returncode == 0, r.stderr
+    chk = spotfs("check", "--strict", "-c", s.config)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    assert "1 rows in,        1 served" in chk.stdout
+    s.mount()
+    try:
+        with open(s.path("w.csv")) as f:
+            served = f.read()
+    finally:
+        s.unmount()
+    assert "q@example.org" not in served and ",t," in served, served
+
+
+@pytest.mark.parametrize("cmd", ["scan", "report"])
+def test_help(cmd):
+    r = spotfs(cmd, "--help")
+    assert r.returncode == 0 and "usage: spotfs " + cmd in r.stdout
+    r = spotfs("--help")
+    assert cmd in r.stdout
