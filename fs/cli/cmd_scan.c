@@ -32,7 +32,7 @@
 #include "srcdir.h"
 
 #define SCAN_DEPTH 32
-#define SCAN_FILES 100000
+#define SCAN_FILES 100000u
 #define SCAN_HEAD 16
 #define SCAN_MAX_ROWS 10000000
 
@@ -485,6 +485,15 @@ static int scan_dir(struct scan *sc, int dirfd, const char *rel, int depth)
 				 src_kind_name(st.st_mode));
 			rc = scan_skip(sc, path, NULL, msg);
 		}
+	}
+	if (!rc && sc->files >= SCAN_FILES && !sc->capped) {
+		char msg[96];
+
+		sc->capped = true;
+		snprintf(msg, sizeof(msg),
+			 "stopped after %u files: the rest is not scanned",
+			 SCAN_FILES);
+		scan_say(sc, rel[0] ? rel : ".", msg);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(ents[i]);

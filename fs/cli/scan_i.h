@@ -58,6 +58,7 @@ struct scan {
 	int problems;	 /* lines printed about files left out */
 	bool tty;	 /* progress on stderr */
 	bool progress_shown;
+	bool capped; /* stopped at SCAN_FILES files: said once */
 };
 
 /* A new finding (f NULL: left out) and a table of it; NULL on ENOMEM.

@@ -66,6 +66,11 @@ def build_folder(s, tmp_path):
     with open(outside, "w") as f:
         f.write("name,email\nOutsideperson,outside.only@example.org\n")
     os.symlink(outside, os.path.join(s.src, "link.csv"))
+    outdir = os.path.join(str(tmp_path), "outside-dir")
+    os.makedirs(outdir)
+    with open(os.path.join(outdir, "far.csv"), "w") as f:
+        f.write("name,email\nFarawayperson,far.away@example.org\n")
+    os.symlink(outdir, os.path.join(s.src, "linkdir"))
     os.mkfifo(os.path.join(s.src, "pipe.csv"))
     s.write("notes.txt", "Zorbinaxa's diary\n")
     s.write("corrupt.parquet", b"PAR1garbagegarbagePAR1")
@@ -89,6 +94,7 @@ def test_scan_writes_a_config_that_mounts_and_masks(sandbox, tmp_path):
     # A line per hostile file, naming the file, never a value.
     for name, why in (("broken.csv", "line 3"), ("noheader.csv", "header"),
                       ("link.csv", "symlink"), ("pipe.csv", "fifo"),
+                      ("linkdir", "symlink"),
                       ("corrupt.parquet", "parquet"),
                       ("corrupt.db", "SQLite")):
         assert any(name in l and why in l for l in r.stderr.splitlines()), \
@@ -98,7 +104,8 @@ def test_scan_writes_a_config_that_mounts_and_masks(sandbox, tmp_path):
     for _, v in planted() + [("notes", row[9]) for row in ROWS] + [
                              ("", "secret.person@example.org"),
                              ("", "outside.only@example.org"),
-                             ("", "Outsideperson"), ("", "diary")]:
+                             ("", "Outsideperson"), ("", "diary"),
+                             ("", "Farawayperson"), ("", "far.csv")]:
         assert v not in written, v
         for part in v.split():
             if len(part) > 5:
