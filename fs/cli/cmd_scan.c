@@ -331,6 +331,13 @@ static int scan_objects(struct scan *sc, const struct view_format *f,
 				 "a table name is not UTF-8: left out");
 			continue;
 		}
+		if (msk_pii_detect((const uint8_t *)names[i],
+				   strlen(names[i]))) {
+			scan_say(sc, rel,
+				 "a table whose name looks like "
+				 "personal data: left out");
+			continue;
+		}
 		t = scan_tbl_add(d, names[i]);
 		if (!t) {
 			d = NULL;
@@ -383,6 +390,13 @@ static int scan_file(struct scan *sc, const char *rel, const char *name)
 	struct stat st;
 	int fd, rc;
 
+	/* Never write a value: not even one a file or folder is named by. */
+	if (msk_pii_detect((const uint8_t *)rel, strlen(rel)))
+		return scan_skip(sc, "(a path withheld)", NULL,
+				 "its name looks like personal data (an "
+				 "e-mail, phone, card, SSN or IBAN): left out; "
+				 "name it in the config by hand if it must be "
+				 "served");
 	rc = src_open(sc->srcfd, rel, &fd, &st);
 	if (rc)
 		return scan_skip(sc, rel, NULL, strerror(-rc));

@@ -57,6 +57,7 @@ def build_folder(s, tmp_path):
     for i, r in enumerate(ROWS):
         con.execute("INSERT INTO clientes VALUES (?,?,?,?,?)",
                     (i + 1, r[0] + " " + r[1], r[2], r[7], "F"))
+    con.execute('CREATE TABLE "zq.table@example.org" (x TEXT)')
     con.commit()
     con.close()
     # Hostile entries: each left out with a line, none stops the scan.
@@ -74,6 +75,8 @@ def build_folder(s, tmp_path):
     os.mkfifo(os.path.join(s.src, "pipe.csv"))
     s.write("notes.txt", "Zorbinaxa's diary\n")
     s.write("corrupt.parquet", b"PAR1garbagegarbagePAR1")
+    s.write("zq.filename@example.org.csv", "id\n1\n")
+    s.write("by-customer/4111 1111 1111 1111/orders.csv", "id\n1\n")
     s.write("corrupt.db", b"SQLite format 3\0garbagegarbagegarbage")
 
 
@@ -95,6 +98,8 @@ def test_scan_writes_a_config_that_mounts_and_masks(sandbox, tmp_path):
     for name, why in (("broken.csv", "line 3"), ("noheader.csv", "header"),
                       ("link.csv", "symlink"), ("pipe.csv", "fifo"),
                       ("linkdir", "symlink"),
+                      ("(a path withheld)", "personal data"),
+                      ("crm.db", "a table whose name looks like"),
                       ("corrupt.parquet", "parquet"),
                       ("corrupt.db", "SQLite")):
         assert any(name in l and why in l for l in r.stderr.splitlines()), \
@@ -105,7 +110,9 @@ def test_scan_writes_a_config_that_mounts_and_masks(sandbox, tmp_path):
                              ("", "secret.person@example.org"),
                              ("", "outside.only@example.org"),
                              ("", "Outsideperson"), ("", "diary"),
-                             ("", "Farawayperson"), ("", "far.csv")]:
+                             ("", "Farawayperson"), ("", "far.csv"),
+                             ("", "zq.filename"), ("", "4111 1111"),
+                             ("", "zq.table")]:
         assert v not in written, v
         for part in v.split():
             if len(part) > 5:
