@@ -254,6 +254,9 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		   struct spot_err *err)
 {
 	struct sbx_bind bind = { .s = s, .d = d, .role = role };
+	/* The sink with random access, for a database built in place. */
+	const struct spot_rwfile rw = { vc_sink_pwrite, vc_sink_pread,
+					vc_sink_truncate, vc_sink_size, sink };
 	struct view_sqlobj *objs = NULL;
 	char **sqls = NULL;
 	size_t nobjs = 0;
@@ -288,6 +291,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.emit_arg = sink,
 			.emit_rewind = sink ? vc_sink_rewind : NULL,
 			.emit_after = vc_sink_room(sink),
+			.rw = sink ? &rw : NULL,
 		};
 
 		if (sbx_kanon_wanted(d))

@@ -49,6 +49,7 @@ int sbx_kanon_count(const struct sbx_bind *b, const struct view_format *f,
 	req.emit = NULL;
 	req.emit_arg = NULL;
 	req.emit_after = 0;
+	req.rw = NULL;
 	view_out_init(&v);
 	rc = view_format_build(f, &req, &v, err);
 	view_out_fini(&v);

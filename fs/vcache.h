@@ -133,6 +133,16 @@ int vc_sink_write(void *sink, const void *p, size_t len);
  * output): later writes overwrite the file from offset 0. 0 or -EINVAL.
  */
 int vc_sink_rewind(void *sink);
+/*
+ * Random access (a database built in place): write all of p at off (the
+ * size grows to cover it), read up to len bytes below the size, set the
+ * size (a smaller size leaves the bytes beyond unread, never served), and
+ * the size. Same errors as vc_sink_write.
+ */
+int vc_sink_pwrite(void *sink, const void *p, size_t len, uint64_t off);
+ssize_t vc_sink_pread(void *sink, void *buf, size_t len, uint64_t off);
+int vc_sink_truncate(void *sink, uint64_t size);
+uint64_t vc_sink_size(void *sink);
 /* Whether anything was written to s. */
 bool vc_sink_used(const struct vc_sink *s);
 /* Bytes the build may keep in memory before it streams (0: stream all). */

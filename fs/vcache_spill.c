@@ -88,6 +88,56 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 	return rc;
 }
 
+int vc_sink_pwrite(void *sink, const void *p, size_t len, uint64_t off)
+{
+	struct vc_sink *k = sink;
+	int rc;
+
+	if (k->taken)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (__atomic_load_n(&k->c->spill_stop, __ATOMIC_RELAXED))
+		return -ECANCELED;
+	if (!k->file) {
+		rc = k->c->spill->create(k->c->spill_arg, &k->file);
+		if (rc)
+			return rc;
+	}
+	rc = vc_spill_put(k->c->spill, k->file, p, len, off);
+	if (!rc && off + len > k->size)
+		k->size = off + len;
+	return rc;
+}
+
+ssize_t vc_sink_pread(void *sink, void *buf, size_t len, uint64_t off)
+{
+	struct vc_sink *k = sink;
+
+	if (k->taken)
+		return -EINVAL;
+	if (!k->file || off >= k->size)
+		return 0;
+	if (len > k->size - off)
+		len = (size_t)(k->size - off);
+	return k->c->spill->pread(k->file, buf, len, off);
+}
+
+int vc_sink_truncate(void *sink, uint64_t size)
+{
+	struct vc_sink *k = sink;
+
+	if (k->taken)
+		return -EINVAL;
+	k->size = size;
+	return 0;
+}
+
+uint64_t vc_sink_size(void *sink)
+{
+	return ((struct vc_sink *)sink)->size;
+}
+
 int vc_sink_rewind(void *sink)
 {
 	struct vc_sink *k = sink;

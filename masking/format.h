@@ -114,6 +114,13 @@ struct view_req {
 	/* Bytes kept in memory before streaming starts (0: from the first
 	 * byte): see view_csv_opts.emit_after. */
 	uint64_t emit_after;
+	/*
+	 * The same destination with random access (optional, NULL: none),
+	 * for a build that must write its bytes out of order (a SQLite
+	 * database larger than emit_after is built in it). The view is
+	 * then the file's bytes and out->buf stays empty.
+	 */
+	const struct spot_rwfile *rw;
 };
 
 /*

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SPOT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,6 +68,21 @@ void spot_printable(const char *s, char *out, size_t len);
  * builder that hands work to other threads passes the pointer on). The
  * counters are read by other threads while the build runs: relaxed atomics.
  */
+/*
+ * A file the caller provides for random access (a view's spill file in
+ * the store): SQLite builds the masked database in one through a VFS.
+ * pwrite writes all of len bytes (0 or -errno); pread reads up to len
+ * (bytes, short only at the end, or -errno); the size is the highest byte
+ * written, or what truncate set.
+ */
+struct spot_rwfile {
+	int (*pwrite)(void *arg, const void *p, size_t len, uint64_t off);
+	ssize_t (*pread)(void *arg, void *buf, size_t len, uint64_t off);
+	int (*truncate)(void *arg, uint64_t size);
+	uint64_t (*size)(void *arg);
+	void *arg;
+};
+
 struct spot_progress {
 	uint64_t bytes;
 	uint64_t rows;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "csv.h"
 #include "format.h"
@@ -343,8 +344,9 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 static int view_sqlite_tables(struct sqlc_db *db,
 			      const struct view_sqlobj *objs, size_t n,
 			      bool tables, bool views, view_bind_tbl_fn bind,
-			      void *arg, struct spot_buf *out,
-			      struct pipe_stats *st, struct spot_err *err)
+			      void *arg, const struct spot_rwfile *rw,
+			      struct spot_buf *out, struct pipe_stats *st,
+			      struct spot_err *err)
 {
 	struct sqlc_dbwriter *w = NULL;
 	int rc, rc2;
@@ -352,7 +354,11 @@ static int view_sqlite_tables(struct sqlc_db *db,
 	for (int tries = 0; tries < VIEW_SQLITE_TRIES; tries++) {
 		struct spot_err scratch;
 
-		rc = sqlc_dbwriter_new(&w, err);
+		/* In rw: from an empty file at every try. */
+		rc = rw ? rw->truncate(rw->arg, 0) : 0;
+		if (!rc)
+			rc = rw ? sqlc_dbwriter_new_rw(&w, rw, err)
+				: sqlc_dbwriter_new(&w, err);
 		if (!rc)
 			rc = sqlc_db_begin(db, err);
 		if (rc)
@@ -402,8 +408,8 @@ static int view_sqlite_open_for(const char *path,
 	if (rc || !need_views)
 		return rc;
 	spot_buf_init(&tabs);
-	rc = view_sqlite_tables(*db, objs, n, true, false, bind, arg, &tabs, st,
-				err);
+	rc = view_sqlite_tables(*db, objs, n, true, false, bind, arg, NULL,
+				&tabs, st, err);
 	sqlc_db_free(*db);
 	*db = NULL;
 	if (!rc)
@@ -493,9 +499,11 @@ static int view_bind_views_only(void *arg, const char *table,
 	return 0;
 }
 
-int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
-		   view_bind_tbl_fn bind, void *arg, struct spot_buf *out,
-		   struct pipe_stats *st, struct spot_err *err)
+/* view_sqlite_db, built in rw when it is not NULL. */
+static int view_sqlite_db_to(const char *path, const struct view_sqlobj *objs,
+			     size_t n, view_bind_tbl_fn bind, void *arg,
+			     const struct spot_rwfile *rw, struct spot_buf *out,
+			     struct pipe_stats *st, struct spot_err *err)
 {
 	struct view_views_only vo = { bind, arg, objs, n };
 	bool views = view_has_views(objs, n);
@@ -509,10 +517,17 @@ int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
 	if (!rc)
 		rc = view_sqlite_tables(db, objs, n, true, true,
 					views ? view_bind_views_only : bind,
-					views ? (void *)&vo : arg, out,
+					views ? (void *)&vo : arg, rw, out,
 					views ? NULL : st, err);
 	sqlc_db_free(db);
 	return rc;
+}
+
+int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
+		   view_bind_tbl_fn bind, void *arg, struct spot_buf *out,
+		   struct pipe_stats *st, struct spot_err *err)
+{
+	return view_sqlite_db_to(path, objs, n, bind, arg, NULL, out, st, err);
 }
 
 /* Append the columns of one object of db to (*cols, *n). */
@@ -588,6 +603,21 @@ int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 	return rc;
 }
 
+/*
+ * Where the whole database is built: in memory, or in req->rw (the view's
+ * spill file) when the source alone is past the room left in memory (a
+ * masked database is about its tables' size).
+ */
+static const struct spot_rwfile *view_sqlite_rw(const struct view_req *req)
+{
+	struct stat st;
+
+	if (!req->rw || fstat(req->fd, &st) ||
+	    (uint64_t)st.st_size <= req->emit_after)
+		return NULL;
+	return req->rw;
+}
+
 /* A table's CSV (req->sub), or the whole database. */
 int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 		      struct view_out *out, struct spot_err *err)
@@ -609,8 +639,9 @@ int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 					req->bind, req->arg, req, &out->buf,
 					&st, err);
 	else
-		rc = view_sqlite_db(req->path, req->objs, req->nobjs, req->bind,
-				    req->arg, &out->buf, &st, err);
+		rc = view_sqlite_db_to(req->path, req->objs, req->nobjs,
+				       req->bind, req->arg, view_sqlite_rw(req),
+				       &out->buf, &st, err);
 	out->rows_in = st.rows_in;
 	out->rows_out = st.rows_out;
 	return rc;

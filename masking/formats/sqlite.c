@@ -70,6 +70,8 @@ int sqlc_errno(struct sqlc_db *db, int rc)
 		return -EACCES;
 	case SQLITE_NOTADB:
 		return -ENOMEDIUM;
+	case SQLITE_FULL: /* a masked database built in a full store */
+		return -ENOSPC;
 	default:
 		return -EIO;
 	}

@@ -242,6 +242,14 @@ struct sqlc_dbwriter;
 
 /* A writer building a fresh in-memory database. */
 int sqlc_dbwriter_new(struct sqlc_dbwriter **out, struct spot_err *err);
+/*
+ * A writer building the database in rw instead (empty at the start; the
+ * database file when sqlc_dbwriter_finish returns), holding a few MiB of
+ * pages in memory whatever its size; its rollback journal and temporary
+ * tables stay in memory. rw must outlive the writer.
+ */
+int sqlc_dbwriter_new_rw(struct sqlc_dbwriter **out,
+			 const struct spot_rwfile *rw, struct spot_err *err);
 void sqlc_dbwriter_free(struct sqlc_dbwriter *w);
 /*
  * Name the table the next pipe_run (sink begin) creates. like (may be NULL)
@@ -258,10 +266,11 @@ int sqlc_dbwriter_table(struct sqlc_dbwriter *w, const char *name,
 int sqlc_dbwriter_coltype(struct sqlc_dbwriter *w, size_t col,
 			  enum pipe_type type);
 /*
- * Append the complete database file to out: legacy (non-WAL) header, no
- * freelist pages (vacuumed if any table was rolled back), built with
- * secure_delete, no indexes, no sqlite_stat tables. The writer may not be
- * used afterwards except to free it.
+ * Append the complete database file to out (a writer of
+ * sqlc_dbwriter_new_rw: leave it in its file, out untouched): legacy
+ * (non-WAL) header, no freelist pages (vacuumed if any table was rolled
+ * back), built with secure_delete, no indexes, no sqlite_stat tables. The
+ * writer may not be used afterwards except to free it.
  */
 int sqlc_dbwriter_finish(struct sqlc_dbwriter *w, struct spot_buf *out,
 			 struct spot_err *err);

@@ -117,4 +117,12 @@ size_t sqlc_fmt_real(double d, char *buf, size_t cap);
  */
 int sqlc_bind_cell(sqlite3_stmt *st, int i, const struct pipe_cell *c);
 
+/*
+ * The VFS over a spot_rwfile (sqlite_vfs.c): the name to open for rw
+ * (registered on first use; rw must outlive the connection), and the
+ * VFS's name. 0 or -errno.
+ */
+int sqlc_vfs_name(const struct spot_rwfile *rw, char *name, size_t len);
+const char *sqlc_vfs_id(void);
+
 #endif /* SPOT_SQLITE_I_H */

@@ -32,6 +32,7 @@ struct sqlc_dbwriter {
 	bool in_txn;	  /* a table is being written */
 	bool rolled_back; /* a failed table left free pages: VACUUM */
 	bool finished;
+	const struct spot_rwfile *rw; /* built there (sqlc_dbwriter_new_rw) */
 };
 
 static void sqlc_w_reset_table(struct sqlc_dbwriter *w)
@@ -59,15 +60,27 @@ static void sqlc_w_rollback(struct sqlc_dbwriter *w)
 	}
 }
 
-int sqlc_dbwriter_new(struct sqlc_dbwriter **out, struct spot_err *err)
+/* A writer on name (through vfs, or SQLite's default when NULL). */
+static int sqlc_w_new(struct sqlc_dbwriter **out, const char *name,
+		      const char *vfs, struct spot_err *err)
 {
 	struct sqlc_dbwriter *w = calloc(1, sizeof(*w));
 	int rc;
 
 	if (!w)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(":memory:", &w->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	rc = sqlite3_open_v2(name, &w->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     vfs);
+	/* In a file: the journal in memory, a few MiB of pages cached. */
+	if (rc == SQLITE_OK && vfs)
+		rc = sqlite3_exec(w->db,
+				  "PRAGMA locking_mode=EXCLUSIVE;"
+				  "PRAGMA journal_mode=MEMORY;"
+				  "PRAGMA cache_size=-4096",
+				  NULL, NULL, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_db_config(w->db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
 		sqlite3_db_config(w->db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0,
@@ -88,6 +101,41 @@ int sqlc_dbwriter_new(struct sqlc_dbwriter **out, struct spot_err *err)
 	}
 	*out = w;
 	return 0;
+}
+
+int sqlc_dbwriter_new(struct sqlc_dbwriter **out, struct spot_err *err)
+{
+	return sqlc_w_new(out, ":memory:", NULL, err);
+}
+
+int sqlc_dbwriter_new_rw(struct sqlc_dbwriter **out,
+			 const struct spot_rwfile *rw, struct spot_err *err)
+{
+	char name[64];
+	int rc = sqlc_vfs_name(rw, name, sizeof(name));
+
+	if (rc) {
+		spot_err_set(err, "masked database: no file for it");
+		return rc;
+	}
+	rc = sqlc_w_new(out, name, sqlc_vfs_id(), err);
+	if (!rc)
+		(*out)->rw = rw;
+	return rc;
+}
+
+/*
+ * Closed, a database built in a file differs from the image of one built
+ * in memory only in header fields SQLite leaves at zero in memory (file
+ * change counter at 24, version-valid-for and the library version at 92):
+ * zero them, so the served bytes do not depend on where it was built.
+ */
+static int sqlc_w_file_header(const struct spot_rwfile *rw)
+{
+	static const uint8_t zero[8];
+	int rc = rw->pwrite(rw->arg, zero, 4, 24);
+
+	return rc ? rc : rw->pwrite(rw->arg, zero, 8, 92);
 }
 
 void sqlc_dbwriter_free(struct sqlc_dbwriter *w)
@@ -398,6 +446,14 @@ int sqlc_dbwriter_finish(struct sqlc_dbwriter *w, struct spot_buf *out,
 	if (rc != SQLITE_OK) {
 		spot_err_set(err, "masked database: %s", sqlite3_errstr(rc));
 		return sqlc_errno(NULL, rc);
+	}
+	if (w->rw) {
+		/* Committed: every page is in the file; closing writes none. */
+		sqlc_close(&w->db);
+		rc = sqlc_w_file_header(w->rw);
+		if (rc)
+			spot_err_set(err, "masked database: %s", strerror(-rc));
+		return rc;
 	}
 	img = sqlite3_serialize(w->db, "main", &size, 0);
 	if (!img && size) {

@@ -666,3 +666,63 @@ def test_sqlite_table_csv_streams_while_it_builds(sandbox, tmp_path):
     assert served["1G"] == served["0"]
     assert served["0"].count(b"\n") == 60001
     assert b"@corp.example" not in served["0"]
+
+
+@pytest.mark.parametrize("views", [False, True])
+def test_sqlite_db_is_built_in_the_store_past_the_budget(sandbox, tmp_path,
+                                                         views):
+    """A SQLite dataset's masked .db bigger than the room in view_memory is
+    built in its spill file (SQLite writes its pages there through the
+    store's encryption), not in memory: the same bytes as a build with
+    room, readable by sqlite3, no plaintext in the store."""
+    import sqlite3
+    db = str(tmp_path / "crm.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE users (id INTEGER, email TEXT, note TEXT)")
+    con.executemany("INSERT INTO users VALUES (?, ?, ?)",
+                    [(i, "raw%d@corp.example" % i, "dbnote%d" % i)
+                     for i in range(50000)])
+    con.execute("CREATE VIEW notes AS SELECT id, note FROM users")
+    con.commit()
+    con.close()
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    served = {}
+    for mem in ("1G", "0"):
+        s = sandbox("sqd%s%d" % (mem, views))
+        s.store = str(tmp_path / ("sqd-store-%s%d" % (mem, views)))
+        s.write("crm.db", open(db, "rb").read())
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\ndatasets:\n  crm.db:\n"
+                       "    db_views: %s\n    tables:\n      users:\n"
+                       "        columns:\n          id: keep\n"
+                       "          email: hash\n          note: keep\n"
+                       % (s.store, key, mem, "true" if views else "false"))
+        s.mount()
+        served[mem] = open(s.path("crm.db"), "rb").read()
+        log = s.read_log()
+        if mem == "0":
+            assert "streamed to the store" in log, log
+            store = store_bytes(s)
+            assert b"@corp.example" not in store
+            assert b"dbnote" not in store
+            out = str(tmp_path / ("served%d.db" % views))
+            with open(out, "wb") as f:
+                f.write(served[mem])
+            con = sqlite3.connect(out)
+            assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert con.execute("SELECT count(*), count(DISTINCT email) "
+                               "FROM users").fetchone() == (50000, 50000)
+            assert con.execute("SELECT count(*) FROM users WHERE email "
+                               "LIKE 'raw%'").fetchone() == (0,)
+            if views:
+                assert con.execute("SELECT count(*) FROM notes"
+                                   ).fetchone() == (50000,)
+            con.close()
+        else:
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served["0"]
+    assert b"@corp.example" not in served["0"]
