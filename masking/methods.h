@@ -36,6 +36,7 @@ enum msk_method {
 	MSK_GENERALIZE, /* numbers to ranges, dates to month/year, prefixes */
 	MSK_NOISE,	/* calibrated Laplace noise, deterministic per cell */
 	MSK_PII,	/* redact PII found in free text */
+	MSK_FPE,	/* FF1 format-preserving encryption (reversible) */
 	MSK_METHOD_COUNT
 };
 
@@ -96,7 +97,23 @@ struct msk_rule {
 	double noise_epsilon;	      /* noise: default 1.0 */
 	double noise_sensitivity;     /* noise: default 1.0; days for dates */
 	unsigned pii_kinds; /* pii: which detectors, default MSK_PII_ALL */
+	/*
+	 * hash, tokenize, fake, fpe: a consistency group (owned,
+	 * NUL-terminated), NULL for the default. Columns of one group share
+	 * a key whatever they are called; groups are unrelated.
+	 */
+	char *group;
+	size_t group_len;
+	/* fpe: the alphabet, default digits */
+	unsigned fpe_radix;	/* characters in the alphabet, 2..95 */
+	char fpe_chars[96];	/* the alphabet, NUL-terminated */
+	uint8_t fpe_index[256]; /* byte -> numeral, MSK_FPE_NONE */
+	bool fpe_luhn;		/* keep a Luhn check digit valid */
+	bool fpe_iban;		/* keep IBAN check digits valid */
 };
+
+#define MSK_FPE_NONE 0xff /* fpe_index of a byte outside the alphabet */
+#define MSK_GROUP_MAX 64  /* bytes of a group name */
 
 /* Where a cell sits: seeds per-cell randomness (noise). */
 struct msk_cell {
@@ -129,7 +146,9 @@ int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src);
  * ("length", "12"), ("pattern", "***-**-####"), ("keep_last", "4"),
  * ("domain", "hash"), ("text", "[X]"), ("kind", "name"), ("to", "year"),
  * ("step", "10"), ("keep", "3"), ("epsilon", "0.5"), ("sensitivity", "1000"),
- * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone").
+ * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone"),
+ * ("alphabet", "digits"), ("luhn", "true"), ("iban", "true"),
+ * ("group", "customer").
  * -ENOENT for a key the method does not take, -EINVAL for a bad value; err
  * says which and why.
  */
@@ -149,6 +168,16 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
 	      enum pipe_type in_type, struct spot_buf *out,
 	      enum pipe_type *out_type);
+
+/*
+ * Reverse an fpe rule (spotfs reveal): append to out the value the token
+ * (in, len) was made from, under the same rule and keys. 0, -EINVAL when
+ * the rule is not fpe, -ERANGE for a token fpe did not encrypt (a value
+ * too short or too long, served with its alphabet characters masked),
+ * -ENOMEM.
+ */
+int msk_reveal(const struct msk_rule *r, const struct msk_keys *k,
+	       const uint8_t *in, size_t len, struct spot_buf *out);
 
 /*
  * Keyed hash of (p, len) as hex_len lowercase hex characters (8..128)

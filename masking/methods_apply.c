@@ -173,6 +173,35 @@ int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
 	return msk_keyed_hex(k->hash, p, len, hex_len, out);
 }
 
+/*
+ * hash or tokenize under the rule's group: the SipHash keys of the group,
+ * derived per call for the blocks the length needs (two SipHash calls per
+ * block), so a group keeps no state and needs no lock.
+ */
+static int msk_group_hex(const struct msk_rule *r, const struct msk_keys *k,
+			 const uint8_t *p, size_t len, struct spot_buf *out)
+{
+	uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN];
+	unsigned blocks = (r->hash_len + MSK_SIP_HEX - 1) / MSK_SIP_HEX;
+	int rc;
+
+	if (blocks > MSK_SIP_BLOCKS)
+		return -EINVAL;
+	for (unsigned b = 0; b < blocks; b++)
+		msk_group_key(k, r->method, b, r->group, r->group_len, keys[b]);
+	rc = msk_keyed_hex(keys, p, len, r->hash_len, out);
+	sodium_memzero(keys, sizeof(keys));
+	return rc;
+}
+
+static int msk_hash(const struct msk_rule *r, const struct msk_keys *k,
+		    const uint8_t *in, size_t len, struct spot_buf *out)
+{
+	if (r->group)
+		return msk_group_hex(r, k, in, len, out);
+	return msk_keyed_hex(k->hash, in, len, r->hash_len, out);
+}
+
 static int msk_tokenize(const struct msk_rule *r, const struct msk_keys *k,
 			const uint8_t *in, size_t len, struct spot_buf *out)
 {
@@ -183,7 +212,11 @@ static int msk_tokenize(const struct msk_rule *r, const struct msk_keys *k,
 	else
 		rc = spot_buf_append(out, MSK_DEFAULT_PREFIX,
 				     strlen(MSK_DEFAULT_PREFIX));
-	return rc ? rc : msk_keyed_hex(k->token, in, len, r->hash_len, out);
+	if (rc)
+		return rc;
+	if (r->group)
+		return msk_group_hex(r, k, in, len, out);
+	return msk_keyed_hex(k->token, in, len, r->hash_len, out);
 }
 
 /* ---- mask, partial, email ---- */
@@ -724,6 +757,27 @@ static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
 			       dt.sep, dt.d);
 }
 
+/* ---- fake ---- */
+
+/* The seed of a fake value: keyed BLAKE2b, under the group's key if any. */
+static int msk_fake(const struct msk_rule *r, const struct msk_keys *k,
+		    const uint8_t *in, size_t len, struct spot_buf *out)
+{
+	uint8_t seed[MSK_FAKE_SEED_LEN], gk[2 * MSK_SIP_KEY_LEN];
+
+	if (!r->group) {
+		crypto_generichash(seed, sizeof(seed), in, len, k->fake,
+				   MSK_KEY_LEN);
+		return msk_fake_write(r->fake_kind, seed, out);
+	}
+	msk_group_key(k, MSK_FAKE, 0, r->group, r->group_len, gk);
+	msk_group_key(k, MSK_FAKE, 1, r->group, r->group_len,
+		      gk + MSK_SIP_KEY_LEN);
+	crypto_generichash(seed, sizeof(seed), in, len, gk, sizeof(gk));
+	sodium_memzero(gk, sizeof(gk));
+	return msk_fake_write(r->fake_kind, seed, out);
+}
+
 /* ---- apply ---- */
 
 static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
@@ -731,13 +785,11 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 			   size_t len, enum pipe_type in_type,
 			   struct spot_buf *out)
 {
-	uint8_t seed[MSK_FAKE_SEED_LEN];
-
 	switch (r->method) {
 	case MSK_KEEP:
 		return spot_buf_append(out, in, len);
 	case MSK_HASH:
-		return msk_hash_hex(k, in, len, r->hash_len, out);
+		return msk_hash(r, k, in, len, out);
 	case MSK_TOKENIZE:
 		return msk_tokenize(r, k, in, len, out);
 	case MSK_MASK:
@@ -753,15 +805,15 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 		return spot_buf_append(out, MSK_DEFAULT_REDACT,
 				       strlen(MSK_DEFAULT_REDACT));
 	case MSK_FAKE:
-		crypto_generichash(seed, sizeof(seed), in, len, k->fake,
-				   MSK_KEY_LEN);
-		return msk_fake_write(r->fake_kind, seed, out);
+		return msk_fake(r, k, in, len, out);
 	case MSK_GENERALIZE:
 		return msk_generalize(r, in, len, out);
 	case MSK_NOISE:
 		return msk_noise(r, k, cell, in, len, in_type, out);
 	case MSK_PII:
 		return msk_pii_redact(in, len, r->pii_kinds, out);
+	case MSK_FPE:
+		return msk_fpe(r, k, in, len, false, out);
 	default:
 		return -EINVAL;
 	}
@@ -771,6 +823,7 @@ static bool msk_needs_keys(const struct msk_rule *r)
 {
 	return r->method == MSK_HASH || r->method == MSK_TOKENIZE ||
 	       r->method == MSK_FAKE || r->method == MSK_NOISE ||
+	       r->method == MSK_FPE ||
 	       (r->method == MSK_EMAIL && r->email_domain == MSK_EMAIL_HASH);
 }
 

@@ -190,8 +190,12 @@ static int cfg_role_known(struct cfg_ctx *x, const struct cfg_node *n)
 
 /* ---- column rules ---- */
 
-/* Report an msk_rule_set/check error at n, with the column's name. */
+/*
+ * Report an msk_rule_set/check error at n, with the column's and the
+ * dataset's names.
+ */
 static int cfg_msk_fail(struct cfg_ctx *x, const struct cfg_node *n,
+			const struct cfg_dataset *d,
 			const struct cfg_column *col, int rc)
 {
 	char msg[SPOT_ERR_MAX];
@@ -199,7 +203,8 @@ static int cfg_msk_fail(struct cfg_ctx *x, const struct cfg_node *n,
 	if (rc == -ENOMEM)
 		return cfg_oom(x);
 	snprintf(msg, sizeof(msg), "%s", x->err ? x->err->msg : "");
-	return cfg_fail(x, n, "column '%.80s': %s", col->name, msg);
+	return cfg_fail(x, n, "column '%.80s': %s (dataset '%.80s')", col->name,
+			msg, d->name);
 }
 
 static int cfg_method(struct cfg_ctx *x, const struct cfg_node *n,
@@ -229,8 +234,8 @@ static int cfg_method(struct cfg_ctx *x, const struct cfg_node *n,
 }
 
 /* "{ method: hash, length: 12 }": parameters go to msk_rule_set. */
-static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
-			     struct cfg_column *col)
+static int cfg_method_params(struct cfg_ctx *x, const struct cfg_dataset *d,
+			     const struct cfg_node *v, struct cfg_column *col)
 {
 	const struct cfg_node *k, *val;
 	size_t i;
@@ -245,7 +250,7 @@ static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
 			return rc;
 		rc = msk_rule_set(&col->rule, k->s, val->s, x->err);
 		if (rc)
-			return cfg_msk_fail(x, rc == -ENOENT ? k : val, col,
+			return cfg_msk_fail(x, rc == -ENOENT ? k : val, d, col,
 					    rc);
 	}
 	return 0;
@@ -296,12 +301,12 @@ static int cfg_column(struct cfg_ctx *x, const struct cfg_dataset *d,
 				x, v, "column '%.80s' needs method: or policy:",
 				col->name);
 		if (!(rc = cfg_method(x, m, col)))
-			rc = cfg_method_params(x, v, col);
+			rc = cfg_method_params(x, d, v, col);
 	}
 	if (rc)
 		return rc;
 	rc = msk_rule_check(&col->rule, x->err);
-	return rc ? cfg_msk_fail(x, k, col, rc) : 0;
+	return rc ? cfg_msk_fail(x, k, d, col, rc) : 0;
 }
 
 static int cfg_rules(struct cfg_ctx *x, const struct cfg_dataset *d,

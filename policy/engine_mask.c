@@ -44,20 +44,24 @@ struct pol_mask_def {
 };
 
 static const struct pol_mask_def pol_mask_defs[] = {
-	{ "hash", MSK_HASH, "length", { "length" } },
-	{ "tokenize", MSK_TOKENIZE, "prefix", { "prefix", "length" } },
+	{ "hash", MSK_HASH, "length", { "length", "group" } },
+	{ "tokenize", MSK_TOKENIZE, "prefix", { "prefix", "length", "group" } },
 	{ "pattern", MSK_MASK, "pattern", { "pattern", "char" } },
 	{ "partial", MSK_PARTIAL, NULL, { "keep_first", "keep_last", "char" } },
 	{ "email", MSK_EMAIL, NULL, { "domain", "char" } },
 	{ "redact", MSK_REDACT, "text", { "text" } },
 	{ "null", MSK_NULL, NULL, { NULL } },
-	{ "fake", MSK_FAKE, "kind", { "kind" } },
+	{ "fake", MSK_FAKE, "kind", { "kind", "group" } },
 	{ "generalize",
 	  MSK_GENERALIZE,
 	  NULL,
 	  { "to", "step", "keep", "char" } },
 	{ "noise", MSK_NOISE, NULL, { "epsilon", "sensitivity" } },
 	{ "pii", MSK_PII, "detect", { "detect" } },
+	{ "fpe",
+	  MSK_FPE,
+	  "alphabet",
+	  { "alphabet", "luhn", "iban", "group", "char" } },
 };
 
 /* ---- options ---- */

@@ -803,6 +803,17 @@ static const struct mcase mcases[] = {
 	  "epsilon", "0.5", "sensitivity", "1000", "52000" },
 	{ "mask.pii(v)", MSK_PII, NULL, NULL, NULL, NULL,
 	  "mail ann@example.com or call 555-123-4567" },
+	{ "mask.fpe(v)", MSK_FPE, NULL, NULL, NULL, NULL, "123-45-6789" },
+	{ "mask.fpe(v, { luhn = true, group = 'cards' })", MSK_FPE, "luhn",
+	  "true", "group", "cards", "4111 1111 1111 1111" },
+	{ "mask.fpe(v, 'hex')", MSK_FPE, "alphabet", "hex", NULL, NULL,
+	  "c0ffee42" },
+	{ "mask.hash(v, { group = 'customer' })", MSK_HASH, "group", "customer",
+	  NULL, NULL, "ann@x.org" },
+	{ "mask.tokenize(v, { group = 'customer', length = 20 })", MSK_TOKENIZE,
+	  "group", "customer", "length", "20", "ann@x.org" },
+	{ "mask.fake(v, { kind = 'name', group = 'people' })", MSK_FAKE, "kind",
+	  "name", "group", "people", "Ann" },
 };
 
 static void test_mask_equals_c(void)
