@@ -275,15 +275,40 @@ static uint64_t fpe_round64(const struct fpe_run *r, unsigned i, uint64_t qnum,
 	return (uint64_t)(y % md->m);
 }
 
+/*
+ * radix^u and radix^v with their reciprocals, for the last (radix, n) this
+ * thread saw: public numbers, so a column of one length costs the two
+ * 64-bit divisions once, not once per value.
+ */
+struct fpe_mods {
+	unsigned radix;
+	size_t n;
+	struct fpe_mod md[2];
+};
+
+static __thread struct fpe_mods fpe_tls_mods;
+
+static const struct fpe_mod *fpe_mods_get(unsigned radix, size_t n, uint64_t mu,
+					  uint64_t mv)
+{
+	struct fpe_mods *c = &fpe_tls_mods;
+
+	if (c->radix != radix || c->n != n) {
+		fpe_mod_init(&c->md[0], mu);
+		fpe_mod_init(&c->md[1], mv);
+		c->radix = radix;
+		c->n = n;
+	}
+	return c->md;
+}
+
 static void fpe_ff1_fast(struct fpe_run *r, bool decrypt, const uint8_t *x,
 			 uint8_t *out, uint64_t mu, uint64_t mv)
 {
 	uint64_t a = fpe_num64(x, r->u, r->radix);
 	uint64_t b = fpe_num64(x + r->u, r->v, r->radix);
-	struct fpe_mod md[2];
+	const struct fpe_mod *md = fpe_mods_get(r->radix, r->n, mu, mv);
 
-	fpe_mod_init(&md[0], mu);
-	fpe_mod_init(&md[1], mv);
 	if (!decrypt) {
 		for (unsigned i = 0; i < FPE_ROUNDS; i++) {
 			uint64_t mod = i % 2 ? mv : mu;
