@@ -43,6 +43,8 @@ enum msk_subkey {
 	MSK_SUBKEY_NOISE = 4,
 	MSK_SUBKEY_FPE = 5,	  /* AES-256 key of FF1 */
 	MSK_SUBKEY_GROUP = 6,	  /* SipHash key that derives group keys */
+	MSK_SUBKEY_SHIFT = 7,	  /* SipHash key of shift offsets */
+	MSK_SUBKEY_SCRAMBLE = 8,  /* ChaCha20 key of scramble */
 	MSK_SUBKEY_HASH_SIP = 16, /* + block, 0..MSK_SIP_BLOCKS-1 */
 	MSK_SUBKEY_TOKEN_SIP = 32,
 };
@@ -119,6 +121,12 @@ int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 	    crypto_kdf_derive_from_key(k->group, sizeof(k->group),
 				       MSK_SUBKEY_GROUP, msk_kdf_ctx,
 				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->shift, sizeof(k->shift),
+				       MSK_SUBKEY_SHIFT, msk_kdf_ctx,
+				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->scramble, sizeof(k->scramble),
+				       MSK_SUBKEY_SCRAMBLE, msk_kdf_ctx,
+				       k->master) != 0 ||
 	    msk_keys_fpe(k)) {
 		spot_log(SPOT_LOG_ERR, "masking: key derivation failed");
 		rc = -EIO;
@@ -148,7 +156,9 @@ static const char *const msk_method_names[MSK_METHOD_COUNT] = {
 	[MSK_REDACT] = "redact",     [MSK_NULL] = "null",
 	[MSK_FAKE] = "fake",	     [MSK_GENERALIZE] = "generalize",
 	[MSK_NOISE] = "noise",	     [MSK_PII] = "pii",
-	[MSK_FPE] = "fpe",
+	[MSK_FPE] = "fpe",	     [MSK_SHIFT] = "shift",
+	[MSK_TRUNCATE] = "truncate", [MSK_ROUND] = "round",
+	[MSK_SCRAMBLE] = "scramble",
 };
 
 int msk_method_parse(const char *name, enum msk_method *out)
@@ -185,6 +195,8 @@ void msk_rule_init(struct msk_rule *r, enum msk_method m)
 	r->noise_epsilon = 1.0;
 	r->noise_sensitivity = 1.0;
 	r->pii_kinds = MSK_PII_ALL;
+	r->round_step = 1;
+	r->trunc_to = (enum msk_trunc_to)(MSK_TRUNC_YEAR + 1); /* unset */
 	if (m == MSK_FPE)
 		msk_fpe_alphabet(r, "digits", NULL);
 }
@@ -194,8 +206,9 @@ void msk_rule_fini(struct msk_rule *r)
 	free(r->pattern);
 	free(r->text);
 	free(r->group);
-	r->pattern = r->text = r->group = NULL;
-	r->pattern_len = r->text_len = r->group_len = 0;
+	free(r->per);
+	r->pattern = r->text = r->group = r->per = NULL;
+	r->pattern_len = r->text_len = r->group_len = r->per_len = 0;
 }
 
 static int msk_dup(const char *s, size_t len, char **out)
@@ -212,20 +225,23 @@ static int msk_dup(const char *s, size_t len, char **out)
 
 int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src)
 {
-	char *pattern = NULL, *text = NULL, *group = NULL;
+	char *pattern = NULL, *text = NULL, *group = NULL, *per = NULL;
 
 	if ((src->pattern &&
 	     msk_dup(src->pattern, src->pattern_len, &pattern)) ||
 	    (src->text && msk_dup(src->text, src->text_len, &text)) ||
-	    (src->group && msk_dup(src->group, src->group_len, &group))) {
+	    (src->group && msk_dup(src->group, src->group_len, &group)) ||
+	    (src->per && msk_dup(src->per, src->per_len, &per))) {
 		free(pattern);
 		free(text);
+		free(group);
 		return -ENOMEM;
 	}
 	*dst = *src;
 	dst->pattern = pattern;
 	dst->text = text;
 	dst->group = group;
+	dst->per = per;
 	return 0;
 }
 
@@ -250,8 +266,11 @@ static const struct msk_param msk_params[] = {
 	{ "domain", MSK_BIT(MSK_EMAIL) },
 	{ "text", MSK_BIT(MSK_REDACT) },
 	{ "kind", MSK_BIT(MSK_FAKE) },
-	{ "to", MSK_BIT(MSK_GENERALIZE) },
-	{ "step", MSK_BIT(MSK_GENERALIZE) },
+	{ "to", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_TRUNCATE) },
+	{ "step", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_ROUND) },
+	{ "max", MSK_BIT(MSK_SHIFT) | MSK_BIT(MSK_ROUND) },
+	{ "min", MSK_BIT(MSK_ROUND) },
+	{ "per", MSK_BIT(MSK_SHIFT) },
 	{ "keep", MSK_BIT(MSK_GENERALIZE) },
 	{ "epsilon", MSK_BIT(MSK_NOISE) },
 	{ "sensitivity", MSK_BIT(MSK_NOISE) },
@@ -495,6 +514,9 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 		msk_err_unknown(r, key, err);
 		return -ENOENT;
 	}
+	if (r->method == MSK_SHIFT || r->method == MSK_TRUNCATE ||
+	    r->method == MSK_ROUND)
+		return msk_extra_set(r, key, value, err);
 	if (strcmp(key, "length") == 0)
 		return msk_parse_uint(key, value, MSK_HASH_MIN, MSK_HASH_MAX,
 				      &r->hash_len, err);
@@ -616,6 +638,10 @@ int msk_rule_check(const struct msk_rule *r, struct spot_err *err)
 		return 0;
 	case MSK_FPE:
 		return msk_fpe_check(r, err);
+	case MSK_SHIFT:
+	case MSK_TRUNCATE:
+	case MSK_ROUND:
+		return msk_extra_check(r, err);
 	default:
 		return 0;
 	}

@@ -438,14 +438,6 @@ static int msk_email(const struct msk_rule *r, const struct msk_keys *k,
 
 /* ---- numbers and dates ---- */
 
-struct msk_num {
-	bool is_int; /* fits int64 and has no '.' or exponent */
-	int64_t i;
-	double d;
-	int decimals; /* digits after '.', before any exponent */
-	bool exp;
-};
-
 static bool msk_is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
@@ -487,7 +479,7 @@ static size_t msk_num_scan(const uint8_t *p, size_t len, size_t i,
 }
 
 /* A decimal number, surrounding blanks allowed; no hex, inf or nan. */
-static int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
+int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
 {
 	char buf[MSK_NUM_MAX + 1];
 	size_t s = 0;
@@ -516,11 +508,6 @@ static int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
 	n->d = strtod(buf, &end);
 	return isfinite(n->d) ? 0 : -EINVAL;
 }
-
-struct msk_date {
-	int y, m, d;
-	char sep; /* '-' or '/' */
-};
 
 static bool msk_2digits(const uint8_t *p, int max, int *v)
 {
@@ -567,8 +554,8 @@ static int msk_month_days(int y, int m)
 }
 
 /* YYYY-MM-DD or YYYY/MM/DD; with time_ok, a time may follow (T or ' '). */
-static int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
-			  struct msk_date *dt)
+int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
+		   struct msk_date *dt)
 {
 	int hi, lo;
 
@@ -814,6 +801,14 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 		return msk_pii_redact(in, len, r->pii_kinds, out);
 	case MSK_FPE:
 		return msk_fpe(r, k, in, len, false, out);
+	case MSK_SHIFT:
+		return msk_shift(r, k, cell, in, len, out);
+	case MSK_TRUNCATE:
+		return msk_truncate(r, in, len, out);
+	case MSK_ROUND:
+		return msk_round(r, in, len, in_type, out);
+	case MSK_SCRAMBLE:
+		return msk_scramble(k, in, len, out);
 	default:
 		return -EINVAL;
 	}
@@ -823,7 +818,8 @@ static bool msk_needs_keys(const struct msk_rule *r)
 {
 	return r->method == MSK_HASH || r->method == MSK_TOKENIZE ||
 	       r->method == MSK_FAKE || r->method == MSK_NOISE ||
-	       r->method == MSK_FPE ||
+	       r->method == MSK_FPE || r->method == MSK_SHIFT ||
+	       r->method == MSK_SCRAMBLE ||
 	       (r->method == MSK_EMAIL && r->email_domain == MSK_EMAIL_HASH);
 }
 
@@ -852,8 +848,11 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 			out->p[mark] = 0;
 		return rc;
 	}
-	/* Only keep and noise keep the input type; the rest make text. */
-	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ? in_type
-								    : PIPE_TEXT;
+	/* Only keep, noise and round keep the input type; the rest make
+	 * text. */
+	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ||
+				    r->method == MSK_ROUND
+			    ? in_type
+			    : PIPE_TEXT;
 	return 0;
 }

@@ -19,6 +19,8 @@ struct plan_mcol {
 	const char *view; /* seeds per-cell randomness */
 	const char *column;
 	struct spot_buf tmp; /* reused output buffer */
+	bool has_per;	     /* shift per: the entity column's index */
+	size_t per_col;
 };
 
 /* spotfs check: what one source column became, and PII seen in it. */
@@ -84,7 +86,7 @@ static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
 	struct plan_mcol *m = arg;
-	struct msk_cell cell = { m->view, m->column, 0 };
+	struct msk_cell cell = { m->view, m->column, 0, NULL, 0 };
 
 	for (size_t r = 0; r < b->nrows; r++) {
 		const struct pipe_cell *in = &b->in[r * b->ncols + col];
@@ -94,6 +96,16 @@ static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 		if (!b->keep[r])
 			continue;
 		cell.row = b->first_row + r;
+		if (m->has_per) {
+			/* The entity's raw value; NULL is one entity too. */
+			const struct pipe_cell *e =
+				&b->in[r * b->ncols + m->per_col];
+
+			cell.entity = e->type == PIPE_NULL || !e->p
+					      ? (const uint8_t *)""
+					      : e->p;
+			cell.entity_len = e->type == PIPE_NULL ? 0 : e->len;
+		}
 		spot_buf_reset(&m->tmp);
 		rc = msk_apply(m->rule, m->keys, &cell, in->p, in->len,
 			       (enum pipe_type)in->type, &m->tmp, &ot);
@@ -142,6 +154,7 @@ static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
 /* Bind one configured column rule to source column index ci. */
 static int plan_bind_col(struct plan *p, const struct plan_env *env,
 			 const struct cfg_column *c, size_t ci,
+			 const struct pipe_col *cols, size_t ncols,
 			 struct spot_err *err)
 {
 	struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf];
@@ -166,10 +179,28 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		m->view = p->view;
 		m->column = c->name;
 		spot_buf_init(&m->tmp);
+		if (c->rule.per) {
+			int pc = pipe_col_find(cols, ncols, c->rule.per,
+					       c->rule.per_len);
+
+			if (pc < 0) {
+				spot_err_set(err,
+					     "%s: column '%s' (config line "
+					     "%u): per: '%s' names no column "
+					     "of the data",
+					     p->view, c->name, c->line,
+					     c->rule.per);
+				return -EINVAL;
+			}
+			m->has_per = true;
+			m->per_col = (size_t)pc;
+			x->needs_row = true; /* reads the entity column */
+		}
 		x->col = ci;
 		x->fn = plan_method_fn;
 		x->arg = m;
-		x->keeps_type = c->rule.method == MSK_NOISE;
+		x->keeps_type = c->rule.method == MSK_NOISE ||
+				c->rule.method == MSK_ROUND;
 	}
 	p->pipe.nxf++;
 	return 0;
@@ -462,7 +493,7 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 			disp = c->policy_fn		    ? PLAN_LUA
 			       : c->rule.method == MSK_KEEP ? PLAN_KEPT
 							    : PLAN_MASKED;
-			rc = plan_bind_col(p, env, c, i, err);
+			rc = plan_bind_col(p, env, c, i, cols, ncols, err);
 		} else if (p->run &&
 			   pol_engine_has_column_len(env->engine, cols[i].name,
 						     cols[i].name_len)) {

@@ -175,7 +175,7 @@ static void bm_data_free(struct bm_data *d)
 static double bm_apply(const struct msk_rule *r, const struct msk_keys *k,
 		       const struct bm_data *d)
 {
-	struct msk_cell cell = { "bench.csv", "c", 0 };
+	struct msk_cell cell = { "bench.csv", "c", 0, NULL, 0 };
 	struct spot_buf out;
 	enum pipe_type t;
 	double t0, t1;
@@ -200,7 +200,7 @@ static int bm_col_fn(void *arg, struct pipe_batch *b, size_t col,
 		     struct spot_err *err)
 {
 	struct bm_bind *bb = arg;
-	struct msk_cell cell = { "bench.csv", "c", 0 };
+	struct msk_cell cell = { "bench.csv", "c", 0, NULL, 0 };
 
 	for (size_t r = 0; r < b->nrows; r++) {
 		const struct pipe_cell *in = &b->in[r * b->ncols + col];

@@ -368,7 +368,8 @@ static void test_errors(void)
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
 		   "keep, hash, tokenize, mask, partial, email, redact, null, "
-		   "fake, generalize, noise, pii, fpe)",
+		   "fake, generalize, noise, pii, fpe, shift, truncate, round, "
+		   "scramble)",
 		   "unknown method lists the methods");
 	expect_err(DS "    columns:\n      email: hsh\n",
 		   "5:14: unknown method 'hsh'", "unknown shorthand method");

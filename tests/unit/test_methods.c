@@ -19,7 +19,7 @@
 static struct spot_buf ob;
 static enum pipe_type ot;
 static struct msk_keys *keys, *keys2;
-static const struct msk_cell cell0 = { "customers.csv", "salary", 0 };
+static const struct msk_cell cell0 = { "customers.csv", "salary", 0, NULL, 0 };
 
 /* A rule from (key, value) pairs ending with NULL; checked. */
 static void rule(struct msk_rule *r, enum msk_method m, ...)
@@ -140,7 +140,8 @@ static void test_hash(void)
 	run_n(&r, keys, NULL, "alice@example.com", 17, PIPE_BLOB);
 	CHECK(!strcmp(a, (char *)ob.p), "hash: same without a cell / as blob");
 	{
-		struct msk_cell other = { "orders.parquet", "buyer", 99 };
+		struct msk_cell other = { "orders.parquet", "buyer", 99, NULL,
+					  0 };
 
 		run_n(&r, keys, &other, "alice@example.com", 17, PIPE_TEXT);
 		CHECK(!strcmp(a, (char *)ob.p),
@@ -772,6 +773,10 @@ static void all_rules(struct msk_rule r[MSK_METHOD_COUNT])
 	rule(&r[MSK_NOISE], MSK_NOISE, NULL);
 	rule(&r[MSK_PII], MSK_PII, NULL);
 	rule(&r[MSK_FPE], MSK_FPE, NULL);
+	rule(&r[MSK_SHIFT], MSK_SHIFT, "max", "30d", NULL);
+	rule(&r[MSK_TRUNCATE], MSK_TRUNCATE, "to", "day", NULL);
+	rule(&r[MSK_ROUND], MSK_ROUND, NULL);
+	rule(&r[MSK_SCRAMBLE], MSK_SCRAMBLE, NULL);
 }
 
 static void free_rules(struct msk_rule r[MSK_METHOD_COUNT])
@@ -894,7 +899,7 @@ static void test_random_input(void)
 	for (i = 0; i < 20000; i++) {
 		size_t len = rng() % sizeof(v), j;
 		int m;
-		struct msk_cell c = { "d", "c", (uint64_t)i };
+		struct msk_cell c = { "d", "c", (uint64_t)i, NULL, 0 };
 
 		for (j = 0; j < len; j++)
 			v[j] = (rng() % 4) ? alphabet[rng() %
@@ -936,7 +941,8 @@ static void test_group(void)
 {
 	static const enum msk_method ms[] = { MSK_HASH, MSK_TOKENIZE,
 					      MSK_FAKE };
-	const struct msk_cell other = { "orders.csv", "customer_email", 9 };
+	const struct msk_cell other = { "orders.csv", "customer_email", 9, NULL,
+					0 };
 	int same = 0, apart = 0, def = 0;
 
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(ms); i++) {
