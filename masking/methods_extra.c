@@ -179,7 +179,7 @@ static void msk_put2(uint8_t *w, unsigned v)
 
 /*
  * The keyed offset: SipHash of the entity, or BLAKE2b of the cell; a sign
- * bit and a magnitude 1..max (the modulo bias is below max / 2^63).
+ * bit and a magnitude 1..max (the scaling's bias is below max / 2^63).
  */
 static int64_t msk_shift_offset(const struct msk_rule *r,
 				const struct msk_keys *k,
@@ -214,7 +214,11 @@ static int64_t msk_shift_offset(const struct msk_rule *r,
 	}
 	for (size_t i = 0; i < sizeof(h); i++)
 		x |= (uint64_t)h[i] << (8 * i);
-	return (x & 1 ? -1 : 1) * (int64_t)(1 + (x >> 1) % r->shift_days);
+	/* 63 bits scaled to [0, max) by a multiplication, not a division. */
+	return (x & 1 ? -1 : 1) *
+	       (int64_t)(1 + (uint64_t)(((unsigned __int128)(x >> 1) *
+					 r->shift_days) >>
+					63));
 }
 
 int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
@@ -329,6 +333,26 @@ static int msk_put_int(int64_t v, struct spot_buf *out)
 	return spot_buf_append(out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
+/* [-]digits of at most 18 digits (the common cell), without strtoll. */
+static bool msk_small_int(const uint8_t *p, size_t len, struct msk_num *n)
+{
+	size_t i = len && p[0] == '-';
+	int64_t v = 0;
+
+	if (len - i < 1 || len - i > 18)
+		return false;
+	for (; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (p[i] - '0');
+	}
+	memset(n, 0, sizeof(*n));
+	n->is_int = true;
+	n->i = p[0] == '-' ? -v : v;
+	n->d = (double)n->i;
+	return true;
+}
+
 int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
 	      enum pipe_type in_type, struct spot_buf *out)
 {
@@ -336,7 +360,7 @@ int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
 	struct msk_num n;
 	int64_t v;
 
-	if (msk_num_parse(in, len, &n))
+	if (!msk_small_int(in, len, &n) && msk_num_parse(in, len, &n))
 		return -EINVAL;
 	if (n.is_int && s == floor(s)) {
 		if (msk_round_int(n.i, (int64_t)s, &v))

@@ -76,7 +76,7 @@ static void test_shift(void)
 {
 	struct msk_rule r, bad;
 	struct msk_cell c = { "visits.csv", "admitted", 0, NULL, 0 };
-	char a[64], b[64];
+	char a[256], b[256];
 	int kept = 0, zero = 0, within = 0, spread = 0;
 
 	CHECK(!rule(&r, MSK_SHIFT, "max", "30d", "per", "patient_id", NULL),
@@ -243,7 +243,7 @@ static void test_scramble(void)
 					 "\xff\xfe bad utf-8 9" };
 	struct msk_rule r;
 	int classes = 0, changed = 0;
-	char a[64];
+	char a[256];
 
 	CHECK(!rule(&r, MSK_SCRAMBLE, NULL), "scramble rule");
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(v); i++) {
