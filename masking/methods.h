@@ -206,6 +206,17 @@ int msk_reveal(const struct msk_rule *r, const struct msk_keys *k,
 	       const uint8_t *in, size_t len, struct spot_buf *out);
 
 /*
+ * A deterministic row sample (dataset sample: RATE). msk_sample_seed hashes
+ * the view's name once; msk_sample_keep says whether source row (0-based)
+ * is in the sample of share rate (0 < rate <= 1): a keyed hash of (view,
+ * row) under the sandbox secret, so every role and every read of one
+ * sandbox sees the same rows, and another secret picks others.
+ */
+uint64_t msk_sample_seed(const struct msk_keys *k, const char *view);
+bool msk_sample_keep(const struct msk_keys *k, uint64_t seed, uint64_t row,
+		     double rate);
+
+/*
  * Keyed hash of (p, len) as hex_len lowercase hex characters (8..128)
  * appended to out: SipHash-2-4 under an independent key per 16 characters
  * (a shorter hash is a prefix of a longer one). The keys depend only on the

@@ -17,7 +17,7 @@
  *             and the character classes survive, the characters do not.
  *
  * Inputs these methods cannot read fail the read (-EINVAL), as generalize
- * and noise do: never served raw.
+ * and noise do: never served raw. The row sample of `sample:` is here too.
  */
 #include "methods.h"
 
@@ -420,4 +420,38 @@ int msk_scramble(const struct msk_keys *k, const uint8_t *in, size_t len,
 	out->len += len;
 	out->p[out->len] = 0;
 	return 0;
+}
+
+/* ---- row samples ---- */
+
+static uint64_t msk_le64(const uint8_t h[8])
+{
+	uint64_t x = 0;
+
+	for (size_t i = 0; i < 8; i++)
+		x |= (uint64_t)h[i] << (8 * i);
+	return x;
+}
+
+uint64_t msk_sample_seed(const struct msk_keys *k, const char *view)
+{
+	uint8_t h[8];
+
+	crypto_shorthash_siphash24(h, (const uint8_t *)view, strlen(view),
+				   k->sample);
+	return msk_le64(h);
+}
+
+bool msk_sample_keep(const struct msk_keys *k, uint64_t seed, uint64_t row,
+		     double rate)
+{
+	uint8_t in[16], h[8];
+
+	for (size_t i = 0; i < 8; i++) {
+		in[i] = (uint8_t)(seed >> (8 * i));
+		in[8 + i] = (uint8_t)(row >> (8 * i));
+	}
+	crypto_shorthash_siphash24(h, in, sizeof(in), k->sample);
+	/* 53 bits as a uniform number in [0, 1). */
+	return (double)(msk_le64(h) >> 11) * 0x1p-53 < rate;
 }

@@ -36,6 +36,7 @@ struct msk_keys {
 	 * shift's per-cell draws, ChaCha20 for scramble's keystream) */
 	uint8_t shift[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
 	uint8_t scramble[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
+	uint8_t sample[MSK_SIP_KEY_LEN];     /* sample: rows kept */
 	uint8_t master[crypto_kdf_KEYBYTES]; /* zero once derivation is done */
 };
 

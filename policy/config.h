@@ -111,6 +111,7 @@ struct cfg_dataset {
 	struct cfg_sqlview *views; /* "views: { name: SELECT ... }" */
 	size_t nviews;
 	enum cfg_unlisted unlisted; /* never INHERIT after load */
+	double sample; /* "sample: 0.1": share of rows served; 0 = all */
 	unsigned line, col;
 };
 

@@ -623,13 +623,37 @@ static int cfg_ds_sqlite(struct cfg_ctx *x, struct cfg_dataset *d,
 	return 0;
 }
 
+/* "sample: 0.1": serve a deterministic tenth of the rows (0 < share <= 1). */
+static int cfg_ds_sample(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *v)
+{
+	const struct cfg_node *n = cfg_node_get(v, "sample");
+	const char *s;
+	char *end;
+	double r;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = cfg_str(x, n, "sample", &s)))
+		return rc;
+	r = strtod(s, &end);
+	if (end == s || *end || !(r > 0) || r > 1)
+		return cfg_fail(x, n,
+				"dataset '%.80s': sample: expected a share of "
+				"rows above 0 and at most 1 (for example 0.1)",
+				d->name);
+	d->sample = r < 1 ? r : 0; /* 1: every row, no filter */
+	return 0;
+}
+
 static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		       const struct cfg_node *v, struct cfg_dataset *d)
 {
 	static const char *const keys[] = {
 		"format",	    "delimiter", "as",	   "policy",   "allow",
 		"columns",	    "roles",	 "tables", "db_views", "views",
-		"unlisted_columns", NULL
+		"unlisted_columns", "sample",	 NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -652,7 +676,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	if ((rc = cfg_expect(x, v, CFG_NODE_MAP, what)) ||
 	    (rc = cfg_check_keys(x, v, keys, what)) ||
 	    (rc = cfg_ds_format(x, d, v)) || (rc = cfg_ds_policy(x, d, v)) ||
-	    (rc = cfg_ds_allow(x, d, v)) ||
+	    (rc = cfg_ds_allow(x, d, v)) || (rc = cfg_ds_sample(x, d, v)) ||
 	    ((u = cfg_node_get(v, "unlisted_columns")) &&
 	     (rc = cfg_unlisted(x, u, &d->unlisted))) ||
 	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||

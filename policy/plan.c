@@ -42,7 +42,30 @@ struct plan {
 	struct plan_scan *scan;	 /* NULL but in spotfs check */
 	struct plan_scol *scols; /* per source column, with scan */
 	size_t nscols;
+	/* sample: the dataset's share of rows, with the row filter (Lua's
+	 * row(), or NULL) it runs after. */
+	double sample;
+	uint64_t sample_seed;
+	const struct msk_keys *keys;
+	pipe_row_fn inner_fn;
+	void *inner_arg;
 };
+
+/*
+ * sample: drop the rows outside the dataset's keyed sample, then run the
+ * policy's row filter on the rest (it skips rows already dropped).
+ */
+static int plan_sample_rows(void *arg, struct pipe_batch *b,
+			    struct spot_err *err)
+{
+	struct plan *p = arg;
+
+	for (size_t r = 0; r < b->nrows; r++)
+		if (b->keep[r] && !msk_sample_keep(p->keys, p->sample_seed,
+						   b->first_row + r, p->sample))
+			b->keep[r] = 0;
+	return p->inner_fn ? p->inner_fn(p->inner_arg, b, err) : 0;
+}
 
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
 static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
@@ -454,6 +477,20 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 			if (rc)
 				return rc;
 		}
+	}
+	if (d->sample > 0) {
+		if (!env->keys) { /* no secret, no sample: refuse */
+			spot_err_set(err, "%s: sample: needs the sandbox keys",
+				     p->view);
+			return -EINVAL;
+		}
+		p->sample = d->sample;
+		p->keys = env->keys;
+		p->sample_seed = msk_sample_seed(env->keys, name);
+		p->inner_fn = p->pipe.row_fn;
+		p->inner_arg = p->pipe.row_arg;
+		p->pipe.row_fn = plan_sample_rows;
+		p->pipe.row_arg = p;
 	}
 	return 0;
 }

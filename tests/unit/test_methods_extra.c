@@ -313,6 +313,37 @@ static void test_hostile(void)
 		msk_rule_fini(&r[m]);
 }
 
+/* sample: the share asked for, the same rows every time, keyed. */
+static void test_sample(void)
+{
+	uint64_t s1 = msk_sample_seed(keys, "a.csv");
+	uint64_t s2 = msk_sample_seed(keys, "b.csv");
+	uint64_t s3 = msk_sample_seed(keys2, "a.csv");
+	int kept = 0, again = 0, other_ds = 0, other_key = 0, all = 0;
+
+	for (uint64_t r = 0; r < 100000; r++) {
+		bool k1 = msk_sample_keep(keys, s1, r, 0.1);
+
+		kept += k1;
+		again += k1 == msk_sample_keep(keys, s1, r, 0.1);
+		other_ds += k1 && msk_sample_keep(keys, s2, r, 0.1);
+		other_key += k1 && msk_sample_keep(keys2, s3, r, 0.1);
+		all += msk_sample_keep(keys, s1, r, 1.0);
+		/* A smaller share is a subset of a larger one. */
+		if (msk_sample_keep(keys, s1, r, 0.05) && !k1)
+			again = -1000000;
+	}
+	CHECK(kept > 9500 && kept < 10500,
+	      "sample 0.1 keeps about 10%% (%d "
+	      "of 100000)",
+	      kept);
+	CHECK(again == 100000, "the same rows on every call; 0.05 within 0.1");
+	CHECK(other_ds < 1300 && other_key < 1300,
+	      "another dataset or secret: other rows (%d, %d in common)",
+	      other_ds, other_key);
+	CHECK(all == 100000, "1.0 keeps every row");
+}
+
 int main(void)
 {
 	static const char secret[] = "0123456789abcdef-test-secret";
@@ -330,6 +361,7 @@ int main(void)
 	test_round();
 	test_scramble();
 	test_hostile();
+	test_sample();
 	msk_keys_free(keys);
 	msk_keys_free(keys2);
 	spot_buf_fini(&ob);
