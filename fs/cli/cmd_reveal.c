@@ -190,6 +190,27 @@ out:
 	return rc;
 }
 
+/* The masking keys of the config's secret file. 0, or an error printed. */
+static int cli_reveal_keys(const struct cfg *cfg, struct msk_keys **keys)
+{
+	uint8_t *secret = sodium_malloc(SBX_SECRET_FILE_MAX);
+	struct spot_err err = { "" };
+	size_t len = 0;
+	int rc;
+
+	if (!secret) {
+		cli_error("reveal", "cannot allocate locked memory for keys");
+		return -ENOMEM;
+	}
+	rc = sbx_read_secret(cfg, secret, &len, &err);
+	if (rc)
+		cli_error("reveal", "%s", err.msg);
+	else if ((rc = msk_keys_new(secret, len, keys)))
+		cli_error("reveal", "cannot derive keys: %s", strerror(-rc));
+	sodium_free(secret); /* wipes */
+	return rc;
+}
+
 /* Reveal every token to stdout; the count of tokens that failed. */
 static size_t cli_reveal_print(const struct msk_rule *r,
 			       const struct msk_keys *k,
@@ -232,13 +253,12 @@ int cli_reveal(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *role = NULL, *column;
-	struct spot_err err = { "" };
 	struct cli_tokens tok = { NULL, 0, false };
 	const struct cfg_dataset *d;
 	const struct cfg_table *t;
 	const struct cfg_column *col;
 	struct cfg *cfg;
-	struct sbx *s = NULL;
+	struct msk_keys *keys = NULL;
 	size_t failed;
 	int c, rc = CLI_EXIT_FAIL;
 
@@ -300,29 +320,23 @@ int cli_reveal(int argc, char **argv)
 				  "cannot read the tokens (at most "
 				  "%d bytes a line, %d lines)",
 				  CLI_REVEAL_LINE_MAX, CLI_REVEAL_MAX);
-			goto out_cfg;
+			goto out;
 		}
 	} else {
 		tok.v = argv + optind + 2;
 		tok.n = (size_t)(argc - optind - 2);
 	}
 	/* The keys come from the secret file, read with the caller's rights:
-	 * who cannot read it cannot reveal. */
-	if (sbx_new(cfg, &s, &err)) {
-		cli_error("reveal", "%s", err.msg);
-		cfg = NULL; /* sbx_new took it */
+	 * who cannot read it cannot reveal. The source is not opened. */
+	if (cli_reveal_keys(cfg, &keys))
 		goto out;
-	}
-	cfg = NULL;
-	if (cli_reveal_audit(s->cfg, d->name, column, role, tok.n))
+	if (cli_reveal_audit(cfg, d->name, column, role, tok.n))
 		goto out;
-	failed = cli_reveal_print(&col->rule, s->keys, &tok);
+	failed = cli_reveal_print(&col->rule, keys, &tok);
 	rc = failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 out:
-	sbx_free(s);
-out_cfg:
-	if (cfg)
-		cfg_free(cfg);
+	msk_keys_free(keys);
+	cfg_free(cfg);
 	cli_tokens_free(&tok);
 	return rc;
 }

@@ -89,6 +89,13 @@ def test_fpe_mount_and_reveal(sandbox):
     assert r.stdout.split("\n")[:20] == ids[:20]
     r = spotfs("reveal", "-c", s.config, "pay.csv", "card", df["card"][0])
     assert r.returncode == 0 and r.stdout == CARDS[0] + "\n"
+    # The dataset's file is not read: only the config and the secret file.
+    os.rename(s.src + "/pay.csv", s.src + "/pay.csv.gone")
+    try:
+        r = spotfs("reveal", "-c", s.config, "pay.csv", "id", df["id"][0])
+    finally:
+        os.rename(s.src + "/pay.csv.gone", s.src + "/pay.csv")
+    assert r.returncode == 0 and r.stdout == ids[0] + "\n", r.stderr
     r = spotfs("reveal", "-c", s.config, "pay.csv", "acct", "-",
                input="\n".join(df["acct"][:5]) + "\n")
     assert r.returncode == 0
@@ -106,7 +113,7 @@ def test_fpe_mount_and_reveal(sandbox):
     assert r.returncode == 0, r.stderr
     recs = [json.loads(line) for line in r.stdout.splitlines()]
     rev = [e for e in recs if e.get("event") == "reveal"]
-    assert len(rev) == 4, rev
+    assert len(rev) == 5, rev
     assert rev[0]["path"] == "pay.csv" and rev[0]["rows"] == 20
     assert "column 'id'" in rev[0]["detail"]
     assert rev[0]["uid"] == os.getuid() and rev[0]["process"] == "spotfs reveal"
