@@ -139,3 +139,52 @@ def test_check_names_dataset_column(sandbox):
     assert r.returncode != 0
     assert "v.csv" in out and "'day'" in out and "per: 'patient'" in out
     assert "2024-01-01" not in out
+
+
+def test_extra_methods_parquet(sandbox, tmp_path):
+    """Parquet decodes columns separately: shift per: must still see the
+    entity column; round keeps an INT64 column an integer; fpe keeps ids
+    unique; sample: keeps the same rows as a second read."""
+    from conftest import duck
+    s = sandbox()
+    pq = str(tmp_path / "v.parquet")
+    duck(tmp_path,
+         "COPY (SELECT 'P' || lpad(CAST(i % 50 AS VARCHAR), 4, '0') AS pid, "
+         "CAST(DATE '2023-01-01' + INTERVAL (i % 400) DAY AS DATE)::VARCHAR "
+         "AS admitted, CAST(DATE '2023-01-01' + INTERVAL (i % 400 + i % 9) "
+         "DAY AS DATE)::VARCHAR AS discharged, CAST(i % 100 AS BIGINT) AS age, "
+         "lpad(CAST(i * 7919 % 1000000000 AS VARCHAR), 9, '0') AS acct "
+         "FROM range(5000) t(i)) TO 'PQ' (FORMAT parquet)".replace("PQ", pq))
+    with open(pq, "rb") as f:
+        s.write("v.parquet", f.read())
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  v.parquet:\n    columns:\n"
+        "      pid: keep\n"
+        "      admitted: { method: shift, max: 20d, per: pid }\n"
+        "      discharged: { method: shift, max: 20d, per: pid }\n"
+        "      age: { method: round, step: 10, max: 80 }\n"
+        "      acct: fpe\n")
+    s.mount()
+    try:
+        served = str(tmp_path / "served.parquet")
+        with open(s.path("v.parquet"), "rb") as f, open(served, "wb") as g:
+            g.write(f.read())
+    finally:
+        s.unmount()
+    s.assert_clean_log()
+    raw = duck(tmp_path, "SELECT pid, admitted, discharged, age, acct FROM "
+               "'%s'" % pq)
+    got = duck(tmp_path, "SELECT pid, admitted, discharged, age, acct, "
+               "typeof(age) FROM '%s'" % served)
+    assert len(got) == len(raw) == 5000
+    offsets = {}
+    for r, g in zip(raw, got):
+        assert g[0] == r[0]
+        off = ordinal(g[1]) - ordinal(r[1])
+        assert off == ordinal(g[2]) - ordinal(r[2])
+        assert offsets.setdefault(r[0], off) == off and 1 <= abs(off) <= 20
+        assert g[3] == min(10 * int(r[3] / 10 + 0.5), 80)
+        assert g[5] in ("BIGINT", "INTEGER")
+        assert len(g[4]) == 9 and g[4] != r[4]
+    assert len({g[4] for g in got}) == len({r[4] for r in raw})
+    assert len(set(offsets.values())) > 10
