@@ -21,6 +21,8 @@ int cli_mount(int argc, char **argv);
 int cli_unmount(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_preview(int argc, char **argv);
+int cli_scan(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_reveal(int argc, char **argv);
 
 /*
