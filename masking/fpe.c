@@ -34,6 +34,15 @@
 #define FPE_TAIL_MAX (FPE_BLOCK + 1 + FPE_B_MAX + FPE_BLOCK)
 #define FPE_POW_MAX (FPE_LEN_MAX + 2) /* bytes of radix^v, v <= 128 */
 
+/*
+ * A modulus with its reciprocal floor((2^64 - 1) / m): x mod m by one
+ * multiplication (Barrett), the 64-bit division done once per call, not
+ * once per round.
+ */
+struct fpe_mod {
+	uint64_t m, inv;
+};
+
 struct fpe_run {
 	const struct aes256_ctx *key;
 	unsigned radix;
@@ -42,7 +51,8 @@ struct fpe_run {
 	uint8_t pre[FPE_BLOCK]; /* CBC-MAC state after P and Q's fixed part */
 	uint8_t tail[FPE_TAIL_MAX]; /* Q's last blocks: fixed, i, NUM(B) */
 	uint64_t x64[2]; /* fast path: pre XOR tail, as big-endian numbers */
-	size_t tail_len; /* a multiple of FPE_BLOCK */
+	struct fpe_mod md[2]; /* fast path: radix^u, radix^v */
+	size_t tail_len;      /* a multiple of FPE_BLOCK */
 };
 
 static void fpe_xor_encrypt(const struct aes256_ctx *key, uint8_t y[FPE_BLOCK],
@@ -216,15 +226,6 @@ static void fpe_str64(uint64_t v, unsigned radix, uint8_t *out, size_t len)
 	}
 }
 
-/*
- * A modulus with its reciprocal floor((2^64 - 1) / m): x mod m by one
- * multiplication (Barrett), the 64-bit division done once per call, not
- * once per round.
- */
-struct fpe_mod {
-	uint64_t m, inv;
-};
-
 static void fpe_mod_init(struct fpe_mod *md, uint64_t m)
 {
 	md->m = m;
@@ -275,39 +276,13 @@ static uint64_t fpe_round64(const struct fpe_run *r, unsigned i, uint64_t qnum,
 	return (uint64_t)(y % md->m);
 }
 
-/*
- * radix^u and radix^v with their reciprocals, for the last (radix, n) this
- * thread saw: public numbers, so a column of one length costs the two
- * 64-bit divisions once, not once per value.
- */
-struct fpe_mods {
-	unsigned radix;
-	size_t n;
-	struct fpe_mod md[2];
-};
-
-static __thread struct fpe_mods fpe_tls_mods;
-
-static const struct fpe_mod *fpe_mods_get(unsigned radix, size_t n, uint64_t mu,
-					  uint64_t mv)
-{
-	struct fpe_mods *c = &fpe_tls_mods;
-
-	if (c->radix != radix || c->n != n) {
-		fpe_mod_init(&c->md[0], mu);
-		fpe_mod_init(&c->md[1], mv);
-		c->radix = radix;
-		c->n = n;
-	}
-	return c->md;
-}
-
 static void fpe_ff1_fast(struct fpe_run *r, bool decrypt, const uint8_t *x,
-			 uint8_t *out, uint64_t mu, uint64_t mv)
+			 uint8_t *out)
 {
 	uint64_t a = fpe_num64(x, r->u, r->radix);
 	uint64_t b = fpe_num64(x + r->u, r->v, r->radix);
-	const struct fpe_mod *md = fpe_mods_get(r->radix, r->n, mu, mv);
+	const struct fpe_mod *md = r->md;
+	uint64_t mu = md[0].m, mv = md[1].m;
 
 	if (!decrypt) {
 		for (unsigned i = 0; i < FPE_ROUNDS; i++) {
@@ -441,10 +416,43 @@ static int fpe_check(unsigned radix, const uint8_t *x, size_t n, size_t tlen)
 	return 0;
 }
 
-static int fpe_run(const struct aes256_ctx *key, bool decrypt, unsigned radix,
+/*
+ * What the fast path needs of one (key, radix, n, tweak), for the last one
+ * this thread used: a column of one length and group skips P's encryption,
+ * the set-up and the two 64-bit divisions on every value after its first.
+ * Keys are told apart by fpe_key.id, never reused within the process, so
+ * a freed key's entry can never match a new key. The entry holds CIPH_K(P)
+ * folded into the fixed part of Q (a block encrypted under the key, not
+ * the key) and public numbers.
+ */
+#define FPE_CACHE_TWEAK 64
+
+struct fpe_cache {
+	uint64_t key_id; /* 0: empty */
+	unsigned radix;
+	size_t n, tlen;
+	uint8_t tweak[FPE_CACHE_TWEAK];
+	size_t b, d;
+	uint64_t x64[2];
+	struct fpe_mod md[2];
+};
+
+static __thread struct fpe_cache fpe_tls_cache;
+
+static bool fpe_cache_hit(const struct fpe_cache *c, const struct fpe_key *key,
+			  unsigned radix, size_t n, const uint8_t *tweak,
+			  size_t tlen)
+{
+	return key->id && c->key_id == key->id && c->radix == radix &&
+	       c->n == n && c->tlen == tlen &&
+	       (!tlen || !memcmp(c->tweak, tweak, tlen));
+}
+
+static int fpe_run(const struct fpe_key *key, bool decrypt, unsigned radix,
 		   const uint8_t *tweak, size_t tlen, const uint8_t *x,
 		   size_t n, uint8_t *y, bool generic)
 {
+	struct fpe_cache *c = &fpe_tls_cache;
 	uint8_t out[FPE_LEN_MAX];
 	struct fpe_run r;
 	uint64_t mu, mv;
@@ -452,33 +460,65 @@ static int fpe_run(const struct aes256_ctx *key, bool decrypt, unsigned radix,
 
 	if (rc)
 		return rc;
-	r.key = key;
+	r.key = &key->aes;
 	r.radix = radix;
 	r.n = n;
 	r.u = n / 2;
 	r.v = n - r.u;
+	if (!generic && fpe_cache_hit(c, key, radix, n, tweak, tlen)) {
+		r.b = c->b;
+		r.d = c->d;
+		memcpy(r.x64, c->x64, sizeof(r.x64));
+		memcpy(r.md, c->md, sizeof(r.md));
+		fpe_ff1_fast(&r, decrypt, x, out);
+		goto done;
+	}
 	mu = fpe_pow64(radix, r.u);
 	mv = fpe_pow64(radix, r.v);
 	fpe_setup(&r, tweak, tlen,
 		  mv ? (size_t)(64 - __builtin_clzll(mv - 1))
 		     : fpe_pow_bits(radix, r.v));
 	/* With 1 + b <= 9 the tail is always one block; checked anyway. */
-	if (mv && !generic && r.tail_len == FPE_BLOCK)
-		fpe_ff1_fast(&r, decrypt, x, out, mu, mv);
-	else
+	if (mv && !generic && r.tail_len == FPE_BLOCK) {
+		fpe_mod_init(&r.md[0], mu);
+		fpe_mod_init(&r.md[1], mv);
+		if (key->id && tlen <= FPE_CACHE_TWEAK) {
+			c->key_id = key->id;
+			c->radix = radix;
+			c->n = n;
+			c->tlen = tlen;
+			if (tlen)
+				memcpy(c->tweak, tweak, tlen);
+			c->b = r.b;
+			c->d = r.d;
+			memcpy(c->x64, r.x64, sizeof(c->x64));
+			memcpy(c->md, r.md, sizeof(c->md));
+		}
+		fpe_ff1_fast(&r, decrypt, x, out);
+	} else {
 		fpe_ff1_slow(&r, decrypt, x, out);
+	}
+done:
 	memcpy(y, out, n);
 	return 0;
 }
 
-int fpe_ff1(const struct aes256_ctx *key, bool decrypt, unsigned radix,
+void fpe_key_init(struct fpe_key *k, const uint8_t raw[32])
+{
+	static _Atomic uint64_t fpe_next_id;
+
+	aes256_set_encrypt_key(&k->aes, raw);
+	k->id = ++fpe_next_id;
+}
+
+int fpe_ff1(const struct fpe_key *key, bool decrypt, unsigned radix,
 	    const uint8_t *tweak, size_t tlen, const uint8_t *x, size_t n,
 	    uint8_t *y)
 {
 	return fpe_run(key, decrypt, radix, tweak, tlen, x, n, y, false);
 }
 
-int fpe_ff1_generic(const struct aes256_ctx *key, bool decrypt, unsigned radix,
+int fpe_ff1_generic(const struct fpe_key *key, bool decrypt, unsigned radix,
 		    const uint8_t *tweak, size_t tlen, const uint8_t *x,
 		    size_t n, uint8_t *y)
 {

@@ -12,8 +12,9 @@
  * Strings whose numbers fit 64 bits (16 decimal digits, 12 base-36
  * characters per half) run on machine integers; longer ones on byte-array
  * arithmetic. Both are the same function of their input (the unit tests
- * compare them). Nothing here allocates, logs or keeps state between calls:
- * the key is only read, so one key serves many threads.
+ * compare them). Nothing here allocates or logs; the key is only read, so
+ * one key serves many threads. Each thread keeps the set-up of the last
+ * (key, radix, length, tweak) it used (public numbers and CIPH_K(P)).
  */
 #ifndef SPOT_FPE_H
 #define SPOT_FPE_H
@@ -33,6 +34,18 @@
 #define FPE_DOMAIN_MIN 1000000u
 
 /*
+ * An FF1 key: AES-256's expanded encryption key, and an id unique within
+ * the process that tags the per-thread cache of fpe_ff1 (see fpe.c).
+ */
+struct fpe_key {
+	struct aes256_ctx aes;
+	uint64_t id;
+};
+
+/* Expand raw into k and give it a new id. */
+void fpe_key_init(struct fpe_key *k, const uint8_t raw[32]);
+
+/*
  * Encrypt (decrypt false) or decrypt the n numerals x into y (x and y may
  * be the same array) under key and the tweak (tlen bytes, may be 0).
  * 0, or -EINVAL for a radix outside 2..256, n outside FPE_LEN_MIN..
@@ -40,7 +53,7 @@
  * domain-size floor (fpe_domain_ok) is the caller's to enforce: the unit
  * tests run FF1 on smaller domains to prove it a bijection exhaustively.
  */
-int fpe_ff1(const struct aes256_ctx *key, bool decrypt, unsigned radix,
+int fpe_ff1(const struct fpe_key *key, bool decrypt, unsigned radix,
 	    const uint8_t *tweak, size_t tlen, const uint8_t *x, size_t n,
 	    uint8_t *y);
 
@@ -48,7 +61,7 @@ int fpe_ff1(const struct aes256_ctx *key, bool decrypt, unsigned radix,
  * fpe_ff1 always on byte-array arithmetic (the path of long strings), for
  * the unit tests to compare with the machine-integer path.
  */
-int fpe_ff1_generic(const struct aes256_ctx *key, bool decrypt, unsigned radix,
+int fpe_ff1_generic(const struct fpe_key *key, bool decrypt, unsigned radix,
 		    const uint8_t *tweak, size_t tlen, const uint8_t *x,
 		    size_t n, uint8_t *y);
 

@@ -71,7 +71,7 @@ static int msk_keys_fpe(struct msk_keys *k)
 	if (crypto_kdf_derive_from_key(raw, sizeof(raw), MSK_SUBKEY_FPE,
 				       msk_kdf_ctx, k->master) != 0)
 		return -EIO;
-	aes256_set_encrypt_key(&k->fpe, raw);
+	fpe_key_init(&k->fpe, raw);
 	sodium_memzero(raw, sizeof(raw));
 	return 0;
 }

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <nettle/aes.h>
 #include <sodium.h>
 
+#include "fpe.h"
 #include "methods.h"
 
 #define MSK_KEY_LEN 32
@@ -30,7 +30,7 @@ struct msk_keys {
 	uint8_t token[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN]; /* tokenize */
 	uint8_t fake[MSK_KEY_LEN];			/* fake seeds */
 	uint8_t noise[MSK_KEY_LEN];			/* per-cell noise */
-	struct aes256_ctx fpe; /* FF1, expanded AES-256 encryption key */
+	struct fpe_key fpe; /* FF1: expanded AES-256 encryption key */
 	uint8_t group[MSK_SIP_KEY_LEN]; /* derives the keys of groups */
 	/* shift, scramble: a SipHash key, then a 32-byte key (BLAKE2b for
 	 * shift's per-cell draws, ChaCha20 for scramble's keystream) */
