@@ -27,13 +27,12 @@
 #include "srcdir.h"
 
 #define SBX_SECRET_LEN 32
-#define SBX_SECRET_FILE_MAX 4096
 #define SBX_NAME_KEY_LEN 32
 
 static const char sbx_name_label[] = "spotfs overlay names v1";
 
-static int sbx_read_secret(const struct cfg *cfg, uint8_t *secret, size_t *len,
-			   struct spot_err *err)
+int sbx_read_secret(const struct cfg *cfg, uint8_t *secret, size_t *len,
+		    struct spot_err *err)
 {
 	ssize_t n;
 	int fd;

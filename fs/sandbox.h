@@ -73,6 +73,16 @@ int sbx_new(struct cfg *cfg, struct sbx **out, struct spot_err *err);
 void sbx_free(struct sbx *s);
 
 /*
+ * The sandbox secret: random bytes, or the bytes of the secret file (at
+ * least 16, at most SBX_SECRET_FILE_MAX, read with the caller's rights).
+ * secret must hold SBX_SECRET_FILE_MAX bytes (locked memory: the caller
+ * wipes it). 0 or -errno with err set (the file's path, never its bytes).
+ */
+#define SBX_SECRET_FILE_MAX 4096
+int sbx_read_secret(const struct cfg *cfg, uint8_t *secret, size_t *len,
+		    struct spot_err *err);
+
+/*
  * Whether the source file rel (stat st) holds a configured dataset's raw
  * bytes: the same file (st_dev, st_ino) under any name (a hard link), a
  * file a view was built from (a dataset's file before it was replaced),

@@ -41,6 +41,11 @@ static const char msk_kdf_ctx[crypto_kdf_CONTEXTBYTES] = "spotmask";
 enum msk_subkey {
 	MSK_SUBKEY_FAKE = 3,
 	MSK_SUBKEY_NOISE = 4,
+	MSK_SUBKEY_FPE = 5,	  /* AES-256 key of FF1 */
+	MSK_SUBKEY_GROUP = 6,	  /* SipHash key that derives group keys */
+	MSK_SUBKEY_SHIFT = 7,	  /* SipHash key of shift offsets */
+	MSK_SUBKEY_SCRAMBLE = 8,  /* ChaCha20 key of scramble */
+	MSK_SUBKEY_SAMPLE = 9,	  /* SipHash key of row samples */
 	MSK_SUBKEY_HASH_SIP = 16, /* + block, 0..MSK_SIP_BLOCKS-1 */
 	MSK_SUBKEY_TOKEN_SIP = 32,
 };
@@ -56,6 +61,37 @@ static int msk_keys_sip(uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN],
 					       base + i, msk_kdf_ctx, master))
 			return -EIO;
 	return 0;
+}
+
+/* The FF1 key: derived, expanded into k->fpe, the raw bytes wiped. */
+static int msk_keys_fpe(struct msk_keys *k)
+{
+	uint8_t raw[32];
+
+	if (crypto_kdf_derive_from_key(raw, sizeof(raw), MSK_SUBKEY_FPE,
+				       msk_kdf_ctx, k->master) != 0)
+		return -EIO;
+	fpe_key_init(&k->fpe, raw);
+	sodium_memzero(raw, sizeof(raw));
+	return 0;
+}
+
+void msk_group_key(const struct msk_keys *k, enum msk_method m, unsigned idx,
+		   const char *g, size_t glen, uint8_t out[MSK_SIP_KEY_LEN])
+{
+	uint8_t in[4 + MSK_GROUP_MAX];
+
+	if (glen > MSK_GROUP_MAX)
+		glen = MSK_GROUP_MAX; /* msk_rule_set refuses longer names */
+	in[0] = (uint8_t)m;
+	in[1] = (uint8_t)idx;
+	in[3] = (uint8_t)glen;
+	memcpy(in + 4, g, glen);
+	for (uint8_t half = 0; half < 2; half++) {
+		in[2] = half;
+		crypto_shorthash_siphash24(out + 8 * half, in, 4 + glen,
+					   k->group);
+	}
 }
 
 int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
@@ -82,7 +118,20 @@ int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 				       k->master) != 0 ||
 	    crypto_kdf_derive_from_key(k->noise, sizeof(k->noise),
 				       MSK_SUBKEY_NOISE, msk_kdf_ctx,
-				       k->master) != 0) {
+				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->group, sizeof(k->group),
+				       MSK_SUBKEY_GROUP, msk_kdf_ctx,
+				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->shift, sizeof(k->shift),
+				       MSK_SUBKEY_SHIFT, msk_kdf_ctx,
+				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->scramble, sizeof(k->scramble),
+				       MSK_SUBKEY_SCRAMBLE, msk_kdf_ctx,
+				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->sample, sizeof(k->sample),
+				       MSK_SUBKEY_SAMPLE, msk_kdf_ctx,
+				       k->master) != 0 ||
+	    msk_keys_fpe(k)) {
 		spot_log(SPOT_LOG_ERR, "masking: key derivation failed");
 		rc = -EIO;
 		goto fail;
@@ -111,6 +160,9 @@ static const char *const msk_method_names[MSK_METHOD_COUNT] = {
 	[MSK_REDACT] = "redact",     [MSK_NULL] = "null",
 	[MSK_FAKE] = "fake",	     [MSK_GENERALIZE] = "generalize",
 	[MSK_NOISE] = "noise",	     [MSK_PII] = "pii",
+	[MSK_FPE] = "fpe",	     [MSK_SHIFT] = "shift",
+	[MSK_TRUNCATE] = "truncate", [MSK_ROUND] = "round",
+	[MSK_SCRAMBLE] = "scramble",
 };
 
 int msk_method_parse(const char *name, enum msk_method *out)
@@ -147,14 +199,20 @@ void msk_rule_init(struct msk_rule *r, enum msk_method m)
 	r->noise_epsilon = 1.0;
 	r->noise_sensitivity = 1.0;
 	r->pii_kinds = MSK_PII_ALL;
+	r->round_step = 1;
+	r->trunc_to = (enum msk_trunc_to)(MSK_TRUNC_YEAR + 1); /* unset */
+	if (m == MSK_FPE)
+		msk_fpe_alphabet(r, "digits", NULL);
 }
 
 void msk_rule_fini(struct msk_rule *r)
 {
 	free(r->pattern);
 	free(r->text);
-	r->pattern = r->text = NULL;
-	r->pattern_len = r->text_len = 0;
+	free(r->group);
+	free(r->per);
+	r->pattern = r->text = r->group = r->per = NULL;
+	r->pattern_len = r->text_len = r->group_len = r->per_len = 0;
 }
 
 static int msk_dup(const char *s, size_t len, char **out)
@@ -171,17 +229,23 @@ static int msk_dup(const char *s, size_t len, char **out)
 
 int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src)
 {
-	char *pattern = NULL, *text = NULL;
+	char *pattern = NULL, *text = NULL, *group = NULL, *per = NULL;
 
 	if ((src->pattern &&
 	     msk_dup(src->pattern, src->pattern_len, &pattern)) ||
-	    (src->text && msk_dup(src->text, src->text_len, &text))) {
+	    (src->text && msk_dup(src->text, src->text_len, &text)) ||
+	    (src->group && msk_dup(src->group, src->group_len, &group)) ||
+	    (src->per && msk_dup(src->per, src->per_len, &per))) {
 		free(pattern);
+		free(text);
+		free(group);
 		return -ENOMEM;
 	}
 	*dst = *src;
 	dst->pattern = pattern;
 	dst->text = text;
+	dst->group = group;
+	dst->per = per;
 	return 0;
 }
 
@@ -201,16 +265,25 @@ static const struct msk_param msk_params[] = {
 	{ "keep_first", MSK_BIT(MSK_PARTIAL) },
 	{ "keep_last", MSK_BIT(MSK_PARTIAL) },
 	{ "char", MSK_BIT(MSK_MASK) | MSK_BIT(MSK_PARTIAL) |
-			  MSK_BIT(MSK_EMAIL) | MSK_BIT(MSK_GENERALIZE) },
+			  MSK_BIT(MSK_EMAIL) | MSK_BIT(MSK_GENERALIZE) |
+			  MSK_BIT(MSK_FPE) },
 	{ "domain", MSK_BIT(MSK_EMAIL) },
 	{ "text", MSK_BIT(MSK_REDACT) },
 	{ "kind", MSK_BIT(MSK_FAKE) },
-	{ "to", MSK_BIT(MSK_GENERALIZE) },
-	{ "step", MSK_BIT(MSK_GENERALIZE) },
+	{ "to", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_TRUNCATE) },
+	{ "step", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_ROUND) },
+	{ "max", MSK_BIT(MSK_SHIFT) | MSK_BIT(MSK_ROUND) },
+	{ "min", MSK_BIT(MSK_ROUND) },
+	{ "per", MSK_BIT(MSK_SHIFT) },
 	{ "keep", MSK_BIT(MSK_GENERALIZE) },
 	{ "epsilon", MSK_BIT(MSK_NOISE) },
 	{ "sensitivity", MSK_BIT(MSK_NOISE) },
 	{ "detect", MSK_BIT(MSK_PII) },
+	{ "alphabet", MSK_BIT(MSK_FPE) },
+	{ "luhn", MSK_BIT(MSK_FPE) },
+	{ "iban", MSK_BIT(MSK_FPE) },
+	{ "group", MSK_BIT(MSK_HASH) | MSK_BIT(MSK_TOKENIZE) |
+			   MSK_BIT(MSK_FAKE) | MSK_BIT(MSK_FPE) },
 };
 
 static void msk_err_unknown(const struct msk_rule *r, const char *key,
@@ -363,6 +436,40 @@ static int msk_set_char(const char *v, char *out, struct spot_err *err)
 	return 0;
 }
 
+static int msk_parse_bool(const char *key, const char *v, bool *out,
+			  struct spot_err *err)
+{
+	if (!strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0")) {
+		*out = false;
+		return 0;
+	}
+	spot_err_set(err, "%s: expected true or false", key);
+	return -EINVAL;
+}
+
+/* A group name: 1..64 bytes of letters, digits, '_', '-' and '.'. */
+static int msk_set_group(struct msk_rule *r, const char *v,
+			 struct spot_err *err)
+{
+	size_t len = strlen(v);
+
+	if (!len || len > MSK_GROUP_MAX ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789_-.") != len) {
+		spot_err_set(err,
+			     "group: expected a name of 1 to %d letters, "
+			     "digits, '_', '-' or '.'",
+			     MSK_GROUP_MAX);
+		return -EINVAL;
+	}
+	return msk_set_string("group", v, MSK_GROUP_MAX, &r->group,
+			      &r->group_len, err);
+}
+
 static int msk_set_choice(struct msk_rule *r, const char *key, const char *v,
 			  struct spot_err *err)
 {
@@ -411,6 +518,9 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 		msk_err_unknown(r, key, err);
 		return -ENOENT;
 	}
+	if (r->method == MSK_SHIFT || r->method == MSK_TRUNCATE ||
+	    r->method == MSK_ROUND)
+		return msk_extra_set(r, key, value, err);
 	if (strcmp(key, "length") == 0)
 		return msk_parse_uint(key, value, MSK_HASH_MIN, MSK_HASH_MAX,
 				      &r->hash_len, err);
@@ -449,6 +559,14 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 	if (strcmp(key, "prefix") == 0)
 		return msk_set_string(key, value, MSK_PREFIX_MAX, &r->text,
 				      &r->text_len, err);
+	if (strcmp(key, "group") == 0)
+		return msk_set_group(r, value, err);
+	if (strcmp(key, "alphabet") == 0)
+		return msk_fpe_alphabet(r, value, err);
+	if (strcmp(key, "luhn") == 0)
+		return msk_parse_bool(key, value, &r->fpe_luhn, err);
+	if (strcmp(key, "iban") == 0)
+		return msk_parse_bool(key, value, &r->fpe_iban, err);
 	return msk_set_choice(r, key, value, err);
 }
 
@@ -522,6 +640,12 @@ int msk_rule_check(const struct msk_rule *r, struct spot_err *err)
 		if (!r->pii_kinds || (r->pii_kinds & ~(unsigned)MSK_PII_ALL))
 			goto bad;
 		return 0;
+	case MSK_FPE:
+		return msk_fpe_check(r, err);
+	case MSK_SHIFT:
+	case MSK_TRUNCATE:
+	case MSK_ROUND:
+		return msk_extra_check(r, err);
 	default:
 		return 0;
 	}

@@ -36,6 +36,11 @@ enum msk_method {
 	MSK_GENERALIZE, /* numbers to ranges, dates to month/year, prefixes */
 	MSK_NOISE,	/* calibrated Laplace noise, deterministic per cell */
 	MSK_PII,	/* redact PII found in free text */
+	MSK_FPE,	/* FF1 format-preserving encryption (reversible) */
+	MSK_SHIFT,	/* dates moved by a keyed offset, one per entity */
+	MSK_TRUNCATE,	/* timestamps cut to the hour, day or month */
+	MSK_ROUND,	/* numbers rounded to a step, clamped to min/max */
+	MSK_SCRAMBLE,	/* letters and digits replaced, classes kept */
 	MSK_METHOD_COUNT
 };
 
@@ -62,6 +67,13 @@ enum msk_gen_to {
 	MSK_GEN_MONTH,	  /* date/timestamp -> "YYYY-MM" */
 	MSK_GEN_RANGE,	  /* number -> "30-39" with step 10 */
 	MSK_GEN_PREFIX,	  /* keep the first `keep` characters, mask the rest */
+};
+
+enum msk_trunc_to {
+	MSK_TRUNC_HOUR = 0,
+	MSK_TRUNC_DAY,
+	MSK_TRUNC_MONTH,
+	MSK_TRUNC_YEAR,
 };
 
 enum msk_pii_kind {
@@ -96,13 +108,41 @@ struct msk_rule {
 	double noise_epsilon;	      /* noise: default 1.0 */
 	double noise_sensitivity;     /* noise: default 1.0; days for dates */
 	unsigned pii_kinds; /* pii: which detectors, default MSK_PII_ALL */
+	/*
+	 * hash, tokenize, fake, fpe: a consistency group (owned,
+	 * NUL-terminated), NULL for the default. Columns of one group share
+	 * a key whatever they are called; groups are unrelated.
+	 */
+	char *group;
+	size_t group_len;
+	/* fpe: the alphabet, default digits */
+	unsigned fpe_radix;	/* characters in the alphabet, 2..95 */
+	char fpe_chars[96];	/* the alphabet, NUL-terminated */
+	uint8_t fpe_index[256]; /* byte -> numeral, MSK_FPE_NONE */
+	bool fpe_luhn;		/* keep a Luhn check digit valid */
+	bool fpe_iban;		/* keep IBAN check digits valid */
+	uint32_t shift_days;	/* shift: max, in days (1..3650) */
+	char *per;		/* shift: entity column (owned) or NULL */
+	size_t per_len;
+	enum msk_trunc_to trunc_to;  /* truncate */
+	double round_step;	     /* round: default 1 */
+	int round_decimals;	     /* round: places of a fractional step */
+	double round_min, round_max; /* round: clamps, when has_ */
+	bool round_has_min, round_has_max;
 };
+
+#define MSK_FPE_NONE 0xff /* fpe_index of a byte outside the alphabet */
+#define MSK_GROUP_MAX 64  /* bytes of a group name */
 
 /* Where a cell sits: seeds per-cell randomness (noise). */
 struct msk_cell {
 	const char *dataset; /* NUL-terminated dataset name */
 	const char *column;  /* NUL-terminated column name */
 	uint64_t row;	     /* source row index */
+	/* shift with per: the row's value of the entity column (raw), or
+	 * NULL: then the offset is per cell, like noise's draw. */
+	const uint8_t *entity;
+	size_t entity_len;
 };
 
 struct msk_keys; /* opaque; sodium_malloc'd */
@@ -129,7 +169,11 @@ int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src);
  * ("length", "12"), ("pattern", "***-**-####"), ("keep_last", "4"),
  * ("domain", "hash"), ("text", "[X]"), ("kind", "name"), ("to", "year"),
  * ("step", "10"), ("keep", "3"), ("epsilon", "0.5"), ("sensitivity", "1000"),
- * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone").
+ * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone"),
+ * ("alphabet", "digits"), ("luhn", "true"), ("iban", "true"),
+ * ("group", "customer"), ("max", "30d") and ("per", "patient_id") for
+ * shift, ("to", "hour") for truncate, ("step", "5"), ("min", "0") and
+ * ("max", "90") for round.
  * -ENOENT for a key the method does not take, -EINVAL for a bad value; err
  * says which and why.
  */
@@ -141,7 +185,8 @@ int msk_rule_check(const struct msk_rule *r, struct spot_err *err);
 /*
  * Apply the rule to one value (in, len, in_type). Appends the output to out
  * (the caller resets it) and sets *out_type (TEXT, INT, REAL, BLOB or NULL).
- * cell may be NULL for methods that do not use it (everything but noise).
+ * cell may be NULL for methods that do not use it (everything but noise
+ * and shift).
  * 0 or -errno (-ENOMEM; -EINVAL for input the method cannot handle, such as
  * a non-number under noise: the caller fails the read closed).
  */
@@ -149,6 +194,27 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
 	      enum pipe_type in_type, struct spot_buf *out,
 	      enum pipe_type *out_type);
+
+/*
+ * Reverse an fpe rule (spotfs reveal): append to out the value the token
+ * (in, len) was made from, under the same rule and keys. 0, -EINVAL when
+ * the rule is not fpe, -ERANGE for a token fpe did not encrypt (a value
+ * too short or too long, served with its alphabet characters masked),
+ * -ENOMEM.
+ */
+int msk_reveal(const struct msk_rule *r, const struct msk_keys *k,
+	       const uint8_t *in, size_t len, struct spot_buf *out);
+
+/*
+ * A deterministic row sample (dataset sample: RATE). msk_sample_seed hashes
+ * the view's name once; msk_sample_keep says whether source row (0-based)
+ * is in the sample of share rate (0 < rate <= 1): a keyed hash of (view,
+ * row) under the sandbox secret, so every role and every read of one
+ * sandbox sees the same rows, and another secret picks others.
+ */
+uint64_t msk_sample_seed(const struct msk_keys *k, const char *view);
+bool msk_sample_keep(const struct msk_keys *k, uint64_t seed, uint64_t row,
+		     double rate);
 
 /*
  * Keyed hash of (p, len) as hex_len lowercase hex characters (8..128)

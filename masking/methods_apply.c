@@ -173,6 +173,35 @@ int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
 	return msk_keyed_hex(k->hash, p, len, hex_len, out);
 }
 
+/*
+ * hash or tokenize under the rule's group: the SipHash keys of the group,
+ * derived per call for the blocks the length needs (two SipHash calls per
+ * block), so a group keeps no state and needs no lock.
+ */
+static int msk_group_hex(const struct msk_rule *r, const struct msk_keys *k,
+			 const uint8_t *p, size_t len, struct spot_buf *out)
+{
+	uint8_t keys[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN];
+	unsigned blocks = (r->hash_len + MSK_SIP_HEX - 1) / MSK_SIP_HEX;
+	int rc;
+
+	if (blocks > MSK_SIP_BLOCKS)
+		return -EINVAL;
+	for (unsigned b = 0; b < blocks; b++)
+		msk_group_key(k, r->method, b, r->group, r->group_len, keys[b]);
+	rc = msk_keyed_hex(keys, p, len, r->hash_len, out);
+	sodium_memzero(keys, sizeof(keys));
+	return rc;
+}
+
+static int msk_hash(const struct msk_rule *r, const struct msk_keys *k,
+		    const uint8_t *in, size_t len, struct spot_buf *out)
+{
+	if (r->group)
+		return msk_group_hex(r, k, in, len, out);
+	return msk_keyed_hex(k->hash, in, len, r->hash_len, out);
+}
+
 static int msk_tokenize(const struct msk_rule *r, const struct msk_keys *k,
 			const uint8_t *in, size_t len, struct spot_buf *out)
 {
@@ -183,7 +212,11 @@ static int msk_tokenize(const struct msk_rule *r, const struct msk_keys *k,
 	else
 		rc = spot_buf_append(out, MSK_DEFAULT_PREFIX,
 				     strlen(MSK_DEFAULT_PREFIX));
-	return rc ? rc : msk_keyed_hex(k->token, in, len, r->hash_len, out);
+	if (rc)
+		return rc;
+	if (r->group)
+		return msk_group_hex(r, k, in, len, out);
+	return msk_keyed_hex(k->token, in, len, r->hash_len, out);
 }
 
 /* ---- mask, partial, email ---- */
@@ -405,14 +438,6 @@ static int msk_email(const struct msk_rule *r, const struct msk_keys *k,
 
 /* ---- numbers and dates ---- */
 
-struct msk_num {
-	bool is_int; /* fits int64 and has no '.' or exponent */
-	int64_t i;
-	double d;
-	int decimals; /* digits after '.', before any exponent */
-	bool exp;
-};
-
 static bool msk_is_digit(uint8_t c)
 {
 	return c >= '0' && c <= '9';
@@ -454,7 +479,7 @@ static size_t msk_num_scan(const uint8_t *p, size_t len, size_t i,
 }
 
 /* A decimal number, surrounding blanks allowed; no hex, inf or nan. */
-static int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
+int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
 {
 	char buf[MSK_NUM_MAX + 1];
 	size_t s = 0;
@@ -483,11 +508,6 @@ static int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n)
 	n->d = strtod(buf, &end);
 	return isfinite(n->d) ? 0 : -EINVAL;
 }
-
-struct msk_date {
-	int y, m, d;
-	char sep; /* '-' or '/' */
-};
 
 static bool msk_2digits(const uint8_t *p, int max, int *v)
 {
@@ -534,8 +554,8 @@ static int msk_month_days(int y, int m)
 }
 
 /* YYYY-MM-DD or YYYY/MM/DD; with time_ok, a time may follow (T or ' '). */
-static int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
-			  struct msk_date *dt)
+int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
+		   struct msk_date *dt)
 {
 	int hi, lo;
 
@@ -724,6 +744,27 @@ static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
 			       dt.sep, dt.d);
 }
 
+/* ---- fake ---- */
+
+/* The seed of a fake value: keyed BLAKE2b, under the group's key if any. */
+static int msk_fake(const struct msk_rule *r, const struct msk_keys *k,
+		    const uint8_t *in, size_t len, struct spot_buf *out)
+{
+	uint8_t seed[MSK_FAKE_SEED_LEN], gk[2 * MSK_SIP_KEY_LEN];
+
+	if (!r->group) {
+		crypto_generichash(seed, sizeof(seed), in, len, k->fake,
+				   MSK_KEY_LEN);
+		return msk_fake_write(r->fake_kind, seed, out);
+	}
+	msk_group_key(k, MSK_FAKE, 0, r->group, r->group_len, gk);
+	msk_group_key(k, MSK_FAKE, 1, r->group, r->group_len,
+		      gk + MSK_SIP_KEY_LEN);
+	crypto_generichash(seed, sizeof(seed), in, len, gk, sizeof(gk));
+	sodium_memzero(gk, sizeof(gk));
+	return msk_fake_write(r->fake_kind, seed, out);
+}
+
 /* ---- apply ---- */
 
 static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
@@ -731,13 +772,11 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 			   size_t len, enum pipe_type in_type,
 			   struct spot_buf *out)
 {
-	uint8_t seed[MSK_FAKE_SEED_LEN];
-
 	switch (r->method) {
 	case MSK_KEEP:
 		return spot_buf_append(out, in, len);
 	case MSK_HASH:
-		return msk_hash_hex(k, in, len, r->hash_len, out);
+		return msk_hash(r, k, in, len, out);
 	case MSK_TOKENIZE:
 		return msk_tokenize(r, k, in, len, out);
 	case MSK_MASK:
@@ -753,15 +792,23 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 		return spot_buf_append(out, MSK_DEFAULT_REDACT,
 				       strlen(MSK_DEFAULT_REDACT));
 	case MSK_FAKE:
-		crypto_generichash(seed, sizeof(seed), in, len, k->fake,
-				   MSK_KEY_LEN);
-		return msk_fake_write(r->fake_kind, seed, out);
+		return msk_fake(r, k, in, len, out);
 	case MSK_GENERALIZE:
 		return msk_generalize(r, in, len, out);
 	case MSK_NOISE:
 		return msk_noise(r, k, cell, in, len, in_type, out);
 	case MSK_PII:
 		return msk_pii_redact(in, len, r->pii_kinds, out);
+	case MSK_FPE:
+		return msk_fpe(r, k, in, len, false, out);
+	case MSK_SHIFT:
+		return msk_shift(r, k, cell, in, len, out);
+	case MSK_TRUNCATE:
+		return msk_truncate(r, in, len, out);
+	case MSK_ROUND:
+		return msk_round(r, in, len, in_type, out);
+	case MSK_SCRAMBLE:
+		return msk_scramble(k, in, len, out);
 	default:
 		return -EINVAL;
 	}
@@ -771,6 +818,8 @@ static bool msk_needs_keys(const struct msk_rule *r)
 {
 	return r->method == MSK_HASH || r->method == MSK_TOKENIZE ||
 	       r->method == MSK_FAKE || r->method == MSK_NOISE ||
+	       r->method == MSK_FPE || r->method == MSK_SHIFT ||
+	       r->method == MSK_SCRAMBLE ||
 	       (r->method == MSK_EMAIL && r->email_domain == MSK_EMAIL_HASH);
 }
 
@@ -799,8 +848,11 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 			out->p[mark] = 0;
 		return rc;
 	}
-	/* Only keep and noise keep the input type; the rest make text. */
-	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ? in_type
-								    : PIPE_TEXT;
+	/* Only keep, noise and round keep the input type; the rest make
+	 * text. */
+	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ||
+				    r->method == MSK_ROUND
+			    ? in_type
+			    : PIPE_TEXT;
 	return 0;
 }

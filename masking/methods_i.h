@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "fpe.h"
 #include "methods.h"
 
 #define MSK_KEY_LEN 32
@@ -29,6 +30,13 @@ struct msk_keys {
 	uint8_t token[MSK_SIP_BLOCKS][MSK_SIP_KEY_LEN]; /* tokenize */
 	uint8_t fake[MSK_KEY_LEN];			/* fake seeds */
 	uint8_t noise[MSK_KEY_LEN];			/* per-cell noise */
+	struct fpe_key fpe; /* FF1: expanded AES-256 encryption key */
+	uint8_t group[MSK_SIP_KEY_LEN]; /* derives the keys of groups */
+	/* shift, scramble: a SipHash key, then a 32-byte key (BLAKE2b for
+	 * shift's per-cell draws, ChaCha20 for scramble's keystream) */
+	uint8_t shift[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
+	uint8_t scramble[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
+	uint8_t sample[MSK_SIP_KEY_LEN];     /* sample: rows kept */
 	uint8_t master[crypto_kdf_KEYBYTES]; /* zero once derivation is done */
 };
 
@@ -37,5 +45,64 @@ struct msk_keys {
  * helpers).
  */
 bool u8_valid(const char *s, size_t len);
+
+/*
+ * The 16-byte key number idx of group (g, glen) for method m: two SipHash
+ * calls under the group key, so a group costs no allocation and no state.
+ */
+void msk_group_key(const struct msk_keys *k, enum msk_method m, unsigned idx,
+		   const char *g, size_t glen, uint8_t out[MSK_SIP_KEY_LEN]);
+
+/* The fpe method (methods_fpe.c): encrypt, or decrypt for msk_reveal. */
+int msk_fpe(const struct msk_rule *r, const struct msk_keys *k,
+	    const uint8_t *in, size_t len, bool decrypt, struct spot_buf *out);
+
+/* A number as msk_num_parse read it. */
+struct msk_num {
+	bool is_int; /* fits int64 and has no '.' or exponent */
+	int64_t i;
+	double d;
+	int decimals; /* digits after '.', before any exponent */
+	bool exp;
+};
+
+/*
+ * A decimal number, surrounding blanks allowed; no hex, inf or nan.
+ * 0 or -EINVAL (methods_apply.c).
+ */
+int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n);
+
+struct msk_date {
+	int y, m, d;
+	char sep; /* '-' or '/' */
+};
+
+/*
+ * YYYY-MM-DD or YYYY/MM/DD; with time_ok, a time may follow after 'T' or
+ * ' ' (HH:MM[:SS[.frac]] and a zone) from byte 10 on. 0 or -EINVAL.
+ */
+int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
+		   struct msk_date *dt);
+
+/* shift, truncate, round and scramble (methods_extra.c). */
+int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
+	      const struct msk_cell *cell, const uint8_t *in, size_t len,
+	      struct spot_buf *out);
+int msk_truncate(const struct msk_rule *r, const uint8_t *in, size_t len,
+		 struct spot_buf *out);
+int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
+	      enum pipe_type in_type, struct spot_buf *out);
+int msk_scramble(const struct msk_keys *k, const uint8_t *in, size_t len,
+		 struct spot_buf *out);
+/* Parameters and checks of those methods. */
+int msk_extra_set(struct msk_rule *r, const char *key, const char *v,
+		  struct spot_err *err);
+int msk_extra_check(const struct msk_rule *r, struct spot_err *err);
+
+/* msk_rule_check of an fpe rule. */
+int msk_fpe_check(const struct msk_rule *r, struct spot_err *err);
+
+/* Set the fpe alphabet from a name or a list of characters. */
+int msk_fpe_alphabet(struct msk_rule *r, const char *v, struct spot_err *err);
 
 #endif /* SPOT_METHODS_I_H */

@@ -124,6 +124,7 @@ struct cfg_dataset {
 	size_t nviews;
 	enum cfg_unlisted unlisted; /* never INHERIT after load */
 	struct cfg_kanon *kanon;    /* k_anonymity:, or NULL */
+	double sample; /* "sample: 0.1": share of rows served; 0 = all */
 	unsigned line, col;
 };
 

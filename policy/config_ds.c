@@ -190,8 +190,12 @@ static int cfg_role_known(struct cfg_ctx *x, const struct cfg_node *n)
 
 /* ---- column rules ---- */
 
-/* Report an msk_rule_set/check error at n, with the column's name. */
+/*
+ * Report an msk_rule_set/check error at n, with the column's and the
+ * dataset's names.
+ */
 static int cfg_msk_fail(struct cfg_ctx *x, const struct cfg_node *n,
+			const struct cfg_dataset *d,
 			const struct cfg_column *col, int rc)
 {
 	char msg[SPOT_ERR_MAX];
@@ -199,7 +203,8 @@ static int cfg_msk_fail(struct cfg_ctx *x, const struct cfg_node *n,
 	if (rc == -ENOMEM)
 		return cfg_oom(x);
 	snprintf(msg, sizeof(msg), "%s", x->err ? x->err->msg : "");
-	return cfg_fail(x, n, "column '%.80s': %s", col->name, msg);
+	return cfg_fail(x, n, "column '%.80s': %s (dataset '%.80s')", col->name,
+			msg, d->name);
 }
 
 static int cfg_method(struct cfg_ctx *x, const struct cfg_node *n,
@@ -229,8 +234,8 @@ static int cfg_method(struct cfg_ctx *x, const struct cfg_node *n,
 }
 
 /* "{ method: hash, length: 12 }": parameters go to msk_rule_set. */
-static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
-			     struct cfg_column *col)
+static int cfg_method_params(struct cfg_ctx *x, const struct cfg_dataset *d,
+			     const struct cfg_node *v, struct cfg_column *col)
 {
 	const struct cfg_node *k, *val;
 	size_t i;
@@ -245,7 +250,7 @@ static int cfg_method_params(struct cfg_ctx *x, const struct cfg_node *v,
 			return rc;
 		rc = msk_rule_set(&col->rule, k->s, val->s, x->err);
 		if (rc)
-			return cfg_msk_fail(x, rc == -ENOENT ? k : val, col,
+			return cfg_msk_fail(x, rc == -ENOENT ? k : val, d, col,
 					    rc);
 	}
 	return 0;
@@ -296,12 +301,12 @@ static int cfg_column(struct cfg_ctx *x, const struct cfg_dataset *d,
 				x, v, "column '%.80s' needs method: or policy:",
 				col->name);
 		if (!(rc = cfg_method(x, m, col)))
-			rc = cfg_method_params(x, v, col);
+			rc = cfg_method_params(x, d, v, col);
 	}
 	if (rc)
 		return rc;
 	rc = msk_rule_check(&col->rule, x->err);
-	return rc ? cfg_msk_fail(x, k, col, rc) : 0;
+	return rc ? cfg_msk_fail(x, k, d, col, rc) : 0;
 }
 
 static int cfg_rules(struct cfg_ctx *x, const struct cfg_dataset *d,
@@ -621,6 +626,30 @@ static int cfg_ds_sqlite(struct cfg_ctx *x, struct cfg_dataset *d,
 	return 0;
 }
 
+/* "sample: 0.1": serve a deterministic tenth of the rows (0 < share <= 1). */
+static int cfg_ds_sample(struct cfg_ctx *x, struct cfg_dataset *d,
+			 const struct cfg_node *v)
+{
+	const struct cfg_node *n = cfg_node_get(v, "sample");
+	const char *s;
+	char *end;
+	double r;
+	int rc;
+
+	if (!n)
+		return 0;
+	if ((rc = cfg_str(x, n, "sample", &s)))
+		return rc;
+	r = strtod(s, &end);
+	if (end == s || *end || !(r > 0) || r > 1)
+		return cfg_fail(x, n,
+				"dataset '%.80s': sample: expected a share of "
+				"rows above 0 and at most 1 (for example 0.1)",
+				d->name);
+	d->sample = r < 1 ? r : 0; /* 1: every row, no filter */
+	return 0;
+}
+
 static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		       const struct cfg_node *v, struct cfg_dataset *d)
 {
@@ -628,7 +657,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		"format",   "delimiter", "as",		"policy",
 		"allow",    "columns",	 "roles",	"tables",
 		"db_views", "views",	 "k_anonymity", "unlisted_columns",
-		NULL
+		"sample",   NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -651,7 +680,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	if ((rc = cfg_expect(x, v, CFG_NODE_MAP, what)) ||
 	    (rc = cfg_check_keys(x, v, keys, what)) ||
 	    (rc = cfg_ds_format(x, d, v)) || (rc = cfg_ds_policy(x, d, v)) ||
-	    (rc = cfg_ds_allow(x, d, v)) ||
+	    (rc = cfg_ds_allow(x, d, v)) || (rc = cfg_ds_sample(x, d, v)) ||
 	    ((u = cfg_node_get(v, "unlisted_columns")) &&
 	     (rc = cfg_unlisted(x, u, &d->unlisted))) ||
 	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||

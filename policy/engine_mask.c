@@ -44,20 +44,28 @@ struct pol_mask_def {
 };
 
 static const struct pol_mask_def pol_mask_defs[] = {
-	{ "hash", MSK_HASH, "length", { "length" } },
-	{ "tokenize", MSK_TOKENIZE, "prefix", { "prefix", "length" } },
+	{ "hash", MSK_HASH, "length", { "length", "group" } },
+	{ "tokenize", MSK_TOKENIZE, "prefix", { "prefix", "length", "group" } },
 	{ "pattern", MSK_MASK, "pattern", { "pattern", "char" } },
 	{ "partial", MSK_PARTIAL, NULL, { "keep_first", "keep_last", "char" } },
 	{ "email", MSK_EMAIL, NULL, { "domain", "char" } },
 	{ "redact", MSK_REDACT, "text", { "text" } },
 	{ "null", MSK_NULL, NULL, { NULL } },
-	{ "fake", MSK_FAKE, "kind", { "kind" } },
+	{ "fake", MSK_FAKE, "kind", { "kind", "group" } },
 	{ "generalize",
 	  MSK_GENERALIZE,
 	  NULL,
 	  { "to", "step", "keep", "char" } },
 	{ "noise", MSK_NOISE, NULL, { "epsilon", "sensitivity" } },
 	{ "pii", MSK_PII, "detect", { "detect" } },
+	{ "fpe",
+	  MSK_FPE,
+	  "alphabet",
+	  { "alphabet", "luhn", "iban", "group", "char" } },
+	{ "shift", MSK_SHIFT, "max", { "max" } },
+	{ "truncate", MSK_TRUNCATE, "to", { "to" } },
+	{ "round", MSK_ROUND, "step", { "step", "min", "max" } },
+	{ "scramble", MSK_SCRAMBLE, NULL, { NULL } },
 };
 
 /* ---- options ---- */
@@ -236,6 +244,14 @@ static int pol_mask_call(lua_State *L)
 	cell.dataset = st->dataset;
 	cell.column = st->column;
 	cell.row = st->batch ? st->batch->first_row + st->row : 0;
+	cell.entity = NULL;
+	cell.entity_len = 0;
+	/* mask.shift(v, opts, entity): one offset per entity value, as
+	 * per: COLUMN gives in YAML (the function passes row.COLUMN). */
+	if (d->method == MSK_SHIFT &&
+	    (lua_type(L, 3) == LUA_TSTRING || lua_type(L, 3) == LUA_TNUMBER))
+		cell.entity =
+			(const uint8_t *)lua_tolstring(L, 3, &cell.entity_len);
 	spot_buf_reset(&st->mbuf);
 	rc = msk_apply(rule, st->eng->keys, &cell, (const uint8_t *)p, len,
 		       in_type, &st->mbuf, &out_type);

@@ -19,6 +19,8 @@ struct plan_mcol {
 	const char *view; /* seeds per-cell randomness */
 	const char *column;
 	struct spot_buf tmp; /* reused output buffer */
+	bool has_per;	     /* shift per: the entity column's index */
+	size_t per_col;
 };
 
 /* spotfs check: what one source column became, and PII seen in it. */
@@ -40,8 +42,31 @@ struct plan {
 	struct plan_scan *scan;	 /* NULL but in spotfs check */
 	struct plan_scol *scols; /* per source column, with scan */
 	size_t nscols;
+	/* sample: the dataset's share of rows, with the row filter (Lua's
+	 * row(), or NULL) it runs after. */
+	double sample;
+	uint64_t sample_seed;
+	const struct msk_keys *keys;
+	pipe_row_fn inner_fn;
+	void *inner_arg;
 	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
 };
+
+/*
+ * sample: drop the rows outside the dataset's keyed sample, then run the
+ * policy's row filter on the rest (it skips rows already dropped).
+ */
+static int plan_sample_rows(void *arg, struct pipe_batch *b,
+			    struct spot_err *err)
+{
+	struct plan *p = arg;
+
+	for (size_t r = 0; r < b->nrows; r++)
+		if (b->keep[r] && !msk_sample_keep(p->keys, p->sample_seed,
+						   b->first_row + r, p->sample))
+			b->keep[r] = 0;
+	return p->inner_fn ? p->inner_fn(p->inner_arg, b, err) : 0;
+}
 
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
 static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
@@ -85,7 +110,7 @@ static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
 	struct plan_mcol *m = arg;
-	struct msk_cell cell = { m->view, m->column, 0 };
+	struct msk_cell cell = { m->view, m->column, 0, NULL, 0 };
 
 	for (size_t r = 0; r < b->nrows; r++) {
 		const struct pipe_cell *in = &b->in[r * b->ncols + col];
@@ -95,6 +120,16 @@ static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 		if (!b->keep[r])
 			continue;
 		cell.row = b->first_row + r;
+		if (m->has_per) {
+			/* The entity's raw value; NULL is one entity too. */
+			const struct pipe_cell *e =
+				&b->in[r * b->ncols + m->per_col];
+
+			cell.entity = e->type == PIPE_NULL || !e->p
+					      ? (const uint8_t *)""
+					      : e->p;
+			cell.entity_len = e->type == PIPE_NULL ? 0 : e->len;
+		}
 		spot_buf_reset(&m->tmp);
 		rc = msk_apply(m->rule, m->keys, &cell, in->p, in->len,
 			       (enum pipe_type)in->type, &m->tmp, &ot);
@@ -143,6 +178,7 @@ static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
 /* Bind one configured column rule to source column index ci. */
 static int plan_bind_col(struct plan *p, const struct plan_env *env,
 			 const struct cfg_column *c, size_t ci,
+			 const struct pipe_col *cols, size_t ncols,
 			 struct spot_err *err)
 {
 	struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf];
@@ -167,10 +203,28 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		m->view = p->view;
 		m->column = c->name;
 		spot_buf_init(&m->tmp);
+		if (c->rule.per) {
+			int pc = pipe_col_find(cols, ncols, c->rule.per,
+					       c->rule.per_len);
+
+			if (pc < 0) {
+				spot_err_set(err,
+					     "%s: column '%s' (config line "
+					     "%u): per: '%s' names no column "
+					     "of the data",
+					     p->view, c->name, c->line,
+					     c->rule.per);
+				return -EINVAL;
+			}
+			m->has_per = true;
+			m->per_col = (size_t)pc;
+			x->needs_row = true; /* reads the entity column */
+		}
 		x->col = ci;
 		x->fn = plan_method_fn;
 		x->arg = m;
-		x->keeps_type = c->rule.method == MSK_NOISE;
+		x->keeps_type = c->rule.method == MSK_NOISE ||
+				c->rule.method == MSK_ROUND;
 	}
 	p->pipe.nxf++;
 	return 0;
@@ -425,6 +479,20 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 				return rc;
 		}
 	}
+	if (d->sample > 0) {
+		if (!env->keys) { /* no secret, no sample: refuse */
+			spot_err_set(err, "%s: sample: needs the sandbox keys",
+				     p->view);
+			return -EINVAL;
+		}
+		p->sample = d->sample;
+		p->keys = env->keys;
+		p->sample_seed = msk_sample_seed(env->keys, name);
+		p->inner_fn = p->pipe.row_fn;
+		p->inner_arg = p->pipe.row_arg;
+		p->pipe.row_fn = plan_sample_rows;
+		p->pipe.row_arg = p;
+	}
 	return 0;
 }
 
@@ -485,7 +553,7 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 			disp = c->policy_fn		    ? PLAN_LUA
 			       : c->rule.method == MSK_KEEP ? PLAN_KEPT
 							    : PLAN_MASKED;
-			rc = plan_bind_col(p, env, c, i, err);
+			rc = plan_bind_col(p, env, c, i, cols, ncols, err);
 		} else if (p->run &&
 			   pol_engine_has_column_len(env->engine, cols[i].name,
 						     cols[i].name_len)) {

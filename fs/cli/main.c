@@ -36,6 +36,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "extend", cli_extend, "move a sandbox's deadline" },
 	{ "audit", cli_audit, "print or verify the audit log" },
 	{ "gc", cli_gc, "clean up after crashed sandboxes" },
+	{ "reveal", cli_reveal, "decrypt fpe tokens (stable secret only)" },
 };
 
 static void cli_usage(FILE *f)

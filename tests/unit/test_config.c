@@ -363,12 +363,14 @@ static void test_errors(void)
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
-		   "tables, db_views, views, k_anonymity, unlisted_columns)",
+		   "tables, db_views, views, k_anonymity, unlisted_columns, "
+		   "sample)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
 		   "keep, hash, tokenize, mask, partial, email, redact, null, "
-		   "fake, generalize, noise, pii)",
+		   "fake, generalize, noise, pii, fpe, shift, truncate, round, "
+		   "scramble)",
 		   "unknown method lists the methods");
 	expect_err(DS "    columns:\n      email: hsh\n",
 		   "5:14: unknown method 'hsh'", "unknown shorthand method");

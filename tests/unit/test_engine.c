@@ -803,6 +803,25 @@ static const struct mcase mcases[] = {
 	  "epsilon", "0.5", "sensitivity", "1000", "52000" },
 	{ "mask.pii(v)", MSK_PII, NULL, NULL, NULL, NULL,
 	  "mail ann@example.com or call 555-123-4567" },
+	{ "mask.fpe(v)", MSK_FPE, NULL, NULL, NULL, NULL, "123-45-6789" },
+	{ "mask.fpe(v, { luhn = true, group = 'cards' })", MSK_FPE, "luhn",
+	  "true", "group", "cards", "4111 1111 1111 1111" },
+	{ "mask.fpe(v, 'hex')", MSK_FPE, "alphabet", "hex", NULL, NULL,
+	  "c0ffee42" },
+	{ "mask.hash(v, { group = 'customer' })", MSK_HASH, "group", "customer",
+	  NULL, NULL, "ann@x.org" },
+	{ "mask.tokenize(v, { group = 'customer', length = 20 })", MSK_TOKENIZE,
+	  "group", "customer", "length", "20", "ann@x.org" },
+	{ "mask.fake(v, { kind = 'name', group = 'people' })", MSK_FAKE, "kind",
+	  "name", "group", "people", "Ann" },
+	{ "mask.shift(v, '30d')", MSK_SHIFT, "max", "30d", NULL, NULL,
+	  "2024-02-27T08:00:00Z" },
+	{ "mask.truncate(v, 'hour')", MSK_TRUNCATE, "to", "hour", NULL, NULL,
+	  "2024-02-27T08:41:07Z" },
+	{ "mask.round(v, { step = 10, max = 90 })", MSK_ROUND, "step", "10",
+	  "max", "90", "97" },
+	{ "mask.scramble(v)", MSK_SCRAMBLE, NULL, NULL, NULL, NULL,
+	  "AB-1234-cd" },
 };
 
 static void test_mask_equals_c(void)
@@ -810,7 +829,7 @@ static void test_mask_equals_c(void)
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(mcases); i++) {
 		const struct mcase *mc = &mcases[i];
 		const char *rows[] = { "x", mc->value, "DE" };
-		struct msk_cell cell = { "customers.csv", "email", 0 };
+		struct msk_cell cell = { "customers.csv", "email", 0, NULL, 0 };
 		struct msk_rule rule;
 		struct spot_buf want;
 		enum pipe_type wt;

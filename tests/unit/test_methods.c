@@ -19,7 +19,7 @@
 static struct spot_buf ob;
 static enum pipe_type ot;
 static struct msk_keys *keys, *keys2;
-static const struct msk_cell cell0 = { "customers.csv", "salary", 0 };
+static const struct msk_cell cell0 = { "customers.csv", "salary", 0, NULL, 0 };
 
 /* A rule from (key, value) pairs ending with NULL; checked. */
 static void rule(struct msk_rule *r, enum msk_method m, ...)
@@ -140,7 +140,8 @@ static void test_hash(void)
 	run_n(&r, keys, NULL, "alice@example.com", 17, PIPE_BLOB);
 	CHECK(!strcmp(a, (char *)ob.p), "hash: same without a cell / as blob");
 	{
-		struct msk_cell other = { "orders.parquet", "buyer", 99 };
+		struct msk_cell other = { "orders.parquet", "buyer", 99, NULL,
+					  0 };
 
 		run_n(&r, keys, &other, "alice@example.com", 17, PIPE_TEXT);
 		CHECK(!strcmp(a, (char *)ob.p),
@@ -771,6 +772,11 @@ static void all_rules(struct msk_rule r[MSK_METHOD_COUNT])
 	rule(&r[MSK_GENERALIZE], MSK_GENERALIZE, "to", "prefix", NULL);
 	rule(&r[MSK_NOISE], MSK_NOISE, NULL);
 	rule(&r[MSK_PII], MSK_PII, NULL);
+	rule(&r[MSK_FPE], MSK_FPE, NULL);
+	rule(&r[MSK_SHIFT], MSK_SHIFT, "max", "30d", NULL);
+	rule(&r[MSK_TRUNCATE], MSK_TRUNCATE, "to", "day", NULL);
+	rule(&r[MSK_ROUND], MSK_ROUND, NULL);
+	rule(&r[MSK_SCRAMBLE], MSK_SCRAMBLE, NULL);
 }
 
 static void free_rules(struct msk_rule r[MSK_METHOD_COUNT])
@@ -893,7 +899,7 @@ static void test_random_input(void)
 	for (i = 0; i < 20000; i++) {
 		size_t len = rng() % sizeof(v), j;
 		int m;
-		struct msk_cell c = { "d", "c", (uint64_t)i };
+		struct msk_cell c = { "d", "c", (uint64_t)i, NULL, 0 };
 
 		for (j = 0; j < len; j++)
 			v[j] = (rng() % 4) ? alphabet[rng() %
@@ -928,6 +934,52 @@ static void test_random_input(void)
 	msk_rule_fini(&all_star);
 	msk_rule_fini(&keep0);
 	free_rules(r);
+}
+
+/* group: one key per group name, whatever the column; default unchanged. */
+static void test_group(void)
+{
+	static const enum msk_method ms[] = { MSK_HASH, MSK_TOKENIZE,
+					      MSK_FAKE };
+	const struct msk_cell other = { "orders.csv", "customer_email", 9, NULL,
+					0 };
+	int same = 0, apart = 0, def = 0;
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(ms); i++) {
+		struct msk_rule d, g1, g1b, g2;
+		const char *kind = ms[i] == MSK_FAKE ? "kind" : NULL;
+		char *od, *o1, *o1b, *o2;
+
+		rule(&d, ms[i], kind, "email", NULL);
+		rule(&g1, ms[i], "group", "customer", kind, "email", NULL);
+		rule(&g1b, ms[i], "group", "customer", kind, "email", NULL);
+		rule(&g2, ms[i], "group", "supplier", kind, "email", NULL);
+		run(&d, "ann@example.org");
+		od = out_dup();
+		run(&g1, "ann@example.org");
+		o1 = out_dup();
+		run_n(&g1b, keys, &other, "ann@example.org", 15, PIPE_TEXT);
+		o1b = out_dup();
+		run(&g2, "ann@example.org");
+		o2 = out_dup();
+		same += !strcmp(o1, o1b);
+		apart += strcmp(o1, o2) != 0;
+		def += strcmp(o1, od) != 0 && strcmp(o2, od) != 0;
+		free(od);
+		free(o1);
+		free(o1b);
+		free(o2);
+		msk_rule_fini(&d);
+		msk_rule_fini(&g1);
+		msk_rule_fini(&g1b);
+		msk_rule_fini(&g2);
+	}
+	CHECK(same == 3, "group: one group, one output in any column");
+	CHECK(apart == 3, "group: two groups, unrelated outputs");
+	CHECK(def == 3, "group: grouped outputs differ from the default's");
+	CHECK(bad_param(MSK_MASK, "group", "x", -ENOENT, "unknown") &&
+		      bad_param(MSK_HASH, "group", "a b", -EINVAL, "group:"),
+	      "group: only for hash, tokenize, fake and fpe; a name");
 }
 
 static double cpu_now(void)
@@ -992,6 +1044,7 @@ int main(void)
 	test_null_empty();
 	test_no_raw_value();
 	test_random_input();
+	test_group();
 	bench_hash();
 	msk_keys_free(keys);
 	msk_keys_free(keys2);
