@@ -1,20 +1,29 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The command line: help, exit codes, config discovery and clear errors."""
 import os
+import re
 import subprocess
 
 import pytest
 
 from conftest import SPOTFS, is_mounted, spotfs
 
-COMMANDS = ["mount", "unmount", "check", "preview", "list", "status", "extend",
-            "audit", "gc"]
+COMMANDS = ["mount", "unmount", "check", "preview", "scan", "report", "list",
+            "status", "extend", "audit", "gc", "reveal"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)
 def test_help_on_every_command(cmd):
     r = spotfs(cmd, "--help")
     assert r.returncode == 0 and "usage: spotfs " + cmd in r.stdout, r.stdout + r.stderr
+
+
+def test_every_listed_command_is_tested():
+    """The commands spotfs --help lists are the ones above (plus version):
+    a new command cannot be added without its --help being checked."""
+    out = spotfs("--help").stdout
+    listed = re.findall(r"^  ([a-z]+)  ", out, re.M)
+    assert sorted(listed) == sorted(COMMANDS + ["version"]), listed
 
 
 def test_version_and_usage_errors():
