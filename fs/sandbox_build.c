@@ -294,11 +294,19 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.rw = sink ? &rw : NULL,
 		};
 
-		if (sbx_kanon_wanted(d))
+		struct sbx_kstamp ks;
+
+		if (sbx_kanon_wanted(d)) {
+			sbx_kanon_stamp(r->f->by_path ? r->src.path : NULL,
+					&ks);
 			rc = sbx_kanon_count(&bind, r->f, &req, &bind.kanon,
 					     err);
+		}
 		if (!rc)
 			rc = view_format_build(r->f, &req, &r->v, err);
+		if (!rc && bind.kanon)
+			rc = sbx_kanon_same(r->f->by_path ? r->src.path : NULL,
+					    &ks, err);
 		if (!rc && bind.kanon)
 			sbx_kanon_note(s, d, sub, bind.kanon);
 	}

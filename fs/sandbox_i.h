@@ -89,4 +89,23 @@ int sbx_kanon_count(const struct sbx_bind *b, const struct view_format *f,
 void sbx_kanon_note(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		    const struct plan_kanon *k);
 
+/*
+ * A database read by name (SQLite) is not pinned to a descriptor, and a
+ * WAL writer commits without touching the main file: the two passes of
+ * k_anonymity must have read the same data. What identifies it: the
+ * file and its -wal (identity, size, mtime).
+ */
+struct sbx_kstamp {
+	dev_t dev[2];
+	ino_t ino[2];
+	off_t size[2];
+	struct timespec mtime[2];
+	bool wal;
+};
+
+void sbx_kanon_stamp(const char *path, struct sbx_kstamp *k);
+/* -ESTALE with err set when the database changed between a and now. */
+int sbx_kanon_same(const char *path, const struct sbx_kstamp *a,
+		   struct spot_err *err);
+
 #endif /* SPOT_SANDBOX_I_H */

@@ -7,7 +7,11 @@
 #include "sandbox_i.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 bool sbx_kanon_wanted(const struct cfg_dataset *d)
 {
@@ -63,6 +67,45 @@ int sbx_kanon_count(const struct sbx_bind *b, const struct view_format *f,
 	plan_kanon_filter(k);
 	*out = k;
 	return 0;
+}
+
+void sbx_kanon_stamp(const char *path, struct sbx_kstamp *k)
+{
+	char wal[PATH_MAX];
+	struct stat st;
+
+	memset(k, 0, sizeof(*k));
+	if (!path)
+		return;
+	if (!stat(path, &st)) {
+		k->dev[0] = st.st_dev;
+		k->ino[0] = st.st_ino;
+		k->size[0] = st.st_size;
+		k->mtime[0] = st.st_mtim;
+	}
+	if ((size_t)snprintf(wal, sizeof(wal), "%s-wal", path) < sizeof(wal) &&
+	    !stat(wal, &st)) {
+		k->wal = true;
+		k->dev[1] = st.st_dev;
+		k->ino[1] = st.st_ino;
+		k->size[1] = st.st_size;
+		k->mtime[1] = st.st_mtim;
+	}
+}
+
+int sbx_kanon_same(const char *path, const struct sbx_kstamp *a,
+		   struct spot_err *err)
+{
+	struct sbx_kstamp now;
+
+	if (!path)
+		return 0; /* read through a pinned descriptor */
+	sbx_kanon_stamp(path, &now);
+	if (!memcmp(&now, a, sizeof(now)))
+		return 0;
+	spot_err_set(err, "k_anonymity: the database changed between the "
+			  "count and the build: built again at the next open");
+	return -ESTALE;
 }
 
 void sbx_kanon_note(struct sbx *s, const struct cfg_dataset *d, const char *sub,

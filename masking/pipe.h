@@ -100,6 +100,13 @@ struct pipe_plan {
 	void *row_arg;
 	struct pipe_xform *xf; /* at most one per column */
 	size_t nxf;
+	/*
+	 * Columns the row filter decided on as this plan serves them
+	 * (k_anonymity's quasi-identifiers): a stage after the plan that
+	 * would serve other values in them must fail instead.
+	 */
+	const size_t *pinned;
+	size_t npinned;
 };
 
 /* A format reader. */

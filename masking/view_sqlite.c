@@ -258,6 +258,23 @@ static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
 	}
 	if (first == SIZE_MAX)
 		return 0; /* nothing masked, or no generated column */
+	/* A recomputed column the row filter decided on: fail closed. */
+	for (size_t i = 0; p && i < p->npinned; i++) {
+		size_t c = p->pinned[i];
+		bool own_xf = false;
+
+		for (size_t j = 0; j < nxf; j++)
+			own_xf = own_xf || p->xf[j].col == c;
+		if (c < ncols && sqlc_source_generated(src, c) && !own_xf) {
+			spot_err_set(err,
+				     "table %s: column '%s' is a quasi-"
+				     "identifier of k_anonymity and a "
+				     "generated column recomputed from masked "
+				     "values: give it a rule of its own",
+				     name, cols[c].name);
+			return -EIO;
+		}
+	}
 	v->gen = calloc(ncols, sizeof(*v->gen));
 	v->xf = calloc(nxf + 1, sizeof(*v->xf));
 	if (!v->gen || !v->xf)

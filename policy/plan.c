@@ -574,7 +574,16 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 		if (rc)
 			goto fail;
 	}
-	/* Views are computed from tables already filtered. */
+	/* Views are computed from tables already filtered; a view's own
+	 * k_anonymity is refused, never silently ignored. */
+	if (env->view_output && t && t->kanon) {
+		spot_err_set(err,
+			     "%s: k_anonymity is for tables, not views: set it "
+			     "on the tables the view reads",
+			     p->view);
+		rc = -EIO;
+		goto fail;
+	}
 	if (ka && !env->view_output &&
 	    (rc = plan_bind_kanon(p, env, ka, cols, ncols, err))) {
 		if (rc == -ENOMEM)

@@ -201,11 +201,13 @@ static void kan_key(const struct plan_kwrap *w, const struct pipe_batch *b,
 		uint64_t n = c->type == PIPE_NULL ? 0 : c->len;
 		uint8_t len[9];
 
-		/* Length-prefixed, NULL apart from "": no two combinations
-		 * hash the same input. */
+		/* Length-prefixed, typed (NULL apart from "", the integer 7
+		 * apart from the text "7", as a typed form such as the
+		 * served .db keeps them): no two combinations hash the same
+		 * input, and no form splits a class the count merged. */
 		for (int i = 0; i < 8; i++)
 			len[i] = (uint8_t)(n >> (8 * i));
-		len[8] = c->type == PIPE_NULL;
+		len[8] = (uint8_t)(c->type + 1);
 		crypto_generichash_update(&st, len, sizeof(len));
 		crypto_generichash_update(&st, c->p, (size_t)n);
 	}
@@ -291,6 +293,18 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 			return -EIO;
 		}
 		w->qcol[q] = (size_t)i;
+		/* A name two columns share: which one is the quasi? */
+		for (size_t j = (size_t)i + 1; j < ncols; j++)
+			if (cols[j].name_len == cols[i].name_len &&
+			    !memcmp(cols[j].name, cols[i].name,
+				    cols[i].name_len)) {
+				spot_err_set(err,
+					     "%s: k_anonymity: two columns "
+					     "are named '%s'",
+					     view, ka->quasi[q]);
+				plan_kwrap_free(w);
+				return -EIO;
+			}
 	}
 	w->v = kan_view_get(k, view);
 	if (w->v && !k->filtering) {
@@ -312,6 +326,10 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 	w->inner_arg = pipe->row_arg;
 	pipe->row_fn = kan_row_fn;
 	pipe->row_arg = w;
+	/* The filter decided on these cells as served: no later stage (a
+	 * generated column recomputed from masked values) may change them. */
+	pipe->pinned = w->qcol;
+	pipe->npinned = w->nquasi;
 	*out = w;
 	return 0;
 nomem:

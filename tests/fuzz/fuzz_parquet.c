@@ -250,7 +250,8 @@ static void fuzz_plan(struct pq_file *f, struct pipe_xform *xf, size_t max,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pipe_xform xf[32];
-	struct pipe_plan plan, half, filter = { fuzz_row, NULL, NULL, 0 };
+	struct pipe_plan plan, half,
+		filter = { fuzz_row, NULL, NULL, 0, NULL, 0 };
 	struct spot_err err;
 	struct pq_file *f;
 	uint64_t data_end = data_end_of(data, size);
