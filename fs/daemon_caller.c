@@ -153,11 +153,38 @@ int dmn_caller_get(struct dmn *d, fuse_req_t req, struct dmn_caller *c)
 /* ---- audit ---- */
 
 /*
+ * Whether device maj:min is a FUSE file system's (another sandbox's mount,
+ * say, whose file names are its data), from this process's mountinfo.
+ */
+static bool dmn_dev_is_fuse(unsigned maj, unsigned min)
+{
+	char line[PATH_MAX * 2];
+	bool fuse = false;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return true; /* unknown: treated as one (a digest) */
+	while (!fuse && fgets(line, sizeof(line), f)) {
+		unsigned a, b;
+		const char *sep;
+
+		if (sscanf(line, "%*d %*d %u:%u", &a, &b) != 2 || a != maj ||
+		    b != min)
+			continue;
+		sep = strstr(line, " - ");
+		fuse = sep && !strncmp(sep + 3, "fuse", 4);
+	}
+	fclose(f);
+	return fuse;
+}
+
+/*
  * The name of the program pid runs, for the audit log: the base name of
  * its executable, never /proc/PID/comm, which is the name of a script or
  * of a copied binary and so may be a file name from the overlay (names are
- * never written in plaintext). An executable that lives on this mount is
- * recorded as "ovl:" and a keyed digest of its path. Its device comes from
+ * never written in plaintext). An executable that lives on this mount, or
+ * on any FUSE file system (another sandbox's overlay), is recorded as
+ * "ovl:" and a keyed digest of its path. Its device comes from
  * /proc/PID/maps: a stat() of it could wait for this very daemon. Empty
  * when any of it cannot be read.
  */
@@ -195,7 +222,8 @@ static void dmn_proc_name(struct dmn *d, pid_t pid, char *buf, size_t len)
 		if (strcmp(p, exe))
 			continue;
 		seen = true;
-		on_mount = makedev(maj, min) == mdev;
+		on_mount =
+			makedev(maj, min) == mdev || dmn_dev_is_fuse(maj, min);
 	}
 	fclose(f);
 	if (!seen)
