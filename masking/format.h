@@ -33,6 +33,10 @@
  *                 With csv among them, spotfs preview shows its rows;
  *       leaf_paths whether its column names are paths of leaves in nested
  *                 groups ("a.b"), which a rule must tell apart (plan.h);
+ *       field_paths whether its columns are field paths of nested
+ *                 records ("messages[].content") that rules name with
+ *                 patterns: "[]" and "*" segments, a rule on a path
+ *                 covering every leaf under it (plan.h);
  *       by_path   whether it opens the source by req->path rather than
  *                 reading req->fd (SQLite does, for its journals);
  *       source_open  its rows as a pipeline source (struct view_source);
@@ -72,6 +76,7 @@ enum view_fmt {
 	VIEW_FMT_CSV,
 	VIEW_FMT_PARQUET,
 	VIEW_FMT_SQLITE,
+	VIEW_FMT_JSONL,
 	VIEW_FMT_COUNT /* not a format: the number of ids */
 };
 
@@ -200,6 +205,7 @@ struct view_format {
 	size_t magic_len;
 	unsigned forms;
 	bool leaf_paths;
+	bool field_paths;
 	bool by_path;
 	view_source_fn source_open;
 	view_sink_fn sink_new;
@@ -269,6 +275,9 @@ int view_parquet_build(const struct view_format *f, const struct view_req *req,
 		       struct view_out *out, struct spot_err *err);
 int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 		      struct view_out *out, struct spot_err *err);
+/* JSON Lines (view_jsonl.c): masked in place, record by record. */
+int view_jsonl_build(const struct view_format *f, const struct view_req *req,
+		     struct view_out *out, struct spot_err *err);
 int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 			size_t n, struct pipe_col **cols, size_t *ncols,
 			struct spot_err *err);
