@@ -22,7 +22,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 {
 	struct plan_env env = { b->s->cfg,  b->s->keys, sbx_engine(b->s, b->d),
 				false,	    b->ds_cols, b->nds_cols,
-				b->s->scan, false,	    false };
+				b->s->scan, false,	false };
 	const struct cfg_table *t = NULL;
 	const struct view_format *f;
 	char name[PATH_MAX];

@@ -14,8 +14,8 @@ static const char *const view_csv_suffixes[] = { ".csv", ".tsv", ".txt", NULL };
 static const char *const view_pq_suffixes[] = { ".parquet", ".pq", NULL };
 static const char *const view_sqlite_suffixes[] = { ".db", ".sqlite",
 						    ".sqlite3", NULL };
-static const char *const view_jsonl_suffixes[] = { ".jsonl", ".ndjson",
-						   ".json", NULL };
+static const char *const view_jsonl_suffixes[] = { ".jsonl", ".ndjson", ".json",
+						   NULL };
 static const uint8_t view_pq_magic[] = "PAR1";
 static const uint8_t view_sqlite_magic[] = "SQLite format 3"; /* with NUL */
 

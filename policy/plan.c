@@ -248,8 +248,8 @@ static bool plan_seg(const char *s, size_t len, size_t *i, const char **seg,
 		*i = k + 2;
 		return true;
 	}
-	while (k < len && s[k] != '.' && !(s[k] == '[' && k + 1 < len &&
-					   s[k + 1] == ']'))
+	while (k < len && s[k] != '.' &&
+	       !(s[k] == '[' && k + 1 < len && s[k + 1] == ']'))
 		k++;
 	*slen = (size_t)(k - (size_t)(*seg - s));
 	*i = k;
@@ -284,9 +284,10 @@ static unsigned plan_path_score(const char *pat, const char *name, size_t len)
 }
 
 /* The rule of a field path column: see plan_env.field_paths. */
-static const struct cfg_column *
-plan_path_rule(const struct cfg_dataset *d, const struct cfg_table *t,
-	       const char *role, const char *name, size_t len)
+static const struct cfg_column *plan_path_rule(const struct cfg_dataset *d,
+					       const struct cfg_table *t,
+					       const char *role,
+					       const char *name, size_t len)
 {
 	const struct cfg_rules *sets[4];
 	bool ds_level[4];
