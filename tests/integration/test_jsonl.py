@@ -1,0 +1,301 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""JSON Lines datasets through a real mount: a fine-tuning set with nested
+messages, a log with arrays of events, an untouched dataset served byte for
+byte, hostile files failing closed, pandas and DuckDB reading every served
+file, and a byte scan of everything the mount serves for raw values."""
+import errno
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import SPOTFS, duck, needs_duckdb, spotfs
+
+N = 300
+
+CONFIG = """
+source: @SRC@
+ttl: 1h
+secret: @SECRET@
+default: hide
+datasets:
+  train.jsonl:
+    columns:
+      id: keep
+      user.email: { method: hash }
+      user.name: { method: fake, kind: name }
+      user.age: { method: noise, epsilon: 1.0 }
+      "messages[].role": keep
+      "messages[].content": { method: pii }
+      "metadata.*.value": { method: redact }
+      "metadata.*.score": keep
+  events.ndjson:
+    unlisted_columns: keep
+    columns:
+      "events[].ip": { method: mask, pattern: "***.***.***.***" }
+      "events[].user": { method: tokenize }
+      host.name: { method: hash, length: 8 }
+  plain.json:
+    unlisted_columns: keep
+    columns:
+      secretish: { method: hash, optional: true }
+  hostile.jsonl:
+    unlisted_columns: keep
+    columns:
+      a: { method: hash, optional: true }
+"""
+
+
+def train_records():
+    recs = []
+    for i in range(N):
+        email = "rawuser%04d@rawmail.example" % i
+        recs.append({
+            "id": i,
+            "user": {"email": email, "name": "Rawname%04dQ" % i,
+                     "age": 20 + i % 50, "nick": "rawnick%04d" % i},
+            "messages": [
+                {"role": "system", "content": "You are helpful."},
+                {"role": "user",
+                 "content": "Write to %s or call +1 415 555 %04d" % (email, i)},
+                {"role": "assistant",
+                 "content": "I will email %s now." % email},
+            ],
+            "metadata": {"src": {"value": "rawsrc%04d" % i, "score": i / 4},
+                         "dst": {"value": "rawdst%04d" % i, "score": None}},
+            "note": None if i % 3 else "rawnote%04d" % i,
+        })
+    return recs
+
+
+def events_lines():
+    out = []
+    for i in range(N):
+        rec = {"ts": 1700000000 + i, "level": "info",
+               "host": {"name": "rawhost%03d" % (i % 17)},
+               "events": [{"ip": "10.%d.%d.%d" % (i % 250, i % 7, i % 11),
+                           "user": "rawevuser%04d" % i, "bytes": i * 10}
+                          for _ in range(1 + i % 3)]}
+        # Varied spacing: the served bytes must keep it.
+        sep = (", ", ": ") if i % 2 else (",", ":")
+        out.append(json.dumps(rec, separators=sep))
+    return out
+
+
+PLAIN = ('{"k": "v",  "n": 1.50, "big": 12345678901234567890, '
+         '"s": "\\u00e9\\n\\"", "arr": [1, {"x": null}]}\n'
+         '{"k":"w","n":-0,"e":1E+2}\r\n'
+         '\n'
+         '{"k": "last, no newline"}')
+
+
+def raw_values():
+    vals = set()
+    for r in train_records():
+        vals |= {r["user"]["email"], r["user"]["name"], r["user"]["nick"],
+                 r["metadata"]["src"]["value"], r["metadata"]["dst"]["value"]}
+        if r["note"]:
+            vals.add(r["note"])
+        vals.add("+1 415 555 %04d" % r["id"])
+    for line in events_lines():
+        r = json.loads(line)
+        vals.add(r["host"]["name"])
+        for e in r["events"]:
+            vals |= {e["ip"], e["user"]}
+    return vals
+
+
+@pytest.fixture
+def mounted(sandbox, tmp_path):
+    s = sandbox()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"k" * 32)
+    os.chmod(secret, 0o600)
+    s.write("train.jsonl", "".join(json.dumps(r) + "\n"
+                                   for r in train_records()))
+    s.write("events.ndjson", "\n".join(events_lines()) + "\n")
+    s.write("plain.json", PLAIN)
+    s.write("hostile.jsonl", '{"a": 1}\n{"a": "rawhostile", "a": 2}\n')
+    s.write_config(CONFIG.replace("@SECRET@", str(secret)))
+    s.mount()
+    yield s
+
+
+def read(s, name):
+    with open(s.path(name), "rb") as f:
+        return f.read()
+
+
+def test_fine_tuning_set_is_masked_field_by_field(mounted):
+    got = [json.loads(x) for x in read(mounted, "train.jsonl").splitlines()]
+    assert len(got) == N
+    for src, r in zip(train_records(), got):
+        assert list(r.keys()) == list(src.keys()), "key order kept"
+        assert r["id"] == src["id"]
+        assert r["user"]["email"] != src["user"]["email"]
+        assert len(r["user"]["email"]) == 16
+        assert r["user"]["name"] != src["user"]["name"]
+        assert isinstance(r["user"]["age"], int), "noise keeps a number"
+        assert r["user"]["nick"] is None, "unlisted: null at any depth"
+        assert [m["role"] for m in r["messages"]] == \
+            [m["role"] for m in src["messages"]]
+        assert r["messages"][0]["content"] == "You are helpful."
+        assert "[EMAIL]" in r["messages"][1]["content"]
+        assert "[PHONE]" in r["messages"][1]["content"]
+        assert r["messages"][2]["content"] == "I will email [EMAIL] now."
+        assert r["metadata"]["src"]["value"] == "[REDACTED]"
+        assert r["metadata"]["dst"]["value"] == "[REDACTED]"
+        assert r["metadata"]["src"]["score"] == src["metadata"]["src"]["score"]
+        assert r["metadata"]["dst"]["score"] is None
+        assert r["note"] is None
+    # The same email hashes alike in every record (keyed, deterministic).
+    again = [json.loads(x) for x in read(mounted, "train.jsonl").splitlines()]
+    assert again == got
+
+
+def test_log_events_keep_their_bytes_but_masked_values(mounted):
+    served = read(mounted, "events.ndjson").decode().splitlines()
+    src = events_lines()
+    assert len(served) == len(src)
+    for a, b in zip(src, served):
+        ra, rb = json.loads(a), json.loads(b)
+        assert rb["ts"] == ra["ts"] and rb["level"] == ra["level"]
+        assert rb["host"]["name"] != ra["host"]["name"]
+        assert len(rb["events"]) == len(ra["events"])
+        for ea, eb in zip(ra["events"], rb["events"]):
+            assert eb["ip"] and set(eb["ip"]) <= set("*."), eb["ip"]
+            assert eb["user"].startswith("tok_")
+            assert eb["bytes"] == ea["bytes"]
+        # Every byte but the masked values is the source's: the spacing.
+        assert (", " in b) == (", " in a)
+    # One user, one token.
+    toks = {}
+    for a, b in zip(src, served):
+        for ea, eb in zip(json.loads(a)["events"], json.loads(b)["events"]):
+            toks.setdefault(ea["user"], set()).add(eb["user"])
+    assert all(len(v) == 1 for v in toks.values())
+
+
+def test_records_without_masked_fields_are_byte_identical(mounted):
+    assert read(mounted, "plain.json") == PLAIN.encode()
+
+
+def test_hostile_file_fails_closed_without_the_value(mounted):
+    with pytest.raises(OSError) as e:
+        read(mounted, "hostile.jsonl")
+    assert e.value.errno == errno.EIO
+    log = mounted.read_log()
+    assert "line 2: duplicate key at byte" in log
+    assert "rawhostile" not in log
+
+
+def test_pandas_reads_every_served_file(mounted):
+    code = ("import pandas as pd, sys\n"
+            "for p in sys.argv[1:]:\n"
+            "    df = pd.read_json(p, lines=True)\n"
+            "    print(p.rsplit('/', 1)[1], len(df))\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code,
+                        mounted.path("train.jsonl"),
+                        mounted.path("events.ndjson")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["train.jsonl", str(N), "events.ndjson", str(N)]
+
+
+@needs_duckdb
+def test_duckdb_reads_every_served_file(mounted, tmp_path):
+    rows = duck(tmp_path, "SELECT count(*), count(DISTINCT \"user\".email) "
+                "FROM read_json('%s', format='newline_delimited')"
+                % mounted.path("train.jsonl"))
+    assert rows == [[N, N]]
+    rows = duck(tmp_path, "SELECT count(*), sum(len(events)) FROM "
+                "read_json('%s', format='newline_delimited')"
+                % mounted.path("events.ndjson"))
+    assert rows[0][0] == N
+    assert rows[0][1] == sum(1 + i % 3 for i in range(N))
+    rows = duck(tmp_path, "SELECT count(*) FROM read_json('%s', "
+                "format='newline_delimited')" % mounted.path("plain.json"))
+    assert rows == [[3]]
+
+
+def test_no_raw_value_anywhere_in_what_the_mount_serves(mounted):
+    got = b""
+    for dirpath, _, files in os.walk(mounted.mnt):
+        for f in files:
+            try:
+                with open(os.path.join(dirpath, f), "rb") as fh:
+                    got += fh.read()
+            except OSError:
+                pass
+    assert len(got) > 10000
+    for v in raw_values():
+        for form in {v, json.dumps(v)[1:-1]}:
+            assert form.encode() not in got, "raw value served: %r" % v
+
+
+def test_check_and_preview_know_the_format(mounted):
+    r = spotfs("check", "-c", mounted.config)
+    out = r.stdout + r.stderr
+    assert "train.jsonl" in out and "events.ndjson" in out
+    assert "duplicate key" in out  # hostile.jsonl is reported
+    assert "rawhostile" not in out
+    r = spotfs("preview", "-c", mounted.config, "train.jsonl", "--rows", "2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0])["user"]["nick"] is None
+    assert "rawuser0000" not in r.stdout
+
+
+HOSTILE = {
+    "deep": b'{"a":' + b'[' * 100 + b']' * 100 + b'}\n',
+    "lone_surrogate": b'{"a": "\\ud83d x"}\n',
+    "bad_utf8": b'{"a": "\xc0\xaf"}\n',
+    "control": b'{"a": "x\x01y"}\n',
+    "not_object": b'[1, 2]\n',
+    "trailing": b'{"a": 1} {"b": 2}\n',
+    "escaped_dup": b'{"email": "x", "em\\u0061il": "rawdup"}\n',
+    "bad_number": b'{"a": 01}\n',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_malformed_input_fails_closed(sandbox, kind):
+    s = sandbox()
+    s.write("h.jsonl", HOSTILE[kind])
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndefault: hide\n"
+                   "datasets:\n  h.jsonl:\n    unlisted_columns: keep\n")
+    s.mount()
+    with pytest.raises(OSError) as e:
+        read(s, "h.jsonl")
+    assert e.value.errno == errno.EIO
+    log = s.read_log()
+    assert "line 1:" in log and "at byte" in log
+    assert "rawdup" not in log
+
+
+def test_hostile_but_valid_values_are_served_as_valid_json(sandbox):
+    s = sandbox()
+    big = "\u00e9" * 300000 + "\U0001F600"
+    rec = {"a": big, "b": "nul\u0000inside", "c": "quote\"back\\slash",
+           "d": "\U0001F600", "deep": [[[[[[[[{"x": "y"}]]]]]]]]}
+    s.write("v.jsonl", json.dumps(rec) + "\n" + json.dumps(rec,
+                                                           ensure_ascii=False)
+            + "\n")
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndefault: hide\n"
+                   "datasets:\n  v.jsonl:\n    columns:\n"
+                   "      a: { method: partial, keep_first: 2 }\n"
+                   "      b: { method: partial, keep_first: 4 }\n"
+                   "      c: keep\n      d: { method: hash }\n"
+                   "      \"deep[][][][][][][][].x\": { method: redact }\n")
+    s.mount()
+    lines = read(s, "v.jsonl").splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        r = json.loads(line)
+        assert r["a"].startswith("\u00e9\u00e9") and "\u00e9" * 3 not in r["a"]
+        assert r["b"].startswith("nul\u0000")
+        assert r["c"] == rec["c"]
+        assert r["d"] != rec["d"]
+        assert r["deep"][0][0][0][0][0][0][0][0]["x"] == "[REDACTED]"
