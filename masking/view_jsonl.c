@@ -171,7 +171,8 @@ struct vjl_plan {
 	size_t *xs;
 	uint64_t *occ_rec; /* per column: record (+1) its occ counts */
 	uint32_t *occ;
-	struct pipe_batch b; /* one row, every column */
+	struct pipe_batch b;  /* one row, every column */
+	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
 	struct spot_buf dec;
 };
@@ -325,8 +326,9 @@ static int vjl_mask(struct vjl_plan *wp, const uint8_t *s,
 }
 
 /*
- * Rewrite one line (s, n) into out: 1 for a record (record rec), 0 for a
- * line of white space (copied), -errno with err set.
+ * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
+ * record the row filter dropped (nothing written), 0 for a line of white
+ * space (copied), -errno with err set.
  */
 static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 		    size_t n, size_t bom, uint64_t rec, uint64_t line,
@@ -346,6 +348,22 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 		return is_rec == -ENOMEM ? is_rec : -EIO;
 	}
 	ls = jsonl_parser_leaves(wp->parser, &nl);
+	wp->rec.p = s + bom;
+	wp->rec.len = n - bom;
+	wp->rec.type = PIPE_TEXT;
+	if (is_rec && wp->plan->row_fn) {
+		wp->b.first_row = rec;
+		wp->b.nrows = 1;
+		wp->b.keep[0] = 1;
+		rc = wp->plan->row_fn(wp->plan->row_arg, &wp->b, err);
+		if (rc) {
+			spot_err_prefix(
+				err, "line %llu: ", (unsigned long long)line);
+			return rc == -ENOMEM ? rc : -EIO;
+		}
+		if (!wp->b.keep[0])
+			return 2; /* filtered out: nothing of it is served */
+	}
 	for (size_t i = 0; is_rec && i < nl; i++) {
 		const struct jsonl_leaf *l = &ls[i];
 		int32_t col = jsonl_paths_tag(v->paths, l->node);
@@ -393,7 +411,7 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
 {
 	struct spot_progress *outer = spot_progress_cur;
-	uint64_t rec = p->rec, line = p->line;
+	uint64_t rec = p->rec, line = p->line, kept = 0;
 	struct vjl_reader r;
 	const uint8_t *s;
 	size_t n, bom;
@@ -409,8 +427,9 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
 		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);
 		if (rc < 0)
 			break;
-		rec += (uint64_t)rc;
-		rc = lf ? spot_buf_putc(&p->buf, '\n') : 0;
+		rec += rc > 0;
+		kept += rc == 1;
+		rc = lf && rc != 2 ? spot_buf_putc(&p->buf, '\n') : 0;
 		if (rc) {
 			spot_err_set(&p->err, "out of memory");
 			break;
@@ -429,7 +448,8 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
 		spot_err_set(&p->err, "%s", jsonl_err_text(JSONL_E_STALE));
 		rc = -EIO;
 	}
-	p->st.rows_in = p->st.rows_out = rec - p->rec;
+	p->st.rows_in = rec - p->rec;
+	p->st.rows_out = kept;
 	spot_progress_add(v->prog, 0, rec - p->rec);
 	p->rc = rc;
 	vjl_reader_fini(&r);
@@ -469,6 +489,7 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 		goto nomem;
 	}
 	wp->plan = plan;
+	wp->b.recs = &wp->rec; /* Lua's row: the record as a table */
 	wp->xoff = calloc(nc + 1, sizeof(*wp->xoff));
 	wp->xs = calloc(plan->nxf ? plan->nxf : 1, sizeof(*wp->xs));
 	wp->occ_rec = calloc(nc ? nc : 1, sizeof(*wp->occ_rec));
@@ -476,13 +497,6 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ ||
 	    jsonl_parser_new(v->paths, false, &wp->parser))
 		goto fail;
-	if (plan->row_fn) {
-		/* Fail closed rather than serve records a filter would drop. */
-		spot_err_set(err, "row() filters are not supported for JSON "
-				  "Lines datasets yet: the view is refused");
-		rc = -EIO;
-		goto fail;
-	}
 	for (size_t c = 0; c < nc; c++) {
 		wp->xoff[c] = k;
 		for (size_t i = 0; i < plan->nxf; i++)

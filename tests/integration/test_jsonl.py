@@ -299,3 +299,45 @@ def test_hostile_but_valid_values_are_served_as_valid_json(sandbox):
         assert r["c"] == rec["c"]
         assert r["d"] != rec["d"]
         assert r["deep"][0][0][0][0][0][0][0][0]["x"] == "[REDACTED]"
+
+
+LUA = r'''
+columns = {
+  ["user.email"] = function(v, row, ctx)
+    -- the record as a table: nested tables, arrays from 1, numbers
+    return mask.hash(v) .. "|" .. row.messages[2].role .. "|" ..
+           math.type(row.id) .. "|" .. tostring(row.note)
+  end,
+  ["messages[].content"] = function(v, row, ctx)
+    if row.id % 5 == 0 then return nil end
+    return "len=" .. #v
+  end,
+}
+function row(r, ctx)
+  return r.id % 2 == 0 and r.user.age ~= nil
+end
+'''
+
+
+def test_lua_sees_the_record_and_filters_it(sandbox, tmp_path):
+    s = sandbox()
+    s.write("train.jsonl", "".join(json.dumps(r) + "\n"
+                                   for r in train_records()))
+    pol = tmp_path / "p.lua"
+    pol.write_text(LUA)
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndefault: hide\n"
+                   "datasets:\n  train.jsonl:\n    policy: %s\n"
+                   "    unlisted_columns: redact\n    columns:\n"
+                   "      id: keep\n      \"messages[].role\": keep\n" % pol)
+    s.mount()
+    got = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert [r["id"] for r in got] == list(range(0, N, 2)), "row() filters"
+    for r in got:
+        h, role, typ, note = r["user"]["email"].split("|")
+        assert role == "user" and typ == "integer"
+        assert note == ("nil" if r["id"] % 3 else "rawnote%04d" % r["id"])
+        assert "rawuser" not in h
+        for m in r["messages"]:
+            assert m["content"] is None if r["id"] % 5 == 0 else \
+                m["content"].startswith("len=")
+        assert r["user"]["name"] is None  # unlisted: redact
