@@ -92,7 +92,7 @@ static void pj_string(struct pj *j)
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	luaL_Buffer b;
 	size_t start = ++j->i;
-	unsigned cp, lo;
+	unsigned cp = 0, lo = 0xdc00;
 
 	luaL_buffinit(j->L, &b);
 	for (;;) {

@@ -190,7 +190,7 @@ static enum jsonl_err jl_child(struct jsonl_paths *t, bool add, uint32_t parent,
 			       uint32_t *out)
 {
 	uint64_t h = jl_hash(parent, is_arr, p, len);
-	size_t slot;
+	size_t slot = 0;
 	uint32_t id = jl_find(t, h, parent, is_arr, p, len, &slot);
 	struct jl_node *nd;
 
