@@ -460,6 +460,26 @@ static enum jsonl_err jl_escape(const uint8_t *s, size_t len, size_t *i,
 	return JSONL_OK;
 }
 
+#define JL_ONES 0x0101010101010101ull
+#define JL_HIGH 0x8080808080808080ull
+
+/*
+ * Whether the 8 bytes at p are all plain string bytes: ASCII, not a
+ * control character, not '"' nor '\\' (bit tricks that tell exactly
+ * whether some byte is zero or below a bound).
+ */
+static inline bool jl_plain8(const uint8_t *p)
+{
+	uint64_t x, q, b;
+
+	memcpy(&x, p, sizeof(x));
+	q = x ^ (JL_ONES * '"');
+	b = x ^ (JL_ONES * '\\');
+	return !((x & JL_HIGH) | ((x - JL_ONES * 0x20) & ~x & JL_HIGH) |
+		 ((q - JL_ONES) & ~q & JL_HIGH) |
+		 ((b - JL_ONES) & ~b & JL_HIGH));
+}
+
 /*
  * The string at s[*i] == '"': validated; decoded into dec when dec is set
  * (and it holds an escape: *esc says whether it did). *i ends past the
@@ -473,6 +493,8 @@ static enum jsonl_err jl_string(const uint8_t *s, size_t len, size_t *i,
 
 	*esc = false;
 	for (;;) {
+		while (len - k >= 8 && jl_plain8(s + k))
+			k += 8;
 		while (k < len && s[k] >= 0x20 && s[k] < 0x80 && s[k] != '"' &&
 		       s[k] != '\\')
 			k++;
