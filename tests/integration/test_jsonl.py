@@ -341,3 +341,54 @@ def test_lua_sees_the_record_and_filters_it(sandbox, tmp_path):
             assert m["content"] is None if r["id"] % 5 == 0 else \
                 m["content"].startswith("len=")
         assert r["user"]["name"] is None  # unlisted: redact
+
+
+def mount_one(sandbox, data, columns, unlisted="redact"):
+    s = sandbox()
+    s.write("d.jsonl", data)
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndefault: hide\n"
+                   "datasets:\n  d.jsonl:\n    unlisted_columns: %s\n"
+                   "    columns:\n%s" % (unlisted, columns))
+    s.mount()
+    return s
+
+
+def test_rule_on_an_object_covers_its_fields_most_specific_wins(sandbox):
+    s = mount_one(sandbox,
+                  '{"user": {"email": "rawmail@x.org", "name": "rawname", '
+                  '"tags": ["rawtag"], "id": 7}}\n',
+                  "      user: { method: redact }\n"
+                  "      user.id: keep\n"
+                  "      \"*.email\": { method: hash }\n", unlisted="keep")
+    r = json.loads(read(s, "d.jsonl"))
+    assert r["user"]["id"] == 7, "user.id: the longer rule wins"
+    assert len(r["user"]["email"]) == 16, "*.email (2 segments) beats user"
+    assert r["user"]["name"] == "[REDACTED]", "user covers user.name"
+    assert r["user"]["tags"] == ["[REDACTED]"], "user covers user.tags[]"
+
+
+def test_rule_matching_no_field_fails_closed(sandbox):
+    s = mount_one(sandbox, '{"user": {"email": "rawmail@x.org"}}\n',
+                  "      user.mail: { method: hash }\n", unlisted="keep")
+    with pytest.raises(OSError) as e:
+        read(s, "d.jsonl")
+    assert e.value.errno == errno.EIO
+    assert "rawmail" not in s.read_log()
+
+
+def test_keys_that_look_like_personal_data_are_refused(sandbox):
+    s = mount_one(sandbox, '{"scores": {"rawkey@example.com": 3}}\n',
+                  "      \"scores.*\": keep\n", unlisted="keep")
+    with pytest.raises(OSError) as e:
+        read(s, "d.jsonl")
+    assert e.value.errno == errno.EIO
+    assert "rawkey" not in s.read_log()
+
+
+def test_escaped_key_spelling_is_masked_by_its_decoded_name(sandbox):
+    s = mount_one(sandbox, '{"em\\u0061il": "rawmail@x.org", "id": 1}\n'
+                  '{"email": "rawmail2@x.org", "id": 2}\n',
+                  "      email: { method: hash }\n      id: keep\n")
+    got = read(s, "d.jsonl")
+    assert b"rawmail" not in got
+    assert got.startswith(b'{"em\\u0061il": "')
