@@ -46,51 +46,47 @@
 
 /* ---- reading lines of a part ---- */
 
+/*
+ * The read buffer is the caller's (one per thread, reused across parts
+ * and passes: a fresh buffer per part would be faulted in page by page),
+ * a spot_buf so that a big one asks for huge pages.
+ */
 struct vjl_reader {
 	int fd;
 	uint64_t pos, end; /* next byte to read; end of the part */
-	uint8_t *buf;
-	size_t cap, start, len, scan;
+	struct spot_buf *m;
+	size_t start, scan;
 	bool eof;
 };
 
 static void vjl_reader_init(struct vjl_reader *r, int fd, uint64_t off,
-			    uint64_t end)
+			    uint64_t end, struct spot_buf *m)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->pos = off;
 	r->end = end;
-}
-
-static void vjl_reader_fini(struct vjl_reader *r)
-{
-	free(r->buf);
-	r->buf = NULL;
+	r->m = m;
+	spot_buf_reset(m);
 }
 
 /* More bytes after the unread ones. 0 or -errno. */
 static int vjl_fill(struct vjl_reader *r)
 {
+	struct spot_buf *m = r->m;
 	size_t want;
 	ssize_t n;
 
 	if (r->start) {
-		memmove(r->buf, r->buf + r->start, r->len - r->start);
-		r->len -= r->start;
+		memmove(m->p, m->p + r->start, m->len - r->start);
+		m->len -= r->start;
 		r->scan -= r->start;
 		r->start = 0;
 	}
-	if (r->cap - r->len < VJL_BLOCK) {
-		size_t cap = r->cap ? r->cap * 2 : 2 * VJL_BLOCK;
-		uint8_t *nb = realloc(r->buf, cap);
-
-		if (!nb)
-			return -ENOMEM;
-		r->buf = nb;
-		r->cap = cap;
-	}
-	want = r->cap - r->len;
+	if (m->cap - m->len < VJL_BLOCK + 1 &&
+	    spot_buf_reserve(m, m->len ? m->len + VJL_BLOCK : 2 * VJL_BLOCK))
+		return -ENOMEM;
+	want = m->cap - m->len - 1;
 	if (r->end && r->end - r->pos < want)
 		want = (size_t)(r->end - r->pos);
 	if (!want) {
@@ -98,13 +94,13 @@ static int vjl_fill(struct vjl_reader *r)
 		return 0;
 	}
 	do {
-		n = pread(r->fd, r->buf + r->len, want, (off_t)r->pos);
+		n = pread(r->fd, m->p + m->len, want, (off_t)r->pos);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
 	if (!n)
 		r->eof = true;
-	r->len += (size_t)n;
+	m->len += (size_t)n;
 	r->pos += (uint64_t)n;
 	return 0;
 }
@@ -116,25 +112,26 @@ static int vjl_fill(struct vjl_reader *r)
 static int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n,
 		    bool *lf)
 {
+	struct spot_buf *m = r->m;
 	const uint8_t *q;
 	int rc;
 
 	for (;;) {
-		q = r->len > r->scan
-			    ? memchr(r->buf + r->scan, '\n', r->len - r->scan)
+		q = m->len > r->scan
+			    ? memchr(m->p + r->scan, '\n', m->len - r->scan)
 			    : NULL;
 		if (q || r->eof)
 			break;
-		r->scan = r->len;
-		if (r->len - r->start > JSONL_MAX_LINE + 1)
+		r->scan = m->len;
+		if (m->len - r->start > JSONL_MAX_LINE + 1)
 			return -E2BIG;
 		rc = vjl_fill(r);
 		if (rc)
 			return rc;
 	}
-	*line = r->buf + r->start;
+	*line = m->p + r->start;
 	*lf = q != NULL;
-	*n = q ? (size_t)(q - *line) : r->len - r->start;
+	*n = q ? (size_t)(q - *line) : m->len - r->start;
 	if (!q && !*n)
 		return 0;
 	if (*n > JSONL_MAX_LINE + 1)
@@ -156,6 +153,7 @@ struct vjl_part {
 	enum jsonl_err jerr;
 	uint64_t err_line; /* in the part, 1-based */
 	size_t err_byte;
+	bool skimmed; /* protected by vjl.mu */
 	/* step 2 */
 	struct spot_buf buf;
 	struct pipe_stats st;
@@ -182,6 +180,7 @@ struct vjl;
 struct vjl_worker {
 	struct vjl *v;
 	struct vjl_plan *wp;
+	struct spot_buf rbuf; /* its read buffer */
 	pthread_t tid;
 };
 
@@ -200,10 +199,10 @@ struct vjl {
 	pthread_cond_t cv;
 	size_t next;	  /* next part to claim */
 	size_t claim_end; /* parts below it may be claimed */
-	size_t ndone;	  /* step 1 */
 	bool stop;
 	struct spot_progress *prog;
 	const struct view_req *req;
+	struct spot_buf rbuf; /* the caller's read buffer */
 };
 
 static size_t vjl_bom(const struct vjl_part *p, uint64_t line_no,
@@ -216,7 +215,7 @@ static size_t vjl_bom(const struct vjl_part *p, uint64_t line_no,
 }
 
 /* Step 1 for part p. */
-static void vjl_skim(struct vjl *v, struct vjl_part *p)
+static void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 {
 	struct jsonl_parser *ps = NULL;
 	struct vjl_reader r;
@@ -225,7 +224,7 @@ static void vjl_skim(struct vjl *v, struct vjl_part *p)
 	bool lf;
 	int rc;
 
-	vjl_reader_init(&r, v->fd, p->off, p->end);
+	vjl_reader_init(&r, v->fd, p->off, p->end, m);
 	rc = jsonl_paths_new(&p->paths);
 	if (!rc)
 		rc = jsonl_parser_new(p->paths, true, &ps);
@@ -251,7 +250,6 @@ static void vjl_skim(struct vjl *v, struct vjl_part *p)
 	}
 	p->skim_rc = rc;
 	jsonl_parser_free(ps);
-	vjl_reader_fini(&r);
 }
 
 /* The output of a masked leaf, as JSON. */
@@ -408,7 +406,8 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 }
 
 /* Step 2 for part p with wp. */
-static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
+static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
+		      struct spot_buf *m)
 {
 	struct spot_progress *outer = spot_progress_cur;
 	uint64_t rec = p->rec, line = p->line, kept = 0;
@@ -419,7 +418,7 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
 	int rc;
 
 	spot_progress_cur = v->prog;
-	vjl_reader_init(&r, v->fd, p->off, p->end);
+	vjl_reader_init(&r, v->fd, p->off, p->end, m);
 	(void)spot_buf_reserve(
 		&p->buf, (size_t)((p->end ? p->end : v->size) - p->off) + 4096);
 	while ((rc = vjl_next(&r, &s, &n, &lf)) == 1) {
@@ -452,7 +451,6 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp)
 	p->st.rows_out = kept;
 	spot_progress_add(v->prog, 0, rec - p->rec);
 	p->rc = rc;
-	vjl_reader_fini(&r);
 	spot_progress_cur = outer;
 }
 
@@ -570,6 +568,12 @@ static int vjl_columns(struct vjl *v)
 		k++;
 	}
 	spot_buf_fini(&name);
+	if (rc) {
+		for (size_t i = 0; i < k; i++)
+			free(cn[i].col.name);
+		free(cn);
+		return rc;
+	}
 	qsort(cn, k, sizeof(*cn), vjl_col_cmp);
 	for (size_t i = 0; i < k; i++) {
 		v->cols[i] = cn[i].col;
@@ -599,12 +603,12 @@ static void *vjl_worker_main(void *arg)
 		p = &v->parts[v->next++];
 		pthread_mutex_unlock(&v->mu);
 		if (!v->building)
-			vjl_skim(v, p);
+			vjl_skim(v, p, &wk->rbuf);
 		else
-			vjl_build(v, p, wk->wp);
+			vjl_build(v, p, wk->wp, &wk->rbuf);
 		pthread_mutex_lock(&v->mu);
 		if (!v->building) {
-			v->ndone++;
+			p->skimmed = true;
 		} else {
 			p->done = true;
 			if (p->rc)
@@ -672,6 +676,7 @@ static void vjl_start(struct vjl *v, struct vjl_plan **wps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		v->wk[i].v = v;
 		v->wk[i].wp = wps ? wps[i] : NULL;
+		spot_buf_init(&v->wk[i].rbuf);
 		if (pthread_create(&v->wk[i].tid, NULL, vjl_worker_main,
 				   &v->wk[i]))
 			break;
@@ -685,31 +690,45 @@ static void vjl_stop(struct vjl *v)
 	v->stop = true;
 	pthread_cond_broadcast(&v->cv);
 	pthread_mutex_unlock(&v->mu);
-	for (size_t i = 0; i < v->nwk; i++)
+	for (size_t i = 0; i < v->nwk; i++) {
 		pthread_join(v->wk[i].tid, NULL);
+		spot_buf_fini(&v->wk[i].rbuf);
+	}
 	v->nwk = 0;
 	v->stop = false;
 }
 
-/* Step 1: discover every part, then number them and merge their paths. */
+/*
+ * Step 1: discover every part (workers a few parts ahead), then number
+ * them and merge their paths in file order, freeing each part's trie as
+ * it is merged: memory holds a few parts' paths, not the file's.
+ */
 static int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 {
 	uint64_t line = 1, rec = 0;
+	size_t ahead;
 	int rc = 0;
 
 	vjl_start(v, NULL, threads > 1 ? threads : 0);
+	ahead = 2 * v->nwk;
 	pthread_mutex_lock(&v->mu);
-	v->claim_end = v->nwk ? v->nparts : 0;
+	v->claim_end = ahead < v->nparts ? ahead : v->nparts;
 	pthread_cond_broadcast(&v->cv);
-	while (v->ndone < v->claim_end)
-		pthread_cond_wait(&v->cv, &v->mu);
 	pthread_mutex_unlock(&v->mu);
-	vjl_stop(v);
-	for (size_t i = 0; !v->claim_end && i < v->nparts; i++)
-		vjl_skim(v, &v->parts[i]);
 	for (size_t i = 0; i < v->nparts && !rc; i++) {
 		struct vjl_part *p = &v->parts[i];
 
+		if (!v->nwk) {
+			vjl_skim(v, p, &v->rbuf);
+		} else {
+			pthread_mutex_lock(&v->mu);
+			while (!p->skimmed)
+				pthread_cond_wait(&v->cv, &v->mu);
+			if (v->claim_end < v->nparts)
+				v->claim_end++;
+			pthread_cond_broadcast(&v->cv);
+			pthread_mutex_unlock(&v->mu);
+		}
 		p->line = line;
 		p->rec = rec;
 		if (p->skim_rc == -EINVAL) {
@@ -717,12 +736,14 @@ static int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 				err, "line %llu: %s at byte %zu",
 				(unsigned long long)(line + p->err_line - 1),
 				jsonl_err_text(p->jerr), p->err_byte + 1);
-			return -EIO;
+			rc = -EIO;
+			break;
 		}
 		if (p->skim_rc) {
 			spot_err_set(err, "cannot read the source: %s",
 				     strerror(-p->skim_rc));
-			return p->skim_rc;
+			rc = p->skim_rc;
+			break;
 		}
 		rc = jsonl_paths_merge(v->paths, p->paths);
 		jsonl_paths_free(p->paths);
@@ -730,12 +751,16 @@ static int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 		line += p->nlines;
 		rec += p->nrecs;
 	}
+	vjl_stop(v);
 	if (rc == -E2BIG) {
 		spot_err_set(err, "%s", jsonl_err_text(JSONL_E_PATHS));
 		return -EIO;
 	}
-	if (!rc)
-		rc = vjl_columns(v);
+	if (rc == -ENOMEM)
+		spot_err_set(err, "out of memory");
+	if (rc)
+		return rc;
+	rc = vjl_columns(v);
 	if (rc)
 		spot_err_set(err, "out of memory");
 	return rc;
@@ -764,7 +789,7 @@ static int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 		struct vjl_part *p = &v->parts[i];
 
 		if (!v->nwk) {
-			vjl_build(v, p, wps[0]);
+			vjl_build(v, p, wps[0], &v->rbuf);
 		} else {
 			pthread_mutex_lock(&v->mu);
 			while (!p->done)
@@ -851,6 +876,7 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 	v.fd = req->fd;
 	v.req = req;
 	v.prog = spot_progress_cur;
+	spot_buf_init(&v.rbuf);
 	pthread_mutex_init(&v.mu, NULL);
 	pthread_cond_init(&v.cv, NULL);
 	if (fstat(req->fd, &sb)) {
@@ -885,6 +911,7 @@ out:
 	}
 	free(v.parts);
 	free(v.wk);
+	spot_buf_fini(&v.rbuf);
 	view_cols_free(v.cols, v.ncols);
 	jsonl_paths_free(v.paths);
 	pthread_cond_destroy(&v.cv);
