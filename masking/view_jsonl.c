@@ -410,7 +410,7 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 		      struct spot_buf *m)
 {
 	struct spot_progress *outer = spot_progress_cur;
-	uint64_t rec = p->rec, line = p->line, kept = 0;
+	uint64_t rec = p->rec, line = p->line, kept = 0, src;
 	struct vjl_reader r;
 	const uint8_t *s;
 	size_t n, bom;
@@ -419,8 +419,14 @@ static void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 
 	spot_progress_cur = v->prog;
 	vjl_reader_init(&r, v->fd, p->off, p->end, m);
-	(void)spot_buf_reserve(
-		&p->buf, (size_t)((p->end ? p->end : v->size) - p->off) + 4096);
+	/*
+	 * In memory, the first part's buffer becomes the view and the others
+	 * are appended to it: reserve it for the whole file (+1/8: masking
+	 * may lengthen values). Streaming, each part is emitted and freed.
+	 */
+	src = ((p == v->parts && !v->req->emit) || !p->end ? v->size : p->end) -
+	      p->off;
+	(void)spot_buf_reserve(&p->buf, (size_t)(src + src / 8) + 4096);
 	while ((rc = vjl_next(&r, &s, &n, &lf)) == 1) {
 		bom = vjl_bom(p, line - p->line + 1, s, n);
 		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);

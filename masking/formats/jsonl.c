@@ -67,13 +67,28 @@ struct jsonl_paths {
 	size_t tabcap; /* a power of two */
 };
 
+/*
+ * The hash of a child: 8 bytes at a time, multiply and rotate, then a
+ * final mix. Not keyed: a crafted file can make keys collide, which costs
+ * probes, not correctness, and JSONL_MAX_PATHS bounds the table.
+ */
 static uint64_t jl_hash(uint32_t parent, bool is_arr, const uint8_t *p,
 			size_t len)
 {
-	uint64_t h = 1469598103934665603ull ^ ((uint64_t)parent << 1) ^ is_arr;
+	const uint64_t k = 0x9e3779b97f4a7c15ull;
+	uint64_t h = ((uint64_t)parent << 1 | is_arr) * k ^ len;
+	uint64_t w;
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ull;
+	for (; len >= 8; p += 8, len -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * k;
+		h = (h << 29) | (h >> 35);
+	}
+	if (len) {
+		w = 0;
+		memcpy(&w, p, len);
+		h = (h ^ w) * k;
+	}
 	h ^= h >> 29;
 	h *= 0xbf58476d1ce4e5b9ull;
 	return h ^ (h >> 32);
