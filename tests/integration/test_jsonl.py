@@ -392,3 +392,35 @@ def test_escaped_key_spelling_is_masked_by_its_decoded_name(sandbox):
     got = read(s, "d.jsonl")
     assert b"rawmail" not in got
     assert got.startswith(b'{"em\\u0061il": "')
+
+
+def test_same_bytes_for_any_threads_in_memory_or_streamed(sandbox, tmp_path):
+    """Determinism: one secret, 1 thread in memory against 2 threads
+    streamed past view_memory (parts of 2 MiB): the same served bytes,
+    noise included."""
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"d" * 32)
+    os.chmod(secret, 0o600)
+    line = ('{"id": %d, "user": {"email": "rawuser%d@x.org", "age": %d}, '
+            '"messages": [{"content": "call rawuser%d@x.org"}], '
+            '"pad": "%s"}\n')
+    data = "".join(line % (i, i, 20 + i % 50, i, "x" * (i % 200))
+                   for i in range(40000))
+    assert len(data) > 6 << 20
+    got = []
+    for name, extra in (("one", "threads: 1\n"),
+                        ("two", "threads: 2\nview_memory: 1MiB\n")):
+        s = sandbox(name)
+        s.write("big.jsonl", data)
+        s.write_config("source: @SRC@\nttl: 1h\nsecret: %s\ndefault: hide\n"
+                       "%sdatasets:\n  big.jsonl:\n    columns:\n"
+                       "      id: keep\n      pad: keep\n"
+                       "      user.email: { method: hash }\n"
+                       "      user.age: { method: noise }\n"
+                       "      \"messages[].content\": { method: pii }\n"
+                       % (secret, extra))
+        s.mount()
+        got.append(read(s, "big.jsonl"))
+        s.unmount()
+    assert got[0] == got[1]
+    assert got[0].count(b"\n") == 40000 and b"rawuser" not in got[0]
