@@ -80,7 +80,9 @@ static const struct view_format view_formats[] = {
 		.magic = NULL,
 		.magic_len = 0,
 		.forms = 0,
-		.leaf_paths = true,
+		/* Its build refuses two fields of one path name itself,
+		 * on sorted names (plan's check is quadratic). */
+		.leaf_paths = false,
 		.field_paths = true,
 		.by_path = false,
 		.source_open = view_no_source,

@@ -581,6 +581,20 @@ static int vjl_columns(struct vjl *v)
 		return rc;
 	}
 	qsort(cn, k, sizeof(*cn), vjl_col_cmp);
+	/*
+	 * Two fields of one path name (a key holding '.' or "[]" and a nested
+	 * field: {"a.b": 1, "a": {"b": 2}}) are different leaves no rule can
+	 * tell apart: refuse (sorted, they are neighbours).
+	 */
+	for (size_t i = 1; i < k && !rc; i++)
+		if (!vjl_col_cmp(&cn[i - 1], &cn[i]))
+			rc = -ENOTUNIQ;
+	if (rc) {
+		for (size_t i = 0; i < k; i++)
+			free(cn[i].col.name);
+		free(cn);
+		return rc;
+	}
 	for (size_t i = 0; i < k; i++) {
 		v->cols[i] = cn[i].col;
 		jsonl_paths_set_tag(v->paths, cn[i].node, (int32_t)i);
@@ -767,6 +781,14 @@ static int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 	if (rc)
 		return rc;
 	rc = vjl_columns(v);
+	if (rc == -ENOTUNIQ) {
+		spot_err_set(err,
+			     "two different fields have the same path "
+			     "(a key holding '.' or '[]' and a nested "
+			     "field): a rule cannot say which it means, so "
+			     "the view is refused");
+		return -EIO;
+	}
 	if (rc)
 		spot_err_set(err, "out of memory");
 	return rc;

@@ -529,6 +529,10 @@ static void test_view_errors(void)
 		  "line 1: duplicate key at byte 11" },
 		{ "{\"a\":\"SECRET\xff\"}", "line 1: invalid UTF-8 in a string "
 					    "at byte 13" },
+		{ "{\"a.b\":1}\n{\"a\":{\"b\":2}}\n",
+		  "two different fields have the same path" },
+		{ "{\"x[]\":1,\"x\":[2]}\n",
+		  "two different fields have the same path" },
 	};
 	struct tplan tp;
 	struct spot_buf out;
