@@ -551,6 +551,27 @@ static void test_view_errors(void)
 	spot_buf_fini(&out);
 }
 
+/* A line over 64 MiB fails (without reading it into a record). */
+static void test_view_long_line(void)
+{
+	size_t n = JSONL_MAX_LINE + 16;
+	char *src = malloc(n);
+	struct tplan tp;
+	struct spot_buf out;
+	struct spot_err err;
+	int rc;
+
+	memcpy(src, "{}\n{\"a\":\"", 9);
+	memset(src + 9, 'x', n - 9);
+	spot_buf_init(&out);
+	memset(&tp, 0, sizeof(tp));
+	rc = build(src, n, "", 1, false, &tp, &out, &err);
+	CHECK(rc == -EIO && strstr(err.msg, "line 2: line longer than 64 MiB"),
+	      "a line over 64 MiB fails closed: %s", err.msg);
+	spot_buf_fini(&out);
+	free(src);
+}
+
 /* A file of several parts: the same bytes on any threads, streamed or not. */
 static void test_view_parallel(void)
 {
@@ -614,5 +635,6 @@ int main(void)
 	test_view();
 	test_view_errors();
 	test_view_parallel();
+	test_view_long_line();
 	return check_done();
 }
