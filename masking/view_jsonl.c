@@ -373,8 +373,10 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 				     jsonl_err_text(JSONL_E_STALE));
 			return -EIO;
 		}
-		if (wp->xoff[col] == wp->xoff[col + 1] || l->kind == JSONL_NULL)
-			continue; /* served as it is; null stays null */
+		if (wp->xoff[col] == wp->xoff[col + 1] ||
+		    l->kind == JSONL_NULL || l->kind == JSONL_EMPTY)
+			continue; /* served as it is: null, {} and [] hold no
+				   * value */
 		rc = vjl_mask(wp, s + bom, l, (size_t)col, rec, err);
 		o = &wp->b.out[col];
 		if (!rc && (o->flags & PIPE_F_SET)) {

@@ -286,6 +286,7 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 /* ---- the tokenizer ---- */
 
 struct jl_frame {
+	size_t at;     /* its opening bracket */
 	uint32_t node; /* the container's own path */
 	uint32_t elem; /* arrays: the node of their elements */
 	uint64_t obj;  /* objects: their id, for the duplicate stamps */
@@ -752,6 +753,7 @@ static int jl_open(struct jsonl_parser *p, const uint8_t *s, size_t *depth,
 	if (*depth == JSONL_MAX_DEPTH)
 		return jl_fail(p, JSONL_E_DEPTH, i);
 	fr = &p->st[(*depth)++];
+	fr->at = i;
 	fr->node = node;
 	fr->is_obj = s[i] == '{';
 	fr->obj = ++p->nobj;
@@ -794,6 +796,9 @@ int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len)
 			if (s[i] == (fr->is_obj ? '}' : ']')) {
 				depth--;
 				i++;
+				if (depth && jl_leaf(p, node, JSONL_EMPTY,
+						     fr->at, i, false, false))
+					return -ENOMEM;
 				goto after;
 			}
 			if (fr->is_obj) {

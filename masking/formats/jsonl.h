@@ -21,8 +21,11 @@
  * Field paths: every leaf value (string, number, true, false, null) has a
  * path made of its decoded keys joined with '.', and "[]" for an array
  * element: {"messages":[{"content":"x"}]} has the leaf
- * "messages[].content". Paths are nodes of a trie (struct jsonl_paths);
- * node 0 is the record itself.
+ * "messages[].content". An empty object or array is a leaf too (kind
+ * JSONL_EMPTY): it holds no value, but its key is served, so its path is
+ * a column like any other (and a key that looks like personal data is
+ * seen). Paths are nodes of a trie (struct jsonl_paths); node 0 is the
+ * record itself.
  */
 #ifndef SPOT_JSONL_H
 #define SPOT_JSONL_H
@@ -69,6 +72,7 @@ enum jsonl_kind {
 	JSONL_TRUE,
 	JSONL_FALSE,
 	JSONL_NULL,
+	JSONL_EMPTY, /* {} or []: no value, but its key is served */
 };
 
 /* One leaf of a record, in document order. */

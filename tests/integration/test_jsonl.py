@@ -376,9 +376,15 @@ def test_rule_matching_no_field_fails_closed(sandbox):
     assert "rawmail" not in s.read_log()
 
 
-def test_keys_that_look_like_personal_data_are_refused(sandbox):
-    s = mount_one(sandbox, '{"scores": {"rawkey@example.com": 3}}\n',
-                  "      \"scores.*\": keep\n", unlisted="keep")
+@pytest.mark.parametrize("data", [
+    '{"scores": {"rawkey@example.com": 3}}\n',
+    '{"seen": {"rawkey@example.com": []}}\n',      # no value, still a key
+    '{"seen": [{"rawkey@example.com": {}}]}\n',
+])
+def test_keys_that_look_like_personal_data_are_refused(sandbox, data):
+    s = mount_one(sandbox, data,
+                  "      id: { method: hash, optional: true }\n",
+                  unlisted="keep")
     with pytest.raises(OSError) as e:
         read(s, "d.jsonl")
     assert e.value.errno == errno.EIO

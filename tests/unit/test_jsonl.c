@@ -184,7 +184,11 @@ static void test_paths(void)
 		abort();
 	rc = jsonl_parse(p, (const uint8_t *)rec, strlen(rec));
 	ls = jsonl_parser_leaves(p, &n);
-	CHECK(rc == 1 && n == 3, "three leaves (empty containers hold none)");
+	CHECK(rc == 1 && n == 5 && ls[3].kind == JSONL_EMPTY &&
+		      ls[4].kind == JSONL_EMPTY &&
+		      !memcmp(rec + ls[3].off, "{}", 2),
+	      "five leaves: empty containers are leaves of kind EMPTY, "
+	      "spanning the whole container");
 	for (size_t i = 0; rc == 1 && i < n && i < 3; i++) {
 		spot_buf_reset(&b);
 		jsonl_paths_name(t, ls[i].node, &b);
