@@ -169,6 +169,7 @@ struct vjl_plan {
 	size_t *xs;
 	uint64_t *occ_rec; /* per column: record (+1) its occ counts */
 	uint32_t *occ;
+	bool *lua;	      /* per column: a transform reads the row (Lua) */
 	struct pipe_batch b;  /* one row, every column */
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
@@ -275,6 +276,12 @@ static int vjl_cell(struct vjl_plan *wp, const uint8_t *s,
 
 	c->flags = 0;
 	c->type = PIPE_TEXT;
+	if (l->kind == JSONL_NULL) {
+		c->type = PIPE_NULL;
+		c->p = NULL;
+		c->len = 0;
+		return 0;
+	}
 	if (l->kind == JSONL_STR && l->escaped) {
 		spot_buf_reset(&wp->dec);
 		if (jsonl_str_decode(t, n, &wp->dec))
@@ -318,7 +325,9 @@ static int vjl_mask(struct vjl_plan *wp, const uint8_t *s,
 	for (size_t i = wp->xoff[col]; !rc && i < wp->xoff[col + 1]; i++) {
 		const struct pipe_xform *x = &wp->plan->xf[wp->xs[i]];
 
-		rc = x->fn(x->arg, b, col, err);
+		/* null: only Lua functions see it (as nil); methods keep it */
+		if (l->kind != JSONL_NULL || x->needs_row)
+			rc = x->fn(x->arg, b, col, err);
 	}
 	return rc;
 }
@@ -374,7 +383,8 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 			return -EIO;
 		}
 		if (wp->xoff[col] == wp->xoff[col + 1] ||
-		    l->kind == JSONL_NULL || l->kind == JSONL_EMPTY)
+		    (l->kind == JSONL_NULL && !wp->lua[col]) ||
+		    l->kind == JSONL_EMPTY)
 			continue; /* served as it is: null, {} and [] hold no
 				   * value */
 		rc = vjl_mask(wp, s + bom, l, (size_t)col, rec, err);
@@ -472,6 +482,7 @@ static void vjl_plan_free(struct vjl_plan *wp)
 	free(wp->xs);
 	free(wp->occ_rec);
 	free(wp->occ);
+	free(wp->lua);
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
@@ -500,14 +511,18 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	wp->xs = calloc(plan->nxf ? plan->nxf : 1, sizeof(*wp->xs));
 	wp->occ_rec = calloc(nc ? nc : 1, sizeof(*wp->occ_rec));
 	wp->occ = calloc(nc ? nc : 1, sizeof(*wp->occ));
-	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ ||
+	wp->lua = calloc(nc ? nc : 1, sizeof(*wp->lua));
+	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ || !wp->lua ||
 	    jsonl_parser_new(v->paths, false, &wp->parser))
 		goto fail;
 	for (size_t c = 0; c < nc; c++) {
 		wp->xoff[c] = k;
-		for (size_t i = 0; i < plan->nxf; i++)
-			if (plan->xf[i].col == c)
-				wp->xs[k++] = i;
+		for (size_t i = 0; i < plan->nxf; i++) {
+			if (plan->xf[i].col != c)
+				continue;
+			wp->xs[k++] = i;
+			wp->lua[c] |= plan->xf[i].needs_row;
+		}
 		wp->b.in[c].type = PIPE_NULL;
 	}
 	wp->xoff[nc] = k;

@@ -312,6 +312,10 @@ columns = {
     if row.id % 5 == 0 then return nil end
     return "len=" .. #v
   end,
+  note = function(v, row, ctx)
+    if v == nil then return "was null" end
+    return nil
+  end,
 }
 function row(r, ctx)
   return r.id % 2 == 0 and r.user.age ~= nil
@@ -341,6 +345,8 @@ def test_lua_sees_the_record_and_filters_it(sandbox, tmp_path):
             assert m["content"] is None if r["id"] % 5 == 0 else \
                 m["content"].startswith("len=")
         assert r["user"]["name"] is None  # unlisted: redact
+        assert r["note"] == ("was null" if r["id"] % 3 else None), \
+            "a Lua function gets nil for null"
 
 
 def mount_one(sandbox, data, columns, unlisted="redact"):
