@@ -408,7 +408,7 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	}
 	p->st.rows_in = rec - p->rec;
 	p->st.rows_out = kept;
-	spot_progress_add(v->prog, 0, rec - p->rec);
+	spot_progress_add(v->prog, r.pos - p->off, rec - p->rec);
 	p->rc = rc;
 	spot_progress_cur = outer;
 }
