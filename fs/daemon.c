@@ -576,9 +576,7 @@ out_unmount:
 		vc_shutdown(d.sbx->views); /* a streamed build stops now */
 	dmn_prebuild_join(&d);
 	if (d.life)
-		life_stop(d.life,
-			  d.end_reason ? d.end_reason
-				       : "unmounted (fusermount3 -u/umount)");
+		life_stop(d.life, d.end_reason); /* NULL: life names it */
 	d.life = NULL;
 out_signals:
 	fuse_remove_signal_handlers(d.se);

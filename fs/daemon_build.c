@@ -95,11 +95,13 @@ static void dmn_pre_one(struct dmn *d, const struct cfg_dataset *ds,
 	if (v->state == VC_READY) {
 		t->built++;
 		t->bytes += v->content.size;
+		vc_put(v);
 		return;
 	}
 	t->failed++;
 	spot_printable(sub, psub, sizeof(psub));
 	spot_printable(v->msg, msg, sizeof(msg));
+	vc_put(v);
 	spot_buf_printf(&t->failures, "spotfs: view %s%s%s failed: %s\n",
 			ds->name, psub[0] ? " " : "", psub, msg);
 }

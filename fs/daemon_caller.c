@@ -237,11 +237,15 @@ int dmn_audit(struct dmn *d, struct aud_event *ev, const struct dmn_caller *c,
 		}
 	}
 	rc = life_audit(d->life, ev, sync);
-	if (rc)
+	if (rc) {
 		spot_log(SPOT_LOG_ERR,
 			 "audit log unavailable (%s): failing "
 			 "closed for new opens",
 			 strerror(-rc));
+		/* The open this record was for is refused: counted. */
+		if (ev->type == AUD_EV_OPEN || ev->type == AUD_EV_OVERLAY_OPEN)
+			life_note_refusal(d->life);
+	}
 	return rc ? -EIO : 0;
 }
 
@@ -276,6 +280,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh)
 		close(fh->fd);
 	if (fh->up)
 		ovl_node_release(fh->ovl, fh->up);
+	vc_put(fh->view); /* a replaced view is freed with its last open */
 	free(fh);
 	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 }
@@ -300,6 +305,10 @@ bool dmn_ending(struct dmn *d)
 
 bool dmn_closing(struct dmn *d)
 {
-	return __atomic_load_n(&d->ending, __ATOMIC_ACQUIRE) ||
-	       (d->life && !life_healthy(d->life));
+	if (__atomic_load_n(&d->ending, __ATOMIC_ACQUIRE))
+		return true;
+	if (!d->life || life_healthy(d->life))
+		return false;
+	life_note_refusal(d->life); /* an open refused: the outage counts it */
+	return true;
 }

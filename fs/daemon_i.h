@@ -270,7 +270,8 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh);
 void dmn_fh_free_all(struct dmn *d);
 /* Raise the mount's read-ahead (daemon.c); once, after INIT. */
 void dmn_tune_readahead(const char *mountpoint, dev_t *dev);
-/* Whether new opens must be refused (ending, or the audit log is down). */
+/* Whether new opens must be refused (ending, or the audit log is down: the
+ * caller refuses one, and it is counted for the outage record). */
 bool dmn_closing(struct dmn *d);
 /* Whether the session is ending: reads fail (EIO) from then on. */
 bool dmn_ending(struct dmn *d);

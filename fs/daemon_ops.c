@@ -659,6 +659,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		    (v->content.src_mtime.tv_sec ||
 		     v->content.src_mtime.tv_nsec))
 			st->st_mtim = v->content.src_mtime;
+		vc_put(v);
 		break;
 	case NS_PASS:
 		st->st_mode = S_IFREG;
@@ -1172,8 +1173,11 @@ static void dmn_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 }
 
 /*
- * Per-open totals: bytes served, and rows when the whole view was read
- * (a partial read serves an unknown number of rows: -1).
+ * Per-open totals: bytes the daemon served through this open, and rows
+ * when that was the whole view (else -1). Reads the kernel answered from
+ * its page cache (a second open of a cached view) never reach the daemon
+ * and are not counted: the record says so, since bytes=0 does not mean
+ * nothing was read.
  */
 static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
 {
@@ -1185,6 +1189,8 @@ static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
 		dmn_node_path(d, fh->low, path, sizeof(path));
 		ev.path = path;
 		ev.bytes = (int64_t)fh->bytes_read;
+		ev.detail = "bytes served by the daemon; reads from the "
+			    "kernel page cache are not counted";
 		if (fh->view && fh->bytes_read >= fh->view->content.size)
 			ev.rows = (int64_t)fh->view->content.rows_out;
 		dmn_audit(d, &ev, &fh->who, false);

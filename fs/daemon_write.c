@@ -234,6 +234,7 @@ static int dmn_upper_dir_locked(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 	nw.uid = st.st_uid;
 	nw.gid = st.st_gid;
 	nw.ino = ino;
+	nw.rdev = 0;
 	rc = ovl_mkdir(t, pu, n->name, &nw, &nd);
 	if (rc)
 		return rc == -EEXIST ? -ESTALE : rc;
@@ -266,8 +267,10 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 		if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
 			   &v))
 			return -ENOMEM;
-		if (v->state != VC_READY)
+		if (v->state != VC_READY) {
+			vc_put(v);
 			return -EIO; /* never fall back to the source */
+		}
 	} else {
 		/* Confined, and never a dataset under another name. */
 		rc = dmn_pass_open(d, n, &fd, NULL); /* as the caller */
@@ -302,6 +305,7 @@ static int dmn_copy_data(struct dmn *d, struct ovl_tree *t,
 out:
 	if (fd >= 0)
 		close(fd);
+	vc_put(v);
 	return rc;
 }
 
@@ -323,11 +327,15 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	n = ns_get(d->ns, ino);
 	if (n && n->kind == NS_VIEW && !dmn_view_key(n)[0]) {
 		struct vc_view *v;
+		bool ready;
 
 		if (!vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
-			    &v) &&
-		    v->state != VC_READY)
-			return -EIO; /* never fall back to the source */
+			    &v)) {
+			ready = v->state == VC_READY;
+			vc_put(v);
+			if (!ready)
+				return -EIO; /* never fall back to the source */
+		}
 	}
 	pthread_mutex_lock(&d->cu_lock);
 	up = ovl_node_get(t, ino);
@@ -351,6 +359,7 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	nw.uid = st.st_uid;
 	nw.gid = st.st_gid;
 	nw.ino = ino;
+	nw.rdev = 0;
 	rc = ovl_create(t, pu, n->name, &nw, &un);
 	if (rc)
 		goto out;
@@ -434,8 +443,29 @@ static bool dmn_lower_named(struct dmn *d, uint64_t parent, const char *name)
 
 /* ---- creating names ---- */
 
+/* The overlay_create record's word for a new node of mode. */
+static const char *dmn_kind_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "folder";
+	case S_IFLNK:
+		return "symlink";
+	case S_IFIFO:
+		return "fifo";
+	case S_IFSOCK:
+		return "socket";
+	case S_IFCHR:
+		return "char device";
+	case S_IFBLK:
+		return "block device";
+	default:
+		return "file";
+	}
+}
+
 static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 mode_t mode, const char *target,
+			 mode_t mode, dev_t rdev, const char *target,
 			 struct fuse_file_info *fi)
 {
 	struct dmn *d = fuse_req_userdata(req);
@@ -466,6 +496,7 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 	nw.uid = ctx->uid;
 	nw.gid = ctx->gid;
 	nw.ino = 0;
+	nw.rdev = S_ISCHR(mode) || S_ISBLK(mode) ? rdev : 0;
 	if (S_ISDIR(mode))
 		rc = ovl_mkdir(t, pu, name, &nw, &un);
 	else if (S_ISLNK(mode))
@@ -477,10 +508,7 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		return;
 	}
 	dmn_ovl_path(d, t, pu, name, apath, sizeof(apath));
-	dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_CREATE, apath,
-		      S_ISDIR(mode)   ? "folder"
-		      : S_ISLNK(mode) ? "symlink"
-				      : "file");
+	dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_CREATE, apath, dmn_kind_name(mode));
 	if (!fi) {
 		dmn_reply_upper_entry(d, t, req, un);
 		return;
@@ -528,28 +556,32 @@ void dmn_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EIO); /* expiring, or no audit log */
 		return;
 	}
-	dmn_new_node(req, parent, name, S_IFREG | (mode & 07777), NULL, fi);
+	dmn_new_node(req, parent, name, S_IFREG | (mode & 07777), 0, NULL, fi);
 }
 
+/*
+ * Device nodes are inert overlay entries: their numbers are kept for
+ * stat, but the mount is nodev (the kernel refuses to open them, EACCES)
+ * and dmn_open refuses every overlay node that is not a regular file
+ * (ENXIO), so no device is ever reached through a sandbox. The kernel
+ * lets only CAP_MKNOD make them.
+ */
 void dmn_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       dev_t rdev)
 {
-	if (S_ISCHR(mode) || S_ISBLK(mode) || rdev) {
-		fuse_reply_err(req, EPERM); /* no device nodes in a sandbox */
-		return;
-	}
-	dmn_new_node(req, parent, name, mode, NULL, NULL);
+	dmn_new_node(req, parent, name, mode, rdev, NULL, NULL);
 }
 
 void dmn_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	dmn_new_node(req, parent, name, S_IFDIR | (mode & 07777), NULL, NULL);
+	dmn_new_node(req, parent, name, S_IFDIR | (mode & 07777), 0, NULL,
+		     NULL);
 }
 
 void dmn_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		 const char *name)
 {
-	dmn_new_node(req, parent, name, S_IFLNK | 0777, link, NULL);
+	dmn_new_node(req, parent, name, S_IFLNK | 0777, 0, link, NULL);
 }
 
 void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
@@ -559,6 +591,7 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	struct ovl_node *src, *pu, *un = NULL;
 	struct dmn_caller c;
 	struct ovl_tree *t = dmn_ovl_req(d, req, &c);
+	char apath[PATH_MAX];
 	int rc;
 
 	if (!t) {
@@ -576,10 +609,14 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 		rc = -EEXIST;
 	if (!rc)
 		rc = ovl_link(t, src, pu, newname, &un);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		dmn_reply_upper_entry(d, t, req, un);
+		return;
+	}
+	/* A new name like any create: on record with its full path. */
+	dmn_ovl_path(d, t, pu, newname, apath, sizeof(apath));
+	dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_CREATE, apath, "hard link");
+	dmn_reply_upper_entry(d, t, req, un);
 }
 
 void dmn_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -894,10 +931,18 @@ void dmn_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 	sa.mtime = attr->st_mtim;
 	sa.ctime = attr->st_ctim;
 	rc = ovl_setattr(t, up, &sa, &st);
-	if (rc)
+	if (rc) {
 		fuse_reply_err(req, -rc);
-	else
-		fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
+		return;
+	}
+	if (sa.valid & OVL_SET_SIZE) {
+		char apath[PATH_MAX];
+
+		/* truncate(2) changes contents without an open: a write. */
+		dmn_ovl_path(d, t, up, NULL, apath, sizeof(apath));
+		dmn_audit_ovl(d, &c, AUD_EV_OVERLAY_WRITE, apath, "truncated");
+	}
+	fuse_reply_attr(req, &st, dmn_upper_attr_ttl(d, up));
 }
 
 void dmn_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset,

@@ -22,7 +22,8 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 {
 	struct plan_env env = { b->s->cfg,  b->s->keys, sbx_engine(b->s, b->d),
 				false,	    b->ds_cols, b->nds_cols,
-				b->s->scan, false,	false };
+				b->s->scan, false,	b->kanon,
+				false };
 	const struct cfg_table *t = NULL;
 	const struct view_format *f;
 	char name[PATH_MAX];
@@ -38,6 +39,8 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	f = view_format_get(sbx_format(b->s, b->d));
 	env.leaf_paths = f && f->leaf_paths;
 	env.field_paths = f && f->field_paths;
+	if (b->counting)
+		env.scan = NULL; /* check samples the real build */
 	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",
 		 table ? table : "");
 	np = realloc(b->plans, (b->nplans + 1) * sizeof(*np));
@@ -285,16 +288,24 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.arg = &bind,
 			.emit = sink ? vc_sink_write : NULL,
 			.emit_arg = sink,
+			.emit_rewind = sink ? vc_sink_rewind : NULL,
 			.emit_after = vc_sink_room(sink),
 		};
 
-		rc = view_format_build(r->f, &req, &r->v, err);
+		if (sbx_kanon_wanted(d))
+			rc = sbx_kanon_count(&bind, r->f, &req, &bind.kanon,
+					     err);
+		if (!rc)
+			rc = view_format_build(r->f, &req, &r->v, err);
+		if (!rc && bind.kanon)
+			sbx_kanon_note(s, d, sub, bind.kanon);
 	}
 	rc = sbx_src_check(&r->src, rc, err);
 	bind.objs = NULL; /* freed below */
 	bind.nobjs = 0;
 	sbx_objs_free(objs, sqls, nobjs);
 	sbx_bind_fini(&bind);
+	plan_kanon_free(bind.kanon);
 	if (rc) {
 		view_out_fini(&r->v);
 		sbx_src_close(&r->src);

@@ -29,6 +29,10 @@ struct sbx_bind {
 	size_t nobjs;
 	struct pipe_col *ds_cols;
 	size_t nds_cols;
+	/* k_anonymity: the class counts, and whether this build counts
+	 * them (sandbox_kanon.c); NULL for a dataset without it. */
+	struct plan_kanon *kanon;
+	bool counting;
 };
 
 /*
@@ -69,5 +73,20 @@ int sbx_objs_prepare(struct sbx *s, const struct cfg_dataset *d,
 		     struct view_sqlobj **objs, char ***sqls, size_t *n,
 		     struct spot_err *err);
 void sbx_objs_free(struct view_sqlobj *objs, char **sqls, size_t n);
+
+/* Whether d or one of its tables has k_anonymity. */
+bool sbx_kanon_wanted(const struct cfg_dataset *d);
+/*
+ * The counting build of a view with k_anonymity: real's source and
+ * objects through plans bound like b's, on one thread; *out gets the
+ * counts, ready to filter the real build (bind it with them). 0 or -errno
+ * with err set.
+ */
+int sbx_kanon_count(const struct sbx_bind *b, const struct view_format *f,
+		    const struct view_req *real, struct plan_kanon **out,
+		    struct spot_err *err);
+/* Say how many rows a filtering build left out (s->warn or the log). */
+void sbx_kanon_note(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		    const struct plan_kanon *k);
 
 #endif /* SPOT_SANDBOX_I_H */

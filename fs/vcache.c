@@ -125,6 +125,49 @@ int vc_new(vc_build_fn build, void *arg, struct vc **out)
 	return 0;
 }
 
+void vc_entry_free(struct vc_entry *e)
+{
+	if (!e)
+		return;
+	if (e->view.content.free) /* a failed build's check too */
+		e->view.content.free(e->view.content.obj);
+	pthread_rwlock_destroy(&e->view.rw);
+	free(e->key);
+	free(e);
+}
+
+struct vc_entry *vc_unhook(struct vc *c, struct vc_entry *e)
+{
+	if (!e->retired || e->refs || e->spilling)
+		return NULL;
+	for (struct vc_entry **p = &c->head; *p; p = &(*p)->next)
+		if (*p == e) {
+			*p = e->next;
+			e->next = NULL;
+			c->mem -= e->mem;
+			e->mem = 0;
+			return e;
+		}
+	return NULL;
+}
+
+void vc_put(struct vc_view *v)
+{
+	struct vc_entry *e, *dead;
+	struct vc *c;
+
+	if (!v)
+		return;
+	e = (struct vc_entry *)(void *)((char *)v -
+					offsetof(struct vc_entry, view));
+	c = e->cache;
+	pthread_mutex_lock(&c->lock);
+	e->refs--;
+	dead = vc_unhook(c, e);
+	pthread_mutex_unlock(&c->lock);
+	vc_entry_free(dead);
+}
+
 void vc_free(struct vc *c)
 {
 	struct vc_entry *e, *next;
@@ -140,11 +183,7 @@ void vc_free(struct vc *c)
 	}
 	for (e = c->head; e; e = next) {
 		next = e->next;
-		if (e->view.content.free) /* a failed build's check too */
-			e->view.content.free(e->view.content.obj);
-		pthread_rwlock_destroy(&e->view.rw);
-		free(e->key);
-		free(e);
+		vc_entry_free(e);
 	}
 	pthread_cond_destroy(&c->spill_cv);
 	pthread_cond_destroy(&c->settled_cv);
@@ -221,11 +260,14 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 
 		spot_log(SPOT_LOG_INFO,
 			 "view %s%s%s%s%s: built %" PRIu64 " bytes, %" PRIu64
-			 " rows in %.2f s (%.2f MB/s of source)",
+			 " rows in %.2f s (%.2f MB/s of source)%s",
 			 dataset, psub[0] ? " " : "", psub,
 			 role[0] ? " role " : "", role, content.size,
 			 content.rows_out, sec,
-			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0);
+			 sec > 0 ? (double)e->stamp.size / 1e6 / sec : 0.0,
+			 vc_content_spilled(&content)
+				 ? ", streamed to the store"
+				 : "");
 		e->view.content = content;
 		e->view.state = VC_READY;
 		/* Streamed to a spill file: built spilled. */
@@ -298,6 +340,15 @@ static void vc_wait_del(struct vc_entry *e, struct vc_wait *w)
 		}
 }
 
+/* Free a list of unhooked entries (linked by next); without c->lock. */
+static void vc_dead_free(struct vc_entry *dead)
+{
+	for (struct vc_entry *next; dead; dead = next) {
+		next = dead->next;
+		vc_entry_free(dead);
+	}
+}
+
 static struct vc_entry *vc_entry_new(struct vc *c, char *key, size_t klen)
 {
 	struct vc_entry *e = calloc(1, sizeof(*e));
@@ -328,7 +379,7 @@ int vc_get_by(struct vc *c, const char *dataset, const char *sub,
 	struct vc_stamp st;
 	uint64_t room;
 	struct vc_wait w;
-	struct vc_entry *e;
+	struct vc_entry *e, *dead = NULL, *x;
 	uint64_t gen = 0;
 	unsigned fails = 0;
 	size_t klen;
@@ -340,6 +391,9 @@ int vc_get_by(struct vc *c, const char *dataset, const char *sub,
 again:
 	e = vc_find(c, key, klen);
 	if (e) {
+		bool retire = false;
+
+		e->refs++; /* held across the wait, and given to the caller */
 		if (e->view.state == VC_BUILDING) {
 			vc_wait_add(e, &w, who);
 			while (e->view.state == VC_BUILDING)
@@ -347,33 +401,42 @@ again:
 			if (who)
 				vc_wait_del(e, &w);
 		}
-		if (e->retired)
-			goto again; /* another thread found it stale */
-		if (e->view.state != VC_BUILDING && e->view.content.check &&
-		    e->view.content.check(e->view.content.obj)) {
-			gen = e->view.gen;
-			e->retired = true; /* never serve it to a new open */
-			goto build;
-		}
-		if (e->view.state == VC_FAILED &&
-		    vc_fail_retry(c, e, dataset, sub)) {
-			gen = e->view.gen;
+		if (e->retired) {
+			/* another thread found it stale, and builds anew */
+		} else if (e->view.content.check &&
+			   e->view.content.check(e->view.content.obj)) {
+			retire = true; /* never serve it to a new open */
+		} else if (e->view.state == VC_FAILED &&
+			   vc_fail_retry(c, e, dataset, sub)) {
+			retire = true; /* its waiters have had their EIO */
 			fails = e->fails;
-			e->retired = true; /* its waiters have had their EIO */
-			goto build;
+		} else {
+			free(key);
+			pthread_mutex_unlock(&c->lock);
+			*out = &e->view;
+			return 0;
 		}
-		free(key);
-		pthread_mutex_unlock(&c->lock);
-		*out = &e->view;
-		return 0;
+		if (retire) {
+			gen = e->view.gen;
+			e->retired = true;
+		}
+		/* Freed now if no open file holds it. */
+		e->refs--;
+		if ((x = vc_unhook(c, e))) {
+			x->next = dead;
+			dead = x;
+		}
+		if (!retire)
+			goto again;
 	}
-build:
 	e = vc_entry_new(c, key, klen);
 	if (!e) {
 		pthread_mutex_unlock(&c->lock);
 		free(key);
+		vc_dead_free(dead);
 		return -ENOMEM;
 	}
+	e->refs = 1; /* the caller's */
 	e->fails = fails;
 	e->view.gen = gen + 1;
 	e->view.state = VC_BUILDING;
@@ -382,6 +445,7 @@ build:
 	c->head = e;
 	vc_wait_add(e, &w, who);
 	pthread_mutex_unlock(&c->lock);
+	vc_dead_free(dead);
 	/* Stamped before reading: a change during the build shows later. */
 	vc_stamp_of(c, dataset, sub, &st);
 	pthread_mutex_lock(&c->lock);
@@ -426,8 +490,10 @@ struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
 	e = vc_find(c, key, klen);
 	if (e && e->view.state == VC_READY &&
 	    !(e->view.content.check &&
-	      e->view.content.check(e->view.content.obj)))
+	      e->view.content.check(e->view.content.obj))) {
+		e->refs++; /* the caller's: vc_put */
 		v = &e->view;
+	}
 	pthread_mutex_unlock(&c->lock);
 	free(key);
 	return v;

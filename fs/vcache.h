@@ -128,6 +128,11 @@ struct vc_sink;
 
 /* Append len bytes (sink is a struct vc_sink *). 0 or -errno. */
 int vc_sink_write(void *sink, const void *p, size_t len);
+/*
+ * Start the bytes again from the first (a build that must redo its
+ * output): later writes overwrite the file from offset 0. 0 or -EINVAL.
+ */
+int vc_sink_rewind(void *sink);
 /* Whether anything was written to s. */
 bool vc_sink_used(const struct vc_sink *s);
 /* Bytes the build may keep in memory before it streams (0: stream all). */
@@ -166,16 +171,19 @@ bool vc_err_transient(int err, unsigned fails);
 
 /*
  * The view for a key, built on first use. Always 0 with *out set, except
- * -ENOMEM; a failed build gives a view in state VC_FAILED. The view lives
- * until vc_free. A ready view whose check() says its source changed is
- * retired (handles holding it keep it, and its reads fail) and the key is
- * built again: *out is then a new view, with a new generation.
+ * -ENOMEM; a failed build gives a view in state VC_FAILED. The caller holds
+ * *out until vc_put. A ready view whose check() says its source changed
+ * (or a failed one built again) is retired: never given out again, kept
+ * while holders have it (their reads fail once its source changed), freed
+ * (memory and spill file) at the last vc_put; the key is built again and
+ * *out is then a new view, with a new generation. Views not retired live
+ * until vc_free, held or not.
  */
 int vc_get(struct vc *c, const char *dataset, const char *sub, const char *role,
 	   struct vc_view **out);
 
-/* The ready, current view of a key, or NULL (building, failed, none): never
- * builds or waits for a build. */
+/* The ready, current view of a key, held until vc_put, or NULL (building,
+ * failed, none): never builds or waits for a build. */
 struct vc_view *vc_peek(struct vc *c, const char *dataset, const char *sub,
 			const char *role);
 
@@ -184,6 +192,9 @@ struct vc_caller {
 	uint32_t uid;
 	int32_t pid;
 };
+
+/* Let go of a view from vc_get, vc_get_by or vc_peek (NULL: no-op). */
+void vc_put(struct vc_view *v);
 
 /* vc_get, recording who waits while the view builds (who may be NULL). */
 int vc_get_by(struct vc *c, const char *dataset, const char *sub,

@@ -26,6 +26,7 @@ struct vc_wait {
 struct vc_entry {
 	struct vc_entry *next;
 	bool retired;  /* source changed or failure retried: for holders only */
+	unsigned refs; /* holders (vc_get, vc_peek, waiters); vc->lock */
 	bool spilling; /* the spill thread is copying it; vc->lock */
 	bool spilled;  /* content reads its spill file; vc->lock */
 	bool spill_failed; /* do not try again; vc->lock */
@@ -75,6 +76,15 @@ struct vc_sink {
 	uint64_t size; /* bytes written */
 	uint64_t room; /* bytes the build may keep in memory first */
 };
+
+/*
+ * Under c->lock: unlink e from the table when it is retired and nothing
+ * holds or spills it any more. Returns e (free it with vc_entry_free
+ * after dropping the lock) or NULL.
+ */
+struct vc_entry *vc_unhook(struct vc *c, struct vc_entry *e);
+/* Free an entry no longer in the table (NULL: no-op); without c->lock. */
+void vc_entry_free(struct vc_entry *e);
 
 /* Bytes a content holds in memory (see vc_content.mem). */
 uint64_t vc_content_mem(const struct vc_content *c);

@@ -88,6 +88,16 @@ int vc_sink_write(void *sink, const void *p, size_t len)
 	return rc;
 }
 
+int vc_sink_rewind(void *sink)
+{
+	struct vc_sink *k = sink;
+
+	if (k->taken)
+		return -EINVAL;
+	k->size = 0;
+	return 0;
+}
+
 bool vc_sink_used(const struct vc_sink *s)
 {
 	return s && s->file;
@@ -281,6 +291,12 @@ static void *vc_spill_main(void *arg)
 		c->spill_busy = true;
 		pthread_mutex_unlock(&c->lock);
 		vc_spill_one(c, e); /* returns with c->lock held */
+		/* Retired and let go while it was copied: free it now. */
+		if ((e = vc_unhook(c, e))) {
+			pthread_mutex_unlock(&c->lock);
+			vc_entry_free(e);
+			pthread_mutex_lock(&c->lock);
+		}
 	}
 	c->spill_busy = false;
 	pthread_cond_broadcast(&c->settled_cv);

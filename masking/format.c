@@ -223,13 +223,82 @@ static const struct pipe_sink_ops view_limit_ops = {
 	view_limit_end,
 };
 
+/*
+ * A sink that streams (req->emit): once the writer's buffer passes
+ * emit_after, it goes to emit after every batch, so a conversion holds
+ * about one batch (one row group for Parquet) in memory; the end of the
+ * file (a footer) stays in the buffer as the view's tail.
+ */
+#define VIEW_STREAM_PIECE (1u << 20)
+
+static int view_stream_begin(void *sink, const struct pipe_col *cols,
+			     size_t ncols, const void *dialect,
+			     struct spot_err *err)
+{
+	struct view_stream *s = sink;
+
+	return s->sink->ops->begin(s->sink->state, cols, ncols, dialect, err);
+}
+
+static int view_stream_rows(void *sink, const struct pipe_batch *b,
+			    struct spot_err *err)
+{
+	struct view_stream *s = sink;
+	size_t n;
+	int rc = s->sink->ops->rows(s->sink->state, b, err);
+
+	if (rc || (!s->streaming && s->out->len <= s->req->emit_after))
+		return rc;
+	/* Streaming: in pieces of at least a MiB, not one per batch. */
+	if (s->streaming && s->out->len < VIEW_STREAM_PIECE)
+		return 0;
+	s->streaming = true;
+	n = s->out->len;
+	rc = s->req->emit(s->req->emit_arg, s->out->p, n);
+	if (rc) {
+		spot_err_set(err, "cannot write the view to the store: %s",
+			     strerror(-rc));
+		return rc;
+	}
+	s->out->len = 0;
+	if (s->sink->drained)
+		s->sink->drained(s->sink->state, n);
+	return 0;
+}
+
+static int view_stream_end(void *sink, struct spot_err *err)
+{
+	struct view_stream *s = sink;
+
+	return s->sink->ops->end(s->sink->state, err);
+}
+
+const struct pipe_sink_ops view_stream_ops = {
+	view_stream_begin,
+	view_stream_rows,
+	view_stream_end,
+};
+
+int view_stream_restart(struct view_stream *s)
+{
+	int rc = 0;
+
+	if (s->streaming)
+		rc = s->req->emit_rewind ? s->req->emit_rewind(s->req->emit_arg)
+					 : -EIO;
+	s->streaming = false;
+	s->out->len = 0;
+	return rc;
+}
+
 int view_build_rows(const struct view_format *f, const struct view_req *req,
 		    struct view_out *out, struct spot_err *err)
 {
 	const struct view_format *to = view_format_get(req->form);
 	struct view_source src = { NULL, NULL, NULL, NULL };
-	struct view_sink sink = { NULL, NULL, NULL };
+	struct view_sink sink = { NULL, NULL, NULL, NULL };
 	struct view_limit lim = { &sink, req->limit };
+	struct view_stream str = { &sink, req, &out->buf, false };
 	struct pipe_stats st = { 0, 0 };
 	const struct pipe_plan *plan = NULL;
 	const struct pipe_col *cols;
@@ -249,7 +318,10 @@ int view_build_rows(const struct view_format *f, const struct view_req *req,
 		rc = to->sink_new(&out->buf, &sink, err);
 	/* A limit of all rows runs the sink as it is (Parquet's footer is
 	 * written at the end); a stop after some rows leaves out the end. */
-	if (!rc && req->limit == UINT64_MAX)
+	if (!rc && req->limit == UINT64_MAX && req->emit)
+		rc = pipe_run(src.ops, src.state, plan, &view_stream_ops, &str,
+			      &st, err);
+	else if (!rc && req->limit == UINT64_MAX)
 		rc = pipe_run(src.ops, src.state, plan, sink.ops, sink.state,
 			      &st, err);
 	else if (!rc && req->limit)

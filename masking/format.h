@@ -107,12 +107,15 @@ struct view_req {
 	view_bind_tbl_fn more;
 	void *arg;
 	/*
-	 * Streaming (optional, NULL: none): a build that can (CSV) hands the
+	 * Streaming (optional, NULL: none): a build that can (CSV, Parquet) hands the
 	 * view's bytes to emit in order as it makes them, in bounded memory;
 	 * the view is then the emitted bytes followed by out->buf.
 	 */
 	int (*emit)(void *emit_arg, const void *p, size_t len);
 	void *emit_arg;
+	/* Start the emitted bytes again from the first (a build that must
+	 * redo its output after streaming some); NULL: such a build fails. */
+	int (*emit_rewind)(void *emit_arg);
 	/* Bytes kept in memory before streaming starts (0: from the first
 	 * byte): see view_csv_opts.emit_after. */
 	uint64_t emit_after;
@@ -159,12 +162,38 @@ struct view_source {
 	void *obj;
 };
 
-/* A format's writer into a buffer; free(state) releases it. */
+/*
+ * A format's writer into a buffer; free(state) releases it. drained (NULL
+ * for writers that never look back at what they wrote) tells the writer
+ * that the first n bytes of its buffer went elsewhere (a streamed build):
+ * what it appends next sits n bytes further into the file than the
+ * buffer says.
+ */
 struct view_sink {
 	const struct pipe_sink_ops *ops;
 	void *state;
 	void (*free)(void *state);
+	void (*drained)(void *state, uint64_t n);
 };
+
+/*
+ * A writer (sink, appending to out) wrapped for a request that streams
+ * (req->emit): once out passes req->emit_after, its bytes go to emit after
+ * each batch, in pieces of 1 MiB or more, and sink->drained is told; what
+ * the writer leaves at the end (a footer) stays in out as the view's tail.
+ * Run pipe_run with view_stream_ops on it. view_stream_restart starts the
+ * bytes again from the first (a retried snapshot): out emptied, the
+ * emitted bytes rewound (-EIO when the request cannot rewind).
+ */
+struct view_stream {
+	struct view_sink *sink;
+	const struct view_req *req;
+	struct spot_buf *out;
+	bool streaming;
+};
+
+extern const struct pipe_sink_ops view_stream_ops;
+int view_stream_restart(struct view_stream *s);
 
 /* Open the rows of req's source (fd, path, delim). 0 or -errno, err set. */
 typedef int (*view_source_fn)(const struct view_req *req,

@@ -58,7 +58,9 @@ static int view_pq_more_plan(void *arg, const struct pipe_plan **plan,
 /*
  * Parquet in, Parquet out: only masked column chunks are rebuilt and the
  * rest is read from the source at each read; a row filter rebuilds every
- * column of the file (see parquet.h).
+ * column of the file (see parquet.h). With req->emit, a view whose rebuilt
+ * chunks outgrow req->emit_after is streamed whole (source chunks copied)
+ * and becomes self-contained.
  */
 static int view_pq_same(const struct view_req *req, struct view_out *out,
 			struct spot_err *err)
@@ -67,7 +69,15 @@ static int view_pq_same(const struct view_req *req, struct view_out *out,
 	const struct pipe_col *cols = NULL;
 	struct view_pq *p = calloc(1, sizeof(*p));
 	struct view_pq_more pm = { req, NULL, 0 };
-	struct pq_build_opts opts = { req->threads, view_pq_more_plan, &pm };
+	struct pq_build_opts opts = {
+		.threads = req->threads,
+		.more_plan = view_pq_more_plan,
+		.arg = &pm,
+		.emit = req->emit,
+		.emit_rewind = req->emit_rewind,
+		.emit_arg = req->emit_arg,
+		.emit_after = req->emit_after,
+	};
 	size_t ncols = 0;
 	int rc;
 
@@ -89,13 +99,20 @@ static int view_pq_same(const struct view_req *req, struct view_out *out,
 		view_pq_free(p);
 		return rc;
 	}
+	out->rows_in = pq_file_num_rows(p->file);
+	out->rows_out = pq_view_num_rows(p->view);
+	if (pq_view_streamed(p->view)) {
+		/* Every byte went to emit: out->buf (the tail) stays empty
+		 * and the view never reads the source again. */
+		out->size = pq_view_size(p->view);
+		view_pq_free(p);
+		return 0;
+	}
 	out->obj = p;
 	out->size = pq_view_size(p->view);
 	out->mem = pq_view_mem(p->view);
 	out->read = view_pq_read;
 	out->free = view_pq_free;
-	out->rows_in = pq_file_num_rows(p->file);
-	out->rows_out = pq_view_num_rows(p->view);
 	return 0;
 }
 
@@ -152,6 +169,11 @@ static void view_pq_sink_free(void *state)
 	pq_writer_free(state);
 }
 
+static void view_pq_sink_drained(void *state, uint64_t n)
+{
+	pq_writer_drained(state, n);
+}
+
 int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
 		      struct spot_err *err)
 {
@@ -165,5 +187,6 @@ int view_parquet_sink(struct spot_buf *out, struct view_sink *sink,
 	sink->ops = &pq_sink_ops;
 	sink->state = w;
 	sink->free = view_pq_sink_free;
+	sink->drained = view_pq_sink_drained;
 	return 0;
 }

@@ -413,21 +413,27 @@ static int view_sqlite_open_for(const char *path,
 	return rc;
 }
 
-int view_sqlite_csv(const char *path, const struct view_sqlobj *objs, size_t n,
-		    size_t which, view_bind_tbl_fn bind, void *arg,
-		    struct spot_buf *out, struct pipe_stats *st,
-		    struct spot_err *err)
+/* view_sqlite_csv, streaming when req asks (req->emit; NULL: never). */
+static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
+			      size_t n, size_t which, view_bind_tbl_fn bind,
+			      void *arg, const struct view_req *req,
+			      struct spot_buf *out, struct pipe_stats *st,
+			      struct spot_err *err)
 {
 	struct sqlc_db *db = NULL;
 	struct csv_writer *w = NULL;
 	struct pipe_stats ignore = { 0, 0 };
 	struct view_sqlobj obj = objs[which];
+	struct view_sink inner = { &csv_sink_ops, NULL, NULL, NULL };
+	struct view_stream str = { &inner, req, out, false };
+	bool stream = req && req->emit;
 	int rc, rc2;
 
 	rc = view_sqlite_open_for(path, objs, n, obj.sql != NULL, bind, arg,
 				  &ignore, &db, err);
 	if (!rc)
 		rc = csv_writer_new(out, &w) ? -ENOMEM : 0;
+	inner.state = w;
 	for (int tries = 0; !rc && tries < VIEW_SQLITE_TRIES; tries++) {
 		struct spot_err scratch;
 		size_t start = out->len;
@@ -435,19 +441,34 @@ int view_sqlite_csv(const char *path, const struct view_sqlobj *objs, size_t n,
 		rc = sqlc_db_begin(db, err);
 		if (rc)
 			break;
-		rc = view_sqlite_run(db, &obj, true, bind, arg, &csv_sink_ops,
-				     w, NULL, st, err);
+		rc = view_sqlite_run(db, &obj, true, bind, arg,
+				     stream ? &view_stream_ops : &csv_sink_ops,
+				     stream ? (void *)&str : (void *)w, NULL,
+				     st, err);
 		rc2 = sqlc_db_end(db, rc ? &scratch : err);
 		if (!rc)
 			rc = rc2;
 		if (rc != -EAGAIN || tries == VIEW_SQLITE_TRIES - 1)
 			break;
-		out->len = start;
-		rc = 0;
+		/* Another snapshot: from the first byte again. */
+		rc = stream ? view_stream_restart(&str) : 0;
+		if (!stream)
+			out->len = start;
+		if (rc)
+			spot_err_set(err, "cannot restart the streamed view");
 	}
 	csv_writer_free(w);
 	sqlc_db_free(db);
 	return rc;
+}
+
+int view_sqlite_csv(const char *path, const struct view_sqlobj *objs, size_t n,
+		    size_t which, view_bind_tbl_fn bind, void *arg,
+		    struct spot_buf *out, struct pipe_stats *st,
+		    struct spot_err *err)
+{
+	return view_sqlite_csv_to(path, objs, n, which, bind, arg, NULL, out,
+				  st, err);
 }
 
 /* Rules for views only: staged tables are masked already. */
@@ -584,8 +605,9 @@ int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 		return -ENOENT;
 	}
 	if (req->sub[0])
-		rc = view_sqlite_csv(req->path, req->objs, req->nobjs, which,
-				     req->bind, req->arg, &out->buf, &st, err);
+		rc = view_sqlite_csv_to(req->path, req->objs, req->nobjs, which,
+					req->bind, req->arg, req, &out->buf,
+					&st, err);
 	else
 		rc = view_sqlite_db(req->path, req->objs, req->nobjs, req->bind,
 				    req->arg, &out->buf, &st, err);

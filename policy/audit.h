@@ -27,9 +27,14 @@
  * last committed batches.
  *
  * Failure: when a batch cannot be committed (disk full, locked past the busy
- * timeout, read-only), the log turns unhealthy for good: queued events are
- * dropped (and counted), aud_log_healthy() is false and every append returns
- * -EIO. The daemon must then fail closed (refuse new opens) and say so.
+ * timeout, read-only), the log turns unhealthy: queued events are dropped
+ * (and counted), aud_log_healthy() is false and every append returns -EIO
+ * at once. The daemon must then fail closed (refuse new opens) and say so.
+ * The writer thread retries every AUD_RETRY_MS (and on aud_log_retry and
+ * at close) by committing one AUD_EV_AUDIT_ERROR record of the outage: its
+ * cause, start, length, the events lost and the refusals noted meanwhile
+ * (aud_log_note_refusal). Once that commits the log is healthy again, so
+ * the gap is on the chain itself, before any later record.
  *
  * Never a raw value: callers pass metadata only (names, paths, counts,
  * reasons). Every string is stored sanitised: control bytes, backslash and
@@ -111,9 +116,12 @@ struct aud_log_opts {
 	const uint8_t *sign_seed;
 	/* SQLite busy timeout; 0 = AUD_BUSY_TIMEOUT_MS. */
 	int busy_ms;
+	/* Sandbox id for the writer's own records (outages), or NULL. */
+	const char *sandbox;
 };
 
 #define AUD_BUSY_TIMEOUT_MS 5000
+#define AUD_RETRY_MS 1000 /* between attempts to write a failed log again */
 
 struct aud_log;
 
@@ -126,8 +134,9 @@ int aud_log_open(const char *path, const struct aud_log_opts *opts,
 		 struct aud_log **out);
 
 /*
- * Commit everything queued, stop the thread and close. 0, or -EIO if the
- * log was unhealthy (events were lost; see aud_log_lost). NULL is a no-op.
+ * Commit everything queued, retry once if the log is failing, stop the
+ * thread and close. 0, or -EIO if events were lost at any time (see
+ * aud_log_lost). NULL is a no-op.
  */
 int aud_log_close(struct aud_log *log);
 
@@ -154,10 +163,24 @@ int aud_log_append_sync(struct aud_log *log, const struct aud_event *ev);
  */
 int aud_log_flush(struct aud_log *log);
 
-/* False once a batch failed to commit. Thread-safe. */
+/* False from a failed commit until a retry succeeds. Thread-safe. */
 bool aud_log_healthy(const struct aud_log *log);
 
-/* Events dropped because the log failed. Thread-safe. */
+/*
+ * Try to write a failing log again now (the outage record) and wait for the
+ * attempt. 0 when the log is healthy (at once if it was), else -EIO.
+ * Thread-safe; for a last record that must not wait for the next retry
+ * (the unmount).
+ */
+int aud_log_retry(struct aud_log *log);
+
+/*
+ * Count one action refused because the log was failing (an open); the
+ * outage record reports the number. Thread-safe, never blocks.
+ */
+void aud_log_note_refusal(struct aud_log *log);
+
+/* Events dropped because the log failed (appends refused included). */
 uint64_t aud_log_lost(const struct aud_log *log);
 
 /* ---- signing keys ---- */

@@ -7,11 +7,13 @@
 #include "audit_i.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <sqlite3.h>
@@ -27,31 +29,57 @@ struct aud_qent {
 
 #define AUD_GROUP_MS 20 /* longest wait to batch unwaited events */
 
+/* A thread waiting for its event (or a flush) to be processed. */
+struct aud_waiter {
+	uint64_t ticket;
+	int rc;	   /* 0 committed, -EIO dropped */
+	bool done; /* set by the writer */
+	struct aud_waiter *next;
+};
+
 struct aud_log {
 	sqlite3 *conn; /* the writer thread's once started */
 	sqlite3_stmt *st_ins, *st_head_get, *st_head_set; /* same */
 	char errmsg[160]; /* last commit error; writer thread only */
+	char *sandbox;	  /* for the outage record; may be NULL */
 	uint8_t genesis[AUD_HASH_LEN];
 	uint8_t *sk; /* sodium_malloc'd signing key, or NULL */
 	uint8_t pk[AUD_PK_LEN];
 	pthread_t thread;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* queue non-empty or stop */
-	pthread_cond_t done; /* processed moved or the log failed */
+	pthread_cond_t work; /* queue non-empty, stop or retry */
+	pthread_cond_t done; /* processed moved, or a retry was made */
 	/*
 	 * Ring of queued events, protected by mu. The writer reads
 	 * q[qhead..qhead+n) without mu while committing: appenders only fill
-	 * free slots and only the writer moves qhead.
+	 * free slots and only the writer moves qhead. While the log is
+	 * failing nothing is queued: the writer uses q[qhead] for the outage
+	 * record.
 	 */
 	struct aud_qent q[AUD_QUEUE_MAX];
 	size_t qhead, qlen;	      /* protected by mu */
 	uint64_t enqueued, processed; /* event tickets; protected by mu */
-	uint64_t fail_ticket;	      /* first ticket not committed; mu */
+	struct aud_waiter *wait_list; /* protected by mu */
 	unsigned waiters;	      /* threads waiting for a commit; mu */
 	bool stop;		      /* protected by mu */
+	bool retry_now;		      /* protected by mu */
+	bool exited;		      /* the writer returned; mu */
+	uint64_t retries;	      /* attempts made; mu */
+	int64_t fail_since_ms;	      /* outage start (wall); mu */
+	int64_t retry_at_ms;	      /* next attempt (monotonic); mu */
+	uint64_t outage_lost;	      /* events lost in this outage; mu */
+	uint64_t refused;	      /* refusals noted; atomic */
 	bool failed;		      /* written under mu, read atomically */
 	uint64_t lost;		      /* written under mu, read atomically */
 };
+
+static int64_t aud_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int64_t aud_now_ms(void)
 {
@@ -233,6 +261,114 @@ static void aud_group_wait(struct aud_log *log)
 		;
 }
 
+/* Tell the waiters of tickets first..last how their events went. */
+static void aud_wake(struct aud_log *log, uint64_t first, uint64_t last, int rc)
+{
+	for (struct aud_waiter *w = log->wait_list; w; w = w->next)
+		if (w->ticket >= first && w->ticket <= last) {
+			w->rc = rc;
+			w->done = true;
+		}
+}
+
+/* Mark the log failed (first failure starts an outage). mu held. */
+static void aud_fail(struct aud_log *log, uint64_t n)
+{
+	if (!log->failed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		log->fail_since_ms =
+			(int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+		log->outage_lost = 0;
+		__atomic_store_n(&log->refused, 0, __ATOMIC_RELAXED);
+		log->retry_at_ms = aud_mono_ms() + AUD_RETRY_MS;
+	}
+	__atomic_store_n(&log->failed, true, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&log->lost, n, __ATOMIC_RELAXED);
+	log->outage_lost += n;
+}
+
+/*
+ * Try to end an outage: commit one audit_error record saying what was lost
+ * and refused. Called with mu held and nothing queued (appends are refused
+ * while failing); drops mu around the commit.
+ */
+static void aud_recover(struct aud_log *log)
+{
+	struct aud_qent *qe = &log->q[log->qhead];
+	char reason[224], detail[256];
+	uint64_t lost = log->outage_lost;
+	uint64_t refused = __atomic_load_n(&log->refused, __ATOMIC_RELAXED);
+	int64_t now = aud_now_ms(), since = log->fail_since_ms;
+	struct aud_event ev;
+	time_t t = (time_t)(since / 1000);
+	char when[32] = "?";
+	struct tm tm;
+	int rc;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(reason, sizeof(reason), "audit log could not be written: %s",
+		 log->errmsg);
+	snprintf(detail, sizeof(detail),
+		 "unwritable from %s for %" PRId64 ".%03d s; %" PRIu64
+		 " events lost; %" PRIu64 " opens refused",
+		 when, (now - since) / 1000, (int)((now - since) % 1000), lost,
+		 refused);
+	aud_event_init(&ev, AUD_EV_AUDIT_ERROR, log->sandbox);
+	ev.time_ms = now;
+	ev.pid = getpid();
+	ev.decision = "error";
+	ev.reason = reason;
+	ev.detail = detail;
+	log->retry_now = false;
+	pthread_mutex_unlock(&log->mu);
+	rc = aud_qent_build(&ev, qe);
+	if (!rc) {
+		rc = aud_commit(log, 1) == SQLITE_OK ? 0 : -EIO;
+		free(qe->blob);
+		qe->blob = NULL;
+	}
+	pthread_mutex_lock(&log->mu);
+	log->retries++;
+	if (!rc) {
+		spot_log(SPOT_LOG_WARN,
+			 "audit log: writable again; %" PRIu64
+			 " events were lost, %" PRIu64 " opens refused",
+			 lost, refused);
+		log->outage_lost = 0;
+		__atomic_sub_fetch(&log->refused, refused, __ATOMIC_RELAXED);
+		__atomic_store_n(&log->failed, false, __ATOMIC_RELEASE);
+	} else {
+		log->retry_at_ms = aud_mono_ms() + AUD_RETRY_MS;
+	}
+	pthread_cond_broadcast(&log->done);
+}
+
+/* Wait for work, or until the next retry of a failed log. mu held. */
+static void aud_idle(struct aud_log *log)
+{
+	struct timespec end;
+	int64_t left;
+
+	if (!log->failed) {
+		pthread_cond_wait(&log->work, &log->mu);
+		return;
+	}
+	left = log->retry_at_ms - aud_mono_ms();
+	if (left <= 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &end);
+	end.tv_sec += left / 1000;
+	end.tv_nsec += (left % 1000) * 1000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&log->work, &log->mu, &end);
+}
+
 static void *aud_writer(void *arg)
 {
 	struct aud_log *log = arg;
@@ -241,10 +377,20 @@ static void *aud_writer(void *arg)
 
 	pthread_mutex_lock(&log->mu);
 	for (;;) {
-		while (!log->qlen && !log->stop)
-			pthread_cond_wait(&log->work, &log->mu);
-		if (!log->qlen)
-			break;
+		if (!log->qlen && log->failed &&
+		    (log->stop || log->retry_now ||
+		     aud_mono_ms() >= log->retry_at_ms)) {
+			aud_recover(log);
+			if (log->stop)
+				break;
+			continue;
+		}
+		if (!log->qlen) {
+			if (log->stop)
+				break;
+			aud_idle(log);
+			continue;
+		}
 		aud_group_wait(log);
 		n = log->qlen < AUD_BATCH_MAX ? log->qlen : AUD_BATCH_MAX;
 		pthread_mutex_unlock(&log->mu);
@@ -252,22 +398,22 @@ static void *aud_writer(void *arg)
 		if (rc != SQLITE_OK && !log->failed)
 			spot_log(SPOT_LOG_ERR,
 				 "audit log: cannot commit %zu events: %s; "
-				 "failing closed",
+				 "failing closed until it can be written",
 				 n, log->errmsg);
 		pthread_mutex_lock(&log->mu);
-		if (rc != SQLITE_OK) {
-			if (!log->failed)
-				log->fail_ticket = log->processed + 1;
-			__atomic_store_n(&log->failed, true, __ATOMIC_RELEASE);
-			__atomic_add_fetch(&log->lost, n, __ATOMIC_RELAXED);
-		}
+		if (rc != SQLITE_OK)
+			aud_fail(log, n);
 		for (k = 0; k < n; k++)
 			free(log->q[(log->qhead + k) % AUD_QUEUE_MAX].blob);
+		aud_wake(log, log->processed + 1, log->processed + n,
+			 rc != SQLITE_OK ? -EIO : 0);
 		log->qhead = (log->qhead + n) % AUD_QUEUE_MAX;
 		log->qlen -= n;
 		log->processed += n;
 		pthread_cond_broadcast(&log->done);
 	}
+	log->exited = true;
+	pthread_cond_broadcast(&log->done);
 	pthread_mutex_unlock(&log->mu);
 	return NULL;
 }
@@ -379,6 +525,7 @@ static void aud_log_free(struct aud_log *log)
 	sqlite3_finalize(log->st_head_set);
 	sqlite3_close(log->conn);
 	sodium_free(log->sk);
+	free(log->sandbox);
 	free(log);
 }
 
@@ -389,6 +536,11 @@ static int aud_log_setup(struct aud_log *log, const char *path,
 	int busy = opts && opts->busy_ms ? opts->busy_ms : AUD_BUSY_TIMEOUT_MS;
 	int rc;
 
+	if (opts && opts->sandbox) {
+		log->sandbox = strdup(opts->sandbox);
+		if (!log->sandbox)
+			return -ENOMEM;
+	}
 	if (opts && opts->sign_seed) {
 		log->sk = sodium_malloc(crypto_sign_SECRETKEYBYTES);
 		if (!log->sk)
@@ -421,7 +573,6 @@ int aud_log_open(const char *path, const struct aud_log_opts *opts,
 	log = calloc(1, sizeof(*log));
 	if (!log)
 		return -ENOMEM;
-	log->fail_ticket = UINT64_MAX;
 	rc = aud_log_setup(log, path, opts);
 	if (rc)
 		goto fail;
@@ -453,7 +604,7 @@ int aud_log_close(struct aud_log *log)
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->mu);
 	pthread_join(log->thread, NULL);
-	rc = log->failed ? -EIO : 0;
+	rc = log->failed || aud_log_lost(log) ? -EIO : 0;
 	pthread_cond_destroy(&log->done);
 	pthread_cond_destroy(&log->work);
 	pthread_mutex_destroy(&log->mu);
@@ -463,16 +614,25 @@ int aud_log_close(struct aud_log *log)
 
 /* ---- appending ---- */
 
+/*
+ * Queue ev; with w, also register w as waiting for it (under the same lock,
+ * so the writer cannot process it before w is known).
+ */
 static int aud_enqueue(struct aud_log *log, const struct aud_event *ev,
-		       uint64_t *ticket)
+		       struct aud_waiter *w)
 {
 	struct aud_qent qe;
 	int rc;
 
 	if (ev->type <= AUD_EV_UNKNOWN || ev->type >= AUD_EV_COUNT)
 		return -EINVAL;
-	if (!aud_log_healthy(log))
+	if (!aud_log_healthy(log)) {
+		__atomic_add_fetch(&log->lost, 1, __ATOMIC_RELAXED);
+		pthread_mutex_lock(&log->mu);
+		log->outage_lost++;
+		pthread_mutex_unlock(&log->mu);
 		return -EIO;
+	}
 	rc = aud_qent_build(ev, &qe);
 	if (rc)
 		return rc;
@@ -480,57 +640,99 @@ static int aud_enqueue(struct aud_log *log, const struct aud_event *ev,
 	while (log->qlen == AUD_QUEUE_MAX && !log->failed)
 		pthread_cond_wait(&log->done, &log->mu);
 	if (log->failed || log->stop) {
+		if (log->failed) {
+			__atomic_add_fetch(&log->lost, 1, __ATOMIC_RELAXED);
+			log->outage_lost++;
+		}
 		pthread_mutex_unlock(&log->mu);
 		free(qe.blob);
 		return -EIO;
 	}
 	log->q[(log->qhead + log->qlen) % AUD_QUEUE_MAX] = qe;
 	log->qlen++;
-	*ticket = ++log->enqueued;
+	++log->enqueued;
+	if (w) {
+		w->ticket = log->enqueued;
+		w->done = false;
+		w->rc = 0;
+		w->next = log->wait_list;
+		log->wait_list = w;
+		log->waiters++;
+	}
 	pthread_cond_signal(&log->work);
 	pthread_mutex_unlock(&log->mu);
 	return 0;
 }
 
-/* Wait until ticket t is processed: 0 if committed, -EIO if dropped. */
-static int aud_wait(struct aud_log *log, uint64_t t)
+/* Wait for registered w to be processed; unregister it. 0 or -EIO. */
+static int aud_wait(struct aud_log *log, struct aud_waiter *w)
 {
-	int rc;
+	struct aud_waiter **pp;
 
 	pthread_mutex_lock(&log->mu);
-	log->waiters++;
 	pthread_cond_signal(&log->work); /* cut a group-commit wait short */
-	while (log->processed < t)
+	while (!w->done)
 		pthread_cond_wait(&log->done, &log->mu);
+	for (pp = &log->wait_list; *pp != w; pp = &(*pp)->next)
+		;
+	*pp = w->next;
 	log->waiters--;
-	rc = t >= log->fail_ticket ? -EIO : 0;
 	pthread_mutex_unlock(&log->mu);
-	return rc;
+	return w->rc;
 }
 
 int aud_log_append(struct aud_log *log, const struct aud_event *ev)
 {
-	uint64_t t;
-
-	return aud_enqueue(log, ev, &t);
+	return aud_enqueue(log, ev, NULL);
 }
 
 int aud_log_append_sync(struct aud_log *log, const struct aud_event *ev)
 {
-	uint64_t t;
-	int rc = aud_enqueue(log, ev, &t);
+	struct aud_waiter w;
+	int rc = aud_enqueue(log, ev, &w);
 
-	return rc ? rc : aud_wait(log, t);
+	return rc ? rc : aud_wait(log, &w);
 }
 
 int aud_log_flush(struct aud_log *log)
 {
-	uint64_t t;
+	struct aud_waiter w = { 0 };
 
 	pthread_mutex_lock(&log->mu);
-	t = log->enqueued;
+	if (log->processed >= log->enqueued) {
+		pthread_mutex_unlock(&log->mu);
+		return aud_log_healthy(log) ? 0 : -EIO;
+	}
+	/* The last ticket queued: tickets are processed in order, and a
+	 * failure drops everything queued after it as well. */
+	w.ticket = log->enqueued;
+	w.next = log->wait_list;
+	log->wait_list = &w;
+	log->waiters++;
 	pthread_mutex_unlock(&log->mu);
-	return t ? aud_wait(log, t) : 0;
+	return aud_wait(log, &w);
+}
+
+int aud_log_retry(struct aud_log *log)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&log->mu);
+	gen = log->retries;
+	if (log->failed && !log->exited) {
+		log->retry_now = true;
+		pthread_cond_signal(&log->work);
+		while (log->failed && log->retries == gen && !log->exited)
+			pthread_cond_wait(&log->done, &log->mu);
+	}
+	pthread_mutex_unlock(&log->mu);
+	return aud_log_healthy(log) ? 0 : -EIO;
+}
+
+void aud_log_note_refusal(struct aud_log *log)
+{
+	if (!aud_log_healthy(log))
+		__atomic_add_fetch(&log->refused, 1, __ATOMIC_RELAXED);
 }
 
 bool aud_log_healthy(const struct aud_log *log)

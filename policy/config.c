@@ -540,6 +540,7 @@ static void cfg_dataset_fini(struct cfg_dataset *d)
 
 	free(d->name);
 	free(d->policy);
+	cfg_kanon_free(d->kanon);
 	cfg_rules_fini(&d->rules);
 	cfg_by_role_free(d->by_role, d->nby_role);
 	for (i = 0; i < d->nallow; i++)
@@ -549,6 +550,7 @@ static void cfg_dataset_fini(struct cfg_dataset *d)
 		free(d->tables[i].name);
 		cfg_rules_fini(&d->tables[i].rules);
 		cfg_by_role_free(d->tables[i].by_role, d->tables[i].nby_role);
+		cfg_kanon_free(d->tables[i].kanon);
 	}
 	free(d->tables);
 	for (i = 0; i < d->nviews; i++) {

@@ -69,12 +69,24 @@ struct cfg_sqlview {
 };
 
 /* A table (or the database's own view) of a SQLite dataset. */
+/*
+ * k_anonymity: rows whose combination of quasi columns (as served) is
+ * shared by fewer than k rows are not served (plan_kanon.c).
+ */
+struct cfg_kanon {
+	char **quasi; /* column names */
+	size_t nquasi;
+	uint64_t k; /* at least 2 */
+	unsigned line, col;
+};
+
 struct cfg_table {
 	char *name;
 	struct cfg_rules rules;
 	struct cfg_role_rules *by_role;
 	size_t nby_role;
 	enum cfg_unlisted unlisted; /* INHERIT: the dataset's */
+	struct cfg_kanon *kanon;    /* NULL: the dataset's */
 	unsigned line, col;
 };
 
@@ -111,6 +123,7 @@ struct cfg_dataset {
 	struct cfg_sqlview *views; /* "views: { name: SELECT ... }" */
 	size_t nviews;
 	enum cfg_unlisted unlisted; /* never INHERIT after load */
+	struct cfg_kanon *kanon;    /* k_anonymity:, or NULL */
 	unsigned line, col;
 };
 

@@ -505,7 +505,8 @@ static int cfg_ds_tables(struct cfg_ctx *x, struct cfg_dataset *d,
 			 const struct cfg_node *n)
 {
 	static const char *const keys[] = { "columns", "roles",
-					    "unlisted_columns", NULL };
+					    "unlisted_columns", "k_anonymity",
+					    NULL };
 	const struct cfg_node *k, *v, *dup, *first, *u;
 	bool seq = n->kind == CFG_NODE_SEQ;
 	const char *s;
@@ -554,7 +555,9 @@ static int cfg_ds_tables(struct cfg_ctx *x, struct cfg_dataset *d,
 		    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"),
 				    &t->rules)) ||
 		    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"),
-				      &t->by_role, &t->nby_role)))
+				      &t->by_role, &t->nby_role)) ||
+		    (rc = cfg_kanon_parse(x, cfg_node_get(v, "k_anonymity"),
+					  &t->kanon)))
 			return rc;
 	}
 	return 0;
@@ -622,9 +625,10 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		       const struct cfg_node *v, struct cfg_dataset *d)
 {
 	static const char *const keys[] = {
-		"format",	    "delimiter", "as",	   "policy",   "allow",
-		"columns",	    "roles",	 "tables", "db_views", "views",
-		"unlisted_columns", NULL
+		"format",   "delimiter", "as",		"policy",
+		"allow",    "columns",	 "roles",	"tables",
+		"db_views", "views",	 "k_anonymity", "unlisted_columns",
+		NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -652,7 +656,9 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	     (rc = cfg_unlisted(x, u, &d->unlisted))) ||
 	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||
 	    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"), &d->by_role,
-			      &d->nby_role)))
+			      &d->nby_role)) ||
+	    (rc = cfg_kanon_parse(x, cfg_node_get(v, "k_anonymity"),
+				  &d->kanon)))
 		return rc;
 	return cfg_ds_sqlite(x, d, v);
 }

@@ -124,6 +124,12 @@ bool cfg_node_is_null(const struct cfg_node *n);
 int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 		 enum cfg_unlisted *out);
 
+/* k_anonymity: { quasi: [..], k: N } into *out (n NULL: none). 0 or
+ * -errno; *out may be set on failure too (free it with the dataset). */
+int cfg_kanon_parse(struct cfg_ctx *x, const struct cfg_node *n,
+		    struct cfg_kanon **out);
+void cfg_kanon_free(struct cfg_kanon *k);
+
 /* ---- config.c: paths, for config_ds.c ---- */
 
 /* rel resolved from dir (absolute rel is kept). NULL on ENOMEM. */

@@ -2,7 +2,7 @@
 /*
  * plan.c - config rules + role -> pipeline transforms.
  */
-#include "plan.h"
+#include "plan_i.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,6 +40,7 @@ struct plan {
 	struct plan_scan *scan;	 /* NULL but in spotfs check */
 	struct plan_scol *scols; /* per source column, with scan */
 	size_t nscols;
+	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
 };
 
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
@@ -523,11 +524,33 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 	return 0;
 }
 
+/* k_anonymity's row filter over the plan's own (plan_kanon.c). */
+static int plan_bind_kanon(struct plan *p, const struct plan_env *env,
+			   const struct cfg_kanon *ka,
+			   const struct pipe_col *cols, size_t ncols,
+			   struct spot_err *err)
+{
+	int rc;
+
+	if (!env->kanon) {
+		spot_err_set(err, "%s: k_anonymity needs a two-pass build",
+			     p->view);
+		return -EIO;
+	}
+	rc = plan_kwrap_new(env->kanon, ka, p->view, cols, ncols, &p->pipe,
+			    &p->kwrap, err);
+	for (size_t i = 0; !rc && i < p->pipe.nxf; i++)
+		if (p->pipe.xf[i].fn != plan_sample_fn)
+			plan_kwrap_quasi_xf(p->kwrap, &p->pipe.xf[i]);
+	return rc;
+}
+
 int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	      const struct cfg_table *t, const char *role, const char *name,
 	      const struct pipe_col *cols, size_t ncols, struct plan **out,
 	      struct spot_err *err)
 {
+	const struct cfg_kanon *ka = t && t->kanon ? t->kanon : d->kanon;
 	bool keep = cfg_unlisted_of(d, t) == CFG_UNLISTED_KEEP;
 	struct plan *p;
 	int rc = -ENOMEM;
@@ -583,6 +606,13 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 		if (rc)
 			goto fail;
 	}
+	/* Views are computed from tables already filtered. */
+	if (ka && !env->view_output &&
+	    (rc = plan_bind_kanon(p, env, ka, cols, ncols, err))) {
+		if (rc == -ENOMEM)
+			goto nomem;
+		goto fail;
+	}
 	*out = p;
 	return 0;
 nomem:
@@ -621,6 +651,7 @@ void plan_free(struct plan *p)
 		free(p->scols[i].name);
 	}
 	free(p->scols);
+	plan_kwrap_free(p->kwrap);
 	for (size_t i = 0; i < p->nmcols; i++)
 		spot_buf_fini(&p->mcols[i].tmp);
 	if (p->run)

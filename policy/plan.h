@@ -49,6 +49,7 @@ enum plan_disp {
 };
 
 struct plan_scan;
+struct plan_kanon;
 
 /* What a binding needs from the sandbox; all borrowed. */
 struct plan_env {
@@ -75,6 +76,12 @@ struct plan_env {
 	 * it (CSV, SQLite) a rule applies to every column of its name.
 	 */
 	bool leaf_paths;
+	/*
+	 * k_anonymity (plan_kanon.c): the class counts of this build. A
+	 * dataset or table with k_anonymity fails to bind without it (-EIO),
+	 * so no build path can serve it unfiltered.
+	 */
+	struct plan_kanon *kanon;
 	/*
 	 * Column names are field paths of nested records (JSON Lines):
 	 * "user.email", "messages[].content". A rule names a path pattern
@@ -135,5 +142,20 @@ const char *plan_suggest(const char *name, const struct pipe_col *cols,
 /* Number of masked columns. */
 size_t plan_masked_count(const struct plan *p);
 void plan_free(struct plan *p);
+
+/*
+ * k_anonymity: rows whose quasi columns, as served, form a class of fewer
+ * than k rows are not served. A view with it is built twice through plans
+ * bound with the same plan_kanon: a first build counts the classes (and
+ * serves no row: build it on one thread, and throw its output away), then
+ * plan_kanon_filter, then the real build drops the rows of small classes
+ * (and any row the count did not see). Classes are keyed hashes of the
+ * served cells, at most 4M per view (more: the build fails, -EIO).
+ */
+int plan_kanon_new(struct plan_kanon **out);
+void plan_kanon_free(struct plan_kanon *k);
+void plan_kanon_filter(struct plan_kanon *k);
+/* Rows dropped so far while filtering (any thread). */
+uint64_t plan_kanon_suppressed(const struct plan_kanon *k);
 
 #endif /* SPOT_PLAN_H */

@@ -453,23 +453,6 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	return rc ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-int cli_ctl_end(const char *mp, const char *state_dir)
-{
-	struct spot_err err = { "" };
-	struct reg_sandbox sb;
-	char sock[PATH_MAX];
-	struct spot_buf r;
-	int rc;
-
-	if (cli_live_sandbox("unmount", state_dir, mp, &sb, sock, sizeof(sock)))
-		return -ENOENT;
-	spot_buf_init(&r);
-	rc = ctl_call(sock, "unmount", &r, &err);
-	spot_buf_fini(&r);
-	reg_sandbox_fini(&sb);
-	return rc;
-}
-
 int cli_status(int argc, char **argv)
 {
 	return cli_ctl_command("status", argc, argv);

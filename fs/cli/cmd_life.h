@@ -18,12 +18,4 @@ int cli_extend(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_gc(int argc, char **argv);
 
-/*
- * Ask the daemon of the sandbox on mp to end now, as at expiry: new opens
- * and reads fail, the kernel's caches of its files are dropped, the mount
- * is detached lazily and the overlay wiped. 0, or -errno when there is no
- * live sandbox there or its daemon cannot be reached (nothing printed).
- */
-int cli_ctl_end(const char *mp, const char *state_dir);
-
 #endif /* SPOT_CMD_LIFE_H */

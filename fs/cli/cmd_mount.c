@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * cmd_mount.c - `spotfs mount` and `spotfs unmount`.
+ * cmd_mount.c - `spotfs mount` (`spotfs unmount` is in cmd_unmount.c).
  */
 #include "cli.h"
 #include "cmd_life.h"
@@ -20,8 +20,6 @@
 #include "daemon.h"
 #include "life.h"
 #include "registry.h"
-
-#define CLI_UNMOUNT_WAIT_MS 30000 /* for the daemon to wipe and exit */
 
 static void cli_mount_usage(FILE *f)
 {
@@ -94,6 +92,37 @@ static int cli_mount_check_point(const char *mp, const struct cfg *cfg)
 	return 0;
 }
 
+/*
+ * --log FILE as an absolute path: the daemon changes to / when it
+ * detaches, so a relative name must be resolved against the caller's
+ * folder first. Its folder must exist (checked now, not after detaching).
+ */
+static int cli_log_path(const char *in, char *buf, size_t len)
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(in, '/'), *base = slash ? slash + 1 : in;
+
+	if (!*base) {
+		cli_error("mount", "--log %s: a file name is needed", in);
+		return -EINVAL;
+	}
+	if (slash == in)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+			 slash ? (int)(slash - in) : 1, slash ? in : ".");
+	if (!realpath(dir, real)) {
+		cli_error("mount", "--log %s: %s", in, strerror(errno));
+		return -errno;
+	}
+	if ((size_t)snprintf(buf, len, "%s/%s", strcmp(real, "/") ? real : "",
+			     base) >= len) {
+		cli_error("mount", "--log %s: path too long", in);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
 int cli_mount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -110,6 +139,7 @@ int cli_mount(int argc, char **argv)
 	struct dmn_opts opts = { false, geteuid() == 0, false, NULL, false };
 	const char *config = NULL, *ttl = NULL, *mp;
 	uint64_t ttl_sec = 0, max_ttl;
+	char log_abs[PATH_MAX];
 	struct cfg *cfg;
 	int c, rc;
 
@@ -154,6 +184,11 @@ int cli_mount(int argc, char **argv)
 	mp = argv[optind];
 	if (ttl && cli_parse_ttl("mount", ttl, &ttl_sec))
 		return CLI_EXIT_USAGE;
+	if (opts.log_path) {
+		if (cli_log_path(opts.log_path, log_abs, sizeof(log_abs)))
+			return CLI_EXIT_USAGE;
+		opts.log_path = log_abs;
+	}
 	cfg = cli_load_config(config);
 	if (!cfg)
 		return CLI_EXIT_FAIL;
@@ -179,171 +214,4 @@ int cli_mount(int argc, char **argv)
 	if (!opts.foreground)
 		printf("spotfs: mounted on %s\n", mp);
 	return CLI_EXIT_OK;
-}
-
-static void cli_unmount_usage(FILE *f)
-{
-	fprintf(f,
-		"usage: spotfs unmount [-z] [-S DIR] MOUNTPOINT\n"
-		"\n"
-		"Unmount a sandbox; its overlay and keys are discarded.\n"
-		"\n"
-		"options:\n"
-		"  -z, --lazy           end now even if files are open (they "
-		"get\n"
-		"                       errors)\n"
-		"  -S, --state-dir DIR  registry and audit folder (the "
-		"config's\n"
-		"                       state_dir:, if it sets one)\n"
-		"  -h, --help           show this help\n");
-}
-
-/* Unmount as root directly, otherwise through fusermount3. */
-static int cli_do_unmount(const char *mp, bool lazy)
-{
-	pid_t pid;
-	int status;
-
-	if (geteuid() == 0) {
-		if (umount2(mp, lazy ? MNT_DETACH : 0)) {
-			int saverr = errno;
-
-			cli_error("unmount", "%s: %s%s", mp, strerror(saverr),
-				  saverr == EBUSY
-					  ? " (files are open; use --lazy)"
-					  : "");
-			return -saverr;
-		}
-		return 0;
-	}
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		if (lazy)
-			execlp("fusermount3", "fusermount3", "-u", "-z", mp,
-			       (char *)NULL);
-		else
-			execlp("fusermount3", "fusermount3", "-u", mp,
-			       (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return (WIFEXITED(status) && WEXITSTATUS(status) == 0) ? 0 : -EIO;
-}
-
-/*
- * The daemon serving mp, from the registry, or 0. Looked up before the
- * unmount: afterwards the mount point no longer leads to it.
- */
-static pid_t cli_daemon_of(const char *mp, const char *state_dir)
-{
-	char dir[PATH_MAX], path[PATH_MAX + 16], real[PATH_MAX];
-	struct reg_sandbox sb;
-	struct reg_db *db = NULL;
-	pid_t pid = 0;
-
-	if (!realpath(mp, real))
-		return 0;
-	if (state_dir)
-		snprintf(dir, sizeof(dir), "%s", state_dir);
-	else if (life_state_dir(NULL, dir, sizeof(dir)))
-		return 0;
-	snprintf(path, sizeof(path), "%s/registry.db", dir);
-	if (access(path, F_OK) || reg_open(path, &db))
-		return 0;
-	if (!reg_get_by_mount(db, real, &sb)) {
-		if (sb.state == REG_RUNNING)
-			pid = sb.pid;
-		reg_sandbox_fini(&sb);
-	}
-	reg_close(db);
-	return pid;
-}
-
-/* Whether pid has exited (gone, or a zombie its parent has not reaped). */
-static bool cli_pid_exited(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	FILE *f;
-	bool gone;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return true;
-	gone = !fgets(buf, sizeof(buf), f);
-	fclose(f);
-	/* "pid (comm) S ...": the state follows the last ')'. */
-	p = gone ? NULL : strrchr(buf, ')');
-	return gone || (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
-}
-
-/* Wait until the daemon has wiped its overlay and exited. */
-static int cli_wait_daemon(pid_t pid)
-{
-	for (int i = 0; pid > 0 && i < CLI_UNMOUNT_WAIT_MS / 50; i++) {
-		if (cli_pid_exited(pid))
-			return 0;
-		usleep(50 * 1000);
-	}
-	return pid > 0 ? -ETIMEDOUT : 0;
-}
-
-int cli_unmount(int argc, char **argv)
-{
-	static const struct option lopts[] = {
-		{ "lazy", no_argument, NULL, 'z' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state = NULL;
-	bool lazy = false;
-	pid_t pid;
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "zS:h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'z':
-			lazy = true;
-			break;
-		case 'S':
-			state = optarg;
-			break;
-		case 'h':
-			cli_unmount_usage(stdout);
-			return CLI_EXIT_OK;
-		default:
-			cli_unmount_usage(stderr);
-			return CLI_EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		cli_error("unmount", "expected one MOUNTPOINT");
-		cli_unmount_usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	pid = cli_daemon_of(argv[optind], state);
-	/*
-	 * -z: the daemon ends the sandbox as at expiry, so a process holding a
-	 * file open, a mapping or a folder inside gets errors instead of
-	 * reading on after the detach. A plain lazy detach is the fallback
-	 * when the daemon cannot be asked.
-	 */
-	if (lazy && !cli_ctl_end(argv[optind], state)) {
-		if (!cli_wait_daemon(pid))
-			return CLI_EXIT_OK;
-	} else {
-		if (cli_do_unmount(argv[optind], lazy))
-			return CLI_EXIT_FAIL;
-		/* A plain lazy detach: the daemon ends when files close. */
-		if (lazy || !cli_wait_daemon(pid))
-			return CLI_EXIT_OK;
-	}
-	cli_error("unmount", "the daemon (pid %d) has not exited yet",
-		  (int)pid);
-	return CLI_EXIT_FAIL;
 }

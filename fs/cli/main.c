@@ -29,6 +29,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "unmount", cli_unmount, "unmount a sandbox and discard it" },
 	{ "check", cli_check, "validate a config and its data, no mount" },
 	{ "preview", cli_preview, "print masked rows of a dataset, no mount" },
+	{ "scan", cli_scan, "write a starter config from a folder of data" },
+	{ "report", cli_report, "k-anonymity of a dataset as served" },
 	{ "list", cli_list, "list live sandboxes" },
 	{ "status", cli_status, "show a sandbox's state" },
 	{ "extend", cli_extend, "move a sandbox's deadline" },

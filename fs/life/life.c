@@ -44,7 +44,16 @@ struct life {
 	int64_t deadline_ms;   /* CLOCK_BOOTTIME; 0 = no TTL */
 	int64_t deadline_wall; /* unix seconds, for display */
 	bool expired, unmount_req, unmount_called, stopping;
+	/* Who asked to unmount (spotfs unmount, over the control channel),
+	 * for the unmount record; end_at_ms 0 = nobody (CLOCK_BOOTTIME). */
+	int64_t end_at_ms;
+	uid_t end_uid;
+	pid_t end_pid;
+	bool end_lazy;
+	char end_comm[32];
 };
+
+#define LIFE_INTENT_MS 60000 /* an unmount announcement stays valid */
 
 static int64_t life_now_ms(void)
 {
@@ -150,6 +159,11 @@ int life_audit(struct life *l, struct aud_event *ev, bool sync)
 bool life_healthy(const struct life *l)
 {
 	return aud_log_healthy(l->aud);
+}
+
+void life_note_refusal(struct life *l)
+{
+	aud_log_note_refusal(l->aud);
 }
 
 static void life_ev_peer(struct aud_event *ev, uid_t uid, pid_t pid, char *comm,
@@ -300,12 +314,18 @@ static int life_ctl_status(struct life *l, struct spot_buf *r)
 	}
 	if (l->store_dir[0])
 		spot_buf_printf(r, "store: %s\n", l->store_dir);
-	if (aud_log_healthy(l->aud))
+	if (aud_log_healthy(l->aud) && !aud_log_lost(l->aud))
 		spot_buf_printf(r, "audit: ok\n");
+	else if (aud_log_healthy(l->aud))
+		spot_buf_printf(r,
+				"audit: ok (%" PRIu64 " events lost in an "
+				"outage: see its audit_error record)\n",
+				aud_log_lost(l->aud));
 	else
 		spot_buf_printf(r,
 				"audit: FAILING (%" PRIu64 " events lost); "
-				"new opens are refused\n",
+				"new opens are refused until it can be "
+				"written again\n",
 				aud_log_lost(l->aud));
 	if (l->ops && l->ops->status)
 		l->ops->status(l->arg, r);
@@ -429,6 +449,20 @@ static int life_ctl_extend(struct life *l, const char *arg, uid_t uid,
 	return 0;
 }
 
+static void life_note_unmounter(struct life *l, uid_t uid, pid_t pid, bool lazy)
+{
+	char comm[32];
+
+	life_proc_comm(pid, comm, sizeof(comm));
+	pthread_mutex_lock(&l->mu);
+	l->end_at_ms = life_now_ms();
+	l->end_uid = uid;
+	l->end_pid = pid;
+	l->end_lazy = lazy;
+	memcpy(l->end_comm, comm, sizeof(comm));
+	pthread_mutex_unlock(&l->mu);
+}
+
 static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 		    struct spot_buf *r)
 {
@@ -444,14 +478,27 @@ static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 		return life_ctl_extend(l, req + 7, uid, pid, r);
 	if (!strcmp(req, "unmount")) {
 		/* The life thread calls ops->unmount, after this reply. */
+		life_note_unmounter(l, uid, pid, true);
 		pthread_mutex_lock(&l->mu);
 		l->unmount_req = true;
 		pthread_cond_broadcast(&l->cv);
 		pthread_mutex_unlock(&l->mu);
 		return 0;
 	}
+	/* spotfs unmount says who it is before it unmounts (the kernel does
+	 * not tell the daemon), and takes it back if the unmount failed. */
+	if (!strcmp(req, "unmounting")) {
+		life_note_unmounter(l, uid, pid, false);
+		return 0;
+	}
+	if (!strcmp(req, "unmounting cancel")) {
+		pthread_mutex_lock(&l->mu);
+		l->end_at_ms = 0;
+		pthread_mutex_unlock(&l->mu);
+		return 0;
+	}
 	spot_buf_printf(r, "unknown request (try ping, status, extend "
-			   "SECONDS, unmount)");
+			   "SECONDS, unmount, unmounting)");
 	return -EINVAL;
 }
 
@@ -549,7 +596,8 @@ static int life_check_info(const struct life_info *in, struct spot_err *err)
 static int life_open_stores(struct life *l, const struct life_info *in,
 			    struct spot_err *err)
 {
-	struct aud_log_opts ao = { .sign_seed = in->audit_seed };
+	struct aud_log_opts ao = { .sign_seed = in->audit_seed,
+				   .sandbox = in->id };
 	char dir[PATH_MAX - 32], path[PATH_MAX];
 	sigset_t all, old;
 	int rc;
@@ -695,6 +743,39 @@ fail:
 	return rc;
 }
 
+/*
+ * The reason and the caller of the end, for the unmount record: expiry
+ * and the daemon's own reasons (signals) are the daemon's; an unmount
+ * announced by spotfs unmount names its uid, pid and process; any other
+ * unmount came from fusermount3 -u or umount, whose caller the kernel
+ * does not name (uid and pid stay -1).
+ */
+static const char *life_end_reason(struct life *l, const char *reason,
+				   struct aud_event *ev)
+{
+	bool have;
+
+	pthread_mutex_lock(&l->mu);
+	have = l->end_at_ms && life_now_ms() - l->end_at_ms < LIFE_INTENT_MS &&
+	       !l->expired;
+	pthread_mutex_unlock(&l->mu);
+	if (l->expired || (reason && !(have && l->end_lazy))) {
+		ev->uid = l->owner;
+		ev->pid = getpid();
+		ev->process = LIFE_DAEMON_COMM;
+		return reason ? reason : "expired";
+	}
+	if (!have)
+		return "unmounted by fusermount3 -u or umount (caller not "
+		       "known to the daemon)";
+	ev->uid = l->end_uid;
+	ev->pid = l->end_pid;
+	ev->process = l->end_comm;
+	if (reason)
+		return reason; /* the daemon's word for an unmount request */
+	return l->end_lazy ? "spotfs unmount -z" : "spotfs unmount";
+}
+
 void life_stop(struct life *l, const char *reason)
 {
 	struct aud_event ev;
@@ -712,13 +793,15 @@ void life_stop(struct life *l, const char *reason)
 		pthread_join(l->thread, NULL);
 	ctl_server_stop(l->ctl);
 	st = l->expired ? REG_EXPIRED : REG_UNMOUNTED;
-	if (!reason)
-		reason = l->expired ? "expired" : "unmounted";
 	aud_event_init(&ev, AUD_EV_UNMOUNT, l->id);
-	ev.pid = getpid();
+	reason = life_end_reason(l, reason, &ev);
 	ev.reason = reason;
 	ev.detail = reg_state_name(st);
-	life_audit(l, &ev, true);
+	/* A failing log is tried once more now: the end must be on record. */
+	if (aud_log_retry(l->aud) || life_audit(l, &ev, true))
+		spot_log(SPOT_LOG_ERR,
+			 "sandbox %s: the audit log cannot record the unmount",
+			 l->id);
 	rc = reg_set_state(l->reg, l->id, st, reason);
 	if (rc)
 		spot_log(SPOT_LOG_ERR, "sandbox %s: registry state: %s", l->id,

@@ -15,8 +15,10 @@
  *    on this thread, never on the caller's, and must not call life_stop:
  *    they ask the FUSE loop to end; the daemon calls life_stop after the
  *    loop has returned.
- *  - the control server (ctl.h) answers "ping", "status", "extend SECONDS"
- *    and "unmount" from the owner or root; others are refused and audited.
+ *  - the control server (ctl.h) answers "ping", "status", "extend SECONDS",
+ *    "unmount" and "unmounting" ["cancel"] (spotfs unmount announcing
+ *    itself, for the record) from the owner or root; others are refused
+ *    and audited.
  *
  * Time: deadlines are computed on CLOCK_BOOTTIME, which like
  * CLOCK_MONOTONIC cannot be set (changing the system clock neither extends
@@ -106,8 +108,14 @@ int life_start(const struct life_info *info, const struct life_ops *ops,
  */
 int life_audit(struct life *l, struct aud_event *ev, bool sync);
 
-/* False once the audit log has failed for good. */
+/*
+ * False while the audit log cannot be written (from a failed commit until
+ * a retry succeeds: the log retries every AUD_RETRY_MS).
+ */
 bool life_healthy(const struct life *l);
+
+/* Count an open refused because the audit log is failing (audit.h). */
+void life_note_refusal(struct life *l);
 
 /* Seconds left; 0 once expired; UINT64_MAX without a TTL. */
 uint64_t life_remaining(const struct life *l);
@@ -120,10 +128,16 @@ const char *life_id(const struct life *l);
 
 /*
  * End the lifecycle: stop the life thread and the control server (the
- * socket file is removed), audit "unmount" with reason (NULL: "unmounted"
- * or "expired"), set the registry state (expired if the deadline passed,
- * else unmounted) with the reason, flush and close the audit log and the
- * registry, and free. NULL is a no-op. Not from an ops callback.
+ * socket file is removed), audit "unmount" with reason and its caller,
+ * set the registry state (expired if the deadline passed, else unmounted)
+ * with the reason, flush and close the audit log and the registry, and
+ * free. reason is the daemon's own (a signal), or NULL when the session
+ * simply ended: then it is "expired", "spotfs unmount" (announced over
+ * the control channel with "unmounting" in the last LIFE_INTENT_MS: the
+ * record names its uid, pid and process) or "unmounted by fusermount3 -u
+ * or umount" (the kernel does not say by whom: uid and pid -1). After an
+ * "unmount" request (spotfs unmount -z) the record names its caller,
+ * with the daemon's reason. NULL l is a no-op. Not from an ops callback.
  */
 void life_stop(struct life *l, const char *reason);
 
@@ -151,14 +165,19 @@ bool life_mount_present(const char *mountpoint);
 
 /*
  * Clean up every sandbox of owner (-1: all) in reg whose daemon is gone
- * (dead or foreign pid): while it is running or crashed, or when its mount
- * or store folder is still there. For each: lazily unmount a stale
- * fuse.spotfs mount (umount2(MNT_DETACH) as root, else `fusermount3 -u
- * -z`) unless a live sandbox uses that mount point now; remove the store
+ * (dead or foreign pid) and whose record is unfinished (running or
+ * crashed); of a finished record (unmounted, expired, gc) only a store
+ * folder still there is removed, its state and end are kept. Each record
+ * is re-read by id before it is touched and left alone if its pid or
+ * state changed meanwhile. For each: lazily unmount a stale fuse.spotfs
+ * mount (umount2(MNT_DETACH) as root, else `fusermount3 -u -z`) only when
+ * it is the newest unfinished record on that mount point and no live
+ * sandbox uses it now (a dead FUSE mount does not name its daemon, and an
+ * old record must never collect a later crash); remove the store
  * folder (only a real folder named by the sandbox id and owned by the
  * owner; its regular files, then the folder; never following symlinks);
  * remove a stale control socket; set the registry state "gc" with a reason
- * and audit "gc" (aud may be NULL). With dry_run, only report.
+ * and audit "gc" once (aud may be NULL). With dry_run, only report.
  * One line per action is appended to report. *ncleaned (may be NULL) gets
  * the number of sandboxes handled. 0, or the first -errno (the other
  * sandboxes are still handled).

@@ -282,6 +282,12 @@ static int life_gc_collect(const struct reg_sandbox *sb, void *arg)
 	return 0;
 }
 
+/* A record whose sandbox ended (unmounted, expired or already gc). */
+static bool life_finished(const struct reg_sandbox *sb)
+{
+	return sb->state != REG_RUNNING && sb->state != REG_CRASHED;
+}
+
 /* Whether a live sandbox other than skip uses mountpoint. */
 static bool life_mount_taken(const struct life_gc_list *L, size_t skip)
 {
@@ -296,6 +302,49 @@ static bool life_mount_taken(const struct life_gc_list *L, size_t skip)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Whether the stale mount on record i's mount point is record i's: the
+ * kernel does not say which daemon a dead FUSE mount had, so it belongs
+ * to the newest unfinished record there (a later sandbox can only have
+ * mounted there after the earlier mount was gone or under it). Finished
+ * records own no mount: a crash on a mount point used before is never
+ * charged to the old sandbox.
+ */
+static bool life_mount_mine(const struct life_gc_list *L, size_t i)
+{
+	const struct reg_sandbox *me = &L->v[i].sb;
+
+	if (life_finished(me) || life_mount_taken(L, i))
+		return false;
+	for (size_t k = 0; k < L->n; k++) {
+		const struct reg_sandbox *o = &L->v[k].sb;
+
+		if (k != i && !life_finished(o) &&
+		    !strcmp(o->mountpoint, me->mountpoint) &&
+		    (o->created > me->created ||
+		     (o->created == me->created && strcmp(o->id, me->id) > 0)))
+			return false;
+	}
+	return life_mount_present(me->mountpoint);
+}
+
+/*
+ * Whether record sb is still as gc read it: same pid, and still unfinished
+ * if it was (a daemon that ended meanwhile, or a concurrent gc, wins).
+ */
+static bool life_gc_current(struct reg_db *reg, const struct reg_sandbox *sb)
+{
+	struct reg_sandbox now;
+	bool same;
+
+	if (reg_get(reg, sb->id, &now))
+		return false;
+	same = now.pid == sb->pid && now.owner == sb->owner &&
+	       life_finished(&now) == life_finished(sb);
+	reg_sandbox_fini(&now);
+	return same;
 }
 
 static void life_gc_audit(struct aud_log *aud, const struct reg_sandbox *sb,
@@ -326,9 +375,11 @@ static int life_gc_one(struct reg_db *reg, struct aud_log *aud,
 	const char *would = dry_run ? "would " : "";
 	char sock[PATH_MAX], reason[128];
 	struct spot_buf acts;
-	bool changed = sb->state != REG_GC;
+	bool changed = !life_finished(sb);
 	int rc, first = 0;
 
+	if (!dry_run && !life_gc_current(reg, sb))
+		return 0; /* ended or collected meanwhile: not ours to touch */
 	spot_buf_init(&acts);
 	snprintf(reason, sizeof(reason), "daemon pid %d %s", (int)sb->pid,
 		 how == LIFE_DAEMON_DEAD ? "gone"
@@ -336,7 +387,7 @@ static int life_gc_one(struct reg_db *reg, struct aud_log *aud,
 					   "program");
 	spot_buf_printf(rep, "%s %s (%s): %s\n", sb->id, sb->mountpoint,
 			reg_state_name(sb->state), reason);
-	if (life_mount_present(sb->mountpoint) && !life_mount_taken(L, i)) {
+	if (life_mount_mine(L, i)) {
 		rc = dry_run ? 0 : life_unmount_lazy(sb->mountpoint);
 		spot_buf_printf(rep, "  %sunmount stale mount %s%s%s\n", would,
 				sb->mountpoint, rc ? ": " : "",
@@ -372,9 +423,13 @@ static int life_gc_one(struct reg_db *reg, struct aud_log *aud,
 		spot_buf_fini(&acts);
 		return first; /* already gc, nothing new: no audit noise */
 	}
-	spot_buf_printf(rep, "  %smark gc\n", would);
+	if (!life_finished(sb))
+		spot_buf_printf(rep, "  %smark gc\n", would);
 	if (!dry_run) {
-		rc = reg_set_state(reg, sb->id, REG_GC, reason);
+		/* A finished record keeps its end (state and reason). */
+		rc = life_finished(sb)
+			     ? 0
+			     : reg_set_state(reg, sb->id, REG_GC, reason);
 		first = first ? first : rc;
 		life_gc_audit(aud, sb, reason,
 			      acts.len ? (const char *)acts.p : "");
@@ -398,10 +453,9 @@ int life_gc(struct reg_db *reg, struct aud_log *aud, int64_t owner,
 
 		if (how == LIFE_DAEMON_ALIVE)
 			continue;
-		todo = sb->state == REG_RUNNING || sb->state == REG_CRASHED ||
-		       life_store_exists(sb) ||
-		       (life_mount_present(sb->mountpoint) &&
-			!life_mount_taken(&L, i));
+		/* A finished record only ever gets its own store folder
+		 * (named by its id) retried; unfinished ones everything. */
+		todo = !life_finished(sb) || life_store_exists(sb);
 		if (!todo)
 			continue;
 		rc = life_gc_one(reg, aud, &L, i, dry_run, how, report);

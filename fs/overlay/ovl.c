@@ -307,6 +307,8 @@ void ovl_node_fill(const struct ovl_node *n, struct stat *st)
 	} else if (S_ISDIR(n->mode)) {
 		st->st_size = 4096;
 		st->st_blocks = 8;
+	} else if (S_ISCHR(n->mode) || S_ISBLK(n->mode)) {
+		st->st_rdev = n->u.rdev;
 	}
 }
 

@@ -179,6 +179,7 @@ struct ovl_new {
 	uid_t uid;
 	gid_t gid;
 	uint64_t ino; /* 0: ovl assigns one; else this one (-EBUSY if used) */
+	dev_t rdev;   /* device numbers (S_IFCHR, S_IFBLK only) */
 };
 
 /*
@@ -186,8 +187,10 @@ struct ovl_new {
  * directory made over a whiteout is opaque). The node comes back with one
  * lookup reference. Errors: -EEXIST (an upper entry exists), -ENOENT (dir
  * was removed), -ENOTDIR, -ENAMETOOLONG, -EINVAL, -ENOMEM, -EBUSY.
- * ovl_create makes regular files (with a new seal file), FIFOs and sockets;
- * devices are -EPERM, other types -EINVAL.
+ * ovl_create makes regular files (with a new seal file), FIFOs, sockets
+ * and device nodes; other types are -EINVAL. A device node is metadata
+ * only (type, mode, owner, times, nw->rdev): the overlay never opens a
+ * device, and the mount is nodev, so the kernel refuses to open it too.
  */
 int ovl_create(struct ovl_tree *t, struct ovl_node *dir, const char *name,
 	       const struct ovl_new *nw, struct ovl_node **out);

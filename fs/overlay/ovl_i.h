@@ -61,6 +61,7 @@ struct ovl_node {
 			size_t len;
 		} link;		    /* S_IFLNK */
 		struct ovl_dir dir; /* S_IFDIR */
+		dev_t rdev;	    /* S_IFCHR, S_IFBLK: numbers only */
 	} u;
 };
 

@@ -38,6 +38,8 @@ struct pq_view {
 	uint64_t rows;	/* rows served (after the row filter) */
 	uint8_t **bufs; /* generated buffers, owned */
 	size_t nbufs, capbufs;
+	uint64_t held; /* bytes in bufs */
+	bool streamed; /* every byte so far went to the build's emit */
 };
 
 /* A masked column and how its type had to change (kept across retries). */

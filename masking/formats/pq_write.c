@@ -31,7 +31,19 @@ struct pq_writer {
 	struct pq_tstruct **rgs;
 	size_t nrgs, caprgs;
 	bool begun;
+	uint64_t drained; /* bytes of the file no longer in out */
 };
+
+/* Where the next byte appended to out sits in the file. */
+static int64_t pq_wr_pos(const struct pq_writer *x)
+{
+	return (int64_t)(x->drained + x->out->len);
+}
+
+void pq_writer_drained(struct pq_writer *x, uint64_t n)
+{
+	x->drained += n;
+}
 
 int pq_writer_new(struct spot_buf *out, struct pq_writer **w)
 {
@@ -104,7 +116,7 @@ static int pq_wr_chunk(struct pq_writer *x, size_t c, struct pq_tstruct **cc,
 		rc = pq_chunk_wr_finish(w, err);
 	if (rc)
 		return rc;
-	pq_chunk_out_of(w, (int64_t)x->out->len, &o);
+	pq_chunk_out_of(w, pq_wr_pos(x), &o);
 	if (spot_buf_append(x->out, w->dict_page.p, w->dict_page.len) ||
 	    spot_buf_append(x->out, w->data.p, w->data.len))
 		return -ENOMEM;
@@ -117,7 +129,7 @@ static int pq_wr_chunk(struct pq_writer *x, size_t c, struct pq_tstruct **cc,
 static int pq_wr_rowgroup(struct pq_writer *x, struct spot_err *err)
 {
 	struct pq_tstruct *rg = pq_tstruct_new(&x->a), *cc;
-	int64_t start = (int64_t)x->out->len, usize = 0;
+	int64_t start = pq_wr_pos(x), usize = 0;
 	struct pq_tval cols;
 	size_t c;
 	int rc;
@@ -147,8 +159,7 @@ static int pq_wr_rowgroup(struct pq_writer *x, struct spot_err *err)
 	    pq_tstruct_set_int(&x->a, rg, 2, PQ_TT_I64, usize) ||
 	    pq_tstruct_set_int(&x->a, rg, 3, PQ_TT_I64, (int64_t)x->rg_rows) ||
 	    pq_tstruct_set_int(&x->a, rg, 5, PQ_TT_I64, start) ||
-	    pq_tstruct_set_int(&x->a, rg, 6, PQ_TT_I64,
-			       (int64_t)x->out->len - start) ||
+	    pq_tstruct_set_int(&x->a, rg, 6, PQ_TT_I64, pq_wr_pos(x) - start) ||
 	    pq_tstruct_set_int(&x->a, rg, 7, PQ_TT_I16, (int64_t)x->nrgs))
 		return -ENOMEM;
 	x->rgs[x->nrgs++] = rg;

@@ -192,7 +192,9 @@ static void fuzz_view(struct pq_file *f, int fd, const struct pipe_plan *plan,
 		      unsigned threads, uint64_t data_end)
 {
 	static uint8_t buf[1 << 16];
-	struct pq_build_opts opts = { threads, fuzz_more_plan, (void *)plan };
+	struct pq_build_opts opts = { .threads = threads,
+				      .more_plan = fuzz_more_plan,
+				      .arg = (void *)plan };
 	struct spot_err err;
 	struct pq_view *v;
 	uint64_t off = 0;

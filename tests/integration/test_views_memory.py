@@ -472,3 +472,197 @@ def test_view_much_longer_than_its_source_streams(tmp_path):
     # A few 2 MiB parts' output (3.5x here) per worker, not the view.
     assert peak * 1024 < size / 2, \
         "peak %d KiB for a %d-byte view" % (peak, size)
+
+
+@needs_duckdb
+def test_replaced_parquet_views_are_freed_with_their_last_open(sandbox,
+                                                               tmp_path):
+    """A Parquet source replaced again and again (a dataset refreshed by
+    rename) gets a new view each time; the old ones, with the source
+    descriptor they pin, go as soon as no open file holds them, not at
+    unmount."""
+    s = sandbox("pqfree")
+    s.store = str(tmp_path / "pqfree-store")
+    os.makedirs(s.src, exist_ok=True)
+    gens = []
+    for g in range(2):
+        p = str(tmp_path / ("g%d.parquet" % g))
+        duck(tmp_path, "COPY (SELECT range AS id, 'raw%d-' || range || "
+             "'@corp.example' AS email FROM range(2000)) TO '%s' "
+             "(FORMAT parquet)" % (g, p))
+        gens.append(open(p, "rb").read())
+    s.write("t.parquet", gens[0])
+    s.write_config("source: @SRC@\nstore: %s\ndatasets:\n  t.parquet:\n"
+                   "    columns:\n      id: keep\n      email: hash\n"
+                   % s.store)
+    s.mount()
+    pid = status(s)["pid"]
+
+    def fds():
+        return len(os.listdir("/proc/%d/fd" % pid))
+
+    def replace(n):
+        tmp = os.path.join(s.src, ".t.tmp")
+        with open(tmp, "wb") as w:
+            w.write(gens[n % 2])
+        os.rename(tmp, os.path.join(s.src, "t.parquet"))
+
+    held = open(s.path("t.parquet"), "rb")
+    first = held.read(100)
+    replace(1)
+    assert open(s.path("t.parquet"), "rb").read()[:100] != b""
+    vs = [v for v in status(s)["views"] if v["dataset"] == "t.parquet"]
+    assert len(vs) == 2 and sum(v["replaced"] for v in vs) == 1, \
+        "the replaced view stays while an open file holds it: %r" % vs
+    held.close()
+    base = None
+    for n in range(30):
+        replace(n)
+        with open(s.path("t.parquet"), "rb") as f:
+            got = f.read()
+        assert got[:4] == b"PAR1" and b"@corp.example" not in got
+        if n == 4:
+            base = fds()
+    vs = [v for v in status(s)["views"] if v["dataset"] == "t.parquet"]
+    assert len(vs) == 1 and not vs[0]["replaced"], vs
+    assert vs[0]["generation"] >= 31, vs
+    assert fds() <= base, "the daemon keeps a descriptor per old view"
+    assert first
+
+
+@needs_duckdb
+@pytest.mark.parametrize("memory", ["0", "64KiB"])
+def test_parquet_view_streams_while_it_builds(sandbox, tmp_path, memory):
+    """A Parquet view whose rebuilt chunks do not fit view_memory goes to
+    its spill file while it builds (source chunks copied), so it is
+    spilled the moment it is built, reads the same bytes as a view built
+    in memory, and leaves no plaintext in the store."""
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    src = str(tmp_path / "p.parquet")
+    duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
+         "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
+         "FROM range(60000)) TO '%s' (FORMAT parquet, ROW_GROUP_SIZE "
+         "10000)" % src)
+    served = {}
+    for mem in ("1G", memory):
+        s = sandbox("pqs" + mem)
+        s.store = str(tmp_path / ("pqs-store-" + mem))
+        s.write("p.parquet", open(src, "rb").read())
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\ndatasets:\n  p.parquet:\n"
+                       "    columns:\n      id: keep\n"
+                       "      email: hash\n      note: keep\n"
+                       % (s.store, key, mem))
+        s.mount()
+        served[mem] = open(s.path("p.parquet"), "rb").read()
+        v = views(s)[("p.parquet", "")]
+        log = s.read_log()
+        if mem == memory:
+            assert v["spilled"], v
+            assert "streamed to the store" in log, log
+            assert status(s)["view_memory_used"] == 0
+            got = duck(tmp_path, "SELECT count(*), count(DISTINCT email), "
+                       "count(*) FILTER (WHERE email LIKE 'raw%%') "
+                       "FROM '%s'" % s.path("p.parquet"))
+            assert got == [[60000, 60000, 0]]
+            assert b"@corp.example" not in store_bytes(s)
+            assert b"-note" not in store_bytes(s)
+        else:
+            assert not v["spilled"], v
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served[memory]
+
+
+@needs_duckdb
+def test_as_forms_stream_while_they_build(sandbox, tmp_path):
+    """CSV as Parquet and Parquet as CSV (as:) past view_memory stream
+    into the store as they are written: built spilled, the same bytes as
+    with room in memory, no plaintext in the store."""
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    pq = str(tmp_path / "e.parquet")
+    duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
+         "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
+         "FROM range(200000)) TO '%s' (FORMAT parquet)" % pq)
+    csv = people("z") * 1
+    served = {}
+    for mem in ("1G", "0"):
+        s = sandbox("asf" + mem)
+        s.store = str(tmp_path / ("asf-store-" + mem))
+        s.write("e.parquet", open(pq, "rb").read())
+        s.write("p.csv", csv)
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\ndatasets:\n"
+                       "  e.parquet:\n    as: [parquet, csv]\n"
+                       "    columns:\n      id: keep\n      email: hash\n"
+                       "      note: keep\n"
+                       "  p.csv:\n    as: [csv, parquet]\n%s"
+                       % (s.store, key, mem, RULES))
+        s.mount()
+        served[mem] = {n: open(s.path(n), "rb").read()
+                       for n in ("e.csv", "p.parquet")}
+        log = s.read_log()
+        vs = [v for v in status(s)["views"] if v["table"] in ("csv",
+                                                              "parquet")]
+        assert len(vs) == 2, status(s)
+        if mem == "0":
+            assert all(v["spilled"] for v in vs), vs
+            assert log.count("streamed to the store") >= 2, log
+            store = store_bytes(s)
+            assert b"@corp.example" not in store
+            assert b"-note" not in store and b"MARKz" not in store
+        else:
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served["0"]
+    assert served["0"]["e.csv"].startswith(b"id,email,note\n")
+    assert b"@corp.example" not in served["0"]["e.csv"]
+
+
+def test_sqlite_table_csv_streams_while_it_builds(sandbox, tmp_path):
+    """A SQLite table served as CSV past view_memory streams into the
+    store as it is written: built spilled, the same bytes as with room."""
+    import sqlite3
+    db = str(tmp_path / "crm.db")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE users (id INTEGER, email TEXT, note TEXT)")
+    con.executemany("INSERT INTO users VALUES (?, ?, ?)",
+                    [(i, "raw%d@corp.example" % i, "sqlnote%d" % i)
+                     for i in range(60000)])
+    con.commit()
+    con.close()
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    served = {}
+    for mem in ("1G", "0"):
+        s = sandbox("sqs" + mem)
+        s.store = str(tmp_path / ("sqs-store-" + mem))
+        s.write("crm.db", open(db, "rb").read())
+        s.write_config("source: @SRC@\nstore: %s\nsecret: %s\n"
+                       "view_memory: %s\n"
+                       "datasets:\n  crm.db:\n    tables:\n      users:\n"
+                       "        columns:\n          id: keep\n"
+                       "          email: hash\n          note: keep\n"
+                       % (s.store, key, mem))
+        s.mount()
+        served[mem] = open(s.path("crm/users.csv"), "rb").read()
+        log = s.read_log()
+        if mem == "0":
+            assert "streamed to the store" in log, log
+            store = store_bytes(s)
+            assert b"@corp.example" not in store
+            assert b"sqlnote" not in store
+        else:
+            assert "streamed to the store" not in log, log
+        s.unmount()
+    assert served["1G"] == served["0"]
+    assert served["0"].count(b"\n") == 60001
+    assert b"@corp.example" not in served["0"]

@@ -402,9 +402,28 @@ static void test_signatures(void)
 
 /* ---- failure ---- */
 
+struct outage {
+	int n;
+	char detail[512];
+};
+
+static int outage_cb(const struct aud_event *ev, void *arg)
+{
+	struct outage *o = arg;
+
+	if (ev->type == AUD_EV_AUDIT_ERROR) {
+		o->n++;
+		snprintf(o->detail, sizeof(o->detail), "%s",
+			 ev->detail ? ev->detail : "");
+	}
+	return 0;
+}
+
 static void test_failure_locked(void)
 {
-	struct aud_log_opts o = { .busy_ms = 100 };
+	struct outage outage = { 0, "" };
+	struct aud_log_opts o = { .busy_ms = 100,
+				  .sandbox = "eeeeeeeeeeeeeeee" };
 	struct aud_log *log = NULL;
 	struct aud_event ev;
 	sqlite3 *holder = NULL;
@@ -426,11 +445,52 @@ static void test_failure_locked(void)
 	CHECK(aud_log_append(log, &ev) == -EIO, "append is -EIO");
 	CHECK(aud_log_flush(log) == -EIO, "flush reports the loss");
 	CHECK(aud_log_lost(log) >= 1, "lost events counted");
+	aud_log_note_refusal(log);
+	aud_log_note_refusal(log);
+	CHECK(aud_log_retry(log) == -EIO && !aud_log_healthy(log),
+	      "a retry while still locked fails");
 	sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
 	sqlite3_close(holder);
 	CHECK(aud_log_append(log, &ev) == -EIO,
-	      "still failed after the lock is gone (fail closed)");
-	CHECK(aud_log_close(log) == -EIO, "close reports the failure");
+	      "refused after the lock is gone until the log is retried");
+	CHECK(aud_log_retry(log) == 0 && aud_log_healthy(log),
+	      "the retry succeeds once the database can be written");
+	CHECK(aud_log_append_sync(log, &ev) == 0, "appends work again");
+	CHECK(aud_log_close(log) == -EIO, "close still reports the loss");
+	CHECK(aud_query(path, "eeeeeeeeeeeeeeee", 0, outage_cb, &outage) == 0 &&
+		      outage.n == 1,
+	      "one audit_error record of the outage (%d)", outage.n);
+	CHECK(strstr(outage.detail, "2 opens refused") != NULL,
+	      "it counts the refused opens: %s", outage.detail);
+	CHECK(strstr(outage.detail, "events lost") != NULL,
+	      "and the lost events: %s", outage.detail);
+}
+
+/* The writer thread retries a failed log on its own. */
+static void test_failure_retried(void)
+{
+	struct aud_log_opts o = { .busy_ms = 100 };
+	struct aud_log *log = NULL;
+	struct aud_event ev;
+	sqlite3 *holder = NULL;
+	char path[512];
+	double end;
+
+	db_path(path, sizeof(path), "retried");
+	if (aud_log_open(path, &o, &log))
+		return;
+	ev_open(&ev, "ffffffffffffffff", 0);
+	sqlite3_open(path, &holder);
+	sqlite3_exec(holder, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	CHECK(aud_log_append_sync(log, &ev) == -EIO, "fails while locked");
+	sqlite3_exec(holder, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(holder);
+	end = now_s() + 10 * AUD_RETRY_MS / 1000.0;
+	while (!aud_log_healthy(log) && now_s() < end)
+		usleep(20 * 1000);
+	CHECK(aud_log_healthy(log), "healthy again without a retry call");
+	CHECK(aud_log_append_sync(log, &ev) == 0, "and appends commit");
+	aud_log_close(log);
 }
 
 /* Disk full, simulated with RLIMIT_FSIZE in a child process. */
@@ -564,6 +624,7 @@ int main(void)
 	test_tampering();
 	test_signatures();
 	test_failure_locked();
+	test_failure_retried();
 	test_failure_full();
 	test_two_processes();
 	test_errors();

@@ -363,7 +363,7 @@ static void test_errors(void)
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
-		   "tables, db_views, views, unlisted_columns)",
+		   "tables, db_views, views, k_anonymity, unlisted_columns)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -92,8 +93,29 @@ static void test_create(void)
 	CHECK(ovl_create(t, a, "x", &file_new, &n) == -ENOTDIR,
 	      "create under a file is ENOTDIR");
 	dev.mode = S_IFCHR | 0600;
-	CHECK(ovl_create(t, root, "dev", &dev, &n) == -EPERM,
-	      "device nodes are EPERM");
+	dev.rdev = makedev(1, 3);
+	CHECK(ovl_create(t, root, "dev", &dev, &n) == 0 &&
+		      ovl_node_type(n) == S_IFCHR && !ovl_node_file(n),
+	      "device nodes are metadata only");
+	{
+		struct stat st;
+
+		ovl_node_stat(t, n, &st);
+		CHECK(st.st_rdev == makedev(1, 3) && st.st_size == 0,
+		      "a device node keeps its numbers");
+		CHECK(ovl_file_pread(t, n, &st, 1, 0) < 0,
+		      "and has no contents to read");
+	}
+	ovl_node_forget(t, n, 1);
+	dev.mode = S_IFBLK | 0600;
+	dev.rdev = makedev(8, 0);
+	CHECK(ovl_create(t, root, "blk", &dev, &n) == 0 &&
+		      ovl_node_type(n) == S_IFBLK,
+	      "block device nodes too");
+	ovl_node_forget(t, n, 1);
+	CHECK(!ovl_unlink(t, root, "dev", 0) && !ovl_unlink(t, root, "blk", 0),
+	      "device nodes unlink");
+	dev.rdev = 0;
 	dev.mode = S_IFIFO | 0600;
 	CHECK(ovl_create(t, root, "fifo", &dev, &n) == 0 &&
 		      ovl_node_type(n) == S_IFIFO && !ovl_node_file(n),

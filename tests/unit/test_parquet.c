@@ -758,6 +758,146 @@ static int fail_fn(void *arg, struct pipe_batch *b, size_t col,
 	return -EIO;
 }
 
+/* An emit target: the streamed bytes, and how often it was rewound. */
+struct emit_to {
+	struct spot_buf b;
+	unsigned rewinds, writes;
+};
+
+static int emit_put(void *arg, const void *p, size_t len)
+{
+	struct emit_to *t = arg;
+
+	t->writes++;
+	return spot_buf_append(&t->b, p, len);
+}
+
+static int emit_rewind(void *arg)
+{
+	struct emit_to *t = arg;
+
+	t->rewinds++;
+	t->b.len = 0;
+	return 0;
+}
+
+/* A transform serving text from source row text_row on: an integer column
+ * whose transform said it keeps the type becomes a string column, found
+ * half way (the build starts again). */
+static int text_fn(void *arg, struct pipe_batch *b, size_t col,
+		   struct spot_err *err)
+{
+	uint64_t text_row = *(const uint64_t *)arg;
+
+	(void)err;
+	for (size_t i = 0; i < b->nrows; i++)
+		if (b->first_row + i >= text_row)
+			b->out[i * b->ncols + col] =
+				(struct pipe_cell){ (const uint8_t *)"n/a", 3,
+						    PIPE_TEXT, PIPE_F_SET };
+	return 0;
+}
+
+static unsigned e2e_rewinds; /* over every file: streamed builds redone */
+
+/* Streamed from byte `after` of generated pages on, on `threads` workers:
+ * the emitted bytes must be exactly want. */
+static bool e2e_streamed(struct pq_file *f, int fd, struct pipe_plan *plan,
+			 unsigned threads, uint64_t after, const uint8_t *want,
+			 uint64_t size, struct emit_to *t)
+{
+	struct par_arg pa = { plan, 0, 0 };
+	struct pq_build_opts o = { .threads = threads,
+				   .more_plan = par_more_plan,
+				   .arg = &pa,
+				   .emit = emit_put,
+				   .emit_rewind = emit_rewind,
+				   .emit_arg = t,
+				   .emit_after = after };
+	struct spot_err err = { { 0 } };
+	struct pq_view *sv = NULL;
+	bool ok;
+
+	spot_buf_init(&t->b);
+	t->rewinds = t->writes = 0;
+	ok = pq_view_build(f, fd, plan, &o, &sv, &err) == 0 &&
+	     pq_view_streamed(sv) && pq_view_size(sv) == size &&
+	     t->b.len == size && !memcmp(t->b.p, want, size);
+
+	pq_view_free(sv);
+	spot_buf_fini(&t->b);
+	return ok;
+}
+
+/*
+ * Streaming (views over the memory budget): the emitted bytes are the
+ * served file, whenever streaming starts and whatever the workers; a
+ * build whose column types change after streaming started rewinds, or
+ * fails without a rewind.
+ */
+static void e2e_stream(const char *name, struct pq_file *f, int fd,
+		       struct pipe_plan *plan, const struct pq_view *v)
+{
+	uint64_t size = pq_view_size(v), text_row = pq_file_num_rows(f) / 2;
+	uint8_t *want = malloc(size + 1);
+	struct pipe_xform *xf0 = plan->xf, xf[16];
+	struct emit_to t;
+	struct pq_view *nv = NULL, *sv = NULL;
+	struct spot_err err = { { 0 } };
+	struct pq_build_opts o = { .emit = emit_put,
+				   .emit_arg = &t,
+				   .emit_after = 0 };
+	size_t nxf0 = plan->nxf;
+	int rc;
+
+	if (!want || pq_view_read(v, fd, want, size, 0) != (ssize_t)size) {
+		CHECK(0, "%s: read the view to stream", name);
+		free(want);
+		return;
+	}
+	CHECK(e2e_streamed(f, fd, plan, 1, 0, want, size, &t) && t.rewinds == 0,
+	      "%s: streamed from the first byte: the same file", name);
+	CHECK(e2e_streamed(f, fd, plan, 3, pq_view_mem(v) / 3, want, size, &t),
+	      "%s: streamed from a third on, 3 workers: the same file", name);
+	CHECK(!e2e_streamed(f, fd, plan, 1, UINT64_MAX, want, size, &t) &&
+		      t.writes == 0,
+	      "%s: under the room nothing is streamed", name);
+	/* The integer column qty (third rule) turns to text half way. */
+	if (nxf0 < 3 || nxf0 > SPOT_ARRAY_SIZE(xf) ||
+	    strcmp(e2e_rules[2].col, "qty"))
+		goto out;
+	memcpy(xf, xf0, nxf0 * sizeof(*xf));
+	xf[2].fn = text_fn;
+	xf[2].arg = &text_row;
+	xf[2].keeps_type = true;
+	plan->xf = xf;
+	rc = pq_view_build(f, fd, plan, NULL, &nv, &err);
+	if (rc || pq_view_size(nv) > (1ull << 32))
+		goto out;
+	size = pq_view_size(nv);
+	free(want);
+	want = malloc(size + 1);
+	if (!want || pq_view_read(nv, fd, want, size, 0) != (ssize_t)size)
+		goto out;
+	CHECK(e2e_streamed(f, fd, plan, 1, 0, want, size, &t),
+	      "%s: text half way, streamed: the same file (%u rewinds)", name,
+	      t.rewinds);
+	if (t.rewinds) {
+		e2e_rewinds++;
+		spot_buf_init(&t.b);
+		rc = pq_view_build(f, fd, plan, &o, &sv, &err);
+		CHECK(rc == -EIO && !sv && strstr(err.msg, "restart"),
+		      "%s: no rewind: the redone streamed build fails (%s)",
+		      name, err.msg);
+		spot_buf_fini(&t.b);
+	}
+out:
+	plan->xf = xf0;
+	plan->nxf = nxf0;
+	pq_view_free(nv);
+	free(want);
+}
+
 /*
  * Built on several threads, v's file must come out byte for byte; a
  * failing transform or worker plan must fail the build the same way.
@@ -766,9 +906,12 @@ static void e2e_parallel(const char *name, struct pq_file *f, int fd,
 			 struct pipe_plan *plan, const struct pq_view *v)
 {
 	struct par_arg pa = { plan, 0, 0 };
-	struct pq_build_opts opts = { 3, par_more_plan, &pa };
+	struct pq_build_opts opts = { .threads = 3,
+				      .more_plan = par_more_plan,
+				      .arg = &pa };
 	uint64_t size = pq_view_size(v), fail_row = pq_file_num_rows(f) / 2;
 	struct pipe_xform *xf0 = plan->xf, xf[2];
+	size_t nxf0 = plan->nxf;
 	struct spot_err e1 = { { 0 } }, e2 = { { 0 } };
 	struct pq_view *pv = NULL, *sv = NULL;
 	uint8_t *a = malloc(size + 1), *b = malloc(size + 1);
@@ -804,6 +947,7 @@ static void e2e_parallel(const char *name, struct pq_file *f, int fd,
 	      "%s: a failing transform fails both builds alike (%.100s)", name,
 	      e2.msg);
 	plan->xf = xf0;
+	plan->nxf = nxf0;
 	free(a);
 	free(b);
 }
@@ -857,6 +1001,7 @@ static void e2e_file(const char *dir, const char *name, const char *outdir)
 		size_t nxf = plan.nxf;
 
 		e2e_parallel(name, f, fd, &plan, v);
+		e2e_stream(name, f, fd, &plan, v);
 		plan.nxf = nxf;
 	}
 out:
@@ -1575,6 +1720,8 @@ static void e2e(const char *dir, const char *outdir)
 			hostile(dir, names[i], outdir);
 		free(names[i]);
 	}
+	CHECK(!n || e2e_rewinds > 0, "some fixture redid a streamed build (%u)",
+	      e2e_rewinds);
 }
 
 /* ---- what is structural (pq_scrub.c) ---- */

@@ -1196,7 +1196,9 @@ static void test_parallel(void)
 				      false } };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_not_mid,
 				  xf, 2 };
-	struct pq_build_opts opts = { 4, same_plan, &plan };
+	struct pq_build_opts opts = { .threads = 4,
+				      .more_plan = same_plan,
+				      .arg = &plan };
 	struct spot_err err = { { 0 } };
 	struct pq_file *f = NULL;
 	uint64_t n1 = 0, n2 = 0;

@@ -27,7 +27,58 @@ struct fake {
 	size_t size;	     /* content bytes (0: the dataset's name) */
 	uint64_t src_size;   /* the stamp's source size (0: 1) */
 	atomic_int sinks;    /* builds that streamed into their sink */
+	bool checked;	     /* views check the source (as Parquet's do) */
+	atomic_int version;  /* the source's version, for check */
+	atomic_int freed;    /* checked views freed */
 };
+
+/* A checked view: a buffer's content whose check() compares versions. */
+struct fake_obj {
+	struct fake *f;
+	int version;
+	struct vc_content in;
+};
+
+static ssize_t fake_obj_read(void *obj, void *buf, size_t len, uint64_t off)
+{
+	struct fake_obj *o = obj;
+
+	return o->in.read(o->in.obj, buf, len, off);
+}
+
+static void fake_obj_free(void *obj)
+{
+	struct fake_obj *o = obj;
+
+	atomic_fetch_add(&o->f->freed, 1);
+	o->in.free(o->in.obj);
+	free(o);
+}
+
+static int fake_obj_check(void *obj)
+{
+	struct fake_obj *o = obj;
+
+	return o->version == atomic_load(&o->f->version) ? 0 : -ESTALE;
+}
+
+/* Wrap c (from a buffer) as a checked view of f's current version. */
+static int fake_checked(struct fake *f, struct vc_content *c)
+{
+	struct fake_obj *o = malloc(sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->f = f;
+	o->version = atomic_load(&f->version);
+	o->in = *c;
+	c->obj = o;
+	c->read = fake_obj_read;
+	c->free = fake_obj_free;
+	c->check = fake_obj_check;
+	c->data = NULL; /* read through the wrapper */
+	return 0;
+}
 
 /* The byte at off of a sized fake view of dataset ds. */
 static uint8_t fake_byte(const char *ds, uint64_t off)
@@ -93,7 +144,13 @@ static int fake_build(void *arg, const char *dataset, const char *sub,
 	} else if (spot_buf_append(&b, dataset, strlen(dataset))) {
 		return -ENOMEM;
 	}
-	return vc_content_from_buf(out, &b);
+	if (vc_content_from_buf(out, &b))
+		return -ENOMEM;
+	if (f->checked && fake_checked(f, out)) {
+		out->free(out->obj);
+		return -ENOMEM;
+	}
+	return 0;
 }
 
 static int fake_stamp(void *arg, const char *dataset, const char *sub,
@@ -727,6 +784,115 @@ static void test_stream_sink_unused(void)
 	      atomic_load(&ms.creates), atomic_load(&ms.destroys));
 }
 
+/* How many entries of ds vc_foreach lists, and how many are retired. */
+static size_t count_of(struct vc *c, const char *ds, size_t *retired);
+
+struct counted {
+	const char *ds;
+	size_t n, retired;
+};
+
+static void count_one(void *arg, const struct vc_info *in)
+{
+	struct counted *k = arg;
+
+	if (strcmp(in->dataset, k->ds))
+		return;
+	k->n++;
+	k->retired += in->retired;
+}
+
+static size_t count_of(struct vc *c, const char *ds, size_t *retired)
+{
+	struct counted k = { ds, 0, 0 };
+
+	vc_foreach(c, count_one, &k);
+	if (retired)
+		*retired = k.retired;
+	return k.n;
+}
+
+/*
+ * A view replaced because its source changed is freed (memory, spill
+ * file) when the last holder lets go, not kept until the sandbox ends.
+ */
+static void test_retired_freed(void)
+{
+	struct fake f;
+	struct vc *c = fake_cache(&f);
+	struct vc_view *v1 = NULL, *v2 = NULL, *p = NULL;
+	size_t retired = 0;
+	char buf[8];
+
+	f.checked = true;
+	CHECK(vc_get(c, "p.parquet", "", "", &v1) == 0 &&
+		      v1->state == VC_READY && v1->gen == 1,
+	      "checked view built");
+	atomic_fetch_add(&f.version, 1); /* the source is replaced */
+	CHECK(vc_peek(c, "p.parquet", "", "") == NULL,
+	      "peek never gives out a view whose source changed");
+	CHECK(vc_get(c, "p.parquet", "", "", &v2) == 0 && v2 != v1 &&
+		      v2->gen == 2 && atomic_load(&f.builds) == 2,
+	      "the next get builds it again");
+	CHECK(count_of(c, "p.parquet", &retired) == 2 && retired == 1 &&
+		      atomic_load(&f.freed) == 0,
+	      "the old view is kept, retired, while it is held");
+	CHECK(vc_view_read(v1, buf, sizeof(buf), 0) == 8,
+	      "its holder still reads it");
+	vc_put(v1);
+	CHECK(atomic_load(&f.freed) == 1 && count_of(c, "p.parquet", NULL) == 1,
+	      "freed at its last put");
+	p = vc_peek(c, "p.parquet", "", "");
+	CHECK(p == v2, "peek holds the current view");
+	vc_put(p);
+	vc_put(v2);
+	CHECK(atomic_load(&f.freed) == 1,
+	      "a current view is cached when nobody holds it");
+	atomic_fetch_add(&f.version, 1);
+	CHECK(vc_get(c, "p.parquet", "", "", &v1) == 0 && v1->gen == 3 &&
+		      atomic_load(&f.freed) == 2 &&
+		      count_of(c, "p.parquet", NULL) == 1,
+	      "a replaced view nobody holds is freed at once");
+	vc_put(v1);
+	for (int i = 0; i < 50; i++) {
+		atomic_fetch_add(&f.version, 1);
+		if (vc_get(c, "p.parquet", "", "", &v1))
+			break;
+		vc_put(v1);
+	}
+	CHECK(count_of(c, "p.parquet", NULL) == 1 &&
+		      atomic_load(&f.freed) == 52,
+	      "50 replacements leave one view (freed %d)",
+	      atomic_load(&f.freed));
+	vc_free(c);
+	CHECK(atomic_load(&f.freed) == 53, "vc_free frees the last");
+}
+
+/* A retired view's spill file goes with it. */
+static void test_retired_spill_destroyed(void)
+{
+	struct fake f;
+	struct vc *c = spill_cache(&f, 0, 5000);
+	struct vc_view *v = NULL;
+
+	f.checked = true;
+	CHECK(vc_get(c, "s.parquet", "", "", &v) == 0 && v->state == VC_READY,
+	      "built");
+	vc_put(v);
+	vc_spill_settle(c);
+	CHECK(atomic_load(&ms.creates) == 1 && vc_mem(c, NULL) == 0,
+	      "spilled (budget 0)");
+	CHECK(view_intact(c, "s.parquet", 5000),
+	      "reads back from its spill file");
+	atomic_fetch_add(&f.version, 1);
+	CHECK(vc_get(c, "s.parquet", "", "", &v) == 0 && v->gen == 1,
+	      "a spilled view no longer reads the source: kept");
+	vc_put(v);
+	vc_free(c);
+	CHECK(atomic_load(&ms.destroys) == atomic_load(&ms.creates),
+	      "every spill file destroyed");
+}
+
 static void test_spill_bad_ops(void)
 {
 	struct fake f;
@@ -769,5 +935,7 @@ int main(void)
 	test_stream_beside_running_builds();
 	test_stream_sink_unused();
 	test_spill_bad_ops();
+	test_retired_freed();
+	test_retired_spill_destroyed();
 	return check_done();
 }

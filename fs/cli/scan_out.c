@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * scan_out.c - what `spotfs scan` writes: the starter config (YAML, every
+ * column with its rule and why in a comment) and the findings as JSON.
+ *
+ * Names (files, tables, columns) are written as YAML double-quoted
+ * strings, escaped, so any name reads back byte for byte; comments hold
+ * only text of the detectors and numbers. No value is ever written.
+ */
+#include "scan_i.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCAN_PROGRESS_COLS 72
+
+/* ---- findings ---- */
+
+struct scan_ds *scan_ds_add(struct scan *sc, const char *rel,
+			    const struct view_format *f)
+{
+	struct scan_ds *nd = realloc(sc->ds, (sc->nds + 1) * sizeof(*nd));
+
+	if (!nd)
+		return NULL;
+	sc->ds = nd;
+	nd = &sc->ds[sc->nds];
+	memset(nd, 0, sizeof(*nd));
+	nd->rel = strdup(rel);
+	if (!nd->rel)
+		return NULL;
+	nd->f = f;
+	sc->nds++;
+	return nd;
+}
+
+struct scan_tbl *scan_tbl_add(struct scan_ds *d, const char *name)
+{
+	struct scan_tbl *nt = realloc(d->tbls, (d->ntbls + 1) * sizeof(*nt));
+
+	if (!nt)
+		return NULL;
+	d->tbls = nt;
+	nt = &d->tbls[d->ntbls];
+	memset(nt, 0, sizeof(*nt));
+	if (name && !(nt->name = strdup(name)))
+		return NULL;
+	d->ntbls++;
+	return nt;
+}
+
+void scan_fini(struct scan *sc)
+{
+	for (size_t i = 0; i < sc->nds; i++) {
+		struct scan_ds *d = &sc->ds[i];
+
+		for (size_t t = 0; t < d->ntbls; t++) {
+			for (size_t c = 0; c < d->tbls[t].ncols; c++)
+				free(d->tbls[t].cols[c].name);
+			free(d->tbls[t].cols);
+			free(d->tbls[t].name);
+			free(d->tbls[t].skip);
+		}
+		free(d->tbls);
+		free(d->rel);
+		free(d->skip);
+	}
+	free(sc->ds);
+	sc->ds = NULL;
+	sc->nds = 0;
+}
+
+void scan_progress(struct scan *sc, const char *rel)
+{
+	char name[SCAN_PROGRESS_COLS];
+
+	if (!sc->tty)
+		return;
+	spot_printable(rel, name, sizeof(name) - 24);
+	fprintf(stderr, "\r\033[Kspotfs scan: %u files: %s", sc->files, name);
+	fflush(stderr);
+	sc->progress_shown = true;
+}
+
+void scan_progress_clear(struct scan *sc)
+{
+	if (!sc->progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	sc->progress_shown = false;
+}
+
+/* ---- YAML ---- */
+
+/*
+ * s as a YAML double-quoted scalar: quotes and backslashes escaped,
+ * control characters (C0, DEL, C1) and the code points YAML may not hold
+ * raw as escapes; other UTF-8 as is (the caller checked it is UTF-8).
+ */
+static int scan_yaml_str(struct spot_buf *b, const char *s)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	int rc = spot_buf_putc(b, '"');
+
+	while (!rc && *p) {
+		if (*p == '"' || *p == '\\') {
+			rc = spot_buf_printf(b, "\\%c", *p++);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			rc = spot_buf_printf(b, "\\x%02x", *p++);
+		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			rc = spot_buf_printf(b, "\\x%02x", p[1]);
+			p += 2;
+		} else if (*p == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+			rc = spot_buf_printf(b, "\\ufeff");
+			p += 3;
+		} else if (*p == 0xef && p[1] == 0xbf &&
+			   (p[2] == 0xbe || p[2] == 0xbf)) {
+			rc = spot_buf_printf(b, "\\uff%s",
+					     p[2] == 0xbe ? "fe" : "ff");
+			p += 3;
+		} else {
+			rc = spot_buf_putc(b, *p++);
+		}
+	}
+	return rc ? rc : spot_buf_putc(b, '"');
+}
+
+/* A comment line: control bytes (a file name's) as '?'. */
+static int scan_yaml_comment(struct spot_buf *b, const char *indent,
+			     const char *a, const char *c)
+{
+	char pa[PATH_MAX], pc[SPOT_ERR_MAX + 64];
+
+	spot_printable(a, pa, sizeof(pa));
+	spot_printable(c, pc, sizeof(pc));
+	return spot_buf_printf(b, "%s%s%s%s\n", indent, pa, c[0] ? ": " : "",
+			       pc);
+}
+
+static bool scan_tbl_listed(const struct scan_tbl *t)
+{
+	return !t->skip && t->ncols;
+}
+
+static bool scan_ds_listed(const struct scan_ds *d)
+{
+	if (d->skip || !d->f)
+		return false;
+	for (size_t t = 0; t < d->ntbls; t++)
+		if (scan_tbl_listed(&d->tbls[t]))
+			return true;
+	return false;
+}
+
+static int scan_yaml_columns(struct spot_buf *b, const struct scan_tbl *t,
+			     const char *indent)
+{
+	int rc = spot_buf_printf(b, "%scolumns:\n", indent);
+
+	for (size_t c = 0; !rc && c < t->ncols; c++) {
+		const struct scan_col *col = &t->cols[c];
+		struct det_rule r;
+
+		det_col_decide(&col->det, col->name, strlen(col->name), &r);
+		rc = spot_buf_printf(b, "%s  ", indent);
+		if (!rc)
+			rc = scan_yaml_str(b, col->name);
+		if (!rc)
+			rc = spot_buf_printf(b, ": %s  # %s\n", r.yaml, r.why);
+	}
+	return rc;
+}
+
+static int scan_yaml_ds(struct spot_buf *b, const struct scan_ds *d)
+{
+	int rc = spot_buf_printf(b, "  ");
+
+	if (!rc)
+		rc = scan_yaml_str(b, d->rel);
+	if (!rc)
+		rc = spot_buf_printf(b, ":  # %s\n", d->f->title);
+	if (!d->f->objects)
+		return rc ? rc : scan_yaml_columns(b, &d->tbls[0], "    ");
+	if (!rc)
+		rc = spot_buf_printf(b, "    tables:\n");
+	for (size_t t = 0; !rc && t < d->ntbls; t++) {
+		const struct scan_tbl *tb = &d->tbls[t];
+
+		if (!scan_tbl_listed(tb))
+			continue;
+		rc = spot_buf_printf(b, "      ");
+		if (!rc)
+			rc = scan_yaml_str(b, tb->name);
+		if (!rc)
+			rc = spot_buf_printf(b, ":\n");
+		if (!rc)
+			rc = scan_yaml_columns(b, tb, "        ");
+	}
+	return rc;
+}
+
+int scan_write_yaml(const struct scan *sc, struct spot_buf *b)
+{
+	size_t listed = 0, left = 0;
+	int rc;
+
+	for (size_t i = 0; i < sc->nds; i++)
+		listed += scan_ds_listed(&sc->ds[i]);
+	rc = spot_buf_printf(
+		b,
+		"# A starter config written by spotfs scan: every column of "
+		"every\n"
+		"# dataset found, with a rule and why (by name, by values: the "
+		"share of\n"
+		"# up to %llu sampled rows per table that matched). A sample "
+		"can be\n"
+		"# wrong: review every rule, then run spotfs check --strict.\n",
+		(unsigned long long)sc->o.rows);
+	if (!rc)
+		rc = spot_buf_printf(b, "source: ");
+	if (!rc)
+		rc = scan_yaml_str(b, sc->srcpath);
+	if (!rc)
+		rc = spot_buf_printf(
+			b,
+			"\nsecret: random          # or a file, for "
+			"pseudonyms stable across sandboxes\n"
+			"default: hide            # files not named here are "
+			"not served\n"
+			"unlisted_columns: redact # columns not named here "
+			"are served empty\n"
+			"datasets:%s\n",
+			listed ? "" : " {}");
+	for (size_t i = 0; !rc && i < sc->nds; i++)
+		if (scan_ds_listed(&sc->ds[i]))
+			rc = scan_yaml_ds(b, &sc->ds[i]);
+	for (size_t i = 0; i < sc->nds; i++) {
+		left += !scan_ds_listed(&sc->ds[i]);
+		for (size_t t = 0; t < sc->ds[i].ntbls; t++)
+			left += !!sc->ds[i].tbls[t].skip;
+	}
+	if (!rc && left)
+		rc = spot_buf_printf(b, "# Left out (not served under default: "
+					"hide):\n");
+	for (size_t i = 0; !rc && i < sc->nds; i++) {
+		const struct scan_ds *d = &sc->ds[i];
+
+		if (d->skip)
+			rc = scan_yaml_comment(b, "#   ", d->rel, d->skip);
+		else if (!scan_ds_listed(d))
+			rc = scan_yaml_comment(b, "#   ", d->rel,
+					       "nothing to serve (no table "
+					       "with columns)");
+		for (size_t t = 0; !rc && t < d->ntbls; t++) {
+			char what[SPOT_ERR_MAX + 64];
+
+			if (!d->tbls[t].skip)
+				continue;
+			snprintf(what, sizeof(what), "%s%s%s",
+				 d->tbls[t].name ? "table " : "",
+				 d->tbls[t].name ? d->tbls[t].name : "",
+				 d->tbls[t].name ? ": " : "");
+			snprintf(what + strlen(what),
+				 sizeof(what) - strlen(what), "%s",
+				 d->tbls[t].skip);
+			if (d->skip && !d->tbls[t].name)
+				continue; /* said above */
+			rc = scan_yaml_comment(b, "#   ", d->rel, what);
+		}
+	}
+	if (!rc && sc->others)
+		rc = spot_buf_printf(b,
+				     "# %u other files are not datasets scan "
+				     "reads (.txt, unknown types): not served "
+				     "under default: hide\n",
+				     sc->others);
+	return rc;
+}
+
+/* ---- JSON ---- */
+
+static int scan_json_col(struct spot_buf *b, const struct scan_col *col)
+{
+	struct det_rule r;
+	bool first = true;
+	int rc;
+
+	det_col_decide(&col->det, col->name, strlen(col->name), &r);
+	rc = spot_buf_printf(b, "{\"name\":");
+	if (!rc)
+		rc = spot_buf_json_str(b, col->name);
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"rule\":");
+	if (!rc)
+		rc = spot_buf_json_str(b, r.yaml);
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"keep\":%s,\"quasi\":%s,\"kind\":",
+				     r.keep ? "true" : "false",
+				     r.quasi ? "true" : "false");
+	if (!rc)
+		rc = spot_buf_json_str(b, det_kind_name(r.kind));
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"why\":");
+	if (!rc)
+		rc = spot_buf_json_str(b, r.why);
+	if (!rc)
+		rc = spot_buf_printf(b,
+				     ",\"sampled\":%llu,\"values\":%llu,"
+				     "\"matches\":{",
+				     (unsigned long long)col->det.seen,
+				     (unsigned long long)col->det.values);
+	for (unsigned i = 0; !rc && i < DET_V_COUNT; i++) {
+		if (!col->det.bits[i])
+			continue;
+		rc = spot_buf_printf(b, "%s", first ? "" : ",");
+		if (!rc)
+			rc = spot_buf_json_str(b, det_value_name(1u << i));
+		if (!rc)
+			rc = spot_buf_printf(
+				b, ":%llu",
+				(unsigned long long)col->det.bits[i]);
+		first = false;
+	}
+	return rc ? rc : spot_buf_printf(b, "}}");
+}
+
+static int scan_json_tbl(struct spot_buf *b, const struct scan_tbl *t)
+{
+	int rc = spot_buf_printf(b, "{\"name\":");
+
+	if (!rc && t->name)
+		rc = spot_buf_json_str(b, t->name);
+	else if (!rc)
+		rc = spot_buf_printf(b, "null");
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"rows_sampled\":%llu,\"skipped\":",
+				     (unsigned long long)t->rows);
+	if (!rc && t->skip)
+		rc = spot_buf_json_str(b, t->skip);
+	else if (!rc)
+		rc = spot_buf_printf(b, "null");
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"columns\":[");
+	for (size_t c = 0; !rc && !t->skip && c < t->ncols; c++) {
+		rc = spot_buf_printf(b, "%s", c ? "," : "");
+		if (!rc)
+			rc = scan_json_col(b, &t->cols[c]);
+	}
+	return rc ? rc : spot_buf_printf(b, "]}");
+}
+
+int scan_write_json(const struct scan *sc, struct spot_buf *b)
+{
+	int rc = spot_buf_printf(b, "{\"source\":");
+
+	if (!rc)
+		rc = spot_buf_json_str(b, sc->srcpath);
+	if (!rc)
+		rc = spot_buf_printf(b,
+				     ",\"rows\":%llu,\"files\":%u,"
+				     "\"other_files\":%u,\"datasets\":[",
+				     (unsigned long long)sc->o.rows, sc->files,
+				     sc->others);
+	for (size_t i = 0; !rc && i < sc->nds; i++) {
+		const struct scan_ds *d = &sc->ds[i];
+
+		rc = spot_buf_printf(b, "%s{\"name\":", i ? "," : "");
+		if (!rc)
+			rc = spot_buf_json_str(b, d->rel);
+		if (!rc)
+			rc = spot_buf_printf(b, ",\"format\":");
+		if (!rc && d->f)
+			rc = spot_buf_json_str(b, d->f->name);
+		else if (!rc)
+			rc = spot_buf_printf(b, "null");
+		if (!rc)
+			rc = spot_buf_printf(b, ",\"listed\":%s,\"skipped\":",
+					     scan_ds_listed(d) ? "true"
+							       : "false");
+		if (!rc && d->skip)
+			rc = spot_buf_json_str(b, d->skip);
+		else if (!rc)
+			rc = spot_buf_printf(b, "null");
+		if (!rc)
+			rc = spot_buf_printf(b, ",\"tables\":[");
+		for (size_t t = 0; !rc && !d->skip && t < d->ntbls; t++) {
+			rc = spot_buf_printf(b, "%s", t ? "," : "");
+			if (!rc)
+				rc = scan_json_tbl(b, &d->tbls[t]);
+		}
+		if (!rc)
+			rc = spot_buf_printf(b, "]}");
+	}
+	return rc ? rc : spot_buf_printf(b, "]}\n");
+}

@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * plan_kanon.c - k_anonymity enforced on read: rows whose combination of
+ * quasi columns, as served, is shared by fewer than k rows are not served.
+ *
+ * A view with k_anonymity is built twice from one pinned source (see
+ * fs/sandbox_kanon.c). The first build counts: the plan's row filter runs
+ * the Lua row() filter, then the transforms of the quasi columns, hashes
+ * each kept row's served quasi cells (keyed BLAKE2b, key drawn per build)
+ * into a table of classes, and drops every row, so nothing is written.
+ * The second build filters: the same steps, then a row whose class holds
+ * fewer than k rows (or that the count never saw) is dropped. Both builds
+ * number rows from the source, so per-row seeds (noise, Lua) agree.
+ *
+ * The table holds hashes and counts, never cells. It is written by one
+ * thread at a time (a lock: the count build runs on one thread anyway)
+ * and only read while filtering, by any number of workers.
+ */
+#include "plan_i.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define KAN_KEY_LEN 16
+#define KAN_MAX_CLASSES (1u << 22) /* beyond: the view fails closed */
+#define KAN_INIT_SLOTS 1024
+
+struct kan_class {
+	uint8_t key[KAN_KEY_LEN];
+	uint64_t count; /* 0: an empty slot */
+};
+
+/* The classes of one view ("crm.db/users"). */
+struct kan_view {
+	char *name;
+	struct kan_class *slots;
+	size_t cap, used;
+};
+
+struct plan_kanon {
+	pthread_mutex_t lock; /* protects views while counting */
+	struct kan_view *views;
+	size_t nviews;
+	bool filtering;
+	uint64_t suppressed; /* atomic */
+	uint8_t hkey[crypto_generichash_KEYBYTES];
+};
+
+/* The row filter of one plan. */
+struct plan_kwrap {
+	struct plan_kanon *k;
+	struct kan_view *v;
+	uint64_t min; /* k */
+	pipe_row_fn inner;
+	void *inner_arg;
+	size_t nquasi;
+	size_t *qcol;
+	const struct pipe_xform **qxf; /* per quasi: its transform or NULL */
+};
+
+int plan_kanon_new(struct plan_kanon **out)
+{
+	struct plan_kanon *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	pthread_mutex_init(&k->lock, NULL);
+	randombytes_buf(k->hkey, sizeof(k->hkey));
+	*out = k;
+	return 0;
+}
+
+void plan_kanon_free(struct plan_kanon *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < k->nviews; i++) {
+		free(k->views[i].name);
+		free(k->views[i].slots);
+	}
+	free(k->views);
+	sodium_memzero(k->hkey, sizeof(k->hkey));
+	pthread_mutex_destroy(&k->lock);
+	free(k);
+}
+
+void plan_kanon_filter(struct plan_kanon *k)
+{
+	k->filtering = true;
+}
+
+uint64_t plan_kanon_suppressed(const struct plan_kanon *k)
+{
+	return __atomic_load_n(&k->suppressed, __ATOMIC_RELAXED);
+}
+
+static struct kan_view *kan_view_get(struct plan_kanon *k, const char *name)
+{
+	struct kan_view *nv = NULL;
+
+	pthread_mutex_lock(&k->lock);
+	for (size_t i = 0; i < k->nviews && !nv; i++)
+		if (!strcmp(k->views[i].name, name))
+			nv = &k->views[i];
+	if (!nv && !k->filtering) {
+		nv = realloc(k->views, (k->nviews + 1) * sizeof(*nv));
+		if (nv) {
+			k->views = nv;
+			nv = &k->views[k->nviews];
+			memset(nv, 0, sizeof(*nv));
+			nv->name = strdup(name);
+			if (nv->name)
+				k->nviews++;
+			else
+				nv = NULL;
+		}
+	}
+	pthread_mutex_unlock(&k->lock);
+	return nv;
+}
+
+static size_t kan_slot(const struct kan_view *v, const uint8_t *key)
+{
+	uint64_t h = 0;
+
+	for (int i = 0; i < 8; i++)
+		h |= (uint64_t)key[i] << (8 * i);
+	return (size_t)h & (v->cap - 1);
+}
+
+static struct kan_class *kan_find(const struct kan_view *v, const uint8_t *key)
+{
+	if (!v->cap)
+		return NULL;
+	for (size_t i = kan_slot(v, key);; i = (i + 1) & (v->cap - 1)) {
+		struct kan_class *c = &v->slots[i];
+
+		if (!c->count || !memcmp(c->key, key, KAN_KEY_LEN))
+			return c;
+	}
+}
+
+static int kan_grow(struct kan_view *v)
+{
+	size_t cap = v->cap ? v->cap * 2 : KAN_INIT_SLOTS;
+	struct kan_class *old = v->slots, *s = calloc(cap, sizeof(*s));
+	size_t ocap = v->cap;
+
+	if (!s)
+		return -ENOMEM;
+	v->slots = s;
+	v->cap = cap;
+	for (size_t i = 0; i < ocap; i++)
+		if (old[i].count)
+			*kan_find(v, old[i].key) = old[i];
+	free(old);
+	return 0;
+}
+
+/* Count key once (the lock held). */
+static int kan_count(struct kan_view *v, const uint8_t *key,
+		     struct spot_err *err)
+{
+	struct kan_class *c;
+
+	if ((v->used + 1) * 2 > v->cap) {
+		if (v->used >= KAN_MAX_CLASSES) {
+			spot_err_set(err,
+				     "k_anonymity: more than %u classes "
+				     "of quasi-identifiers",
+				     KAN_MAX_CLASSES);
+			return -EIO;
+		}
+		if (kan_grow(v)) {
+			spot_err_set(err, "out of memory");
+			return -ENOMEM;
+		}
+	}
+	c = kan_find(v, key);
+	if (!c->count) {
+		memcpy(c->key, key, KAN_KEY_LEN);
+		v->used++;
+	}
+	c->count++;
+	return 0;
+}
+
+static void kan_key(const struct plan_kwrap *w, const struct pipe_batch *b,
+		    size_t row, uint8_t key[KAN_KEY_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, w->k->hkey, sizeof(w->k->hkey),
+				KAN_KEY_LEN);
+	for (size_t q = 0; q < w->nquasi; q++) {
+		const struct pipe_cell *c = pipe_batch_cell(b, row, w->qcol[q]);
+		uint64_t n = c->type == PIPE_NULL ? 0 : c->len;
+		uint8_t len[9];
+
+		/* Length-prefixed, NULL apart from "": no two combinations
+		 * hash the same input. */
+		for (int i = 0; i < 8; i++)
+			len[i] = (uint8_t)(n >> (8 * i));
+		len[8] = c->type == PIPE_NULL;
+		crypto_generichash_update(&st, len, sizeof(len));
+		crypto_generichash_update(&st, c->p, (size_t)n);
+	}
+	crypto_generichash_final(&st, key, KAN_KEY_LEN);
+}
+
+static int kan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
+{
+	struct plan_kwrap *w = arg;
+	uint8_t key[KAN_KEY_LEN];
+	uint64_t dropped = 0;
+	int rc = 0;
+
+	if (w->inner && (rc = w->inner(w->inner_arg, b, err)))
+		return rc;
+	/* The quasi cells as served: their transforms, run here first
+	 * (they run again after this filter, to the same output). */
+	for (size_t q = 0; q < w->nquasi; q++)
+		if (w->qxf[q] &&
+		    (rc = w->qxf[q]->fn(w->qxf[q]->arg, b, w->qcol[q], err)))
+			return rc;
+	if (!w->k->filtering)
+		pthread_mutex_lock(&w->k->lock);
+	for (size_t r = 0; !rc && r < b->nrows; r++) {
+		const struct kan_class *c;
+
+		if (!b->keep[r])
+			continue;
+		kan_key(w, b, r, key);
+		if (!w->k->filtering) {
+			rc = kan_count(w->v, key, err);
+			b->keep[r] = 0; /* counting serves nothing */
+			continue;
+		}
+		c = kan_find(w->v, key);
+		if (!c || c->count < w->min) {
+			b->keep[r] = 0; /* fewer than k: not served */
+			dropped++;
+		}
+	}
+	if (!w->k->filtering)
+		pthread_mutex_unlock(&w->k->lock);
+	__atomic_add_fetch(&w->k->suppressed, dropped, __ATOMIC_RELAXED);
+	return rc;
+}
+
+void plan_kwrap_free(struct plan_kwrap *w)
+{
+	if (!w)
+		return;
+	free(w->qcol);
+	free(w->qxf);
+	free(w);
+}
+
+int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
+		   const char *view, const struct pipe_col *cols, size_t ncols,
+		   struct pipe_plan *pipe, struct plan_kwrap **out,
+		   struct spot_err *err)
+{
+	struct plan_kwrap *w = calloc(1, sizeof(*w));
+
+	if (!w || !(w->qcol = calloc(ka->nquasi, sizeof(*w->qcol))) ||
+	    !(w->qxf = calloc(ka->nquasi, sizeof(*w->qxf))))
+		goto nomem;
+	w->k = k;
+	w->min = ka->k;
+	w->nquasi = ka->nquasi;
+	for (size_t q = 0; q < ka->nquasi; q++) {
+		int i = pipe_col_find(cols, ncols, ka->quasi[q],
+				      strlen(ka->quasi[q]));
+
+		if (i < 0) {
+			const char *near =
+				plan_suggest(ka->quasi[q], cols, ncols);
+
+			spot_err_set(err,
+				     "%s: k_anonymity: no column '%s'%s%s%s",
+				     view, ka->quasi[q],
+				     near ? " (did you mean '" : "",
+				     near ? near : "", near ? "'?)" : "");
+			plan_kwrap_free(w);
+			return -EIO;
+		}
+		w->qcol[q] = (size_t)i;
+	}
+	w->v = kan_view_get(k, view);
+	if (w->v && !k->filtering) {
+		/* A count build bound again (a retry): count from zero. */
+		pthread_mutex_lock(&k->lock);
+		free(w->v->slots);
+		w->v->slots = NULL;
+		w->v->cap = w->v->used = 0;
+		pthread_mutex_unlock(&k->lock);
+	}
+	if (!w->v) {
+		/* Filtering a view the count never bound: fail closed. */
+		spot_err_set(err, "%s: k_anonymity: the view was not counted",
+			     view);
+		plan_kwrap_free(w);
+		return -EIO;
+	}
+	w->inner = pipe->row_fn;
+	w->inner_arg = pipe->row_arg;
+	pipe->row_fn = kan_row_fn;
+	pipe->row_arg = w;
+	*out = w;
+	return 0;
+nomem:
+	plan_kwrap_free(w);
+	spot_err_set(err, "out of memory");
+	return -ENOMEM;
+}
+
+void plan_kwrap_quasi_xf(struct plan_kwrap *w, const struct pipe_xform *xf)
+{
+	for (size_t q = 0; q < w->nquasi; q++)
+		if (w->qcol[q] == xf->col)
+			w->qxf[q] = xf;
+}

@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test_detect.c - the column detectors of `spotfs scan`: names in four
+ * languages, value detectors, and the rule proposed from counters (never
+ * keep for what the PII detectors see, never a value in the reason).
+ */
+#include "detect.h"
+
+#include <string.h>
+
+#include "check.h"
+
+static enum det_kind kind_of(const char *name)
+{
+	struct det_name_hit hit;
+
+	return det_name(name, strlen(name), &hit);
+}
+
+static void test_names(void)
+{
+	static const struct {
+		const char *name;
+		enum det_kind kind;
+	} cases[] = {
+		/* English */
+		{ "email", DET_EMAIL },
+		{ "billingEmail", DET_EMAIL },
+		{ "E-Mail Address", DET_EMAIL },
+		{ "first_name", DET_FIRST_NAME },
+		{ "LastName", DET_LAST_NAME },
+		{ "full name", DET_NAME },
+		{ "date_of_birth", DET_BIRTH },
+		{ "DOB", DET_BIRTH },
+		{ "ssn", DET_SSN },
+		{ "credit_card_number", DET_CARD },
+		{ "phone", DET_PHONE },
+		{ "client_ip", DET_IP },
+		{ "zip", DET_POSTCODE },
+		{ "postal_code", DET_POSTCODE },
+		{ "password_hash", DET_SECRET },
+		{ "username", DET_USERNAME },
+		{ "company_name", DET_COMPANY },
+		{ "product_name", DET_NAMED },
+		{ "street_address", DET_ADDRESS },
+		{ "passport_no", DET_NATIONAL_ID },
+		{ "gender", DET_GENDER },
+		{ "age", DET_AGE },
+		/* German */
+		{ "Vorname", DET_FIRST_NAME },
+		{ "Nachname", DET_LAST_NAME },
+		{ "Geburtsdatum", DET_BIRTH },
+		{ "Telefonnummer", DET_PHONE },
+		{ "Stra\xc3\x9f"
+		  "e",
+		  DET_ADDRESS },
+		{ "PLZ", DET_POSTCODE },
+		{ "Postleitzahl", DET_POSTCODE },
+		{ "Kontonummer", DET_IBAN },
+		{ "Geschlecht", DET_GENDER },
+		/* French */
+		{ "pr\xc3\xa9nom", DET_FIRST_NAME },
+		{ "nom", DET_NAME },
+		{ "nom_de_famille", DET_LAST_NAME },
+		{ "date_de_naissance", DET_BIRTH },
+		{ "t\xc3\xa9l\xc3\xa9phone", DET_PHONE },
+		{ "courriel", DET_EMAIL },
+		{ "code_postal", DET_POSTCODE },
+		{ "num\xc3\xa9ro_s\xc3\xa9"
+		  "curit\xc3\xa9_sociale",
+		  DET_SSN },
+		/* Spanish */
+		{ "nombre", DET_NAME },
+		{ "apellidos", DET_LAST_NAME },
+		{ "fecha_nacimiento", DET_BIRTH },
+		{ "correo_electronico", DET_EMAIL },
+		{ "tel\xc3\xa9"
+		  "fono_m\xc3\xb3vil",
+		  DET_PHONE },
+		{ "codigo_postal", DET_POSTCODE },
+		{ "dni", DET_NATIONAL_ID },
+		{ "contrase\xc3\xb1"
+		  "a",
+		  DET_SECRET },
+		/* Not personal */
+		{ "id", DET_NONE },
+		{ "amount", DET_NONE },
+		{ "created_at", DET_NONE },
+		{ "status", DET_NONE },
+		{ "telemetry", DET_NONE },
+	};
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(cases); i++) {
+		enum det_kind k = kind_of(cases[i].name);
+
+		CHECK(k == cases[i].kind, "name '%s' is %s (got %s)",
+		      cases[i].name, det_kind_name(cases[i].kind),
+		      det_kind_name(k));
+	}
+}
+
+/* Every name `spotfs check` warns about gets some kind (never keep). */
+static void test_check_superset(void)
+{
+	static const char *const flagged[] = {
+		"gmail_id",   "iphone_model", "cardinality", "ibanx",
+		"birthplace", "filename",     "hostname",    "addressee",
+		"mainstreet", "passportx",    "tel",	     "ip",
+		"mobile_os",  "x_name_y",     "surnames",    "dob",
+	};
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(flagged); i++)
+		CHECK(kind_of(flagged[i]) != DET_NONE,
+		      "'%s' (check calls it personal) gets a kind", flagged[i]);
+}
+
+static unsigned val(const char *s)
+{
+	return det_value((const uint8_t *)s, strlen(s));
+}
+
+static void test_values(void)
+{
+	CHECK(val("alice@example.com") & DET_V_EMAIL, "email");
+	CHECK(val("192.168.1.20") & DET_V_IPV4, "IPv4");
+	CHECK(!(val("192.168.1.256") & DET_V_IPV4), "not IPv4: 256");
+	CHECK(!(val("1.2.3") & DET_V_IPV4), "not IPv4: three parts");
+	CHECK(val("2001:db8::1") & DET_V_IPV6, "IPv6");
+	CHECK(val("fe80::1ff:fe23:4567:890a") & DET_V_IPV6, "IPv6 link-local");
+	CHECK(!(val("12:30:45") & DET_V_IPV6), "a time is not IPv6");
+	CHECK(val("https://example.org/a?b=c") & DET_V_URL, "URL");
+	CHECK(val("www.example.org") & DET_V_URL, "www URL");
+	CHECK(!(val("see https://x.org now") & DET_V_URL), "URL in text");
+	CHECK(val("1984-07-23") & DET_V_DATE, "ISO date");
+	CHECK(val("1984-07-23T10:30:00Z") & DET_V_DATE, "ISO timestamp");
+	CHECK(val("23.07.1984") & DET_V_DATE, "German date");
+	CHECK(val("07/23/1984") & DET_V_DATE, "US date");
+	CHECK(val("23/07/1984") & DET_V_DATE, "European date");
+	CHECK(!(val("1984-13-01") & DET_V_DATE), "month 13 is no date");
+	CHECK(!(val("2024-01-01x") & DET_V_DATE), "trailing letters");
+	CHECK(val("SW1A 1AA") & DET_V_POSTCODE, "UK postcode");
+	CHECK(val("EC1A 1BB") & DET_V_POSTCODE, "UK postcode EC1A");
+	CHECK(val("M1 1AE") & DET_V_POSTCODE, "UK postcode M1");
+	CHECK(val("K1A 0B1") & DET_V_POSTCODE, "Canadian postcode");
+	CHECK(val("1012 AB") & DET_V_POSTCODE, "Dutch postcode");
+	CHECK(!(val("HELLO") & DET_V_POSTCODE), "a word is no postcode");
+	CHECK(val("-12.5") & DET_V_NUMBER, "number");
+	CHECK(val("1e5") & DET_V_NUMBER, "exponent");
+	CHECK(!(val("12a") & DET_V_NUMBER), "not a number");
+	CHECK(val("Called about the order, all fine") & DET_V_TEXT, "text");
+	CHECK(!(val("Berlin") & DET_V_TEXT), "one word is not text");
+	CHECK(val("4111 1111 1111 1111") & DET_V_CARD, "card");
+	CHECK(val("123-45-6789") & DET_V_SSN, "SSN");
+	CHECK(val("DE89370400440532013000") & DET_V_IBAN, "IBAN");
+}
+
+/* Counters as if each of the n strings had been sampled. */
+static void sample(struct det_col *c, const char *const *v, size_t n)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < n; i++) {
+		struct pipe_cell cell = { (const uint8_t *)v[i], strlen(v[i]),
+					  v[i][0] ? PIPE_TEXT : PIPE_NULL, 0 };
+
+		det_col_add(c, &cell);
+	}
+}
+
+static void decide(const char *name, const char *const *v, size_t n,
+		   struct det_rule *r)
+{
+	struct det_col c;
+
+	sample(&c, v, n);
+	det_col_decide(&c, name, strlen(name), r);
+}
+
+static void test_rules(void)
+{
+	static const char *const emails[] = { "zq@example.org",
+					      "ob@example.com", "" };
+	static const char *const dobs[] = { "1980-04-03", "1975-12-30" };
+	static const char *const dobs_de[] = { "03.04.1980", "30.12.1975" };
+	static const char *const notes[] = {
+		"Called about order, reach her at zq@example.net",
+		"Nothing to report here today",
+		"Nothing to report here either",
+	};
+	static const char *const plain[] = { "red", "green", "blue" };
+	static const char *const one_phone[] = { "red", "green",
+						 "+1 415 555 0142" };
+	static const char *const ips[] = { "10.0.0.1", "10.0.0.2" };
+	static const char *const cards[] = { "4111111111111111",
+					     "5500000000000004" };
+	static const char *const empty[] = { "", "" };
+	static const char *const ages[] = { "34", "71" };
+	struct det_rule r;
+
+	decide("email", emails, 3, &r);
+	CHECK(!strcmp(r.yaml, "{ method: email }"), "email -> email: %s",
+	      r.yaml);
+	CHECK(strstr(r.why, "name: 'mail'") && strstr(r.why, "100%"),
+	      "email: why says name and share: %s", r.why);
+	CHECK(!strstr(r.why, "example"), "email: no value in the reason");
+	decide("contact", emails, 3, &r);
+	CHECK(!strcmp(r.yaml, "{ method: email }"),
+	      "e-mail by values alone -> email: %s", r.yaml);
+	decide("dob", dobs, 2, &r);
+	CHECK(strstr(r.yaml, "generalize, to: year") && r.quasi,
+	      "dob -> generalize year: %s", r.yaml);
+	decide("geburtsdatum", dobs_de, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: null }"),
+	      "dob generalize cannot read -> null (never a failing rule): %s",
+	      r.yaml);
+	decide("notes", notes, 3, &r);
+	CHECK(!strcmp(r.yaml, "{ method: pii }"), "free text -> pii: %s",
+	      r.yaml);
+	CHECK(strstr(r.why, "33% e-mail"), "notes: share of e-mails: %s",
+	      r.why);
+	decide("colour", plain, 3, &r);
+	CHECK(r.keep && !strcmp(r.yaml, "keep"), "plain -> keep: %s", r.yaml);
+	decide("colour", one_phone, 3, &r);
+	CHECK(!r.keep && !strcmp(r.yaml, "{ method: pii }"),
+	      "one phone in three -> pii, never keep: %s", r.yaml);
+	decide("city", one_phone, 3, &r);
+	CHECK(!r.keep, "a kept kind with a phone in its values is masked");
+	decide("host", ips, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: hash }"), "IPs -> hash: %s", r.yaml);
+	decide("cc", cards, 2, &r);
+	CHECK(strstr(r.yaml, "partial, keep_last: 4") && strstr(r.why, "fpe"),
+	      "card -> partial, fpe named: %s / %s", r.yaml, r.why);
+	decide("whatever", empty, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: null }"), "all empty -> null: %s",
+	      r.yaml);
+	decide("age", ages, 2, &r);
+	CHECK(strstr(r.yaml, "range") && r.quasi, "age -> range: %s", r.yaml);
+	decide("product_name", plain, 3, &r);
+	CHECK(!r.keep, "product_name (check calls it personal) not kept");
+}
+
+int main(void)
+{
+	test_names();
+	test_check_superset();
+	test_values();
+	test_rules();
+	return check_done();
+}
