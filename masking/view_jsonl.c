@@ -274,6 +274,65 @@ static int vjl_mask(struct vjl_plan *wp, const uint8_t *s,
 }
 
 /*
+ * The row filter on record rec (its leaves ls): 1 to serve it, 0 not,
+ * -errno. Lua's row gets the record itself (b.recs); a filter reading
+ * cells (k_anonymity) gets the value of every field the record holds
+ * once, and NULL for fields it holds several times (inside arrays; the
+ * config refuses them as quasi columns).
+ */
+static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
+			  const struct jsonl_leaf *ls, size_t nl, uint64_t rec,
+			  struct spot_err *err)
+{
+	struct pipe_batch *b = &wp->b;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < nl; i++) {
+		int32_t col = jsonl_paths_tag(v->paths, ls[i].node);
+		struct pipe_cell *c;
+
+		if (col < 0) {
+			spot_err_set(err, "%s", jsonl_err_text(JSONL_E_STALE));
+			rc = -EIO;
+			break;
+		}
+		c = &b->in[col];
+		if (wp->occ_rec[col] == rec + 1 || ls[i].kind == JSONL_EMPTY) {
+			memset(c, 0, sizeof(*c)); /* twice: no one value */
+			c->type = PIPE_NULL;
+			continue;
+		}
+		wp->occ_rec[col] = rec + 1; /* vjl_mask restarts at 0 */
+		wp->occ[col] = 0;
+		if (vjl_cell(wp, s, &ls[i], c) ||
+		    (c->len &&
+		     !(c->p = spot_arena_dup(&b->src_arena, c->p, c->len)))) {
+			spot_err_set(err, "out of memory");
+			rc = -ENOMEM;
+		}
+	}
+	if (!rc) {
+		b->first_row = rec;
+		b->nrows = 1;
+		b->keep[0] = 1;
+		rc = wp->plan->row_fn(wp->plan->row_arg, b, err);
+	}
+	/* Back to a row of NULLs, nothing set, for the masking after. */
+	for (size_t i = 0; i < nl; i++) {
+		int32_t col = jsonl_paths_tag(v->paths, ls[i].node);
+
+		if (col < 0)
+			continue;
+		memset(&b->in[col], 0, sizeof(b->in[col]));
+		b->in[col].type = PIPE_NULL;
+		memset(&b->out[col], 0, sizeof(b->out[col]));
+	}
+	spot_arena_reset(&b->src_arena);
+	spot_arena_reset(&b->arena);
+	return rc ? rc : b->keep[0];
+}
+
+/*
  * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
  * record the row filter dropped (nothing written), 0 for a line of white
  * space (copied), -errno with err set.
@@ -300,17 +359,15 @@ static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 	wp->rec.len = n - bom;
 	wp->rec.type = PIPE_TEXT;
 	if (is_rec && wp->plan->row_fn) {
-		wp->b.first_row = rec;
-		wp->b.nrows = 1;
-		wp->b.keep[0] = 1;
-		rc = wp->plan->row_fn(wp->plan->row_arg, &wp->b, err);
-		if (rc) {
+		rc = vjl_row_filter(v, wp, s + bom, ls, nl, rec, err);
+		if (rc < 0) {
 			spot_err_prefix(
 				err, "line %llu: ", (unsigned long long)line);
 			return rc == -ENOMEM ? rc : -EIO;
 		}
-		if (!wp->b.keep[0])
+		if (!rc)
 			return 2; /* filtered out: nothing of it is served */
+		rc = 0;
 	}
 	for (size_t i = 0; is_rec && i < nl; i++) {
 		const struct jsonl_leaf *l = &ls[i];

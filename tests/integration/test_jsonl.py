@@ -436,3 +436,27 @@ def test_same_bytes_for_any_threads_in_memory_or_streamed(sandbox, tmp_path):
         s.unmount()
     assert got[0] == got[1]
     assert got[0].count(b"\n") == 40000 and b"rawuser" not in got[0]
+
+
+def test_k_anonymity_counts_records_by_nested_fields(sandbox):
+    recs = ['{"id": %d, "user": {"zip": "%s", "email": "rawk%d@x.org"}, '
+            '"tags": ["a"]}\n' % (i, z, i)
+            for i, z in enumerate(["10001"] * 3 + ["10002"] * 2 + ["99999"])]
+    s = mount_one(sandbox, "".join(recs),
+                  "      user.email: { method: hash }\n"
+                  "      user.zip: keep\n      id: keep\n"
+                  "    k_anonymity: { quasi: [user.zip], k: 3 }\n",
+                  unlisted="keep")
+    got = [json.loads(x) for x in read(s, "d.jsonl").splitlines()]
+    assert [r["id"] for r in got] == [0, 1, 2], "classes under 3 dropped"
+    assert b"rawk" not in read(s, "d.jsonl")
+
+
+def test_k_anonymity_on_a_field_inside_an_array_fails_closed(sandbox):
+    s = mount_one(sandbox, '{"tags": ["a"]}\n{"tags": ["a"]}\n',
+                  "      \"tags[]\": keep\n"
+                  "    k_anonymity: { quasi: [\"tags[]\"], k: 2 }\n")
+    with pytest.raises(OSError) as e:
+        read(s, "d.jsonl")
+    assert e.value.errno == errno.EIO
+    assert "inside an array" in s.read_log()
