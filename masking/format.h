@@ -304,7 +304,10 @@ int view_parquet_build(const struct view_format *f, const struct view_req *req,
 		       struct view_out *out, struct spot_err *err);
 int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 		      struct view_out *out, struct spot_err *err);
-/* JSON Lines (view_jsonl.c): masked in place, record by record. */
+/* JSON Lines (view_jsonl.c): masked in place, record by record; its raw
+ * records as rows of field paths (view_jsonl_src.c, for spotfs scan). */
+int view_jsonl_source(const struct view_req *req, struct view_source *src,
+		      struct spot_err *err);
 int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 		     struct view_out *out, struct spot_err *err);
 int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,

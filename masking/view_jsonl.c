@@ -41,16 +41,9 @@
  * and passes: a fresh buffer per part would be faulted in page by page),
  * a spot_buf so that a big one asks for huge pages.
  */
-struct vjl_reader {
-	int fd;
-	uint64_t pos, end; /* next byte to read; end of the part */
-	struct spot_buf *m;
-	size_t start, scan;
-	bool eof;
-};
 
-static void vjl_reader_init(struct vjl_reader *r, int fd, uint64_t off,
-			    uint64_t end, struct spot_buf *m)
+void vjl_reader_init(struct vjl_reader *r, int fd, uint64_t off, uint64_t end,
+		     struct spot_buf *m)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
@@ -99,8 +92,7 @@ static int vjl_fill(struct vjl_reader *r)
  * The next line (without its LF; *lf says whether it had one): 1, 0 at
  * the end, -E2BIG for a line over JSONL_MAX_LINE (+1 for a CR), -errno.
  */
-static int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n,
-		    bool *lf)
+int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n, bool *lf)
 {
 	struct spot_buf *m = r->m;
 	const uint8_t *q;
@@ -147,8 +139,8 @@ struct vjl_plan {
 	struct spot_buf dec;
 };
 
-static size_t vjl_bom(const struct vjl_part *p, uint64_t line_no,
-		      const uint8_t *s, size_t n)
+size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
+	       size_t n)
 {
 	return p->off == 0 && line_no == 1 && n >= 3 && s[0] == 0xef &&
 			       s[1] == 0xbb && s[2] == 0xbf

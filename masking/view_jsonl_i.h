@@ -75,6 +75,26 @@ struct vjl {
 	struct spot_buf rbuf; /* the caller's read buffer */
 };
 
+/* Reading the lines of [off, end) (end 0: to EOF) into the caller's m. */
+struct vjl_reader {
+	int fd;
+	uint64_t pos, end; /* next byte to read; end of the part */
+	struct spot_buf *m;
+	size_t start, scan;
+	bool eof;
+};
+
+void vjl_reader_init(struct vjl_reader *r, int fd, uint64_t off, uint64_t end,
+		     struct spot_buf *m);
+/*
+ * The next line (without its LF; *lf says whether it had one): 1, 0 at
+ * the end, -E2BIG for a line over JSONL_MAX_LINE (+1 for a CR), -errno.
+ */
+int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n, bool *lf);
+/* 3 when line line_no of part p starts with the file's UTF-8 BOM, else 0. */
+size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
+	       size_t n);
+
 /* view_jsonl.c: step 1 and step 2 of one part, on read buffer m. */
 void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m);
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,

@@ -460,3 +460,20 @@ def test_k_anonymity_on_a_field_inside_an_array_fails_closed(sandbox):
         read(s, "d.jsonl")
     assert e.value.errno == errno.EIO
     assert "inside an array" in s.read_log()
+
+
+def test_scan_writes_field_path_rules_that_check_accepts(sandbox, tmp_path):
+    s = sandbox()
+    s.write("train.jsonl", "".join(json.dumps(r) + "\n"
+                                   for r in train_records()[:50]))
+    out = tmp_path / "scan.yaml"
+    r = spotfs("scan", s.src, "-o", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    cfg = out.read_text()
+    assert '"user.email":' in cfg and '"messages[].content":' in cfg
+    assert "rawuser" not in cfg and "Rawname" not in cfg, "no value written"
+    r = spotfs("check", "-c", str(out))
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = spotfs("preview", "-c", str(out), "train.jsonl", "--rows", "5")
+    assert r.returncode == 0, r.stderr
+    assert "rawuser" not in r.stdout and len(r.stdout.splitlines()) == 5
