@@ -248,7 +248,7 @@ static int vjl_mask(struct vjl_plan *wp, const uint8_t *s,
 		wp->occ[col] = 0;
 	}
 	k = wp->occ[col]++;
-	b->first_row = (rec << VJL_OCC_BITS) | (k & VJL_OCC_MASK);
+	b->first_row = rec + ((uint64_t)k << VJL_OCC_SHIFT);
 	b->nrows = 1;
 	b->keep[0] = 1;
 	if (vjl_cell(wp, s, l, &b->in[col])) {

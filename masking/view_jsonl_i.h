@@ -19,9 +19,12 @@
 #define VJL_CHUNK_STREAM ((size_t)2 << 20)
 #define VJL_BLOCK ((size_t)1 << 20) /* bytes read at a time */
 #define VJL_AHEAD 1		    /* parts masked ahead per worker */
-/* Noise seeds: record number << VJL_OCC_BITS | occurrence in the record. */
-#define VJL_OCC_BITS 24
-#define VJL_OCC_MASK ((1u << VJL_OCC_BITS) - 1)
+/*
+ * Noise seeds (the row of a cell): record number + occurrence in the
+ * record << VJL_OCC_SHIFT, so a field a record holds once is seeded by
+ * the record's number, as its row in the CSV and Parquet forms is.
+ */
+#define VJL_OCC_SHIFT 40
 
 struct vjl_part {
 	uint64_t off, end;  /* end 0: to EOF */

@@ -495,8 +495,13 @@ static void test_view(void)
 		   &tp, &out, &err);
 	CHECK(rc == 0 && strstr((char *)out.p, "\"n\": null") &&
 		      strstr((char *)out.p, "[\"X\\\"Y\\n\", \"X\\\"Y\\n\"]") &&
-		      strstr((char *)out.p, "{\"id\":\"33554432\""),
-	      "null output, every array element, seeds by record << 24: %.*s",
+		      strstr((char *)out.p, "{\"id\":\"2\""),
+	      "null output, every array element, a field held once seeded "
+	      "by its record's number: %.*s",
+	      (int)out.len, (char *)out.p);
+	rc = build(src, sizeof(src) - 1, "tags[]=R", 1, false, &tp, &out, &err);
+	CHECK(rc == 0 && strstr((char *)out.p, "[\"0\", \"1099511627776\"]"),
+	      "the second element of an array: record + 1 << 40: %.*s",
 	      (int)out.len, (char *)out.p);
 	rc = build(src, sizeof(src) - 1, "id=E", 1, false, &tp, &out, &err);
 	CHECK(rc == -EIO && strstr(err.msg, "line 1, field 'id'") && !out.len,
