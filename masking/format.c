@@ -79,7 +79,8 @@ static const struct view_format view_formats[] = {
 		.suffixes = view_jsonl_suffixes,
 		.magic = NULL,
 		.magic_len = 0,
-		.forms = 0,
+		.forms = VIEW_FMT_BIT(VIEW_FMT_CSV) |
+			 VIEW_FMT_BIT(VIEW_FMT_PARQUET),
 		/* Its build refuses two fields of one path name itself,
 		 * on sorted names (plan's check is quadratic). */
 		.leaf_paths = false,

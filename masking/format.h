@@ -30,7 +30,8 @@
  *                 magic_len; NULL and 0 for a format without any (text);
  *       forms     the other formats its data may also be served as (as:),
  *                 as bits VIEW_FMT_BIT(id); each must have a sink; 0: none.
- *                 With csv among them, spotfs preview shows its rows;
+ *                 With csv among them, spotfs preview shows its rows
+ *                 (a format with field_paths prints its own records);
  *       leaf_paths whether its column names are paths of leaves in nested
  *                 groups ("a.b"), which a rule must tell apart (plan.h);
  *       field_paths whether its columns are field paths of nested

@@ -7,8 +7,13 @@
  * does), each cell the field's raw value (strings decoded, numbers and
  * true/false as their JSON text, null as NULL); a path a record holds
  * several times (inside arrays) gets all its values, one a line.
- * Nothing here is served: the format has no forms (as:), and its views
- * are built by view_jsonl_build.
+ *
+ * The same source makes the CSV and Parquet forms (as:), through the
+ * plan as every conversion: there a field inside an array is NULL (one
+ * cell cannot hold each element's masked value; the JSON Lines form has
+ * them), every other field is its value, masked by the same rule, with
+ * the same noise seed (the record's number) as in the JSON Lines form,
+ * and Lua's row is the record.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +29,14 @@ struct vjl_src {
 	struct spot_buf rbuf, dec;
 	struct jsonl_parser *parser;
 	uint64_t line;
+	/*
+	 * A conversion (the CSV or Parquet form), not a sample: fields
+	 * inside arrays are NULL (one cell cannot hold their masked
+	 * values), and each row carries its record for Lua's row (recs).
+	 */
+	bool conv;
+	struct pipe_cell *recs; /* PIPE_BATCH_ROWS, with conv */
+	bool *multi;		/* per column: its path holds "[]" */
 };
 
 static int vjl_src_columns(void *state, const struct pipe_col **cols,
@@ -100,6 +113,22 @@ static int vjl_src_more(struct vjl_src *s, struct spot_arena *a,
 	return 0;
 }
 
+/* Row b->nrows's record (p, n), copied: the read buffer moves. */
+static int vjl_src_rec(struct vjl_src *s, struct pipe_batch *b,
+		       const uint8_t *p, size_t n)
+{
+	struct pipe_cell *c = &s->recs[b->nrows];
+
+	if (b->cap > PIPE_BATCH_ROWS)
+		return -ENOMEM; /* recs is sized for pipeline batches */
+	c->p = n ? spot_arena_dup(&b->src_arena, p, n) : NULL;
+	c->len = n;
+	c->type = PIPE_TEXT;
+	c->flags = 0;
+	b->recs = s->recs;
+	return n && !c->p ? -ENOMEM : 0;
+}
+
 static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 			      struct spot_err *err)
 {
@@ -132,6 +161,10 @@ static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 			row[c].flags = PIPE_F_SET; /* "not filled yet" */
 		}
 		ls = jsonl_parser_leaves(s->parser, &nl);
+		if (s->conv && vjl_src_rec(s, b, p + bom, n - bom)) {
+			spot_err_set(err, "out of memory");
+			return -ENOMEM;
+		}
 		for (size_t i = 0; i < nl; i++) {
 			int32_t col = jsonl_paths_tag(s->v.paths, ls[i].node);
 
@@ -140,6 +173,8 @@ static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 					     jsonl_err_text(JSONL_E_STALE));
 				return -EIO;
 			}
+			if (s->conv && s->multi[col])
+				continue; /* inside an array: NULL */
 			if (!(row[col].flags & PIPE_F_SET))
 				rc = vjl_src_more(s, &b->src_arena, p + bom,
 						  &ls[i], &row[col]);
@@ -181,6 +216,8 @@ static void vjl_src_free(void *obj)
 	if (!s)
 		return;
 	jsonl_parser_free(s->parser);
+	free(s->recs);
+	free(s->multi);
 	spot_buf_fini(&s->rbuf);
 	spot_buf_fini(&s->dec);
 	for (size_t i = 0; s->v.parts && i < s->v.nparts; i++) {
@@ -235,6 +272,21 @@ int view_jsonl_source(const struct view_req *req, struct view_source *src,
 	}
 	if (rc)
 		goto fail;
+	s->conv = req->form != VIEW_FMT_JSONL;
+	if (s->conv) {
+		s->recs = calloc(PIPE_BATCH_ROWS, sizeof(*s->recs));
+		s->multi =
+			calloc(s->v.ncols ? s->v.ncols : 1, sizeof(*s->multi));
+		if (!s->recs || !s->multi) {
+			spot_err_set(err, "out of memory");
+			rc = -ENOMEM;
+			goto fail;
+		}
+		for (size_t c = 0; c < s->v.ncols; c++)
+			s->multi[c] =
+				memmem(s->v.cols[c].name, s->v.cols[c].name_len,
+				       "[]", 2) != NULL;
+	}
 	s->line = 1;
 	vjl_reader_init(&s->r, req->fd, 0, 0, &s->rbuf);
 	src->ops = &vjl_src_ops;

@@ -462,7 +462,7 @@ int cli_preview(int argc, char **argv)
 	}
 	/* Preview prints CSV: the rows of other formats are converted. */
 	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0] &&
-	    (fmt->forms & VIEW_FMT_BIT(VIEW_FMT_CSV))) {
+	    (fmt->forms & VIEW_FMT_BIT(VIEW_FMT_CSV)) && !fmt->field_paths) {
 		struct spot_buf csv;
 
 		spot_buf_init(&csv);
@@ -479,7 +479,7 @@ int cli_preview(int argc, char **argv)
 		cli_error("preview", "%s", err.msg);
 		goto out;
 	}
-	/* A format without a CSV form prints its own records (JSON Lines). */
+	/* A format of nested records (JSON Lines) prints its own. */
 	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]
 		    ? cli_print_lines(&out, rows) == 0
 		    : cli_print_rows(&out, rows) == 0)

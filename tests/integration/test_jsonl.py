@@ -477,3 +477,79 @@ def test_scan_writes_field_path_rules_that_check_accepts(sandbox, tmp_path):
     r = spotfs("preview", "-c", str(out), "train.jsonl", "--rows", "5")
     assert r.returncode == 0, r.stderr
     assert "rawuser" not in r.stdout and len(r.stdout.splitlines()) == 5
+
+
+FORMS_RULES = ("      id: keep\n"
+               "      user.email: { method: hash }\n"
+               "      user.age: { method: noise }\n"
+               "      \"messages[].content\": { method: pii }\n"
+               "      \"messages[].role\": keep\n"
+               "      \"metadata.*.value\": { method: redact }\n"
+               "      \"metadata.*.score\": keep\n")
+
+
+def mount_forms(sandbox, tmp_path, forms):
+    s = sandbox()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"f" * 32)
+    os.chmod(secret, 0o600)
+    s.write("train.jsonl", "".join(json.dumps(r) + "\n"
+                                   for r in train_records()))
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: %s\ndefault: hide\n"
+                   "datasets:\n  train.jsonl:\n    as: [%s]\n    columns:\n%s"
+                   % (secret, forms, FORMS_RULES))
+    s.mount()
+    return s
+
+
+def test_csv_form_has_the_same_masked_values(sandbox, tmp_path):
+    import csv
+    import io
+    s = mount_forms(sandbox, tmp_path, "native, csv")
+    assert sorted(os.listdir(s.mnt)) == ["train.csv", "train.jsonl"]
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert len(rows) == len(recs) == N
+    for r, row in zip(recs, rows):
+        assert row["id"] == str(r["id"])
+        assert row["user.email"] == r["user"]["email"], "same hash"
+        assert row["user.age"] == str(r["user"]["age"]), "same noise"
+        assert row["metadata.src.value"] == "[REDACTED]"
+        assert row["user.name"] == "" and row["note"] == ""  # unlisted
+        assert row["messages[].content"] == "", "array fields are empty"
+    served = read(s, "train.jsonl") + read(s, "train.csv")
+    for v in raw_values():
+        assert v.encode() not in served, v
+    code = ("import pandas as pd, sys\n"
+            "print(len(pd.read_csv(sys.argv[1])))\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", code, s.path("train.csv")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == str(N), r.stderr
+
+
+@needs_duckdb
+def test_parquet_form_has_the_same_masked_values(sandbox, tmp_path):
+    s = mount_forms(sandbox, tmp_path, "parquet")
+    assert sorted(os.listdir(s.mnt)) == ["train.parquet"]
+    rows = duck(tmp_path, "SELECT id, \"user.email\", \"messages[].content\" "
+                "FROM read_parquet('%s') ORDER BY id::INT"
+                % s.path("train.parquet"))
+    assert len(rows) == N
+    assert all(r[2] is None for r in rows)
+    got = read(s, "train.parquet")
+    for v in raw_values():
+        assert v.encode() not in got, v
+    s.unmount()
+    s2 = mount_forms(sandbox, tmp_path, "native")
+    recs = [json.loads(x) for x in read(s2, "train.jsonl").splitlines()]
+    assert [r[1] for r in rows] == [r["user"]["email"] for r in recs]
+
+
+def test_two_other_forms_are_a_config_error(sandbox):
+    s = sandbox()
+    s.write("t.jsonl", '{"a": 1}\n')
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndatasets:\n"
+                   "  t.jsonl:\n    as: [csv, parquet]\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode != 0
+    assert "one other form" in r.stdout + r.stderr
