@@ -14,7 +14,8 @@
  *     bytes reversed (any bytes: half a UTF-8 sequence, quotes, NUL), is
  *     valid JSON Lines again, with as many records; with nothing masked it
  *     is the input byte for byte; it fails exactly when some line is
- *     refused.
+ *     refused;
+ *   - the CSV form (every field masked) of an accepted input builds.
  *
  *   tests/fuzz/run 60 jsonl
  * With -DFUZZ_STANDALONE main() replays the files named on the command
@@ -135,13 +136,13 @@ static int fz_bind(void *arg, const char *table, const struct pipe_col *cols,
 }
 
 static int fz_view(const uint8_t *data, size_t size, bool mask,
-		   struct spot_buf *out)
+		   enum view_fmt form, struct spot_buf *out)
 {
 	struct fz_plan fp;
 	struct spot_err err;
 	struct view_out o;
 	int fd = memfd_create("fuzz_jsonl", 0), rc;
-	struct view_req req = { .form = VIEW_FMT_JSONL,
+	struct view_req req = { .form = form,
 				.sub = "",
 				.fd = fd,
 				.threads = 1,
@@ -193,12 +194,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
 	spot_buf_init(&out);
-	if ((fz_view(data, size, false, &out) != 0) != bad)
+	if ((fz_view(data, size, false, VIEW_FMT_JSONL, &out) != 0) != bad)
 		fz_fail("the view fails when and only when a line is refused");
 	if (!bad && (out.len != size || (size && memcmp(out.p, data, size))))
 		fz_fail("with nothing masked the view is its source");
 	spot_buf_reset(&out);
-	if (!bad && fz_view(data, size, true, &out))
+	if (!bad && fz_view(data, size, true, VIEW_FMT_JSONL, &out))
 		fz_fail("masking every field failed");
 	if (!bad) {
 		/* The masked view is valid JSON Lines with as many records. */
@@ -227,6 +228,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jsonl_parser_free(p);
 		jsonl_paths_free(t);
 	}
+	/* The CSV form (the row source): builds whenever the file is valid. */
+	spot_buf_reset(&out);
+	if (!bad && fz_view(data, size, true, VIEW_FMT_CSV, &out))
+		fz_fail("the CSV form of a valid file failed");
 	spot_buf_fini(&out);
 	return 0;
 }
