@@ -137,7 +137,7 @@ static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 	const uint8_t *p;
 	size_t n, nl, at;
 	bool lf;
-	int rc;
+	int rc = 0;
 
 	while (b->nrows < b->cap && (rc = vjl_next(&s->r, &p, &n, &lf)) == 1) {
 		struct pipe_cell *row = &b->in[b->nrows * b->ncols];
