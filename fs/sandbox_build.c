@@ -22,7 +22,8 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 {
 	struct plan_env env = { b->s->cfg,  b->s->keys, sbx_engine(b->s, b->d),
 				false,	    b->ds_cols, b->nds_cols,
-				b->s->scan, false,	b->kanon };
+				b->s->scan, false,	b->kanon,
+				false };
 	const struct cfg_table *t = NULL;
 	const struct view_format *f;
 	char name[PATH_MAX];
@@ -37,6 +38,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 			env.view_output = true;
 	f = view_format_get(sbx_format(b->s, b->d));
 	env.leaf_paths = f && f->leaf_paths;
+	env.field_paths = f && f->field_paths;
 	if (b->counting)
 		env.scan = NULL; /* check samples the real build */
 	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",

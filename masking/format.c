@@ -14,6 +14,8 @@ static const char *const view_csv_suffixes[] = { ".csv", ".tsv", ".txt", NULL };
 static const char *const view_pq_suffixes[] = { ".parquet", ".pq", NULL };
 static const char *const view_sqlite_suffixes[] = { ".db", ".sqlite",
 						    ".sqlite3", NULL };
+static const char *const view_jsonl_suffixes[] = { ".jsonl", ".ndjson", ".json",
+						   NULL };
 static const uint8_t view_pq_magic[] = "PAR1";
 static const uint8_t view_sqlite_magic[] = "SQLite format 3"; /* with NUL */
 
@@ -69,6 +71,25 @@ static const struct view_format view_formats[] = {
 		.sink_new = view_no_sink,
 		.build = view_sqlite_build,
 		.objects = &view_sqlite_objects,
+	},
+	{
+		.id = VIEW_FMT_JSONL,
+		.name = "jsonl",
+		.title = "JSON Lines",
+		.suffixes = view_jsonl_suffixes,
+		.magic = NULL,
+		.magic_len = 0,
+		.forms = VIEW_FMT_BIT(VIEW_FMT_CSV) |
+			 VIEW_FMT_BIT(VIEW_FMT_PARQUET),
+		/* Its build refuses two fields of one path name itself,
+		 * on sorted names (plan's check is quadratic). */
+		.leaf_paths = false,
+		.field_paths = true,
+		.by_path = false,
+		.source_open = view_jsonl_source,
+		.sink_new = view_no_sink,
+		.build = view_jsonl_build,
+		.objects = NULL,
 	},
 };
 

@@ -30,9 +30,14 @@
  *                 magic_len; NULL and 0 for a format without any (text);
  *       forms     the other formats its data may also be served as (as:),
  *                 as bits VIEW_FMT_BIT(id); each must have a sink; 0: none.
- *                 With csv among them, spotfs preview shows its rows;
+ *                 With csv among them, spotfs preview shows its rows
+ *                 (a format with field_paths prints its own records);
  *       leaf_paths whether its column names are paths of leaves in nested
  *                 groups ("a.b"), which a rule must tell apart (plan.h);
+ *       field_paths whether its columns are field paths of nested
+ *                 records ("messages[].content") that rules name with
+ *                 patterns: "[]" and "*" segments, a rule on a path
+ *                 covering every leaf under it (plan.h);
  *       by_path   whether it opens the source by req->path rather than
  *                 reading req->fd (SQLite does, for its journals);
  *       source_open  its rows as a pipeline source (struct view_source);
@@ -72,6 +77,7 @@ enum view_fmt {
 	VIEW_FMT_CSV,
 	VIEW_FMT_PARQUET,
 	VIEW_FMT_SQLITE,
+	VIEW_FMT_JSONL,
 	VIEW_FMT_COUNT /* not a format: the number of ids */
 };
 
@@ -236,6 +242,7 @@ struct view_format {
 	size_t magic_len;
 	unsigned forms;
 	bool leaf_paths;
+	bool field_paths;
 	bool by_path;
 	view_source_fn source_open;
 	view_sink_fn sink_new;
@@ -305,6 +312,12 @@ int view_parquet_build(const struct view_format *f, const struct view_req *req,
 		       struct view_out *out, struct spot_err *err);
 int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 		      struct view_out *out, struct spot_err *err);
+/* JSON Lines (view_jsonl.c): masked in place, record by record; its raw
+ * records as rows of field paths (view_jsonl_src.c, for spotfs scan). */
+int view_jsonl_source(const struct view_req *req, struct view_source *src,
+		      struct spot_err *err);
+int view_jsonl_build(const struct view_format *f, const struct view_req *req,
+		     struct view_out *out, struct spot_err *err);
 int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 			size_t n, struct pipe_col **cols, size_t *ncols,
 			struct spot_err *err);

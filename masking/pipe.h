@@ -63,6 +63,12 @@ struct pipe_batch {
 	struct pipe_cell *out; /* same shape; see PIPE_F_SET */
 	uint8_t *keep; /* per row: 1 = serve, 0 = dropped by the row filter */
 	uint32_t *rowmeta; /* per row, opaque: passed from source to sink */
+	/*
+	 * Per row, or NULL: the whole record as JSON text (JSON Lines), which
+	 * a policy's row sees as a table instead of the columns. Set and
+	 * owned by the source; raw data, like b->in.
+	 */
+	const struct pipe_cell *recs;
 	struct spot_arena arena;     /* transform outputs; reset per batch */
 	struct spot_arena src_arena; /* the source's per-batch values */
 };

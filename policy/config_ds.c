@@ -451,6 +451,13 @@ static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
 		return cfg_fail(x, n,
 				"as: is for CSV and Parquet datasets (a "
 				"SQLite database serves its tables as CSV)");
+	/* A dataset serves one converted form: JSON Lines has two. */
+	f = d->format ? view_format_get((enum view_fmt)d->format)
+		      : view_format_by_suffix(d->name);
+	if (f && __builtin_popcount(d->as & f->forms) > 1)
+		return cfg_fail(x, n,
+				"as: names one other form per dataset (and "
+				"native)");
 	return 0;
 }
 

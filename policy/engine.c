@@ -687,7 +687,10 @@ static int pol_col_batch(lua_State *L)
 		pol_state_call_begin(st);
 		lua_pushvalue(L, 2);
 		pol_push_cell(L, st, in);
-		lua_pushvalue(L, 3);
+		if (b->recs) /* JSON Lines: the record as a table */
+			pol_push_json(L, st, b->recs[r].p, b->recs[r].len);
+		else
+			lua_pushvalue(L, 3);
 		lua_pushvalue(L, 4);
 		lua_call(L, 3, 1);
 		rt = lua_type(L, -1);
@@ -778,7 +781,10 @@ static int pol_row_batch(lua_State *L)
 		st->row = r;
 		pol_state_call_begin(st);
 		lua_pushvalue(L, 2);
-		lua_pushvalue(L, 3);
+		if (b->recs) /* JSON Lines: the record as a table */
+			pol_push_json(L, st, b->recs[r].p, b->recs[r].len);
+		else
+			lua_pushvalue(L, 3);
 		lua_pushvalue(L, 4);
 		lua_call(L, 2, 1);
 		if (!lua_isboolean(L, -1)) {

@@ -143,6 +143,13 @@ struct pol_state *pol_state_of(lua_State *L);
 void pol_push_cell(lua_State *L, struct pol_state *st,
 		   const struct pipe_cell *c);
 
+/*
+ * Push a JSON Lines record (p, len: one JSON object) as a fresh Lua table
+ * (engine_json.c); raises a data-free error for anything else.
+ */
+void pol_push_json(lua_State *L, struct pol_state *st, const uint8_t *p,
+		   size_t len);
+
 /* ---- engine_sandbox.c: error message cleaning ---- */
 
 /*

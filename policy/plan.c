@@ -285,6 +285,100 @@ const char *plan_suggest(const char *name, const struct pipe_col *cols,
 	return NULL;
 }
 
+/* ---- field paths (plan_env.field_paths) ---- */
+
+/* The segment of path (s, len) at *i: a key, or "[]"; false at the end. */
+static bool plan_seg(const char *s, size_t len, size_t *i, const char **seg,
+		     size_t *slen)
+{
+	size_t k = *i;
+
+	if (k < len && s[k] == '.' && k)
+		k++;
+	if (k >= len)
+		return false;
+	*seg = s + k;
+	if (len - k >= 2 && s[k] == '[' && s[k + 1] == ']') {
+		*slen = 2;
+		*i = k + 2;
+		return true;
+	}
+	while (k < len && s[k] != '.' &&
+	       !(s[k] == '[' && k + 1 < len && s[k + 1] == ']'))
+		k++;
+	*slen = (size_t)(k - (size_t)(*seg - s));
+	*i = k;
+	return true;
+}
+
+/*
+ * How well pattern pat covers column (name, len): 0 not at all, else
+ * higher for more segments, then for fewer "*".
+ */
+static unsigned plan_path_score(const char *pat, const char *name, size_t len)
+{
+	size_t plen = strlen(pat), i = 0, j = 0, ps, ns;
+	const char *p, *n;
+	unsigned segs = 0, stars = 0;
+
+	while (plan_seg(pat, plen, &i, &p, &ps)) {
+		bool arr;
+
+		if (!plan_seg(name, len, &j, &n, &ns))
+			return 0; /* the pattern is longer than the path */
+		arr = ns == 2 && n[0] == '[' && n[1] == ']';
+		if (ps == 1 && p[0] == '*' && !arr)
+			stars++;
+		else if (ps != ns || memcmp(p, n, ns))
+			return 0;
+		segs++;
+	}
+	if (!segs)
+		return 0;
+	return segs * 256 + (255 - (stars > 255 ? 255 : stars));
+}
+
+/* The rule of a field path column: see plan_env.field_paths. */
+static const struct cfg_column *plan_path_rule(const struct cfg_dataset *d,
+					       const struct cfg_table *t,
+					       const char *role,
+					       const char *name, size_t len)
+{
+	const struct cfg_rules *sets[4];
+	bool ds_level[4];
+	size_t n;
+
+	if (memchr(name, 0, len))
+		return NULL; /* as for exact names: a NUL matches no rule */
+	cfg_rule_sets(d, t, role, sets, ds_level, &n);
+	for (size_t s = 0; s < n; s++) {
+		const struct cfg_column *best = NULL;
+		unsigned best_score = 0;
+
+		for (size_t i = 0; i < sets[s]->ncols; i++) {
+			const struct cfg_column *c = &sets[s]->cols[i];
+			unsigned sc = plan_path_score(c->name, name, len);
+
+			if (sc > best_score) {
+				best = c;
+				best_score = sc;
+			}
+		}
+		if (best)
+			return best;
+	}
+	return NULL;
+}
+
+static bool plan_path_has(const struct pipe_col *cols, size_t ncols,
+			  const char *pat)
+{
+	for (size_t i = 0; i < ncols; i++)
+		if (plan_path_score(pat, cols[i].name, cols[i].name_len))
+			return true;
+	return false;
+}
+
 /* Whether a rule named name matches a column of cols exactly. */
 static bool plan_has(const struct pipe_col *cols, size_t ncols,
 		     const char *name)
@@ -315,7 +409,9 @@ static int plan_check_rules(struct plan *p, const struct plan_env *env,
 			size_t nin = ncols;
 			const char *near;
 
-			if (plan_has(cols, ncols, c->name))
+			if (env->field_paths
+				    ? plan_path_has(cols, ncols, c->name)
+				    : plan_has(cols, ncols, c->name))
 				continue;
 			if (ds_level[s] && env->ds_cols) {
 				/* SQLite: a default for every table. */
@@ -509,6 +605,17 @@ static int plan_bind_kanon(struct plan *p, const struct plan_env *env,
 			     p->view);
 		return -EIO;
 	}
+	/* JSON Lines: a field inside an array has several values in one
+	 * record, so no class of the record can be told from it. */
+	for (size_t q = 0; env->field_paths && q < ka->nquasi; q++)
+		if (strstr(ka->quasi[q], "[]")) {
+			spot_err_set(err,
+				     "%s: k_anonymity: quasi column '%s' is "
+				     "inside an array: records cannot be "
+				     "counted by it",
+				     p->view, ka->quasi[q]);
+			return -EIO;
+		}
 	rc = plan_kwrap_new(env->kanon, ka, p->view, cols, ncols, &p->pipe,
 			    &p->kwrap, err);
 	for (size_t i = 0; !rc && i < p->pipe.nxf; i++)
@@ -543,8 +650,12 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 	if (rc)
 		goto fail;
 	for (size_t i = 0; i < ncols; i++) {
-		const struct cfg_column *c = cfg_column_rule_len(
-			d, t, role, cols[i].name, cols[i].name_len);
+		const struct cfg_column *c =
+			env->field_paths
+				? plan_path_rule(d, t, role, cols[i].name,
+						 cols[i].name_len)
+				: cfg_column_rule_len(d, t, role, cols[i].name,
+						      cols[i].name_len);
 		enum plan_disp disp;
 
 		/* A YAML rule wins; else the policy's columns[name] applies;

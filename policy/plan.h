@@ -82,6 +82,18 @@ struct plan_env {
 	 * so no build path can serve it unfiltered.
 	 */
 	struct plan_kanon *kanon;
+	/*
+	 * Column names are field paths of nested records (JSON Lines):
+	 * "user.email", "messages[].content". A rule names a path pattern
+	 * whose segments are keys, "[]" (every element of an array) or "*"
+	 * (any one key), and covers every column at or under it ("user"
+	 * covers "user.email"). Of the rules of one set that match a
+	 * column the one with the most segments wins, then the one with
+	 * fewer "*", then the first in the config; sets are searched in
+	 * the usual order (role overrides first). A rule must match some
+	 * column, as an exact name must for other formats.
+	 */
+	bool field_paths;
 };
 
 /*

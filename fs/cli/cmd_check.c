@@ -305,6 +305,31 @@ static int cli_print_rows(const struct vc_content *v, uint64_t n)
 	return rc;
 }
 
+/*
+ * The first n lines of a view whose format has no CSV form (JSON Lines:
+ * one record a line), as served.
+ */
+static int cli_print_lines(const struct vc_content *v, uint64_t n)
+{
+	struct spot_buf raw;
+	size_t end = 0;
+	int rc;
+
+	spot_buf_init(&raw);
+	rc = spot_buf_reserve(&raw, v->size);
+	if (rc)
+		return rc;
+	raw.len = (size_t)v->read(v->obj, raw.p, v->size, 0);
+	while (n-- && end < raw.len) {
+		const uint8_t *lf = memchr(raw.p + end, '\n', raw.len - end);
+
+		end = lf ? (size_t)(lf - raw.p) + 1 : raw.len;
+	}
+	fwrite(raw.p, 1, end, stdout);
+	spot_buf_fini(&raw);
+	return 0;
+}
+
 int cli_preview(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -436,7 +461,8 @@ int cli_preview(int argc, char **argv)
 		goto out;
 	}
 	/* Preview prints CSV: the rows of other formats are converted. */
-	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]) {
+	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0] &&
+	    (fmt->forms & VIEW_FMT_BIT(VIEW_FMT_CSV)) && !fmt->field_paths) {
 		struct spot_buf csv;
 
 		spot_buf_init(&csv);
@@ -453,7 +479,10 @@ int cli_preview(int argc, char **argv)
 		cli_error("preview", "%s", err.msg);
 		goto out;
 	}
-	if (cli_print_rows(&out, rows) == 0)
+	/* A format of nested records (JSON Lines) prints its own. */
+	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]
+		    ? cli_print_lines(&out, rows) == 0
+		    : cli_print_rows(&out, rows) == 0)
 		rc = CLI_EXIT_OK;
 	out.free(out.obj);
 out:

@@ -20,7 +20,8 @@ def test_example_sandbox_mounts_and_masks(tmp_path):
     before = tree_digest(os.path.join(EXAMPLES, "data"))
     s.mount()
     try:
-        assert sorted(os.listdir(s.mnt)) == ["customers.csv", "hr", "orders.csv"]
+        assert sorted(os.listdir(s.mnt)) == ["customers.csv", "hr", "orders.csv",
+                                             "support.jsonl"]
         raw = list(csv.DictReader(open(os.path.join(EXAMPLES, "data/customers.csv"))))
         data = open(s.path("customers.csv"), "rb").read()
         masked = list(csv.DictReader(io.StringIO(data.decode())))
@@ -35,6 +36,12 @@ def test_example_sandbox_mounts_and_masks(tmp_path):
         assert same <= 3, same
         pay = open(s.path("hr/payroll.csv"), "rb").read()
         assert b"DE89370400440532013000" not in pay
+        sup = open(s.path("support.jsonl"), "rb").read()
+        for raw_value in (b"maria.garcia@example.com", b"Maria Garcia",
+                          b"DE89370400440532013000", b"555 0134",
+                          b"a.lee@support.example"):
+            assert raw_value not in sup, raw_value
+        assert sup.count(b"\n") == 3 and b'"ticket": 1001' in sup
     finally:
         s.unmount()
     assert tree_digest(os.path.join(EXAMPLES, "data")) == before

@@ -611,7 +611,7 @@ static void test_errors_values(void)
 	/* The lists come from the table of formats (format.h). */
 	expect_err(DS "    format: xls\n",
 		   "4:13: unknown format 'xls' (formats: auto, csv, parquet, "
-		   "sqlite)",
+		   "sqlite, jsonl)",
 		   "unknown format");
 	expect_err(DS "    format: CSV\n", "4:13: unknown format 'CSV'",
 		   "format names are lower case");

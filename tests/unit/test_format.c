@@ -165,11 +165,11 @@ static void test_unknown(void)
 	CHECK(!view_format_by_name(NULL) && !view_format_by_name("") &&
 		      !view_format_by_name("auto") &&
 		      !view_format_by_name("CSV") &&
-		      !view_format_by_name("jsonl"),
+		      !view_format_by_name("xml"),
 	      "unknown names (and auto, and upper case) find nothing");
 	CHECK(!view_format_by_suffix(NULL) && !view_format_by_suffix("x") &&
 		      !view_format_by_suffix(".csv") &&
-		      !view_format_by_suffix("a.json"),
+		      !view_format_by_suffix("a.xml"),
 	      "a bare suffix or an unknown one finds nothing");
 	CHECK(!view_format_by_magic(NULL, 0) &&
 		      !view_format_by_magic((const uint8_t *)"PAR", 3),
@@ -218,8 +218,12 @@ static void test_detect(void)
 	      "SQLite suffixes .db .sqlite .sqlite3");
 	CHECK(detect_bytes("i.tsv", "a\tb\n", 4) == VIEW_FMT_CSV &&
 		      detect_bytes("noext", "a,b\n", 4) == VIEW_FMT_CSV &&
-		      detect_bytes("j.json", "{}\n", 3) == VIEW_FMT_CSV,
+		      detect_bytes("j.xml", "{}\n", 3) == VIEW_FMT_CSV,
 	      "anything else is CSV (the fallback)");
+	CHECK(detect_bytes("k.jsonl", "{}\n", 3) == VIEW_FMT_JSONL &&
+		      detect_bytes("l.NDJSON", "", 0) == VIEW_FMT_JSONL &&
+		      detect_bytes("m.json", "{}\n", 3) == VIEW_FMT_JSONL,
+	      "JSON Lines suffixes .jsonl .ndjson .json");
 	CHECK(detect_bytes("k", "PAR", 3) == VIEW_FMT_CSV,
 	      "a file shorter than the magic is not Parquet");
 	CHECK(view_detect(-1, "l.parquet") == VIEW_FMT_PARQUET &&

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * view_jsonl_i.h - shared by the two halves of the JSON Lines build:
+ * view_jsonl.c (reading, masking and rewriting the records of one part;
+ * plans and columns) and view_jsonl_par.c (cutting the file into parts,
+ * the workers, and the two steps over the parts). Private to masking/.
+ */
+#ifndef SPOT_VIEW_JSONL_I_H
+#define SPOT_VIEW_JSONL_I_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "jsonl.h"
+
+#define VJL_CHUNK ((size_t)8 << 20)
+#define VJL_CHUNK_STREAM ((size_t)2 << 20)
+#define VJL_BLOCK ((size_t)1 << 20) /* bytes read at a time */
+#define VJL_AHEAD 1		    /* parts masked ahead per worker */
+/*
+ * Noise seeds (the row of a cell): record number + occurrence in the
+ * record << VJL_OCC_SHIFT, so a field a record holds once is seeded by
+ * the record's number, as its row in the CSV and Parquet forms is.
+ */
+#define VJL_OCC_SHIFT 40
+
+struct vjl_part {
+	uint64_t off, end;  /* end 0: to EOF */
+	uint64_t line, rec; /* its first line (1-based) and record (0-based) */
+	/* step 1 */
+	uint64_t nlines, nrecs;
+	struct jsonl_paths *paths;
+	int skim_rc;
+	enum jsonl_err jerr;
+	uint64_t err_line; /* in the part, 1-based */
+	size_t err_byte;
+	bool skimmed; /* protected by vjl.mu */
+	/* step 2 */
+	struct spot_buf buf;
+	struct pipe_stats st;
+	int rc;
+	bool done;
+	struct spot_err err;
+};
+
+/* One worker's plan, ready for leaf-by-leaf masking (view_jsonl.c). */
+struct vjl_plan;
+
+struct vjl;
+
+struct vjl_worker {
+	struct vjl *v;
+	struct vjl_plan *wp;
+	struct spot_buf rbuf; /* its read buffer */
+	pthread_t tid;
+};
+
+struct vjl {
+	int fd;
+	uint64_t size;
+	struct jsonl_paths *paths; /* every part's, merged after step 1 */
+	struct pipe_col *cols;
+	size_t ncols;
+	struct vjl_part *parts;
+	size_t nparts;
+	struct vjl_worker *wk;
+	size_t nwk;
+	bool building; /* step 2, else step 1 */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next;	  /* next part to claim */
+	size_t claim_end; /* parts below it may be claimed */
+	bool stop;
+	struct spot_progress *prog;
+	const struct view_req *req;
+	struct spot_buf rbuf; /* the caller's read buffer */
+};
+
+/* Reading the lines of [off, end) (end 0: to EOF) into the caller's m. */
+struct vjl_reader {
+	int fd;
+	uint64_t pos, end; /* next byte to read; end of the part */
+	struct spot_buf *m;
+	size_t start, scan;
+	bool eof;
+};
+
+void vjl_reader_init(struct vjl_reader *r, int fd, uint64_t off, uint64_t end,
+		     struct spot_buf *m);
+/*
+ * The next line (without its LF; *lf says whether it had one): 1, 0 at
+ * the end, -E2BIG for a line over JSONL_MAX_LINE (+1 for a CR), -errno.
+ */
+int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n, bool *lf);
+/* 3 when line line_no of part p starts with the file's UTF-8 BOM, else 0. */
+size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
+	       size_t n);
+
+/* view_jsonl.c: step 1 and step 2 of one part, on read buffer m. */
+void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m);
+void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
+	       struct spot_buf *m);
+/* The merged paths' leaves as v->cols, sorted; -ENOTUNIQ, -ENOMEM. */
+int vjl_columns(struct vjl *v);
+
+/* view_jsonl_par.c */
+/* Cut the file into parts of about chunk bytes at line feeds. */
+int vjl_cut(struct vjl *v, size_t chunk);
+/* Discover every part, merge their paths, make the columns. */
+int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err);
+/* Rewrite every part with wps (one per worker) into out, or emit it. */
+int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
+	      struct view_out *out, struct spot_err *err);
+
+#endif /* SPOT_VIEW_JSONL_I_H */

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fuzz_jsonl.c - libFuzzer target for the JSON Lines tokenizer, the string
+ * codec and the JSON Lines view build.
+ *
+ * The input is a JSON Lines file. Beyond "no crash, no leak", it checks:
+ *   - every accepted line parses the same read-only over the trie its
+ *     discovery built (same leaves, same spans, inside the line, in
+ *     order, not overlapping);
+ *   - every string leaf decodes, and its bytes encoded again parse back to
+ *     the same bytes;
+ *   - a refused line's error offset lies within the line;
+ *   - the view of the whole input, with every field replaced by its own
+ *     bytes reversed (any bytes: half a UTF-8 sequence, quotes, NUL), is
+ *     valid JSON Lines again, with as many records; with nothing masked it
+ *     is the input byte for byte; it fails exactly when some line is
+ *     refused;
+ *   - the CSV form (every field masked) of an accepted input builds.
+ *
+ *   tests/fuzz/run 60 jsonl
+ * With -DFUZZ_STANDALONE main() replays the files named on the command
+ * line, so the unit suite runs the corpus.
+ */
+#include "jsonl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "format.h"
+
+static void fz_fail(const char *what)
+{
+	fprintf(stderr, "fuzz_jsonl: oracle failed: %s\n", what);
+	abort();
+}
+
+/* One line: parse, compare read-only, round-trip strings. 1 record, 0, -1. */
+static int fz_line(struct jsonl_paths *t, struct jsonl_parser *add,
+		   const uint8_t *s, size_t n)
+{
+	struct jsonl_parser *ro = NULL;
+	const struct jsonl_leaf *a, *b;
+	struct spot_buf dec, enc, back;
+	size_t na, nb, at, prev = 0;
+	int rc = jsonl_parse(add, s, n), rc2;
+
+	if (rc < 0) {
+		(void)jsonl_parser_error(add, &at);
+		if (at > n && at != JSONL_MAX_LINE)
+			fz_fail("error offset past the line");
+		return -1;
+	}
+	a = jsonl_parser_leaves(add, &na);
+	if (jsonl_parser_new(t, false, &ro))
+		fz_fail("out of memory");
+	rc2 = jsonl_parse(ro, s, n);
+	b = jsonl_parser_leaves(ro, &nb);
+	if (rc2 != rc || na != nb || (na && memcmp(a, b, na * sizeof(*a))))
+		fz_fail("read-only parse differs");
+	spot_buf_init(&dec);
+	spot_buf_init(&enc);
+	spot_buf_init(&back);
+	for (size_t i = 0; i < na; i++) {
+		if (a[i].off < prev || a[i].end <= a[i].off || a[i].end > n)
+			fz_fail("leaf span out of order or bounds");
+		prev = a[i].end;
+		if (a[i].kind != JSONL_STR)
+			continue;
+		spot_buf_reset(&dec);
+		spot_buf_reset(&enc);
+		spot_buf_reset(&back);
+		if (jsonl_str_decode(s + a[i].off, a[i].end - a[i].off, &dec))
+			fz_fail("an accepted string does not decode");
+		if (jsonl_str_encode(dec.p, dec.len, &enc) ||
+		    jsonl_str_decode(enc.p, enc.len, &back) ||
+		    back.len != dec.len ||
+		    (dec.len && memcmp(back.p, dec.p, dec.len)))
+			fz_fail("string round trip");
+	}
+	spot_buf_fini(&dec);
+	spot_buf_fini(&enc);
+	spot_buf_fini(&back);
+	jsonl_parser_free(ro);
+	return rc;
+}
+
+/* A transform: the input's bytes reversed, as text. */
+static int fz_rev(void *arg, struct pipe_batch *b, size_t col,
+		  struct spot_err *err)
+{
+	(void)arg;
+	(void)err;
+	for (size_t r = 0; r < b->nrows; r++) {
+		const struct pipe_cell *in = &b->in[r * b->ncols + col];
+		uint8_t tmp[256];
+		size_t n = in->len < sizeof(tmp) ? in->len : sizeof(tmp);
+
+		for (size_t i = 0; i < n; i++)
+			tmp[i] = in->p[in->len - 1 - i];
+		if (pipe_batch_set(b, r, col, tmp, n, PIPE_TEXT))
+			return -1;
+	}
+	return 0;
+}
+
+struct fz_plan {
+	struct pipe_plan plan[2];
+	struct pipe_xform *xf[2];
+	bool mask;
+	unsigned n;
+};
+
+static int fz_bind(void *arg, const char *table, const struct pipe_col *cols,
+		   size_t ncols, const struct pipe_plan **plan,
+		   struct spot_err *err)
+{
+	struct fz_plan *fp = arg;
+	struct pipe_plan *p = &fp->plan[fp->n];
+
+	(void)table;
+	(void)cols;
+	(void)err;
+	memset(p, 0, sizeof(*p));
+	fp->xf[fp->n] = calloc(ncols ? ncols : 1, sizeof(struct pipe_xform));
+	p->xf = fp->xf[fp->n++];
+	for (size_t c = 0; fp->mask && c < ncols; c++) {
+		p->xf[c].col = c;
+		p->xf[c].fn = fz_rev;
+		p->nxf++;
+	}
+	*plan = p;
+	return 0;
+}
+
+static int fz_view(const uint8_t *data, size_t size, bool mask,
+		   enum view_fmt form, struct spot_buf *out)
+{
+	struct fz_plan fp;
+	struct spot_err err;
+	struct view_out o;
+	int fd = memfd_create("fuzz_jsonl", 0), rc;
+	struct view_req req = { .form = form,
+				.sub = "",
+				.fd = fd,
+				.threads = 1,
+				.limit = UINT64_MAX,
+				.bind = fz_bind,
+				.more = fz_bind,
+				.arg = &fp };
+
+	if (fd < 0 || (size && write(fd, data, size) != (ssize_t)size))
+		fz_fail("memfd");
+	memset(&fp, 0, sizeof(fp));
+	fp.mask = mask;
+	view_out_init(&o);
+	rc = view_format_build(view_format_get(VIEW_FMT_JSONL), &req, &o, &err);
+	if (!rc && spot_buf_append(out, o.buf.p, o.buf.len))
+		fz_fail("out of memory");
+	view_out_fini(&o);
+	free(fp.xf[0]);
+	free(fp.xf[1]);
+	close(fd);
+	return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct jsonl_paths *t = NULL;
+	struct jsonl_parser *p = NULL;
+	struct spot_buf out;
+	size_t start = 0, recs = 0, recs2 = 0;
+	bool bad = false;
+
+	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+		fz_fail("out of memory");
+	while (start < size) {
+		const uint8_t *lf = memchr(data + start, '\n', size - start);
+		size_t n = lf ? (size_t)(lf - data - start) : size - start;
+		size_t bom =
+			!start && n >= 3 && !memcmp(data, "\xef\xbb\xbf", 3)
+				? 3
+				: 0;
+		int rc = fz_line(t, p, data + start + bom, n - bom);
+
+		bad |= rc < 0;
+		recs += rc > 0;
+		start += n + 1;
+	}
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	spot_buf_init(&out);
+	if ((fz_view(data, size, false, VIEW_FMT_JSONL, &out) != 0) != bad)
+		fz_fail("the view fails when and only when a line is refused");
+	if (!bad && (out.len != size || (size && memcmp(out.p, data, size))))
+		fz_fail("with nothing masked the view is its source");
+	spot_buf_reset(&out);
+	if (!bad && fz_view(data, size, true, VIEW_FMT_JSONL, &out))
+		fz_fail("masking every field failed");
+	if (!bad) {
+		/* The masked view is valid JSON Lines with as many records. */
+		if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+			fz_fail("out of memory");
+		start = 0;
+		while (start < out.len) {
+			const uint8_t *lf =
+				memchr(out.p + start, '\n', out.len - start);
+			size_t n = lf ? (size_t)(lf - out.p - start)
+				      : out.len - start;
+			size_t bom = !start && n >= 3 &&
+						     !memcmp(out.p,
+							     "\xef\xbb\xbf", 3)
+					     ? 3
+					     : 0;
+			int rc = jsonl_parse(p, out.p + start + bom, n - bom);
+
+			if (rc < 0)
+				fz_fail("the masked view is not JSON Lines");
+			recs2 += (size_t)rc;
+			start += n + 1;
+		}
+		if (recs2 != recs)
+			fz_fail("the masked view has other records");
+		jsonl_parser_free(p);
+		jsonl_paths_free(t);
+	}
+	/* The CSV form (the row source): builds whenever the file is valid. */
+	spot_buf_reset(&out);
+	if (!bad && fz_view(data, size, true, VIEW_FMT_CSV, &out))
+		fz_fail("the CSV form of a valid file failed");
+	spot_buf_fini(&out);
+	return 0;
+}
+
+#ifdef FUZZ_STANDALONE
+int main(int argc, char **argv)
+{
+	int i, rc = 0;
+
+	for (i = 1; i < argc; i++) {
+		struct spot_buf in;
+		uint8_t tmp[65536];
+		size_t n;
+		FILE *f = fopen(argv[i], "rb");
+
+		if (!f) {
+			perror(argv[i]);
+			rc = 1;
+			continue;
+		}
+		spot_buf_init(&in);
+		while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
+			if (spot_buf_append(&in, tmp, n))
+				fz_fail("out of memory");
+		fclose(f);
+		LLVMFuzzerTestOneInput(in.p ? in.p : tmp, in.len);
+		spot_buf_fini(&in);
+	}
+	printf("fuzz_jsonl: replayed %d input(s)\n", argc - 1);
+	return rc;
+}
+#endif
