@@ -413,6 +413,7 @@ again:
 		} else {
 			free(key);
 			pthread_mutex_unlock(&c->lock);
+			vc_dead_free(dead); /* let go of on the way here */
 			*out = &e->view;
 			return 0;
 		}
