@@ -14,6 +14,7 @@
 
 /* Argument of the built-in method transform for one column. */
 struct plan_mcol {
+	const struct plan_record *record; /* export review, or NULL */
 	const struct msk_rule *rule;
 	const struct msk_keys *keys;
 	const char *view; /* seeds per-cell randomness */
@@ -41,14 +42,19 @@ struct plan {
 	struct plan_scol *scols; /* per source column, with scan */
 	size_t nscols;
 	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
+	const struct plan_record *record; /* export review, or NULL */
+	const struct cfg_dataset *ds;	  /* for record->rows */
 };
 
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
 static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
-	(void)arg;
+	const struct plan_record *rec = arg;
+
 	(void)err;
+	if (rec) /* export review: the hidden values, as keyed hashes */
+		rec->raw(rec->arg, b, col);
 	for (size_t r = 0; r < b->nrows; r++) {
 		struct pipe_cell *o = &b->out[r * b->ncols + col];
 
@@ -81,12 +87,26 @@ static int plan_sample_fn(void *arg, struct pipe_batch *b, size_t col,
 	return 0;
 }
 
+/* Export review: the served rows, once every other transform ran. */
+static int plan_rows_fn(void *arg, struct pipe_batch *b, size_t col,
+			struct spot_err *err)
+{
+	struct plan *p = arg;
+
+	(void)col;
+	(void)err;
+	p->record->rows(p->record->arg, p->ds, b);
+	return 0;
+}
+
 static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
 	struct plan_mcol *m = arg;
 	struct msk_cell cell = { m->view, m->column, 0 };
 
+	if (m->record) /* export review: the raw values, as keyed hashes */
+		m->record->raw(m->record->arg, b, col);
 	for (size_t r = 0; r < b->nrows; r++) {
 		const struct pipe_cell *in = &b->in[r * b->ncols + col];
 		enum pipe_type ot;
@@ -162,6 +182,7 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		if (c->rule.method == MSK_KEEP)
 			return 0;
 		m = &p->mcols[p->nmcols++];
+		m->record = env->record;
 		m->rule = &c->rule;
 		m->keys = env->keys;
 		m->view = p->view;
@@ -183,7 +204,7 @@ static void plan_bind_redact(struct plan *p, size_t ci)
 
 	x->col = ci;
 	x->fn = plan_redact_fn;
-	x->arg = NULL;
+	x->arg = (void *)p->record;
 	x->keeps_type = true; /* NULL fits every type: keep the schema */
 }
 
@@ -397,7 +418,8 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 
 	spot_buf_init(&p->missing);
 	p->view = strdup(name);
-	p->pipe.xf = calloc(ncols ? ncols : 1, sizeof(*p->pipe.xf));
+	/* One more slot: the export review's row recorder. */
+	p->pipe.xf = calloc(ncols + 1, sizeof(*p->pipe.xf));
 	p->mcols = calloc(ncols ? ncols : 1, sizeof(*p->mcols));
 	if (env->scan) {
 		p->scan = env->scan;
@@ -408,6 +430,8 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 	}
 	if (!p->view || !p->pipe.xf || !p->mcols)
 		return -ENOMEM;
+	p->record = env->record;
+	p->ds = d;
 	if (env->engine) {
 		struct pol_ctx ctx = { 0 };
 
@@ -512,6 +536,15 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 		if (rc == -ENOMEM)
 			goto nomem;
 		goto fail;
+	}
+	/* Last, so it sees the cells as served (Parquet: see plan.h). */
+	if (p->record && p->record->rows && ncols && !env->leaf_paths) {
+		struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf++];
+
+		x->col = 0;
+		x->fn = plan_rows_fn;
+		x->arg = p;
+		x->keeps_type = true;
 	}
 	*out = p;
 	return 0;

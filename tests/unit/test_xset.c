@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test_xset.c - the export review's keyed-hash sets: exact membership,
+ * growth, the switch to a Bloom filter at the budget (no false negatives,
+ * a measured false-positive rate near the stated one), normalisation and
+ * the recorder's keyed hashes (another key, another hash).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "check.h"
+#include "export_set.h"
+
+static uint64_t rnd64(void)
+{
+	uint64_t v;
+
+	randombytes_buf(&v, sizeof(v));
+	return v;
+}
+
+static void test_exact(void)
+{
+	struct xset *s;
+	uint64_t v[20000];
+	bool all = true, none = true;
+
+	CHECK(xset_new(1024, &s) == -EINVAL, "a budget under 64 KiB refused");
+	CHECK(!xset_new(1u << 20, &s), "new set");
+	for (size_t i = 0; i < 20000; i++)
+		v[i] = rnd64();
+	for (size_t i = 0; i < 10000; i++)
+		xset_add(s, v[i]);
+	CHECK(!xset_is_bloom(s), "10000 hashes in 1 MiB stay exact");
+	CHECK(xset_count(s) == 10000, "count %llu",
+	      (unsigned long long)xset_count(s));
+	xset_add(s, v[0]);
+	CHECK(xset_count(s) == 10000, "a duplicate is not counted");
+	for (size_t i = 0; i < 10000; i++)
+		all &= xset_has(s, v[i]);
+	for (size_t i = 10000; i < 20000; i++)
+		none &= !xset_has(s, v[i]);
+	CHECK(all, "every added hash is found");
+	CHECK(none, "no other hash is found (exact)");
+	CHECK(xset_fp_rate(s) == 0, "exact: no false positives stated");
+	CHECK(!xset_add(s, 0) && xset_has(s, 0), "hash 0 is a value too");
+	xset_free(s);
+}
+
+static void test_bloom(void)
+{
+	struct xset *s;
+	static uint64_t v[200000];
+	size_t fp = 0, n_in = 100000, probes = 100000;
+	bool all = true;
+	double stated, seen;
+
+	CHECK(!xset_new(256u << 10, &s), "new 256 KiB set");
+	for (size_t i = 0; i < n_in + probes; i++)
+		v[i] = rnd64();
+	for (size_t i = 0; i < n_in; i++)
+		xset_add(s, v[i]);
+	CHECK(xset_is_bloom(s), "100000 hashes past 256 KiB: a Bloom filter");
+	CHECK(xset_bytes(s) <= (256u << 10), "within the budget (%llu)",
+	      (unsigned long long)xset_bytes(s));
+	for (size_t i = 0; i < n_in; i++)
+		all &= xset_has(s, v[i]);
+	CHECK(all, "no false negatives after the switch");
+	for (size_t i = n_in; i < n_in + probes; i++)
+		fp += xset_has(s, v[i]);
+	stated = xset_fp_rate(s);
+	seen = (double)fp / (double)probes;
+	printf("# bloom: stated fp %.5f, measured %.5f\n", stated, seen);
+	CHECK(stated > 0 && stated < 0.05, "stated rate %.5f", stated);
+	CHECK(fabs(seen - stated) < stated * 0.5 + 0.001,
+	      "measured rate %.5f near stated %.5f", seen, stated);
+	xset_free(s);
+}
+
+static void test_rec(void)
+{
+	struct xrec *a, *b;
+	uint8_t n[64];
+	size_t k;
+	const char *raw = "Alice.Smith@Example.org";
+
+	k = xrec_norm((const uint8_t *)"  MiXeD Case\t", 13, n, sizeof(n));
+	CHECK(k == 10 && !memcmp(n, "mixed case", 10), "normalised");
+	CHECK(xrec_norm((const uint8_t *)"abcdef", 6, n, 3) == (size_t)-1,
+	      "too long for the buffer");
+	CHECK(!xrec_new(NULL, &a) && !xrec_new(NULL, &b), "two recorders");
+	CHECK(!xrec_raw_add(a, (const uint8_t *)raw, strlen(raw)), "add raw");
+	k = xrec_norm((const uint8_t *)" alice.smith@EXAMPLE.ORG", 24, n,
+		      sizeof(n));
+	CHECK(xrec_raw_has(a, n, k), "found in another case and spacing");
+	CHECK(!xrec_raw_has(b, n, k), "not in another sandbox's set");
+	CHECK(xrec_hash(a, n, k) != xrec_hash(b, n, k),
+	      "another key, another hash");
+	xrec_raw_add(a, (const uint8_t *)"abc", 3);
+	CHECK(!xrec_raw_has(a, (const uint8_t *)"abc", 3),
+	      "values under %d bytes are not recorded", XREC_VAL_MIN);
+	xrec_free(a);
+	xrec_free(b);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	test_exact();
+	test_bloom();
+	test_rec();
+	return check_done();
+}
