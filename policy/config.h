@@ -147,6 +147,21 @@ enum cfg_secret {
 	CFG_SECRET_FILE, /* stable across sandboxes: bytes of secret_file */
 };
 
+/* export: who may take results out of a sandbox, and the review's limits
+ * (fs/export.c). */
+struct cfg_export {
+	char **allow; /* roles that may export; NULL (absent) = every role */
+	size_t nallow;
+	char **approve; /* roles whose --override approves findings */
+	size_t napprove;
+	uint64_t max_bytes;   /* per sandbox, all exports together */
+	uint64_t min_count;   /* aggregate cells below it are findings */
+	double max_row_share; /* a dataset's served rows in one file */
+	bool allow_opaque;    /* binary files pass with size and type only */
+};
+
+#define CFG_EXPORT_MAX_BYTES (100ull << 20)
+
 struct cfg {
 	char *path;   /* the config file, absolute */
 	char *dir;    /* its folder: relative paths resolve from here */
@@ -171,7 +186,11 @@ struct cfg {
 	uint64_t view_memory; /* bytes of views kept in memory, then spill */
 	bool prebuild;	      /* build every view after mounting */
 	uint8_t digest[32];   /* BLAKE2b-256 of the config file bytes */
+	struct cfg_export export_; /* export: (defaults when absent) */
 };
+
+/* Whether role is in list[0..n). */
+bool cfg_role_listed(char *const *list, size_t n, const char *role);
 
 /* view_memory when the config does not set it. */
 #define CFG_DEFAULT_VIEW_MEMORY (256ull << 20)

@@ -126,6 +126,9 @@ int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 
 /* k_anonymity: { quasi: [..], k: N } into *out (n NULL: none). 0 or
  * -errno; *out may be set on failure too (free it with the dataset). */
+/* export: (config_export.c); fills c->export_, defaults when absent. */
+int cfg_export_parse(struct cfg_ctx *x, const struct cfg_node *n);
+void cfg_export_fini(struct cfg_export *e);
 int cfg_kanon_parse(struct cfg_ctx *x, const struct cfg_node *n,
 		    struct cfg_kanon **out);
 void cfg_kanon_free(struct cfg_kanon *k);
