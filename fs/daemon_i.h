@@ -38,6 +38,7 @@
 #include "daemon.h"
 #include "ns.h"
 #include "ovl.h"
+#include "plan.h"
 #include "sandbox.h"
 #include "life.h"
 #include "seal.h"
@@ -78,6 +79,11 @@ struct dmn {
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
 	uint64_t build_waiters; /* atomic: requests waiting on builds */
+	/* export review (export.c): the recorder the builds feed, its
+	 * hooks, and the bytes released so far (control thread only). */
+	struct xrec *xrec;
+	struct plan_record rec_hooks;
+	uint64_t exported_bytes;
 	/* prebuild (daemon_build.c) */
 	pthread_t pre_thread;
 	bool pre_started;
