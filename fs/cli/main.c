@@ -36,6 +36,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "extend", cli_extend, "move a sandbox's deadline" },
 	{ "audit", cli_audit, "print or verify the audit log" },
 	{ "gc", cli_gc, "clean up after crashed sandboxes" },
+	{ "export", cli_export, "copy results out after a review" },
 };
 
 static void cli_usage(FILE *f)
