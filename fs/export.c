@@ -26,6 +26,7 @@
 #include "daemon_i.h"
 #include "export_review.h"
 #include "export_set.h"
+#include "vcache.h"
 
 #define XPRT_DEPTH_MAX 32
 #define XPRT_GROUPS_MAX 256
@@ -116,6 +117,48 @@ void dmn_export_fini(struct dmn *d)
 {
 	xrec_free(d->xrec);
 	d->xrec = NULL;
+}
+
+/* ---- the sets: every view of the role built ---- */
+
+static void xprt_build_one(struct dmn *d, const struct cfg_dataset *ds,
+			   const char *sub, const char *role)
+{
+	struct vc_view *v;
+
+	if (!vc_get(d->sbx->views, ds->name, sub, sbx_role_key(ds, role), &v))
+		vc_put(v); /* a failed build serves nothing: nothing to know */
+}
+
+/*
+ * The review knows the raw values of the views built so far. A raw value
+ * can reach the overlay other ways (a passed-through copy of the data,
+ * an import): build every view of the exporter's role first, so the sets
+ * hold every masked column it has. Views built already cost nothing.
+ */
+static void xprt_build_views(struct dmn *d, const char *role)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+		const char *form;
+		bool self = true;
+
+		if (sbx_has_objects(d->sbx, ds)) {
+			const struct sbx_objs *o =
+				sbx_sqlite_objs_cached(d->sbx, ds);
+
+			for (size_t k = 0; o && k < o->n; k++)
+				xprt_build_one(d, ds, o->names[k], role);
+			continue;
+		}
+		form = sbx_form(d->sbx, ds, &self);
+		if (self)
+			xprt_build_one(d, ds, "", role);
+		if (form)
+			xprt_build_one(d, ds, form, role);
+	}
 }
 
 /* ---- the peer ---- */
@@ -460,6 +503,7 @@ static int xprt_run(struct xprt *x, char **paths, size_t npaths, uid_t uid,
 		return xprt_refuse(x, uid, pid, reason,
 				   "your role may not approve findings "
 				   "(export: approve)");
+	xprt_build_views(x->d, x->role);
 	x->budget = e->max_bytes > x->d->exported_bytes
 			    ? e->max_bytes - x->d->exported_bytes
 			    : 0;

@@ -128,6 +128,20 @@ def test_planted_raw_value_refused_without_the_value(sandbox, tmp_path,
     assert "line 3, column 2" in r.stderr and PLANTED not in r.stderr.lower()
 
 
+def test_raw_value_known_without_reading_the_view(sandbox, tmp_path):
+    """The review builds the exporter's views first: a raw value brought in
+    another way (here: written by hand) is caught even if the view was
+    never read."""
+    s = sandbox()
+    s.write("people.csv", people())
+    s.write_config(config().replace("@STEWARD@", "nobody"))
+    s.mount()
+    put(s, "res.csv", "k,v\nb,%s\n" % PLANTED)
+    r, out = export(s.path("res.csv"), str(tmp_path / "res.csv"))
+    assert r.returncode == 1
+    assert "raw_value" in kinds(out), out
+
+
 def test_raw_value_in_plain_text(sandbox, tmp_path):
     s, _ = mounted(sandbox)
     put(s, "out/notes.txt", "summary\nwe saw <%s> twice\n" % PLANTED.upper())
