@@ -358,7 +358,7 @@ static void test_errors(void)
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
-		   "unlisted_columns, overlay, view_memory, prebuild)",
+		   "unlisted_columns, overlay, view_memory, prebuild, export)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
