@@ -284,6 +284,8 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 	size_t views;
 
 	dmn_views_status(d, out, false);
+	if (d->quota)
+		qta_status(d->quota, out, false);
 	vc_stats(d->sbx->views, &views, &bytes);
 	spot_buf_printf(out, "views built: %zu (%llu bytes)\n", views,
 			(unsigned long long)bytes);
@@ -326,6 +328,8 @@ static void dmn_life_status_json(void *arg, struct spot_buf *out)
 					rl.rlim_cur == 0 && rl.rlim_max == 0
 				? "false"
 				: "true");
+	if (d->quota)
+		qta_status(d->quota, out, true);
 	dmn_views_status(d, out, true);
 }
 
@@ -516,6 +520,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		rc = dmn_views_setup(&d, &err);
 	if (!rc)
 		rc = dmn_export_setup(&d, &err);
+	if (!rc && (rc = qta_new(d.sbx->cfg, &d.quota)))
+		spot_err_set(&err, "out of memory");
 	/* Nothing is served before the mount is registered and audited. */
 	if (!rc)
 		rc = dmn_life_start(&d, mountpoint, &err);
@@ -595,9 +601,10 @@ out_signals:
 out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
-	dmn_fh_free_all(&d);   /* files still open when the session ended */
-	sbx_free(d.sbx);       /* wipes the keys; views spilled to the store */
-	dmn_export_fini(&d);   /* after the builds that fed it */
+	dmn_fh_free_all(&d); /* files still open when the session ended */
+	sbx_free(d.sbx);     /* wipes the keys; views spilled to the store */
+	dmn_export_fini(&d); /* after the builds that fed it */
+	qta_free(d.quota);
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */
 	cfg_free(cfg);
 	ns_free(d.ns);

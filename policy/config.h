@@ -104,8 +104,15 @@ enum cfg_as {
 	CFG_AS_PARQUET = VIEW_FMT_BIT(VIEW_FMT_PARQUET),
 };
 
+/* quota: what a role's readers may be served; 0 = no limit (fs/quota.c). */
+struct cfg_quota {
+	uint64_t read_bytes; /* bytes of masked views */
+	uint64_t opens;	     /* opens of masked views */
+};
+
 struct cfg_dataset {
 	char *name; /* path relative to source, normalised: "a/b.csv" */
+	struct cfg_quota quota; /* per role, for this dataset */
 	enum view_fmt format; /* VIEW_FMT_UNKNOWN: auto (magic, then suffix) */
 	struct cfg_rules rules;		/* "columns:" */
 	struct cfg_role_rules *by_role; /* "roles:" overrides */
@@ -134,6 +141,7 @@ struct cfg_role {
 	size_t nuids;
 	gid_t *gids; /* groups: names resolved with getgrnam at load */
 	size_t ngids;
+	struct cfg_quota quota; /* the role's readers together */
 	unsigned line, col;
 };
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * config_export.c - the export key: `export: { allow: [analyst], approve:
+ * config_export.c - the quota key of a role or a dataset: `quota: {
+ * read_bytes: 1G, opens: 10000 }` (fs/quota.c), and the export key: `export: { allow: [analyst], approve:
  * [steward], max_bytes: 100M, min_count: 5, max_row_share: 0.01,
  * allow_opaque: false }` (see fs/export.c for what each does).
  */
@@ -59,6 +60,39 @@ static int cfg_export_roles(struct cfg_ctx *x, const struct cfg_node *n,
 		if ((rc = cfg_strdup(x, s, &(*out)[i])))
 			return rc;
 		(*nout)++;
+	}
+	return 0;
+}
+
+int cfg_quota_parse(struct cfg_ctx *x, const struct cfg_node *n,
+		    struct cfg_quota *q)
+{
+	static const char *const keys[] = { "read_bytes", "opens", NULL };
+	const struct cfg_node *v;
+	const char *s;
+	char *end;
+	int rc;
+
+	if (!n || cfg_node_is_null(n))
+		return 0;
+	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "quota")) ||
+	    (rc = cfg_check_keys(x, n, keys, "quota")))
+		return rc;
+	if ((v = cfg_node_get(n, "read_bytes")) &&
+	    (v->kind != CFG_NODE_SCALAR ||
+	     cfg_parse_size(v->s, &q->read_bytes) || !q->read_bytes))
+		return cfg_fail(x, v,
+				"quota read_bytes must be a size above "
+				"0 such as 1G");
+	if ((v = cfg_node_get(n, "opens"))) {
+		if ((rc = cfg_str(x, v, "opens", &s)))
+			return rc;
+		errno = 0;
+		q->opens = strtoull(s, &end, 10);
+		if (errno || *end || s[0] == '-' || !s[0] || !q->opens)
+			return cfg_fail(x, v,
+					"quota opens must be a whole "
+					"number above 0");
 	}
 	return 0;
 }
