@@ -1000,9 +1000,21 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* First write: copy the masked bytes up, then write there. */
 		if (n->kind == NS_VIEW)
 			rc = dmn_view_access(d, n, &c);
+		/* quota: a copy-up reads the view; its bytes count. */
+		if (!rc && n->kind == NS_VIEW)
+			rc = dmn_quota_open(d, n, &c, fh, fi);
 		if (!rc)
 			rc = dmn_copy_up(d, t, ino, !(fi->flags & O_TRUNC),
 					 &up);
+		if (!rc && fh->counted) {
+			struct stat cst;
+
+			ovl_node_stat(t, up, &cst);
+			dmn_quota_served(d, fh, (uint64_t)cst.st_size);
+			fh->counted =
+				false; /* the overlay file is not metered */
+			fi->direct_io = 0;
+		}
 	}
 	if (!rc && up) {
 		if (S_ISDIR(ovl_node_type(up)))

@@ -89,6 +89,29 @@ def test_page_cache_cannot_serve_uncounted_bytes(sandbox):
     assert results[-1] == "EDQUOT", results
 
 
+def test_copy_up_counts_the_view(sandbox):
+    """Opening a view for writing copies its masked bytes into the overlay,
+    whose reads are not metered: the copy counts as read at once."""
+    s = sandbox()
+    s.write("people.csv", data())
+    s.write_config(
+        "source: @SRC@\nroles:\n  agent:\n    groups: [4242]\n"
+        "    quota: { read_bytes: 10K }\n"
+        "datasets:\n  people.csv:\n"
+        "    columns:\n      id: keep\n      email: hash\n      city: keep\n")
+    s.mount()
+    size = int(read_as(0, s.path("people.csv")))
+    writer = "open(__import__('sys').argv[1], 'r+b').close()"
+    r = subprocess.run(["setpriv", "--regid=4242", "--clear-groups",
+                        "/usr/bin/python3", "-c", writer,
+                        s.path("people.csv")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    q = json.loads(spotfs("status", "--json", s.mnt).stdout)["quotas"]
+    agent = [x for x in q if x["role"] == "agent"][0]
+    assert agent["read_bytes"] == size and agent["opens"] == 1, agent
+
+
 def test_opens_quota(sandbox):
     s = make(sandbox, "    quota: { opens: 3 }\n")
     results = [read_as(65534, s.path("people.csv")) for _ in range(5)]
