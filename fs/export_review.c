@@ -15,6 +15,16 @@
 #include "methods.h"
 
 #define XRV_SMALL_KEPT 8 /* small-count lines kept per column */
+#define XRV_NEG 4096	 /* hashes known absent, direct-mapped */
+#define XRV_PEND 256	 /* lookups batched (xset_has_many) */
+
+/* A lookup waiting for its batch. */
+struct xrv_pend {
+	uint64_t h;
+	uint64_t line;
+	uint32_t col;
+	int ds; /* -1: a raw value; else a row fingerprint of dataset ds */
+};
 
 /* Per CSV column. */
 struct xrv_col {
@@ -36,6 +46,14 @@ struct xrv_ctx {
 	struct xset *seen; /* fingerprints matched already */
 	uint8_t norm[XREC_VAL_MAX];
 	struct spot_buf cell; /* an unescaped quoted cell */
+	/* Raw-value lookups known to miss: repeated words and categories
+	 * cost one compare instead of a cache miss in a large set. */
+	uint64_t neg[XRV_NEG];
+	bool neg_used[XRV_NEG];
+	struct xrv_pend pend[XRV_PEND];
+	size_t npend;
+	uint64_t last_line; /* of the last raw_value finding */
+	uint32_t last_col;
 };
 
 /* Bytes that end a word: white space, punctuation that cannot be part of
@@ -78,11 +96,84 @@ static void xrv_add(struct xrv_ctx *x, enum xrv_kind k, uint64_t line,
 }
 
 /* Whether normalised (p, len) is a raw value; the caller has it trimmed. */
-static bool xrv_raw(struct xrv_ctx *x, const uint8_t *p, size_t len)
+static size_t xrv_neg_slot(uint64_t h)
+{
+	return (size_t)(h ^ (h >> 29)) & (XRV_NEG - 1);
+}
+
+/* Look the pending hashes up, one batch per set. */
+static void xrv_flush(struct xrv_ctx *x)
+{
+	uint64_t hs[XRV_PEND];
+	uint8_t found[XRV_PEND];
+	size_t nds = xrec_ndatasets(x->rec);
+
+	for (int ds = -1; ds < (int)nds; ds++) {
+		struct xset *set = ds < 0 ? xrec_raw_set(x->rec)
+					  : xrec_row_set(x->rec, (size_t)ds);
+		size_t n = 0;
+
+		for (size_t i = 0; i < x->npend; i++)
+			if (x->pend[i].ds == ds)
+				hs[n++] = x->pend[i].h;
+		if (!n || !set)
+			continue;
+		xset_has_many(set, hs, n, found);
+		n = 0;
+		for (size_t i = 0; i < x->npend; i++) {
+			const struct xrv_pend *e = &x->pend[i];
+			uint64_t key;
+
+			if (e->ds != ds)
+				continue;
+			if (!found[n++]) {
+				if (ds < 0) {
+					x->neg[xrv_neg_slot(e->h)] = e->h;
+					x->neg_used[xrv_neg_slot(e->h)] = true;
+				}
+				continue;
+			}
+			if (ds < 0) { /* one finding per cell or line */
+				if (e->line == x->last_line &&
+				    e->col == x->last_col)
+					continue;
+				x->last_line = e->line;
+				x->last_col = e->col;
+				xrv_add(x, XRV_RAW_VALUE, e->line, e->col,
+					NULL);
+				continue;
+			}
+			key = e->h ^
+			      (0x9e3779b97f4a7c15ull * (uint64_t)(ds + 1));
+			if (!xset_has(x->seen, key) && !xset_add(x->seen, key))
+				x->matches[ds]++;
+		}
+	}
+	x->npend = 0;
+}
+
+/* Queue a lookup of h (a raw value, or ds's row fingerprint). */
+static void xrv_lookup(struct xrv_ctx *x, uint64_t h, uint64_t line,
+		       uint32_t col, int ds)
+{
+	size_t slot = xrv_neg_slot(h);
+
+	if (ds < 0 && x->neg_used[slot] && x->neg[slot] == h)
+		return; /* known absent */
+	if (x->npend == XRV_PEND)
+		xrv_flush(x);
+	x->pend[x->npend++] = (struct xrv_pend){ h, line, col, ds };
+}
+
+/* Queue the normalised (p, len) if it can be a raw value. */
+static void xrv_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
+		    uint64_t line, uint32_t col)
 {
 	size_t k = xrec_norm(p, len, x->norm, sizeof(x->norm));
 
-	return k != (size_t)-1 && xrec_raw_has(x->rec, x->norm, k);
+	if (k == (size_t)-1 || k < XREC_VAL_MIN || k > XREC_VAL_MAX)
+		return;
+	xrv_lookup(x, xrec_hash(x->rec, x->norm, k), line, col, -1);
 }
 
 /*
@@ -91,14 +182,14 @@ static bool xrv_raw(struct xrv_ctx *x, const uint8_t *p, size_t len)
  * one finding per cell or line.
  */
 static void xrv_scan_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
-			 uint64_t line, uint32_t col)
+			 uint64_t line, uint32_t col, const uint64_t *whole)
 {
 	size_t i = 0, words = 0;
 
-	if (len >= XREC_VAL_MIN && xrv_raw(x, p, len)) {
-		xrv_add(x, XRV_RAW_VALUE, line, col, NULL);
-		return;
-	}
+	if (whole)
+		xrv_lookup(x, *whole, line, col, -1);
+	else if (len >= XREC_VAL_MIN)
+		xrv_raw(x, p, len, line, col);
 	while (i < len) {
 		size_t s, e;
 
@@ -116,10 +207,7 @@ static void xrv_scan_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
 			continue;
 		if (!words++ && s == 0 && e == len)
 			break; /* the whole text, looked up already */
-		if (xrv_raw(x, p + s, e - s)) {
-			xrv_add(x, XRV_RAW_VALUE, line, col, NULL);
-			return;
-		}
+		xrv_raw(x, p + s, e - s, line, col);
 	}
 }
 
@@ -217,8 +305,23 @@ static int xrv_cell(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	if (rc)
 		return rc;
 	col = &x->cols[c];
-	x->fp = xrec_row_add(x->fp, xrec_cell_hash(x->rec, p, len));
-	xrv_scan_raw(x, p, len, line, (uint32_t)(c + 1));
+	{
+		/* One hash for the row fingerprint and the whole-cell lookup
+		 * (both the normalised cell), when the cell can be a value. */
+		size_t k = xrec_norm(p, len, x->norm, sizeof(x->norm));
+		uint64_t h;
+
+		if (k == (size_t)-1) {
+			h = xrec_cell_hash(x->rec, p, len);
+			xrv_scan_raw(x, p, len, line, (uint32_t)(c + 1), NULL);
+		} else {
+			h = xrec_hash(x->rec, x->norm, k);
+			if (k >= XREC_VAL_MIN)
+				xrv_scan_raw(x, p, len, line, (uint32_t)(c + 1),
+					     &h);
+		}
+		x->fp = xrec_row_add(x->fp, h);
+	}
 	xrv_scan_pii(x, p, len, line, (uint32_t)(c + 1));
 	if (rec == 0) {
 		col->count_name = xrv_count_name(p, len);
@@ -248,14 +351,8 @@ static void xrv_row_end(struct xrv_ctx *x, uint64_t rec)
 {
 	if (rec == 0 || !x->seen)
 		goto out;
-	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++) {
-		struct xset *s = xrec_row_set(x->rec, i);
-		uint64_t key = x->fp ^ (0x9e3779b97f4a7c15ull * (i + 1));
-
-		if (s && xset_has(s, x->fp) && !xset_has(x->seen, key) &&
-		    !xset_add(x->seen, key))
-			x->matches[i]++;
-	}
+	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++)
+		xrv_lookup(x, x->fp, 0, 0, (int)i);
 out:
 	x->fp = 0;
 	x->out->rows++;
@@ -270,7 +367,8 @@ out:
 static int xrv_csv(struct xrv_ctx *x, const uint8_t *p, size_t len, char sep)
 {
 	uint64_t line = 1, rec = 0;
-	size_t i = 0, c = 0;
+	size_t i = 0, c = 0, eol = 0;
+	bool eol_ok = false;
 	int rc = 0;
 
 	while (i < len && !rc) {
@@ -278,19 +376,29 @@ static int xrv_csv(struct xrv_ctx *x, const uint8_t *p, size_t len, char sep)
 
 		if (p[i] == '"') {
 			spot_buf_reset(&x->cell);
-			for (i++; i < len; i++) {
-				if (p[i] == '"') {
-					if (i + 1 < len && p[i + 1] == '"') {
-						i++;
-					} else {
-						i++;
-						break;
-					}
-				} else if (p[i] == '\n') {
+			for (i++; i < len;) {
+				/* A run up to the next quote, in one copy. */
+				const uint8_t *q = memchr(p + i, '"', len - i);
+				size_t e = q ? (size_t)(q - p) : len;
+
+				for (const uint8_t *nl = p + i;
+				     (nl = memchr(nl, '\n',
+						  e - (size_t)(nl - p)));
+				     nl++)
 					line++;
-				}
-				if (spot_buf_putc(&x->cell, (char)p[i]))
+				if (spot_buf_append(&x->cell, p + i, e - i))
 					return -ENOMEM;
+				i = e;
+				if (i == len)
+					break;
+				if (i + 1 < len && p[i + 1] == '"') {
+					if (spot_buf_putc(&x->cell, '"'))
+						return -ENOMEM;
+					i += 2; /* "" is one quote */
+					continue;
+				}
+				i++; /* the closing quote */
+				break;
 			}
 			/* Bytes after the closing quote belong to the cell. */
 			while (i < len && p[i] != sep && p[i] != '\n') {
@@ -302,10 +410,18 @@ static int xrv_csv(struct xrv_ctx *x, const uint8_t *p, size_t len, char sep)
 			rc = xrv_cell(x, x->cell.p, x->cell.len, rec, cell_line,
 				      c);
 		} else {
-			size_t s = i, e;
-			const uint8_t *nl = memchr(p + i, '\n', len - i);
-			size_t lim = nl ? (size_t)(nl - p) : len;
-			const uint8_t *q = memchr(p + i, sep, lim - i);
+			size_t s = i, e, lim;
+			const uint8_t *q;
+
+			if (!eol_ok || eol < i) { /* once per line */
+				const uint8_t *nl =
+					memchr(p + i, '\n', len - i);
+
+				eol = nl ? (size_t)(nl - p) : len;
+				eol_ok = true;
+			}
+			lim = eol;
+			q = memchr(p + i, sep, lim - i);
 
 			i = q ? (size_t)(q - p) : lim;
 			e = i;
@@ -377,7 +493,7 @@ static void xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
 		const uint8_t *nl = memchr(p + i, '\n', len - i);
 		size_t e = nl ? (size_t)(nl - p) : len;
 
-		xrv_scan_raw(x, p + i, e - i, line, 0);
+		xrv_scan_raw(x, p + i, e - i, line, 0, NULL);
 		xrv_scan_pii(x, p + i, e - i, line, 0);
 		x->out->rows++;
 		i = e + 1;
@@ -457,11 +573,13 @@ int xrv_review(struct xrec *rec, const struct cfg *cfg,
 			     xrv_ext(name, (const char *const[]){ "tsv", NULL })
 				     ? '\t'
 				     : ',');
+		xrv_flush(&x);
 		if (!rc)
 			xrv_csv_findings(&x);
 	} else {
 		out->type = "text";
 		xrv_text(&x, p, len);
+		xrv_flush(&x);
 	}
 out:
 	xset_free(x.seen);

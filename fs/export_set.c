@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <sodium.h>
 
@@ -26,6 +27,13 @@ struct xset {
 	uint64_t *bits;	 /* Bloom: nbits / 64 words; sodium_malloc */
 	uint64_t nbits;	 /* a power of two */
 	uint64_t count;
+	/*
+	 * A small filter in front (two bits of one word per hash, about 8
+	 * bits per value): a miss there answers without touching the large
+	 * table, whose lookups are cache and TLB misses. sodium_malloc.
+	 */
+	uint64_t *pre;
+	uint64_t npre; /* words, a power of two */
 };
 
 /* Spread h for slots and probes (splitmix64's finaliser). */
@@ -38,13 +46,75 @@ static uint64_t xset_mix(uint64_t h)
 	return h ^ (h >> 31);
 }
 
+static void xset_pre_put(uint64_t *pre, uint64_t npre, uint64_t h)
+{
+	uint64_t m = xset_mix(h ^ 0x2545f4914f6cdd1dull);
+
+	pre[m & (npre - 1)] |=
+		(1ull << ((m >> 52) & 63)) | (1ull << ((m >> 58) & 63));
+}
+
+static bool xset_pre_get(const uint64_t *pre, uint64_t npre, uint64_t h)
+{
+	uint64_t m = xset_mix(h ^ 0x2545f4914f6cdd1dull);
+	uint64_t want = (1ull << ((m >> 52) & 63)) | (1ull << ((m >> 58) & 63));
+
+	return (pre[m & (npre - 1)] & want) == want;
+}
+
+/*
+ * Tables: anonymous memory, locked (mlock; a failure is logged once, as
+ * libsodium's sodium_malloc does not fail on it either), out of core dumps,
+ * zeroed; with transparent huge pages where the kernel allows (madvise):
+ * lookups are random, and 4 KiB pages make each one a TLB miss too. Wiped
+ * and unmapped by xset_mem_free. The key itself stays in sodium_malloc.
+ */
+#define XSET_HUGE (2ull << 20)
+
+static uint64_t xset_mem_len(uint64_t bytes)
+{
+	return (bytes + XSET_HUGE - 1) & ~(XSET_HUGE - 1);
+}
+
 static void *xset_alloc(uint64_t bytes)
 {
-	void *p = sodium_malloc(bytes);
+	uint64_t len = xset_mem_len(bytes);
+	uint8_t *p;
+	uintptr_t a;
 
-	if (p)
-		memset(p, 0, bytes);
-	return p;
+	/* Over-allocate to align on a huge page, then trim. */
+	p = mmap(NULL, len + XSET_HUGE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + XSET_HUGE - 1) & ~(uintptr_t)(XSET_HUGE - 1);
+	if (a > (uintptr_t)p)
+		munmap(p, a - (uintptr_t)p);
+	munmap((uint8_t *)a + len, (uintptr_t)p + XSET_HUGE - a);
+	p = (uint8_t *)a;
+	madvise(p, len, MADV_HUGEPAGE);
+	madvise(p, len, MADV_DONTDUMP);
+	if (mlock(p, len)) {
+		static int warned;
+
+		if (!__atomic_exchange_n(&warned, 1, __ATOMIC_RELAXED))
+			spot_log(SPOT_LOG_WARN,
+				 "export review: cannot lock %llu bytes of "
+				 "keyed hashes in memory (%s)",
+				 (unsigned long long)len, strerror(errno));
+	}
+	return p; /* fresh anonymous pages are zero */
+}
+
+static void xset_mem_free(void *p, uint64_t bytes)
+{
+	uint64_t len = xset_mem_len(bytes);
+
+	if (!p)
+		return;
+	sodium_memzero(p, len);
+	munlock(p, len);
+	munmap(p, len);
 }
 
 int xset_new(uint64_t budget, struct xset **out)
@@ -59,7 +129,11 @@ int xset_new(uint64_t budget, struct xset **out)
 	s->budget = budget;
 	s->nslots = XSET_START_SLOTS;
 	s->slots = xset_alloc(s->nslots * sizeof(uint64_t));
-	if (!s->slots) {
+	s->npre = s->nslots / 16; /* 8 bits per value at half load */
+	s->pre = xset_alloc(s->npre * sizeof(uint64_t));
+	if (!s->slots || !s->pre) {
+		xset_mem_free(s->slots, s->nslots * sizeof(uint64_t));
+		xset_mem_free(s->pre, s->npre * sizeof(uint64_t));
 		free(s);
 		return -ENOMEM;
 	}
@@ -72,8 +146,9 @@ void xset_free(struct xset *s)
 {
 	if (!s)
 		return;
-	sodium_free(s->slots); /* wipes; NULL is a no-op */
-	sodium_free(s->bits);
+	xset_mem_free(s->slots, s->nslots * sizeof(uint64_t)); /* wipes */
+	xset_mem_free(s->bits, s->nbits / 8);
+	xset_mem_free(s->pre, s->npre * sizeof(uint64_t));
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
@@ -136,7 +211,7 @@ static int xset_to_bloom(struct xset *s)
 	for (uint64_t i = 0; i < s->nslots; i++)
 		if (s->slots[i])
 			xset_bloom_put(s, s->slots[i]);
-	sodium_free(s->slots);
+	xset_mem_free(s->slots, s->nslots * sizeof(uint64_t));
 	s->slots = NULL;
 	s->nslots = 0;
 	return 0;
@@ -144,19 +219,28 @@ static int xset_to_bloom(struct xset *s)
 
 static int xset_grow(struct xset *s)
 {
-	uint64_t n = s->nslots * 2, *t;
+	uint64_t n = s->nslots * 2, *t, *pre;
 
 	if (n * sizeof(uint64_t) > s->budget)
 		return xset_to_bloom(s);
 	t = xset_alloc(n * sizeof(uint64_t));
-	if (!t)
+	pre = xset_alloc(n / 16 * sizeof(uint64_t));
+	if (!t || !pre) {
+		xset_mem_free(t, n * sizeof(uint64_t));
+		xset_mem_free(pre, n / 16 * sizeof(uint64_t));
 		return -ENOMEM;
+	}
 	for (uint64_t i = 0; i < s->nslots; i++)
-		if (s->slots[i])
+		if (s->slots[i]) {
 			xset_slot_put(t, n, s->slots[i]);
-	sodium_free(s->slots);
+			xset_pre_put(pre, n / 16, s->slots[i]);
+		}
+	xset_mem_free(s->slots, s->nslots * sizeof(uint64_t));
+	xset_mem_free(s->pre, s->npre * sizeof(uint64_t));
 	s->slots = t;
 	s->nslots = n;
+	s->pre = pre;
+	s->npre = n / 16;
 	return 0;
 }
 
@@ -167,6 +251,7 @@ static int xset_add_locked(struct xset *s, uint64_t h)
 	h = h ? h : 1; /* 0 marks an empty slot */
 	if (!s->bits && (s->count + 1) * 2 > s->nslots && (rc = xset_grow(s)))
 		return rc;
+	xset_pre_put(s->pre, s->npre, h);
 	if (s->bits)
 		s->count += xset_bloom_put(s, h);
 	else
@@ -196,7 +281,9 @@ bool xset_has(struct xset *s, uint64_t h)
 
 	h = h ? h : 1;
 	pthread_mutex_lock(&s->mu);
-	if (s->bits) {
+	if (!xset_pre_get(s->pre, s->npre, h))
+		found = false;
+	else if (s->bits) {
 		found = xset_bloom_get(s, h);
 	} else {
 		uint64_t i = xset_mix(h) & (s->nslots - 1);
@@ -208,6 +295,45 @@ bool xset_has(struct xset *s, uint64_t h)
 	}
 	pthread_mutex_unlock(&s->mu);
 	return found;
+}
+
+void xset_has_many(struct xset *s, const uint64_t *hs, size_t n, uint8_t *out)
+{
+	pthread_mutex_lock(&s->mu);
+	/* Every miss of a batch in flight at once, not one after another. */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = hs[i] ? hs[i] : 1;
+		uint64_t m = xset_mix(h ^ 0x2545f4914f6cdd1dull);
+
+		__builtin_prefetch(&s->pre[m & (s->npre - 1)]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = hs[i] ? hs[i] : 1;
+
+		out[i] = xset_pre_get(s->pre, s->npre, h);
+		if (out[i] && !s->bits)
+			__builtin_prefetch(
+				&s->slots[xset_mix(h) & (s->nslots - 1)]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t h = hs[i] ? hs[i] : 1;
+		bool found = false;
+
+		if (!out[i])
+			continue;
+		if (s->bits) {
+			found = xset_bloom_get(s, h);
+		} else {
+			uint64_t k = xset_mix(h) & (s->nslots - 1);
+
+			while (s->slots[k] && !found) {
+				found = s->slots[k] == h;
+				k = (k + 1) & (s->nslots - 1);
+			}
+		}
+		out[i] = found;
+	}
+	pthread_mutex_unlock(&s->mu);
 }
 
 uint64_t xset_count(struct xset *s)
@@ -248,7 +374,8 @@ uint64_t xset_bytes(struct xset *s)
 	uint64_t b;
 
 	pthread_mutex_lock(&s->mu);
-	b = s->bits ? s->nbits / 8 : s->nslots * sizeof(uint64_t);
+	b = (s->bits ? s->nbits / 8 : s->nslots * sizeof(uint64_t)) +
+	    s->npre * sizeof(uint64_t);
 	pthread_mutex_unlock(&s->mu);
 	return b;
 }

@@ -43,6 +43,9 @@ int xset_add(struct xset *s, uint64_t h);
 int xset_add_many(struct xset *s, const uint64_t *h, size_t n);
 /* Whether h may be in the set (exact: is; Bloom: maybe). */
 bool xset_has(struct xset *s, uint64_t h);
+/* xset_has of n hashes under one lock, their memory fetched in parallel:
+ * out[i] is 1 or 0. */
+void xset_has_many(struct xset *s, const uint64_t *h, size_t n, uint8_t *out);
 /* Distinct hashes added (a Bloom filter counts adds that set a bit). */
 uint64_t xset_count(struct xset *s);
 /* Whether the set is a Bloom filter now. */

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "check.h"
+#include "export_review.h"
 #include "export_set.h"
 
 static uint64_t rnd64(void)
@@ -65,7 +66,8 @@ static void test_bloom(void)
 	for (size_t i = 0; i < n_in; i++)
 		xset_add(s, v[i]);
 	CHECK(xset_is_bloom(s), "100000 hashes past 256 KiB: a Bloom filter");
-	CHECK(xset_bytes(s) <= (256u << 10), "within the budget (%llu)",
+	CHECK(xset_bytes(s) <= (256u << 10) + (16u << 10),
+	      "within the budget and its 1/16 filter (%llu)",
 	      (unsigned long long)xset_bytes(s));
 	for (size_t i = 0; i < n_in; i++)
 		all &= xset_has(s, v[i]);
@@ -107,6 +109,88 @@ static void test_rec(void)
 	xrec_free(b);
 }
 
+static void test_many(void)
+{
+	struct xset *s;
+	uint64_t v[600];
+	uint8_t out[600];
+	bool same = true;
+
+	CHECK(!xset_new(1u << 20, &s), "new set");
+	for (size_t i = 0; i < 600; i++)
+		v[i] = rnd64();
+	for (size_t i = 0; i < 600; i += 2)
+		xset_add(s, v[i]);
+	xset_has_many(s, v, 600, out);
+	for (size_t i = 0; i < 600; i++)
+		same &= out[i] == (i % 2 == 0) && out[i] == xset_has(s, v[i]);
+	CHECK(same, "batched lookups agree with single ones");
+	xset_free(s);
+}
+
+/* Review bytes named name; the first finding's kind, line and column. */
+static int review(struct xrec *r, const char *name, const char *text,
+		  struct xrv_result *res)
+{
+	struct xrv_opts o = { 5, 0.01, false };
+
+	return xrv_review(r, NULL, &o, name, (const uint8_t *)text,
+			  strlen(text), res);
+}
+
+/* The first finding of kind, or NULL. */
+static const struct xrv_finding *kind_of(const struct xrv_result *res,
+					 enum xrv_kind k)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->f[i].kind == k)
+			return &res->f[i];
+	return NULL;
+}
+
+static void test_review(void)
+{
+	const struct xrv_finding *f;
+	static struct xrv_result res;
+	const char *raw = "Alice.Smith@Example.org";
+	struct xrec *r;
+
+	CHECK(!xrec_new(NULL, &r), "recorder");
+	xrec_raw_add(r, (const uint8_t *)raw, strlen(raw));
+	xrec_raw_add(r, (const uint8_t *)"Jane Q Public", 13);
+	CHECK(!review(r, "a.csv", "k,v\nx,1\n", &res) && !res.total,
+	      "clean CSV passes");
+	CHECK(!review(r, "a.csv",
+		      "k,v\n\"multi\nline \"\"quoted\"\"\",1\n"
+		      "y,\"  alice.smith@example.ORG \"\n",
+		      &res),
+	      "review");
+	f = kind_of(&res, XRV_RAW_VALUE);
+	CHECK(f && f->line == 4 && f->column == 2 && res.total == 2 &&
+		      kind_of(&res, XRV_PII),
+	      "quoted raw value after a multi-line cell: line 4 col 2, and "
+	      "the email detector");
+	CHECK(!review(r, "a.tsv", "k\tv\nz\tjane q public\n", &res) &&
+		      res.total == 1 && res.f[0].line == 2 &&
+		      res.f[0].column == 2,
+	      "TSV, a whole multi-word value in another case");
+	CHECK(!review(r, "notes.txt",
+		      "one\nsent to (alice.smith@example.org).\n", &res),
+	      "review text");
+	f = kind_of(&res, XRV_RAW_VALUE);
+	CHECK(f && f->line == 2 && f->column == 0, "a word of a text line");
+	CHECK(!review(r, "a.csv", "city,count\nA,3\nB,30\n", &res) &&
+		      res.total == 1 && res.f[0].kind == XRV_SMALL_COUNT &&
+		      res.f[0].line == 2,
+	      "a small count");
+	CHECK(!review(r, "a.csv", "city,label\nA,3\n", &res) && !res.total,
+	      "a number in a column not named like a count is not one");
+	CHECK(!review(r, "x.bin", "\x1f\x8b\x08", &res) && res.total == 1 &&
+		      res.f[0].kind == XRV_OPAQUE,
+	      "gzip is opaque");
+	xrec_free(r);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -114,5 +198,7 @@ int main(void)
 	test_exact();
 	test_bloom();
 	test_rec();
+	test_many();
+	test_review();
 	return check_done();
 }
