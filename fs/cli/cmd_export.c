@@ -429,7 +429,7 @@ static int xcli_dest_check(struct xcli *x, const char *dest, bool *into)
 static int xcli_copy(struct xcli *x, const char *dest)
 {
 	struct stat st;
-	bool into;
+	bool into = false;
 	int rc;
 
 	rc = xcli_dest_check(x, dest, &into);
