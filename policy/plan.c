@@ -44,7 +44,25 @@ struct plan {
 	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
 	const struct plan_record *record; /* export review, or NULL */
 	const struct cfg_dataset *ds;	  /* for record->rows */
+	struct plan_lwrap *lwraps;	  /* Lua columns, with record */
+	size_t nlwraps;
 };
+
+/* Export review: a Lua column function, its raw input recorded first. */
+struct plan_lwrap {
+	pipe_col_fn fn;
+	void *arg;
+	const struct plan_record *record;
+};
+
+static int plan_lua_rec_fn(void *arg, struct pipe_batch *b, size_t col,
+			   struct spot_err *err)
+{
+	struct plan_lwrap *w = arg;
+
+	w->record->raw(w->record->arg, b, col);
+	return w->fn(w->arg, b, col, err);
+}
 
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
 static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
@@ -156,6 +174,15 @@ static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
 	if (!rc) {
 		x->needs_row = true; /* row.NAME reads the other columns */
 		p->pipe.nxf++;
+		if (p->lwraps) { /* export review: record the raw values */
+			struct plan_lwrap *w = &p->lwraps[p->nlwraps++];
+
+			w->fn = x->fn;
+			w->arg = x->arg;
+			w->record = p->record;
+			x->fn = plan_lua_rec_fn;
+			x->arg = w;
+		}
 	}
 	return rc;
 }
@@ -432,6 +459,9 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 		return -ENOMEM;
 	p->record = env->record;
 	p->ds = d;
+	if (p->record &&
+	    !(p->lwraps = calloc(ncols ? ncols : 1, sizeof(*p->lwraps))))
+		return -ENOMEM;
 	if (env->engine) {
 		struct pol_ctx ctx = { 0 };
 
@@ -591,6 +621,7 @@ void plan_free(struct plan *p)
 		pol_run_free(p->run);
 	spot_buf_fini(&p->missing);
 	free(p->mcols);
+	free(p->lwraps);
 	free(p->pipe.xf);
 	free(p->view);
 	free(p);

@@ -142,6 +142,27 @@ def test_raw_value_known_without_reading_the_view(sandbox, tmp_path):
     assert "raw_value" in kinds(out), out
 
 
+def test_raw_value_of_a_lua_masked_column(sandbox, tmp_path):
+    """A column masked by a Lua function is a masked column too: its raw
+    input is recorded."""
+    s = sandbox()
+    s.write("people.csv", people())
+    pol = os.path.join(s.base, "p.lua")
+    with open(pol, "w") as f:
+        f.write("columns = {\n  email = function(value, row, ctx)\n"
+                "    return 'hidden'\n  end,\n}\n")
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n"
+                   "    policy: %s\n    columns:\n      id: keep\n"
+                   "      name: hash\n      city: keep\n" % pol)
+    s.mount()
+    with open(s.path("people.csv")) as f:
+        assert PLANTED not in f.read()
+    put(s, "res.csv", "k,v\nb,%s\n" % PLANTED)
+    r, out = export(s.path("res.csv"), str(tmp_path / "res.csv"))
+    assert r.returncode == 1
+    assert "raw_value" in kinds(out), out
+
+
 def test_raw_value_in_plain_text(sandbox, tmp_path):
     s, _ = mounted(sandbox)
     put(s, "out/notes.txt", "summary\nwe saw <%s> twice\n" % PLANTED.upper())
