@@ -17,6 +17,7 @@
 #define XRV_SMALL_KEPT 8 /* small-count lines kept per column */
 #define XRV_NEG 4096	 /* hashes known absent, direct-mapped */
 #define XRV_PEND 256	 /* lookups batched (xset_has_many) */
+#define XRV_PII_DIGITS 7 /* fewer digits and no '@': no detector matches */
 
 /* A lookup waiting for its batch. */
 struct xrv_pend {
@@ -239,6 +240,17 @@ static void xrv_scan_pii(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	/* Counts and measures are not text; a card number is long. */
 	if (len < 5 || (len <= 12 && xrv_is_number(p, len, &whole)))
 		return;
+	/* Every detector needs an '@' (email) or many digits (SSN 9, phone
+	 * 10, card 13, IBAN 11 or more): most text has neither, and the
+	 * detectors cost more than this count. */
+	if (!memchr(p, '@', len)) {
+		size_t digits = 0;
+
+		for (size_t i = 0; i < len && digits < XRV_PII_DIGITS; i++)
+			digits += p[i] >= '0' && p[i] <= '9';
+		if (digits < XRV_PII_DIGITS)
+			return;
+	}
 	k = msk_pii_detect(p, len);
 	if (k)
 		xrv_add(x, XRV_PII, line, col, msk_pii_name(k & -k));

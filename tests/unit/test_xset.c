@@ -185,6 +185,25 @@ static void test_review(void)
 	      "a small count");
 	CHECK(!review(r, "a.csv", "city,label\nA,3\n", &res) && !res.total,
 	      "a number in a column not named like a count is not one");
+	{
+		/* The digit prefilter lets every detector's input through. */
+		static const char *const pii[] = {
+			"call +1 415 555 0100 today",
+			"ssn 123-45-6789 here",
+			"iban DE89370400440532013000 ok",
+			"card 4111 1111 1111 1111 ok",
+			"mail bob@nowhere.net",
+		};
+
+		for (size_t i = 0; i < sizeof(pii) / sizeof(pii[0]); i++) {
+			char text[128];
+
+			snprintf(text, sizeof(text), "note\n%s\n", pii[i]);
+			CHECK(!review(r, "n.txt", text, &res) &&
+				      kind_of(&res, XRV_PII),
+			      "PII found: case %zu", i);
+		}
+	}
 	CHECK(!review(r, "x.bin", "\x1f\x8b\x08", &res) && res.total == 1 &&
 		      res.f[0].kind == XRV_OPAQUE,
 	      "gzip is opaque");
