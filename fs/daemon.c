@@ -33,6 +33,7 @@
 #include <sodium.h>
 
 #include "daemon_i.h"
+#include "export.h"
 
 #define DMN_READAHEAD_KB 1024
 #define DMN_IDLE_THREADS 4
@@ -283,6 +284,8 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 	size_t views;
 
 	dmn_views_status(d, out, false);
+	if (d->quota)
+		qta_status(d->quota, out, false);
 	vc_stats(d->sbx->views, &views, &bytes);
 	spot_buf_printf(out, "views built: %zu (%llu bytes)\n", views,
 			(unsigned long long)bytes);
@@ -325,6 +328,8 @@ static void dmn_life_status_json(void *arg, struct spot_buf *out)
 					rl.rlim_cur == 0 && rl.rlim_max == 0
 				? "false"
 				: "true");
+	if (d->quota)
+		qta_status(d->quota, out, true);
 	dmn_views_status(d, out, true);
 }
 
@@ -391,11 +396,20 @@ static void dmn_sig_join(pthread_t th)
 	pthread_join(th, NULL);
 }
 
+static int dmn_life_request(void *arg, const char *req, uid_t uid, pid_t pid,
+			    struct spot_buf *r)
+{
+	if (!strncmp(req, "export ", 7))
+		return dmn_export_request(arg, req + 7, uid, pid, r);
+	return -ENOSYS;
+}
+
 static const struct life_ops dmn_life_ops = {
 	.expire = dmn_life_expire,
 	.unmount = dmn_life_unmount,
 	.status = dmn_life_status,
 	.status_json = dmn_life_status_json,
+	.request = dmn_life_request,
 };
 
 static int dmn_life_start(struct dmn *d, const char *mountpoint,
@@ -504,6 +518,10 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		rc = dmn_overlay_open(&d, &err);
 	if (!rc)
 		rc = dmn_views_setup(&d, &err);
+	if (!rc)
+		rc = dmn_export_setup(&d, &err);
+	if (!rc && (rc = qta_new(d.sbx->cfg, &d.quota)))
+		spot_err_set(&err, "out of memory");
 	/* Nothing is served before the mount is registered and audited. */
 	if (!rc)
 		rc = dmn_life_start(&d, mountpoint, &err);
@@ -583,8 +601,10 @@ out_signals:
 out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
-	dmn_fh_free_all(&d);   /* files still open when the session ended */
-	sbx_free(d.sbx);       /* wipes the keys; views spilled to the store */
+	dmn_fh_free_all(&d); /* files still open when the session ended */
+	sbx_free(d.sbx);     /* wipes the keys; views spilled to the store */
+	dmn_export_fini(&d); /* after the builds that fed it */
+	qta_free(d.quota);
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */
 	cfg_free(cfg);
 	ns_free(d.ns);

@@ -38,6 +38,8 @@
 #include "daemon.h"
 #include "ns.h"
 #include "ovl.h"
+#include "plan.h"
+#include "quota.h"
 #include "sandbox.h"
 #include "life.h"
 #include "seal.h"
@@ -78,6 +80,12 @@ struct dmn {
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
 	uint64_t build_waiters; /* atomic: requests waiting on builds */
+	/* export review (export.c): the recorder the builds feed, its
+	 * hooks, and the bytes released so far (control thread only). */
+	struct xrec *xrec;
+	struct plan_record rec_hooks;
+	uint64_t exported_bytes;
+	struct qta *quota; /* per-role read quotas (quota.h) */
 	/* prebuild (daemon_build.c) */
 	pthread_t pre_thread;
 	bool pre_started;
@@ -132,7 +140,26 @@ struct dmn_fh {
 	struct dmn_fh *next, *prev; /* dmn.fhs, protected by dmn.fh_lock */
 	/* fd's identity at open (srcdir.h): checked before every read. */
 	struct src_id pin;
+	/* A masked view's open: reads count against qref (quota.h). */
+	bool counted;
+	struct qta_ref qref;
 };
+
+/* ---- quotas (daemon_quota.c) ---- */
+
+/*
+ * Opening masked view n for c: 0, or -EDQUOT (the first refusal of a
+ * quota audited as quota_exceeded). Sets fh's counting and, when a
+ * read_bytes limit applies, direct I/O in fi (so the page cache cannot
+ * serve reads the daemon never counts).
+ */
+int dmn_quota_open(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, struct dmn_fh *fh,
+		   struct fuse_file_info *fi);
+/* Before a read through fh: 0 or -EDQUOT (audited once). */
+int dmn_quota_read(struct dmn *d, struct dmn_fh *fh);
+/* After n bytes of fh were served. */
+void dmn_quota_served(struct dmn *d, struct dmn_fh *fh, uint64_t n);
 
 /*
  * The caller of req, with all its groups, and its role: 0, or -EIO when

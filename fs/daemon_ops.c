@@ -925,6 +925,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			fh->fd = -1;
 	} else {
 		rc = dmn_view_access(d, n, c);
+		if (!rc) /* quota: EDQUOT once the role was served its limit */
+			rc = dmn_quota_open(d, n, c, fh, fi);
 		if (!rc)
 			rc = dmn_view_get(d, n, c, &fh->view);
 		if (rc == -EAGAIN) {
@@ -942,6 +944,8 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 		 * source changed and this is a rebuilt view (new generation). */
 		if (!rc)
 			dmn_view_gen(d, n, fh->view, fi);
+		if (!rc && fi->direct_io) /* quota: counted reads only */
+			fi->keep_cache = 0;
 	}
 	/* No data flows before the decision is on record (fail closed). */
 	arc = dmn_audit_open(d, n, c, rc, why);
@@ -996,9 +1000,21 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* First write: copy the masked bytes up, then write there. */
 		if (n->kind == NS_VIEW)
 			rc = dmn_view_access(d, n, &c);
+		/* quota: a copy-up reads the view; its bytes count. */
+		if (!rc && n->kind == NS_VIEW)
+			rc = dmn_quota_open(d, n, &c, fh, fi);
 		if (!rc)
 			rc = dmn_copy_up(d, t, ino, !(fi->flags & O_TRUNC),
 					 &up);
+		if (!rc && fh->counted) {
+			struct stat cst;
+
+			ovl_node_stat(t, up, &cst);
+			dmn_quota_served(d, fh, (uint64_t)cst.st_size);
+			fh->counted =
+				false; /* the overlay file is not metered */
+			fi->direct_io = 0;
+		}
 	}
 	if (!rc && up) {
 		if (S_ISDIR(ovl_node_type(up)))
@@ -1063,6 +1079,11 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	if (size > DMN_IO_MAX)
 		size = DMN_IO_MAX;
+	/* quota: a role served its limit reads no more (EDQUOT). */
+	if (fh->counted && dmn_quota_read(d, fh)) {
+		fuse_reply_err(req, EDQUOT);
+		return;
+	}
 	/* A view held in one buffer is sent from it: no copy, no allocation. */
 	if (fh->view && vc_view_data_lock(view = fh->view, &data, &vsize)) {
 		size_t n0 = (uint64_t)off >= vsize ? 0
@@ -1072,6 +1093,7 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 
 		__atomic_add_fetch(&fh->bytes_read, (uint64_t)n0,
 				   __ATOMIC_RELAXED);
+		dmn_quota_served(d, fh, n0);
 		/* Sent before the unlock: the spill thread may free it. The
 		 * reply lets a release free fh: the view (which lives until
 		 * unmount) is not reached through it afterwards. */
@@ -1123,6 +1145,7 @@ static void dmn_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	} else {
 		__atomic_add_fetch(&fh->bytes_read, (uint64_t)n,
 				   __ATOMIC_RELAXED);
+		dmn_quota_served(d, fh, (uint64_t)n);
 		fuse_reply_buf(req, buf, (size_t)n);
 	}
 	free(buf);

@@ -41,6 +41,9 @@ struct sbx {
 	void *warn_arg;
 	/* spotfs check: how every column is served (see plan.h), or NULL. */
 	struct plan_scan *scan;
+	/* The export review's recorder (plan.h), or NULL; set before the
+	 * first build. */
+	const struct plan_record *record;
 	pthread_mutex_t lock;  /* protects objs */
 	struct sbx_objs *objs; /* per dataset: SQLite tables, listed once */
 	/* Every source file a view was built from (st_dev, st_ino), kept

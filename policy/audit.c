@@ -41,6 +41,8 @@ static const char *const aud_type_names[AUD_EV_COUNT] = {
 	[AUD_EV_AUDIT_ERROR] = "audit_error",
 	[AUD_EV_SOURCE_CHANGED] = "source_changed",
 	[AUD_EV_REVEAL] = "reveal",
+	[AUD_EV_EXPORT] = "export",
+	[AUD_EV_QUOTA_EXCEEDED] = "quota_exceeded",
 };
 
 const char *aud_type_name(enum aud_type t)

@@ -79,6 +79,8 @@ enum aud_type {
 	AUD_EV_SOURCE_CHANGED, /* a pinned source changed: the read failed */
 	AUD_EV_OVERLAY_OPEN, /* an open of an overlay file (detail: read/write) */
 	AUD_EV_REVEAL,	     /* spotfs reveal: dataset, column, token count */
+	AUD_EV_EXPORT,	     /* spotfs export: one per file, then the summary */
+	AUD_EV_QUOTA_EXCEEDED, /* a role's quota, once per role (and dataset) */
 	AUD_EV_COUNT
 };
 

@@ -451,15 +451,25 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
-	static const char *const keys[] = { "source",	    "ttl",
-					    "max_ttl",	    "allow_no_ttl",
-					    "secret",	    "default",
-					    "default_role", "store",
-					    "state_dir",    "roles",
-					    "datasets",	    "audit_key",
-					    "threads",	    "unlisted_columns",
-					    "overlay",	    "view_memory",
-					    "prebuild",	    NULL };
+	static const char *const keys[] = { "source",
+					    "ttl",
+					    "max_ttl",
+					    "allow_no_ttl",
+					    "secret",
+					    "default",
+					    "default_role",
+					    "store",
+					    "state_dir",
+					    "roles",
+					    "datasets",
+					    "audit_key",
+					    "threads",
+					    "unlisted_columns",
+					    "overlay",
+					    "view_memory",
+					    "prebuild",
+					    "export",
+					    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;
@@ -483,6 +493,7 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 	    (rc = cfg_ttls(&x, root)) || (rc = cfg_source(&x, root)) ||
 	    (rc = cfg_secret(&x, root)) || (rc = cfg_misc(&x, root)) ||
 	    (rc = cfg_roles(&x, root)) || (rc = cfg_role_index(&x)) ||
+	    (rc = cfg_export_parse(&x, cfg_node_get(root, "export"))) ||
 	    (rc = cfg_datasets(&x, cfg_node_get(root, "datasets"))))
 		goto out;
 	*out = x.c;
@@ -575,6 +586,7 @@ void cfg_free(struct cfg *c)
 		free(c->roles[i].gids);
 	}
 	free(c->roles);
+	cfg_export_fini(&c->export_);
 	free(c->path);
 	free(c->dir);
 	free(c->source);

@@ -104,8 +104,15 @@ enum cfg_as {
 	CFG_AS_PARQUET = VIEW_FMT_BIT(VIEW_FMT_PARQUET),
 };
 
+/* quota: what a role's readers may be served; 0 = no limit (fs/quota.c). */
+struct cfg_quota {
+	uint64_t read_bytes; /* bytes of masked views */
+	uint64_t opens;	     /* opens of masked views */
+};
+
 struct cfg_dataset {
 	char *name; /* path relative to source, normalised: "a/b.csv" */
+	struct cfg_quota quota; /* per role, for this dataset */
 	enum view_fmt format; /* VIEW_FMT_UNKNOWN: auto (magic, then suffix) */
 	struct cfg_rules rules;		/* "columns:" */
 	struct cfg_role_rules *by_role; /* "roles:" overrides */
@@ -135,6 +142,7 @@ struct cfg_role {
 	size_t nuids;
 	gid_t *gids; /* groups: names resolved with getgrnam at load */
 	size_t ngids;
+	struct cfg_quota quota; /* the role's readers together */
 	unsigned line, col;
 };
 
@@ -147,6 +155,21 @@ enum cfg_secret {
 	CFG_SECRET_RANDOM = 0, /* fresh per sandbox */
 	CFG_SECRET_FILE, /* stable across sandboxes: bytes of secret_file */
 };
+
+/* export: who may take results out of a sandbox, and the review's limits
+ * (fs/export.c). */
+struct cfg_export {
+	char **allow; /* roles that may export; NULL (absent) = every role */
+	size_t nallow;
+	char **approve; /* roles whose --override approves findings */
+	size_t napprove;
+	uint64_t max_bytes;   /* per sandbox, all exports together */
+	uint64_t min_count;   /* aggregate cells below it are findings */
+	double max_row_share; /* a dataset's served rows in one file */
+	bool allow_opaque;    /* binary files pass with size and type only */
+};
+
+#define CFG_EXPORT_MAX_BYTES (100ull << 20)
 
 struct cfg {
 	char *path;   /* the config file, absolute */
@@ -172,7 +195,11 @@ struct cfg {
 	uint64_t view_memory; /* bytes of views kept in memory, then spill */
 	bool prebuild;	      /* build every view after mounting */
 	uint8_t digest[32];   /* BLAKE2b-256 of the config file bytes */
+	struct cfg_export export_; /* export: (defaults when absent) */
 };
+
+/* Whether role is in list[0..n). */
+bool cfg_role_listed(char *const *list, size_t n, const char *role);
 
 /* view_memory when the config does not set it. */
 #define CFG_DEFAULT_VIEW_MEMORY (256ull << 20)

@@ -109,7 +109,7 @@ static int cfg_role_ids(struct cfg_ctx *x, const struct cfg_node *n, bool group,
 
 int cfg_roles(struct cfg_ctx *x, const struct cfg_node *root)
 {
-	static const char *const keys[] = { "users", "groups", NULL };
+	static const char *const keys[] = { "users", "groups", "quota", NULL };
 	const struct cfg_node *n = cfg_node_get(root, "roles"), *v, *k;
 	struct cfg_role *r;
 	size_t i;
@@ -144,6 +144,9 @@ int cfg_roles(struct cfg_ctx *x, const struct cfg_node *root)
 		if ((k = cfg_node_get(v, "groups")) &&
 		    (rc = cfg_role_ids(x, k, true, r->name, &r->gids,
 				       &r->ngids)))
+			return rc;
+		if ((rc = cfg_quota_parse(x, cfg_node_get(v, "quota"),
+					  &r->quota)))
 			return rc;
 	}
 	return 0;
@@ -664,7 +667,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		"format",   "delimiter", "as",		"policy",
 		"allow",    "columns",	 "roles",	"tables",
 		"db_views", "views",	 "k_anonymity", "unlisted_columns",
-		"sample",   NULL
+		"sample",   "quota",    NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -694,7 +697,8 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"), &d->by_role,
 			      &d->nby_role)) ||
 	    (rc = cfg_kanon_parse(x, cfg_node_get(v, "k_anonymity"),
-				  &d->kanon)))
+				  &d->kanon)) ||
+	    (rc = cfg_quota_parse(x, cfg_node_get(v, "quota"), &d->quota)))
 		return rc;
 	return cfg_ds_sqlite(x, d, v);
 }

@@ -126,6 +126,12 @@ int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 
 /* k_anonymity: { quasi: [..], k: N } into *out (n NULL: none). 0 or
  * -errno; *out may be set on failure too (free it with the dataset). */
+/* quota: { read_bytes, opens } (config_export.c); NULL leaves *q. */
+int cfg_quota_parse(struct cfg_ctx *x, const struct cfg_node *n,
+		    struct cfg_quota *q);
+/* export: (config_export.c); fills c->export_, defaults when absent. */
+int cfg_export_parse(struct cfg_ctx *x, const struct cfg_node *n);
+void cfg_export_fini(struct cfg_export *e);
 int cfg_kanon_parse(struct cfg_ctx *x, const struct cfg_node *n,
 		    struct cfg_kanon **out);
 void cfg_kanon_free(struct cfg_kanon *k);

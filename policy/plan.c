@@ -14,6 +14,7 @@
 
 /* Argument of the built-in method transform for one column. */
 struct plan_mcol {
+	const struct plan_record *record; /* export review, or NULL */
 	const struct msk_rule *rule;
 	const struct msk_keys *keys;
 	const char *view; /* seeds per-cell randomness */
@@ -50,6 +51,10 @@ struct plan {
 	pipe_row_fn inner_fn;
 	void *inner_arg;
 	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
+	const struct plan_record *record; /* export review, or NULL */
+	const struct cfg_dataset *ds;	  /* for record->rows */
+	struct plan_lwrap *lwraps;	  /* Lua columns, with record */
+	size_t nlwraps;
 };
 
 /*
@@ -68,12 +73,31 @@ static int plan_sample_rows(void *arg, struct pipe_batch *b,
 	return p->inner_fn ? p->inner_fn(p->inner_arg, b, err) : 0;
 }
 
+/* Export review: a Lua column function, its raw input recorded first. */
+struct plan_lwrap {
+	pipe_col_fn fn;
+	void *arg;
+	const struct plan_record *record;
+};
+
+static int plan_lua_rec_fn(void *arg, struct pipe_batch *b, size_t col,
+			   struct spot_err *err)
+{
+	struct plan_lwrap *w = arg;
+
+	w->record->raw(w->record->arg, b, col);
+	return w->fn(w->arg, b, col, err);
+}
+
 /* An unlisted column under unlisted_columns: redact: NULL for every row. */
 static int plan_redact_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
-	(void)arg;
+	const struct plan_record *rec = arg;
+
 	(void)err;
+	if (rec) /* export review: the hidden values, as keyed hashes */
+		rec->raw(rec->arg, b, col);
 	for (size_t r = 0; r < b->nrows; r++) {
 		struct pipe_cell *o = &b->out[r * b->ncols + col];
 
@@ -106,12 +130,26 @@ static int plan_sample_fn(void *arg, struct pipe_batch *b, size_t col,
 	return 0;
 }
 
+/* Export review: the served rows, once every other transform ran. */
+static int plan_rows_fn(void *arg, struct pipe_batch *b, size_t col,
+			struct spot_err *err)
+{
+	struct plan *p = arg;
+
+	(void)col;
+	(void)err;
+	p->record->rows(p->record->arg, p->ds, b);
+	return 0;
+}
+
 static int plan_method_fn(void *arg, struct pipe_batch *b, size_t col,
 			  struct spot_err *err)
 {
 	struct plan_mcol *m = arg;
 	struct msk_cell cell = { m->view, m->column, 0, NULL, 0 };
 
+	if (m->record) /* export review: the raw values, as keyed hashes */
+		m->record->raw(m->record->arg, b, col);
 	for (size_t r = 0; r < b->nrows; r++) {
 		const struct pipe_cell *in = &b->in[r * b->ncols + col];
 		enum pipe_type ot;
@@ -171,6 +209,15 @@ static int plan_bind_lua(struct plan *p, const char *fn, size_t ci,
 	if (!rc) {
 		x->needs_row = true; /* row.NAME reads the other columns */
 		p->pipe.nxf++;
+		if (p->lwraps) { /* export review: record the raw values */
+			struct plan_lwrap *w = &p->lwraps[p->nlwraps++];
+
+			w->fn = x->fn;
+			w->arg = x->arg;
+			w->record = p->record;
+			x->fn = plan_lua_rec_fn;
+			x->arg = w;
+		}
 	}
 	return rc;
 }
@@ -198,6 +245,7 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		if (c->rule.method == MSK_KEEP)
 			return 0;
 		m = &p->mcols[p->nmcols++];
+		m->record = env->record;
 		m->rule = &c->rule;
 		m->keys = env->keys;
 		m->view = p->view;
@@ -237,7 +285,7 @@ static void plan_bind_redact(struct plan *p, size_t ci)
 
 	x->col = ci;
 	x->fn = plan_redact_fn;
-	x->arg = NULL;
+	x->arg = (void *)p->record;
 	x->keeps_type = true; /* NULL fits every type: keep the schema */
 }
 
@@ -547,7 +595,8 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 
 	spot_buf_init(&p->missing);
 	p->view = strdup(name);
-	p->pipe.xf = calloc(ncols ? ncols : 1, sizeof(*p->pipe.xf));
+	/* One more slot: the export review's row recorder. */
+	p->pipe.xf = calloc(ncols + 1, sizeof(*p->pipe.xf));
 	p->mcols = calloc(ncols ? ncols : 1, sizeof(*p->mcols));
 	if (env->scan) {
 		p->scan = env->scan;
@@ -557,6 +606,11 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 			return -ENOMEM;
 	}
 	if (!p->view || !p->pipe.xf || !p->mcols)
+		return -ENOMEM;
+	p->record = env->record;
+	p->ds = d;
+	if (p->record &&
+	    !(p->lwraps = calloc(ncols ? ncols : 1, sizeof(*p->lwraps))))
 		return -ENOMEM;
 	if (env->engine) {
 		struct pol_ctx ctx = { 0 };
@@ -701,6 +755,15 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 			goto nomem;
 		goto fail;
 	}
+	/* Last, so it sees the cells as served (Parquet: see plan.h). */
+	if (p->record && p->record->rows && ncols && !env->leaf_paths) {
+		struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf++];
+
+		x->col = 0;
+		x->fn = plan_rows_fn;
+		x->arg = p;
+		x->keeps_type = true;
+	}
 	*out = p;
 	return 0;
 nomem:
@@ -746,6 +809,7 @@ void plan_free(struct plan *p)
 		pol_run_free(p->run);
 	spot_buf_fini(&p->missing);
 	free(p->mcols);
+	free(p->lwraps);
 	free(p->pipe.xf);
 	free(p->view);
 	free(p);

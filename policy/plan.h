@@ -50,6 +50,7 @@ enum plan_disp {
 
 struct plan_scan;
 struct plan_kanon;
+struct plan_record;
 
 /* What a binding needs from the sandbox; all borrowed. */
 struct plan_env {
@@ -94,6 +95,24 @@ struct plan_env {
 	 * column, as an exact name must for other formats.
 	 */
 	bool field_paths;
+	/* The export review's recorder (plan_record), or NULL. */
+	const struct plan_record *record;
+};
+
+/*
+ * The export review (fs/export_set.h) remembers keyed hashes of what a
+ * build read and served. raw is called with every batch's raw input cells
+ * of a column a built-in method masks or that is redacted, before the
+ * transform replaces them (kept rows only); rows with the batch once every
+ * transform ran (cells as served, b->keep says which rows are served; not
+ * for Parquet, whose readers fill only the cells transforms need). Both
+ * run on build threads, concurrently: they must lock what they share.
+ */
+struct plan_record {
+	void (*raw)(void *arg, const struct pipe_batch *b, size_t col);
+	void (*rows)(void *arg, const struct cfg_dataset *d,
+		     const struct pipe_batch *b);
+	void *arg;
 };
 
 /*

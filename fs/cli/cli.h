@@ -24,6 +24,7 @@ int cli_preview(int argc, char **argv);
 int cli_scan(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_reveal(int argc, char **argv);
+int cli_export(int argc, char **argv);
 
 /*
  * Find the config: the -c path if given, else ./spotfs.yaml, else

@@ -134,9 +134,8 @@ static int cli_find_mount(struct reg_db *db, const char *arg,
  * Find the live sandbox at a mount point and its control socket.
  * CLI_EXIT_OK or CLI_EXIT_FAIL (message printed).
  */
-static int cli_live_sandbox(const char *cmd, const char *state_dir,
-			    const char *mp, struct reg_sandbox *sb, char *sock,
-			    size_t len)
+int cli_live_sandbox(const char *cmd, const char *state_dir, const char *mp,
+		     struct reg_sandbox *sb, char *sock, size_t len)
 {
 	struct reg_db *db;
 	int rc;

@@ -12,10 +12,21 @@
 #ifndef SPOT_CMD_LIFE_H
 #define SPOT_CMD_LIFE_H
 
+#include <stddef.h>
+
 int cli_list(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_extend(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_gc(int argc, char **argv);
+
+struct reg_sandbox;
+/*
+ * The live sandbox mounted on mp and its control socket (state_dir: the
+ * --state-dir option or NULL). CLI_EXIT_OK, or CLI_EXIT_FAIL with the
+ * message printed; on success free sb with reg_sandbox_fini.
+ */
+int cli_live_sandbox(const char *cmd, const char *state_dir, const char *mp,
+		     struct reg_sandbox *sb, char *sock, size_t len);
 
 #endif /* SPOT_CMD_LIFE_H */

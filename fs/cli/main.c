@@ -37,6 +37,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "audit", cli_audit, "print or verify the audit log" },
 	{ "gc", cli_gc, "clean up after crashed sandboxes" },
 	{ "reveal", cli_reveal, "decrypt fpe tokens (stable secret only)" },
+	{ "export", cli_export, "copy results out after a review" },
 };
 
 static void cli_usage(FILE *f)

@@ -207,6 +207,9 @@ static void ctl_conn_answer(struct ctl_server *s, struct ctl_conn *c)
 		spot_buf_printf(r, "NUL byte in request");
 	} else {
 		rc = s->fn(s->arg, c->buf, c->uid, c->pid, r);
+		/* A long request (export reviews files) still gets its
+		 * reply's full time to be sent. */
+		c->deadline_ms = ctl_now_ms() + CTL_TIMEOUT_MS;
 	}
 	if (rc) {
 		char msg[256];
@@ -546,8 +549,7 @@ static int ctl_read_all(int fd, struct spot_buf *reply, int64_t deadline_ms,
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			spot_err_set(err, "the daemon did not answer in %d s",
-				     CTL_TIMEOUT_MS / 1000);
+			spot_err_set(err, "the daemon did not answer in time");
 			return -ETIMEDOUT;
 		}
 		if (spot_buf_reserve(reply, 4096)) {
@@ -613,7 +615,13 @@ static int ctl_parse_status(struct spot_buf *reply, struct spot_err *err)
 int ctl_call(const char *path, const char *request, struct spot_buf *reply,
 	     struct spot_err *err)
 {
-	int64_t deadline = ctl_now_ms() + CTL_TIMEOUT_MS;
+	return ctl_call_ms(path, request, CTL_TIMEOUT_MS, reply, err);
+}
+
+int ctl_call_ms(const char *path, const char *request, int timeout_ms,
+		struct spot_buf *reply, struct spot_err *err)
+{
+	int64_t deadline = ctl_now_ms() + timeout_ms;
 	size_t rlen = strlen(request);
 	int fd = -1, rc;
 

@@ -110,5 +110,8 @@ void ctl_server_stop(struct ctl_server *s);
  */
 int ctl_call(const char *path, const char *request, struct spot_buf *reply,
 	     struct spot_err *err);
+/* ctl_call with another time limit (export waits for its review). */
+int ctl_call_ms(const char *path, const char *request, int timeout_ms,
+		struct spot_buf *reply, struct spot_err *err);
 
 #endif /* SPOT_CTL_H */

@@ -497,8 +497,15 @@ static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 		pthread_mutex_unlock(&l->mu);
 		return 0;
 	}
+	if (l->ops && l->ops->request) {
+		int rc = l->ops->request(l->arg, req, uid, pid, r);
+
+		if (rc != -ENOSYS)
+			return rc;
+		spot_buf_reset(r);
+	}
 	spot_buf_printf(r, "unknown request (try ping, status, extend "
-			   "SECONDS, unmount, unmounting)");
+			   "SECONDS, unmount, unmounting, export)");
 	return -EINVAL;
 }
 

@@ -73,6 +73,10 @@ struct life_ops { /* each may be NULL; see above for the thread */
 	/* The same as JSON members ("key":value, comma-separated, no outer
 	 * braces) for "status json". */
 	void (*status_json)(void *arg, struct spot_buf *out);
+	/* Any other request (e.g. "export ..."), as a ctl_handler: 0 or
+	 * -errno with the message in r; -ENOSYS: not one it knows. */
+	int (*request)(void *arg, const char *req, uid_t uid, pid_t pid,
+		       struct spot_buf *r);
 };
 
 struct life;

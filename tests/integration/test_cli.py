@@ -9,7 +9,7 @@ import pytest
 from conftest import SPOTFS, is_mounted, spotfs
 
 COMMANDS = ["mount", "unmount", "check", "preview", "scan", "report", "list",
-            "status", "extend", "audit", "gc", "reveal"]
+            "status", "extend", "audit", "gc", "reveal", "export"]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS)

@@ -358,13 +358,13 @@ static void test_errors(void)
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
-		   "unlisted_columns, overlay, view_memory, prebuild)",
+		   "unlisted_columns, overlay, view_memory, prebuild, export)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
 		   "tables, db_views, views, k_anonymity, unlisted_columns, "
-		   "sample)",
+		   "sample, quota)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
@@ -601,7 +601,8 @@ static void test_errors_values(void)
 	expect_err("source: data\nroles:\n  a: { users: [99999999999] }\n",
 		   "3:16: user id '99999999999' out of range", "uid overflow");
 	expect_err("source: data\nroles:\n  a: { user: [root] }\n",
-		   "3:8: unknown key 'user' in a role (allowed: users, groups)",
+		   "3:8: unknown key 'user' in a role (allowed: users, groups, "
+		   "quota)",
 		   "bad role key");
 	expect_err(DS "    format: parquet\n    delimiter: \";\"\n",
 		   "5:16: delimiter is for CSV datasets only",

@@ -61,7 +61,8 @@ static void op_status(void *arg, struct spot_buf *out)
 	spot_buf_printf(out, "views built: 3\nopen files: 1\n");
 }
 
-static const struct life_ops ops = { op_expire, op_unmount, op_status, NULL };
+static const struct life_ops ops = { op_expire, op_unmount, op_status, NULL,
+				     NULL };
 
 /* main.c's, which the unit test does not link. */
 void cli_error(const char *cmd, const char *fmt, ...)

@@ -1,0 +1,602 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * export_review.c - tokenise a CSV or text file and look every cell, word
+ * and row up in the recorder's sets (see export_review.h). One pass, no
+ * allocation per cell: the review must keep up with 100 MB/s of CSV.
+ */
+#include "export_review.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "methods.h"
+
+#define XRV_SMALL_KEPT 8 /* small-count lines kept per column */
+#define XRV_NEG 4096	 /* hashes known absent, direct-mapped */
+#define XRV_PEND 256	 /* lookups batched (xset_has_many) */
+#define XRV_PII_DIGITS 7 /* fewer digits and no '@': no detector matches */
+
+/* A lookup waiting for its batch. */
+struct xrv_pend {
+	uint64_t h;
+	uint64_t line;
+	uint32_t col;
+	int ds; /* -1: a raw value; else a row fingerprint of dataset ds */
+};
+
+/* Per CSV column. */
+struct xrv_col {
+	bool count_name; /* the header looks like a count */
+	bool all_int;	 /* every data cell so far a whole number */
+	uint64_t nsmall;
+	uint64_t small_line[XRV_SMALL_KEPT];
+};
+
+struct xrv_ctx {
+	struct xrec *rec;
+	const struct cfg *cfg;
+	const struct xrv_opts *o;
+	struct xrv_result *out;
+	struct xrv_col *cols;
+	size_t ncols, cap;
+	uint64_t fp;	   /* the row fingerprint being built */
+	uint64_t *matches; /* per dataset: distinct rows matched */
+	struct xset *seen; /* fingerprints matched already */
+	uint8_t norm[XREC_VAL_MAX];
+	struct spot_buf cell; /* an unescaped quoted cell */
+	/* Raw-value lookups known to miss: repeated words and categories
+	 * cost one compare instead of a cache miss in a large set. */
+	uint64_t neg[XRV_NEG];
+	bool neg_used[XRV_NEG];
+	struct xrv_pend pend[XRV_PEND];
+	size_t npend;
+	uint64_t last_line; /* of the last raw_value finding */
+	uint32_t last_col;
+};
+
+/* Bytes that end a word: white space, punctuation that cannot be part of
+ * an address or a number. Not '.', '@', '-', '+', '_' (emails, phones). */
+static bool xrv_sep[256];
+
+static void xrv_init_seps(void)
+{
+	static const char seps[] = " \t\r\n,;:|\"'()[]{}<>=/\\`!?*&^~#$%";
+
+	if (xrv_sep[' '])
+		return;
+	for (const char *s = seps; *s; s++)
+		xrv_sep[(uint8_t)*s] = true;
+	xrv_sep[0] = true;
+}
+
+const char *xrv_kind_name(enum xrv_kind k)
+{
+	static const char *const names[] = { "raw_value", "pii", "small_count",
+					     "row_copy", "opaque" };
+
+	return (size_t)k < SPOT_ARRAY_SIZE(names) ? names[k] : "unknown";
+}
+
+static void xrv_add(struct xrv_ctx *x, enum xrv_kind k, uint64_t line,
+		    uint32_t col, const char *what)
+{
+	struct xrv_result *r = x->out;
+
+	r->total++;
+	if (r->n == XRV_MAX_FINDINGS)
+		return;
+	r->f[r->n].kind = k;
+	r->f[r->n].line = line;
+	r->f[r->n].column = col;
+	snprintf(r->f[r->n].what, sizeof(r->f[r->n].what), "%s",
+		 what ? what : "");
+	r->n++;
+}
+
+/* Whether normalised (p, len) is a raw value; the caller has it trimmed. */
+static size_t xrv_neg_slot(uint64_t h)
+{
+	return (size_t)(h ^ (h >> 29)) & (XRV_NEG - 1);
+}
+
+/* Look the pending hashes up, one batch per set. */
+static void xrv_flush(struct xrv_ctx *x)
+{
+	uint64_t hs[XRV_PEND];
+	uint8_t found[XRV_PEND];
+	size_t nds = xrec_ndatasets(x->rec);
+
+	for (int ds = -1; ds < (int)nds; ds++) {
+		struct xset *set = ds < 0 ? xrec_raw_set(x->rec)
+					  : xrec_row_set(x->rec, (size_t)ds);
+		size_t n = 0;
+
+		for (size_t i = 0; i < x->npend; i++)
+			if (x->pend[i].ds == ds)
+				hs[n++] = x->pend[i].h;
+		if (!n || !set)
+			continue;
+		xset_has_many(set, hs, n, found);
+		n = 0;
+		for (size_t i = 0; i < x->npend; i++) {
+			const struct xrv_pend *e = &x->pend[i];
+			uint64_t key;
+
+			if (e->ds != ds)
+				continue;
+			if (!found[n++]) {
+				if (ds < 0) {
+					x->neg[xrv_neg_slot(e->h)] = e->h;
+					x->neg_used[xrv_neg_slot(e->h)] = true;
+				}
+				continue;
+			}
+			if (ds < 0) { /* one finding per cell or line */
+				if (e->line == x->last_line &&
+				    e->col == x->last_col)
+					continue;
+				x->last_line = e->line;
+				x->last_col = e->col;
+				xrv_add(x, XRV_RAW_VALUE, e->line, e->col,
+					NULL);
+				continue;
+			}
+			key = e->h ^
+			      (0x9e3779b97f4a7c15ull * (uint64_t)(ds + 1));
+			if (!xset_has(x->seen, key) && !xset_add(x->seen, key))
+				x->matches[ds]++;
+		}
+	}
+	x->npend = 0;
+}
+
+/* Queue a lookup of h (a raw value, or ds's row fingerprint). */
+static void xrv_lookup(struct xrv_ctx *x, uint64_t h, uint64_t line,
+		       uint32_t col, int ds)
+{
+	size_t slot = xrv_neg_slot(h);
+
+	if (ds < 0 && x->neg_used[slot] && x->neg[slot] == h)
+		return; /* known absent */
+	if (x->npend == XRV_PEND)
+		xrv_flush(x);
+	x->pend[x->npend++] = (struct xrv_pend){ h, line, col, ds };
+}
+
+/* Queue the normalised (p, len) if it can be a raw value. */
+static void xrv_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
+		    uint64_t line, uint32_t col)
+{
+	size_t k = xrec_norm(p, len, x->norm, sizeof(x->norm));
+
+	if (k == (size_t)-1 || k < XREC_VAL_MIN || k > XREC_VAL_MAX)
+		return;
+	xrv_lookup(x, xrec_hash(x->rec, x->norm, k), line, col, -1);
+}
+
+/*
+ * Raw values in (p, len): the whole text, then every word in it (a word
+ * ends at a separator; dots at its ends are sentence punctuation). At most
+ * one finding per cell or line.
+ */
+static void xrv_scan_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
+			 uint64_t line, uint32_t col, const uint64_t *whole)
+{
+	size_t i = 0, words = 0;
+
+	if (whole)
+		xrv_lookup(x, *whole, line, col, -1);
+	else if (len >= XREC_VAL_MIN)
+		xrv_raw(x, p, len, line, col);
+	while (i < len) {
+		size_t s, e;
+
+		while (i < len && xrv_sep[p[i]])
+			i++;
+		s = i;
+		while (i < len && !xrv_sep[p[i]])
+			i++;
+		e = i;
+		while (s < e && p[s] == '.')
+			s++;
+		while (e > s && p[e - 1] == '.')
+			e--;
+		if (e - s < XREC_VAL_MIN)
+			continue;
+		if (!words++ && s == 0 && e == len)
+			break; /* the whole text, looked up already */
+		xrv_raw(x, p + s, e - s, line, col);
+	}
+}
+
+/* A plain number: digits, at most one sign and one dot. */
+static bool xrv_is_number(const uint8_t *p, size_t len, bool *whole)
+{
+	size_t i = 0, digits = 0, dots = 0;
+
+	if (len && (p[0] == '-' || p[0] == '+'))
+		i++;
+	for (; i < len; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			digits++;
+		else if (p[i] == '.' && !dots)
+			dots++;
+		else
+			return false;
+	}
+	*whole = digits && !dots && p[0] != '-';
+	return digits > 0;
+}
+
+static void xrv_scan_pii(struct xrv_ctx *x, const uint8_t *p, size_t len,
+			 uint64_t line, uint32_t col)
+{
+	unsigned k;
+	bool whole;
+
+	/* Counts and measures are not text; a card number is long. */
+	if (len < 5 || (len <= 12 && xrv_is_number(p, len, &whole)))
+		return;
+	/* Every detector needs an '@' (email) or many digits (SSN 9, phone
+	 * 10, card 13, IBAN 11 or more): most text has neither, and the
+	 * detectors cost more than this count. */
+	if (!memchr(p, '@', len)) {
+		size_t digits = 0;
+
+		for (size_t i = 0; i < len && digits < XRV_PII_DIGITS; i++)
+			digits += p[i] >= '0' && p[i] <= '9';
+		if (digits < XRV_PII_DIGITS)
+			return;
+	}
+	k = msk_pii_detect(p, len);
+	if (k)
+		xrv_add(x, XRV_PII, line, col, msk_pii_name(k & -k));
+}
+
+/* ---- CSV ---- */
+
+static bool xrv_count_name(const uint8_t *p, size_t len)
+{
+	static const char *const exact[] = {
+		"count",       "n",	   "cnt",    "freq",
+		"frequency",   "num",	   "number", "total",
+		"users",       "patients", "people", "persons",
+		"customers",   "records",  "rows",   "individuals",
+		"respondents", "visits",   "cases",  "members",
+	};
+	uint8_t n[64];
+	size_t k = xrec_norm(p, len, n, sizeof(n) - 1);
+
+	if (k == (size_t)-1 || !k)
+		return false;
+	n[k] = 0;
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(exact); i++)
+		if (!strcmp((char *)n, exact[i]))
+			return true;
+	return !strncmp((char *)n, "n_", 2) || !strncmp((char *)n, "num_", 4) ||
+	       !strncmp((char *)n, "count_", 6) ||
+	       (k > 6 && !strcmp((char *)n + k - 6, "_count")) ||
+	       (k > 2 && !strcmp((char *)n + k - 2, "_n")) ||
+	       (k > 4 && !strcmp((char *)n + k - 4, "_cnt"));
+}
+
+static int xrv_col_get(struct xrv_ctx *x, size_t c)
+{
+	if (c < x->ncols)
+		return 0;
+	if (c >= x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 16;
+		struct xrv_col *n;
+
+		while (cap <= c)
+			cap *= 2;
+		n = realloc(x->cols, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		x->cols = n;
+		x->cap = cap;
+	}
+	while (x->ncols <= c) {
+		memset(&x->cols[x->ncols], 0, sizeof(x->cols[0]));
+		x->cols[x->ncols].all_int = true;
+		x->ncols++;
+	}
+	return 0;
+}
+
+static int xrv_cell(struct xrv_ctx *x, const uint8_t *p, size_t len,
+		    uint64_t rec, uint64_t line, size_t c)
+{
+	struct xrv_col *col;
+	bool whole = false;
+	int rc = xrv_col_get(x, c);
+
+	if (rc)
+		return rc;
+	col = &x->cols[c];
+	{
+		/* One hash for the row fingerprint and the whole-cell lookup
+		 * (both the normalised cell), when the cell can be a value. */
+		size_t k = xrec_norm(p, len, x->norm, sizeof(x->norm));
+		uint64_t h;
+
+		if (k == (size_t)-1) {
+			h = xrec_cell_hash(x->rec, p, len);
+			xrv_scan_raw(x, p, len, line, (uint32_t)(c + 1), NULL);
+		} else {
+			h = xrec_hash(x->rec, x->norm, k);
+			if (k >= XREC_VAL_MIN)
+				xrv_scan_raw(x, p, len, line, (uint32_t)(c + 1),
+					     &h);
+		}
+		x->fp = xrec_row_add(x->fp, h);
+	}
+	xrv_scan_pii(x, p, len, line, (uint32_t)(c + 1));
+	if (rec == 0) {
+		col->count_name = xrv_count_name(p, len);
+		return 0;
+	}
+	if (!len || !col->all_int)
+		return 0;
+	if (!xrv_is_number(p, len, &whole) || !whole || len > 18) {
+		col->all_int = false;
+		return 0;
+	}
+	if (col->count_name) {
+		uint64_t v = 0;
+
+		for (size_t i = p[0] == '+'; i < len; i++)
+			v = v * 10 + (uint64_t)(p[i] - '0'); /* <= 18 digits */
+		if (v >= 1 && v < x->o->min_count) {
+			if (col->nsmall < XRV_SMALL_KEPT)
+				col->small_line[col->nsmall] = line;
+			col->nsmall++;
+		}
+	}
+	return 0;
+}
+
+static void xrv_row_end(struct xrv_ctx *x, uint64_t rec)
+{
+	if (rec == 0 || !x->seen)
+		goto out;
+	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++)
+		xrv_lookup(x, x->fp, 0, 0, (int)i);
+out:
+	x->fp = 0;
+	x->out->rows++;
+}
+
+/*
+ * RFC 4180 with either ',' or '\t': quoted fields may hold separators,
+ * line breaks and "" for a quote. Lines are counted as the file's lines
+ * (a quoted line break counts), and a cell is named by the line it starts
+ * on.
+ */
+static int xrv_csv(struct xrv_ctx *x, const uint8_t *p, size_t len, char sep)
+{
+	uint64_t line = 1, rec = 0;
+	size_t i = 0, c = 0, eol = 0;
+	bool eol_ok = false;
+	int rc = 0;
+
+	while (i < len && !rc) {
+		uint64_t cell_line = line;
+
+		if (p[i] == '"') {
+			spot_buf_reset(&x->cell);
+			for (i++; i < len;) {
+				/* A run up to the next quote, in one copy. */
+				const uint8_t *q = memchr(p + i, '"', len - i);
+				size_t e = q ? (size_t)(q - p) : len;
+
+				for (const uint8_t *nl = p + i;
+				     (nl = memchr(nl, '\n',
+						  e - (size_t)(nl - p)));
+				     nl++)
+					line++;
+				if (spot_buf_append(&x->cell, p + i, e - i))
+					return -ENOMEM;
+				i = e;
+				if (i == len)
+					break;
+				if (i + 1 < len && p[i + 1] == '"') {
+					if (spot_buf_putc(&x->cell, '"'))
+						return -ENOMEM;
+					i += 2; /* "" is one quote */
+					continue;
+				}
+				i++; /* the closing quote */
+				break;
+			}
+			/* Bytes after the closing quote belong to the cell. */
+			while (i < len && p[i] != sep && p[i] != '\n') {
+				if (p[i] != '\r' &&
+				    spot_buf_putc(&x->cell, (char)p[i]))
+					return -ENOMEM;
+				i++;
+			}
+			rc = xrv_cell(x, x->cell.p, x->cell.len, rec, cell_line,
+				      c);
+		} else {
+			size_t s = i, e, lim;
+			const uint8_t *q;
+
+			if (!eol_ok || eol < i) { /* once per line */
+				const uint8_t *nl =
+					memchr(p + i, '\n', len - i);
+
+				eol = nl ? (size_t)(nl - p) : len;
+				eol_ok = true;
+			}
+			lim = eol;
+			q = memchr(p + i, sep, lim - i);
+
+			i = q ? (size_t)(q - p) : lim;
+			e = i;
+			if (e > s && p[e - 1] == '\r')
+				e--;
+			rc = xrv_cell(x, p + s, e - s, rec, cell_line, c);
+		}
+		if (i < len && p[i] == sep) {
+			i++;
+			c++;
+			if (i == len) /* a trailing separator: one empty cell */
+				rc = rc ? rc : xrv_cell(x, p, 0, rec, line, c);
+			continue;
+		}
+		xrv_row_end(x, rec++);
+		c = 0;
+		if (i < len) { /* '\n' */
+			i++;
+			line++;
+		}
+	}
+	return rc;
+}
+
+static void xrv_csv_findings(struct xrv_ctx *x)
+{
+	char what[96];
+
+	for (size_t c = 0; c < x->ncols; c++) {
+		const struct xrv_col *col = &x->cols[c];
+
+		if (!col->count_name || !col->all_int || !col->nsmall)
+			continue;
+		snprintf(what, sizeof(what), "below %llu",
+			 (unsigned long long)x->o->min_count);
+		for (size_t k = 0; k < col->nsmall; k++)
+			if (k < XRV_SMALL_KEPT)
+				xrv_add(x, XRV_SMALL_COUNT, col->small_line[k],
+					(uint32_t)(c + 1), what);
+			else
+				x->out->total++;
+	}
+	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++) {
+		struct xset *s = xrec_row_set(x->rec, i);
+		uint64_t served = s ? xset_count(s) : 0;
+		double share;
+
+		if (!served || !x->matches[i])
+			continue;
+		share = (double)x->matches[i] / (double)served;
+		if (share <= x->o->max_row_share)
+			continue;
+		snprintf(what, sizeof(what),
+			 "%.40s: %llu rows served, %.1f%% of them",
+			 x->cfg->datasets[i].name,
+			 (unsigned long long)x->matches[i], share * 100);
+		xrv_add(x, XRV_ROW_COPY, 0, 0, what);
+	}
+}
+
+/* ---- text ---- */
+
+static void xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
+{
+	uint64_t line = 1;
+	size_t i = 0;
+
+	while (i < len) {
+		const uint8_t *nl = memchr(p + i, '\n', len - i);
+		size_t e = nl ? (size_t)(nl - p) : len;
+
+		xrv_scan_raw(x, p + i, e - i, line, 0, NULL);
+		xrv_scan_pii(x, p + i, e - i, line, 0);
+		x->out->rows++;
+		i = e + 1;
+		line++;
+	}
+}
+
+/* ---- kinds ---- */
+
+static bool xrv_ext(const char *name, const char *const *exts)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (!dot || strchr(dot, '/'))
+		return false;
+	for (; *exts; exts++)
+		if (!strcasecmp(dot + 1, *exts))
+			return true;
+	return false;
+}
+
+/* Binary magic or a NUL in the first 64 KiB: not reviewable. */
+static bool xrv_opaque(const uint8_t *p, size_t len)
+{
+	static const struct {
+		const char *m;
+		size_t n;
+	} magic[] = {
+		{ "\x1f\x8b", 2 },	   /* gzip */
+		{ "PK\x03\x04", 4 },	   /* zip */
+		{ "PAR1", 4 },		   /* Parquet */
+		{ "\x28\xb5\x2f\xfd", 4 }, /* zstd */
+		{ "BZh", 3 },		   /* bzip2 */
+		{ "\xfd"
+		  "7zXZ",
+		  5 }, /* xz */
+		{ "SQLite format 3", 15 },
+	};
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(magic); i++)
+		if (len >= magic[i].n && !memcmp(p, magic[i].m, magic[i].n))
+			return true;
+	return memchr(p, 0, len < 65536 ? len : 65536) != NULL;
+}
+
+int xrv_review(struct xrec *rec, const struct cfg *cfg,
+	       const struct xrv_opts *o, const char *name, const uint8_t *p,
+	       size_t len, struct xrv_result *out)
+{
+	static const char *const csv_ext[] = { "csv", "tsv", NULL };
+	static const char *const opaque_ext[] = {
+		"parquet", "gz",     "zip",  "xz",  "bz2", "zst",
+		"db",	   "sqlite", "xlsx", "pdf", "png", "jpg",
+		"pkl",	   "pickle", "npy",  NULL,
+	};
+	struct xrv_ctx x = { .rec = rec, .cfg = cfg, .o = o, .out = out };
+	int rc = 0;
+
+	xrv_init_seps();
+	memset(out, 0, sizeof(*out));
+	if (xrv_ext(name, opaque_ext) || xrv_opaque(p, len)) {
+		out->type = "opaque";
+		if (!o->allow_opaque)
+			xrv_add(&x, XRV_OPAQUE, 0, 0,
+				"binary or compressed: cannot be reviewed");
+		return 0;
+	}
+	spot_buf_init(&x.cell);
+	if (xrv_ext(name, csv_ext)) {
+		out->type = "csv";
+		x.matches = calloc(xrec_ndatasets(rec) + 1, sizeof(uint64_t));
+		if (!x.matches || xset_new(1u << 20, &x.seen)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = xrv_csv(&x, p, len,
+			     xrv_ext(name, (const char *const[]){ "tsv", NULL })
+				     ? '\t'
+				     : ',');
+		xrv_flush(&x);
+		if (!rc)
+			xrv_csv_findings(&x);
+	} else {
+		out->type = "text";
+		xrv_text(&x, p, len);
+		xrv_flush(&x);
+	}
+out:
+	xset_free(x.seen);
+	free(x.matches);
+	free(x.cols);
+	spot_buf_fini(&x.cell);
+	return rc;
+}
