@@ -35,6 +35,7 @@
 #define SCAN_FILES 100000u
 #define SCAN_HEAD 16
 #define SCAN_MAX_ROWS 10000000
+#define SCAN_WITHHELD "(a path withheld)"
 
 static int scan_dirent_cmp(const void *a, const void *b);
 
@@ -260,11 +261,22 @@ static int scan_object(const struct view_format *f, struct view_req *req,
 
 /* ---- the folder ---- */
 
+/*
+ * The name of a file, folder or table as scan may print or write it: a
+ * path any part of which looks like a value (an e-mail, phone, card, SSN
+ * or IBAN: a folder per customer) is withheld, whatever the file is.
+ */
+static const char *scan_shown(const char *rel)
+{
+	return msk_pii_detect((const uint8_t *)rel, strlen(rel)) ? SCAN_WITHHELD
+								 : rel;
+}
+
 static void scan_say(struct scan *sc, const char *rel, const char *what)
 {
 	char name[PATH_MAX];
 
-	spot_printable(rel, name, sizeof(name));
+	spot_printable(scan_shown(rel), name, sizeof(name));
 	scan_progress_clear(sc);
 	fprintf(stderr, "spotfs scan: %s: %s\n", name, what);
 	sc->problems++;
@@ -274,11 +286,13 @@ static void scan_say(struct scan *sc, const char *rel, const char *what)
 static int scan_skip(struct scan *sc, const char *rel, const char *table,
 		     const char *why)
 {
-	struct scan_ds *d = scan_ds_add(sc, rel, NULL);
+	struct scan_ds *d = scan_ds_add(sc, scan_shown(rel), NULL);
 	char msg[SPOT_ERR_MAX + 64];
 
 	if (!d)
 		return -ENOMEM;
+	if (table && scan_shown(table) != table)
+		table = "a table";
 	snprintf(msg, sizeof(msg), "%s%s%s", table ? table : "",
 		 table ? ": " : "", why);
 	d->skip = strdup(msg);
@@ -391,8 +405,8 @@ static int scan_file(struct scan *sc, const char *rel, const char *name)
 	int fd, rc;
 
 	/* Never write a value: not even one a file or folder is named by. */
-	if (msk_pii_detect((const uint8_t *)rel, strlen(rel)))
-		return scan_skip(sc, "(a path withheld)", NULL,
+	if (scan_shown(rel) != rel)
+		return scan_skip(sc, rel, NULL,
 				 "its name looks like personal data (an "
 				 "e-mail, phone, card, SSN or IBAN): left out; "
 				 "name it in the config by hand if it must be "

@@ -245,6 +245,44 @@ def test_scan_names_round_trip(sandbox):
     assert "q@example.org" not in served and ",t," in served, served
 
 
+def test_scan_unicode_line_breaks_in_names(sandbox, tmp_path):
+    """NEL, U+2028 and U+2029 are line breaks to YAML: in a column name
+    they are escaped (the config parses and names the column), in a
+    left-out file's name in a comment they become '?' (no line of the
+    comment can become a key)."""
+    s = sandbox()
+    s.write("a.csv", 'id,"d\u2028e","f\u2029g","h\u0085i",email\n'
+            "1,2,3,4,q@example.org\n")
+    bad = "x\u2028unlisted_columns: keep\u2029default: show\u0085#.csv"
+    os.symlink("/nonexistent", os.path.join(s.src, bad))
+    r = scan(s.src, "-o", s.config)
+    assert r.returncode == 0, r.stderr
+    text = open(s.config, encoding="utf-8").read()
+    assert "\u2028" not in text and "\u2029" not in text and "\x85" not in text
+    assert '"d\\u2028e": keep' in text, text
+    chk = spotfs("check", "--strict", "-c", s.config)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    assert "unlisted_columns: keep" in text  # in the comment, on its line
+    assert "\nunlisted_columns: keep" not in text
+
+
+def test_scan_withholds_names_of_anything_left_out(tmp_path):
+    """A folder, symlink or FIFO whose name (or a folder on whose path)
+    looks like a value is never named: stderr, comments, JSON."""
+    src = tmp_path / "src"
+    (src / "zed.hidden@example.com").mkdir(parents=True)
+    os.symlink("/x", src / "zed.hidden@example.com" / "l.csv")
+    os.mkfifo(src / "+1 415 555 0142")
+    (src / "ok.csv").write_text("id,x\n1,2\n")
+    out = tmp_path / "s.yaml"
+    r = scan(str(src), "-o", str(out))
+    j = scan(str(src), "--json")
+    assert r.returncode == 0 and j.returncode == 0, r.stderr
+    text = r.stderr + out.read_text() + j.stdout + j.stderr
+    assert "zed.hidden" not in text and "555 0142" not in text, text
+    assert text.count("(a path withheld)") >= 4, text
+
+
 @pytest.mark.parametrize("cmd", ["scan", "report"])
 def test_help(cmd):
     r = spotfs(cmd, "--help")
