@@ -249,6 +249,28 @@ unsigned det_value(const uint8_t *p, size_t len)
 	return bits;
 }
 
+bool det_name_is_value(const char *name, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)name;
+	unsigned bits = det_value(p, len);
+	size_t digits = 0;
+
+	if (bits & (DET_V_PII | DET_V_IPV4 | DET_V_IPV6 | DET_V_URL |
+		    DET_V_DATE | DET_V_POSTCODE))
+		return true;
+	if (!(bits & DET_V_NUMBER))
+		return false;
+	/* A year ("2024") or a small count names a column; an amount, a
+	 * signed or decimal number or a long code does not. */
+	for (size_t i = 0; i < len; i++) {
+		if (det_digit(p[i]))
+			digits++;
+		else if (p[i] != ' ' && p[i] != '\t')
+			return true;
+	}
+	return digits > 4;
+}
+
 const char *det_value_name(unsigned bit)
 {
 	switch (bit) {
@@ -445,6 +467,21 @@ static bool det_by_name(const struct det_col *c, enum det_kind k,
 		return true;
 	case DET_COMPANY:
 		det_set(r, "{ method: fake, kind: company }", false);
+		return true;
+	case DET_PERSON:
+		if (det_major(c, DET_V_NUMBER)) {
+			det_set(r, "{ method: hash }", false);
+			det_why_add(r,
+				    "; numbers: an identifier of a person, a "
+				    "keyed pseudonym keeps joins",
+				    "");
+		} else {
+			det_set(r, "{ method: fake, kind: name }", false);
+			det_why_add(r,
+				    "; hash instead if it identifies the "
+				    "person by a code",
+				    "");
+		}
 		return true;
 	case DET_NAMED:
 	case DET_PERSONAL:

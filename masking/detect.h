@@ -44,6 +44,7 @@ enum det_kind {
 	DET_COMPANY,  /* names of companies */
 	DET_NAMED,    /* "product_name": a name, not of a person */
 	DET_NAME,     /* names of people */
+	DET_PERSON,   /* "customer", "patient": a name or an id of one */
 	DET_ADDRESS,  /* street addresses */
 	DET_POSTCODE, /* postal codes: a quasi-identifier */
 	DET_CITY,     /* a quasi-identifier */
@@ -92,6 +93,14 @@ enum det_kind det_name(const char *name, size_t len, struct det_name_hit *hit);
 
 /* The value bits of (p, len). */
 unsigned det_value(const uint8_t *p, size_t len);
+
+/*
+ * Whether a CSV header cell (name, len) reads as a value, not a name: what
+ * the PII detectors see, an IP address, URL, date or postcode, or a number
+ * other than a short one ("2024", "3"). A header row with one such cell
+ * (or only numbers) is a data row: the file has no header.
+ */
+bool det_name_is_value(const char *name, size_t len);
 
 /* Human name of one value bit ("e-mail addresses"). */
 const char *det_value_name(unsigned bit);

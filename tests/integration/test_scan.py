@@ -283,6 +283,26 @@ def test_scan_withholds_names_of_anything_left_out(tmp_path):
     assert text.count("(a path withheld)") >= 4, text
 
 
+def test_scan_leaves_out_csvs_without_a_header_row(tmp_path):
+    """A CSV whose first line is data (a date, an amount, only numbers)
+    is left out with a line: its values never become column names."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dated.csv").write_text("7,1984-07-23,Zed Quill\n8,1990-01-02,Ob\n")
+    (src / "money.csv").write_text("x,1234.56\ny,99.10\n")
+    (src / "nums.csv").write_text("17,42\n3,4\n")
+    (src / "years.csv").write_text("region,2023,2024\nnorth,1,2\n")
+    out = tmp_path / "s.yaml"
+    r = scan(str(src), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    for v in ("1984-07-23", "Zed Quill", "1234.56", '"17"', '"42"'):
+        assert v not in text and v not in r.stderr, (v, text)
+    assert r.stderr.count("header row missing") == 3, r.stderr
+    assert '"years.csv"' in text and '"2024": keep' in text, text
+    assert spotfs("check", "--strict", "-c", str(out)).returncode == 0
+
+
 @pytest.mark.parametrize("cmd", ["scan", "report"])
 def test_help(cmd):
     r = spotfs(cmd, "--help")

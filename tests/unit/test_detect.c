@@ -82,6 +82,38 @@ static void test_names(void)
 		{ "contrase\xc3\xb1"
 		  "a",
 		  DET_SECRET },
+		/* Abbreviations and people */
+		{ "fecha_nac", DET_BIRTH },
+		{ "FecNac", DET_BIRTH },
+		{ "f_nac", DET_BIRTH },
+		{ "GebDatum", DET_BIRTH },
+		{ "geb_datum", DET_BIRTH },
+		{ "geb_dat", DET_BIRTH },
+		{ "bday", DET_BIRTH },
+		{ "born", DET_BIRTH },
+		{ "yob", DET_BIRTH },
+		{ "date_naiss", DET_BIRTH },
+		{ "DDN", DET_BIRTH },
+		{ "customer", DET_PERSON },
+		{ "customer_id", DET_PERSON },
+		{ "patient", DET_PERSON },
+		{ "account_holder", DET_PERSON },
+		{ "owner", DET_PERSON },
+		{ "Kunde", DET_PERSON },
+		{ "titulaire", DET_PERSON },
+		{ "paciente", DET_PERSON },
+		{ "customer_name", DET_NAME },
+		{ "full_nm", DET_NAME },
+		{ "cust_nm", DET_NAME },
+		{ "product_nm", DET_NAMED },
+		{ "nombre_completo", DET_NAME },
+		{ "fname", DET_FIRST_NAME },
+		{ "lname", DET_LAST_NAME },
+		{ "n\xc3\xbamero de cuenta", DET_IBAN },
+		{ "cuenta", DET_IBAN },
+		{ "num_compte_bancaire", DET_IBAN },
+		{ "customer_type", DET_NONE },
+		{ "owner_company", DET_NONE },
 		/* Not personal */
 		{ "id", DET_NONE },
 		{ "amount", DET_NONE },
@@ -154,6 +186,39 @@ static void test_values(void)
 	CHECK(val("DE89370400440532013000") & DET_V_IBAN, "IBAN");
 }
 
+static bool is_value(const char *s)
+{
+	return det_name_is_value(s, strlen(s));
+}
+
+/* A CSV header cell that is data: the file has no header row. */
+static void test_header_values(void)
+{
+	static const char *const values[] = {
+		"1984-07-23",
+		"23.07.1984",
+		"ann@example.org",
+		"10.0.0.1",
+		"https://x.org/a",
+		"SW1A 1AA",
+		"12.50",
+		"-3",
+		"00491500051234567892",
+		"12345",
+		"+1 415 555 0142",
+		"DE89370400440532013000",
+	};
+	static const char *const names[] = {
+		"id", "2024", "3", "q1", "fecha_nac", "amount (EUR)", "x-y",
+	};
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(values); i++)
+		CHECK(is_value(values[i]), "'%s' is a value, not a name",
+		      values[i]);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(names); i++)
+		CHECK(!is_value(names[i]), "'%s' is a name", names[i]);
+}
+
 /* Counters as if each of the n strings had been sampled. */
 static void sample(struct det_col *c, const char *const *v, size_t n)
 {
@@ -194,6 +259,7 @@ static void test_rules(void)
 					     "5500000000000004" };
 	static const char *const empty[] = { "", "" };
 	static const char *const ages[] = { "34", "71" };
+	static const char *const people[] = { "Zed Quill", "Ob Rask" };
 	struct det_rule r;
 
 	decide("email", emails, 3, &r);
@@ -236,6 +302,15 @@ static void test_rules(void)
 	CHECK(strstr(r.yaml, "range") && r.quasi, "age -> range: %s", r.yaml);
 	decide("product_name", plain, 3, &r);
 	CHECK(!r.keep, "product_name (check calls it personal) not kept");
+	decide("customer", people, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: fake, kind: name }"),
+	      "customer holding names -> fake name: %s", r.yaml);
+	decide("customer_id", ages, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: hash }"),
+	      "customer holding numbers -> hash: %s", r.yaml);
+	decide("fecha_nac", dobs, 2, &r);
+	CHECK(strstr(r.yaml, "generalize, to: year"), "fecha_nac -> year: %s",
+	      r.yaml);
 }
 
 int main(void)
@@ -243,6 +318,7 @@ int main(void)
 	test_names();
 	test_check_superset();
 	test_values();
+	test_header_values();
 	test_rules();
 	return check_done();
 }
