@@ -116,12 +116,16 @@ struct det_col {
 	uint64_t year_ok;	    /* values generalize to: year accepts */
 	uint64_t range_ok;	    /* values generalize to: range accepts */
 	uint64_t len_sum;	    /* bytes of the values */
+	uint64_t blobs;		    /* values of type BLOB (raw bytes) */
+	uint64_t opaque;	    /* BLOBs that are not UTF-8 text */
 };
 
 /*
  * Count one sampled cell. The generalize methods are tried on the value
  * (msk_apply), so a rule is proposed only where it works on every sampled
- * value.
+ * value. A BLOB cell must hold its raw bytes (not the hex text a CSV form
+ * serves): bytes that are UTF-8 text are judged as text; others cannot be
+ * inspected, and a column with one such value is never kept.
  */
 void det_col_add(struct det_col *c, const struct pipe_cell *cell);
 

@@ -48,7 +48,50 @@ struct scan_sampler {
 	uint64_t rows;
 	struct pipe_plan plan;
 	struct spot_err *why; /* where a column problem is said */
+	bool hex;	      /* BLOB cells come as hex text (SQLite) */
+	struct spot_buf raw;  /* a BLOB's bytes, decoded from hex */
 };
+
+/* Hex text back to the bytes (a SQLite BLOB as its CSV form holds it). */
+static int scan_unhex(const uint8_t *p, size_t n, struct spot_buf *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	spot_buf_reset(out);
+	if (n % 2)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i += 2) {
+		const char *hi = memchr(digits, p[i], 16);
+		const char *lo = memchr(digits, p[i + 1], 16);
+
+		if (!hi || !lo)
+			return -EINVAL;
+		if (spot_buf_putc(
+			    out, (uint8_t)((hi - digits) << 4 | (lo - digits))))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Count one cell: a BLOB by its bytes, never by its hex form. */
+static int scan_cell(struct scan_sampler *s, struct det_col *det,
+		     const struct pipe_cell *cell)
+{
+	struct pipe_cell raw = *cell;
+	int rc;
+
+	if (s->hex && cell->type == PIPE_BLOB && cell->len) {
+		rc = scan_unhex(cell->p, cell->len, &s->raw);
+		if (rc) {
+			spot_err_set(s->why, "a BLOB cell is not hex text");
+			return rc == -ENOMEM ? rc : -EIO;
+		}
+		raw.p = s->raw.p;
+		raw.len = s->raw.len;
+	}
+	det_col_add(det, &raw);
+	return 0;
+}
 
 /* Whether (p, len) is UTF-8 YAML can hold (control bytes are escaped). */
 static bool scan_utf8(const char *s, size_t len)
@@ -85,8 +128,10 @@ static bool scan_utf8(const char *s, size_t len)
  * reasons are the ones `spotfs check` and the mount refuse a view for.
  */
 static int scan_tbl_columns(struct scan_tbl *t, const struct pipe_col *cols,
-			    size_t ncols, struct spot_err *err)
+			    size_t ncols, bool header, struct spot_err *err)
 {
+	size_t numbers = 0;
+
 	if (!ncols) {
 		spot_err_set(err, "no columns");
 		return -EINVAL;
@@ -109,8 +154,16 @@ static int scan_tbl_columns(struct scan_tbl *t, const struct pipe_col *cols,
 				     i + 1);
 			return -EINVAL;
 		}
-		/* Never copy a value into the config: a missing header. */
-		if (msk_pii_detect((const uint8_t *)c->name, c->name_len)) {
+		/*
+		 * Never copy a value into the config: a missing header. A
+		 * CSV's first line (header) may be a row of data: any cell
+		 * that reads as a value, or only numbers, says so.
+		 */
+		if (header && det_value((const uint8_t *)c->name, c->name_len) &
+				      DET_V_NUMBER)
+			numbers++;
+		if (msk_pii_detect((const uint8_t *)c->name, c->name_len) ||
+		    (header && det_name_is_value(c->name, c->name_len))) {
 			spot_err_set(err,
 				     "column %zu (1-based) has a name "
 				     "that looks like a value: is the "
@@ -127,6 +180,11 @@ static int scan_tbl_columns(struct scan_tbl *t, const struct pipe_col *cols,
 					     j + 1, i + 1);
 				return -EINVAL;
 			}
+	}
+	if (numbers == ncols) {
+		spot_err_set(err, "every column name is a number: is the "
+				  "header row missing?");
+		return -EINVAL;
 	}
 	t->cols = calloc(ncols, sizeof(*t->cols));
 	if (!t->cols) {
@@ -147,10 +205,15 @@ static int scan_tbl_columns(struct scan_tbl *t, const struct pipe_col *cols,
 /* Count the rows of a batch until the sample is full. */
 static int scan_rows(struct scan_sampler *s, struct pipe_batch *b)
 {
-	for (size_t r = 0; r < b->nrows && s->rows < s->max; r++, s->rows++)
-		for (size_t c = 0; c < b->ncols && c < s->t->ncols; c++)
-			det_col_add(&s->t->cols[c].det,
-				    &b->in[r * b->ncols + c]);
+	int rc = 0;
+
+	for (size_t r = 0; !rc && r < b->nrows && s->rows < s->max;
+	     r++, s->rows++)
+		for (size_t c = 0; !rc && c < b->ncols && c < s->t->ncols; c++)
+			rc = scan_cell(s, &s->t->cols[c].det,
+				       &b->in[r * b->ncols + c]);
+	if (rc)
+		return rc;
 	return s->rows < s->max ? 0 : -ECANCELED;
 }
 
@@ -161,8 +224,10 @@ static int scan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 	int rc = scan_rows(s, b);
 
 	memset(b->keep, 0, b->nrows);
-	if (rc)
+	if (rc == -ECANCELED)
 		spot_err_set(err, "sample complete");
+	else if (rc && err != s->why)
+		spot_err_set(err, "%s", s->why->msg);
 	return rc;
 }
 
@@ -176,7 +241,7 @@ static int scan_bind_tbl(void *arg, const char *table,
 
 	(void)table;
 	if (!s->t->cols) {
-		rc = scan_tbl_columns(s->t, cols, ncols, err);
+		rc = scan_tbl_columns(s->t, cols, ncols, false, err);
 		if (rc)
 			return rc;
 	} else {
@@ -197,18 +262,20 @@ static int scan_source(const struct view_format *f, struct view_req *req,
 		       struct scan_tbl *t, uint64_t max, struct spot_err *err)
 {
 	struct view_source src = { NULL, NULL, NULL, NULL };
-	struct scan_sampler s = { t, max, 0, { 0 }, err };
+	struct scan_sampler s = { t, max, 0, { 0 }, err, false, { 0 } };
 	const struct pipe_col *cols;
 	struct pipe_batch b;
 	bool have_b = false;
 	size_t ncols;
 	int rc;
 
+	spot_buf_init(&s.raw);
 	rc = f->source_open(req, &src, err);
 	if (!rc)
 		rc = src.ops->columns(src.state, &cols, &ncols, err);
 	if (!rc)
-		rc = scan_tbl_columns(t, cols, ncols, err);
+		rc = scan_tbl_columns(t, cols, ncols, f->id == VIEW_FMT_CSV,
+				      err);
 	if (!rc) {
 		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
 		have_b = !rc;
@@ -226,6 +293,7 @@ static int scan_source(const struct view_format *f, struct view_req *req,
 	if (rc == -ECANCELED)
 		rc = 0;
 	t->rows = s.rows;
+	spot_buf_fini(&s.raw);
 	if (have_b)
 		pipe_batch_fini(&b);
 	if (src.free)
@@ -239,10 +307,11 @@ static int scan_object(const struct view_format *f, struct view_req *req,
 		       struct spot_err *err)
 {
 	struct view_sqlobj obj = { name, NULL, NULL };
-	struct scan_sampler s = { t, max, 0, { 0 }, err };
+	struct scan_sampler s = { t, max, 0, { 0 }, err, true, { 0 } };
 	struct view_out out;
 	int rc;
 
+	spot_buf_init(&s.raw);
 	req->sub = name;
 	req->objs = &obj;
 	req->nobjs = 1;
@@ -252,6 +321,7 @@ static int scan_object(const struct view_format *f, struct view_req *req,
 	view_out_init(&out);
 	rc = view_format_build(f, req, &out, err);
 	view_out_fini(&out);
+	spot_buf_fini(&s.raw);
 	if (rc == -ECANCELED)
 		rc = 0;
 	t->rows = s.rows;

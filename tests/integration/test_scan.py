@@ -303,6 +303,50 @@ def test_scan_leaves_out_csvs_without_a_header_row(tmp_path):
     assert spotfs("check", "--strict", "-c", str(out)).returncode == 0
 
 
+def test_scan_blobs_by_their_bytes(sandbox):
+    """BLOBs are judged by their bytes, not their hex form: e-mails and
+    free text in BLOBs are masked in both forms of the table (its CSV
+    form holds BLOBs as hex: the planted values are searched for in hex
+    too), binary BLOBs no detector can read are served as NULL."""
+    s = sandbox()
+    con = sqlite3.connect(os.path.join(s.src, "b.db"))
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB, "
+                "contact, bin BLOB, colour BLOB)")
+    for i in range(20):
+        con.execute("INSERT INTO t (payload, contact, bin, colour) VALUES "
+                    "(?, ?, ?, ?)", (
+                        ("note zq%d.blob@example.org 219-09-9999" % i).encode(),
+                        ("ob%d.blob@example.org" % i).encode(),
+                        bytes([0xff, 0, 0xfe, i]), b"red"))
+    con.commit()
+    con.close()
+    r = scan(s.src, "-o", s.config)
+    assert r.returncode == 0, r.stderr
+    text = open(s.config).read()
+    assert '"colour": keep' in text and '"bin": { method: null }' in text
+    assert '"payload": { method: null }' in text, text
+    assert '"contact": { method: email }' in text, text
+    chk = spotfs("check", "--strict", "-c", s.config)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    planted = [b".blob@example.org", b"219-09-9999"]
+    planted += [p.hex().encode() for p in planted]
+    s.mount()
+    try:
+        with open(s.path("b/t.csv"), "rb") as f:
+            served = f.read()
+        assert b"726564" in served  # the kept BLOB, served as hex
+        with open(s.path("b.db"), "rb") as f:
+            served += f.read()
+    finally:
+        s.unmount()
+    prev = spotfs("preview", "-c", s.config, "b.db/t")
+    assert prev.returncode == 0, prev.stderr
+    served += prev.stdout.encode()
+    leaked = [p for p in planted if p in served]
+    assert not leaked, leaked
+    assert "726564" in prev.stdout  # the kept BLOB, served as hex
+
+
 @pytest.mark.parametrize("cmd", ["scan", "report"])
 def test_help(cmd):
     r = spotfs(cmd, "--help")

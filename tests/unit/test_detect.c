@@ -313,6 +313,51 @@ static void test_rules(void)
 	      r.yaml);
 }
 
+static void blob_decide(const char *name, const uint8_t *const *v,
+			const size_t *len, size_t n, struct det_rule *r)
+{
+	struct det_col c;
+
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < n; i++) {
+		struct pipe_cell cell = { v[i], len[i], PIPE_BLOB, 0 };
+
+		det_col_add(&c, &cell);
+	}
+	det_col_decide(&c, name, strlen(name), r);
+}
+
+/* BLOBs are judged by their bytes; bytes no detector reads are not kept. */
+static void test_blobs(void)
+{
+	static const uint8_t bin[] = { 0xff, 0x00, 0x17, 0x80 };
+	static const uint8_t red[] = "red";
+	static const uint8_t mail[] = "zq.blob@example.org";
+	static const uint8_t text[] = "call zq.blob@example.org or +1 415 555 "
+				      "0142 today";
+	const uint8_t *v[2];
+	size_t len[2];
+	struct det_rule r;
+
+	v[0] = red, len[0] = 3, v[1] = bin, len[1] = sizeof(bin);
+	blob_decide("payload", v, len, 2, &r);
+	CHECK(!r.keep && !strcmp(r.yaml, "{ method: null }") &&
+		      strstr(r.why, "binary"),
+	      "binary BLOB -> null with why: %s / %s", r.yaml, r.why);
+	v[1] = red, len[1] = 3;
+	blob_decide("payload", v, len, 2, &r);
+	CHECK(r.keep, "a BLOB of plain text is judged as text: %s", r.yaml);
+	v[0] = v[1] = mail, len[0] = len[1] = sizeof(mail) - 1;
+	blob_decide("contact", v, len, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: email }"),
+	      "e-mails in BLOBs -> email: %s", r.yaml);
+	v[0] = v[1] = text, len[0] = len[1] = sizeof(text) - 1;
+	blob_decide("notes", v, len, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: null }"),
+	      "free text in BLOBs -> null (pii would read hex): %s", r.yaml);
+	CHECK(!strstr(r.why, "example"), "no value in the reason");
+}
+
 int main(void)
 {
 	test_names();
@@ -320,5 +365,6 @@ int main(void)
 	test_values();
 	test_header_values();
 	test_rules();
+	test_blobs();
 	return check_done();
 }
