@@ -47,6 +47,7 @@ struct rpt_top {
 	uint64_t count;
 	uint64_t first;
 	char *cells[RPT_MAX_QUASI]; /* served cells, printable, cut */
+	bool null[RPT_MAX_QUASI];   /* the served cell is NULL */
 };
 
 struct rpt {
@@ -58,8 +59,9 @@ struct rpt {
 	uint64_t k;
 	uint64_t budget;
 	bool json;
-	/* the served rows as CSV, in a memory file */
+	/* the served rows as CSV or Parquet, in a memory file */
 	int fd;
+	enum view_fmt rfmt; /* the format of fd's bytes */
 	char delim;
 	size_t qcol[RPT_MAX_QUASI]; /* column index of each quasi */
 	uint8_t hkey[crypto_generichash_KEYBYTES];
@@ -85,12 +87,17 @@ static void rpt_key(const struct rpt *r, const struct pipe_batch *b, size_t row,
 	crypto_generichash_init(&st, r->hkey, sizeof(r->hkey), RPT_KEY_LEN);
 	for (size_t q = 0; q < r->nquasi; q++) {
 		const struct pipe_cell *c = &b->in[row * b->ncols + r->qcol[q]];
-		uint8_t len[8];
+		uint8_t len[9];
 		uint64_t n = c->type == PIPE_NULL ? 0 : c->len;
 
-		/* Length-prefixed: ("ab", "c") is not ("a", "bc"). */
+		/*
+		 * Typed and length-prefixed: ("ab", "c") is not ("a", "bc"),
+		 * NULL is not "", the integer 1 is not the text "1" (a
+		 * Parquet file or a database serves them apart).
+		 */
+		len[0] = c->type;
 		for (int i = 0; i < 8; i++)
-			len[i] = (uint8_t)(n >> (8 * i));
+			len[1 + i] = (uint8_t)(n >> (8 * i));
 		crypto_generichash_update(&st, len, sizeof(len));
 		crypto_generichash_update(&st, c->p, (size_t)n);
 	}
@@ -140,7 +147,7 @@ typedef int (*rpt_row_fn)(struct rpt *r, const struct pipe_batch *b, size_t row,
 
 static int rpt_read(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
 {
-	const struct view_format *f = view_format_get(VIEW_FMT_CSV);
+	const struct view_format *f = view_format_get(r->rfmt);
 	struct view_req req = { 0 };
 	struct view_source src = { NULL, NULL, NULL, NULL };
 	const struct pipe_col *cols;
@@ -181,7 +188,7 @@ out:
 /* Find the columns of the quasi-identifiers in the served header. */
 static int rpt_columns(struct rpt *r, struct spot_err *err)
 {
-	const struct view_format *f = view_format_get(VIEW_FMT_CSV);
+	const struct view_format *f = view_format_get(r->rfmt);
 	struct view_req req = { 0 };
 	struct view_source src = { NULL, NULL, NULL, NULL };
 	const struct pipe_col *cols;
@@ -191,6 +198,8 @@ static int rpt_columns(struct rpt *r, struct spot_err *err)
 	req.fd = r->fd;
 	req.delim = r->delim;
 	req.sub = "";
+	if (lseek(r->fd, 0, SEEK_SET) < 0)
+		return -errno;
 	rc = f->source_open(&req, &src, err);
 	if (!rc)
 		rc = src.ops->columns(src.state, &cols, &ncols, err);
@@ -316,8 +325,10 @@ static int rpt_cells_row(struct rpt *r, const struct pipe_batch *b, size_t row,
 				c->len < RPT_SHOW_MAX ? c->len : RPT_SHOW_MAX;
 			char raw[RPT_SHOW_MAX + 1];
 
-			memcpy(raw, c->p, n);
+			if (n)
+				memcpy(raw, c->p, n);
 			raw[n] = 0;
+			r->top[t].null[q] = c->type == PIPE_NULL;
 			r->top[t].cells[q] = malloc(RPT_SHOW_MAX + 1);
 			if (!r->top[t].cells[q])
 				return -ENOMEM;
@@ -330,45 +341,14 @@ static int rpt_cells_row(struct rpt *r, const struct pipe_batch *b, size_t row,
 
 /* ---- building the served rows ---- */
 
-/* The served rows of d (table sub) for role, as CSV bytes in r->fd. */
-static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
-		      const char *sub, struct spot_err *err)
+/* Copy a built view into r->fd. */
+static int rpt_copy(struct rpt *r, struct vc_content *out, struct spot_err *err)
 {
-	const struct view_format *f = view_format_get(sbx_format(s, d));
-	struct spot_buf csv;
-	struct vc_content out;
-	uint8_t *chunk = NULL;
-	int rc;
+	uint8_t *chunk = malloc(RPT_COPY_CHUNK);
+	int rc = chunk ? 0 : -ENOMEM;
 
-	r->fd = memfd_create("spotfs-report", MFD_CLOEXEC);
-	if (r->fd < 0) {
-		spot_err_set(err, "memfd_create: %s", strerror(errno));
-		return -errno;
-	}
-	spot_buf_init(&csv);
-	if (f && f->id != VIEW_FMT_CSV && !sub[0]) {
-		/* Parquet and the like: their rows as the CSV form serves. */
-		rc = sbx_csv_rows(s, d, r->role, UINT64_MAX, &csv, err);
-		for (size_t off = 0; !rc && off < csv.len;) {
-			ssize_t n = write(r->fd, csv.p + off, csv.len - off);
-
-			if (n < 0)
-				rc = -errno;
-			else
-				off += (size_t)n;
-		}
-		spot_buf_fini(&csv);
-		return rc;
-	}
-	r->delim = sub[0] ? ',' : d->delimiter;
-	rc = sbx_build(s, d, sub, r->role, &out, err);
-	if (rc)
-		return rc;
-	chunk = malloc(RPT_COPY_CHUNK);
-	if (!chunk)
-		rc = -ENOMEM;
-	for (uint64_t off = 0; !rc && off < out.size;) {
-		ssize_t n = out.read(out.obj, chunk, RPT_COPY_CHUNK, off);
+	for (uint64_t off = 0; !rc && off < out->size;) {
+		ssize_t n = out->read(out->obj, chunk, RPT_COPY_CHUNK, off);
 
 		if (n <= 0) {
 			rc = n < 0 ? (int)n : -EIO;
@@ -386,9 +366,62 @@ static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		}
 		off += (uint64_t)n;
 	}
+	if (rc == -ENOMEM)
+		spot_err_set(err, "out of memory");
 	free(chunk);
-	out.free(out.obj);
+	out->free(out->obj);
 	return rc;
+}
+
+/*
+ * The served rows of d (table sub) for role in r->fd: a Parquet file as
+ * the Parquet file it serves (NULL and "" apart, typed values), anything
+ * else as its CSV form.
+ */
+static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
+		      const char *sub, struct spot_err *err)
+{
+	const struct view_format *f = view_format_get(sbx_format(s, d));
+	struct spot_buf csv;
+	struct vc_content out;
+	bool self = true;
+	int rc;
+
+	r->fd = memfd_create("spotfs-report", MFD_CLOEXEC);
+	if (r->fd < 0) {
+		spot_err_set(err, "memfd_create: %s", strerror(errno));
+		return -errno;
+	}
+	r->rfmt = VIEW_FMT_CSV;
+	if (f && f->id == VIEW_FMT_PARQUET && !sub[0])
+		(void)sbx_form(s, d, &self);
+	else
+		self = false;
+	if (self) {
+		/* The file as served: classes as its readers see them. */
+		r->rfmt = VIEW_FMT_PARQUET;
+		rc = sbx_build(s, d, "", r->role, &out, err);
+		return rc ? rc : rpt_copy(r, &out, err);
+	}
+	spot_buf_init(&csv);
+	if (f && f->id != VIEW_FMT_CSV && !sub[0]) {
+		/* Other formats (a Parquet file served only as CSV): their
+		 * rows as the CSV form serves them. */
+		rc = sbx_csv_rows(s, d, r->role, UINT64_MAX, &csv, err);
+		for (size_t off = 0; !rc && off < csv.len;) {
+			ssize_t n = write(r->fd, csv.p + off, csv.len - off);
+
+			if (n < 0)
+				rc = -errno;
+			else
+				off += (size_t)n;
+		}
+		spot_buf_fini(&csv);
+		return rc;
+	}
+	r->delim = sub[0] ? ',' : d->delimiter;
+	rc = sbx_build(s, d, sub, r->role, &out, err);
+	return rc ? rc : rpt_copy(r, &out, err);
 }
 
 /* ---- output ---- */
@@ -423,7 +456,9 @@ static void rpt_print(const struct rpt *r)
 		printf("  %8llu ", (unsigned long long)r->top[t].count);
 		for (size_t q = 0; q < r->nquasi; q++)
 			printf(" %s=%s", r->quasi[q],
-			       r->top[t].cells[q] ? r->top[t].cells[q] : "?");
+			       r->top[t].null[q]    ? "(NULL)"
+			       : r->top[t].cells[q] ? r->top[t].cells[q]
+						    : "?");
 		printf("\n");
 	}
 }
@@ -467,7 +502,9 @@ static int rpt_json(const struct rpt *r)
 				     (unsigned long long)r->top[t].count);
 		for (size_t q = 0; !rc && q < r->nquasi; q++) {
 			rc = spot_buf_printf(&b, "%s", q ? "," : "");
-			if (!rc)
+			if (!rc && r->top[t].null[q])
+				rc = spot_buf_printf(&b, "null");
+			else if (!rc)
 				rc = spot_buf_json_str(
 					&b, r->top[t].cells[q]
 						    ? r->top[t].cells[q]

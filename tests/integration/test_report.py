@@ -138,6 +138,29 @@ def test_report_parquet(setup, tmp_path):
         (n, len(cls), sum(below.values()))
 
 
+@pytest.mark.skipif(not HAVE_DUCKDB, reason="needs DuckDB for Node")
+def test_report_parquet_keeps_null_and_empty_apart(sandbox, tmp_path):
+    """A Parquet file serves NULL and "" (and 1 and '1' in two files)
+    apart: report counts its classes as the served file holds them, so
+    the lone NULL is a class of one (the CSV form would merge it)."""
+    s = sandbox()
+    duck(tmp_path, "COPY (SELECT i AS id, CASE WHEN i = 0 THEN NULL WHEN "
+         "i < 4 THEN '' ELSE 'a' END AS q FROM range(8) t(i)) TO "
+         "'%s/n.parquet' (FORMAT parquet)" % s.src)
+    s.write_config("source: @SRC@\ndatasets:\n  n.parquet:\n"
+                   "    columns: { id: keep, q: keep }\n")
+    r = spotfs("report", "-c", s.config, "n.parquet", "--quasi", "q",
+               "--k", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert (got["rows"], got["classes"], got["smallest"]) == (8, 3, 1), got
+    assert got["k_anonymous"] is False
+    assert got["offending"] == [{"rows": 1, "values": [None]}], got
+    r = spotfs("report", "-c", s.config, "n.parquet", "--quasi", "q",
+               "--k", "2")
+    assert "q=(NULL)" in r.stdout, r.stdout
+
+
 def test_report_bad_input(setup):
     q = ["--quasi", "zip,dob"]
     r = report(setup, "nope.csv", *q)
