@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "format.h"
 #include "sandbox.h"
@@ -63,6 +64,9 @@ struct rpt {
 	int fd;
 	enum view_fmt rfmt; /* the format of fd's bytes */
 	char delim;
+	/* or a table of the served database, in memory (typed values) */
+	sqlite3 *db;
+	sqlite3_stmt *sel;	    /* SELECT the quasi-identifiers FROM it */
 	size_t qcol[RPT_MAX_QUASI]; /* column index of each quasi */
 	uint8_t hkey[crypto_generichash_KEYBYTES];
 	/* one pass's table */
@@ -145,6 +149,8 @@ static int rpt_add(struct rpt *r, const uint8_t key[RPT_KEY_LEN], uint64_t row)
 typedef int (*rpt_row_fn)(struct rpt *r, const struct pipe_batch *b, size_t row,
 			  uint64_t index);
 
+static int rpt_read_db(struct rpt *r, rpt_row_fn fn, struct spot_err *err);
+
 static int rpt_read(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
 {
 	const struct view_format *f = view_format_get(r->rfmt);
@@ -156,6 +162,8 @@ static int rpt_read(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
 	size_t ncols;
 	int rc;
 
+	if (r->db)
+		return rpt_read_db(r, fn, err);
 	req.fd = r->fd;
 	req.delim = r->delim;
 	req.sub = "";
@@ -185,6 +193,134 @@ out:
 	return rc;
 }
 
+/* Say which quasi-identifier the served table lacks (names only). */
+static void rpt_db_missing(struct rpt *r, const char *table,
+			   struct spot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (sqlite3_prepare_v2(r->db,
+			       "SELECT 1 FROM pragma_table_info(?1) "
+			       "WHERE name = ?2",
+			       -1, &st, NULL) == SQLITE_OK)
+		for (size_t q = 0; q < r->nquasi; q++) {
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, table, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, r->quasi[q], -1,
+					  SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_ROW) {
+				spot_err_set(err,
+					     "'%s' is not a column of %s as "
+					     "served",
+					     r->quasi[q], r->dataset);
+				break;
+			}
+		}
+	sqlite3_finalize(st);
+	if (!err->msg[0])
+		spot_err_set(err, "%s: the served table cannot be read",
+			     r->dataset);
+}
+
+/* SELECT "q1", "q2", ... FROM "table" of the served database. */
+static int rpt_db_select(struct rpt *r, const char *table, struct spot_err *err)
+{
+	struct spot_buf sql;
+	int rc = 0;
+
+	spot_buf_init(&sql);
+	rc = spot_buf_printf(&sql, "SELECT ");
+	for (size_t q = 0; !rc && q < r->nquasi; q++) {
+		rc = spot_buf_printf(&sql, "%s\"", q ? ", " : "");
+		for (const char *c = r->quasi[q]; !rc && *c; c++)
+			rc = spot_buf_printf(&sql, *c == '"' ? "\"\"" : "%c",
+					     *c);
+		if (!rc)
+			rc = spot_buf_putc(&sql, '"');
+	}
+	if (!rc)
+		rc = spot_buf_printf(&sql, " FROM main.\"");
+	for (const char *c = table; !rc && *c; c++)
+		rc = spot_buf_printf(&sql, *c == '"' ? "\"\"" : "%c", *c);
+	if (!rc)
+		rc = spot_buf_printf(&sql, "\"");
+	if (!rc)
+		rc = spot_buf_putc(&sql, 0);
+	if (rc) {
+		spot_buf_fini(&sql);
+		spot_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	/* "nope" must not read as the string 'nope' for a missing column. */
+	sqlite3_db_config(r->db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+	if (sqlite3_prepare_v2(r->db, (const char *)sql.p, -1, &r->sel, NULL) !=
+	    SQLITE_OK) {
+		rpt_db_missing(r, table, err);
+		rc = -ENOENT;
+	}
+	spot_buf_fini(&sql);
+	return rc;
+}
+
+/* Read the served table's rows, each cell with its type. */
+static int rpt_read_db(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
+{
+	struct pipe_cell cells[RPT_MAX_QUASI];
+	char reals[RPT_MAX_QUASI][32];
+	struct pipe_batch b;
+	uint64_t index = 0;
+	int rc = 0, step;
+
+	memset(&b, 0, sizeof(b));
+	b.in = cells;
+	b.ncols = r->nquasi;
+	b.nrows = 1;
+	sqlite3_reset(r->sel);
+	while (!rc && (step = sqlite3_step(r->sel)) == SQLITE_ROW) {
+		for (size_t q = 0; q < r->nquasi; q++) {
+			struct pipe_cell *c = &cells[q];
+			int i = (int)q;
+
+			memset(c, 0, sizeof(*c));
+			switch (sqlite3_column_type(r->sel, i)) {
+			case SQLITE_NULL:
+				c->type = PIPE_NULL;
+				continue;
+			case SQLITE_INTEGER:
+				c->type = PIPE_INT;
+				c->p = sqlite3_column_text(r->sel, i);
+				break;
+			case SQLITE_FLOAT:
+				/* Every bit of the double: round-trips. */
+				c->type = PIPE_REAL;
+				snprintf(reals[q], sizeof(reals[q]), "%.17g",
+					 sqlite3_column_double(r->sel, i));
+				c->p = (const uint8_t *)reals[q];
+				c->len = strlen(reals[q]);
+				continue;
+			case SQLITE_BLOB:
+				c->type = PIPE_BLOB;
+				c->p = sqlite3_column_blob(r->sel, i);
+				break;
+			default:
+				c->type = PIPE_TEXT;
+				c->p = sqlite3_column_text(r->sel, i);
+				break;
+			}
+			c->len = (size_t)sqlite3_column_bytes(r->sel, i);
+			if (!c->p && c->len)
+				return -ENOMEM;
+		}
+		rc = fn(r, &b, 0, index++);
+	}
+	if (!rc && step != SQLITE_DONE) {
+		spot_err_set(err, "%s: reading the served table failed",
+			     r->dataset);
+		rc = -EIO;
+	}
+	return rc;
+}
+
 /* Find the columns of the quasi-identifiers in the served header. */
 static int rpt_columns(struct rpt *r, struct spot_err *err)
 {
@@ -195,6 +331,11 @@ static int rpt_columns(struct rpt *r, struct spot_err *err)
 	size_t ncols;
 	int rc;
 
+	if (r->db) {
+		for (size_t q = 0; q < r->nquasi; q++)
+			r->qcol[q] = q;
+		return 0; /* rpt_db_select found them */
+	}
 	req.fd = r->fd;
 	req.delim = r->delim;
 	req.sub = "";
@@ -374,6 +515,56 @@ static int rpt_copy(struct rpt *r, struct vc_content *out, struct spot_err *err)
 }
 
 /*
+ * A table of a database: the served database itself, in memory, read
+ * typed (its CSV form merges NULL and "", 1 and '1'; the database keeps
+ * them apart, so its classes are the smaller ones).
+ */
+static int rpt_served_db(struct rpt *r, struct sbx *s,
+			 const struct cfg_dataset *d, const char *sub,
+			 struct spot_err *err)
+{
+	struct vc_content out;
+	uint8_t *mem = NULL;
+	int rc = sbx_build(s, d, "", r->role, &out, err);
+
+	if (rc)
+		return rc;
+	if (out.size > (uint64_t)INT64_MAX ||
+	    !(mem = sqlite3_malloc64(out.size ? out.size : 1)))
+		rc = -ENOMEM;
+	for (uint64_t off = 0; !rc && off < out.size;) {
+		ssize_t n = out.read(out.obj, mem + off,
+				     (size_t)(out.size - off), off);
+
+		if (n <= 0)
+			rc = n < 0 ? (int)n : -EIO;
+		else
+			off += (uint64_t)n;
+	}
+	out.free(out.obj);
+	if (!rc && sqlite3_open_v2(":memory:", &r->db, SQLITE_OPEN_READWRITE,
+				   NULL) != SQLITE_OK)
+		rc = -ENOMEM;
+	if (!rc && sqlite3_deserialize(
+			   r->db, "main", mem, (sqlite3_int64)out.size,
+			   (sqlite3_int64)out.size,
+			   SQLITE_DESERIALIZE_FREEONCLOSE |
+				   SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+		mem = NULL; /* freed by sqlite3_deserialize */
+		rc = -EIO;
+	} else if (!rc) {
+		mem = NULL;
+	}
+	sqlite3_free(mem);
+	if (rc) {
+		spot_err_set(err, "%s: the served database: %s", d->name,
+			     strerror(-rc));
+		return rc;
+	}
+	return rpt_db_select(r, sub, err);
+}
+
+/*
  * The served rows of d (table sub) for role in r->fd: a Parquet file as
  * the Parquet file it serves (NULL and "" apart, typed values), anything
  * else as its CSV form.
@@ -419,7 +610,9 @@ static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		spot_buf_fini(&csv);
 		return rc;
 	}
-	r->delim = sub[0] ? ',' : d->delimiter;
+	if (sub[0])
+		return rpt_served_db(r, s, d, sub, err);
+	r->delim = d->delimiter;
 	rc = sbx_build(s, d, sub, r->role, &out, err);
 	return rc ? rc : rpt_copy(r, &out, err);
 }
@@ -743,6 +936,8 @@ out:
 	free(r.tab);
 	if (r.fd >= 0)
 		close(r.fd);
+	sqlite3_finalize(r.sel);
+	sqlite3_close(r.db);
 	sbx_free(s);
 	return rc;
 }

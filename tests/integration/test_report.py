@@ -161,6 +161,33 @@ def test_report_parquet_keeps_null_and_empty_apart(sandbox, tmp_path):
     assert "q=(NULL)" in r.stdout, r.stdout
 
 
+def test_report_sqlite_counts_the_served_database_typed(sandbox):
+    """A table's CSV form merges NULL and "", 1 and '1'; the served
+    database keeps them apart, so report counts classes there: the lone
+    NULL and the lone integer 1 are classes of one."""
+    s = sandbox()
+    con = sqlite3.connect(os.path.join(s.src, "t.db"))
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, q, w)")
+    con.executemany("INSERT INTO t (q, w) VALUES (?, 'x')",
+                    [(None,), ("",), ("",), ("",), (1,), ("1",), ("1",),
+                     ("1",), (2.5,), (2.5,)])
+    con.commit()
+    con.close()
+    s.write_config("source: @SRC@\ndatasets:\n  t.db:\n"
+                   "    columns: { id: keep, q: keep, w: keep }\n")
+    r = spotfs("report", "-c", s.config, "t.db/t", "--quasi", "q,w",
+               "--k", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert (got["rows"], got["classes"], got["smallest"],
+            got["rows_below_k"]) == (10, 5, 1, 2), got
+    assert sorted(o["values"][0] or "NULL" for o in got["offending"]) == \
+        ["1", "NULL"], got
+    r = spotfs("report", "-c", s.config, "t.db/t", "--quasi", "q,nope")
+    assert r.returncode == 1 and "'nope' is not a column" in r.stderr, \
+        r.stderr
+
+
 def test_report_bad_input(setup):
     q = ["--quasi", "zip,dob"]
     r = report(setup, "nope.csv", *q)
