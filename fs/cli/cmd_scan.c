@@ -344,11 +344,12 @@ static const char *scan_shown(const char *rel)
 
 static void scan_say(struct scan *sc, const char *rel, const char *what)
 {
-	char name[PATH_MAX];
+	char name[PATH_MAX], why[SPOT_ERR_MAX + 128];
 
-	spot_printable(scan_shown(rel), name, sizeof(name));
+	scan_comment_text(scan_shown(rel), name, sizeof(name));
+	scan_comment_text(what, why, sizeof(why));
 	scan_progress_clear(sc);
-	fprintf(stderr, "spotfs scan: %s: %s\n", name, what);
+	fprintf(stderr, "spotfs scan: %s: %s\n", name, why);
 	sc->problems++;
 }
 
@@ -481,6 +482,11 @@ static int scan_file(struct scan *sc, const char *rel, const char *name)
 				 "e-mail, phone, card, SSN or IBAN): left out; "
 				 "name it in the config by hand if it must be "
 				 "served");
+	/* YAML is Unicode: no config can name it. */
+	if (!scan_utf8(rel, strlen(rel)))
+		return scan_skip(sc, rel, NULL,
+				 "its path is not UTF-8: no config can name "
+				 "it, left out");
 	rc = src_open(sc->srcfd, rel, &fd, &st);
 	if (rc)
 		return scan_skip(sc, rel, NULL, strerror(-rc));

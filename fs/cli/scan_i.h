@@ -72,6 +72,10 @@ void scan_fini(struct scan *sc);
 void scan_progress(struct scan *sc, const char *rel);
 void scan_progress_clear(struct scan *sc);
 
+/* s for one line (a comment, stderr): invalid UTF-8, control characters
+ * and line breaks (NEL, U+2028, U+2029) as '?'; cut to len. */
+void scan_comment_text(const char *s, char *out, size_t len);
+
 /* The starter config, and the findings as JSON, appended to out. 0 or
  * -ENOMEM. */
 int scan_write_yaml(const struct scan *sc, struct spot_buf *out);

@@ -77,7 +77,7 @@ void scan_progress(struct scan *sc, const char *rel)
 
 	if (!sc->tty)
 		return;
-	spot_printable(rel, name, sizeof(name) - 24);
+	scan_comment_text(rel, name, sizeof(name) - 24);
 	fprintf(stderr, "\r\033[Kspotfs scan: %u files: %s", sc->files, name);
 	fflush(stderr);
 	sc->progress_shown = true;
@@ -170,7 +170,7 @@ static int scan_yaml_str(struct spot_buf *b, const char *s)
 }
 
 /* Text for a comment: what YAML would not hold on the line as '?'. */
-static void scan_comment_text(const char *s, char *out, size_t len)
+void scan_comment_text(const char *s, char *out, size_t len)
 {
 	const uint8_t *p = (const uint8_t *)s;
 	size_t k = 0;

@@ -255,6 +255,9 @@ def test_scan_unicode_line_breaks_in_names(sandbox, tmp_path):
             "1,2,3,4,q@example.org\n")
     bad = "x\u2028unlisted_columns: keep\u2029default: show\u0085#.csv"
     os.symlink("/nonexistent", os.path.join(s.src, bad))
+    # A path that is not UTF-8 cannot be named in YAML: left out.
+    with open(os.path.join(s.src.encode(), b"caf\xe9.csv"), "w") as f:
+        f.write("id,x\n1,2\n")
     r = scan(s.src, "-o", s.config)
     assert r.returncode == 0, r.stderr
     text = open(s.config, encoding="utf-8").read()
@@ -264,6 +267,7 @@ def test_scan_unicode_line_breaks_in_names(sandbox, tmp_path):
     assert chk.returncode == 0, chk.stdout + chk.stderr
     assert "unlisted_columns: keep" in text  # in the comment, on its line
     assert "\nunlisted_columns: keep" not in text
+    assert "caf?.csv: its path is not UTF-8" in text, text
 
 
 def test_scan_withholds_names_of_anything_left_out(tmp_path):
