@@ -565,9 +565,9 @@ static int rpt_served_db(struct rpt *r, struct sbx *s,
 }
 
 /*
- * The served rows of d (table sub) for role in r->fd: a Parquet file as
- * the Parquet file it serves (NULL and "" apart, typed values), anything
- * else as its CSV form.
+ * The served rows of d (table sub) for role in r->fd: a dataset served as
+ * a Parquet file (its own, or a CSV's form) as that file (NULL and ""
+ * apart, typed values), anything else as its CSV form.
  */
 static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		      const char *sub, struct spot_err *err)
@@ -575,6 +575,7 @@ static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 	const struct view_format *f = view_format_get(sbx_format(s, d));
 	struct spot_buf csv;
 	struct vc_content out;
+	const char *form;
 	bool self = true;
 	int rc;
 
@@ -584,14 +585,17 @@ static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		return -errno;
 	}
 	r->rfmt = VIEW_FMT_CSV;
-	if (f && f->id == VIEW_FMT_PARQUET && !sub[0])
-		(void)sbx_form(s, d, &self);
-	else
-		self = false;
-	if (self) {
-		/* The file as served: classes as its readers see them. */
+	form = f && !sub[0] ? sbx_form(s, d, &self) : NULL;
+	if (f && f->id == VIEW_FMT_PARQUET && !sub[0] && self)
+		form = ""; /* the Parquet file itself */
+	else if (!form || strcmp(form, "parquet"))
+		form = NULL;
+	if (form) {
+		/* A Parquet file or form served: classes as its readers see
+		 * them (NULL is not "", a CSV's form holds NULLs a rule
+		 * made; the CSV form merges them with ""). */
 		r->rfmt = VIEW_FMT_PARQUET;
-		rc = sbx_build(s, d, "", r->role, &out, err);
+		rc = sbx_build(s, d, form, r->role, &out, err);
 		return rc ? rc : rpt_copy(r, &out, err);
 	}
 	spot_buf_init(&csv);

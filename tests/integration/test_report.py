@@ -188,6 +188,30 @@ def test_report_sqlite_counts_the_served_database_typed(sandbox):
         r.stderr
 
 
+@pytest.mark.skipif(not HAVE_DUCKDB, reason="needs DuckDB for Node")
+def test_report_csv_served_as_parquet_counts_its_nulls(sandbox):
+    """A CSV served as Parquet too: NULLs a rule makes are NULL in the
+    Parquet form and empty in the CSV; report counts the Parquet form,
+    where the lone NULL is a class of one."""
+    s = sandbox()
+    s.write("c.csv", "id,q\n" + "".join("%d,%s\n" % (i, "" if i < 4 else "a")
+                                        for i in range(8)))
+    lua = os.path.join(s.src, "..", "null_one.lua")
+    with open(lua, "w") as f:
+        f.write("columns = { q = function(v, row, ctx) if row.id == '0' "
+                "then return nil end return v end }\n")
+    s.write_config("source: @SRC@\ndatasets:\n  c.csv:\n"
+                   "    as: [csv, parquet]\n    policy: %s\n"
+                   "    columns: { id: keep }\n" % lua)
+    r = spotfs("report", "-c", s.config, "c.csv", "--quasi", "q",
+               "--k", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    got = json.loads(r.stdout)
+    assert (got["rows"], got["classes"], got["smallest"]) == (8, 3, 1), got
+    # (Not mounted here: building the form trips UBSan in pq_chunk.c on
+    # an empty string, a finding for the Parquet writer.)
+
+
 def test_report_bad_input(setup):
     q = ["--quasi", "zip,dob"]
     r = report(setup, "nope.csv", *q)
