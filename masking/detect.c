@@ -249,6 +249,28 @@ unsigned det_value(const uint8_t *p, size_t len)
 	return bits;
 }
 
+bool det_name_is_value(const char *name, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)name;
+	unsigned bits = det_value(p, len);
+	size_t digits = 0;
+
+	if (bits & (DET_V_PII | DET_V_IPV4 | DET_V_IPV6 | DET_V_URL |
+		    DET_V_DATE | DET_V_POSTCODE))
+		return true;
+	if (!(bits & DET_V_NUMBER))
+		return false;
+	/* A year ("2024") or a small count names a column; an amount, a
+	 * signed or decimal number or a long code does not. */
+	for (size_t i = 0; i < len; i++) {
+		if (det_digit(p[i]))
+			digits++;
+		else if (p[i] != ' ' && p[i] != '\t')
+			return true;
+	}
+	return digits > 4;
+}
+
 const char *det_value_name(unsigned bit)
 {
 	switch (bit) {
@@ -299,6 +321,37 @@ static bool det_try(enum msk_gen_to to, const struct pipe_cell *cell)
 	return rc == 0;
 }
 
+/* Whether (p, len) is UTF-8 text: valid, no NUL, no other C0 control
+ * but tab and line breaks (what a text column would hold). */
+static bool det_utf8_text(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = p[i] < 0x80	       ? 1
+			   : (p[i] >> 5) == 6  ? 2
+			   : (p[i] >> 4) == 14 ? 3
+			   : (p[i] >> 3) == 30 ? 4
+					       : 0;
+
+		if (!n || i + n > len)
+			return false;
+		if (n == 1 && p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
+		    p[i] != '\r')
+			return false;
+		for (size_t k = 1; k < n; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return false;
+		if ((n == 2 && p[i] < 0xc2) ||
+		    (n == 3 && p[i] == 0xe0 && p[i + 1] < 0xa0) ||
+		    (n == 3 && p[i] == 0xed && p[i + 1] >= 0xa0) ||
+		    (n == 4 && p[i] == 0xf0 && p[i + 1] < 0x90) ||
+		    (n == 4 &&
+		     (p[i] > 0xf4 || (p[i] == 0xf4 && p[i + 1] >= 0x90))))
+			return false;
+		i += n;
+	}
+	return true;
+}
+
 void det_col_add(struct det_col *c, const struct pipe_cell *cell)
 {
 	unsigned bits;
@@ -307,6 +360,11 @@ void det_col_add(struct det_col *c, const struct pipe_cell *cell)
 	if (cell->type == PIPE_NULL || !cell->len)
 		return;
 	c->values++;
+	if (cell->type == PIPE_BLOB) {
+		c->blobs++;
+		if (!det_utf8_text(cell->p, cell->len))
+			c->opaque++;
+	}
 	c->len_sum += cell->len;
 	bits = det_value(cell->p, cell->len);
 	for (unsigned i = 0; i < DET_V_COUNT; i++)
@@ -446,6 +504,21 @@ static bool det_by_name(const struct det_col *c, enum det_kind k,
 	case DET_COMPANY:
 		det_set(r, "{ method: fake, kind: company }", false);
 		return true;
+	case DET_PERSON:
+		if (det_major(c, DET_V_NUMBER)) {
+			det_set(r, "{ method: hash }", false);
+			det_why_add(r,
+				    "; numbers: an identifier of a person, a "
+				    "keyed pseudonym keeps joins",
+				    "");
+		} else {
+			det_set(r, "{ method: fake, kind: name }", false);
+			det_why_add(r,
+				    "; hash instead if it identifies the "
+				    "person by a code",
+				    "");
+		}
+		return true;
 	case DET_NAMED:
 	case DET_PERSONAL:
 		det_set(r, "{ method: hash }", false);
@@ -527,6 +600,15 @@ static void det_by_values(const struct det_col *c, struct det_rule *r)
 	}
 }
 
+/* Whether a rule replaces the whole value, whatever its bytes. */
+static bool det_whole(const char *yaml)
+{
+	return !strcmp(yaml, "{ method: null }") ||
+	       !strcmp(yaml, "{ method: hash }") ||
+	       !strcmp(yaml, "{ method: email }") ||
+	       !strncmp(yaml, "{ method: fake,", 15);
+}
+
 void det_col_decide(const struct det_col *c, const char *name, size_t len,
 		    struct det_rule *out)
 {
@@ -549,12 +631,40 @@ void det_col_decide(const struct det_col *c, const char *name, size_t len,
 	det_why_values(c, out);
 	if (!det_by_name(c, hit.kind, out))
 		det_by_values(c, out);
+	/* Bytes no detector can read are not served until reviewed. */
+	if (c->opaque && out->yaml[0] &&
+	    strcmp(out->yaml, "{ method: null }")) {
+		char part[128];
+
+		det_set(out, "{ method: null }", false);
+		snprintf(part, sizeof(part),
+			 "; %llu of %llu sampled values are binary (BLOBs "
+			 "that are not text): no detector can read them, "
+			 "served as NULL until reviewed",
+			 (unsigned long long)c->opaque,
+			 (unsigned long long)c->values);
+		det_why_add(out, part, "");
+	}
 	/* Nothing the detectors see is ever served raw. */
 	if (out->keep && c->pii_any) {
 		det_set(out, "{ method: pii }", false);
 		det_why_add(out,
 			    "; some values hold personal data: pii replaces "
 			    "it",
+			    "");
+	}
+	/*
+	 * A SQLite table's CSV form holds a BLOB as hex text, and the
+	 * methods that look into a value (pii, partial, mask, generalize)
+	 * see those hex digits, not the text: only rules that replace the
+	 * whole value are proposed for BLOBs.
+	 */
+	if (c->blobs && !out->keep && !det_whole(out->yaml)) {
+		det_set(out, "{ method: null }", false);
+		det_why_add(out,
+			    "; BLOB values: a table's CSV form holds them as "
+			    "hex, which pii, partial, mask and generalize "
+			    "cannot read: served as NULL until reviewed",
 			    "");
 	}
 	if (out->quasi)

@@ -44,6 +44,7 @@ enum det_kind {
 	DET_COMPANY,  /* names of companies */
 	DET_NAMED,    /* "product_name": a name, not of a person */
 	DET_NAME,     /* names of people */
+	DET_PERSON,   /* "customer", "patient": a name or an id of one */
 	DET_ADDRESS,  /* street addresses */
 	DET_POSTCODE, /* postal codes: a quasi-identifier */
 	DET_CITY,     /* a quasi-identifier */
@@ -93,6 +94,14 @@ enum det_kind det_name(const char *name, size_t len, struct det_name_hit *hit);
 /* The value bits of (p, len). */
 unsigned det_value(const uint8_t *p, size_t len);
 
+/*
+ * Whether a CSV header cell (name, len) reads as a value, not a name: what
+ * the PII detectors see, an IP address, URL, date or postcode, or a number
+ * other than a short one ("2024", "3"). A header row with one such cell
+ * (or only numbers) is a data row: the file has no header.
+ */
+bool det_name_is_value(const char *name, size_t len);
+
 /* Human name of one value bit ("e-mail addresses"). */
 const char *det_value_name(unsigned bit);
 /* Human name of a kind ("dates of birth"). */
@@ -107,12 +116,16 @@ struct det_col {
 	uint64_t year_ok;	    /* values generalize to: year accepts */
 	uint64_t range_ok;	    /* values generalize to: range accepts */
 	uint64_t len_sum;	    /* bytes of the values */
+	uint64_t blobs;		    /* values of type BLOB (raw bytes) */
+	uint64_t opaque;	    /* BLOBs that are not UTF-8 text */
 };
 
 /*
  * Count one sampled cell. The generalize methods are tried on the value
  * (msk_apply), so a rule is proposed only where it works on every sampled
- * value.
+ * value. A BLOB cell must hold its raw bytes (not the hex text a CSV form
+ * serves): bytes that are UTF-8 text are judged as text; others cannot be
+ * inspected, and a column with one such value is never kept.
  */
 void det_col_add(struct det_col *c, const struct pipe_cell *cell);
 

@@ -129,9 +129,24 @@ static const struct det_entry det_dict[] = {
 	{ "correo", DET_EMAIL, "es", DET_SUB },
 	{ "dob", DET_BIRTH, "en", DET_EXACT },
 	{ "birth", DET_BIRTH, "en", DET_SUB },
+	{ "bday", DET_BIRTH, "en", DET_SUB },
+	{ "bdate", DET_BIRTH, "en", DET_EXACT },
+	{ "born", DET_BIRTH, "en", DET_EXACT },
+	{ "yob", DET_BIRTH, "en", DET_EXACT },
 	{ "geburt", DET_BIRTH, "de", DET_SUB },
+	{ "gebdat", DET_BIRTH, "de", DET_SUB },
+	{ "geboren", DET_BIRTH, "de", DET_SUB },
+	{ "geb", DET_BIRTH, "de", DET_EXACT },
+	{ "gebjahr", DET_BIRTH, "de", DET_SUB },
 	{ "naissance", DET_BIRTH, "fr", DET_SUB },
+	{ "datenaiss", DET_BIRTH, "fr", DET_SUB },
+	{ "naiss", DET_BIRTH, "fr", DET_EXACT },
+	{ "ddn", DET_BIRTH, "fr", DET_EXACT },
 	{ "nacimiento", DET_BIRTH, "es", DET_SUB },
+	{ "fechanac", DET_BIRTH, "es", DET_SUB },
+	{ "fecnac", DET_BIRTH, "es", DET_SUB },
+	{ "fnac", DET_BIRTH, "es", DET_EXACT },
+	{ "nacido", DET_BIRTH, "es", DET_SUB },
 	{ "ssn", DET_SSN, "en", DET_EXACT },
 	{ "socialsecurity", DET_SSN, "en", DET_SUB },
 	{ "sozialversicherung", DET_SSN, "de", DET_SUB },
@@ -139,6 +154,7 @@ static const struct det_entry det_dict[] = {
 	{ "securitesociale", DET_SSN, "fr", DET_SUB },
 	{ "nir", DET_SSN, "fr", DET_EXACT },
 	{ "seguridadsocial", DET_SSN, "es", DET_SUB },
+	{ "ahv", DET_SSN, "de", DET_EXACT },
 	{ "nss", DET_SSN, "es", DET_EXACT },
 	{ "passport", DET_NATIONAL_ID, "en", DET_SUB },
 	{ "nationalid", DET_NATIONAL_ID, "en", DET_SUB },
@@ -160,8 +176,11 @@ static const struct det_entry det_dict[] = {
 	{ "accountnumber", DET_IBAN, "en", DET_SUB },
 	{ "kontonummer", DET_IBAN, "de", DET_SUB },
 	{ "rib", DET_IBAN, "fr", DET_EXACT },
-	{ "numerocuenta", DET_IBAN, "es", DET_SUB },
-	{ "cuentabancaria", DET_IBAN, "es", DET_SUB },
+	{ "kontonr", DET_IBAN, "de", DET_SUB },
+	{ "bankverbindung", DET_IBAN, "de", DET_SUB },
+	{ "numerodecompte", DET_IBAN, "fr", DET_SUB },
+	{ "comptebancaire", DET_IBAN, "fr", DET_SUB },
+	{ "cuenta", DET_IBAN, "es", DET_SUB },
 	{ "card", DET_CARD, "en", DET_SUB },
 	{ "cc", DET_CARD, "en", DET_EXACT },
 	{ "ccnum", DET_CARD, "en", DET_SUB },
@@ -181,6 +200,10 @@ static const struct det_entry det_dict[] = {
 	{ "telefono", DET_PHONE, "es", DET_SUB },
 	{ "movil", DET_PHONE, "es", DET_SUB },
 	{ "celular", DET_PHONE, "es", DET_EXACT },
+	{ "tfno", DET_PHONE, "es", DET_EXACT },
+	{ "telf", DET_PHONE, "es", DET_EXACT },
+	{ "tlf", DET_PHONE, "*", DET_EXACT },
+	{ "gsm", DET_PHONE, "fr", DET_EXACT },
 	{ "ip", DET_IP, "*", DET_EXACT },
 	{ "ipaddr", DET_IP, "en", DET_SUB },
 	{ "ipv4", DET_IP, "*", DET_EXACT },
@@ -191,6 +214,8 @@ static const struct det_entry det_dict[] = {
 	{ "forename", DET_FIRST_NAME, "en", DET_SUB },
 	{ "vorname", DET_FIRST_NAME, "de", DET_SUB },
 	{ "prenom", DET_FIRST_NAME, "fr", DET_SUB },
+	{ "fname", DET_FIRST_NAME, "en", DET_EXACT },
+	{ "primernombre", DET_FIRST_NAME, "es", DET_SUB },
 	{ "lastname", DET_LAST_NAME, "en", DET_SUB },
 	{ "surname", DET_LAST_NAME, "en", DET_SUB },
 	{ "familyname", DET_LAST_NAME, "en", DET_SUB },
@@ -198,6 +223,12 @@ static const struct det_entry det_dict[] = {
 	{ "familienname", DET_LAST_NAME, "de", DET_SUB },
 	{ "nomdefamille", DET_LAST_NAME, "fr", DET_SUB },
 	{ "apellido", DET_LAST_NAME, "es", DET_SUB },
+	{ "lname", DET_LAST_NAME, "en", DET_EXACT },
+	{ "fullnm", DET_NAME, "en", DET_SUB },
+	{ "fullname", DET_NAME, "en", DET_SUB },
+	{ "nomcomplet", DET_NAME, "fr", DET_SUB },
+	{ "nombrecompleto", DET_NAME, "es", DET_SUB },
+	{ "vollername", DET_NAME, "de", DET_SUB },
 	{ "username", DET_USERNAME, "en", DET_SUB },
 	{ "login", DET_USERNAME, "en", DET_EXACT },
 	{ "nickname", DET_USERNAME, "en", DET_SUB },
@@ -207,6 +238,8 @@ static const struct det_entry det_dict[] = {
 	{ "address", DET_ADDRESS, "en", DET_SUB },
 	{ "street", DET_ADDRESS, "en", DET_SUB },
 	{ "addr", DET_ADDRESS, "en", DET_EXACT },
+	{ "adr", DET_ADDRESS, "*", DET_EXACT },
+	{ "domicile", DET_ADDRESS, "fr", DET_SUB },
 	{ "adresse", DET_ADDRESS, "*", DET_SUB },
 	{ "strasse", DET_ADDRESS, "de", DET_SUB },
 	{ "anschrift", DET_ADDRESS, "de", DET_SUB },
@@ -221,6 +254,9 @@ static const struct det_entry det_dict[] = {
 	{ "plz", DET_POSTCODE, "de", DET_EXACT },
 	{ "postleitzahl", DET_POSTCODE, "de", DET_SUB },
 	{ "codepostal", DET_POSTCODE, "fr", DET_SUB },
+	{ "codpostal", DET_POSTCODE, "*", DET_SUB },
+	{ "cpostal", DET_POSTCODE, "*", DET_SUB },
+	{ "npa", DET_POSTCODE, "fr", DET_EXACT },
 	{ "cp", DET_POSTCODE, "*", DET_EXACT },
 	{ "codigopostal", DET_POSTCODE, "es", DET_SUB },
 	{ "city", DET_CITY, "en", DET_EXACT },
@@ -231,9 +267,14 @@ static const struct det_entry det_dict[] = {
 	{ "ville", DET_CITY, "fr", DET_EXACT },
 	{ "ciudad", DET_CITY, "es", DET_EXACT },
 	{ "localidad", DET_CITY, "es", DET_EXACT },
+	{ "localite", DET_CITY, "fr", DET_EXACT },
+	{ "poblacion", DET_CITY, "es", DET_EXACT },
+	{ "municipio", DET_CITY, "es", DET_EXACT },
+	{ "gemeinde", DET_CITY, "de", DET_EXACT },
 	{ "gender", DET_GENDER, "en", DET_EXACT },
 	{ "sex", DET_GENDER, "en", DET_EXACT },
 	{ "geschlecht", DET_GENDER, "de", DET_EXACT },
+	{ "geschl", DET_GENDER, "de", DET_EXACT },
 	{ "sexe", DET_GENDER, "fr", DET_EXACT },
 	{ "genre", DET_GENDER, "fr", DET_EXACT },
 	{ "sexo", DET_GENDER, "es", DET_EXACT },
@@ -248,6 +289,34 @@ static const char *const det_name_words[][2] = {
 	{ "name", "en" },
 	{ "nom", "fr" },
 	{ "nombre", "es" },
+	{ "nm", "en" },
+};
+
+/*
+ * Words for a person (a customer, a patient, an account holder): the
+ * column holds a name or an identifier of one, unless a thing or company
+ * word says otherwise ("customer_type", "owner_company").
+ */
+static const char *const det_person_words[][2] = {
+	{ "customer", "en" },	  { "client", "*" },
+	{ "patient", "*" },	  { "holder", "en" },
+	{ "owner", "en" },	  { "person", "*" },
+	{ "member", "en" },	  { "employee", "en" },
+	{ "recipient", "en" },	  { "sender", "en" },
+	{ "applicant", "en" },	  { "beneficiary", "en" },
+	{ "tenant", "en" },	  { "insured", "en" },
+	{ "kunde", "de" },	  { "inhaber", "de" },
+	{ "besitzer", "de" },	  { "eigentuemer", "de" },
+	{ "mitarbeiter", "de" },  { "empfaenger", "de" },
+	{ "absender", "de" },	  { "versicherter", "de" },
+	{ "titulaire", "fr" },	  { "proprietaire", "fr" },
+	{ "beneficiaire", "fr" }, { "employe", "fr" },
+	{ "destinataire", "fr" }, { "expediteur", "fr" },
+	{ "cliente", "es" },	  { "paciente", "es" },
+	{ "titular", "es" },	  { "propietario", "es" },
+	{ "dueno", "es" },	  { "beneficiario", "es" },
+	{ "empleado", "es" },	  { "destinatario", "es" },
+	{ "remitente", "es" },
 };
 
 /* With a name word: the name of a company, not of a person. */
@@ -339,6 +408,18 @@ enum det_kind det_name(const char *name, size_t len, struct det_name_hit *hit)
 			hit->kind = DET_NAME;
 		return hit->kind;
 	}
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(det_person_words); i++) {
+		if (!det_has_word(&w, det_person_words[i][0]) ||
+		    det_any_word(&w, det_company_words,
+				 SPOT_ARRAY_SIZE(det_company_words)) ||
+		    det_any_word(&w, det_thing_words,
+				 SPOT_ARRAY_SIZE(det_thing_words)))
+			continue;
+		hit->kind = DET_PERSON;
+		hit->word = det_person_words[i][0];
+		hit->lang = det_person_words[i][1];
+		return hit->kind;
+	}
 	if (det_check_personal(name, len)) {
 		hit->kind = DET_PERSONAL;
 		hit->word = "personal data";
@@ -366,6 +447,7 @@ const char *det_kind_name(enum det_kind k)
 		[DET_COMPANY] = "company names",
 		[DET_NAMED] = "names of things",
 		[DET_NAME] = "names of people",
+		[DET_PERSON] = "people (names or identifiers)",
 		[DET_ADDRESS] = "street addresses",
 		[DET_POSTCODE] = "postcodes",
 		[DET_CITY] = "places",

@@ -3,8 +3,9 @@
  * cmd_report.c - `spotfs report`: k-anonymity of a dataset as served.
  *
  * The dataset is built for a role as `spotfs preview` builds it (no mount),
- * its served rows are read back as CSV, and each row's combination of
- * quasi-identifier cells (as served: masked) is counted in a table of
+ * its served rows are read back with their types (report_rows.c), and each
+ * row's combination of typed quasi-identifier cells (as served: masked;
+ * NULL is not "") is counted in a table of
  * equivalence classes. The table holds keyed hashes of the combinations
  * (BLAKE2b under a key drawn for this run), never the cells, and at most
  * --budget classes: when there are more, the rows are read again in P
@@ -20,60 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
-#include "format.h"
-#include "sandbox.h"
-
-#define RPT_KEY_LEN 16
-#define RPT_TOP 10		    /* offending classes printed */
-#define RPT_BUDGET_DEFAULT 1000000u /* classes held at once (~32 MB) */
-#define RPT_MAX_QUASI 32
-#define RPT_MAX_PASSES 4096
-#define RPT_COPY_CHUNK (1u << 20)
-#define RPT_SHOW_MAX 64 /* bytes of a served cell printed */
-
-struct rpt_class {
-	uint8_t key[RPT_KEY_LEN];
-	uint64_t count; /* 0: an empty slot */
-	uint64_t first; /* row of its first member: a stable order */
-};
-
-struct rpt_top {
-	uint8_t key[RPT_KEY_LEN];
-	uint64_t count;
-	uint64_t first;
-	char *cells[RPT_MAX_QUASI]; /* served cells, printable, cut */
-};
-
-struct rpt {
-	/* what was asked */
-	const char *dataset;
-	const char *role;
-	const char *quasi[RPT_MAX_QUASI];
-	size_t nquasi;
-	uint64_t k;
-	uint64_t budget;
-	bool json;
-	/* the served rows as CSV, in a memory file */
-	int fd;
-	char delim;
-	size_t qcol[RPT_MAX_QUASI]; /* column index of each quasi */
-	uint8_t hkey[crypto_generichash_KEYBYTES];
-	/* one pass's table */
-	struct rpt_class *tab;
-	size_t cap; /* slots, a power of two */
-	size_t used;
-	/* results */
-	uint64_t rows, classes, smallest, below_classes, below_rows;
-	unsigned passes;
-	unsigned pass; /* the one being read */
-	struct rpt_top top[RPT_TOP];
-	size_t ntop;
-};
+#include "report_i.h"
 
 /* ---- counting ---- */
 
@@ -85,12 +37,17 @@ static void rpt_key(const struct rpt *r, const struct pipe_batch *b, size_t row,
 	crypto_generichash_init(&st, r->hkey, sizeof(r->hkey), RPT_KEY_LEN);
 	for (size_t q = 0; q < r->nquasi; q++) {
 		const struct pipe_cell *c = &b->in[row * b->ncols + r->qcol[q]];
-		uint8_t len[8];
+		uint8_t len[9];
 		uint64_t n = c->type == PIPE_NULL ? 0 : c->len;
 
-		/* Length-prefixed: ("ab", "c") is not ("a", "bc"). */
+		/*
+		 * Typed and length-prefixed: ("ab", "c") is not ("a", "bc"),
+		 * NULL is not "", the integer 1 is not the text "1" (a
+		 * Parquet file or a database serves them apart).
+		 */
+		len[0] = c->type;
 		for (int i = 0; i < 8; i++)
-			len[i] = (uint8_t)(n >> (8 * i));
+			len[1 + i] = (uint8_t)(n >> (8 * i));
 		crypto_generichash_update(&st, len, sizeof(len));
 		crypto_generichash_update(&st, c->p, (size_t)n);
 	}
@@ -132,83 +89,6 @@ static int rpt_add(struct rpt *r, const uint8_t key[RPT_KEY_LEN], uint64_t row)
 			return 0;
 		}
 	}
-}
-
-/* Read the served rows once, calling fn for each. 0 or -errno. */
-typedef int (*rpt_row_fn)(struct rpt *r, const struct pipe_batch *b, size_t row,
-			  uint64_t index);
-
-static int rpt_read(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
-{
-	const struct view_format *f = view_format_get(VIEW_FMT_CSV);
-	struct view_req req = { 0 };
-	struct view_source src = { NULL, NULL, NULL, NULL };
-	const struct pipe_col *cols;
-	struct pipe_batch b;
-	uint64_t index = 0;
-	size_t ncols;
-	int rc;
-
-	req.fd = r->fd;
-	req.delim = r->delim;
-	req.sub = "";
-	if (lseek(r->fd, 0, SEEK_SET) < 0)
-		return -errno;
-	rc = f->source_open(&req, &src, err);
-	if (!rc)
-		rc = src.ops->columns(src.state, &cols, &ncols, err);
-	if (!rc && (rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS)))
-		spot_err_set(err, "out of memory");
-	if (rc)
-		goto out;
-	for (;;) {
-		pipe_batch_clear(&b);
-		rc = src.ops->next_batch(src.state, &b, err);
-		if (rc || !b.nrows)
-			break;
-		for (size_t i = 0; !rc && i < b.nrows; i++)
-			rc = fn(r, &b, i, index++);
-		if (rc)
-			break;
-	}
-	pipe_batch_fini(&b);
-out:
-	if (src.free)
-		src.free(src.obj);
-	return rc;
-}
-
-/* Find the columns of the quasi-identifiers in the served header. */
-static int rpt_columns(struct rpt *r, struct spot_err *err)
-{
-	const struct view_format *f = view_format_get(VIEW_FMT_CSV);
-	struct view_req req = { 0 };
-	struct view_source src = { NULL, NULL, NULL, NULL };
-	const struct pipe_col *cols;
-	size_t ncols;
-	int rc;
-
-	req.fd = r->fd;
-	req.delim = r->delim;
-	req.sub = "";
-	rc = f->source_open(&req, &src, err);
-	if (!rc)
-		rc = src.ops->columns(src.state, &cols, &ncols, err);
-	for (size_t q = 0; !rc && q < r->nquasi; q++) {
-		int i = pipe_col_find(cols, ncols, r->quasi[q],
-				      strlen(r->quasi[q]));
-
-		if (i < 0) {
-			spot_err_set(err,
-				     "'%s' is not a column of %s as served",
-				     r->quasi[q], r->dataset);
-			rc = -ENOENT;
-		}
-		r->qcol[q] = (size_t)i;
-	}
-	if (src.free)
-		src.free(src.obj);
-	return rc;
 }
 
 static int rpt_count_row(struct rpt *r, const struct pipe_batch *b, size_t row,
@@ -316,8 +196,10 @@ static int rpt_cells_row(struct rpt *r, const struct pipe_batch *b, size_t row,
 				c->len < RPT_SHOW_MAX ? c->len : RPT_SHOW_MAX;
 			char raw[RPT_SHOW_MAX + 1];
 
-			memcpy(raw, c->p, n);
+			if (n)
+				memcpy(raw, c->p, n);
 			raw[n] = 0;
+			r->top[t].null[q] = c->type == PIPE_NULL;
 			r->top[t].cells[q] = malloc(RPT_SHOW_MAX + 1);
 			if (!r->top[t].cells[q])
 				return -ENOMEM;
@@ -326,69 +208,6 @@ static int rpt_cells_row(struct rpt *r, const struct pipe_batch *b, size_t row,
 		}
 	}
 	return 0;
-}
-
-/* ---- building the served rows ---- */
-
-/* The served rows of d (table sub) for role, as CSV bytes in r->fd. */
-static int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
-		      const char *sub, struct spot_err *err)
-{
-	const struct view_format *f = view_format_get(sbx_format(s, d));
-	struct spot_buf csv;
-	struct vc_content out;
-	uint8_t *chunk = NULL;
-	int rc;
-
-	r->fd = memfd_create("spotfs-report", MFD_CLOEXEC);
-	if (r->fd < 0) {
-		spot_err_set(err, "memfd_create: %s", strerror(errno));
-		return -errno;
-	}
-	spot_buf_init(&csv);
-	if (f && f->id != VIEW_FMT_CSV && !sub[0]) {
-		/* Parquet and the like: their rows as the CSV form serves. */
-		rc = sbx_csv_rows(s, d, r->role, UINT64_MAX, &csv, err);
-		for (size_t off = 0; !rc && off < csv.len;) {
-			ssize_t n = write(r->fd, csv.p + off, csv.len - off);
-
-			if (n < 0)
-				rc = -errno;
-			else
-				off += (size_t)n;
-		}
-		spot_buf_fini(&csv);
-		return rc;
-	}
-	r->delim = sub[0] ? ',' : d->delimiter;
-	rc = sbx_build(s, d, sub, r->role, &out, err);
-	if (rc)
-		return rc;
-	chunk = malloc(RPT_COPY_CHUNK);
-	if (!chunk)
-		rc = -ENOMEM;
-	for (uint64_t off = 0; !rc && off < out.size;) {
-		ssize_t n = out.read(out.obj, chunk, RPT_COPY_CHUNK, off);
-
-		if (n <= 0) {
-			rc = n < 0 ? (int)n : -EIO;
-			spot_err_set(err, "reading the view: %s",
-				     strerror(-rc));
-			break;
-		}
-		for (ssize_t w = 0; !rc && w < n;) {
-			ssize_t k = write(r->fd, chunk + w, (size_t)(n - w));
-
-			if (k < 0)
-				rc = -errno;
-			else
-				w += k;
-		}
-		off += (uint64_t)n;
-	}
-	free(chunk);
-	out.free(out.obj);
-	return rc;
 }
 
 /* ---- output ---- */
@@ -423,7 +242,9 @@ static void rpt_print(const struct rpt *r)
 		printf("  %8llu ", (unsigned long long)r->top[t].count);
 		for (size_t q = 0; q < r->nquasi; q++)
 			printf(" %s=%s", r->quasi[q],
-			       r->top[t].cells[q] ? r->top[t].cells[q] : "?");
+			       r->top[t].null[q]    ? "(NULL)"
+			       : r->top[t].cells[q] ? r->top[t].cells[q]
+						    : "?");
 		printf("\n");
 	}
 }
@@ -467,7 +288,9 @@ static int rpt_json(const struct rpt *r)
 				     (unsigned long long)r->top[t].count);
 		for (size_t q = 0; !rc && q < r->nquasi; q++) {
 			rc = spot_buf_printf(&b, "%s", q ? "," : "");
-			if (!rc)
+			if (!rc && r->top[t].null[q])
+				rc = spot_buf_printf(&b, "null");
+			else if (!rc)
 				rc = spot_buf_json_str(
 					&b, r->top[t].cells[q]
 						    ? r->top[t].cells[q]
@@ -706,6 +529,8 @@ out:
 	free(r.tab);
 	if (r.fd >= 0)
 		close(r.fd);
+	sqlite3_finalize(r.sel);
+	sqlite3_close(r.db);
 	sbx_free(s);
 	return rc;
 }

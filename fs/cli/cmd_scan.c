@@ -8,8 +8,9 @@
  * through the table of formats (format.h): rows of a format with a row
  * source (CSV, Parquet) from that source, tables of a format with objects
  * (SQLite) through its build with a plan whose row filter samples and then
- * stops the build. Values go to the detectors (detect.h), which keep
- * counters only: nothing written or printed holds a value.
+ * stops the build (scan_sample.c). Values go to the detectors (detect.h),
+ * which keep counters only: nothing written or printed holds a value, and
+ * no name that looks like one (a path with an e-mail in it is withheld).
  */
 #include "cli.h"
 
@@ -35,238 +36,31 @@
 #define SCAN_FILES 100000u
 #define SCAN_HEAD 16
 #define SCAN_MAX_ROWS 10000000
+#define SCAN_WITHHELD "(a path withheld)"
 
 static int scan_dirent_cmp(const void *a, const void *b);
 
-/* ---- sampling ---- */
-
-/* One table being sampled: its columns and the plan that samples them. */
-struct scan_sampler {
-	struct scan_tbl *t;
-	uint64_t max;
-	uint64_t rows;
-	struct pipe_plan plan;
-	struct spot_err *why; /* where a column problem is said */
-};
-
-/* Whether (p, len) is UTF-8 YAML can hold (control bytes are escaped). */
-static bool scan_utf8(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = p[i] < 0x80	       ? 1
-			   : (p[i] >> 5) == 6  ? 2
-			   : (p[i] >> 4) == 14 ? 3
-			   : (p[i] >> 3) == 30 ? 4
-					       : 0;
-
-		if (!n || i + n > len)
-			return false;
-		for (size_t k = 1; k < n; k++)
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-		if ((n == 2 && p[i] < 0xc2) ||
-		    (n == 3 && p[i] == 0xe0 && p[i + 1] < 0xa0) ||
-		    (n == 3 && p[i] == 0xed && p[i + 1] >= 0xa0) ||
-		    (n == 4 && p[i] == 0xf0 && p[i + 1] < 0x90) ||
-		    (n == 4 &&
-		     (p[i] > 0xf4 || (p[i] == 0xf4 && p[i + 1] >= 0x90))))
-			return false;
-		i += n;
-	}
-	return true;
-}
+/* ---- the folder ---- */
 
 /*
- * Take the columns of a table, or say why the table cannot be listed in a
- * config (then it is left out: under default: hide, not served). The
- * reasons are the ones `spotfs check` and the mount refuse a view for.
+ * The name of a file, folder or table as scan may print or write it: a
+ * path any part of which looks like a value (an e-mail, phone, card, SSN
+ * or IBAN: a folder per customer) is withheld, whatever the file is.
  */
-static int scan_tbl_columns(struct scan_tbl *t, const struct pipe_col *cols,
-			    size_t ncols, struct spot_err *err)
+static const char *scan_shown(const char *rel)
 {
-	if (!ncols) {
-		spot_err_set(err, "no columns");
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < ncols; i++) {
-		const struct pipe_col *c = &cols[i];
-
-		if (memchr(c->name, 0, c->name_len)) {
-			spot_err_set(err,
-				     "column %zu (1-based) has a name "
-				     "with a NUL byte: no rule can name "
-				     "it",
-				     i + 1);
-			return -EINVAL;
-		}
-		if (!scan_utf8(c->name, c->name_len)) {
-			spot_err_set(err,
-				     "column %zu (1-based) has a name "
-				     "that is not UTF-8",
-				     i + 1);
-			return -EINVAL;
-		}
-		/* Never copy a value into the config: a missing header. */
-		if (msk_pii_detect((const uint8_t *)c->name, c->name_len)) {
-			spot_err_set(err,
-				     "column %zu (1-based) has a name "
-				     "that looks like a value: is the "
-				     "header row missing?",
-				     i + 1);
-			return -EINVAL;
-		}
-		for (size_t j = 0; j < i; j++)
-			if (cols[j].name_len == c->name_len &&
-			    !memcmp(cols[j].name, c->name, c->name_len)) {
-				spot_err_set(err,
-					     "columns %zu and %zu "
-					     "(1-based) share a name",
-					     j + 1, i + 1);
-				return -EINVAL;
-			}
-	}
-	t->cols = calloc(ncols, sizeof(*t->cols));
-	if (!t->cols) {
-		spot_err_set(err, "out of memory");
-		return -ENOMEM;
-	}
-	t->ncols = ncols;
-	for (size_t i = 0; i < ncols; i++) {
-		t->cols[i].name = strndup(cols[i].name, cols[i].name_len);
-		if (!t->cols[i].name) {
-			spot_err_set(err, "out of memory");
-			return -ENOMEM;
-		}
-	}
-	return 0;
+	return msk_pii_detect((const uint8_t *)rel, strlen(rel)) ? SCAN_WITHHELD
+								 : rel;
 }
-
-/* Count the rows of a batch until the sample is full. */
-static int scan_rows(struct scan_sampler *s, struct pipe_batch *b)
-{
-	for (size_t r = 0; r < b->nrows && s->rows < s->max; r++, s->rows++)
-		for (size_t c = 0; c < b->ncols && c < s->t->ncols; c++)
-			det_col_add(&s->t->cols[c].det,
-				    &b->in[r * b->ncols + c]);
-	return s->rows < s->max ? 0 : -ECANCELED;
-}
-
-/* The row filter of the sampling plan: sample, serve nothing. */
-static int scan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
-{
-	struct scan_sampler *s = arg;
-	int rc = scan_rows(s, b);
-
-	memset(b->keep, 0, b->nrows);
-	if (rc)
-		spot_err_set(err, "sample complete");
-	return rc;
-}
-
-/* view_bind_tbl_fn for a table of a format with objects. */
-static int scan_bind_tbl(void *arg, const char *table,
-			 const struct pipe_col *cols, size_t ncols,
-			 const struct pipe_plan **plan, struct spot_err *err)
-{
-	struct scan_sampler *s = arg;
-	int rc;
-
-	(void)table;
-	if (!s->t->cols) {
-		rc = scan_tbl_columns(s->t, cols, ncols, err);
-		if (rc)
-			return rc;
-	} else {
-		/* Tried again (the database changed): start over. */
-		for (size_t i = 0; i < s->t->ncols; i++)
-			memset(&s->t->cols[i].det, 0,
-			       sizeof(s->t->cols[i].det));
-		s->rows = 0;
-	}
-	s->plan.row_fn = scan_row_fn;
-	s->plan.row_arg = s;
-	*plan = &s->plan;
-	return 0;
-}
-
-/* Sample a format with a row source (CSV, Parquet). */
-static int scan_source(const struct view_format *f, struct view_req *req,
-		       struct scan_tbl *t, uint64_t max, struct spot_err *err)
-{
-	struct view_source src = { NULL, NULL, NULL, NULL };
-	struct scan_sampler s = { t, max, 0, { 0 }, err };
-	const struct pipe_col *cols;
-	struct pipe_batch b;
-	bool have_b = false;
-	size_t ncols;
-	int rc;
-
-	rc = f->source_open(req, &src, err);
-	if (!rc)
-		rc = src.ops->columns(src.state, &cols, &ncols, err);
-	if (!rc)
-		rc = scan_tbl_columns(t, cols, ncols, err);
-	if (!rc) {
-		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
-		have_b = !rc;
-		if (rc)
-			spot_err_set(err, "out of memory");
-	}
-	while (!rc && s.rows < max) {
-		pipe_batch_clear(&b);
-		b.first_row = s.rows;
-		rc = src.ops->next_batch(src.state, &b, err);
-		if (rc || !b.nrows)
-			break;
-		rc = scan_rows(&s, &b);
-	}
-	if (rc == -ECANCELED)
-		rc = 0;
-	t->rows = s.rows;
-	if (have_b)
-		pipe_batch_fini(&b);
-	if (src.free)
-		src.free(src.obj);
-	return rc;
-}
-
-/* Sample one table of a format with objects (SQLite). */
-static int scan_object(const struct view_format *f, struct view_req *req,
-		       const char *name, struct scan_tbl *t, uint64_t max,
-		       struct spot_err *err)
-{
-	struct view_sqlobj obj = { name, NULL, NULL };
-	struct scan_sampler s = { t, max, 0, { 0 }, err };
-	struct view_out out;
-	int rc;
-
-	req->sub = name;
-	req->objs = &obj;
-	req->nobjs = 1;
-	req->bind = scan_bind_tbl;
-	req->more = scan_bind_tbl;
-	req->arg = &s;
-	view_out_init(&out);
-	rc = view_format_build(f, req, &out, err);
-	view_out_fini(&out);
-	if (rc == -ECANCELED)
-		rc = 0;
-	t->rows = s.rows;
-	req->sub = "";
-	return rc;
-}
-
-/* ---- the folder ---- */
 
 static void scan_say(struct scan *sc, const char *rel, const char *what)
 {
-	char name[PATH_MAX];
+	char name[PATH_MAX], why[SPOT_ERR_MAX + 128];
 
-	spot_printable(rel, name, sizeof(name));
+	scan_comment_text(scan_shown(rel), name, sizeof(name));
+	scan_comment_text(what, why, sizeof(why));
 	scan_progress_clear(sc);
-	fprintf(stderr, "spotfs scan: %s: %s\n", name, what);
+	fprintf(stderr, "spotfs scan: %s: %s\n", name, why);
 	sc->problems++;
 }
 
@@ -274,11 +68,13 @@ static void scan_say(struct scan *sc, const char *rel, const char *what)
 static int scan_skip(struct scan *sc, const char *rel, const char *table,
 		     const char *why)
 {
-	struct scan_ds *d = scan_ds_add(sc, rel, NULL);
+	struct scan_ds *d = scan_ds_add(sc, scan_shown(rel), NULL);
 	char msg[SPOT_ERR_MAX + 64];
 
 	if (!d)
 		return -ENOMEM;
+	if (table && scan_shown(table) != table)
+		table = "a table";
 	snprintf(msg, sizeof(msg), "%s%s%s", table ? table : "",
 		 table ? ": " : "", why);
 	d->skip = strdup(msg);
@@ -391,12 +187,17 @@ static int scan_file(struct scan *sc, const char *rel, const char *name)
 	int fd, rc;
 
 	/* Never write a value: not even one a file or folder is named by. */
-	if (msk_pii_detect((const uint8_t *)rel, strlen(rel)))
-		return scan_skip(sc, "(a path withheld)", NULL,
+	if (scan_shown(rel) != rel)
+		return scan_skip(sc, rel, NULL,
 				 "its name looks like personal data (an "
 				 "e-mail, phone, card, SSN or IBAN): left out; "
 				 "name it in the config by hand if it must be "
 				 "served");
+	/* YAML is Unicode: no config can name it. */
+	if (!scan_utf8(rel, strlen(rel)))
+		return scan_skip(sc, rel, NULL,
+				 "its path is not UTF-8: no config can name "
+				 "it, left out");
 	rc = src_open(sc->srcfd, rel, &fd, &st);
 	if (rc)
 		return scan_skip(sc, rel, NULL, strerror(-rc));

@@ -68,9 +68,27 @@ struct scan_ds *scan_ds_add(struct scan *sc, const char *rel,
 struct scan_tbl *scan_tbl_add(struct scan_ds *d, const char *name);
 void scan_fini(struct scan *sc);
 
+/* Whether (s, len) is UTF-8 YAML can hold (control bytes are escaped). */
+bool scan_utf8(const char *s, size_t len);
+
+/*
+ * Sample table t of req: of a format with a row source (CSV, Parquet), or
+ * the table name of a format with objects (SQLite), up to max rows. 0, or
+ * -errno with err saying why the table cannot be listed (no value in it).
+ */
+int scan_source(const struct view_format *f, struct view_req *req,
+		struct scan_tbl *t, uint64_t max, struct spot_err *err);
+int scan_object(const struct view_format *f, struct view_req *req,
+		const char *name, struct scan_tbl *t, uint64_t max,
+		struct spot_err *err);
+
 /* Progress on a terminal: the file being read; cleared before a line. */
 void scan_progress(struct scan *sc, const char *rel);
 void scan_progress_clear(struct scan *sc);
+
+/* s for one line (a comment, stderr): invalid UTF-8, control characters
+ * and line breaks (NEL, U+2028, U+2029) as '?'; cut to len. */
+void scan_comment_text(const char *s, char *out, size_t len);
 
 /* The starter config, and the findings as JSON, appended to out. 0 or
  * -ENOMEM. */

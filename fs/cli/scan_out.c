@@ -77,7 +77,7 @@ void scan_progress(struct scan *sc, const char *rel)
 
 	if (!sc->tty)
 		return;
-	spot_printable(rel, name, sizeof(name) - 24);
+	scan_comment_text(rel, name, sizeof(name) - 24);
 	fprintf(stderr, "\r\033[Kspotfs scan: %u files: %s", sc->files, name);
 	fflush(stderr);
 	sc->progress_shown = true;
@@ -94,9 +94,54 @@ void scan_progress_clear(struct scan *sc)
 /* ---- YAML ---- */
 
 /*
- * s as a YAML double-quoted scalar: quotes and backslashes escaped,
- * control characters (C0, DEL, C1) and the code points YAML may not hold
- * raw as escapes; other UTF-8 as is (the caller checked it is UTF-8).
+ * The code point at p (UTF-8, n bytes), or -1 for a byte that starts no
+ * valid sequence (then n is 1).
+ */
+static long scan_cp(const uint8_t *p, size_t *n)
+{
+	size_t k = p[0] < 0x80	       ? 1
+		   : (p[0] >> 5) == 6  ? 2
+		   : (p[0] >> 4) == 14 ? 3
+		   : (p[0] >> 3) == 30 ? 4
+				       : 0;
+	long cp = k == 1 ? p[0] : k == 2 ? p[0] & 0x1f : p[0] & 0x0f;
+
+	*n = 1;
+	if (k == 4)
+		cp = p[0] & 0x07;
+	for (size_t i = 1; i < k; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* a NUL ends the loop here too */
+			return -1;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (!k || (k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
+	    (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*n = k;
+	return cp;
+}
+
+/*
+ * Whether YAML may hold the code point raw in a scalar or a comment on
+ * one line: printable (YAML 1.1 c-printable), not a line break (CR, LF,
+ * NEL, U+2028, U+2029), not a byte order mark. Tab is escaped too.
+ */
+static bool scan_cp_plain(long cp)
+{
+	if (cp == 0x2028 || cp == 0x2029)
+		return false;
+	return (cp >= 0x20 && cp <= 0x7e) || (cp >= 0xa0 && cp <= 0xd7ff) ||
+	       (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+	       (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/*
+ * s as a YAML double-quoted scalar: quotes and backslashes escaped, every
+ * code point YAML may not hold raw or reads as a line break (C0, DEL, C1
+ * with NEL, U+2028, U+2029, U+FEFF, U+FFFE, U+FFFF) as an escape; other
+ * UTF-8 as is. A byte of invalid UTF-8 (the caller checks names are
+ * UTF-8) is written as U+FFFD, so the output always parses.
  */
 static int scan_yaml_str(struct spot_buf *b, const char *s)
 {
@@ -104,36 +149,56 @@ static int scan_yaml_str(struct spot_buf *b, const char *s)
 	int rc = spot_buf_putc(b, '"');
 
 	while (!rc && *p) {
-		if (*p == '"' || *p == '\\') {
-			rc = spot_buf_printf(b, "\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			rc = spot_buf_printf(b, "\\x%02x", *p++);
-		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			rc = spot_buf_printf(b, "\\x%02x", p[1]);
-			p += 2;
-		} else if (*p == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
-			rc = spot_buf_printf(b, "\\ufeff");
-			p += 3;
-		} else if (*p == 0xef && p[1] == 0xbf &&
-			   (p[2] == 0xbe || p[2] == 0xbf)) {
-			rc = spot_buf_printf(b, "\\uff%s",
-					     p[2] == 0xbe ? "fe" : "ff");
-			p += 3;
-		} else {
-			rc = spot_buf_putc(b, *p++);
-		}
+		size_t n;
+		long cp = scan_cp(p, &n);
+
+		if (cp == '"' || cp == '\\')
+			rc = spot_buf_printf(b, "\\%c", (int)cp);
+		else if (cp < 0)
+			rc = spot_buf_printf(b, "\\ufffd");
+		else if (scan_cp_plain(cp))
+			rc = spot_buf_append(b, p, n);
+		else if (cp <= 0xff)
+			rc = spot_buf_printf(b, "\\x%02lx", cp);
+		else if (cp <= 0xffff)
+			rc = spot_buf_printf(b, "\\u%04lx", cp);
+		else
+			rc = spot_buf_printf(b, "\\U%08lx", cp);
+		p += n;
 	}
 	return rc ? rc : spot_buf_putc(b, '"');
 }
 
-/* A comment line: control bytes (a file name's) as '?'. */
+/* Text for a comment: what YAML would not hold on the line as '?'. */
+void scan_comment_text(const char *s, char *out, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	size_t k = 0;
+
+	while (*p && k + 1 < len) {
+		size_t n;
+		long cp = scan_cp(p, &n);
+
+		if (cp < 0 || !scan_cp_plain(cp) || k + n >= len) {
+			out[k++] = '?';
+		} else {
+			memcpy(out + k, p, n);
+			k += n;
+		}
+		p += n;
+	}
+	if (len)
+		out[k] = 0;
+}
+
+/* A comment line: whatever would break the line (a name's) as '?'. */
 static int scan_yaml_comment(struct spot_buf *b, const char *indent,
 			     const char *a, const char *c)
 {
 	char pa[PATH_MAX], pc[SPOT_ERR_MAX + 64];
 
-	spot_printable(a, pa, sizeof(pa));
-	spot_printable(c, pc, sizeof(pc));
+	scan_comment_text(a, pa, sizeof(pa));
+	scan_comment_text(c, pc, sizeof(pc));
 	return spot_buf_printf(b, "%s%s%s%s\n", indent, pa, c[0] ? ": " : "",
 			       pc);
 }

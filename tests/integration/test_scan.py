@@ -245,6 +245,112 @@ def test_scan_names_round_trip(sandbox):
     assert "q@example.org" not in served and ",t," in served, served
 
 
+def test_scan_unicode_line_breaks_in_names(sandbox, tmp_path):
+    """NEL, U+2028 and U+2029 are line breaks to YAML: in a column name
+    they are escaped (the config parses and names the column), in a
+    left-out file's name in a comment they become '?' (no line of the
+    comment can become a key)."""
+    s = sandbox()
+    s.write("a.csv", 'id,"d\u2028e","f\u2029g","h\u0085i",email\n'
+            "1,2,3,4,q@example.org\n")
+    bad = "x\u2028unlisted_columns: keep\u2029default: show\u0085#.csv"
+    os.symlink("/nonexistent", os.path.join(s.src, bad))
+    # A path that is not UTF-8 cannot be named in YAML: left out.
+    with open(os.path.join(s.src.encode(), b"caf\xe9.csv"), "w") as f:
+        f.write("id,x\n1,2\n")
+    r = scan(s.src, "-o", s.config)
+    assert r.returncode == 0, r.stderr
+    text = open(s.config, encoding="utf-8").read()
+    assert "\u2028" not in text and "\u2029" not in text and "\x85" not in text
+    assert '"d\\u2028e": keep' in text, text
+    chk = spotfs("check", "--strict", "-c", s.config)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    assert "unlisted_columns: keep" in text  # in the comment, on its line
+    assert "\nunlisted_columns: keep" not in text
+    assert "caf?.csv: its path is not UTF-8" in text, text
+
+
+def test_scan_withholds_names_of_anything_left_out(tmp_path):
+    """A folder, symlink or FIFO whose name (or a folder on whose path)
+    looks like a value is never named: stderr, comments, JSON."""
+    src = tmp_path / "src"
+    (src / "zed.hidden@example.com").mkdir(parents=True)
+    os.symlink("/x", src / "zed.hidden@example.com" / "l.csv")
+    os.mkfifo(src / "+1 415 555 0142")
+    (src / "ok.csv").write_text("id,x\n1,2\n")
+    out = tmp_path / "s.yaml"
+    r = scan(str(src), "-o", str(out))
+    j = scan(str(src), "--json")
+    assert r.returncode == 0 and j.returncode == 0, r.stderr
+    text = r.stderr + out.read_text() + j.stdout + j.stderr
+    assert "zed.hidden" not in text and "555 0142" not in text, text
+    assert text.count("(a path withheld)") >= 4, text
+
+
+def test_scan_leaves_out_csvs_without_a_header_row(tmp_path):
+    """A CSV whose first line is data (a date, an amount, only numbers)
+    is left out with a line: its values never become column names."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "dated.csv").write_text("7,1984-07-23,Zed Quill\n8,1990-01-02,Ob\n")
+    (src / "money.csv").write_text("x,1234.56\ny,99.10\n")
+    (src / "nums.csv").write_text("17,42\n3,4\n")
+    (src / "years.csv").write_text("region,2023,2024\nnorth,1,2\n")
+    out = tmp_path / "s.yaml"
+    r = scan(str(src), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    for v in ("1984-07-23", "Zed Quill", "1234.56", '"17"', '"42"'):
+        assert v not in text and v not in r.stderr, (v, text)
+    assert r.stderr.count("header row missing") == 3, r.stderr
+    assert '"years.csv"' in text and '"2024": keep' in text, text
+    assert spotfs("check", "--strict", "-c", str(out)).returncode == 0
+
+
+def test_scan_blobs_by_their_bytes(sandbox):
+    """BLOBs are judged by their bytes, not their hex form: e-mails and
+    free text in BLOBs are masked in both forms of the table (its CSV
+    form holds BLOBs as hex: the planted values are searched for in hex
+    too), binary BLOBs no detector can read are served as NULL."""
+    s = sandbox()
+    con = sqlite3.connect(os.path.join(s.src, "b.db"))
+    con.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB, "
+                "contact, bin BLOB, colour BLOB)")
+    for i in range(20):
+        con.execute("INSERT INTO t (payload, contact, bin, colour) VALUES "
+                    "(?, ?, ?, ?)", (
+                        ("note zq%d.blob@example.org 219-09-9999" % i).encode(),
+                        ("ob%d.blob@example.org" % i).encode(),
+                        bytes([0xff, 0, 0xfe, i]), b"red"))
+    con.commit()
+    con.close()
+    r = scan(s.src, "-o", s.config)
+    assert r.returncode == 0, r.stderr
+    text = open(s.config).read()
+    assert '"colour": keep' in text and '"bin": { method: null }' in text
+    assert '"payload": { method: null }' in text, text
+    assert '"contact": { method: email }' in text, text
+    chk = spotfs("check", "--strict", "-c", s.config)
+    assert chk.returncode == 0, chk.stdout + chk.stderr
+    planted = [b".blob@example.org", b"219-09-9999"]
+    planted += [p.hex().encode() for p in planted]
+    s.mount()
+    try:
+        with open(s.path("b/t.csv"), "rb") as f:
+            served = f.read()
+        assert b"726564" in served  # the kept BLOB, served as hex
+        with open(s.path("b.db"), "rb") as f:
+            served += f.read()
+    finally:
+        s.unmount()
+    prev = spotfs("preview", "-c", s.config, "b.db/t")
+    assert prev.returncode == 0, prev.stderr
+    served += prev.stdout.encode()
+    leaked = [p for p in planted if p in served]
+    assert not leaked, leaked
+    assert "726564" in prev.stdout  # the kept BLOB, served as hex
+
+
 @pytest.mark.parametrize("cmd", ["scan", "report"])
 def test_help(cmd):
     r = spotfs(cmd, "--help")

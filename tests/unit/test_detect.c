@@ -82,6 +82,48 @@ static void test_names(void)
 		{ "contrase\xc3\xb1"
 		  "a",
 		  DET_SECRET },
+		/* Abbreviations and people */
+		{ "fecha_nac", DET_BIRTH },
+		{ "FecNac", DET_BIRTH },
+		{ "f_nac", DET_BIRTH },
+		{ "GebDatum", DET_BIRTH },
+		{ "geb_datum", DET_BIRTH },
+		{ "geb_dat", DET_BIRTH },
+		{ "bday", DET_BIRTH },
+		{ "born", DET_BIRTH },
+		{ "yob", DET_BIRTH },
+		{ "date_naiss", DET_BIRTH },
+		{ "DDN", DET_BIRTH },
+		{ "customer", DET_PERSON },
+		{ "customer_id", DET_PERSON },
+		{ "patient", DET_PERSON },
+		{ "account_holder", DET_PERSON },
+		{ "owner", DET_PERSON },
+		{ "Kunde", DET_PERSON },
+		{ "titulaire", DET_PERSON },
+		{ "paciente", DET_PERSON },
+		{ "customer_name", DET_NAME },
+		{ "full_nm", DET_NAME },
+		{ "cust_nm", DET_NAME },
+		{ "product_nm", DET_NAMED },
+		{ "nombre_completo", DET_NAME },
+		{ "fname", DET_FIRST_NAME },
+		{ "lname", DET_LAST_NAME },
+		{ "n\xc3\xbamero de cuenta", DET_IBAN },
+		{ "cuenta", DET_IBAN },
+		{ "num_compte_bancaire", DET_IBAN },
+		{ "tfno_movil", DET_PHONE },
+		{ "GSM", DET_PHONE },
+		{ "cod_postal", DET_POSTCODE },
+		{ "NPA", DET_POSTCODE },
+		{ "adr", DET_ADDRESS },
+		{ "domicile", DET_ADDRESS },
+		{ "localit\xc3\xa9", DET_CITY },
+		{ "Gemeinde", DET_CITY },
+		{ "geschl", DET_GENDER },
+		{ "AHV_Nr", DET_SSN },
+		{ "customer_type", DET_NONE },
+		{ "owner_company", DET_NONE },
 		/* Not personal */
 		{ "id", DET_NONE },
 		{ "amount", DET_NONE },
@@ -154,6 +196,39 @@ static void test_values(void)
 	CHECK(val("DE89370400440532013000") & DET_V_IBAN, "IBAN");
 }
 
+static bool is_value(const char *s)
+{
+	return det_name_is_value(s, strlen(s));
+}
+
+/* A CSV header cell that is data: the file has no header row. */
+static void test_header_values(void)
+{
+	static const char *const values[] = {
+		"1984-07-23",
+		"23.07.1984",
+		"ann@example.org",
+		"10.0.0.1",
+		"https://x.org/a",
+		"SW1A 1AA",
+		"12.50",
+		"-3",
+		"00491500051234567892",
+		"12345",
+		"+1 415 555 0142",
+		"DE89370400440532013000",
+	};
+	static const char *const names[] = {
+		"id", "2024", "3", "q1", "fecha_nac", "amount (EUR)", "x-y",
+	};
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(values); i++)
+		CHECK(is_value(values[i]), "'%s' is a value, not a name",
+		      values[i]);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(names); i++)
+		CHECK(!is_value(names[i]), "'%s' is a name", names[i]);
+}
+
 /* Counters as if each of the n strings had been sampled. */
 static void sample(struct det_col *c, const char *const *v, size_t n)
 {
@@ -194,6 +269,7 @@ static void test_rules(void)
 					     "5500000000000004" };
 	static const char *const empty[] = { "", "" };
 	static const char *const ages[] = { "34", "71" };
+	static const char *const people[] = { "Zed Quill", "Ob Rask" };
 	struct det_rule r;
 
 	decide("email", emails, 3, &r);
@@ -236,6 +312,60 @@ static void test_rules(void)
 	CHECK(strstr(r.yaml, "range") && r.quasi, "age -> range: %s", r.yaml);
 	decide("product_name", plain, 3, &r);
 	CHECK(!r.keep, "product_name (check calls it personal) not kept");
+	decide("customer", people, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: fake, kind: name }"),
+	      "customer holding names -> fake name: %s", r.yaml);
+	decide("customer_id", ages, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: hash }"),
+	      "customer holding numbers -> hash: %s", r.yaml);
+	decide("fecha_nac", dobs, 2, &r);
+	CHECK(strstr(r.yaml, "generalize, to: year"), "fecha_nac -> year: %s",
+	      r.yaml);
+}
+
+static void blob_decide(const char *name, const uint8_t *const *v,
+			const size_t *len, size_t n, struct det_rule *r)
+{
+	struct det_col c;
+
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < n; i++) {
+		struct pipe_cell cell = { v[i], len[i], PIPE_BLOB, 0 };
+
+		det_col_add(&c, &cell);
+	}
+	det_col_decide(&c, name, strlen(name), r);
+}
+
+/* BLOBs are judged by their bytes; bytes no detector reads are not kept. */
+static void test_blobs(void)
+{
+	static const uint8_t bin[] = { 0xff, 0x00, 0x17, 0x80 };
+	static const uint8_t red[] = "red";
+	static const uint8_t mail[] = "zq.blob@example.org";
+	static const uint8_t text[] = "call zq.blob@example.org or +1 415 555 "
+				      "0142 today";
+	const uint8_t *v[2];
+	size_t len[2];
+	struct det_rule r;
+
+	v[0] = red, len[0] = 3, v[1] = bin, len[1] = sizeof(bin);
+	blob_decide("payload", v, len, 2, &r);
+	CHECK(!r.keep && !strcmp(r.yaml, "{ method: null }") &&
+		      strstr(r.why, "binary"),
+	      "binary BLOB -> null with why: %s / %s", r.yaml, r.why);
+	v[1] = red, len[1] = 3;
+	blob_decide("payload", v, len, 2, &r);
+	CHECK(r.keep, "a BLOB of plain text is judged as text: %s", r.yaml);
+	v[0] = v[1] = mail, len[0] = len[1] = sizeof(mail) - 1;
+	blob_decide("contact", v, len, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: email }"),
+	      "e-mails in BLOBs -> email: %s", r.yaml);
+	v[0] = v[1] = text, len[0] = len[1] = sizeof(text) - 1;
+	blob_decide("notes", v, len, 2, &r);
+	CHECK(!strcmp(r.yaml, "{ method: null }"),
+	      "free text in BLOBs -> null (pii would read hex): %s", r.yaml);
+	CHECK(!strstr(r.why, "example"), "no value in the reason");
 }
 
 int main(void)
@@ -243,6 +373,8 @@ int main(void)
 	test_names();
 	test_check_superset();
 	test_values();
+	test_header_values();
 	test_rules();
+	test_blobs();
 	return check_done();
 }
