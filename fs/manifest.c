@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,7 +383,44 @@ int meta_render(struct dmn *d, const struct dmn_caller *c, bool json,
 struct meta_fh {
 	uint8_t *p;
 	size_t len;
+	uint64_t id;	      /* fi->fh: never reused */
+	struct meta_fh *next; /* meta_open_list */
 };
+
+/*
+ * Open manifest files by id, not by pointer: an interrupted read may still
+ * be served after its release (the kernel sends RELEASE once the reader
+ * gave up), and a freed pointer could by then be another caller's file.
+ */
+static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct meta_fh *meta_open_list; /* protected by meta_lock */
+static uint64_t meta_next_id = 1;      /* protected by meta_lock */
+
+static struct meta_fh **meta_find(uint64_t id)
+{
+	struct meta_fh **pp = &meta_open_list;
+
+	while (*pp && (*pp)->id != id)
+		pp = &(*pp)->next;
+	return pp;
+}
+
+static void meta_forget_fh(uint64_t id)
+{
+	struct meta_fh **pp, *f = NULL;
+
+	pthread_mutex_lock(&meta_lock);
+	pp = meta_find(id);
+	if (*pp) {
+		f = *pp;
+		*pp = f->next;
+	}
+	pthread_mutex_unlock(&meta_lock);
+	if (f) {
+		free(f->p);
+		free(f);
+	}
+}
 
 static int meta_content(fuse_req_t req, fuse_ino_t ino, struct meta_fh *out)
 {
@@ -449,9 +487,39 @@ static void meta_reply_entry(fuse_req_t req, fuse_ino_t ino)
 	fuse_reply_entry(req, &e);
 }
 
+/*
+ * Another user's `spotfs status` (extend, unmount) cannot reach the
+ * owner's control socket; the CLI looks up .spotfs/.denied-WHAT instead,
+ * so the refusal is on record with the kernel's word for who asked.
+ */
+static void meta_denied(fuse_req_t req, const char *what)
+{
+	static const char *const known[] = { "status", "extend", "unmount" };
+	struct dmn *d = fuse_req_userdata(req);
+	struct dmn_caller c;
+	struct aud_event ev;
+	size_t i;
+
+	for (i = 0; i < SPOT_ARRAY_SIZE(known); i++)
+		if (!strcmp(what, known[i]))
+			break;
+	if (i < SPOT_ARRAY_SIZE(known) && !dmn_caller_get(d, req, &c) &&
+	    c.uid != d->owner) {
+		aud_event_init(&ev, AUD_EV_DENY, NULL);
+		ev.path = META_NAME;
+		ev.decision = "deny";
+		ev.reason = "another user's command: permission denied";
+		ev.detail = known[i];
+		dmn_audit(d, &ev, &c, false);
+	}
+	fuse_reply_err(req, EACCES);
+}
+
 static void meta_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent == NS_ROOT_INO && !strcmp(name, META_NAME))
+	if (parent == META_DIR_INO && !strncmp(name, ".denied-", 8))
+		meta_denied(req, name + 8);
+	else if (parent == NS_ROOT_INO && !strcmp(name, META_NAME))
 		meta_reply_entry(req, META_DIR_INO);
 	else if (parent == META_DIR_INO && !strcmp(name, "manifest.json"))
 		meta_reply_entry(req, META_JSON_INO);
@@ -607,31 +675,40 @@ static void meta_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)f;
+	pthread_mutex_lock(&meta_lock);
+	f->id = meta_next_id++;
+	f->next = meta_open_list;
+	meta_open_list = f;
+	pthread_mutex_unlock(&meta_lock);
+	fi->fh = f->id;
 	fi->direct_io = 1; /* per caller: never in the shared page cache */
 	fi->keep_cache = 0;
-	if (fuse_reply_open(req, fi) == -ENOENT) {
-		free(f->p);
-		free(f);
-	}
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		meta_forget_fh(f->id);
 }
 
 static void meta_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi)
 {
-	struct meta_fh *f = (struct meta_fh *)(uintptr_t)fi->fh;
+	struct meta_fh *f;
 
 	if (!meta_ino(ino)) {
 		dmn_ops.read(req, ino, size, off, fi);
 		return;
 	}
-	if (off < 0 || (size_t)off >= f->len) {
+	/* Replied under the lock: release cannot free it meanwhile. */
+	pthread_mutex_lock(&meta_lock);
+	f = *meta_find(fi->fh);
+	if (!f)
+		fuse_reply_err(req, EBADF);
+	else if (off < 0 || (size_t)off >= f->len)
 		fuse_reply_buf(req, NULL, 0);
-		return;
-	}
-	if (size > f->len - (size_t)off)
-		size = f->len - (size_t)off;
-	fuse_reply_buf(req, (const char *)f->p + off, size);
+	else
+		fuse_reply_buf(req, (const char *)f->p + off,
+			       size < f->len - (size_t)off
+				       ? size
+				       : f->len - (size_t)off);
+	pthread_mutex_unlock(&meta_lock);
 }
 
 static void meta_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
@@ -655,14 +732,11 @@ static void meta_flush(fuse_req_t req, fuse_ino_t ino,
 static void meta_release(fuse_req_t req, fuse_ino_t ino,
 			 struct fuse_file_info *fi)
 {
-	struct meta_fh *f = (struct meta_fh *)(uintptr_t)fi->fh;
-
 	if (!meta_ino(ino)) {
 		dmn_ops.release(req, ino, fi);
 		return;
 	}
-	free(f->p);
-	free(f);
+	meta_forget_fh(fi->fh);
 	fuse_reply_err(req, 0);
 }
 

@@ -4,6 +4,7 @@
  * mount, to validate a config and to show what a caller would see.
  */
 #include "cli.h"
+#include "cli_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,7 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 	return rc;
 }
 
-int cli_check(int argc, char **argv)
+static int cli_check_text(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -197,6 +198,8 @@ int cli_check(int argc, char **argv)
 }
 
 /* ---- preview ---- */
+
+static char cli_preview_role[256]; /* the role previewed, for --json */
 
 static void cli_preview_usage(FILE *f)
 {
@@ -305,7 +308,7 @@ static int cli_print_rows(const struct vc_content *v, uint64_t n)
 	return rc;
 }
 
-int cli_preview(int argc, char **argv)
+static int cli_preview_text(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -416,6 +419,7 @@ int cli_preview(int argc, char **argv)
 	}
 	if (!role)
 		role = s->cfg->default_role;
+	snprintf(cli_preview_role, sizeof(cli_preview_role), "%s", role);
 	fprintf(stderr, "spotfs preview: %s%s%s as role '%s'\n", d->name,
 		sub[0] ? "/" : "", sub, role);
 	if (!cfg_dataset_allows(d, role)) {
@@ -458,5 +462,72 @@ int cli_preview(int argc, char **argv)
 	out.free(out.obj);
 out:
 	sbx_free(s);
+	return rc;
+}
+
+/* ---- --json: the same output, as JSON (cli_json.h) ---- */
+
+/* Remove --json/-j from argv (before "--"); whether it was there. */
+static bool cli_take_json(int *argc, char **argv)
+{
+	bool json = false;
+	int k = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[k++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json = true;
+		else
+			argv[k++] = argv[i];
+	}
+	*argc = k;
+	argv[k] = NULL;
+	return json;
+}
+
+int cli_check(int argc, char **argv)
+{
+	struct cli_capture cap;
+	int rc;
+
+	if (!cli_take_json(&argc, argv))
+		return cli_check_text(argc, argv);
+	if (cli_capture_begin(&cap))
+		return CLI_EXIT_FAIL;
+	rc = cli_check_text(argc, argv);
+	cli_capture_end(&cap);
+	if (rc == CLI_EXIT_USAGE) {
+		if (cap.len)
+			fwrite(cap.buf, 1, cap.len, stdout);
+	} else if (cap.len) { /* none: the config did not load (stderr) */
+		cli_check_json(&cap, rc == CLI_EXIT_OK);
+	}
+	free(cap.buf);
+	return rc;
+}
+
+int cli_preview(int argc, char **argv)
+{
+	struct cli_capture cap;
+	const char *ds = NULL;
+	int rc;
+
+	if (!cli_take_json(&argc, argv))
+		return cli_preview_text(argc, argv);
+	if (cli_capture_begin(&cap))
+		return CLI_EXIT_FAIL;
+	rc = cli_preview_text(argc, argv);
+	cli_capture_end(&cap);
+	if (rc == CLI_EXIT_OK) {
+		ds = optind > 0 && optind < argc ? argv[optind] : "";
+		cli_preview_json(&cap, ds, cli_preview_role);
+	} else if (cap.len) {
+		fwrite(cap.buf, 1, cap.len, stdout); /* usage, help */
+	}
+	free(cap.buf);
 	return rc;
 }

@@ -20,7 +20,8 @@ def test_example_sandbox_mounts_and_masks(tmp_path):
     before = tree_digest(os.path.join(EXAMPLES, "data"))
     s.mount()
     try:
-        assert sorted(os.listdir(s.mnt)) == ["customers.csv", "hr", "orders.csv"]
+        assert sorted(os.listdir(s.mnt)) == [".spotfs", "customers.csv", "hr",
+                                             "orders.csv"]
         raw = list(csv.DictReader(open(os.path.join(EXAMPLES, "data/customers.csv"))))
         data = open(s.path("customers.csv"), "rb").read()
         masked = list(csv.DictReader(io.StringIO(data.decode())))
