@@ -49,7 +49,7 @@ static void cli_check_hidden(void *arg, const char *rel, mode_t type)
 static void cli_check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spotfs check [-c CONFIG] [--strict]\n"
+		"usage: spotfs check [-c CONFIG] [--strict] [--json]\n"
 		"\n"
 		"Validate the config, compile its policies and build every\n"
 		"dataset's view for every role, without mounting. A rule\n"
@@ -68,6 +68,8 @@ static void cli_check_usage(FILE *f)
 		"options:\n"
 		"  -c, --config FILE   sandbox config (YAML)\n"
 		"  -s, --strict        exit 1 on warnings too\n"
+		"  -j, --json          one JSON object: every line as "
+		"{level, text}\n"
 		"  -h, --help          show this help\n");
 }
 
@@ -205,7 +207,7 @@ static void cli_preview_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spotfs preview [-c CONFIG] DATASET[/TABLE] [--rows N]\n"
-		"                      [--role ROLE | --as-uid UID]\n"
+		"                      [--role ROLE | --as-uid UID] [--json]\n"
 		"\n"
 		"Print the first rows of DATASET as the caller would read "
 		"them\n"
@@ -221,6 +223,7 @@ static void cli_preview_usage(FILE *f)
 		"  -n, --rows N        rows to print (default 10)\n"
 		"  -r, --role ROLE     as a caller with this role\n"
 		"  -u, --as-uid UID    as this user (role from users/groups)\n"
+		"  -j, --json          one JSON object: columns and rows\n"
 		"  -h, --help          show this help\n");
 }
 

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -54,8 +55,14 @@ def test_other_users_status_and_unmount_are_permission_denied(sandbox):
             assert "permission denied" in r.stderr, (cmd, r.stderr)
             assert "no sandbox is mounted" not in r.stderr
         assert os.path.ismount(s.mnt)  # still there
-        ev = [e for e in audit_events(sid)
-              if e.get("reason", "").startswith("another user's command")]
+        deadline = time.time() + 20  # the records are queued, not waited for
+        while True:
+            ev = [e for e in audit_events(sid) if e.get("reason", "")
+                  .startswith("another user's command")]
+            if {e["detail"] for e in ev} >= {"status", "unmount", "extend"} \
+                    or time.time() > deadline:
+                break
+            time.sleep(0.2)
         assert {e["detail"] for e in ev} >= {"status", "unmount", "extend"}
         assert all(e["uid"] == OTHER and e["decision"] == "deny" for e in ev)
         # the owner's own status is not recorded as a refusal
