@@ -198,6 +198,18 @@ static void meta_served(struct dmn *d, const struct cfg_dataset *ds,
 		int dl = slash ? (int)(slash - ds->name + 1) : 0;
 
 		sbx_sqlite_dirname(ds, dn, sizeof(dn));
+		/* The masked database itself, then one CSV per table. */
+		if (json) {
+			spot_buf_printf(o, "{\"name\":");
+			spot_buf_json_str(o, ds->name);
+			spot_buf_printf(o, ",\"format\":\"sqlite\"}");
+		} else {
+			char pn[PATH_MAX];
+
+			spot_printable(ds->name, pn, sizeof(pn));
+			spot_buf_printf(o, "  served as %s (sqlite)\n", pn);
+		}
+		first = false;
 		for (size_t i = 0; ob && i < ob->n; i++) {
 			snprintf(buf, sizeof(buf), "%.*s%s/%s.csv", dl,
 				 ds->name, dn, ob->names[i]);

@@ -389,19 +389,47 @@ int cli_parse_ttl(const char *cmd, const char *s, uint64_t *out_sec)
  * path inside a mount), or with no path the caller's only live sandbox.
  * Another user's sandbox is "permission denied" (and on its audit log).
  */
-static int cli_which_mount(const char *cmd, const char *path, char *mp,
-			   size_t len)
+struct cli_only_ctx {
+	size_t n;
+	char mp[PATH_MAX];
+};
+
+/* Count the registry's running sandboxes whose mount is still there. */
+static int cli_only_one(const struct reg_sandbox *sb, void *arg)
+{
+	struct cli_only_ctx *c = arg;
+
+	if (sb->state == REG_RUNNING && life_mount_present(sb->mountpoint)) {
+		if (!c->n++)
+			snprintf(c->mp, sizeof(c->mp), "%s", sb->mountpoint);
+	}
+	return 0;
+}
+
+static int cli_which_mount(const char *cmd, const char *state, const char *path,
+			   char *mp, size_t len)
 {
 	struct mnt_info *m = malloc(sizeof(*m));
+	struct cli_only_ctx *oc;
+	struct reg_db *db;
 	size_t n;
 	int rc = CLI_EXIT_OK;
 
 	if (!m)
 		return CLI_EXIT_FAIL;
 	if (!path) {
-		n = mnt_spotfs_of((long long)getuid(), m);
+		/* Your live sandboxes, as `spotfs list` shows them. */
+		oc = calloc(1, sizeof(*oc));
+		if (!oc || cli_reg_open(cmd, state, &db)) {
+			free(oc);
+			free(m);
+			return CLI_EXIT_FAIL;
+		}
+		reg_list(db, cli_owner_filter(), cli_only_one, oc);
+		reg_close(db);
+		n = oc->n;
 		if (n == 1) {
-			snprintf(mp, len, "%s", m->point);
+			snprintf(mp, len, "%s", oc->mp);
 		} else {
 			if (n)
 				cli_error(cmd,
@@ -413,6 +441,7 @@ static int cli_which_mount(const char *cmd, const char *path, char *mp,
 					       "name a MOUNTPOINT");
 			rc = CLI_EXIT_USAGE;
 		}
+		free(oc);
 		free(m);
 		return rc;
 	}
@@ -528,8 +557,8 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	}
 	if (extend && cli_parse_ttl(cmd, ttl, &sec))
 		return CLI_EXIT_USAGE;
-	rc = cli_which_mount(cmd, optind < argc ? argv[optind] : NULL, mp,
-			     sizeof(mp));
+	rc = cli_which_mount(cmd, state, optind < argc ? argv[optind] : NULL,
+			     mp, sizeof(mp));
 	if (rc)
 		return rc;
 	rc = cli_live_sandbox(cmd, state, mp, &sb, sock, sizeof(sock));

@@ -157,32 +157,6 @@ int mnt_find(const char *path, bool inside, struct mnt_info *out)
 	return c.found ? 0 : -ENOENT;
 }
 
-struct mnt_of_ctx {
-	long long uid;
-	size_t n;
-	struct mnt_info *out;
-};
-
-static bool mnt_of_one(void *arg, const struct mnt_info *m)
-{
-	struct mnt_of_ctx *c = arg;
-
-	if (m->spotfs && (c->uid < 0 || m->owner == c->uid)) {
-		if (!c->n && c->out)
-			*c->out = *m;
-		c->n++;
-	}
-	return true;
-}
-
-size_t mnt_spotfs_of(long long uid, struct mnt_info *out)
-{
-	struct mnt_of_ctx c = { uid, 0, out };
-
-	mnt_each(mnt_of_one, &c);
-	return c.n;
-}
-
 void mnt_note_denied(const char *point, const char *what)
 {
 	char p[PATH_MAX + 64];

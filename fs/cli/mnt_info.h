@@ -31,12 +31,6 @@ int mnt_normalise(const char *path, char *out, size_t len);
 int mnt_find(const char *path, bool inside, struct mnt_info *out);
 
 /*
- * The spotfs mounts of uid (every one for uid -1): how many, and the
- * first into out (may be NULL).
- */
-size_t mnt_spotfs_of(long long uid, struct mnt_info *out);
-
-/*
  * Leave a trace of a refused request in the sandbox's audit log: a lookup
  * of MP/.spotfs/.denied-WHAT, which the daemon records (with the kernel's
  * word for who asked) and refuses. Best effort: a private mount refuses it

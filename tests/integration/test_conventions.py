@@ -185,16 +185,19 @@ def test_status_by_any_path_inside_and_without_argument(sandbox):
         deeper = json.loads(spotfs("status", "--json",
                                    s.path("sub/../sub/.")).stdout)
         assert deeper["id"] == ref["id"]
-        mine = [l for l in open("/proc/self/mountinfo")
-                if " fuse.spotfs " in l and "user_id=0" in l]
+        # the only live sandbox of this test session's registry
         r = spotfs("status", "--json")
-        if len(mine) == 1:
-            assert r.returncode == 0 and json.loads(r.stdout)["id"] == \
-                ref["id"]
-        else:  # other sandboxes are live (parallel runs): must say so
-            assert r.returncode == 2 and "live sandboxes" in r.stderr
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["id"] == ref["id"]
+        s2 = basic(sandbox, "stat2")
+        s2.mount()
+        r = spotfs("status")
+        assert r.returncode == 2 and "2 live sandboxes" in r.stderr
+        s2.unmount()
     finally:
         s.unmount()
+    r = spotfs("status")
+    assert r.returncode == 2 and "no live sandbox" in r.stderr
 
 
 def test_check_and_preview_json(sandbox):

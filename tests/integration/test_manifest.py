@@ -143,7 +143,10 @@ def test_manifest_per_caller_and_schema(sandbox):
         ps = next(d for d in st["datasets"] if d["name"] == "people.csv")
         assert cols(ps)["salary"] == (False, "keep")  # the role override
         crm = next(d for d in a["datasets"] if d["name"] == "crm.db")
-        assert crm["served"] == [{"name": "crm/users.csv", "format": "csv"}]
+        assert crm["served"] == [{"name": "crm.db", "format": "sqlite"},
+                                 {"name": "crm/users.csv", "format": "csv"}]
+        assert "crm.db" in os.listdir(s.mnt) and \
+            os.listdir(s.path("crm")) == ["users.csv"]
         assert crm["tables"][0]["name"] == "users"
         assert cols(crm["tables"][0]) == {"id": (False, "keep"),
                                           "email": (True, "hash")}
