@@ -15,7 +15,6 @@
 #include "cmd_life.h"
 #include "spot.h"
 
-
 struct cli_cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);

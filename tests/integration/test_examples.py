@@ -52,7 +52,7 @@ def test_container_scenario(tmp_path):
     why = bwrap_unusable()
     if why:
         pytest.skip(why)
-    r = subprocess.run([os.path.join(EXAMPLES, "container"), SPOTFS],
+    r = subprocess.run([os.path.join(EXAMPLES, "container", "run"), SPOTFS],
                        capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "job: read 300 masked rows" in r.stdout
