@@ -5,6 +5,7 @@ and leave nothing behind."""
 import csv
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -158,3 +159,80 @@ def test_ci_job_refuses_a_config_with_warnings(tmp_path):
     assert r.returncode == 1, r.stdout + r.stderr
     assert "mounted on" not in r.stdout + r.stderr  # never mounted
     assert "teardown: nothing left (sandbox none, exit 1)" in r.stdout
+
+
+# ---- deploy/kubernetes, validated offline ----
+
+K8S = os.path.join(ROOT, "deploy", "kubernetes")
+KINDS = {("v1", "ConfigMap"), ("v1", "Secret"), ("apps/v1", "DaemonSet"),
+         ("batch/v1", "Job")}
+
+
+def k8s_docs():
+    yaml = pytest.importorskip("yaml")
+    docs = {}
+    for f in sorted(os.listdir(K8S)):
+        if f.endswith(".yaml") and f != "kustomization.yaml":
+            for d in yaml.safe_load_all(open(os.path.join(K8S, f))):
+                docs[d["kind"]] = d
+    return docs
+
+
+def test_kubernetes_manifests_offline(tmp_path):
+    """Structure and the properties the design depends on; the Kubernetes
+    OpenAPI schemas themselves are not checked (kubectl needs a server)."""
+    import base64
+    docs = k8s_docs()
+    assert {(d["apiVersion"], k) for k, d in docs.items()} == KINDS
+    for d in docs.values():
+        assert d["metadata"]["namespace"] == "spotfs"
+    ds = docs["DaemonSet"]["spec"]
+    assert ds["selector"]["matchLabels"] == ds["template"]["metadata"][
+        "labels"]
+    pod = ds["template"]["spec"]
+    c = pod["containers"][0]
+    assert c["securityContext"]["privileged"] is True
+    assert not pod.get("hostNetwork") and not pod.get("hostPID")
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    assert set(mounts) <= set(vols)
+    assert mounts["host"]["mountPropagation"] == "Bidirectional"
+    assert mounts["source"]["readOnly"] is True
+    assert vols["fuse"]["hostPath"] == {"path": "/dev/fuse",
+                                        "type": "CharDevice"}
+    assert vols["config"]["configMap"]["name"] == \
+        docs["ConfigMap"]["metadata"]["name"]
+    assert vols["secret"]["secret"]["secretName"] == \
+        docs["Secret"]["metadata"]["name"]
+    assert vols["secret"]["secret"]["defaultMode"] == 0o400
+    host = vols["host"]["hostPath"]["path"]
+    job = docs["Job"]["spec"]["template"]["spec"]
+    jc = job["containers"][0]
+    assert job["securityContext"]["runAsNonRoot"] is True
+    jm = {m["name"]: m for m in jc["volumeMounts"]}
+    jv = {v["name"]: v for v in job["volumes"]}
+    assert jm["sandbox"]["mountPropagation"] == "HostToContainer"
+    assert jm["sandbox"]["readOnly"] is True
+    assert jv["sandbox"]["hostPath"]["path"] == host + "/mnt/default"
+    assert "privileged" not in jc.get("securityContext", {})
+    # the ConfigMap's sandbox config is valid: spotfs check on the example
+    # data, with the Secret's key as its secret file
+    cfg = docs["ConfigMap"]["data"]["sandbox.yaml"]
+    key = tmp_path / "key"
+    key.write_bytes(base64.b64decode(docs["Secret"]["data"]["key"]))
+    os.chmod(key, 0o600)
+    assert 16 <= key.stat().st_size <= 4096
+    p = tmp_path / "sandbox.yaml"
+    p.write_text(cfg.replace("source: /data", "source: " + DATA)
+                 .replace("/etc/spotfs/secret/key", str(key)))
+    r = spotfs("check", "--strict", "-c", str(p))
+    assert r.returncode == 0, r.stdout + r.stderr
+    # the uid the Job runs as has the role the config allows
+    uid = job["securityContext"]["runAsUser"]
+    assert "users: [%d]" % uid in cfg
+    if shutil.which("kubectl"):
+        r = subprocess.run(["kubectl", "kustomize", K8S], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.count("\nkind: ") + r.stdout.startswith("kind:") \
+            >= 4
