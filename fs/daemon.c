@@ -34,6 +34,7 @@
 
 #include "daemon_i.h"
 #include "export.h"
+#include "manifest.h"
 
 #define DMN_READAHEAD_KB 1024
 #define DMN_IDLE_THREADS 4
@@ -92,6 +93,7 @@ static int dmn_session_new(struct dmn *d, const struct dmn_opts *opts,
 	const char *argv[8];
 	int argc = 0;
 	struct fuse_args args;
+	struct fuse_lowlevel_ops ops;
 
 	snprintf(fsname, sizeof(fsname),
 		 "-ofsname=spotfs,subtype=spotfs,default_permissions%s",
@@ -104,7 +106,9 @@ static int dmn_session_new(struct dmn *d, const struct dmn_opts *opts,
 	args.argc = argc;
 	args.argv = (char **)argv;
 	args.allocated = 0;
-	d->se = fuse_session_new(&args, &dmn_ops, sizeof(dmn_ops), d);
+	if (dmn_meta_ops(&ops))
+		return -EINVAL;
+	d->se = fuse_session_new(&args, &ops, sizeof(ops), d);
 	fuse_opt_free_args(&args);
 	return d->se ? 0 : -EIO;
 }

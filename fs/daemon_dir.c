@@ -6,9 +6,12 @@
  * see ovl_readdir); from DMN_LOWER_OFF on they index a snapshot of the lower
  * folder taken at opendir, whose entries are filtered against the overlay
  * at readdir time (an upper entry or a whiteout of the same name wins).
- * "." and ".." lead the lower part.
+ * "." and ".." lead the lower part; in the root, the manifest folder
+ * ".spotfs" (manifest.c) follows them, and a source or overlay entry of that
+ * name is never listed (the manifest's folder wins).
  */
 #include "daemon_i.h"
+#include "manifest.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -64,9 +67,18 @@ struct dmn_dir_load {
 	size_t *cap;
 };
 
+/* Whether name in folder ino is shadowed by the manifest's folder. */
+static bool dmn_dir_meta(uint64_t ino, const char *name)
+{
+	return ino == NS_ROOT_INO && !strcmp(name, DMN_META_NAME);
+}
+
 static int dmn_dir_load_one(void *arg, const char *name, bool is_dir)
 {
 	struct dmn_dir_load *l = arg;
+
+	if (dmn_dir_meta(l->dir->ino, name))
+		return 0;
 
 	return dmn_dir_add(l->dir, l->cap, name, is_dir ? S_IFDIR : S_IFREG);
 }
@@ -117,6 +129,8 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	rc = dmn_dir_add(dir, &cap, ".", S_IFDIR);
 	if (!rc)
 		rc = dmn_dir_add(dir, &cap, "..", S_IFDIR);
+	if (!rc && ino == NS_ROOT_INO)
+		rc = dmn_dir_add(dir, &cap, DMN_META_NAME, S_IFDIR);
 	/* The lower side counts unless an opaque overlay folder hides it. */
 	/* A shown source folder is listed as the caller (srcdir.h). */
 	dmn_act_begin(req, &c);
@@ -135,6 +149,7 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 /* Filling one reply buffer. */
 struct dmn_fill {
 	fuse_req_t req;
+	uint64_t ino; /* the folder listed */
 	char *buf;
 	size_t size;
 	size_t used;
@@ -164,7 +179,7 @@ static int dmn_fill_upper(void *ctx, const struct ovl_dirent_info *e)
 {
 	struct dmn_fill *f = ctx;
 
-	if (e->whiteout)
+	if (e->whiteout || dmn_dir_meta(f->ino, e->name))
 		return 0;
 	return dmn_fill_add(f, e->name, e->ino, e->type, e->cookie) ? 0 : 1;
 }
@@ -199,7 +214,7 @@ void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dmn_dir *dir = (struct dmn_dir *)(uintptr_t)fi->fh;
 	struct ovl_tree *t = dir->ovl;
 	struct ovl_node *up = ovl_node_get(t, ino);
-	struct dmn_fill f = { req, NULL, size, 0, false };
+	struct dmn_fill f = { req, ino, NULL, size, 0, false };
 	uint64_t pos = (uint64_t)off;
 
 	f.buf = malloc(size ? size : 1);
@@ -220,11 +235,13 @@ void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		pos = DMN_LOWER_OFF;
 	for (uint64_t i = pos - DMN_LOWER_OFF; !f.full && i < dir->n; i++) {
 		const struct dmn_dirent *e = &dir->ents[i];
+		bool meta = i == 2 && dmn_dir_meta(dir->ino, e->name);
 		uint64_t eino = i == 0	 ? dir->ino
 				: i == 1 ? dir->parent_ino
+				: meta	 ? DMN_META_INO_DIR
 					 : dmn_dirent_ino(dir->ino, e->name);
 
-		if (i >= 2 && dmn_upper_shadows(t, up, e->name))
+		if (i >= 2 && !meta && dmn_upper_shadows(t, up, e->name))
 			continue;
 		if (!dmn_fill_add(&f, e->name, eino, e->type,
 				  DMN_LOWER_OFF + i + 1))

@@ -173,14 +173,22 @@ int reg_default_dir(char *buf, size_t len)
 	} else if (xdg && xdg[0] == '/') {
 		n = snprintf(buf, len, "%s/spotfs", xdg);
 	} else {
+		struct stat hs;
+
 		if (!home || home[0] != '/') {
 			struct passwd *pw = getpwuid(geteuid());
 
-			if (!pw || !pw->pw_dir || pw->pw_dir[0] != '/')
-				return -ENOENT;
-			home = pw->pw_dir;
+			home = pw && pw->pw_dir && pw->pw_dir[0] == '/'
+				       ? pw->pw_dir
+				       : NULL;
 		}
-		n = snprintf(buf, len, "%s/.local/state/spotfs", home);
+		/* A user without a home folder (a service account, a
+		 * container's uid): a private folder of its own in /tmp. */
+		if (home && !stat(home, &hs) && S_ISDIR(hs.st_mode))
+			n = snprintf(buf, len, "%s/.local/state/spotfs", home);
+		else
+			n = snprintf(buf, len, "/tmp/spotfs-state-%u",
+				     (unsigned)geteuid());
 	}
 	if (n < 0 || (size_t)n >= len)
 		return -ENAMETOOLONG;

@@ -4,6 +4,7 @@
  * mount, to validate a config and to show what a caller would see.
  */
 #include "cli.h"
+#include "cli_json.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +49,7 @@ static void cli_check_hidden(void *arg, const char *rel, mode_t type)
 static void cli_check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spotfs check [-c CONFIG] [--strict]\n"
+		"usage: spotfs check [-c CONFIG] [--strict] [--json]\n"
 		"\n"
 		"Validate the config, compile its policies and build every\n"
 		"dataset's view for every role, without mounting. A rule\n"
@@ -67,6 +68,8 @@ static void cli_check_usage(FILE *f)
 		"options:\n"
 		"  -c, --config FILE   sandbox config (YAML)\n"
 		"  -s, --strict        exit 1 on warnings too\n"
+		"  -j, --json          one JSON object: every line as "
+		"{level, text}\n"
 		"  -h, --help          show this help\n");
 }
 
@@ -124,7 +127,7 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 	return rc;
 }
 
-int cli_check(int argc, char **argv)
+static int cli_check_text(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -198,11 +201,13 @@ int cli_check(int argc, char **argv)
 
 /* ---- preview ---- */
 
+static char cli_preview_role[256]; /* the role previewed, for --json */
+
 static void cli_preview_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: spotfs preview [-c CONFIG] DATASET[/TABLE] [--rows N]\n"
-		"                      [--role ROLE | --as-uid UID]\n"
+		"                      [--role ROLE | --as-uid UID] [--json]\n"
 		"\n"
 		"Print the first rows of DATASET as the caller would read "
 		"them\n"
@@ -218,6 +223,7 @@ static void cli_preview_usage(FILE *f)
 		"  -n, --rows N        rows to print (default 10)\n"
 		"  -r, --role ROLE     as a caller with this role\n"
 		"  -u, --as-uid UID    as this user (role from users/groups)\n"
+		"  -j, --json          one JSON object: columns and rows\n"
 		"  -h, --help          show this help\n");
 }
 
@@ -330,7 +336,7 @@ static int cli_print_lines(const struct vc_content *v, uint64_t n)
 	return 0;
 }
 
-int cli_preview(int argc, char **argv)
+static int cli_preview_text(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -441,6 +447,7 @@ int cli_preview(int argc, char **argv)
 	}
 	if (!role)
 		role = s->cfg->default_role;
+	snprintf(cli_preview_role, sizeof(cli_preview_role), "%s", role);
 	fprintf(stderr, "spotfs preview: %s%s%s as role '%s'\n", d->name,
 		sub[0] ? "/" : "", sub, role);
 	if (!cfg_dataset_allows(d, role)) {
@@ -487,5 +494,72 @@ int cli_preview(int argc, char **argv)
 	out.free(out.obj);
 out:
 	sbx_free(s);
+	return rc;
+}
+
+/* ---- --json: the same output, as JSON (cli_json.h) ---- */
+
+/* Remove --json/-j from argv (before "--"); whether it was there. */
+static bool cli_take_json(int *argc, char **argv)
+{
+	bool json = false;
+	int k = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			while (i < *argc)
+				argv[k++] = argv[i++];
+			break;
+		}
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json = true;
+		else
+			argv[k++] = argv[i];
+	}
+	*argc = k;
+	argv[k] = NULL;
+	return json;
+}
+
+int cli_check(int argc, char **argv)
+{
+	struct cli_capture cap;
+	int rc;
+
+	if (!cli_take_json(&argc, argv))
+		return cli_check_text(argc, argv);
+	if (cli_capture_begin(&cap))
+		return CLI_EXIT_FAIL;
+	rc = cli_check_text(argc, argv);
+	cli_capture_end(&cap);
+	if (rc == CLI_EXIT_USAGE) {
+		if (cap.len)
+			fwrite(cap.buf, 1, cap.len, stdout);
+	} else if (cap.len) { /* none: the config did not load (stderr) */
+		cli_check_json(&cap, rc == CLI_EXIT_OK);
+	}
+	free(cap.buf);
+	return rc;
+}
+
+int cli_preview(int argc, char **argv)
+{
+	struct cli_capture cap;
+	const char *ds = NULL;
+	int rc;
+
+	if (!cli_take_json(&argc, argv))
+		return cli_preview_text(argc, argv);
+	if (cli_capture_begin(&cap))
+		return CLI_EXIT_FAIL;
+	rc = cli_preview_text(argc, argv);
+	cli_capture_end(&cap);
+	if (rc == CLI_EXIT_OK) {
+		ds = optind > 0 && optind < argc ? argv[optind] : "";
+		cli_preview_json(&cap, ds, cli_preview_role);
+	} else if (cap.len) {
+		fwrite(cap.buf, 1, cap.len, stdout); /* usage, help */
+	}
+	free(cap.buf);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "ctl.h"
 #include "life.h"
+#include "mnt_info.h"
 #include "registry.h"
 
 /* ---- shared helpers ---- */
@@ -324,8 +325,11 @@ int cli_list(int argc, char **argv)
 
 static void cli_status_usage(FILE *f)
 {
-	fprintf(f, "usage: spotfs status [--json] MOUNTPOINT\n"
+	fprintf(f, "usage: spotfs status [--json] [PATH]\n"
 		   "\n"
+		   "PATH is the mount point or any path inside the mount; "
+		   "without\n"
+		   "it, your only live sandbox.\n"
 		   "Ask the sandbox's daemon for its state: source, config "
 		   "digest,\n"
 		   "roles, time left, open files, overlay size, and each "
@@ -343,16 +347,21 @@ static void cli_status_usage(FILE *f)
 
 static void cli_extend_usage(FILE *f)
 {
-	fprintf(f, "usage: spotfs extend MOUNTPOINT --ttl DURATION\n"
+	fprintf(f, "usage: spotfs extend MOUNTPOINT --ttl DURATION "
+		   "[--shorten]\n"
 		   "\n"
 		   "Set the sandbox's deadline to DURATION from now (e.g. 30m, "
 		   "2h,\n"
 		   "1h30m). It never goes past max_ttl from the mount: such a "
 		   "request\n"
-		   "is refused and the error says how much is left.\n"
+		   "is refused and the error says how much is left. A "
+		   "DURATION\n"
+		   "shorter than the time left is refused without --shorten.\n"
 		   "\n"
 		   "options:\n"
-		   "  -t, --ttl DURATION   new time left\n" CLI_STATE_HELP
+		   "  -t, --ttl DURATION   new time left\n"
+		   "      --shorten        allow an earlier "
+		   "deadline\n" CLI_STATE_HELP
 		   "  -h, --help           show this help\n");
 }
 
@@ -374,11 +383,122 @@ int cli_parse_ttl(const char *cmd, const char *s, uint64_t *out_sec)
 	return 0;
 }
 
+/*
+ * The mount point a status/extend names: the spotfs mount path is in (any
+ * path inside a mount), or with no path the caller's only live sandbox.
+ * Another user's sandbox is "permission denied" (and on its audit log).
+ */
+struct cli_only_ctx {
+	size_t n;
+	char mp[PATH_MAX];
+};
+
+/* Count the registry's running sandboxes whose mount is still there. */
+static int cli_only_one(const struct reg_sandbox *sb, void *arg)
+{
+	struct cli_only_ctx *c = arg;
+
+	if (sb->state == REG_RUNNING && life_mount_present(sb->mountpoint)) {
+		if (!c->n++)
+			snprintf(c->mp, sizeof(c->mp), "%s", sb->mountpoint);
+	}
+	return 0;
+}
+
+static int cli_which_mount(const char *cmd, const char *state, const char *path,
+			   char *mp, size_t len)
+{
+	struct mnt_info *m = malloc(sizeof(*m));
+	struct cli_only_ctx *oc;
+	struct reg_db *db;
+	size_t n;
+	int rc = CLI_EXIT_OK;
+
+	if (!m)
+		return CLI_EXIT_FAIL;
+	if (!path) {
+		/* Your live sandboxes, as `spotfs list` shows them. */
+		oc = calloc(1, sizeof(*oc));
+		if (!oc || cli_reg_open(cmd, state, &db)) {
+			free(oc);
+			free(m);
+			return CLI_EXIT_FAIL;
+		}
+		reg_list(db, cli_owner_filter(), cli_only_one, oc);
+		reg_close(db);
+		n = oc->n;
+		if (n == 1) {
+			snprintf(mp, len, "%s", oc->mp);
+		} else {
+			if (n)
+				cli_error(cmd,
+					  "%zu live sandboxes: name one (see "
+					  "'spotfs list')",
+					  n);
+			else
+				cli_error(cmd, "no live sandbox of yours: "
+					       "name a MOUNTPOINT");
+			rc = CLI_EXIT_USAGE;
+		}
+		free(oc);
+		free(m);
+		return rc;
+	}
+	snprintf(mp, len, "%s", path);
+	if (!mnt_find(path, true, m) && m->spotfs) {
+		if (m->owner >= 0 && m->owner != (long long)getuid() &&
+		    geteuid() != 0) {
+			mnt_note_denied(m->point, cmd);
+			cli_error(cmd,
+				  "%s: permission denied: the sandbox there "
+				  "belongs to another user (uid %lld)",
+				  path, m->owner);
+			rc = CLI_EXIT_FAIL;
+		}
+		snprintf(mp, len, "%s", m->point);
+	}
+	free(m);
+	return rc;
+}
+
+/* Whether extend to sec seconds left would shorten the deadline (said). */
+static bool cli_would_shorten(const char *cmd, const char *sock,
+			      const struct reg_sandbox *sb, uint64_t sec)
+{
+	struct spot_err err = { "" };
+	struct spot_buf r;
+	const char *k;
+	bool shorter = false;
+
+	spot_buf_init(&r);
+	if (!ctl_call(sock, "status json", &r, &err) && r.len &&
+	    !spot_buf_putc(&r, 0) &&
+	    (k = strstr((const char *)r.p, "\"seconds_left\":")) &&
+	    isdigit((unsigned char)k[15])) {
+		unsigned long long left = strtoull(k + 15, NULL, 10);
+		char a[32], b[32];
+
+		if (sec < left) {
+			spot_format_duration(left, a, sizeof(a));
+			spot_format_duration(sec, b, sizeof(b));
+			cli_error(
+				cmd,
+				"sandbox %s on %s has %s left: --ttl %s would "
+				"shorten it; add --shorten to mean that",
+				sb->id, sb->mountpoint, a, b);
+			shorter = true;
+		}
+	}
+	spot_buf_fini(&r);
+	return shorter;
+}
+
 static int cli_ctl_command(const char *cmd, int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "ttl", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "shorten", no_argument, NULL, 's' },
 		CLI_STATE_OPT,
 		CLI_HELP_OPT,
 		{ NULL, 0, NULL, 0 },
@@ -391,7 +511,8 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	char sock[PATH_MAX], req[64];
 	struct spot_buf r;
 	uint64_t sec = 0;
-	bool json = false;
+	bool json = false, shorten = false;
+	char mp[PATH_MAX];
 	int o, rc;
 
 	optind = 1;
@@ -400,6 +521,13 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 		switch (o) {
 		case 't':
 			ttl = optarg;
+			break;
+		case 's':
+			if (!extend) {
+				usage(stderr);
+				return CLI_EXIT_USAGE;
+			}
+			shorten = true;
 			break;
 		case 'j':
 			if (extend) {
@@ -419,7 +547,8 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 			return CLI_EXIT_USAGE;
 		}
 	}
-	if (optind != argc - 1 || (extend && !ttl)) {
+	if (optind < argc - 1 || (extend && optind != argc - 1) ||
+	    (extend && !ttl)) {
 		cli_error(cmd, extend ? "expected MOUNTPOINT and --ttl"
 				      : "expected one MOUNTPOINT");
 		usage(stderr);
@@ -427,10 +556,17 @@ static int cli_ctl_command(const char *cmd, int argc, char **argv)
 	}
 	if (extend && cli_parse_ttl(cmd, ttl, &sec))
 		return CLI_EXIT_USAGE;
-	rc = cli_live_sandbox(cmd, state, argv[optind], &sb, sock,
-			      sizeof(sock));
+	rc = cli_which_mount(cmd, state, optind < argc ? argv[optind] : NULL,
+			     mp, sizeof(mp));
 	if (rc)
 		return rc;
+	rc = cli_live_sandbox(cmd, state, mp, &sb, sock, sizeof(sock));
+	if (rc)
+		return rc;
+	if (extend && !shorten && cli_would_shorten(cmd, sock, &sb, sec)) {
+		reg_sandbox_fini(&sb);
+		return CLI_EXIT_FAIL;
+	}
 	if (extend)
 		snprintf(req, sizeof(req), "extend %" PRIu64, sec);
 	else

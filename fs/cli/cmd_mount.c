@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "cmd_life.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -123,6 +124,45 @@ static int cli_log_path(const char *in, char *buf, size_t len)
 	return 0;
 }
 
+/* /dev/fuse must open for reading and writing, as the caller. */
+static int cli_fuse_usable(void)
+{
+	if (!access("/dev/fuse", R_OK | W_OK))
+		return 0;
+	if (errno == ENOENT)
+		cli_error("mount",
+			  "/dev/fuse does not exist: load the module (modprobe "
+			  "fuse), or in a container pass the device "
+			  "(--device /dev/fuse)");
+	else
+		cli_error("mount",
+			  "cannot open /dev/fuse: %s (hint: add yourself to "
+			  "the group that owns it, e.g. 'fuse', and log in "
+			  "again; or run as root)",
+			  strerror(errno));
+	return -1;
+}
+
+/* Mounting hides what the folder holds: say so (not an error). */
+static void cli_warn_not_empty(const char *mp)
+{
+	DIR *dp = opendir(mp);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (!dp)
+		return;
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(dp);
+	if (n)
+		fprintf(stderr,
+			"spotfs mount: warning: %s is not empty: its %zu "
+			"entr%s hidden while the sandbox is mounted\n",
+			mp, n, n == 1 ? "y is" : "ies are");
+}
+
 int cli_mount(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -204,10 +244,11 @@ int cli_mount(int argc, char **argv)
 	}
 	if (ttl_sec)
 		cfg->ttl = ttl_sec;
-	if (cli_mount_check_point(mp, cfg)) {
+	if (cli_mount_check_point(mp, cfg) || cli_fuse_usable()) {
 		cfg_free(cfg);
 		return CLI_EXIT_FAIL;
 	}
+	cli_warn_not_empty(mp);
 	rc = dmn_mount(cfg, mp, &opts);
 	if (rc)
 		return CLI_EXIT_FAIL;

@@ -11,6 +11,7 @@
  * such: exit 1, not a silent 0.
  */
 #include "cli.h"
+#include "mnt_info.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -288,6 +289,39 @@ static int cli_ctl_end_sock(const struct cli_daemon *dd)
 	return rc;
 }
 
+/* Say why mp cannot be unmounted here: not a mount, not ours, not spotfs. */
+static int cli_unmount_vet(const char *mp)
+{
+	struct mnt_info *m = malloc(sizeof(*m));
+	int rc = CLI_EXIT_OK;
+
+	if (!m)
+		return CLI_EXIT_FAIL;
+	if (mnt_find(mp, false, m)) {
+		cli_error("unmount",
+			  "%s is not a mount point: nothing to unmount "
+			  "(leftovers "
+			  "of a crashed sandbox: 'spotfs gc')",
+			  mp);
+		rc = CLI_EXIT_FAIL;
+	} else if (!m->spotfs) {
+		cli_error("unmount", "%s is not a spotfs mount (it is %s)", mp,
+			  m->fstype);
+		rc = CLI_EXIT_FAIL;
+	} else if (m->owner >= 0 && m->owner != (long long)getuid() &&
+		   geteuid() != 0) {
+		mnt_note_denied(m->point, "unmount");
+		cli_error(
+			"unmount",
+			"%s: permission denied: the sandbox belongs to another "
+			"user (uid %lld)",
+			mp, m->owner);
+		rc = CLI_EXIT_FAIL;
+	}
+	free(m);
+	return rc;
+}
+
 static int cli_unmount_run(const char *mp, const char *state, bool lazy,
 			   uint64_t timeout_s)
 {
@@ -296,6 +330,9 @@ static int cli_unmount_run(const char *mp, const char *state, bool lazy,
 	char t[32];
 	int rc;
 
+	rc = cli_unmount_vet(mp);
+	if (rc)
+		return rc;
 	cli_daemon_find(mp, state, &dd);
 	/*
 	 * -z: the daemon ends the sandbox as at expiry, so a process holding a

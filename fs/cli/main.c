@@ -11,12 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_version.h"
 #include "cmd_life.h"
 #include "spot.h"
-
-#ifndef SPOTFS_VERSION
-#define SPOTFS_VERSION "0.0.0"
-#endif
 
 struct cli_cmd {
 	const char *name;
@@ -119,7 +116,7 @@ int main(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("spotfs %s\n", SPOTFS_VERSION);
+		cli_version(stdout);
 		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(cli_cmds); i++)

@@ -156,7 +156,8 @@ def test_size_offsets_and_determinism(mounted):
 
 
 def test_hidden_files_are_enoent(mounted):
-    assert sorted(os.listdir(mounted.mnt)) == ["broken.csv", "people.csv", "sub"]
+    assert sorted(os.listdir(mounted.mnt)) == [".spotfs", "broken.csv",
+                                               "people.csv", "sub"]
     assert os.listdir(mounted.path("sub")) == ["dir"]
     for rel in ("secret-notes.txt", "sub/unnamed.csv", "nope.csv"):
         with pytest.raises(FileNotFoundError):

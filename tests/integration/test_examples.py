@@ -20,8 +20,8 @@ def test_example_sandbox_mounts_and_masks(tmp_path):
     before = tree_digest(os.path.join(EXAMPLES, "data"))
     s.mount()
     try:
-        assert sorted(os.listdir(s.mnt)) == ["customers.csv", "hr", "orders.csv",
-                                             "support.jsonl"]
+        assert sorted(os.listdir(s.mnt)) == [".spotfs", "customers.csv", "hr",
+                                             "orders.csv", "support.jsonl"]
         raw = list(csv.DictReader(open(os.path.join(EXAMPLES, "data/customers.csv"))))
         data = open(s.path("customers.csv"), "rb").read()
         masked = list(csv.DictReader(io.StringIO(data.decode())))
@@ -58,7 +58,7 @@ def test_container_scenario(tmp_path):
     why = bwrap_unusable()
     if why:
         pytest.skip(why)
-    r = subprocess.run([os.path.join(EXAMPLES, "container"), SPOTFS],
+    r = subprocess.run([os.path.join(EXAMPLES, "container", "run"), SPOTFS],
                        capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "job: read 300 masked rows" in r.stdout

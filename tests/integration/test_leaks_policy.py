@@ -553,6 +553,8 @@ def test_nul_in_column_name_never_matches_a_rule(sandbox, header, forms):
     names = os.listdir(s.mnt)
     assert "a.csv" in names, names
     for n in names:
+        if n == ".spotfs":  # the manifest folder (test_manifest.py)
+            continue
         data = read_as(65534, s.path(n))
         assert not [v for v in DIAG if v.encode() in data], (n, data)
     got = rows(read_as(65534, s.path("a.csv")))

@@ -277,7 +277,8 @@ def test_served_as_csv_and_as_parquet(sandbox, fixtures, tmp_path):
                    "  people.csv:\n    as: [csv, parquet]\n"
                    "    columns: { email: { method: hash, length: 10 } }\n")
     s.mount()
-    assert sorted(os.listdir(s.mnt)) == ["ev.csv", "ev.parquet", "people.csv",
+    assert sorted(os.listdir(s.mnt)) == [".spotfs", "ev.csv", "ev.parquet",
+                                         "people.csv",
                                          "people.parquet", "sub"]
     assert os.listdir(s.path("sub")) == ["only.csv"]
     with pytest.raises(FileNotFoundError):

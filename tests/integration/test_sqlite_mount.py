@@ -94,7 +94,8 @@ def sq(sandbox):
 
 
 def test_layout(sq):
-    assert sorted(os.listdir(sq.mnt)) == ["app", "app.sqlite", "crm", "crm.db"]
+    assert sorted(os.listdir(sq.mnt)) == [".spotfs", "app", "app.sqlite",
+                                          "crm", "crm.db"]
     assert sorted(os.listdir(sq.path("crm"))) == [
         "active_de.csv", "broken.csv", "fr_users.csv", "orders.csv", "users.csv"]
     assert os.listdir(sq.path("app")) == ["t.csv"]
