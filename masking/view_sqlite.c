@@ -304,9 +304,13 @@ static int view_regen_init(struct view_regen *v, const struct sqlc_source *src,
 	return 0;
 }
 
-/* Run one object of db through bind and sink. */
+/*
+ * Run one object of db through bind and sink. BLOB cells are raw bytes
+ * (PIPE_BLOB) for the plan, so methods mask the bytes, never their hex
+ * form; a CSV sink writes them as hex (csv_writer_hex_blobs).
+ */
 static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
-			   bool hex_blobs, view_bind_tbl_fn bind, void *arg,
+			   view_bind_tbl_fn bind, void *arg,
 			   const struct pipe_sink_ops *kops, void *sink,
 			   struct sqlc_dbwriter *w, struct pipe_stats *st,
 			   struct spot_err *err)
@@ -324,7 +328,6 @@ static int view_sqlite_run(struct sqlc_db *db, const struct view_sqlobj *obj,
 		spot_err_set(err, "table %s: %s", obj->name, obj->refused);
 		return -EIO;
 	}
-	so.hex_blobs = hex_blobs;
 	rc = sqlc_source_new(db, obj->sql ? NULL : obj->name, obj->name,
 			     obj->sql, &so, &src, err);
 	if (rc)
@@ -382,9 +385,9 @@ static int view_sqlite_tables(struct sqlc_db *db,
 			break;
 		for (size_t i = 0; !rc && i < n; i++)
 			if (objs[i].sql ? views : tables)
-				rc = view_sqlite_run(db, &objs[i], false, bind,
-						     arg, &sqlc_dbwriter_ops, w,
-						     w, st, err);
+				rc = view_sqlite_run(db, &objs[i], bind, arg,
+						     &sqlc_dbwriter_ops, w, w,
+						     st, err);
 		rc2 = sqlc_db_end(db, rc ? &scratch : err);
 		if (!rc)
 			rc = rc2;
@@ -456,6 +459,8 @@ static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
 				  &ignore, &db, err);
 	if (!rc)
 		rc = csv_writer_new(out, &w) ? -ENOMEM : 0;
+	if (!rc) /* masked as bytes, written as hex */
+		csv_writer_hex_blobs(w);
 	inner.state = w;
 	for (int tries = 0; !rc && tries < VIEW_SQLITE_TRIES; tries++) {
 		struct spot_err scratch;
@@ -464,7 +469,7 @@ static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
 		rc = sqlc_db_begin(db, err);
 		if (rc)
 			break;
-		rc = view_sqlite_run(db, &obj, true, bind, arg,
+		rc = view_sqlite_run(db, &obj, bind, arg,
 				     stream ? &view_stream_ops : &csv_sink_ops,
 				     stream ? (void *)&str : (void *)w, NULL,
 				     st, err);

@@ -23,7 +23,7 @@ struct scan_sampler {
 	uint64_t rows;
 	struct pipe_plan plan;
 	struct spot_err *why; /* where a column problem is said */
-	bool hex;	      /* BLOB cells come as hex text (SQLite) */
+	bool hex;	      /* BLOB cells as hex text (no source does now) */
 	struct spot_buf raw;  /* a BLOB's bytes, decoded from hex */
 };
 
@@ -282,7 +282,7 @@ int scan_object(const struct view_format *f, struct view_req *req,
 		struct spot_err *err)
 {
 	struct view_sqlobj obj = { name, NULL, NULL };
-	struct scan_sampler s = { t, max, 0, { 0 }, err, true, { 0 } };
+	struct scan_sampler s = { t, max, 0, { 0 }, err, false, { 0 } };
 	struct view_out out;
 	int rc;
 

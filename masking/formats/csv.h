@@ -180,6 +180,11 @@ void csv_writer_free(struct csv_writer *w);
  * only takes the columns and the dialect. Before begin().
  */
 void csv_writer_body_only(struct csv_writer *w);
+/*
+ * BLOB cells (PIPE_BLOB: raw bytes, as a SQLite table's source gives them
+ * and as masking methods see them) are written as lowercase hex.
+ */
+void csv_writer_hex_blobs(struct csv_writer *w);
 
 /*
  * Pipeline sink over a csv_writer (the void *sink). begin() writes the BOM

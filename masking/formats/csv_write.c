@@ -17,6 +17,7 @@ struct csv_writer {
 	bool verbatim;	/* CSV source: unchanged cells are written as read */
 	bool open_eol;	/* the last record had no terminator */
 	bool body_only; /* no BOM, no header */
+	bool hex_blobs; /* PIPE_BLOB cells as hex */
 	size_t ncols;
 	uint8_t special[256]; /* bytes that make a field need quotes */
 };
@@ -51,6 +52,11 @@ int csv_writer_new(struct spot_buf *out, struct csv_writer **w)
 	csv_dialect_use(n, NULL);
 	*w = n;
 	return 0;
+}
+
+void csv_writer_hex_blobs(struct csv_writer *w)
+{
+	w->hex_blobs = true;
 }
 
 /* The bytes csv_needs_quote looks for, for w's delimiter. */
@@ -338,6 +344,15 @@ static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
 		return csv_copy(o, in->p, in->len);
 	}
 	len = c->type == PIPE_NULL ? 0 : c->len;
+	if (w->hex_blobs && c->type == PIPE_BLOB && len) {
+		static const char digits[] = "0123456789abcdef";
+
+		for (size_t i = 0; i < len; i++) {
+			*o++ = (uint8_t)digits[c->p[i] >> 4];
+			*o++ = (uint8_t)digits[c->p[i] & 15];
+		}
+		return o;
+	}
 	force = (c->flags & PIPE_F_QUOTED) ||
 		(w->verbatim && (in->flags & PIPE_F_QUOTED)) ||
 		(w->ncols == 1 && !len);
@@ -362,6 +377,8 @@ static size_t csv_batch_max(const struct csv_writer *w,
 			const struct pipe_cell *x = pipe_batch_cell(b, r, c);
 
 			len = x->type == PIPE_NULL ? 0 : x->len;
+			if (w->hex_blobs && x->type == PIPE_BLOB)
+				len = len > SIZE_MAX / 8 ? SIZE_MAX : 2 * len;
 			if (len > SIZE_MAX / 4 ||
 			    __builtin_add_overflow(need, csv_field_max(len),
 						   &need))
