@@ -364,8 +364,9 @@ static int pq_dict_index(struct pq_chunk_wr *w, const uint8_t *p, uint32_t len,
 	for (k = (uint32_t)h & (w->nslots - 1); w->slots[k];
 	     k = (k + 1) & (w->nslots - 1)) {
 		e = &w->dict[w->slots[k] - 1];
+		/* len 0: p or the dictionary's bytes may be NULL. */
 		if (e->hash == h && e->len == len &&
-		    !memcmp(w->dict_bytes.p + e->off, p, len)) {
+		    (!len || !memcmp(w->dict_bytes.p + e->off, p, len))) {
 			*out = w->slots[k] - 1;
 			return 0;
 		}

@@ -726,3 +726,22 @@ def test_sqlite_db_is_built_in_the_store_past_the_budget(sandbox, tmp_path,
         s.unmount()
     assert served["1G"] == served["0"]
     assert b"@corp.example" not in served["0"]
+
+
+def test_empty_strings_from_lua_in_the_parquet_form(sandbox, tmp_path):
+    """A Lua column function returning "" while the CSV's Parquet form is
+    built: a dictionary of empty values (UBSan once saw a NULL pointer
+    given to memcmp there); the daemon log must stay clean (conftest
+    checks it for sanitizer reports)."""
+    s = sandbox("luaempty")
+    s.write("p.csv", "id,email\n" + "".join(
+        "%d,raw%d@corp.example\n" % (i, i) for i in range(3000)))
+    pol = os.path.join(s.base, "p.lua")
+    with open(pol, "w") as f:
+        f.write("columns = { email = function(v) return '' end }\n")
+    s.write_config("source: @SRC@\ndatasets:\n  p.csv:\n    as: [csv, parquet]\n"
+                   "    policy: %s\n    columns:\n      id: keep\n" % pol)
+    s.mount()
+    got = open(s.path("p.parquet"), "rb").read()
+    assert got[:4] == b"PAR1" and b"@corp.example" not in got
+    assert open(s.path("p.csv"), "rb").read().startswith(b"id,email\n0,\n")
