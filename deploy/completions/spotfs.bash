@@ -17,14 +17,18 @@ _spotfs()
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
-	local cmds="mount unmount check preview scan report list status extend audit gc version"
+	local cmds="mount unmount check preview scan report list status extend audit gc reveal export version"
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		COMPREPLY=($(compgen -W "$cmds --version --help" -- "$cur"))
 		return
 	fi
 	case $prev in
-	-c|--config|--log|-o|--output|--gen-key|--key)
+	-c|--config|--log|--output|--gen-key|--key)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	-o)	# scan's --output; export's -o is --override (no argument)
+		if [ "$cmd" = scan ]; then
+			COMPREPLY=($(compgen -f -- "$cur")); return
+		fi ;;
 	-S|--state-dir)
 		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-t|--ttl|-T|--timeout)
@@ -42,6 +46,8 @@ _spotfs()
 	extend) opts="--ttl --shorten --state-dir --help" ;;
 	audit) opts="--sandbox --since --json --verify --key --gen-key --state-dir --help" ;;
 	gc) opts="--dry-run --state-dir --help" ;;
+	reveal) opts="--config --role --help" ;;
+	export) opts="--reason --override --json --state-dir --help" ;;
 	*) return ;;
 	esac
 	if [[ $cur == -* ]]; then
@@ -54,6 +60,8 @@ _spotfs()
 		COMPREPLY=($(compgen -W "$(_spotfs_mounts)" -- "$cur")) ;;
 	mount|scan)
 		COMPREPLY=($(compgen -d -- "$cur")) ;;
+	export)
+		COMPREPLY=($(compgen -f -- "$cur")) ;;
 	esac
 }
 complete -F _spotfs spotfs
