@@ -667,7 +667,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		"format",   "delimiter", "as",		"policy",
 		"allow",    "columns",	 "roles",	"tables",
 		"db_views", "views",	 "k_anonymity", "unlisted_columns",
-		"sample",   "quota",    NULL
+		"sample",   "quota",	 NULL
 	};
 	const struct cfg_node *u;
 	char what[128];

@@ -66,7 +66,8 @@ static void xcli_usage(FILE *f)
 		"  -o, --override       release despite findings (roles in "
 		"export: approve)\n"
 		"  -j, --json           print the review as JSON\n"
-		"  -S, --state-dir DIR  registry and audit folder\n");
+		"  -S, --state-dir DIR  registry and audit folder\n"
+		"  -h, --help           show this help\n");
 }
 
 /* The mount point holding abs: the topmost folder on abs's device. */
