@@ -101,8 +101,12 @@ int xprt_unescape(const char *s, size_t len, struct spot_buf *out)
 
 int dmn_export_setup(struct dmn *d, struct spot_err *err)
 {
-	int rc = xrec_new(d->sbx->cfg, &d->xrec);
+	int rc;
 
+	/* Off unless the config asks for it: no sets, no cost. */
+	if (!d->sbx->cfg->export_.enabled)
+		return 0;
+	rc = xrec_new(d->sbx->cfg, &d->xrec);
 	if (rc) {
 		spot_err_set(err, "cannot make the export review's sets: %s",
 			     strerror(-rc));
@@ -560,6 +564,13 @@ int dmn_export_request(struct dmn *d, const char *args, uid_t uid, pid_t pid,
 
 	spot_buf_init(&reason);
 	spot_buf_init(&tmp);
+	if (!d->sbx->cfg->export_.enabled) {
+		spot_buf_printf(r,
+				"export is not enabled for this sandbox: its "
+				"config needs an export: section (export: {} "
+				"for the defaults)");
+		return -EPERM;
+	}
 	if (!d->mountpoint || !d->xrec) {
 		spot_buf_printf(r, "the sandbox is not ready");
 		return -EAGAIN;

@@ -167,6 +167,9 @@ struct cfg_export {
 	uint64_t min_count;   /* aggregate cells below it are findings */
 	double max_row_share; /* a dataset's served rows in one file */
 	bool allow_opaque;    /* binary files pass with size and type only */
+	/* The config has an export: section (export: {} takes the
+	 * defaults): without one nothing is recorded and export refused. */
+	bool enabled;
 };
 
 #define CFG_EXPORT_MAX_BYTES (100ull << 20)

@@ -136,7 +136,10 @@ int cfg_export_parse(struct cfg_ctx *x, const struct cfg_node *n)
 	e->max_bytes = CFG_EXPORT_MAX_BYTES;
 	e->min_count = 5;
 	e->max_row_share = 0.01;
-	if (!n || cfg_node_is_null(n))
+	if (!n)
+		return 0;
+	e->enabled = true;
+	if (cfg_node_is_null(n))
 		return 0;
 	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "export")) ||
 	    (rc = cfg_check_keys(x, n, keys, "export")))

@@ -25,6 +25,9 @@ def people():
 
 
 def config(extra=""):
+    # Export is off unless the config has an export: section.
+    if "export:" not in extra:
+        extra += "export: {}\n"
     return ("source: @SRC@\nroles:\n  steward:\n    users: [@STEWARD@]\n"
             "datasets:\n  people.csv:\n    columns:\n      id: keep\n"
             "      name: hash\n      email: hash\n      city: keep\n" + extra)
@@ -151,7 +154,7 @@ def test_raw_value_of_a_lua_masked_column(sandbox, tmp_path):
     with open(pol, "w") as f:
         f.write("columns = {\n  email = function(value, row, ctx)\n"
                 "    return 'hidden'\n  end,\n}\n")
-    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n"
+    s.write_config("source: @SRC@\nexport: {}\ndatasets:\n  people.csv:\n"
                    "    policy: %s\n    columns:\n      id: keep\n"
                    "      name: hash\n      city: keep\n" % pol)
     s.mount()
@@ -308,3 +311,20 @@ def test_folders_symlinks_and_destinations(sandbox, tmp_path):
     assert r.returncode == 1
     r = spotfs("export", s.path("out/sub/a.csv"), s.path("out/copy.csv"))
     assert r.returncode == 1 and "inside the sandbox" in r.stderr
+
+
+def test_export_is_off_without_an_export_section(sandbox, tmp_path):
+    """No export: section, no way out and nothing recorded: the export is
+    refused with a message saying how to enable it, DEST is not made."""
+    s = sandbox()
+    s.write("people.csv", people())
+    s.write_config("source: @SRC@\ndatasets:\n  people.csv:\n    columns:\n"
+                   "      id: keep\n      name: hash\n      email: hash\n"
+                   "      city: keep\n")
+    s.mount()
+    put(s, "agg.csv", "city,n\nOslo,25\nRome,25\n")
+    dest = tmp_path / "agg.csv"
+    r = spotfs("export", s.path("agg.csv"), str(dest))
+    assert r.returncode != 0
+    assert "export is not enabled" in r.stdout + r.stderr
+    assert not dest.exists()
