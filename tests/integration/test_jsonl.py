@@ -506,7 +506,7 @@ def test_csv_form_has_the_same_masked_values(sandbox, tmp_path):
     import csv
     import io
     s = mount_forms(sandbox, tmp_path, "native, csv")
-    assert sorted(os.listdir(s.mnt)) == ["train.csv", "train.jsonl"]
+    assert sorted(os.listdir(s.mnt)) == [".spotfs", "train.csv", "train.jsonl"]
     recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
     rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
     assert len(rows) == len(recs) == N
@@ -530,7 +530,7 @@ def test_csv_form_has_the_same_masked_values(sandbox, tmp_path):
 @needs_duckdb
 def test_parquet_form_has_the_same_masked_values(sandbox, tmp_path):
     s = mount_forms(sandbox, tmp_path, "parquet")
-    assert sorted(os.listdir(s.mnt)) == ["train.parquet"]
+    assert sorted(os.listdir(s.mnt)) == [".spotfs", "train.parquet"]
     rows = duck(tmp_path, "SELECT id, \"user.email\", \"messages[].content\" "
                 "FROM read_parquet('%s') ORDER BY id::INT"
                 % s.path("train.parquet"))
