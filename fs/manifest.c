@@ -277,7 +277,12 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 		spot_buf_printf(o, ",\"row_filter\":%s,\"access_policy\":%s,",
 				row ? "true" : "false",
 				access ? "true" : "false");
-		/* Quotas (issue 14) go here: "quota":{...,"used":...}. */
+		/* The caller's role's limits and their use (quota.h). */
+		spot_buf_printf(o, "\"quota\":[");
+		if (d->quota)
+			qta_describe(d->quota, qta_ref(d->quota, ds, role), o,
+				     true);
+		spot_buf_printf(o, "],");
 	} else {
 		char pn[PATH_MAX];
 
@@ -287,6 +292,9 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 		spot_buf_printf(o, "  row filter: %s\n", row ? "yes" : "no");
 		if (access)
 			spot_buf_printf(o, "  a policy decides each open\n");
+		if (d->quota)
+			qta_describe(d->quota, qta_ref(d->quota, ds, role), o,
+				     false);
 	}
 	if (ds->ntables) {
 		if (json)

@@ -195,6 +195,44 @@ static void qta_line(struct spot_buf *out, bool json, bool *first,
 	*first = false;
 }
 
+void qta_describe(struct qta *q, struct qta_ref r, struct spot_buf *out,
+		  bool json)
+{
+	struct qta_ctr *cs[2] = { qta_role(q, r), qta_ds(q, r) };
+	static const char *const scope[2] = { "role", "dataset" };
+	bool first = true;
+
+	for (size_t i = 0; i < 2; i++) {
+		struct qta_ctr *c = cs[i];
+		uint64_t b, o;
+		bool over;
+
+		if (!c || (!c->lim.read_bytes && !c->lim.opens))
+			continue;
+		b = __atomic_load_n(&c->bytes, __ATOMIC_RELAXED);
+		o = __atomic_load_n(&c->opens, __ATOMIC_RELAXED);
+		over = qta_over(c, true) != NULL;
+		if (json)
+			spot_buf_printf(
+				out,
+				"%s{\"scope\":\"%s\",\"read_bytes\":%" PRIu64
+				",\"read_bytes_limit\":%" PRIu64
+				",\"opens\":%" PRIu64
+				",\"opens_limit\":%" PRIu64 ",\"exceeded\":%s}",
+				first ? "" : ",", scope[i], b,
+				c->lim.read_bytes, o, c->lim.opens,
+				over ? "true" : "false");
+		else
+			spot_buf_printf(out,
+					"  quota (%s): %" PRIu64 " of %" PRIu64
+					" bytes read, %" PRIu64 " of %" PRIu64
+					" opens (0: no limit)%s\n",
+					scope[i], b, c->lim.read_bytes, o,
+					c->lim.opens, over ? ", exceeded" : "");
+		first = false;
+	}
+}
+
 void qta_status(struct qta *q, struct spot_buf *out, bool json)
 {
 	bool first = true;

@@ -54,6 +54,15 @@ int qta_read(struct qta *q, struct qta_ref r, const char **what, bool *first);
 /* After n bytes were served through r. */
 void qta_served(struct qta *q, struct qta_ref r, uint64_t n);
 
+/*
+ * The limits that apply to r (the role's, then the dataset's for the
+ * role) and their use, for the manifest: JSON array elements
+ * {"scope":"role"|"dataset",...} or indented text lines. Nothing when no
+ * limit applies.
+ */
+void qta_describe(struct qta *q, struct qta_ref r, struct spot_buf *out,
+		  bool json);
+
 /* Use against limits, per role and per (dataset, role) with a limit, as
  * text lines or (json) a "quotas":[...] member. */
 void qta_status(struct qta *q, struct spot_buf *out, bool json);

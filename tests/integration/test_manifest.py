@@ -81,8 +81,13 @@ def check_schema(m):
     assert isinstance(m["datasets"], list)
     for d in m["datasets"]:
         assert set(d) == {"name", "served", "row_filter", "access_policy",
-                          "tables", "columns", "unlisted_columns",
+                          "quota", "tables", "columns", "unlisted_columns",
                           "k_anonymity"}, d.keys()
+        for q in d["quota"]:
+            assert set(q) == {"scope", "read_bytes", "read_bytes_limit",
+                              "opens", "opens_limit", "exceeded"}
+            assert q["scope"] in ("role", "dataset")
+            assert isinstance(q["exceeded"], bool)
         assert isinstance(d["name"], str)
         for sv in d["served"]:
             assert set(sv) == {"name", "format"}
@@ -251,3 +256,33 @@ def test_source_dotspotfs_shadowed_and_audited(sandbox):
     ev = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
     assert any(e.get("path") == ".spotfs" and
                "shadowed" in (e.get("reason") or "") for e in ev), r.stdout
+
+
+def test_manifest_shows_the_callers_quota_and_its_use(sandbox):
+    """An agent learns its limits and how much it has used from the
+    manifest: its role's quota and the dataset's, per caller (another
+    role sees none)."""
+    s = sandbox("manq")
+    s.write("a.csv", "id,email\n" + "".join(
+        "%d,u%d@corp.example\n" % (i, i) for i in range(2000)))
+    s.write_config("source: @SRC@\nroles:\n"
+                   "  agent: { users: [%d], quota: { read_bytes: 1M, "
+                   "opens: 50 } }\n"
+                   "datasets:\n  a.csv:\n"
+                   "    quota: { opens: 20 }\n"
+                   "    columns: { id: keep, email: hash }\n" % ANALYST)
+    s.mount()
+    r = as_uid(ANALYST, "cat", s.path("a.csv"))
+    assert r.returncode == 0, r.stderr
+    m = json.loads(manifest_as(s, ANALYST))
+    check_schema(m)
+    q = {x["scope"]: x for x in m["datasets"][0]["quota"]}
+    assert q["role"]["read_bytes_limit"] == 1 << 20
+    assert q["role"]["opens_limit"] == 50 and q["role"]["opens"] >= 1
+    assert 0 < q["role"]["read_bytes"] <= len(r.stdout) + (1 << 20)
+    assert q["dataset"]["opens_limit"] == 20 and q["dataset"]["opens"] >= 1
+    assert not q["role"]["exceeded"]
+    text = as_uid(ANALYST, "cat", s.path(".spotfs/README")).stdout
+    assert b"quota (role):" in text
+    other = json.loads(manifest_as(s, STEWARD))
+    assert [x["scope"] for x in other["datasets"][0]["quota"]] == ["dataset"]
