@@ -75,6 +75,15 @@ def make(sandbox, tmp_path, name, memory, extra="", secret=None):
     return s
 
 
+def secret_key(tmp_path):
+    """A stable secret file, so two mounts mask alike."""
+    key = str(tmp_path / "secret.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    os.chmod(key, 0o600)
+    return key
+
+
 def store_bytes(s):
     out = b""
     for p in glob.glob(os.path.join(s.store, "*", "*")):
@@ -537,10 +546,7 @@ def test_parquet_view_streams_while_it_builds(sandbox, tmp_path, memory):
     its spill file while it builds (source chunks copied), so it is
     spilled the moment it is built, reads the same bytes as a view built
     in memory, and leaves no plaintext in the store."""
-    key = str(tmp_path / "secret.key")
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
-    os.chmod(key, 0o600)
+    key = secret_key(tmp_path)
     src = str(tmp_path / "p.parquet")
     duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
          "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
@@ -582,10 +588,7 @@ def test_as_forms_stream_while_they_build(sandbox, tmp_path):
     """CSV as Parquet and Parquet as CSV (as:) past view_memory stream
     into the store as they are written: built spilled, the same bytes as
     with room in memory, no plaintext in the store."""
-    key = str(tmp_path / "secret.key")
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
-    os.chmod(key, 0o600)
+    key = secret_key(tmp_path)
     pq = str(tmp_path / "e.parquet")
     duck(tmp_path, "COPY (SELECT range AS id, 'raw' || range || "
          "'@corp.example' AS email, range::VARCHAR || '-note' AS note "
@@ -637,10 +640,7 @@ def test_sqlite_table_csv_streams_while_it_builds(sandbox, tmp_path):
                      for i in range(60000)])
     con.commit()
     con.close()
-    key = str(tmp_path / "secret.key")
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
-    os.chmod(key, 0o600)
+    key = secret_key(tmp_path)
     served = {}
     for mem in ("1G", "0"):
         s = sandbox("sqs" + mem)
@@ -685,10 +685,7 @@ def test_sqlite_db_is_built_in_the_store_past_the_budget(sandbox, tmp_path,
     con.execute("CREATE VIEW notes AS SELECT id, note FROM users")
     con.commit()
     con.close()
-    key = str(tmp_path / "secret.key")
-    with open(key, "wb") as f:
-        f.write(os.urandom(32))
-    os.chmod(key, 0o600)
+    key = secret_key(tmp_path)
     served = {}
     for mem in ("1G", "0"):
         s = sandbox("sqd%s%d" % (mem, views))
