@@ -46,6 +46,7 @@ enum msk_subkey {
 	MSK_SUBKEY_SHIFT = 7,	  /* SipHash key of shift offsets */
 	MSK_SUBKEY_SCRAMBLE = 8,  /* ChaCha20 key of scramble */
 	MSK_SUBKEY_SAMPLE = 9,	  /* SipHash key of row samples */
+	MSK_SUBKEY_DP = 10,	  /* BLAKE2b key of DP noise seeds */
 	MSK_SUBKEY_HASH_SIP = 16, /* + block, 0..MSK_SIP_BLOCKS-1 */
 	MSK_SUBKEY_TOKEN_SIP = 32,
 };
@@ -131,6 +132,8 @@ int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 	    crypto_kdf_derive_from_key(k->sample, sizeof(k->sample),
 				       MSK_SUBKEY_SAMPLE, msk_kdf_ctx,
 				       k->master) != 0 ||
+	    crypto_kdf_derive_from_key(k->dp, sizeof(k->dp), MSK_SUBKEY_DP,
+				       msk_kdf_ctx, k->master) != 0 ||
 	    msk_keys_fpe(k)) {
 		spot_log(SPOT_LOG_ERR, "masking: key derivation failed");
 		rc = -EIO;

@@ -217,6 +217,15 @@ bool msk_sample_keep(const struct msk_keys *k, uint64_t seed, uint64_t row,
 		     double rate);
 
 /*
+ * The 32-byte seed of one differentially private release (dp.h): a keyed
+ * BLAKE2b, under a key of the sandbox secret's own, of label (the
+ * release's name and the identity of the source it reads), so every read
+ * of it within a sandbox draws the same noise and another secret or
+ * another source draws other noise.
+ */
+void msk_dp_seed(const struct msk_keys *k, const char *label, uint8_t seed[32]);
+
+/*
  * Keyed hash of (p, len) as hex_len lowercase hex characters (8..128)
  * appended to out: SipHash-2-4 under an independent key per 16 characters
  * (a shorter hash is a prefix of a longer one). The keys depend only on the

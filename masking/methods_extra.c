@@ -433,6 +433,12 @@ static uint64_t msk_le64(const uint8_t h[8])
 	return x;
 }
 
+void msk_dp_seed(const struct msk_keys *k, const char *label, uint8_t seed[32])
+{
+	crypto_generichash(seed, 32, (const uint8_t *)label, strlen(label),
+			   k->dp, sizeof(k->dp));
+}
+
 uint64_t msk_sample_seed(const struct msk_keys *k, const char *view)
 {
 	uint8_t h[8];

@@ -37,6 +37,7 @@ struct msk_keys {
 	uint8_t shift[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
 	uint8_t scramble[MSK_SIP_KEY_LEN + MSK_KEY_LEN];
 	uint8_t sample[MSK_SIP_KEY_LEN];     /* sample: rows kept */
+	uint8_t dp[MSK_KEY_LEN];	     /* differential privacy seeds */
 	uint8_t master[crypto_kdf_KEYBYTES]; /* zero once derivation is done */
 };
 
