@@ -290,6 +290,7 @@ static void dmn_life_status(void *arg, struct spot_buf *out)
 	dmn_views_status(d, out, false);
 	if (d->quota)
 		qta_status(d->quota, out, false);
+	dmn_dp_status(d, out, false);
 	vc_stats(d->sbx->views, &views, &bytes);
 	spot_buf_printf(out, "views built: %zu (%llu bytes)\n", views,
 			(unsigned long long)bytes);
@@ -334,6 +335,7 @@ static void dmn_life_status_json(void *arg, struct spot_buf *out)
 				: "true");
 	if (d->quota)
 		qta_status(d->quota, out, true);
+	dmn_dp_status(d, out, true);
 	dmn_views_status(d, out, true);
 }
 
@@ -405,6 +407,8 @@ static int dmn_life_request(void *arg, const char *req, uid_t uid, pid_t pid,
 {
 	if (!strncmp(req, "export ", 7))
 		return dmn_export_request(arg, req + 7, uid, pid, r);
+	if (!strncmp(req, "synthetic ", 10))
+		return dmn_dp_request(arg, req + 10, r);
 	return -ENOSYS;
 }
 
@@ -526,6 +530,8 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		rc = dmn_export_setup(&d, &err);
 	if (!rc && (rc = qta_new(d.sbx->cfg, &d.quota)))
 		spot_err_set(&err, "out of memory");
+	if (!rc)
+		rc = dmn_dp_setup(&d, &err);
 	/* Nothing is served before the mount is registered and audited. */
 	if (!rc)
 		rc = dmn_life_start(&d, mountpoint, &err);
@@ -609,6 +615,7 @@ out_cfg:
 	sbx_free(d.sbx);     /* wipes the keys; views spilled to the store */
 	dmn_export_fini(&d); /* after the builds that fed it */
 	qta_free(d.quota);
+	dmn_dp_fini(&d);
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */
 	cfg_free(cfg);
 	ns_free(d.ns);

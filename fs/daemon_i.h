@@ -85,7 +85,8 @@ struct dmn {
 	struct xrec *xrec;
 	struct plan_record rec_hooks;
 	uint64_t exported_bytes;
-	struct qta *quota; /* per-role read quotas (quota.h) */
+	struct qta *quota;     /* per-role read quotas (quota.h) */
+	struct ledger *ledger; /* the epsilon ledger (daemon_dp.c), or NULL */
 	/* prebuild (daemon_build.c) */
 	pthread_t pre_thread;
 	bool pre_started;
@@ -144,6 +145,32 @@ struct dmn_fh {
 	bool counted;
 	struct qta_ref qref;
 };
+
+/* ---- differential privacy (daemon_dp.c) ---- */
+/* The ledger of a config with dp_budget:. 0 or -errno with err set. */
+int dmn_dp_setup(struct dmn *d, struct spot_err *err);
+void dmn_dp_fini(struct dmn *d);
+/*
+ * Whether lower view n (built: v) is a DP release role has not been
+ * charged for: its size is not shown.
+ */
+bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
+		   const struct vc_view *v);
+/*
+ * Opening lower view n (built: v) for c: a DP release is charged to c's
+ * role (audited as dp_charge) and read with direct I/O. 0, -EDQUOT (over
+ * the budget) or -EIO.
+ */
+int dmn_dp_open(struct dmn *d, const struct ns_node *n,
+		const struct dmn_caller *c, const struct vc_view *v,
+		struct fuse_file_info *fi);
+/* The budget part of status, as text lines or a JSON member. */
+void dmn_dp_status(struct dmn *d, struct spot_buf *out, bool json);
+/* What role spent and may spend (nano-epsilon); -ENOENT: no ledger. */
+int dmn_dp_role_use(struct dmn *d, const char *role, uint64_t *spent,
+		    uint64_t *per_role);
+/* The "synthetic ROLE DATASET" control request: the utility report. */
+int dmn_dp_request(struct dmn *d, const char *req, struct spot_buf *r);
 
 /* ---- quotas (daemon_quota.c) ---- */
 

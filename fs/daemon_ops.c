@@ -308,7 +308,157 @@ struct dmn_lower_ent {
 	const struct cfg_dataset *ds;
 	const char *sub;    /* borrowed from the sandbox's table list */
 	char rel[PATH_MAX]; /* source path (the database for its tables) */
+	char subbuf[DMN_NAME_MAX + 16]; /* a DP release's sub */
 };
+
+/* ---- DP releases: _dp/DATASET/NAME.csv and STEM.synthetic.csv ---- */
+
+#define DMN_DP_DIR "_dp"
+
+/* Whether any dataset has aggregates (then the root shows _dp/). */
+static bool dmn_dp_on(const struct dmn *d)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+
+	for (size_t i = 0; i < cfg->ndatasets; i++)
+		if (cfg->datasets[i].naggs)
+			return true;
+	return false;
+}
+
+/* The part of NS_DPDIR p's relpath after "_dp": "" or "/sub". */
+static const char *dmn_dp_inner(const struct ns_node *p)
+{
+	return p->relpath + strlen(DMN_DP_DIR);
+}
+
+/*
+ * name in _dp folder p: a dataset's folder (*ds set), a folder on the way
+ * to one (*ds NULL), or -ENOENT. rel gets the child's relpath.
+ */
+static int dmn_dp_child_dir(struct dmn *d, const struct ns_node *p,
+			    const char *name, const struct cfg_dataset **ds,
+			    char *rel, size_t len)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	const char *in = dmn_dp_inner(p);
+	size_t rl;
+	int n = snprintf(rel, len, "%s%s/%s", DMN_DP_DIR, in, name);
+
+	*ds = NULL;
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	rl = strlen(rel) - strlen(DMN_DP_DIR "/");
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const char *dn = cfg->datasets[i].name;
+
+		if (!cfg->datasets[i].naggs ||
+		    strncmp(dn, rel + strlen(DMN_DP_DIR "/"), rl))
+			continue;
+		if (!dn[rl]) {
+			*ds = &cfg->datasets[i];
+			return 0;
+		}
+		if (dn[rl] == '/')
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* The files of aggregate a in its folder: NAME.csv, NAME.json and, when
+ * the dataset is served as Parquet too, NAME.parquet. */
+static const char *const dmn_dp_exts[] = { "csv", "json", "parquet" };
+
+static bool dmn_dp_ext_on(const struct cfg_dataset *ds, size_t i)
+{
+	return i < 2 || (ds->as & CFG_AS_PARQUET);
+}
+
+/* name in the folder of dataset ds under _dp: an aggregate's file. */
+static bool dmn_dp_file(const struct cfg_dataset *ds, const char *name,
+			struct dmn_lower_ent *e)
+{
+	const char *dot = strrchr(name, '.');
+	char stem[DMN_NAME_MAX + 1];
+
+	if (!dot || (size_t)(dot - name) > DMN_NAME_MAX)
+		return false;
+	memcpy(stem, name, (size_t)(dot - name));
+	stem[dot - name] = 0;
+	if (!cfg_dp_agg_find(ds, stem))
+		return false;
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(dmn_dp_exts); i++)
+		if (dmn_dp_ext_on(ds, i) && !strcmp(dot + 1, dmn_dp_exts[i]))
+			return !sbx_dp_sub(stem, dmn_dp_exts[i], e->subbuf,
+					   sizeof(e->subbuf));
+	return false;
+}
+
+/* The name of ds's synthetic file with extension ext, last component. */
+static const char *dmn_syn_name(const struct cfg_dataset *ds, size_t ext,
+				char *buf, size_t len)
+{
+	const char *slash;
+
+	if (cfg_synth_name(ds, VIEW_FMT_CSV, buf, len) ||
+	    strlen(buf) + 8 >= len)
+		return NULL;
+	strcpy(buf + strlen(buf) - 3, dmn_dp_exts[ext]);
+	slash = strrchr(buf, '/');
+	return slash ? slash + 1 : buf;
+}
+
+/* name in source folder p: the synthetic table of a dataset there. */
+static const struct cfg_dataset *dmn_syn_ds(struct dmn *d,
+					    const struct ns_node *p,
+					    const char *name,
+					    struct dmn_lower_ent *e)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	char buf[PATH_MAX + 32];
+	const char *fn;
+
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+
+		if (!ds->synth || !dmn_ds_in_dir(ds, p->relpath))
+			continue;
+		for (size_t x = 0; x < SPOT_ARRAY_SIZE(dmn_dp_exts); x++)
+			if (dmn_dp_ext_on(ds, x) &&
+			    (fn = dmn_syn_name(ds, x, buf, sizeof(buf))) &&
+			    !strcmp(fn, name)) {
+				if (e &&
+				    sbx_dp_sub(NULL, dmn_dp_exts[x], e->subbuf,
+					       sizeof(e->subbuf)))
+					return NULL;
+				return ds;
+			}
+	}
+	return NULL;
+}
+
+/* Resolve name in _dp folder p (see dmn_lower_resolve). */
+static int dmn_dp_resolve(struct dmn *d, const struct ns_node *p,
+			  const char *name, struct dmn_lower_ent *e,
+			  struct stat *src)
+{
+	int rc;
+
+	if (p->ds) {
+		if (!dmn_dp_file(p->ds, name, e))
+			return -ENOENT;
+		e->kind = NS_VIEW;
+		e->ds = p->ds;
+		e->sub = e->subbuf;
+		snprintf(e->rel, sizeof(e->rel), "%s", p->ds->name);
+		return dmn_src_stat(d, e->rel, src);
+	}
+	rc = dmn_dp_child_dir(d, p, name, &e->ds, e->rel, sizeof(e->rel));
+	if (rc)
+		return rc;
+	e->kind = NS_DPDIR;
+	return dmn_src_stat(d, "", src);
+}
 
 /*
  * Resolve name in lower folder p: a source entry the policy shows, the
@@ -343,8 +493,22 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		snprintf(e->rel, sizeof(e->rel), "%s", p->ds->name);
 		return dmn_src_stat(d, e->rel, src);
 	}
+	if (p->kind == NS_DPDIR)
+		return dmn_dp_resolve(d, p, name, e, src);
 	if (p->kind != NS_DIR)
 		return -ENOTDIR;
+	if (!p->relpath[0] && !strcmp(name, DMN_DP_DIR) && dmn_dp_on(d)) {
+		e->kind = NS_DPDIR; /* it hides a source entry of that name */
+		snprintf(e->rel, sizeof(e->rel), "%s", DMN_DP_DIR);
+		return dmn_src_stat(d, "", src);
+	}
+	e->ds = dmn_syn_ds(d, p, name, e);
+	if (e->ds) { /* a synthetic table comes before a source file */
+		e->kind = NS_VIEW;
+		e->sub = e->subbuf;
+		snprintf(e->rel, sizeof(e->rel), "%s", e->ds->name);
+		return dmn_src_stat(d, e->rel, src);
+	}
 	e->ds = dmn_form_ds(d, p, name, &e->sub);
 	if (e->ds) { /* a converted form comes before a source file */
 		e->kind = NS_VIEW;
@@ -396,9 +560,11 @@ int dmn_lower_lookup(struct dmn *d, const struct ns_node *p, const char *name,
 
 	if (rc)
 		return rc;
-	/* Per-role overlay: every file is its role's own inode. */
+	/* Per-role overlay: every file is its role's own inode; a DP
+	 * release always is. */
 	n = ns_intern(d->ns, p->ino, name,
-		      d->per_role && e.kind != NS_DIR && e.kind != NS_VDIR
+		      (d->per_role || sbx_dp_is(e.sub)) && e.kind != NS_DIR &&
+				      e.kind != NS_VDIR && e.kind != NS_DPDIR
 			      ? c->role
 		      : e.kind == NS_VIEW ? sbx_role_key(e.ds, c->role)
 					  : "",
@@ -418,13 +584,62 @@ bool dmn_lower_has(struct dmn *d, const struct ns_node *p, const char *name,
 	if (!p || dmn_lower_resolve(d, p, name, &e, &st))
 		return false;
 	if (is_dir)
-		*is_dir = e.kind == NS_DIR || e.kind == NS_VDIR;
+		*is_dir = e.kind == NS_DIR || e.kind == NS_VDIR ||
+			  e.kind == NS_DPDIR;
 	return true;
 }
 
 bool dmn_lower_is_dir(const struct ns_node *n)
 {
-	return n && (n->kind == NS_DIR || n->kind == NS_VDIR);
+	return n &&
+	       (n->kind == NS_DIR || n->kind == NS_VDIR || n->kind == NS_DPDIR);
+}
+
+/* The entries of _dp folder p. */
+static int dmn_dp_children(struct dmn *d, const struct ns_node *p,
+			   dmn_child_fn fn, void *arg)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	const char *in = dmn_dp_inner(p);
+	size_t il = in[0] ? strlen(in) - 1 : 0; /* without its '/' */
+	char name[DMN_NAME_MAX + 1];
+	int rc = 0;
+
+	if (p->ds) {
+		for (size_t i = 0; !rc && i < p->ds->naggs; i++)
+			for (size_t x = 0;
+			     !rc && x < SPOT_ARRAY_SIZE(dmn_dp_exts); x++) {
+				int n = snprintf(name, sizeof(name), "%s.%s",
+						 p->ds->aggs[i].name,
+						 dmn_dp_exts[x]);
+
+				if (dmn_dp_ext_on(p->ds, x) && n > 0 &&
+				    (size_t)n < sizeof(name))
+					rc = fn(arg, name, false);
+			}
+		return rc;
+	}
+	/* The next component of every dataset with aggregates under it,
+	 * each once (datasets are sorted by name). */
+	name[0] = 0;
+	for (size_t i = 0; !rc && i < cfg->ndatasets; i++) {
+		const char *dn = cfg->datasets[i].name, *next, *end;
+		size_t l;
+
+		if (!cfg->datasets[i].naggs)
+			continue;
+		if (il && (strncmp(dn, in + 1, il) || dn[il] != '/'))
+			continue;
+		next = il ? dn + il + 1 : dn;
+		end = strchr(next, '/');
+		l = end ? (size_t)(end - next) : strlen(next);
+		if (l > DMN_NAME_MAX || (!strncmp(name, next, l) && !name[l]))
+			continue;
+		memcpy(name, next, l);
+		name[l] = 0;
+		rc = fn(arg, name, true);
+	}
+	return rc;
 }
 
 /*
@@ -480,6 +695,22 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		}
 		return rc;
 	}
+	if (p->kind == NS_DPDIR)
+		return dmn_dp_children(d, p, fn, arg);
+	if (!p->relpath[0] && dmn_dp_on(d))
+		rc = fn(arg, DMN_DP_DIR, true);
+	for (size_t i = 0; !rc && i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+		char sn[PATH_MAX + 32];
+		const char *sf;
+
+		if (!ds->synth || !dmn_ds_in_dir(ds, p->relpath))
+			continue;
+		for (size_t x = 0; !rc && x < SPOT_ARRAY_SIZE(dmn_dp_exts); x++)
+			if (dmn_dp_ext_on(ds, x) &&
+			    (sf = dmn_syn_name(ds, x, sn, sizeof(sn))))
+				rc = fn(arg, sf, false);
+	}
 	for (size_t i = 0; !rc && i < cfg->ndatasets; i++) {
 		const struct cfg_dataset *ds = &cfg->datasets[i];
 		char dn[DMN_NAME_MAX + 8];
@@ -518,7 +749,10 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 					&type) ||
 		    !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..") ||
 		    dmn_vdir_ds(d, p, de->d_name) || /* listed above */
-		    dmn_form_ds(d, p, de->d_name, &form))
+		    dmn_form_ds(d, p, de->d_name, &form) ||
+		    dmn_syn_ds(d, p, de->d_name, NULL) ||
+		    (!p->relpath[0] && !strcmp(de->d_name, DMN_DP_DIR) &&
+		     dmn_dp_on(d)))
 			continue;
 		if (dmn_lower_has(d, p, de->d_name, &is_dir))
 			rc = fn(arg, de->d_name, is_dir);
@@ -622,7 +856,8 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	struct stat src;
 	int rc = n->kind == NS_PASS || n->kind == NS_DIR
 			 ? dmn_entry_stat(d, n->relpath, &src)
-			 : dmn_src_stat(d, n->relpath, &src);
+		 : n->kind == NS_DPDIR ? dmn_src_stat(d, "", &src)
+				       : dmn_src_stat(d, n->relpath, &src);
 
 	if (rc)
 		return rc;
@@ -639,6 +874,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 	switch (n->kind) {
 	case NS_DIR:
 	case NS_VDIR:
+	case NS_DPDIR:
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
 		if (n->kind == NS_DIR && n->ino != NS_ROOT_INO)
@@ -654,6 +890,13 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		st->st_size = (v && v->state == VC_READY)
 				      ? (off_t)v->content.size
 				      : 0;
+		/* A DP release not yet charged to the role: no size (its
+		 * length would tell something of its answers). */
+		if (dmn_dp_hidden(d, n, role, v)) {
+			st->st_size = 0;
+			if (unready)
+				*unready = true;
+		}
 		/* The pinned source's mtime: a rebuilt view shows its own. */
 		if (v && v->state == VC_READY &&
 		    (v->content.src_mtime.tv_sec ||
@@ -940,6 +1183,9 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			why = fh->view->msg; /* no row values: see vcache.h */
 			rc = -EIO;
 		}
+		/* A DP release: charged to the role before any byte. */
+		if (!rc && (rc = dmn_dp_open(d, n, c, fh->view, fi)))
+			why = rc == -EDQUOT ? "dp budget" : "dp ledger";
 		/* A view never changes: keep the page cache, unless the
 		 * source changed and this is a rebuilt view (new generation). */
 		if (!rc)
@@ -1044,6 +1290,7 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	dmn_act_end();
 	if (rc) {
+		vc_put(fh->view); /* a refused open (EIO, EDQUOT) holds none */
 		free(fh);
 		fuse_reply_err(req, -rc);
 		return;

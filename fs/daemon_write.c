@@ -72,7 +72,10 @@ bool dmn_lower_for(struct dmn *d, const struct ns_node *n, const char *role)
 
 const char *dmn_view_key(const struct ns_node *n)
 {
-	return n->kind == NS_VIEW ? sbx_role_key(n->ds, n->role) : "";
+	if (n->kind != NS_VIEW)
+		return "";
+	/* A DP release is the role's own (its ledger, its row filter). */
+	return sbx_dp_is(n->sub) ? n->role : sbx_role_key(n->ds, n->role);
 }
 
 double dmn_upper_entry_ttl(struct dmn *d)

@@ -261,6 +261,86 @@ static void meta_served(struct dmn *d, const struct cfg_dataset *ds,
 		spot_buf_printf(o, "]");
 }
 
+static void meta_nano(uint64_t v, char *buf, size_t len)
+{
+	size_t l;
+
+	snprintf(buf, len, "%llu.%09llu", (unsigned long long)(v / 1000000000u),
+		 (unsigned long long)(v % 1000000000u));
+	for (l = strlen(buf); l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.';
+	     l--)
+		buf[l - 1] = 0;
+}
+
+/* The DP releases of ds: their files and what each costs. */
+static void meta_dp(const struct cfg_dataset *ds, struct spot_buf *o, bool json)
+{
+	static const char *const kinds[] = { "count", "sum", "mean",
+					     "histogram" };
+	char e[32], path[PATH_MAX + 64];
+	bool first = true;
+
+	if (json)
+		spot_buf_printf(o, "\"dp\":[");
+	for (size_t i = 0; i <= ds->naggs; i++) {
+		const struct cfg_dp_agg *a =
+			i < ds->naggs ? &ds->aggs[i] : NULL;
+
+		if (!a && !ds->synth)
+			break;
+		meta_nano(dp_ratio_nano(a ? a->q.epsilon
+					  : ds->synth->spec.epsilon),
+			  e, sizeof(e));
+		if (a)
+			snprintf(path, sizeof(path), "_dp/%s/%s.csv", ds->name,
+				 a->name);
+		else if (cfg_synth_name(ds, VIEW_FMT_CSV, path, sizeof(path)))
+			continue;
+		if (json) {
+			spot_buf_printf(o, "%s{\"file\":", first ? "" : ",");
+			spot_buf_json_str(o, path);
+			spot_buf_printf(o, ",\"kind\":\"%s\",\"epsilon\":%s}",
+					a ? kinds[a->q.kind] : "synthetic", e);
+		} else {
+			char pp[PATH_MAX];
+
+			spot_printable(path, pp, sizeof(pp));
+			spot_buf_printf(o, "  dp: %s (%s, epsilon %s)\n", pp,
+					a ? kinds[a->q.kind] : "synthetic", e);
+		}
+		first = false;
+	}
+	if (json)
+		spot_buf_printf(o, "],");
+}
+
+/* The caller's role's epsilon budget and what it spent. */
+static void meta_dp_budget(struct dmn *d, const char *role, struct spot_buf *o,
+			   bool json)
+{
+	uint64_t spent, per_role;
+	char s[32], r[32], l[32];
+
+	if (dmn_dp_role_use(d, role, &spent, &per_role))
+		return;
+	meta_nano(spent, s, sizeof(s));
+	meta_nano(per_role, r, sizeof(r));
+	meta_nano(per_role > spent ? per_role - spent : 0, l, sizeof(l));
+	if (json)
+		spot_buf_printf(o,
+				",\"dp_budget\":{\"per_role\":%s,"
+				"\"spent\":%s,\"remaining\":%s}",
+				per_role ? r : "null", s,
+				per_role ? l : "null");
+	else
+		spot_buf_printf(o,
+				"\nDP budget of your role: spent epsilon %s of "
+				"%s (remaining %s). The first open of a DP "
+				"file charges it; reopening is free.\n",
+				s, per_role ? r : "unlimited",
+				per_role ? l : "unlimited");
+}
+
 static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 			const char *role, struct spot_buf *o, bool json)
 {
@@ -283,6 +363,7 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 			qta_describe(d->quota, qta_ref(d->quota, ds, role), o,
 				     true);
 		spot_buf_printf(o, "],");
+		meta_dp(ds, o, true);
 	} else {
 		char pn[PATH_MAX];
 
@@ -295,6 +376,7 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 		if (d->quota)
 			qta_describe(d->quota, qta_ref(d->quota, ds, role), o,
 				     false);
+		meta_dp(ds, o, false);
 	}
 	if (ds->ntables) {
 		if (json)
@@ -392,9 +474,12 @@ int meta_render(struct dmn *d, const struct dmn_caller *c, bool json,
 		shown++;
 	}
 	if (json)
-		spot_buf_printf(o, "]}\n");
+		spot_buf_printf(o, "]");
 	else if (!shown)
 		spot_buf_printf(o, "\nNo dataset is served to your role.\n");
+	meta_dp_budget(d, c->role, o, json);
+	if (json)
+		spot_buf_printf(o, "}\n");
 	return rc;
 }
 

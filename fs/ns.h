@@ -30,6 +30,7 @@ enum ns_kind {
 	NS_VIEW,    /* a masked dataset */
 	NS_PASS,    /* an unnamed file under "default: show" */
 	NS_VDIR,    /* the folder of a SQLite dataset's tables ("crm/") */
+	NS_DPDIR,   /* _dp/ and its folders of DP aggregates (daemon_ops.c) */
 };
 
 struct ns_node {
@@ -40,7 +41,7 @@ struct ns_node {
 	char *relpath; /* source-relative path ("" for the root) */
 	char *role;    /* NS_VIEW: role key */
 	char *sub; /* NS_VIEW: table or view inside a SQLite dataset, or "" */
-	const struct cfg_dataset *ds; /* NS_VIEW, NS_VDIR */
+	const struct cfg_dataset *ds; /* NS_VIEW, NS_VDIR, NS_DPDIR (or NULL) */
 	uint64_t nlookup;	      /* protected by ns->lock */
 	struct ns_node *next_ino;     /* hash chains, protected by ns->lock */
 	struct ns_node *next_key;

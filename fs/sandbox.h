@@ -124,6 +124,45 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		 struct spot_err *err);
 
 /*
+ * Differential privacy releases (sandbox_dp.c): a DP aggregate's file
+ * _dp/DATASET/NAME.csv (.parquet) and its statement NAME.json, a
+ * synthetic table STEM.synthetic.csv (.parquet) and its statement. They
+ * are views of the dataset whose sub starts with SBX_DP_MARK (a byte no
+ * table name the daemon serves starts with): "\x01agg/NAME.EXT",
+ * "\x01syn.EXT". A data file is built from the source rows the role's
+ * row filter keeps, with noise seeded by the sandbox secret, the
+ * release, the role and the source file's identity; its content carries
+ * the release's identity (vc_content.release), which the ledger charges.
+ */
+#define SBX_DP_MARK '\x01'
+static inline bool sbx_dp_is(const char *sub)
+{
+	return sub && sub[0] == SBX_DP_MARK;
+}
+/* The sub of aggregate name (or, name NULL, the synthetic table) with
+ * extension ext ("csv", "parquet", "json"). 0 or -ENAMETOOLONG. */
+int sbx_dp_sub(const char *name, const char *ext, char *buf, size_t len);
+/*
+ * What the release sub of d costs, in nano units (dp_ratio_nano): 0 for
+ * a statement (.json), which holds no data. -ENOENT for a sub d does not
+ * serve.
+ */
+int sbx_dp_cost(const struct cfg_dataset *d, const char *sub, uint64_t *eps,
+		uint64_t *delta);
+/* Whether sub is a release with data (charged), not a statement. */
+bool sbx_dp_charged(const char *sub);
+int sbx_dp_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		 const char *role, struct vc_sink *sink, struct vc_content *out,
+		 struct spot_err *err);
+/*
+ * The report of d's synthetic table for role: the total variation
+ * distance of every modelled marginal between the source rows and the
+ * synthetic rows, as text lines ("age\t0.0123\n"). 0 or -errno.
+ */
+int sbx_dp_tvd(struct sbx *s, const struct cfg_dataset *d, const char *role,
+	       struct spot_buf *out, struct spot_err *err);
+
+/*
  * The format of dataset d (enum view_fmt, format.h): from the config, else
  * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened.
  */

@@ -23,7 +23,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	struct plan_env env = { b->s->cfg,  b->s->keys,	 sbx_engine(b->s, b->d),
 				false,	    b->ds_cols,	 b->nds_cols,
 				b->s->scan, false,	 b->kanon,
-				false,	    b->s->record };
+				false,	    b->s->record, false };
 	const struct cfg_table *t = NULL;
 	const struct view_format *f;
 	char name[PATH_MAX];
@@ -41,6 +41,12 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	env.field_paths = f && f->field_paths;
 	if (b->counting)
 		env.scan = NULL; /* check samples the real build */
+	if (b->dp) { /* a DP release's rows: the row filter alone */
+		env.rows_only = true;
+		env.scan = NULL;
+		env.record = NULL;
+		env.kanon = NULL;
+	}
 	snprintf(name, sizeof(name), "%s%s%s", b->d->name, table ? "/" : "",
 		 table ? table : "");
 	np = realloc(b->plans, (b->nplans + 1) * sizeof(*np));
@@ -65,20 +71,22 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 			spot_log(SPOT_LOG_WARN, "%s", msg.msg);
 	}
 	*plan = plan_pipe(p);
+	if (b->dp)
+		return sbx_dp_tap_bind(b->dp, table, cols, ncols, plan, err);
 	return 0;
 }
 
-static int sbx_bind_tbl_cb(void *arg, const char *table,
-			   const struct pipe_col *cols, size_t ncols,
-			   const struct pipe_plan **plan, struct spot_err *err)
+int sbx_bind_tbl_cb(void *arg, const char *table, const struct pipe_col *cols,
+		    size_t ncols, const struct pipe_plan **plan,
+		    struct spot_err *err)
 {
 	return sbx_bind_table(arg, table, cols, ncols, plan, err);
 }
 
 /* A further plan of the same table, for another worker of a build. */
-static int sbx_bind_more_cb(void *arg, const char *table,
-			    const struct pipe_col *cols, size_t ncols,
-			    const struct pipe_plan **plan, struct spot_err *err)
+int sbx_bind_more_cb(void *arg, const char *table, const struct pipe_col *cols,
+		     size_t ncols, const struct pipe_plan **plan,
+		     struct spot_err *err)
 {
 	struct sbx_bind *b = arg;
 
@@ -341,6 +349,8 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	struct sbx_run r;
 	int rc;
 
+	if (sbx_dp_is(sub)) /* a DP release (sandbox_dp.c) */
+		return sbx_dp_build(s, d, sub, role, sink, out, err);
 	/* sub: a table of a format with objects, else a converted form. */
 	if (sub[0] && f && !f->objects && !(as = view_format_by_name(sub))) {
 		spot_err_set(err, "%s as %s: no such form", d->name, sub);

@@ -33,7 +33,28 @@ struct sbx_bind {
 	 * them (sandbox_kanon.c); NULL for a dataset without it. */
 	struct plan_kanon *kanon;
 	bool counting;
+	/* A DP release's rows pass (sandbox_dp.c): plans bind the row
+	 * filter alone and feed the tap; NULL otherwise. */
+	struct sbx_dp_tap *dp;
 };
+
+/* The bind callbacks of a build (view_req.bind, .more; arg: sbx_bind). */
+int sbx_bind_tbl_cb(void *arg, const char *table, const struct pipe_col *cols,
+		    size_t ncols, const struct pipe_plan **plan,
+		    struct spot_err *err);
+int sbx_bind_more_cb(void *arg, const char *table, const struct pipe_col *cols,
+		     size_t ncols, const struct pipe_plan **plan,
+		     struct spot_err *err);
+
+/*
+ * A DP release's tap (sandbox_dp.c): given the columns and the row
+ * filter's plan of the table it reads, replace *plan with one that runs
+ * the filter, feeds the kept rows to the release and serves none.
+ */
+struct sbx_dp_tap;
+int sbx_dp_tap_bind(struct sbx_dp_tap *t, const char *table,
+		    const struct pipe_col *cols, size_t ncols,
+		    const struct pipe_plan **plan, struct spot_err *err);
 
 /*
  * The source file of one build, opened confined (srcdir.h) and pinned:

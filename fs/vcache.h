@@ -83,6 +83,9 @@ struct vc_content {
 	uint64_t mem;
 	uint64_t rows_in;  /* rows read from the source */
 	uint64_t rows_out; /* rows served after the row filter */
+	/* A DP release (sandbox.h): its identity, charged once per role;
+	 * all zero for anything else. */
+	uint8_t release[32];
 };
 
 /*

@@ -43,6 +43,7 @@ static const char *const aud_type_names[AUD_EV_COUNT] = {
 	[AUD_EV_REVEAL] = "reveal",
 	[AUD_EV_EXPORT] = "export",
 	[AUD_EV_QUOTA_EXCEEDED] = "quota_exceeded",
+	[AUD_EV_DP_CHARGE] = "dp_charge",
 };
 
 const char *aud_type_name(enum aud_type t)

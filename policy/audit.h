@@ -81,6 +81,7 @@ enum aud_type {
 	AUD_EV_REVEAL,	     /* spotfs reveal: dataset, column, token count */
 	AUD_EV_EXPORT,	     /* spotfs export: one per file, then the summary */
 	AUD_EV_QUOTA_EXCEEDED, /* a role's quota, once per role (and dataset) */
+	AUD_EV_DP_CHARGE, /* a DP release charged to a role's budget, or refused */
 	AUD_EV_COUNT
 };
 

@@ -469,6 +469,7 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 					    "view_memory",
 					    "prebuild",
 					    "export",
+					    "dp_budget",
 					    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
@@ -494,6 +495,7 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 	    (rc = cfg_secret(&x, root)) || (rc = cfg_misc(&x, root)) ||
 	    (rc = cfg_roles(&x, root)) || (rc = cfg_role_index(&x)) ||
 	    (rc = cfg_export_parse(&x, cfg_node_get(root, "export"))) ||
+	    (rc = cfg_dp_budget_parse(&x, cfg_node_get(root, "dp_budget"))) ||
 	    (rc = cfg_datasets(&x, cfg_node_get(root, "datasets"))))
 		goto out;
 	*out = x.c;
@@ -552,6 +554,7 @@ static void cfg_dataset_fini(struct cfg_dataset *d)
 	free(d->name);
 	free(d->policy);
 	cfg_kanon_free(d->kanon);
+	cfg_dp_dataset_fini(d);
 	cfg_rules_fini(&d->rules);
 	cfg_by_role_free(d->by_role, d->nby_role);
 	for (i = 0; i < d->nallow; i++)

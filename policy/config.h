@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "dp.h"
+#include "dp_synth.h"
 #include "format.h"
 #include "methods.h"
 #include "spot.h"
@@ -110,6 +112,37 @@ struct cfg_quota {
 	uint64_t opens;	     /* opens of masked views */
 };
 
+/*
+ * Differential privacy (masking/dp.h, policy/ledger.h, config_dp.c). An
+ * aggregate: "aggregates: { NAME: { kind: count, ... } }", served as
+ * _dp/DATASET/NAME.csv. Strings of q point into the struct's own.
+ */
+struct cfg_dp_agg {
+	struct dp_query q;
+	char *name;
+	char *column;
+	char *by[DP_MAX_BY];
+	char *table; /* SQLite: the table it reads; NULL otherwise */
+	unsigned line, col;
+};
+
+/* "synthetic: { rows, epsilon, columns, pairs }": STEM.synthetic.csv. */
+struct cfg_dp_synth {
+	struct dp_synth_spec spec; /* cols and pairs: the arrays below */
+	struct dp_scol *cols;
+	size_t (*pairs)[2];
+	char *table; /* SQLite: the table it models */
+	unsigned line, col;
+};
+
+/* "dp_budget: { per_role, per_sandbox, ledger }". */
+struct cfg_dp_budget {
+	bool set;	      /* the config has dp_budget: */
+	uint64_t per_role;    /* nano-epsilon (dp_ratio_nano); 0: none */
+	uint64_t per_sandbox; /* nano-epsilon; 0: none */
+	bool persistent;      /* ledger: persistent (needs secret: FILE) */
+};
+
 struct cfg_dataset {
 	char *name; /* path relative to source, normalised: "a/b.csv" */
 	struct cfg_quota quota; /* per role, for this dataset */
@@ -132,6 +165,9 @@ struct cfg_dataset {
 	enum cfg_unlisted unlisted; /* never INHERIT after load */
 	struct cfg_kanon *kanon;    /* k_anonymity:, or NULL */
 	double sample; /* "sample: 0.1": share of rows served; 0 = all */
+	struct cfg_dp_agg *aggs; /* aggregates:, sorted by name */
+	size_t naggs;
+	struct cfg_dp_synth *synth; /* synthetic:, or NULL */
 	unsigned line, col;
 };
 
@@ -199,6 +235,7 @@ struct cfg {
 	bool prebuild;	      /* build every view after mounting */
 	uint8_t digest[32];   /* BLAKE2b-256 of the config file bytes */
 	struct cfg_export export_; /* export: (defaults when absent) */
+	struct cfg_dp_budget dp;   /* dp_budget: */
 };
 
 /* Whether role is in list[0..n). */
@@ -286,6 +323,18 @@ const char *cfg_unlisted_name(enum cfg_unlisted u);
 void cfg_rule_sets(const struct cfg_dataset *d, const struct cfg_table *t,
 		   const char *role, const struct cfg_rules **out,
 		   bool *ds_level, size_t *n);
+
+/* The aggregate NAME of d, or NULL. */
+const struct cfg_dp_agg *cfg_dp_agg_find(const struct cfg_dataset *d,
+					 const char *name);
+/*
+ * The name of d's synthetic table in form (VIEW_FMT_CSV or _PARQUET):
+ * "sub/people.synthetic.csv". 0 or -ENAMETOOLONG.
+ */
+int cfg_synth_name(const struct cfg_dataset *d, enum view_fmt form, char *buf,
+		   size_t len);
+/* The epsilon (nano units) every DP release of c declares, summed. */
+uint64_t cfg_dp_total(const struct cfg *c);
 
 /* Whether any rule for this dataset differs by role (so views are per role). */
 bool cfg_dataset_role_dependent(const struct cfg_dataset *d);

@@ -667,7 +667,8 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		"format",   "delimiter", "as",		"policy",
 		"allow",    "columns",	 "roles",	"tables",
 		"db_views", "views",	 "k_anonymity", "unlisted_columns",
-		"sample",   "quota",	 NULL
+		"sample",   "quota",	 "aggregates",	"synthetic",
+		NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -698,7 +699,8 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 			      &d->nby_role)) ||
 	    (rc = cfg_kanon_parse(x, cfg_node_get(v, "k_anonymity"),
 				  &d->kanon)) ||
-	    (rc = cfg_quota_parse(x, cfg_node_get(v, "quota"), &d->quota)))
+	    (rc = cfg_quota_parse(x, cfg_node_get(v, "quota"), &d->quota)) ||
+	    (rc = cfg_dp_dataset(x, d, v)))
 		return rc;
 	return cfg_ds_sqlite(x, d, v);
 }

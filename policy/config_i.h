@@ -136,6 +136,13 @@ int cfg_kanon_parse(struct cfg_ctx *x, const struct cfg_node *n,
 		    struct cfg_kanon **out);
 void cfg_kanon_free(struct cfg_kanon *k);
 
+/* dp_budget: (config_dp.c) into x->c->dp; n NULL: none. */
+int cfg_dp_budget_parse(struct cfg_ctx *x, const struct cfg_node *n);
+/* A dataset's aggregates: and synthetic: (after dp_budget:). */
+int cfg_dp_dataset(struct cfg_ctx *x, struct cfg_dataset *d,
+		   const struct cfg_node *v);
+void cfg_dp_dataset_fini(struct cfg_dataset *d);
+
 /* ---- config.c: paths, for config_ds.c ---- */
 
 /* rel resolved from dir (absolute rel is kept). NULL on ENOMEM. */

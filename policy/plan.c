@@ -696,6 +696,10 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 		goto nomem;
 	if (rc)
 		goto fail;
+	if (env->rows_only) { /* the row filter alone: nothing is served */
+		*out = p;
+		return 0;
+	}
 	rc = plan_check_rules(p, env, d, t, role, cols, ncols, err);
 	if (!rc)
 		rc = plan_check_names(p, cols, ncols, err);

@@ -97,6 +97,13 @@ struct plan_env {
 	bool field_paths;
 	/* The export review's recorder (plan_record), or NULL. */
 	const struct plan_record *record;
+	/*
+	 * Bind the role's row filter (the policy's row function and
+	 * sample:) and nothing else: no column transform, no k_anonymity.
+	 * For the rows a DP release counts (fs/sandbox_dp.c), whose cells
+	 * are never served; never for a view.
+	 */
+	bool rows_only;
 };
 
 /*

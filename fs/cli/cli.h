@@ -45,4 +45,7 @@ void cli_error(const char *cmd, const char *fmt, ...)
  */
 int cli_parse_ttl(const char *cmd, const char *s, uint64_t *out_sec);
 
+/* spotfs report --synthetic (report_synth.c). */
+int cli_report_synthetic(int argc, char **argv);
+
 #endif /* SPOT_CLI_H */

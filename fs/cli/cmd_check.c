@@ -127,6 +127,80 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 	return rc;
 }
 
+/* A nano-epsilon amount as decimal text ("0.25"). */
+static void cli_nano(uint64_t v, char *buf, size_t len)
+{
+	size_t l;
+
+	snprintf(buf, len, "%llu.%09llu", (unsigned long long)(v / 1000000000u),
+		 (unsigned long long)(v % 1000000000u));
+	for (l = strlen(buf); l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.';
+	     l--)
+		buf[l - 1] = 0;
+}
+
+/*
+ * The DP releases of d: each built once for the default role (columns,
+ * tables and domains checked against the data; nothing is printed of
+ * it), with its cost. Returns the errors.
+ */
+static int cli_check_dp(struct sbx *s, const struct cfg_dataset *d)
+{
+	struct spot_err err = { "" };
+	struct vc_content out;
+	char sub[512], e[32];
+	int errors = 0;
+
+	for (size_t i = 0; i <= d->naggs; i++) {
+		const char *name = i < d->naggs ? d->aggs[i].name : NULL;
+		uint64_t eps = 0, delta = 0;
+
+		if (i == d->naggs && !d->synth)
+			break;
+		if (sbx_dp_sub(name, "csv", sub, sizeof(sub)) ||
+		    sbx_dp_cost(d, sub, &eps, &delta))
+			continue;
+		cli_nano(eps, e, sizeof(e));
+		if (sbx_build(s, d, sub, s->cfg->default_role, &out, &err)) {
+			printf("  error: %s\n", err.msg);
+			errors++;
+			continue;
+		}
+		out.free(out.obj);
+		if (name)
+			printf("  dp: _dp/%s/%s.csv: epsilon %s%s\n", d->name,
+			       name, e, delta ? " (with delta)" : "");
+		else
+			printf("  dp: %s synthetic table: epsilon %s%s\n",
+			       d->name, e, delta ? " (with delta)" : "");
+	}
+	return errors;
+}
+
+/* What reading every DP release costs, against the budgets. */
+static int cli_check_dp_cost(const struct cfg *c)
+{
+	uint64_t total = cfg_dp_total(c);
+	char t[32], r[32], b[32];
+
+	if (!c->dp.set)
+		return 0;
+	cli_nano(total, t, sizeof(t));
+	cli_nano(c->dp.per_role, r, sizeof(r));
+	cli_nano(c->dp.per_sandbox, b, sizeof(b));
+	printf("dp: every release together costs epsilon %s (basic "
+	       "composition); budget per role %s, per sandbox %s%s\n",
+	       t, c->dp.per_role ? r : "unlimited",
+	       c->dp.per_sandbox ? b : "unlimited",
+	       c->dp.persistent ? " (ledger kept across sandboxes)" : "");
+	if (c->dp.per_role && total > c->dp.per_role) {
+		printf("  note: a role can read only part of the DP releases "
+		       "before its budget (%s) is spent\n",
+		       r);
+	}
+	return 0;
+}
+
 static int cli_check_text(int argc, char **argv)
 {
 	static const struct option lopts[] = {
@@ -185,7 +259,9 @@ static int cli_check_text(int argc, char **argv)
 				errors++;
 		}
 		warnings += chk_scan_report(&scan, s, d);
+		errors += cli_check_dp(s, d);
 	}
+	cli_check_dp_cost(s->cfg);
 	warnings += chk_passthrough(s);
 	/* Under default: hide, unnamed entries are not shown anyway. */
 	if (s->cfg->dflt == CFG_DEFAULT_SHOW)

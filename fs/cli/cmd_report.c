@@ -316,6 +316,10 @@ static void cli_report_usage(FILE *f)
 		"A,B,C\n"
 		"                     [--k N] [--role ROLE] [--json] "
 		"[--budget N]\n"
+		"       spotfs report --synthetic DATASET [--role ROLE] "
+		"[-c CONFIG | --mount MNT]\n"
+		"                     (the utility of a DP synthetic table: "
+		"see --synthetic --help)\n"
 		"\n"
 		"k-anonymity of DATASET as ROLE reads it (masked, rows "
 		"filtered),\n"
@@ -471,6 +475,9 @@ int cli_report(int argc, char **argv)
 	struct sbx *s = NULL;
 	int rc;
 
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--synthetic"))
+			return cli_report_synthetic(argc, argv);
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
 	rc = rpt_opts(argc, argv, &r, &config);
