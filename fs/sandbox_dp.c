@@ -110,13 +110,13 @@ int sbx_dp_cost(const struct cfg_dataset *d, const char *sub, uint64_t *eps,
 	*delta = 0;
 	if (w.form == VIEW_FMT_UNKNOWN)
 		return 0;
-	if (w.agg) {
-		*eps = dp_ratio_nano(w.agg->q.epsilon);
-		*delta = dp_ratio_nano(w.agg->q.delta);
-	} else {
-		*eps = dp_ratio_nano(d->synth->spec.epsilon);
-		*delta = dp_ratio_nano(d->synth->spec.delta);
-	}
+	const struct dp_ratio *e = w.agg ? &w.agg->q.epsilon
+					 : &d->synth->spec.epsilon,
+			      *dl = w.agg ? &w.agg->q.delta
+					  : &d->synth->spec.delta;
+
+	*eps = dp_ratio_nano(*e);
+	*delta = dl->num ? dp_ratio_nano(*dl) : 0; /* none: {0, 0} */
 	return 0;
 }
 
