@@ -484,16 +484,14 @@ static int cfg_dp_agg_cmp(const void *a, const void *b)
 static int cfg_dp_aggs(struct cfg_ctx *x, struct cfg_dataset *d,
 		       const struct cfg_node *n)
 {
-	const struct cfg_node *dup, *first;
 	int rc;
 
+	/* The YAML layer refuses a key written twice. */
 	if ((rc = cfg_expect(x, n, CFG_NODE_MAP, "aggregates")))
 		return rc;
 	if (n->n / 2 > CFG_DP_MAX_AGGS)
 		return cfg_fail(x, n, "at most %d aggregates per dataset",
 				CFG_DP_MAX_AGGS);
-	if (cfg_node_dups(n->kids, n->n, 2, &dup, &first))
-		return cfg_oom(x);
 	d->aggs = calloc(n->n / 2 + 1, sizeof(*d->aggs));
 	if (!d->aggs)
 		return cfg_oom(x);

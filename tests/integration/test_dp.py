@@ -129,10 +129,10 @@ def test_aggregates_through_pandas_are_noisy_near_the_truth(sandbox):
     plans = pd.read_csv(s.path("_dp/people.csv/plans.csv"))
     assert list(plans["plan"]) == PLANS
     meta = json.load(open(s.path("_dp/people.csv/plans.json")))
-    assert meta["mechanism"] == "gaussian"
+    assert meta["mechanism"] == "discrete_gaussian"
     assert float(meta["epsilon"]) == 0.5 and float(meta["delta"]) == 1e-6
     meta = json.load(open(s.path("_dp/people.csv/total.json")))
-    assert meta["mechanism"] == "laplace" and meta["kind"] == "sum"
+    assert meta["mechanism"] == "discrete_laplace" and meta["kind"] == "sum"
     # Rereading gives the same bytes: the noise cannot be averaged away.
     once = open(s.path("_dp/people.csv/by_region.csv")).read()
     for _ in range(3):
@@ -222,8 +222,7 @@ def test_concurrent_first_opens_charge_once_and_never_pass_the_budget(sandbox):
     assert abs(agent["spent"] - sum(cost[f] for f in served)) < 1e-9
 
 
-def test_roles_draw_independent_noise_and_a_changed_source_is_a_new_release(
-        sandbox):
+def test_roles_draw_independent_noise(sandbox):
     s, rows = make(sandbox, budget="per_role: 5")
     p = s.path("_dp/people.csv/by_region.csv")
     root = open(p).read()
@@ -232,15 +231,52 @@ def test_roles_draw_independent_noise_and_a_changed_source_is_a_new_release(
     # Same truth, another role: other noise (4 cells, scale 5: equal by
     # chance with probability well under 1e-3).
     assert agent != root
-    before = len(dp_events())
-    # The source changes: a new release, new noise, charged again.
-    text = people(2000, seed=8)
-    s.write("people.csv", text)
-    os.utime(os.path.join(s.src, "people.csv"), (1, 1))
-    again = open(p).read()
-    assert again != root
-    evs = [e for e in dp_events()[before:] if e["decision"] == "allow"]
-    assert len(evs) == 1 and evs[0]["role"] == "default"
+    # A view is fixed within a sandbox: the source changing under it
+    # releases nothing new.
+    s.write("people.csv", people(2000, seed=8))
+    assert open(p).read() == root
+
+
+def test_persistent_ledger_spans_sandboxes_and_a_new_source_is_a_new_release(
+        sandbox, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_bytes(os.urandom(32))
+    os.chmod(secret, 0o600)
+    extra_top = "secret: %s\n" % secret
+
+    def one(name, seed):
+        s = sandbox(name)
+        s.src = str(tmp_path / "shared-src")
+        os.makedirs(s.src, exist_ok=True)
+        if seed is not None:
+            s.write("people.csv", people(2000, seed=seed))
+        s.write_config(
+            "source: @SRC@\n" + extra_top +
+            "roles:\n  agent:\n    users: [nobody]\n"
+            "dp_budget: { per_role: 0.35, ledger: persistent }\n"
+            "datasets:\n  people.csv:\n"
+            "    columns: { id: keep }\n" + AGGS)
+        s.mount()
+        return s
+
+    a = one("a", 7)
+    p = "_dp/people.csv/"
+    first, body = open_as(65534, a.path(p + "by_region.csv"))  # 0.2
+    assert first[0] == "ok"
+    a.unmount()
+    b = one("b", None)  # the same source and secret: the same release
+    again, body2 = open_as(65534, b.path(p + "by_region.csv"))
+    assert again[0] == "ok" and body2 == body  # free, identical
+    st = json.loads(spotfs("status", "--json", b.mnt).stdout)["dp"]
+    agent = [x for x in st["roles"] if x["role"] == "agent"][0]
+    assert abs(agent["spent"] - 0.2) < 1e-9  # carried over
+    # 0.2 + 0.2 > 0.35: the budget spans sandboxes.
+    assert open_as(65534, b.path(p + "total.csv"))[0] == ["EDQUOT"]
+    b.unmount()
+    c = one("c", 8)  # the source changed: a new release, new noise
+    res, body3 = open_as(65534, c.path(p + "by_region.csv"))
+    assert res == ["EDQUOT"], res  # it costs again: 0.4 > 0.35
+    c.unmount()
 
 
 def test_release_is_never_copied_up_and_dp_folder_is_read_only(sandbox):
