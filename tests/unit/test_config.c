@@ -358,13 +358,14 @@ static void test_errors(void)
 		   "2:1: unknown key 'colour' in the config (allowed: source, "
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
-		   "unlisted_columns, overlay, view_memory, prebuild, export)",
+		   "unlisted_columns, overlay, view_memory, prebuild, export, "
+		   "dp_budget)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
 		   "tables, db_views, views, k_anonymity, unlisted_columns, "
-		   "sample, quota)",
+		   "sample, quota, aggregates, synthetic)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
