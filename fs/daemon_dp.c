@@ -174,17 +174,20 @@ void dmn_dp_status(struct dmn *d, struct spot_buf *out, bool json)
 		dmn_dp_amount(u.eps, a, sizeof(a));
 		left = per_role > u.eps ? per_role - u.eps : 0;
 		dmn_dp_amount(left, b, sizeof(b));
-		if (json)
-			spot_buf_printf(out,
-					"%s{\"role\":\"%s\",\"spent\":%s,"
-					"\"remaining\":%s}",
-					i ? "," : "", role, a,
-					per_role ? b : "null");
-		else
+		if (json) {
+			spot_buf_printf(out, "%s{\"role\":", i ? "," : "");
+			spot_buf_json_str(out, role);
+			spot_buf_printf(out, ",\"spent\":%s,\"remaining\":%s}",
+					a, per_role ? b : "null");
+		} else {
+			char pr[256];
+
+			spot_printable(role, pr, sizeof(pr));
 			spot_buf_printf(out,
 					"dp budget: role %s spent %s, "
 					"remaining %s\n",
-					role, a, per_role ? b : "unlimited");
+					pr, a, per_role ? b : "unlimited");
+		}
 	}
 	if (json)
 		spot_buf_printf(out, "]},");
