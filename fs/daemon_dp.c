@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "daemon_i.h"
@@ -85,13 +86,40 @@ void dmn_dp_fini(struct dmn *d)
 	d->ledger = NULL;
 }
 
+/*
+ * Whether c is the daemon itself (a thread of this process: spotfs
+ * export reads through the mount). Its opens are never charged: they
+ * stand for the exporter, whose role must have paid already.
+ */
+static bool dmn_dp_self(const struct dmn_caller *c)
+{
+	char p[64];
+
+	if (!c || c->pid <= 0)
+		return false;
+	snprintf(p, sizeof(p), "/proc/self/task/%d", (int)c->pid);
+	return !access(p, F_OK);
+}
+
+/* The role whose ledger decides for c (NULL: none, refuse). */
+static const char *dmn_dp_role(struct dmn *d, const struct dmn_caller *c,
+			       const char *role)
+{
+	if (dmn_dp_self(c))
+		return __atomic_load_n(&d->dp_export_role, __ATOMIC_ACQUIRE);
+	return role;
+}
+
 bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
-		   const struct vc_view *v)
+		   const struct vc_view *v, const struct dmn_caller *c)
 {
 	char key[PATH_MAX + 64];
 
 	if (!sbx_dp_charged(n->sub))
 		return false;
+	role = dmn_dp_role(d, c, role);
+	if (!role)
+		return true;
 	if (!d->ledger || !v || v->state != VC_READY)
 		return true;
 	dmn_dp_key(n, v, key, sizeof(key));
@@ -114,9 +142,15 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 	if (!d->ledger || sbx_dp_cost(n->ds, n->sub, &eps, &delta))
 		return -EIO; /* a release without a ledger: never served */
 	dmn_dp_key(n, v, key, sizeof(key));
-	rc = ledger_charge(d->ledger, c->role, key, eps, delta, &fresh, &err);
 	fi->direct_io = 1; /* the size the kernel holds may be 0 */
 	fi->keep_cache = 0;
+	if (dmn_dp_self(c)) { /* export's review: paid for, or refused */
+		const char *role = dmn_dp_role(d, c, NULL);
+
+		return role && ledger_charged(d->ledger, role, key) ? 0
+								    : -EACCES;
+	}
+	rc = ledger_charge(d->ledger, c->role, key, eps, delta, &fresh, &err);
 	if (!rc && !fresh)
 		return 0; /* charged before: rereading is free */
 	dmn_dp_amount(eps, eps_s, sizeof(eps_s));

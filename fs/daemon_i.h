@@ -87,6 +87,10 @@ struct dmn {
 	uint64_t exported_bytes;
 	struct qta *quota;     /* per-role read quotas (quota.h) */
 	struct ledger *ledger; /* the epsilon ledger (daemon_dp.c), or NULL */
+	/* While spotfs export reads (control thread): the exporter's role,
+	 * whose charges decide the daemon's own opens of DP releases
+	 * (atomic; NULL otherwise). */
+	const char *dp_export_role;
 	/* prebuild (daemon_build.c) */
 	pthread_t pre_thread;
 	bool pre_started;
@@ -155,7 +159,7 @@ void dmn_dp_fini(struct dmn *d);
  * charged for: its size is not shown.
  */
 bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
-		   const struct vc_view *v);
+		   const struct vc_view *v, const struct dmn_caller *c);
 /*
  * Opening lower view n (built: v) for c: a DP release is charged to c's
  * role (audited as dp_charge) and read with direct I/O. 0, -EDQUOT (over

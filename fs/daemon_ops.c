@@ -892,7 +892,8 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 				      : 0;
 		/* A DP release not yet charged to the role: no size (its
 		 * length would tell something of its answers). */
-		if (dmn_dp_hidden(d, n, role, v)) {
+		if (dmn_dp_hidden(d, n, role, v,
+				  dmn_act.on ? &dmn_act.who : NULL)) {
 			st->st_size = 0;
 			if (unready)
 				*unready = true;

@@ -518,11 +518,15 @@ static int xprt_run(struct xprt *x, char **paths, size_t npaths, uid_t uid,
 				strerror(errno));
 		return -EIO;
 	}
+	/* A DP release is read here only if the exporter's role has paid
+	 * for it (daemon_dp.c): the daemon's own open charges no one. */
+	__atomic_store_n(&x->d->dp_export_role, x->role, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < npaths && !rc; i++)
 		rc = xprt_path_ok(paths[i])
 			     ? xprt_walk(x, root, paths[i], 0)
 			     : xprt_fail(x, -EINVAL, paths[i],
 					 "not a path inside the sandbox");
+	__atomic_store_n(&x->d->dp_export_role, NULL, __ATOMIC_RELEASE);
 	close(root);
 	if (rc == -EFBIG) {
 		char why[600];

@@ -57,12 +57,12 @@ AGGS = """    aggregates:
 
 
 def make(sandbox, n=2000, budget="per_role: 0.5, per_sandbox: 3",
-         extra="", aggs=AGGS, as_=""):
+         extra="", aggs=AGGS, as_="", top=""):
     s = sandbox()
     text = people(n)
     s.write("people.csv", text)
     s.write_config(
-        "source: @SRC@\n"
+        "source: @SRC@\n" + top +
         "roles:\n  agent:\n    users: [nobody]\n"
         "dp_budget: { %s }\n"
         "datasets:\n  people.csv:\n%s"
@@ -396,3 +396,20 @@ def test_synthetic_table_rows_marginals_and_no_source_row(sandbox):
     local = spotfs("report", "--synthetic", "people.csv", "-c", s.config,
                    timeout=300)
     assert local.returncode == 0, local.stderr
+
+
+def test_export_reads_only_what_the_exporter_paid_for(sandbox, tmp_path):
+    s, _ = make(sandbox, top="export: {}\n")
+    rel = "_dp/people.csv/by_region.csv"
+    dest = str(tmp_path / "out.csv")
+    # Not read yet: the review may not read it for free, nor charge.
+    r = spotfs("export", s.path(rel), dest)
+    assert r.returncode != 0 and not os.path.exists(dest)
+    st = json.loads(spotfs("status", "--json", s.mnt).stdout)["dp"]
+    assert st["spent"] == 0
+    body = open(s.path(rel)).read()  # charged: 0.2 to the default role
+    r = spotfs("export", s.path(rel), dest)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert open(dest).read() == body
+    st = json.loads(spotfs("status", "--json", s.mnt).stdout)["dp"]
+    assert abs(st["spent"] - 0.2) < 1e-9  # the export charged nothing
