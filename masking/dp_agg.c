@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "dp.h"
 
 typedef __int128 i128;
@@ -25,6 +27,7 @@ typedef unsigned __int128 u128;
 /* Sums wider than this many units are refused (and kept exact below). */
 #define DP_SENS_MAX ((uint64_t)1 << 53)
 #define DP_MIN_COUNT_MAX ((uint64_t)1 << 62)
+#define DP_DEN_MAX ((uint64_t)1 << 62) /* of epsilon and delta */
 /* sigma^2 is rounded up to a multiple of 2^-DP_S2_FRAC_BITS. */
 #define DP_S2_FRAC_BITS 20
 
@@ -289,10 +292,11 @@ static int dp_check_names(const struct dp_query *q, struct spot_err *err)
 		for (size_t j = i + 1; j < n; j++)
 			if (!strcmp(names[i], names[j])) {
 				spot_err_set(err,
-					     "aggregate %s: column %s "
-					     "appears twice in the result",
-					     q->name,
-					     j + 1 == n ? "name" : "by:");
+					     "aggregate %s: a column name "
+					     "appears twice in the result (the "
+					     "by: columns, the histogram "
+					     "column and \"%s\" must differ)",
+					     q->name, names[n - 1]);
 				return -EINVAL;
 			}
 	return 0;
@@ -364,8 +368,7 @@ int dp_query_check(const struct dp_query *q, struct spot_err *err)
 			     DP_MAX_CELLS);
 		return -EINVAL;
 	}
-	if (q->epsilon.den > DP_MIN_COUNT_MAX ||
-	    q->delta.den > DP_MIN_COUNT_MAX) {
+	if (q->epsilon.den > DP_DEN_MAX || q->delta.den > DP_DEN_MAX) {
 		spot_err_set(err, "aggregate %s: epsilon or delta too fine",
 			     q->name);
 		return -EINVAL;
@@ -407,6 +410,8 @@ int dp_query_check(const struct dp_query *q, struct spot_err *err)
 	}
 	return dp_params_make(q, &p, err);
 }
+
+static int dp_put_units(struct spot_buf *out, i128 v, int r);
 
 /* ---- the statement of a release ---- */
 
@@ -516,8 +521,9 @@ int dp_query_json(const struct dp_query *q, struct spot_buf *out)
 		if (!rc)
 			rc = dp_json_double(out, q->hi);
 		if (!rc)
-			rc = spot_buf_printf(out, "],\"resolution\":\"1e%d\"",
-					     q->res_exp);
+			rc = spot_buf_printf(out, "],\"resolution\":");
+		if (!rc)
+			rc = dp_put_units(out, 1, q->res_exp);
 	} else if (!rc) {
 		rc = spot_buf_printf(out, ",\"bounds\":null,"
 					  "\"resolution\":null");
@@ -821,6 +827,11 @@ void dp_agg_free(struct dp_agg *a)
 		free(a->loff[i]);
 	}
 	spot_buf_fini(&a->labels);
+	/* Exact counts and sums: wiped like anything derived from rows. */
+	if (a->count)
+		sodium_memzero(a->count, a->ncells * sizeof(*a->count));
+	if (a->sum)
+		sodium_memzero(a->sum, a->ncells * sizeof(*a->sum));
 	free(a->count);
 	free(a->sum);
 	free(a);

@@ -881,7 +881,7 @@ static void test_agg_json(void)
 		      strstr(s, "\"mechanism\":\"discrete_laplace\"") &&
 		      strstr(s, "\"epsilon\":0.5") &&
 		      strstr(s, "\"bounds\":[-5,10]") &&
-		      strstr(s, "\"resolution\":\"1e-2\"") &&
+		      strstr(s, "\"resolution\":0.01,") &&
 		      strstr(s, "\"by\":[\"region\"]") &&
 		      strstr(s, "\"sensitivity\":10") &&
 		      strstr(s, "\"noise_scale\":40") &&
