@@ -321,24 +321,35 @@ static void test_dgauss(void)
 
 static void bench(void)
 {
+	static const struct {
+		bool gauss;
+		uint64_t num, den;
+	} cases[] = {
+		{ false, 10, 1 }, { false, 1000000, 1 },      { false, 1, 10 },
+		{ true, 100, 1 }, { true, 1000000000000, 1 }, { true, 1, 2 },
+	};
 	struct dp_rng r;
 	uint8_t s[32];
-	const int n = 200000;
-	double t0, t1, t2;
+	const int n = 100000;
 	int64_t acc = 0;
 
 	seed_of(s, 6);
 	dp_rng_init(&r, s);
-	t0 = now_s();
-	for (int i = 0; i < n; i++)
-		acc += dp_dlaplace(&r, 10, 1);
-	t1 = now_s();
-	for (int i = 0; i < n; i++)
-		acc += dp_dgauss(&r, 100, 1);
-	t2 = now_s();
-	printf("# bench: dlaplace(t=10) %.0f draws/s, dgauss(s2=100) %.0f "
-	       "draws/s (acc %lld)\n",
-	       n / (t1 - t0), n / (t2 - t1), (long long)acc);
+	for (size_t k = 0; k < SPOT_ARRAY_SIZE(cases); k++) {
+		double t0 = now_s(), dt;
+
+		for (int i = 0; i < n; i++)
+			acc += cases[k].gauss ? dp_dgauss(&r, cases[k].num,
+							  cases[k].den)
+					      : dp_dlaplace(&r, cases[k].num,
+							    cases[k].den);
+		dt = now_s() - t0;
+		printf("# bench: %s(%llu/%llu) %.0f draws/s\n",
+		       cases[k].gauss ? "dgauss sigma^2=" : "dlaplace t=",
+		       (unsigned long long)cases[k].num,
+		       (unsigned long long)cases[k].den, n / dt);
+	}
+	printf("# bench: (sum %lld)\n", (long long)acc);
 }
 
 /* ---- domains ---- */
