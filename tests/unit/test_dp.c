@@ -649,6 +649,45 @@ static void test_agg_basic(void)
 	spot_buf_fini(&o2);
 }
 
+/* Rows the row filter dropped (keep 0) count nowhere. */
+static void test_agg_keep(void)
+{
+	static const char *const rows[] = { "north", "5",     "F", "north", "7",
+					    "M",     "south", "9", "F" };
+	struct dp_query q = base_query(DP_SUM, "1000000");
+	struct spot_err err = { "" };
+	struct dp_agg *a = NULL;
+	struct view_source src;
+	struct pipe_batch b, o;
+	uint8_t seed[32];
+	bool ok = false;
+
+	seed_of(seed, 1);
+	pipe_batch_init(&b, 3, 8);
+	pipe_batch_init(&o, 2, 8);
+	fill(&b, rows, 3);
+	b.keep[1] = 0;
+	b.keep[2] = 0;
+	if (!dp_agg_new(&q, src_cols, 3, &a, &err) &&
+	    !dp_agg_rows(a, &b, &err) && !dp_agg_source(a, seed, &src, &err)) {
+		ok = !src.ops->next_batch(src.state, &o, &err) &&
+		     o.nrows == 3 && o.in[1].len == 1 && o.in[1].p[0] == '5' &&
+		     o.in[3].len == 1 && o.in[3].p[0] == '0' &&
+		     o.in[1].type == PIPE_INT && o.in[0].type == PIPE_TEXT;
+		pipe_batch_clear(&o);
+		ok &= !src.ops->next_batch(src.state, &o, &err) && !o.nrows;
+		src.free(src.obj);
+	}
+	CHECK(ok, "rows the row filter dropped are in no sum; typed cells");
+	b.ncols = 2;
+	CHECK(a && dp_agg_rows(a, &b, &err) == -EINVAL,
+	      "a batch of other columns is refused");
+	b.ncols = 3;
+	dp_agg_free(a);
+	pipe_batch_fini(&b);
+	pipe_batch_fini(&o);
+}
+
 /* The same source into the Parquet sink: typed columns, NULL cells. */
 static void test_agg_parquet(void)
 {
@@ -981,6 +1020,7 @@ int main(void)
 	test_dgauss();
 	test_domains();
 	test_agg_basic();
+	test_agg_keep();
 	test_agg_parquet();
 	test_agg_hist();
 	test_agg_scale();
