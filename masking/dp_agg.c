@@ -255,13 +255,14 @@ static size_t dp_cells(const struct dp_query *q)
 {
 	uint64_t n = 1;
 
-	for (size_t i = 0; i < q->nby && i < DP_MAX_BY; i++) {
-		n *= dp_domain_size(&q->by_dom[i]);
-		if (n > DP_MAX_CELLS)
+	for (size_t i = 0; i < q->nby && i < DP_MAX_BY; i++)
+		if (__builtin_mul_overflow(n, dp_domain_size(&q->by_dom[i]),
+					   &n) ||
+		    n > DP_MAX_CELLS)
 			return 0;
-	}
-	if (q->kind == DP_HISTOGRAM)
-		n *= dp_domain_size(&q->bins);
+	if (q->kind == DP_HISTOGRAM &&
+	    __builtin_mul_overflow(n, dp_domain_size(&q->bins), &n))
+		return 0;
 	return n > DP_MAX_CELLS ? 0 : (size_t)n;
 }
 
