@@ -441,6 +441,39 @@ static void test_domains(void)
 	CHECK(dp_date_days((const uint8_t *)"2023-04-31", 10, &days) == -EINVAL,
 	      "2023-04-31 is not");
 
+	{
+		/* Random short cells from a number-ish alphabet: never a
+		 * crash, never a non-finite value, never an edge outside. */
+		static const char al[] = "0123456789.-+eE xinfaT:";
+		struct dp_rng r;
+		uint8_t seed[32], buf[16];
+		bool ok = true;
+		int parsed = 0;
+
+		seed_of(seed, 11);
+		dp_rng_init(&r, seed);
+		for (int i = 0; i < 20000; i++) {
+			size_t len = dp_rng_below(&r, sizeof(buf));
+			double v;
+			long x;
+
+			for (size_t j = 0; j < len; j++)
+				buf[j] = (uint8_t)
+					al[dp_rng_below(&r, sizeof(al) - 1)];
+			c = (struct pipe_cell){ buf, len, PIPE_TEXT, 0 };
+			if (!dp_cell_number(&c, &v)) {
+				parsed++;
+				ok &= isfinite(v);
+			}
+			x = dp_domain_index(&db, &c);
+			ok &= x >= -1 && x < 3;
+			x = dp_domain_index(&dd, &c);
+			ok &= x >= -1 && x < 2;
+		}
+		CHECK(ok && parsed > 100,
+		      "20000 random cells: finite numbers only (%d parsed)",
+		      parsed);
+	}
 	spot_buf_init(&b);
 	CHECK(dp_domain_label(&db, 1, &b) == 0 && b.len &&
 		      !strcmp((char *)b.p, "[10, 20.5)"),
