@@ -196,6 +196,10 @@ int dp_agg_rows(struct dp_agg *a, const struct pipe_batch *b,
  * the histogram's bins), the same rows whatever the data; columns: the
  * by columns, the histogram column, then "count", "sum" or "mean"
  * (NULL where min_count suppressed the cell). a must outlive src.
+ * The noise stream is keyed by seed and everything q states (domains
+ * included): a query changed in any way draws other noise. Whatever
+ * else must change the noise (the source's version, the row filter in
+ * force) belongs in seed.
  */
 int dp_agg_source(struct dp_agg *a, const uint8_t seed[32],
 		  struct view_source *src, struct spot_err *err);

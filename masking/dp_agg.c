@@ -892,14 +892,71 @@ static i128 dp_div_round(i128 s, i128 c)
 	return q;
 }
 
+static void dp_hash_domain(crypto_generichash_state *h,
+			   const struct dp_domain *d)
+{
+	uint64_t n[3] = { d->cats ? d->ncats : 0, d->cats ? 0 : d->nedges,
+			  d->dates };
+
+	crypto_generichash_update(h, (const uint8_t *)n, sizeof(n));
+	for (size_t i = 0; i < n[0]; i++) {
+		uint64_t len = strlen(d->cats[i]);
+
+		crypto_generichash_update(h, (const uint8_t *)&len,
+					  sizeof(len));
+		crypto_generichash_update(h, (const uint8_t *)d->cats[i], len);
+	}
+	if (n[1])
+		crypto_generichash_update(h, (const uint8_t *)d->edges,
+					  n[1] * sizeof(*d->edges));
+}
+
+/*
+ * The key of the noise: seed and everything q states (its JSON and its
+ * domains), so that a query changed in any way (another epsilon, a
+ * category added, which shifts the cells) never reuses the draws of
+ * another: two releases with shared noise would give away the exact
+ * difference of their answers.
+ */
+static int dp_noise_key(const struct dp_query *q, const uint8_t seed[32],
+			uint8_t key[32])
+{
+	crypto_generichash_state h;
+	struct spot_buf j;
+	int rc;
+
+	spot_buf_init(&j);
+	rc = dp_query_json(q, &j);
+	if (rc) {
+		spot_buf_fini(&j);
+		return rc;
+	}
+	crypto_generichash_init(&h, seed, 32, 32);
+	crypto_generichash_update(&h, (const uint8_t *)"spotfs dp agg", 13);
+	crypto_generichash_update(&h, j.p, j.len);
+	for (size_t i = 0; i < q->nby; i++)
+		dp_hash_domain(&h, &q->by_dom[i]);
+	if (q->kind == DP_HISTOGRAM)
+		dp_hash_domain(&h, &q->bins);
+	crypto_generichash_final(&h, key, 32);
+	sodium_memzero(&h, sizeof(h));
+	spot_buf_fini(&j);
+	return 0;
+}
+
 static int dp_src_fill(struct dp_src *s, const uint8_t seed[32])
 {
 	struct dp_agg *a = s->a;
 	const struct dp_query *q = a->q;
 	struct dp_rng rng;
-	int rc = 0;
+	uint8_t key[32];
+	int rc;
 
-	dp_rng_init(&rng, seed);
+	rc = dp_noise_key(q, seed, key);
+	if (rc)
+		return rc;
+	dp_rng_init(&rng, key);
+	sodium_memzero(key, sizeof(key));
 	for (size_t c = 0; !rc && c < a->ncells; c++) {
 		i128 cnt = a->count[c], sum = a->p.has_sum ? a->sum[c] : 0;
 

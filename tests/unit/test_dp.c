@@ -682,6 +682,27 @@ static void test_agg_basic(void)
 			      n2 == n1 + 1 && s2 == s1 && e2 == e1,
 		      "a row more moves its own cell by exactly 1");
 	}
+	{
+		/* A category more (at the end): the query changed, so even
+		 * the cells it kept draw other noise. */
+		char cw[] = "west";
+		char *cats4[] = { cn, cs, ce, cw };
+		struct dp_query q4 = q;
+		long n1, n2, s1, s2;
+
+		q4.by_dom[0].cats = cats4;
+		q4.by_dom[0].ncats = 4;
+		CHECK(run_csv(&q4, rows, 8, 7, &o2) == 0 &&
+			      sscanf((char *)o.p,
+				     "region,count\nnorth,%ld\nsouth,%ld", &n1,
+				     &s1) == 2 &&
+			      sscanf((char *)o2.p,
+				     "region,count\nnorth,%ld\nsouth,%ld", &n2,
+				     &s2) == 2 &&
+			      (n1 != n2 || s1 != s2),
+		      "a changed domain draws other noise (%ld %ld, %ld %ld)",
+		      n1, s1, n2, s2);
+	}
 	CHECK(strcmp((char *)o.p, "region,count\nnorth,4\nsouth,1\neast,1\n"),
 	      "epsilon 0.1 adds noise");
 	spot_buf_fini(&o);
