@@ -60,7 +60,7 @@ static long double dp_pow10(int e)
 	return e < 0 ? 1 / p : p;
 }
 
-/* v in units of 10^r, rounded half away from zero. */
+/* v in units of 10^r (callers round: roundl, half away from zero). */
 static long double dp_to_units(double v, int r)
 {
 	return r <= 0 ? (long double)v * dp_pow10(-r)
@@ -82,6 +82,11 @@ static uint64_t dp_gcd64(u128 a, u128 b)
 static int dp_noise_make(const struct dp_query *q, uint64_t sens, unsigned k,
 			 struct dp_noise *n, struct spot_err *err)
 {
+	if (!q->epsilon.num || !q->epsilon.den) {
+		spot_err_set(err, "aggregate %s: epsilon must be positive",
+			     q->name);
+		return -EINVAL;
+	}
 	n->gauss = q->mech == DP_MECH_GAUSSIAN;
 	n->eps = (struct dp_ratio){ q->epsilon.num, q->epsilon.den * k };
 	n->delta = (struct dp_ratio){ q->delta.num, q->delta.den * k };

@@ -1051,6 +1051,16 @@ static void test_agg_json(void)
 	q.hi = 10;
 	q.res_exp = -2;
 	q.min_count = 3;
+	{
+		/* An unchecked query (epsilon 0/0) still gives valid text. */
+		struct dp_query z = q;
+
+		z.epsilon = (struct dp_ratio){ 0, 0 };
+		z.mech = DP_MECH_GAUSSIAN;
+		CHECK(dp_query_json(&z, &o) == 0 && !strstr((char *)o.p, "nan"),
+		      "json of an unchecked query: %s", (char *)o.p);
+		spot_buf_reset(&o);
+	}
 	CHECK(dp_query_json(&q, &o) == 0, "json made");
 	s = (const char *)o.p;
 	printf("# %s\n", s);
