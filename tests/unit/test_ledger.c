@@ -257,12 +257,15 @@ static void test_names(void)
 /* ---- threads ---- */
 
 #define THR_N 8
-#define THR_KEYS 40
+#define THR_KEYS 200
 #define THR_ROLES 2
+#define THR_ROLE_GRANTS 100 /* per role budget, in releases */
+#define THR_ALL_GRANTS 150  /* sandbox budget, in releases */
 
 static struct ledger *thr_l;
 static int thr_granted[THR_ROLES][THR_KEYS]; /* atomic */
 static int thr_bad;			     /* atomic */
+static pthread_barrier_t thr_go;
 
 static void *thr_main(void *arg)
 {
@@ -270,9 +273,12 @@ static void *thr_main(void *arg)
 	char key[32], role[8];
 	bool fresh;
 
+	/* Every thread walks the same releases in the same order, from the
+	 * same instant: as many races on one release as can be. */
+	pthread_barrier_wait(&thr_go);
 	for (i = 0; i < THR_KEYS * THR_ROLES; i++) {
-		k = (i * 7 + t * 5) % THR_KEYS;
-		r = (i + t) % THR_ROLES;
+		k = i / THR_ROLES;
+		r = i % THR_ROLES;
 		snprintf(key, sizeof(key), "ds/agg%d", k);
 		snprintf(role, sizeof(role), "r%d", r);
 		fresh = false;
@@ -282,7 +288,7 @@ static void *thr_main(void *arg)
 					   __ATOMIC_RELAXED);
 		else if (rc != 0 && rc != -EDQUOT)
 			__atomic_add_fetch(&thr_bad, 1, __ATOMIC_RELAXED);
-		if (i % 8 == 0)
+		if ((i + t) % 8 == 0)
 			(void)spent(thr_l, role);
 	}
 	return NULL;
@@ -295,8 +301,8 @@ static void test_threads(void)
 	char key[32], role[8];
 	int mismatch = 0;
 
-	/* per role 1.0 (10 releases), per sandbox 1.5 (15 in all). */
-	thr_l = open_l(NANO, 15 * TENTH, NULL);
+	thr_l = open_l(THR_ROLE_GRANTS * TENTH, THR_ALL_GRANTS * TENTH, NULL);
+	pthread_barrier_init(&thr_go, NULL, THR_N);
 	for (t = 0; t < THR_N; t++)
 		pthread_create(&th[t], NULL, thr_main, (void *)(intptr_t)t);
 	for (t = 0; t < THR_N; t++)
@@ -311,7 +317,7 @@ static void test_threads(void)
 				    (thr_granted[r][k] == 1);
 		}
 		total += per[r];
-		CHECK(per[r] <= 10 &&
+		CHECK(per[r] <= THR_ROLE_GRANTS &&
 			      spent(thr_l, role) == (uint64_t)per[r] * TENTH,
 		      "threads: role %d granted %d, within its budget, spent "
 		      "matches",
@@ -320,8 +326,10 @@ static void test_threads(void)
 	CHECK(thr_bad == 0, "threads: no error but EDQUOT");
 	CHECK(twice == 0, "threads: no release granted twice to a role");
 	CHECK(mismatch == 0, "threads: charged() agrees with the grants");
-	CHECK(total == 15 && spent(thr_l, NULL) == 15 * TENTH,
+	CHECK(total == THR_ALL_GRANTS &&
+		      spent(thr_l, NULL) == THR_ALL_GRANTS * TENTH,
 	      "threads: the sandbox budget filled exactly (%d granted)", total);
+	pthread_barrier_destroy(&thr_go);
 	ledger_free(thr_l);
 }
 
@@ -413,13 +421,15 @@ static void test_file_shared(void)
 }
 
 #define PROC_N 4
-#define PROC_KEYS 24
+#define PROC_KEYS 60
+#define PROC_GRANTS 40 /* the budget, in releases */
 
-/* Each child charges every key in its own order and writes a byte per
- * key: 1 granted fresh, 0 otherwise, 2 an unexpected error. */
-static void proc_child(int wfd, int p)
+/* Each child waits for go to close, charges every key in the same order
+ * as the others and writes a byte per key: 1 granted fresh, 0 otherwise,
+ * 2 an unexpected error. */
+static void proc_child(int wfd, int go)
 {
-	struct ledger_opts o = { NANO, 0, NULL };
+	struct ledger_opts o = { PROC_GRANTS * TENTH, 0, NULL };
 	struct spot_err err;
 	struct ledger *l;
 	char path[256], key[32], got[PROC_KEYS];
@@ -430,8 +440,10 @@ static void proc_child(int wfd, int p)
 	o.path = path;
 	if (ledger_open(&o, &l, &err))
 		_exit(3);
+	if (read(go, &i, 1) != 0)
+		_exit(5);
 	for (i = 0; i < PROC_KEYS; i++) {
-		k = (i * 5 + p * 7) % PROC_KEYS;
+		k = i;
 		snprintf(key, sizeof(key), "k%d", k);
 		fresh = false;
 		rc = ledger_charge(l, "r", key, TENTH, 0, &fresh, &err);
@@ -443,7 +455,7 @@ static void proc_child(int wfd, int p)
 
 static void test_file_procs(void)
 {
-	int pfd[PROC_N][2], p, k, st, bad = 0, twice = 0, granted = 0;
+	int pfd[PROC_N][2], go[2], p, k, st, bad = 0, twice = 0, granted = 0;
 	char got[PROC_KEYS];
 	int per_key[PROC_KEYS] = { 0 };
 	struct ledger *l;
@@ -452,16 +464,21 @@ static void test_file_procs(void)
 	size_t n, lines = 0;
 
 	fflush(stdout);
+	if (pipe(go))
+		exit(2);
 	for (p = 0; p < PROC_N; p++) {
 		if (pipe(pfd[p]))
 			exit(2);
 		pid[p] = fork();
 		if (pid[p] == 0) {
 			close(pfd[p][0]);
-			proc_child(pfd[p][1], p);
+			close(go[1]);
+			proc_child(pfd[p][1], go[0]);
 		}
 		close(pfd[p][1]);
 	}
+	close(go[0]);
+	close(go[1]); /* go */
 	for (p = 0; p < PROC_N; p++) {
 		if (read(pfd[p][0], got, sizeof(got)) != sizeof(got))
 			bad++;
@@ -480,14 +497,17 @@ static void test_file_procs(void)
 	}
 	CHECK(bad == 0, "processes: no error but EDQUOT");
 	CHECK(twice == 0, "processes: no release granted twice");
-	CHECK(granted == 10, "processes: exactly the budget granted (%d of 10)",
-	      granted);
+	CHECK(granted == PROC_GRANTS,
+	      "processes: exactly the budget granted (%d of %d)", granted,
+	      PROC_GRANTS);
 	text = slurp("procs", &n);
 	for (q = text; (q = strchr(q, '\n')); q++)
 		lines++;
-	CHECK(lines == 10, "processes: one line per grant (%zu)", lines);
-	l = open_l(NANO, 0, "procs");
-	CHECK(spent(l, "r") == NANO, "processes: the file sums to 1.0");
+	CHECK(lines == PROC_GRANTS, "processes: one line per grant (%zu)",
+	      lines);
+	l = open_l(0, 0, "procs");
+	CHECK(spent(l, "r") == PROC_GRANTS * TENTH,
+	      "processes: the file sums to the budget");
 	ledger_free(l);
 }
 
