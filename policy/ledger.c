@@ -477,9 +477,10 @@ static int ldg_load(struct ledger *l, int fd, off_t *size, struct spot_err *err)
 		if (!nl) {
 			spot_err_set(err,
 				     "ledger %s: line %zu has no end of line: "
-				     "a charge cut short (crash or full disk) "
-				     "and never granted; every charge is "
-				     "refused until a steward deletes that "
+				     "a charge cut short by a crash or a full "
+				     "disk (spotfs grants a charge only once "
+				     "its whole line is on disk); every charge "
+				     "is refused until a steward deletes that "
 				     "incomplete last line",
 				     l->path, lineno);
 			rc = -EIO;
@@ -642,6 +643,36 @@ static int ldg_file_append(struct ledger *l, int fd, off_t size,
 	return -EIO;
 }
 
+/* Make the file's name durable: a ledger lost in a crash would give
+ * every budget back. Filesystems that cannot sync a folder are let be. */
+static int ldg_sync_dir(const struct ledger *l, struct spot_err *err)
+{
+	const char *slash = strrchr(l->path, '/');
+	char *dir;
+	int fd, rc = 0;
+
+	if (slash == l->path)
+		dir = strdup("/");
+	else if (slash)
+		dir = strndup(l->path, (size_t)(slash - l->path));
+	else
+		dir = strdup(".");
+	if (!dir) {
+		spot_err_set(err, "ledger: out of memory");
+		return -EIO;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && fsync(fd) && errno == EIO) {
+		spot_err_set(err, "ledger %s: cannot sync its folder: %s",
+			     l->path, strerror(errno));
+		rc = -EIO;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
 /* ---- the API ---- */
 
 int ledger_open(const struct ledger_opts *o, struct ledger **out,
@@ -687,6 +718,10 @@ int ledger_open(const struct ledger_opts *o, struct ledger **out,
 	l->dev = st.st_dev;
 	l->ino = st.st_ino;
 	close(fd);
+	if (ldg_sync_dir(l, err)) {
+		fd = -1;
+		goto fail;
+	}
 	fd = ldg_file_begin(l, LOCK_SH, &size, err);
 	if (fd < 0)
 		goto fail;
