@@ -6,7 +6,8 @@
  * and the persistent ledger: two handles and several processes sharing
  * one file, reopening, budgets changing between sandboxes, and every way
  * the file can be wrong (garbled lines, mode, owner, symlink, size,
- * replaced, a write cut short) failing closed.
+ * replaced, a write cut short) failing closed; allocation failures
+ * never grant a charge that is not counted.
  *
  * Works in a fresh folder under /tmp that it removes at the end.
  */
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "alloc_fail.h"
 #include "check.h"
 
 #define NANO 1000000000ULL /* one epsilon */
@@ -738,6 +740,94 @@ static void test_file_short_write(void)
 	ledger_free(l);
 }
 
+/* ---- allocation failures ---- */
+
+#define AF_KEYS_MEM 40
+#define AF_KEYS_FILE 6
+
+/* Charge n keys; every charge granted must be counted (in memory, or as a
+ * line of the file), none refused may be. 1 when broken. */
+static int af_charges(struct ledger *l, int n, const char *file)
+{
+	char key[32], role[8], buf[4096];
+	int i, granted = 0, failed = 0, rc;
+	struct ledger_use u;
+	ssize_t r;
+	bool fresh;
+	int fd;
+
+	for (i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		snprintf(role, sizeof(role), "r%d", i % 3);
+		fresh = false;
+		rc = charge(l, role, key, TENTH / 10, &fresh);
+		if (rc == 0 && fresh)
+			granted++;
+		else if (rc == -ENOMEM || rc == -EIO)
+			failed++;
+		else
+			return 1;
+	}
+	if (file) {
+		fd = open(file, O_RDONLY);
+		r = fd < 0 ? -1 : read(fd, buf, sizeof(buf));
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return 1;
+		for (i = 0, rc = 0; i < r; i++)
+			rc += buf[i] == '\n';
+		if (rc != granted)
+			return 1;
+	} else if (ledger_spent(l, NULL, &u) ||
+		   u.releases != (uint64_t)granted ||
+		   u.eps != (uint64_t)granted * (TENTH / 10)) {
+		return 1;
+	}
+	return failed ? -ENOMEM : 0;
+}
+
+static int af_mem(void *arg)
+{
+	struct ledger_opts o = { NANO, 0, NULL };
+	struct spot_err err;
+	struct ledger *l = NULL;
+	int rc;
+
+	(void)arg;
+	rc = ledger_open(&o, &l, &err);
+	if (rc)
+		return rc;
+	rc = af_charges(l, AF_KEYS_MEM, NULL);
+	ledger_free(l);
+	return rc;
+}
+
+static int af_file(void *arg)
+{
+	struct ledger_opts o = { NANO, 0, arg };
+	struct spot_err err;
+	struct ledger *l = NULL;
+	int rc;
+
+	unlink(arg);
+	rc = ledger_open(&o, &l, &err);
+	if (rc)
+		return rc;
+	rc = af_charges(l, AF_KEYS_FILE, arg);
+	ledger_free(l);
+	return rc;
+}
+
+static void test_alloc(void)
+{
+	char path[256];
+
+	alloc_fail_loop("in memory: open and 40 charges", af_mem, NULL);
+	tpath(path, sizeof(path), "alloc");
+	alloc_fail_loop("file: open and 6 charges", af_file, path);
+}
+
 static void rm_tree(void)
 {
 	char cmd[128];
@@ -764,6 +854,7 @@ int main(void)
 	test_file_garbled();
 	test_file_bad();
 	test_file_short_write();
+	test_alloc();
 	rm_tree();
 	return check_done();
 }
