@@ -358,11 +358,11 @@ SYN = """    synthetic:
 
 def test_synthetic_table_rows_marginals_and_no_source_row(sandbox):
     import pandas as pd
-    s, rows = make(sandbox, n=20000, budget="per_role: 5",
-                   extra=SYN % 20000)
+    s, rows = make(sandbox, n=100000, budget="per_role: 5",
+                   extra=SYN % 100000)
     assert "people.synthetic.csv" in os.listdir(s.path())
     df = pd.read_csv(s.path("people.synthetic.csv"))
-    assert len(df) == 20000
+    assert len(df) == 100000
     assert list(df.columns) == ["id", "email", "region", "plan", "age",
                                 "signup"]
     src_emails = {r["email"] for r in rows}
@@ -372,15 +372,18 @@ def test_synthetic_table_rows_marginals_and_no_source_row(sandbox):
     assert set(df["region"]) <= set(REGIONS)
     assert df["age"].between(18, 91).all()
     # The pair's dependency survives: P(plan | region) close to the source.
+    # epsilon 1 over 3 measured marginals: Laplace scale 3 per cell of
+    # ~25,000 rows (noise ~1e-4 of a share); sampling 100,000 rows: a
+    # share's standard error under 0.004. 0.03 is over 7 of those.
     src = pd.DataFrame(rows)
     src = src[src["region"].isin(REGIONS)]
     for reg in REGIONS:
         a = src[src.region == reg].plan.value_counts(normalize=True)
         b = df[df.region == reg].plan.value_counts(normalize=True)
         for p in PLANS:
-            assert abs(a.get(p, 0) - b.get(p, 0)) < 0.05, (reg, p)
+            assert abs(a.get(p, 0) - b.get(p, 0)) < 0.03, (reg, p)
     meta = json.load(open(s.path("people.synthetic.json")))
-    assert meta["rows"] == 20000
+    assert meta["rows"] == 100000
     # The same table every read.
     assert open(s.path("people.synthetic.csv")).read() == \
         open(s.path("people.synthetic.csv")).read()
@@ -391,7 +394,9 @@ def test_synthetic_table_rows_marginals_and_no_source_row(sandbox):
     lines = [l.split() for l in r.stdout.splitlines()[1:] if l.strip()]
     tv = {" ".join(l[:-1]): float(l[-1]) for l in lines}
     assert set(tv) >= {"region", "plan", "age", "signup"}
-    assert all(0 <= v < 0.05 for v in tv.values()), tv
+    # Each distance: the noise (~3 x cells / 90,000) plus sampling
+    # (~sqrt(cells / 100,000)); under 0.03 for these 4 to 12 cells.
+    assert all(0 <= v < 0.03 for v in tv.values()), tv
     assert "user0" not in r.stdout  # no value, ever
     local = spotfs("report", "--synthetic", "people.csv", "-c", s.config,
                    timeout=300)
