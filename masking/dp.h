@@ -82,6 +82,14 @@ int64_t dp_dlaplace(struct dp_rng *r, uint64_t num, uint64_t den);
  * >= 1): P(x) proportional to exp(-x^2 / (2 sigma^2)).
  */
 int64_t dp_dgauss(struct dp_rng *r, uint64_t num, uint64_t den);
+/*
+ * The parameters the samplers serve exactly (dp_sample.c says why):
+ * callers refuse more. A discrete Laplace scale above DP_SCALE_MAX may
+ * saturate at INT64_MAX; a sigma^2 above DP_SIGMA2_MAX is refused by
+ * dp_dgauss (it returns INT64_MAX).
+ */
+#define DP_SCALE_MAX ((uint64_t)1 << 40)
+#define DP_SIGMA2_MAX ((uint64_t)1 << 62)
 
 /* ---- declared domains ---- */
 
@@ -111,8 +119,15 @@ long dp_domain_index(const struct dp_domain *d, const struct pipe_cell *c);
 /* The label of value i of d: the category, or "[lo, hi)" ("[lo, hi]"
  * for the last bin; dates as YYYY-MM-DD). 0 or -ENOMEM. */
 int dp_domain_label(const struct dp_domain *d, size_t i, struct spot_buf *out);
-/* ISO date text (YYYY-MM-DD...) to days since 1970-01-01: 0 or -EINVAL. */
+/* ISO date text (YYYY-MM-DD...) to days since 1970-01-01: 0 or -EINVAL
+ * (a real calendar date; a digit right after the day is refused). */
 int dp_date_days(const uint8_t *p, size_t len, int64_t *days);
+/*
+ * The whole of a cell (INT, REAL or TEXT) as a finite number:
+ * [+-]digits[.digits][(e|E)[+-]digits], digits on one side of the point
+ * at least, nothing else (no space, "inf", "nan", hex). 0 or -EINVAL.
+ */
+int dp_cell_number(const struct pipe_cell *c, double *v);
 
 /* ---- aggregates (dp_agg.c) ---- */
 
