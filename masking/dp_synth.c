@@ -373,6 +373,17 @@ static int dp_syn_check_mech(const char *sn, const struct dp_synth_spec *s,
 		return -EINVAL;
 	}
 	if (s->mech == DP_MECH_LAPLACE) {
+		/* The scale k / epsilon the sampler serves exactly. */
+		if ((unsigned __int128)dp_syn_measured(s->cols, s->ncols,
+						       s->pairs, s->npairs) *
+			    s->epsilon.den >
+		    (unsigned __int128)DP_SCALE_MAX * s->epsilon.num) {
+			spot_err_set(err,
+				     "synthetic %s: epsilon too small for "
+				     "its marginals",
+				     sn);
+			return -EINVAL;
+		}
 		if (s->delta.num) {
 			spot_err_set(err,
 				     "synthetic %s: delta is for the gaussian "
