@@ -382,6 +382,11 @@ static void test_check(void)
 	s.delta = (struct dp_ratio){ 0, 1 };
 	CHECK(check_with(&s, "delta") == -EINVAL,
 	      "the gaussian mechanism without delta is refused");
+	s.mech = DP_MECH_LAPLACE;
+	s.delta = (struct dp_ratio){ 0, 1 };
+	s.epsilon = (struct dp_ratio){ 1, 1000000000000ull };
+	CHECK(check_with(&s, "too small") == -EINVAL,
+	      "a Laplace scale k/epsilon over DP_SCALE_MAX is refused");
 	s.mech = (enum dp_mech)7;
 	CHECK(check_with(&s, "mechanism") == -EINVAL,
 	      "an unknown mechanism is refused");
@@ -1093,6 +1098,98 @@ static void test_noise_dominates(void)
 	dp_synth_free(m);
 }
 
+/*
+ * The noise has the scale of the epsilon split: four unpaired columns of
+ * two values (k = 4 marginals), 1000 source rows all "x". Value "y" of a
+ * column has the noisy count m = max(0, e) against about 1000 for "x",
+ * so a table of 1000 rows holds about m of them: averaged over 4 columns
+ * and 400 seeds, E max(0, e) = a / ((1 + a)(1 - a)), a = exp(-1/t), for
+ * the discrete Laplace of scale t (1.98 for t = k/epsilon = 4, 0.43 for
+ * t = 1/epsilon), and sigma / sqrt(2 pi) for the Gaussian (17.7 for the
+ * classic sigma of (0.5/4, 1e-6/4); 4.4 without the split). The standard
+ * errors (about 0.09 and 0.9) are a quarter of the margins allowed.
+ */
+static double mean_y(enum dp_mech mech, struct dp_ratio eps,
+		     struct dp_ratio delta)
+{
+	static const char *const xy[] = { "x", "y" };
+	struct pipe_col pc[4] = { { (char *)"c0", 2, 0, 0 },
+				  { (char *)"c1", 2, 0, 0 },
+				  { (char *)"c2", 2, 0, 0 },
+				  { (char *)"c3", 2, 0, 0 } };
+	struct dp_scol sc[4];
+	struct dp_synth_spec s = { .name = "t",
+				   .cols = sc,
+				   .ncols = 4,
+				   .rows = 1000,
+				   .epsilon = eps,
+				   .mech = mech,
+				   .delta = delta };
+	struct dp_synth *m = NULL;
+	struct pipe_batch b;
+	struct spot_err err;
+	uint64_t ys = 0;
+	uint8_t k[32];
+
+	for (int i = 0; i < 4; i++)
+		sc[i] = (struct dp_scol){ .name = pc[i].name,
+					  .dom = { .cats = (char **)xy,
+						   .ncats = 2 } };
+	pipe_batch_init(&b, 4, PIPE_BATCH_ROWS);
+	for (size_t r = 0; r < 1000; r++) {
+		for (size_t c = 0; c < 4; c++)
+			set_cell(&b, r, c, "x");
+		b.keep[r] = 1;
+	}
+	b.nrows = 1000;
+	if (dp_synth_new(&s, pc, 4, &m, &err) || dp_synth_rows(m, &b, &err)) {
+		pipe_batch_fini(&b);
+		dp_synth_free(m);
+		return -1;
+	}
+	for (unsigned seed = 0; seed < 400; seed++) {
+		struct view_source g;
+
+		memset(k, 0, sizeof(k));
+		k[0] = (uint8_t)seed;
+		k[1] = (uint8_t)(seed >> 8);
+		k[2] = 0x77;
+		if (dp_synth_source(m, k, &g, &err))
+			break;
+		for (;;) {
+			pipe_batch_clear(&b);
+			if (g.ops->next_batch(g.state, &b, &err) || !b.nrows)
+				break;
+			for (size_t i = 0; i < b.nrows * 4; i++)
+				ys += b.in[i].p[0] == 'y';
+		}
+		g.free(g.obj);
+	}
+	pipe_batch_fini(&b);
+	dp_synth_free(m);
+	return (double)ys / (400 * 4);
+}
+
+static void test_noise_scale(void)
+{
+	double a = exp(-1.0 / 4), want = a / ((1 + a) * (1 - a));
+	double lap = mean_y(DP_MECH_LAPLACE, (struct dp_ratio){ 1, 1 },
+			    (struct dp_ratio){ 0, 1 });
+	double sigma = sqrt(2 * log(1.25 / 2.5e-7)) / 0.125;
+	double gwant = sigma / sqrt(2 * M_PI);
+	double gau = mean_y(DP_MECH_GAUSSIAN, (struct dp_ratio){ 1, 2 },
+			    (struct dp_ratio){ 1, 1000000 });
+
+	CHECK(fabs(lap - want) < 0.4,
+	      "laplace, epsilon 1 over 4 marginals: %.3f \"y\" a column, "
+	      "%.3f expected for scale 4",
+	      lap, want);
+	CHECK(fabs(gau - gwant) < 3.6,
+	      "gaussian, epsilon 0.5 and delta 1e-6 over 4 marginals: %.2f "
+	      "\"y\" a column, %.2f expected for sigma %.1f",
+	      gau, gwant, sigma);
+}
+
 /* The CSV and the Parquet sink of the table of formats; the Parquet
  * file read back holds the same cells. */
 static void test_sinks(void)
@@ -1200,6 +1297,7 @@ int main(void)
 	test_determinism();
 	test_generated_ignore_data();
 	test_noise_dominates();
+	test_noise_scale();
 	test_sinks();
 	test_bounded();
 	test_fit();
