@@ -553,15 +553,17 @@ static int dp_syn_json_cols(const struct dp_synth_spec *s, struct spot_buf *o)
 
 int dp_synth_json(const struct dp_synth_spec *s, struct spot_buf *out)
 {
-	size_t k = dp_syn_measured(s->cols, s->ncols, s->pairs, s->npairs);
+	struct spot_err err;
+	size_t k;
 	bool gauss = s->mech == DP_MECH_GAUSSIAN;
 	char eps[64], epsi[64], del[64], deli[64], noise[64];
 	struct spot_buf o;
 	uint64_t num = 1, den = 1;
 	int rc;
 
-	if (!k)
-		return -EINVAL;
+	if (dp_synth_check(s, &err))
+		return -EINVAL; /* it indexes columns by the pairs */
+	k = dp_syn_measured(s->cols, s->ncols, s->pairs, s->npairs);
 	spot_buf_init(&o);
 	dp_ratio_text(s->epsilon, eps, sizeof(eps));
 	dp_ratio_text((struct dp_ratio){ s->epsilon.num, s->epsilon.den * k },

@@ -4,7 +4,7 @@
  * columns under 30 s). Not a test: it checks nothing but that the work
  * succeeds.
  *
- *   bench_synth [-n ROWS] [-r RUNS]
+ *   bench_synth [-n ROWS] [-r RUNS] [-o FILE]
  *
  * A model of 10 columns (a row sequence, a fake email, a fake name,
  * region x city and age x income as pairs, a date, a category and a
@@ -12,7 +12,8 @@
  * then each run measures the marginals with a new seed and writes ROWS
  * synthetic rows through the CSV sink of the table of formats into
  * memory. Prints the fitting time, and the median of RUNS (default 3)
- * generation times, in seconds of wall-clock time.
+ * generation times, in seconds of wall-clock time. -o FILE writes the
+ * last run's table there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,13 +214,16 @@ int main(int argc, char **argv)
 	double t[BS_RUNS_MAX], tfit;
 	size_t runs = 3, bytes = 0;
 	uint64_t n = 1000000;
+	const char *keep = NULL;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:o:")) != -1) {
 		if (opt == 'n')
 			n = strtoull(optarg, NULL, 10);
 		else if (opt == 'r')
 			runs = strtoul(optarg, NULL, 10);
+		else if (opt == 'o')
+			keep = optarg;
 		else
 			return 2;
 	}
@@ -249,6 +253,15 @@ int main(int argc, char **argv)
 			      NULL, &err);
 		t[i] = bs_now() - t0;
 		bytes = out.len;
+		if (!rc && keep && i + 1 == runs) {
+			FILE *fo = fopen(keep, "wb");
+
+			rc = !fo || fwrite(out.p, 1, out.len, fo) != out.len;
+			if (fo)
+				fclose(fo);
+			if (rc)
+				spot_err_set(&err, "cannot write %s", keep);
+		}
 		if (sink.free)
 			sink.free(sink.state);
 		if (src.free)

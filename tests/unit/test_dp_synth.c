@@ -428,6 +428,7 @@ static void test_json(void)
 		"\"rows\":100,",
 		"one row per person",
 	};
+	static const size_t bad[][2] = { { C_A, 99 } };
 	struct dp_synth_spec s;
 	struct spot_buf b;
 
@@ -447,6 +448,11 @@ static void test_json(void)
 		      strstr((char *)b.p, "\"noise_sigma\":") &&
 		      strstr((char *)b.p, "\"epsilon_per_marginal\":0.1,"),
 	      "the gaussian statement: mechanism, sigma, epsilon split");
+	spot_buf_reset(&b);
+	s.pairs = bad;
+	s.npairs = 1;
+	CHECK(dp_synth_json(&s, &b) == -EINVAL && b.len == 0,
+	      "no statement for a spec that fails the check");
 	spot_buf_fini(&b);
 }
 
