@@ -1196,6 +1196,232 @@ static void test_noise_scale(void)
 	      gau, gwant, sigma);
 }
 
+/*
+ * A tree of three columns, its pairs named in every orientation: source
+ * rows have y = x and z = y + 1 (mod 5), 4000 rows per value. With
+ * epsilon 1 over 2 tables (scale 2), an empty cell's clamped noise
+ * averages 0.9 (a / ((1 + a)(1 - a)), a = exp(-1/2)) against about 4000
+ * in the cell that holds the rows: each conditional strays with
+ * probability about 4 x 0.9 / 4000 (0.1 %), so over 95 % of the rows
+ * keep both relations (a sampler reading a table the wrong way round
+ * would keep about 20 %).
+ */
+static double chain_kept(const size_t (*pairs)[2])
+{
+	static const char *const v5[] = { "0", "1", "2", "3", "4" };
+	struct pipe_col pc[3] = { { (char *)"x", 1, 0, 0 },
+				  { (char *)"y", 1, 0, 0 },
+				  { (char *)"z", 1, 0, 0 } };
+	struct dp_scol sc[3];
+	struct dp_synth_spec s = { .name = "t",
+				   .cols = sc,
+				   .ncols = 3,
+				   .pairs = pairs,
+				   .npairs = 2,
+				   .rows = 5000,
+				   .epsilon = { 1, 1 } };
+	struct dp_synth *m = NULL;
+	struct view_source g;
+	struct pipe_batch b;
+	struct spot_err err;
+	uint64_t kept = 0, total = 0;
+	uint8_t k[32];
+
+	for (int i = 0; i < 3; i++)
+		sc[i] = (struct dp_scol){ .name = pc[i].name,
+					  .dom = { .cats = (char **)v5,
+						   .ncats = 5 } };
+	if (dp_synth_new(&s, pc, 3, &m, &err))
+		return -1;
+	pipe_batch_init(&b, 3, PIPE_BATCH_ROWS);
+	for (size_t i = 0; i < 20000; i += b.nrows) {
+		pipe_batch_clear(&b);
+		b.nrows = PIPE_BATCH_ROWS;
+		if (20000 - i < b.nrows)
+			b.nrows = 20000 - i;
+		for (size_t r = 0; r < b.nrows; r++) {
+			size_t x = (i + r) % 5;
+
+			set_cell(&b, r, 0, v5[x]);
+			set_cell(&b, r, 1, v5[x]);
+			set_cell(&b, r, 2, v5[(x + 1) % 5]);
+			b.keep[r] = 1;
+		}
+		dp_synth_rows(m, &b, &err);
+	}
+	seed_of(k, 7);
+	if (dp_synth_source(m, k, &g, &err)) {
+		pipe_batch_fini(&b);
+		dp_synth_free(m);
+		return -1;
+	}
+	for (;;) {
+		pipe_batch_clear(&b);
+		if (g.ops->next_batch(g.state, &b, &err) || !b.nrows)
+			break;
+		for (size_t r = 0; r < b.nrows; r++) {
+			int x = b.in[r * 3].p[0] - '0';
+			int y = b.in[r * 3 + 1].p[0] - '0';
+			int z = b.in[r * 3 + 2].p[0] - '0';
+
+			kept += y == x && z == (y + 1) % 5;
+		}
+		total += b.nrows;
+	}
+	g.free(g.obj);
+	pipe_batch_fini(&b);
+	dp_synth_free(m);
+	return total == 5000 ? (double)kept / (double)total : -1;
+}
+
+static void test_chain(void)
+{
+	static const size_t fwd[][2] = { { 0, 1 }, { 1, 2 } };
+	static const size_t rev[][2] = { { 1, 0 }, { 2, 1 } };
+	static const size_t mix[][2] = { { 2, 1 }, { 0, 1 } };
+	static const size_t mid[][2] = { { 1, 2 }, { 1, 0 } };
+	const size_t(*const all[])[2] = { fwd, rev, mix, mid };
+	static const char *const what[] = { "x-y, y-z", "y-x, z-y", "z-y, x-y",
+					    "y-z, y-x" };
+
+	for (size_t i = 0; i < 4; i++) {
+		double f = chain_kept(all[i]);
+
+		CHECK(f > 0.95,
+		      "a tree x - y - z named as %s: %.4f of rows keep y = x "
+		      "and z = y + 1",
+		      what[i], f);
+	}
+}
+
+/*
+ * Bins whose edges are not multiples of the resolution, negative ones,
+ * a resolution above 1, and date bins that start mid-day: every value
+ * drawn reads back inside the domain and inside its bin, and every bin
+ * (each holding a quarter or a third of 20000 source rows) is reached.
+ */
+static void test_awkward_bins(void)
+{
+	static const double e1[] = { 0.1, 0.2, 0.3, 0.35, 1 };
+	static const double e2[] = { -5.5, -0.05, 0, 3.3 };
+	static const double e3[] = { -10000, 0, 5000, 1e6 };
+	static const double e4[] = { 18262.5, 18264, 18300.25, 18301 };
+	struct pipe_col pc[4] = { { (char *)"p", 1, 0, 0 },
+				  { (char *)"q", 1, 0, 0 },
+				  { (char *)"r", 1, 0, 0 },
+				  { (char *)"d", 1, 0, 0 } };
+	struct dp_scol sc[4] = {
+		{ .name = "p",
+		  .kind = DP_SCOL_NUM,
+		  .res_exp = -1,
+		  .dom = { .edges = (double *)e1, .nedges = 5 } },
+		{ .name = "q",
+		  .kind = DP_SCOL_NUM,
+		  .res_exp = -2,
+		  .dom = { .edges = (double *)e2, .nedges = 4 } },
+		{ .name = "r",
+		  .kind = DP_SCOL_NUM,
+		  .res_exp = 3,
+		  .dom = { .edges = (double *)e3, .nedges = 4 } },
+		{ .name = "d",
+		  .kind = DP_SCOL_DATE,
+		  .dom = { .edges = (double *)e4,
+			   .nedges = 4,
+			   .dates = true } },
+	};
+	struct dp_synth_spec s = { .name = "t",
+				   .cols = sc,
+				   .ncols = 4,
+				   .rows = 8000,
+				   .epsilon = { 1, 1 } };
+	struct dp_synth *m = NULL, *syn = NULL;
+	struct view_source g;
+	struct pipe_batch b;
+	struct spot_err err;
+	uint64_t outside = 0, seen[4][4] = { { 0 } }, reached = 0;
+	char **nm = NULL;
+	double *tv = NULL;
+	size_t n = 0;
+	uint8_t k[32];
+
+	static const char *const pv[] = { "0.1", "0.25", "0.3", "0.5" };
+	static const char *const qv[] = { "-3", "-0.05", "1" };
+	static const char *const rv[] = { "-5000", "1000", "500000" };
+	static const char *const dv[] = { "2020-01-02", "2020-01-20",
+					  "2020-02-09" };
+
+	seed_of(k, 8);
+	pipe_batch_init(&b, 4, PIPE_BATCH_ROWS);
+	if (dp_synth_new(&s, pc, 4, &m, &err) ||
+	    dp_synth_new(&s, pc, 4, &syn, &err)) {
+		CHECK(0, "awkward bins: %s", err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < 20; i++) {
+		pipe_batch_clear(&b);
+		for (size_t r = 0; r < 1000; r++) {
+			set_cell(&b, r, 0, pv[r % 4]);
+			set_cell(&b, r, 1, qv[r % 3]);
+			set_cell(&b, r, 2, rv[r % 3]);
+			set_cell(&b, r, 3, dv[r % 3]);
+			b.keep[r] = 1;
+		}
+		b.nrows = 1000;
+		dp_synth_rows(m, &b, &err);
+	}
+	if (dp_synth_source(m, k, &g, &err)) {
+		CHECK(0, "awkward bins: %s", err.msg);
+		goto out;
+	}
+	for (;;) {
+		pipe_batch_clear(&b);
+		if (g.ops->next_batch(g.state, &b, &err) || !b.nrows)
+			break;
+		dp_synth_rows(syn, &b, &err);
+		for (size_t r = 0; r < b.nrows; r++)
+			for (size_t c = 0; c < 4; c++) {
+				long i = dp_domain_index(&sc[c].dom,
+							 &b.in[r * 4 + c]);
+
+				if (i < 0)
+					outside++;
+				else
+					seen[c][i]++;
+			}
+	}
+	g.free(g.obj);
+	for (size_t c = 0; c < 4; c++)
+		for (size_t i = 0; i + 1 < sc[c].dom.nedges; i++)
+			reached += seen[c][i] > 0;
+	CHECK(outside == 0,
+	      "values of awkward bins all read back inside their domain "
+	      "(%llu outside)",
+	      (unsigned long long)outside);
+	CHECK(reached == 4 + 3 + 3 + 3, "every bin is reached (%llu of 13)",
+	      (unsigned long long)reached);
+	/* A value drawn in its bin reads back in that bin: the shares of
+	 * the bins follow the source's (a value of a bin's upper edge
+	 * would move half a bin's rows to the next: 0.125 or more). */
+	if (dp_synth_tvd(m, syn, &nm, &tv, &n) == 0 && n == 4)
+		for (size_t c = 0; c < 4; c++) {
+			double bound = tvd_bound((double)(sc[c].dom.nedges - 1),
+						 20 * 4, 20000, 8000);
+
+			CHECK(tv[c] < bound, "bins of %s: TVD %.4f below %.4f",
+			      nm[c], tv[c], bound);
+		}
+	else
+		CHECK(0, "awkward bins: distances");
+	for (size_t i = 0; i < n; i++)
+		free(nm[i]);
+	free(nm);
+	free(tv);
+out:
+	pipe_batch_fini(&b);
+	dp_synth_free(m);
+	dp_synth_free(syn);
+}
+
 /* The CSV and the Parquet sink of the table of formats; the Parquet
  * file read back holds the same cells. */
 static void test_sinks(void)
@@ -1304,6 +1530,8 @@ int main(void)
 	test_generated_ignore_data();
 	test_noise_dominates();
 	test_noise_scale();
+	test_chain();
+	test_awkward_bins();
 	test_sinks();
 	test_bounded();
 	test_fit();
