@@ -4,7 +4,7 @@
  * columns under 30 s). Not a test: it checks nothing but that the work
  * succeeds.
  *
- *   bench_synth [-n ROWS] [-r RUNS] [-o FILE]
+ *   bench_synth [-n ROWS] [-r RUNS] [-o FILE] [-p]
  *
  * A model of 10 columns (a row sequence, a fake email, a fake name,
  * region x city and age x income as pairs, a date, a category and a
@@ -13,7 +13,7 @@
  * synthetic rows through the CSV sink of the table of formats into
  * memory. Prints the fitting time, and the median of RUNS (default 3)
  * generation times, in seconds of wall-clock time. -o FILE writes the
- * last run's table there.
+ * last run's table there; -p uses the Parquet sink instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,15 +215,18 @@ int main(int argc, char **argv)
 	size_t runs = 3, bytes = 0;
 	uint64_t n = 1000000;
 	const char *keep = NULL;
+	enum view_fmt fmt = VIEW_FMT_CSV;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "n:r:o:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:r:o:p")) != -1) {
 		if (opt == 'n')
 			n = strtoull(optarg, NULL, 10);
 		else if (opt == 'r')
 			runs = strtoul(optarg, NULL, 10);
 		else if (opt == 'o')
 			keep = optarg;
+		else if (opt == 'p')
+			fmt = VIEW_FMT_PARQUET;
 		else
 			return 2;
 	}
@@ -238,7 +241,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (size_t i = 0; i < runs; i++) {
-		const struct view_format *f = view_format_get(VIEW_FMT_CSV);
+		const struct view_format *f = view_format_get(fmt);
 		struct view_source src = { 0 };
 		struct view_sink sink = { 0 };
 		struct spot_buf out;
@@ -275,10 +278,10 @@ int main(int argc, char **argv)
 	qsort(t, runs, sizeof(*t), bs_cmp);
 	printf("fit: %llu source rows counted in %.2f s\n",
 	       (unsigned long long)n, tfit);
-	printf("synthetic: %llu rows x %d columns, %.1f MB of CSV: median "
+	printf("synthetic: %llu rows x %d columns, %.1f MB of %s: median "
 	       "%.2f s of %zu runs (min %.2f, max %.2f)\n",
-	       (unsigned long long)n, B_NCOLS, (double)bytes / 1e6, t[runs / 2],
-	       runs, t[0], t[runs - 1]);
+	       (unsigned long long)n, B_NCOLS, (double)bytes / 1e6,
+	       view_fmt_name(fmt), t[runs / 2], runs, t[0], t[runs - 1]);
 	dp_synth_free(m);
 	return 0;
 }
