@@ -342,6 +342,25 @@ static void test_check(void)
 	for (size_t i = 0; i < 1100; i++)
 		free(many_cats[i]);
 
+	/* Five columns of a million bins: 5e6 cells in all, over 2^22. */
+	{
+		double *edges = malloc(1000001 * sizeof(*edges));
+
+		for (size_t i = 0; edges && i <= 1000000; i++)
+			edges[i] = (double)i;
+		init_spec(&s, 100);
+		s.npairs = 0;
+		for (size_t c = C_REGION; c < C_REGION + 5; c++)
+			cols[c] = (struct dp_scol){
+				.name = cols[c].name,
+				.kind = DP_SCOL_NUM,
+				.dom = { .edges = edges, .nedges = 1000001 }
+			};
+		CHECK(edges && check_with(&s, "in all") == -EINVAL,
+		      "tables of over 2^22 cells in all are refused");
+		free(edges);
+	}
+
 	init_spec(&s, 100);
 	for (size_t i = 0; i < 16; i++)
 		snprintf(buf[i], sizeof(buf[i]), "k%zu", i % 15);
