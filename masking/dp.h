@@ -125,7 +125,8 @@ int dp_date_days(const uint8_t *p, size_t len, int64_t *days);
 /*
  * The whole of a cell (INT, REAL or TEXT) as a finite number:
  * [+-]digits[.digits][(e|E)[+-]digits], digits on one side of the point
- * at least, nothing else (no space, "inf", "nan", hex). 0 or -EINVAL.
+ * at least, nothing else (no space, "inf", "nan", hex), at most 71
+ * bytes, finite as a double. 0 or -EINVAL.
  */
 int dp_cell_number(const struct pipe_cell *c, double *v);
 

@@ -478,7 +478,7 @@ long dp_domain_index(const struct dp_domain *d, const struct pipe_cell *c)
 		return -1;
 	if (d->cats) {
 		for (size_t i = 0; i < d->ncats; i++)
-			if (strlen(d->cats[i]) == c->len &&
+			if (d->cats[i] && strlen(d->cats[i]) == c->len &&
 			    (!c->len || !memcmp(d->cats[i], c->p, c->len)))
 				return (long)i;
 		return -1;
