@@ -561,8 +561,9 @@ int dp_synth_json(const struct dp_synth_spec *s, struct spot_buf *out)
 	uint64_t num = 1, den = 1;
 	int rc;
 
-	if (dp_synth_check(s, &err))
-		return -EINVAL; /* it indexes columns by the pairs */
+	rc = dp_synth_check(s, &err); /* it indexes columns by the pairs */
+	if (rc)
+		return rc;
 	k = dp_syn_measured(s->cols, s->ncols, s->pairs, s->npairs);
 	spot_buf_init(&o);
 	dp_ratio_text(s->epsilon, eps, sizeof(eps));
