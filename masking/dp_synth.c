@@ -19,6 +19,8 @@
 #define DP_SYN_MAX_UNITS 4e15
 #define DP_SYN_RES_MIN (-9)
 #define DP_SYN_RES_MAX 9
+/* The largest denominator of epsilon and delta (parsed ones: 10^9). */
+#define DP_SYN_MAX_DEN ((uint64_t)1 << 40)
 
 /* ---- bins ---- */
 
@@ -370,6 +372,14 @@ static int dp_syn_check_mech(const char *sn, const struct dp_synth_spec *s,
 
 	if (!s->epsilon.num || !s->epsilon.den) {
 		spot_err_set(err, "synthetic %s: epsilon must be positive", sn);
+		return -EINVAL;
+	}
+	/* Splitting multiplies denominators by k (< 2^11): keep them exact. */
+	if (s->epsilon.den > DP_SYN_MAX_DEN || s->delta.den > DP_SYN_MAX_DEN) {
+		spot_err_set(err,
+			     "synthetic %s: epsilon or delta too finely "
+			     "divided",
+			     sn);
 		return -EINVAL;
 	}
 	if (s->mech == DP_MECH_LAPLACE) {

@@ -407,6 +407,10 @@ static void test_check(void)
 	s.epsilon = (struct dp_ratio){ 1, 1000000000000ull };
 	CHECK(check_with(&s, "too small") == -EINVAL,
 	      "a Laplace scale k/epsilon over DP_SCALE_MAX is refused");
+	s.epsilon = (struct dp_ratio){ 1ull << 41, 1ull << 42 };
+	CHECK(check_with(&s, "finely") == -EINVAL,
+	      "an epsilon of a denominator over 2^40 is refused");
+	s.epsilon = (struct dp_ratio){ 1, 1 };
 	s.mech = (enum dp_mech)7;
 	CHECK(check_with(&s, "mechanism") == -EINVAL,
 	      "an unknown mechanism is refused");
