@@ -51,7 +51,8 @@ struct dp_synth_spec {
 	struct dp_ratio delta; /* GAUSSIAN only */
 };
 
-/* Check spec (kinds, domains, pairs a forest, sizes): 0 or -EINVAL. */
+/* Check spec (kinds, domains, pairs a forest, sizes): 0, -EINVAL with
+ * err saying what is wrong, or -ENOMEM. */
 int dp_synth_check(const struct dp_synth_spec *s, struct spot_err *err);
 /* The JSON statement of the release (mechanism, epsilon, marginals),
  * appended to out. 0, -EINVAL (s fails the check) or -ENOMEM. */

@@ -1318,9 +1318,12 @@ static void test_chain(void)
 	}
 }
 
+#define AW_N 5
+
 /*
  * Bins whose edges are not multiples of the resolution, negative ones,
- * a resolution above 1, and date bins that start mid-day: every value
+ * a resolution above 1, date bins that start mid-day, the first and
+ * last days of years 1..9999: every value
  * drawn reads back inside the domain and inside its bin, and every bin
  * (each holding a quarter or a third of 20000 source rows) is reached.
  */
@@ -1330,11 +1333,13 @@ static void test_awkward_bins(void)
 	static const double e2[] = { -5.5, -0.05, 0, 3.3 };
 	static const double e3[] = { -10000, 0, 5000, 1e6 };
 	static const double e4[] = { 18262.5, 18264, 18300.25, 18301 };
-	struct pipe_col pc[4] = { { (char *)"p", 1, 0, 0 },
-				  { (char *)"q", 1, 0, 0 },
-				  { (char *)"r", 1, 0, 0 },
-				  { (char *)"d", 1, 0, 0 } };
-	struct dp_scol sc[4] = {
+	static const double e5[] = { -719162, -719160, 2932896 };
+	struct pipe_col pc[AW_N] = { { (char *)"p", 1, 0, 0 },
+				     { (char *)"q", 1, 0, 0 },
+				     { (char *)"r", 1, 0, 0 },
+				     { (char *)"d", 1, 0, 0 },
+				     { (char *)"e", 1, 0, 0 } };
+	struct dp_scol sc[AW_N] = {
 		{ .name = "p",
 		  .kind = DP_SCOL_NUM,
 		  .res_exp = -1,
@@ -1352,17 +1357,22 @@ static void test_awkward_bins(void)
 		  .dom = { .edges = (double *)e4,
 			   .nedges = 4,
 			   .dates = true } },
+		{ .name = "e",
+		  .kind = DP_SCOL_DATE,
+		  .dom = { .edges = (double *)e5,
+			   .nedges = 3,
+			   .dates = true } },
 	};
 	struct dp_synth_spec s = { .name = "t",
 				   .cols = sc,
-				   .ncols = 4,
+				   .ncols = AW_N,
 				   .rows = 8000,
 				   .epsilon = { 1, 1 } };
 	struct dp_synth *m = NULL, *syn = NULL;
 	struct view_source g;
 	struct pipe_batch b;
 	struct spot_err err;
-	uint64_t outside = 0, seen[4][4] = { { 0 } }, reached = 0;
+	uint64_t outside = 0, seen[AW_N][4] = { { 0 } }, reached = 0;
 	char **nm = NULL;
 	double *tv = NULL;
 	size_t n = 0;
@@ -1373,11 +1383,12 @@ static void test_awkward_bins(void)
 	static const char *const rv[] = { "-5000", "1000", "500000" };
 	static const char *const dv[] = { "2020-01-02", "2020-01-20",
 					  "2020-02-09" };
+	static const char *const ev[] = { "0001-01-02", "9999-12-31" };
 
 	seed_of(k, 8);
-	pipe_batch_init(&b, 4, PIPE_BATCH_ROWS);
-	if (dp_synth_new(&s, pc, 4, &m, &err) ||
-	    dp_synth_new(&s, pc, 4, &syn, &err)) {
+	pipe_batch_init(&b, AW_N, PIPE_BATCH_ROWS);
+	if (dp_synth_new(&s, pc, AW_N, &m, &err) ||
+	    dp_synth_new(&s, pc, AW_N, &syn, &err)) {
 		CHECK(0, "awkward bins: %s", err.msg);
 		goto out;
 	}
@@ -1388,6 +1399,7 @@ static void test_awkward_bins(void)
 			set_cell(&b, r, 1, qv[r % 3]);
 			set_cell(&b, r, 2, rv[r % 3]);
 			set_cell(&b, r, 3, dv[r % 3]);
+			set_cell(&b, r, 4, ev[r % 2]);
 			b.keep[r] = 1;
 		}
 		b.nrows = 1000;
@@ -1403,9 +1415,9 @@ static void test_awkward_bins(void)
 			break;
 		dp_synth_rows(syn, &b, &err);
 		for (size_t r = 0; r < b.nrows; r++)
-			for (size_t c = 0; c < 4; c++) {
+			for (size_t c = 0; c < AW_N; c++) {
 				long i = dp_domain_index(&sc[c].dom,
-							 &b.in[r * 4 + c]);
+							 &b.in[r * AW_N + c]);
 
 				if (i < 0)
 					outside++;
@@ -1414,20 +1426,20 @@ static void test_awkward_bins(void)
 			}
 	}
 	g.free(g.obj);
-	for (size_t c = 0; c < 4; c++)
+	for (size_t c = 0; c < AW_N; c++)
 		for (size_t i = 0; i + 1 < sc[c].dom.nedges; i++)
 			reached += seen[c][i] > 0;
 	CHECK(outside == 0,
 	      "values of awkward bins all read back inside their domain "
 	      "(%llu outside)",
 	      (unsigned long long)outside);
-	CHECK(reached == 4 + 3 + 3 + 3, "every bin is reached (%llu of 13)",
+	CHECK(reached == 4 + 3 + 3 + 3 + 2, "every bin is reached (%llu of 15)",
 	      (unsigned long long)reached);
 	/* A value drawn in its bin reads back in that bin: the shares of
 	 * the bins follow the source's (a value of a bin's upper edge
 	 * would move half a bin's rows to the next: 0.125 or more). */
-	if (dp_synth_tvd(m, syn, &nm, &tv, &n) == 0 && n == 4)
-		for (size_t c = 0; c < 4; c++) {
+	if (dp_synth_tvd(m, syn, &nm, &tv, &n) == 0 && n == AW_N)
+		for (size_t c = 0; c < AW_N; c++) {
 			double bound = tvd_bound((double)(sc[c].dom.nedges - 1),
 						 20 * 4, 20000, 8000);
 
