@@ -1323,9 +1323,9 @@ static void test_chain(void)
 /*
  * Bins whose edges are not multiples of the resolution, negative ones,
  * a resolution above 1, date bins that start mid-day, the first and
- * last days of years 1..9999: every value
- * drawn reads back inside the domain and inside its bin, and every bin
- * (each holding a quarter or a third of 20000 source rows) is reached.
+ * last days of years 1..9999: every value drawn reads back inside the
+ * domain and inside its bin, and every bin (each holding a quarter, a
+ * third or a half of 20000 source rows) is reached.
  */
 static void test_awkward_bins(void)
 {
