@@ -51,15 +51,19 @@ struct dp_synth_spec {
 	struct dp_ratio delta; /* GAUSSIAN only */
 };
 
-/* Check spec (kinds, domains, pairs a forest, sizes): 0 or -EINVAL. */
+/* Check spec (kinds, domains, pairs a forest, sizes): 0, -EINVAL with
+ * err saying what is wrong, or -ENOMEM. */
 int dp_synth_check(const struct dp_synth_spec *s, struct spot_err *err);
-/* The JSON statement of the release (mechanism, epsilon, marginals). */
+/* The JSON statement of the release (mechanism, epsilon, marginals),
+ * appended to out. 0, -EINVAL (s fails the check) or -ENOMEM. */
 int dp_synth_json(const struct dp_synth_spec *s, struct spot_buf *out);
 
 struct dp_synth;
 /*
  * A model of spec over rows with source columns cols[0..ncols): -EINVAL
- * with err naming a modelled column the source lacks.
+ * with err naming a modelled column the source lacks. The model copies
+ * what it needs of spec. One thread at a time counts rows into a model;
+ * once counted, sources of one model may run on several threads.
  */
 int dp_synth_new(const struct dp_synth_spec *s, const struct pipe_col *cols,
 		 size_t ncols, struct dp_synth **out, struct spot_err *err);
