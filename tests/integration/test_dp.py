@@ -418,3 +418,72 @@ def test_export_reads_only_what_the_exporter_paid_for(sandbox, tmp_path):
     assert open(dest).read() == body
     st = json.loads(spotfs("status", "--json", s.mnt).stdout)["dp"]
     assert abs(st["spent"] - 0.2) < 1e-9  # the export charged nothing
+
+
+FORMAT_AGGS = """    aggregates:
+      n: { kind: count, epsilon: 1000, %s}
+      by_region: { kind: count, by: { region: [north, south, east, west] },
+                   epsilon: 1000, %s}
+      inc: { kind: sum, column: income, bounds: [0, 200000], epsilon: 1000,
+             %s}
+"""
+
+
+def exact(rows):
+    by = {r: sum(1 for x in rows if x["region"] == r) for r in REGIONS}
+    return len(rows), by, sum(min(int(x["income"]), 200000) for x in rows)
+
+
+def check_exactish(s, rows, ds):
+    """epsilon 1000: the noise is almost always 0, at most a few units."""
+    import pandas as pd
+    n, by, inc = exact(rows)
+    got = pd.read_csv(s.path("_dp/%s/n.csv" % ds))
+    assert abs(int(got["count"][0]) - n) <= 3
+    got = pd.read_csv(s.path("_dp/%s/by_region.csv" % ds))
+    for reg, cnt in zip(got["region"], got["count"]):
+        assert abs(int(cnt) - by[reg]) <= 3
+    got = pd.read_csv(s.path("_dp/%s/inc.csv" % ds))
+    assert abs(int(got["sum"][0]) - inc) <= 200000 * 5 / 1000 + 1
+
+
+@needs_duckdb
+def test_aggregates_of_a_parquet_dataset(sandbox, tmp_path):
+    s = sandbox()
+    text = people(1500)
+    csv = tmp_path / "p.csv"
+    csv.write_text(text)
+    duck(tmp_path, "COPY (SELECT * FROM read_csv_auto('%s')) TO '%s' "
+         "(FORMAT parquet)" % (csv, os.path.join(s.src, "people.parquet")))
+    s.write_config(
+        "source: @SRC@\ndp_budget: { per_role: 10000 }\n"
+        "datasets:\n  people.parquet:\n    columns: { id: keep }\n" +
+        FORMAT_AGGS % ("", "", ""))
+    s.mount()
+    check_exactish(s, truth(text), "people.parquet")
+
+
+def test_aggregates_of_a_sqlite_table_and_json_lines(sandbox):
+    import sqlite3
+    s = sandbox()
+    rows = truth(people(1200))
+    con = sqlite3.connect(os.path.join(s.src, "crm.db"))
+    con.execute("CREATE TABLE people (id INTEGER, email TEXT, region TEXT, "
+                "age INTEGER, income INTEGER, plan TEXT, signup TEXT)")
+    con.executemany("INSERT INTO people VALUES (?,?,?,?,?,?,?)",
+                    [tuple(r.values()) for r in rows])
+    con.execute("CREATE TABLE payroll (id INTEGER, salary INTEGER)")
+    con.commit()
+    con.close()
+    s.write("people.jsonl", "".join(
+        json.dumps({"id": int(r["id"]), "region": r["region"],
+                    "income": int(r["income"])}) + "\n" for r in rows))
+    s.write_config(
+        "source: @SRC@\ndp_budget: { per_role: 10000 }\n"
+        "datasets:\n  crm.db:\n    tables: [people]\n" +
+        FORMAT_AGGS % (("table: people ",) * 3) +
+        "  people.jsonl:\n    columns: { id: keep }\n" +
+        FORMAT_AGGS % ("", "", ""))
+    s.mount()
+    check_exactish(s, rows, "crm.db")
+    check_exactish(s, rows, "people.jsonl")
