@@ -130,7 +130,7 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 		const struct dmn_caller *c, const struct vc_view *v,
 		struct fuse_file_info *fi)
 {
-	char key[PATH_MAX + 64], eps_s[32], detail[160];
+	char key[PATH_MAX + 64], eps_s[32], detail[200];
 	struct spot_err err = { "" };
 	uint64_t eps = 0, delta = 0;
 	struct aud_event ev;
@@ -155,13 +155,15 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 		return 0; /* charged before: rereading is free */
 	dmn_dp_amount(eps, eps_s, sizeof(eps_s));
 	if (rc == -EDQUOT)
-		snprintf(detail, sizeof(detail), "epsilon %s: over the budget",
+		snprintf(detail, sizeof(detail),
+			 "%.60s: epsilon %s: over the budget", n->sub + 1,
 			 eps_s);
 	else if (rc)
-		snprintf(detail, sizeof(detail), "ledger: %.120s",
-			 err.msg[0] ? err.msg : strerror(-rc));
+		snprintf(detail, sizeof(detail), "%.60s: ledger: %.80s",
+			 n->sub + 1, err.msg[0] ? err.msg : strerror(-rc));
 	else
-		snprintf(detail, sizeof(detail), "epsilon %s charged", eps_s);
+		snprintf(detail, sizeof(detail), "%.60s: epsilon %s charged",
+			 n->sub + 1, eps_s);
 	aud_event_init(&ev, AUD_EV_DP_CHARGE, NULL);
 	ev.path = n->relpath;
 	ev.decision = rc ? "deny" : "allow";
