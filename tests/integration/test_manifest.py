@@ -81,7 +81,7 @@ def check_schema(m):
     assert isinstance(m["datasets"], list)
     for d in m["datasets"]:
         assert set(d) == {"name", "served", "row_filter", "access_policy",
-                          "quota", "tables", "columns", "unlisted_columns",
+                          "quota", "dp", "tables", "columns", "unlisted_columns",
                           "k_anonymity"}, d.keys()
         for q in d["quota"]:
             assert set(q) == {"scope", "read_bytes", "read_bytes_limit",
