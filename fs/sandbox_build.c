@@ -20,10 +20,12 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 			  const struct pipe_col *cols, size_t ncols,
 			  const struct pipe_plan **plan, struct spot_err *err)
 {
-	struct plan_env env = { b->s->cfg,  b->s->keys,	 sbx_engine(b->s, b->d),
-				false,	    b->ds_cols,	 b->nds_cols,
-				b->s->scan, false,	 b->kanon,
-				false,	    b->s->record, false };
+	struct plan_env env = {
+		b->s->cfg,  b->s->keys,	  sbx_engine(b->s, b->d),
+		false,	    b->ds_cols,	  b->nds_cols,
+		b->s->scan, false,	  b->kanon,
+		false,	    b->s->record, false
+	};
 	const struct cfg_table *t = NULL;
 	const struct view_format *f;
 	char name[PATH_MAX];
@@ -41,7 +43,7 @@ static int sbx_bind_table(struct sbx_bind *b, const char *table,
 	env.field_paths = f && f->field_paths;
 	if (b->counting)
 		env.scan = NULL; /* check samples the real build */
-	if (b->dp) { /* a DP release's rows: the row filter alone */
+	if (b->dp) {		 /* a DP release's rows: the row filter alone */
 		env.rows_only = true;
 		env.scan = NULL;
 		env.record = NULL;
