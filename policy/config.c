@@ -451,26 +451,16 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
-	static const char *const keys[] = { "source",
-					    "ttl",
-					    "max_ttl",
-					    "allow_no_ttl",
-					    "secret",
-					    "default",
-					    "default_role",
-					    "store",
-					    "state_dir",
-					    "roles",
-					    "datasets",
-					    "audit_key",
-					    "threads",
-					    "unlisted_columns",
-					    "overlay",
-					    "view_memory",
-					    "prebuild",
-					    "export",
-					    "dp_budget",
-					    NULL };
+	static const char *const keys[] = { "source",	    "ttl",
+					    "max_ttl",	    "allow_no_ttl",
+					    "secret",	    "default",
+					    "default_role", "store",
+					    "state_dir",    "roles",
+					    "datasets",	    "audit_key",
+					    "threads",	    "unlisted_columns",
+					    "overlay",	    "view_memory",
+					    "prebuild",	    "export",
+					    "dp_budget",    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;
