@@ -87,6 +87,31 @@ def test_container(tmp_path):
     assert no_spotfs_mount_under("/tmp/spotfs-container.")
 
 
+def test_agent(tmp_path):
+    before = tree_digest(DATA)
+    r = subprocess.run([os.path.join(EXAMPLES, "agent", "run"), SPOTFS],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    # The manifest first: the agent's role, its two datasets, not payroll.
+    assert ("agent: role agent, 2 datasets in the manifest: customers.csv, "
+            "orders.csv") in out, out
+    assert "agent: customers.csv: read 300 rows" in out
+    assert "agent: orders.csv: read 600 rows" in out
+    assert "agent: hr/payroll.csv: refused (EACCES)" in out
+    # epsilon 0.5: two releases of 0.2, the third refused.
+    assert "agent: dp: 2 of 3 releases read" in out
+    assert "refused: the epsilon budget is spent" in out
+    assert "agent: dp budget now: spent 0.4, remaining 0.1" in out
+    # 400K of reads: the masked customers (~30K) read a dozen times more.
+    n = int(out.split("stopped by EDQUOT after ")[1].split()[0])
+    assert 3 <= n <= 40, out
+    assert "(exceeded)" in out and "dp budget: role agent spent 0.4" in out
+    assert not [e for e in RAW_EMAILS if e in out]
+    assert tree_digest(DATA) == before
+    assert no_spotfs_mount_under("/tmp/spotfs-agent.")
+
+
 def run_ci(tmp_path, suite=None, timeout=None, env_extra=None, **kw):
     env = dict(os.environ)
     if suite:
