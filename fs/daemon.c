@@ -113,6 +113,30 @@ static int dmn_session_new(struct dmn *d, const struct dmn_opts *opts,
 	return d->se ? 0 : -EIO;
 }
 
+/* The state folder's log file (set at mount), for a detached daemon
+ * without --log when no syslog daemon listens. */
+static char dmn_log_fallback[PATH_MAX];
+
+/* The syslog socket: /dev/log ($SPOTFS_SYSLOG_SOCKET for tests). */
+static const char *dmn_syslog_socket(void)
+{
+	const char *e = getenv("SPOTFS_SYSLOG_SOCKET");
+
+	return e && e[0] == '/' ? e : "/dev/log";
+}
+
+/* Log to the file at path (appended, 0600), each line stamped. */
+static void dmn_log_to(const char *path)
+{
+	int lfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (lfd < 0)
+		return;
+	dup2(lfd, STDERR_FILENO);
+	close(lfd);
+	spot_log_use_stamps(1);
+}
+
 void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 {
 	int devnull;
@@ -134,15 +158,13 @@ void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 		close(devnull);
 	}
 	if (opts->log_path) {
-		int lfd = open(opts->log_path,
-			       O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-		if (lfd >= 0) {
-			dup2(lfd, STDERR_FILENO);
-			close(lfd);
-		}
-	} else {
-		spot_log_use_syslog(1);
+		dmn_log_to(opts->log_path);
+	} else if (spot_log_syslog_listens(dmn_syslog_socket())) {
+		spot_log_use_syslog(1); /* syslog, or the journal behind it */
+	} else if (dmn_log_fallback[0]) {
+		/* No syslog daemon (a container, a minimal machine): the
+		 * state folder's log file, never nowhere. */
+		dmn_log_to(dmn_log_fallback);
 	}
 }
 
@@ -502,6 +524,13 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		fprintf(stderr, "spotfs: cannot disable core dumps: %s\n",
 			strerror(-rc));
 		goto out_cfg;
+	}
+	if (!opts->foreground && !opts->log_path) {
+		char dir[PATH_MAX - 16];
+
+		if (!life_state_dir(cfg, dir, sizeof(dir)))
+			snprintf(dmn_log_fallback, sizeof(dmn_log_fallback),
+				 "%s/spotfs.log", dir);
 	}
 	rc = ns_new(&d.ns);
 	if (rc)

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 _Thread_local struct spot_progress *spot_progress_cur;
@@ -366,6 +369,29 @@ void spot_log_use_syslog(int on)
 		openlog("spotfs", LOG_PID, LOG_DAEMON);
 }
 
+static int spot_log_stamps;
+
+void spot_log_use_stamps(int on)
+{
+	spot_log_stamps = on;
+}
+
+int spot_log_syslog_listens(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd, ok;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return 0;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ok = !connect(fd, (struct sockaddr *)&a, sizeof(a));
+	close(fd);
+	return ok;
+}
+
 void spot_log(enum spot_log_level level, const char *fmt, ...)
 {
 	static const char *const names[] = { "error", "warning", "info",
@@ -384,7 +410,19 @@ void spot_log(enum spot_log_level level, const char *fmt, ...)
 		return;
 	}
 	pthread_mutex_lock(&spot_log_lock);
-	fprintf(stderr, "spotfs: %s: %s\n", names[level], msg);
+	if (spot_log_stamps) {
+		struct timespec ts;
+		struct tm tm;
+		char when[32];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+		fprintf(stderr, "%s.%03ldZ spotfs[%d]: %s: %s\n", when,
+			ts.tv_nsec / 1000000, (int)getpid(), names[level], msg);
+	} else {
+		fprintf(stderr, "spotfs: %s: %s\n", names[level], msg);
+	}
 	pthread_mutex_unlock(&spot_log_lock);
 }
 

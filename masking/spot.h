@@ -157,6 +157,14 @@ void spot_log(enum spot_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void spot_log_set_level(enum spot_log_level level);
 void spot_log_use_syslog(int on);
+/*
+ * stderr is a log file: every line starts with the time (UTC, ISO 8601,
+ * milliseconds) and "spotfs[PID]: " instead of "spotfs: ".
+ */
+void spot_log_use_stamps(int on);
+/* Whether a syslog daemon (or the journal) listens on path (a datagram
+ * socket such as /dev/log). */
+int spot_log_syslog_listens(const char *path);
 
 /* ---- small parsing helpers ---- */
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import STATE_DIR, is_mounted, spotfs
+from conftest import SPOTFS, STATE_DIR, is_mounted, spotfs
 
 MARK = b"LIFECYCLE-PLAINTEXT-MARK"
 BIG = MARK * 5000  # past the in-memory small-file limit: lands in the store
@@ -281,3 +281,40 @@ def test_signed_audit_head(sandbox, tmp_path):
     r = verify("--key", other)
     assert r.returncode == 1, r.stdout + r.stderr
     assert verify().returncode == 0  # the chain itself verifies without a key
+
+
+def test_detached_daemon_without_syslog_logs_to_the_state_folder(
+        sandbox, tmp_path):
+    """No syslog daemon listening (a container, a minimal machine): the
+    detached daemon logs to STATE/spotfs.log, each line with its time and
+    pid; --log FILE (relative too) gets the same stamped lines."""
+    import re
+    s = sandbox()
+    s.write("a.csv", "id,email\n1,x@example.org\n")
+    s.write_config("source: @SRC@\ndatasets:\n  a.csv:\n"
+                   "    columns: { id: keep, email: hash }\n")
+    env = dict(os.environ, SPOTFS_SYSLOG_SOCKET=str(tmp_path / "no-log"))
+    log = os.path.join(os.environ["SPOTFS_STATE_DIR"], "spotfs.log")
+    before = open(log).read() if os.path.exists(log) else ""
+    r = subprocess.run([SPOTFS, "mount", "-c", s.config, s.mnt],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    try:
+        open(os.path.join(s.mnt, "a.csv")).read()
+    finally:
+        assert spotfs("unmount", s.mnt).returncode == 0
+    new = open(log).read()[len(before):]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z "
+                       r"spotfs\[\d+\]: (info|warning|error): ")
+    lines = [l for l in new.splitlines() if l.strip()]
+    assert any("mounted on" in l for l in lines), new
+    assert lines and all(stamp.match(l) for l in lines), new
+    assert os.stat(log).st_mode & 0o077 == 0
+    # --log with a relative path, from another folder: stamped too.
+    r = subprocess.run([SPOTFS, "mount", "-c", s.config, "--log",
+                        "rel.log", s.mnt], capture_output=True, text=True,
+                       cwd=str(tmp_path), timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert spotfs("unmount", s.mnt).returncode == 0
+    rel = open(tmp_path / "rel.log").read().splitlines()
+    assert rel and all(stamp.match(l) for l in rel if l.strip()), rel
