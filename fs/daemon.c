@@ -137,6 +137,18 @@ static void dmn_log_to(const char *path)
 	spot_log_use_stamps(1);
 }
 
+void dmn_log_detach(const struct dmn_opts *opts)
+{
+	if (opts->log_path)
+		dmn_log_to(opts->log_path);
+	else if (spot_log_syslog_listens(dmn_syslog_socket()))
+		spot_log_use_syslog(1); /* syslog, or the journal behind it */
+	else if (dmn_log_fallback[0])
+		/* No syslog daemon (a container, a minimal machine): the
+		 * state folder's log file, never nowhere. */
+		dmn_log_to(dmn_log_fallback);
+}
+
 void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 {
 	int devnull;
@@ -157,15 +169,7 @@ void dmn_ready(int fd, const struct dmn_opts *opts, bool ok)
 			dup2(devnull, STDERR_FILENO);
 		close(devnull);
 	}
-	if (opts->log_path) {
-		dmn_log_to(opts->log_path);
-	} else if (spot_log_syslog_listens(dmn_syslog_socket())) {
-		spot_log_use_syslog(1); /* syslog, or the journal behind it */
-	} else if (dmn_log_fallback[0]) {
-		/* No syslog daemon (a container, a minimal machine): the
-		 * state folder's log file, never nowhere. */
-		dmn_log_to(dmn_log_fallback);
-	}
+	dmn_log_detach(opts);
 }
 
 /*
@@ -577,6 +581,9 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	d.pre_opts = opts;
 	if (opts->wait && ready_fd >= 0) {
 		d.pre_ready_fd = ready_fd; /* the prebuild thread reports */
+		/* The builds log where the daemon will: not on the terminal
+		 * of mount --wait, which shows their report at the end. */
+		dmn_log_detach(opts);
 		if (write(ready_fd, "+", 1) != 1) /* mounted, now building */
 			spot_log(SPOT_LOG_WARN, "cannot report progress: %s",
 				 strerror(errno));

@@ -168,7 +168,7 @@ static void *dmn_pre_main(void *arg)
 		 " bytes), %u failed, in %.1f s\n",
 		 t.built, t.bytes, t.failed, (double)(vc_now_ms() - t0) / 1e3);
 	spot_log(t.failed ? SPOT_LOG_WARN : SPOT_LOG_INFO, "%.*s",
-		 (int)strlen(line) - 1, line);
+		 (int)strlen(line) - 9, line + 8); /* without "spotfs: " */
 	if (d->pre_ready_fd >= 0) {
 		/* mount --wait: the report, a NUL, then readiness. A sandbox
 		 * that ended meanwhile (expiry, unmount) is not ready. */

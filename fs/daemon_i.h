@@ -106,6 +106,9 @@ struct dmn {
 /* A caller waiting this long on a build is shown by status. */
 #define DMN_WAIT_SHOWN_MS 2000
 
+/* Send the detached daemon's log where it goes (--log, syslog, or the
+ * state folder's spotfs.log). */
+void dmn_log_detach(const struct dmn_opts *opts);
 /* Tell the waiting parent the mount is ready (or not) and detach. */
 void dmn_ready(int fd, const struct dmn_opts *opts, bool ok);
 

@@ -361,11 +361,16 @@ int sbx_build_to(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	rc = sbx_run(s, d, as ? "" : sub, role, as ? as->id : VIEW_FMT_UNKNOWN,
 		     UINT64_MAX, sink, &r, err);
 	if (rc) {
-		spot_err_prefix(err, "%s%s%s: ", d->name,
-				!sub[0]		  ? ""
-				: f && f->objects ? "/"
-						  : " as ",
-				sub);
+		size_t nl = strlen(d->name);
+
+		/* Once: a plan's messages name the view already. */
+		if (strncmp(err->msg, d->name, nl) ||
+		    (err->msg[nl] != ':' && err->msg[nl] != '/'))
+			spot_err_prefix(err, "%s%s%s: ", d->name,
+					!sub[0]		  ? ""
+					: f && f->objects ? "/"
+							  : " as ",
+					sub);
 		return rc;
 	}
 	memset(out, 0, sizeof(*out));
