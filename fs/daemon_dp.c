@@ -22,20 +22,26 @@
 #include "ledger.h"
 #include "life.h"
 
-/* The ledger key of release v of node n: the dataset, the file and the
+/* The ledger key of release rel of node n: the dataset, the file and the
  * release's identity (which holds the role and the source's version). */
-static void dmn_dp_key(const struct ns_node *n, const struct vc_view *v,
+static void dmn_dp_key(const struct ns_node *n, const uint8_t rel[32],
 		       char *buf, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const char *dot;
 	char id[33];
 
 	for (size_t i = 0; i < 16; i++) {
-		id[2 * i] = hex[v->content.release[i] >> 4];
-		id[2 * i + 1] = hex[v->content.release[i] & 15];
+		id[2 * i] = hex[rel[i] >> 4];
+		id[2 * i + 1] = hex[rel[i] & 15];
 	}
 	id[32] = 0;
-	snprintf(buf, len, "%s/%s@%s", n->ds->name, n->sub + 1, id);
+	/* Without the extension: the CSV and the Parquet of a release are
+	 * one release (the same noisy answers), charged once. */
+	dot = strrchr(n->sub, '.');
+	snprintf(buf, len, "%s/%.*s@%s", n->ds->name,
+		 dot ? (int)(dot - n->sub - 1) : (int)strlen(n->sub + 1),
+		 n->sub + 1, id);
 }
 
 static void dmn_dp_amount(uint64_t nano, char *buf, size_t len)
@@ -88,8 +94,8 @@ void dmn_dp_fini(struct dmn *d)
 
 /*
  * Whether c is the daemon itself (a thread of this process: spotfs
- * export reads through the mount). Its opens are never charged: they
- * stand for the exporter, whose role must have paid already.
+ * export reads through the mount). Its opens stand for the exporter:
+ * charged to the exporter's role, refused outside an export.
  */
 static bool dmn_dp_self(const struct dmn_caller *c)
 {
@@ -110,29 +116,51 @@ static const char *dmn_dp_role(struct dmn *d, const struct dmn_caller *c,
 	return role;
 }
 
-bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
-		   const struct vc_view *v, const struct dmn_caller *c)
+/*
+ * The identity of release n for its role: the built view's when there is
+ * one (a view is fixed within a sandbox, whatever the source does next),
+ * else the one a build would have now (sbx_dp_release).
+ */
+static int dmn_dp_rel(struct dmn *d, const struct ns_node *n, uint8_t rel[32],
+		      struct spot_err *err)
 {
+	struct vc_view *v =
+		vc_peek(d->sbx->views, n->ds->name, n->sub, n->role);
+
+	if (v && v->state == VC_READY) {
+		memcpy(rel, v->content.release, 32);
+		vc_put(v);
+		return 0;
+	}
+	vc_put(v);
+	return sbx_dp_release(d->sbx, n->ds, n->sub, n->role, rel, err);
+}
+
+bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
+		   const struct dmn_caller *c)
+{
+	struct spot_err err = { "" };
 	char key[PATH_MAX + 64];
+	uint8_t rel[32];
 
 	if (!sbx_dp_charged(n->sub))
 		return false;
 	role = dmn_dp_role(d, c, role);
-	if (!role)
+	if (!role || strcmp(role, n->role) || !d->ledger ||
+	    dmn_dp_rel(d, n, rel, &err))
 		return true;
-	if (!d->ledger || !v || v->state != VC_READY)
-		return true;
-	dmn_dp_key(n, v, key, sizeof(key));
+	dmn_dp_key(n, rel, key, sizeof(key));
 	return !ledger_charged(d->ledger, role, key);
 }
 
 int dmn_dp_open(struct dmn *d, const struct ns_node *n,
-		const struct dmn_caller *c, const struct vc_view *v,
+		const struct dmn_caller *c, uint8_t rel[32],
 		struct fuse_file_info *fi)
 {
-	char key[PATH_MAX + 64], eps_s[32], detail[200];
+	char key[PATH_MAX + 64], eps_s[32], detail[200], path[PATH_MAX];
 	struct spot_err err = { "" };
 	uint64_t eps = 0, delta = 0;
+	struct dmn_caller self;
 	struct aud_event ev;
 	bool fresh = false;
 	int rc, arc;
@@ -141,14 +169,23 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 		return 0;
 	if (!d->ledger || sbx_dp_cost(n->ds, n->sub, &eps, &delta))
 		return -EIO; /* a release without a ledger: never served */
-	dmn_dp_key(n, v, key, sizeof(key));
+	/* Charged before it is built: the key comes from the source's
+	 * identity; the build must then have that same identity. */
+	if (dmn_dp_rel(d, n, rel, &err)) {
+		spot_log(SPOT_LOG_ERR, "%s", err.msg);
+		return -EIO;
+	}
+	dmn_dp_key(n, rel, key, sizeof(key));
 	fi->direct_io = 1; /* the size the kernel holds may be 0 */
 	fi->keep_cache = 0;
-	if (dmn_dp_self(c)) { /* export's review: paid for, or refused */
-		const char *role = dmn_dp_role(d, c, NULL);
-
-		return role && ledger_charged(d->ledger, role, key) ? 0
-								    : -EACCES;
+	if (dmn_dp_self(c)) { /* export reads for the exporter's role */
+		self = *c;
+		self.role = dmn_dp_role(d, c, NULL);
+		/* Nothing for itself, and only the exporter's own release
+		 * (its row filter, its noise): never another role's. */
+		if (!self.role || strcmp(self.role, n->role))
+			return -EACCES;
+		c = &self;
 	}
 	rc = ledger_charge(d->ledger, c->role, key, eps, delta, &fresh, &err);
 	if (!rc && !fresh)
@@ -164,8 +201,9 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 	else
 		snprintf(detail, sizeof(detail), "%.60s: epsilon %s charged",
 			 n->sub + 1, eps_s);
+	dmn_node_path(d, n, path, sizeof(path));
 	aud_event_init(&ev, AUD_EV_DP_CHARGE, NULL);
-	ev.path = n->relpath;
+	ev.path = path;
 	ev.decision = rc ? "deny" : "allow";
 	ev.reason = rc == -EDQUOT ? "dp budget" : rc ? "ledger error" : "dp";
 	ev.detail = detail;

@@ -158,24 +158,35 @@ struct dmn_fh {
 int dmn_dp_setup(struct dmn *d, struct spot_err *err);
 void dmn_dp_fini(struct dmn *d);
 /*
- * Whether lower view n (built: v) is a DP release role has not been
- * charged for: its size is not shown.
+ * Whether lower view n is a DP release role (c, when the daemon itself
+ * asks for spotfs export) has not been charged for: it is neither built
+ * nor is its size shown.
  */
 bool dmn_dp_hidden(struct dmn *d, const struct ns_node *n, const char *role,
-		   const struct vc_view *v, const struct dmn_caller *c);
+		   const struct dmn_caller *c);
 /*
- * Opening lower view n (built: v) for c: a DP release is charged to c's
- * role (audited as dp_charge) and read with direct I/O. 0, -EDQUOT (over
- * the budget) or -EIO.
+ * Opening lower view n for c: a DP release is charged to c's role
+ * (audited as dp_charge) before it is built, and read with direct I/O;
+ * *rel gets the identity charged, which the built view must have. 0,
+ * -EDQUOT (over the budget) or -EIO.
  */
 int dmn_dp_open(struct dmn *d, const struct ns_node *n,
-		const struct dmn_caller *c, const struct vc_view *v,
+		const struct dmn_caller *c, uint8_t rel[32],
 		struct fuse_file_info *fi);
 /* The budget part of status, as text lines or a JSON member. */
 void dmn_dp_status(struct dmn *d, struct spot_buf *out, bool json);
 /* What role spent and may spend (nano-epsilon); -ENOENT: no ledger. */
 int dmn_dp_role_use(struct dmn *d, const char *role, uint64_t *spent,
 		    uint64_t *per_role);
+/*
+ * Whether name in folder parent is a DP release's place: anything in
+ * _dp/, _dp itself, a synthetic table's files. Never written, removed,
+ * renamed or linked, in any overlay (EROFS): no role forges a release.
+ */
+bool dmn_dp_reserved(struct dmn *d, uint64_t parent, const char *name);
+/* The path of lower node n as the mount shows it (for the audit log). */
+void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
+		   size_t len);
 /* The "synthetic ROLE DATASET" control request: the utility report. */
 int dmn_dp_request(struct dmn *d, const char *req, struct spot_buf *r);
 

@@ -38,12 +38,21 @@ static const char *dmn_form_name(struct dmn *d, const struct cfg_dataset *ds,
 }
 
 /* The mount-relative path of a lower node, for the audit. */
-static void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
-			  size_t len)
+void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
+		   size_t len)
 {
 	const char *form;
 
-	if (n->sub && n->sub[0] && !sbx_has_objects(d->sbx, n->ds)) {
+	if (n->sub && sbx_dp_is(n->sub)) { /* a DP release's file */
+		const char *slash = strrchr(n->ds->name, '/');
+
+		if (!strncmp(n->sub + 1, "agg/", 4))
+			snprintf(buf, len, "_dp/%s/%s", n->ds->name, n->name);
+		else
+			snprintf(buf, len, "%.*s%s",
+				 slash ? (int)(slash - n->ds->name + 1) : 0,
+				 n->ds->name, n->name);
+	} else if (n->sub && n->sub[0] && !sbx_has_objects(d->sbx, n->ds)) {
 		if (!dmn_form_name(d, n->ds, &form, buf, len))
 			snprintf(buf, len, "%s", n->relpath);
 	} else if (n->sub && n->sub[0]) {
@@ -435,6 +444,21 @@ static const struct cfg_dataset *dmn_syn_ds(struct dmn *d,
 			}
 	}
 	return NULL;
+}
+
+bool dmn_dp_reserved(struct dmn *d, uint64_t parent, const char *name)
+{
+	const struct ns_node *p = ns_get(d->ns, parent);
+
+	if (!p)
+		return false;
+	if (p->kind == NS_DPDIR)
+		return true;
+	if (p->kind != NS_DIR)
+		return false;
+	if (!p->relpath[0] && !strcmp(name, DMN_DP_DIR) && dmn_dp_on(d))
+		return true;
+	return dmn_syn_ds(d, p, name, NULL) != NULL;
 }
 
 /* Resolve name in _dp folder p (see dmn_lower_resolve). */
@@ -881,6 +905,15 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 			dmn_src_owner(st, &src); /* a 0700 folder stays 0700 */
 		break;
 	case NS_VIEW:
+		/* A DP release the role has not paid for is not even built. */
+		if (dmn_dp_hidden(d, n, role,
+				  dmn_act.on ? &dmn_act.who : NULL)) {
+			st->st_mode = S_IFREG | 0444;
+			st->st_nlink = 1;
+			if (unready)
+				*unready = true;
+			break;
+		}
 		v = dmn_node_view(d, n, role, wait);
 		if (unready)
 			*unready = !v || v->state != VC_READY;
@@ -890,14 +923,7 @@ int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		st->st_size = (v && v->state == VC_READY)
 				      ? (off_t)v->content.size
 				      : 0;
-		/* A DP release not yet charged to the role: no size (its
-		 * length would tell something of its answers). */
-		if (dmn_dp_hidden(d, n, role, v,
-				  dmn_act.on ? &dmn_act.who : NULL)) {
-			st->st_size = 0;
-			if (unready)
-				*unready = true;
-		}
+
 		/* The pinned source's mtime: a rebuilt view shows its own. */
 		if (v && v->state == VC_READY &&
 		    (v->content.src_mtime.tv_sec ||
@@ -1168,9 +1194,14 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 		if (rc)
 			fh->fd = -1;
 	} else {
+		uint8_t rel[32];
+
 		rc = dmn_view_access(d, n, c);
 		if (!rc) /* quota: EDQUOT once the role was served its limit */
 			rc = dmn_quota_open(d, n, c, fh, fi);
+		/* A DP release: charged to the role before it is built. */
+		if (!rc && (rc = dmn_dp_open(d, n, c, rel, fi)))
+			why = rc == -EDQUOT ? "dp budget" : "dp ledger";
 		if (!rc)
 			rc = dmn_view_get(d, n, c, &fh->view);
 		if (rc == -EAGAIN) {
@@ -1184,9 +1215,15 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 			why = fh->view->msg; /* no row values: see vcache.h */
 			rc = -EIO;
 		}
-		/* A DP release: charged to the role before any byte. */
-		if (!rc && (rc = dmn_dp_open(d, n, c, fh->view, fi)))
-			why = rc == -EDQUOT ? "dp budget" : "dp ledger";
+		/* ... and the one built is the one charged (else the source
+		 * changed in between: refused, the next open charges anew). */
+		if (!rc && sbx_dp_charged(n->sub) &&
+		    memcmp(fh->view->content.release, rel, sizeof(rel))) {
+			why = "the source changed while its DP release was "
+			      "charged";
+			spot_log(SPOT_LOG_ERR, "%s: %s", n->relpath, why);
+			rc = -EIO;
+		}
 		/* A view never changes: keep the page cache, unless the
 		 * source changed and this is a rebuilt view (new generation). */
 		if (!rc)

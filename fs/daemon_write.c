@@ -225,6 +225,8 @@ static int dmn_upper_dir_locked(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 		return -ENOENT;
 	if (!dmn_lower_is_dir(n))
 		return -ENOTDIR;
+	if (n->kind == NS_DPDIR)
+		return -EROFS; /* _dp/ has no overlay twin: nothing lands there */
 	if (depth > PATH_MAX / 2)
 		return -ELOOP;
 	rc = dmn_upper_dir_locked(d, t, n->parent, &pu, depth + 1);
@@ -488,7 +490,9 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	rc = dmn_upper_dir(d, t, parent, &pu);
+	rc = dmn_dp_reserved(d, parent, name)
+		     ? -EROFS
+		     : dmn_upper_dir(d, t, parent, &pu);
 	if (!rc && dmn_merged_has(d, t, parent, pu, name, NULL))
 		rc = -EEXIST;
 	if (rc) {
@@ -606,6 +610,8 @@ void dmn_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	dmn_act_end();
 	if (!rc && S_ISDIR(ovl_node_type(src)))
 		rc = -EPERM;
+	if (!rc && dmn_dp_reserved(d, newparent, newname))
+		rc = -EROFS;
 	if (!rc)
 		rc = dmn_upper_dir(d, t, newparent, &pu);
 	if (!rc && dmn_merged_has(d, t, newparent, pu, newname, NULL))
@@ -698,6 +704,8 @@ static int dmn_remove(struct dmn *d, struct ovl_tree *t, fuse_ino_t parent,
 	unsigned flags = lower ? OVL_WHITEOUT : 0;
 	int rc;
 
+	if (dmn_dp_reserved(d, parent, name))
+		return -EROFS; /* a DP release stays the daemon's */
 	rc = dmn_upper_dir(d, t, parent, &pu);
 	if (rc)
 		return rc;
@@ -848,7 +856,10 @@ void dmn_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
-	rc = dmn_upper_dir(d, t, parent, &opu);
+	rc = dmn_dp_reserved(d, parent, name) ||
+			     dmn_dp_reserved(d, newparent, newname)
+		     ? -EROFS
+		     : dmn_upper_dir(d, t, parent, &opu);
 	if (!rc)
 		rc = dmn_upper_dir(d, t, newparent, &npu);
 	if (rc) {

@@ -518,8 +518,8 @@ static int xprt_run(struct xprt *x, char **paths, size_t npaths, uid_t uid,
 				strerror(errno));
 		return -EIO;
 	}
-	/* A DP release is read here only if the exporter's role has paid
-	 * for it (daemon_dp.c): the daemon's own open charges no one. */
+	/* A DP release read here is charged to the exporter's role, as if
+	 * it read it (daemon_dp.c), never to the daemon's. */
 	__atomic_store_n(&x->d->dp_export_role, x->role, __ATOMIC_RELEASE);
 	for (size_t i = 0; i < npaths && !rc; i++)
 		rc = xprt_path_ok(paths[i])

@@ -155,6 +155,15 @@ int sbx_dp_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		 const char *role, struct vc_sink *sink, struct vc_content *out,
 		 struct spot_err *err);
 /*
+ * The identity a build of release sub of d for role would have now (from
+ * the source file's identity, without reading it): what the ledger is
+ * charged for before the release is built, so nothing of it (not even its
+ * size in the store) exists for a role that has not paid. A build whose
+ * content.release differs read another version: refuse it. 0 or -errno.
+ */
+int sbx_dp_release(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		   const char *role, uint8_t release[32], struct spot_err *err);
+/*
  * The report of d's synthetic table for role: the total variation
  * distance of every modelled marginal between the source rows and the
  * synthetic rows, as text lines ("age\t0.0123\n"). 0 or -errno.

@@ -19,9 +19,11 @@
 #include "sandbox_i.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -192,10 +194,15 @@ int sbx_dp_tap_bind(struct sbx_dp_tap *t, const char *table,
 	return 0;
 }
 
-/* Count the rows of d (its table) that role's row filter keeps into t. */
+/*
+ * Count the rows of d (its table) that role's row filter keeps into t;
+ * the identity of the file read in *id and, for a database, of it and its
+ * WAL before the read in *ks (the same after it, else -ESTALE).
+ */
 static int sbx_dp_rows(struct sbx *s, const struct cfg_dataset *d,
 		       const char *role, struct sbx_dp_tap *t,
-		       struct src_id *id, struct spot_err *err)
+		       struct src_id *id, struct sbx_kstamp *ks,
+		       struct spot_err *err)
 {
 	const char *table = t->agg ? t->agg->table : t->syn->table;
 	const struct view_format *f = view_format_get(sbx_format(s, d));
@@ -222,6 +229,7 @@ static int sbx_dp_rows(struct sbx *s, const struct cfg_dataset *d,
 	}
 	t->field_paths = f->field_paths;
 	rc = sbx_src_open(s, d, f->by_path, &src, err);
+	sbx_kanon_stamp(!rc && f->by_path ? src.path : NULL, ks);
 	if (!rc && f->objects)
 		rc = sbx_objs_prepare(s, d, f, src.path, table, &bind, &objs,
 				      &sqls, &nobjs, err);
@@ -248,6 +256,8 @@ static int sbx_dp_rows(struct sbx *s, const struct cfg_dataset *d,
 			spot_err_set(err, "the build read no table");
 			rc = -EIO;
 		}
+		if (!rc && f->by_path) /* a commit meanwhile: read again */
+			rc = sbx_kanon_same(src.path, ks, err);
 	}
 	rc = sbx_src_check(&src, rc, err);
 	*id = src.id;
@@ -265,23 +275,76 @@ static int sbx_dp_rows(struct sbx *s, const struct cfg_dataset *d,
 
 /* ---- the release ---- */
 
+static int sbx_dp_statement(const struct cfg_dataset *d,
+			    const struct sbx_dp_what *w, struct spot_buf *b)
+{
+	return w->agg ? dp_query_json(&w->agg->q, b)
+		      : dp_synth_json(&d->synth->spec, b);
+}
+
 /* Append the length and bytes of s: no two labels run into each other. */
 static int sbx_dp_label_put(struct spot_buf *b, const char *s)
 {
 	return spot_buf_printf(b, "%zu:%s;", strlen(s), s);
 }
 
-/* The seed of w of d for role over source id, and the release's name. */
+/* Append the BLAKE2b of the file at path (a policy), or of nothing. */
+static int sbx_dp_file_digest(const char *path, struct spot_buf *b)
+{
+	crypto_generichash_state st;
+	uint8_t buf[65536], h[32];
+	ssize_t n = 0;
+	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	while (fd >= 0 && (n = read(fd, buf, sizeof(buf))) > 0)
+		crypto_generichash_update(&st, buf, (size_t)n);
+	if (fd >= 0)
+		close(fd);
+	if (path && (fd < 0 || n < 0))
+		return -EIO; /* a policy that cannot be read: no release */
+	crypto_generichash_final(&st, h, sizeof(h));
+	for (size_t i = 0; i < sizeof(h); i++)
+		if (spot_buf_printf(b, "%02x", h[i]))
+			return -ENOMEM;
+	return spot_buf_putc(b, ';');
+}
+
+/*
+ * The seed of w of d for role over source id, and the release's name.
+ * Everything that decides the release's true answers is in it: the
+ * release's definition (its statement), the config and the policy file
+ * (the row filter, sample:), the role, and the source file's identity
+ * (and, for a database, its WAL's): when any of them changes, the noise
+ * is new (the same noise over two versions would give their exact
+ * difference away) and the ledger charges it again.
+ */
 static int sbx_dp_seed(struct sbx *s, const struct cfg_dataset *d,
 		       const struct sbx_dp_what *w, const char *role,
-		       const struct src_id *id, uint8_t seed[32],
-		       uint8_t release[32])
+		       const struct src_id *id, const struct sbx_kstamp *ks,
+		       uint8_t seed[32], uint8_t release[32])
 {
 	struct spot_buf b;
 	int rc;
 
 	spot_buf_init(&b);
-	rc = spot_buf_printf(&b, "spotfs dp release v1;");
+	rc = spot_buf_printf(&b, "spotfs dp release v2;");
+	if (!rc)
+		rc = sbx_dp_statement(d, w, &b);
+	if (!rc)
+		rc = spot_buf_printf(&b, ";");
+	for (size_t i = 0; !rc && i < sizeof(s->cfg->digest); i++)
+		rc = spot_buf_printf(&b, "%02x", s->cfg->digest[i]);
+	if (!rc)
+		rc = spot_buf_printf(&b, ";");
+	if (!rc)
+		rc = sbx_dp_file_digest(d->policy, &b);
+	for (int i = 0; !rc && i < 2; i++) /* a database and its WAL */
+		rc = spot_buf_printf(
+			&b, "stamp %d:%llu:%llu:%lld:%lld.%09ld;", ks->wal,
+			(unsigned long long)ks->dev[i],
+			(unsigned long long)ks->ino[i], (long long)ks->size[i],
+			(long long)ks->mtime[i].tv_sec, ks->mtime[i].tv_nsec);
 	if (!rc)
 		rc = sbx_dp_label_put(&b, d->name);
 	if (!rc)
@@ -339,11 +402,35 @@ static int sbx_dp_write(struct view_source *src, enum view_fmt form,
 	return rc;
 }
 
-static int sbx_dp_statement(const struct cfg_dataset *d,
-			    const struct sbx_dp_what *w, struct spot_buf *b)
+int sbx_dp_release(struct sbx *s, const struct cfg_dataset *d, const char *sub,
+		   const char *role, uint8_t release[32], struct spot_err *err)
 {
-	return w->agg ? dp_query_json(&w->agg->q, b)
-		      : dp_synth_json(&d->synth->spec, b);
+	const struct view_format *f = view_format_get(sbx_format(s, d));
+	struct sbx_src src = { .fd = -1 };
+	struct sbx_dp_what w;
+	struct sbx_kstamp ks;
+	uint8_t seed[32];
+	int rc;
+
+	if (sbx_dp_parse(d, sub, &w) || w.form == VIEW_FMT_UNKNOWN) {
+		spot_err_set(err, "%s: no such DP release", d->name);
+		return -ENOENT;
+	}
+	if (!f) {
+		spot_err_set(err, "%s: cannot open the source file", d->name);
+		return -ENOENT;
+	}
+	/* The identity a build now would have (sbx_dp_rows pins the same). */
+	rc = sbx_src_open(s, d, f->by_path, &src, err);
+	if (!rc) {
+		sbx_kanon_stamp(f->by_path ? src.path : NULL, &ks);
+		rc = sbx_dp_seed(s, d, &w, role, &src.id, &ks, seed, release);
+		sodium_memzero(seed, sizeof(seed));
+		if (rc)
+			spot_err_set(err, "%s: %s", d->name, strerror(-rc));
+	}
+	sbx_src_close(&src);
+	return rc;
 }
 
 int sbx_dp_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
@@ -354,6 +441,7 @@ int sbx_dp_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	struct view_source src = { NULL, NULL, NULL, NULL };
 	struct sbx_dp_what w;
 	uint8_t seed[32], release[32];
+	struct sbx_kstamp ks;
 	struct spot_buf buf;
 	struct src_id id;
 	int rc;
@@ -376,9 +464,9 @@ int sbx_dp_build(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	}
 	tap.agg = w.agg;
 	tap.syn = w.agg ? NULL : d->synth;
-	rc = sbx_dp_rows(s, d, role, &tap, &id, err);
+	rc = sbx_dp_rows(s, d, role, &tap, &id, &ks, err);
 	if (!rc)
-		rc = sbx_dp_seed(s, d, &w, role, &id, seed, release);
+		rc = sbx_dp_seed(s, d, &w, role, &id, &ks, seed, release);
 	if (!rc)
 		rc = tap.a ? dp_agg_source(tap.a, seed, &src, err)
 			   : dp_synth_source(tap.m, seed, &src, err);
@@ -447,6 +535,7 @@ int sbx_dp_tvd(struct sbx *s, const struct cfg_dataset *d, const char *role,
 	uint8_t seed[32], release[32];
 	char **names = NULL;
 	double *tvd = NULL;
+	struct sbx_kstamp ks;
 	struct src_id id;
 	size_t n = 0, ncols;
 	int rc;
@@ -455,9 +544,9 @@ int sbx_dp_tvd(struct sbx *s, const struct cfg_dataset *d, const char *role,
 		spot_err_set(err, "%s has no synthetic:", d->name);
 		return -ENOENT;
 	}
-	rc = sbx_dp_rows(s, d, role, &tap, &id, err);
+	rc = sbx_dp_rows(s, d, role, &tap, &id, &ks, err);
 	if (!rc)
-		rc = sbx_dp_seed(s, d, &w, role, &id, seed, release);
+		rc = sbx_dp_seed(s, d, &w, role, &id, &ks, seed, release);
 	if (!rc)
 		rc = dp_synth_source(tap.m, seed, &src, err);
 	sodium_memzero(seed, sizeof(seed));

@@ -486,7 +486,8 @@ int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 	    (rc = cfg_roles(&x, root)) || (rc = cfg_role_index(&x)) ||
 	    (rc = cfg_export_parse(&x, cfg_node_get(root, "export"))) ||
 	    (rc = cfg_dp_budget_parse(&x, cfg_node_get(root, "dp_budget"))) ||
-	    (rc = cfg_datasets(&x, cfg_node_get(root, "datasets"))))
+	    (rc = cfg_datasets(&x, cfg_node_get(root, "datasets"))) ||
+	    (rc = cfg_dp_names_check(&x)))
 		goto out;
 	*out = x.c;
 	x.c = NULL;

@@ -25,6 +25,7 @@
 #include "config_i.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,16 +389,21 @@ static int cfg_dp_agg(struct cfg_ctx *x, const struct cfg_dataset *d,
 	const struct cfg_node *n;
 	char what[160];
 	struct spot_err e;
+	bool ctl = false;
 	int rc;
 
 	a->line = k->line;
 	a->col = k->col;
 	snprintf(what, sizeof(what), "aggregate '%.40s' of '%.80s'", k->s,
 		 d->name);
-	if (!k->len || strchr(k->s, '/') || k->s[0] == '.' || k->len > 200)
+	for (const char *c = k->s; *c; c++)
+		ctl |= (unsigned char)*c < 0x20 || *c == 0x7f;
+	if (!k->len || strchr(k->s, '/') || k->s[0] == '.' || k->len > 200 ||
+	    ctl)
 		return cfg_fail(x, k,
-				"%s: a name without '/', not starting with "
-				"'.', at most 200 bytes",
+				"%s: aggregate names are file names: no '/', "
+				"no control character, not starting with '.', "
+				"at most 200 bytes",
 				what);
 	if ((rc = cfg_strdup(x, k->s, &a->name)))
 		return rc;
@@ -796,4 +802,70 @@ uint64_t cfg_dp_total(const struct cfg *c)
 			t += dp_ratio_nano(d->synth->spec.epsilon);
 	}
 	return t;
+}
+
+/*
+ * The files DP releases are served as must not hide a configured dataset
+ * or form: a dataset named like a synthetic table's file, or under _dp/
+ * when aggregates are served there, is refused (it would be shadowed,
+ * and reading it would charge a release instead).
+ */
+int cfg_dp_names_check(struct cfg_ctx *x)
+{
+	static const char *const exts[] = { "csv", "json", "parquet" };
+	const struct cfg *c = x->c;
+	char name[PATH_MAX + 32], other[PATH_MAX + 16];
+	bool aggs = false;
+
+	for (size_t i = 0; i < c->ndatasets; i++)
+		aggs |= c->datasets[i].naggs > 0;
+	for (size_t i = 0; aggs && i < c->ndatasets; i++)
+		if (!strncmp(c->datasets[i].name, "_dp/", 4))
+			return cfg_fail_at(x, c->datasets[i].line,
+					   c->datasets[i].col,
+					   "dataset '%.200s': _dp/ is where DP "
+					   "aggregates are served; move it",
+					   c->datasets[i].name);
+	for (size_t i = 0; i < c->ndatasets; i++) {
+		const struct cfg_dataset *d = &c->datasets[i];
+
+		for (size_t k = 0; d->synth && k < 3; k++) {
+			if (cfg_synth_name(d, VIEW_FMT_CSV, name,
+					   sizeof(name)) ||
+			    strlen(name) + 8 >= sizeof(name))
+				continue;
+			strcpy(name + strlen(name) - 3, exts[k]);
+			for (size_t j = 0; j < c->ndatasets; j++) {
+				const struct cfg_dataset *e = &c->datasets[j];
+				bool clash = !strcmp(e->name, name);
+
+				for (int f = VIEW_FMT_UNKNOWN + 1;
+				     !clash && f < VIEW_FMT_COUNT; f++)
+					clash = (e->as & VIEW_FMT_BIT(f)) &&
+						!cfg_form_name(
+							e, VIEW_FMT_BIT(f),
+							other, sizeof(other)) &&
+						!strcmp(other, name);
+				if (clash)
+					return cfg_fail_at(
+						x, e->line, e->col,
+						"'%.200s' is the synthetic "
+						"table of dataset '%.200s': "
+						"rename one of them",
+						name, d->name);
+				if (j < i && e->synth &&
+				    !cfg_synth_name(e, VIEW_FMT_CSV, other,
+						    sizeof(other)) &&
+				    !strncmp(other, name, strlen(other) - 3))
+					return cfg_fail_at(
+						x, d->line, d->col,
+						"datasets '%.200s' and "
+						"'%.200s' would both serve "
+						"their synthetic table as "
+						"'%.200s'",
+						e->name, d->name, name);
+			}
+		}
+	}
+	return 0;
 }
