@@ -372,10 +372,17 @@ static uint64_t fake_next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
+/* n random digits, 18 from each draw (10^18 < 2^64: a negligible bias). */
 static void fake_digits(uint64_t *s, char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		p[i] = (char)('0' + fake_next(s) % 10);
+	uint64_t z = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (i % 18 == 0)
+			z = fake_next(s);
+		p[i] = (char)('0' + z % 10);
+		z /= 10;
+	}
 }
 
 static uint64_t fake_dec(const char *p, size_t n)
@@ -399,21 +406,32 @@ static char fake_es_dc(const char *p)
 	return (char)('0' + (v == 11 ? 0 : v == 10 ? 1 : v));
 }
 
-/* ISO 13616 check digits: 98 - (BBAN, country, "00") mod 97. */
+/*
+ * ISO 13616 check digits: 98 - (BBAN, country, "00") mod 97. The remainder
+ * is taken every 15 decimal digits (97 * 10^15 fits 64 bits).
+ */
 static unsigned fake_iban_check(const char *cc, const char *bban, size_t n)
 {
-	unsigned r = 0;
+	uint64_t r = 0;
+	unsigned pending = 0;
 	size_t i;
 
 	for (i = 0; i < n + 4; i++) {
 		char c = i < n ? bban[i] : i < n + 2 ? cc[i - n] : '0';
 
-		if (c >= 'A' && c <= 'Z')
-			r = (r * 100 + (unsigned)(c - 'A' + 10)) % 97;
-		else
-			r = (r * 10 + (unsigned)(c - '0')) % 97;
+		if (c >= 'A' && c <= 'Z') {
+			r = r * 100 + (unsigned)(c - 'A' + 10);
+			pending += 2;
+		} else {
+			r = r * 10 + (unsigned)(c - '0');
+			pending++;
+		}
+		if (pending >= 14) {
+			r %= 97;
+			pending = 0;
+		}
 	}
-	return 98 - r;
+	return 98 - (unsigned)(r % 97);
 }
 
 static void fake_iban(enum msk_fake_locale loc, const uint8_t *seed,
