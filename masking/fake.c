@@ -7,14 +7,14 @@
  * or company word; combinations are random, so no real person is described.
  * Nothing made here can reach a real person or machine where a reserved
  * range exists:
- *   - phone: en (555) 555-01xx, the range the US numbering plan keeps for
- *     fiction; de the "drama numbers" of the Bundesnetzagentur (Amtsblatt
+ *   - phone: en (NXX) 555-0100..0199, the range the US numbering plan
+ *     keeps for fiction; de the "drama numbers" of the Bundesnetzagentur (Amtsblatt
  *     7/2021: 030 23125xxx, 069 90009xxx, 040 66969xxx, 0221 4710xxx,
  *     089 99998xxx); fr the ARCEP roots kept for fiction (plan national de
  *     numérotation, 01 99 00, 02 61 91, 03 53 01, 04 65 71, 05 36 49,
- *     06 39 98); es: Spain keeps no such range, so es numbers take the
- *     Spanish 3-3-3 layout with the 555 01 prefix of the US fiction range
- *     (see the README);
+ *     06 39 98); es: we found no range Spain keeps for fiction, so es
+ *     numbers borrow the 555 01 prefix of the US range in Spain's 3-3-3
+ *     layout: not a reserved Spanish range (see the README);
  *   - email: the example.com/.net/.org domains reserved by RFC 2606;
  *   - ssn: area 9xx, never issued;
  *   - ipv4: 10.0.0.0/8 (RFC 1918), never routed on the Internet;
