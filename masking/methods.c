@@ -623,7 +623,8 @@ static int msk_fake_check(const struct msk_rule *r, struct spot_err *err)
 		return -EINVAL;
 	}
 	if (r->fake_date_min > r->fake_date_max) {
-		spot_err_set(err, "fake: 'min' is after 'max'");
+		spot_err_set(err, "fake: 'min' is after 'max' (by default "
+				  "1940-01-01 and 2005-12-31)");
 		return -EINVAL;
 	}
 	return 0;

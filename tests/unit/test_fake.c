@@ -581,6 +581,11 @@ static void test_rules(void)
 	CHECK(rule(&r, &err, "kind", "name", "min", "x", NULL) == -EINVAL,
 	      "a bad min is refused");
 	msk_rule_fini(&r);
+	CHECK(rule(&r, &err, "kind", "date", "min", "2010-01-01", NULL) ==
+			      -EINVAL &&
+		      strstr(err.msg, "2005-12-31"),
+	      "min after the default max names the default: %s", err.msg);
+	msk_rule_fini(&r);
 
 	/* a date range: bounds reached, leap day made, nothing outside */
 	CHECK(rule(&r, &err, "kind", "date", "min", "2024-02-28", "max",
