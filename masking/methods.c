@@ -139,6 +139,7 @@ int msk_keys_new(const uint8_t *secret, size_t len, struct msk_keys **out)
 		rc = -EIO;
 		goto fail;
 	}
+	msk_fake_prf_init(&k->fake_prf, k->fake, sizeof(k->fake));
 	sodium_memzero(k->master, sizeof(k->master));
 	sodium_mprotect_readonly(k);
 	*out = k;
@@ -196,6 +197,9 @@ void msk_rule_init(struct msk_rule *r, enum msk_method m)
 	r->mask_char = '*';
 	r->email_domain = MSK_EMAIL_KEEP;
 	r->fake_kind = MSK_FAKE_UNSET;
+	r->fake_locale = MSK_FAKE_EN;
+	r->fake_date_min = MSK_FAKE_DATE_MIN;
+	r->fake_date_max = MSK_FAKE_DATE_MAX;
 	r->gen_to = MSK_GEN_UNSET;
 	r->gen_step = 10;
 	r->gen_keep = 3;
@@ -273,10 +277,11 @@ static const struct msk_param msk_params[] = {
 	{ "domain", MSK_BIT(MSK_EMAIL) },
 	{ "text", MSK_BIT(MSK_REDACT) },
 	{ "kind", MSK_BIT(MSK_FAKE) },
+	{ "locale", MSK_BIT(MSK_FAKE) },
 	{ "to", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_TRUNCATE) },
 	{ "step", MSK_BIT(MSK_GENERALIZE) | MSK_BIT(MSK_ROUND) },
-	{ "max", MSK_BIT(MSK_SHIFT) | MSK_BIT(MSK_ROUND) },
-	{ "min", MSK_BIT(MSK_ROUND) },
+	{ "max", MSK_BIT(MSK_SHIFT) | MSK_BIT(MSK_ROUND) | MSK_BIT(MSK_FAKE) },
+	{ "min", MSK_BIT(MSK_ROUND) | MSK_BIT(MSK_FAKE) },
 	{ "per", MSK_BIT(MSK_SHIFT) },
 	{ "keep", MSK_BIT(MSK_GENERALIZE) },
 	{ "epsilon", MSK_BIT(MSK_NOISE) },
@@ -479,11 +484,20 @@ static int msk_set_choice(struct msk_rule *r, const char *key, const char *v,
 	static const char *const domains[] = { "keep", "hash" };
 	static const char *const tos[] = { "year", "month", "range", "prefix" };
 	const char *kinds[MSK_FAKE_KIND_COUNT];
+	const char *locales[MSK_FAKE_LOCALE_COUNT];
 	unsigned u;
 	size_t i;
 	int rc;
 
-	if (strcmp(key, "domain") == 0) {
+	if (strcmp(key, "locale") == 0) {
+		for (i = 0; i < MSK_FAKE_LOCALE_COUNT; i++)
+			locales[i] =
+				msk_fake_locale_name((enum msk_fake_locale)i);
+		rc = msk_parse_enum(key, v, locales, MSK_FAKE_LOCALE_COUNT, &u,
+				    err);
+		if (!rc)
+			r->fake_locale = (enum msk_fake_locale)u;
+	} else if (strcmp(key, "domain") == 0) {
 		rc = msk_parse_enum(key, v, domains, 2, &u, err);
 		if (!rc)
 			r->email_domain = (enum msk_email_domain)u;
@@ -524,6 +538,19 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 	if (r->method == MSK_SHIFT || r->method == MSK_TRUNCATE ||
 	    r->method == MSK_ROUND)
 		return msk_extra_set(r, key, value, err);
+	if (r->method == MSK_FAKE &&
+	    (!strcmp(key, "min") || !strcmp(key, "max"))) {
+		if (msk_fake_date_parse(value, key[1] == 'i'
+						       ? &r->fake_date_min
+						       : &r->fake_date_max)) {
+			spot_err_set(err,
+				     "fake: %s: expected a date YYYY-MM-DD",
+				     key);
+			return -EINVAL;
+		}
+		r->fake_range_set = true;
+		return 0;
+	}
 	if (strcmp(key, "length") == 0)
 		return msk_parse_uint(key, value, MSK_HASH_MIN, MSK_HASH_MAX,
 				      &r->hash_len, err);
@@ -573,6 +600,36 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 	return msk_set_choice(r, key, value, err);
 }
 
+static int msk_fake_check(const struct msk_rule *r, struct spot_err *err)
+{
+	char list[160] = "";
+	size_t i, n = 0;
+
+	if ((unsigned)r->fake_kind >= MSK_FAKE_KIND_COUNT) {
+		for (i = 0; i < MSK_FAKE_KIND_COUNT; i++)
+			n += (size_t)snprintf(
+				list + n, sizeof(list) - n, "%s%s",
+				i ? ", " : "",
+				msk_fake_kind_name((enum msk_fake_kind)i));
+		spot_err_set(err, "fake: 'kind' is required (%s)", list);
+		return -EINVAL;
+	}
+	if ((unsigned)r->fake_locale >= MSK_FAKE_LOCALE_COUNT) {
+		spot_err_set(err, "fake: a parameter is out of range");
+		return -EINVAL;
+	}
+	if (r->fake_range_set && r->fake_kind != MSK_FAKE_DATE) {
+		spot_err_set(err, "fake: 'min' and 'max' are for kind date");
+		return -EINVAL;
+	}
+	if (r->fake_date_min > r->fake_date_max) {
+		spot_err_set(err, "fake: 'min' is after 'max' (by default "
+				  "1940-01-01 and 2005-12-31)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int msk_rule_check(const struct msk_rule *r, struct spot_err *err)
 {
 	const char *m = msk_method_name(r->method);
@@ -611,14 +668,7 @@ int msk_rule_check(const struct msk_rule *r, struct spot_err *err)
 			goto bad;
 		return 0;
 	case MSK_FAKE:
-		if ((unsigned)r->fake_kind >= MSK_FAKE_KIND_COUNT) {
-			spot_err_set(err,
-				     "fake: 'kind' is required (name, "
-				     "first_name, last_name, email, phone, "
-				     "city, company, address or ssn)");
-			return -EINVAL;
-		}
-		return 0;
+		return msk_fake_check(r, err);
 	case MSK_GENERALIZE:
 		if ((unsigned)r->gen_to > MSK_GEN_PREFIX) {
 			spot_err_set(err, "generalize: 'to' is required (year, "

@@ -59,7 +59,21 @@ enum msk_fake_kind {
 	MSK_FAKE_COMPANY,
 	MSK_FAKE_ADDRESS,
 	MSK_FAKE_SSN, /* 9xx-xx-xxxx: never a valid issued SSN */
+	/* the same in every locale but iban, the locale's country */
+	MSK_FAKE_DATE, /* YYYY-MM-DD within the rule's min..max */
+	MSK_FAKE_IBAN, /* the locale's country, valid check digits */
+	MSK_FAKE_IPV4, /* 10.0.0.0/8 (RFC 1918): never a public host */
+	MSK_FAKE_UUID, /* RFC 4122 version 4 layout */
 	MSK_FAKE_KIND_COUNT
+};
+
+/* The words and formats of fake values; en is the default. */
+enum msk_fake_locale {
+	MSK_FAKE_EN = 0,
+	MSK_FAKE_DE,
+	MSK_FAKE_FR,
+	MSK_FAKE_ES,
+	MSK_FAKE_LOCALE_COUNT
 };
 
 enum msk_gen_to {
@@ -129,6 +143,12 @@ struct msk_rule {
 	int round_decimals;	     /* round: places of a fractional step */
 	double round_min, round_max; /* round: clamps, when has_ */
 	bool round_has_min, round_has_max;
+
+	/* fake: the locale (default en); kind date: the range, in days from
+	 * 1970-01-01, and whether min or max was given (date only) */
+	enum msk_fake_locale fake_locale;
+	int32_t fake_date_min, fake_date_max;
+	bool fake_range_set;
 };
 
 #define MSK_FPE_NONE 0xff /* fpe_index of a byte outside the alphabet */

@@ -753,16 +753,17 @@ static int msk_fake(const struct msk_rule *r, const struct msk_keys *k,
 	uint8_t seed[MSK_FAKE_SEED_LEN], gk[2 * MSK_SIP_KEY_LEN];
 
 	if (!r->group) {
-		crypto_generichash(seed, sizeof(seed), in, len, k->fake,
-				   MSK_KEY_LEN);
-		return msk_fake_write(r->fake_kind, seed, out);
+		/* crypto_generichash(seed, 32, in, len, k->fake, 32), one
+		 * compression cheaper (fake_prf.c) */
+		msk_fake_prf(&k->fake_prf, in, len, seed);
+		return msk_fake_write_rule(r, seed, out);
 	}
 	msk_group_key(k, MSK_FAKE, 0, r->group, r->group_len, gk);
 	msk_group_key(k, MSK_FAKE, 1, r->group, r->group_len,
 		      gk + MSK_SIP_KEY_LEN);
 	crypto_generichash(seed, sizeof(seed), in, len, gk, sizeof(gk));
 	sodium_memzero(gk, sizeof(gk));
-	return msk_fake_write(r->fake_kind, seed, out);
+	return msk_fake_write_rule(r, seed, out);
 }
 
 /* ---- apply ---- */

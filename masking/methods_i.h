@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "fake.h"
 #include "fpe.h"
 #include "methods.h"
 
@@ -39,6 +40,9 @@ struct msk_keys {
 	uint8_t sample[MSK_SIP_KEY_LEN];     /* sample: rows kept */
 	uint8_t dp[MSK_KEY_LEN];	     /* differential privacy seeds */
 	uint8_t master[crypto_kdf_KEYBYTES]; /* zero once derivation is done */
+
+	/* the fake key with its BLAKE2b key block compressed (fake_prf.c) */
+	struct msk_fake_prf fake_prf;
 };
 
 /*
