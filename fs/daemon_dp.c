@@ -44,16 +44,6 @@ static void dmn_dp_key(const struct ns_node *n, const uint8_t rel[32],
 		 n->sub + 1, id);
 }
 
-static void dmn_dp_amount(uint64_t nano, char *buf, size_t len)
-{
-	snprintf(buf, len, "%" PRIu64 ".%09" PRIu64, nano / 1000000000u,
-		 nano % 1000000000u);
-	/* "0.500000000" -> "0.5" */
-	for (size_t l = strlen(buf);
-	     l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.'; l--)
-		buf[l - 1] = 0;
-}
-
 int dmn_dp_setup(struct dmn *d, struct spot_err *err)
 {
 	const struct cfg *cfg = d->sbx->cfg;
@@ -190,7 +180,7 @@ int dmn_dp_open(struct dmn *d, const struct ns_node *n,
 	rc = ledger_charge(d->ledger, c->role, key, eps, delta, &fresh, &err);
 	if (!rc && !fresh)
 		return 0; /* charged before: rereading is free */
-	dmn_dp_amount(eps, eps_s, sizeof(eps_s));
+	dp_nano_text(eps, eps_s, sizeof(eps_s));
 	if (rc == -EDQUOT)
 		snprintf(detail, sizeof(detail),
 			 "%.60s: epsilon %s: over the budget", n->sub + 1,
@@ -226,8 +216,8 @@ void dmn_dp_status(struct dmn *d, struct spot_buf *out, bool json)
 	ledger_budget(d->ledger, &per_role, &per_sandbox);
 	if (ledger_spent(d->ledger, NULL, &u))
 		return;
-	dmn_dp_amount(u.eps, a, sizeof(a));
-	dmn_dp_amount(per_sandbox, b, sizeof(b));
+	dp_nano_text(u.eps, a, sizeof(a));
+	dp_nano_text(per_sandbox, b, sizeof(b));
 	if (json)
 		spot_buf_printf(out,
 				"\"dp\":{\"spent\":%s,\"per_sandbox\":%s,"
@@ -245,9 +235,9 @@ void dmn_dp_status(struct dmn *d, struct spot_buf *out, bool json)
 
 		if (ledger_spent(d->ledger, role, &u))
 			continue;
-		dmn_dp_amount(u.eps, a, sizeof(a));
+		dp_nano_text(u.eps, a, sizeof(a));
 		left = per_role > u.eps ? per_role - u.eps : 0;
-		dmn_dp_amount(left, b, sizeof(b));
+		dp_nano_text(left, b, sizeof(b));
 		if (json) {
 			spot_buf_printf(out, "%s{\"role\":", i ? "," : "");
 			spot_buf_json_str(out, role);

@@ -261,17 +261,6 @@ static void meta_served(struct dmn *d, const struct cfg_dataset *ds,
 		spot_buf_printf(o, "]");
 }
 
-static void meta_nano(uint64_t v, char *buf, size_t len)
-{
-	size_t l;
-
-	snprintf(buf, len, "%llu.%09llu", (unsigned long long)(v / 1000000000u),
-		 (unsigned long long)(v % 1000000000u));
-	for (l = strlen(buf); l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.';
-	     l--)
-		buf[l - 1] = 0;
-}
-
 /* The DP releases of ds: their files and what each costs. */
 static void meta_dp(const struct cfg_dataset *ds, struct spot_buf *o, bool json)
 {
@@ -288,9 +277,9 @@ static void meta_dp(const struct cfg_dataset *ds, struct spot_buf *o, bool json)
 
 		if (!a && !ds->synth)
 			break;
-		meta_nano(dp_ratio_nano(a ? a->q.epsilon
-					  : ds->synth->spec.epsilon),
-			  e, sizeof(e));
+		dp_nano_text(dp_ratio_nano(a ? a->q.epsilon
+					     : ds->synth->spec.epsilon),
+			     e, sizeof(e));
 		if (a)
 			snprintf(path, sizeof(path), "_dp/%s/%s.csv", ds->name,
 				 a->name);
@@ -323,9 +312,9 @@ static void meta_dp_budget(struct dmn *d, const char *role, struct spot_buf *o,
 
 	if (dmn_dp_role_use(d, role, &spent, &per_role))
 		return;
-	meta_nano(spent, s, sizeof(s));
-	meta_nano(per_role, r, sizeof(r));
-	meta_nano(per_role > spent ? per_role - spent : 0, l, sizeof(l));
+	dp_nano_text(spent, s, sizeof(s));
+	dp_nano_text(per_role, r, sizeof(r));
+	dp_nano_text(per_role > spent ? per_role - spent : 0, l, sizeof(l));
 	if (json)
 		spot_buf_printf(o,
 				",\"dp_budget\":{\"per_role\":%s,"

@@ -50,6 +50,8 @@ int dp_ratio_parse(const char *s, struct dp_ratio *out);
 /* The value in units of 1e-9 (exact for anything dp_ratio_parse made). */
 uint64_t dp_ratio_nano(struct dp_ratio r);
 double dp_ratio_value(struct dp_ratio r);
+/* An amount in units of 1e-9 as the shortest exact decimal ("0.25"). */
+void dp_nano_text(uint64_t nano, char *buf, size_t len);
 /* Print r as the shortest exact decimal when it has one ("0.25"), else
  * as a %.9g double, into buf. */
 void dp_ratio_text(struct dp_ratio r, char *buf, size_t len);

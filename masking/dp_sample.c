@@ -97,6 +97,18 @@ uint64_t dp_ratio_nano(struct dp_ratio r)
 	return v > UINT64_MAX ? UINT64_MAX : (uint64_t)v;
 }
 
+void dp_nano_text(uint64_t nano, char *buf, size_t len)
+{
+	size_t l;
+
+	snprintf(buf, len, "%llu.%09llu",
+		 (unsigned long long)(nano / 1000000000u),
+		 (unsigned long long)(nano % 1000000000u));
+	for (l = strlen(buf); l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.';
+	     l--)
+		buf[l - 1] = 0;
+}
+
 double dp_ratio_value(struct dp_ratio r)
 {
 	return r.den ? (double)r.num / (double)r.den : 0.0;

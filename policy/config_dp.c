@@ -778,13 +778,8 @@ const struct cfg_dp_agg *cfg_dp_agg_find(const struct cfg_dataset *d,
 int cfg_synth_name(const struct cfg_dataset *d, enum view_fmt form, char *buf,
 		   size_t len)
 {
-	const char *slash = strrchr(d->name, '/');
-	const char *dot = strrchr(slash ? slash + 1 : d->name, '.');
-	size_t stem = dot && dot != (slash ? slash + 1 : d->name)
-			      ? (size_t)(dot - d->name)
-			      : strlen(d->name);
-	int n = snprintf(buf, len, "%.*s.synthetic.%s", (int)stem, d->name,
-			 view_fmt_name(form));
+	int n = snprintf(buf, len, "%.*s.synthetic.%s", (int)cfg_stem_len(d),
+			 d->name, view_fmt_name(form));
 
 	return n > 0 && (size_t)n < len ? 0 : -ENAMETOOLONG;
 }

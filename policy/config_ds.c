@@ -715,14 +715,20 @@ static int cfg_ds_cmp(const void *a, const void *b)
 	return x->line < y->line ? -1 : x->line > y->line;
 }
 
-int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
-		  size_t len)
+size_t cfg_stem_len(const struct cfg_dataset *d)
 {
 	const char *slash = strrchr(d->name, '/');
 	const char *dot = strrchr(slash ? slash + 1 : d->name, '.');
-	size_t stem = dot && dot != (slash ? slash + 1 : d->name)
-			      ? (size_t)(dot - d->name)
-			      : strlen(d->name);
+
+	return dot && dot != (slash ? slash + 1 : d->name)
+		       ? (size_t)(dot - d->name)
+		       : strlen(d->name);
+}
+
+int cfg_form_name(const struct cfg_dataset *d, unsigned form, char *buf,
+		  size_t len)
+{
+	size_t stem = cfg_stem_len(d);
 	int f = form ? __builtin_ctz(form) : 0;
 	int n = snprintf(buf, len, "%.*s.%s", (int)stem, d->name,
 			 view_fmt_name((enum view_fmt)f));

@@ -142,6 +142,8 @@ int cfg_dp_budget_parse(struct cfg_ctx *x, const struct cfg_node *n);
 int cfg_dp_dataset(struct cfg_ctx *x, struct cfg_dataset *d,
 		   const struct cfg_node *v);
 void cfg_dp_dataset_fini(struct cfg_dataset *d);
+/* The length of d's name without its file name's last suffix. */
+size_t cfg_stem_len(const struct cfg_dataset *d);
 /* After the datasets: no dataset hidden by a DP release's file. */
 int cfg_dp_names_check(struct cfg_ctx *x);
 

@@ -127,18 +127,6 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 	return rc;
 }
 
-/* A nano-epsilon amount as decimal text ("0.25"). */
-static void cli_nano(uint64_t v, char *buf, size_t len)
-{
-	size_t l;
-
-	snprintf(buf, len, "%llu.%09llu", (unsigned long long)(v / 1000000000u),
-		 (unsigned long long)(v % 1000000000u));
-	for (l = strlen(buf); l > 2 && buf[l - 1] == '0' && buf[l - 2] != '.';
-	     l--)
-		buf[l - 1] = 0;
-}
-
 /*
  * The DP releases of d: each built once for the default role (columns,
  * tables and domains checked against the data; nothing is printed of
@@ -160,7 +148,7 @@ static int cli_check_dp(struct sbx *s, const struct cfg_dataset *d)
 		if (sbx_dp_sub(name, "csv", sub, sizeof(sub)) ||
 		    sbx_dp_cost(d, sub, &eps, &delta))
 			continue;
-		cli_nano(eps, e, sizeof(e));
+		dp_nano_text(eps, e, sizeof(e));
 		if (sbx_build(s, d, sub, s->cfg->default_role, &out, &err)) {
 			printf("  error: %s\n", err.msg);
 			errors++;
@@ -185,9 +173,9 @@ static int cli_check_dp_cost(const struct cfg *c)
 
 	if (!c->dp.set)
 		return 0;
-	cli_nano(total, t, sizeof(t));
-	cli_nano(c->dp.per_role, r, sizeof(r));
-	cli_nano(c->dp.per_sandbox, b, sizeof(b));
+	dp_nano_text(total, t, sizeof(t));
+	dp_nano_text(c->dp.per_role, r, sizeof(r));
+	dp_nano_text(c->dp.per_sandbox, b, sizeof(b));
 	printf("dp: every release together costs epsilon %s (basic "
 	       "composition); budget per role %s, per sandbox %s%s\n",
 	       t, c->dp.per_role ? r : "unlimited",
