@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "format.h"
 #include "methods.h"
 
 #define XRV_SMALL_KEPT 8 /* small-count lines kept per column */
@@ -513,6 +516,77 @@ static void xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
 	}
 }
 
+/* ---- Parquet ---- */
+
+/*
+ * A Parquet result, read through the table of formats from a memory file:
+ * its column names as the header record, then every row, each cell as
+ * the text a CSV of it would hold (NULL as empty), reviewed like a CSV's
+ * (raw values, PII, small counts, row copies). A file the reader refuses
+ * is -EINVAL: the caller treats it as opaque (fail closed).
+ */
+static int xrv_parquet(struct xrv_ctx *x, const uint8_t *p, size_t len)
+{
+	const struct view_format *f = view_format_get(VIEW_FMT_PARQUET);
+	struct view_source src = { NULL, NULL, NULL, NULL };
+	struct view_req req = { .sub = "", .fd = -1 };
+	struct spot_err err = { "" };
+	const struct pipe_col *cols;
+	struct pipe_batch b;
+	uint64_t rec = 0;
+	size_t ncols;
+	int rc, fd = memfd_create("spotfs-review", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, p + off, len - off);
+
+		if (n <= 0) {
+			close(fd);
+			return -EIO;
+		}
+		off += (size_t)n;
+	}
+	req.fd = fd;
+	rc = f ? f->source_open(&req, &src, &err) : -ENOTSUP;
+	if (!rc)
+		rc = src.ops->columns(src.state, &cols, &ncols, &err);
+	if (!rc && pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS))
+		rc = -ENOMEM;
+	else if (!rc) {
+		for (size_t c = 0; !rc && c < ncols; c++)
+			rc = xrv_cell(x, (const uint8_t *)cols[c].name,
+				      cols[c].name_len, 0, 1, c);
+		xrv_row_end(x, rec++);
+		while (!rc) {
+			pipe_batch_clear(&b);
+			rc = src.ops->next_batch(src.state, &b, &err);
+			if (rc || !b.nrows)
+				break;
+			for (size_t r = 0; !rc && r < b.nrows; r++) {
+				for (size_t c = 0; !rc && c < ncols; c++) {
+					const struct pipe_cell *v =
+						&b.in[r * ncols + c];
+
+					rc = v->type == PIPE_NULL
+						     ? xrv_cell(x, v->p, 0, rec,
+								rec + 1, c)
+						     : xrv_cell(x, v->p, v->len,
+								rec, rec + 1,
+								c);
+				}
+				xrv_row_end(x, rec++);
+			}
+		}
+		pipe_batch_fini(&b);
+	}
+	if (src.free)
+		src.free(src.obj);
+	close(fd);
+	return rc == -ENOMEM ? rc : rc ? -EINVAL : 0;
+}
+
 /* ---- kinds ---- */
 
 static bool xrv_ext(const char *name, const char *const *exts)
@@ -557,16 +631,37 @@ int xrv_review(struct xrec *rec, const struct cfg *cfg,
 {
 	static const char *const csv_ext[] = { "csv", "tsv", NULL };
 	static const char *const opaque_ext[] = {
-		"parquet", "gz",     "zip",  "xz",  "bz2", "zst",
-		"db",	   "sqlite", "xlsx", "pdf", "png", "jpg",
-		"pkl",	   "pickle", "npy",  NULL,
+		"gz",  "zip", "xz",  "bz2", "zst",    "db",  "sqlite", "xlsx",
+		"pdf", "png", "jpg", "pkl", "pickle", "npy", NULL,
 	};
 	struct xrv_ctx x = { .rec = rec, .cfg = cfg, .o = o, .out = out };
+	bool pq = len >= 8 && !memcmp(p, "PAR1", 4) &&
+		  !memcmp(p + len - 4, "PAR1", 4);
 	int rc = 0;
 
 	xrv_init_seps();
 	memset(out, 0, sizeof(*out));
-	if (xrv_ext(name, opaque_ext) || xrv_opaque(p, len)) {
+	if (pq) { /* Parquet: its cells, as a CSV's */
+		out->type = "parquet";
+		spot_buf_init(&x.cell);
+		x.matches = calloc(xrec_ndatasets(rec) + 1, sizeof(uint64_t));
+		rc = !x.matches || xset_new(1u << 20, &x.seen) ? -ENOMEM : 0;
+		if (!rc)
+			rc = xrv_parquet(&x, p, len);
+		xrv_flush(&x);
+		if (!rc)
+			xrv_csv_findings(&x);
+		if (rc == -EINVAL) { /* unreadable: opaque, fail closed */
+			rc = 0;
+			out->type = "opaque";
+			if (!o->allow_opaque)
+				xrv_add(&x, XRV_OPAQUE, 0, 0,
+					"a Parquet file that cannot be read");
+		}
+		goto out;
+	}
+	if (xrv_ext(name, (const char *const[]){ "parquet", NULL }) ||
+	    xrv_ext(name, opaque_ext) || xrv_opaque(p, len)) {
 		out->type = "opaque";
 		if (!o->allow_opaque)
 			xrv_add(&x, XRV_OPAQUE, 0, 0,

@@ -3,10 +3,12 @@
  * export_review.h - the review of one file leaving the sandbox (spotfs
  * export): its bytes against what the daemon recorded (export_set.h).
  *
- * Kinds of file: CSV (by extension .csv/.tsv), plain text (.txt, .md,
- * .json, .jsonl, .log, or any other name whose bytes hold no NUL and no
- * known binary magic), and opaque (gzip, zip, Parquet, anything binary):
- * an opaque file is one finding unless the policy allows opaque files.
+ * Kinds of file: CSV (by extension .csv/.tsv), Parquet (by its magic at
+ * both ends: read through the table of formats, its cells reviewed as a
+ * CSV's), plain text (.txt, .md, .json, .jsonl, .log, or any other name
+ * whose bytes hold no NUL and no known binary magic), and opaque (gzip,
+ * zip, a Parquet file that cannot be read, anything binary): an opaque
+ * file is one finding unless the policy allows opaque files.
  *
  * Findings (each with a 1-based line and, for CSV, column; never a value):
  *   raw_value   a cell, a word inside a cell, or a line equals a raw value
@@ -56,7 +58,7 @@ struct xrv_opts {
 };
 
 struct xrv_result {
-	const char *type; /* "csv", "text" or "opaque" */
+	const char *type; /* "csv", "parquet", "text" or "opaque" */
 	struct xrv_finding f[XRV_MAX_FINDINGS];
 	size_t n;
 	uint64_t total;

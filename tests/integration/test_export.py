@@ -328,3 +328,34 @@ def test_export_is_off_without_an_export_section(sandbox, tmp_path):
     assert r.returncode != 0
     assert "export is not enabled" in r.stdout + r.stderr
     assert not dest.exists()
+
+
+def test_parquet_results_are_reviewed_cell_by_cell(sandbox, tmp_path):
+    """A Parquet result is read through the format table and each cell
+    reviewed like a CSV's: a raw value and a small count are findings, a
+    clean aggregate passes, a Parquet that cannot be read stays opaque."""
+    from conftest import duck
+    s, _ = mounted(sandbox)
+    made = {}
+    for name, sql in {
+            "raw": "SELECT 'x' AS k, '%s' AS contact" % PLANTED,
+            "small": "SELECT * FROM (VALUES ('Berlin', 3), ('Paris', 40)) "
+                     "t(city, count)",
+            "clean": "SELECT * FROM (VALUES ('Berlin', 25), ('Paris', 25)) "
+                     "t(city, count)"}.items():
+        p = tmp_path / (name + ".parquet")
+        duck(tmp_path, "COPY (%s) TO '%s' (FORMAT parquet)" % (sql, p))
+        made[name] = put(s, "out/%s.parquet" % name, p.read_bytes())
+    r, out = export(made["raw"], str(tmp_path / "r.parquet"))
+    assert r.returncode == 1 and "raw_value" in kinds(out), r.stdout
+    assert PLANTED not in r.stdout + r.stderr
+    r, out = export(made["small"], str(tmp_path / "s.parquet"))
+    assert r.returncode == 1 and kinds(out) == ["small_count"], r.stdout
+    r, out = export(made["clean"], str(tmp_path / "c.parquet"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (tmp_path / "c.parquet").read_bytes() == \
+        (tmp_path / "clean.parquet").read_bytes()
+    bad = b"PAR1" + os.urandom(200) + b"PAR1"
+    put(s, "out/bad.parquet", bad)
+    r, out = export(s.path("out/bad.parquet"), str(tmp_path / "b.parquet"))
+    assert r.returncode == 1 and kinds(out) == ["opaque"], r.stdout
