@@ -156,7 +156,7 @@ static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 {
 	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS,
 				   bind,    NULL,  NULL,
-				   NULL,    0 };
+				   NULL,    0,	   false };
 	int fd = open(path, O_RDWR | O_TRUNC);
 
 	if (streaming) {
@@ -360,7 +360,7 @@ static void test_errors(void)
 
 static void test_small_file_one_worker(void)
 {
-	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL, 0 };
+	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL, 0, false };
 	struct res r;
 	int fd = open(path, O_RDWR | O_TRUNC);
 
