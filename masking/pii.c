@@ -9,7 +9,7 @@
  * The scanner tries the detectors where a match may start: after a byte
  * that is not an ASCII letter or digit (an e-mail: not a local-part
  * character either), and takes the first that matches, in the order
- * e-mail, URL, IBAN, card, SSN, IPv4, IPv6, phone. Inside a word it skips
+ * e-mail, URL, IBAN, IPv6, card, SSN, IPv4, phone. Inside a word it skips
  * to the word's end, and a first pass over the cell rules out the
  * detectors whose characters it lacks ('@', ':', digits...), so most text
  * costs a table lookup per byte. Every detector looks at a bounded window:
@@ -272,7 +272,22 @@ static unsigned pii_match(const struct pii_scan *s, size_t i, size_t *end)
 	if ((kinds & MSK_PII_IBAN) && (cl & PII_C_UPPER) && (g & PII_G_DIGIT) &&
 	    (*end = pii_iban(p, len, i)))
 		return MSK_PII_IBAN;
+	/*
+	 * A number the detectors below read (card, SSN, IPv4, phone) ends
+	 * its first digits with a separator or the text's end, never with a
+	 * letter ("5ab", "2024th"): most words that start with a digit stop
+	 * here. (An IPv6 group may go on in hex letters: tried first.)
+	 */
+	if ((kinds & MSK_PII_IP) && (g & PII_G_COLON) &&
+	    ((cl & PII_C_HEX) || c == ':') && (*end = pii_ipv6(p, len, i)))
+		return MSK_PII_IP;
 	if (cl & PII_C_DIGIT) {
+		size_t k = i + 1;
+
+		while (k < len && pii_digit(p[k]))
+			k++;
+		if (k < len && pii_alpha(p[k]))
+			return 0;
 		if ((kinds & MSK_PII_CARD) && (*end = pii_card(p, len, i)))
 			return MSK_PII_CARD;
 		if ((kinds & MSK_PII_SSN) && (*end = pii_ssn(p, len, i)))
@@ -280,10 +295,7 @@ static unsigned pii_match(const struct pii_scan *s, size_t i, size_t *end)
 		if ((kinds & MSK_PII_IP) && (*end = pii_ipv4(p, len, i)))
 			return MSK_PII_IP;
 	}
-	if ((kinds & MSK_PII_IP) && (g & PII_G_COLON) &&
-	    ((cl & PII_C_HEX) || c == ':') && (*end = pii_ipv6(p, len, i)))
-		return MSK_PII_IP;
-	if ((kinds & MSK_PII_PHONE) && (g & PII_G_DIGIT) &&
+	if ((kinds & MSK_PII_PHONE) &&
 	    ((cl & PII_C_DIGIT) || c == '+' || c == '(') &&
 	    (*end = pii_phone(p, len, i)))
 		return MSK_PII_PHONE;
