@@ -603,25 +603,23 @@ static void test_foreign(void)
 /* Formula injection: cells a spreadsheet would run get a leading '. */
 static void test_guard(void)
 {
-	static const char in[] =
-		"h,@who,n,t\r\n"
-		"=1+2,-5,1e3,\"@SUM(A1)\"\r\n"
-		"+49 30 1,+3.25,-1e-3,\"\ttab\"\r\n"
-		"-,-.5,-inf,\"-2+3\"\r\n"
-		"plain,-7,+0,\"a,=b\"\r\n"
-		"x,-1e,--5,\"\rcr\"\r\n";
-	static const char want[] =
-		"h,'@who,n,t\r\n"
-		"'=1+2,-5,1e3,\"'@SUM(A1)\"\r\n"
-		"'+49 30 1,+3.25,-1e-3,\"'\ttab\"\r\n"
-		"'-,-.5,-inf,\"'-2+3\"\r\n"
-		"plain,-7,+0,\"a,=b\"\r\n"
-		"x,'-1e,'--5,\"'\rcr\"\r\n";
-	static const char *const nums[] = { "-5",  "+3.25", "-.5", "-1e-3",
-					    "+1E+9", "-5.",  "-inf", "+NaN",
-					    "-Infinity" };
-	static const char *const not_nums[] = { "-",	"+",   "-e5", "-1e",
-						"--5",	"-5%", "-1,5", "-0x1",
+	static const char in[] = "h,@who,n,t\r\n"
+				 "=1+2,-5,1e3,\"@SUM(A1)\"\r\n"
+				 "+49 30 1,+3.25,-1e-3,\"\ttab\"\r\n"
+				 "-,-.5,-inf,\"-2+3\"\r\n"
+				 "plain,-7,+0,\"a,=b\"\r\n"
+				 "x,-1e,--5,\"\rcr\"\r\n";
+	static const char want[] = "h,'@who,n,t\r\n"
+				   "'=1+2,-5,1e3,\"'@SUM(A1)\"\r\n"
+				   "'+49 30 1,+3.25,-1e-3,\"'\ttab\"\r\n"
+				   "'-,-.5,-inf,\"'-2+3\"\r\n"
+				   "plain,-7,+0,\"a,=b\"\r\n"
+				   "x,'-1e,'--5,\"'\rcr\"\r\n";
+	static const char *const nums[] = { "-5",    "+3.25", "-.5",
+					    "-1e-3", "+1E+9", "-5.",
+					    "-inf",  "+NaN",  "-Infinity" };
+	static const char *const not_nums[] = { "-",   "+",    "-e5",  "-1e",
+						"--5", "-5%",  "-1,5", "-0x1",
 						"-5 ", "-infx" };
 	struct run res;
 	size_t i;
