@@ -178,7 +178,7 @@ static size_t pii_email(const struct pii_scan *s, size_t i)
 {
 	const uint8_t *p = s->p;
 	size_t len = s->len, k = i, at, m, end;
-	bool obf = false;
+	bool obf = s->gate & PII_G_OBF; /* "(at)", "(dot)" may occur */
 
 	while (k < len && k - i <= PII_LOCAL_SCAN) {
 		if (pii_local_char(p[k]))
@@ -190,14 +190,11 @@ static size_t pii_email(const struct pii_scan *s, size_t i)
 	}
 	if (k == i || k - i > PII_LOCAL_SCAN || k >= len)
 		return 0;
-	if (p[k] == '@') {
+	if (p[k] == '@')
 		at = k + 1;
-	} else if ((s->gate & PII_G_OBF) && (at = pii_token(p, len, k, "at"))) {
-		obf = true;
-	} else {
+	else if (!obf || !(at = pii_token(p, len, k, "at")))
 		return 0;
-	}
-	end = pii_domain(p, len, at, obf || (s->gate & PII_G_OBF));
+	end = pii_domain(p, len, at, obf);
 	if (!end || !pii_end_ok(p, len, end))
 		return 0;
 	return end;
