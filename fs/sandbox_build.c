@@ -304,6 +304,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.emit_rewind = sink ? vc_sink_rewind : NULL,
 			.emit_after = vc_sink_room(sink),
 			.rw = sink ? &rw : NULL,
+			.csv_injection = d->csv_injection,
 		};
 
 		struct sbx_kstamp ks;

@@ -317,6 +317,8 @@ int view_build_rows(const struct view_format *f, const struct view_req *req,
 		rc = req->bind(req->arg, NULL, cols, ncols, &plan, err);
 	if (!rc)
 		rc = to->sink_new(&out->buf, &sink, err);
+	if (!rc)
+		view_sink_csv_injection(&sink, req->form, req->csv_injection);
 	/* A limit of all rows runs the sink as it is (Parquet's footer is
 	 * written at the end); a stop after some rows leaves out the end. */
 	if (!rc && req->limit == UINT64_MAX && req->emit)

@@ -84,6 +84,17 @@ enum view_fmt {
 /* The bit of a format in a set of formats (struct view_format.forms). */
 #define VIEW_FMT_BIT(f) (1u << (f))
 
+/*
+ * Formula injection in served CSV (csv.h): cells a spreadsheet would run as
+ * formulas get a leading ' unless the config says off. 0 is the default,
+ * so a request that does not say is guarded.
+ */
+enum view_csv_injection {
+	VIEW_CSV_INJ_DEFAULT = 0, /* neutralize */
+	VIEW_CSV_INJ_NEUTRALIZE,
+	VIEW_CSV_INJ_OFF, /* every cell as it is */
+};
+
 /* What one view build reads and how it binds plans. */
 struct view_req {
 	enum view_fmt form; /* the output: the source's own format or a form */
@@ -127,6 +138,8 @@ struct view_req {
 	 * then the file's bytes and out->buf stays empty.
 	 */
 	const struct spot_rwfile *rw;
+	/* CSV output (the own form or a conversion): the formula guard. */
+	enum view_csv_injection csv_injection;
 };
 
 /*
@@ -199,6 +212,13 @@ struct view_stream {
 	struct spot_buf *out;
 	bool streaming;
 };
+
+/*
+ * Set the formula guard of a writer made by the sink_new of format form
+ * (nothing for other formats than CSV). A writer is guarded until told.
+ */
+void view_sink_csv_injection(struct view_sink *sink, enum view_fmt form,
+			     enum view_csv_injection m);
 
 extern const struct pipe_sink_ops view_stream_ops;
 int view_stream_restart(struct view_stream *s);

@@ -266,7 +266,8 @@ struct msk_param {
 };
 
 static const struct msk_param msk_params[] = {
-	{ "length", MSK_BIT(MSK_HASH) | MSK_BIT(MSK_TOKENIZE) },
+	{ "length",
+	  MSK_BIT(MSK_HASH) | MSK_BIT(MSK_TOKENIZE) | MSK_BIT(MSK_PII) },
 	{ "prefix", MSK_BIT(MSK_TOKENIZE) },
 	{ "pattern", MSK_BIT(MSK_MASK) },
 	{ "keep_first", MSK_BIT(MSK_PARTIAL) },
@@ -287,6 +288,7 @@ static const struct msk_param msk_params[] = {
 	{ "epsilon", MSK_BIT(MSK_NOISE) },
 	{ "sensitivity", MSK_BIT(MSK_NOISE) },
 	{ "detect", MSK_BIT(MSK_PII) },
+	{ "replace", MSK_BIT(MSK_PII) },
 	{ "alphabet", MSK_BIT(MSK_FPE) },
 	{ "luhn", MSK_BIT(MSK_FPE) },
 	{ "iban", MSK_BIT(MSK_FPE) },
@@ -374,8 +376,9 @@ static int msk_set_string(const char *key, const char *v, size_t max,
 static int msk_parse_detect(const char *v, unsigned *out, struct spot_err *err)
 {
 	static const unsigned kinds[] = { MSK_PII_EMAIL, MSK_PII_PHONE,
-					  MSK_PII_CARD, MSK_PII_SSN,
-					  MSK_PII_IBAN };
+					  MSK_PII_CARD,	 MSK_PII_SSN,
+					  MSK_PII_IBAN,	 MSK_PII_IP,
+					  MSK_PII_URL };
 	unsigned mask = 0;
 	const char *s = v;
 
@@ -410,7 +413,7 @@ static int msk_parse_detect(const char *v, unsigned *out, struct spot_err *err)
 	return 0;
 bad:
 	spot_err_set(err, "detect: expected a comma-separated list of email, "
-			  "phone, card, ssn, iban or all");
+			  "phone, card, ssn, iban, ip, url or all");
 	return -EINVAL;
 }
 
@@ -575,6 +578,15 @@ int msk_rule_set(struct msk_rule *r, const char *key, const char *value,
 		return msk_set_char(value, &r->mask_char, err);
 	if (strcmp(key, "detect") == 0)
 		return msk_parse_detect(value, &r->pii_kinds, err);
+	if (strcmp(key, "replace") == 0) {
+		static const char *const how[] = { "tag", "hash" };
+		unsigned u;
+		int rc = msk_parse_enum(key, value, how, 2, &u, err);
+
+		if (!rc)
+			r->pii_hash = u == 1;
+		return rc;
+	}
 	if (strcmp(key, "pattern") == 0) {
 		if (!*value) {
 			spot_err_set(err, "pattern: must not be empty");
@@ -690,7 +702,8 @@ int msk_rule_check(const struct msk_rule *r, struct spot_err *err)
 		}
 		return 0;
 	case MSK_PII:
-		if (!r->pii_kinds || (r->pii_kinds & ~(unsigned)MSK_PII_ALL))
+		if (!r->pii_kinds || (r->pii_kinds & ~(unsigned)MSK_PII_ALL) ||
+		    r->hash_len < MSK_HASH_MIN || r->hash_len > MSK_HASH_MAX)
 			goto bad;
 		return 0;
 	case MSK_FPE:

@@ -35,7 +35,7 @@ enum msk_method {
 	MSK_FAKE,     /* deterministic fake value of a kind */
 	MSK_GENERALIZE, /* numbers to ranges, dates to month/year, prefixes */
 	MSK_NOISE,	/* calibrated Laplace noise, deterministic per cell */
-	MSK_PII,	/* redact PII found in free text */
+	MSK_PII,	/* replace PII found in free text: tags or pseudonyms */
 	MSK_FPE,	/* FF1 format-preserving encryption (reversible) */
 	MSK_SHIFT,	/* dates moved by a keyed offset, one per entity */
 	MSK_TRUNCATE,	/* timestamps cut to the hour, day or month */
@@ -90,13 +90,19 @@ enum msk_trunc_to {
 	MSK_TRUNC_YEAR,
 };
 
+/*
+ * Bits 5..11 are left free: detect.h's whole-value kinds (DET_V_IPV4...)
+ * share a bit set with these.
+ */
 enum msk_pii_kind {
-	MSK_PII_EMAIL = 1u << 0,
+	MSK_PII_EMAIL = 1u << 0, /* also UTF-8 and "name(at)domain" forms */
 	MSK_PII_PHONE = 1u << 1,
 	MSK_PII_CARD = 1u << 2, /* 13-19 digits passing Luhn */
-	MSK_PII_SSN = 1u << 3,
+	MSK_PII_SSN = 1u << 3,	/* 9 digits in a row only after "SSN" */
 	MSK_PII_IBAN = 1u << 4, /* with a valid mod-97 check */
-	MSK_PII_ALL = 0x1f,
+	MSK_PII_IP = 1u << 12,	/* IPv4 (not after "version"), IPv6 */
+	MSK_PII_URL = 1u << 13, /* a URL with user name or password */
+	MSK_PII_ALL = 0x301f,
 };
 
 /*
@@ -122,6 +128,7 @@ struct msk_rule {
 	double noise_epsilon;	      /* noise: default 1.0 */
 	double noise_sensitivity;     /* noise: default 1.0; days for dates */
 	unsigned pii_kinds; /* pii: which detectors, default MSK_PII_ALL */
+	bool pii_hash; /* pii: replace: hash (keyed pseudonyms, hash_len) */
 	/*
 	 * hash, tokenize, fake, fpe: a consistency group (owned,
 	 * NUL-terminated), NULL for the default. Columns of one group share
@@ -190,6 +197,7 @@ int msk_rule_copy(struct msk_rule *dst, const struct msk_rule *src);
  * ("domain", "hash"), ("text", "[X]"), ("kind", "name"), ("to", "year"),
  * ("step", "10"), ("keep", "3"), ("epsilon", "0.5"), ("sensitivity", "1000"),
  * ("char", "#"), ("prefix", "tok_"), ("detect", "email,phone"),
+ * ("replace", "hash") and ("length", "16") for pii,
  * ("alphabet", "digits"), ("luhn", "true"), ("iban", "true"),
  * ("group", "customer"), ("max", "30d") and ("per", "patient_id") for
  * shift, ("to", "hour") for truncate, ("step", "5"), ("min", "0") and
@@ -259,10 +267,23 @@ int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
 unsigned msk_pii_detect(const uint8_t *p, size_t len);
 /*
  * Copy (p, len) to out with every PII match of the given kinds replaced by a
- * tag: "[EMAIL]", "[PHONE]", "[CARD]", "[SSN]", "[IBAN]". 0 or -ENOMEM.
+ * tag: "[EMAIL]", "[PHONE]", "[CARD]", "[SSN]", "[IBAN]", "[IP]", "[URL]".
+ * 0 or -ENOMEM.
  */
 int msk_pii_redact(const uint8_t *p, size_t len, unsigned kinds,
 		   struct spot_buf *out);
+/*
+ * The same; with keys k (not NULL), each match becomes "[KIND:hex]", hex
+ * being msk_hash_hex (hex_len characters) of the match normalised: an
+ * e-mail in lower case with "(at)"/"(dot)" undone, the digits of a card,
+ * SSN or phone number, an IBAN without blanks, an IP address in canonical
+ * form, a URL as written. So one address gets one token in every cell,
+ * column and dataset of a sandbox, and another secret gives other tokens.
+ * 0 or -ENOMEM.
+ */
+int msk_pii_replace(const uint8_t *p, size_t len, unsigned kinds,
+		    const struct msk_keys *k, unsigned hex_len,
+		    struct spot_buf *out);
 /* Human name of a single kind ("email"). */
 const char *msk_pii_name(unsigned kind);
 

@@ -799,7 +799,9 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 	case MSK_NOISE:
 		return msk_noise(r, k, cell, in, len, in_type, out);
 	case MSK_PII:
-		return msk_pii_redact(in, len, r->pii_kinds, out);
+		return msk_pii_replace(in, len, r->pii_kinds,
+				       r->pii_hash ? k : NULL, r->hash_len,
+				       out);
 	case MSK_FPE:
 		return msk_fpe(r, k, in, len, false, out);
 	case MSK_SHIFT:
@@ -821,7 +823,8 @@ static bool msk_needs_keys(const struct msk_rule *r)
 	       r->method == MSK_FAKE || r->method == MSK_NOISE ||
 	       r->method == MSK_FPE || r->method == MSK_SHIFT ||
 	       r->method == MSK_SCRAMBLE ||
-	       (r->method == MSK_EMAIL && r->email_domain == MSK_EMAIL_HASH);
+	       (r->method == MSK_EMAIL && r->email_domain == MSK_EMAIL_HASH) ||
+	       (r->method == MSK_PII && r->pii_hash);
 }
 
 int msk_apply(const struct msk_rule *r, const struct msk_keys *k,

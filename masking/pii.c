@@ -1,358 +1,300 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * pii.c - detectors of personal data in free text (e-mail addresses, phone
- * numbers, payment cards, US SSNs, IBANs), for the "pii" masking method and
- * for `spotfs scan`.
+ * pii.c - detectors of personal data in free text, for the "pii" masking
+ * method and for `spotfs scan` / `spotfs check`: e-mail addresses (with
+ * UTF-8 local parts and domains, and "name(at)domain" obfuscations), URLs
+ * carrying credentials, IPv4 and IPv6 addresses, phone numbers, payment
+ * cards, US SSNs and IBANs (the last five and the addresses in pii_num.c).
  *
- * The scanner tries the detectors at each byte where a match may start (the
- * previous byte is not a letter or digit) and takes the first that matches,
- * in the order email, IBAN, card, SSN, phone. Every detector looks at a
- * bounded window, so a scan is linear in the text. The detectors work on
- * ASCII; other bytes (UTF-8 included) count as separators between words.
- * They err on the side of redacting: a 10..15 digit number written like a
- * phone number is redacted as one.
+ * The scanner tries the detectors where a match may start: after a byte
+ * that is not an ASCII letter or digit (an e-mail: not a local-part
+ * character either), and takes the first that matches, in the order
+ * e-mail, URL, IBAN, IPv6, card, SSN, IPv4, phone. Inside a word it skips
+ * to the word's end, and a first pass over the cell rules out the
+ * detectors whose characters it lacks ('@', ':', digits...), so most text
+ * costs a table lookup per byte. Every detector looks at a bounded window:
+ * a scan is linear in the text. Bytes that are not ASCII separate words,
+ * except inside an e-mail address, where valid UTF-8 letters belong to it.
+ * The detectors err on the side of redacting: a 10..15 digit number
+ * written like a phone number is redacted as one.
+ *
+ * Each match becomes a tag ("[EMAIL]") or, with keys, a keyed pseudonym of
+ * its normalised value ("[EMAIL:3f9a1c0d2b7e4a55]", msk_hash_hex), so the
+ * same address gets the same token in every cell, column and dataset of a
+ * sandbox, whatever its case or obfuscation.
  */
 #include "methods.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <string.h>
 
-#define PII_LOCAL_MAX 64 /* RFC 5321 limit of the local part */
+#include "pii_i.h"
+
+/* RFC 5321 limits the local part to 64 bytes; a longer run before an '@'
+ * is redacted too, up to this many bytes */
+#define PII_LOCAL_SCAN 1024
 #define PII_DOMAIN_MAX 253
-#define PII_CARD_MIN 13
-#define PII_CARD_MAX 19
-#define PII_CARD_GROUP 3    /* shortest group of digits between separators */
-#define PII_PHONE_MIN 10    /* E.164 without the country code is >= 10 */
-#define PII_PHONE_MAX 15    /* E.164 maximum */
-#define PII_PHONE_SEP_RUN 2 /* ") " between area code and number */
-#define PII_IBAN_MIN 15	    /* Norway */
-#define PII_IBAN_MAX 34
+#define PII_SCHEME_MAX 32
+#define PII_USERINFO_MAX 256
+#define PII_URL_MAX 2048 /* a longer URL is cut: the rest scanned as text */
+#define PII_NORM_MAX 1024
+#define PII_TOKEN_MAX 8 /* " [dot] " */
 
-static bool pii_digit(uint8_t c)
-{
-	return c >= '0' && c <= '9';
-}
+/* What a cell holds, from one pass: which detectors can match at all. */
+enum pii_gate {
+	PII_G_AT = 1u << 0,    /* '@' */
+	PII_G_OBF = 1u << 1,   /* '(' '[' '{' '<': "(at)" */
+	PII_G_COLON = 1u << 2, /* ':' */
+	PII_G_DIGIT = 1u << 3,
+	PII_G_UPPER = 1u << 4,
+	PII_G_PLUS = 1u << 5, /* '+' '(' : a phone may start there */
+};
 
-static bool pii_upper(uint8_t c)
-{
-	return c >= 'A' && c <= 'Z';
-}
+static const uint8_t pii_gates[256] = {
+	['@'] = PII_G_AT,
+	['('] = PII_G_OBF | PII_G_PLUS,
+	['['] = PII_G_OBF,
+	['{'] = PII_G_OBF,
+	['<'] = PII_G_OBF,
+	[':'] = PII_G_COLON,
+	['+'] = PII_G_PLUS,
+	['0' ... '9'] = PII_G_DIGIT,
+	['A' ... 'Z'] = PII_G_UPPER,
+};
 
-static bool pii_alpha(uint8_t c)
-{
-	return pii_upper(c) || (c >= 'a' && c <= 'z');
-}
-
-static bool pii_alnum(uint8_t c)
-{
-	return pii_alpha(c) || pii_digit(c);
-}
+struct pii_scan {
+	const uint8_t *p;
+	size_t len;
+	unsigned kinds;
+	unsigned gate;
+};
 
 static bool pii_local_char(uint8_t c)
 {
-	return pii_alnum(c) || (c && strchr("._%+-", c));
+	return pii_cls[c] & (PII_C_ALNUM | PII_C_LOCAL);
 }
 
-/* True when the byte at i may end a match: end of text or not alnum. */
-static bool pii_end_ok(const uint8_t *p, size_t len, size_t i)
+/*
+ * Whether an e-mail address may start at i: the byte before is not part of
+ * a local part (an ASCII local character, or a valid UTF-8 sequence), so
+ * each run of local-part characters is scanned from its first byte only.
+ */
+static bool pii_email_start(const uint8_t *p, size_t len, size_t i)
 {
-	return i >= len || !pii_alnum(p[i]);
+	size_t j;
+
+	if (!i)
+		return true;
+	if (p[i - 1] < 0x80)
+		return !pii_local_char(p[i - 1]);
+	for (j = i - 1; j > 0 && i - j < 4 && (p[j] & 0xc0) == 0x80; j--)
+		;
+	return pii_u8len(p, len, j) != i - j;
 }
 
-/* ---- email ---- */
+/* ---- e-mail ---- */
 
-/* Labels of letters, digits and '-', the last of >= 2 letters. */
-static size_t pii_domain(const uint8_t *p, size_t len, size_t i)
+/*
+ * An obfuscated '@' or '.' at k: an optional blank, "(at)" / "[at]" /
+ * "{at}" / "<at>" (or "dot"; any case), an optional blank. Where it ends,
+ * or 0.
+ */
+static size_t pii_token(const uint8_t *p, size_t len, size_t k,
+			const char *word)
+{
+	static const char open[] = "([{<", close[] = ")]}>";
+	size_t wl = strlen(word), j;
+	const char *o;
+
+	if (k < len && (p[k] == ' ' || p[k] == '\t'))
+		k++;
+	if (k >= len || !(o = memchr(open, p[k], 4)) || len - k < wl + 2)
+		return 0;
+	for (j = 0; j < wl; j++)
+		if (pii_lower(p[k + 1 + j]) != (uint8_t)word[j])
+			return 0;
+	if (p[k + 1 + wl] != (uint8_t)close[o - open])
+		return 0;
+	k += wl + 2;
+	if (k < len && (p[k] == ' ' || p[k] == '\t'))
+		k++;
+	return k;
+}
+
+/* After a label at k: a '.' or an obfuscated one; where the next label
+ * starts, or 0. */
+static size_t pii_dot(const uint8_t *p, size_t len, size_t k, bool obf)
+{
+	if (k + 1 < len && p[k] == '.')
+		return k + 1;
+	return obf ? pii_token(p, len, k, "dot") : 0;
+}
+
+/* "xn--" and letters or digits: a punycode (IDN) top-level domain. */
+static bool pii_xn(const uint8_t *p, size_t n)
+{
+	return n > 4 && pii_lower(p[0]) == 'x' && pii_lower(p[1]) == 'n' &&
+	       p[2] == '-' && p[3] == '-';
+}
+
+/*
+ * Labels of letters, digits, '-' and UTF-8 letters; at least two, the last
+ * of two or more letters (UTF-8 included) or a punycode label. Where the
+ * domain ends, or 0.
+ */
+static size_t pii_domain(const uint8_t *p, size_t len, size_t i, bool obf)
 {
 	size_t k = i, end = 0, labels = 0;
 
 	for (;;) {
-		size_t s = k;
+		size_t s = k, m;
 		bool tld = true;
 
-		while (k < len && k - i < PII_DOMAIN_MAX &&
-		       (pii_alnum(p[k]) || p[k] == '-')) {
-			tld = tld && pii_alpha(p[k]);
-			k++;
+		while (k < len && k - i < PII_DOMAIN_MAX) {
+			if (pii_alnum(p[k]) || p[k] == '-') {
+				tld = tld && pii_alpha(p[k]);
+				k++;
+			} else if (p[k] >= 0x80 && (m = pii_u8len(p, len, k))) {
+				k += m;
+			} else {
+				break;
+			}
 		}
 		if (k == s || p[s] == '-' || p[k - 1] == '-')
 			break;
 		labels++;
-		if (labels >= 2 && tld && k - s >= 2)
+		if (labels >= 2 &&
+		    ((tld && k - s >= 2) || pii_xn(p + s, k - s)))
 			end = k;
-		if (k + 1 < len && p[k] == '.')
-			k++;
-		else
+		if (!(k = pii_dot(p, len, k, obf)))
 			break;
 	}
 	return end;
 }
 
-static size_t pii_email(const uint8_t *p, size_t len, size_t i)
+static size_t pii_email(const struct pii_scan *s, size_t i)
 {
-	size_t k = i, end;
+	const uint8_t *p = s->p;
+	size_t len = s->len, k = i, at, m, end;
+	bool obf = s->gate & PII_G_OBF; /* "(at)", "(dot)" may occur */
 
-	if (i > 0 && pii_local_char(p[i - 1]))
+	while (k < len && k - i <= PII_LOCAL_SCAN) {
+		if (pii_local_char(p[k]))
+			k++;
+		else if (p[k] >= 0x80 && (m = pii_u8len(p, len, k)))
+			k += m;
+		else
+			break;
+	}
+	if (k == i || k - i > PII_LOCAL_SCAN || k >= len)
 		return 0;
-	while (k < len && k - i <= PII_LOCAL_MAX && pii_local_char(p[k]))
-		k++;
-	if (k == i || k - i > PII_LOCAL_MAX || k >= len || p[k] != '@')
+	if (p[k] == '@')
+		at = k + 1;
+	else if (!obf || !(at = pii_token(p, len, k, "at")))
 		return 0;
-	end = pii_domain(p, len, k + 1);
+	end = pii_domain(p, len, at, obf);
 	if (!end || !pii_end_ok(p, len, end))
 		return 0;
 	return end;
 }
 
-/* ---- card ---- */
+/* ---- URL with credentials ---- */
 
-static bool pii_luhn(const uint8_t *d, size_t n)
+static bool pii_url_end(uint8_t c)
 {
-	unsigned sum = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned v = d[n - 1 - i];
-
-		if (i % 2) {
-			v *= 2;
-			if (v > 9)
-				v -= 9;
-		}
-		sum += v;
-	}
-	return sum % 10 == 0;
+	return c <= ' ' || c == '"' || c == '<' || c == '>' || c == 0x7f;
 }
 
 /*
- * 13..19 digits in groups of at least three, single spaces or dashes between
- * the groups, Luhn-valid. The longest candidate that ends a group wins, so a
- * number that follows the card ("4111 1111 1111 1111 2024") does not hide it.
+ * scheme://userinfo@host...: a URL with a user name (and maybe a password)
+ * before its host. The whole URL is the match (its path and query often
+ * name the same account), up to a blank or quote, trailing punctuation
+ * left out.
  */
-static size_t pii_card(const uint8_t *p, size_t len, size_t i)
+static size_t pii_url(const struct pii_scan *s, size_t i)
 {
-	uint8_t d[PII_CARD_MAX], glen[PII_CARD_MAX + 1] = { 0 };
-	size_t ends[PII_CARD_MAX + 1];
-	size_t k = i, n = 0, g = 0;
+	const uint8_t *p = s->p;
+	size_t len = s->len, k = i, u, end;
 
-	while (k < len && n < PII_CARD_MAX) {
-		if (pii_digit(p[k])) {
-			d[n++] = (uint8_t)(p[k++] - '0');
-			ends[n] = k;
-			glen[n] = (uint8_t)++g;
-		} else if ((p[k] == ' ' || p[k] == '-') &&
-			   g >= PII_CARD_GROUP && k + 1 < len &&
-			   pii_digit(p[k + 1])) {
-			k++;
-			g = 0;
-		} else {
-			break;
-		}
-	}
-	for (; n >= PII_CARD_MIN; n--)
-		if (glen[n] >= PII_CARD_GROUP && pii_end_ok(p, len, ends[n]) &&
-		    pii_luhn(d, n))
-			return ends[n];
-	return 0;
-}
-
-/* ---- SSN ---- */
-
-static bool pii_digits(const uint8_t *p, size_t n, unsigned *v)
-{
-	size_t i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (!pii_digit(p[i]))
-			return false;
-		*v = *v * 10 + (unsigned)(p[i] - '0');
-	}
-	return true;
-}
-
-/* ddd-dd-dddd; areas 000, 666 and 900..999, group 00, serial 0000 excluded */
-static size_t pii_ssn(const uint8_t *p, size_t len, size_t i)
-{
-	unsigned area, group, serial;
-
-	if (len - i < 11 || p[i + 3] != '-' || p[i + 6] != '-')
+	while (k < len && k - i < PII_SCHEME_MAX &&
+	       (pii_alnum(p[k]) || p[k] == '+' || p[k] == '-' || p[k] == '.'))
+		k++;
+	if (k == i || len - k < 4 || memcmp(p + k, "://", 3))
 		return 0;
-	if (!pii_digits(p + i, 3, &area) || !pii_digits(p + i + 4, 2, &group) ||
-	    !pii_digits(p + i + 7, 4, &serial))
+	u = k += 3;
+	while (k < len && k - u < PII_USERINFO_MAX && !pii_url_end(p[k]) &&
+	       p[k] != '@' && p[k] != '/' && p[k] != '?' && p[k] != '#')
+		k++;
+	if (k == u || k + 1 >= len || p[k] != '@' || pii_url_end(p[k + 1]))
 		return 0;
-	if (area == 0 || area == 666 || area >= 900 || group == 0 ||
-	    serial == 0)
-		return 0;
-	if (!pii_end_ok(p, len, i + 11) ||
-	    (i + 12 < len && p[i + 11] == '-' && pii_digit(p[i + 12])))
-		return 0;
-	return i + 11;
-}
-
-/* ---- phone ---- */
-
-static bool pii_phone_sep(uint8_t c)
-{
-	return c == ' ' || c == '-' || c == '.';
-}
-
-/* '+' then 10..15 digits, separated by runs of at most two of " -.()". */
-static size_t pii_e164(const uint8_t *p, size_t len, size_t i)
-{
-	size_t k = i + 1, n = 0, end = 0, seps = 0;
-
-	if (k >= len || !(pii_digit(p[k]) || p[k] == '('))
-		return 0;
-	for (; k < len; k++) {
-		if (pii_digit(p[k])) {
-			if (++n > PII_PHONE_MAX)
-				return 0;
-			seps = 0;
-			end = k + 1;
-		} else if (pii_phone_sep(p[k]) || p[k] == '(' || p[k] == ')') {
-			if (++seps > PII_PHONE_SEP_RUN)
-				break;
-		} else {
-			break;
-		}
-	}
-	if (n < PII_PHONE_MIN || !pii_end_ok(p, len, end))
-		return 0;
+	end = k + 1;
+	while (end < len && end - i < PII_URL_MAX && !pii_url_end(p[end]))
+		end++;
+	while (end > k + 2 && strchr(".,;:!?)]}'", p[end - 1]))
+		end--;
 	return end;
-}
-
-/* Exactly n digits at *k; advance past them. */
-static bool pii_take_digits(const uint8_t *p, size_t len, size_t *k, size_t n)
-{
-	size_t j;
-
-	for (j = 0; j < n; j++)
-		if (*k + j >= len || !pii_digit(p[*k + j]))
-			return false;
-	*k += n;
-	return true;
-}
-
-/* An optional single separator at *k. */
-static void pii_skip_sep(const uint8_t *p, size_t len, size_t *k)
-{
-	if (*k < len && pii_phone_sep(p[*k]))
-		(*k)++;
-}
-
-/* NANP: (ddd) ddd-dddd, ddd-ddd-dddd, ddd.ddd.dddd, dddddddddd. */
-static size_t pii_nanp_at(const uint8_t *p, size_t len, size_t k)
-{
-	if (k < len && p[k] == '(') {
-		k++;
-		if (!pii_take_digits(p, len, &k, 3) || k >= len || p[k] != ')')
-			return 0;
-		k++;
-	} else if (!pii_take_digits(p, len, &k, 3)) {
-		return 0;
-	}
-	pii_skip_sep(p, len, &k);
-	if (!pii_take_digits(p, len, &k, 3))
-		return 0;
-	pii_skip_sep(p, len, &k);
-	if (!pii_take_digits(p, len, &k, 4) || !pii_end_ok(p, len, k))
-		return 0;
-	return k;
-}
-
-static size_t pii_phone(const uint8_t *p, size_t len, size_t i)
-{
-	size_t end;
-
-	if (p[i] == '+')
-		return pii_e164(p, len, i);
-	/* A leading country code "1 ", "1-" or "1.". */
-	if (p[i] == '1' && i + 1 < len && pii_phone_sep(p[i + 1])) {
-		end = pii_nanp_at(p, len, i + 2);
-		if (end)
-			return end;
-	}
-	return pii_nanp_at(p, len, i);
-}
-
-/* ---- IBAN ---- */
-
-/* ISO 13616: move the first four characters to the end, mod 97 == 1. */
-static bool pii_iban_ok(const uint8_t *c, size_t n)
-{
-	unsigned rem = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint8_t ch = c[(i + 4) % n];
-
-		if (pii_digit(ch))
-			rem = (rem * 10 + (unsigned)(ch - '0')) % 97;
-		else
-			rem = (rem * 100 + (unsigned)(ch - 'A' + 10)) % 97;
-	}
-	return rem == 1;
-}
-
-/*
- * Two capital letters, two digits, then capitals and digits, optionally in
- * groups separated by single spaces; 15..34 characters in all. The longest
- * candidate that ends a word and passes mod-97 wins.
- */
-static size_t pii_iban(const uint8_t *p, size_t len, size_t i)
-{
-	uint8_t c[PII_IBAN_MAX];
-	size_t ends[PII_IBAN_MAX + 1];
-	size_t k = i, n = 0;
-
-	if (len - i < PII_IBAN_MIN || !pii_upper(p[i]) ||
-	    !pii_upper(p[i + 1]) || !pii_digit(p[i + 2]) ||
-	    !pii_digit(p[i + 3]))
-		return 0;
-	while (k < len && n < PII_IBAN_MAX) {
-		if (pii_upper(p[k]) || pii_digit(p[k])) {
-			c[n++] = p[k++];
-			ends[n] = k;
-		} else if (p[k] == ' ' && k + 1 < len &&
-			   (pii_upper(p[k + 1]) || pii_digit(p[k + 1]))) {
-			k++;
-		} else {
-			break;
-		}
-	}
-	for (; n >= PII_IBAN_MIN; n--)
-		if (pii_end_ok(p, len, ends[n]) && pii_iban_ok(c, n))
-			return ends[n];
-	return 0;
 }
 
 /* ---- scanner ---- */
 
-/* The kind found at i (0 if none) and where its match ends. */
-static unsigned pii_match(const uint8_t *p, size_t len, size_t i,
-			  unsigned kinds, size_t *end)
+static unsigned pii_gate_of(const uint8_t *p, size_t len)
 {
-	uint8_t c = p[i];
+	unsigned g = 0;
 
-	if ((kinds & MSK_PII_EMAIL) && pii_local_char(c) &&
-	    (*end = pii_email(p, len, i)))
-		return MSK_PII_EMAIL;
-	if (i > 0 && pii_alnum(p[i - 1]))
+	for (size_t i = 0; i < len; i++)
+		g |= pii_gates[p[i]];
+	return g;
+}
+
+/* The kind found at i (0 if none) and where its match ends. */
+static unsigned pii_match(const struct pii_scan *s, size_t i, size_t *end)
+{
+	const uint8_t *p = s->p;
+	size_t len = s->len;
+	unsigned kinds = s->kinds, g = s->gate;
+	uint8_t c = p[i], cl = pii_cls[c];
+	uint8_t prev = i ? p[i - 1] : ' ';
+
+	if (pii_alnum(prev))
 		return 0;
-	if ((kinds & MSK_PII_IBAN) && pii_upper(c) &&
+	if ((kinds & MSK_PII_EMAIL) && (g & (PII_G_AT | PII_G_OBF)) &&
+	    pii_email_start(p, len, i) && (*end = pii_email(s, i)))
+		return MSK_PII_EMAIL;
+	if ((kinds & MSK_PII_URL) && (cl & PII_C_ALPHA) &&
+	    (g & (PII_G_AT | PII_G_COLON)) == (PII_G_AT | PII_G_COLON) &&
+	    (*end = pii_url(s, i)))
+		return MSK_PII_URL;
+	if ((kinds & MSK_PII_IBAN) && (cl & PII_C_UPPER) && (g & PII_G_DIGIT) &&
 	    (*end = pii_iban(p, len, i)))
 		return MSK_PII_IBAN;
-	if (!pii_digit(c) && c != '+' && c != '(')
-		return 0;
-	if ((kinds & MSK_PII_CARD) && pii_digit(c) &&
-	    (*end = pii_card(p, len, i)))
-		return MSK_PII_CARD;
-	if ((kinds & MSK_PII_SSN) && pii_digit(c) &&
-	    (*end = pii_ssn(p, len, i)))
-		return MSK_PII_SSN;
-	if ((kinds & MSK_PII_PHONE) && (*end = pii_phone(p, len, i)))
+	/*
+	 * A number the detectors below read (card, SSN, IPv4, phone) ends
+	 * its first digits with a separator or the text's end, never with a
+	 * letter ("5ab", "2024th"): most words that start with a digit stop
+	 * here. (An IPv6 group may go on in hex letters: tried first.)
+	 */
+	if ((kinds & MSK_PII_IP) && (g & PII_G_COLON) &&
+	    ((cl & PII_C_HEX) || c == ':') && (*end = pii_ipv6(p, len, i)))
+		return MSK_PII_IP;
+	if (cl & PII_C_DIGIT) {
+		size_t k = i + 1;
+
+		while (k < len && pii_digit(p[k]))
+			k++;
+		if (k < len && pii_alpha(p[k]))
+			return 0;
+		if ((kinds & MSK_PII_CARD) && (*end = pii_card(p, len, i)))
+			return MSK_PII_CARD;
+		if ((kinds & MSK_PII_SSN) && (*end = pii_ssn(p, len, i)))
+			return MSK_PII_SSN;
+		if ((kinds & MSK_PII_IP) && (*end = pii_ipv4(p, len, i)))
+			return MSK_PII_IP;
+	}
+	if ((kinds & MSK_PII_PHONE) &&
+	    ((cl & PII_C_DIGIT) || c == '+' || c == '(') &&
+	    (*end = pii_phone(p, len, i)))
 		return MSK_PII_PHONE;
 	return 0;
 }
@@ -361,39 +303,136 @@ static const char *pii_tag(unsigned kind)
 {
 	switch (kind) {
 	case MSK_PII_EMAIL:
-		return "[EMAIL]";
+		return "EMAIL";
 	case MSK_PII_PHONE:
-		return "[PHONE]";
+		return "PHONE";
 	case MSK_PII_CARD:
-		return "[CARD]";
+		return "CARD";
 	case MSK_PII_SSN:
-		return "[SSN]";
+		return "SSN";
+	case MSK_PII_IP:
+		return "IP";
+	case MSK_PII_URL:
+		return "URL";
 	default:
-		return "[IBAN]";
+		return "IBAN";
 	}
 }
 
-/* Scan (p, len); with out, copy it there with matches replaced by tags. */
-static int pii_scan(const uint8_t *p, size_t len, unsigned kinds,
-		    struct spot_buf *out, unsigned *found)
+/* An e-mail address as one string: lower-case ASCII, '@' and '.' for the
+ * obfuscated forms, no blanks. */
+static size_t pii_norm_email(const uint8_t *p, size_t n, uint8_t *o)
 {
+	size_t k = 0, w = 0, t;
+
+	while (k < n && w < PII_NORM_MAX) {
+		if (p[k] == ' ' || p[k] == '\t') {
+			k++;
+		} else if (strchr("([{<", p[k]) &&
+			   ((t = pii_token(p, n, k, "at")) ||
+			    (t = pii_token(p, n, k, "dot")))) {
+			o[w++] = pii_lower(p[k + 1]) == 'a' ? '@' : '.';
+			k = t;
+		} else {
+			o[w++] = pii_lower(p[k++]);
+		}
+	}
+	return w;
+}
+
+/*
+ * The value a pseudonym is made of: an e-mail address normalised, the
+ * digits of a card, SSN or phone number, an IBAN without blanks in capitals,
+ * an IP address in its canonical form, a URL as written.
+ */
+static size_t pii_norm(unsigned kind, const uint8_t *p, size_t n, uint8_t *o)
+{
+	size_t w = 0;
+
+	switch (kind) {
+	case MSK_PII_EMAIL:
+		return pii_norm_email(p, n, o);
+	case MSK_PII_CARD:
+	case MSK_PII_SSN:
+	case MSK_PII_PHONE:
+		for (size_t k = 0; k < n && w < PII_NORM_MAX; k++)
+			if (pii_digit(p[k]))
+				o[w++] = p[k];
+		return w;
+	case MSK_PII_IBAN:
+		for (size_t k = 0; k < n && w < PII_NORM_MAX; k++)
+			if (pii_alnum(p[k]))
+				o[w++] = (uint8_t)(pii_cls[p[k]] & PII_C_LOWER
+							   ? p[k] - 32
+							   : p[k]);
+		return w;
+	case MSK_PII_IP:
+		w = pii_ip_canon(p, n, (char *)o, PII_NORM_MAX);
+		if (w)
+			return w;
+		break;
+	default:
+		break;
+	}
+	w = n < PII_NORM_MAX ? n : PII_NORM_MAX;
+	memcpy(o, p, w);
+	return w;
+}
+
+/* "[KIND]", or "[KIND:hex]" under keys. */
+static int pii_put(unsigned kind, const uint8_t *p, size_t n,
+		   const struct msk_keys *k, unsigned hex_len,
+		   struct spot_buf *out)
+{
+	uint8_t norm[PII_NORM_MAX];
+	const char *tag = pii_tag(kind);
+	size_t w;
+	int rc;
+
+	rc = spot_buf_append(out, "[", 1);
+	if (!rc)
+		rc = spot_buf_append(out, tag, strlen(tag));
+	if (!rc && k) {
+		w = pii_norm(kind, p, n, norm);
+		rc = spot_buf_append(out, ":", 1);
+		if (!rc)
+			rc = msk_hash_hex(k, norm, w, hex_len, out);
+		sodium_memzero(norm, w);
+	}
+	return rc ? rc : spot_buf_append(out, "]", 1);
+}
+
+/*
+ * Scan (p, len); with out, copy it there with matches replaced (tags, or
+ * pseudonyms under keys).
+ */
+static int pii_run(const uint8_t *p, size_t len, unsigned kinds,
+		   const struct msk_keys *keys, unsigned hex_len,
+		   struct spot_buf *out, unsigned *found)
+{
+	struct pii_scan s = { p, len, kinds, 0 };
 	size_t i = 0, copied = 0, end = 0;
 	unsigned k;
 	int rc;
 
+	s.gate = pii_gate_of(p, len);
+	if (!(s.gate & (PII_G_AT | PII_G_OBF | PII_G_DIGIT | PII_G_COLON)))
+		goto tail; /* nothing any detector needs */
 	while (i < len) {
-		k = pii_match(p, len, i, kinds, &end);
-		if (!k) {
-			i++;
+		if (!(pii_cls[p[i]] & PII_C_START) ||
+		    !(k = pii_match(&s, i, &end))) {
+			/* The rest of a word cannot start a match. */
+			if (pii_alnum(p[i++]))
+				while (i < len && pii_alnum(p[i]))
+					i++;
 			continue;
 		}
 		*found |= k;
 		if (out) {
-			const char *tag = pii_tag(k);
-
 			rc = spot_buf_append(out, p + copied, i - copied);
 			if (!rc)
-				rc = spot_buf_append(out, tag, strlen(tag));
+				rc = pii_put(k, p + i, end - i, keys, hex_len,
+					     out);
 			if (rc)
 				return rc;
 		} else if (*found == (kinds & MSK_PII_ALL)) {
@@ -401,6 +440,7 @@ static int pii_scan(const uint8_t *p, size_t len, unsigned kinds,
 		}
 		i = copied = end;
 	}
+tail:
 	return out ? spot_buf_append(out, p + copied, len - copied) : 0;
 }
 
@@ -408,24 +448,31 @@ unsigned msk_pii_detect(const uint8_t *p, size_t len)
 {
 	unsigned found = 0;
 
-	pii_scan(p, len, MSK_PII_ALL, NULL, &found);
+	pii_run(p, len, MSK_PII_ALL, NULL, 0, NULL, &found);
 	return found;
 }
 
-int msk_pii_redact(const uint8_t *p, size_t len, unsigned kinds,
-		   struct spot_buf *out)
+int msk_pii_replace(const uint8_t *p, size_t len, unsigned kinds,
+		    const struct msk_keys *k, unsigned hex_len,
+		    struct spot_buf *out)
 {
 	unsigned found = 0;
 	size_t mark = out->len;
 	int rc;
 
-	rc = pii_scan(p, len, kinds, out, &found);
+	rc = pii_run(p, len, kinds, k, hex_len, out, &found);
 	if (rc) {
 		out->len = mark;
 		if (out->p)
 			out->p[mark] = 0;
 	}
 	return rc;
+}
+
+int msk_pii_redact(const uint8_t *p, size_t len, unsigned kinds,
+		   struct spot_buf *out)
+{
+	return msk_pii_replace(p, len, kinds, NULL, 0, out);
 }
 
 const char *msk_pii_name(unsigned kind)
@@ -441,6 +488,10 @@ const char *msk_pii_name(unsigned kind)
 		return "ssn";
 	case MSK_PII_IBAN:
 		return "iban";
+	case MSK_PII_IP:
+		return "ip";
+	case MSK_PII_URL:
+		return "url";
 	default:
 		return "unknown";
 	}

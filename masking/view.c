@@ -42,6 +42,13 @@ int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		   struct spot_buf *out, struct pipe_stats *st,
 		   struct spot_err *err)
 {
+	return view_build_csv_guard(fd, delim, bind, arg, true, out, st, err);
+}
+
+int view_build_csv_guard(int fd, char delim, view_bind_fn bind, void *arg,
+			 bool guard, struct spot_buf *out,
+			 struct pipe_stats *st, struct spot_err *err)
+{
 	struct csv_writer *w = NULL;
 	int rc = csv_writer_new(out, &w);
 
@@ -49,6 +56,7 @@ int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		spot_err_set(err, "out of memory");
 		return rc;
 	}
+	csv_writer_guard(w, guard);
 	rc = view_csv_run(fd, delim, bind, arg, &csv_sink_ops, w, st, err);
 	csv_writer_free(w);
 	return rc;
@@ -79,7 +87,9 @@ int view_csv_build(const struct view_format *f, const struct view_req *req,
 				       .arg = (void *)req,
 				       .emit = req->emit,
 				       .emit_arg = req->emit_arg,
-				       .emit_after = req->emit_after };
+				       .emit_after = req->emit_after,
+				       .formulas_raw = req->csv_injection ==
+						       VIEW_CSV_INJ_OFF };
 	struct pipe_stats st = { 0, 0 };
 	int rc;
 
@@ -111,6 +121,13 @@ int view_csv_source(const struct view_req *req, struct view_source *src,
 	src->free = view_csv_source_free;
 	src->obj = r;
 	return 0;
+}
+
+void view_sink_csv_injection(struct view_sink *sink, enum view_fmt form,
+			     enum view_csv_injection m)
+{
+	if (form == VIEW_FMT_CSV && sink->ops == &csv_sink_ops && sink->state)
+		csv_writer_guard(sink->state, m != VIEW_CSV_INJ_OFF);
 }
 
 static void view_csv_sink_free(void *state)

@@ -35,6 +35,10 @@ typedef int (*view_bind_fn)(void *arg, const struct pipe_col *cols,
 int view_build_csv(int fd, char delim, view_bind_fn bind, void *arg,
 		   struct spot_buf *out, struct pipe_stats *st,
 		   struct spot_err *err);
+/* The same, with the formula guard (csv.h) on or off. */
+int view_build_csv_guard(int fd, char delim, view_bind_fn bind, void *arg,
+			 bool guard, struct spot_buf *out,
+			 struct pipe_stats *st, struct spot_err *err);
 /*
  * view_build_csv on several threads (view_csv.c): the same bytes, the same
  * error message and the same stats whatever the number of threads. Parts
@@ -69,6 +73,8 @@ struct view_csv_opts {
 	 * from the first part), so a view that fits stays in memory and one
 	 * that grows past it (masking can lengthen values) is streamed. */
 	uint64_t emit_after;
+	/* Serve formula cells as they are (csv_injection: off; csv.h). */
+	bool formulas_raw;
 };
 
 int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,

@@ -130,6 +130,8 @@ static void vcsv_build(struct vcsv *v, struct vcsv_part *p,
 		csv_reader_part_batches(r);
 		p->rc = csv_writer_new(&p->buf, &w);
 	}
+	if (!p->rc && v->opts && v->opts->formulas_raw)
+		csv_writer_guard(w, false);
 	if (p->rc) {
 		spot_err_set(&p->err, "out of memory");
 		goto out;
@@ -468,7 +470,9 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 	if ((!stream && (threads < 2 || !opts->more_plan)) || fstat(fd, &sb) ||
 	    !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size < min ||
 	    (uint64_t)sb.st_size <= chunk)
-		return view_build_csv(fd, delim, bind, arg, out, st, err);
+		return view_build_csv_guard(fd, delim, bind, arg,
+					    !(opts && opts->formulas_raw), out,
+					    st, err);
 	if (threads < 2 || !opts->more_plan)
 		threads = 1; /* streaming alone: one worker, the caller emits */
 	rc = csv_reader_open_fd(fd, delim, &r);
@@ -479,7 +483,9 @@ int view_build_csv_opts(int fd, char delim, view_bind_fn bind, void *arg,
 	rc = csv_source_ops.columns(r, &cols, &ncols, err);
 	if (rc || !ncols) { /* errors and empty files: as one reader says */
 		csv_reader_free(r);
-		return view_build_csv(fd, delim, bind, arg, out, st, err);
+		return view_build_csv_guard(fd, delim, bind, arg,
+					    !(opts && opts->formulas_raw), out,
+					    st, err);
 	}
 	plans = calloc(threads, sizeof(*plans));
 	if (!plans) {

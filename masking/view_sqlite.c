@@ -461,6 +461,8 @@ static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
 		rc = csv_writer_new(out, &w) ? -ENOMEM : 0;
 	if (!rc) /* masked as bytes, written as hex */
 		csv_writer_hex_blobs(w);
+	if (!rc && req && req->csv_injection == VIEW_CSV_INJ_OFF)
+		csv_writer_guard(w, false);
 	inner.state = w;
 	for (int tries = 0; !rc && tries < VIEW_SQLITE_TRIES; tries++) {
 		struct spot_err scratch;

@@ -387,6 +387,26 @@ int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 	return 0;
 }
 
+int cfg_csv_injection(struct cfg_ctx *x, const struct cfg_node *n,
+		      enum view_csv_injection *out)
+{
+	const char *s;
+	int rc = cfg_str(x, n, "csv_injection", &s);
+
+	if (rc)
+		return rc;
+	if (!strcmp(s, "neutralize"))
+		*out = VIEW_CSV_INJ_NEUTRALIZE;
+	else if (!strcmp(s, "off"))
+		*out = VIEW_CSV_INJ_OFF;
+	else
+		return cfg_fail(x, n,
+				"csv_injection must be neutralize or off, not "
+				"'%.40s'",
+				s);
+	return 0;
+}
+
 /* default, unlisted_columns, default_role, store, overlay, state_dir,
  * audit_key, threads. */
 static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
@@ -407,6 +427,10 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 	n = cfg_node_get(root, "unlisted_columns");
 	c->unlisted = CFG_UNLISTED_REDACT;
 	if (n && (rc = cfg_unlisted(x, n, &c->unlisted)))
+		return rc;
+	n = cfg_node_get(root, "csv_injection");
+	c->csv_injection = VIEW_CSV_INJ_NEUTRALIZE;
+	if (n && (rc = cfg_csv_injection(x, n, &c->csv_injection)))
 		return rc;
 	s = "default";
 	n = cfg_node_get(root, "default_role");
@@ -451,16 +475,27 @@ static int cfg_misc(struct cfg_ctx *x, const struct cfg_node *root)
 int cfg_load_buf(const char *path, const uint8_t *p, size_t len,
 		 struct cfg **out, struct spot_err *err)
 {
-	static const char *const keys[] = { "source",	    "ttl",
-					    "max_ttl",	    "allow_no_ttl",
-					    "secret",	    "default",
-					    "default_role", "store",
-					    "state_dir",    "roles",
-					    "datasets",	    "audit_key",
-					    "threads",	    "unlisted_columns",
-					    "overlay",	    "view_memory",
-					    "prebuild",	    "export",
-					    "dp_budget",    NULL };
+	static const char *const keys[] = { "source",
+					    "ttl",
+					    "max_ttl",
+					    "allow_no_ttl",
+					    "secret",
+					    "default",
+					    "default_role",
+					    "store",
+					    "state_dir",
+					    "roles",
+					    "datasets",
+					    "audit_key",
+					    "threads",
+					    "unlisted_columns",
+					    "overlay",
+					    "view_memory",
+					    "prebuild",
+					    "export",
+					    "dp_budget",
+					    "csv_injection",
+					    NULL };
 	struct cfg_ctx x = { .path = path, .err = err };
 	struct cfg_tree t = { .root = NULL };
 	const struct cfg_node *root;

@@ -165,6 +165,9 @@ struct cfg_dataset {
 	enum cfg_unlisted unlisted; /* never INHERIT after load */
 	struct cfg_kanon *kanon;    /* k_anonymity:, or NULL */
 	double sample; /* "sample: 0.1": share of rows served; 0 = all */
+	/* csv_injection: the config's unless the dataset says (never
+	 * DEFAULT after load) */
+	enum view_csv_injection csv_injection;
 	struct cfg_dp_agg *aggs; /* aggregates:, sorted by name */
 	size_t naggs;
 	struct cfg_dp_synth *synth; /* synthetic:, or NULL */
@@ -221,6 +224,8 @@ struct cfg {
 	char *secret_file; /* absolute */
 	enum cfg_default dflt;
 	enum cfg_unlisted unlisted; /* REDACT unless the config says keep */
+	/* csv_injection: neutralize (the default) or off, for served CSV */
+	enum view_csv_injection csv_injection;
 	struct cfg_role *roles;
 	size_t nroles;
 	char *default_role; /* callers matching no role; default "default" */

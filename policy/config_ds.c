@@ -664,11 +664,11 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 		       const struct cfg_node *v, struct cfg_dataset *d)
 {
 	static const char *const keys[] = {
-		"format",   "delimiter", "as",		"policy",
-		"allow",    "columns",	 "roles",	"tables",
-		"db_views", "views",	 "k_anonymity", "unlisted_columns",
-		"sample",   "quota",	 "aggregates",	"synthetic",
-		NULL
+		"format",	 "delimiter", "as",	     "policy",
+		"allow",	 "columns",   "roles",	     "tables",
+		"db_views",	 "views",     "k_anonymity", "unlisted_columns",
+		"sample",	 "quota",     "aggregates",  "synthetic",
+		"csv_injection", NULL
 	};
 	const struct cfg_node *u;
 	char what[128];
@@ -677,6 +677,7 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	d->line = k->line;
 	d->col = k->col;
 	d->unlisted = x->c->unlisted;
+	d->csv_injection = x->c->csv_injection;
 	d->name = malloc(k->len + 1);
 	if (!d->name)
 		return cfg_oom(x);
@@ -694,6 +695,8 @@ static int cfg_dataset(struct cfg_ctx *x, const struct cfg_node *k,
 	    (rc = cfg_ds_allow(x, d, v)) || (rc = cfg_ds_sample(x, d, v)) ||
 	    ((u = cfg_node_get(v, "unlisted_columns")) &&
 	     (rc = cfg_unlisted(x, u, &d->unlisted))) ||
+	    ((u = cfg_node_get(v, "csv_injection")) &&
+	     (rc = cfg_csv_injection(x, u, &d->csv_injection))) ||
 	    (rc = cfg_rules(x, d, cfg_node_get(v, "columns"), &d->rules)) ||
 	    (rc = cfg_by_role(x, d, cfg_node_get(v, "roles"), &d->by_role,
 			      &d->nby_role)) ||

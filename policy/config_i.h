@@ -123,6 +123,9 @@ bool cfg_node_is_null(const struct cfg_node *n);
 /* "redact" or "keep" into *out. 0 or -EINVAL. */
 int cfg_unlisted(struct cfg_ctx *x, const struct cfg_node *n,
 		 enum cfg_unlisted *out);
+/* csv_injection: neutralize or off. */
+int cfg_csv_injection(struct cfg_ctx *x, const struct cfg_node *n,
+		      enum view_csv_injection *out);
 
 /* k_anonymity: { quasi: [..], k: N } into *out (n NULL: none). 0 or
  * -errno; *out may be set on failure too (free it with the dataset). */

@@ -60,7 +60,7 @@ static const struct pol_mask_def pol_mask_defs[] = {
 	  NULL,
 	  { "to", "step", "keep", "char" } },
 	{ "noise", MSK_NOISE, NULL, { "epsilon", "sensitivity" } },
-	{ "pii", MSK_PII, "detect", { "detect" } },
+	{ "pii", MSK_PII, "detect", { "detect", "replace", "length" } },
 	{ "fpe",
 	  MSK_FPE,
 	  "alphabet",

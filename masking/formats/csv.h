@@ -34,7 +34,8 @@
  * Writer: appends to a caller's spot_buf. With the dialect of a CSV source
  * (csv_source_ops.dialect) it reuses its delimiter, BOM and per-record line
  * endings, and writes unchanged cells exactly as read (same quoting), so a
- * view without transforms is byte-identical to its source. Other cells
+ * view without transforms is byte-identical to its source (unless it holds
+ * formula cells, which the guard below changes). Other cells
  * (PIPE_F_SET, or rows from a non-CSV source) go through csv_write_field:
  * quoted when they hold the delimiter, a quote, CR or LF, or start or end
  * with a space or tab (readers that trim would lose them), or when the
@@ -185,6 +186,21 @@ void csv_writer_body_only(struct csv_writer *w);
  * and as masking methods see them) are written as lowercase hex.
  */
 void csv_writer_hex_blobs(struct csv_writer *w);
+
+/*
+ * Formula injection: a spreadsheet opening a CSV runs a cell that starts
+ * with '=', '+', '-', '@', a tab or a CR as a formula (=HYPERLINK() sends
+ * other cells away, DDE runs programs). By default a writer serves such a
+ * cell, header names included, with a leading "'", which spreadsheets
+ * read as "text" and do not show: "=1+2" is served as "'=1+2". Signed
+ * numbers ("-5", "+3.25", "-1e3", "-inf"; csv_is_signed_number) are no
+ * formulas and stay as they are, so numeric columns keep their values.
+ * A guarded cell is no longer byte-identical to its source (the rule
+ * above for unchanged cells yields to it). csv_writer_guard(w, false)
+ * serves every cell as it is. Before begin().
+ */
+void csv_writer_guard(struct csv_writer *w, bool on);
+bool csv_is_signed_number(const uint8_t *p, size_t len);
 
 /*
  * Pipeline sink over a csv_writer (the void *sink). begin() writes the BOM

@@ -18,6 +18,7 @@ struct csv_writer {
 	bool open_eol;	/* the last record had no terminator */
 	bool body_only; /* no BOM, no header */
 	bool hex_blobs; /* PIPE_BLOB cells as hex */
+	bool guard;	/* formula cells get a leading ' (csv_writer_guard) */
 	size_t ncols;
 	uint8_t special[256]; /* bytes that make a field need quotes */
 };
@@ -49,6 +50,7 @@ int csv_writer_new(struct spot_buf *out, struct csv_writer **w)
 	if (!n)
 		return -ENOMEM;
 	n->out = out;
+	n->guard = true;
 	csv_dialect_use(n, NULL);
 	*w = n;
 	return 0;
@@ -57,6 +59,75 @@ int csv_writer_new(struct spot_buf *out, struct csv_writer **w)
 void csv_writer_hex_blobs(struct csv_writer *w)
 {
 	w->hex_blobs = true;
+}
+
+void csv_writer_guard(struct csv_writer *w, bool on)
+{
+	w->guard = on;
+}
+
+/* ---- formula injection ---- */
+
+/* The first bytes that make a spreadsheet read a cell as a formula. */
+static const bool csv_formula_first[256] = {
+	['='] = true, ['+'] = true,  ['-'] = true,
+	['@'] = true, ['\t'] = true, ['\r'] = true,
+};
+
+static bool csv_word_ci(const uint8_t *p, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (len != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] | 0x20) != (uint8_t)w[i])
+			return false;
+	return true;
+}
+
+/*
+ * A signed number as spreadsheets, pandas and DuckDB read one: digits with
+ * an optional fraction and exponent ("-5", "+3.25", "-.5", "-1e3"), or an
+ * infinity or NaN as float writers print them ("-inf", "+Infinity").
+ */
+bool csv_is_signed_number(const uint8_t *p, size_t len)
+{
+	size_t i = 1, digits = 0;
+
+	if (len < 2 || (p[0] != '-' && p[0] != '+'))
+		return false;
+	if (csv_word_ci(p + 1, len - 1, "inf") ||
+	    csv_word_ci(p + 1, len - 1, "infinity") ||
+	    csv_word_ci(p + 1, len - 1, "nan"))
+		return true;
+	for (; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+		digits++;
+	if (i < len && p[i] == '.')
+		for (i++; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+			digits++;
+	if (!digits)
+		return false;
+	if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+		size_t e;
+
+		i++;
+		if (i < len && (p[i] == '-' || p[i] == '+'))
+			i++;
+		for (e = i; i < len && p[i] >= '0' && p[i] <= '9'; i++)
+			;
+		if (i == e)
+			return false;
+	}
+	return i == len;
+}
+
+/* Whether w serves (p, len) with a leading ' (csv.h). */
+static inline bool csv_guarded(const struct csv_writer *w, const uint8_t *p,
+			       size_t len)
+{
+	return w->guard && len && csv_formula_first[p[0]] &&
+	       !csv_is_signed_number(p, len);
 }
 
 /* The bytes csv_needs_quote looks for, for w's delimiter. */
@@ -175,6 +246,22 @@ static int csv_put_eol(struct csv_writer *w, unsigned eol)
 	}
 }
 
+/* A header name with a leading ', quoted as csv_write_field decides. */
+static int csv_write_guarded(struct csv_writer *w, const uint8_t *p, size_t len,
+			     bool force)
+{
+	uint8_t *t = malloc(len + 1);
+	int rc;
+
+	if (!t)
+		return -ENOMEM;
+	t[0] = '\'';
+	memcpy(t + 1, p, len);
+	rc = csv_write_field(w->out, t, len + 1, w->dia.delim, force);
+	free(t);
+	return rc;
+}
+
 static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 			  const void *dialect, struct spot_err *err)
 {
@@ -208,7 +295,9 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 			rc = csv_out_c(w->out, (uint8_t)w->dia.delim);
 		if (rc)
 			break;
-		if (w->verbatim && !q)
+		if (csv_guarded(w, name, cols[i].name_len))
+			rc = csv_write_guarded(w, name, cols[i].name_len, q);
+		else if (w->verbatim && !q)
 			rc = csv_out(w->out, name, cols[i].name_len);
 		else
 			rc = csv_write_field(
@@ -231,10 +320,11 @@ static int csv_sink_begin(void *sink, const struct pipe_col *cols, size_t ncols,
  * the output is the view itself, so growth is what a page fault costs.
  */
 
-/* Worst-case bytes of a field of len bytes: quoted, every byte a quote. */
+/* Worst-case bytes of a field of len bytes: quoted, every byte a quote,
+ * and a formula guard's '. */
 static inline size_t csv_field_max(size_t len)
 {
-	return 2 * len + 2;
+	return 2 * len + 3;
 }
 
 /* Copy n bytes, inline for short runs (reads stay within src). */
@@ -273,13 +363,17 @@ static inline uint8_t *csv_copy(uint8_t *d, const uint8_t *s, size_t n)
 	return d + n;
 }
 
-/* Quoted, quotes doubled; room reserved by the caller. */
-static uint8_t *csv_put_quoted_raw(uint8_t *w, const uint8_t *p, size_t len)
+/* Quoted, quotes doubled, after prefix (0: none); room reserved by the
+ * caller. */
+static uint8_t *csv_put_quoted_pre(uint8_t *w, uint8_t prefix, const uint8_t *p,
+				   size_t len)
 {
 	const uint8_t *q;
 	size_t run;
 
 	*w++ = '"';
+	if (prefix)
+		*w++ = prefix;
 	while (len) {
 		q = memchr(p, '"', len);
 		run = q ? (size_t)(q - p) + 1 : len;
@@ -291,6 +385,11 @@ static uint8_t *csv_put_quoted_raw(uint8_t *w, const uint8_t *p, size_t len)
 	}
 	*w++ = '"';
 	return w;
+}
+
+static uint8_t *csv_put_quoted_raw(uint8_t *w, const uint8_t *p, size_t len)
+{
+	return csv_put_quoted_pre(w, 0, p, len);
 }
 
 #define CSV_W_ONES 0x0101010101010101ull
@@ -330,6 +429,17 @@ static inline bool csv_special_in(const struct csv_writer *w, const uint8_t *p,
 	return false;
 }
 
+/* A formula cell with its leading ', quoted when the cell needs it
+ * (a leading tab or CR always does). */
+static uint8_t *csv_put_guarded(const struct csv_writer *w, uint8_t *o,
+				const uint8_t *p, size_t len, bool force)
+{
+	if (force || csv_special_in(w, p, len))
+		return csv_put_quoted_pre(o, '\'', p, len);
+	*o++ = '\'';
+	return csv_copy(o, p, len);
+}
+
 /* One cell, as csv.h says; room reserved by the caller. */
 static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
 				    const struct pipe_cell *in,
@@ -339,6 +449,9 @@ static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
 	bool force;
 
 	if (c == in && w->verbatim) {
+		if (csv_guarded(w, in->p, in->len))
+			return csv_put_guarded(w, o, in->p, in->len,
+					       in->flags & PIPE_F_QUOTED);
 		if (in->flags & PIPE_F_QUOTED)
 			return csv_put_quoted_raw(o, in->p, in->len);
 		return csv_copy(o, in->p, in->len);
@@ -356,6 +469,8 @@ static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
 	force = (c->flags & PIPE_F_QUOTED) ||
 		(w->verbatim && (in->flags & PIPE_F_QUOTED)) ||
 		(w->ncols == 1 && !len);
+	if (csv_guarded(w, c->p, len))
+		return csv_put_guarded(w, o, c->p, len, force);
 	if (force || csv_special_in(w, c->p, len))
 		return csv_put_quoted_raw(o, c->p, len);
 	return csv_copy(o, c->p, len);

@@ -359,13 +359,13 @@ static void test_errors(void)
 		   "ttl, max_ttl, allow_no_ttl, secret, default, default_role, "
 		   "store, state_dir, roles, datasets, audit_key, threads, "
 		   "unlisted_columns, overlay, view_memory, prebuild, export, "
-		   "dp_budget)",
+		   "dp_budget, csv_injection)",
 		   "unknown top-level key lists the keys");
 	expect_err(DS "    colums: {}\n",
 		   "4:5: unknown key 'colums' in dataset 'a.csv' (allowed: "
 		   "format, delimiter, as, policy, allow, columns, roles, "
 		   "tables, db_views, views, k_anonymity, unlisted_columns, "
-		   "sample, quota, aggregates, synthetic)",
+		   "sample, quota, aggregates, synthetic, csv_injection)",
 		   "unknown dataset key");
 	expect_err(DS "    columns:\n      email: { method: hsh }\n",
 		   "5:24: unknown method 'hsh' for column 'email' (methods: "
@@ -463,6 +463,39 @@ static void test_unlisted(void)
 	expect_err(DS "    columns:\n      email: { method: hash, "
 		      "optional: maybe }\n",
 		   "5:40: optional must be true or false", "optional checked");
+}
+
+/* csv_injection: neutralize by default, off globally or per dataset. */
+static void test_csv_injection(void)
+{
+	struct cfg *c = NULL;
+	struct spot_err err;
+	const struct cfg_dataset *a, *b;
+
+	CHECK(!load(DS "  b.csv:\n    csv_injection: off\n", &c, &err) && c &&
+		      c->csv_injection == VIEW_CSV_INJ_NEUTRALIZE &&
+		      (a = cfg_dataset_find(c, "a.csv")) &&
+		      a->csv_injection == VIEW_CSV_INJ_NEUTRALIZE &&
+		      (b = cfg_dataset_find(c, "b.csv")) &&
+		      b->csv_injection == VIEW_CSV_INJ_OFF,
+	      "csv_injection: neutralize by default, off per dataset (%s)",
+	      err.msg);
+	cfg_free(c);
+	c = NULL;
+	CHECK(!load("source: data\ncsv_injection: off\ndatasets:\n"
+		    "  a.csv:\n  b.csv:\n    csv_injection: neutralize\n",
+		    &c, &err) &&
+		      c && c->csv_injection == VIEW_CSV_INJ_OFF &&
+		      (a = cfg_dataset_find(c, "a.csv")) &&
+		      a->csv_injection == VIEW_CSV_INJ_OFF &&
+		      (b = cfg_dataset_find(c, "b.csv")) &&
+		      b->csv_injection == VIEW_CSV_INJ_NEUTRALIZE,
+	      "global off, a dataset's neutralize wins (%s)", err.msg);
+	cfg_free(c);
+	expect_err(DS "    csv_injection: escape\n",
+		   "4:20: csv_injection must be neutralize or off, not "
+		   "'escape'",
+		   "csv_injection value checked");
 }
 
 /* plan_bind: unlisted columns redacted, missing rules fail with a hint. */
@@ -942,6 +975,7 @@ int main(void)
 	test_roles();
 	test_errors();
 	test_unlisted();
+	test_csv_injection();
 	test_plan_unlisted();
 	test_errors_values();
 	test_secret();

@@ -109,6 +109,9 @@ static void dump_batch(struct run *res, const struct pipe_batch *b)
 	}
 }
 
+/* drive(): serve formula cells as they are (csv_injection: off). */
+static bool drive_raw;
+
 /* The local pipeline driver: source -> (xform) -> sink. Frees r. */
 static void drive(struct csv_reader *r, size_t cap, xform_fn fn, void *arg,
 		  struct run *res)
@@ -131,6 +134,8 @@ static void drive(struct csv_reader *r, size_t cap, xform_fn fn, void *arg,
 	if (ncols)
 		dump_eol(&res->dump, res->dia.header_eol);
 	rc = csv_writer_new(&res->out, &w);
+	if (!rc && drive_raw)
+		csv_writer_guard(w, false);
 	if (!rc)
 		rc = csv_sink_ops.begin(w, cols, ncols, &res->dia, &res->err);
 	if (!rc)
@@ -595,6 +600,51 @@ static void test_foreign(void)
 	spot_buf_fini(&out);
 }
 
+/* Formula injection: cells a spreadsheet would run get a leading '. */
+static void test_guard(void)
+{
+	static const char in[] = "h,@who,n,t\r\n"
+				 "=1+2,-5,1e3,\"@SUM(A1)\"\r\n"
+				 "+49 30 1,+3.25,-1e-3,\"\ttab\"\r\n"
+				 "-,-.5,-inf,\"-2+3\"\r\n"
+				 "plain,-7,+0,\"a,=b\"\r\n"
+				 "x,-1e,--5,\"\rcr\"\r\n";
+	static const char want[] = "h,'@who,n,t\r\n"
+				   "'=1+2,-5,1e3,\"'@SUM(A1)\"\r\n"
+				   "'+49 30 1,+3.25,-1e-3,\"'\ttab\"\r\n"
+				   "'-,-.5,-inf,\"'-2+3\"\r\n"
+				   "plain,-7,+0,\"a,=b\"\r\n"
+				   "x,'-1e,'--5,\"'\rcr\"\r\n";
+	static const char *const nums[] = { "-5",    "+3.25", "-.5",
+					    "-1e-3", "+1E+9", "-5.",
+					    "-inf",  "+NaN",  "-Infinity" };
+	static const char *const not_nums[] = { "-",   "+",    "-e5",  "-1e",
+						"--5", "-5%",  "-1,5", "-0x1",
+						"-5 ", "-infx" };
+	struct run res;
+	size_t i;
+
+	run_mem(in, sizeof(in) - 1, 0, 0, &res);
+	CHECK(res.rc == 0 && buf_eq(&res.out, want, sizeof(want) - 1),
+	      "formula cells served with a leading ', numbers kept [%s]",
+	      res.out.p ? (const char *)res.out.p : "");
+	run_fini(&res);
+	drive_raw = true;
+	run_mem(in, sizeof(in) - 1, 0, 0, &res);
+	drive_raw = false;
+	CHECK(res.rc == 0 && buf_eq(&res.out, in, sizeof(in) - 1),
+	      "guard off: byte-identical");
+	run_fini(&res);
+	for (i = 0; i < SPOT_ARRAY_SIZE(nums); i++)
+		CHECK(csv_is_signed_number((const uint8_t *)nums[i],
+					   strlen(nums[i])),
+		      "'%s' is a number", nums[i]);
+	for (i = 0; i < SPOT_ARRAY_SIZE(not_nums); i++)
+		CHECK(!csv_is_signed_number((const uint8_t *)not_nums[i],
+					    strlen(not_nums[i])),
+		      "'%s' is not a number", not_nums[i]);
+}
+
 /* ---- batches, big fields, file descriptors ---- */
 
 struct rows_check {
@@ -780,6 +830,7 @@ int main(void)
 	test_transform();
 	test_one_column();
 	test_foreign();
+	test_guard();
 	test_batches();
 	test_big_field();
 	test_pipe_fd();

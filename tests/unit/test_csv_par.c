@@ -150,15 +150,17 @@ static int emit(void *arg, const void *p, size_t len)
 }
 
 static char path[] = "/tmp/test_csv_par_XXXXXX";
+static bool formulas_raw; /* build(): csv_injection: off */
 
 static void build(const char *src, size_t len, unsigned threads, size_t chunk,
 		  struct res *res)
 {
 	struct view_csv_opts o = { threads, chunk, VIEW_CSV_ALWAYS,
 				   bind,    NULL,  NULL,
-				   NULL,    0 };
+				   NULL,    0,	   false };
 	int fd = open(path, O_RDWR | O_TRUNC);
 
+	o.formulas_raw = formulas_raw;
 	if (streaming) {
 		o.emit = emit;
 		o.emit_after = stream_after;
@@ -360,7 +362,7 @@ static void test_errors(void)
 
 static void test_small_file_one_worker(void)
 {
-	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL, 0 };
+	struct view_csv_opts o = { 4, 1, 0, bind, NULL, NULL, NULL, 0, false };
 	struct res r;
 	int fd = open(path, O_RDWR | O_TRUNC);
 
@@ -407,6 +409,41 @@ static void test_streaming(void)
 	free(s);
 }
 
+/* The formula guard (csv.h) in every part, and off in every part. */
+static void test_formulas(void)
+{
+	struct spot_buf src;
+	struct res one, par;
+	bool ok = true, raw_ok = true;
+
+	spot_buf_init(&src);
+	spot_buf_append(&src, "id,f,n\n", 7);
+	for (int i = 0; i < 2000; i++)
+		spot_buf_printf(&src, "%d,=A%d+1,-%d\n", i, i, i);
+	kind = K_NONE;
+	build((const char *)src.p, src.len, 1, 0, &one);
+	ok = !one.rc &&
+	     memmem(one.out.p, one.out.len, "\n1999,'=A1999+1,-1999", 21);
+	for (unsigned t = 2; t <= 3 && ok; t++) {
+		build((const char *)src.p, src.len, t, 100, &par);
+		ok = !par.rc && par.out.len == one.out.len &&
+		     !memcmp(par.out.p, one.out.p, one.out.len);
+		spot_buf_fini(&par.out);
+	}
+	CHECK(ok, "every part guards formula cells, numbers kept");
+	formulas_raw = true;
+	for (unsigned t = 1; t <= 3 && raw_ok; t++) {
+		build((const char *)src.p, src.len, t, 100, &par);
+		raw_ok = !par.rc && par.out.len == src.len &&
+			 !memcmp(par.out.p, src.p, src.len);
+		spot_buf_fini(&par.out);
+	}
+	formulas_raw = false;
+	CHECK(raw_ok, "formulas_raw: every part served as it is");
+	spot_buf_fini(&one.out);
+	spot_buf_fini(&src);
+}
+
 int main(void)
 {
 	int fd = mkstemp(path);
@@ -417,6 +454,7 @@ int main(void)
 	test_valid();
 	test_errors();
 	test_small_file_one_worker();
+	test_formulas();
 	test_streaming();
 	unlink(path);
 	return check_done();
