@@ -243,15 +243,27 @@ static void xrv_scan_pii(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	/* Counts and measures are not text; a card number is long. */
 	if (len < 5 || (len <= 12 && xrv_is_number(p, len, &whole)))
 		return;
-	/* Every detector needs an '@' (email) or many digits (SSN 9, phone
-	 * 10, card 13, IBAN 11 or more): most text has neither, and the
-	 * detectors cost more than this count. */
+	/* Every detector needs an '@' (email, URL with credentials), many
+	 * digits (SSN 9, phone 10, card 13, IBAN 11 or more), four digits
+	 * and a '.' (IPv4), a ':' (IPv6) or a bracketed "at" (an e-mail
+	 * written name(at)domain): most text has none, and the detectors
+	 * cost more than this look. */
 	if (!memchr(p, '@', len)) {
 		size_t digits = 0;
+		bool dot = false, colon = false, br = false, at = false;
 
-		for (size_t i = 0; i < len && digits < XRV_PII_DIGITS; i++)
-			digits += p[i] >= '0' && p[i] <= '9';
-		if (digits < XRV_PII_DIGITS)
+		for (size_t i = 0; i < len; i++) {
+			uint8_t c = p[i];
+
+			digits += c >= '0' && c <= '9';
+			dot |= c == '.';
+			colon |= c == ':';
+			br |= c == '(' || c == '[' || c == '{' || c == '<';
+			at |= i + 1 < len && (c | 0x20) == 'a' &&
+			      (p[i + 1] | 0x20) == 't';
+		}
+		if (digits < XRV_PII_DIGITS && !(digits >= 4 && dot) &&
+		    !colon && !(br && at))
 			return;
 	}
 	k = msk_pii_detect(p, len);

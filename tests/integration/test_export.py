@@ -359,3 +359,16 @@ def test_parquet_results_are_reviewed_cell_by_cell(sandbox, tmp_path):
     put(s, "out/bad.parquet", bad)
     r, out = export(s.path("out/bad.parquet"), str(tmp_path / "b.parquet"))
     assert r.returncode == 1 and kinds(out) == ["opaque"], r.stdout
+
+
+def test_new_pii_kinds_in_free_text_are_findings(sandbox, tmp_path):
+    """The export review sees what the pii method finds: an IP address, an
+    e-mail written name(at)domain and a URL with credentials in a note."""
+    s, _ = mounted(sandbox)
+    for i, text in enumerate(["ping 10.20.30.40 from the office",
+                              "write to bob (at) example [dot] org",
+                              "see https://bob:hunter2@example.org/x",
+                              "fe80::1ff:fe23:4567:890a was the host"]):
+        p = put(s, "out/note%d.txt" % i, text + "\n")
+        r, out = export(p, str(tmp_path / ("n%d.txt" % i)))
+        assert r.returncode == 1 and kinds(out) == ["pii"], (text, r.stdout)
