@@ -154,6 +154,13 @@ int mnt_find(const char *path, bool inside, struct mnt_info *out)
 	if (rc)
 		return rc;
 	mnt_each(mnt_find_one, &c);
+	if (!c.found && inside && norm[0] == '/') {
+		/* A chroot whose / is no mount point: / still holds it. */
+		memset(out, 0, sizeof(*out));
+		strcpy(out->point, "/");
+		out->owner = -1;
+		return 0;
+	}
 	return c.found ? 0 : -ENOENT;
 }
 

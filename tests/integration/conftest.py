@@ -66,18 +66,24 @@ def duck(tmp_path, sql):
     return json.loads(node(script))
 
 
-def bwrap_unusable():
-    """Why bubblewrap cannot run here, or None. bwrap pivots into a new
-    root, which needs / to be a mount point: inside a plain chroot (or a
-    container whose root is no mount) it fails with EINVAL."""
-    if not shutil.which("bwrap"):
-        return "bwrap is not installed (apt-get install bubblewrap)"
+def root_not_a_mount(what):
+    """Why what (a tool that needs / to be a mount point: bwrap's
+    pivot_root, unshare --propagation) cannot run here, or None: inside a
+    plain chroot (or a container whose root is no mount) it fails with
+    EINVAL."""
     with open("/proc/self/mountinfo") as f:
         if not any(line.split()[4] == "/" for line in f):
-            return ("/ is not a mount point here (a chroot?): bwrap cannot "
-                    "pivot_root into its sandbox; bind-mount the root onto "
-                    "itself (mount --bind DIR DIR) before chrooting to run it")
+            return ("/ is not a mount point here (a chroot?): %s needs one; "
+                    "bind-mount the root onto itself (mount --bind DIR DIR) "
+                    "before chrooting to run it" % what)
     return None
+
+
+def bwrap_unusable():
+    """Why bubblewrap cannot run here, or None."""
+    if not shutil.which("bwrap"):
+        return "bwrap is not installed (apt-get install bubblewrap)"
+    return root_not_a_mount("bwrap's pivot_root")
 
 
 SANITIZER = re.compile(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer|"

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import SPOTFS, spotfs
+from conftest import SPOTFS, root_not_a_mount, spotfs
 
 OTHER = 4545
 
@@ -98,6 +98,9 @@ def test_dev_fuse_not_accessible_gets_a_hint(sandbox, tmp_path):
     mnt.mkdir()
     os.chmod(mnt, 0o777)
     os.chmod(s.config, 0o644)
+    why = root_not_a_mount("unshare --propagation private")
+    if why:
+        pytest.skip(why)
     # in a mount namespace of its own, /dev/fuse is a root-only file
     r = subprocess.run(
         ["unshare", "-m", "--propagation", "private", "sh", "-c",

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import SPOTFS, spotfs
+from conftest import SPOTFS, root_not_a_mount, spotfs
 
 ROOT = os.environ.get("SPOTFS_ROOT",
                       os.path.dirname(os.path.dirname(os.path.dirname(
@@ -199,6 +199,9 @@ head -c 40 "$4/t.csv"; echo
 "$2" unmount "$4"
 if grep -q " $4 " /proc/self/mounts; then echo LEFT; fi
 """
+    why = root_not_a_mount("unshare --propagation private")
+    if why:
+        pytest.skip(why)
     r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh",
                         "-c", script, "sh", helper, SPOTFS, s.config, s.mnt,
                         s.base], capture_output=True, text=True, timeout=120)
