@@ -332,6 +332,8 @@ def worker_walker(a):
                     # A writer deleted or renamed it since the listing.
                     if (os.path.relpath(p, a.mnt) + "/").startswith(own):
                         vanished += 1
+                    elif time.time() >= window:
+                        expired += 1  # listed before the expiry, gone after
                     else:
                         emit(ev="error", w=a.id, path=os.path.relpath(p, a.mnt),
                              op="lstat", at=t, msg="ENOENT on a listed entry")
@@ -890,8 +892,11 @@ class Soak:
         if ver.returncode != 0:
             self.fail("error", "spotfs audit --verify: " + (ver.stdout + ver.stderr).strip())
         dlog = open(daemon_log, errors="replace").read()
-        if re.search(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer", dlog):
-            self.fail("error", "sanitizer report in the daemon log (%s)" % daemon_log)
+        san = re.search(r"ERROR: AddressSanitizer|runtime error:|LeakSanitizer", dlog)
+        if san:
+            start = dlog.rfind("\n", 0, san.start()) + 1
+            self.fail("error", "sanitizer report in the daemon log:\n" +
+                      "\n".join(dlog[start:].splitlines()[:60]))
 
         # ---- report ----
         print("\n== mixed soak: %.1f min, %s ==" % (a.minutes, a.spotfs))
