@@ -638,8 +638,13 @@ class Soak:
     def run(self):
         a = self.a
         if not os.path.exists(a.spotfs):
-            subprocess.run(["ninja", "-C", os.path.dirname(os.path.dirname(a.spotfs)),
-                            "fs/spotfs"], check=True, stdout=subprocess.DEVNULL)
+            # As the fsx mode: a release build in build/ when there is none.
+            build = os.path.dirname(os.path.dirname(a.spotfs))
+            if not os.path.isdir(build):
+                subprocess.run(["meson", "setup", build, "--buildtype=release"], cwd=ROOT,
+                               check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(["ninja", "-C", build, "fs/spotfs"], check=True,
+                           stdout=subprocess.DEVNULL)
         a.spotfs = os.path.abspath(a.spotfs)
         self.work = tempfile.mkdtemp(prefix="spotfs-soak-mixed.", dir="/var/tmp")
         os.chmod(self.work, 0o755)
