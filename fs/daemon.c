@@ -647,9 +647,10 @@ out_signals:
 out_session:
 	fuse_session_destroy(d.se);
 out_cfg:
-	dmn_fh_free_all(&d); /* files still open when the session ended */
-	sbx_free(d.sbx);     /* wipes the keys; views spilled to the store */
-	dmn_export_fini(&d); /* after the builds that fed it */
+	dmn_fh_free_all(&d);   /* files still open when the session ended */
+	dmn_dirs_free_all(&d); /* and folders */
+	sbx_free(d.sbx);       /* wipes the keys; views spilled to the store */
+	dmn_export_fini(&d);   /* after the builds that fed it */
 	qta_free(d.quota);
 	dmn_dp_fini(&d);
 	dmn_overlay_close(&d); /* deletes the store, wipes its key */

@@ -32,6 +32,9 @@ struct dmn_dir {
 	uint64_t parent_ino;
 	struct dmn_dirent *ents; /* lower snapshot */
 	size_t n;
+	/* dmn.dirs, protected by dmn.fh_lock: a folder still open when
+	 * the session ends gets no RELEASEDIR, so teardown frees it. */
+	struct dmn_dir *next, *prev;
 };
 
 static void dmn_dir_free(struct dmn_dir *dir)
@@ -40,6 +43,20 @@ static void dmn_dir_free(struct dmn_dir *dir)
 		free(dir->ents[i].name);
 	free(dir->ents);
 	free(dir);
+}
+
+/* Unlink dir from d's open folders and free it. */
+static void dmn_dir_close(struct dmn *d, struct dmn_dir *dir)
+{
+	pthread_mutex_lock(&d->fh_lock);
+	if (dir->prev)
+		dir->prev->next = dir->next;
+	else if (d->dirs == dir)
+		d->dirs = dir->next;
+	if (dir->next)
+		dir->next->prev = dir->prev;
+	pthread_mutex_unlock(&d->fh_lock);
+	dmn_dir_free(dir);
 }
 
 static int dmn_dir_add(struct dmn_dir *dir, size_t *cap, const char *name,
@@ -143,7 +160,14 @@ void dmn_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)dir;
-	fuse_reply_open(req, fi);
+	pthread_mutex_lock(&d->fh_lock);
+	dir->next = d->dirs;
+	if (d->dirs)
+		d->dirs->prev = dir;
+	d->dirs = dir;
+	pthread_mutex_unlock(&d->fh_lock);
+	if (fuse_reply_open(req, fi) == -ENOENT) /* an interrupted opener */
+		dmn_dir_close(d, dir);
 }
 
 /* Filling one reply buffer. */
@@ -254,6 +278,18 @@ void dmn_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void dmn_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dmn_dir_free((struct dmn_dir *)(uintptr_t)fi->fh);
+	dmn_dir_close(fuse_req_userdata(req),
+		      (struct dmn_dir *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
+}
+
+void dmn_dirs_free_all(struct dmn *d)
+{
+	struct dmn_dir *dir = d->dirs, *next;
+
+	for (; dir; dir = next) {
+		next = dir->next;
+		dmn_dir_free(dir);
+	}
+	d->dirs = NULL;
 }

@@ -79,6 +79,7 @@ struct dmn {
 	pthread_mutex_t fh_lock; /* protects fhs */
 	struct dmn_fh
 		*fhs; /* open handles: freed at teardown if never released */
+	struct dmn_dir *dirs;	/* open folders (daemon_dir.c), the same */
 	uint64_t build_waiters; /* atomic: requests waiting on builds */
 	/* export review (export.c): the recorder the builds feed, its
 	 * hooks, and the bytes released so far (control thread only). */
@@ -109,6 +110,9 @@ struct dmn {
 /* Send the detached daemon's log where it goes (--log, syslog, or the
  * state folder's spotfs.log). */
 void dmn_log_detach(const struct dmn_opts *opts);
+/* Free the folders still open when the session ended (daemon_dir.c). */
+struct dmn_dir;
+void dmn_dirs_free_all(struct dmn *d);
 /* Tell the waiting parent the mount is ready (or not) and detach. */
 void dmn_ready(int fd, const struct dmn_opts *opts, bool ok);
 

@@ -4,8 +4,8 @@ few readers of every format under two roles, overlay writers, walkers,
 extends and the TTL ending the run, with the script's own end checks; its
 self-test (a wrong reference must be reported as mismatches and fail the
 run, so the byte comparison is live); and the one defect the soak found,
-reproduced on its own: a folder held open across the expiry leaks its
-directory handle in the daemon (LeakSanitizer at exit)."""
+reproduced on its own and fixed: a folder held open across the expiry
+leaked its directory handle in the daemon (LeakSanitizer at exit)."""
 import os
 import re
 import subprocess
@@ -17,10 +17,6 @@ import pytest
 from conftest import ROOT, SPOTFS, SANITIZER, is_mounted, needs_duckdb
 
 SCRIPT = os.path.join(ROOT, "tests", "bench", "soak_mixed.py")
-# The known leak (test_folder_held_across_expiry_is_freed): a walker's open
-# folder at the expiry. Only that report, and nothing else, is tolerated
-# (as an xfail, so it shows in the summary).
-DIR_LEAK = re.compile(r"LeakSanitizer: detected memory leaks.*dmn_opendir", re.S)
 
 
 def soak(*args, timeout=240):
@@ -35,9 +31,6 @@ def soak(*args, timeout=240):
 def test_mixed_soak_smoke():
     r = soak("--minutes", "0.4")
     out = r.stdout + r.stderr
-    if (r.returncode != 0 and "errors: 1, mismatches: 0" in out
-            and DIR_LEAK.search(out)):
-        pytest.xfail("only the known directory handle leak at expiry")
     assert r.returncode == 0, out
     assert "errors: 0, mismatches: 0" in out, out
     assert "store folder deleted" in out and "audit --verify ok" in out, out
@@ -54,8 +47,6 @@ def test_mixed_soak_reports_a_wrong_reference():
     assert "errors: 0, mismatches: 0" not in out, out
 
 
-@pytest.mark.xfail(strict=True, reason="fs/daemon_dir.c: a dmn_dir handle "
-                   "still open when the session ends is never freed")
 def test_folder_held_across_expiry_is_freed(tmp_path):
     """A process holding a folder of the mount open when the TTL ends: the
     daemon must free the folder's handle (the kernel sends no RELEASEDIR
