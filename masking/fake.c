@@ -276,34 +276,6 @@ static void fake_company(const struct fake_dict *d, const uint8_t *seed,
 
 /* ---- date ---- */
 
-/* Days from 1970-01-01 of a proleptic Gregorian date, and back. */
-static int64_t fake_days(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void fake_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static bool fake_leap(int64_t y)
 {
 	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -337,7 +309,7 @@ int msk_fake_date_parse(const char *s, int32_t *days)
 	if (y < 1 || m < 1 || m > 12 || d < 1 ||
 	    d > mdays[m - 1] + (unsigned)(m == 2 && fake_leap(y)))
 		return -EINVAL;
-	*days = (int32_t)fake_days(y, m, d);
+	*days = (int32_t)spot_days_from_civil(y, m, d);
 	return 0;
 }
 
@@ -350,8 +322,9 @@ static int fake_date(int32_t min, int32_t max, const uint8_t *seed,
 
 	if (max < min)
 		return -EINVAL;
-	fake_civil(min + (int64_t)(fake_u32(seed, FAKE_SLOT_NUMBER) % span), &y,
-		   &m, &d);
+	spot_civil_from_days(
+		min + (int64_t)(fake_u32(seed, FAKE_SLOT_NUMBER) % span), &y,
+		&m, &d);
 	fake_uint(w, (uint32_t)y, 4);
 	fake_putc(w, '-');
 	fake_uint(w, m, 2);
