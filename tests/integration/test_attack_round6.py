@@ -159,7 +159,7 @@ def test_k_anonymity_survives_a_wal_writer_during_the_build(sandbox, tmp_path):
     con.execute("CREATE TABLE p (id INTEGER PRIMARY KEY, zip TEXT, g TEXT, secret TEXT)")
     con.executemany("INSERT INTO p (zip, g, secret) VALUES (?,?,?)",
                     [(["94107", "10001"][i % 2], "FM"[i % 2], "crowd")
-                     for i in range(60000)])
+                     for i in range(30000)])
     con.executemany("INSERT INTO p (zip, g, secret) VALUES (?,?,?)",
                     [("99999", "X", "TARGET_%s" % c) for c in "abc"])
     con.commit()
@@ -180,7 +180,7 @@ datasets:
         columns: { id: keep, zip: keep, g: keep, secret: keep }
 """ % lua)
     found = []
-    for delay in (0.5, 1.0, 0.2, 2.0):
+    for delay in (0.25, 0.5, 0.1, 1.0):
         for suffix in ("-wal", "-shm"):
             if os.path.exists(db + suffix):
                 os.unlink(db + suffix)

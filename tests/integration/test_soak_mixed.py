@@ -29,7 +29,7 @@ def soak(*args, timeout=240):
 
 @needs_duckdb
 def test_mixed_soak_smoke():
-    r = soak("--minutes", "0.4")
+    r = soak("--minutes", "0.2")
     out = r.stdout + r.stderr
     assert r.returncode == 0, out
     assert "errors: 0, mismatches: 0" in out, out
@@ -40,7 +40,7 @@ def test_mixed_soak_smoke():
 
 @needs_duckdb
 def test_mixed_soak_reports_a_wrong_reference():
-    r = soak("--minutes", "0.25", "--corrupt-ref", "crm/users.csv")
+    r = soak("--minutes", "0.1", "--corrupt-ref", "crm/users.csv")
     out = r.stdout + r.stderr
     assert r.returncode == 1, out
     assert re.search(r"MISMATCH: r\d+-analyst .*crm/users\.csv", out), out
