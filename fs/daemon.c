@@ -292,6 +292,9 @@ static void dmn_end(struct dmn *d, const char *reason)
 		return;
 	d->end_reason = reason;
 	dmn_inval_all(d);
+	/* Builds under way stop at their next batch: the views die with the
+	 * session, and the expiry must not wait for them. */
+	vc_shutdown(d->sbx->views);
 	fuse_session_exit(d->se);
 	/* Wakes the loop's wait; libfuse's handler also marks the exit. */
 	pthread_kill(d->main_thread, SIGTERM);

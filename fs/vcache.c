@@ -225,6 +225,7 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		 " bytes)",
 		 dataset, psub[0] ? " " : "", psub, role[0] ? " role " : "",
 		 role, e->view.gen, e->stamp.size);
+	e->progress.stop = &c->spill_stop; /* vc_shutdown stops the build */
 	spot_progress_cur = &e->progress;
 	rc = c->build(c->arg, dataset, sub, role, sink, &content, &err);
 	spot_progress_cur = outer;

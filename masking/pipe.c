@@ -145,6 +145,9 @@ int pipe_run(const struct pipe_source_ops *sops, void *src,
 		row += b.nrows;
 		st.rows_in += b.nrows;
 		spot_progress_add(spot_progress_cur, 0, b.nrows);
+		rc = spot_progress_check(spot_progress_cur, err);
+		if (rc)
+			goto out;
 		rc = pipe_apply(plan, &b, err);
 		if (rc)
 			goto out;

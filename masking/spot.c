@@ -19,6 +19,14 @@
 
 _Thread_local struct spot_progress *spot_progress_cur;
 
+int spot_progress_check(const struct spot_progress *p, struct spot_err *err)
+{
+	if (!p || !p->stop || !__atomic_load_n(p->stop, __ATOMIC_RELAXED))
+		return 0;
+	spot_err_set(err, "the sandbox is ending");
+	return -ECANCELED;
+}
+
 /* ---- growable buffer ---- */
 
 void spot_buf_init(struct spot_buf *b)

@@ -15,6 +15,7 @@
 #define SPOT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -86,6 +87,10 @@ struct spot_rwfile {
 struct spot_progress {
 	uint64_t bytes;
 	uint64_t rows;
+	/* Set by the build's owner when the build must stop (the sandbox is
+	 * ending): codecs check it between batches and fail with
+	 * -ECANCELED. NULL: never stopped. */
+	const bool *stop;
 };
 
 extern _Thread_local struct spot_progress *spot_progress_cur;
@@ -98,6 +103,11 @@ static inline void spot_progress_add(struct spot_progress *p, uint64_t bytes,
 	__atomic_add_fetch(&p->bytes, bytes, __ATOMIC_RELAXED);
 	__atomic_add_fetch(&p->rows, rows, __ATOMIC_RELAXED);
 }
+
+struct spot_err;
+
+/* -ECANCELED (and err set) once the build p counts for must stop, else 0. */
+int spot_progress_check(const struct spot_progress *p, struct spot_err *err);
 
 /* ---- arena: many small allocations freed together ---- */
 

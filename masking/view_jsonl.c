@@ -430,6 +430,9 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	      p->off;
 	(void)spot_buf_reserve(&p->buf, (size_t)(src + src / 8) + 4096);
 	while ((rc = vjl_next(&r, &s, &n, &lf)) == 1) {
+		if (!((line - p->line) & 1023) &&
+		    (rc = spot_progress_check(v->prog, &p->err)))
+			break;
 		bom = vjl_bom(p, line - p->line + 1, s, n);
 		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);
 		if (rc < 0)

@@ -156,7 +156,11 @@ static int pq_batch_run(const struct pq_file *f, struct pq_rgcur *cur,
 	int rc;
 
 	pipe_batch_clear(b);
-	rc = pq_rgcur_fill(cur, b, n, err);
+	rc = spot_progress_check(spot_progress_cur, err);
+	if (!rc)
+		rc = pq_rgcur_fill(cur, b, n, err);
+	if (!rc)
+		spot_progress_add(spot_progress_cur, 0, b->nrows);
 	if (!rc && plan && plan->row_fn)
 		rc = plan->row_fn(plan->row_arg, b, err);
 	for (k = 0; !rc && k < nmc; k++)

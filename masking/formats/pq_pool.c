@@ -44,6 +44,7 @@ struct pq_pool {
 	pthread_cond_t cv;
 	size_t next; /* next row group to claim */
 	bool stop;
+	struct spot_progress *prog; /* the caller's, for its workers */
 };
 
 /* Build row group g into its result slot (any thread). */
@@ -71,6 +72,7 @@ static void *pq_worker_main(void *arg)
 	struct pq_pool *p = wk->pool;
 	size_t g;
 
+	spot_progress_cur = p->prog;
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
 		if (p->stop || p->next >= p->f->m->nrgs) {
@@ -124,6 +126,7 @@ int pq_pool_start(struct pq_pool **out, const struct pq_file *f, int fd,
 	p->f = f;
 	p->fd = fd;
 	p->nmc = nmc;
+	p->prog = spot_progress_cur;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	p->first_row = calloc(nrgs + 1, sizeof(*p->first_row));

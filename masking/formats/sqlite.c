@@ -58,6 +58,8 @@ int sqlc_errno(struct sqlc_db *db, int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_INTERRUPT:
+		if (db && db->stopped)
+			return -ECANCELED;
 		return db && db->timed_out ? -ETIMEDOUT : -EINTR;
 	case SQLITE_NOMEM:
 		return -ENOMEM;
@@ -99,7 +101,12 @@ void sqlc_arm(struct sqlc_db *db, uint64_t used_ns)
 static int sqlc_progress(void *arg)
 {
 	struct sqlc_db *db = arg;
+	struct spot_err ignored;
 
+	if (spot_progress_check(spot_progress_cur, &ignored)) {
+		db->stopped = true; /* the sandbox is ending */
+		return 1;
+	}
 	if (db->deadline && sqlc_now_ns() >= db->deadline) {
 		db->timed_out = true;
 		return 1;

@@ -46,6 +46,7 @@ struct sqlc_db {
 	bool in_txn;	   /* read transaction open on src */
 	bool internal;	   /* authorizer: our own statements are running */
 	bool timed_out;	   /* the progress handler interrupted */
+	bool stopped;	   /* it interrupted: the build must stop */
 	bool memonly;	   /* sqlc_db_open_mem: mem is the database */
 	uint64_t deadline; /* monotonic ns; 0: no budget armed */
 };

@@ -564,6 +564,9 @@ static int sqlc_step_error(struct sqlc_source *s, int rc, struct spot_err *err)
 	if (e == -ETIMEDOUT)
 		spot_err_set(err, "%s %s: time budget of %u ms spent", s->kind,
 			     s->name, s->db->opts.budget_ms);
+	else if (e == -ECANCELED)
+		spot_err_set(err, "%s %s: the sandbox is ending", s->kind,
+			     s->name);
 	else /* generic text: SQLite's own message could quote a value */
 		spot_err_set(err, "%s %s: %s", s->kind, s->name,
 			     sqlite3_errstr(rc));

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SPOTFS, STATE_DIR, is_mounted, spotfs
+from conftest import SPOTFS, STATE_DIR, duck, is_mounted, needs_duckdb, spotfs
 
 MARK = b"LIFECYCLE-PLAINTEXT-MARK"
 BIG = MARK * 5000  # past the in-memory small-file limit: lands in the store
@@ -318,3 +318,56 @@ def test_detached_daemon_without_syslog_logs_to_the_state_folder(
     assert spotfs("unmount", s.mnt).returncode == 0
     rel = open(tmp_path / "rel.log").read().splitlines()
     assert rel and all(stamp.match(l) for l in rel if l.strip()), rel
+
+
+SLOW_LUA = ("columns = { v = function(x)\n  local n = 0\n"
+            "  for i = 1, 4000 do n = n + i end\n  return 'masked' end }\n")
+SLOW_ROWS = 400000  # about 40 s of building under ASan, 10 s without
+
+
+def slow_source(s, tmp_path, fmt):
+    """A dataset of SLOW_ROWS values of v in fmt; the rules of its config."""
+    if fmt == "csv":
+        s.write("d.csv", "v\n" + "".join("raw%d\n" % i for i in range(SLOW_ROWS)))
+        return "d.csv", "d.csv", ""
+    if fmt == "jsonl":
+        s.write("d.jsonl", "".join('{"v":"raw%d"}\n' % i for i in range(SLOW_ROWS)))
+        return "d.jsonl", "d.jsonl", ""
+    if fmt == "sqlite":
+        con = sqlite3.connect(os.path.join(s.src, "d.db"))
+        con.execute("CREATE TABLE t (v TEXT)")
+        con.executemany("INSERT INTO t VALUES (?)",
+                        (("raw%d" % i,) for i in range(SLOW_ROWS)))
+        con.commit()
+        con.close()
+        return "d.db", "d/t.csv", "tables: [t]"
+    duck(tmp_path, "COPY (SELECT 'raw' || i AS v FROM range(%d) t(i)) TO '%s' "
+         "(FORMAT parquet, ROW_GROUP_SIZE 100000)"
+         % (SLOW_ROWS, os.path.join(s.src, "d.parquet")))
+    return "d.parquet", "d.parquet", ""
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "sqlite",
+                                 pytest.param("parquet", marks=needs_duckdb)])
+def test_expiry_stops_a_build_under_way(sandbox, tmp_path, fmt):
+    """A view still building when the TTL ends: the build stops at its next
+    batch, so the daemon ends at the TTL instead of when the build would
+    have finished (it kept the decrypted rows and a CPU for 40 s more)."""
+    s = sandbox("slow" + fmt)
+    name, served, rules = slow_source(s, tmp_path, fmt)
+    lua = os.path.join(s.base, "slow.lua")
+    with open(lua, "w") as f:
+        f.write(SLOW_LUA)
+    # The policy's column function rewrites v, slowly.
+    s.write_config("source: @SRC@\ndatasets:\n  %s:\n    policy: %s\n    %s\n"
+                   % (name, lua, rules))
+    s.mount("--ttl", "3s")
+    t0 = time.time()
+    reader = subprocess.Popen(["cat", s.path(served)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    assert wait_gone(s, 15), "the daemon outlived its TTL by the build"
+    out, _ = reader.communicate(timeout=30)
+    assert reader.returncode != 0 and b"raw" not in out
+    assert time.time() - t0 < 15
+    log = s.read_log()
+    assert "the sandbox is ending" in log, log[-2000:]
