@@ -519,3 +519,47 @@ def test_held_jsonl_escaped_pii_keys_and_nul_in_values(sandbox):
             text = f.read()
         for raw in ("bob@", "bob\\u0040", "123-45", "4111111111111111"):
             assert raw not in text, (n, raw, text)
+
+
+# ---------------------------------------------------------------------------
+# Export records: overlay names in plaintext on disk
+
+
+def test_finding_export_audit_records_overlay_names_in_plaintext(
+        sandbox, tmp_path):
+    """README: overlay file and folder names never reach the disk in
+    plaintext (audit paths are `ovl:` digests). An export, even a refused
+    one that releases nothing, writes every reviewed overlay path in
+    plaintext into audit.db (`export` records) and the daemon log: a
+    folder named after one person and files named after two others are
+    on disk after the sandbox is gone. Expected: digests, as for every
+    other overlay event."""
+    from conftest import STATE_DIR
+    s = export_mount(sandbox)
+    folder = s.path("out/r7.bob.jones@example.net")
+    os.mkdir(folder)
+    with open(os.path.join(folder, "r7.alice.smith@example.com.csv"), "w") as f:
+        f.write("city,count\nBerlin,25\n")
+    with open(os.path.join(folder, "r7.carol.white@example.com.txt"), "w") as f:
+        f.write("summary\n%s\n" % PLANTED_NAME)  # a finding: refused
+    r = spotfs("export", folder, str(tmp_path / "dest"))
+    assert r.returncode == 1  # refused, nothing released
+    assert not os.path.exists(str(tmp_path / "dest" / "r7.bob.jones@example.net"
+                                  / "r7.alice.smith@example.com.csv"))
+    s.unmount()
+    hits = []
+    for root, dirs, files in os.walk(STATE_DIR):
+        for n in files:
+            full = os.path.join(root, n)
+            with open(full, "rb") as f:
+                data = f.read()
+            for name in (b"r7.alice.smith@example.com", b"r7.bob.jones@example.net",
+                         b"r7.carol.white@example.com"):
+                if name in data:
+                    hits.append((n, name.decode()))
+    with open(s.log, "rb") as f:
+        log = f.read()
+    for name in (b"r7.alice.smith@example.com", b"r7.bob.jones@example.net"):
+        if name in log:
+            hits.append(("daemon log", name.decode()))
+    assert not hits, "overlay names in plaintext on disk: %s" % sorted(set(hits))
