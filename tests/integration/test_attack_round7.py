@@ -563,3 +563,36 @@ def test_finding_export_audit_records_overlay_names_in_plaintext(
         if name in log:
             hits.append(("daemon log", name.decode()))
     assert not hits, "overlay names in plaintext on disk: %s" % sorted(set(hits))
+
+
+def test_finding_export_copy_of_a_jsonl_view_is_not_a_row_copy(sandbox,
+                                                               tmp_path):
+    """README: the review keeps a fingerprint of every row served per
+    dataset and finds a file whose rows match more than max_row_share of
+    them (only Parquet views are named as not recorded). A JSON Lines view
+    records none: a byte-for-byte copy of every served record, exported
+    as .jsonl, and the same records as a CSV with the view's columns both
+    pass (a CSV copy is caught only once an `as: [native, csv]` form was
+    built). Expected: row_copy for both."""
+    s = sandbox()
+    s.write("j.jsonl", "".join(json.dumps(
+        {"id": i, "email": "user%d@example.org" % i, "city": "Berlin"})
+        + "\n" for i in range(200)))
+    s.write_config("source: @SRC@\nexport: {}\ndatasets:\n  j.jsonl:\n"
+                   "    columns: { id: keep, email: { method: tokenize, "
+                   "prefix: cust- }, city: keep }\n")
+    s.mount()
+    with open(s.path("j.jsonl")) as f:
+        served = f.read()
+    assert "user5@example.org" not in served
+    recs = [json.loads(l) for l in served.splitlines()]
+    os.makedirs(s.path("out"))
+    csv_text = "id,email,city\n" + "".join(
+        "%s,%s,%s\n" % (r["id"], r["email"], r["city"]) for r in recs)
+    passed = []
+    for name, data in (("copy.jsonl", served), ("copy.csv", csv_text)):
+        r, out, dest = try_export(s, tmp_path, name, data.encode())
+        if "row_copy" not in [f["kind"] for f in out["findings"]]:
+            passed.append((name, out["verdict"], os.path.exists(dest)))
+    assert not passed, ("copies of all %d served records were not found "
+                        "(name, verdict, copied): %s" % (len(recs), passed))
