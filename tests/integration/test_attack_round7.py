@@ -624,3 +624,31 @@ def test_finding_parquet_k_anonymity_on_a_list_leaf_serves_a_class_of_one(
         return  # the view failed closed (EIO): safe
     assert all("99999" not in json.dumps(r) for r in rows), (
         "the row unique by its zip list is served: %s" % rows)
+
+
+# ---------------------------------------------------------------------------
+# spotfs scan: JSON Lines keys that are data reach the generated config
+
+
+def test_finding_scan_writes_jsonl_keys_that_are_data_into_the_config(
+        tmp_path):
+    """README: spotfs scan never writes a data value into the config, its
+    comments, --json or messages. A JSON Lines object keyed by data (a
+    person's name, a birth date, a 9-digit number: no detector refuses
+    them as keys) gets one rule per key, so the names, dates and numbers
+    are written into the starter config (and from it into the manifest
+    every reader sees). Expected: such keys are summarised by a rule on
+    their parent (`votes.*`), never spelled out."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "v.jsonl").write_text("".join(json.dumps(
+        {"id": i, "votes": {"Jasmine Payne": 1, "Robert Stone": 2},
+         "seen": {"1984-07-23": "x"}, "acct": {"123456789": 1}}) + "\n"
+        for i in range(30)))
+    out = tmp_path / "scan.yaml"
+    r = spotfs("scan", str(src), "-o", str(out), "--json")
+    assert r.returncode == 0, r.stderr
+    text = out.read_text() + r.stdout + r.stderr
+    leaked = [v for v in ("Jasmine Payne", "Robert Stone", "1984-07-23",
+                          "123456789") if v in text]
+    assert not leaked, "scan wrote data keys into its output: %s" % leaked
