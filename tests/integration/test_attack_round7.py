@@ -652,3 +652,50 @@ def test_finding_scan_writes_jsonl_keys_that_are_data_into_the_config(
     leaked = [v for v in ("Jasmine Payne", "Robert Stone", "1984-07-23",
                           "123456789") if v in text]
     assert not leaked, "scan wrote data keys into its output: %s" % leaked
+
+
+# ---------------------------------------------------------------------------
+# Export review: row copies with a column added
+
+
+ROW_COPY_FORMS = {
+    # pandas' default to_csv writes the index as a first column
+    "pandas index": lambda df, p: df.to_csv(p),
+    "a constant column": lambda df, p: df.assign(run="r1").to_csv(
+        p, index=False),
+    "an empty column": lambda df, p: df.assign(note="").to_csv(p, index=False),
+    "semicolons": lambda df, p: df.to_csv(p, index=False, sep=";"),
+}
+
+
+@pytest.mark.parametrize("how", sorted(ROW_COPY_FORMS))
+def test_finding_export_row_copy_with_a_column_added_passes(sandbox,
+                                                            tmp_path, how):
+    """Every served row of a dataset, written back with one more column
+    (pandas' default `to_csv` adds its index; a constant or empty column),
+    or with `;` between the cells of a .csv, passes the review: the row
+    fingerprint is the sum over all of a row's cells, so any extra cell
+    hides the row. README lists only subsets of columns and re-derived
+    values as misses. Expected: row_copy."""
+    import pandas as pd
+    s = sandbox()
+    s.write("p.csv", "id,email,city\n" + "".join(
+        "%d,user%d@example.org,Berlin\n" % (i, i) for i in range(2000)))
+    s.write_config("source: @SRC@\nexport: {}\ndatasets:\n  p.csv:\n"
+                   "    columns: { id: keep, email: hash, city: keep }\n")
+    s.mount()
+    df = pd.read_csv(s.path("p.csv"))
+    os.makedirs(s.path("out"))
+    plain = s.path("out/plain.csv")
+    df.to_csv(plain, index=False)
+    r = spotfs("export", "--json", plain, str(tmp_path / "plain.csv"))
+    assert r.returncode == 1 and "row_copy" in r.stdout  # held: plain copy
+    p = s.path("out/copy.csv")
+    ROW_COPY_FORMS[how](df, p)
+    dest = str(tmp_path / "copy.csv")
+    r = spotfs("export", "--json", p, dest)
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and "row_copy" in [
+        f["kind"] for f in out["findings"]], (
+        "all %d served rows with %s passed: %s" % (len(df), how, out))
+    assert not os.path.exists(dest)
