@@ -699,3 +699,28 @@ def test_finding_export_row_copy_with_a_column_added_passes(sandbox,
         f["kind"] for f in out["findings"]], (
         "all %d served rows with %s passed: %s" % (len(df), how, out))
     assert not os.path.exists(dest)
+
+
+SMALL_COUNTS = {
+    # pandas writes a count column as floats once it holds a NaN (a
+    # pivot or merge with a missing group): 3.0
+    "pandas floats": "city,count\nBerlin,3.0\nParis,40.0\nRome,\n",
+    # Excel's "CSV UTF-8" starts the file with a byte order mark
+    "byte order mark": "\ufeffcount,city\n3,Berlin\n40,Paris\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(SMALL_COUNTS))
+def test_finding_export_small_counts_as_floats_or_after_a_bom(sandbox,
+                                                              tmp_path, how):
+    """README: in a CSV whose column header looks like a count and holds
+    whole numbers only, a value from 1 to min_count - 1 is a finding. A
+    count of 3 written as 3.0 (pandas' float column), or a `count` header
+    after a UTF-8 byte order mark, passes. Expected: small_count."""
+    s = export_mount(sandbox)
+    r, out, dest = try_export(s, tmp_path, "agg.csv",
+                              SMALL_COUNTS[how].encode())
+    assert r.returncode == 1 and "small_count" in [
+        f["kind"] for f in out["findings"]], (
+        "a count of 3 (%s) passed: %s" % (how, out))
+    assert not os.path.exists(dest)
