@@ -724,3 +724,43 @@ def test_finding_export_small_counts_as_floats_or_after_a_bom(sandbox,
         f["kind"] for f in out["findings"]], (
         "a count of 3 (%s) passed: %s" % (how, out))
     assert not os.path.exists(dest)
+
+
+NON_ASCII = {
+    # Python's json.dumps default (ensure_ascii=True) escapes non-ASCII
+    "json.dumps default": lambda v: json.dumps({"top": v}) + "\n",
+    # the same value decomposed (NFD), as macOS tools write text
+    "NFD": lambda v: __import__("unicodedata").normalize("NFD", v) + "\n",
+    # README: "in any case": a non-ASCII capital letter
+    "upper case": lambda v: v.upper() + "\n",
+}
+
+
+@pytest.mark.parametrize("how", sorted(NON_ASCII))
+def test_finding_export_non_ascii_raw_value_in_json_escapes_nfd_or_case(
+        sandbox, tmp_path, how):
+    """A raw surname with non-ASCII letters (Müllerová07), written the way
+    ordinary tools write it: json.dumps' default \\u00fc escapes in a
+    .jsonl result, Unicode NFD, or upper case, passes the review; written
+    as UTF-8 in JSON (ensure_ascii=False) it is found. Expected:
+    raw_value (JSON strings decoded, text NFC-normalised and case-folded
+    before the lookup)."""
+    s = sandbox()
+    s.write("p.csv", "id,surname,city\n" + "".join(
+        "%d,Müllerová%02d,Berlin\n" % (i, i) for i in range(50)))
+    s.write_config("source: @SRC@\nexport: {}\ndatasets:\n  p.csv:\n"
+                   "    columns: { id: keep, surname: hash, city: keep }\n")
+    s.mount()
+    with open(s.path("p.csv")) as f:
+        assert "Müllerová07" not in f.read()
+    os.makedirs(s.path("out"))
+    _, held, _ = try_export(s, tmp_path, "utf8.jsonl", (json.dumps(
+        {"top": "Müllerová07"}, ensure_ascii=False) + "\n").encode())
+    assert "raw_value" in [f["kind"] for f in held["findings"]], held
+    text = NON_ASCII[how]("Müllerová07")
+    assert "Müllerová07" not in text
+    r, out, dest = try_export(s, tmp_path, "r.jsonl", text.encode())
+    assert r.returncode == 1 and "raw_value" in [
+        f["kind"] for f in out["findings"]], (
+        "raw value written %s passed: %s" % (how, out))
+    assert not os.path.exists(dest)
