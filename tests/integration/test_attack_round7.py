@@ -764,3 +764,84 @@ def test_finding_export_non_ascii_raw_value_in_json_escapes_nfd_or_case(
         f["kind"] for f in out["findings"]], (
         "raw value written %s passed: %s" % (how, out))
     assert not os.path.exists(dest)
+
+
+# ---------------------------------------------------------------------------
+# Lua access(): a denied caller still gets the view built and its size
+
+
+def dp_access_config(policy):
+    return ("source: @SRC@\ndp_budget: { per_role: 5.0 }\nroles:\n"
+            "  analyst: { users: [nobody] }\n  steward: { users: [root] }\n"
+            "datasets:\n  people.csv:\n    policy: %s\n"
+            "    columns: { id: keep, region: keep, income: noise }\n"
+            "    aggregates:\n      by_region: { kind: count, by: { region: "
+            "[north, south] }, epsilon: 0.2 }\n" % policy)
+
+
+def people_regions():
+    return "id,region,income\n" + "".join(
+        "%d,%s,%d\n" % (i, "north" if i % 7 == 0 else "south", 1000 + i)
+        for i in range(700))
+
+
+def test_finding_access_denied_caller_learns_the_size_of_its_filtered_view(
+        sandbox):
+    """A Lua access() denies role analyst (uid 65534); the policy's row()
+    keeps only `north` rows for roles other than steward. A stat by the
+    denied caller builds the analyst's view (the daemon log says so) and
+    returns its exact size, about 100 rows' worth: the count of north
+    rows, unaudited and uncharged. A role outside `allow:` sees size 0
+    and nothing is built (as for a DP release not paid for). Expected:
+    size 0, no build for a role access() denies."""
+    s = sandbox()
+    s.write("people.csv", people_regions())
+    pol = os.path.join(s.base, "pol.lua")
+    with open(pol, "w") as f:
+        f.write('function access(ctx) return ctx.role == "steward", '
+                '"stewards only" end\n'
+                'function row(r, ctx) return ctx.role == "steward" or '
+                'r.region == "north" end\n')
+    s.write_config(dp_access_config(pol))
+    s.mount()
+    out = as_nobody(r"""
+import json, os, sys
+st = os.stat(sys.argv[1])
+try:
+    open(sys.argv[1]).read()
+    err = 0
+except OSError as e:
+    err = e.errno
+print(json.dumps({"size": st.st_size, "open": err}))
+""", s.path("people.csv"))
+    assert out["open"] == 13  # held: EACCES on open
+    built = [l for l in s.read_log().splitlines()
+             if "role analyst: build" in l]
+    assert out["size"] == 0 and not built, (
+        "the denied caller's stat built its view (%s) and got its size %d"
+        % (built, out["size"]))
+
+
+def test_held_access_denial_covers_dp_releases(sandbox):
+    s = sandbox()
+    s.write("people.csv", people_regions())
+    pol = os.path.join(s.base, "pol.lua")
+    with open(pol, "w") as f:
+        f.write('function access(ctx) return ctx.role == "steward", '
+                '"stewards only" end\n')
+    s.write_config(dp_access_config(pol))
+    s.mount()
+    out = as_nobody(r"""
+import json, os, sys
+r = []
+for p in sys.argv[1:]:
+    try:
+        open(p).read()
+        r.append(0)
+    except OSError as e:
+        r.append(e.errno)
+print(json.dumps(r))
+""", s.path("people.csv"), s.path("_dp/people.csv/by_region.csv"))
+    assert out == [13, 13], out
+    st = spotfs("status", s.mnt).stdout
+    assert "role analyst spent 0.0" in st, st
