@@ -845,3 +845,42 @@ print(json.dumps(r))
     assert out == [13, 13], out
     st = spotfs("status", s.mnt).stdout
     assert "role analyst spent 0.0" in st, st
+
+
+def test_held_access_denial_covers_every_served_form(sandbox):
+    """access() denies the analyst: the .db, its table CSVs, the `as:`
+    Parquet form and the JSON Lines CSV form are all EACCES."""
+    import sqlite3
+    s = sandbox()
+    db = sqlite3.connect(os.path.join(s.src, "crm.db"))
+    db.execute("create table users(id integer, email text)")
+    db.execute("insert into users values(1, 'alice@example.org')")
+    db.commit()
+    db.close()
+    s.write("p.csv", "id,email\n1,alice@example.org\n")
+    s.write("j.jsonl", '{"id": 1, "email": "alice@example.org"}\n')
+    pol = os.path.join(s.base, "pol.lua")
+    with open(pol, "w") as f:
+        f.write('function access(ctx) return ctx.role == "steward", "no" end\n')
+    s.write_config(
+        "source: @SRC@\nroles:\n  analyst: { users: [nobody] }\n"
+        "  steward: { users: [root] }\ndatasets:\n  crm.db:\n"
+        "    policy: %s\n    tables: { users: { columns: { id: keep, "
+        "email: keep } } }\n  p.csv:\n    as: [csv, parquet]\n"
+        "    policy: %s\n    columns: { id: keep, email: keep }\n"
+        "  j.jsonl:\n    as: [native, csv]\n    policy: %s\n"
+        "    columns: { id: keep, email: keep }\n" % (pol, pol, pol))
+    s.mount()
+    names = ["crm.db", "crm/users.csv", "p.csv", "p.parquet", "j.jsonl",
+             "j.csv"]
+    out = as_nobody(r"""
+import json, sys
+r = []
+for p in sys.argv[1:]:
+    try:
+        r.append(open(p, "rb").read().decode("latin-1"))
+    except OSError as e:
+        r.append(e.errno)
+print(json.dumps(r))
+""", *[s.path(n) for n in names])
+    assert out == [13] * len(names), out
