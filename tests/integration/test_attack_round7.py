@@ -884,3 +884,37 @@ for p in sys.argv[1:]:
 print(json.dumps(r))
 """, *[s.path(n) for n in names])
     assert out == [13] * len(names), out
+
+
+def test_held_file_added_to_a_folder_during_its_review_is_not_copied(
+        sandbox, tmp_path):
+    """A folder export whose review takes seconds (40 MB of clean text):
+    a file of raw values added to the folder while the review runs is not
+    copied to DEST (the CLI copies only the reviewed paths)."""
+    import subprocess as sp
+    from conftest import SPOTFS
+    s = sandbox()
+    s.write("people.csv", review_people())
+    s.write_config("source: @SRC@\nexport: { max_bytes: 1G }\ndatasets:\n"
+                   "  people.csv:\n    columns: { id: keep, name: hash, "
+                   "code: hash, city: keep }\n")
+    s.mount()
+    with open(s.path("people.csv")) as f:
+        f.read()
+    folder = s.path("out/f")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "big.txt"), "w") as f:
+        for i in range(1500000):
+            f.write("the quick brown fox %d\n" % i)
+    dest = tmp_path / "dest"
+    p = sp.Popen([SPOTFS, "export", folder, str(dest)], stdout=sp.PIPE,
+                 stderr=sp.PIPE)
+    import time
+    time.sleep(0.3)
+    with open(os.path.join(folder, "raw.txt"), "w") as f:
+        f.write("%s\n%s\n" % (PLANTED_NAME, PLANTED_CODE))
+    still_running = p.poll() is None
+    out, err = p.communicate(timeout=600)
+    if not still_running:
+        pytest.skip("the review ended before the file was added")
+    assert not (dest / "f" / "raw.txt").exists(), (out, err)
