@@ -918,3 +918,36 @@ def test_held_file_added_to_a_folder_during_its_review_is_not_copied(
     if not still_running:
         pytest.skip("the review ended before the file was added")
     assert not (dest / "f" / "raw.txt").exists(), (out, err)
+
+
+def test_held_concurrent_reads_at_the_quota_serve_one_crossing_read(sandbox):
+    """32 descriptors read 1 MiB each at once when the role has a 1K
+    read_bytes quota: one read crosses the limit, the rest get EDQUOT
+    (at most 1 MiB over, as the README says), never 32 MiB."""
+    s = sandbox()
+    s.write("big.csv", people_csv(1300000))
+    s.write_config(
+        "source: @SRC@\nroles:\n  agent:\n    users: [nobody]\n"
+        "    quota: { read_bytes: 1K }\n"
+        "datasets:\n  big.csv:\n"
+        "    columns: { id: keep, name: hash, country: keep }\n")
+    s.mount()
+    assert os.stat(s.path("big.csv")).st_size > 32 << 20
+    out = as_nobody(r"""
+import json, os, sys, threading
+n = 32
+fds = [os.open(sys.argv[1], os.O_RDONLY) for _ in range(n)]
+got = [0] * n
+bar = threading.Barrier(n)
+def w(i):
+    bar.wait()
+    try:
+        got[i] = len(os.pread(fds[i], 1 << 20, i << 20))
+    except OSError:
+        pass
+ts = [threading.Thread(target=w, args=(i,)) for i in range(n)]
+[t.start() for t in ts]
+[t.join() for t in ts]
+print(json.dumps(got))
+""", s.path("big.csv"))
+    assert sum(out) <= (1 << 20) + 1024, out
