@@ -985,3 +985,45 @@ def test_finding_jsonl_nested_ipv6_key_is_served(sandbox, rec):
     except OSError:
         return  # refused: safe
     assert "::" not in served, "a nested IPv6 key was served: %r" % served
+
+
+def test_held_copy_up_of_a_failed_view_never_copies_the_source(sandbox):
+    """Views that fail closed (a failing Lua column, a misspelled rule, a
+    method that cannot mask, a malformed row) in a world-writable folder:
+    renaming them (uid 65534) or linking/chmod (the owner) is refused;
+    nothing of the source reaches an overlay copy."""
+    s = sandbox()
+    for n in "abc":
+        s.write("shared/%s.csv" % n, "id,email\n1,alice@example.org\n")
+    s.write("shared/d.csv", "id,email\n1,alice@example.org,extra\n")
+    os.chmod(os.path.join(s.src, "shared"), 0o777)
+    bad = os.path.join(s.base, "bad.lua")
+    with open(bad, "w") as f:
+        f.write('columns = { email = function(v) error("boom") end }\n')
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  shared/a.csv:\n    policy: %s\n"
+        "    columns: { id: keep }\n  shared/b.csv:\n"
+        "    columns: { id: keep, emial: hash }\n  shared/c.csv:\n"
+        "    columns: { id: keep, email: noise }\n  shared/d.csv:\n"
+        "    columns: { id: keep, email: hash }\n" % bad)
+    s.mount()
+    out = as_nobody(r"""
+import json, os, sys
+d = sys.argv[1]
+r = {}
+for n in "abcd":
+    try:
+        os.rename(os.path.join(d, n + ".csv"), os.path.join(d, "m" + n))
+        r[n] = open(os.path.join(d, "m" + n)).read()
+    except OSError as e:
+        r[n] = e.errno
+print(json.dumps(r))
+""", s.path("shared"))
+    assert all(isinstance(v, int) for v in out.values()), out
+    for n in "abcd":
+        v = s.path("shared/%s.csv" % n)
+        for op in (lambda: os.chmod(v, 0o600),
+                   lambda: os.link(v, s.path("l%s.csv" % n))):
+            with pytest.raises(OSError):
+                op()
+    assert not os.path.exists(s.path("la.csv"))
