@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "audit.h"
+#include "ctl.h"
 #include "daemon_i.h"
 #include "export_review.h"
 #include "export_set.h"
@@ -149,6 +150,9 @@ static void xprt_build_views(struct dmn *d, const char *role)
 		const char *form;
 		bool self = true;
 
+		ctl_progress("building the views the review knows: %s (%zu of "
+			     "%zu)",
+			     ds->name, i + 1, cfg->ndatasets);
 		if (sbx_has_objects(d->sbx, ds)) {
 			const struct sbx_objs *o =
 				sbx_sqlite_objs_cached(d->sbx, ds);
@@ -210,6 +214,17 @@ static int xprt_fail(struct xprt *x, int rc, const char *path, const char *why)
 	return rc;
 }
 
+/* A line for the CLI's progress display (a TTY), at most every 200 ms. */
+static void xprt_progress(const struct xprt *x, const char *path, uint64_t size)
+{
+	char p[256];
+
+	spot_printable(path, p, sizeof(p));
+	ctl_progress("reviewing %s (%.1f MB); %zu files, %.1f MB reviewed so "
+		     "far",
+		     p, (double)size / 1e6, x->nfiles, (double)x->bytes / 1e6);
+}
+
 static int xprt_review_fd(struct xprt *x, int fd, const char *path,
 			  const struct stat *st)
 {
@@ -226,6 +241,7 @@ static int xprt_review_fd(struct xprt *x, int fd, const char *path,
 	if ((uint64_t)st->st_size > x->budget)
 		return xprt_fail(x, -EFBIG, path,
 				 "over the export limit (export: max_bytes)");
+	xprt_progress(x, path, (uint64_t)st->st_size);
 	cap = (size_t)st->st_size + 1;
 	buf = malloc(cap + 1);
 	if (!buf)

@@ -70,6 +70,17 @@ static void xcli_usage(FILE *f)
 		"  -h, --help           show this help\n");
 }
 
+/* On a TTY: the daemon's progress line, rewritten in place. */
+static void xcli_progress(void *arg, const char *text)
+{
+	char line[512];
+
+	(void)arg;
+	spot_printable(text, line, sizeof(line)); /* no escapes reach the TTY */
+	fprintf(stderr, "\r\033[Kspotfs export: %.*s", 100, line);
+	fflush(stderr);
+}
+
 /* The mount point holding abs: the topmost folder on abs's device. */
 static int xcli_mount_of(const char *abs, char *out, size_t len)
 {
@@ -570,8 +581,8 @@ int cli_export(int argc, char **argv)
 	struct reg_sandbox sb;
 	char sock[PATH_MAX];
 	struct spot_buf req, reply;
-	bool override = false, copied = false;
-	int o, rc = CLI_EXIT_FAIL;
+	bool override = false, copied = false, tty;
+	int o, rc = CLI_EXIT_FAIL, rc_call;
 
 	optind = 1;
 	while ((o = getopt_long(argc, argv, "r:ojS:h", lopts, NULL)) != -1) {
@@ -612,8 +623,13 @@ int cli_export(int argc, char **argv)
 		goto out;
 	if (cli_live_sandbox(x.cmd, state, x.mnt, &sb, sock, sizeof(sock)))
 		goto out;
-	if (ctl_call_ms(sock, (const char *)req.p, XCLI_TIMEOUT_MS, &reply,
-			&err)) {
+	tty = isatty(STDERR_FILENO);
+	rc_call = ctl_call_progress(sock, (const char *)req.p, XCLI_TIMEOUT_MS,
+				    tty ? xcli_progress : NULL, NULL, &reply,
+				    &err);
+	if (tty)
+		fputs("\r\033[K", stderr); /* the progress line goes */
+	if (rc_call) {
 		cli_error(x.cmd, "refused: %s", err.msg);
 		reg_sandbox_fini(&sb);
 		goto out;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -188,6 +189,41 @@ static void ctl_conn_close(struct ctl_conn *c)
 	c->len = 0;
 }
 
+/* The connection whose request the server thread is handling. */
+static _Thread_local struct ctl_conn *ctl_cur;
+static _Thread_local int64_t ctl_cur_last_ms;
+
+void ctl_progress(const char *fmt, ...)
+{
+	struct ctl_conn *c = ctl_cur;
+	int64_t now = ctl_now_ms();
+	char line[512];
+	va_list ap;
+	ssize_t w;
+	int n;
+
+	if (!c || c->fd < 0 || now - ctl_cur_last_ms < CTL_PROGRESS_MS)
+		return;
+	ctl_cur_last_ms = now;
+	n = snprintf(line, sizeof(line), "progress: ");
+	va_start(ap, fmt);
+	n += vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[strcspn(line, "\n")] = 0; /* one line, whatever the text */
+	n = (int)strlen(line);
+	line[n++] = '\n';
+	/* Non-blocking: a peer that does not read loses progress, not time.
+	 * A line is written whole or not at all while the buffer has room;
+	 * a partial write would corrupt the reply, so it ends the lines. */
+	w = send(c->fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (w != n && w > 0) {
+		ctl_write_all(c->fd, line + w, (size_t)(n - w), c->deadline_ms);
+		ctl_cur = NULL;
+	}
+}
+
 /* Run the handler and send its reply with the final status line. */
 static void ctl_conn_answer(struct ctl_server *s, struct ctl_conn *c)
 {
@@ -206,7 +242,10 @@ static void ctl_conn_answer(struct ctl_server *s, struct ctl_conn *c)
 		rc = -EINVAL;
 		spot_buf_printf(r, "NUL byte in request");
 	} else {
+		ctl_cur = c;
+		ctl_cur_last_ms = 0;
 		rc = s->fn(s->arg, c->buf, c->uid, c->pid, r);
+		ctl_cur = NULL;
 		/* A long request (export reviews files) still gets its
 		 * reply's full time to be sent. */
 		c->deadline_ms = ctl_now_ms() + CTL_TIMEOUT_MS;
@@ -539,10 +578,54 @@ static int ctl_connect(const char *path, int *out, struct spot_err *err)
 	return 0;
 }
 
-/* Read until EOF (bounded in size and time) into reply. */
-static int ctl_read_all(int fd, struct spot_buf *reply, int64_t deadline_ms,
-			struct spot_err *err)
+#define CTL_PROGRESS_TAG "progress: "
+
+/*
+ * Hand the progress lines at the start of reply to fn and drop them.
+ * true once the body has started (no progress line can follow).
+ */
+static bool ctl_take_progress(struct spot_buf *reply, ctl_progress_fn fn,
+			      void *arg)
 {
+	const size_t tag = sizeof(CTL_PROGRESS_TAG) - 1;
+
+	for (;;) {
+		char *nl;
+		size_t n;
+
+		if (memcmp(reply->p, CTL_PROGRESS_TAG,
+			   reply->len < tag ? reply->len : tag))
+			return true;
+		nl = reply->len > tag ? memchr(reply->p, '\n', reply->len)
+				      : NULL;
+		if (!nl)
+			return false; /* the rest of the line is to come */
+		*nl = 0;
+		fn(arg, (const char *)reply->p + tag);
+		n = (size_t)(nl + 1 - (char *)reply->p);
+		memmove(reply->p, reply->p + n, reply->len - n);
+		reply->len -= n;
+		if (!reply->len)
+			return false;
+	}
+}
+
+static void ctl_progress_drop(void *arg, const char *text)
+{
+	(void)arg;
+	(void)text;
+}
+
+/* Read until EOF (bounded in size and time) into reply; progress lines
+ * before the body go to fn (dropped without one). */
+static int ctl_read_all(int fd, struct spot_buf *reply, int64_t deadline_ms,
+			ctl_progress_fn fn, void *arg, struct spot_err *err)
+{
+	bool body = false;
+
+	if (!fn)
+		fn = ctl_progress_drop;
+
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline_ms - ctl_now_ms();
@@ -573,6 +656,8 @@ static int ctl_read_all(int fd, struct spot_buf *reply, int64_t deadline_ms,
 		if (n == 0)
 			return 0;
 		reply->len += (size_t)n;
+		if (!body)
+			body = ctl_take_progress(reply, fn, arg);
 		if (reply->len > CTL_REPLY_MAX) {
 			spot_err_set(err, "reply too long");
 			return -EPROTO;
@@ -621,6 +706,14 @@ int ctl_call(const char *path, const char *request, struct spot_buf *reply,
 int ctl_call_ms(const char *path, const char *request, int timeout_ms,
 		struct spot_buf *reply, struct spot_err *err)
 {
+	return ctl_call_progress(path, request, timeout_ms, NULL, NULL, reply,
+				 err);
+}
+
+int ctl_call_progress(const char *path, const char *request, int timeout_ms,
+		      ctl_progress_fn fn, void *arg, struct spot_buf *reply,
+		      struct spot_err *err)
+{
 	int64_t deadline = ctl_now_ms() + timeout_ms;
 	size_t rlen = strlen(request);
 	int fd = -1, rc;
@@ -641,7 +734,7 @@ int ctl_call_ms(const char *path, const char *request, int timeout_ms,
 		goto out;
 	}
 	spot_buf_reset(reply);
-	rc = ctl_read_all(fd, reply, deadline, err);
+	rc = ctl_read_all(fd, reply, deadline, fn, arg, err);
 	if (!rc)
 		rc = ctl_parse_status(reply, err);
 out:

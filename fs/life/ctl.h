@@ -6,7 +6,10 @@
  * Protocol: the client connects, writes one request line ("status",
  * "extend 3600", "unmount", "ping") ending in '\n' (or closes its write
  * side), and reads text lines until EOF. The last line is "ok" or
- * "error: MESSAGE"; the lines before it are the reply body.
+ * "error: MESSAGE"; the lines before it are the reply body. A long request
+ * (export) may first send lines "progress: TEXT" while it works; they come
+ * before the body, and ctl_call_progress hands them to its caller (the
+ * bodies of requests that send them never start with "progress: ").
  *
  * Who may talk: the server reads the peer's credentials (SO_PEERCRED) as
  * soon as a connection is accepted. Only the sandbox owner's uid and root
@@ -113,5 +116,25 @@ int ctl_call(const char *path, const char *request, struct spot_buf *reply,
 /* ctl_call with another time limit (export waits for its review). */
 int ctl_call_ms(const char *path, const char *request, int timeout_ms,
 		struct spot_buf *reply, struct spot_err *err);
+
+/* Called with each progress line's text (without "progress: " and '\n'). */
+typedef void (*ctl_progress_fn)(void *arg, const char *text);
+
+/* ctl_call_ms that passes progress lines to fn as they arrive (ctl_call
+ * and ctl_call_ms drop them). */
+int ctl_call_progress(const char *path, const char *request, int timeout_ms,
+		      ctl_progress_fn fn, void *arg, struct spot_buf *reply,
+		      struct spot_err *err);
+
+/*
+ * From a handler: send "progress: TEXT" to the peer whose request it is
+ * handling, now. Best effort and never slow: at most one line every
+ * CTL_PROGRESS_MS, dropped when the peer's socket is full, a no-op outside
+ * a handler. TEXT is cut at a newline; it goes to the peer only, like the
+ * reply, so it may name what the reply names (paths inside the mount).
+ */
+void ctl_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#define CTL_PROGRESS_MS 200
 
 #endif /* SPOT_CTL_H */

@@ -372,3 +372,31 @@ def test_new_pii_kinds_in_free_text_are_findings(sandbox, tmp_path):
         p = put(s, "out/note%d.txt" % i, text + "\n")
         r, out = export(p, str(tmp_path / ("n%d.txt" % i)))
         assert r.returncode == 1 and kinds(out) == ["pii"], (text, r.stdout)
+
+
+def test_progress_on_a_tty_only(sandbox, tmp_path):
+    """On a terminal the CLI shows the daemon's progress (what it builds,
+    which file it reviews) on one rewritten line, then the result; piped,
+    stderr gets no progress. The copy is the same either way."""
+    import shlex
+    import subprocess
+    from conftest import SPOTFS
+    s, _ = mounted(sandbox)
+    for i in range(3):
+        put(s, "out/part%d.csv" % i, "city,n\nBerlin,%d\nParis,%d\n" % (10 + i, 20 + i))
+    dest = str(tmp_path / "tty")
+    cmd = "%s export %s %s" % (SPOTFS, shlex.quote(s.path("out")), shlex.quote(dest))
+    r = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True,
+                       timeout=120)
+    out = r.stdout.decode(errors="replace")
+    assert r.returncode == 0, out
+    assert "spotfs export: building the views the review knows" in out, out
+    assert "\r\x1b[K" in out, out  # the line is rewritten, then cleared
+    assert sorted(os.listdir(os.path.join(dest, "out"))) == [
+        "part0.csv", "part1.csv", "part2.csv"]
+    dest2 = str(tmp_path / "piped")
+    r = spotfs("export", s.path("out"), dest2)
+    assert r.returncode == 0, r.stderr
+    assert "building the views" not in r.stderr and "\x1b" not in r.stderr, r.stderr
+    assert sorted(os.listdir(os.path.join(dest2, "out"))) == sorted(
+        os.listdir(os.path.join(dest, "out")))

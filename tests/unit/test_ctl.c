@@ -53,7 +53,29 @@ static int handler(void *arg, const char *req, uid_t uid, pid_t pid,
 		return -ENOSPC;
 	if (!strncmp(req, "echo ", 5))
 		return spot_buf_printf(r, "%s\n", req + 5) ? -ENOMEM : 0;
+	if (!strcmp(req, "slow")) { /* progress lines, then the body */
+		for (int i = 0; i < 3; i++) {
+			ctl_progress("step %d\nnot this", i);
+			ctl_progress("too soon after the last: dropped");
+			usleep((CTL_PROGRESS_MS + 20) * 1000);
+		}
+		return spot_buf_printf(r, "done\n") ? -ENOMEM : 0;
+	}
 	return spot_buf_printf(r, "unknown") ? -ENOMEM : -EINVAL;
+}
+
+struct seen {
+	char text[256];
+	int n;
+};
+
+static void on_progress(void *arg, const char *text)
+{
+	struct seen *s = arg;
+
+	if (s->n++ < 8)
+		snprintf(s->text + strlen(s->text),
+			 sizeof(s->text) - strlen(s->text), "[%s]", text);
 }
 
 static void refused(void *arg, uid_t uid, pid_t pid)
@@ -163,6 +185,27 @@ static void test_round_trip(const char *sock)
 	rc = ctl_call(sock, "echo hello world", &r, &err);
 	CHECK(rc == 0 && !strcmp((char *)r.p, "hello world\n"),
 	      "request argument reaches the handler");
+	{
+		struct seen seen = { "", 0 };
+
+		rc = ctl_call_progress(sock, "slow", 5000, on_progress, &seen,
+				       &r, &err);
+		CHECK(rc == 0 && !strcmp((char *)r.p, "done\n") &&
+			      !strcmp(seen.text, "[step 0][step 1][step 2]"),
+		      "progress lines reach the callback before the body, "
+		      "one line each, at most one per CTL_PROGRESS_MS (%s)",
+		      seen.text);
+		rc = ctl_call(sock, "slow", &r, &err);
+		CHECK(rc == 0 && !strcmp((char *)r.p, "done\n"),
+		      "without a callback progress lines are dropped (%s)",
+		      (char *)r.p);
+		CHECK(ctl_call(sock, "ping", &r, &err) == 0 &&
+			      ctl_call_progress(sock, "ping", 5000, on_progress,
+						&seen, &r, &err) == 0 &&
+			      !strcmp((char *)r.p, "pong\nsecond line\n"),
+		      "a body is whole with or without a callback");
+		ctl_progress("outside a handler: a no-op");
+	}
 	rc = ctl_call(sock, "fail", &r, &err);
 	CHECK(rc == -EREMOTEIO && !strcmp(err.msg, "it went wrong"),
 	      "handler error comes back as its message (%d, %s)", rc, err.msg);
