@@ -254,6 +254,24 @@ struct sbx_run {
 	struct sbx_src src; /* open after success: the view may read it */
 };
 
+/* A scratch file in the store for a build (view_req.scratch_new). */
+static int sbx_scratch_new(void *arg, struct spot_rwfile *out)
+{
+	struct vc_sink *k = vc_scratch_new(arg);
+
+	if (!k)
+		return -ENOMEM;
+	*out = (struct spot_rwfile){ vc_sink_pwrite, vc_sink_pread,
+				     vc_sink_truncate, vc_sink_size, k };
+	return 0;
+}
+
+static void sbx_scratch_free(void *arg, struct spot_rwfile *rw)
+{
+	(void)arg;
+	vc_scratch_free(rw->arg); /* deletes its file in the store */
+}
+
 /*
  * Build sub ("" or a table of a format with objects) of dataset d for
  * role in format form (VIEW_FMT_UNKNOWN: the dataset's own), at most limit
@@ -304,6 +322,9 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.emit_rewind = sink ? vc_sink_rewind : NULL,
 			.emit_after = vc_sink_room(sink),
 			.rw = sink ? &rw : NULL,
+			.scratch_new = sink ? sbx_scratch_new : NULL,
+			.scratch_free = sbx_scratch_free,
+			.scratch_arg = s->views,
 			.csv_injection = d->csv_injection,
 		};
 

@@ -128,6 +128,7 @@ struct vc_view {
  * vc_sink_content; one that does not just returns its content.
  */
 struct vc_sink;
+struct vc;
 
 /* Append len bytes (sink is a struct vc_sink *). 0 or -errno. */
 int vc_sink_write(void *sink, const void *p, size_t len);
@@ -157,6 +158,14 @@ uint64_t vc_sink_room(const struct vc_sink *s);
  */
 int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
 		    struct vc_content *c);
+/*
+ * A scratch file for what a build needs beside its view (a staging
+ * database): a sink of the same store, encrypted, never a view; random
+ * access with vc_sink_pwrite and the others. vc_scratch_free deletes its
+ * file. NULL when out of memory.
+ */
+struct vc_sink *vc_scratch_new(struct vc *c);
+void vc_scratch_free(struct vc_sink *s);
 
 /*
  * Build callback: fill *out for (dataset, sub, role) or return -errno with
@@ -166,8 +175,6 @@ int vc_sink_content(struct vc_sink *s, struct spot_buf *tail,
 typedef int (*vc_build_fn)(void *arg, const char *dataset, const char *sub,
 			   const char *role, struct vc_sink *sink,
 			   struct vc_content *out, struct spot_err *err);
-
-struct vc;
 
 /* 0 or -ENOMEM. */
 int vc_new(vc_build_fn build, void *arg, struct vc **out);

@@ -36,6 +36,16 @@ struct vc_sink *vc_sink_new(struct vc *c, uint64_t room)
 	return k;
 }
 
+struct vc_sink *vc_scratch_new(struct vc *c)
+{
+	return vc_sink_new(c, 0);
+}
+
+void vc_scratch_free(struct vc_sink *s)
+{
+	vc_sink_free(s);
+}
+
 void vc_sink_free(struct vc_sink *k)
 {
 	if (!k)

@@ -138,6 +138,16 @@ struct view_req {
 	 * then the file's bytes and out->buf stays empty.
 	 */
 	const struct spot_rwfile *rw;
+	/*
+	 * Scratch files (optional, NULL: none) with random access like rw,
+	 * for what a build needs beside its output (the masked tables a
+	 * SQLite database's views run against): encrypted in the store, gone
+	 * at scratch_free. A build puts an intermediate there when its
+	 * source is past emit_after; without them, it stays in memory.
+	 */
+	int (*scratch_new)(void *scratch_arg, struct spot_rwfile *out);
+	void (*scratch_free)(void *scratch_arg, struct spot_rwfile *rw);
+	void *scratch_arg;
 	/* CSV output (the own form or a conversion): the formula guard. */
 	enum view_csv_injection csv_injection;
 };

@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -415,28 +416,76 @@ static bool view_has_views(const struct view_sqlobj *objs, size_t n)
  * Open the database the views read: the source itself when nothing needs
  * views, else the masked tables, built into memory first.
  */
+/*
+ * The staging database's place: a scratch file of req when the source is
+ * past the room in memory (the masked tables are about its size), else
+ * memory (*scratch untouched). 0 or -errno with err set.
+ */
+static int view_sqlite_scratch(const struct view_req *req,
+			       struct spot_rwfile *scratch, bool *have,
+			       struct spot_err *err)
+{
+	struct stat st;
+	int rc;
+
+	*have = false;
+	if (!req || !req->scratch_new || fstat(req->fd, &st) ||
+	    (uint64_t)st.st_size <= req->emit_after)
+		return 0;
+	rc = req->scratch_new(req->scratch_arg, scratch);
+	if (rc)
+		spot_err_set(err, "cannot make a scratch file in the store: %s",
+			     strerror(-rc));
+	*have = !rc;
+	return rc;
+}
+
+/*
+ * Open the source, or with views the staging database: the source's
+ * tables masked by their rules, where views then run. The staging is in
+ * memory, or in *scratch (*have set; free it after the database) when
+ * req gives scratch files and the source is past the room in memory.
+ */
 static int view_sqlite_open_for(const char *path,
 				const struct view_sqlobj *objs, size_t n,
 				bool need_views, view_bind_tbl_fn bind,
-				void *arg, struct pipe_stats *st,
-				struct sqlc_db **db, struct spot_err *err)
+				void *arg, const struct view_req *req,
+				struct spot_rwfile *scratch, bool *have,
+				struct pipe_stats *st, struct sqlc_db **db,
+				struct spot_err *err)
 {
 	struct spot_buf tabs;
 	int rc;
 
+	*have = false;
 	rc = view_sqlite_open(path, db, err);
 	if (rc || !need_views)
 		return rc;
 	spot_buf_init(&tabs);
-	rc = view_sqlite_tables(*db, objs, n, true, false, bind, arg, NULL,
-				&tabs, st, err);
+	rc = view_sqlite_scratch(req, scratch, have, err);
+	if (!rc)
+		rc = view_sqlite_tables(*db, objs, n, true, false, bind, arg,
+					*have ? scratch : NULL, &tabs, st, err);
 	sqlc_db_free(*db);
 	*db = NULL;
-	if (!rc)
+	if (!rc && *have) {
+		spot_log(SPOT_LOG_INFO,
+			 "masked tables for database views: %" PRIu64
+			 " bytes staged in the store",
+			 scratch->size(scratch->arg));
+		rc = sqlc_db_open_rw("masked tables", scratch, NULL, db, err);
+	} else if (!rc)
 		rc = sqlc_db_open_mem("masked tables", tabs.p, tabs.len, NULL,
 				      db, err);
 	spot_buf_fini(&tabs);
 	return rc;
+}
+
+static void view_sqlite_scratch_free(const struct view_req *req,
+				     struct spot_rwfile *scratch, bool have)
+{
+	if (have)
+		req->scratch_free(req->scratch_arg, scratch);
 }
 
 /* view_sqlite_csv, streaming when req asks (req->emit; NULL: never). */
@@ -452,11 +501,12 @@ static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
 	struct view_sqlobj obj = objs[which];
 	struct view_sink inner = { &csv_sink_ops, NULL, NULL, NULL };
 	struct view_stream str = { &inner, req, out, false };
-	bool stream = req && req->emit;
+	bool stream = req && req->emit, have = false;
+	struct spot_rwfile staging;
 	int rc, rc2;
 
 	rc = view_sqlite_open_for(path, objs, n, obj.sql != NULL, bind, arg,
-				  &ignore, &db, err);
+				  req, &staging, &have, &ignore, &db, err);
 	if (!rc)
 		rc = csv_writer_new(out, &w) ? -ENOMEM : 0;
 	if (!rc) /* masked as bytes, written as hex */
@@ -489,6 +539,7 @@ static int view_sqlite_csv_to(const char *path, const struct view_sqlobj *objs,
 	}
 	csv_writer_free(w);
 	sqlc_db_free(db);
+	view_sqlite_scratch_free(req, &staging, have);
 	return rc;
 }
 
@@ -523,27 +574,31 @@ static int view_bind_views_only(void *arg, const char *table,
 	return 0;
 }
 
-/* view_sqlite_db, built in rw when it is not NULL. */
+/* view_sqlite_db, built in rw when it is not NULL; req (NULL: none) may
+ * give a scratch file for the staging database. */
 static int view_sqlite_db_to(const char *path, const struct view_sqlobj *objs,
 			     size_t n, view_bind_tbl_fn bind, void *arg,
+			     const struct view_req *req,
 			     const struct spot_rwfile *rw, struct spot_buf *out,
 			     struct pipe_stats *st, struct spot_err *err)
 {
 	struct view_views_only vo = { bind, arg, objs, n };
-	bool views = view_has_views(objs, n);
+	bool views = view_has_views(objs, n), have = false;
+	struct spot_rwfile staging;
 	struct sqlc_db *db = NULL;
 	int rc;
 
 	/* With views: tables masked once into the staging database, then
 	 * copied as they are, and views run there with their own rules. */
-	rc = view_sqlite_open_for(path, objs, n, views, bind, arg, st, &db,
-				  err);
+	rc = view_sqlite_open_for(path, objs, n, views, bind, arg, req,
+				  &staging, &have, st, &db, err);
 	if (!rc)
 		rc = view_sqlite_tables(db, objs, n, true, true,
 					views ? view_bind_views_only : bind,
 					views ? (void *)&vo : arg, rw, out,
 					views ? NULL : st, err);
 	sqlc_db_free(db);
+	view_sqlite_scratch_free(req, &staging, have);
 	return rc;
 }
 
@@ -551,7 +606,8 @@ int view_sqlite_db(const char *path, const struct view_sqlobj *objs, size_t n,
 		   view_bind_tbl_fn bind, void *arg, struct spot_buf *out,
 		   struct pipe_stats *st, struct spot_err *err)
 {
-	return view_sqlite_db_to(path, objs, n, bind, arg, NULL, out, st, err);
+	return view_sqlite_db_to(path, objs, n, bind, arg, NULL, NULL, out, st,
+				 err);
 }
 
 /* Append the columns of one object of db to (*cols, *n). */
@@ -663,9 +719,9 @@ int view_sqlite_build(const struct view_format *f, const struct view_req *req,
 					req->bind, req->arg, req, &out->buf,
 					&st, err);
 	else
-		rc = view_sqlite_db_to(req->path, req->objs, req->nobjs,
-				       req->bind, req->arg, view_sqlite_rw(req),
-				       &out->buf, &st, err);
+		rc = view_sqlite_db_to(
+			req->path, req->objs, req->nobjs, req->bind, req->arg,
+			req, view_sqlite_rw(req), &out->buf, &st, err);
 	out->rows_in = st.rows_in;
 	out->rows_out = st.rows_out;
 	return rc;

@@ -596,6 +596,55 @@ fail:
 	return rc;
 }
 
+int sqlc_db_open_rw(const char *name, const struct spot_rwfile *rw,
+		    const struct sqlc_opts *opts, struct sqlc_db **out,
+		    struct spot_err *err)
+{
+	struct sqlc_db *db = calloc(1, sizeof(*db));
+	char vname[64];
+	int rc;
+
+	if (!db)
+		return -ENOMEM;
+	if (opts)
+		db->opts = *opts;
+	else
+		sqlc_opts_init(&db->opts);
+	db->memonly = true; /* nobody else writes it: snapshots are trivial */
+	db->path = strdup(name);
+	if (!db->path) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	rc = sqlc_vfs_name(rw, vname, sizeof(vname));
+	if (rc) {
+		spot_err_set(err, "%s: cannot open the database: %s", name,
+			     strerror(-rc));
+		goto fail;
+	}
+	rc = sqlite3_open_v2(vname, &db->mem,
+			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+			     sqlc_vfs_id());
+	if (rc == SQLITE_OK)
+		sqlc_harden_early(db->mem);
+	if (rc != SQLITE_OK) {
+		spot_err_set(err, "%s: cannot open the database: %s", name,
+			     sqlite3_errstr(rc));
+		rc = -EIO;
+		goto fail;
+	}
+	rc = sqlc_harden(db, db->mem);
+	if (rc) {
+		spot_err_set(err, "%s: cannot set up the database", name);
+		goto fail;
+	}
+	*out = db;
+	return 0;
+fail:
+	sqlc_db_free(db);
+	return rc;
+}
+
 void sqlc_db_free(struct sqlc_db *db)
 {
 	if (!db)

@@ -98,6 +98,14 @@ int sqlc_db_open(const char *path, const struct sqlc_opts *opts,
 int sqlc_db_open_mem(const char *name, const void *p, size_t len,
 		     const struct sqlc_opts *opts, struct sqlc_db **out,
 		     struct spot_err *err);
+/*
+ * A database in rw (a complete SQLite file that a writer made with
+ * sqlc_dbwriter_new_rw left there), read-only through the VFS over rw,
+ * otherwise like sqlc_db_open_mem. rw must outlive the database.
+ */
+int sqlc_db_open_rw(const char *name, const struct spot_rwfile *rw,
+		    const struct sqlc_opts *opts, struct sqlc_db **out,
+		    struct spot_err *err);
 /* Close everything; sources made from db must be freed first. NULL is ok. */
 void sqlc_db_free(struct sqlc_db *db);
 

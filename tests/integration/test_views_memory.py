@@ -699,9 +699,13 @@ def test_sqlite_db_is_built_in_the_store_past_the_budget(sandbox, tmp_path,
                        % (s.store, key, mem, "true" if views else "false"))
         s.mount()
         served[mem] = open(s.path("crm.db"), "rb").read()
+        if views:
+            served[mem + "notes"] = open(s.path("crm/notes.csv"), "rb").read()
         log = s.read_log()
         if mem == "0":
             assert "streamed to the store" in log, log
+            # The masked tables the views run against: in the store too.
+            assert ("bytes staged in the store" in log) == views, log
             store = store_bytes(s)
             assert b"@corp.example" not in store
             assert b"dbnote" not in store
@@ -720,9 +724,14 @@ def test_sqlite_db_is_built_in_the_store_past_the_budget(sandbox, tmp_path,
             con.close()
         else:
             assert "streamed to the store" not in log, log
+            assert "staged in the store" not in log, log
         s.unmount()
     assert served["1G"] == served["0"]
     assert b"@corp.example" not in served["0"]
+    if views:
+        assert served["1Gnotes"] == served["0notes"]
+        assert served["0notes"].split(b"\n")[1].startswith(b"0,dbnote0"), \
+            served["0notes"][:40]
 
 
 def test_empty_strings_from_lua_in_the_parquet_form(sandbox, tmp_path):
