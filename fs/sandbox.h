@@ -52,6 +52,9 @@ struct sbx {
 	pthread_mutex_t pin_lock;
 	struct sbx_pinned *pinned;
 	size_t npinned;
+	/* Build workers in use across every build (atomic): `threads:` is
+	 * the sandbox's pool, not each build's. */
+	unsigned workers_busy;
 };
 
 struct sbx_pinned {

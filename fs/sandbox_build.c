@@ -109,6 +109,30 @@ static unsigned sbx_build_threads(const struct sbx *s)
 	return n < 1 ? 1 : n > 8 ? 8 : (unsigned)n;
 }
 
+/*
+ * Workers for one build from the sandbox's pool of `threads:`: as many as
+ * are free, and at least one, so a build never waits for another (it runs
+ * on its own thread while the pool is busy). Give them back with
+ * sbx_workers_put.
+ */
+static unsigned sbx_workers_take(struct sbx *s)
+{
+	unsigned max = sbx_build_threads(s), take,
+		 used = __atomic_load_n(&s->workers_busy, __ATOMIC_RELAXED);
+
+	do
+		take = used < max ? max - used : 1;
+	while (!__atomic_compare_exchange_n(
+		&s->workers_busy, &used, used + take, false, __ATOMIC_ACQ_REL,
+		__ATOMIC_RELAXED));
+	return take;
+}
+
+static void sbx_workers_put(struct sbx *s, unsigned n)
+{
+	__atomic_sub_fetch(&s->workers_busy, n, __ATOMIC_RELEASE);
+}
+
 static void sbx_bind_fini(struct sbx_bind *b)
 {
 	view_cols_free(b->ds_cols, b->nds_cols);
@@ -290,6 +314,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 	struct view_sqlobj *objs = NULL;
 	char **sqls = NULL;
 	size_t nobjs = 0;
+	unsigned workers;
 	int rc;
 
 	view_out_init(&r->v);
@@ -299,6 +324,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		spot_err_set(err, "cannot open the source file");
 		return -ENOENT;
 	}
+	workers = sbx_workers_take(s);
 	rc = sbx_src_open(s, d, r->f->by_path, &r->src, err);
 	if (!rc && r->f->objects)
 		rc = sbx_objs_prepare(s, d, r->f, r->src.path, sub, &bind,
@@ -310,7 +336,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.fd = r->src.fd,
 			.path = r->src.path,
 			.delim = d->delimiter,
-			.threads = sbx_build_threads(s),
+			.threads = workers,
 			.limit = limit,
 			.objs = objs,
 			.nobjs = nobjs,
@@ -330,6 +356,11 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 
 		struct sbx_kstamp ks;
 
+		if (workers < sbx_build_threads(s))
+			spot_log(SPOT_LOG_INFO,
+				 "view %s: %u of %u build workers free (the "
+				 "others build other views)",
+				 d->name, workers, sbx_build_threads(s));
 		if (sbx_kanon_wanted(d)) {
 			sbx_kanon_stamp(r->f->by_path ? r->src.path : NULL,
 					&ks);
@@ -344,6 +375,7 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 		if (!rc && bind.kanon)
 			sbx_kanon_note(s, d, sub, bind.kanon);
 	}
+	sbx_workers_put(s, workers);
 	rc = sbx_src_check(&r->src, rc, err);
 	bind.objs = NULL; /* freed below */
 	bind.nobjs = 0;
