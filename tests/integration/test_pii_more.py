@@ -268,3 +268,38 @@ datasets:
     assert_no_raw(files)
     assert list(df["v"]) == ["'" + a for a in FORMULAS]
     assert list(df["n"]) == NUMBERS
+
+
+def test_pii_pseudonyms_in_a_jsonl_conversation(sandbox):
+    """Issue 15: free text in JSON Lines (`messages[].content`) with `pii`,
+    `replace: hash`: the same address in two messages of a conversation,
+    and in another record, is the same token; other addresses get other
+    tokens; no address is served."""
+    import json
+    s = sandbox("jlpii")
+    recs = [
+        {"id": 1, "messages": [
+            {"role": "user", "content": "I am bob.smith@example.com, call 415-555-0142"},
+            {"role": "assistant", "content": "Noted, BOB.SMITH@EXAMPLE.COM."},
+            {"role": "user", "content": "cc alice.jones@example.org please"}]},
+        {"id": 2, "messages": [
+            {"role": "user", "content": "bob.smith(at)example.com again"}]},
+    ]
+    s.write("chat.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    s.write_config("source: @SRC@\ndatasets:\n  chat.jsonl:\n    columns:\n"
+                   "      id: keep\n      \"messages[].role\": keep\n"
+                   "      \"messages[].content\": { method: pii, replace: hash }\n")
+    s.mount()
+    data = open(s.path("chat.jsonl"), "rb").read()
+    for raw in (b"bob.smith", b"BOB.SMITH", b"alice.jones", b"415-555-0142"):
+        assert raw not in data, raw
+    out = [json.loads(l) for l in data.decode().splitlines()]
+    tok = lambda text: re.findall(r"\[EMAIL:[0-9a-f]{16}\]", text)
+    m = out[0]["messages"]
+    bob = tok(m[0]["content"])
+    assert len(bob) == 1, m
+    assert tok(m[1]["content"]) == bob
+    assert tok(out[1]["messages"][0]["content"]) == bob
+    alice = tok(m[2]["content"])
+    assert len(alice) == 1 and alice != bob
+    assert re.search(r"\[PHONE(:[0-9a-f]{16})?\]", m[0]["content"]), m[0]
