@@ -501,10 +501,14 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 	if (strlen(name) > DMN_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (p->kind == NS_VDIR) {
-		const struct sbx_objs *o =
-			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		const struct sbx_objs *o;
 		size_t nl = strlen(name);
 
+		/* A listing that failed for now is no answer: not ENOENT,
+		 * which the kernel would remember. */
+		rc = sbx_sqlite_objs_get(d->sbx, p->ds, &o);
+		if (rc)
+			return -EIO;
 		for (size_t i = 0; o && i < o->n; i++)
 			if (nl == strlen(o->names[i]) + 4 &&
 			    !strncmp(name, o->names[i], nl - 4) &&
@@ -706,10 +710,11 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	int fd = -1, rc = 0;
 
 	if (p->kind == NS_VDIR) {
-		const struct sbx_objs *o =
-			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		const struct sbx_objs *o;
 		char name[DMN_NAME_MAX + 1];
 
+		if (sbx_sqlite_objs_get(d->sbx, p->ds, &o))
+			return -EIO; /* not an empty folder */
 		for (size_t i = 0; !rc && o && i < o->n; i++) {
 			int n = snprintf(name, sizeof(name), "%s.csv",
 					 o->names[i]);

@@ -206,6 +206,15 @@ void sbx_names_free(char **names, size_t n);
  */
 const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
 					      const struct cfg_dataset *d);
+/*
+ * The same with the reason: 0 with *out the listing, or NULL when the
+ * database cannot be listed for good (not a database, a named table
+ * missing: cached like a listing); -ENOMEM, -EIO, -EAGAIN, -EBUSY,
+ * -EINTR or -ESTALE (*out NULL) when it failed for now: not cached, the
+ * next call lists again.
+ */
+int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
+			const struct sbx_objs **out);
 
 /*
  * The first limit rows of a dataset whose format converts to CSV (Parquet)
