@@ -173,7 +173,8 @@ int sbx_dp_tvd(struct sbx *s, const struct cfg_dataset *d, const char *role,
 
 /*
  * The format of dataset d (enum view_fmt, format.h): from the config, else
- * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened.
+ * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened or its
+ * first bytes cannot be read (not remembered: asked again next time).
  */
 int sbx_format(struct sbx *s, const struct cfg_dataset *d);
 /*
