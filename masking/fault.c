@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #include <sqlite3.h>
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #include "fault_i.h"
 
@@ -43,6 +46,7 @@ struct flt_pt {
 	uint64_t every; /* then one in every */
 	uint64_t count; /* firings at most; 0 = no limit */
 	bool from_serve;
+	bool trace;	/* print the stack of each logged firing */
 	uint64_t hits;	/* eligible calls counted (atomic) */
 	uint64_t fired; /* firings (atomic; may pass count) */
 };
@@ -76,9 +80,14 @@ bool flt_fire(enum flt_point p)
 	if (pt->count && f > pt->count)
 		return false;
 	/* dprintf is libc's: neither it nor its write is wrapped. */
-	if (f <= FLT_LOG_MAX)
+	if (f <= FLT_LOG_MAX) {
 		dprintf(STDERR_FILENO, "spotfs: fault injected: %s (#%llu)\n",
 			flt_names[p], (unsigned long long)f);
+#ifdef __SANITIZE_ADDRESS__
+		if (pt->trace)
+			__sanitizer_print_stack_trace();
+#endif
+	}
 	return true;
 }
 
@@ -143,6 +152,8 @@ static int flt_arm_one(char *item, unsigned *mask, struct flt_pt *pts,
 			rc = 0, pt.from_serve = true;
 		else if (v && !strcmp(tok, "from") && !strcmp(v, "start"))
 			rc = 0;
+		else if (!v && !strcmp(tok, "trace"))
+			rc = 0, pt.trace = true;
 		if (rc || !pt.every) {
 			spot_err_set(err, "%s: %s: bad option '%s'", FLT_ENV,
 				     flt_names[p], tok);

@@ -15,12 +15,13 @@
  *
  * Points are armed once, when the daemon starts, from the environment:
  *
- *     SPOTFS_FAULT="POINT[:after=N][:every=M][:count=K][:from=serve],..."
+ *     SPOTFS_FAULT="POINT[:after=N][:every=M][:count=K][:from=serve][:trace],..."
  *
  * after=N lets the first N eligible calls pass; then every M-th call fails
  * (every=1, the default: each one), at most K times (count=0, the default:
  * no limit). from=serve counts only once the daemon serves requests
- * (flt_serving), so the mount itself is not hit. Each firing is logged on
+ * (flt_serving), so the mount itself is not hit; trace prints the stack
+ * of each logged firing (sanitizer builds). Each firing is logged on
  * stderr as "spotfs: fault injected: POINT (#n)" (the first
  * FLT_LOG_MAX of each point), so a test can tell that its fault was hit;
  * at exit, "spotfs: fault point POINT: N calls counted, K fired".
