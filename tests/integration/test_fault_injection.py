@@ -280,7 +280,7 @@ def keeps_serving(s, world, timeout=5):
 # then serve again; from=serve keeps the mount itself out of reach.
 POINTS = [
     ("alloc:from=serve:after=0:every=53:count=40", "alloc"),
-    ("alloc:from=serve:after=250:every=5:count=30", "alloc"),
+    ("alloc:from=serve:after=250:every=5:count=12", "alloc"),
     ("alloc_sodium:from=serve:count=3", "alloc_sodium"),
     ("sqlite_nomem:from=serve:after=5:every=3:count=4", "sqlite_nomem"),
     ("src_read_short:from=serve", "src_read_short"),
