@@ -34,6 +34,7 @@
 
 #include "daemon_i.h"
 #include "export.h"
+#include "fault.h"
 #include "manifest.h"
 
 #define DMN_READAHEAD_KB 1024
@@ -211,6 +212,8 @@ static int dmn_overlay_open(struct dmn *d, struct spot_err *err)
 	rc = dmn_store_path(d->sbx->cfg, d->sbx->id, path, sizeof(path));
 	if (!rc)
 		rc = seal_store_open(path, NULL, &d->store);
+	if (!rc)
+		flt_set_dir(FLT_DIR_STORE, path);
 	if (rc) {
 		spot_err_set(err, "cannot create the overlay store %s: %s",
 			     path, strerror(-rc));
@@ -502,6 +505,28 @@ static int dmn_no_dumps(void)
 	return 0;
 }
 
+/*
+ * Fault builds (masking/fault.h): arm the points SPOTFS_FAULT names and
+ * tell them the source and state folders. Nothing in other builds.
+ */
+static int dmn_fault_setup(const struct cfg *cfg, struct spot_err *err)
+{
+#ifdef SPOT_FAULT_INJECTION
+	char dir[PATH_MAX];
+	int rc = flt_setup(err);
+
+	if (rc)
+		return rc;
+	flt_set_dir(FLT_DIR_SRC, cfg->source);
+	if (!life_state_dir(cfg, dir, sizeof(dir)))
+		flt_set_dir(FLT_DIR_STATE, dir);
+#else
+	(void)cfg;
+	(void)err;
+#endif
+	return 0;
+}
+
 /* The child (or the foreground process): mount, serve, tear down. */
 static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 		     const struct dmn_opts *opts, int ready_fd)
@@ -530,6 +555,11 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	if (rc) {
 		fprintf(stderr, "spotfs: cannot disable core dumps: %s\n",
 			strerror(-rc));
+		goto out_cfg;
+	}
+	rc = dmn_fault_setup(cfg, &err);
+	if (rc) {
+		fprintf(stderr, "spotfs: %s\n", err.msg);
 		goto out_cfg;
 	}
 	if (!opts->foreground && !opts->log_path) {
@@ -621,6 +651,7 @@ static int dmn_serve(struct cfg *cfg, const char *mountpoint,
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	fuse_loop_cfg_set_idle_threads(lc, DMN_IDLE_THREADS);
 	fuse_loop_cfg_set_max_threads(lc, DMN_MAX_THREADS);
+	flt_serving();
 	rc = fuse_session_loop_mt(d.se, lc);
 	fuse_loop_cfg_destroy(lc);
 	if (!d.end_reason && rc > 0)

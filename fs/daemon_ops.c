@@ -288,6 +288,28 @@ dmn_vdir_ds(struct dmn *d, const struct ns_node *p, const char *name)
 	return NULL;
 }
 
+/*
+ * Whether a dataset in folder p exists but its format could not be read
+ * just now (an I/O error on its first bytes): any name of the folder may
+ * then be one of its forms or its table folder, so a lookup answers EIO,
+ * not ENOENT (which the kernel would remember). Found by fault injection.
+ */
+static bool dmn_dir_undetected(struct dmn *d, const struct ns_node *p)
+{
+	const struct cfg *cfg = d->sbx->cfg;
+	struct stat st;
+
+	for (size_t i = 0; i < cfg->ndatasets; i++) {
+		const struct cfg_dataset *ds = &cfg->datasets[i];
+
+		if (dmn_ds_in_dir(ds, p->relpath) &&
+		    sbx_format(d->sbx, ds) == VIEW_FMT_UNKNOWN &&
+		    !dmn_src_stat(d, ds->name, &st) && S_ISREG(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
 /* The dataset in folder p serving a converted form under name. */
 static const struct cfg_dataset *dmn_form_ds(struct dmn *d,
 					     const struct ns_node *p,
@@ -501,10 +523,14 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 	if (strlen(name) > DMN_NAME_MAX)
 		return -ENAMETOOLONG;
 	if (p->kind == NS_VDIR) {
-		const struct sbx_objs *o =
-			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		const struct sbx_objs *o;
 		size_t nl = strlen(name);
 
+		/* A listing that failed for now is no answer: not ENOENT,
+		 * which the kernel would remember. */
+		rc = sbx_sqlite_objs_get(d->sbx, p->ds, &o);
+		if (rc)
+			return -EIO;
 		for (size_t i = 0; o && i < o->n; i++)
 			if (nl == strlen(o->names[i]) + 4 &&
 			    !strncmp(name, o->names[i], nl - 4) &&
@@ -521,6 +547,10 @@ static int dmn_lower_resolve(struct dmn *d, const struct ns_node *p,
 		return dmn_dp_resolve(d, p, name, e, src);
 	if (p->kind != NS_DIR)
 		return -ENOTDIR;
+	/* Every dataset's format first: which names the folder holds
+	 * depends on them (forms, table folders). */
+	if (dmn_dir_undetected(d, p))
+		return -EIO;
 	if (!p->relpath[0] && !strcmp(name, DMN_DP_DIR) && dmn_dp_on(d)) {
 		e->kind = NS_DPDIR; /* it hides a source entry of that name */
 		snprintf(e->rel, sizeof(e->rel), "%s", DMN_DP_DIR);
@@ -706,10 +736,11 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 	int fd = -1, rc = 0;
 
 	if (p->kind == NS_VDIR) {
-		const struct sbx_objs *o =
-			sbx_sqlite_objs_cached(d->sbx, p->ds);
+		const struct sbx_objs *o;
 		char name[DMN_NAME_MAX + 1];
 
+		if (sbx_sqlite_objs_get(d->sbx, p->ds, &o))
+			return -EIO; /* not an empty folder */
 		for (size_t i = 0; !rc && o && i < o->n; i++) {
 			int n = snprintf(name, sizeof(name), "%s.csv",
 					 o->names[i]);

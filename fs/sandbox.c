@@ -321,6 +321,8 @@ int sbx_format(struct sbx *s, const struct cfg_dataset *d)
 		return VIEW_FMT_UNKNOWN; /* not cached: may appear later */
 	f = (int)view_detect(fd, d->name);
 	close(fd);
+	if (f == VIEW_FMT_UNKNOWN)
+		return f; /* the file could not be read: ask again later */
 	__atomic_store_n(&s->formats[i], f + 1, __ATOMIC_RELEASE);
 	return f;
 }

@@ -176,7 +176,8 @@ int sbx_dp_tvd(struct sbx *s, const struct cfg_dataset *d, const char *role,
 
 /*
  * The format of dataset d (enum view_fmt, format.h): from the config, else
- * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened.
+ * detected once; VIEW_FMT_UNKNOWN while the file cannot be opened or its
+ * first bytes cannot be read (not remembered: asked again next time).
  */
 int sbx_format(struct sbx *s, const struct cfg_dataset *d);
 /*
@@ -209,6 +210,15 @@ void sbx_names_free(char **names, size_t n);
  */
 const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
 					      const struct cfg_dataset *d);
+/*
+ * The same with the reason: 0 with *out the listing, or NULL when the
+ * database cannot be listed for good (not a database, a named table
+ * missing: cached like a listing); -ENOMEM, -EIO, -EAGAIN, -EBUSY,
+ * -EINTR or -ESTALE (*out NULL) when it failed for now: not cached, the
+ * next call lists again.
+ */
+int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
+			const struct sbx_objs **out);
 
 /*
  * The first limit rows of a dataset whose format converts to CSV (Parquet)

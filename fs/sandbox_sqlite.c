@@ -122,21 +122,44 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 	return rc;
 }
 
-const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
-					      const struct cfg_dataset *d)
+/* Errors that say nothing about the database: the next call tries again. */
+static bool sbx_err_transient(int rc)
+{
+	return rc == -ENOMEM || rc == -EIO || rc == -EAGAIN || rc == -EBUSY ||
+	       rc == -EINTR || rc == -ESTALE;
+}
+
+int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
+			const struct sbx_objs **out)
 {
 	struct sbx_objs *o = &s->objs[d - s->cfg->datasets];
 	struct spot_err err = { "" };
+	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	if (!o->listed) {
 		o->err = sbx_sqlite_objs(s, d, &o->names, &o->n, &err);
-		o->listed = true;
+		/* A transient failure (memory, I/O) once emptied the folder
+		 * for the sandbox's life (found by fault injection). */
+		o->listed = !sbx_err_transient(o->err);
 		if (o->err)
 			spot_log(SPOT_LOG_ERR, "%s: %s", d->name, err.msg);
 	}
+	rc = o->err;
+	if (!o->listed)
+		o->err = 0;
 	pthread_mutex_unlock(&s->lock);
-	return o->err ? NULL : o;
+	*out = rc ? NULL : o;
+	return o->listed || !rc ? 0 : rc;
+}
+
+const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
+					      const struct cfg_dataset *d)
+{
+	const struct sbx_objs *o;
+
+	sbx_sqlite_objs_get(s, d, &o);
+	return o;
 }
 
 /*

@@ -152,9 +152,13 @@ const char *view_fmt_name(enum view_fmt f)
 enum view_fmt view_detect(int fd, const char *name)
 {
 	uint8_t head[16];
-	ssize_t n = pread(fd, head, sizeof(head), 0);
+	ssize_t n = spot_pread_full(fd, head, sizeof(head), 0);
 	const struct view_format *f;
 
+	/* An I/O error is no answer: detecting by the name instead would be
+	 * remembered for the sandbox's life (found by fault injection). */
+	if (n < 0)
+		return VIEW_FMT_UNKNOWN;
 	f = view_format_by_magic(head, n > 0 ? (size_t)n : 0);
 	if (!f)
 		f = view_format_by_suffix(name);

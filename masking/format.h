@@ -294,7 +294,8 @@ const char *view_fmt_name(enum view_fmt f);
 /*
  * The format of an open file: by magic bytes, else by the name's suffix,
  * else CSV (the fallback: text without a magic). Reads at most the first
- * 16 bytes with pread.
+ * 16 bytes with pread (a short read is continued). VIEW_FMT_UNKNOWN when
+ * they cannot be read: the caller must not remember that answer.
  */
 enum view_fmt view_detect(int fd, const char *name);
 

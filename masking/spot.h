@@ -60,6 +60,13 @@ int spot_buf_json_str(struct spot_buf *b, const char *s);
  * names from data printed on a terminal or in a log line. */
 void spot_printable(const char *s, char *out, size_t len);
 
+/*
+ * pread() until len bytes are read, end of file or an error, retrying on
+ * EINTR: a short read (which a regular file may give) is not the end.
+ * Bytes read (fewer only at the end of the file) or -errno.
+ */
+ssize_t spot_pread_full(int fd, void *buf, size_t len, off_t off);
+
 /* ---- build progress ---- */
 
 /*

@@ -297,8 +297,15 @@ static int sqlc_detect(struct sqlc_db *db, struct spot_err *err)
 		return -EIO;
 	}
 	rc = sqlc_fp_take(db->path, &db->fp);
-	n = pread(fd, hdr, sizeof(hdr), 0);
+	/* A short read is not a short file, and a read error is not "no
+	 * database" (both once hid the dataset; found by fault injection). */
+	n = rc ? 0 : spot_pread_full(fd, hdr, sizeof(hdr), 0);
 	close(fd);
+	if (n < 0) {
+		spot_err_set(err, "%s: cannot read: %s", db->path,
+			     strerror((int)-n));
+		return (int)n;
+	}
 	if (rc || n != (ssize_t)sizeof(hdr) ||
 	    !sqlc_is_sqlite(hdr, (size_t)n)) {
 		spot_err_set(err, "%s: not a SQLite 3 database", db->path);
