@@ -126,7 +126,7 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 static bool sbx_err_transient(int rc)
 {
 	return rc == -ENOMEM || rc == -EIO || rc == -EAGAIN || rc == -EBUSY ||
-	       rc == -EINTR || rc == -ESTALE;
+	       rc == -EINTR || rc == -ESTALE || rc == -ECANCELED;
 }
 
 int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,

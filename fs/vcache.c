@@ -95,6 +95,7 @@ bool vc_err_transient(int err, unsigned fails)
 	case ESTALE: /* the source changed during the build */
 	case ENOSPC: /* the store's disk, while streaming a view */
 	case EDQUOT:
+	case ECANCELED: /* the sandbox was ending */
 		return true;
 	case EIO:
 		/* A failing disk or a codec's malformed data: try once more. */
