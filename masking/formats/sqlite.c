@@ -550,27 +550,60 @@ fail:
 	return rc;
 }
 
-int sqlc_db_open_mem(const char *name, const void *p, size_t len,
-		     const struct sqlc_opts *opts, struct sqlc_db **out,
-		     struct spot_err *err)
+/* A database nobody else writes (snapshots are trivial), named name. */
+static struct sqlc_db *sqlc_db_new_private(const char *name,
+					   const struct sqlc_opts *opts)
 {
 	struct sqlc_db *db = calloc(1, sizeof(*db));
-	unsigned char *copy = NULL;
-	int rc;
 
 	if (!db)
-		return -ENOMEM;
+		return NULL;
 	if (opts)
 		db->opts = *opts;
 	else
 		sqlc_opts_init(&db->opts);
 	db->memonly = true;
 	db->path = strdup(name);
-	copy = sqlite3_malloc64(len ? len : 1);
-	if (!db->path || !copy) {
-		sqlite3_free(copy);
-		rc = -ENOMEM;
-		goto fail;
+	if (!db->path) {
+		free(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* After db->mem opened (rc, SQLite's): harden it, or fail and free db. */
+static int sqlc_db_private_done(struct sqlc_db *db, int rc, const char *name,
+				struct sqlc_db **out, struct spot_err *err)
+{
+	if (rc != SQLITE_OK) {
+		spot_err_set(err, "%s: cannot load the database: %s", name,
+			     sqlite3_errstr(rc));
+		rc = -EIO;
+	} else {
+		rc = sqlc_harden(db, db->mem);
+		if (rc)
+			spot_err_set(err, "%s: cannot set up the database",
+				     name);
+	}
+	if (rc) {
+		sqlc_db_free(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+int sqlc_db_open_mem(const char *name, const void *p, size_t len,
+		     const struct sqlc_opts *opts, struct sqlc_db **out,
+		     struct spot_err *err)
+{
+	struct sqlc_db *db = sqlc_db_new_private(name, opts);
+	unsigned char *copy = db ? sqlite3_malloc64(len ? len : 1) : NULL;
+	int rc;
+
+	if (!copy) {
+		sqlc_db_free(db);
+		return -ENOMEM;
 	}
 	memcpy(copy, p, len);
 	rc = sqlite3_open_v2(":memory:", &db->mem,
@@ -585,71 +618,32 @@ int sqlc_db_open_mem(const char *name, const void *p, size_t len,
 	} else {
 		sqlite3_free(copy);
 	}
-	if (rc != SQLITE_OK) {
-		spot_err_set(err, "%s: cannot load the database: %s", name,
-			     sqlite3_errstr(rc));
-		rc = -EIO;
-		goto fail;
-	}
-	rc = sqlc_harden(db, db->mem);
-	if (rc) {
-		spot_err_set(err, "%s: cannot set up the database", name);
-		goto fail;
-	}
-	*out = db;
-	return 0;
-fail:
-	sqlc_db_free(db);
-	return rc;
+	return sqlc_db_private_done(db, rc, name, out, err);
 }
 
 int sqlc_db_open_rw(const char *name, const struct spot_rwfile *rw,
 		    const struct sqlc_opts *opts, struct sqlc_db **out,
 		    struct spot_err *err)
 {
-	struct sqlc_db *db = calloc(1, sizeof(*db));
+	struct sqlc_db *db = sqlc_db_new_private(name, opts);
 	char vname[64];
 	int rc;
 
 	if (!db)
 		return -ENOMEM;
-	if (opts)
-		db->opts = *opts;
-	else
-		sqlc_opts_init(&db->opts);
-	db->memonly = true; /* nobody else writes it: snapshots are trivial */
-	db->path = strdup(name);
-	if (!db->path) {
-		rc = -ENOMEM;
-		goto fail;
-	}
 	rc = sqlc_vfs_name(rw, vname, sizeof(vname));
 	if (rc) {
 		spot_err_set(err, "%s: cannot open the database: %s", name,
 			     strerror(-rc));
-		goto fail;
+		sqlc_db_free(db);
+		return rc;
 	}
 	rc = sqlite3_open_v2(vname, &db->mem,
 			     SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
 			     sqlc_vfs_id());
 	if (rc == SQLITE_OK)
 		sqlc_harden_early(db->mem);
-	if (rc != SQLITE_OK) {
-		spot_err_set(err, "%s: cannot open the database: %s", name,
-			     sqlite3_errstr(rc));
-		rc = -EIO;
-		goto fail;
-	}
-	rc = sqlc_harden(db, db->mem);
-	if (rc) {
-		spot_err_set(err, "%s: cannot set up the database", name);
-		goto fail;
-	}
-	*out = db;
-	return 0;
-fail:
-	sqlc_db_free(db);
-	return rc;
+	return sqlc_db_private_done(db, rc, name, out, err);
 }
 
 void sqlc_db_free(struct sqlc_db *db)
