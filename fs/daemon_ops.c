@@ -69,8 +69,8 @@ void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
 }
 
 /* Audit the decision on opening a lower file; -EIO if it cannot be. */
-static int dmn_audit_open(struct dmn *d, const struct ns_node *n,
-			  const struct dmn_caller *c, int rc, const char *why)
+int dmn_audit_open(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, int rc, const char *why)
 {
 	struct aud_event ev;
 	char path[PATH_MAX];
@@ -1281,24 +1281,10 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* Passthrough sources (and a copy-up's): as the caller. */
 	dmn_act_begin(req, &c);
 	if (!rc && !up && writing) {
-		/* First write: copy the masked bytes up, then write there. */
-		if (n->kind == NS_VIEW)
-			rc = dmn_view_access(d, n, &c);
-		/* quota: a copy-up reads the view; its bytes count. */
-		if (!rc && n->kind == NS_VIEW)
-			rc = dmn_quota_open(d, n, &c, fh, fi);
-		if (!rc)
-			rc = dmn_copy_up(d, t, ino, !(fi->flags & O_TRUNC),
-					 &up);
-		if (!rc && fh->counted) {
-			struct stat cst;
-
-			ovl_node_stat(t, up, &cst);
-			dmn_quota_served(d, fh, (uint64_t)cst.st_size);
-			fh->counted =
-				false; /* the overlay file is not metered */
-			fi->direct_io = 0;
-		}
+		/* First write: copy the masked bytes up, then write there
+		 * (a view's copy-up is decided, charged and audited as an
+		 * open of it, see dmn_copy_up). */
+		rc = dmn_copy_up(d, t, &c, ino, !(fi->flags & O_TRUNC), &up);
 	}
 	if (!rc && up) {
 		if (S_ISDIR(ovl_node_type(up)))
