@@ -842,16 +842,32 @@ static int dmn_view_get(struct dmn *d, const struct ns_node *n,
 }
 
 /*
- * The view of a node for attributes: NULL if the role may not open it, or
- * (with wait false) if it is not built yet.
+ * Whether the policy's access() would refuse this thread's caller an open
+ * of view n (an unknown caller, or a failing policy: refused). Only asked
+ * of datasets whose policy has access(); their views are per role, with
+ * attribute timeout 0, so every caller's stat comes here.
+ */
+static bool dmn_access_denied(struct dmn *d, const struct ns_node *n)
+{
+	struct pol_engine *eng = sbx_engine(d->sbx, n->ds);
+
+	if (!eng || !pol_engine_has_access(eng))
+		return false;
+	return !dmn_act.on || dmn_view_access(d, n, &dmn_act.who) != 0;
+}
+
+/*
+ * The view of a node for attributes: NULL if the caller may not open it
+ * (allow:, or access()), or (with wait false) if it is not built yet.
  */
 static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 				     const char *role, bool wait)
 {
 	struct vc_view *v = NULL;
 
-	if (!cfg_dataset_allows(n->ds, role))
-		return NULL; /* no build for a caller who cannot open it */
+	/* No build, and no size, for a caller who cannot open it. */
+	if (!cfg_dataset_allows(n->ds, role) || dmn_access_denied(d, n))
+		return NULL;
 	if (!wait)
 		return vc_peek(d->sbx->views, n->ds->name, n->sub,
 			       dmn_view_key(n));
