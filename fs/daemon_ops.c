@@ -841,17 +841,25 @@ static int dmn_view_get(struct dmn *d, const struct ns_node *n,
 	return rc;
 }
 
+/* Whether the policy of view n's dataset decides each caller (access()). */
+static bool dmn_per_caller(struct dmn *d, const struct ns_node *n)
+{
+	struct pol_engine *eng = sbx_engine(d->sbx, n->ds);
+
+	return eng && pol_engine_has_access(eng);
+}
+
 /*
  * Whether the policy's access() would refuse this thread's caller an open
  * of view n (an unknown caller, or a failing policy: refused). Only asked
  * of datasets whose policy has access(); their views are per role, with
- * attribute timeout 0, so every caller's stat comes here.
+ * attribute timeout 0, so every caller's stat comes here. Callers of one
+ * role share the inode, so its size the kernel holds flips between 0 and
+ * the view's: opens of it are direct I/O (dmn_open_lower).
  */
 static bool dmn_access_denied(struct dmn *d, const struct ns_node *n)
 {
-	struct pol_engine *eng = sbx_engine(d->sbx, n->ds);
-
-	if (!eng || !pol_engine_has_access(eng))
+	if (!dmn_per_caller(d, n))
 		return false;
 	return !dmn_act.on || dmn_view_access(d, n, &dmn_act.who) != 0;
 }
@@ -1244,6 +1252,11 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 		 * source changed and this is a rebuilt view (new generation). */
 		if (!rc)
 			dmn_view_gen(d, n, fh->view, fi);
+		/* access(): a denied caller's stat of this inode shows size 0
+		 * (dmn_access_denied); reads must not stop at the size the
+		 * kernel holds, nor be served from pages it dropped. */
+		if (!rc && dmn_per_caller(d, n))
+			fi->direct_io = 1;
 		if (!rc && fi->direct_io) /* quota: counted reads only */
 			fi->keep_cache = 0;
 	}
