@@ -874,12 +874,20 @@ static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 	struct vc_view *v = NULL;
 
 	/* No build, and no size, for a caller who cannot open it. */
-	if (!cfg_dataset_allows(n->ds, role) || dmn_access_denied(d, n))
+	if (!cfg_dataset_allows(n->ds, role))
 		return NULL;
-	if (!wait)
-		return vc_peek(d->sbx->views, n->ds->name, n->sub,
-			       dmn_view_key(n));
-	if (dmn_view_get(d, n, dmn_act.on ? &dmn_act.who : NULL, &v))
+	if (!wait) {
+		/* Nothing built shows size 0 anyway: access() not asked. */
+		v = vc_peek(d->sbx->views, n->ds->name, n->sub,
+			    dmn_view_key(n));
+		if (v && dmn_access_denied(d, n)) {
+			vc_put(v);
+			v = NULL;
+		}
+		return v;
+	}
+	if (dmn_access_denied(d, n) ||
+	    dmn_view_get(d, n, dmn_act.on ? &dmn_act.who : NULL, &v))
 		return NULL;
 	dmn_build_changed(d, n, v, NULL);
 	return v;
