@@ -146,46 +146,35 @@ int qta_open(struct qta *q, struct qta_ref r, const char **what, bool *first)
 	return 0;
 }
 
-/* Add n bytes and, with open, an open to c. */
-static void qta_add(struct qta_ctr *c, uint64_t n, bool open)
-{
-	if (!c)
-		return;
-	if (n)
-		__atomic_add_fetch(&c->bytes, n, __ATOMIC_RELAXED);
-	if (open)
-		__atomic_add_fetch(&c->opens, 1, __ATOMIC_RELAXED);
-}
-
 int qta_copy(struct qta *q, struct qta_ref r, uint64_t n, const char **what,
 	     bool *first)
 {
 	struct qta_ctr *cs[2] = { qta_role(q, r), qta_ds(q, r) };
+	uint64_t after[2] = { 0, 0 };
 	int rc = qta_check(q, r, true, what, first);
 
 	if (rc)
 		return rc;
 	/*
-	 * Charged first, then checked: two copy-ups at once cannot both fit
-	 * in what one of them leaves. A copy that does not fit is taken back
-	 * (a read refused meanwhile because of it was refused early, never
-	 * late).
+	 * Charged first, then checked against the total this charge made:
+	 * of copy-ups at once, only those that fit on top of the ones before
+	 * them pass. One that does not fit is taken back (a read refused
+	 * meanwhile because of it was refused early, never late).
 	 */
 	for (size_t i = 0; i < 2; i++)
-		qta_add(cs[i], n, true);
+		if (cs[i]) {
+			after[i] = __atomic_add_fetch(&cs[i]->bytes, n,
+						      __ATOMIC_RELAXED);
+			__atomic_add_fetch(&cs[i]->opens, 1, __ATOMIC_RELAXED);
+		}
 	for (size_t i = 0; i < 2; i++) {
-		uint64_t b;
-
-		if (!cs[i] || !cs[i]->lim.read_bytes)
-			continue;
-		b = __atomic_load_n(&cs[i]->bytes, __ATOMIC_RELAXED);
-		if (b <= cs[i]->lim.read_bytes)
+		if (!cs[i] || !cs[i]->lim.read_bytes ||
+		    after[i] <= cs[i]->lim.read_bytes)
 			continue;
 		for (size_t k = 0; k < 2; k++)
 			if (cs[k]) {
-				if (n)
-					__atomic_sub_fetch(&cs[k]->bytes, n,
-							   __ATOMIC_RELAXED);
+				__atomic_sub_fetch(&cs[k]->bytes, n,
+						   __ATOMIC_RELAXED);
 				__atomic_sub_fetch(&cs[k]->opens, 1,
 						   __ATOMIC_RELAXED);
 			}
@@ -204,8 +193,10 @@ int qta_read(struct qta *q, struct qta_ref r, const char **what, bool *first)
 
 void qta_served(struct qta *q, struct qta_ref r, uint64_t n)
 {
-	qta_add(qta_role(q, r), n, false);
-	qta_add(qta_ds(q, r), n, false);
+	if (qta_role(q, r))
+		__atomic_add_fetch(&qta_role(q, r)->bytes, n, __ATOMIC_RELAXED);
+	if (qta_ds(q, r))
+		__atomic_add_fetch(&qta_ds(q, r)->bytes, n, __ATOMIC_RELAXED);
 }
 
 static void qta_line(struct spot_buf *out, bool json, bool *first,
