@@ -205,6 +205,13 @@ int dmn_dp_request(struct dmn *d, const char *req, struct spot_buf *r);
 int dmn_quota_open(struct dmn *d, const struct ns_node *n,
 		   const struct dmn_caller *c, struct dmn_fh *fh,
 		   struct fuse_file_info *fi);
+/*
+ * A copy-up of masked view n by c, bytes long (0: without its data): an
+ * open and all its bytes at once (qta_copy). 0 or -EDQUOT (audited once).
+ * Only dmn_copy_up calls it: every copy-up of a view is charged there.
+ */
+int dmn_quota_copy(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, uint64_t bytes);
 /* Before a read through fh: 0 or -EDQUOT (audited once). */
 int dmn_quota_read(struct dmn *d, struct dmn_fh *fh);
 /* After n bytes of fh were served. */
@@ -296,6 +303,12 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
  */
 int dmn_lower_attr(struct dmn *d, const struct ns_node *n, const char *role,
 		   bool wait, bool *unready, struct stat *st);
+/*
+ * Audit the decision rc on opening lower file n for c (why: a detail, or
+ * NULL); allowed opens wait for the commit. -EIO if it cannot be recorded.
+ */
+int dmn_audit_open(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, int rc, const char *why);
 /* Whether caller c may open lower view n: 0, -EACCES or -EIO. */
 int dmn_view_access(struct dmn *d, const struct ns_node *n,
 		    const struct dmn_caller *c);
@@ -323,12 +336,18 @@ void dmn_reply_upper_entry(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
 int dmn_upper_dir(struct dmn *d, struct ovl_tree *t, uint64_t ino,
 		  struct ovl_node **out);
 /*
- * Copy lower file ino up into the overlay (with its masked bytes unless
- * with_data is false) and return the overlay node. 0, -EPERM for a view
- * that masks differently by role, -EIO, -ENOMEM.
+ * Copy lower file ino up into c's overlay t (with its masked bytes unless
+ * with_data is false) and return the overlay node. The one way a lower
+ * file reaches the overlay (open for writing, truncate, chmod and other
+ * setattr, link, rename of either name, setxattr): a masked view copied up
+ * is read whole by c, so it is an open of the view, decided, charged and
+ * audited as one (allow: and access(), the quotas with all its bytes,
+ * an open record with detail "copy-up") before a byte is copied. 0,
+ * -EACCES, -EDQUOT, -EPERM for a view that masks differently by role,
+ * -EROFS for a DP release, -EIO, -ENOMEM.
  */
-int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
-		struct ovl_node **out);
+int dmn_copy_up(struct dmn *d, struct ovl_tree *t, const struct dmn_caller *c,
+		uint64_t ino, bool with_data, struct ovl_node **out);
 
 /*
  * Record an event in the audit log (never a row value). sync waits for the

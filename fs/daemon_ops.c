@@ -69,8 +69,8 @@ void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
 }
 
 /* Audit the decision on opening a lower file; -EIO if it cannot be. */
-static int dmn_audit_open(struct dmn *d, const struct ns_node *n,
-			  const struct dmn_caller *c, int rc, const char *why)
+int dmn_audit_open(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, int rc, const char *why)
 {
 	struct aud_event ev;
 	char path[PATH_MAX];
@@ -872,21 +872,53 @@ static int dmn_view_get(struct dmn *d, const struct ns_node *n,
 	return rc;
 }
 
+/* Whether the policy of view n's dataset decides each caller (access()). */
+static bool dmn_per_caller(struct dmn *d, const struct ns_node *n)
+{
+	struct pol_engine *eng = sbx_engine(d->sbx, n->ds);
+
+	return eng && pol_engine_has_access(eng);
+}
+
 /*
- * The view of a node for attributes: NULL if the role may not open it, or
- * (with wait false) if it is not built yet.
+ * Whether the policy's access() would refuse this thread's caller an open
+ * of view n (an unknown caller, or a failing policy: refused). Only asked
+ * of datasets whose policy has access(); their views are per role, with
+ * attribute timeout 0, so every caller's stat comes here. Callers of one
+ * role share the inode, so its size the kernel holds flips between 0 and
+ * the view's: opens of it are direct I/O (dmn_open_lower).
+ */
+static bool dmn_access_denied(struct dmn *d, const struct ns_node *n)
+{
+	if (!dmn_per_caller(d, n))
+		return false;
+	return !dmn_act.on || dmn_view_access(d, n, &dmn_act.who) != 0;
+}
+
+/*
+ * The view of a node for attributes: NULL if the caller may not open it
+ * (allow:, or access()), or (with wait false) if it is not built yet.
  */
 static struct vc_view *dmn_node_view(struct dmn *d, const struct ns_node *n,
 				     const char *role, bool wait)
 {
 	struct vc_view *v = NULL;
 
+	/* No build, and no size, for a caller who cannot open it. */
 	if (!cfg_dataset_allows(n->ds, role))
-		return NULL; /* no build for a caller who cannot open it */
-	if (!wait)
-		return vc_peek(d->sbx->views, n->ds->name, n->sub,
-			       dmn_view_key(n));
-	if (dmn_view_get(d, n, dmn_act.on ? &dmn_act.who : NULL, &v))
+		return NULL;
+	if (!wait) {
+		/* Nothing built shows size 0 anyway: access() not asked. */
+		v = vc_peek(d->sbx->views, n->ds->name, n->sub,
+			    dmn_view_key(n));
+		if (v && dmn_access_denied(d, n)) {
+			vc_put(v);
+			v = NULL;
+		}
+		return v;
+	}
+	if (dmn_access_denied(d, n) ||
+	    dmn_view_get(d, n, dmn_act.on ? &dmn_act.who : NULL, &v))
 		return NULL;
 	dmn_build_changed(d, n, v, NULL);
 	return v;
@@ -1259,6 +1291,11 @@ static int dmn_open_lower(struct dmn *d, struct ns_node *n,
 		 * source changed and this is a rebuilt view (new generation). */
 		if (!rc)
 			dmn_view_gen(d, n, fh->view, fi);
+		/* access(): a denied caller's stat of this inode shows size 0
+		 * (dmn_access_denied); reads must not stop at the size the
+		 * kernel holds, nor be served from pages it dropped. */
+		if (!rc && dmn_per_caller(d, n))
+			fi->direct_io = 1;
 		if (!rc && fi->direct_io) /* quota: counted reads only */
 			fi->keep_cache = 0;
 	}
@@ -1312,24 +1349,10 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	/* Passthrough sources (and a copy-up's): as the caller. */
 	dmn_act_begin(req, &c);
 	if (!rc && !up && writing) {
-		/* First write: copy the masked bytes up, then write there. */
-		if (n->kind == NS_VIEW)
-			rc = dmn_view_access(d, n, &c);
-		/* quota: a copy-up reads the view; its bytes count. */
-		if (!rc && n->kind == NS_VIEW)
-			rc = dmn_quota_open(d, n, &c, fh, fi);
-		if (!rc)
-			rc = dmn_copy_up(d, t, ino, !(fi->flags & O_TRUNC),
-					 &up);
-		if (!rc && fh->counted) {
-			struct stat cst;
-
-			ovl_node_stat(t, up, &cst);
-			dmn_quota_served(d, fh, (uint64_t)cst.st_size);
-			fh->counted =
-				false; /* the overlay file is not metered */
-			fi->direct_io = 0;
-		}
+		/* First write: copy the masked bytes up, then write there
+		 * (a view's copy-up is decided, charged and audited as an
+		 * open of it, see dmn_copy_up). */
+		rc = dmn_copy_up(d, t, &c, ino, !(fi->flags & O_TRUNC), &up);
 	}
 	if (!rc && up) {
 		if (S_ISDIR(ovl_node_type(up)))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * daemon_quota.c - the daemon's hooks into quota.h: opens and reads of
- * masked views, direct I/O for metered opens, quota_exceeded once.
+ * daemon_quota.c - the daemon's hooks into quota.h: opens, reads and
+ * copy-ups of masked views, direct I/O for metered opens, quota_exceeded
+ * once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -60,6 +61,22 @@ int dmn_quota_read(struct dmn *d, struct dmn_fh *fh)
 	if (rc && first)
 		dmn_quota_audit(d, fh->low ? fh->low->ds : NULL, &fh->who,
 				what);
+	return rc;
+}
+
+int dmn_quota_copy(struct dmn *d, const struct ns_node *n,
+		   const struct dmn_caller *c, uint64_t bytes)
+{
+	const char *what = NULL;
+	bool first = false;
+	int rc;
+
+	if (!d->quota)
+		return 0;
+	rc = qta_copy(d->quota, qta_ref(d->quota, n->ds, c->role), bytes, &what,
+		      &first);
+	if (rc && first)
+		dmn_quota_audit(d, n->ds, c, what);
 	return rc;
 }
 

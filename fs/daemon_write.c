@@ -314,33 +314,58 @@ out:
 	return rc;
 }
 
-int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
-		struct ovl_node **out)
+/*
+ * A copy-up of lower view n by c is an open of it that reads all of it:
+ * decided, charged and on record before a byte is copied (see daemon_i.h).
+ * The view is built first (never a lock across a build): under cu_lock
+ * it is ready, or failed and copied nothing (dmn_copy_data).
+ */
+static int dmn_copy_up_view(struct dmn *d, const struct ns_node *n,
+			    const struct dmn_caller *c, bool with_data)
+{
+	uint64_t size = 0;
+	struct vc_view *v;
+	int rc = 0, arc;
+
+	if (sbx_dp_is(n->sub))
+		return -EROFS; /* a DP release stays the daemon's */
+	if (dmn_view_key(n)[0])
+		return -EPERM; /* one role's bytes never become another's */
+	rc = dmn_view_access(d, n, c);
+	if (!rc) {
+		if (vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
+			   &v))
+			return -ENOMEM;
+		if (v->state == VC_READY)
+			size = v->content.size;
+		else
+			rc = -EIO; /* never fall back to the source */
+		vc_put(v);
+	}
+	/* Like an open for reading, with all the bytes it copies at once. */
+	if (!rc)
+		rc = dmn_quota_copy(d, n, c, with_data ? size : 0);
+	arc = dmn_audit_open(d, n, c, rc, "copy-up");
+	return rc ? rc : arc;
+}
+
+int dmn_copy_up(struct dmn *d, struct ovl_tree *t, const struct dmn_caller *c,
+		uint64_t ino, bool with_data, struct ovl_node **out)
 {
 	struct ovl_node *up, *pu, *un = NULL;
 	struct ovl_setattr sa;
 	struct ns_node *n;
 	struct ovl_new nw;
+	bool gated = false;
 	struct stat st;
 	int rc;
 
-	/*
-	 * A view is built before cu_lock is taken (never a lock across a
-	 * build): other copy-ups and creates go on meanwhile, and under the
-	 * lock the view is ready (or failed: copied nothing, see below).
-	 */
 	n = ns_get(d->ns, ino);
-	if (n && n->kind == NS_VIEW && !dmn_view_key(n)[0]) {
-		struct vc_view *v;
-		bool ready;
-
-		if (!vc_get(d->sbx->views, n->ds->name, n->sub, dmn_view_key(n),
-			    &v)) {
-			ready = v->state == VC_READY;
-			vc_put(v);
-			if (!ready)
-				return -EIO; /* never fall back to the source */
-		}
+	if (n && n->kind == NS_VIEW) {
+		rc = dmn_copy_up_view(d, n, c, with_data);
+		if (rc)
+			return rc;
+		gated = true;
 	}
 	pthread_mutex_lock(&d->cu_lock);
 	up = ovl_node_get(t, ino);
@@ -351,8 +376,8 @@ int dmn_copy_up(struct dmn *d, struct ovl_tree *t, uint64_t ino, bool with_data,
 	}
 	n = ns_get(d->ns, ino);
 	rc = !n ? -ENOENT : dmn_lower_is_dir(n) ? -EISDIR : 0;
-	if (!rc && n->kind == NS_VIEW && dmn_view_key(n)[0])
-		rc = -EPERM;
+	if (!rc && n->kind == NS_VIEW && (!gated || dmn_view_key(n)[0]))
+		rc = -EPERM; /* never a view that was not decided above */
 	if (!rc)
 		rc = dmn_upper_dir_locked(d, t, n->parent, &pu, 0);
 	if (!rc)
@@ -409,13 +434,7 @@ static int dmn_upper_of(struct dmn *d, struct ovl_tree *t,
 		return -ENOENT;
 	if (dmn_lower_is_dir(n))
 		return dmn_upper_dir(d, t, ino, out);
-	if (n->kind == NS_VIEW) {
-		int rc = dmn_view_access(d, n, c);
-
-		if (rc)
-			return rc;
-	}
-	return dmn_copy_up(d, t, ino, with_data, out);
+	return dmn_copy_up(d, t, c, ino, with_data, out);
 }
 
 /* Whether parent (merged) shows name, upper or lower. */
@@ -828,7 +847,7 @@ static int dmn_rename_prepare(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
 			       ? -EXDEV
 			       : dmn_upper_dir(d, t, c->ino, &cu);
 	dmn_act_begin(req, who); /* the copy-up reads as the caller */
-	rc = dmn_copy_up(d, t, c->ino, true, &cu);
+	rc = dmn_copy_up(d, t, who, c->ino, true, &cu);
 	dmn_act_end();
 	return rc;
 }

@@ -146,6 +146,46 @@ int qta_open(struct qta *q, struct qta_ref r, const char **what, bool *first)
 	return 0;
 }
 
+int qta_copy(struct qta *q, struct qta_ref r, uint64_t n, const char **what,
+	     bool *first)
+{
+	struct qta_ctr *cs[2] = { qta_role(q, r), qta_ds(q, r) };
+	uint64_t after[2] = { 0, 0 };
+	int rc = qta_check(q, r, true, what, first);
+
+	if (rc)
+		return rc;
+	/*
+	 * Charged first, then checked against the total this charge made:
+	 * of copy-ups at once, only those that fit on top of the ones before
+	 * them pass. One that does not fit is taken back (a read refused
+	 * meanwhile because of it was refused early, never late).
+	 */
+	for (size_t i = 0; i < 2; i++)
+		if (cs[i]) {
+			after[i] = __atomic_add_fetch(&cs[i]->bytes, n,
+						      __ATOMIC_RELAXED);
+			__atomic_add_fetch(&cs[i]->opens, 1, __ATOMIC_RELAXED);
+		}
+	for (size_t i = 0; i < 2; i++) {
+		if (!cs[i] || !cs[i]->lim.read_bytes ||
+		    after[i] <= cs[i]->lim.read_bytes)
+			continue;
+		for (size_t k = 0; k < 2; k++)
+			if (cs[k]) {
+				__atomic_sub_fetch(&cs[k]->bytes, n,
+						   __ATOMIC_RELAXED);
+				__atomic_sub_fetch(&cs[k]->opens, 1,
+						   __ATOMIC_RELAXED);
+			}
+		*what = "read_bytes";
+		*first =
+			!__atomic_exchange_n(&cs[i]->told, 1, __ATOMIC_ACQ_REL);
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 int qta_read(struct qta *q, struct qta_ref r, const char **what, bool *first)
 {
 	return qta_check(q, r, false, what, first);

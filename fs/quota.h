@@ -49,6 +49,15 @@ bool qta_metered(const struct qta *q, struct qta_ref r);
  * of that slot (the caller audits it once, as quota_exceeded).
  */
 int qta_open(struct qta *q, struct qta_ref r, const char **what, bool *first);
+/*
+ * A copy of n bytes of a masked view into the overlay (a copy-up, whose
+ * reads are not metered): an open and the n bytes at once, refused
+ * (-EDQUOT, as qta_open) when a limit is reached or when the n bytes do
+ * not fit in what is left of a read_bytes limit (a copy is never served
+ * in part). 0: counted.
+ */
+int qta_copy(struct qta *q, struct qta_ref r, uint64_t n, const char **what,
+	     bool *first);
 /* Before a read through r: 0 or -EDQUOT (as qta_open). */
 int qta_read(struct qta *q, struct qta_ref r, const char **what, bool *first);
 /* After n bytes were served through r. */
