@@ -84,6 +84,16 @@ struct jsonl_leaf {
 	size_t off, end; /* its bytes in the line (a string with quotes) */
 };
 
+/*
+ * An array of a record that is not inside another array (an outermost
+ * array), non-empty, in document order: its path and its bytes in the
+ * line, brackets included.
+ */
+struct jsonl_span {
+	uint32_t node;
+	size_t off, end;
+};
+
 /* ---- the trie of field paths ---- */
 
 struct jsonl_paths;
@@ -109,6 +119,10 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src);
 /* A value per node for the caller (view_jsonl: the column); -1 unset. */
 void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag);
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n);
+/* The parent of node n (JSONL_ROOT for the root itself). */
+uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n);
+/* Whether node n is the elements of an array (its segment is "[]"). */
+bool jsonl_paths_is_elem(const struct jsonl_paths *t, uint32_t n);
 
 /* ---- the tokenizer ---- */
 
@@ -132,6 +146,9 @@ void jsonl_parser_free(struct jsonl_parser *p);
  */
 int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len);
 const struct jsonl_leaf *jsonl_parser_leaves(const struct jsonl_parser *p,
+					     size_t *n);
+/* The outermost non-empty arrays of the last record parsed. */
+const struct jsonl_span *jsonl_parser_arrays(const struct jsonl_parser *p,
 					     size_t *n);
 /* Why the last jsonl_parse failed, and the byte (0-based) of the line. */
 enum jsonl_err jsonl_parser_error(const struct jsonl_parser *p, size_t *at);

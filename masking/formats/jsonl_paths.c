@@ -111,6 +111,16 @@ int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n)
 	return n < t->n ? t->nodes[n].tag : -1;
 }
 
+uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n)
+{
+	return n && n < t->n ? t->nodes[n].parent : JSONL_ROOT;
+}
+
+bool jsonl_paths_is_elem(const struct jsonl_paths *t, uint32_t n)
+{
+	return n && n < t->n && t->nodes[n].is_arr;
+}
+
 static uint32_t jl_find(const struct jsonl_paths *t, uint64_t h,
 			uint32_t parent, bool is_arr, const uint8_t *p,
 			size_t len, size_t *slot)
