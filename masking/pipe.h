@@ -37,6 +37,10 @@ enum pipe_type {
 enum pipe_cell_flags {
 	PIPE_F_SET = 1u << 0,	 /* out cell: a transform wrote it */
 	PIPE_F_QUOTED = 1u << 1, /* CSV: the source field was quoted */
+	/* A column (pipe_col.flags) whose declared type a writer with types
+	 * writes as that type (Parquet: PIPE_INT INT64, PIPE_REAL DOUBLE);
+	 * without it every column is text. */
+	PIPE_F_TYPED = 1u << 2,
 };
 
 struct pipe_cell {

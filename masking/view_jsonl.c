@@ -464,6 +464,18 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 
 /* ---- plans ---- */
 
+bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none)
+{
+	*none = wp->xoff[col] == wp->xoff[col + 1];
+	for (size_t i = wp->xoff[col]; i < wp->xoff[col + 1]; i++) {
+		const struct pipe_xform *x = &wp->plan->xf[wp->xs[i]];
+
+		if (!x->keeps_type || x->needs_row)
+			return false;
+	}
+	return true;
+}
+
 void vjl_plan_free(struct vjl_plan *wp)
 {
 	if (!wp)

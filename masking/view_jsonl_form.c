@@ -46,6 +46,7 @@ struct vjl_form {
 	struct pipe_col *ocols;	 /* the form's columns */
 	size_t nocols;
 	int32_t *ocol; /* per path node: its column, -1 inside an array */
+	bool typed;    /* Parquet: numbers typed (vjl_form_type) */
 	uint64_t line, rec, kept, limit, nlines, read;
 };
 
@@ -72,6 +73,7 @@ static uint32_t vjl_form_top(const struct jsonl_paths *t, uint32_t n,
 struct vjl_form_col {
 	struct pipe_col col;
 	uint32_t node;
+	bool arr; /* holds arrays in some records */
 };
 
 static int vjl_form_cmp(const void *a, const void *b)
@@ -83,6 +85,34 @@ static int vjl_form_cmp(const void *a, const void *b)
 
 	return c ? c
 		 : (x->name_len > y->name_len) - (x->name_len < y->name_len);
+}
+
+/*
+ * The Parquet type of the column of leaf node: INT64 for integers served
+ * as they are (no rule changes them) that fit, DOUBLE for numbers whose
+ * rules keep numbers numbers (keep, noise, round), else text (strings,
+ * mixed kinds, an integer literal of more than 18 characters, methods
+ * that make text). null does not count: every column is nullable.
+ */
+static void vjl_form_type(struct vjl_form *fm, struct pipe_col *col,
+			  uint32_t node)
+{
+	unsigned k =
+		jsonl_paths_kinds(fm->v.paths, node) & ~JSONL_K(JSONL_NULL);
+	int32_t fc = jsonl_paths_tag(fm->v.paths, node);
+	bool none, keeps;
+
+	if (fc < 0 || (k & JSONL_K_BIGINT) ||
+	    (k & ~JSONL_K_FRAC) != JSONL_K(JSONL_NUM))
+		return;
+	keeps = vjl_plan_keeps(fm->wp, (size_t)fc, &none);
+	if (none && !(k & JSONL_K_FRAC))
+		col->type = PIPE_INT;
+	else if (keeps)
+		col->type = PIPE_REAL;
+	else
+		return;
+	col->flags |= PIPE_F_TYPED;
 }
 
 /* The form's columns: leaves outside arrays, and outermost arrays. */
@@ -103,11 +133,14 @@ static int vjl_form_columns(struct vjl_form *fm)
 		goto out;
 	for (uint32_t i = 0; i < n; i++)
 		fm->ocol[i] = -1;
-	/* Mark the columns' nodes (ocol 0), then name them. */
+	/* Mark the columns' nodes (ocol 0, 1 holding arrays), then name
+	 * them. */
 	for (uint32_t i = 1; i < n; i++) {
 		uint32_t top = vjl_form_top(t, i, &in_arr);
 
-		if (in_arr || jsonl_paths_is_leaf(t, i))
+		if (in_arr)
+			fm->ocol[top] = 1;
+		else if (jsonl_paths_is_leaf(t, i) && fm->ocol[top] < 0)
 			fm->ocol[top] = 0;
 	}
 	rc = 0;
@@ -124,6 +157,7 @@ static int vjl_form_columns(struct vjl_form *fm)
 		cn[k].col.name = (char *)spot_buf_steal(&name, &name.len);
 		cn[k].col.type = PIPE_TEXT;
 		cn[k].node = i;
+		cn[k].arr = fm->ocol[i] == 1;
 		k++;
 	}
 	if (!rc)
@@ -131,6 +165,8 @@ static int vjl_form_columns(struct vjl_form *fm)
 	for (size_t i = 0; i < k; i++) {
 		fm->ocols[i] = cn[i].col;
 		fm->ocol[cn[i].node] = (int32_t)i;
+		if (fm->typed && !cn[i].arr)
+			vjl_form_type(fm, &fm->ocols[i], cn[i].node);
 		if (!rc && i && !vjl_form_cmp(&cn[i - 1], &cn[i]))
 			rc = -ENOTUNIQ;
 	}
@@ -190,6 +226,18 @@ static int vjl_form_leaf(struct vjl_form *fm, struct spot_arena *a,
 	return vjl_form_bytes(a, m + l->off, l->end - l->off, c);
 }
 
+/* Whether masked leaf l fits column col's type (text holds anything). */
+static bool vjl_form_fits(const struct pipe_col *col,
+			  const struct jsonl_leaf *l)
+{
+	if (!(col->flags & PIPE_F_TYPED) || l->kind == JSONL_NULL)
+		return true;
+	if (l->kind != JSONL_NUM)
+		return false;
+	return col->type == PIPE_REAL ||
+	       (l->is_int && l->end - l->off <= JSONL_INT64_DIGITS);
+}
+
 /* Row b->nrows from masked record (m, n). 0, -ENOMEM or -EIO. */
 static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 			const uint8_t *m, size_t n, struct spot_err *err)
@@ -215,9 +263,20 @@ static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 	for (size_t i = 0; !rc && i < nl; i++) {
 		int32_t c = fm->ocol[ls[i].node];
 
-		if (c >= 0) /* else inside an array: in the array's cell */
-			rc = vjl_form_leaf(fm, &b->src_arena, m, &ls[i],
-					   &row[c]);
+		if (c < 0)
+			continue; /* inside an array: in the array's cell */
+		if (!vjl_form_fits(&fm->ocols[c], &ls[i])) {
+			char name[128];
+
+			spot_printable(fm->ocols[c].name, name, sizeof(name));
+			spot_err_set(err,
+				     "line %llu, field '%s': the masked value "
+				     "is not a number of the Parquet column's "
+				     "type",
+				     (unsigned long long)fm->line, name);
+			return -EIO;
+		}
+		rc = vjl_form_leaf(fm, &b->src_arena, m, &ls[i], &row[c]);
 	}
 	sp = jsonl_parser_arrays(fm->mp, &ns);
 	for (size_t i = 0; !rc && i < ns; i++) {
@@ -381,6 +440,7 @@ int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
 	fm.v.req = req;
 	fm.v.prog = spot_progress_cur;
 	fm.limit = req->limit;
+	fm.typed = req->form == VIEW_FMT_PARQUET;
 	fm.line = 1;
 	spot_buf_init(&fm.v.rbuf);
 	spot_buf_init(&fm.rbuf);

@@ -117,6 +117,12 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
 	      struct spot_err *err);
 void vjl_plan_free(struct vjl_plan *wp);
+/*
+ * Whether every transform of column col keeps its value's type (built-in
+ * methods that say so, no Lua); *none when it has no transform at all
+ * (the value is served as it is).
+ */
+bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none);
 
 /* view_jsonl_form.c: the CSV and Parquet forms (req->form). */
 int view_jsonl_convert(const struct view_format *f, const struct view_req *req,

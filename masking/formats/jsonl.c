@@ -410,8 +410,15 @@ static int jl_leaf(struct jsonl_parser *p, uint32_t node, uint8_t kind,
 		p->leaves = l;
 		p->capleaves = cap;
 	}
-	if (p->add)
-		jsonl_paths_mark_leaf(p->t, node);
+	if (p->add) {
+		unsigned k = JSONL_K(kind);
+
+		if (kind == JSONL_NUM && !is_int)
+			k |= JSONL_K_FRAC;
+		else if (kind == JSONL_NUM && end - off > JSONL_INT64_DIGITS)
+			k |= JSONL_K_BIGINT;
+		jsonl_paths_mark_leaf(p->t, node, k);
+	}
 	l = &p->leaves[p->nleaves++];
 	l->node = node;
 	l->kind = kind;

@@ -106,6 +106,18 @@ uint32_t jsonl_paths_count(const struct jsonl_paths *t);
 /* Whether some record has a leaf value at node n. */
 bool jsonl_paths_is_leaf(const struct jsonl_paths *t, uint32_t n);
 /*
+ * The kinds of the leaf values some record has at node n (discovery
+ * passes mark them): JSONL_K(kind) for each enum jsonl_kind seen, and
+ * for numbers JSONL_K_BIGINT when one is an integer literal of more than
+ * 18 characters (it may not fit an int64) and JSONL_K_FRAC when one has
+ * a fraction or an exponent.
+ */
+#define JSONL_K(kind) (1u << (kind))
+#define JSONL_K_BIGINT (1u << 6)
+#define JSONL_K_FRAC (1u << 7)
+#define JSONL_INT64_DIGITS 18
+unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n);
+/*
  * The path of node n ("a.b[].c") appended to out. Keys are decoded bytes
  * (they may hold any byte, NUL included). 0 or -ENOMEM.
  */

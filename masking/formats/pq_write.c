@@ -2,9 +2,13 @@
 /*
  * pq_write.c - a pipeline sink that writes Parquet: the rows of any source
  * (a CSV file served "as: parquet") become a file of nullable STRING
- * columns, written with the same chunk writer as masked columns.
+ * columns, written with the same chunk writer as masked columns. A column
+ * the source marks PIPE_F_TYPED is written in its declared type instead:
+ * PIPE_INT as INT64, PIPE_REAL as DOUBLE (a cell that is not such a
+ * number fails the write).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,12 +23,15 @@
 #define PQ_WR_PAGE_VALUES 20000
 #define PQ_WR_PAGE_BYTES (1u << 20)
 #define PQ_WR_CODEC PQ_CODEC_SNAPPY
+#define PQ_WR_SE_TYPE 1	 /* SchemaElement.type */
+#define PQ_WR_NUM_MAX 64 /* bytes of a number's text */
 
 struct pq_writer {
 	struct spot_buf *out;
 	struct spot_arena a; /* the footer's tree and the column names */
 	char **names;
 	size_t *lens;
+	int *ptype; /* per column: PQ_BYTE_ARRAY, PQ_INT64 or PQ_DOUBLE */
 	size_t ncols;
 	struct pq_chunk_wr *w; /* one per column, for the open row group */
 	uint64_t rg_rows, rows;
@@ -71,8 +78,20 @@ void pq_writer_free(struct pq_writer *x)
 
 static int pq_wr_col_init(struct pq_writer *x, size_t c)
 {
-	return pq_chunk_wr_init(&x->w[c], PQ_BYTE_ARRAY, 0, PQ_WR_CODEC, false,
-				1);
+	int t = x->ptype[c];
+
+	return pq_chunk_wr_init(&x->w[c], t, t == PQ_BYTE_ARRAY ? 0 : 8,
+				PQ_WR_CODEC, false, 1);
+}
+
+/* The physical type column col is written as. */
+static int pq_wr_ptype(const struct pipe_col *col)
+{
+	if (!(col->flags & PIPE_F_TYPED))
+		return PQ_BYTE_ARRAY;
+	return col->type == PIPE_INT	? PQ_INT64
+	       : col->type == PIPE_REAL ? PQ_DOUBLE
+					: PQ_BYTE_ARRAY;
 }
 
 static int pq_wr_begin(void *sink, const struct pipe_col *cols, size_t ncols,
@@ -85,10 +104,12 @@ static int pq_wr_begin(void *sink, const struct pipe_col *cols, size_t ncols,
 	x->ncols = ncols;
 	x->names = spot_arena_alloc(&x->a, (ncols + 1) * sizeof(*x->names));
 	x->lens = spot_arena_alloc(&x->a, (ncols + 1) * sizeof(*x->lens));
+	x->ptype = spot_arena_alloc(&x->a, (ncols + 1) * sizeof(*x->ptype));
 	x->w = calloc(ncols + 1, sizeof(*x->w));
-	if (!x->names || !x->lens || !x->w)
+	if (!x->names || !x->lens || !x->ptype || !x->w)
 		goto nomem;
 	for (c = 0; c < ncols; c++) {
+		x->ptype[c] = pq_wr_ptype(&cols[c]);
 		x->names[c] = spot_arena_alloc(&x->a, cols[c].name_len + 1);
 		if (!x->names[c] || pq_wr_col_init(x, c))
 			goto nomem;
@@ -167,6 +188,39 @@ static int pq_wr_rowgroup(struct pq_writer *x, struct spot_err *err)
 	return 0;
 }
 
+/*
+ * A number's text as the column's INT64 or DOUBLE, little-endian. -EDOM
+ * when it is not one (an integer column: a decimal integer that fits).
+ */
+static int pq_wr_num(struct pq_chunk_wr *w, const struct pipe_cell *v)
+{
+	char t[PQ_WR_NUM_MAX + 1], *end;
+	uint8_t le[8];
+	uint64_t u;
+
+	if (!v->len || v->len > PQ_WR_NUM_MAX)
+		return -EDOM;
+	memcpy(t, v->p, v->len);
+	t[v->len] = 0;
+	errno = 0;
+	if (w->ptype == PQ_INT64) {
+		long long i = strtoll(t, &end, 10);
+
+		u = (uint64_t)i;
+	} else {
+		double d = strtod(t, &end);
+
+		if (!isfinite(d))
+			return -EDOM;
+		memcpy(&u, &d, sizeof(u));
+	}
+	if (errno || end != t + v->len || t[0] == ' ' || t[0] == '+')
+		return -EDOM;
+	for (int i = 0; i < 8; i++)
+		le[i] = (uint8_t)(u >> (8 * i));
+	return pq_chunk_wr_put(w, le, 8);
+}
+
 /* One cell into column c's writer, ending the page when it is full. */
 static int pq_wr_cell(struct pq_writer *x, size_t c, const struct pipe_cell *v,
 		      struct spot_err *err)
@@ -176,6 +230,8 @@ static int pq_wr_cell(struct pq_writer *x, size_t c, const struct pipe_cell *v,
 
 	if (v->type == PIPE_NULL)
 		rc = pq_chunk_wr_null(w, 0);
+	else if (x->ptype[c] != PQ_BYTE_ARRAY)
+		rc = pq_wr_num(w, v);
 	else if (v->len > UINT32_MAX / 2)
 		rc = -EFBIG;
 	else
@@ -190,14 +246,16 @@ static int pq_wr_rows(void *sink, const struct pipe_batch *b,
 		      struct spot_err *err)
 {
 	struct pq_writer *x = sink;
-	size_t r, c, bytes;
+	size_t r, c, bytes, bad = 0;
 	int rc = 0;
 
 	for (r = 0; !rc && r < b->nrows; r++) {
 		if (!b->keep[r])
 			continue;
-		for (c = 0; !rc && c < x->ncols; c++)
+		for (c = 0; !rc && c < x->ncols; c++) {
 			rc = pq_wr_cell(x, c, pipe_batch_cell(b, r, c), err);
+			bad = c;
+		}
 		x->rg_rows++;
 		x->rows++;
 		for (c = 0, bytes = 0; c < x->ncols; c++)
@@ -210,10 +268,22 @@ static int pq_wr_rows(void *sink, const struct pipe_batch *b,
 		spot_err_set(err, "parquet: out of memory");
 	else if (rc == -EFBIG)
 		spot_err_set(err, "parquet: a value is larger than 2 GiB");
+	else if (rc == -EDOM) {
+		char name[128];
+
+		spot_printable(x->names[bad], name, sizeof(name));
+		spot_err_set(err,
+			     "parquet: a value of column '%s' is not a number "
+			     "of its type (%s)",
+			     name,
+			     x->ptype[bad] == PQ_INT64 ? "INT64" : "DOUBLE");
+		rc = -EIO;
+	}
 	return rc;
 }
 
-/* The schema: the root, then one nullable STRING leaf per column. */
+/* The schema: the root, then one nullable leaf per column (STRING, or
+ * INT64 or DOUBLE for typed ones). */
 static int pq_wr_schema(struct pq_writer *x, struct pq_tstruct *root)
 {
 	struct pq_tstruct *se = pq_tstruct_new(&x->a);
@@ -230,7 +300,11 @@ static int pq_wr_schema(struct pq_writer *x, struct pq_tstruct *root)
 		se = pq_tstruct_new(&x->a);
 		if (!se ||
 		    pq_tstruct_set_bin(&x->a, se, 4, x->names[c], x->lens[c]) ||
-		    pq_meta_schema_promote(&x->a, se, true, true))
+		    pq_meta_schema_promote(
+			    &x->a, se, x->ptype[c] == PQ_BYTE_ARRAY, true) ||
+		    (x->ptype[c] != PQ_BYTE_ARRAY &&
+		     pq_tstruct_set_int(&x->a, se, PQ_WR_SE_TYPE, PQ_TT_I32,
+					x->ptype[c])))
 			return -ENOMEM;
 		v.u.elems[c + 1] = pq_tval_struct(se);
 	}

@@ -247,13 +247,13 @@ def test_duckdb_reads_the_parquet_form(sandbox, tmp_path):
     recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
     rows = duck(tmp_path, "SELECT id, \"user.email\", messages, tags, "
                 "\"user.nick\", \"user.age\" FROM read_parquet('%s') "
-                "ORDER BY id::INT" % s.path("train.parquet"))
+                "ORDER BY id" % s.path("train.parquet"))
     assert len(rows) == N
     for r, row in zip(recs, rows):
-        assert row[0] == str(r["id"]) and row[1] == r["user"]["email"]
+        assert row[0] == r["id"] and row[1] == r["user"]["email"]
         assert json.loads(row[2]) == r["messages"]
         assert json.loads(row[3]) == r["tags"]
-        assert row[4] is None and row[5] == str(r["user"]["age"])
+        assert row[4] is None and row[5] == float(r["user"]["age"])
     # DuckDB's JSON functions read the array cells.
     got = duck(tmp_path, "SELECT json_extract_string(messages, '$[0].role') "
                "FROM read_parquet('%s') LIMIT 1" % s.path("train.parquet"))
@@ -261,6 +261,34 @@ def test_duckdb_reads_the_parquet_form(sandbox, tmp_path):
     jl = duck(tmp_path, "SELECT count(*) FROM read_json('%s', format="
               "'newline_delimited')" % s.path("train.jsonl"))
     assert jl == [[N]]
+
+
+@needs_duckdb
+def test_parquet_numbers_are_typed_where_consistent(sandbox, tmp_path):
+    data = "".join(json.dumps({
+        "i": i, "neg": -i, "d": i / 4, "big": 12345678901234567890 + i,
+        "mixed": i if i % 2 else "s%d" % i, "b": bool(i % 2),
+        "hashed": 1000 + i, "noisy": 50 + i, "nul": None,
+        "n": {"x": i}}) + "\n" for i in range(50))
+    rules = ("      i: keep\n      neg: keep\n      d: keep\n"
+             "      big: keep\n      mixed: keep\n      b: keep\n"
+             "      hashed: { method: hash }\n      noisy: { method: noise }\n"
+             "      nul: keep\n      n.x: keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, parquet", data=data, rules=rules)
+    p = s.path("train.parquet")
+    types = dict((r[0], r[1]) for r in duck(
+        tmp_path, "SELECT column_name, column_type FROM "
+        "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
+    assert types == {"i": "BIGINT", "neg": "BIGINT", "d": "DOUBLE",
+                     "big": "VARCHAR", "mixed": "VARCHAR", "b": "VARCHAR",
+                     "hashed": "VARCHAR", "noisy": "DOUBLE",
+                     "nul": "VARCHAR", "n.x": "BIGINT"}, types
+    rows = duck(tmp_path, "SELECT i, neg, d, big, \"n.x\", noisy FROM "
+                "read_parquet('%s') ORDER BY i" % p)
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    for i, (row, r) in enumerate(zip(rows, recs)):
+        assert row[:5] == [i, -i, i / 4, str(12345678901234567890 + i), i]
+        assert row[5] == float(r["noisy"]), "the same noise"
 
 
 def test_row_filter_drops_the_same_records_in_every_form(sandbox, tmp_path):

@@ -260,6 +260,43 @@ static void test_arrays(void)
 	spot_buf_fini(&b);
 }
 
+/* The kinds of values a path holds, as a discovery pass marks them. */
+static void test_kinds(void)
+{
+	static const char *const recs[] = {
+		"{\"i\":1,\"d\":1.5,\"b\":1234567890123456789,\"s\":\"x\"}",
+		"{\"i\":null,\"d\":-2,\"b\":1,\"s\":3}",
+	};
+	static const unsigned want[] = {
+		JSONL_K(JSONL_NUM) | JSONL_K(JSONL_NULL),
+		JSONL_K(JSONL_NUM) | JSONL_K_FRAC,
+		JSONL_K(JSONL_NUM) | JSONL_K_BIGINT,
+		JSONL_K(JSONL_STR) | JSONL_K(JSONL_NUM),
+	};
+	struct jsonl_paths *t = NULL, *m = NULL;
+	struct jsonl_parser *p = NULL;
+	const struct jsonl_leaf *ls;
+	size_t n;
+
+	if (jsonl_paths_new(&t) || jsonl_paths_new(&m) ||
+	    jsonl_parser_new(t, true, &p))
+		abort();
+	for (size_t i = 0; i < 2; i++)
+		CHECK(jsonl_parse(p, (const uint8_t *)recs[i],
+				  strlen(recs[i])) == 1,
+		      "record %zu parses", i);
+	CHECK(jsonl_paths_merge(m, t) == 0, "the kinds merge");
+	ls = jsonl_parser_leaves(p, &n);
+	for (size_t i = 0; i < 4 && i < n; i++)
+		CHECK(jsonl_paths_kinds(t, ls[i].node) == want[i] &&
+			      jsonl_paths_kinds(m, ls[i].node) == want[i],
+		      "kinds of leaf %zu: %#x (merged too)", i,
+		      jsonl_paths_kinds(t, ls[i].node));
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	jsonl_paths_free(m);
+}
+
 static void test_many_paths(void)
 {
 	struct jsonl_paths *t = NULL;
@@ -685,6 +722,7 @@ int main(void)
 	test_deep_hostile();
 	test_paths();
 	test_arrays();
+	test_kinds();
 	test_many_paths();
 	test_strings();
 	test_view();
