@@ -404,3 +404,39 @@ def test_as_names_only_forms_of_the_format(sandbox):
                    "  c.csv:\n    as: [jsonl]\n")
     r = spotfs("check", "-c", s.config)
     assert r.returncode != 0 and "as: of CSV datasets" in r.stdout + r.stderr
+
+
+def test_deepest_and_too_deep_records(sandbox, tmp_path):
+    # 64 containers (the record counts) is the limit; one more fails.
+    deep = '{"d": ' + "[" * 63 + '"rawdeepest"' + "]" * 63 + "}"
+    huge = json.dumps({"d": ["rawhuge%06d" % i for i in range(300000)]})
+    data = deep + "\n" + huge + "\n"
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules="      \"d" + "[]" * 63 + "\": { method: hash }\n"
+              "      \"d[]\": { method: hash }\n")
+    csv.field_size_limit(1 << 30)
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert len(rows) == 2
+    v = json.loads(rows[0]["d"])
+    for _ in range(62):
+        v = v[0]
+    assert len(v[0]) == 16
+    assert len(json.loads(rows[1]["d"])) == 300000
+    for f in ("train.jsonl", "train.csv"):
+        assert b"rawdeep" not in read(s, f) and b"rawhuge" not in read(s, f)
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"rawdeep" not in plain and b"rawhuge" not in plain
+    s.unmount()
+
+    bad = '{"ok": 1}\n{"d": ' + "[" * 64 + '"rawtoodeep"' + "]" * 64 + "}\n"
+    s2 = mount(sandbox, tmp_path, "csv, parquet", data=bad,
+               rules="      ok: keep\n      d: { method: hash }\n")
+    for f in ("train.csv", "train.parquet"):
+        with pytest.raises(OSError) as e:
+            read(s2, f)
+        assert e.value.errno == errno.EIO, f
+    s2.unmount()
+    r = spotfs("check", "-c", s2.config)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "line 2: nesting deeper than 64" in out, out
+    assert "rawtoodeep" not in out
