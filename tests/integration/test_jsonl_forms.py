@@ -17,6 +17,7 @@ import os
 import pytest
 
 from conftest import duck, needs_duckdb, spotfs
+from test_parquet_mount import _audit_paths
 
 N = 200
 
@@ -228,12 +229,20 @@ def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
         assert msgs[1]["scores"] == [1, 2.5, None]
         assert "[EMAIL]" in msgs[0]["content"]
     assert rows[0]["tags"] != json.dumps(records()[0]["tags"])
+    read(s, "train.parquet")
     import pandas as pd
     df = pd.read_csv(s.path("train.csv"), dtype=str, keep_default_na=False)
     assert len(df) == N and list(df["user.email"]) == \
         [r["user"]["email"] for r in recs]
     for name in ("train.jsonl", "train.csv"):
         no_raw(read(s, name), name)
+    # Every open is audited under the name opened; the manifest lists all.
+    paths = _audit_paths(s.mnt)
+    for f in ("train.jsonl", "train.csv", "train.parquet"):
+        assert f in paths, (f, paths)
+    man = read(s, ".spotfs/manifest.json").decode()
+    for f in ("train.jsonl", "train.csv", "train.parquet"):
+        assert '"%s"' % f in man, man
     plain = parquet_plain(read(s, "train.parquet"))
     no_raw(plain, "train.parquet")
     # The scan sees the values: every masked one is in the decoded pages.
