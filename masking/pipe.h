@@ -41,7 +41,19 @@ enum pipe_cell_flags {
 	 * writes as that type (Parquet: PIPE_INT INT64, PIPE_REAL DOUBLE);
 	 * without it every column is text. */
 	PIPE_F_TYPED = 1u << 2,
+	/*
+	 * A column (pipe_col.flags, with PIPE_F_TYPED) of lists of text: a
+	 * writer with types writes a list (Parquet: LIST of STRING). Each
+	 * cell is a PIPE_NULL (no list) or a PIPE_BLOB of the elements one
+	 * after the other, each PIPE_LIST_NULL or PIPE_LIST_TEXT then, for
+	 * text, its length (4 bytes, little-endian) and bytes; an empty
+	 * blob is an empty list.
+	 */
+	PIPE_F_LIST = 1u << 3,
 };
+
+#define PIPE_LIST_NULL 0
+#define PIPE_LIST_TEXT 1
 
 struct pipe_cell {
 	const uint8_t *p;

@@ -45,8 +45,10 @@ struct vjl_form {
 	struct jsonl_parser *mp; /* parses masked records */
 	struct pipe_col *ocols;	 /* the form's columns */
 	size_t nocols;
-	int32_t *ocol; /* per path node: its column, -1 inside an array */
-	bool typed;    /* Parquet: numbers typed (vjl_form_type) */
+	int32_t *ocol;	    /* per path node: its column, -1 inside an array */
+	bool *lists;	    /* per column: a Parquet LIST of STRING */
+	struct spot_buf lb; /* a list cell being made */
+	bool typed;	    /* Parquet: numbers typed (vjl_form_type) */
 	uint64_t line, rec, kept, limit, nlines, read;
 };
 
@@ -115,6 +117,61 @@ static void vjl_form_type(struct vjl_form *fm, struct pipe_col *col,
 	col->flags |= PIPE_F_TYPED;
 }
 
+/*
+ * Parquet: whether the array column of node nd is a LIST of STRING: it
+ * only ever holds arrays ([] included, never a scalar or {}) whose
+ * elements are strings or null (no nested array or object). Its elements'
+ * node is the only child of nd. kids[i]: children of node i; elem[i]:
+ * its array elements' node, 0 for none.
+ */
+static bool vjl_form_is_list(const struct vjl_form *fm, uint32_t nd,
+			     const uint32_t *kids, const uint32_t *elem)
+{
+	const struct jsonl_paths *t = fm->v.paths;
+	unsigned k = jsonl_paths_kinds(t, nd), ek;
+	uint32_t e = elem[nd];
+
+	if (!e || kids[nd] != 1 || kids[e] ||
+	    (k & ~(JSONL_K(JSONL_NULL) | JSONL_K(JSONL_EMPTY))))
+		return false;
+	ek = jsonl_paths_kinds(t, e);
+	return !(ek & ~(JSONL_K(JSONL_STR) | JSONL_K(JSONL_NULL)));
+}
+
+/* Parquet: the list columns (vjl_form_is_list) among the array ones. */
+static int vjl_form_lists(struct vjl_form *fm, const struct vjl_form_col *cn,
+			  size_t k)
+{
+	const struct jsonl_paths *t = fm->v.paths;
+	uint32_t n = jsonl_paths_count(t);
+	uint32_t *kids = calloc(n, sizeof(*kids));
+	uint32_t *elem = calloc(n, sizeof(*elem));
+
+	fm->lists = calloc(k ? k : 1, sizeof(*fm->lists));
+	if (!kids || !elem || !fm->lists) {
+		free(kids);
+		free(elem);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		uint32_t p = jsonl_paths_parent(t, i);
+
+		kids[p]++;
+		if (jsonl_paths_is_elem(t, i))
+			elem[p] = i;
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (!cn[i].arr || !vjl_form_is_list(fm, cn[i].node, kids, elem))
+			continue;
+		fm->lists[i] = true;
+		fm->ocols[i].flags |= PIPE_F_TYPED | PIPE_F_LIST;
+		fm->ocols[i].type = PIPE_BLOB;
+	}
+	free(kids);
+	free(elem);
+	return 0;
+}
+
 /* The form's columns: leaves outside arrays, and outermost arrays. */
 static int vjl_form_columns(struct vjl_form *fm)
 {
@@ -171,6 +228,8 @@ static int vjl_form_columns(struct vjl_form *fm)
 			rc = -ENOTUNIQ;
 	}
 	fm->nocols = k;
+	if (!rc && fm->typed)
+		rc = vjl_form_lists(fm, cn, k);
 out:
 	free(cn);
 	spot_buf_fini(&name);
@@ -226,16 +285,77 @@ static int vjl_form_leaf(struct vjl_form *fm, struct spot_arena *a,
 	return vjl_form_bytes(a, m + l->off, l->end - l->off, c);
 }
 
-/* Whether masked leaf l fits column col's type (text holds anything). */
-static bool vjl_form_fits(const struct pipe_col *col,
+/*
+ * Whether masked leaf l (of record m) fits column col's type: text holds
+ * anything, a list column null or [] (its arrays are vjl_form_list's).
+ */
+static bool vjl_form_fits(const struct pipe_col *col, const uint8_t *m,
 			  const struct jsonl_leaf *l)
 {
 	if (!(col->flags & PIPE_F_TYPED) || l->kind == JSONL_NULL)
 		return true;
+	if (col->flags & PIPE_F_LIST)
+		return l->kind == JSONL_EMPTY && m[l->off] == '[';
 	if (l->kind != JSONL_NUM)
 		return false;
 	return col->type == PIPE_REAL ||
 	       (l->is_int && l->end - l->off <= JSONL_INT64_DIGITS);
+}
+
+/* A masked value that does not fit its column: fail, naming the field. */
+static int vjl_form_misfit(const struct vjl_form *fm, size_t c,
+			   struct spot_err *err)
+{
+	char name[128];
+
+	spot_printable(fm->ocols[c].name, name, sizeof(name));
+	spot_err_set(err,
+		     "line %llu, field '%s': the masked value is not of the "
+		     "Parquet column's type",
+		     (unsigned long long)fm->line, name);
+	return -EIO;
+}
+
+/*
+ * The list cell (pipe.h, PIPE_F_LIST) of array sp of masked record m: its
+ * elements are the leaves inside it, from ls[*j] on (leaves and arrays
+ * are both in document order). -EDOM for an element that is not a
+ * string or null.
+ */
+static int vjl_form_list(struct vjl_form *fm, struct spot_arena *a,
+			 const uint8_t *m, const struct jsonl_leaf *ls,
+			 size_t nl, size_t *j, const struct jsonl_span *sp,
+			 struct pipe_cell *c)
+{
+	uint8_t h[5];
+
+	spot_buf_reset(&fm->lb);
+	while (*j < nl && ls[*j].off < sp->off)
+		(*j)++;
+	for (; *j < nl && ls[*j].end <= sp->end; (*j)++) {
+		const struct jsonl_leaf *l = &ls[*j];
+
+		if (l->kind == JSONL_NULL) {
+			if (spot_buf_putc(&fm->lb, PIPE_LIST_NULL))
+				return -ENOMEM;
+			continue;
+		}
+		if (l->kind != JSONL_STR)
+			return -EDOM;
+		spot_buf_reset(&fm->dec);
+		if (jsonl_str_decode(m + l->off, l->end - l->off, &fm->dec))
+			return -ENOMEM;
+		if (fm->dec.len > UINT32_MAX / 2)
+			return -EDOM;
+		h[0] = PIPE_LIST_TEXT;
+		for (int i = 0; i < 4; i++)
+			h[1 + i] = (uint8_t)(fm->dec.len >> (8 * i));
+		if (spot_buf_append(&fm->lb, h, sizeof(h)) ||
+		    spot_buf_append(&fm->lb, fm->dec.p, fm->dec.len))
+			return -ENOMEM;
+	}
+	c->type = PIPE_BLOB;
+	return vjl_form_bytes(a, fm->lb.p, fm->lb.len, c);
 }
 
 /* Row b->nrows from masked record (m, n). 0, -ENOMEM or -EIO. */
@@ -245,7 +365,7 @@ static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 	struct pipe_cell *row = &b->in[b->nrows * b->ncols];
 	const struct jsonl_leaf *ls;
 	const struct jsonl_span *sp;
-	size_t nl, ns;
+	size_t nl, ns, j = 0;
 	int rc = jsonl_parse(fm->mp, m, n);
 
 	if (rc != 1) {
@@ -265,18 +385,15 @@ static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 
 		if (c < 0)
 			continue; /* inside an array: in the array's cell */
-		if (!vjl_form_fits(&fm->ocols[c], &ls[i])) {
-			char name[128];
-
-			spot_printable(fm->ocols[c].name, name, sizeof(name));
-			spot_err_set(err,
-				     "line %llu, field '%s': the masked value "
-				     "is not a number of the Parquet column's "
-				     "type",
-				     (unsigned long long)fm->line, name);
-			return -EIO;
-		}
-		rc = vjl_form_leaf(fm, &b->src_arena, m, &ls[i], &row[c]);
+		if (!vjl_form_fits(&fm->ocols[c], m, &ls[i]))
+			return vjl_form_misfit(fm, (size_t)c, err);
+		if (fm->lists && fm->lists[c]) /* null, or [] (fits) */
+			rc = vjl_form_bytes(&b->src_arena, NULL, 0, &row[c]);
+		else
+			rc = vjl_form_leaf(fm, &b->src_arena, m, &ls[i],
+					   &row[c]);
+		if (fm->lists && fm->lists[c] && ls[i].kind == JSONL_EMPTY)
+			row[c].type = PIPE_BLOB; /* an empty list */
 	}
 	sp = jsonl_parser_arrays(fm->mp, &ns);
 	for (size_t i = 0; !rc && i < ns; i++) {
@@ -287,6 +404,13 @@ static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 				     (unsigned long long)fm->line,
 				     jsonl_err_text(JSONL_E_STALE));
 			return -EIO;
+		}
+		if (fm->lists && fm->lists[c]) {
+			rc = vjl_form_list(fm, &b->src_arena, m, ls, nl, &j,
+					   &sp[i], &row[c]);
+			if (rc == -EDOM)
+				return vjl_form_misfit(fm, (size_t)c, err);
+			continue;
 		}
 		row[c].type = PIPE_TEXT;
 		rc = vjl_form_bytes(&b->src_arena, m + sp[i].off,
@@ -361,6 +485,8 @@ static void vjl_form_fini(struct vjl_form *fm)
 	jsonl_parser_free(fm->mp);
 	view_cols_free(fm->ocols, fm->nocols);
 	free(fm->ocol);
+	free(fm->lists);
+	spot_buf_fini(&fm->lb);
 	spot_buf_fini(&fm->rbuf);
 	spot_buf_fini(&fm->mline);
 	spot_buf_fini(&fm->dec);
@@ -446,6 +572,7 @@ int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
 	spot_buf_init(&fm.rbuf);
 	spot_buf_init(&fm.mline);
 	spot_buf_init(&fm.dec);
+	spot_buf_init(&fm.lb);
 	pthread_mutex_init(&fm.v.mu, NULL);
 	pthread_cond_init(&fm.v.cv, NULL);
 	rc = vjl_form_open(&fm, req, err);

@@ -413,7 +413,9 @@ static int jl_leaf(struct jsonl_parser *p, uint32_t node, uint8_t kind,
 	if (p->add) {
 		unsigned k = JSONL_K(kind);
 
-		if (kind == JSONL_NUM && !is_int)
+		if (kind == JSONL_EMPTY && is_int)
+			k |= JSONL_K_EMPTY_OBJ;
+		else if (kind == JSONL_NUM && !is_int)
 			k |= JSONL_K_FRAC;
 		else if (kind == JSONL_NUM && end - off > JSONL_INT64_DIGITS)
 			k |= JSONL_K_BIGINT;
@@ -612,8 +614,10 @@ int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len)
 				depth--;
 				i++;
 				(void)jl_close(p, fr, i, true);
-				if (depth && jl_leaf(p, node, JSONL_EMPTY,
-						     fr->at, i, false, false))
+				/* is_int of an empty one: it is {} */
+				if (depth &&
+				    jl_leaf(p, node, JSONL_EMPTY, fr->at, i,
+					    false, fr->is_obj))
 					return -ENOMEM;
 				goto after;
 			}

@@ -80,7 +80,7 @@ struct jsonl_leaf {
 	uint32_t node;	 /* its path */
 	uint8_t kind;	 /* enum jsonl_kind */
 	bool escaped;	 /* a string holding a backslash escape */
-	bool is_int;	 /* a number without fraction or exponent */
+	bool is_int;	 /* a number without fraction or exponent; EMPTY: {} */
 	size_t off, end; /* its bytes in the line (a string with quotes) */
 };
 
@@ -110,11 +110,13 @@ bool jsonl_paths_is_leaf(const struct jsonl_paths *t, uint32_t n);
  * passes mark them): JSONL_K(kind) for each enum jsonl_kind seen, and
  * for numbers JSONL_K_BIGINT when one is an integer literal of more than
  * 18 characters (it may not fit an int64) and JSONL_K_FRAC when one has
- * a fraction or an exponent.
+ * a fraction or an exponent; JSONL_K_EMPTY_OBJ when an empty container
+ * is {} (JSONL_K(JSONL_EMPTY) alone: only []).
  */
 #define JSONL_K(kind) (1u << (kind))
 #define JSONL_K_BIGINT (1u << 6)
 #define JSONL_K_FRAC (1u << 7)
+#define JSONL_K_EMPTY_OBJ (1u << 8)
 #define JSONL_INT64_DIGITS 18
 unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n);
 /*

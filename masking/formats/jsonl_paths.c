@@ -18,7 +18,7 @@ struct jl_node {
 	uint32_t parent;
 	bool is_arr; /* the segment is "[]" */
 	bool leaf;
-	uint8_t kinds; /* of its leaf values: see jsonl_paths_kinds */
+	uint16_t kinds; /* of its leaf values: see jsonl_paths_kinds */
 	int32_t tag;
 	uint64_t hash;
 	size_t seg_off, seg_len; /* in jsonl_paths.segs */
@@ -265,7 +265,7 @@ void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds)
 {
 	if (n < t->n) {
 		t->nodes[n].leaf = true;
-		t->nodes[n].kinds |= (uint8_t)kinds;
+		t->nodes[n].kinds |= (uint16_t)kinds;
 	}
 }
 

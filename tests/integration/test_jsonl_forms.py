@@ -247,21 +247,23 @@ def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
     no_raw(plain, "train.parquet")
     # The scan sees the values: every masked one is in the decoded pages.
     assert all(r["user"]["email"].encode() in plain and
-               json.dumps(r["tags"]).encode() in plain for r in recs)
+               all(t.encode() in plain for t in r["tags"]) for r in recs)
 
 
 @needs_duckdb
 def test_duckdb_reads_the_parquet_form(sandbox, tmp_path):
     s = mount(sandbox, tmp_path, "jsonl, parquet, csv")
     recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
-    rows = duck(tmp_path, "SELECT id, \"user.email\", messages, tags, "
-                "\"user.nick\", \"user.age\" FROM read_parquet('%s') "
+    rows = duck(tmp_path, "SELECT id, \"user.email\", messages, "
+                "to_json(tags), \"user.nick\", \"user.age\", "
+                "typeof(tags), typeof(messages) FROM read_parquet('%s') "
                 "ORDER BY id" % s.path("train.parquet"))
     assert len(rows) == N
     for r, row in zip(recs, rows):
         assert row[0] == r["id"] and row[1] == r["user"]["email"]
-        assert json.loads(row[2]) == r["messages"]
-        assert json.loads(row[3]) == r["tags"]
+        assert json.loads(row[2]) == r["messages"], "JSON text"
+        assert json.loads(row[3]) == r["tags"], "a LIST of strings"
+        assert row[6:] == ["VARCHAR[]", "VARCHAR"], row[6:]
         assert row[4] is None and row[5] == float(r["user"]["age"])
     # DuckDB's JSON functions read the array cells.
     got = duck(tmp_path, "SELECT json_extract_string(messages, '$[0].role') "
@@ -449,3 +451,47 @@ def test_deepest_and_too_deep_records(sandbox, tmp_path):
     out = r.stdout + r.stderr
     assert r.returncode != 0 and "line 2: nesting deeper than 64" in out, out
     assert "rawtoodeep" not in out
+
+
+@needs_duckdb
+def test_parquet_lists_of_strings(sandbox, tmp_path):
+    recs = []
+    for i in range(300):
+        recs.append({
+            "id": i,
+            "tags": (None if i % 7 == 0 else [] if i % 7 == 1 else
+                     ["rawt%d" % i, None, "", "\u00e9\"\\\n"] if i % 7 == 2
+                     else ["rawt%d_%d" % (i, j) for j in range(i % 5 + 1)]),
+            "u": {"codes": ["c%d" % i] * (25000 if i == 150 else 2)},
+            "mixed": ["x"] if i % 2 else "rawscalar%d" % i,
+            "objs": [{}] if i == 3 else [],
+        })
+    data = "".join(json.dumps(r) + "\n" for r in recs)
+    rules = ("      id: keep\n      \"tags[]\": { method: hash }\n"
+             "      \"u.codes[]\": keep\n      mixed: { method: hash }\n"
+             "      objs: keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, parquet", data=data, rules=rules)
+    p = s.path("train.parquet")
+    types = dict((r[0], r[1]) for r in duck(
+        tmp_path, "SELECT column_name, column_type FROM "
+        "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
+    assert types == {"id": "BIGINT", "tags": "VARCHAR[]",
+                     "u.codes": "VARCHAR[]", "mixed": "VARCHAR",
+                     "objs": "VARCHAR"}, types
+    rows = duck(tmp_path, "SELECT id, to_json(tags), to_json(\"u.codes\"), "
+                "mixed, objs FROM read_parquet('%s') ORDER BY id" % p)
+    got = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert len(rows) == len(got) == 300
+    for row, r in zip(rows, got):
+        assert row[0] == r["id"]
+        assert (json.loads(row[1]) if row[1] is not None else None) == \
+            r["tags"], r["id"]
+        assert json.loads(row[2]) == r["u"]["codes"]
+        assert (row[3] if isinstance(r["mixed"], str)
+                else json.loads(row[3])) == r["mixed"]
+        assert json.loads(row[4]) == r["objs"]
+    assert got[2]["tags"][1] is None and got[1]["tags"] == []
+    assert got[0]["tags"] is None
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"rawt" not in plain and b"rawscalar" not in plain
+    assert all(t.encode() in plain for t in got[4]["tags"]), "decoded"

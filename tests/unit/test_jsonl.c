@@ -292,6 +292,14 @@ static void test_kinds(void)
 			      jsonl_paths_kinds(m, ls[i].node) == want[i],
 		      "kinds of leaf %zu: %#x (merged too)", i,
 		      jsonl_paths_kinds(t, ls[i].node));
+	CHECK(jsonl_parse(p, (const uint8_t *)"{\"e\":{},\"f\":[]}", 15) == 1,
+	      "empty containers parse");
+	ls = jsonl_parser_leaves(p, &n);
+	CHECK(n == 2 &&
+		      jsonl_paths_kinds(t, ls[0].node) ==
+			      (JSONL_K(JSONL_EMPTY) | JSONL_K_EMPTY_OBJ) &&
+		      jsonl_paths_kinds(t, ls[1].node) == JSONL_K(JSONL_EMPTY),
+	      "{} is marked apart from []");
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
 	jsonl_paths_free(m);
