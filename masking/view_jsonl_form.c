@@ -24,6 +24,12 @@
  * of one name (the array "a.b" and the field b of object a) are refused,
  * as two fields of one path are.
  *
+ * CSV cells are text. Parquet columns are typed where discovery saw every
+ * value of the path agree and the rule keeps it so (vjl_form_type: INT64,
+ * DOUBLE; vjl_form_is_list: LIST of STRING), else text; a masked value
+ * that does not fit its column fails the build, naming the line and the
+ * field (vjl_form_misfit).
+ *
  * The rows stream through the sink (view_stream_ops), one batch at a
  * time, as every conversion does.
  */
@@ -49,7 +55,7 @@ struct vjl_form {
 	bool *lists;	    /* per column: a Parquet LIST of STRING */
 	struct spot_buf lb; /* a list cell being made */
 	bool typed;	    /* Parquet: numbers typed (vjl_form_type) */
-	uint64_t line, rec, kept, limit, nlines, read;
+	uint64_t line, rec, kept, limit, nlines;
 };
 
 /* ---- the columns ---- */
