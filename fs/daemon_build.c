@@ -113,7 +113,7 @@ static void dmn_pre_all(struct dmn *d, struct dmn_pre_tally *t)
 
 	for (size_t i = 0; i < cfg->ndatasets; i++) {
 		const struct cfg_dataset *ds = &cfg->datasets[i];
-		const char *form;
+		unsigned forms;
 		bool self = true;
 
 		if (sbx_has_objects(d->sbx, ds)) {
@@ -125,11 +125,13 @@ static void dmn_pre_all(struct dmn *d, struct dmn_pre_tally *t)
 			dmn_pre_one(d, ds, "", t);
 			continue;
 		}
-		form = sbx_form(d->sbx, ds, &self);
+		forms = sbx_forms(d->sbx, ds, &self);
 		if (self)
 			dmn_pre_one(d, ds, "", t);
-		if (form)
-			dmn_pre_one(d, ds, form, t);
+		for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
+			if (forms & VIEW_FMT_BIT(f))
+				dmn_pre_one(d, ds,
+					    view_fmt_name((enum view_fmt)f), t);
 	}
 }
 

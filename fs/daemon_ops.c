@@ -22,27 +22,32 @@
 #include "view.h"
 
 /*
- * The file name of the converted form dataset ds serves (as: csv/parquet),
- * in buf (the last component is returned), with the form in *form; NULL
- * when it serves none.
+ * The file name of converted form fmt of dataset ds (as: csv/parquet), in
+ * buf (the last component is returned); NULL when ds does not serve it.
  */
 static const char *dmn_form_name(struct dmn *d, const struct cfg_dataset *ds,
-				 const char **form, char *buf, size_t len)
+				 enum view_fmt fmt, char *buf, size_t len)
 {
 	const char *base;
 
-	if (sbx_form_name(d->sbx, ds, form, buf, len))
+	if (sbx_form_name_of(d->sbx, ds, fmt, buf, len))
 		return NULL;
 	base = strrchr(buf, '/');
 	return base ? base + 1 : buf;
+}
+
+/* The form a node's sub names ("csv", "parquet"), or VIEW_FMT_UNKNOWN. */
+static enum view_fmt dmn_sub_form(const char *sub)
+{
+	const struct view_format *f = view_format_by_name(sub);
+
+	return f ? f->id : VIEW_FMT_UNKNOWN;
 }
 
 /* The mount-relative path of a lower node, for the audit. */
 void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
 		   size_t len)
 {
-	const char *form;
-
 	if (n->sub && sbx_dp_is(n->sub)) { /* a DP release's file */
 		const char *slash = strrchr(n->ds->name, '/');
 
@@ -53,7 +58,7 @@ void dmn_node_path(struct dmn *d, const struct ns_node *n, char *buf,
 				 slash ? (int)(slash - n->ds->name + 1) : 0,
 				 n->ds->name, n->name);
 	} else if (n->sub && n->sub[0] && !sbx_has_objects(d->sbx, n->ds)) {
-		if (!dmn_form_name(d, n->ds, &form, buf, len))
+		if (!dmn_form_name(d, n->ds, dmn_sub_form(n->sub), buf, len))
 			snprintf(buf, len, "%s", n->relpath);
 	} else if (n->sub && n->sub[0]) {
 		char dn[DMN_NAME_MAX + 8];
@@ -318,17 +323,24 @@ static const struct cfg_dataset *dmn_form_ds(struct dmn *d,
 {
 	const struct cfg *cfg = d->sbx->cfg;
 	char buf[PATH_MAX + 16];
-	const char *fn, *f;
+	const char *fn;
+	bool self;
 
 	for (size_t i = 0; i < cfg->ndatasets; i++) {
 		const struct cfg_dataset *ds = &cfg->datasets[i];
+		unsigned forms;
 
-		if (dmn_ds_in_dir(ds, p->relpath) &&
-		    (fn = dmn_form_name(d, ds, &f, buf, sizeof(buf))) &&
-		    !strcmp(fn, name)) {
-			*form = f;
-			return ds;
-		}
+		if (!dmn_ds_in_dir(ds, p->relpath))
+			continue;
+		forms = sbx_forms(d->sbx, ds, &self);
+		for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
+			if ((forms & VIEW_FMT_BIT(f)) &&
+			    (fn = dmn_form_name(d, ds, (enum view_fmt)f, buf,
+						sizeof(buf))) &&
+			    !strcmp(fn, name)) {
+				*form = view_fmt_name((enum view_fmt)f);
+				return ds;
+			}
 	}
 	return NULL;
 }
@@ -771,7 +783,9 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 		char dn[DMN_NAME_MAX + 8];
 
 		char fname[PATH_MAX + 16];
-		const char *form, *base;
+		const char *base;
+		unsigned forms;
+		bool self;
 
 		if (!dmn_ds_in_dir(ds, p->relpath))
 			continue;
@@ -780,9 +794,13 @@ int dmn_lower_children(struct dmn *d, const struct ns_node *p, dmn_child_fn fn,
 			rc = fn(arg, dn, true);
 			continue;
 		}
-		base = dmn_form_name(d, ds, &form, fname, sizeof(fname));
-		if (base)
-			rc = fn(arg, base, false);
+		forms = sbx_forms(d->sbx, ds, &self);
+		for (int f = VIEW_FMT_UNKNOWN + 1; !rc && f < VIEW_FMT_COUNT;
+		     f++)
+			if ((forms & VIEW_FMT_BIT(f)) &&
+			    (base = dmn_form_name(d, ds, (enum view_fmt)f,
+						  fname, sizeof(fname))))
+				rc = fn(arg, base, false);
 	}
 	if (!rc)
 		rc = dmn_lower_opendir(d, p, &fd);

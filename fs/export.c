@@ -147,7 +147,7 @@ static void xprt_build_views(struct dmn *d, const char *role)
 
 	for (size_t i = 0; i < cfg->ndatasets; i++) {
 		const struct cfg_dataset *ds = &cfg->datasets[i];
-		const char *form;
+		unsigned forms;
 		bool self = true;
 
 		ctl_progress("building the views the review knows: %s (%zu of "
@@ -161,11 +161,14 @@ static void xprt_build_views(struct dmn *d, const char *role)
 				xprt_build_one(d, ds, o->names[k], role);
 			continue;
 		}
-		form = sbx_form(d->sbx, ds, &self);
+		forms = sbx_forms(d->sbx, ds, &self);
 		if (self)
 			xprt_build_one(d, ds, "", role);
-		if (form)
-			xprt_build_one(d, ds, form, role);
+		for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
+			if (forms & VIEW_FMT_BIT(f))
+				xprt_build_one(d, ds,
+					       view_fmt_name((enum view_fmt)f),
+					       role);
 	}
 }
 

@@ -186,7 +186,7 @@ static void meta_served(struct dmn *d, const struct cfg_dataset *ds,
 			struct spot_buf *o, bool json)
 {
 	char buf[PATH_MAX + 16];
-	const char *form = NULL;
+	unsigned forms = 0;
 	bool self = true, first = true;
 
 	if (json)
@@ -231,15 +231,17 @@ static void meta_served(struct dmn *d, const struct cfg_dataset *ds,
 			spot_buf_printf(o, "]");
 		return;
 	}
-	if (sbx_form(d->sbx, ds, &self) &&
-	    sbx_form_name(d->sbx, ds, &form, buf, sizeof(buf)))
-		form = NULL;
-	for (int pass = 0; pass < 2; pass++) {
-		const char *name =
-			pass ? (form ? buf : NULL) : (self ? ds->name : NULL);
-		const char *fmt =
-			pass ? form : view_fmt_name(sbx_format(d->sbx, ds));
+	forms = sbx_forms(d->sbx, ds, &self);
+	/* Pass 0: the dataset itself; then each converted form. */
+	for (int pass = 0; pass < VIEW_FMT_COUNT; pass++) {
+		const char *name = pass ? NULL : (self ? ds->name : NULL);
+		const char *fmt = pass ? view_fmt_name((enum view_fmt)pass)
+				       : view_fmt_name(sbx_format(d->sbx, ds));
 
+		if (pass && (forms & VIEW_FMT_BIT(pass)) &&
+		    !sbx_form_name_of(d->sbx, ds, (enum view_fmt)pass, buf,
+				      sizeof(buf)))
+			name = buf;
 		if (!name)
 			continue;
 		if (json) {

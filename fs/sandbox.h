@@ -230,15 +230,24 @@ int sbx_csv_rows(struct sbx *s, const struct cfg_dataset *d, const char *role,
 		 uint64_t limit, struct spot_buf *out, struct spot_err *err);
 
 /*
- * The converted form dataset d is also served as ("csv" for a Parquet
- * dataset with as: [.., csv], "parquet" for a CSV one), or NULL; *self says
- * whether the dataset is still served under its own name. The form's name
- * is cfg_form_name(); its view is built with sub = the form.
+ * The converted forms dataset d is also served as, as a set of
+ * VIEW_FMT_BIT() bits (csv for a Parquet dataset with as: [.., csv],
+ * parquet for a CSV one, either or both for JSON Lines), 0 for none;
+ * *self says whether the dataset is still served under its own name. A
+ * form's name is cfg_form_name(); its view is built with sub = the form's
+ * name ("csv", "parquet").
  */
+unsigned sbx_forms(struct sbx *s, const struct cfg_dataset *d, bool *self);
+/* The first of sbx_forms() by name ("csv" before "parquet"), or NULL. */
 const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self);
+/* The source-relative name of form of dataset d into buf; -ENOENT when d
+ * does not serve it. */
+int sbx_form_name_of(struct sbx *s, const struct cfg_dataset *d,
+		     enum view_fmt form, char *buf, size_t len);
 /*
- * The source-relative name of dataset d's converted form into buf, and the
- * form ("csv", "parquet") into *form. 0, or -ENOENT when d serves none.
+ * The source-relative name of dataset d's first converted form (sbx_form)
+ * into buf, and the form ("csv", "parquet") into *form. 0, or -ENOENT when
+ * d serves none.
  */
 int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 		  char *buf, size_t len);

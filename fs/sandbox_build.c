@@ -480,16 +480,33 @@ int sbx_csv_rows(struct sbx *s, const struct cfg_dataset *d, const char *role,
 	return rc;
 }
 
-const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self)
+unsigned sbx_forms(struct sbx *s, const struct cfg_dataset *d, bool *self)
 {
 	const struct view_format *f = view_format_get(sbx_format(s, d));
 	unsigned own = f && f->forms ? VIEW_FMT_BIT(f->id) : 0;
-	unsigned other = f ? d->as & f->forms : 0;
 
 	*self = !own || !d->as || (d->as & (CFG_AS_NATIVE | own));
+	return f ? d->as & f->forms : 0;
+}
+
+const char *sbx_form(struct sbx *s, const struct cfg_dataset *d, bool *self)
+{
+	unsigned other = sbx_forms(s, d, self);
+
 	if (!other)
 		return NULL;
 	return view_fmt_name((enum view_fmt)__builtin_ctz(other));
+}
+
+int sbx_form_name_of(struct sbx *s, const struct cfg_dataset *d,
+		     enum view_fmt form, char *buf, size_t len)
+{
+	bool self;
+
+	if (!(sbx_forms(s, d, &self) & VIEW_FMT_BIT(form)) ||
+	    cfg_form_name(d, VIEW_FMT_BIT(form), buf, len))
+		return -ENOENT;
+	return 0;
 }
 
 int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
@@ -499,8 +516,7 @@ int sbx_form_name(struct sbx *s, const struct cfg_dataset *d, const char **form,
 	bool self;
 
 	if (!d->as || !(f = sbx_form(s, d, &self)) ||
-	    cfg_form_name(d, VIEW_FMT_BIT(view_format_by_name(f)->id), buf,
-			  len))
+	    sbx_form_name_of(s, d, view_format_by_name(f)->id, buf, len))
 		return -ENOENT;
 	*form = f;
 	return 0;

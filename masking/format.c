@@ -86,6 +86,7 @@ static const struct view_format view_formats[] = {
 		.leaf_paths = false,
 		.field_paths = true,
 		.by_path = false,
+		.builds_forms = true,
 		.source_open = view_jsonl_source,
 		.sink_new = view_no_sink,
 		.build = view_jsonl_build,
@@ -180,6 +181,8 @@ int view_format_build(const struct view_format *f, const struct view_req *req,
 			     f->title, view_fmt_name(req->form));
 		return -ENOTSUP;
 	}
+	if (f->builds_forms)
+		return f->build(f, req, out, err);
 	return view_build_rows(f, req, out, err);
 }
 

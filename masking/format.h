@@ -40,6 +40,9 @@
  *                 covering every leaf under it (plan.h);
  *       by_path   whether it opens the source by req->path rather than
  *                 reading req->fd (SQLite does, for its journals);
+ *       builds_forms whether its build makes its other forms too
+ *                 (req->form one of forms) instead of view_build_rows
+ *                 (JSON Lines: a row is cut out of the masked record);
  *       source_open  its rows as a pipeline source (struct view_source);
  *       sink_new  a writer of the format into a buffer (struct view_sink);
  *       build     the view in the format's own form (req->form == id):
@@ -274,6 +277,7 @@ struct view_format {
 	bool leaf_paths;
 	bool field_paths;
 	bool by_path;
+	bool builds_forms;
 	view_source_fn source_open;
 	view_sink_fn sink_new;
 	view_build_fn build;

@@ -37,7 +37,23 @@ enum pipe_type {
 enum pipe_cell_flags {
 	PIPE_F_SET = 1u << 0,	 /* out cell: a transform wrote it */
 	PIPE_F_QUOTED = 1u << 1, /* CSV: the source field was quoted */
+	/* A column (pipe_col.flags) whose declared type a writer with types
+	 * writes as that type (Parquet: PIPE_INT INT64, PIPE_REAL DOUBLE);
+	 * without it every column is text. */
+	PIPE_F_TYPED = 1u << 2,
+	/*
+	 * A column (pipe_col.flags, with PIPE_F_TYPED) of lists of text: a
+	 * writer with types writes a list (Parquet: LIST of STRING). Each
+	 * cell is a PIPE_NULL (no list) or a PIPE_BLOB of the elements one
+	 * after the other, each PIPE_LIST_NULL or PIPE_LIST_TEXT then, for
+	 * text, its length (4 bytes, little-endian) and bytes; an empty
+	 * blob is an empty list.
+	 */
+	PIPE_F_LIST = 1u << 3,
 };
+
+#define PIPE_LIST_NULL 0
+#define PIPE_LIST_TEXT 1
 
 struct pipe_cell {
 	const uint8_t *p;

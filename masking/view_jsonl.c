@@ -329,9 +329,9 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
  * record the row filter dropped (nothing written), 0 for a line of white
  * space (copied), -errno with err set.
  */
-static int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
-		    size_t n, size_t bom, uint64_t rec, uint64_t line,
-		    struct spot_buf *out, struct spot_err *err)
+int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
+	     struct spot_err *err)
 {
 	const struct jsonl_leaf *ls;
 	size_t nl, pos = 0, at;
@@ -467,7 +467,19 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 
 /* ---- plans ---- */
 
-static void vjl_plan_free(struct vjl_plan *wp)
+bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none)
+{
+	*none = wp->xoff[col] == wp->xoff[col + 1];
+	for (size_t i = wp->xoff[col]; i < wp->xoff[col + 1]; i++) {
+		const struct pipe_xform *x = &wp->plan->xf[wp->xs[i]];
+
+		if (!x->keeps_type || x->needs_row)
+			return false;
+	}
+	return true;
+}
+
+void vjl_plan_free(struct vjl_plan *wp)
 {
 	if (!wp)
 		return;
@@ -614,8 +626,8 @@ int vjl_columns(struct vjl *v)
 	return rc;
 }
 
-static int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps,
-		     size_t *n, struct spot_err *err)
+int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
+	      struct spot_err *err)
 {
 	const struct view_req *req = v->req;
 	const struct pipe_plan *plan;
@@ -647,7 +659,8 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 	struct vjl v;
 	int rc;
 
-	(void)f;
+	if (req->form != VIEW_FMT_JSONL)
+		return view_jsonl_convert(f, req, out, err);
 	memset(&v, 0, sizeof(v));
 	v.fd = req->fd;
 	v.req = req;

@@ -104,6 +104,29 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m);
 /* The merged paths' leaves as v->cols, sorted; -ENOTUNIQ, -ENOMEM. */
 int vjl_columns(struct vjl *v);
+/*
+ * Rewrite one line (s, n; a BOM of bom bytes) into out, masked as the
+ * JSON Lines form serves it: 1 for a record (record rec), 2 for a record
+ * the row filter dropped (nothing written), 0 for a line of white space
+ * (copied), -errno with err set (line in it, never a value).
+ */
+int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
+	     struct spot_err *err);
+/* Bind up to threads plans (at least one) on v->cols into wps. */
+int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
+	      struct spot_err *err);
+void vjl_plan_free(struct vjl_plan *wp);
+/*
+ * Whether every transform of column col keeps its value's type (built-in
+ * methods that say so, no Lua); *none when it has no transform at all
+ * (the value is served as it is).
+ */
+bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none);
+
+/* view_jsonl_form.c: the CSV and Parquet forms (req->form). */
+int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
+		       struct view_out *out, struct spot_err *err);
 
 /* view_jsonl_par.c */
 /* Cut the file into parts of about chunk bytes at line feeds. */

@@ -8,12 +8,12 @@
  * true/false as their JSON text, null as NULL); a path a record holds
  * several times (inside arrays) gets all its values, one a line.
  *
- * The same source makes the CSV and Parquet forms (as:), through the
- * plan as every conversion: there a field inside an array is NULL (one
- * cell cannot hold each element's masked value; the JSON Lines form has
- * them), every other field is its value, masked by the same rule, with
- * the same noise seed (the record's number) as in the JSON Lines form,
- * and Lua's row is the record.
+ * The CSV and Parquet forms (as:) are not made from this source: the
+ * table entry builds them itself (view_jsonl_form.c), from the masked
+ * records. A caller that opens it for another form than JSON Lines
+ * (req->form) gets conv rows: a field inside an array is NULL (one cell
+ * cannot hold each element's masked value), every other field is its
+ * raw value for a plan to mask, and Lua's row is the record.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -370,13 +370,20 @@ static int cfg_by_role(struct cfg_ctx *x, const struct cfg_dataset *d,
 
 /* ---- datasets ---- */
 
-/* The formats any format may be served as (as:), as VIEW_FMT_BIT bits. */
+/*
+ * The formats any format may be served as (as:), as VIEW_FMT_BIT bits: the
+ * other forms, and a format that has some is its own (jsonl in as: [jsonl,
+ * csv] means native).
+ */
 static unsigned cfg_as_forms(void)
 {
 	unsigned forms = 0;
 
-	for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++)
-		forms |= view_format_get((enum view_fmt)f)->forms;
+	for (int f = VIEW_FMT_UNKNOWN + 1; f < VIEW_FMT_COUNT; f++) {
+		const struct view_format *e = view_format_get((enum view_fmt)f);
+
+		forms |= e->forms | (e->forms ? VIEW_FMT_BIT(f) : 0);
+	}
 	return forms;
 }
 
@@ -454,13 +461,15 @@ static int cfg_ds_format(struct cfg_ctx *x, struct cfg_dataset *d,
 		return cfg_fail(x, n,
 				"as: is for CSV and Parquet datasets (a "
 				"SQLite database serves its tables as CSV)");
-	/* A dataset serves one converted form: JSON Lines has two. */
 	f = d->format ? view_format_get((enum view_fmt)d->format)
 		      : view_format_by_suffix(d->name);
-	if (f && __builtin_popcount(d->as & f->forms) > 1)
-		return cfg_fail(x, n,
-				"as: names one other form per dataset (and "
-				"native)");
+	if (f && f->forms &&
+	    (d->as & ~(CFG_AS_NATIVE | f->forms | VIEW_FMT_BIT(f->id)))) {
+		cfg_fmt_list(names, sizeof(names), "native",
+			     f->forms | VIEW_FMT_BIT(f->id));
+		return cfg_fail(x, n, "as: of %s datasets is one of %s",
+				f->title, names);
+	}
 	return 0;
 }
 

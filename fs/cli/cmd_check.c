@@ -81,6 +81,7 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 	struct vc_content out;
 	const char *form = NULL;
 	char name[PATH_MAX + 16];
+	unsigned forms = 0;
 	bool self = true;
 	int rc = 0;
 
@@ -91,20 +92,23 @@ static int cli_check_one(struct sbx *s, const struct cfg_dataset *d,
 		       d->name);
 		return -EINVAL;
 	}
-	if (d->as) {
-		sbx_form(s, d, &self);
-		if (sbx_form_name(s, d, &form, name, sizeof(name)))
-			form = NULL;
-	}
+	if (d->as)
+		forms = sbx_forms(s, d, &self);
 	/*
-	 * The dataset as it is, then its converted form (as:). Each is built
-	 * twice: exactly as the mount builds it (the sampling transforms of
-	 * the scan make kept Parquet columns decoded rather than copied, which
-	 * would skip the checks of served source ranges), then with the scan.
+	 * The dataset as it is (k 0), then its converted forms (as:, k the
+	 * format). Each is built twice: exactly as the mount builds it (the
+	 * sampling transforms of the scan make kept Parquet columns decoded
+	 * rather than copied, which would skip the checks of served source
+	 * ranges), then with the scan.
 	 */
-	for (int k = self ? 0 : 1; !rc && k < (form ? 2 : 1); k++) {
+	for (int k = self ? 0 : 1; !rc && k < VIEW_FMT_COUNT; k++) {
 		struct plan_scan *scan = s->scan;
 
+		if (k && (!(forms & VIEW_FMT_BIT(k)) ||
+			  sbx_form_name_of(s, d, (enum view_fmt)k, name,
+					   sizeof(name))))
+			continue;
+		form = view_fmt_name((enum view_fmt)k);
 		s->scan = NULL;
 		rc = sbx_build(s, d, k ? form : "", role, &out, &err);
 		s->scan = scan;
@@ -480,12 +484,14 @@ static int cli_preview_text(int argc, char **argv)
 	/* A converted form (as:) previews as its dataset: the same rows. */
 	for (size_t i = 0; !d && i < s->cfg->ndatasets; i++) {
 		char fname[PATH_MAX + 16];
-		const char *form;
 
-		if (!sbx_form_name(s, &s->cfg->datasets[i], &form, fname,
-				   sizeof(fname)) &&
-		    !strcmp(fname, argv[optind]))
-			d = &s->cfg->datasets[i];
+		for (int f = VIEW_FMT_UNKNOWN + 1; !d && f < VIEW_FMT_COUNT;
+		     f++)
+			if (!sbx_form_name_of(s, &s->cfg->datasets[i],
+					      (enum view_fmt)f, fname,
+					      sizeof(fname)) &&
+			    !strcmp(fname, argv[optind]))
+				d = &s->cfg->datasets[i];
 	}
 	if (!d) {
 		cli_error("preview", "'%s' is not a dataset of %s",

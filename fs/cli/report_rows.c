@@ -324,6 +324,7 @@ int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 	struct spot_buf csv;
 	struct vc_content out;
 	const char *form;
+	unsigned forms;
 	bool self = true;
 	int rc;
 
@@ -333,11 +334,10 @@ int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		return -errno;
 	}
 	r->rfmt = VIEW_FMT_CSV;
-	form = f && !sub[0] ? sbx_form(s, d, &self) : NULL;
+	forms = f && !sub[0] ? sbx_forms(s, d, &self) : 0;
+	form = forms & CFG_AS_PARQUET ? "parquet" : NULL;
 	if (f && f->id == VIEW_FMT_PARQUET && !sub[0] && self)
 		form = ""; /* the Parquet file itself */
-	else if (!form || strcmp(form, "parquet"))
-		form = NULL;
 	if (form) {
 		/* A Parquet file or form served: classes as its readers see
 		 * them (NULL is not "", a CSV's form holds NULLs a rule

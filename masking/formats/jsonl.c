@@ -62,6 +62,9 @@ struct jsonl_parser {
 	bool add;
 	struct jsonl_leaf *leaves;
 	size_t nleaves, capleaves;
+	struct jsonl_span *spans; /* outermost arrays */
+	size_t nspans, capspans;
+	size_t narr;	 /* arrays open */
 	uint64_t *stamp; /* per node: the last object it was a key of */
 	size_t nstamp;
 	uint64_t nobj;
@@ -90,6 +93,7 @@ void jsonl_parser_free(struct jsonl_parser *p)
 	if (!p)
 		return;
 	free(p->leaves);
+	free(p->spans);
 	free(p->stamp);
 	spot_buf_fini(&p->key);
 	free(p);
@@ -100,6 +104,13 @@ const struct jsonl_leaf *jsonl_parser_leaves(const struct jsonl_parser *p,
 {
 	*n = p->nleaves;
 	return p->leaves;
+}
+
+const struct jsonl_span *jsonl_parser_arrays(const struct jsonl_parser *p,
+					     size_t *n)
+{
+	*n = p->nspans;
+	return p->spans;
 }
 
 enum jsonl_err jsonl_parser_error(const struct jsonl_parser *p, size_t *at)
@@ -399,8 +410,17 @@ static int jl_leaf(struct jsonl_parser *p, uint32_t node, uint8_t kind,
 		p->leaves = l;
 		p->capleaves = cap;
 	}
-	if (p->add)
-		jsonl_paths_mark_leaf(p->t, node);
+	if (p->add) {
+		unsigned k = JSONL_K(kind);
+
+		if (kind == JSONL_EMPTY && is_int)
+			k |= JSONL_K_EMPTY_OBJ;
+		else if (kind == JSONL_NUM && !is_int)
+			k |= JSONL_K_FRAC;
+		else if (kind == JSONL_NUM && end - off > JSONL_INT64_DIGITS)
+			k |= JSONL_K_BIGINT;
+		jsonl_paths_mark_leaf(p->t, node, k);
+	}
 	l = &p->leaves[p->nleaves++];
 	l->node = node;
 	l->kind = kind;
@@ -408,6 +428,33 @@ static int jl_leaf(struct jsonl_parser *p, uint32_t node, uint8_t kind,
 	l->is_int = is_int;
 	l->off = off;
 	l->end = end;
+	return 0;
+}
+
+/*
+ * Close container fr at s[end - 1]: an array that was the outermost open
+ * one is recorded (non-empty ones: an empty one is a leaf).
+ */
+static int jl_close(struct jsonl_parser *p, const struct jl_frame *fr,
+		    size_t end, bool empty)
+{
+	struct jsonl_span *sp;
+
+	if (fr->is_obj || --p->narr || empty)
+		return 0;
+	if (p->nspans == p->capspans) {
+		size_t cap = p->capspans ? p->capspans * 2 : 16;
+
+		sp = realloc(p->spans, cap * sizeof(*sp));
+		if (!sp)
+			return jl_fail(p, JSONL_E_NOMEM, fr->at);
+		p->spans = sp;
+		p->capspans = cap;
+	}
+	sp = &p->spans[p->nspans++];
+	sp->node = fr->node;
+	sp->off = fr->at;
+	sp->end = end;
 	return 0;
 }
 
@@ -524,6 +571,7 @@ static int jl_open(struct jsonl_parser *p, const uint8_t *s, size_t *depth,
 	fr->is_obj = s[i] == '{';
 	fr->obj = ++p->nobj;
 	fr->elem = JL_NONE;
+	p->narr += !fr->is_obj;
 	if (!fr->is_obj) {
 		e = jsonl_paths_child(p->t, p->add, node, true, NULL, 0,
 				      &fr->elem);
@@ -541,6 +589,8 @@ int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len)
 	int rc;
 
 	p->nleaves = 0;
+	p->nspans = 0;
+	p->narr = 0;
 	p->err = JSONL_OK;
 	p->err_at = 0;
 	if (len > JSONL_MAX_LINE)
@@ -563,8 +613,11 @@ int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len)
 			if (s[i] == (fr->is_obj ? '}' : ']')) {
 				depth--;
 				i++;
-				if (depth && jl_leaf(p, node, JSONL_EMPTY,
-						     fr->at, i, false, false))
+				(void)jl_close(p, fr, i, true);
+				/* is_int of an empty one: it is {} */
+				if (depth &&
+				    jl_leaf(p, node, JSONL_EMPTY, fr->at, i,
+					    false, fr->is_obj))
 					return -ENOMEM;
 				goto after;
 			}
@@ -607,6 +660,8 @@ int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len)
 			return jl_fail(p, JSONL_E_SYNTAX, i);
 		depth--;
 		i++;
+		if (jl_close(p, fr, i, false))
+			return -ENOMEM;
 		goto after;
 	}
 }

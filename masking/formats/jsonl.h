@@ -80,8 +80,18 @@ struct jsonl_leaf {
 	uint32_t node;	 /* its path */
 	uint8_t kind;	 /* enum jsonl_kind */
 	bool escaped;	 /* a string holding a backslash escape */
-	bool is_int;	 /* a number without fraction or exponent */
+	bool is_int;	 /* a number without fraction or exponent; EMPTY: {} */
 	size_t off, end; /* its bytes in the line (a string with quotes) */
+};
+
+/*
+ * An array of a record that is not inside another array (an outermost
+ * array), non-empty, in document order: its path and its bytes in the
+ * line, brackets included.
+ */
+struct jsonl_span {
+	uint32_t node;
+	size_t off, end;
 };
 
 /* ---- the trie of field paths ---- */
@@ -96,6 +106,20 @@ uint32_t jsonl_paths_count(const struct jsonl_paths *t);
 /* Whether some record has a leaf value at node n. */
 bool jsonl_paths_is_leaf(const struct jsonl_paths *t, uint32_t n);
 /*
+ * The kinds of the leaf values some record has at node n (discovery
+ * passes mark them): JSONL_K(kind) for each enum jsonl_kind seen, and
+ * for numbers JSONL_K_BIGINT when one is an integer literal of more than
+ * 18 characters (it may not fit an int64) and JSONL_K_FRAC when one has
+ * a fraction or an exponent; JSONL_K_EMPTY_OBJ when an empty container
+ * is {} (JSONL_K(JSONL_EMPTY) alone: only []).
+ */
+#define JSONL_K(kind) (1u << (kind))
+#define JSONL_K_BIGINT (1u << 6)
+#define JSONL_K_FRAC (1u << 7)
+#define JSONL_K_EMPTY_OBJ (1u << 8)
+#define JSONL_INT64_DIGITS 18
+unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n);
+/*
  * The path of node n ("a.b[].c") appended to out. Keys are decoded bytes
  * (they may hold any byte, NUL included). 0 or -ENOMEM.
  */
@@ -109,6 +133,10 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src);
 /* A value per node for the caller (view_jsonl: the column); -1 unset. */
 void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag);
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n);
+/* The parent of node n (JSONL_ROOT for the root itself). */
+uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n);
+/* Whether node n is the elements of an array (its segment is "[]"). */
+bool jsonl_paths_is_elem(const struct jsonl_paths *t, uint32_t n);
 
 /* ---- the tokenizer ---- */
 
@@ -132,6 +160,9 @@ void jsonl_parser_free(struct jsonl_parser *p);
  */
 int jsonl_parse(struct jsonl_parser *p, const uint8_t *s, size_t len);
 const struct jsonl_leaf *jsonl_parser_leaves(const struct jsonl_parser *p,
+					     size_t *n);
+/* The outermost non-empty arrays of the last record parsed. */
+const struct jsonl_span *jsonl_parser_arrays(const struct jsonl_parser *p,
 					     size_t *n);
 /* Why the last jsonl_parse failed, and the byte (0-based) of the line. */
 enum jsonl_err jsonl_parser_error(const struct jsonl_parser *p, size_t *at);

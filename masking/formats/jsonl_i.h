@@ -16,7 +16,7 @@
 enum jsonl_err jsonl_paths_child(struct jsonl_paths *t, bool add,
 				 uint32_t parent, bool is_arr, const uint8_t *p,
 				 size_t len, uint32_t *out);
-/* Mark node n as holding a leaf value. */
-void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n);
+/* Mark node n as holding a leaf value of kinds (jsonl_paths_kinds bits). */
+void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds);
 
 #endif /* SPOT_JSONL_I_H */

@@ -18,6 +18,7 @@ struct jl_node {
 	uint32_t parent;
 	bool is_arr; /* the segment is "[]" */
 	bool leaf;
+	uint16_t kinds; /* of its leaf values: see jsonl_paths_kinds */
 	int32_t tag;
 	uint64_t hash;
 	size_t seg_off, seg_len; /* in jsonl_paths.segs */
@@ -109,6 +110,16 @@ void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag)
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n)
 {
 	return n < t->n ? t->nodes[n].tag : -1;
+}
+
+uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n)
+{
+	return n && n < t->n ? t->nodes[n].parent : JSONL_ROOT;
+}
+
+bool jsonl_paths_is_elem(const struct jsonl_paths *t, uint32_t n)
+{
+	return n && n < t->n && t->nodes[n].is_arr;
 }
 
 static uint32_t jl_find(const struct jsonl_paths *t, uint64_t h,
@@ -243,13 +254,22 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 				      &map[i]);
 		if (!e && nd->leaf)
 			dst->nodes[map[i]].leaf = true;
+		if (!e)
+			dst->nodes[map[i]].kinds |= nd->kinds;
 	}
 	free(map);
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -E2BIG;
 }
 
-void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n)
+void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds)
 {
-	if (n < t->n)
+	if (n < t->n) {
 		t->nodes[n].leaf = true;
+		t->nodes[n].kinds |= (uint16_t)kinds;
+	}
+}
+
+unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n)
+{
+	return n < t->n ? t->nodes[n].kinds : 0;
 }

@@ -652,11 +652,14 @@ static void test_errors_values(void)
 		   "format names are lower case");
 	expect_err(DS "    as: [json]\n",
 		   "4:10: unknown output format 'json' (as: native, csv, "
-		   "parquet)",
+		   "parquet, jsonl)",
 		   "unknown as");
+	expect_err(DS "    as: [jsonl]\n",
+		   "4:9: as: of CSV datasets is one of native, csv, parquet",
+		   "jsonl is no form of a CSV dataset");
 	expect_err(DS "    as: [sqlite]\n",
 		   "4:10: unknown output format 'sqlite' (as: native, csv, "
-		   "parquet)",
+		   "parquet, jsonl)",
 		   "sqlite is no output form");
 	expect_err(DS "    tables: [users]\n    format: csv\n",
 		   "4:13: tables is for SQLite datasets only",

@@ -215,6 +215,96 @@ static void test_paths(void)
 	spot_buf_fini(&b);
 }
 
+/* The outermost non-empty arrays, with their bytes and paths. */
+static void test_arrays(void)
+{
+	static const char rec[] = "{\"a\":[1,[2,\"]\"]],\"b\":{\"c\":[],"
+				  "\"d\":[{\"e\":[3]}]},\"f\":{\"g\":1}}";
+	struct jsonl_paths *t = NULL;
+	struct jsonl_parser *p = NULL;
+	const struct jsonl_span *sp;
+	struct spot_buf b;
+	size_t n = 0;
+	uint32_t e, pe, pd;
+
+	spot_buf_init(&b);
+	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+		abort();
+	CHECK(jsonl_parse(p, (const uint8_t *)rec, strlen(rec)) == 1,
+	      "the record parses");
+	sp = jsonl_parser_arrays(p, &n);
+	CHECK(n == 2, "two outermost non-empty arrays (not [] nor inner ones)");
+	if (n == 2) {
+		CHECK(sp[0].end - sp[0].off == 11 &&
+			      !memcmp(rec + sp[0].off, "[1,[2,\"]\"]]", 11),
+		      "the first spans its brackets (a ] in a string too)");
+		jsonl_paths_name(t, sp[1].node, &b);
+		CHECK(b.len == 3 && !memcmp(b.p, "b.d", 3) &&
+			      !memcmp(rec + sp[1].off, "[{\"e\":[3]}]",
+				      sp[1].end - sp[1].off),
+		      "the second is b.d, by its path");
+		e = jsonl_parser_leaves(p, &n)[4].node; /* b.d[].e[] */
+		pe = jsonl_paths_parent(t, e);		/* b.d[].e */
+		pd = jsonl_paths_parent(t, pe);		/* b.d[] */
+		CHECK(jsonl_paths_is_elem(t, e) &&
+			      !jsonl_paths_is_elem(t, pe) &&
+			      jsonl_paths_is_elem(t, pd) &&
+			      jsonl_paths_parent(t, pd) == sp[1].node,
+		      "parents and array elements of b.d[].e[]");
+	}
+	CHECK(jsonl_parse(p, (const uint8_t *)"{\"x\":1}", 7) == 1 &&
+		      (jsonl_parser_arrays(p, &n), n == 0),
+	      "a record without arrays has none (the list is per record)");
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	spot_buf_fini(&b);
+}
+
+/* The kinds of values a path holds, as a discovery pass marks them. */
+static void test_kinds(void)
+{
+	static const char *const recs[] = {
+		"{\"i\":1,\"d\":1.5,\"b\":1234567890123456789,\"s\":\"x\"}",
+		"{\"i\":null,\"d\":-2,\"b\":1,\"s\":3}",
+	};
+	static const unsigned want[] = {
+		JSONL_K(JSONL_NUM) | JSONL_K(JSONL_NULL),
+		JSONL_K(JSONL_NUM) | JSONL_K_FRAC,
+		JSONL_K(JSONL_NUM) | JSONL_K_BIGINT,
+		JSONL_K(JSONL_STR) | JSONL_K(JSONL_NUM),
+	};
+	struct jsonl_paths *t = NULL, *m = NULL;
+	struct jsonl_parser *p = NULL;
+	const struct jsonl_leaf *ls;
+	size_t n;
+
+	if (jsonl_paths_new(&t) || jsonl_paths_new(&m) ||
+	    jsonl_parser_new(t, true, &p))
+		abort();
+	for (size_t i = 0; i < 2; i++)
+		CHECK(jsonl_parse(p, (const uint8_t *)recs[i],
+				  strlen(recs[i])) == 1,
+		      "record %zu parses", i);
+	CHECK(jsonl_paths_merge(m, t) == 0, "the kinds merge");
+	ls = jsonl_parser_leaves(p, &n);
+	for (size_t i = 0; i < 4 && i < n; i++)
+		CHECK(jsonl_paths_kinds(t, ls[i].node) == want[i] &&
+			      jsonl_paths_kinds(m, ls[i].node) == want[i],
+		      "kinds of leaf %zu: %#x (merged too)", i,
+		      jsonl_paths_kinds(t, ls[i].node));
+	CHECK(jsonl_parse(p, (const uint8_t *)"{\"e\":{},\"f\":[]}", 15) == 1,
+	      "empty containers parse");
+	ls = jsonl_parser_leaves(p, &n);
+	CHECK(n == 2 &&
+		      jsonl_paths_kinds(t, ls[0].node) ==
+			      (JSONL_K(JSONL_EMPTY) | JSONL_K_EMPTY_OBJ) &&
+		      jsonl_paths_kinds(t, ls[1].node) == JSONL_K(JSONL_EMPTY),
+	      "{} is marked apart from []");
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	jsonl_paths_free(m);
+}
+
 static void test_many_paths(void)
 {
 	struct jsonl_paths *t = NULL;
@@ -639,6 +729,8 @@ int main(void)
 	test_depth();
 	test_deep_hostile();
 	test_paths();
+	test_arrays();
+	test_kinds();
 	test_many_paths();
 	test_strings();
 	test_view();

@@ -1,0 +1,497 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The CSV and Parquet forms of a JSON Lines dataset (as: [jsonl, parquet,
+csv]) through a real mount: all three served at once, the same masked
+values in every form (arrays as the JSON text of the masked array, so a
+value inside an array is masked element by element as in the JSON Lines
+form and unlisted fields inside are null), pandas reading the CSV form and
+DuckDB the Parquet form, no raw value of a masked field in any byte of any
+form (Parquet pages decoded: snappy, stdlib only), and hostile records
+(keys with quotes, commas and line feeds, deep nesting, huge arrays)
+giving valid files or failing closed without a value."""
+import csv
+import errno
+import io
+import json
+import os
+
+import pytest
+
+from conftest import duck, needs_duckdb, spotfs
+from test_parquet_mount import _audit_paths
+
+N = 200
+
+
+def records():
+    out = []
+    for i in range(N):
+        email = "rawmail%04d@raw.example" % i
+        out.append({
+            "id": i,
+            "user": {"email": email, "age": 20 + i % 40,
+                     "nick": "rawnick%04d" % i},
+            "tags": ["rawtag%04d" % i, "rawtag%04dB" % i],
+            "messages": [
+                {"role": "user", "content": "I am %s" % email,
+                 "name": "rawmsgname%04d" % i},
+                {"role": "assistant", "content": "Hello.",
+                 "scores": [1, 2.5, None]},
+            ],
+            "flag": bool(i % 2),
+        })
+    return out
+
+
+RULES = ("      id: keep\n"
+         "      user.email: { method: hash }\n"
+         "      user.age: { method: noise }\n"
+         "      \"tags[]\": { method: tokenize }\n"
+         "      \"messages[].role\": keep\n"
+         "      \"messages[].content\": { method: pii }\n"
+         "      \"messages[].scores[]\": keep\n"
+         "      flag: keep\n")
+
+
+def raw_values():
+    vals = set()
+    for r in records():
+        vals |= {r["user"]["email"], r["user"]["nick"],
+                 r["messages"][0]["name"]}
+        vals |= set(r["tags"])
+    return vals
+
+
+def mount(sandbox, tmp_path, forms, data=None, rules=RULES, extra=""):
+    s = sandbox()
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"s" * 32)
+    os.chmod(secret, 0o600)
+    s.write("train.jsonl", data if data is not None else
+            "".join(json.dumps(r) + "\n" for r in records()))
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: %s\ndefault: hide\n"
+                   "datasets:\n  train.jsonl:\n    as: [%s]\n%s"
+                   "    columns:\n%s" % (secret, forms, extra, rules))
+    s.mount()
+    return s
+
+
+def read(s, name):
+    with open(s.path(name), "rb") as f:
+        return f.read()
+
+
+# ---- Parquet pages, decoded (stdlib only) ----
+
+def _uvarint(b, i):
+    n = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        n |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return n, i
+
+
+def _skip(b, i, t):
+    """Skip a Thrift compact value of type t at b[i]; the index after."""
+    if t in (1, 2):
+        return i
+    if t == 3:
+        return i + 1
+    if t in (4, 5, 6):
+        return _uvarint(b, i)[1]
+    if t == 7:
+        return i + 8
+    if t == 8:
+        n, i = _uvarint(b, i)
+        return i + n
+    if t in (9, 10):
+        h = b[i]
+        i += 1
+        n, et = h >> 4, h & 15
+        if n == 15:
+            n, i = _uvarint(b, i)
+        for _ in range(n):
+            i = _skip(b, i, et)
+        return i
+    if t == 12:
+        return _struct(b, i)[1]
+    raise ValueError("thrift type %d" % t)
+
+
+def _struct(b, i):
+    """Fields (ints only) of the compact struct at b[i], and its end."""
+    fid, out = 0, {}
+    while True:
+        h = b[i]
+        i += 1
+        if h == 0:
+            return out, i
+        t = h & 15
+        fid = fid + (h >> 4) if h >> 4 else None
+        if fid is None:
+            z, i = _uvarint(b, i)
+            fid = (z >> 1) ^ -(z & 1)
+        if t in (5, 6):
+            z, i = _uvarint(b, i)
+            out[fid] = (z >> 1) ^ -(z & 1)
+        else:
+            i = _skip(b, i, t)
+
+
+def unsnappy(b):
+    n, i = _uvarint(b, 0)
+    out = bytearray()
+    while i < len(b):
+        tag = b[i]
+        i += 1
+        kind = tag & 3
+        if kind == 0:
+            ln = tag >> 2
+            if ln >= 60:
+                k = ln - 59
+                ln = int.from_bytes(b[i:i + k], "little")
+                i += k
+            ln += 1
+            out += b[i:i + ln]
+            i += ln
+            continue
+        if kind == 1:
+            ln = 4 + ((tag >> 2) & 7)
+            off = ((tag >> 5) << 8) | b[i]
+            i += 1
+        elif kind == 2:
+            ln = (tag >> 2) + 1
+            off = int.from_bytes(b[i:i + 2], "little")
+            i += 2
+        else:
+            ln = (tag >> 2) + 1
+            off = int.from_bytes(b[i:i + 4], "little")
+            i += 4
+        for _ in range(ln):
+            out.append(out[-off])
+    assert len(out) == n, "snappy length"
+    return bytes(out)
+
+
+def parquet_plain(data):
+    """Every page of a Parquet file, decompressed, and the footer."""
+    assert data[:4] == b"PAR1" and data[-4:] == b"PAR1"
+    flen = int.from_bytes(data[-8:-4], "little")
+    foot = len(data) - 8 - flen
+    i, out, pages, snappy = 4, [data[foot:]], 0, 0
+    while i < foot:
+        hdr, j = _struct(data, i)
+        csize = hdr[3]
+        body = data[j:j + csize]
+        out.append(data[i:j])
+        out.append(body)  # as stored, and decoded when it is snappy
+        try:
+            out.append(unsnappy(body))
+            snappy += 1
+        except (IndexError, AssertionError):
+            pass
+        i = j + csize
+        pages += 1
+    assert i == foot and pages, "pages walk to the footer"
+    assert snappy, "the pages are snappy: the scan decoded some"
+    return b"".join(out)
+
+
+def no_raw(data, what):
+    leaked = [v for v in raw_values() if v.encode() in data]
+    assert not leaked, (what, sorted(leaked)[:3])
+
+
+# ---- tests ----
+
+def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
+    s = mount(sandbox, tmp_path, "jsonl, parquet, csv")
+    assert sorted(os.listdir(s.mnt)) == [".spotfs", "train.csv",
+                                         "train.jsonl", "train.parquet"]
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert len(recs) == N
+    raw = read(s, "train.csv").decode()
+    rows = list(csv.DictReader(io.StringIO(raw)))
+    assert list(rows[0].keys()) == ["flag", "id", "messages", "tags",
+                                    "user.age", "user.email", "user.nick"]
+    assert len(rows) == N
+    for r, row in zip(recs, rows):
+        assert row["id"] == str(r["id"]) and row["flag"] in ("true", "false")
+        assert row["user.email"] == r["user"]["email"], "same hash"
+        assert row["user.age"] == str(r["user"]["age"]), "same noise"
+        assert row["user.nick"] == "" and r["user"]["nick"] is None
+        assert json.loads(row["tags"]) == r["tags"], "same tokens"
+        msgs = json.loads(row["messages"])
+        assert msgs == r["messages"], "each element masked as in jsonl"
+        assert msgs[0]["name"] is None, "unlisted inside an array: null"
+        assert msgs[1]["scores"] == [1, 2.5, None]
+        assert "[EMAIL]" in msgs[0]["content"]
+    assert rows[0]["tags"] != json.dumps(records()[0]["tags"])
+    read(s, "train.parquet")
+    import pandas as pd
+    df = pd.read_csv(s.path("train.csv"), dtype=str, keep_default_na=False)
+    assert len(df) == N and list(df["user.email"]) == \
+        [r["user"]["email"] for r in recs]
+    for name in ("train.jsonl", "train.csv"):
+        no_raw(read(s, name), name)
+    # Every open is audited under the name opened; the manifest lists all.
+    paths = _audit_paths(s.mnt)
+    for f in ("train.jsonl", "train.csv", "train.parquet"):
+        assert f in paths, (f, paths)
+    man = read(s, ".spotfs/manifest.json").decode()
+    for f in ("train.jsonl", "train.csv", "train.parquet"):
+        assert '"%s"' % f in man, man
+    plain = parquet_plain(read(s, "train.parquet"))
+    no_raw(plain, "train.parquet")
+    # The scan sees the values: every masked one is in the decoded pages.
+    assert all(r["user"]["email"].encode() in plain and
+               all(t.encode() in plain for t in r["tags"]) for r in recs)
+
+
+@needs_duckdb
+def test_duckdb_reads_the_parquet_form(sandbox, tmp_path):
+    s = mount(sandbox, tmp_path, "jsonl, parquet, csv")
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    rows = duck(tmp_path, "SELECT id, \"user.email\", messages, "
+                "to_json(tags), \"user.nick\", \"user.age\", "
+                "typeof(tags), typeof(messages) FROM read_parquet('%s') "
+                "ORDER BY id" % s.path("train.parquet"))
+    assert len(rows) == N
+    for r, row in zip(recs, rows):
+        assert row[0] == r["id"] and row[1] == r["user"]["email"]
+        assert json.loads(row[2]) == r["messages"], "JSON text"
+        assert json.loads(row[3]) == r["tags"], "a LIST of strings"
+        assert row[6:] == ["VARCHAR[]", "VARCHAR"], row[6:]
+        assert row[4] is None and row[5] == float(r["user"]["age"])
+    # DuckDB's JSON functions read the array cells.
+    got = duck(tmp_path, "SELECT json_extract_string(messages, '$[0].role') "
+               "FROM read_parquet('%s') LIMIT 1" % s.path("train.parquet"))
+    assert got == [["user"]]
+    jl = duck(tmp_path, "SELECT count(*) FROM read_json('%s', format="
+              "'newline_delimited')" % s.path("train.jsonl"))
+    assert jl == [[N]]
+
+
+@needs_duckdb
+def test_parquet_numbers_are_typed_where_consistent(sandbox, tmp_path):
+    data = "".join(json.dumps({
+        "i": i, "neg": -i, "d": i / 4, "big": 12345678901234567890 + i,
+        "mixed": i if i % 2 else "s%d" % i, "b": bool(i % 2),
+        "hashed": 1000 + i, "noisy": 50 + i, "nul": None,
+        "n": {"x": i}}) + "\n" for i in range(50))
+    rules = ("      i: keep\n      neg: keep\n      d: keep\n"
+             "      big: keep\n      mixed: keep\n      b: keep\n"
+             "      hashed: { method: hash }\n      noisy: { method: noise }\n"
+             "      nul: keep\n      n.x: keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, parquet", data=data, rules=rules)
+    p = s.path("train.parquet")
+    types = dict((r[0], r[1]) for r in duck(
+        tmp_path, "SELECT column_name, column_type FROM "
+        "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
+    assert types == {"i": "BIGINT", "neg": "BIGINT", "d": "DOUBLE",
+                     "big": "VARCHAR", "mixed": "VARCHAR", "b": "VARCHAR",
+                     "hashed": "VARCHAR", "noisy": "DOUBLE",
+                     "nul": "VARCHAR", "n.x": "BIGINT"}, types
+    rows = duck(tmp_path, "SELECT i, neg, d, big, \"n.x\", noisy FROM "
+                "read_parquet('%s') ORDER BY i" % p)
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    for i, (row, r) in enumerate(zip(rows, recs)):
+        assert row[:5] == [i, -i, i / 4, str(12345678901234567890 + i), i]
+        assert row[5] == float(r["noisy"]), "the same noise"
+
+
+def test_row_filter_drops_the_same_records_in_every_form(sandbox, tmp_path):
+    pol = tmp_path / "p.lua"
+    pol.write_text("function row(r, ctx) return r.id % 3 ~= 0 end\n")
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet",
+              extra="    policy: %s\n" % pol)
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    want = [i for i in range(N) if i % 3]
+    assert [r["id"] for r in recs] == want
+    assert [int(r["id"]) for r in rows] == want
+    assert [json.loads(r["messages"]) for r in rows] == \
+        [r["messages"] for r in recs]
+    no_raw(parquet_plain(read(s, "train.parquet")), "filtered parquet")
+
+
+def test_scalar_and_array_under_one_key_are_one_column(sandbox, tmp_path):
+    data = ('{"v": "rawscalar0001", "n": 1}\n'
+            '{"v": ["rawelem0002", {"x": "rawdeep0003"}], "n": 2}\n'
+            '{"v": [], "n": 3}\n'
+            '{"v": null, "n": {}}\n')
+    s = mount(sandbox, tmp_path, "csv, parquet", data=data,
+              rules="      v: { method: hash }\n      n: keep\n")
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert [list(r.keys()) for r in rows][0] == ["n", "v"]
+    assert len(rows[0]["v"]) == 16
+    arr = json.loads(rows[1]["v"])
+    assert len(arr[0]) == 16 and len(arr[1]["x"]) == 16, "hashed inside"
+    assert rows[2]["v"] == "[]" and rows[3]["v"] == "" and rows[3]["n"] == "{}"
+    for f in ("train.csv", "train.parquet"):
+        data = read(s, f)
+        if f.endswith("parquet"):
+            data = parquet_plain(data)
+        assert b"raw" not in data, f
+
+
+HOSTILE_KEYS = ['a,b', 'q"uote', 'nl\nkey', '=cmd', 'sp ace', '\u00e9t\u00e9']
+
+
+def test_hostile_keys_give_valid_csv_and_parquet(sandbox, tmp_path):
+    recs = []
+    for i in range(20):
+        r = {k: "rawhk%02d%d" % (i, j) for j, k in enumerate(HOSTILE_KEYS)}
+        r["deep"] = [[[[[[[[[[["rawdeep%02d" % i]]]]]]]]]]]
+        r["big"] = list(range(i * 1000))
+        recs.append(r)
+    data = "".join(json.dumps(r) + "\n" for r in recs)
+    rules = "".join("      %s: { method: hash }\n" % json.dumps(k)
+                    for k in HOSTILE_KEYS)
+    rules += ("      \"deep[][][][][][][][][][][]\": { method: hash }\n"
+              "      \"big[]\": keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules=rules)
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    # The formula guard covers the header: '=cmd' is served as "'=cmd".
+    keys = [k if k[0] != "=" else "'" + k for k in HOSTILE_KEYS]
+    assert sorted(rows[0].keys()) == sorted(keys + ["deep", "big"])
+    assert len(rows) == 20
+    for i, row in enumerate(rows):
+        assert all(len(row[k]) == 16 for k in keys)
+        assert json.loads(row["big"]) == list(range(i * 1000))
+        d = json.loads(row["deep"])
+        for _ in range(10):
+            d = d[0]
+        assert len(d[0]) == 16
+    for f in ("train.jsonl", "train.csv"):
+        assert b"rawhk" not in read(s, f) and b"rawdeep" not in read(s, f)
+    assert b"rawhk" not in parquet_plain(read(s, "train.parquet"))
+    import pandas as pd
+    df = pd.read_csv(s.path("train.csv"))
+    assert len(df) == 20 and "nl\nkey" in df.columns
+
+
+@needs_duckdb
+def test_hostile_keys_read_by_duckdb(sandbox, tmp_path):
+    data = "".join(json.dumps({k: "x%d" % i for k in HOSTILE_KEYS}) + "\n"
+                   for i in range(5))
+    rules = "".join("      %s: keep\n" % json.dumps(k) for k in HOSTILE_KEYS)
+    s = mount(sandbox, tmp_path, "parquet", data=data, rules=rules)
+    rows = duck(tmp_path, "SELECT \"q\"\"uote\", \"a,b\" FROM "
+                "read_parquet('%s')" % s.path("train.parquet"))
+    assert rows == [["x%d" % i] * 2 for i in range(5)]
+
+
+def test_array_named_as_a_field_fails_closed(sandbox, tmp_path):
+    data = ('{"a.b": ["rawcollide1"]}\n'
+            '{"a": {"b": "rawcollide2"}}\n')
+    s = mount(sandbox, tmp_path, "jsonl, csv", data=data,
+              rules="      \"a.b\": keep\n      \"a.b[]\": keep\n")
+    assert b"rawcollide1" in read(s, "train.jsonl")  # kept: served
+    with pytest.raises(OSError) as e:
+        read(s, "train.csv")
+    assert e.value.errno == errno.EIO
+    s.unmount()
+    r = spotfs("check", "-c", s.config)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "one name" in out, out
+    assert "rawcollide" not in out
+
+
+def test_as_names_only_forms_of_the_format(sandbox):
+    s = sandbox()
+    s.write("t.jsonl", '{"a": 1}\n')
+    s.write("c.csv", 'a\n1\n')
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndatasets:\n"
+                   "  t.jsonl:\n    as: [jsonl, csv, parquet]\n"
+                   "    unlisted_columns: keep\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "t.csv" in r.stdout and "t.parquet" in r.stdout
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndatasets:\n"
+                   "  c.csv:\n    as: [jsonl]\n")
+    r = spotfs("check", "-c", s.config)
+    assert r.returncode != 0 and "as: of CSV datasets" in r.stdout + r.stderr
+
+
+def test_deepest_and_too_deep_records(sandbox, tmp_path):
+    # 64 containers (the record counts) is the limit; one more fails.
+    deep = '{"d": ' + "[" * 63 + '"rawdeepest"' + "]" * 63 + "}"
+    huge = json.dumps({"d": ["rawhuge%06d" % i for i in range(300000)]})
+    data = deep + "\n" + huge + "\n"
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules="      \"d" + "[]" * 63 + "\": { method: hash }\n"
+              "      \"d[]\": { method: hash }\n")
+    csv.field_size_limit(1 << 30)
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert len(rows) == 2
+    v = json.loads(rows[0]["d"])
+    for _ in range(62):
+        v = v[0]
+    assert len(v[0]) == 16
+    assert len(json.loads(rows[1]["d"])) == 300000
+    for f in ("train.jsonl", "train.csv"):
+        assert b"rawdeep" not in read(s, f) and b"rawhuge" not in read(s, f)
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"rawdeep" not in plain and b"rawhuge" not in plain
+    s.unmount()
+
+    bad = '{"ok": 1}\n{"d": ' + "[" * 64 + '"rawtoodeep"' + "]" * 64 + "}\n"
+    s2 = mount(sandbox, tmp_path, "csv, parquet", data=bad,
+               rules="      ok: keep\n      d: { method: hash }\n")
+    for f in ("train.csv", "train.parquet"):
+        with pytest.raises(OSError) as e:
+            read(s2, f)
+        assert e.value.errno == errno.EIO, f
+    s2.unmount()
+    r = spotfs("check", "-c", s2.config)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0 and "line 2: nesting deeper than 64" in out, out
+    assert "rawtoodeep" not in out
+
+
+@needs_duckdb
+def test_parquet_lists_of_strings(sandbox, tmp_path):
+    recs = []
+    for i in range(300):
+        recs.append({
+            "id": i,
+            "tags": (None if i % 7 == 0 else [] if i % 7 == 1 else
+                     ["rawt%d" % i, None, "", "\u00e9\"\\\n"] if i % 7 == 2
+                     else ["rawt%d_%d" % (i, j) for j in range(i % 5 + 1)]),
+            "u": {"codes": ["c%d" % i] * (25000 if i == 150 else 2)},
+            "mixed": ["x"] if i % 2 else "rawscalar%d" % i,
+            "objs": [{}] if i == 3 else [],
+        })
+    data = "".join(json.dumps(r) + "\n" for r in recs)
+    rules = ("      id: keep\n      \"tags[]\": { method: hash }\n"
+             "      \"u.codes[]\": keep\n      mixed: { method: hash }\n"
+             "      objs: keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, parquet", data=data, rules=rules)
+    p = s.path("train.parquet")
+    types = dict((r[0], r[1]) for r in duck(
+        tmp_path, "SELECT column_name, column_type FROM "
+        "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
+    assert types == {"id": "BIGINT", "tags": "VARCHAR[]",
+                     "u.codes": "VARCHAR[]", "mixed": "VARCHAR",
+                     "objs": "VARCHAR"}, types
+    rows = duck(tmp_path, "SELECT id, to_json(tags), to_json(\"u.codes\"), "
+                "mixed, objs FROM read_parquet('%s') ORDER BY id" % p)
+    got = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert len(rows) == len(got) == 300
+    for row, r in zip(rows, got):
+        assert row[0] == r["id"]
+        assert (json.loads(row[1]) if row[1] is not None else None) == \
+            r["tags"], r["id"]
+        assert json.loads(row[2]) == r["u"]["codes"]
+        assert (row[3] if isinstance(r["mixed"], str)
+                else json.loads(row[3])) == r["mixed"]
+        assert json.loads(row[4]) == r["objs"]
+    assert got[2]["tags"][1] is None and got[1]["tags"] == []
+    assert got[0]["tags"] is None
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"rawt" not in plain and b"rawscalar" not in plain
+    assert all(t.encode() in plain for t in got[4]["tags"]), "decoded"
