@@ -37,6 +37,9 @@ enum pipe_type {
 enum pipe_cell_flags {
 	PIPE_F_SET = 1u << 0,	 /* out cell: a transform wrote it */
 	PIPE_F_QUOTED = 1u << 1, /* CSV: the source field was quoted */
+	/* A column (pipe_col.flags): a Parquet leaf inside a list or map,
+	 * several values per row, so its cells are NULL (pq_rows.h). */
+	PIPE_F_REPEATED = 1u << 2,
 };
 
 struct pipe_cell {
@@ -51,7 +54,7 @@ struct pipe_col {
 	char *name;	 /* NUL-terminated copy of the header name */
 	size_t name_len; /* header names may contain NUL: the real length */
 	uint8_t type;	 /* declared type if the source knows it, else TEXT */
-	uint8_t flags;	 /* PIPE_F_QUOTED if the CSV header cell was quoted */
+	uint8_t flags;	 /* PIPE_F_QUOTED (CSV header), PIPE_F_REPEATED */
 };
 
 struct pipe_batch {
