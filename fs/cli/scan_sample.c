@@ -267,6 +267,8 @@ int scan_source(const struct view_format *f, struct view_req *req,
 	}
 	if (rc == -ECANCELED)
 		rc = 0;
+	if (!rc && f->field_paths)
+		rc = scan_keys_summarise(t, err);
 	t->rows = s.rows;
 	spot_buf_fini(&s.raw);
 	if (have_b)
