@@ -78,9 +78,8 @@ def test_jsonl_nested_quasi_held_as_an_object_fails_closed(sandbox):
 
 def test_jsonl_quasi_holding_an_empty_object_fails_naming_the_line(sandbox):
     """{} holds no value (its cell is NULL, as for a record without the
-    field) but the JSON Lines form serves it apart: the view fails and
-    says which line; the CSV form serves {} and a missing field alike
-    (empty), so it counts them as one class and serves."""
+    field) but the JSON Lines form serves it apart: the view fails in
+    every form and says which line."""
     s = sandbox()
     recs = [{"id": i, "zip": "10115"} for i in range(3)]
     recs += [{"id": 5}, {"id": 6}, {"id": 7, "zip": {}}]
@@ -90,14 +89,13 @@ def test_jsonl_quasi_holding_an_empty_object_fails_naming_the_line(sandbox):
         "    k_anonymity: { quasi: [zip], k: 3 }\n"
         "    columns: { id: keep, zip: keep }\n")
     s.mount()
-    with pytest.raises(OSError) as e:
-        read(s, "e.jsonl")
-    assert e.value.errno == errno.EIO
+    for name in ("e.jsonl", "e.csv"):
+        with pytest.raises(OSError) as e:
+            read(s, name)
+        assert e.value.errno == errno.EIO
     log = s.read_log()
     assert "line 6: k_anonymity: quasi column 'zip' holds an empty " \
         "object or array" in log, log
-    rows = read(s, "e.csv").decode().splitlines()
-    assert len(rows) == 1 + 6, rows  # classes {10115: 3, empty: 3}
 
 
 def test_jsonl_quasi_null_and_scalars_still_count(sandbox):
@@ -207,7 +205,7 @@ def test_parquet_quasi_struct_leaf_counts_and_struct_path_fails(sandbox,
     s.mount()
     rows = duck(tmp_path, "SELECT id FROM read_parquet('%s') ORDER BY id"
                 % s.path("s.parquet"))
-    assert [r["id"] for r in rows] == [1, 2], rows
+    assert [r[0] for r in rows] == [1, 2], rows
     s.unmount()
     s.write_config(
         "source: @SRC@\ndatasets:\n  s.parquet:\n"
