@@ -161,17 +161,33 @@ static bool scan_key_shaped(const char *p, size_t n)
 }
 
 /* Whether key s of path p (depth 0: a top-level key) is data. */
-static bool scan_key_data(const char *p, const struct scan_seg *s,
+/* Whether the detectors read (p, n) as a value. */
+static bool scan_key_value(const char *p, size_t n)
+{
+	const uint8_t *k = (const uint8_t *)p;
+
+	return n && (msk_pii_detect(k, n) || det_name_is_value(p, n) ||
+		     (det_value(k, n) & SCAN_KEY_VALUE));
+}
+
+/*
+ * Whether key s of path p (depth 0: a top-level key) is data: itself, or
+ * joined with the keys after it up to the next "[]" (a key holding '.' is
+ * split in the path: "www.example.org" is three segments).
+ */
+static bool scan_key_data(const char *p, size_t n, const struct scan_seg *s,
 			  unsigned depth, uint32_t siblings)
 {
-	const uint8_t *k = (const uint8_t *)p + s->off;
+	size_t at = s->off + s->len;
+	struct scan_seg t;
 
-	if (!s->len)
-		return false;
-	if (msk_pii_detect(k, s->len) ||
-	    det_name_is_value(p + s->off, s->len) ||
-	    (det_value(k, s->len) & SCAN_KEY_VALUE))
+	if (scan_key_value(p + s->off, s->len))
 		return true;
+	if (at < n && p[at] == '.')
+		at++;
+	while (scan_seg_next(p, n, &at, &t) && !t.arr)
+		if (scan_key_value(p + s->off, t.off + t.len - s->off))
+			return true;
 	return depth > 0 && (!scan_key_shaped(p + s->off, s->len) ||
 			     siblings > SCAN_KEYS_MANY);
 }
@@ -224,7 +240,7 @@ static int scan_key_summary(const char *p, const struct scan_kset *ks,
 	while (scan_seg_next(p, n, &at, &s)) {
 		if (!s.arr &&
 		    scan_key_data(
-			    p, &s, depth,
+			    p, n, &s, depth,
 			    scan_kset_get(ks, scan_fnv(p, parent_end) ^ 4))) {
 			char *o = malloc(s.off + 2);
 
