@@ -50,6 +50,9 @@ enum pipe_cell_flags {
 	 * blob is an empty list.
 	 */
 	PIPE_F_LIST = 1u << 3,
+	/* A column (pipe_col.flags): a Parquet leaf inside a list or map,
+	 * several values per row, so its cells are NULL (pq_rows.h). */
+	PIPE_F_REPEATED = 1u << 4,
 };
 
 #define PIPE_LIST_NULL 0
@@ -67,7 +70,7 @@ struct pipe_col {
 	char *name;	 /* NUL-terminated copy of the header name */
 	size_t name_len; /* header names may contain NUL: the real length */
 	uint8_t type;	 /* declared type if the source knows it, else TEXT */
-	uint8_t flags;	 /* PIPE_F_QUOTED if the CSV header cell was quoted */
+	uint8_t flags;	 /* PIPE_F_QUOTED (CSV header), PIPE_F_REPEATED */
 };
 
 struct pipe_batch {

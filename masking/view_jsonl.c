@@ -266,6 +266,31 @@ static int vjl_mask(struct vjl_plan *wp, const uint8_t *s,
 }
 
 /*
+ * k_anonymity: a quasi column holding {} or [] has no value, as if the
+ * record lacked it, but this form serves it apart: fail closed (the
+ * caller names the line). Paths under a quasi column are refused when
+ * the plan is bound (plan_kanon_quasi_check).
+ */
+static int vjl_quasi_empty(const struct vjl *v, const struct pipe_plan *plan,
+			   size_t col, struct spot_err *err)
+{
+	char name[128];
+
+	for (size_t q = 0; q < plan->npinned; q++)
+		if (plan->pinned[q] == col) {
+			/* the quasi column's name is the config's */
+			spot_printable(v->cols[col].name, name, sizeof(name));
+			spot_err_set(err,
+				     "k_anonymity: quasi column '%s' holds an "
+				     "empty object or array: the record "
+				     "cannot be counted by it",
+				     name);
+			return -EIO;
+		}
+	return 0;
+}
+
+/*
  * The row filter on record rec (its leaves ls): 1 to serve it, 0 not,
  * -errno. Lua's row gets the record itself (b.recs); a filter reading
  * cells (k_anonymity) gets the value of every field the record holds
@@ -289,6 +314,9 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 			break;
 		}
 		c = &b->in[col];
+		if (ls[i].kind == JSONL_EMPTY &&
+		    (rc = vjl_quasi_empty(v, wp->plan, (size_t)col, err)))
+			break;
 		if (wp->occ_rec[col] == rec + 1 || ls[i].kind == JSONL_EMPTY) {
 			memset(c, 0, sizeof(*c)); /* twice: no one value */
 			c->type = PIPE_NULL;

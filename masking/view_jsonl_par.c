@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "methods.h"
 #include "view_jsonl_i.h"
 
 static void *vjl_worker_main(void *arg)
@@ -132,6 +133,7 @@ static void vjl_stop(struct vjl *v)
 int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 {
 	uint64_t line = 1, rec = 0;
+	unsigned kinds;
 	size_t ahead;
 	int rc = 0;
 
@@ -195,9 +197,21 @@ int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 			     "the view is refused");
 		return -EIO;
 	}
-	if (rc)
+	if (rc) {
 		spot_err_set(err, "out of memory");
-	return rc;
+		return rc;
+	}
+	/* Keys are served as they are: each decoded key on its own, at any
+	 * depth, through the detectors a CSV header meets (never named). */
+	kinds = jsonl_paths_keys_match(v->paths, msk_pii_detect);
+	if (kinds) {
+		spot_err_set(err,
+			     "a key looks like %s: keys are served as they "
+			     "are, so the view is refused",
+			     msk_pii_name(kinds & -kinds));
+		return -EIO;
+	}
+	return 0;
 }
 
 /* Step 2; parts' bytes appended to out (or emitted) in order. */

@@ -659,19 +659,8 @@ static int plan_bind_kanon(struct plan *p, const struct plan_env *env,
 			     p->view);
 		return -EIO;
 	}
-	/* JSON Lines: a field inside an array has several values in one
-	 * record, so no class of the record can be told from it. */
-	for (size_t q = 0; env->field_paths && q < ka->nquasi; q++)
-		if (strstr(ka->quasi[q], "[]")) {
-			spot_err_set(err,
-				     "%s: k_anonymity: quasi column '%s' is "
-				     "inside an array: records cannot be "
-				     "counted by it",
-				     p->view, ka->quasi[q]);
-			return -EIO;
-		}
-	rc = plan_kwrap_new(env->kanon, ka, p->view, cols, ncols, &p->pipe,
-			    &p->kwrap, err);
+	rc = plan_kwrap_new(env->kanon, ka, p->view, cols, ncols,
+			    env->field_paths, &p->pipe, &p->kwrap, err);
 	for (size_t i = 0; !rc && i < p->pipe.nxf; i++)
 		if (p->pipe.xf[i].fn != plan_sample_fn)
 			plan_kwrap_quasi_xf(p->kwrap, &p->pipe.xf[i]);

@@ -179,6 +179,21 @@ void plan_free(struct plan *p);
  * served cells, at most 4M per view (more: the build fails, -EIO).
  */
 int plan_kanon_new(struct plan_kanon **out);
+/*
+ * Whether the quasi column quasi can class the rows of a view over cols:
+ * 0, or -EIO with err set (names the view and the quasi column, never a
+ * value or another column) when no row has one value of it: a Parquet
+ * leaf inside a list or map (PIPE_F_REPEATED: several values per row, its
+ * cells NULL), or with field_paths (JSON Lines) a path inside an array
+ * ("tags[]") or one that some record holds as an object or an array (a
+ * column "zip.code" or "zip[]" under the quasi "zip", a key holding '.'
+ * read as split there, as rules read it): that record would be counted
+ * with the records that lack the field while its served subtree sets it
+ * apart. A quasi column cols lacks is not checked here.
+ */
+int plan_kanon_quasi_check(const char *view, const char *quasi,
+			   const struct pipe_col *cols, size_t ncols,
+			   bool field_paths, struct spot_err *err);
 void plan_kanon_free(struct plan_kanon *k);
 void plan_kanon_filter(struct plan_kanon *k);
 /* Rows dropped so far while filtering (any thread). */

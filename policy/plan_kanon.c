@@ -263,10 +263,63 @@ void plan_kwrap_free(struct plan_kwrap *w)
 	free(w);
 }
 
+/* Whether column c is a field path under the field path (q, n): "q.x" or
+ * "q[]...". */
+static bool kan_under(const struct pipe_col *c, const char *q, size_t n)
+{
+	if (c->name_len <= n || memcmp(c->name, q, n))
+		return false;
+	return c->name[n] == '.' || (c->name[n] == '[' && c->name_len > n + 1 &&
+				     c->name[n + 1] == ']');
+}
+
+int plan_kanon_quasi_check(const char *view, const char *quasi,
+			   const struct pipe_col *cols, size_t ncols,
+			   bool field_paths, struct spot_err *err)
+{
+	size_t n = strlen(quasi);
+	int i = pipe_col_find(cols, ncols, quasi, n);
+
+	if (i >= 0 && (cols[i].flags & PIPE_F_REPEATED)) {
+		spot_err_set(err,
+			     "%s: k_anonymity: quasi column '%s' is inside a "
+			     "list or a map: a row holds several values of "
+			     "it, so rows cannot be counted by it",
+			     view, quasi);
+		return -EIO;
+	}
+	if (!field_paths)
+		return 0;
+	/* JSON Lines: a field inside an array has several values in one
+	 * record, so no class of the record can be told from it. */
+	if (strstr(quasi, "[]")) {
+		spot_err_set(err,
+			     "%s: k_anonymity: quasi column '%s' is inside an "
+			     "array: records cannot be counted by it",
+			     view, quasi);
+		return -EIO;
+	}
+	/* A record holding it as an object or an array: its cell is NULL,
+	 * as for a record without it, while what it serves under it sets
+	 * the record apart. Which record and field is not said: the paths
+	 * under it are keys of the data. */
+	for (size_t c = 0; c < ncols; c++)
+		if (kan_under(&cols[c], quasi, n)) {
+			spot_err_set(err,
+				     "%s: k_anonymity: quasi column '%s' holds "
+				     "an object or an array in some record: "
+				     "records cannot be counted by it (name a "
+				     "field that holds a value)",
+				     view, quasi);
+			return -EIO;
+		}
+	return 0;
+}
+
 int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 		   const char *view, const struct pipe_col *cols, size_t ncols,
-		   struct pipe_plan *pipe, struct plan_kwrap **out,
-		   struct spot_err *err)
+		   bool field_paths, struct pipe_plan *pipe,
+		   struct plan_kwrap **out, struct spot_err *err)
 {
 	struct plan_kwrap *w = calloc(1, sizeof(*w));
 
@@ -280,6 +333,11 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 		int i = pipe_col_find(cols, ncols, ka->quasi[q],
 				      strlen(ka->quasi[q]));
 
+		if (plan_kanon_quasi_check(view, ka->quasi[q], cols, ncols,
+					   field_paths, err)) {
+			plan_kwrap_free(w);
+			return -EIO;
+		}
 		if (i < 0) {
 			const char *near =
 				plan_suggest(ka->quasi[q], cols, ncols);

@@ -51,6 +51,7 @@ struct rpt {
 	/* the served rows as CSV or Parquet, in a memory file */
 	int fd;
 	enum view_fmt rfmt; /* the format of fd's bytes */
+	bool field_paths;   /* its columns are JSON Lines field paths */
 	char delim;
 	/* or a table of the served database, in memory (typed values) */
 	sqlite3 *db;

@@ -14,6 +14,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "plan.h"
+
 /* ---- reading ---- */
 
 static int rpt_read_db(struct rpt *r, rpt_row_fn fn, struct spot_err *err);
@@ -215,6 +217,12 @@ int rpt_columns(struct rpt *r, struct spot_err *err)
 		int i = pipe_col_find(cols, ncols, r->quasi[q],
 				      strlen(r->quasi[q]));
 
+		/* The same refusals as k_anonymity's (a list element, a
+		 * JSON Lines field some record holds as an object). */
+		rc = plan_kanon_quasi_check(r->dataset, r->quasi[q], cols,
+					    ncols, r->field_paths, err);
+		if (rc)
+			break;
 		if (i < 0) {
 			spot_err_set(err,
 				     "'%s' is not a column of %s as served",
@@ -334,6 +342,7 @@ int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 		return -errno;
 	}
 	r->rfmt = VIEW_FMT_CSV;
+	r->field_paths = f && f->field_paths;
 	forms = f && !sub[0] ? sbx_forms(s, d, &self) : 0;
 	form = forms & CFG_AS_PARQUET ? "parquet" : NULL;
 	if (f && f->id == VIEW_FMT_PARQUET && !sub[0] && self)

@@ -19,6 +19,9 @@
 struct scan_col {
 	char *name;
 	struct det_col det;
+	/* JSON Lines: the field paths of keys that are data this one rule
+	 * ("votes.*") stands for (scan_keys.c); 0 for a column of its own. */
+	uint32_t keys;
 };
 
 /* A table: the one of a CSV or Parquet file (name NULL) or a SQLite one. */
@@ -81,6 +84,14 @@ int scan_source(const struct view_format *f, struct view_req *req,
 int scan_object(const struct view_format *f, struct view_req *req,
 		const char *name, struct scan_tbl *t, uint64_t max,
 		struct spot_err *err);
+
+/*
+ * JSON Lines: the columns of t (field paths) whose path holds a key that
+ * is data (a name, a date, a number, what the detectors read as a value,
+ * or one of many keys of one object) become one column on its parent
+ * ("votes.*"), their counters merged. 0 or -ENOMEM (err set).
+ */
+int scan_keys_summarise(struct scan_tbl *t, struct spot_err *err);
 
 /* Progress on a terminal: the file being read; cleared before a line. */
 void scan_progress(struct scan *sc, const char *rel);

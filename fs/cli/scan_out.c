@@ -218,6 +218,30 @@ static bool scan_ds_listed(const struct scan_ds *d)
 	return false;
 }
 
+/*
+ * The rule of col. One that stands for JSON Lines keys that are data
+ * (scan_keys.c) says so; at the top level ("*": every top-level field no
+ * other rule names, those of later records too) it is never keep.
+ */
+static void scan_col_rule(const struct scan_col *col, struct det_rule *r)
+{
+	size_t n;
+
+	det_col_decide(&col->det, col->name, strlen(col->name), r);
+	if (!col->keys)
+		return;
+	if (!strcmp(col->name, "*") && r->keep) {
+		snprintf(r->yaml, sizeof(r->yaml), "{ method: redact }");
+		r->keep = false;
+	}
+	n = strlen(r->why);
+	snprintf(r->why + n, sizeof(r->why) - n,
+		 "%sone rule for %u field path%s under keys that look like "
+		 "data (names, dates, numbers, many keys of one object), "
+		 "the keys not written here (they are served as they are)",
+		 n ? "; " : "", col->keys, col->keys == 1 ? "" : "s");
+}
+
 static int scan_yaml_columns(struct spot_buf *b, const struct scan_tbl *t,
 			     const char *indent)
 {
@@ -227,7 +251,7 @@ static int scan_yaml_columns(struct spot_buf *b, const struct scan_tbl *t,
 		const struct scan_col *col = &t->cols[c];
 		struct det_rule r;
 
-		det_col_decide(&col->det, col->name, strlen(col->name), &r);
+		scan_col_rule(col, &r);
 		rc = spot_buf_printf(b, "%s  ", indent);
 		if (!rc)
 			rc = scan_yaml_str(b, col->name);
@@ -351,7 +375,7 @@ static int scan_json_col(struct spot_buf *b, const struct scan_col *col)
 	bool first = true;
 	int rc;
 
-	det_col_decide(&col->det, col->name, strlen(col->name), &r);
+	scan_col_rule(col, &r);
 	rc = spot_buf_printf(b, "{\"name\":");
 	if (!rc)
 		rc = spot_buf_json_str(b, col->name);
@@ -369,6 +393,8 @@ static int scan_json_col(struct spot_buf *b, const struct scan_col *col)
 		rc = spot_buf_printf(b, ",\"why\":");
 	if (!rc)
 		rc = spot_buf_json_str(b, r.why);
+	if (!rc)
+		rc = spot_buf_printf(b, ",\"data_keys\":%u", col->keys);
 	if (!rc)
 		rc = spot_buf_printf(b,
 				     ",\"sampled\":%llu,\"values\":%llu,"

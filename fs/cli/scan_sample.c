@@ -16,6 +16,8 @@
 #include "format.h"
 #include "plan.h"
 
+#define SCAN_CELLS ((size_t)1 << 20) /* cells of a batch, at most */
+
 /* One table being sampled: its columns and the plan that samples them. */
 struct scan_sampler {
 	struct scan_tbl *t;
@@ -252,7 +254,13 @@ int scan_source(const struct view_format *f, struct view_req *req,
 		rc = scan_tbl_columns(t, cols, ncols, f->id == VIEW_FMT_CSV,
 				      err);
 	if (!rc) {
-		rc = pipe_batch_init(&b, ncols, PIPE_BATCH_ROWS);
+		/* A wide table (a JSON Lines file of many field paths): fewer
+		 * rows a batch, so a batch stays at most SCAN_CELLS cells. */
+		size_t rows = ncols > SCAN_CELLS / PIPE_BATCH_ROWS
+				      ? SCAN_CELLS / ncols
+				      : PIPE_BATCH_ROWS;
+
+		rc = pipe_batch_init(&b, ncols, rows ? rows : 1);
 		have_b = !rc;
 		if (rc)
 			spot_err_set(err, "out of memory");
@@ -267,6 +275,8 @@ int scan_source(const struct view_format *f, struct view_req *req,
 	}
 	if (rc == -ECANCELED)
 		rc = 0;
+	if (!rc && f->field_paths)
+		rc = scan_keys_summarise(t, err);
 	t->rows = s.rows;
 	spot_buf_fini(&s.raw);
 	if (have_b)

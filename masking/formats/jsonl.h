@@ -130,6 +130,14 @@ int jsonl_paths_name(const struct jsonl_paths *t, uint32_t n,
  * 0, -ENOMEM, or -E2BIG past JSONL_MAX_PATHS.
  */
 int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src);
+/*
+ * fn on the decoded key of every node that is a key (not an array
+ * element, not the record), each key on its own: the first nonzero
+ * result, or 0. (A path joins keys with '.', so a detector run on a path
+ * sees "hits.2001:db8::1", not the key "2001:db8::1".)
+ */
+unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
+				unsigned (*fn)(const uint8_t *p, size_t len));
 /* A value per node for the caller (view_jsonl: the column); -1 unset. */
 void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag);
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n);

@@ -273,3 +273,17 @@ unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n)
 {
 	return n < t->n ? t->nodes[n].kinds : 0;
 }
+
+unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
+				unsigned (*fn)(const uint8_t *p, size_t len))
+{
+	unsigned r = 0;
+
+	for (uint32_t i = 1; i < t->n && !r; i++) {
+		const struct jl_node *nd = &t->nodes[i];
+
+		if (!nd->is_arr)
+			r = fn(t->segs.p + nd->seg_off, nd->seg_len);
+	}
+	return r;
+}

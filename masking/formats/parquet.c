@@ -73,6 +73,8 @@ static int pq_file_cols(struct pq_file *f)
 		memcpy(f->cols[i].name, l->path, l->path_len + 1);
 		f->cols[i].name_len = l->path_len;
 		f->cols[i].type = pq_col_type(l);
+		if (l->max_rep > 0)
+			f->cols[i].flags = PIPE_F_REPEATED;
 	}
 	return 0;
 }

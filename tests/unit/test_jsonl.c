@@ -305,6 +305,45 @@ static void test_kinds(void)
 	jsonl_paths_free(m);
 }
 
+/* Finds keys holding ':' (a stand-in detector), counts its calls. */
+static unsigned keys_seen;
+static unsigned colon_key(const uint8_t *p, size_t len)
+{
+	keys_seen++;
+	return memchr(p, ':', len) ? 1u : 0u;
+}
+
+/* jsonl_paths_keys_match: every decoded key on its own, at any depth. */
+static void test_keys_match(void)
+{
+	static const char *const recs[] = {
+		"{\"id\":1,\"hits\":{\"2001\\u003adb8\":5}}",
+		"{\"id\":1,\"a\":[{\"b\":{\"x:y\":{}}}]}",
+		"{\"id\":1,\"a.b\":{\"c\":[1]}}",
+	};
+	static const unsigned want[] = { 1, 1, 0 };
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(recs); i++) {
+		struct jsonl_paths *t = NULL;
+		struct jsonl_parser *p = NULL;
+
+		if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+			abort();
+		CHECK(jsonl_parse(p, (const uint8_t *)recs[i],
+				  strlen(recs[i])) == 1,
+		      "record %zu parses", i);
+		keys_seen = 0;
+		CHECK(jsonl_paths_keys_match(t, colon_key) == want[i],
+		      "record %zu: a key with ':' found (decoded, nested, in "
+		      "arrays) or none",
+		      i);
+		CHECK(i != 2 || keys_seen == 3,
+		      "keys only, each once: id, a.b, c (%u)", keys_seen);
+		jsonl_parser_free(p);
+		jsonl_paths_free(t);
+	}
+}
+
 static void test_many_paths(void)
 {
 	struct jsonl_paths *t = NULL;
@@ -731,6 +770,7 @@ int main(void)
 	test_paths();
 	test_arrays();
 	test_kinds();
+	test_keys_match();
 	test_many_paths();
 	test_strings();
 	test_view();

@@ -226,6 +226,57 @@ static void test_missing_quasi(void)
 	cfg_free(c);
 }
 
+/* Quasi columns no row has one value of (plan_kanon_quasi_check). */
+#define QC(n, t, f)                                                            \
+	{                                                                      \
+		(char *)(n), sizeof(n) - 1, t, f                               \
+	}
+static void test_quasi_check(void)
+{
+	struct pipe_col pq[] = {
+		QC("id", PIPE_INT, 0),
+		QC("zips.list.element", PIPE_TEXT, PIPE_F_REPEATED),
+		QC("addr.zip", PIPE_TEXT, 0),
+	};
+	struct pipe_col jl[] = {
+		QC("age", PIPE_TEXT, 0),      QC("zip", PIPE_TEXT, 0),
+		QC("zip.code", PIPE_TEXT, 0), QC("zipper", PIPE_TEXT, 0),
+		QC("tags[]", PIPE_TEXT, 0),   QC("u", PIPE_TEXT, 0),
+		QC("u[]x", PIPE_TEXT, 0),     QC("w", PIPE_TEXT, 0),
+		QC("w[]", PIPE_TEXT, 0),
+	};
+	struct spot_err err = { 0 };
+
+	CHECK(plan_kanon_quasi_check("p", "zips.list.element", pq, 3, false,
+				     &err) == -EIO &&
+		      strstr(err.msg, "inside a list or a map"),
+	      "a list leaf is refused (%s)", err.msg);
+	CHECK(!plan_kanon_quasi_check("p", "addr.zip", pq, 3, false, &err),
+	      "a struct leaf counts");
+	CHECK(!plan_kanon_quasi_check("p", "addr", pq, 3, false, &err),
+	      "not a column: left to the caller");
+	CHECK(!plan_kanon_quasi_check("c", "zip", jl, 4, false, &err),
+	      "CSV: zip.code is a column of its own");
+	err.msg[0] = 0;
+	CHECK(plan_kanon_quasi_check("j", "zip", jl, 4, true, &err) == -EIO &&
+		      strstr(err.msg, "holds an object or an array") &&
+		      !strstr(err.msg, "code"),
+	      "JSON Lines: zip held as an object (%s)", err.msg);
+	CHECK(!plan_kanon_quasi_check("j", "age", jl, 9, true, &err) &&
+		      !plan_kanon_quasi_check("j", "zipper", jl, 9, true, &err),
+	      "a scalar field, and one whose name starts alike");
+	CHECK(plan_kanon_quasi_check("j", "tags[]", jl, 9, true, &err) ==
+			      -EIO &&
+		      strstr(err.msg, "inside an array"),
+	      "a field inside an array");
+	CHECK(plan_kanon_quasi_check("j", "u", jl, 9, true, &err) == -EIO &&
+		      plan_kanon_quasi_check("j", "w", jl, 9, true, &err) ==
+			      -EIO,
+	      "u held as an array, in some record");
+	CHECK(plan_kanon_quasi_check("j", "nope", jl, 9, true, &err) == 0,
+	      "a missing quasi column is the caller's");
+}
+
 int main(void)
 {
 	static const uint8_t secret[32] = "spotfs test secret, kanon tests.";
@@ -241,6 +292,7 @@ int main(void)
 	put("data/data.csv", data);
 	test_filter();
 	test_missing_quasi();
+	test_quasi_check();
 	msk_keys_free(keys);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
 	if (system(cmd))
