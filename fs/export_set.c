@@ -425,21 +425,6 @@ void xrec_free(struct xrec *r)
 	free(r);
 }
 
-size_t xrec_norm(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
-{
-	while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++, len--;
-	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
-		       p[len - 1] == '\r' || p[len - 1] == '\n'))
-		len--;
-	if (len > cap)
-		return (size_t)-1;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (uint8_t)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32
-							      : p[i]);
-	return len;
-}
-
 uint64_t xrec_hash(const struct xrec *r, const uint8_t *p, size_t len)
 {
 	uint8_t h[crypto_shorthash_BYTES];
@@ -457,6 +442,8 @@ uint64_t xrec_cell_hash(const struct xrec *r, const uint8_t *p, size_t len)
 
 	if (k == (size_t)-1) /* long: its first bytes */
 		k = xrec_norm(p, sizeof(n), n, sizeof(n));
+	if (k == (size_t)-1) /* folding made them longer (at most 3/2) */
+		k = xrec_norm(p, sizeof(n) / 2, n, sizeof(n));
 	return xrec_hash(r, n, k);
 }
 
@@ -558,9 +545,26 @@ static void xrec_rows_cb(void *arg, const struct cfg_dataset *d,
 		xset_add_many(set, hs, nh);
 }
 
+/* A served JSON Lines record: its leaves are the row's cells. */
+static void xrec_json_cb(void *arg, const struct cfg_dataset *d,
+			 const uint8_t *line, size_t len)
+{
+	struct xrec *r = arg;
+	uint64_t fp;
+	size_t i;
+
+	if (!r->cfg || d < r->cfg->datasets ||
+	    (i = (size_t)(d - r->cfg->datasets)) >= r->nrows)
+		return;
+	if (xrec_json_cells(r, line, len, NULL, 0, &fp) <= 0)
+		return;
+	xset_add(r->rows[i], fp); /* -ENOMEM: best effort */
+}
+
 void xrec_hooks(struct xrec *r, struct plan_record *out)
 {
 	out->raw = xrec_raw_cb;
 	out->rows = xrec_rows_cb;
+	out->json = xrec_json_cb;
 	out->arg = r;
 }
