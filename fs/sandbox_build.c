@@ -254,6 +254,16 @@ struct sbx_run {
 	struct sbx_src src; /* open after success: the view may read it */
 };
 
+/* Export review: a JSON Lines record as served (view_req.record); not
+ * while k_anonymity counts classes (nothing is served then). */
+static void sbx_record_json(void *arg, const uint8_t *rec, size_t len)
+{
+	const struct sbx_bind *b = arg;
+
+	if (!b->counting && !b->dp)
+		b->s->record->json(b->s->record->arg, b->d, rec, len);
+}
+
 /*
  * Build sub ("" or a table of a format with objects) of dataset d for
  * role in format form (VIEW_FMT_UNKNOWN: the dataset's own), at most limit
@@ -305,6 +315,9 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.emit_after = vc_sink_room(sink),
 			.rw = sink ? &rw : NULL,
 			.csv_injection = d->csv_injection,
+			.record = s->record && s->record->json ? sbx_record_json
+							       : NULL,
+			.record_arg = &bind,
 		};
 
 		struct sbx_kstamp ks;

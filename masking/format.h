@@ -107,6 +107,10 @@ struct view_req {
 	/* Conversions into CSV: stop after this many kept rows (UINT64_MAX:
 	 * all; 0: nothing at all, not even the header). */
 	uint64_t limit;
+	/* JSON Lines into its own form: each served record as written, for
+	 * the export review's row fingerprints (optional, NULL: none). */
+	void (*record)(void *record_arg, const uint8_t *rec, size_t len);
+	void *record_arg;
 	/* Formats with objects: what the dataset serves (see view.h). */
 	const struct view_sqlobj *objs;
 	size_t nobjs;
