@@ -618,12 +618,25 @@ static int xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
 
 /* ---- Parquet ---- */
 
+/* A string the rows do not show (metadata, dictionary, list or map). */
+static int xrv_pq_string(void *arg, const uint8_t *p, size_t len)
+{
+	struct xrv_ctx *x = arg;
+
+	xrv_scan_raw(x, p, len, 0, 0, NULL);
+	xrv_scan_pii(x, p, len, 0, 0);
+	return 0;
+}
+
 /*
  * A Parquet result, read through the table of formats from a memory file:
  * its column names as the header record, then every row, each cell as
  * the text a CSV of it would hold (NULL as empty), reviewed like a CSV's
- * (raw values, PII, small counts, row copies). A file the reader refuses
- * is -EINVAL: the caller treats it as opaque (fail closed).
+ * (raw values, PII, small counts, row copies); then every string the
+ * rows do not show (view_parquet_strings: key-value metadata, whole
+ * dictionaries, values inside lists and maps), for raw values and PII
+ * (line 0). A file either reader refuses is -EINVAL: the caller treats it
+ * as opaque (fail closed).
  */
 static int xrv_parquet(struct xrv_ctx *x, const uint8_t *p, size_t len)
 {
@@ -681,6 +694,8 @@ static int xrv_parquet(struct xrv_ctx *x, const uint8_t *p, size_t len)
 		}
 		pipe_batch_fini(&b);
 	}
+	if (!rc)
+		rc = view_parquet_strings(p, len, xrv_pq_string, x, &err);
 	if (src.free)
 		src.free(src.obj);
 	close(fd);
@@ -795,7 +810,11 @@ int xrv_review(struct xrec *rec, const struct cfg *cfg,
 		"gz",  "zip", "xz",  "bz2", "zst",    "db",  "sqlite", "xlsx",
 		"pdf", "png", "jpg", "pkl", "pickle", "npy", NULL,
 	};
-	struct xrv_ctx x = { .rec = rec, .cfg = cfg, .o = o, .out = out };
+	struct xrv_ctx x = { .rec = rec,
+			     .cfg = cfg,
+			     .o = o,
+			     .out = out,
+			     .last_line = UINT64_MAX };
 	bool pq = len >= 8 && !memcmp(p, "PAR1", 4) &&
 		  !memcmp(p + len - 4, "PAR1", 4);
 	int rc = 0;

@@ -346,4 +346,16 @@ int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 			size_t n, struct pipe_col **cols, size_t *ncols,
 			struct spot_err *err);
 
+/*
+ * The export review's look at a Parquet file in memory (p, len): every
+ * string its rows do not show, to fn: the footer's key-value metadata
+ * (keys and values), every entry of every dictionary page, and every value
+ * of a leaf inside a list or map (numbers as decimal text). 0, fn's
+ * nonzero return, -EINVAL/-ENOTSUP (cannot be read: opaque) or -ENOMEM
+ * (formats/pq_review.c).
+ */
+typedef int (*view_string_fn)(void *arg, const uint8_t *p, size_t len);
+int view_parquet_strings(const uint8_t *p, size_t len, view_string_fn fn,
+			 void *arg, struct spot_err *err);
+
 #endif /* SPOT_FORMAT_H */
