@@ -170,10 +170,21 @@ static uint32_t xn_last(const uint8_t *out, size_t o, size_t *at)
 
 size_t xrec_norm(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
 {
-	size_t o = 0;
+	size_t o = 0, i = 0;
 	bool sp = false; /* white space seen since the last output */
 
-	for (size_t i = 0; i < len; i++) {
+	/* Most values: ASCII, no white space inside. Trimmed, they cannot
+	 * outgrow len, so no bound is checked until anything else comes. */
+	while (len && xn_ascii_space(*p))
+		p++, len--;
+	while (len && xn_ascii_space(p[len - 1]))
+		len--;
+	if (len <= cap)
+		for (; i < len && p[i] > ' ' && p[i] < 0x80; i++)
+			out[o++] =
+				(uint8_t)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32
+								     : p[i]);
+	for (; i < len; i++) {
 		uint8_t c = p[i], enc[4];
 		uint32_t cp;
 		size_t n, k, at;

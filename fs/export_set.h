@@ -103,6 +103,15 @@ bool xrec_raw_has(struct xrec *r, const uint8_t *norm, size_t len);
 int xrec_raw_add(struct xrec *r, const uint8_t *p, size_t len);
 /* The raw-value set (status, tests). */
 struct xset *xrec_raw_set(struct xrec *r);
+/*
+ * Whether dataset i served a row of w cells (CSV, SQLite: its columns;
+ * JSON Lines: a record's leaves). The review leaves one cell of a row
+ * out only when that makes a width served (export_review.c).
+ */
+#define XREC_MAX_WIDTH 256
+bool xrec_row_width(const struct xrec *r, size_t i, size_t w);
+/* Note that dataset i served a row of w cells (the hooks; tests, bench). */
+void xrec_width_add(struct xrec *r, size_t i, size_t w);
 /* Dataset i's row set, or NULL. */
 struct xset *xrec_row_set(struct xrec *r, size_t i);
 size_t xrec_ndatasets(const struct xrec *r);
