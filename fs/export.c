@@ -407,9 +407,43 @@ static void xprt_findings_text(const struct xrv_result *res, struct spot_buf *b)
 		spot_buf_printf(b, ",+%" PRIu64 " more", res->total - res->n);
 }
 
+/*
+ * A reviewed file's path for the audit log: a view (a dataset's name, or a
+ * table beneath one) as it is; anything else lives in the overlay, whose
+ * names may be personal data and never reach the disk in plaintext: "ovl:"
+ * and the keyed digest of "/PATH" that the overlay's own records use
+ * (dmn_ovl_path), so an export links to the file's other events.
+ */
+static void xprt_audit_path(const struct xprt *x, const char *path, char *buf,
+			    size_t len)
+{
+	const struct cfg *cfg = x->d->sbx->cfg;
+	char full[PATH_MAX + 2], top[PATH_MAX + 1];
+	size_t k = strcspn(path, "/");
+	const struct cfg_dataset *ds;
+	const struct view_format *f = NULL;
+	uint8_t h[8];
+
+	snprintf(top, sizeof(top), "%.*s", (int)k, path);
+	ds = path[k] && !strchr(path + k + 1, '/') ? cfg_dataset_find(cfg, top)
+						   : NULL;
+	if (ds) /* a table of a database's folder */
+		f = view_format_get(sbx_format(x->d->sbx, ds));
+	if (cfg_dataset_find(cfg, path) || (f && f->objects)) {
+		snprintf(buf, len, "%s", path);
+		return;
+	}
+	snprintf(full, sizeof(full), "/%s", path);
+	crypto_generichash(h, sizeof(h), (const uint8_t *)full, strlen(full),
+			   x->d->sbx->name_key, 32);
+	snprintf(buf, len, "ovl:");
+	sodium_bin2hex(buf + 4, len > 4 ? len - 4 : 0, h, sizeof(h));
+}
+
 static int xprt_audit(struct xprt *x, uid_t uid, pid_t pid, const char *reason,
 		      const char *verdict, bool override)
 {
+	char apath[PATH_MAX + 8];
 	struct spot_buf b;
 	struct aud_event ev;
 	uint64_t total = 0;
@@ -430,7 +464,8 @@ static int xprt_audit(struct xprt *x, uid_t uid, pid_t pid, const char *reason,
 		ev.uid = uid;
 		ev.pid = pid;
 		ev.role = x->role;
-		ev.path = f->path;
+		xprt_audit_path(x, f->path, apath, sizeof(apath));
+		ev.path = apath;
 		ev.bytes = (int64_t)f->size;
 		ev.rows = (int64_t)f->res.total;
 		ev.decision = f->res.total

@@ -17,10 +17,11 @@
 #include "format.h"
 #include "methods.h"
 
-#define XRV_SMALL_KEPT 8 /* small-count lines kept per column */
-#define XRV_NEG 4096	 /* hashes known absent, direct-mapped */
-#define XRV_PEND 256	 /* lookups batched (xset_has_many) */
-#define XRV_PII_DIGITS 7 /* fewer digits and no '@': no detector matches */
+#define XRV_SMALL_KEPT 8  /* small-count lines kept per column */
+#define XRV_NEG 4096	  /* hashes known absent, direct-mapped */
+#define XRV_PEND 256	  /* lookups batched (xset_has_many) */
+#define XRV_PII_DIGITS 7  /* fewer digits and no '@': no detector matches */
+#define XRV_ROW_CELLS 256 /* cells of a row tried one left out */
 
 /* A lookup waiting for its batch. */
 struct xrv_pend {
@@ -45,11 +46,14 @@ struct xrv_ctx {
 	struct xrv_result *out;
 	struct xrv_col *cols;
 	size_t ncols, cap;
-	uint64_t fp;	   /* the row fingerprint being built */
+	uint64_t fp;	/* the row fingerprint being built */
+	uint64_t *rowh; /* its cells' hashes (XRV_ROW_CELLS at most) */
+	size_t nrowh;
 	uint64_t *matches; /* per dataset: distinct rows matched */
 	struct xset *seen; /* fingerprints matched already */
 	uint8_t norm[XREC_VAL_MAX];
 	struct spot_buf cell; /* an unescaped quoted cell */
+	struct spot_buf dec;  /* a text line, JSON escapes decoded */
 	/* Raw-value lookups known to miss: repeated words and categories
 	 * cost one compare instead of a cache miss in a large set. */
 	uint64_t neg[XRV_NEG];
@@ -180,6 +184,25 @@ static void xrv_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	xrv_lookup(x, xrec_hash(x->rec, x->norm, k), line, col, -1);
 }
 
+/* The length of a Unicode space or invisible mark at p (p[0] >= 0x80),
+ * which ends a word as a separator does; 0 for anything else. */
+static size_t xrv_uspace(const uint8_t *p, size_t len)
+{
+	if (len >= 2 && p[0] == 0xc2 && (p[1] == 0xa0 || p[1] == 0x85))
+		return 2;
+	if (len < 3)
+		return 0;
+	if (p[0] == 0xe2 && p[1] == 0x80 &&
+	    (p[2] <= 0x8d || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+		return 3; /* U+2000-U+200D, U+2028, U+2029, U+202F */
+	if ((p[0] == 0xe2 && p[1] == 0x81 && (p[2] == 0x9f || p[2] == 0xa0)) ||
+	    (p[0] == 0xe3 && p[1] == 0x80 && p[2] == 0x80) ||
+	    (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) ||
+	    (p[0] == 0xe1 && p[1] == 0x9a && p[2] == 0x80))
+		return 3; /* U+205F, U+2060, U+3000, U+FEFF, U+1680 */
+	return 0;
+}
+
 /*
  * Raw values in (p, len): the whole text, then every word in it (a word
  * ends at a separator; dots at its ends are sentence punctuation). At most
@@ -197,10 +220,15 @@ static void xrv_scan_raw(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	while (i < len) {
 		size_t s, e;
 
-		while (i < len && xrv_sep[p[i]])
-			i++;
+		size_t u;
+
+		while (i < len &&
+		       (xrv_sep[p[i]] ||
+			(p[i] >= 0x80 && (u = xrv_uspace(p + i, len - i)))))
+			i += xrv_sep[p[i]] ? 1 : u;
 		s = i;
-		while (i < len && !xrv_sep[p[i]])
+		while (i < len && !xrv_sep[p[i]] &&
+		       (p[i] < 0x80 || !xrv_uspace(p + i, len - i)))
 			i++;
 		e = i;
 		while (s < e && p[s] == '.')
@@ -230,7 +258,12 @@ static bool xrv_is_number(const uint8_t *p, size_t len, bool *whole)
 		else
 			return false;
 	}
-	*whole = digits && !dots && p[0] != '-';
+	/* 3.0 is whole (pandas writes counts so once a column has a NaN) */
+	*whole = digits && p[0] != '-';
+	for (const uint8_t *d = dots ? memchr(p, '.', len) : NULL;
+	     d && ++d < p + len;)
+		if (*d != '0')
+			*whole = false;
 	return digits > 0;
 }
 
@@ -348,6 +381,9 @@ static int xrv_cell(struct xrv_ctx *x, const uint8_t *p, size_t len,
 					     &h);
 		}
 		x->fp = xrec_row_add(x->fp, h);
+		if (x->nrowh < XRV_ROW_CELLS)
+			x->rowh[x->nrowh] = h;
+		x->nrowh++;
 	}
 	xrv_scan_pii(x, p, len, line, (uint32_t)(c + 1));
 	if (rec == 0) {
@@ -363,7 +399,7 @@ static int xrv_cell(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	if (col->count_name) {
 		uint64_t v = 0;
 
-		for (size_t i = p[0] == '+'; i < len; i++)
+		for (size_t i = p[0] == '+'; i < len && p[i] != '.'; i++)
 			v = v * 10 + (uint64_t)(p[i] - '0'); /* <= 18 digits */
 		if (v >= 1 && v < x->o->min_count) {
 			if (col->nsmall < XRV_SMALL_KEPT)
@@ -374,14 +410,33 @@ static int xrv_cell(struct xrv_ctx *x, const uint8_t *p, size_t len,
 	return 0;
 }
 
+/*
+ * A row's fingerprint looked up in every dataset's row set, and so is
+ * each fingerprint of the row with one of its cells left out (rows of
+ * up to XRV_ROW_CELLS cells) where the dataset served rows of one cell
+ * fewer (a sum of other widths could match only by a hash collision): a
+ * copy with one column added (an index, a constant, an empty note)
+ * still matches. Two added columns do not.
+ */
+static void xrv_row_lookup(struct xrv_ctx *x)
+{
+	size_t n = x->nrowh <= XRV_ROW_CELLS ? x->nrowh : 0;
+
+	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++) {
+		xrv_lookup(x, x->fp, 0, 0, (int)i);
+		if (n < 2 || !xrec_row_width(x->rec, i, n - 1))
+			continue;
+		for (size_t c = 0; c < n; c++)
+			xrv_lookup(x, x->fp - x->rowh[c], 0, 0, (int)i);
+	}
+}
+
 static void xrv_row_end(struct xrv_ctx *x, uint64_t rec)
 {
-	if (rec == 0 || !x->seen)
-		goto out;
-	for (size_t i = 0; i < xrec_ndatasets(x->rec); i++)
-		xrv_lookup(x, x->fp, 0, 0, (int)i);
-out:
+	if (rec > 0 && x->seen)
+		xrv_row_lookup(x);
 	x->fp = 0;
+	x->nrowh = 0;
 	x->out->rows++;
 }
 
@@ -511,7 +566,33 @@ static void xrv_csv_findings(struct xrv_ctx *x)
 
 /* ---- text ---- */
 
-static void xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
+/*
+ * A line that is a JSON record (JSON Lines): its leaf values are a row's
+ * cells (xrec_json_cells), looked up as a CSV row's are.
+ */
+static void xrv_json_row(struct xrv_ctx *x, const uint8_t *p, size_t len)
+{
+	ssize_t n;
+
+	if (!x->seen || !len ||
+	    (p[0] != '{' && p[0] != '[' && p[0] != ' ' && p[0] != '\t' &&
+	     p[0] != 0xef))
+		return;
+	n = xrec_json_cells(x->rec, p, len, x->rowh, XRV_ROW_CELLS, &x->fp);
+	if (n <= 0)
+		return;
+	x->nrowh = (size_t)n;
+	xrv_row_lookup(x);
+	x->fp = 0;
+	x->nrowh = 0;
+}
+
+/*
+ * Line by line: raw values and PII in the line as written and, when it
+ * holds a backslash, with its JSON escapes decoded (json.dumps writes
+ * "M\u00fcller"); a JSON record is a row too.
+ */
+static int xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
 {
 	uint64_t line = 1;
 	size_t i = 0;
@@ -521,21 +602,45 @@ static void xrv_text(struct xrv_ctx *x, const uint8_t *p, size_t len)
 		size_t e = nl ? (size_t)(nl - p) : len;
 
 		xrv_scan_raw(x, p + i, e - i, line, 0, NULL);
+		uint64_t before = x->out->total;
+
 		xrv_scan_pii(x, p + i, e - i, line, 0);
+		if (memchr(p + i, '\\', e - i)) {
+			if (xrec_json_unescape(p + i, e - i, &x->dec))
+				return -ENOMEM;
+			xrv_scan_raw(x, x->dec.p, x->dec.len, line, 0, NULL);
+			if (x->out->total == before) /* one pii finding */
+				xrv_scan_pii(x, x->dec.p, x->dec.len, line, 0);
+		}
+		xrv_json_row(x, p + i, e - i);
 		x->out->rows++;
 		i = e + 1;
 		line++;
 	}
+	return 0;
 }
 
 /* ---- Parquet ---- */
+
+/* A string the rows do not show (metadata, dictionary, list or map). */
+static int xrv_pq_string(void *arg, const uint8_t *p, size_t len)
+{
+	struct xrv_ctx *x = arg;
+
+	xrv_scan_raw(x, p, len, 0, 0, NULL);
+	xrv_scan_pii(x, p, len, 0, 0);
+	return 0;
+}
 
 /*
  * A Parquet result, read through the table of formats from a memory file:
  * its column names as the header record, then every row, each cell as
  * the text a CSV of it would hold (NULL as empty), reviewed like a CSV's
- * (raw values, PII, small counts, row copies). A file the reader refuses
- * is -EINVAL: the caller treats it as opaque (fail closed).
+ * (raw values, PII, small counts, row copies); then every string the
+ * rows do not show (view_parquet_strings: key-value metadata, whole
+ * dictionaries, values inside lists and maps), for raw values and PII
+ * (line 0). A file either reader refuses is -EINVAL: the caller treats it
+ * as opaque (fail closed).
  */
 static int xrv_parquet(struct xrv_ctx *x, const uint8_t *p, size_t len)
 {
@@ -593,6 +698,8 @@ static int xrv_parquet(struct xrv_ctx *x, const uint8_t *p, size_t len)
 		}
 		pipe_batch_fini(&b);
 	}
+	if (!rc)
+		rc = view_parquet_strings(p, len, xrv_pq_string, x, &err);
 	if (src.free)
 		src.free(src.obj);
 	close(fd);
@@ -611,6 +718,67 @@ static bool xrv_ext(const char *name, const char *const *exts)
 		if (!strcasecmp(dot + 1, *exts))
 			return true;
 	return false;
+}
+
+/*
+ * Text is valid UTF-8 with no control byte but tab, line feed, form feed
+ * and carriage return: anything else (a compressed stream without a NUL,
+ * a binary format) cannot be reviewed. Eight ASCII bytes at a time.
+ */
+static bool xrv_is_text(const uint8_t *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		uint64_t w;
+		uint32_t cp;
+
+		if (i + 8 <= len) {
+			memcpy(&w, p + i, 8);
+			/* no byte >= 0x80 and none < 0x20 */
+			if (!((w | (w - 0x2020202020202020ull)) &
+			      0x8080808080808080ull)) {
+				i += 8;
+				continue;
+			}
+		}
+		if (p[i] >= 0x80) {
+			size_t n = xrec_utf8_len(p + i, len - i, &cp);
+
+			if (!n)
+				return false;
+			i += n;
+			continue;
+		}
+		if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' &&
+		    p[i] != '\f' && p[i] != '\r')
+			return false;
+		i++;
+	}
+	return true;
+}
+
+/*
+ * The separator of a .csv: the most frequent of ',', ';', tab and '|' in
+ * its first line outside quotes (',' on a tie or none): a .csv written
+ * with sep=";" (Excel in much of Europe) is still cells, not one line.
+ */
+static char xrv_sniff_sep(const uint8_t *p, size_t len)
+{
+	static const char cands[] = { ',', ';', '\t', '|' };
+	size_t count[4] = { 0 }, best = 0;
+	bool q = false;
+
+	for (size_t i = 0; i < len && (q || p[i] != '\n'); i++) {
+		if (p[i] == '"')
+			q = !q;
+		for (size_t k = 0; !q && k < 4; k++)
+			count[k] += p[i] == (uint8_t)cands[k];
+	}
+	for (size_t k = 1; k < 4; k++)
+		if (count[k] > count[best])
+			best = k;
+	return cands[best];
 }
 
 /* Binary magic or a NUL in the first 64 KiB: not reviewable. */
@@ -646,20 +814,28 @@ int xrv_review(struct xrec *rec, const struct cfg *cfg,
 		"gz",  "zip", "xz",  "bz2", "zst",    "db",  "sqlite", "xlsx",
 		"pdf", "png", "jpg", "pkl", "pickle", "npy", NULL,
 	};
-	struct xrv_ctx x = { .rec = rec, .cfg = cfg, .o = o, .out = out };
+	struct xrv_ctx x = { .rec = rec,
+			     .cfg = cfg,
+			     .o = o,
+			     .out = out,
+			     .last_line = UINT64_MAX };
 	bool pq = len >= 8 && !memcmp(p, "PAR1", 4) &&
 		  !memcmp(p + len - 4, "PAR1", 4);
 	int rc = 0;
 
 	xrv_init_seps();
 	memset(out, 0, sizeof(*out));
+	spot_buf_init(&x.cell);
+	spot_buf_init(&x.dec);
+	x.matches = calloc(xrec_ndatasets(rec) + 1, sizeof(uint64_t));
+	x.rowh = calloc(XRV_ROW_CELLS, sizeof(uint64_t));
+	if (!x.matches || !x.rowh || xset_new(1u << 20, &x.seen)) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (pq) { /* Parquet: its cells, as a CSV's */
 		out->type = "parquet";
-		spot_buf_init(&x.cell);
-		x.matches = calloc(xrec_ndatasets(rec) + 1, sizeof(uint64_t));
-		rc = !x.matches || xset_new(1u << 20, &x.seen) ? -ENOMEM : 0;
-		if (!rc)
-			rc = xrv_parquet(&x, p, len);
+		rc = xrv_parquet(&x, p, len);
 		xrv_flush(&x);
 		if (!rc)
 			xrv_csv_findings(&x);
@@ -673,37 +849,34 @@ int xrv_review(struct xrec *rec, const struct cfg *cfg,
 		goto out;
 	}
 	if (xrv_ext(name, (const char *const[]){ "parquet", NULL }) ||
-	    xrv_ext(name, opaque_ext) || xrv_opaque(p, len)) {
+	    xrv_ext(name, opaque_ext) || xrv_opaque(p, len) ||
+	    !xrv_is_text(p, len)) {
 		out->type = "opaque";
 		if (!o->allow_opaque)
 			xrv_add(&x, XRV_OPAQUE, 0, 0,
 				"binary or compressed: cannot be reviewed");
-		return 0;
+		goto out;
 	}
-	spot_buf_init(&x.cell);
 	if (xrv_ext(name, csv_ext)) {
 		out->type = "csv";
-		x.matches = calloc(xrec_ndatasets(rec) + 1, sizeof(uint64_t));
-		if (!x.matches || xset_new(1u << 20, &x.seen)) {
-			rc = -ENOMEM;
-			goto out;
-		}
 		rc = xrv_csv(&x, p, len,
 			     xrv_ext(name, (const char *const[]){ "tsv", NULL })
 				     ? '\t'
-				     : ',');
-		xrv_flush(&x);
-		if (!rc)
-			xrv_csv_findings(&x);
+				     : xrv_sniff_sep(p, len));
 	} else {
 		out->type = "text";
-		xrv_text(&x, p, len);
-		xrv_flush(&x);
+		rc = xrv_text(&x, p, len);
 	}
+	xrv_flush(&x);
+	if (!rc)
+		xrv_csv_findings(&x);
 out:
-	xset_free(x.seen);
+	if (x.seen)
+		xset_free(x.seen);
 	free(x.matches);
+	free(x.rowh);
 	free(x.cols);
 	spot_buf_fini(&x.cell);
+	spot_buf_fini(&x.dec);
 	return rc;
 }

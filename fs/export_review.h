@@ -3,22 +3,29 @@
  * export_review.h - the review of one file leaving the sandbox (spotfs
  * export): its bytes against what the daemon recorded (export_set.h).
  *
- * Kinds of file: CSV (by extension .csv/.tsv), Parquet (by its magic at
- * both ends: read through the table of formats, its cells reviewed as a
- * CSV's), plain text (.txt, .md, .json, .jsonl, .log, or any other name
- * whose bytes hold no NUL and no known binary magic), and opaque (gzip,
- * zip, a Parquet file that cannot be read, anything binary): an opaque
- * file is one finding unless the policy allows opaque files.
+ * Kinds of file: CSV (by extension .csv/.tsv; a .csv's separator is
+ * sniffed from its first line), Parquet (by its magic at both ends: read
+ * through the table of formats, its cells reviewed as a CSV's, then its
+ * key-value metadata, dictionaries and list/map values), plain text (any
+ * other name whose bytes are valid UTF-8 with no control byte but tab,
+ * LF, FF and CR; a line that is a JSON object or array is also a row of
+ * its leaf values, and a line with a backslash is also reviewed with its
+ * JSON escapes decoded), and opaque (gzip, zip, a Parquet file that
+ * cannot be read, anything else): an opaque file is one finding unless
+ * the policy allows opaque files.
  *
  * Findings (each with a 1-based line and, for CSV, column; never a value):
  *   raw_value   a cell, a word inside a cell, or a line equals a raw value
- *               of a masked column (after xrec_norm: case and spacing do
- *               not hide it; CSV quoting and "" escapes are undone first)
+ *               of a masked column (after xrec_norm: case, spacing and
+ *               NFD do not hide it; CSV quoting and "" escapes are undone
+ *               first); line 0 for Parquet strings outside the rows
  *   pii         the pii detectors match inside a text cell or line
- *   small_count a count column (a count-like header, whole numbers only)
- *               holds a value from 1 to min_count - 1
- *   row_copy    the file's rows match more than max_row_share of the rows
- *               served from one dataset (line 0; the dataset is named)
+ *   small_count a count column (a count-like header, whole numbers only,
+ *               3.0 being whole) holds a value from 1 to min_count - 1
+ *   row_copy    the file's rows (as they are, or with one cell left out
+ *               where the dataset served rows that wide) match more than
+ *               max_row_share of the rows served from one dataset (line
+ *               0; the dataset is named)
  *   opaque      the file cannot be reviewed
  * At most XRV_MAX_FINDINGS are kept; total counts them all.
  */

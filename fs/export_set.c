@@ -388,7 +388,24 @@ struct xrec {
 	struct xset *raw;
 	struct xset **rows; /* per dataset of cfg */
 	size_t nrows;
+	/* per dataset: bit w set once a row of w cells was served (w below
+	 * XREC_MAX_WIDTH); atomics */
+	uint64_t (*widths)[XREC_MAX_WIDTH / 64];
 };
+
+void xrec_width_add(struct xrec *r, size_t i, size_t w)
+{
+	if (i < r->nrows && w < XREC_MAX_WIDTH)
+		__atomic_fetch_or(&r->widths[i][w / 64], 1ull << (w % 64),
+				  __ATOMIC_RELAXED);
+}
+
+bool xrec_row_width(const struct xrec *r, size_t i, size_t w)
+{
+	return i < r->nrows && w < XREC_MAX_WIDTH &&
+	       (__atomic_load_n(&r->widths[i][w / 64], __ATOMIC_RELAXED) &
+		(1ull << (w % 64)));
+}
 
 int xrec_new(const struct cfg *cfg, struct xrec **out)
 {
@@ -400,7 +417,9 @@ int xrec_new(const struct cfg *cfg, struct xrec **out)
 	r->nrows = cfg ? cfg->ndatasets : 0;
 	r->key = sodium_malloc(crypto_shorthash_KEYBYTES);
 	r->rows = calloc(r->nrows + 1, sizeof(*r->rows));
-	if (!r->key || !r->rows || xset_new(XREC_RAW_BUDGET, &r->raw))
+	r->widths = calloc(r->nrows + 1, sizeof(*r->widths));
+	if (!r->key || !r->rows || !r->widths ||
+	    xset_new(XREC_RAW_BUDGET, &r->raw))
 		goto fail;
 	randombytes_buf(r->key, crypto_shorthash_KEYBYTES);
 	for (size_t i = 0; i < r->nrows; i++)
@@ -420,24 +439,10 @@ void xrec_free(struct xrec *r)
 	for (size_t i = 0; r->rows && i < r->nrows; i++)
 		xset_free(r->rows[i]);
 	free(r->rows);
+	free(r->widths);
 	xset_free(r->raw);
 	sodium_free(r->key);
 	free(r);
-}
-
-size_t xrec_norm(const uint8_t *p, size_t len, uint8_t *out, size_t cap)
-{
-	while (len && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++, len--;
-	while (len && (p[len - 1] == ' ' || p[len - 1] == '\t' ||
-		       p[len - 1] == '\r' || p[len - 1] == '\n'))
-		len--;
-	if (len > cap)
-		return (size_t)-1;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (uint8_t)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32
-							      : p[i]);
-	return len;
 }
 
 uint64_t xrec_hash(const struct xrec *r, const uint8_t *p, size_t len)
@@ -457,6 +462,8 @@ uint64_t xrec_cell_hash(const struct xrec *r, const uint8_t *p, size_t len)
 
 	if (k == (size_t)-1) /* long: its first bytes */
 		k = xrec_norm(p, sizeof(n), n, sizeof(n));
+	if (k == (size_t)-1) /* folding made them longer (at most 3/2) */
+		k = xrec_norm(p, sizeof(n) / 2, n, sizeof(n));
 	return xrec_hash(r, n, k);
 }
 
@@ -533,6 +540,7 @@ static void xrec_rows_cb(void *arg, const struct cfg_dataset *d,
 	    (i = (size_t)(d - r->cfg->datasets)) >= r->nrows)
 		return;
 	set = r->rows[i];
+	xrec_width_add(r, i, b->ncols);
 	for (size_t row = 0; row < b->nrows; row++) {
 		uint64_t fp = 0;
 
@@ -558,9 +566,29 @@ static void xrec_rows_cb(void *arg, const struct cfg_dataset *d,
 		xset_add_many(set, hs, nh);
 }
 
+/* A served JSON Lines record: its leaves are the row's cells. */
+static void xrec_json_cb(void *arg, const struct cfg_dataset *d,
+			 const uint8_t *line, size_t len)
+{
+	struct xrec *r = arg;
+	uint64_t fp;
+	ssize_t n;
+	size_t i;
+
+	if (!r->cfg || d < r->cfg->datasets ||
+	    (i = (size_t)(d - r->cfg->datasets)) >= r->nrows)
+		return;
+	n = xrec_json_cells(r, line, len, NULL, 0, &fp);
+	if (n <= 0)
+		return;
+	xrec_width_add(r, i, (size_t)n);
+	xset_add(r->rows[i], fp); /* -ENOMEM: best effort */
+}
+
 void xrec_hooks(struct xrec *r, struct plan_record *out)
 {
 	out->raw = xrec_raw_cb;
 	out->rows = xrec_rows_cb;
+	out->json = xrec_json_cb;
 	out->arg = r;
 }

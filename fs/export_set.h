@@ -22,8 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "plan.h"
+#include "spot.h"
 
 #define XSET_BLOOM_K 7
 #define XSET_START_SLOTS 4096
@@ -64,11 +66,32 @@ void xrec_free(struct xrec *r);
 void xrec_hooks(struct xrec *r, struct plan_record *out);
 
 /*
- * The normal form of a value: ASCII white space trimmed at both ends,
- * ASCII letters lowered. Writes at most cap bytes to out; returns the
- * length, or (size_t)-1 when the result is longer than cap.
+ * The normal form of a value (export_norm.c): runs of white space (ASCII
+ * and Unicode spaces) one ASCII space, none at the ends; byte order marks
+ * and zero-width characters dropped; Latin, Greek and Cyrillic letters
+ * with combining marks composed (NFC) and case-folded one to one. Writes
+ * at most cap bytes to out; returns the length, or (size_t)-1 when the
+ * result is longer than cap (it may be up to 3/2 of len).
  */
 size_t xrec_norm(const uint8_t *p, size_t len, uint8_t *out, size_t cap);
+/*
+ * JSON text (export_norm.c). xrec_json_unescape: (p, len) with every JSON
+ * string escape (\n, \", \u00fc, surrogate pairs) decoded into out
+ * (reset first); other bytes as they are. 0 or -ENOMEM.
+ * xrec_json_cells: the cells of a JSON record (a line holding an object
+ * or array): xrec_cell_hash of every leaf value in order (strings
+ * decoded, numbers, true and false as written, null as the empty cell;
+ * keys are not cells), the first cap of them into cells (may be NULL),
+ * and their row fingerprint (xrec_row_add of all) into *fp. Returns the
+ * number of leaves, or -1 when the line is not an object or array. A
+ * record and a CSV row of the same values have the same cells.
+ */
+/* The length of the UTF-8 sequence at p (p[0] >= 0x80) and its code
+ * point; 0 when it is not UTF-8 (overlong, surrogate, cut short). */
+size_t xrec_utf8_len(const uint8_t *p, size_t len, uint32_t *cp);
+int xrec_json_unescape(const uint8_t *p, size_t len, struct spot_buf *out);
+ssize_t xrec_json_cells(const struct xrec *r, const uint8_t *p, size_t len,
+			uint64_t *cells, size_t cap, uint64_t *fp);
 /* The keyed hash of a normalised value. */
 uint64_t xrec_hash(const struct xrec *r, const uint8_t *p, size_t len);
 /* A cell's hash for row fingerprints: normalised, at most its first
@@ -80,6 +103,15 @@ bool xrec_raw_has(struct xrec *r, const uint8_t *norm, size_t len);
 int xrec_raw_add(struct xrec *r, const uint8_t *p, size_t len);
 /* The raw-value set (status, tests). */
 struct xset *xrec_raw_set(struct xrec *r);
+/*
+ * Whether dataset i served a row of w cells (CSV, SQLite: its columns;
+ * JSON Lines: a record's leaves). The review leaves one cell of a row
+ * out only when that makes a width served (export_review.c).
+ */
+#define XREC_MAX_WIDTH 256
+bool xrec_row_width(const struct xrec *r, size_t i, size_t w);
+/* Note that dataset i served a row of w cells (the hooks; tests, bench). */
+void xrec_width_add(struct xrec *r, size_t i, size_t w);
 /* Dataset i's row set, or NULL. */
 struct xset *xrec_row_set(struct xrec *r, size_t i);
 size_t xrec_ndatasets(const struct xrec *r);

@@ -296,6 +296,16 @@ static void sbx_scratch_free(void *arg, struct spot_rwfile *rw)
 	vc_scratch_free(rw->arg); /* deletes its file in the store */
 }
 
+/* Export review: a JSON Lines record as served (view_req.record); not
+ * while k_anonymity counts classes (nothing is served then). */
+static void sbx_record_json(void *arg, const uint8_t *rec, size_t len)
+{
+	const struct sbx_bind *b = arg;
+
+	if (!b->counting && !b->dp)
+		b->s->record->json(b->s->record->arg, b->d, rec, len);
+}
+
 /*
  * Build sub ("" or a table of a format with objects) of dataset d for
  * role in format form (VIEW_FMT_UNKNOWN: the dataset's own), at most limit
@@ -352,6 +362,9 @@ static int sbx_run(struct sbx *s, const struct cfg_dataset *d, const char *sub,
 			.scratch_free = sbx_scratch_free,
 			.scratch_arg = s->views,
 			.csv_injection = d->csv_injection,
+			.record = s->record && s->record->json ? sbx_record_json
+							       : NULL,
+			.record_arg = &bind,
 		};
 
 		struct sbx_kstamp ks;

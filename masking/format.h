@@ -110,6 +110,10 @@ struct view_req {
 	/* Conversions into CSV: stop after this many kept rows (UINT64_MAX:
 	 * all; 0: nothing at all, not even the header). */
 	uint64_t limit;
+	/* JSON Lines into its own form: each served record as written, for
+	 * the export review's row fingerprints (optional, NULL: none). */
+	void (*record)(void *record_arg, const uint8_t *rec, size_t len);
+	void *record_arg;
 	/* Formats with objects: what the dataset serves (see view.h). */
 	const struct view_sqlobj *objs;
 	size_t nobjs;
@@ -356,5 +360,17 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 int view_sqlite_columns(const char *path, const struct view_sqlobj *objs,
 			size_t n, struct pipe_col **cols, size_t *ncols,
 			struct spot_err *err);
+
+/*
+ * The export review's look at a Parquet file in memory (p, len): every
+ * string its rows do not show, to fn: the footer's key-value metadata
+ * (keys and values), every entry of every dictionary page, and every value
+ * of a leaf inside a list or map (numbers as decimal text). 0, fn's
+ * nonzero return, -EINVAL/-ENOTSUP (cannot be read: opaque) or -ENOMEM
+ * (formats/pq_review.c).
+ */
+typedef int (*view_string_fn)(void *arg, const uint8_t *p, size_t len);
+int view_parquet_strings(const uint8_t *p, size_t len, view_string_fn fn,
+			 void *arg, struct spot_err *err);
 
 #endif /* SPOT_FORMAT_H */

@@ -362,7 +362,7 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 	     struct spot_err *err)
 {
 	const struct jsonl_leaf *ls;
-	size_t nl, pos = 0, at;
+	size_t nl, pos = 0, at, start = out->len;
 	int is_rec = jsonl_parse(wp->parser, s + bom, n - bom);
 	int rc = 0;
 
@@ -432,6 +432,9 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		spot_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
+	if (is_rec && v->req->record) /* export review: as served */
+		v->req->record(v->req->record_arg, out->p + start + bom,
+			       out->len - start - bom);
 	return is_rec;
 }
 

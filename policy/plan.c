@@ -53,6 +53,7 @@ struct plan {
 	struct plan_kwrap *kwrap; /* k_anonymity's row filter, or NULL */
 	const struct plan_record *record; /* export review, or NULL */
 	const struct cfg_dataset *ds;	  /* for record->rows */
+	bool field_paths;		  /* JSON Lines (plan_rows_fn) */
 	struct plan_lwrap *lwraps;	  /* Lua columns, with record */
 	size_t nlwraps;
 };
@@ -138,6 +139,11 @@ static int plan_rows_fn(void *arg, struct pipe_batch *b, size_t col,
 
 	(void)col;
 	(void)err;
+	/* JSON Lines' own form masks leaf by leaf in one-row batches: its
+	 * records are recorded whole through rec_fn instead. Its CSV and
+	 * Parquet forms run whole batches through here. */
+	if (p->field_paths && b->cap == 1)
+		return 0;
 	p->record->rows(p->record->arg, p->ds, b);
 	return 0;
 }
@@ -609,6 +615,7 @@ static int plan_start(const struct plan_env *env, const struct cfg_dataset *d,
 		return -ENOMEM;
 	p->record = env->record;
 	p->ds = d;
+	p->field_paths = env->field_paths;
 	if (p->record &&
 	    !(p->lwraps = calloc(ncols ? ncols : 1, sizeof(*p->lwraps))))
 		return -ENOMEM;

@@ -119,6 +119,10 @@ struct plan_record {
 	void (*raw)(void *arg, const struct pipe_batch *b, size_t col);
 	void (*rows)(void *arg, const struct cfg_dataset *d,
 		     const struct pipe_batch *b);
+	/* JSON Lines: each record its own form serves, as written (through
+	 * view_req.record); its other forms call rows. */
+	void (*json)(void *arg, const struct cfg_dataset *d, const uint8_t *rec,
+		     size_t len);
 	void *arg;
 };
 

@@ -4,7 +4,11 @@
  * at least 100 MB/s of CSV). Not a test: it checks nothing but that the
  * review succeeds and finds nothing in clean data.
  *
- *   bench_export [-m MB] [-r RUNS]
+ *   bench_export [-m MB] [-r RUNS] [-w WIDTH]
+ *
+ * -w 6: the served rows had 6 cells, so every 7-cell row of the result is
+ * also looked up with each cell left out (the worst case of the row-copy
+ * check: a result one column wider than a dataset).
  *
  * A recorder holding 1,000,000 raw values and 1,000,000 served-row
  * fingerprints of one dataset; a CSV of MB megabytes (default 100) in
@@ -50,16 +54,18 @@ int main(int argc, char **argv)
 	struct xrv_opts o = { 5, 0.01, false };
 	struct xrv_result *res = malloc(sizeof(*res));
 	double t[BX_RUNS_MAX];
-	size_t mb = 100, runs = 5, len = 0, cap;
+	size_t mb = 100, runs = 5, len = 0, cap, width = 0;
 	struct xrec *r;
 	char *csv, v[64];
 	int opt;
 
-	while ((opt = getopt(argc, argv, "m:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:w:")) != -1) {
 		if (opt == 'm')
 			mb = strtoul(optarg, NULL, 10);
 		else if (opt == 'r')
 			runs = strtoul(optarg, NULL, 10);
+		else if (opt == 'w')
+			width = strtoul(optarg, NULL, 10);
 		else
 			return 2;
 	}
@@ -70,6 +76,8 @@ int main(int argc, char **argv)
 	cfg.ndatasets = 1;
 	if (xrec_new(&cfg, &r))
 		return 1;
+	if (width)
+		xrec_width_add(r, 0, width);
 	for (unsigned i = 0; i < 1000000; i++) {
 		uint64_t fp;
 		int n = snprintf(v, sizeof(v), "person%u@example.org", i);

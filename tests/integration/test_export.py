@@ -92,8 +92,9 @@ def test_clean_aggregate_passes_and_is_audited(sandbox, tmp_path):
     with open(dest) as f:
         assert f.read() == body
     evs, _ = export_events(s)
-    files = [e for e in evs if e["path"] == "out/agg.csv"]
-    assert len(files) == 1
+    # An overlay path is recorded as its ovl: digest, never in plaintext.
+    files = [e for e in evs if e["path"].startswith("ovl:")]
+    assert len(files) == 1 and "agg" not in files[0]["path"]
     assert files[0]["bytes"] == len(body)
     assert files[0]["decision"] == "pass"
     assert files[0]["reason"] == "quarterly report"
@@ -259,7 +260,7 @@ def test_override_approved_by_steward(sandbox, tmp_path):
     assert out["verdict"] == "approved" and out["copied"]
     assert os.path.exists(dest)
     evs, log = export_events(s)
-    f = [e for e in evs if e["path"] == "out/res.csv"][-1]
+    f = [e for e in evs if e["path"].startswith("ovl:")][-1]
     assert f["decision"] == "approved" and "raw_value@2:2" in f["detail"]
     assert PLANTED not in log.lower()
 

@@ -109,6 +109,71 @@ static void test_rec(void)
 	xrec_free(b);
 }
 
+/* One normal form whatever the spacing, case and Unicode form. */
+static void test_norm(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "Jasmine007  Payne", "jasmine007 payne" },
+		{ "Jasmine007\tPayne", "jasmine007 payne" },
+		{ "Jasmine007\xc2\xa0Payne", "jasmine007 payne" },
+		{ "Jasmine007\xe2\x80\x83Payne", "jasmine007 payne" },
+		{ "QX0049TV\xc2\xa0", "qx0049tv" },
+		{ "\xef\xbb\xbfQX0049TV", "qx0049tv" },
+		{ "QX00\xe2\x80\x8b"
+		  "49TV",
+		  "qx0049tv" },
+		/* NFD: u + U+0308, a + U+0301; upper case */
+		{ "Mu\xcc\x88llerova\xcc\x81", "m\xc3\xbcllerov\xc3\xa1" },
+		{ "M\xc3\x9cLLEROV\xc3\x81", "m\xc3\xbcllerov\xc3\xa1" },
+		/* Greek: final sigma and capital sigma fold alike */
+		{ "\xce\xa3\xce\xa9\xce\xa3", "\xcf\x83\xcf\x89\xcf\x83" },
+		{ "\xcf\x83\xcf\x89\xcf\x82", "\xcf\x83\xcf\x89\xcf\x83" },
+		/* Cyrillic: capital short i; i + U+0306 composes to it */
+		{ "\xd0\x99", "\xd0\xb9" },
+		{ "\xd0\xb8\xcc\x86", "\xd0\xb9" },
+		/* not UTF-8: the bytes as they are */
+		{ "A\xff\xc3", "a\xff\xc3" },
+	};
+	uint8_t n[64];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t k = xrec_norm((const uint8_t *)cases[i].in,
+				     strlen(cases[i].in), n, sizeof(n));
+
+		CHECK(k == strlen(cases[i].want) &&
+			      !memcmp(n, cases[i].want, k),
+		      "normal form of case %zu", i);
+	}
+}
+
+/* A JSON record's cells are a CSV row's cells. */
+static void test_json_cells(void)
+{
+	const char *rec = "{\"id\": 7, \"n\": \"M\\u00fcller\", "
+			  "\"x\": null, \"t\": [true, \"a\\\"b\"]}";
+	const char *cells[] = { "7", "M\xc3\xbcller", "", "true", "a\"b" };
+	uint64_t got[8], fp, want = 0;
+	struct xrec *r;
+	ssize_t n;
+
+	CHECK(!xrec_new(NULL, &r), "recorder");
+	n = xrec_json_cells(r, (const uint8_t *)rec, strlen(rec), got, 8, &fp);
+	CHECK(n == 5, "five leaves, keys are not cells (%zd)", n);
+	for (size_t i = 0; i < 5 && n == 5; i++) {
+		uint64_t h = xrec_cell_hash(r, (const uint8_t *)cells[i],
+					    strlen(cells[i]));
+
+		CHECK(got[i] == h, "leaf %zu is its CSV cell", i);
+		want = xrec_row_add(want, h);
+	}
+	CHECK(fp == want, "the fingerprint is the row's");
+	CHECK(xrec_json_cells(r, (const uint8_t *)"a,b", 3, got, 8, &fp) == -1,
+	      "not a record");
+	xrec_free(r);
+}
+
 static void test_many(void)
 {
 	struct xset *s;
@@ -217,6 +282,8 @@ int main(void)
 	test_exact();
 	test_bloom();
 	test_rec();
+	test_norm();
+	test_json_cells();
 	test_many();
 	test_review();
 	return check_done();
