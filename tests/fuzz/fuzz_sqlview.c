@@ -107,6 +107,7 @@ static sqlite3 *fz_open(int *ops)
 static int fz_setup(const char *sql)
 {
 	static const char base[] =
+		"PRAGMA synchronous = OFF; PRAGMA journal_mode = MEMORY;"
 		"CREATE TABLE t(a INTEGER, b TEXT, c);"
 		"INSERT INTO t VALUES (1, 'x', NULL), (2, 'AS', 3.5),"
 		" (3, 'y', x'00ff'), (2, 'z', 'w');"
@@ -346,7 +347,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > FZ_MAX_SQL)
 		return 0;
 	if (!fz_path[0])
-		snprintf(fz_path, sizeof(fz_path), "/tmp/fuzz_sqlview.%d.db",
+		snprintf(fz_path, sizeof(fz_path), "%s/fuzz_sqlview.%d.db",
+			 access("/dev/shm", W_OK) ? "/tmp" : "/dev/shm",
 			 (int)getpid());
 	sql = malloc(size + 1);
 	if (!sql)
