@@ -209,6 +209,17 @@ static int seal_block_open(const struct seal_file *f, uint64_t blk,
 	int rc;
 
 	seal_ad(f, blk, ver, ad);
+	/*
+	 * AES-GCM's nonce is the field's last 12 bytes; the first 12 are the
+	 * salt's and must still be as written, so that no altered byte of a
+	 * block goes unnoticed (the fuzz target's oracle, issue 17).
+	 */
+	if (f->s->cipher == SEAL_CIPHER_AES256GCM &&
+	    sodium_memcmp(in, f->salt,
+			  SEAL_NONCE_FIELD - crypto_aead_aes256gcm_NPUBBYTES)) {
+		seal_log_bad_block(f, blk, "nonce field altered");
+		return -EIO;
+	}
 	if (f->s->cipher == SEAL_CIPHER_AES256GCM)
 		rc = crypto_aead_aes256gcm_decrypt_detached_afternm(
 			pt, NULL, ct, f->s->bs, tag, ad, sizeof(ad),

@@ -347,6 +347,27 @@ static int pq_repeated_finish(const struct pq_file *f, int fd, size_t g,
 	return rc;
 }
 
+/* Room in *keep (when there is one) for need rows. 0 or -ENOMEM. */
+static int pq_keep_grow(uint8_t **keep, size_t *cap, uint64_t need)
+{
+	size_t n = *cap;
+	uint8_t *p;
+
+	if (!*keep || need <= n)
+		return 0;
+	while (n < need) {
+		if (n > SIZE_MAX / 2)
+			return -ENOMEM;
+		n *= 2;
+	}
+	p = realloc(*keep, n);
+	if (!p)
+		return -ENOMEM;
+	*keep = p;
+	*cap = n;
+	return 0;
+}
+
 int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 		      uint64_t first_row, const struct pipe_plan *plan,
 		      struct pq_mcol *mc, size_t nmc, struct pq_chunk_wr *w,
@@ -359,13 +380,15 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 	struct pipe_batch b;
 	uint64_t nkept = 0, nrows = (uint64_t)f->m->rgs[g].num_rows;
 	uint8_t *keep = NULL; /* per row, for repeated columns */
-	size_t nw = 0, k;
+	size_t nw = 0, k, keep_cap = PIPE_BATCH_ROWS;
 	uint32_t r;
 	int rc = -ENOMEM;
 
 	wc = pq_wcols(f, filter, mc, nmc, &nw);
+	/* keep grows with the rows decoded, not with the footer's count,
+	 * which a hostile file sets to anything (found by fuzz_parquet). */
 	for (k = 0; filter && !keep && k < f->m->nleaves; k++)
-		if (f->m->leaves[k].max_rep && !(keep = malloc(nrows + 1)))
+		if (f->m->leaves[k].max_rep && !(keep = malloc(keep_cap)))
 			goto out;
 	if (!wc || pipe_batch_init(&b, f->m->nleaves, PIPE_BATCH_ROWS))
 		goto out;
@@ -388,6 +411,10 @@ int pq_build_rowgroup(const struct pq_file *f, int fd, size_t g,
 	b.first_row = first_row;
 	while (cur.rows_left) {
 		rc = pq_batch_run(f, &cur, plan, mc, nmc, wc, nw, w, &b, err);
+		if (rc)
+			goto out;
+		rc = pq_keep_grow(&keep, &keep_cap,
+				  b.first_row - first_row + b.nrows);
 		if (rc)
 			goto out;
 		for (r = 0; r < b.nrows; r++) {

@@ -51,12 +51,15 @@ static int pq_fmt_ts(char *buf, size_t n, int64_t v, int unit)
 {
 	int64_t per_day = 86400 * pq_unit_per_sec[unit];
 	int64_t days = pq_floordiv(v, per_day);
+	/* The time of day from the remainder: days * per_day may overflow
+	 * for v near INT64_MIN (found by fuzz_parquet). */
+	int64_t tod = v % per_day < 0 ? v % per_day + per_day : v % per_day;
 	int k = pq_fmt_date(buf, n, days);
 
 	if (k < 0 || (size_t)k + 1 >= n)
 		return -1;
 	buf[k++] = ' ';
-	return k + pq_fmt_tod(buf + k, n - (size_t)k, v - days * per_day, unit);
+	return k + pq_fmt_tod(buf + k, n - (size_t)k, tod, unit);
 }
 
 static int pq_fmt_dec(char *buf, size_t n, __int128 v, int32_t scale)

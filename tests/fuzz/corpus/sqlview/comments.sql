@@ -1,0 +1,2 @@
+CREATE VIEW v /* AS SELECT 1 */ AS -- AS
+ SELECT b AS "x AS y" FROM t

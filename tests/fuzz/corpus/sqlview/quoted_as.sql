@@ -1,0 +1,1 @@
+CREATE VIEW "AS"("as", [AS]) AS SELECT k, "AS" FROM "as"

@@ -1,0 +1,1 @@
+CREATE VIEW v AS VALUES (1, x'AB'), (2, NULL)

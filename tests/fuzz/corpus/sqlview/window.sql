@@ -1,0 +1,1 @@
+CREATE VIEW v(a, b) AS SELECT a, count(*) OVER (PARTITION BY a) AS n FROM t GROUP BY a, b
