@@ -446,7 +446,7 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	uint64_t rec = p->rec, line = p->line, kept = 0, src;
 	struct vjl_reader r;
 	const uint8_t *s;
-	size_t n, bom;
+	size_t n, bom, mark;
 	bool lf;
 	int rc;
 
@@ -465,11 +465,22 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 		    (rc = spot_progress_check(v->prog, &p->err)))
 			break;
 		bom = vjl_bom(p, line - p->line + 1, s, n);
+		mark = p->buf.len;
 		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);
 		if (rc < 0)
 			break;
 		rec += rc > 0;
 		kept += rc == 1;
+		/*
+		 * With a row filter, lines of white space are not served
+		 * either: a run of blank lines would show where records were
+		 * dropped, and how many, in a file that separates records
+		 * by blank lines.
+		 */
+		if (rc == 0 && wp->plan->row_fn) {
+			p->buf.len = mark;
+			rc = 2;
+		}
 		rc = lf && rc != 2 ? spot_buf_putc(&p->buf, '\n') : 0;
 		if (rc) {
 			spot_err_set(&p->err, "out of memory");

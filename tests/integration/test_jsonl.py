@@ -554,3 +554,24 @@ def test_two_other_forms_are_served(sandbox):
     r = spotfs("check", "-c", s.config)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "t.csv" in r.stdout and "t.parquet" in r.stdout
+
+
+def test_dropped_records_leave_no_gap(sandbox, tmp_path):
+    """With a row filter, lines of white space are not served: in a file
+    whose records are separated by blank lines, a run of them would show
+    where (and how many) records were dropped."""
+    s = sandbox()
+    recs = [{"id": i, "secret": "rawdrop%03d" % i} for i in range(40)]
+    s.write("d.jsonl", "".join(json.dumps(r) + "\n\n" for r in recs))
+    pol = tmp_path / "p.lua"
+    pol.write_text("function row(r, ctx)\n  return r.id % 3 ~= 1\nend\n")
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndefault: hide\n"
+                   "datasets:\n  d.jsonl:\n    policy: %s\n"
+                   "    unlisted_columns: redact\n    columns:\n"
+                   "      id: keep\n" % pol)
+    s.mount()
+    got = read(s, "d.jsonl").decode()
+    want = "".join(json.dumps({"id": r["id"], "secret": None}) + "\n"
+                   for r in recs if r["id"] % 3 != 1)
+    assert "\n\n" not in got, "a run of blank lines marks a dropped record"
+    assert got == want
