@@ -641,10 +641,10 @@ static void test_view(void)
 	CHECK(rc == 0 && out_is(&out, "\xef\xbb\xbf{\"id\": 1, \"user\": "
 				      "{\"em\\u0061il\": \"a@x.org\", "
 				      "\"n\": 3}, \"tags\": [\"p\", "
-				      "\"q\"]}\r\n\n{\"id\":3,\"user\":"
+				      "\"q\"]}\r\n{\"id\":3,\"user\":"
 				      "{\"email\":null,\"n\":1.5e3}}"),
 	      "the row filter sees each record as JSON and drops the "
-	      "second, line end and all: %s %.*s",
+	      "second, line end and all, and the blank line: %s %.*s",
 	      err.msg, (int)out.len, (char *)out.p);
 	tp.row_fn = false;
 	rc = build("", 0, "", 1, false, &tp, &out, &err);
