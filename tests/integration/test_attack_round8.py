@@ -1,0 +1,355 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Adversarial review, round 8: an outside attacker with the README and the
+binary only. Tests named test_finding_* demonstrate a leak through a real
+mount (or the CLI) and assert the safe behaviour (they fail until it is
+fixed); tests named test_held_* are serious attacks that were correctly
+refused."""
+import json
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import spotfs, STATE_DIR
+
+
+def read_or_err(s, name):
+    """The served text of name, or 'error N' when the open or read fails
+    (failing closed is always safe)."""
+    try:
+        with open(s.path(name), "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError as e:
+        return "error %d" % e.errno
+
+
+# ---------------------------------------------------------------------------
+# k_anonymity: a nested quasi field whose parent some record holds as an
+# array is counted as missing and served
+
+
+def k_parent_array_records():
+    recs = [{"id": i, "addr": {"zip": "11111"}} for i in range(3)]
+    recs += [{"id": 10 + i} for i in range(3)]
+    # addr held as an array: its zip (and street) are under addr[]
+    recs.append({"id": 20, "addr": [{"zip": "99999",
+                                     "street": "Lonely Road 1"}]})
+    # a deeper parent held as an array
+    recs.append({"id": 21, "addr": {"sub": 1}})
+    return "".join(json.dumps(r) + "\n" for r in recs)
+
+
+def test_finding_jsonl_k_anonymity_misses_a_quasi_whose_parent_is_an_array(
+        sandbox):
+    """quasi [addr.zip], k 2. Three records hold addr.zip 11111, three lack
+    addr, one holds addr as an array of one object with zip 99999 and a
+    street. That record has no addr.zip path, so it is counted in the
+    class of the records without it (4 records: passes k) and served, in
+    the JSON Lines and the CSV form, with its unique zip; `spotfs report`
+    calls the view k-anonymous and `check` says 0 rows not served.
+    README (k_anonymity): a quasi column "that some record holds as an
+    object or an array ... its record would have been counted with the
+    records that lack zip while it serves the values under it" fails
+    closed; the round-7 fix checks the quasi's own path (`zip[]`,
+    `zip.code`) but not a parent held as an array (`addr[].zip` beside
+    `addr.zip`). Expected: the view fails closed (or the record is in a
+    class of its own and dropped)."""
+    s = sandbox()
+    s.write("k.jsonl", k_parent_array_records())
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  k.jsonl:\n    as: [jsonl, csv]\n"
+        "    k_anonymity: { quasi: [addr.zip], k: 2 }\n"
+        "    columns: { id: keep, addr: keep }\n")
+    s.mount()
+    served = {n: read_or_err(s, n) for n in ("k.jsonl", "k.csv")}
+    # held part: the plain class of 3 is served, so the view was built
+    rep = spotfs("report", "-c", s.config, "k.jsonl", "--quasi", "addr.zip",
+                 "--k", "2")
+    leaks = []
+    for name, text in served.items():
+        for unique in ("99999", "Lonely Road"):
+            if unique in text:
+                leaks.append("%s serves %r" % (name, unique))
+    if rep.returncode == 0 and "k-anonymous          yes" in rep.stdout:
+        leaks.append("spotfs report calls it k-anonymous")
+    assert not leaks, "%s\n%s\n%s" % (leaks, served, rep.stdout)
+
+
+def test_held_jsonl_k_anonymity_quasi_leaf_held_as_an_object_deeper(sandbox):
+    """The round-7 fix holds one level down too: quasi a.b.zip with a
+    record holding a.b.zip as an object fails closed."""
+    s = sandbox()
+    recs = [{"id": i, "a": {"b": {"zip": "11111"}}} for i in range(3)]
+    recs.append({"id": 9, "a": {"b": {"zip": {"code": "99999"}}}})
+    s.write("n.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  n.jsonl:\n    as: [jsonl, csv]\n"
+        "    k_anonymity: { quasi: [a.b.zip], k: 2 }\n"
+        "    columns: { id: keep, a: keep }\n")
+    s.mount()
+    for n in ("n.jsonl", "n.csv"):
+        assert "99999" not in read_or_err(s, n)
+
+
+# ---------------------------------------------------------------------------
+# The CSV and Parquet forms of a JSON Lines dataset name the keys of records
+# a row filter or k_anonymity dropped
+
+
+DROP_LUA = 'function row(r, ctx) return r.country == "DE" end\n'
+
+
+@pytest.mark.parametrize("how", ["row_filter", "k_anonymity"])
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_finding_jsonl_forms_name_keys_of_dropped_records(sandbox, how,
+                                                          form):
+    """An object keyed by data (`votes: {"Alice Smith": 1}`, the README's
+    own example of keys that are data) and a field only one record holds
+    (`hiv_positive`). The record of Jasmine Payne is dropped, by a Lua
+    row() filter (country FR) or by k_anonymity (its country is a class
+    of 1). The JSON Lines form drops its line, but the CSV header and the
+    Parquet schema of the other forms are made from every field path of
+    the file, dropped records included: `votes.Jasmine Payne` and
+    `hiv_positive` are served as column names. README (JSON Lines, Lua):
+    "a dropped record is not served at all"; Security model: every byte
+    served comes from something the policy positively allowed. (The
+    README also says the layout "depends only on the field paths the file
+    holds": that rule is what serves a hidden record's keys.) Expected:
+    no key of a dropped record in any form."""
+    s = sandbox()
+    recs = [{"id": 1, "country": "DE", "votes": {"Alice Smith": 1}},
+            {"id": 2, "country": "FR", "votes": {"Jasmine Payne": 1},
+             "hiv_positive": True},
+            {"id": 3, "country": "DE", "votes": {"Alice Smith": 2}}]
+    s.write("v.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    extra = ""
+    if how == "row_filter":
+        with open(os.path.join(s.base, "p.lua"), "w") as f:
+            f.write(DROP_LUA)
+        extra = "    policy: %s\n" % os.path.join(s.base, "p.lua")
+    else:
+        extra = "    k_anonymity: { quasi: [country], k: 2 }\n"
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  v.jsonl:\n    as: [jsonl, %s]\n%s"
+        "    columns: { id: keep, country: keep, \"votes.*\": keep }\n"
+        % (form, extra))
+    s.mount()
+    native = read_or_err(s, "v.jsonl")
+    assert "Jasmine" not in native and "Alice Smith" in native, native
+    with open(s.path("v." + form), "rb") as f:
+        data = f.read()
+    assert b"Alice Smith" in data  # the served records' keys are there
+    for hidden in (b"Jasmine Payne", b"hiv_positive"):
+        assert hidden not in data, (
+            "v.%s names %r, a key of a record the policy dropped:\n%r"
+            % (form, hidden, data[:400]))
+
+
+# ---------------------------------------------------------------------------
+# Held: db_views / configured views with ORDER BY past view_memory leave no
+# plaintext on disk (no SQLite sorter temp file, the staging copy sealed)
+
+
+def test_held_sorting_view_staged_in_the_store_writes_no_plaintext(sandbox,
+                                                                   tmp_path):
+    """A 100,000-row table (about 11 MB) whose configured and database
+    views ORDER BY a kept text column: SQLite's sorter spills to a temp
+    file (in /var/tmp or /tmp, unlinked at once) past its cache unless
+    kept in memory. view_memory 1 MiB stages the masked tables in the
+    store. While both views build, the daemon's open files are watched
+    (a deleted etilqs_ temp file would show there) and the store,
+    /var/tmp and /dev/shm are searched for a kept or raw value."""
+    s = sandbox()
+    store = str(tmp_path / "store")
+    os.makedirs(store)
+    p = os.path.join(s.src, "crm.db")
+    c = sqlite3.connect(p)
+    c.execute("create table users(id integer primary key, email text, "
+              "note text)")
+    c.executemany("insert into users values(?,?,?)",
+                  ((i, "zqx%07d@example.org" % i,
+                    "keptnotezq%07d " % i + "x" * 60)
+                   for i in range(100000)))
+    c.execute("create view srt as select id, email, note from users "
+              "order by note desc")
+    c.commit()
+    c.close()
+    s.write_config(
+        "source: @SRC@\nview_memory: 1MiB\nstore: %s\ndatasets:\n"
+        "  crm.db:\n    tables:\n      users: { columns: { id: keep, "
+        "email: hash, note: keep } }\n    db_views: true\n    views:\n"
+        "      v2: SELECT id, note FROM users ORDER BY note DESC\n" % store)
+    s.mount()
+    pid = s.proc.pid
+    found = set()
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            try:
+                for fd in os.listdir("/proc/%d/fd" % pid):
+                    try:
+                        t = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                    except OSError:
+                        continue
+                    if t.startswith("/") and not t.startswith(
+                            ("/dev/", "/proc/", s.src, store, s.log,
+                             os.path.dirname(STATE_DIR))) \
+                            and "memfd:" not in t:
+                        found.add(t)
+            except OSError:
+                pass
+            r = subprocess.run(
+                ["grep", "-rl", "--binary-files=text", "-e", "keptnotezq",
+                 "-e", "zqx00", store, "/var/tmp", "/dev/shm"],
+                capture_output=True, text=True)
+            for line in r.stdout.splitlines():
+                found.add("plaintext in " + line)
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        for n in ("crm/srt.csv", "crm/v2.csv"):
+            with open(s.path(n), "rb") as f:
+                head = f.read(200)
+            assert b"keptnotezq0099999" in head, head  # sorted, served
+    finally:
+        stop.set()
+        t.join()
+    assert "staged in the store" in s.read_log()
+    assert not found, found
+
+
+# ---------------------------------------------------------------------------
+# Held: JSON Lines forms and CSV injection, escaped keys in Lua, key/path
+# collisions, PII keys in the CLI
+
+
+def test_held_jsonl_csv_form_neutralizes_formulas_and_redacts_in_arrays(
+        sandbox):
+    s = sandbox()
+    recs = [{"id": 1, "f": "=HYPERLINK(\"http://x\")",
+             "messages": [{"role": "user", "content": "hi a@example.org",
+                           "extra": "secretextra77"}]},
+            {"id": 2, "f": "+cmd", "messages": []}]
+    s.write("c.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  c.jsonl:\n    as: [jsonl, csv, parquet]\n"
+        "    columns: { id: keep, f: keep, \"messages[].role\": keep, "
+        "\"messages[].content\": pii }\n")
+    s.mount()
+    csv = read_or_err(s, "c.csv")
+    assert "'=HYPERLINK" in csv and "'+cmd" in csv, csv
+    for n in ("c.jsonl", "c.csv", "c.parquet"):
+        text = read_or_err(s, n)
+        assert "secretextra77" not in text and "a@example.org" not in text
+
+
+def test_held_jsonl_lua_row_sees_decoded_keys_and_values(sandbox):
+    """A row filter dropping country FR also drops records that spell the
+    key or the value with \\u escapes, and a nested user.country."""
+    s = sandbox()
+    s.write("r.jsonl",
+            '{"id":1,"country":"DE","name":"Alpha Keeper"}\n'
+            '{"id":2,"count\\u0072y":"FR","name":"Bravo Hidden"}\n'
+            '{"id":3,"country":"F\\u0052","name":"Charlie Hidden"}\n'
+            '{"id":4,"user":{"country":"FR"},"name":"Delta Nested"}\n')
+    with open(os.path.join(s.base, "p.lua"), "w") as f:
+        f.write('function row(r, ctx)\n'
+                '  if r.country == "FR" then return false end\n'
+                '  if r.user and r.user.country == "FR" then return false end\n'
+                '  return true\nend\n')
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  r.jsonl:\n    as: [jsonl, csv]\n"
+        "    policy: %s\n    columns: { id: keep, name: keep, country: keep, "
+        "user.country: keep }\n" % os.path.join(s.base, "p.lua"))
+    s.mount()
+    for n in ("r.jsonl", "r.csv"):
+        text = read_or_err(s, n)
+        assert "Alpha Keeper" in text, text
+        assert "Hidden" not in text and "Nested" not in text, text
+
+
+@pytest.mark.parametrize("data", [
+    '{"id":1,"a[]":"rawdup77","a":["y"]}\n',
+    '{"id":1,"a[]":"rawlit77"}\n{"id":2,"a":["z"]}\n',
+    '{"id":1,"a.b":"rawdot77"}\n{"id":2,"a":{"b":"z"}}\n',
+])
+def test_held_jsonl_literal_bracket_and_dot_keys_are_refused(sandbox, data):
+    s = sandbox()
+    s.write("d.jsonl", data)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  d.jsonl:\n    as: [jsonl, csv, parquet]\n"
+        "    columns: { id: keep, \"a[]\": hash, a.b: hash }\n")
+    s.mount()
+    for n in ("d.jsonl", "d.csv", "d.parquet"):
+        text = read_or_err(s, n)
+        assert "77" not in text, (n, text)
+
+
+def test_held_cli_never_prints_a_nested_pii_key(sandbox):
+    """check, preview and scan on a file whose nested key is an e-mail
+    address refuse it and never print the key."""
+    s = sandbox()
+    s.write("p.jsonl", json.dumps({"id": 1, "meta": {
+        "carol.q@example.com": 1}}) + "\n")
+    s.write_config("source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+                   "  p.jsonl:\n    columns: { id: keep }\n")
+    outs = []
+    for args in (["check", "-c", s.config], ["check", "--json", "-c",
+                                              s.config],
+                 ["preview", "-c", s.config, "p.jsonl"],
+                 ["scan", s.src], ["scan", "--json", s.src]):
+        r = spotfs(*args)
+        outs.append(r.stdout + r.stderr)
+    for o in outs:
+        assert "carol" not in o, o
+    assert "a key looks like email" in outs[0], outs[0]
+
+
+# ---------------------------------------------------------------------------
+# Held: export review knows raw values of nested JSON Lines fields
+
+
+EXPORT_RAW = ["zed.quorum@example.org", "Quixotic77", "Hieronymus Bosch",
+              "Vermeerlander", "Kandinsky42", "Thelonious9", "Zanzibar88",
+              "Matryoshka5"]
+
+
+def test_held_export_refuses_raw_values_of_nested_jsonl_fields(sandbox,
+                                                               tmp_path):
+    """Raw values under a hashed nested field, redacted array elements, a
+    `*` rule, hashed array strings, unlisted fields at the top, nested,
+    and inside nested arrays: each planted alone in an overlay file is
+    refused by the export review."""
+    s = sandbox()
+    rec = {"id": 1, "user": {"email": "zed.quorum@example.org",
+                             "nick": "Quixotic77"},
+           "messages": [{"role": "user", "content": "Hieronymus Bosch"},
+                        {"role": "bot", "content": "Vermeerlander"}],
+           "meta": {"k1": {"value": "Kandinsky42"}},
+           "secret": "Thelonious9", "tags": ["Zanzibar88", "Oxbridge"],
+           "deep": [[{"x": "Matryoshka5"}]]}
+    s.write("t.jsonl", json.dumps(rec) + "\n")
+    s.write_config(
+        "source: @SRC@\nexport: {}\ndatasets:\n  t.jsonl:\n"
+        "    as: [jsonl, csv]\n    columns:\n      id: keep\n"
+        "      user.email: hash\n      \"messages[].content\": redact\n"
+        "      \"messages[].role\": keep\n      \"meta.*.value\": redact\n"
+        "      \"tags[]\": hash\n")
+    s.mount()
+    os.makedirs(s.path("out"))
+    passed = []
+    for i, v in enumerate(EXPORT_RAW):
+        p = s.path("out/f%d.txt" % i)
+        with open(p, "w") as f:
+            f.write(v + "\n")
+        r = spotfs("export", p, str(tmp_path / ("dest%d.txt" % i)))
+        if r.returncode == 0:
+            passed.append(v)
+        assert v not in r.stdout + r.stderr
+    assert not passed, passed
