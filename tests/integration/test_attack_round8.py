@@ -26,6 +26,34 @@ def read_or_err(s, name):
         return "error %d" % e.errno
 
 
+def plaintext_files(dirs, needles):
+    """Regular files under dirs (never crossing into another file system:
+    other sandboxes may be mounted under /var/tmp) holding any needle."""
+    hits = []
+    for top in dirs:
+        try:
+            dev = os.stat(top).st_dev
+        except OSError:
+            continue
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = [d for d in dirnames if os.lstat(
+                os.path.join(dirpath, d)).st_dev == dev]
+            for n in filenames:
+                p = os.path.join(dirpath, n)
+                try:
+                    st = os.lstat(p)
+                    if st.st_dev != dev or not os.path.isfile(p) or \
+                            st.st_size > (256 << 20):
+                        continue
+                    with open(p, "rb") as f:
+                        data = f.read()
+                except OSError:
+                    continue
+                if any(x in data for x in needles):
+                    hits.append(p)
+    return hits
+
+
 # ---------------------------------------------------------------------------
 # k_anonymity: a nested quasi field whose parent some record holds as an
 # array is counted as missing and served
@@ -160,8 +188,8 @@ def test_held_sorting_view_staged_in_the_store_writes_no_plaintext(sandbox,
     file (in /var/tmp or /tmp, unlinked at once) past its cache unless
     kept in memory. view_memory 1 MiB stages the masked tables in the
     store. While both views build, the daemon's open files are watched
-    (a deleted etilqs_ temp file would show there) and the store,
-    /var/tmp and /dev/shm are searched for a kept or raw value."""
+    (a deleted etilqs_ temp file in /var/tmp or /tmp would show there)
+    and the store and /dev/shm are searched for a kept or raw value."""
     s = sandbox()
     store = str(tmp_path / "store")
     os.makedirs(store)
@@ -202,12 +230,9 @@ def test_held_sorting_view_staged_in_the_store_writes_no_plaintext(sandbox,
                         found.add(t)
             except OSError:
                 pass
-            r = subprocess.run(
-                ["grep", "-rl", "--binary-files=text", "-e", "keptnotezq",
-                 "-e", "zqx00", store, "/var/tmp", "/dev/shm"],
-                capture_output=True, text=True)
-            for line in r.stdout.splitlines():
-                found.add("plaintext in " + line)
+            for p in plaintext_files([store, "/dev/shm"],
+                                     [b"keptnotezq", b"zqx00"]):
+                found.add("plaintext in " + p)
             time.sleep(0.05)
 
     t = threading.Thread(target=watch)
@@ -353,3 +378,177 @@ def test_held_export_refuses_raw_values_of_nested_jsonl_fields(sandbox,
             passed.append(v)
         assert v not in r.stdout + r.stderr
     assert not passed, passed
+
+
+# ---------------------------------------------------------------------------
+# Held: the sandbox-wide worker pool never carries one role's Lua state into
+# another role's build
+
+
+MEMO_LUA = """local cache = {}
+columns = {
+  email = function(v, row, ctx)
+    local hit = cache[v]
+    if hit ~= nil then return hit end
+    local out
+    if ctx.role == "steward" then out = v else out = mask.hash(v) end
+    cache[v] = out
+    return out
+  end
+}
+"""
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_held_pool_workers_never_share_a_memo_cache_across_roles(sandbox,
+                                                                together):
+    """A policy memoises its column function in a chunk-level table (a
+    common pattern) and serves the steward raw e-mails. The CSV (7 MB)
+    and JSON Lines (27 MB) files are built in parts on the sandbox's pool
+    of 2 workers; the steward (root) builds first or both roles at once.
+    If a worker's Lua state outlived a build, the analyst (uid 65534)
+    would be served the steward's cached raw values."""
+    s = sandbox()
+    with open(os.path.join(s.src, "p.csv"), "w") as f:
+        f.write("id,email,pad\n")
+        for i in range(120000):
+            f.write("%d,user%06d@example.org,%s\n" % (i, i % 500, "x" * 30))
+    with open(os.path.join(s.src, "p.jsonl"), "w") as f:
+        for i in range(300000):
+            f.write(json.dumps({"id": i, "email": "user%06d@example.org"
+                                % (i % 500), "pad": "x" * 30}) + "\n")
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write(MEMO_LUA)
+    os.chmod(lua, 0o644)
+    s.write_config(
+        "source: @SRC@\nthreads: 2\nroles:\n  steward: { users: [root] }\n"
+        "  analyst: { users: [65534] }\ndatasets:\n"
+        "  p.csv:\n    policy: %s\n    columns: { id: keep, pad: keep }\n"
+        "  p.jsonl:\n    policy: %s\n    columns: { id: keep, pad: keep }\n"
+        % (lua, lua))
+    s.mount()
+    names = [s.path("p.csv"), s.path("p.jsonl")]
+    code = ("import sys\nn = 0\nfor p in sys.argv[1:]:\n"
+            "    n += open(p, 'rb').read().count(b'@example.org')\n"
+            "print(n)\n")
+    analyst = ["setpriv", "--reuid", "65534", "--regid", "65534",
+               "--clear-groups", "/usr/bin/python3", "-c", code] + names
+    if together:
+        a = subprocess.Popen(analyst, stdout=subprocess.PIPE, text=True)
+        steward = sum(open(p, "rb").read().count(b"@example.org")
+                      for p in names)
+        out, _ = a.communicate(timeout=300)
+        assert a.returncode == 0
+    else:
+        steward = sum(open(p, "rb").read().count(b"@example.org")
+                      for p in names)
+        r = subprocess.run(analyst, capture_output=True, text=True,
+                           timeout=300)
+        assert r.returncode == 0, r.stderr
+        out = r.stdout
+    assert steward == 420000  # the steward's own view is raw by design
+    assert int(out) == 0, "the analyst was served %s raw e-mails" % out
+
+
+# ---------------------------------------------------------------------------
+# Held: JSON Lines views and their forms streamed past view_memory leave no
+# plaintext on disk
+
+
+def test_held_jsonl_forms_streamed_to_the_store_are_ciphertext(sandbox,
+                                                               tmp_path):
+    s = sandbox()
+    store = str(tmp_path / "store")
+    os.makedirs(store)
+    with open(os.path.join(s.src, "big.jsonl"), "w") as f:
+        for i in range(200000):
+            f.write(json.dumps({
+                "id": i, "note": "keptzz%07d padding padding" % i,
+                "email": "hid%07d@example.org" % i,
+                "arr": [{"v": "arrkeep%06d" % i}]}) + "\n")
+    s.write_config(
+        "source: @SRC@\nview_memory: 1MiB\nstore: %s\ndatasets:\n"
+        "  big.jsonl:\n    as: [jsonl, csv, parquet]\n"
+        "    columns: { id: keep, note: keep, email: hash, "
+        "\"arr[].v\": keep }\n" % store)
+    s.mount()
+    found = set()
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            found.update(plaintext_files(
+                [store, "/dev/shm"], [b"keptzz", b"hid00", b"arrkeep"]))
+            time.sleep(0.05)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        for n in ("big.jsonl", "big.csv", "big.parquet"):
+            with open(s.path(n), "rb") as f:
+                data = f.read()
+            assert b"hid00" not in data
+    finally:
+        stop.set()
+        t.join()
+    assert s.read_log().count("streamed to the store") >= 3, s.read_log()
+    assert not found, found
+
+
+# ---------------------------------------------------------------------------
+# Held: DP releases of a JSON Lines dataset honour the row filter
+
+
+def test_held_dp_count_of_a_jsonl_dataset_follows_the_row_filter(sandbox):
+    s = sandbox()
+    with open(os.path.join(s.src, "e.jsonl"), "w") as f:
+        for i in range(2000):
+            f.write(json.dumps({"id": i, "country": ["DE", "FR"][i % 2]})
+                    + "\n")
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write(DROP_LUA)
+    s.write_config(
+        "source: @SRC@\ndp_budget: { per_role: 100 }\ndatasets:\n"
+        "  e.jsonl:\n    policy: %s\n    columns: { id: keep, country: keep }\n"
+        "    aggregates:\n      by_c: { kind: count, by: { country: [DE, FR] },"
+        " epsilon: 10 }\n" % lua)
+    s.mount()
+    text = read_or_err(s, "_dp/e.jsonl/by_c.csv")
+    rows = dict(l.split(",") for l in text.strip().splitlines()[1:])
+    assert abs(int(rows["FR"])) < 20, text  # noise only: the rows are gone
+    assert abs(int(rows["DE"]) - 1000) < 20, text
+
+
+# ---------------------------------------------------------------------------
+# Held: export progress on a terminal never writes control bytes of an
+# overlay file name
+
+
+def test_held_export_progress_on_a_tty_escapes_names(sandbox, tmp_path):
+    s = sandbox()
+    s.write("t.csv", "id\n1\n")
+    s.write_config("source: @SRC@\nexport: { max_bytes: 1G }\ndatasets:\n"
+                   "  t.csv: { columns: { id: keep } }\n")
+    s.mount()
+    os.makedirs(s.path("out"))
+    chunk = b"".join(b"plain words of a line number %d here\n" % i
+                     for i in range(100000))
+    for k in range(3):
+        with open(os.path.join(s.path("out").encode(),
+                               b"%d\x1b]0;PWNED\x07\x1b[2Jx.txt" % k),
+                  "wb") as f:
+            for _ in range(5):
+                f.write(chunk)
+    typescript = str(tmp_path / "tty.txt")
+    from conftest import SPOTFS
+    r = subprocess.run(
+        ["script", "-q", "-c", "%s export %s %s" % (
+            SPOTFS, s.path("out"), tmp_path / "dest"), typescript],
+        capture_output=True, timeout=600)
+    with open(typescript, "rb") as f:
+        tty = f.read()
+    assert b"pass" in tty, tty
+    assert b"reviewing out/" in tty, tty  # the progress line showed a name
+    assert b"\x1b]0;PWNED" not in tty and b"\x07" not in tty, tty
