@@ -552,3 +552,74 @@ def test_held_export_progress_on_a_tty_escapes_names(sandbox, tmp_path):
     assert b"pass" in tty, tty
     assert b"reviewing out/" in tty, tty  # the progress line showed a name
     assert b"\x1b]0;PWNED" not in tty and b"\x07" not in tty, tty
+
+
+# ---------------------------------------------------------------------------
+# Held: sample: and k_anonymity after a row filter, across the forms of a
+# JSON Lines dataset
+
+
+def test_held_jsonl_forms_serve_one_sample_and_count_after_the_filter(
+        sandbox):
+    """The CSV form of a sampled JSON Lines dataset holds the very records
+    of the JSON Lines form (two samples would serve their union); and
+    k_anonymity counts after the row filter (record 1 shares zip A only
+    with a dropped record, so it is a class of 1)."""
+    s = sandbox()
+    with open(os.path.join(s.src, "s.jsonl"), "w") as f:
+        for i in range(1000):
+            f.write(json.dumps({"id": i, "v": "a"}) + "\n")
+    recs = [{"id": 1, "country": "DE", "zip": "A"},
+            {"id": 2, "country": "FR", "zip": "A"},
+            {"id": 3, "country": "DE", "zip": "B"},
+            {"id": 4, "country": "DE", "zip": "B"}]
+    s.write("k.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write(DROP_LUA)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  s.jsonl:\n    as: [jsonl, csv]\n"
+        "    sample: 0.1\n    columns: { id: keep, v: keep }\n"
+        "  k.jsonl:\n    as: [jsonl, csv]\n    policy: %s\n"
+        "    k_anonymity: { quasi: [zip], k: 2 }\n"
+        "    columns: { id: keep, zip: keep, country: keep }\n" % lua)
+    s.mount()
+    a = {json.loads(l)["id"] for l in read_or_err(s, "s.jsonl").splitlines()}
+    b = {int(l.split(",")[0]) for l in
+         read_or_err(s, "s.csv").splitlines()[1:]}
+    assert 40 < len(a) < 200 and a == b, (len(a), len(b), len(a | b))
+    for n in ("k.jsonl", "k.csv"):
+        text = read_or_err(s, n)
+        assert "B" in text and "A" not in text.replace("DE", ""), (n, text)
+
+
+def test_held_jsonl_error_messages_name_no_key_or_value(sandbox):
+    """Duplicate keys that are e-mail addresses or names, a bad escape
+    after a value, an e-mail key under a rule's near miss: check, the
+    daemon log and the audit log say what is wrong, never the key or the
+    value."""
+    s = sandbox()
+    s.write("dup.jsonl", '{"id":1,"meta":{"carol.q@example.com":1,'
+            '"carol.q@example.com":2}}\n')
+    s.write("dup2.jsonl", '{"id":1,"Jasmine Payne":1,"Jasmine Payne":2}\n')
+    s.write("near.jsonl", '{"id":1,"contact":{"dave.r@example.com":1}}\n')
+    s.write("esc.jsonl", '{"id":1,"x":"secretvalue99 \\u00zz"}\n')
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  dup.jsonl: { columns: { id: keep } }\n"
+        "  dup2.jsonl: { columns: { id: keep } }\n"
+        "  near.jsonl: { columns: { id: keep, contact.dave: keep } }\n"
+        "  esc.jsonl: { columns: { id: keep } }\n")
+    r = spotfs("check", "-c", s.config)
+    s.mount()
+    for n in ("dup.jsonl", "dup2.jsonl", "near.jsonl", "esc.jsonl"):
+        assert read_or_err(s, n).startswith("error")
+    s.unmount()
+    audit = b""
+    for n in os.listdir(STATE_DIR):
+        with open(os.path.join(STATE_DIR, n), "rb") as f:
+            audit += f.read()
+    for secret in ("carol", "Jasmine", "dave.r", "secretvalue"):
+        assert secret not in r.stdout + r.stderr, r.stdout
+        assert secret not in s.read_log(), s.read_log()
+        assert secret.encode() not in audit
+    assert "duplicate key at byte" in r.stdout, r.stdout
