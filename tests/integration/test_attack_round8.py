@@ -623,3 +623,42 @@ def test_held_jsonl_error_messages_name_no_key_or_value(sandbox):
         assert secret not in s.read_log(), s.read_log()
         assert secret.encode() not in audit
     assert "duplicate key at byte" in r.stdout, r.stdout
+
+
+def test_finding_jsonl_parquet_form_types_depend_on_dropped_records(
+        sandbox, tmp_path):
+    """The dropped record (country FR) holds x as a string; the served
+    records hold integers. The Parquet form types x as STRING, where the
+    same file without the dropped record gives INT64: the schema tells
+    every reader that a hidden record holds a non-integer x (a statistic
+    of a hidden row; README, Security model: "a row filter hides the row
+    count and every statistic of hidden rows"). Expected: the served
+    schema is the one of the served records alone."""
+    from conftest import duck
+    s = sandbox()
+    rows = ['{"id":1,"country":"DE","x":1}\n',
+            '{"id":2,"country":"FR","x":"diagnosis-text"}\n',
+            '{"id":3,"country":"DE","x":2}\n']
+    s.write("v.jsonl", "".join(rows))
+    s.write("w.jsonl", rows[0] + rows[2])  # what the filter serves
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write(DROP_LUA)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n"
+        "  v.jsonl:\n    as: [jsonl, parquet]\n    policy: %s\n"
+        "    columns: { id: keep, country: keep, x: keep }\n"
+        "  w.jsonl:\n    as: [jsonl, parquet]\n    policy: %s\n"
+        "    columns: { id: keep, country: keep, x: keep }\n" % (lua, lua))
+    s.mount()
+    assert "diagnosis" not in read_or_err(s, "v.jsonl")
+    schema = {}
+    for n in ("v", "w"):
+        dst = str(tmp_path / (n + ".parquet"))
+        with open(s.path(n + ".parquet"), "rb") as f, open(dst, "wb") as g:
+            g.write(f.read())
+        schema[n] = duck(tmp_path, "SELECT name, type FROM parquet_schema("
+                         "'%s') WHERE name <> 'schema' ORDER BY name" % dst)
+    assert schema["v"] == schema["w"], (
+        "the Parquet form's schema depends on a dropped record: %s vs %s"
+        % (schema["v"], schema["w"]))
