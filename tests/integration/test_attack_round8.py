@@ -662,3 +662,35 @@ def test_finding_jsonl_parquet_form_types_depend_on_dropped_records(
     assert schema["v"] == schema["w"], (
         "the Parquet form's schema depends on a dropped record: %s vs %s"
         % (schema["v"], schema["w"]))
+
+
+@pytest.mark.parametrize("form", ["csv", "parquet"])
+def test_finding_jsonl_forms_name_keys_of_records_sample_leaves_out(sandbox,
+                                                                    form):
+    """sample: 0.1 serves a keyed tenth of 500 records, each holding a
+    vote keyed by its voter's name (keys that are data). The JSON Lines
+    form serves about 50 records, but the header of the CSV form (and the
+    Parquet form's schema) names every one of the 500 voters. Expected:
+    no key of a record the sample leaves out is served."""
+    s = sandbox()
+    with open(os.path.join(s.src, "s.jsonl"), "w") as f:
+        for i in range(500):
+            f.write(json.dumps({"id": i, "votes": {
+                "Voter Person%04d" % i: 1}}) + "\n")
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  s.jsonl:\n    as: [jsonl, %s]\n"
+        "    sample: 0.1\n    columns: { id: keep, \"votes.*\": keep }\n"
+        % form)
+    s.mount()
+    served = read_or_err(s, "s.jsonl")
+    voters_served = served.count("Voter Person")
+    assert 10 < voters_served < 150, voters_served
+    with open(s.path("s." + form), "rb") as f:
+        data = f.read()
+    names = set()
+    for i in range(500):
+        if (b"Voter Person%04d" % i) in data:
+            names.add(i)
+    assert len(names) <= voters_served, (
+        "s.%s names %d voters; the sample serves %d records"
+        % (form, len(names), voters_served))
