@@ -694,3 +694,60 @@ def test_finding_jsonl_forms_name_keys_of_records_sample_leaves_out(sandbox,
     assert len(names) <= voters_served, (
         "s.%s names %d voters; the sample serves %d records"
         % (form, len(names), voters_served))
+
+
+def test_held_pii_key_of_a_dropped_record_still_refuses_every_form(sandbox):
+    """The key check runs on every record, dropped ones too: an e-mail
+    address as a key in a record the row filter drops still refuses the
+    JSON Lines and the CSV form (else the CSV header would serve it)."""
+    s = sandbox()
+    s.write("v.jsonl", '{"id":1,"country":"DE","votes":{"a":1}}\n'
+            '{"id":2,"country":"FR","votes":{"carol.q@example.com":1}}\n')
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write(DROP_LUA)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  v.jsonl:\n    as: [jsonl, csv]\n"
+        "    policy: %s\n    columns: { id: keep, country: keep, "
+        "\"votes.*\": keep }\n" % lua)
+    s.mount()
+    for n in ("v.jsonl", "v.csv"):
+        assert "carol" not in read_or_err(s, n)
+
+
+def test_held_access_denied_caller_sees_nothing_of_jsonl_forms_or_dp(
+        sandbox):
+    """access() denies uid 65534: after root built every form and the DP
+    release, the denied caller's stat shows size 0 and opens fail."""
+    s = sandbox()
+    with open(os.path.join(s.src, "e.jsonl"), "w") as f:
+        for i in range(100):
+            f.write(json.dumps({"id": i, "country": ["DE", "FR"][i % 2]})
+                    + "\n")
+    lua = os.path.join(s.base, "p.lua")
+    with open(lua, "w") as f:
+        f.write('function access(ctx) return ctx.uid ~= 65534, "no" end\n')
+    os.chmod(lua, 0o644)
+    s.write_config(
+        "source: @SRC@\ndp_budget: { per_role: 100 }\ndatasets:\n"
+        "  e.jsonl:\n    as: [jsonl, csv, parquet]\n    policy: %s\n"
+        "    columns: { id: keep, country: keep }\n    aggregates:\n"
+        "      by_c: { kind: count, by: { country: [DE, FR] }, epsilon: 1 }\n"
+        % lua)
+    s.mount()
+    names = ["e.jsonl", "e.csv", "e.parquet", "_dp/e.jsonl/by_c.csv",
+             "_dp/e.jsonl/by_c.json"]
+    for n in names:  # root's role pays and builds everything first
+        assert not read_or_err(s, n).startswith("error"), n
+        assert os.stat(s.path(n)).st_size > 0
+    code = ("import json, os, sys\nout = []\nfor p in sys.argv[1:]:\n"
+            "    size = os.stat(p).st_size\n    try:\n"
+            "        open(p, 'rb').read(); ok = True\n"
+            "    except OSError:\n        ok = False\n"
+            "    out.append([size, ok])\nprint(json.dumps(out))\n")
+    r = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534",
+                        "--clear-groups", "/usr/bin/python3", "-c", code]
+                       + [s.path(n) for n in names],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [[0, False]] * len(names), r.stdout
