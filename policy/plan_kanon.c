@@ -273,6 +273,34 @@ static bool kan_under(const struct pipe_col *c, const char *q, size_t n)
 				     c->name[n + 1] == ']');
 }
 
+/*
+ * Whether column c is the field path (q, n), or one under it, once its
+ * "[]" are left out, and holds at least one: a record holding the quasi
+ * field (or a field above it, "addr" for "addr.zip") as an array serves
+ * the value at "addr[].zip", a path other than the quasi's.
+ */
+static bool kan_through_array(const struct pipe_col *c, const char *q, size_t n)
+{
+	size_t i = 0, j = 0;
+	bool arr = false;
+
+	while (i < c->name_len) {
+		if (c->name[i] == '[' && i + 1 < c->name_len &&
+		    c->name[i + 1] == ']') {
+			arr = true;
+			i += 2;
+			continue;
+		}
+		if (j == n)
+			break;
+		if (c->name[i] != q[j])
+			return false;
+		i++;
+		j++;
+	}
+	return arr && j == n && (i == c->name_len || c->name[i] == '.');
+}
+
 int plan_kanon_quasi_check(const char *view, const char *quasi,
 			   const struct pipe_col *cols, size_t ncols,
 			   bool field_paths, struct spot_err *err)
@@ -303,7 +331,15 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 	 * as for a record without it, while what it serves under it sets
 	 * the record apart. Which record and field is not said: the paths
 	 * under it are keys of the data. */
-	for (size_t c = 0; c < ncols; c++)
+	for (size_t c = 0; c < ncols; c++) {
+		if (kan_through_array(&cols[c], quasi, n)) {
+			spot_err_set(err,
+				     "%s: k_anonymity: quasi column '%s', or a "
+				     "field above it, is an array in some "
+				     "record: records cannot be counted by it",
+				     view, quasi);
+			return -EIO;
+		}
 		if (kan_under(&cols[c], quasi, n)) {
 			spot_err_set(err,
 				     "%s: k_anonymity: quasi column '%s' holds "
@@ -313,6 +349,7 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 				     view, quasi);
 			return -EIO;
 		}
+	}
 	return 0;
 }
 
