@@ -495,3 +495,109 @@ def test_parquet_lists_of_strings(sandbox, tmp_path):
     plain = parquet_plain(read(s, "train.parquet"))
     assert b"rawt" not in plain and b"rawscalar" not in plain
     assert all(t.encode() in plain for t in got[4]["tags"]), "decoded"
+
+
+# ---- nested forms: top-level columns, structs and lists in Parquet ----
+
+def ft_records(n=120):
+    out = []
+    for i in range(n):
+        r = {
+            "id": i,
+            "user": {"email": "ftmail%04d@raw.example" % i,
+                     "name": "ftname%04d" % i, "age": 20 + i % 50},
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user",
+                 "content": "Mail me at ftmail%04d@raw.example" % i},
+            ],
+            "tags": ["fttag%04d" % i, "common"],
+            "scores": [1.5, 2],
+            "counts": [i, i + 1],
+            "ok": i % 3 != 0,
+        }
+        out.append(r)
+    return out
+
+
+FT_RULES = ("      id: keep\n"
+            "      user.email: { method: hash }\n"
+            "      user.name: { method: fake, kind: name }\n"
+            "      user.age: keep\n"
+            "      \"messages[].role\": keep\n"
+            "      \"messages[].content\": { method: pii }\n"
+            "      \"tags[]\": { method: tokenize }\n"
+            "      \"scores[]\": keep\n"
+            "      \"counts[]\": keep\n"
+            "      ok: keep\n")
+
+
+def ft_raw():
+    vals = set()
+    for r in ft_records():
+        vals |= {r["user"]["email"], r["user"]["name"], r["tags"][0]}
+    return vals
+
+
+def ft_no_raw(data, what):
+    leaked = [v for v in ft_raw() if v.encode() in data]
+    assert not leaked, (what, sorted(leaked)[:3])
+
+
+def describe(tmp_path, p):
+    return [(r[0], r[1]) for r in duck(
+        tmp_path, "SELECT column_name, column_type FROM "
+        "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p)]
+
+
+FT_TYPES = [
+    ("counts", "BIGINT[]"),
+    ("id", "BIGINT"),
+    ("messages", "STRUCT(\"content\" VARCHAR, \"role\" VARCHAR)[]"),
+    ("ok", "BOOLEAN"),
+    ("scores", "DOUBLE[]"),
+    ("tags", "VARCHAR[]"),
+    ("user", "STRUCT(age BIGINT, email VARCHAR, \"name\" VARCHAR)"),
+]
+
+
+@needs_duckdb
+def test_fine_tuning_set_as_structs_and_lists(sandbox, tmp_path):
+    data = "".join(json.dumps(r) + "\n" for r in ft_records())
+    s = mount(sandbox, tmp_path, "jsonl, parquet, csv", data=data,
+              rules=FT_RULES)
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert len(recs) == 120
+    p = s.path("train.parquet")
+    types = describe(tmp_path, p)
+    print("DESCRIBE", types)
+    assert [t[0] for t in types] == [t[0] for t in FT_TYPES], types
+    for (name, got), (_, want) in zip(types, FT_TYPES):
+        assert got.replace('"', '') == want.replace('"', ''), (name, got)
+    cols = [t[0] for t in FT_TYPES]
+    rows = duck(tmp_path, "SELECT %s FROM read_parquet('%s') ORDER BY id"
+                % (", ".join("to_json(\"%s\")" % c for c in cols), p))
+    assert len(rows) == 120
+    for r, row in zip(recs, rows):
+        got = dict(zip(cols, [json.loads(v) for v in row]))
+        assert got == r, (got, r)
+    assert recs[0]["user"]["email"] != ft_records()[0]["user"]["email"]
+    assert recs[0]["ok"] is False and recs[1]["ok"] is True
+    # pandas reads the CSV form: top-level columns, JSON text of nested
+    import pandas as pd
+    df = pd.read_csv(s.path("train.csv"), dtype=str, keep_default_na=False)
+    assert list(df.columns) == cols
+    for r, (_, row) in zip(recs, df.iterrows()):
+        assert json.loads(row["user"]) == r["user"]
+        assert json.loads(row["messages"]) == r["messages"]
+        assert json.loads(row["tags"]) == r["tags"]
+        assert json.loads(row["scores"]) == r["scores"]
+        assert row["id"] == str(r["id"])
+        assert row["ok"] == ("true" if r["ok"] else "false")
+    for name in ("train.jsonl", "train.csv"):
+        ft_no_raw(read(s, name), name)
+    plain = parquet_plain(read(s, "train.parquet"))
+    ft_no_raw(plain, "train.parquet")
+    # the scan sees the served values in the decoded pages
+    assert all(r["user"]["email"].encode() in plain and
+               r["tags"][0].encode() in plain for r in recs)
