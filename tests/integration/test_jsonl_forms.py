@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from conftest import duck, needs_duckdb, spotfs
+from conftest import HAVE_DUCKDB, duck, needs_duckdb, spotfs
 from test_parquet_mount import _audit_paths
 
 N = 200
@@ -199,6 +199,16 @@ def parquet_plain(data):
     return b"".join(out)
 
 
+def nonull(v):
+    """v without the null members of its objects (a struct's field a
+    record lacks is null: absent and null are one in Parquet)."""
+    if isinstance(v, dict):
+        return {k: nonull(x) for k, x in v.items() if x is not None}
+    if isinstance(v, list):
+        return [nonull(x) for x in v]
+    return v
+
+
 def no_raw(data, what):
     leaked = [v for v in raw_values() if v.encode() in data]
     assert not leaked, (what, sorted(leaked)[:3])
@@ -214,14 +224,15 @@ def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
     assert len(recs) == N
     raw = read(s, "train.csv").decode()
     rows = list(csv.DictReader(io.StringIO(raw)))
-    assert list(rows[0].keys()) == ["flag", "id", "messages", "tags",
-                                    "user.age", "user.email", "user.nick"]
+    assert list(rows[0].keys()) == ["flag", "id", "messages", "tags", "user"]
     assert len(rows) == N
     for r, row in zip(recs, rows):
         assert row["id"] == str(r["id"]) and row["flag"] in ("true", "false")
-        assert row["user.email"] == r["user"]["email"], "same hash"
-        assert row["user.age"] == str(r["user"]["age"]), "same noise"
-        assert row["user.nick"] == "" and r["user"]["nick"] is None
+        user = json.loads(row["user"])
+        assert user["email"] == r["user"]["email"], "same hash"
+        assert user["age"] == r["user"]["age"], "same noise"
+        assert user["nick"] is None and r["user"]["nick"] is None
+        assert user == r["user"]
         assert json.loads(row["tags"]) == r["tags"], "same tokens"
         msgs = json.loads(row["messages"])
         assert msgs == r["messages"], "each element masked as in jsonl"
@@ -232,8 +243,8 @@ def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
     read(s, "train.parquet")
     import pandas as pd
     df = pd.read_csv(s.path("train.csv"), dtype=str, keep_default_na=False)
-    assert len(df) == N and list(df["user.email"]) == \
-        [r["user"]["email"] for r in recs]
+    assert len(df) == N and [json.loads(u)["email"] for u in df["user"]] \
+        == [r["user"]["email"] for r in recs]
     for name in ("train.jsonl", "train.csv"):
         no_raw(read(s, name), name)
     # Every open is audited under the name opened; the manifest lists all.
@@ -254,21 +265,25 @@ def test_three_forms_are_served_with_the_same_values(sandbox, tmp_path):
 def test_duckdb_reads_the_parquet_form(sandbox, tmp_path):
     s = mount(sandbox, tmp_path, "jsonl, parquet, csv")
     recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
-    rows = duck(tmp_path, "SELECT id, \"user.email\", messages, "
-                "to_json(tags), \"user.nick\", \"user.age\", "
+    rows = duck(tmp_path, "SELECT id, user.email, to_json(messages), "
+                "to_json(tags), user.nick, user.age, "
                 "typeof(tags), typeof(messages) FROM read_parquet('%s') "
                 "ORDER BY id" % s.path("train.parquet"))
     assert len(rows) == N
     for r, row in zip(recs, rows):
         assert row[0] == r["id"] and row[1] == r["user"]["email"]
-        assert json.loads(row[2]) == r["messages"], "JSON text"
+        # a struct holds the union of the keys: a key an element lacks
+        # is null there
+        assert nonull(json.loads(row[2])) == nonull(r["messages"])
         assert json.loads(row[3]) == r["tags"], "a LIST of strings"
-        assert row[6:] == ["VARCHAR[]", "VARCHAR"], row[6:]
+        assert row[6] == "VARCHAR[]", row[6:]
+        assert row[7].replace('"', "") == (
+            "STRUCT(content VARCHAR, name VARCHAR, role VARCHAR, "
+            "scores DOUBLE[])[]"), row[7]
         assert row[4] is None and row[5] == float(r["user"]["age"])
-    # DuckDB's JSON functions read the array cells.
-    got = duck(tmp_path, "SELECT json_extract_string(messages, '$[0].role') "
+    got = duck(tmp_path, "SELECT messages[1].role, messages[2].scores[2] "
                "FROM read_parquet('%s') LIMIT 1" % s.path("train.parquet"))
-    assert got == [["user"]]
+    assert got == [["user", 2.5]]
     jl = duck(tmp_path, "SELECT count(*) FROM read_json('%s', format="
               "'newline_delimited')" % s.path("train.jsonl"))
     assert jl == [[N]]
@@ -291,10 +306,10 @@ def test_parquet_numbers_are_typed_where_consistent(sandbox, tmp_path):
         tmp_path, "SELECT column_name, column_type FROM "
         "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
     assert types == {"i": "BIGINT", "neg": "BIGINT", "d": "DOUBLE",
-                     "big": "VARCHAR", "mixed": "VARCHAR", "b": "VARCHAR",
+                     "big": "VARCHAR", "mixed": "VARCHAR", "b": "BOOLEAN",
                      "hashed": "VARCHAR", "noisy": "DOUBLE",
-                     "nul": "VARCHAR", "n.x": "BIGINT"}, types
-    rows = duck(tmp_path, "SELECT i, neg, d, big, \"n.x\", noisy FROM "
+                     "nul": "VARCHAR", "n": "STRUCT(x BIGINT)"}, types
+    rows = duck(tmp_path, "SELECT i, neg, d, big, n.x, noisy FROM "
                 "read_parquet('%s') ORDER BY i" % p)
     recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
     for i, (row, r) in enumerate(zip(rows, recs)):
@@ -385,20 +400,31 @@ def test_hostile_keys_read_by_duckdb(sandbox, tmp_path):
     assert rows == [["x%d" % i] * 2 for i in range(5)]
 
 
-def test_array_named_as_a_field_fails_closed(sandbox, tmp_path):
+def test_a_dotted_key_and_an_object_are_two_columns(sandbox, tmp_path):
+    """Columns are top-level keys: the key "a.b" and the object a (whose
+    field b has the same path, a.b) no longer collide (with dotted
+    columns they were refused)."""
     data = ('{"a.b": ["rawcollide1"]}\n'
             '{"a": {"b": "rawcollide2"}}\n')
-    s = mount(sandbox, tmp_path, "jsonl, csv", data=data,
-              rules="      \"a.b\": keep\n      \"a.b[]\": keep\n")
-    assert b"rawcollide1" in read(s, "train.jsonl")  # kept: served
-    with pytest.raises(OSError) as e:
-        read(s, "train.csv")
-    assert e.value.errno == errno.EIO
-    s.unmount()
-    r = spotfs("check", "-c", s.config)
-    out = r.stdout + r.stderr
-    assert r.returncode != 0 and "one name" in out, out
-    assert "rawcollide" not in out
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules="      \"a.b\": { method: hash }\n"
+              "      \"a.b[]\": { method: hash }\n")
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert list(rows[0].keys()) == ["a", "a.b"]
+    assert rows[0]["a"] == "" and json.loads(rows[0]["a.b"]) == recs[0]["a.b"]
+    assert json.loads(rows[1]["a"]) == recs[1]["a"] and rows[1]["a.b"] == ""
+    assert len(recs[1]["a"]["b"]) == 16 and len(recs[0]["a.b"][0]) == 16
+    for f in ("train.jsonl", "train.csv"):
+        assert b"rawcollide" not in read(s, f), f
+    assert b"rawcollide" not in parquet_plain(read(s, "train.parquet"))
+    if HAVE_DUCKDB:
+        p = s.path("train.parquet")
+        assert describe(tmp_path, p) == [("a", "STRUCT(b VARCHAR)"),
+                                         ("a.b", "VARCHAR[]")]
+        got = duck(tmp_path, "SELECT a.b, \"a.b\"[1] FROM "
+                   "read_parquet('%s')" % p)
+        assert got == [[None, recs[0]["a.b"][0]], [recs[1]["a"]["b"], None]]
 
 
 def test_as_names_only_forms_of_the_format(sandbox):
@@ -475,11 +501,13 @@ def test_parquet_lists_of_strings(sandbox, tmp_path):
     types = dict((r[0], r[1]) for r in duck(
         tmp_path, "SELECT column_name, column_type FROM "
         "(DESCRIBE SELECT * FROM read_parquet('%s'))" % p))
+    # objs: elements only ever {} have no shape: strings of JSON text
     assert types == {"id": "BIGINT", "tags": "VARCHAR[]",
-                     "u.codes": "VARCHAR[]", "mixed": "VARCHAR",
-                     "objs": "VARCHAR"}, types
-    rows = duck(tmp_path, "SELECT id, to_json(tags), to_json(\"u.codes\"), "
-                "mixed, objs FROM read_parquet('%s') ORDER BY id" % p)
+                     "u": "STRUCT(codes VARCHAR[])", "mixed": "VARCHAR",
+                     "objs": "VARCHAR[]"}, types
+    rows = duck(tmp_path, "SELECT id, to_json(tags), to_json(u.codes), "
+                "mixed, to_json(objs) FROM read_parquet('%s') ORDER BY id"
+                % p)
     got = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
     assert len(rows) == len(got) == 300
     for row, r in zip(rows, got):
@@ -489,7 +517,7 @@ def test_parquet_lists_of_strings(sandbox, tmp_path):
         assert json.loads(row[2]) == r["u"]["codes"]
         assert (row[3] if isinstance(r["mixed"], str)
                 else json.loads(row[3])) == r["mixed"]
-        assert json.loads(row[4]) == r["objs"]
+        assert [json.loads(o) for o in json.loads(row[4])] == r["objs"]
     assert got[2]["tags"][1] is None and got[1]["tags"] == []
     assert got[0]["tags"] is None
     plain = parquet_plain(read(s, "train.parquet"))
