@@ -187,7 +187,7 @@ static int vjs_shape(const struct vjs *s, uint32_t n, unsigned depth,
 	out->kind = PQ_SH_STRING;
 	if ((int)obj + (int)arr + (int)sc > 1 ||
 	    (obj && (!nk || nk > VJL_FORM_MAX_FIELDS)) || (arr && !e) ||
-	    ((obj || arr) && depth >= VJL_FORM_MAX_DEPTH)) {
+	    ((obj || arr) && depth > VJL_FORM_MAX_DEPTH)) {
 		(*leaves)++;
 		return 0; /* JSON text */
 	}

@@ -629,3 +629,209 @@ def test_fine_tuning_set_as_structs_and_lists(sandbox, tmp_path):
     # the scan sees the served values in the decoded pages
     assert all(r["user"]["email"].encode() in plain and
                r["tags"][0].encode() in plain for r in recs)
+
+
+EDGE = [
+    {"id": 0, "u": {"a": "rawx0", "b": 1}, "l": ["rawl0", None],
+     "ll": [[1, 2], []], "o": {"p": {"q": "rawq0"}}},
+    {"id": 1, "u": None, "l": None, "ll": None, "o": None},
+    {"id": 2, "u": {}, "l": [], "ll": [], "o": {"p": None}},
+    {"id": 3},
+    {"id": 4, "u": {"a": None}, "l": [None], "ll": [None, [None]],
+     "o": {"p": {}}},
+    {"id": 5, "u": {"b": 5}, "l": ["rawl5"], "ll": [[3]],
+     "o": {"p": {"q": None}}},
+]
+EDGE_RULES = ("      id: keep\n      u.a: { method: hash }\n      u.b: keep\n"
+              "      \"l[]\": { method: hash }\n      \"ll[][]\": keep\n"
+              "      o.p.q: { method: hash }\n")
+
+
+def test_null_absent_and_empty_stay_apart(sandbox, tmp_path):
+    """A null struct and a struct of null fields, a null list, an empty
+    list and a null element: apart in Parquet (definition levels), as
+    the JSON Lines form serves them in CSV."""
+    data = "".join(json.dumps(r) + "\n" for r in EDGE)
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules=EDGE_RULES, extra="    unlisted_columns: keep\n")
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    h = lambda v: recs[[r["id"] for r in recs].index(v)]  # noqa: E731
+    assert len(h(0)["u"]["a"]) == 16 and h(0)["u"]["a"] != "rawx0"
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert list(rows[0].keys()) == ["id", "l", "ll", "o", "u"]
+    for r, row in zip(recs, rows):
+        for k in ("l", "ll", "o", "u"):
+            if r.get(k) is None:
+                assert row[k] == "", (k, row)
+            else:
+                assert json.loads(row[k]) == r[k], (k, row)
+    assert rows[2]["u"] == "{}" and rows[2]["l"] == "[]"
+    for f in ("train.jsonl", "train.csv"):
+        d = read(s, f)
+        assert b"rawx" not in d and b"rawl" not in d and b"rawq" not in d
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"rawx" not in plain and b"rawl" not in plain
+    assert b"rawq" not in plain
+    if not HAVE_DUCKDB:
+        return
+    p = s.path("train.parquet")
+    assert describe(tmp_path, p) == [
+        ("id", "BIGINT"), ("l", "VARCHAR[]"), ("ll", "BIGINT[][]"),
+        ("o", "STRUCT(p STRUCT(q VARCHAR))"),
+        ("u", "STRUCT(a VARCHAR, b BIGINT)")]
+    got = duck(tmp_path, "SELECT to_json(u), u IS NULL, to_json(l), "
+               "l IS NULL, len(l), to_json(ll), to_json(o), o.p IS NULL "
+               "FROM read_parquet('%s') ORDER BY id" % p)
+    a0, q0 = h(0)["u"]["a"], h(0)["o"]["p"]["q"]
+    la, lb = h(0)["l"][0], h(5)["l"][0]
+    want = [
+        [{"a": a0, "b": 1}, False, [la, None], False, 2, [[1, 2], []],
+         {"p": {"q": q0}}, False],
+        [None, True, None, True, None, None, None, True],
+        [{"a": None, "b": None}, False, [], False, 0, [],
+         {"p": None}, True],
+        [None, True, None, True, None, None, None, True],
+        [{"a": None, "b": None}, False, [None], False, 1, [None, [None]],
+         {"p": {"q": None}}, False],
+        [{"a": None, "b": 5}, False, [lb], False, 1, [[3]],
+         {"p": {"q": None}}, False],
+    ]
+    dec = [[json.loads(v) if isinstance(v, str) else v for v in row]
+           for row in got]
+    assert dec == want, dec
+
+
+INCONSISTENT = [
+    {"id": 0, "m": {"x": 1}, "s": "rawstr0", "arr": [1, "rawa0"], "e": {},
+     "mix": [1, 2.5], "num": 1, "o": {"p": {"q": 1}}, "ea": []},
+    {"id": 1, "m": "rawm1", "s": {"k": "rawk1"}, "arr": [True], "e": {},
+     "mix": [3], "num": "rawnum1", "o": {"p": "rawp1"}, "ea": [[]]},
+    {"id": 2, "m": [1, {"y": "rawy2"}], "s": None, "arr": [], "e": None,
+     "mix": None, "num": 2.5, "o": {"p": [2]}, "ea": {}},
+]
+
+
+def test_inconsistent_paths_are_json_text(sandbox, tmp_path):
+    """A path that is an object in some records and a string or array in
+    others, an object only ever {}, mixed element kinds: a STRING column
+    (or element, or field) of the masked JSON text."""
+    data = "".join(json.dumps(r) + "\n" for r in INCONSISTENT)
+    rules = ("      id: keep\n      m: { method: hash }\n"
+             "      m.x: keep\n      \"m[]\": keep\n"
+             "      \"m[].y\": { method: hash }\n      s: { method: hash }\n"
+             "      s.k: { method: hash }\n      \"arr[]\": { method: hash }\n"
+             "      e: keep\n      \"mix[]\": keep\n"
+             "      num: { method: hash }\n      o.p: { method: hash }\n"
+             "      o.p.q: keep\n      \"o.p[]\": keep\n"
+             "      ea: keep\n      \"ea[]\": keep\n")
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules=rules)
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    for f in ("train.jsonl", "train.csv"):
+        assert b"raw" not in read(s, f), f
+    assert b"raw" not in parquet_plain(read(s, "train.parquet"))
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    for r, row in zip(recs, rows):
+        for k, v in r.items():
+            if v is None:
+                assert row[k] == ""
+            elif isinstance(v, str):
+                assert row[k] == v
+            elif not isinstance(v, (dict, list)):
+                assert json.loads(row[k]) == v
+            else:
+                assert json.loads(row[k]) == v
+    if not HAVE_DUCKDB:
+        return
+    p = s.path("train.parquet")
+    assert dict(describe(tmp_path, p)) == {
+        "id": "BIGINT", "m": "VARCHAR", "s": "VARCHAR",
+        "arr": "VARCHAR[]", "e": "VARCHAR", "mix": "DOUBLE[]",
+        "num": "VARCHAR", "o": "STRUCT(p VARCHAR)", "ea": "VARCHAR"}
+    got = duck(tmp_path, "SELECT m, s, to_json(arr), e, to_json(mix), num, "
+               "o.p, ea FROM read_parquet('%s') ORDER BY id" % p)
+
+    def text(v):  # a STRING leaf: a string itself, else its JSON text
+        return v if isinstance(v, str) or v is None else json.loads(v)
+
+    for r, row in zip(recs, got):
+        assert (r["m"] if isinstance(r["m"], str) else r["m"]) == (
+            row[0] if isinstance(r["m"], str) else json.loads(row[0]))
+        assert (row[1] if not isinstance(r["s"], dict)
+                else json.loads(row[1])) == r["s"]
+        arr = json.loads(row[2])
+        assert [a if isinstance(e, str) else json.loads(a)
+                for a, e in zip(arr, r["arr"])] == r["arr"]
+        assert (None if row[3] is None else json.loads(row[3])) == r["e"]
+        assert (None if row[4] is None else json.loads(row[4])) == r["mix"]
+        assert (row[5] if isinstance(r["num"], str)
+                else json.loads(row[5])) == r["num"]
+        p_ = r["o"]["p"]
+        assert (row[6] if isinstance(p_, str) else json.loads(row[6])) == p_
+        assert json.loads(row[7]) == r["ea"]
+    assert text(None) is None
+
+
+def test_hostile_shapes_never_crash_never_leak(sandbox, tmp_path):
+    """64 containers deep (the limit), 10,000-element arrays, objects wider
+    than a struct may be (keys that are data), columns with too many
+    leaves: served, read back, and no raw value of a masked field in any
+    byte of any form."""
+    deep = {"v": "rawdeepobj"}
+    for _ in range(62):
+        deep = {"d": deep}
+    recs = []
+    for i in range(3):
+        recs.append({
+            "id": i,
+            "deep": deep,
+            "many": [{"k": "rawmany%05d" % j, "n": j} for j in range(10000)],
+            "wide": {"key%04d" % j: "rawwide%04d" % j for j in range(300)},
+            "fit": {"key%03d" % j: "rawfit%03d" % j for j in range(256)},
+            "leafy": {c: {"f%03d" % j: "rawleafy%03d" % j
+                          for j in range(250)} for c in "abcde"},
+        })
+    data = "".join(json.dumps(r) + "\n" for r in recs)
+    rules = ("      id: keep\n"
+             "      \"%s.v\": { method: hash }\n"
+             "      \"many[].k\": { method: hash }\n"
+             "      \"many[].n\": keep\n"
+             "      \"wide.*\": { method: hash }\n"
+             "      \"fit.*\": { method: hash }\n"
+             "      \"leafy.*.*\": { method: hash }\n" % ".".join(
+                 ["deep"] + ["d"] * 62))
+    s = mount(sandbox, tmp_path, "jsonl, csv, parquet", data=data,
+              rules=rules)
+    got = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert len(got) == 3 and len(got[0]["many"]) == 10000
+    csv.field_size_limit(1 << 30)
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert len(rows) == 3
+    for r, row in zip(got, rows):
+        for k in ("deep", "many", "wide", "fit", "leafy"):
+            assert json.loads(row[k]) == r[k], k
+    for f in ("train.jsonl", "train.csv"):
+        assert b"raw" not in read(s, f), f
+    assert b"raw" not in parquet_plain(read(s, "train.parquet"))
+    if not HAVE_DUCKDB:
+        return
+    p = s.path("train.parquet")
+    types = dict(describe(tmp_path, p))
+    assert types["many"] == "STRUCT(k VARCHAR, n BIGINT)[]", types["many"]
+    assert types["wide"] == "VARCHAR", "over 256 keys: JSON text"
+    assert types["fit"].startswith("STRUCT(key000 VARCHAR"), "256: a struct"
+    assert types["leafy"] == "VARCHAR", "over 1,024 leaves: JSON text"
+    # 32 structs (the column's included), JSON text inside
+    assert types["deep"] == "STRUCT(d " * 32 + "VARCHAR" + ")" * 32, \
+        types["deep"]
+    q = ("SELECT len(many), many[10000].k, many[10000].n, json(wide), "
+         "fit.key255, deep%s FROM read_parquet('%s') ORDER BY id"
+         % (".d" * 32, p))
+    for r, row in zip(got, duck(tmp_path, q)):
+        assert row[:3] == [10000, r["many"][9999]["k"], 9999]
+        assert json.loads(row[3]) == r["wide"]
+        assert row[4] == r["fit"]["key255"]
+        inner = r["deep"]
+        for _ in range(32):
+            inner = inner["d"]
+        assert json.loads(row[5]) == inner
