@@ -835,3 +835,53 @@ def test_hostile_shapes_never_crash_never_leak(sandbox, tmp_path):
         for _ in range(32):
             inner = inner["d"]
         assert json.loads(row[5]) == inner
+
+
+def kq_records():
+    zips = ["10115"] * 3 + ["20095"] * 3 + ["99999"]
+    return "".join(json.dumps({"id": i, "user": {"zip": z, "email":
+                                                 "kq%d@raw.example" % i},
+                               "tags": ["t%d" % i]}) + "\n"
+                   for i, z in enumerate(zips))
+
+
+KQ_RULES = ("      id: keep\n      user.zip: keep\n"
+            "      user.email: { method: hash }\n      \"tags[]\": keep\n")
+
+
+@pytest.mark.parametrize("forms", ["jsonl, parquet, csv", "csv", "parquet"])
+def test_report_counts_a_nested_quasi_field_from_the_records(sandbox,
+                                                            tmp_path, forms):
+    """The forms' columns are top-level keys (user is one column); report
+    names a quasi field by its path (user.zip) and counts the masked
+    records, whatever forms are served."""
+    s = mount(sandbox, tmp_path, forms, data=kq_records(), rules=KQ_RULES)
+    s.unmount()
+    r = spotfs("report", "-c", s.config, "train.jsonl", "--quasi",
+               "user.zip", "--k", "2", "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["k_anonymous"] is False, out
+    assert (out["rows"], out["classes"], out["smallest"]) == (7, 3, 1), out
+    assert "kq0@raw.example" not in r.stdout
+    r = spotfs("report", "-c", s.config, "train.jsonl", "--quasi",
+               "user", "--k", "2")
+    assert r.returncode != 0, r.stdout
+    assert "holds an object or an array" in r.stdout + r.stderr
+
+
+def test_k_anonymity_on_a_nested_quasi_drops_the_record_in_every_form(
+        sandbox, tmp_path):
+    s = mount(sandbox, tmp_path, "jsonl, parquet, csv", data=kq_records(),
+              rules=KQ_RULES,
+              extra="    k_anonymity: { quasi: [user.zip], k: 2 }\n")
+    recs = [json.loads(x) for x in read(s, "train.jsonl").splitlines()]
+    assert [r["id"] for r in recs] == list(range(6))
+    rows = list(csv.DictReader(io.StringIO(read(s, "train.csv").decode())))
+    assert [int(r["id"]) for r in rows] == list(range(6))
+    assert [json.loads(r["user"]) for r in rows] == [r["user"] for r in recs]
+    plain = parquet_plain(read(s, "train.parquet"))
+    assert b"10115" in plain and b"99999" not in plain, "the lone class"
+    for f in ("train.jsonl", "train.csv"):
+        assert b"99999" not in read(s, f) and b"raw.example" not in read(s, f)
+    assert b"raw.example" not in plain
