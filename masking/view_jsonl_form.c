@@ -86,8 +86,8 @@ static bool vjl_form_is_int(const uint8_t *p, size_t n)
  * Whether value (p, n) of the masked record fits column c's shape at the
  * top (the writer checks the rest as it shreds).
  */
-static bool vjl_form_fits(const struct vjl_form *fm, size_t c,
-			  const uint8_t *p, size_t n)
+static bool vjl_form_fits(const struct vjl_form *fm, size_t c, const uint8_t *p,
+			  size_t n)
 {
 	const struct pq_shape *sh = &fm->fs.shapes[c];
 
@@ -389,8 +389,8 @@ int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
 	if (rc)
 		goto out;
 	view_sink_csv_injection(&sink, req->form, req->csv_injection);
-	if (fm.typed && pq_writer_set_shapes(sink.state, fm.fs.shapes,
-					     fm.fs.ncols)) {
+	if (fm.typed &&
+	    pq_writer_set_shapes(sink.state, fm.fs.shapes, fm.fs.ncols)) {
 		spot_err_set(err, "a JSON Lines shape the Parquet writer "
 				  "refuses");
 		rc = -EIO;

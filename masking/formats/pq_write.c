@@ -102,11 +102,10 @@ int pq_writer_set_shapes(struct pq_writer *x, const struct pq_shape *shapes,
 
 int pq_sh_ptype(uint8_t kind)
 {
-	return kind == PQ_SH_INT64    ? PQ_INT64
-	       : kind == PQ_SH_DOUBLE ? PQ_DOUBLE
-	       : kind == PQ_SH_BOOLEAN
-		       ? PQ_BOOLEAN
-		       : PQ_BYTE_ARRAY;
+	return kind == PQ_SH_INT64     ? PQ_INT64
+	       : kind == PQ_SH_DOUBLE  ? PQ_DOUBLE
+	       : kind == PQ_SH_BOOLEAN ? PQ_BOOLEAN
+				       : PQ_BYTE_ARRAY;
 }
 
 static int pq_wr_leaf_init(struct pq_wleaf *l)
@@ -416,8 +415,7 @@ static int pq_wr_rows(void *sink, const struct pipe_batch *b,
 		spot_err_set(err,
 			     "parquet: a value of column '%s' is not of its "
 			     "type (%s)",
-			     name,
-			     pq_wr_kind_name(x->nodes[x->top[bad]].kind));
+			     name, pq_wr_kind_name(x->nodes[x->top[bad]].kind));
 		rc = -EIO;
 	}
 	return rc;

@@ -63,8 +63,8 @@ struct pq_writer {
 	struct spot_arena a; /* the footer's tree, names, nodes' kids */
 	char **names;	     /* per column */
 	size_t *lens;
-	uint8_t *mode;	/* per column: enum pq_wmode */
-	uint32_t *top;	/* per column: its node */
+	uint8_t *mode; /* per column: enum pq_wmode */
+	uint32_t *top; /* per column: its node */
 	size_t ncols;
 	const struct pq_shape *shapes; /* pq_writer_set_shapes, or NULL */
 	size_t nshapes;
