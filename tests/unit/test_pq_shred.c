@@ -324,6 +324,54 @@ static void test_misfits(void)
 	      err.msg);
 }
 
+/*
+ * Hostile cells: every prefix of valid values and every byte replaced by
+ * a JSON delimiter is written or refused (-EIO), never read out of
+ * bounds (the sanitizers watch).
+ */
+static void test_mangled(void)
+{
+	static const char *const ok[] = {
+		"[{\"role\":\"u\",\"content\":\"h\\\"i\"},null,{}]",
+		"[[1,2],[],null,[null,-3]]",
+	};
+	static const char subst[] = "{}[]\",:\\ n";
+	const struct pq_shape *sh[] = { &shapes[2], &shapes[3] };
+	char buf[128];
+	unsigned crashes = 0, refused = 0, total = 0;
+	int rc;
+
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = strlen(ok[k]);
+		struct spot_err err;
+
+		for (size_t cut = 0; cut <= n; cut++) {
+			memcpy(buf, ok[k], cut);
+			buf[cut] = 0;
+			memset(&err, 0, sizeof(err));
+			rc = one(sh[k], buf, &err);
+
+			total++;
+			refused += rc == -EIO;
+			crashes += rc != 0 && rc != -EIO;
+		}
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < sizeof(subst) - 1; j++) {
+				memcpy(buf, ok[k], n + 1);
+				buf[i] = subst[j];
+				memset(&err, 0, sizeof(err));
+				rc = one(sh[k], buf, &err);
+
+				total++;
+				refused += rc == -EIO;
+				crashes += rc != 0 && rc != -EIO;
+			}
+	}
+	CHECK(!crashes && refused > 0 && refused < total,
+	      "mangled cells: %u of %u refused, none otherwise failed", refused,
+	      total);
+}
+
 /* A shape of depth d (a chain of structs). */
 static void test_depth(void)
 {
@@ -362,6 +410,7 @@ int main(void)
 	test_levels(tmp && *tmp ? tmp : "/tmp");
 	test_list_cells();
 	test_misfits();
+	test_mangled();
 	test_depth();
 	return check_done();
 }
