@@ -50,17 +50,44 @@ static int pq_js_str(struct pq_js *s, bool *esc)
 
 	*esc = false;
 	while (i < s->n) {
-		if (s->p[i] == '"') {
-			s->i = i + 1;
+		const uint8_t *q = memchr(s->p + i, '"', s->n - i);
+		size_t j, k;
+
+		if (!q)
+			return -EDOM;
+		j = (size_t)(q - s->p);
+		for (k = j; k > s->i + 1 && s->p[k - 1] == '\\'; k--)
+			;
+		if ((j - k) % 2 == 0) { /* not escaped itself */
+			*esc = memchr(s->p + s->i + 1, '\\', j - s->i - 1) !=
+			       NULL;
+			s->i = j + 1;
 			return 0;
 		}
-		if (s->p[i] == '\\') {
-			*esc = true;
-			i++;
-		}
-		i++;
+		i = j + 1;
 	}
 	return -EDOM;
+}
+
+/* Bytes that end a number or a literal. */
+static bool pq_js_delim(uint8_t c)
+{
+	switch (c) {
+	case ',':
+	case ']':
+	case '}':
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
+	case '"':
+	case '{':
+	case '[':
+	case ':':
+		return true;
+	default:
+		return false;
+	}
 }
 
 /* Past a number or a literal: bytes up to a delimiter. */
@@ -68,7 +95,7 @@ static int pq_js_atom(struct pq_js *s)
 {
 	size_t i = s->i;
 
-	while (i < s->n && !strchr(",]} \t\n\r\"{[:", s->p[i]))
+	while (i < s->n && !pq_js_delim(s->p[i]))
 		i++;
 	if (i == s->i)
 		return -EDOM;
@@ -140,7 +167,7 @@ static bool pq_js_lit(struct pq_js *s, const char *lit)
 
 	if (s->n - s->i < n || memcmp(s->p + s->i, lit, n))
 		return false;
-	if (i < s->n && !strchr(",]} \t\n\r", s->p[i]))
+	if (i < s->n && !pq_js_delim(s->p[i]))
 		return false;
 	s->i = i;
 	return true;
