@@ -199,7 +199,9 @@ size_t pq_view_src_ranges(const struct pq_view *v, struct pq_range *out,
 /*
  * A pipe sink that appends the kept rows as a whole Parquet file to out:
  * every column a nullable BYTE_ARRAY STRING (PIPE_NULL cells are nulls, any
- * other cell its text), snappy pages, dictionary encoding where it pays,
+ * other cell its text; a PIPE_F_TYPED column INT64, DOUBLE or LIST of
+ * STRING; a column given a shape that tree: pq_writer_set_shapes), snappy
+ * pages, dictionary encoding where it pays,
  * row groups of up to 122,880 rows (or 64 MiB), no statistics but null
  * counts. Give pq_sink_ops a writer from pq_writer_new.
  */
