@@ -111,12 +111,13 @@ bool jsonl_paths_is_leaf(const struct jsonl_paths *t, uint32_t n);
  * for numbers JSONL_K_BIGINT when one is an integer literal of more than
  * 18 characters (it may not fit an int64) and JSONL_K_FRAC when one has
  * a fraction or an exponent; JSONL_K_EMPTY_OBJ when an empty container
- * is {} (JSONL_K(JSONL_EMPTY) alone: only []).
+ * is {} and JSONL_K_EMPTY_ARR when one is [] (both can be seen).
  */
 #define JSONL_K(kind) (1u << (kind))
 #define JSONL_K_BIGINT (1u << 6)
 #define JSONL_K_FRAC (1u << 7)
 #define JSONL_K_EMPTY_OBJ (1u << 8)
+#define JSONL_K_EMPTY_ARR (1u << 9)
 #define JSONL_INT64_DIGITS 18
 unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n);
 /*

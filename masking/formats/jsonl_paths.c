@@ -200,6 +200,7 @@ enum jsonl_err jsonl_paths_child(struct jsonl_paths *t, bool add,
 	nd->parent = parent;
 	nd->is_arr = is_arr;
 	nd->leaf = false;
+	nd->kinds = 0; /* past the first 64, realloc'd memory */
 	nd->tag = -1;
 	nd->hash = h;
 	nd->seg_off = t->segs.len;

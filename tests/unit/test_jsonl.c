@@ -298,7 +298,8 @@ static void test_kinds(void)
 	CHECK(n == 2 &&
 		      jsonl_paths_kinds(t, ls[0].node) ==
 			      (JSONL_K(JSONL_EMPTY) | JSONL_K_EMPTY_OBJ) &&
-		      jsonl_paths_kinds(t, ls[1].node) == JSONL_K(JSONL_EMPTY),
+		      jsonl_paths_kinds(t, ls[1].node) ==
+			      (JSONL_K(JSONL_EMPTY) | JSONL_K_EMPTY_ARR),
 	      "{} is marked apart from []");
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
