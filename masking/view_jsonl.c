@@ -438,6 +438,16 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 	return is_rec;
 }
 
+bool vjl_plan_filters(const struct vjl_plan *wp)
+{
+	return wp->plan->row_fn != NULL;
+}
+
+void vjl_plan_restart(struct vjl_plan *wp)
+{
+	memset(wp->occ_rec, 0, wp->b.ncols * sizeof(*wp->occ_rec));
+}
+
 /* Step 2 for part p with wp. */
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m)

@@ -312,11 +312,97 @@ static void vjl_form_fini(struct vjl_form *fm)
 	pthread_mutex_destroy(&fm->v.mu);
 }
 
+/*
+ * The paths of the records the forms serve, into *out (tagged like the
+ * file's): with a row filter (row(), sample:, k_anonymity) or a limit,
+ * the columns and their shapes must come from the served records alone,
+ * or a header or a Parquet schema would name the keys (keys can be data:
+ * "votes": {"Jasmine Payne": 1}) or the kinds of values of records that
+ * are not served. Every record is masked as the rows will be (vjl_line)
+ * and a kept one's source is discovered again; the pass after masks them
+ * again, from the same record numbers, so a kept record that brings a
+ * key this pass did not see fails the build (JSONL_E_STALE), never
+ * serves it.
+ */
+static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
+			   struct spot_err *err)
+{
+	struct view_req q = *fm->v.req;
+	const struct view_req *req = fm->v.req;
+	struct jsonl_parser *dp = NULL;
+	struct jsonl_paths *t = NULL;
+	struct vjl_reader r;
+	uint64_t rec = 0, line = 1, kept = 0;
+	const uint8_t *p;
+	size_t n, bom;
+	bool lf;
+	int rc;
+
+	q.record = NULL; /* the export review records the served rows once */
+	fm->v.req = &q;
+	vjl_reader_init(&r, req->fd, 0, 0, &fm->rbuf);
+	rc = jsonl_paths_new(&t);
+	if (!rc)
+		rc = jsonl_parser_new(t, true, &dp);
+	if (rc) {
+		spot_err_set(err, "out of memory");
+		goto out;
+	}
+	while (kept < fm->limit && (rc = vjl_next(&r, &p, &n, &lf)) == 1) {
+		if (!(line & 1023) &&
+		    (rc = spot_progress_check(fm->v.prog, err)))
+			break;
+		bom = vjl_bom(&fm->whole, line, p, n);
+		spot_buf_reset(&fm->mline);
+		rc = vjl_line(&fm->v, fm->wp, p, n, bom, rec, line, &fm->mline,
+			      err);
+		if (rc < 0)
+			break;
+		rec += rc > 0;
+		if (rc == 1) {
+			kept++;
+			rc = jsonl_parse(dp, p + bom, n - bom);
+			if (rc < 0) { /* parsed once already: never */
+				spot_err_set(err, "line %llu: %s",
+					     (unsigned long long)line,
+					     jsonl_err_text(JSONL_E_STALE));
+				rc = rc == -ENOMEM ? rc : -EIO;
+				break;
+			}
+		}
+		line++;
+		rc = 0;
+	}
+	if (rc == -E2BIG) {
+		spot_err_set(err, "line %llu: %s", (unsigned long long)line,
+			     jsonl_err_text(JSONL_E_TOO_LONG));
+		rc = -EIO;
+	} else if (rc < 0 && !err->msg[0]) {
+		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
+	}
+	if (!rc && (rc = jsonl_paths_tags_from(t, fm->v.paths))) {
+		spot_err_set(err, "%s",
+			     rc == -ENOMEM ? "out of memory"
+					   : jsonl_err_text(JSONL_E_STALE));
+		rc = rc == -ENOMEM ? rc : -EIO;
+	}
+out:
+	jsonl_parser_free(dp);
+	fm->v.req = req;
+	vjl_plan_restart(fm->wp);
+	if (rc)
+		jsonl_paths_free(t);
+	else
+		*out = t;
+	return rc;
+}
+
 /* Discover the paths (step 1, in parallel), bind the plan, the columns. */
 static int vjl_form_open(struct vjl_form *fm, const struct view_req *req,
 			 struct spot_err *err)
 {
 	size_t threads = req->threads ? req->threads : 1, nwp = 0;
+	struct jsonl_paths *served = NULL;
 	struct stat sb;
 	int rc;
 
@@ -339,9 +425,13 @@ static int vjl_form_open(struct vjl_form *fm, const struct view_req *req,
 	rc = vjl_step1(&fm->v, fm->v.nparts > 1 ? threads : 1, err);
 	if (!rc)
 		rc = vjl_plans(&fm->v, 1, &fm->wp, &nwp, err);
+	if (!rc && (vjl_plan_filters(fm->wp) || fm->limit != UINT64_MAX))
+		rc = vjl_form_served(fm, &served, err);
 	if (rc)
 		return rc;
-	rc = vjl_fschema_make(&fm->fs, fm->v.paths, fm->wp, fm->typed);
+	rc = vjl_fschema_make(&fm->fs, served ? served : fm->v.paths, fm->wp,
+			      fm->typed);
+	jsonl_paths_free(served);
 	if (rc == -ENOMEM)
 		spot_err_set(err, "out of memory");
 	else if (rc)

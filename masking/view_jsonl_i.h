@@ -117,6 +117,11 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
 	      struct spot_err *err);
 void vjl_plan_free(struct vjl_plan *wp);
+/* Whether wp's plan drops records (row(), sample:, k_anonymity). */
+bool vjl_plan_filters(const struct vjl_plan *wp);
+/* Forget which record wp masked last: the next vjl_line of record 0 is
+ * masked as a first pass over the file masks it. */
+void vjl_plan_restart(struct vjl_plan *wp);
 /*
  * Whether every transform of column col keeps its value's type (built-in
  * methods that say so, no Lua); *none when it has no transform at all

@@ -331,15 +331,7 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 	 * as for a record without it, while what it serves under it sets
 	 * the record apart. Which record and field is not said: the paths
 	 * under it are keys of the data. */
-	for (size_t c = 0; c < ncols; c++) {
-		if (kan_through_array(&cols[c], quasi, n)) {
-			spot_err_set(err,
-				     "%s: k_anonymity: quasi column '%s', or a "
-				     "field above it, is an array in some "
-				     "record: records cannot be counted by it",
-				     view, quasi);
-			return -EIO;
-		}
+	for (size_t c = 0; c < ncols; c++)
 		if (kan_under(&cols[c], quasi, n)) {
 			spot_err_set(err,
 				     "%s: k_anonymity: quasi column '%s' holds "
@@ -349,7 +341,17 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 				     view, quasi);
 			return -EIO;
 		}
-	}
+	/* A field above it held as an array: its value is at another path
+	 * ("addr[].zip" for "addr.zip"). */
+	for (size_t c = 0; c < ncols; c++)
+		if (kan_through_array(&cols[c], quasi, n)) {
+			spot_err_set(err,
+				     "%s: k_anonymity: a field above quasi "
+				     "column '%s' is an array in some record: "
+				     "records cannot be counted by it",
+				     view, quasi);
+			return -EIO;
+		}
 	return 0;
 }
 

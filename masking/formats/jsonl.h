@@ -142,6 +142,13 @@ unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
 /* A value per node for the caller (view_jsonl: the column); -1 unset. */
 void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag);
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n);
+/*
+ * Give every node of t the tag of the node of from at its path (t holds
+ * some of from's paths: the records a filter kept). 0, -ENOMEM, or
+ * -ENOENT when a path of t is not in from.
+ */
+int jsonl_paths_tags_from(struct jsonl_paths *t,
+			  const struct jsonl_paths *from);
 /* The parent of node n (JSONL_ROOT for the root itself). */
 uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n);
 /* Whether node n is the elements of an array (its segment is "[]"). */

@@ -286,7 +286,7 @@ static void test_quasi_check(void)
 	err.msg[0] = 0;
 	CHECK(plan_kanon_quasi_check("j", "addr.zip", up, 8, true, &err) ==
 			      -EIO &&
-		      strstr(err.msg, "a field above it, is an array"),
+		      strstr(err.msg, "a field above quasi column"),
 	      "addr held as an array beside addr.zip (%s)", err.msg);
 	CHECK(plan_kanon_quasi_check("j", "a.b.c", up, 8, true, &err) == -EIO &&
 		      plan_kanon_quasi_check("j", "e.f.g", up, 8, true, &err) ==
