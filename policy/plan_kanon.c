@@ -274,10 +274,11 @@ static bool kan_under(const struct pipe_col *c, const char *q, size_t n)
 }
 
 /*
- * Whether column c is the field path (q, n), or one under it, once its
- * "[]" are left out, and holds at least one: a record holding the quasi
- * field (or a field above it, "addr" for "addr.zip") as an array serves
- * the value at "addr[].zip", a path other than the quasi's.
+ * Whether column c is the field path (q, n), one under it or one above
+ * it, once its "[]" are left out, and holds at least one: a record
+ * holding the quasi field (or a field above it, "addr" for "addr.zip")
+ * as an array serves the value at "addr[].zip" or "addr[]", paths other
+ * than the quasi's.
  */
 static bool kan_through_array(const struct pipe_col *c, const char *q, size_t n)
 {
@@ -298,7 +299,12 @@ static bool kan_through_array(const struct pipe_col *c, const char *q, size_t n)
 		i++;
 		j++;
 	}
-	return arr && j == n && (i == c->name_len || c->name[i] == '.');
+	if (!arr)
+		return false;
+	if (j == n) /* the quasi's path, or one under it */
+		return i == c->name_len || c->name[i] == '.';
+	/* a field above it held as an array of scalars: "addr[]" */
+	return i == c->name_len && q[j] == '.';
 }
 
 int plan_kanon_quasi_check(const char *view, const char *quasi,

@@ -296,6 +296,18 @@ static void test_quasi_check(void)
 	      "any level above, several arrays, a quasi held as an object");
 	CHECK(!plan_kanon_quasi_check("j", "h.zip", up, 8, true, &err),
 	      "h[].zipcode and hx[].zip are other fields");
+	struct pipe_col sc[] = {
+		QC("addr.zip", PIPE_TEXT, 0),
+		QC("addr[]", PIPE_TEXT, 0),
+		QC("ad[]", PIPE_TEXT, 0),
+	};
+	CHECK(plan_kanon_quasi_check("j", "addr.zip", sc, 2, true, &err) ==
+			      -EIO &&
+		      !plan_kanon_quasi_check("j", "addr.zip", sc + 1, 2, false,
+					      &err),
+	      "an array of scalars above the quasi (round 9, finding 4)");
+	CHECK(!plan_kanon_quasi_check("j", "addr.zip", sc + 2, 1, true, &err),
+	      "ad[] is not above addr.zip");
 	CHECK(!plan_kanon_quasi_check("c", "addr.zip", up, 8, false, &err),
 	      "CSV and Parquet: column names are not field paths");
 }
