@@ -582,7 +582,8 @@ KANON_STATEFUL = (
 
 
 @pytest.mark.parametrize("fmt,form", [("csv", "csv"), ("jsonl", "jsonl"),
-                                      ("csv", "parquet")])
+                                      ("csv", "parquet"), ("sqlite", "csv"),
+                                      ("sqlite", "db")])
 def test_held_kanon_stateful_row_filter_serves_no_class_of_one(sandbox, fmt,
                                                               form, tmp_path):
     """quasi [zip], k 2: three records with 11111, two (ids 20, 21) with
@@ -617,6 +618,41 @@ def kanon_stateful(sandbox, fmt, form, tmp_path):
     s = sandbox()
     recs = [{"id": i, "zip": "11111"} for i in range(3)]
     recs += [{"id": 20, "zip": "99999"}, {"id": 21, "zip": "99999"}]
+    if fmt == "sqlite":
+        import sqlite3
+        db = sqlite3.connect(os.path.join(s.src, "k.db"))
+        db.execute("CREATE TABLE t (id INTEGER, zip TEXT)")
+        db.executemany("INSERT INTO t VALUES (?, ?)",
+                       [(r["id"], r["zip"]) for r in recs])
+        db.commit()
+        db.close()
+        p = write_lua(s, KANON_STATEFUL)
+        s.write_config(
+            "source: @SRC@\ndatasets:\n  k.db:\n    policy: %s\n"
+            "    tables:\n      t:\n"
+            "        k_anonymity: { quasi: [zip], k: 2 }\n"
+            "        columns: { id: keep, zip: keep }\n" % p)
+        s.mount()
+        if form == "db":
+            import shutil
+            import sqlite3
+            dst = str(tmp_path / "out.db")
+            shutil.copy(s.path("k.db"), dst)
+            c = sqlite3.connect(dst)
+            rows = [[str(a), b] for a, b in
+                    c.execute("SELECT id, zip FROM t")]
+            c.close()
+        else:
+            import csv
+            import io
+            out = read_or_err(s, "k/t.csv")
+            assert not out.startswith(b"error"), out
+            rows = [[r["id"], r["zip"]]
+                    for r in csv.DictReader(io.StringIO(out.decode()))]
+        zips = [z for _, z in rows]
+        assert zips.count("11111") == 3, rows
+        assert not [z for z in set(zips) if zips.count(z) < 2], rows
+        return
     if fmt == "csv":
         s.write("k.csv", "id,zip\n" + "".join(
             "%d,%s\n" % (r["id"], r["zip"]) for r in recs))
