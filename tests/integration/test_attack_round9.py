@@ -956,3 +956,48 @@ def test_finding_kanon_stateful_column_function_serves_a_class_of_one(
     pass, or the counted values reused, or the build fails closed when a
     served quasi value was not counted)."""
     kanon_column(sandbox, fmt, form, tmp_path)
+
+
+@pytest.mark.parametrize("form", ["csv", "db"])
+def test_finding_sqlite_kanon_stateful_column_function_serves_a_class_of_one(
+        sandbox, form, tmp_path):
+    """The stateful column function of the test above on a SQLite table's
+    quasi column: the table CSV (k/t.csv) and the served k.db both hold
+    record 20 alone with 99999 and record 21 alone with 55555 under k 2.
+    Same README sentences. Expected: no class under k."""
+    import csv
+    import io
+    import shutil
+    import sqlite3
+    s = sandbox()
+    db = sqlite3.connect(os.path.join(s.src, "k.db"))
+    db.execute("CREATE TABLE t (id INTEGER, zip TEXT)")
+    db.executemany("INSERT INTO t VALUES (?, ?)",
+                   [(0, "11111"), (1, "11111"), (2, "11111"),
+                    (20, "99999"), (21, "99999")])
+    db.commit()
+    db.close()
+    p = write_lua(s, KANON_STATEFUL_COLUMN)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  k.db:\n    policy: %s\n"
+        "    tables:\n      t:\n"
+        "        k_anonymity: { quasi: [zip], k: 2 }\n"
+        "        columns: { id: keep, zip: { policy: zip } }\n" % p)
+    s.mount()
+    if form == "db":
+        dst = str(tmp_path / "out.db")
+        try:
+            shutil.copy(s.path("k.db"), dst)
+        except OSError:
+            return
+        c = sqlite3.connect(dst)
+        rows = [[str(a), b] for a, b in c.execute("SELECT id, zip FROM t")]
+        c.close()
+    else:
+        out = read_or_err(s, "k/t.csv")
+        if out.startswith(b"error"):
+            return
+        rows = [[r["id"], r["zip"]]
+                for r in csv.DictReader(io.StringIO(out.decode()))]
+    zips = [z for _, z in rows]
+    assert not [z for z in set(zips) if zips.count(z) < 2], rows
