@@ -1001,3 +1001,34 @@ def test_finding_sqlite_kanon_stateful_column_function_serves_a_class_of_one(
                 for r in csv.DictReader(io.StringIO(out.decode()))]
     zips = [z for _, z in rows]
     assert not [z for z in set(zips) if zips.count(z) < 2], rows
+
+
+def test_held_lua_fpe_scramble_serve_only_ascii(sandbox):
+    """The Lua built-ins mask.fpe (digits, alnum, luhn, iban) and
+    mask.scramble on the odd Unicode values: only ASCII is served."""
+    s = sandbox()
+    s.write("f.csv", odd_csv())
+    p = write_lua(s, (
+        "columns = {\n"
+        "  a = function(v) return mask.fpe(v) end,\n"
+        "  b = function(v) return mask.fpe(v, 'alnum') end,\n"
+        "  c = function(v) return mask.fpe(v, {luhn = true}) end,\n"
+        "  d = function(v) return mask.fpe(v, {iban = true}) end,\n"
+        "  e = function(v) return mask.scramble(v) end,\n"
+        "}\n"))
+    # one column per function: the same value five times
+    lines = odd_csv().decode().splitlines()
+    out = ["id,a,b,c,d,e"]
+    for line in lines[1:]:
+        i, v = line.split(",", 1)
+        out.append(",".join([i] + [v] * 5))
+    s.write("f.csv", "\n".join(out) + "\n")
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  f.csv:\n    policy: %s\n"
+        "    columns: { id: keep, a: { policy: a }, b: { policy: b },"
+        " c: { policy: c }, d: { policy: d }, e: { policy: e } }\n" % p)
+    s.mount()
+    got = read_or_err(s, "f.csv")
+    assert not got.startswith(b"error"), got
+    bad = [l for l in got.splitlines() if not l.isascii()]
+    assert not bad, bad[:3]
