@@ -42,9 +42,51 @@ struct vjl_form {
 	struct spot_buf mline; /* the masked record */
 	struct spot_buf dec;
 	struct vjl_fschema fs; /* the form's columns and shapes */
+	uint64_t *served;      /* vjl_form_served: bit r, record r kept */
+	uint64_t nserved;      /* records it saw */
+	uint64_t nserved_cap;  /* words of served */
 	bool typed;	       /* Parquet: shapes */
 	uint64_t line, rec, kept, limit, nlines;
 };
+
+/* Note that the first pass kept record rec or not. 0 or -ENOMEM. */
+static int vjl_form_note(struct vjl_form *fm, uint64_t rec, bool kept)
+{
+	if (rec / 64 >= fm->nserved_cap) {
+		uint64_t cap = fm->nserved_cap ? fm->nserved_cap * 2 : 1024;
+		uint64_t *nb;
+
+		while (rec / 64 >= cap)
+			cap *= 2;
+		nb = realloc(fm->served, cap * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		memset(nb + fm->nserved_cap, 0,
+		       (cap - fm->nserved_cap) * sizeof(*nb));
+		fm->served = nb;
+		fm->nserved_cap = cap;
+	}
+	if (kept)
+		fm->served[rec / 64] |= 1ull << (rec % 64);
+	fm->nserved = rec + 1;
+	return 0;
+}
+
+/*
+ * Whether the second pass decides on record rec as the first did. A
+ * policy keeping state between records (a Lua global counting calls)
+ * could keep a record on one pass and drop it on the other: the columns
+ * would then name keys of a record not served, or a row be served whose
+ * keys the columns never saw. Either fails the build.
+ */
+static bool vjl_form_agrees(const struct vjl_form *fm, uint64_t rec, bool kept)
+{
+	if (!fm->served)
+		return true; /* one pass: nothing to agree with */
+	if (rec >= fm->nserved)
+		return false;
+	return !!(fm->served[rec / 64] & (1ull << (rec % 64))) == kept;
+}
 
 /* ---- the rows ---- */
 
@@ -255,6 +297,14 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 			      &fm->mline, err);
 		if (rc < 0)
 			return rc;
+		if (rc && !vjl_form_agrees(fm, fm->rec, rc == 1)) {
+			spot_err_set(err,
+				     "line %llu: the row filter decided "
+				     "otherwise than on the first pass (a "
+				     "policy keeping state between records?)",
+				     (unsigned long long)fm->line);
+			return -EIO;
+		}
 		if (rc)
 			fm->rec++;
 		if (rc == 1) {
@@ -296,6 +346,7 @@ static void vjl_form_fini(struct vjl_form *fm)
 {
 	vjl_plan_free(fm->wp);
 	vjl_fschema_fini(&fm->fs);
+	free(fm->served);
 	spot_buf_fini(&fm->rbuf);
 	spot_buf_fini(&fm->mline);
 	spot_buf_fini(&fm->dec);
@@ -358,6 +409,11 @@ static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
 			      err);
 		if (rc < 0)
 			break;
+		if (rc > 0 && vjl_form_note(fm, rec, rc == 1)) {
+			spot_err_set(err, "out of memory");
+			rc = -ENOMEM;
+			break;
+		}
 		rec += rc > 0;
 		if (rc == 1) {
 			kept++;
