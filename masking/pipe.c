@@ -108,6 +108,8 @@ static int pipe_apply(const struct pipe_plan *plan, struct pipe_batch *b,
 		if (rc)
 			return rc;
 	}
+	if (plan && plan->post_fn)
+		return plan->post_fn(plan->post_arg, b, err);
 	return 0;
 }
 

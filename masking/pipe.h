@@ -132,6 +132,13 @@ struct pipe_plan {
 	 */
 	const size_t *pinned;
 	size_t npinned;
+	/*
+	 * Called with each batch once every transform has run, before the
+	 * sink: what will be served, to check (k_anonymity: the quasi cells
+	 * are those its row filter decided on). Nonzero fails the build.
+	 */
+	pipe_row_fn post_fn;
+	void *post_arg;
 };
 
 /* A format reader. */

@@ -39,6 +39,15 @@ struct kan_view {
 	char *name;
 	struct kan_class *slots;
 	size_t cap, used;
+	/*
+	 * Per row number, what the count saw: 0 for a row the row filter
+	 * dropped, else the first bytes of its class key with the low bit
+	 * set. The build must see the same for every row, or a policy that
+	 * keeps state between rows (a Lua counter) could move a row out of
+	 * its class after it was counted, and leave a class under k served.
+	 */
+	uint32_t *seen;
+	uint64_t nseen, capseen;
 };
 
 struct plan_kanon {
@@ -81,6 +90,7 @@ void plan_kanon_free(struct plan_kanon *k)
 	for (size_t i = 0; i < k->nviews; i++) {
 		free(k->views[i].name);
 		free(k->views[i].slots);
+		free(k->views[i].seen);
 	}
 	free(k->views);
 	sodium_memzero(k->hkey, sizeof(k->hkey));
@@ -214,6 +224,55 @@ static void kan_key(const struct plan_kwrap *w, const struct pipe_batch *b,
 	crypto_generichash_final(&st, key, KAN_KEY_LEN);
 }
 
+/* What the count saw of row rec (counting, under the lock). */
+static int kan_seen_set(struct kan_view *v, uint64_t rec, uint32_t what,
+			struct spot_err *err)
+{
+	if (rec >= v->capseen) {
+		uint64_t cap = v->capseen ? v->capseen : 4096;
+		uint32_t *n;
+
+		while (cap <= rec)
+			cap *= 2;
+		n = cap < SIZE_MAX / sizeof(*n)
+			    ? realloc(v->seen, cap * sizeof(*n))
+			    : NULL;
+		if (!n) {
+			spot_err_set(err, "out of memory");
+			return -ENOMEM;
+		}
+		memset(n + v->capseen, 0, (cap - v->capseen) * sizeof(*n));
+		v->seen = n;
+		v->capseen = cap;
+	}
+	v->seen[rec] = what;
+	if (v->nseen <= rec)
+		v->nseen = rec + 1;
+	return 0;
+}
+
+/* The build saw of row rec what the count did; else -EIO. */
+static int kan_seen_same(const struct kan_view *v, uint64_t rec, uint32_t what,
+			 struct spot_err *err)
+{
+	if (rec < v->nseen && v->seen[rec] == what)
+		return 0;
+	spot_err_set(err,
+		     "k_anonymity: row %llu: the row filter or a quasi "
+		     "column's masked value differs between the count and the "
+		     "build (a policy that keeps state between rows?): not "
+		     "served",
+		     (unsigned long long)rec + 1);
+	return -EIO;
+}
+
+static uint32_t kan_seen_of(const uint8_t key[KAN_KEY_LEN])
+{
+	return ((uint32_t)key[0] | (uint32_t)key[1] << 8 |
+		(uint32_t)key[2] << 16 | (uint32_t)key[3] << 24) |
+	       1u;
+}
+
 static int kan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 {
 	struct plan_kwrap *w = arg;
@@ -233,15 +292,25 @@ static int kan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 		pthread_mutex_lock(&w->k->lock);
 	for (size_t r = 0; !rc && r < b->nrows; r++) {
 		const struct kan_class *c;
+		uint64_t rec = b->first_row + r;
 
-		if (!b->keep[r])
+		if (!b->keep[r]) {
+			rc = w->k->filtering ? kan_seen_same(w->v, rec, 0, err)
+					     : kan_seen_set(w->v, rec, 0, err);
 			continue;
+		}
 		kan_key(w, b, r, key);
 		if (!w->k->filtering) {
 			rc = kan_count(w->v, key, err);
+			if (!rc)
+				rc = kan_seen_set(w->v, rec, kan_seen_of(key),
+						  err);
 			b->keep[r] = 0; /* counting serves nothing */
 			continue;
 		}
+		rc = kan_seen_same(w->v, rec, kan_seen_of(key), err);
+		if (rc)
+			break;
 		c = kan_find(w->v, key);
 		if (!c || c->count < w->min) {
 			b->keep[r] = 0; /* fewer than k: not served */
@@ -251,6 +320,30 @@ static int kan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 	if (!w->k->filtering)
 		pthread_mutex_unlock(&w->k->lock);
 	__atomic_add_fetch(&w->k->suppressed, dropped, __ATOMIC_RELAXED);
+	return rc;
+}
+
+/*
+ * After every transform (pipe_plan.post_fn): the quasi cells served are
+ * those the filter counted. A transform that keeps state (a Lua counter)
+ * could serve another value than the one it gave the filter, moving the
+ * row out of the class it was let through in.
+ */
+static int kan_post_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
+{
+	struct plan_kwrap *w = arg;
+	uint8_t key[KAN_KEY_LEN];
+	int rc = 0;
+
+	if (!w->k->filtering)
+		return 0;
+	for (size_t r = 0; !rc && r < b->nrows; r++) {
+		if (!b->keep[r])
+			continue;
+		kan_key(w, b, r, key);
+		rc = kan_seen_same(w->v, b->first_row + r, kan_seen_of(key),
+				   err);
+	}
 	return rc;
 }
 
@@ -416,6 +509,9 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 		free(w->v->slots);
 		w->v->slots = NULL;
 		w->v->cap = w->v->used = 0;
+		free(w->v->seen);
+		w->v->seen = NULL;
+		w->v->nseen = w->v->capseen = 0;
 		pthread_mutex_unlock(&k->lock);
 	}
 	if (!w->v) {
@@ -429,6 +525,8 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 	w->inner_arg = pipe->row_arg;
 	pipe->row_fn = kan_row_fn;
 	pipe->row_arg = w;
+	pipe->post_fn = kan_post_fn;
+	pipe->post_arg = w;
 	/* The filter decided on these cells as served: no later stage (a
 	 * generated column recomputed from masked values) may change them. */
 	pipe->pinned = w->qcol;

@@ -456,7 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pipe_xform xf[32];
 	struct pipe_plan plan, half,
-		filter = { fuzz_row, NULL, NULL, 0, NULL, 0 };
+		filter = { fuzz_row, NULL, NULL, 0, NULL, 0, NULL, NULL };
 	struct spot_err err;
 	struct pq_file *f;
 	uint64_t data_end = data_end_of(data, size);

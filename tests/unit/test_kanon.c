@@ -179,12 +179,24 @@ static void test_filter(void)
 	      (unsigned long long)plan_kanon_suppressed(k));
 	free(out);
 
-	/* A row the count never saw is not served either. */
+	/* Rows the count never saw, or saw in another class: the build
+	 * fails, nothing is served. */
 	put("data/data.csv", "id,zip,age\n1,94107,31\n2,94110,35\n"
 			     "3,94103,39\n7,77777,77\n");
 	out = build(&b, &rc, &err);
-	CHECK(rc == 0 && out && !strstr(out, "777**"),
-	      "an uncounted class is dropped");
+	CHECK(rc == -EIO && strstr(err.msg, "differs between the count and"),
+	      "a row the count saw in another class fails the build (%s)",
+	      err.msg);
+	free(out);
+	{
+		char more[sizeof(data) + 16];
+
+		snprintf(more, sizeof(more), "%s7,77777,77\n", data);
+		put("data/data.csv", more);
+	}
+	out = build(&b, &rc, &err);
+	CHECK(rc == -EIO && strstr(err.msg, "row 7:"),
+	      "a row the count never saw fails the build (%s)", err.msg);
 	free(out);
 	put("data/data.csv", data);
 

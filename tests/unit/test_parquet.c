@@ -1322,7 +1322,7 @@ static void test_synthetic(const char *tmpdir)
 	/* n: text outputs make a STRING column; s: a NULL output. */
 	struct pipe_xform xf[2] = { { 0, syn_fn, (void *)"n", false, false },
 				    { 1, syn_fn, NULL, true, false } };
-	struct pipe_plan plan = { NULL, NULL, xf, 2, NULL, 0 };
+	struct pipe_plan plan = { NULL, NULL, xf, 2, NULL, 0, NULL, NULL };
 	struct spot_err err = { { 0 } };
 	struct pq_file *f = NULL, *g = NULL;
 	struct pq_view *v = NULL;
@@ -1479,7 +1479,9 @@ static int layout_try(const char *path, int col, struct pq_range *rs,
 		      size_t *nrs, struct spot_err *err)
 {
 	struct pipe_xform xf = { (size_t)col, syn_fn, NULL, true, false };
-	struct pipe_plan plan = { NULL, NULL, &xf, col >= 0, NULL, 0 };
+	struct pipe_plan plan = {
+		NULL, NULL, &xf, col >= 0, NULL, 0, NULL, NULL
+	};
 	struct pq_file *f = NULL;
 	struct pq_view *v = NULL;
 	int fd = open(path, O_RDONLY), rc;

@@ -672,7 +672,7 @@ static void test_whole_row(void)
 	struct spot_err err = { { 0 } };
 	size_t unfilled = 0, bad = 0, i;
 	struct pipe_xform xf = { 1, whole_row_fn, &unfilled, false, true };
-	struct pipe_plan plan = { NULL, NULL, &xf, 1, NULL, 0 };
+	struct pipe_plan plan = { NULL, NULL, &xf, 1, NULL, 0, NULL, NULL };
 	char src[600], dst[600], exp[LINE_MAX_LEN];
 	struct rows r;
 	uint64_t rows = 0;
@@ -724,7 +724,8 @@ static void test_filter_even(void)
 	static const uint64_t rg[] = { 3000, 2000 };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_even,
 				  NULL,	     0,
-				  NULL,	     0 };
+				  NULL,	     0,
+				  NULL,	     NULL };
 	struct spot_err err = { { 0 } };
 	char src[600], dst[600];
 	struct pq_file *f;
@@ -766,7 +767,8 @@ static void test_filter_masked(void)
 	struct pipe_xform xf = { 0, a_fn, NULL, false, false };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_even,
 				  &xf,	     1,
-				  NULL,	     0 };
+				  NULL,	     0,
+				  NULL,	     NULL };
 	struct spot_err err = { { 0 } };
 	char src[600], dst[600], exp[LINE_MAX_LEN], a[32];
 	struct pq_file *f;
@@ -811,7 +813,8 @@ static void test_filter_groups(void)
 	static const uint64_t rg[] = { 2000, 1500, 1500 };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_not_mid,
 				  NULL,	     0,
-				  NULL,	     0 };
+				  NULL,	     0,
+				  NULL,	     NULL };
 	struct spot_err err = { { 0 } };
 	char src[600], dst[600];
 	struct pq_file *f;
@@ -973,7 +976,8 @@ static void test_filter_nested(void)
 	static const uint64_t rg[] = { 700, 300 };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_even,
 				  NULL,	     0,
-				  NULL,	     0 };
+				  NULL,	     0,
+				  NULL,	     NULL };
 	struct spot_err err = { { 0 } };
 	char src[600], dst[600], **a = NULL, **b = NULL;
 	size_t na = 0, nb = 0, i, k = 0, bad = 0, nonempty = 0;
@@ -1105,7 +1109,9 @@ static void test_mask_nested(void)
 					  &xf,
 					  1,
 					  NULL,
-					  0 };
+					  0,
+					  NULL,
+					  NULL };
 
 		rc = view_write(src, &plan, dst, &rows, &err);
 		rc = rc ? rc : rep_rows(dst, &b, &nb);
@@ -1130,7 +1136,8 @@ static void test_mask_nested(void)
 	{
 		struct pipe_xform xf = { lc, elem_fn, (void *)"M", false,
 					 true };
-		struct pipe_plan plan = { NULL, NULL, &xf, 1, NULL, 0 };
+		struct pipe_plan plan = { NULL, NULL, &xf,  1,
+					  NULL, 0,    NULL, NULL };
 
 		rc = view_write(src, &plan, dst, &rows, &err);
 		CHECK(rc == -ENOTSUP && strstr(err.msg, "inside a list") &&
@@ -1203,7 +1210,8 @@ static void test_parallel(void)
 				      false } };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_not_mid,
 				  xf,	     2,
-				  NULL,	     0 };
+				  NULL,	     0,
+				  NULL,	     NULL };
 	struct pq_build_opts opts = { .threads = 4,
 				      .more_plan = same_plan,
 				      .arg = &plan };
@@ -1501,7 +1509,9 @@ static void fixture_filter(const char *dir, const char *name,
 {
 	struct pipe_xform xf[2] = { { 3, fix_mask, (void *)"e", false, false },
 				    { 10, fix_mask, NULL, true, false } };
-	struct pipe_plan plan = { fix_filter, NULL, xf, 2, NULL, 0 };
+	struct pipe_plan plan = {
+		fix_filter, NULL, xf, 2, NULL, 0, NULL, NULL
+	};
 	struct spot_err err = { { 0 } };
 	char path[1024], dst[1024], exp[LINE_MAX_LEN], em[32];
 	size_t bad = 0, k = 0;
@@ -1532,7 +1542,9 @@ static void fixture_filter(const char *dir, const char *name,
 /* A fixture with a list column: filtered, every kept row's list whole. */
 static void fixture_filter_list(const char *dir, const char *name)
 {
-	struct pipe_plan plan = { fix_filter, NULL, NULL, 0, NULL, 0 };
+	struct pipe_plan plan = {
+		fix_filter, NULL, NULL, 0, NULL, 0, NULL, NULL
+	};
 	struct spot_err err = { { 0 } };
 	char path[1024], dst[1024], **a = NULL, **b = NULL;
 	size_t na = 0, nb = 0, i, k = 0, bad = 0;

@@ -931,7 +931,9 @@ static int write_table(struct sqlc_dbwriter *w, struct sqlc_db *db,
 	struct pipe_xform xf[3] = { { 0, mask_fn, m, false, false },
 				    { 1, mask_fn, m, false, false },
 				    { 2, mask_fn, m, false, false } };
-	struct pipe_plan plan = { NULL, NULL, xf, m ? 3 : 0, NULL, 0 };
+	struct pipe_plan plan = {
+		NULL, NULL, xf, m ? 3 : 0, NULL, 0, NULL, NULL
+	};
 	struct sqlc_source *s = NULL;
 	int rc;
 
