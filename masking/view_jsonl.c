@@ -137,6 +137,8 @@ struct vjl_plan {
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
 	struct spot_buf dec;
+	struct jsonl_leaf *tls; /* a tape's record, decoded (vjl_tape_next) */
+	size_t captls;
 };
 
 size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
@@ -148,21 +150,176 @@ size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
 		       : 0;
 }
 
+/*
+ * The lines of a part: read through a vjl_reader, or, read once
+ * (vjl.whole), straight from the part's bytes in v->src.
+ */
+struct vjl_lines {
+	struct vjl_reader r;
+	const uint8_t *s;
+	size_t len, pos;
+	bool mem;
+};
+
+/* Part p's bytes into v->src (whole): 0, -errno, -ESTALE if it changed. */
+static int vjl_read_part(struct vjl *v, struct vjl_part *p)
+{
+	uint64_t end = p->end ? p->end : v->size;
+	uint8_t *d = v->src.p + v->base + p->off, extra;
+	size_t got = 0, want = (size_t)(end - p->off);
+	ssize_t n;
+
+	while (got < want) {
+		n = pread(v->fd, d + got, want - got, (off_t)(p->off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (!n)
+			return -ESTALE; /* shorter than it was */
+		got += (size_t)n;
+	}
+	if (p->end)
+		return 0;
+	do {
+		n = pread(v->fd, &extra, 1, (off_t)end);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n ? -ESTALE : 0; /* longer than it was */
+}
+
+static int vjl_lines_open(struct vjl *v, struct vjl_part *p, struct spot_buf *m,
+			  bool read, struct vjl_lines *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (!v->whole) {
+		vjl_reader_init(&l->r, v->fd, p->off, p->end, m);
+		return 0;
+	}
+	l->mem = true;
+	l->s = v->src.p + v->base + p->off;
+	l->len = (size_t)((p->end ? p->end : v->size) - p->off);
+	return read ? vjl_read_part(v, p) : 0;
+}
+
+/* As vjl_next. */
+static int vjl_lines_next(struct vjl_lines *l, const uint8_t **line, size_t *n,
+			  bool *lf)
+{
+	const uint8_t *q;
+
+	if (!l->mem)
+		return vjl_next(&l->r, line, n, lf);
+	if (l->pos >= l->len)
+		return 0;
+	*line = l->s + l->pos;
+	q = memchr(*line, '\n', l->len - l->pos);
+	*n = q ? (size_t)(q - *line) : l->len - l->pos;
+	*lf = q != NULL;
+	if (*n > JSONL_MAX_LINE + 1)
+		return -E2BIG;
+	l->pos += *n + (q != NULL);
+	return 1;
+}
+
+/*
+ * A tape (vjl.whole): what step 1 found in each line of a part, so that
+ * step 2 rewrites it without tokenizing it again: per line a vjl_tline,
+ * then its leaves as vjl_tleaf (nodes of the part's own trie, mapped to
+ * vjl.paths by part.map after the merge).
+ */
+struct vjl_tline {
+	uint32_t len;  /* bytes of the line, without its LF */
+	uint32_t info; /* VJL_T_REC, VJL_T_LF, and the number of leaves */
+};
+
+struct vjl_tleaf {
+	uint32_t off, end; /* as jsonl_leaf's (past a BOM) */
+	uint16_t node;	   /* in the part's trie (< JSONL_MAX_PATHS) */
+	uint8_t kind, flags;
+};
+
+#define VJL_T_REC (1u << 31)
+#define VJL_T_LF (1u << 30)
+#define VJL_T_N (VJL_T_LF - 1)
+#define VJL_T_ESC 1u
+#define VJL_T_INT 2u
+
+_Static_assert(JSONL_MAX_PATHS <= 65536, "a tape's node is 16 bits");
+_Static_assert(JSONL_MAX_LINE + 1 < UINT32_MAX, "a tape's offsets: 32 bits");
+
+/* Line (n bytes, lf) of parse result is_rec onto p's tape: 0 or -E2BIG. */
+static int vjl_tape_line(struct vjl_part *p, struct jsonl_parser *ps,
+			 int is_rec, size_t n, bool lf, size_t cap)
+{
+	const struct jsonl_leaf *ls = NULL;
+	struct vjl_tline tl;
+	struct vjl_tleaf t;
+	size_t nl = 0, need;
+	uint8_t *w;
+
+	if (is_rec)
+		ls = jsonl_parser_leaves(ps, &nl);
+	if (nl > VJL_T_N)
+		return -E2BIG;
+	need = sizeof(tl) + nl * sizeof(t);
+	if (p->tape.len + need > cap || spot_buf_reserve(&p->tape, need))
+		return -E2BIG;
+	tl.len = (uint32_t)n;
+	tl.info = (is_rec ? VJL_T_REC : 0) | (lf ? VJL_T_LF : 0) | (uint32_t)nl;
+	w = p->tape.p + p->tape.len;
+	memcpy(w, &tl, sizeof(tl));
+	w += sizeof(tl);
+	for (size_t i = 0; i < nl; i++, w += sizeof(t)) {
+		t.off = (uint32_t)ls[i].off;
+		t.end = (uint32_t)ls[i].end;
+		t.node = (uint16_t)ls[i].node;
+		t.kind = ls[i].kind;
+		t.flags = (uint8_t)((ls[i].escaped ? VJL_T_ESC : 0) |
+				    (ls[i].is_int ? VJL_T_INT : 0));
+		memcpy(w, &t, sizeof(t));
+	}
+	p->tape.len += need;
+	return 0;
+}
+
+/* Whether bytes more may be kept (v->kept under v->keep_max). */
+static bool vjl_keep(struct vjl *v, uint64_t bytes)
+{
+	uint64_t now = __atomic_add_fetch(&v->kept, bytes, __ATOMIC_RELAXED);
+
+	if (now <= v->keep_max)
+		return true;
+	__atomic_sub_fetch(&v->kept, bytes, __ATOMIC_RELAXED);
+	return false;
+}
+
+static void vjl_tape_drop(struct vjl_part *p)
+{
+	spot_buf_fini(&p->tape);
+	free(p->map);
+	p->map = NULL;
+	p->taped = false;
+}
+
 /* Step 1 for part p. */
 void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 {
 	struct jsonl_parser *ps = NULL;
-	struct vjl_reader r;
+	struct vjl_lines ln;
 	const uint8_t *s;
-	size_t n, bom;
+	size_t n, bom, cap;
 	bool lf;
 	int rc;
 
-	vjl_reader_init(&r, v->fd, p->off, p->end, m);
-	rc = jsonl_paths_new(&p->paths);
+	rc = vjl_lines_open(v, p, m, true, &ln);
+	if (!rc)
+		rc = jsonl_paths_new(&p->paths);
 	if (!rc)
 		rc = jsonl_parser_new(p->paths, true, &ps);
-	while (!rc && (rc = vjl_next(&r, &s, &n, &lf)) == 1) {
+	/* A tape longer than the part (tiny leaves) is not worth it. */
+	cap = ln.len + 4096;
+	p->taped = v->whole && !rc;
+	while (!rc && (rc = vjl_lines_next(&ln, &s, &n, &lf)) == 1) {
 		p->nlines++;
 		bom = vjl_bom(p, p->nlines, s, n);
 		rc = jsonl_parse(ps, s + bom, n - bom);
@@ -173,6 +330,8 @@ void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 			p->err_byte += bom;
 			p->err_line = p->nlines;
 		}
+		if (rc >= 0 && p->taped && vjl_tape_line(p, ps, rc, n, lf, cap))
+			vjl_tape_drop(p); /* tokenized again in step 2 */
 		if (rc >= 0)
 			rc = 0;
 	}
@@ -182,6 +341,8 @@ void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 		p->err_byte = JSONL_MAX_LINE + 1;
 		rc = -EINVAL;
 	}
+	if (p->taped && (rc || !vjl_keep(v, p->tape.cap)))
+		vjl_tape_drop(p);
 	p->skim_rc = rc;
 	jsonl_parser_free(ps);
 }
@@ -353,28 +514,18 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 }
 
 /*
- * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
- * record the row filter dropped (nothing written), 0 for a line of white
- * space (copied), -errno with err set.
+ * Rewrite line (s, n), tokenized: is_rec and its leaves ls (nodes of
+ * v->paths), as vjl_line.
  */
-int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
-	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
-	     struct spot_err *err)
+static int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
+		       size_t n, size_t bom, int is_rec,
+		       const struct jsonl_leaf *ls, size_t nl, uint64_t rec,
+		       uint64_t line, struct spot_buf *out,
+		       struct spot_err *err)
 {
-	const struct jsonl_leaf *ls;
-	size_t nl, pos = 0, at, start = out->len;
-	int is_rec = jsonl_parse(wp->parser, s + bom, n - bom);
+	size_t pos = 0, start = out->len;
 	int rc = 0;
 
-	if (is_rec < 0) {
-		enum jsonl_err e = jsonl_parser_error(wp->parser, &at);
-
-		spot_err_set(err, "line %llu: %s at byte %zu",
-			     (unsigned long long)line, jsonl_err_text(e),
-			     at + bom + 1);
-		return is_rec == -ENOMEM ? is_rec : -EIO;
-	}
-	ls = jsonl_parser_leaves(wp->parser, &nl);
 	wp->rec.p = s + bom;
 	wp->rec.len = n - bom;
 	wp->rec.type = PIPE_TEXT;
@@ -438,34 +589,135 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 	return is_rec;
 }
 
+/*
+ * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
+ * record the row filter dropped (nothing written), 0 for a line of white
+ * space (copied), -errno with err set.
+ */
+int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
+	     struct spot_err *err)
+{
+	const struct jsonl_leaf *ls;
+	size_t nl, at;
+	int is_rec = jsonl_parse(wp->parser, s + bom, n - bom);
+
+	if (is_rec < 0) {
+		enum jsonl_err e = jsonl_parser_error(wp->parser, &at);
+
+		spot_err_set(err, "line %llu: %s at byte %zu",
+			     (unsigned long long)line, jsonl_err_text(e),
+			     at + bom + 1);
+		return is_rec == -ENOMEM ? is_rec : -EIO;
+	}
+	ls = jsonl_parser_leaves(wp->parser, &nl);
+	return vjl_rewrite(v, wp, s, n, bom, is_rec, ls, nl, rec, line, out,
+			   err);
+}
+
+/*
+ * The next line of p's tape at *t (its bytes from l->pos): the line, its
+ * record flag and its leaves (in wp->tls, nodes of v->paths). 1, 0 at the
+ * end, -ENOMEM.
+ */
+static int vjl_tape_next(const struct vjl_part *p, size_t *t,
+			 struct vjl_lines *l, struct vjl_plan *wp,
+			 const uint8_t **line, size_t *n, bool *lf, int *is_rec,
+			 size_t *nl)
+{
+	struct vjl_tline tl;
+	struct vjl_tleaf tf;
+	const uint8_t *r;
+
+	if (*t >= p->tape.len)
+		return 0;
+	memcpy(&tl, p->tape.p + *t, sizeof(tl));
+	*t += sizeof(tl);
+	*nl = tl.info & VJL_T_N;
+	*is_rec = !!(tl.info & VJL_T_REC);
+	*lf = !!(tl.info & VJL_T_LF);
+	*line = l->s + l->pos;
+	*n = tl.len;
+	l->pos += tl.len + *lf;
+	if (*nl > wp->captls) {
+		size_t cap = *nl < 64 ? 64 : *nl * 2;
+		struct jsonl_leaf *x = realloc(wp->tls, cap * sizeof(*x));
+
+		if (!x)
+			return -ENOMEM;
+		wp->tls = x;
+		wp->captls = cap;
+	}
+	r = p->tape.p + *t;
+	for (size_t i = 0; i < *nl; i++, r += sizeof(tf)) {
+		struct jsonl_leaf *d = &wp->tls[i];
+
+		memcpy(&tf, r, sizeof(tf));
+		d->node = p->map[tf.node];
+		d->kind = tf.kind;
+		d->escaped = tf.flags & VJL_T_ESC;
+		d->is_int = tf.flags & VJL_T_INT;
+		d->off = tf.off;
+		d->end = tf.end;
+	}
+	*t += *nl * sizeof(tf);
+	return 1;
+}
+
+/* An output buffer for part p: one its worker used before, if any. */
+static void vjl_pool_take(struct vjl *v, struct vjl_part *p)
+{
+	pthread_mutex_lock(&v->mu);
+	if (v->npool && !p->buf.cap) {
+		p->buf = v->pool[--v->npool];
+		spot_buf_reset(&p->buf);
+	}
+	pthread_mutex_unlock(&v->mu);
+}
+
 /* Step 2 for part p with wp. */
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m)
 {
 	struct spot_progress *outer = spot_progress_cur;
 	uint64_t rec = p->rec, line = p->line, kept = 0, src;
-	struct vjl_reader r;
+	struct vjl_lines ln;
 	const uint8_t *s;
-	size_t n, bom;
+	size_t n, bom, t = 0, nl = 0;
+	int rc, is_rec = 0;
 	bool lf;
-	int rc;
 
 	spot_progress_cur = v->prog;
-	vjl_reader_init(&r, v->fd, p->off, p->end, m);
+	(void)vjl_lines_open(v, p, m, false, &ln);
+	vjl_pool_take(v, p);
 	/*
 	 * In memory, the first part's buffer becomes the view and the others
 	 * are appended to it: reserve it for the whole file (+1/8: masking
-	 * may lengthen values). Streaming, each part is emitted and freed.
+	 * may lengthen values). Streaming, or read once (the view is written
+	 * over the source), each part is emitted or copied, and its buffer
+	 * used again.
 	 */
-	src = ((p == v->parts && !v->req->emit) || !p->end ? v->size : p->end) -
+	src = ((p == v->parts && !v->req->emit && !v->whole) || !p->end
+		       ? v->size
+		       : p->end) -
 	      p->off;
 	(void)spot_buf_reserve(&p->buf, (size_t)(src + src / 8) + 4096);
-	while ((rc = vjl_next(&r, &s, &n, &lf)) == 1) {
+	for (;;) {
+		rc = p->taped ? vjl_tape_next(p, &t, &ln, wp, &s, &n, &lf,
+					      &is_rec, &nl)
+			      : vjl_lines_next(&ln, &s, &n, &lf);
+		if (rc != 1)
+			break;
 		if (!((line - p->line) & 1023) &&
 		    (rc = spot_progress_check(v->prog, &p->err)))
 			break;
 		bom = vjl_bom(p, line - p->line + 1, s, n);
-		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);
+		if (p->taped)
+			rc = vjl_rewrite(v, wp, s, n, bom, is_rec, wp->tls, nl,
+					 rec, line, &p->buf, &p->err);
+		else
+			rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf,
+				      &p->err);
 		if (rc < 0)
 			break;
 		rec += rc > 0;
@@ -489,9 +741,12 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 		spot_err_set(&p->err, "%s", jsonl_err_text(JSONL_E_STALE));
 		rc = -EIO;
 	}
+	if (p->taped)
+		vjl_tape_drop(p);
 	p->st.rows_in = rec - p->rec;
 	p->st.rows_out = kept;
-	spot_progress_add(v->prog, r.pos - p->off, rec - p->rec);
+	spot_progress_add(v->prog, ln.mem ? ln.len : ln.r.pos - p->off,
+			  rec - p->rec);
 	p->rc = rc;
 	spot_progress_cur = outer;
 }
@@ -522,6 +777,7 @@ void vjl_plan_free(struct vjl_plan *wp)
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
+	free(wp->tls);
 	free(wp);
 }
 
@@ -680,6 +936,34 @@ int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
 	return rc;
 }
 
+/*
+ * Read once: when the file and the view fit in memory (the view is kept
+ * in memory, or it may hold emit_after bytes before streaming), step 1
+ * reads each part into v->src, after room for the view to grow (base:
+ * 1/8 of the file), and keeps a tape of what it tokenized; step 2
+ * rewrites parts from there, without reading or tokenizing them again,
+ * and the view is written over src from its start, as long as it does
+ * not reach the bytes of a part still to be rewritten (vjl_step2). Tapes
+ * are kept while src and every tape fit in the same bytes; a part
+ * without one is tokenized again in step 2, from memory.
+ */
+static void vjl_whole(struct vjl *v)
+{
+	const struct view_req *req = v->req;
+	uint64_t need;
+
+	v->keep_max = req->emit ? req->emit_after : UINT64_MAX;
+	if (!v->size || v->size > SIZE_MAX / 4)
+		return;
+	v->base = (size_t)(v->size / 8);
+	need = v->base + v->size + 4096;
+	if (need > v->keep_max || spot_buf_reserve(&v->src, (size_t)need))
+		return;
+	v->kept = need;
+	v->whole = true;
+	v->in_src = true;
+}
+
 int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 		     struct view_out *out, struct spot_err *err)
 {
@@ -712,6 +996,8 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 	rc = v.wk && wps ? jsonl_paths_new(&v.paths) : -ENOMEM;
 	if (!rc)
 		rc = vjl_cut(&v, chunk);
+	if (!rc)
+		vjl_whole(&v);
 	if (rc) {
 		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
 		goto out;
@@ -728,7 +1014,12 @@ out:
 	for (size_t i = 0; v.parts && i < v.nparts; i++) {
 		spot_buf_fini(&v.parts[i].buf);
 		jsonl_paths_free(v.parts[i].paths);
+		vjl_tape_drop(&v.parts[i]);
 	}
+	for (size_t i = 0; i < v.npool; i++)
+		spot_buf_fini(&v.pool[i]);
+	free(v.pool);
+	spot_buf_fini(&v.src);
 	free(v.parts);
 	free(v.wk);
 	spot_buf_fini(&v.rbuf);

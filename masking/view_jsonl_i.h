@@ -37,6 +37,10 @@ struct vjl_part {
 	uint64_t err_line; /* in the part, 1-based */
 	size_t err_byte;
 	bool skimmed; /* protected by vjl.mu */
+	/* vjl.whole: its lines and leaves as step 1 found them (a tape) */
+	struct spot_buf tape;
+	uint32_t *map; /* its trie's nodes in vjl.paths (with a tape) */
+	bool taped;
 	/* step 2 */
 	struct spot_buf buf;
 	struct pipe_stats st;
@@ -76,6 +80,17 @@ struct vjl {
 	struct spot_progress *prog;
 	const struct view_req *req;
 	struct spot_buf rbuf; /* the caller's read buffer */
+	/*
+	 * Read once (view_jsonl_build): the file is read into src at base,
+	 * and the view written over it from 0 (wpos) while in_src; parts
+	 * keep tapes while kept (bytes, atomic) stays under keep_max.
+	 */
+	bool whole, in_src;
+	struct spot_buf src;
+	size_t base, wpos;
+	uint64_t kept, keep_max;
+	struct spot_buf *pool; /* parts' output buffers to reuse (mu) */
+	size_t npool;
 };
 
 /* Reading the lines of [off, end) (end 0: to EOF) into the caller's m. */

@@ -86,6 +86,7 @@ int vjl_cut(struct vjl *v, size_t chunk)
 		struct vjl_part *p = &v->parts[v->nparts++];
 
 		spot_buf_init(&p->buf);
+		spot_buf_init(&p->tape);
 		p->off = off;
 		rc = vjl_next_lf(v->fd, off + chunk, v->size, &at);
 		if (rc)
@@ -167,13 +168,25 @@ int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 			rc = -EIO;
 			break;
 		}
+		if (p->skim_rc == -ESTALE) {
+			spot_err_set(err, "%s", jsonl_err_text(JSONL_E_STALE));
+			rc = -EIO;
+			break;
+		}
 		if (p->skim_rc) {
 			spot_err_set(err, "cannot read the source: %s",
 				     strerror(-p->skim_rc));
 			rc = p->skim_rc;
 			break;
 		}
-		rc = jsonl_paths_merge(v->paths, p->paths);
+		/* A tape names the part's nodes: keep where they went. */
+		if (p->taped && !(p->map = malloc(jsonl_paths_count(p->paths) *
+						  sizeof(*p->map))))
+			rc = -ENOMEM;
+		else if (p->taped)
+			rc = jsonl_paths_merge_map(v->paths, p->paths, p->map);
+		else
+			rc = jsonl_paths_merge(v->paths, p->paths);
 		jsonl_paths_free(p->paths);
 		p->paths = NULL;
 		line += p->nlines;
@@ -214,6 +227,58 @@ int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 	return 0;
 }
 
+/* Part p's output buffer, to be used again (or freed). */
+static void vjl_pool_put(struct vjl *v, struct vjl_part *p)
+{
+	struct spot_buf *np;
+
+	if (!p->buf.cap)
+		return;
+	pthread_mutex_lock(&v->mu);
+	np = v->npool < v->nwk + 2
+		     ? realloc(v->pool, (v->npool + 1) * sizeof(*np))
+		     : NULL;
+	if (np) {
+		v->pool = np;
+		v->pool[v->npool++] = p->buf;
+		spot_buf_init(&p->buf);
+	}
+	pthread_mutex_unlock(&v->mu);
+	spot_buf_fini(&p->buf);
+}
+
+/*
+ * Read once (v->whole, v->in_src): part i's output written over src at
+ * wpos, where the bytes of the parts before it were. 1 when it is there;
+ * 0 when it would reach the bytes of a part still to be rewritten: then
+ * the view so far leaves src, to be emitted (*stream) or copied to out,
+ * and the caller handles part i as usual. -errno.
+ */
+static int vjl_over_src(struct vjl *v, size_t i, struct view_out *out,
+			bool *stream)
+{
+	const struct view_req *req = v->req;
+	struct vjl_part *p = &v->parts[i];
+	size_t room = i + 1 < v->nparts
+			      ? v->base + (size_t)v->parts[i + 1].off - v->wpos
+			      : v->src.cap - 1 - v->wpos;
+
+	if (p->buf.len <= room) {
+		memcpy(v->src.p + v->wpos, p->buf.p, p->buf.len);
+		v->wpos += p->buf.len;
+		return 1;
+	}
+	v->in_src = false;
+	if (req->emit) {
+		/* src holds all the memory allowed: stream from here on. */
+		*stream = true;
+		return req->emit(req->emit_arg, v->src.p, v->wpos);
+	}
+	if (spot_buf_append(&out->buf, v->src.p, v->wpos))
+		return -ENOMEM;
+	return 0;
+}
+
 /* Step 2; parts' bytes appended to out (or emitted) in order. */
 int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 	      struct view_out *out, struct spot_err *err)
@@ -249,6 +314,18 @@ int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 			*err = p->err;
 			break;
 		}
+		if (v->in_src) {
+			rc = vjl_over_src(v, i, out, &stream);
+			if (rc == 1) {
+				rc = 0;
+				goto next;
+			}
+			if (rc) {
+				spot_err_set(err, "cannot write the view: %s",
+					     strerror(-rc));
+				break;
+			}
+		}
 		if (emit && !stream &&
 		    out->buf.len + p->buf.len > req->emit_after) {
 			stream = true; /* grown past the memory allowed */
@@ -262,14 +339,7 @@ int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 				     strerror(-rc));
 			break;
 		}
-		if (emit) {
-			pthread_mutex_lock(&v->mu);
-			if (v->nwk && v->claim_end && v->claim_end < v->nparts)
-				v->claim_end++;
-			pthread_cond_broadcast(&v->cv);
-			pthread_mutex_unlock(&v->mu);
-		}
-		if (!stream && !out->buf.len) {
+		if (!stream && !out->buf.len && !v->whole) {
 			spot_buf_fini(&out->buf);
 			out->buf = p->buf; /* no copy */
 			spot_buf_init(&p->buf);
@@ -278,10 +348,32 @@ int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 			spot_err_set(err, "out of memory");
 			rc = -ENOMEM;
 		}
-		spot_buf_fini(&p->buf);
+	next:
+		if (emit) {
+			pthread_mutex_lock(&v->mu);
+			if (v->nwk && v->claim_end && v->claim_end < v->nparts)
+				v->claim_end++;
+			pthread_cond_broadcast(&v->cv);
+			pthread_mutex_unlock(&v->mu);
+		}
+		vjl_pool_put(v, p);
 		out->rows_in += p->st.rows_in;
 		out->rows_out += p->st.rows_out;
 	}
 	vjl_stop(v);
+	if (!rc && v->in_src) {
+		/* The view is src's first wpos bytes: keep only those. */
+		uint8_t *np = realloc(v->src.p, v->wpos + 1);
+
+		if (np) {
+			v->src.p = np;
+			v->src.cap = v->wpos + 1;
+		}
+		v->src.len = v->wpos;
+		v->src.p[v->wpos] = 0;
+		spot_buf_fini(&out->buf);
+		out->buf = v->src;
+		spot_buf_init(&v->src);
+	}
 	return rc;
 }

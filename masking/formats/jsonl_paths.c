@@ -240,10 +240,20 @@ int jsonl_paths_name(const struct jsonl_paths *t, uint32_t n,
 int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 {
 	uint32_t *map = calloc(src->n, sizeof(*map));
-	enum jsonl_err e = JSONL_OK;
+	int rc;
 
 	if (!map)
 		return -ENOMEM;
+	rc = jsonl_paths_merge_map(dst, src, map);
+	free(map);
+	return rc;
+}
+
+int jsonl_paths_merge_map(struct jsonl_paths *dst,
+			  const struct jsonl_paths *src, uint32_t *map)
+{
+	enum jsonl_err e = JSONL_OK;
+
 	map[0] = JSONL_ROOT;
 	/* Parents come before their children in node order. */
 	for (uint32_t i = 1; i < src->n && !e; i++) {
@@ -257,7 +267,6 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 		if (!e)
 			dst->nodes[map[i]].kinds |= nd->kinds;
 	}
-	free(map);
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -E2BIG;
 }
 

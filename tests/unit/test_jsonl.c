@@ -546,6 +546,9 @@ static int emit_cb(void *arg, const void *p, size_t len)
 	return spot_buf_append(&e->b, p, len);
 }
 
+/* Bytes a streamed build may keep in memory before it emits (0: none). */
+static uint64_t emit_after;
+
 /* Build the view of (src, len) with rules; out gets emitted + buffered. */
 static int build(const char *src, size_t len, const char *rules,
 		 unsigned threads, bool stream, struct tplan *tp,
@@ -563,7 +566,8 @@ static int build(const char *src, size_t len, const char *rules,
 				.more = tp_bind,
 				.arg = tp,
 				.emit = stream ? emit_cb : NULL,
-				.emit_arg = &em };
+				.emit_arg = &em,
+				.emit_after = stream ? emit_after : 0 };
 	struct view_out o;
 	int rc;
 
@@ -761,6 +765,113 @@ static void test_view_parallel(void)
 	spot_buf_fini(&c);
 }
 
+/*
+ * Read once (the file and its tapes held in memory, the view written over
+ * it): the same bytes as a view streamed from the first byte, on 1 and 2
+ * workers, with every kind of memory room: all of it, room for the file
+ * but not its tapes (parts tokenized again), and a view that outgrows the
+ * room it had over the file (the rest copied, or streamed).
+ */
+static void test_view_read_once(void)
+{
+	/* Values kept as long (U, N: the view fits over the file), longer
+	 * (R, S: it outgrows it), none masked; the row filter. */
+	static const char *const rules[] = { "u.email=U;i=N", "m[].c=R;i=S", "",
+					     "u.email=U;m[].c=R" };
+	struct spot_buf src, ref, got;
+	struct tplan tp;
+	struct spot_err err;
+	size_t i = 0;
+	int rc;
+
+	spot_buf_init(&src);
+	spot_buf_init(&ref);
+	spot_buf_init(&got);
+	/* Short records, blank lines, a last line without its line feed. */
+	while (src.len < (size_t)9 << 20) {
+		if (i % 1000 == 7)
+			spot_buf_printf(&src, "  \n");
+		spot_buf_printf(&src,
+				"{\"i\":%zu,\"u\":{\"email\":\"u%zu@x\"},"
+				"\"m\":[{\"c\":\"h\"},{\"c\":\"w%zu\"}]}\n",
+				i, i, i);
+		i++;
+	}
+	spot_buf_printf(&src, "{\"i\":-1,\"u\":{\"email\":\"last\"}}");
+	memset(&tp, 0, sizeof(tp));
+	for (size_t r = 0; r < SPOT_ARRAY_SIZE(rules); r++) {
+		/* The reference: streamed from the first byte, one worker. */
+		tp.row_fn = r == 3;
+		emit_after = 0;
+		rc = build((char *)src.p, src.len, rules[r], 1, true, &tp, &ref,
+			   &err);
+		CHECK(rc == 0 && ref.len > src.len / 3,
+		      "rules #%zu: streamed from the first byte: %s", r,
+		      err.msg);
+		for (unsigned th = 1; th <= 2; th++) {
+			/* Streamed after: all of it; just the file and its
+			 * margin (no tape: tokenized again); and 1 MiB more
+			 * (a few parts' tapes). */
+			uint64_t need = src.len + src.len / 8 + 4096;
+			const uint64_t rooms[] = { 1ull << 40, need,
+						   need + (1 << 20) };
+
+			for (size_t k = 0; k < SPOT_ARRAY_SIZE(rooms); k++) {
+				emit_after = rooms[k];
+				rc = build((char *)src.p, src.len, rules[r], th,
+					   true, &tp, &got, &err);
+				CHECK(rc == 0 && got.len == ref.len &&
+					      !memcmp(got.p, ref.p, ref.len),
+				      "rules #%zu, %u workers, room #%zu: "
+				      "the same bytes: %s",
+				      r, th, k, err.msg);
+			}
+			rc = build((char *)src.p, src.len, rules[r], th, false,
+				   &tp, &got, &err);
+			CHECK(rc == 0 && got.len == ref.len &&
+				      !memcmp(got.p, ref.p, ref.len),
+			      "rules #%zu, %u workers, in memory: the same "
+			      "bytes: %s",
+			      r, th, err.msg);
+		}
+	}
+	tp.row_fn = false;
+	/*
+	 * Two malformed lines, in a middle part and in a later one: the
+	 * first in the file is named, whichever part a worker finished
+	 * first, and nothing is served.
+	 */
+	{
+		size_t at[2] = { (size_t)5 << 19, (size_t)7 << 20 }, line = 0;
+		char want[96];
+
+		for (size_t k = 0; k < 2; k++) {
+			uint8_t *q =
+				memchr(src.p + at[k], '\n', src.len - at[k]);
+
+			q[1] = '[';
+		}
+		for (size_t k = 0; k < at[0]; k++)
+			line += src.p[k] == '\n';
+		snprintf(want, sizeof(want),
+			 "line %zu: a record must be a JSON object at byte 1",
+			 line + 2);
+		for (size_t k = 0; k < 3; k++) {
+			emit_after = k == 1 ? 1ull << 40 : 0;
+			rc = build((char *)src.p, src.len, "u.email=U", 2,
+				   k > 0, &tp, &got, &err);
+			CHECK(rc == -EIO && strstr(err.msg, want) && !got.len,
+			      "mode #%zu: the first malformed line in the "
+			      "file fails the view (%s): %s",
+			      k, want, err.msg);
+		}
+	}
+	emit_after = 0;
+	spot_buf_fini(&src);
+	spot_buf_fini(&ref);
+	spot_buf_fini(&got);
+}
+
 int main(void)
 {
 	test_accept();
@@ -776,6 +887,7 @@ int main(void)
 	test_view();
 	test_view_errors();
 	test_view_parallel();
+	test_view_read_once();
 	test_view_long_line();
 	return check_done();
 }
