@@ -223,63 +223,75 @@ static int vjl_lines_next(struct vjl_lines *l, const uint8_t **line, size_t *n,
 
 /*
  * A tape (vjl.whole): what step 1 found in each line of a part, so that
- * step 2 rewrites it without tokenizing it again: per line a vjl_tline,
- * then its leaves as vjl_tleaf (nodes of the part's own trie, mapped to
- * vjl.paths by part.map after the merge).
+ * step 2 rewrites it without tokenizing it again, as unsigned LEB128
+ * numbers (a few bytes a leaf: tapes are memory the kernel must fault
+ * in). Per line: its length (without its LF), then nleaves << 2 |
+ * record << 1 | LF; then per leaf: its node in the part's trie (mapped to
+ * vjl.paths by part.map after the merge), its offset after the end of
+ * the leaf before it (past a BOM), its length, and one byte of kind
+ * (VJL_T_*). Tapes of one thread's parts follow each other in its arena.
  */
-struct vjl_tline {
-	uint32_t len;  /* bytes of the line, without its LF */
-	uint32_t info; /* VJL_T_REC, VJL_T_LF, and the number of leaves */
-};
+#define VJL_T_ESC 8u
+#define VJL_T_INT 16u
+#define VJL_T_MAX 10 /* bytes of one number at most */
 
-struct vjl_tleaf {
-	uint32_t off, end; /* as jsonl_leaf's (past a BOM) */
-	uint16_t node;	   /* in the part's trie (< JSONL_MAX_PATHS) */
-	uint8_t kind, flags;
-};
+static uint8_t *vjl_put_num(uint8_t *w, uint64_t x)
+{
+	while (x >= 0x80) {
+		*w++ = (uint8_t)(x | 0x80);
+		x >>= 7;
+	}
+	*w++ = (uint8_t)x;
+	return w;
+}
 
-#define VJL_T_REC (1u << 31)
-#define VJL_T_LF (1u << 30)
-#define VJL_T_N (VJL_T_LF - 1)
-#define VJL_T_ESC 1u
-#define VJL_T_INT 2u
+static const uint8_t *vjl_get_num(const uint8_t *r, uint64_t *x)
+{
+	uint64_t v = 0;
+	unsigned sh = 0;
 
-_Static_assert(JSONL_MAX_PATHS <= 65536, "a tape's node is 16 bits");
-_Static_assert(JSONL_MAX_LINE + 1 < UINT32_MAX, "a tape's offsets: 32 bits");
+	while (*r & 0x80) {
+		v |= (uint64_t)(*r++ & 0x7f) << sh;
+		sh += 7;
+	}
+	*x = v | (uint64_t)*r++ << sh;
+	return r;
+}
 
-/* Line (n bytes, lf) of parse result is_rec onto p's tape: 0 or -E2BIG. */
+/*
+ * Line (n bytes, lf) of parse result is_rec onto p's tape, at most cap
+ * bytes in all: 0, or -E2BIG (the part goes without a tape).
+ */
 static int vjl_tape_line(struct vjl_part *p, struct jsonl_parser *ps,
 			 int is_rec, size_t n, bool lf, size_t cap)
 {
 	const struct jsonl_leaf *ls = NULL;
-	struct vjl_tline tl;
-	struct vjl_tleaf t;
-	size_t nl = 0, need;
+	struct spot_buf *t = p->tape;
+	size_t nl = 0, prev = 0, need;
 	uint8_t *w;
 
 	if (is_rec)
 		ls = jsonl_parser_leaves(ps, &nl);
-	if (nl > VJL_T_N)
+	need = 2 * VJL_T_MAX + nl * (3 * VJL_T_MAX + 1);
+	if (nl > SIZE_MAX / 64 || p->tape_len + need > cap + 4 * VJL_T_MAX ||
+	    spot_buf_reserve(t, need))
 		return -E2BIG;
-	need = sizeof(tl) + nl * sizeof(t);
-	if (p->tape.len + need > cap || spot_buf_reserve(&p->tape, need))
-		return -E2BIG;
-	tl.len = (uint32_t)n;
-	tl.info = (is_rec ? VJL_T_REC : 0) | (lf ? VJL_T_LF : 0) | (uint32_t)nl;
-	w = p->tape.p + p->tape.len;
-	memcpy(w, &tl, sizeof(tl));
-	w += sizeof(tl);
-	for (size_t i = 0; i < nl; i++, w += sizeof(t)) {
-		t.off = (uint32_t)ls[i].off;
-		t.end = (uint32_t)ls[i].end;
-		t.node = (uint16_t)ls[i].node;
-		t.kind = ls[i].kind;
-		t.flags = (uint8_t)((ls[i].escaped ? VJL_T_ESC : 0) |
-				    (ls[i].is_int ? VJL_T_INT : 0));
-		memcpy(w, &t, sizeof(t));
+	w = vjl_put_num(t->p + t->len, n);
+	w = vjl_put_num(w, (uint64_t)nl << 2 | (uint64_t) !!is_rec << 1 | lf);
+	for (size_t i = 0; i < nl; i++) {
+		if (ls[i].off < prev)
+			return -E2BIG; /* never: leaves come in order */
+		w = vjl_put_num(w, ls[i].node);
+		w = vjl_put_num(w, ls[i].off - prev);
+		w = vjl_put_num(w, ls[i].end - ls[i].off);
+		*w++ = (uint8_t)(ls[i].kind | (ls[i].escaped ? VJL_T_ESC : 0) |
+				 (ls[i].is_int ? VJL_T_INT : 0));
+		prev = ls[i].end;
 	}
-	p->tape.len += need;
-	return 0;
+	need = (size_t)(w - (t->p + t->len));
+	t->len += need;
+	p->tape_len += need;
+	return p->tape_len > cap ? -E2BIG : 0;
 }
 
 /* Whether bytes more may be kept (v->kept under v->keep_max). */
@@ -293,16 +305,22 @@ static bool vjl_keep(struct vjl *v, uint64_t bytes)
 	return false;
 }
 
-static void vjl_tape_drop(struct vjl_part *p)
+/*
+ * Part p goes without its tape: in step 1 (skim: it was the last in its
+ * arena), its bytes are given back; after, they stay until the end.
+ */
+static void vjl_tape_drop(struct vjl_part *p, bool skim)
 {
-	spot_buf_fini(&p->tape);
+	if (p->taped && skim)
+		p->tape->len = p->tape_off;
 	free(p->map);
 	p->map = NULL;
 	p->taped = false;
 }
 
 /* Step 1 for part p. */
-void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
+void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m,
+	      struct spot_buf *tape)
 {
 	struct jsonl_parser *ps = NULL;
 	struct vjl_lines ln;
@@ -319,6 +337,9 @@ void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 	/* A tape longer than the part (tiny leaves) is not worth it. */
 	cap = ln.len + 4096;
 	p->taped = v->whole && !rc;
+	p->tape = tape;
+	p->tape_off = tape->len;
+	p->tape_len = 0;
 	while (!rc && (rc = vjl_lines_next(&ln, &s, &n, &lf)) == 1) {
 		p->nlines++;
 		bom = vjl_bom(p, p->nlines, s, n);
@@ -331,7 +352,7 @@ void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 			p->err_line = p->nlines;
 		}
 		if (rc >= 0 && p->taped && vjl_tape_line(p, ps, rc, n, lf, cap))
-			vjl_tape_drop(p); /* tokenized again in step 2 */
+			vjl_tape_drop(p, true); /* tokenized again */
 		if (rc >= 0)
 			rc = 0;
 	}
@@ -341,8 +362,8 @@ void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
 		p->err_byte = JSONL_MAX_LINE + 1;
 		rc = -EINVAL;
 	}
-	if (p->taped && (rc || !vjl_keep(v, p->tape.cap)))
-		vjl_tape_drop(p);
+	if (p->taped && (rc || !vjl_keep(v, p->tape_len)))
+		vjl_tape_drop(p, true);
 	p->skim_rc = rc;
 	jsonl_parser_free(ps);
 }
@@ -625,42 +646,44 @@ static int vjl_tape_next(const struct vjl_part *p, size_t *t,
 			 const uint8_t **line, size_t *n, bool *lf, int *is_rec,
 			 size_t *nl)
 {
-	struct vjl_tline tl;
-	struct vjl_tleaf tf;
-	const uint8_t *r;
+	const uint8_t *r = p->tape->p + p->tape_off + *t;
+	uint64_t x, info, prev = 0;
 
-	if (*t >= p->tape.len)
+	if (*t >= p->tape_len)
 		return 0;
-	memcpy(&tl, p->tape.p + *t, sizeof(tl));
-	*t += sizeof(tl);
-	*nl = tl.info & VJL_T_N;
-	*is_rec = !!(tl.info & VJL_T_REC);
-	*lf = !!(tl.info & VJL_T_LF);
+	r = vjl_get_num(r, &x);
+	r = vjl_get_num(r, &info);
+	*nl = (size_t)(info >> 2);
+	*is_rec = (int)(info >> 1 & 1);
+	*lf = info & 1;
 	*line = l->s + l->pos;
-	*n = tl.len;
-	l->pos += tl.len + *lf;
+	*n = (size_t)x;
+	l->pos += *n + *lf;
 	if (*nl > wp->captls) {
 		size_t cap = *nl < 64 ? 64 : *nl * 2;
-		struct jsonl_leaf *x = realloc(wp->tls, cap * sizeof(*x));
+		struct jsonl_leaf *d = realloc(wp->tls, cap * sizeof(*d));
 
-		if (!x)
+		if (!d)
 			return -ENOMEM;
-		wp->tls = x;
+		wp->tls = d;
 		wp->captls = cap;
 	}
-	r = p->tape.p + *t;
-	for (size_t i = 0; i < *nl; i++, r += sizeof(tf)) {
+	for (size_t i = 0; i < *nl; i++) {
 		struct jsonl_leaf *d = &wp->tls[i];
 
-		memcpy(&tf, r, sizeof(tf));
-		d->node = p->map[tf.node];
-		d->kind = tf.kind;
-		d->escaped = tf.flags & VJL_T_ESC;
-		d->is_int = tf.flags & VJL_T_INT;
-		d->off = tf.off;
-		d->end = tf.end;
+		r = vjl_get_num(r, &x);
+		d->node = p->map[x];
+		r = vjl_get_num(r, &x);
+		d->off = (size_t)(prev + x);
+		r = vjl_get_num(r, &x);
+		d->end = d->off + (size_t)x;
+		d->kind = *r & 7;
+		d->escaped = *r & VJL_T_ESC;
+		d->is_int = *r & VJL_T_INT;
+		r++;
+		prev = d->end;
 	}
-	*t += *nl * sizeof(tf);
+	*t = (size_t)(r - (p->tape->p + p->tape_off));
 	return 1;
 }
 
@@ -742,7 +765,7 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 		rc = -EIO;
 	}
 	if (p->taped)
-		vjl_tape_drop(p);
+		vjl_tape_drop(p, false);
 	p->st.rows_in = rec - p->rec;
 	p->st.rows_out = kept;
 	spot_progress_add(v->prog, ln.mem ? ln.len : ln.r.pos - p->off,
@@ -989,8 +1012,8 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 		goto out;
 	}
 	v.size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
-	if (threads > 8)
-		threads = 8;
+	if (threads > VJL_THREADS)
+		threads = VJL_THREADS;
 	v.wk = calloc(threads, sizeof(*v.wk));
 	wps = calloc(threads, sizeof(*wps));
 	rc = v.wk && wps ? jsonl_paths_new(&v.paths) : -ENOMEM;
@@ -1014,10 +1037,12 @@ out:
 	for (size_t i = 0; v.parts && i < v.nparts; i++) {
 		spot_buf_fini(&v.parts[i].buf);
 		jsonl_paths_free(v.parts[i].paths);
-		vjl_tape_drop(&v.parts[i]);
+		vjl_tape_drop(&v.parts[i], false);
 	}
 	for (size_t i = 0; i < v.npool; i++)
 		spot_buf_fini(&v.pool[i]);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(v.tapes); i++)
+		spot_buf_fini(&v.tapes[i]);
 	free(v.pool);
 	spot_buf_fini(&v.src);
 	free(v.parts);

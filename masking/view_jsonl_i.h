@@ -19,6 +19,7 @@
 #define VJL_CHUNK_STREAM ((size_t)2 << 20)
 #define VJL_BLOCK ((size_t)1 << 20) /* bytes read at a time */
 #define VJL_AHEAD 1		    /* parts masked ahead per worker */
+#define VJL_THREADS 8		    /* workers at most */
 /*
  * Noise seeds (the row of a cell): record number + occurrence in the
  * record << VJL_OCC_SHIFT, so a field a record holds once is seeded by
@@ -37,8 +38,10 @@ struct vjl_part {
 	uint64_t err_line; /* in the part, 1-based */
 	size_t err_byte;
 	bool skimmed; /* protected by vjl.mu */
-	/* vjl.whole: its lines and leaves as step 1 found them (a tape) */
-	struct spot_buf tape;
+	/* vjl.whole: its lines and leaves as step 1 found them (a tape,
+	 * at tape_off in *tape: the arena of the thread that read it) */
+	struct spot_buf *tape;
+	size_t tape_off, tape_len;
 	uint32_t *map; /* its trie's nodes in vjl.paths (with a tape) */
 	bool taped;
 	/* step 2 */
@@ -91,6 +94,7 @@ struct vjl {
 	uint64_t kept, keep_max;
 	struct spot_buf *pool; /* parts' output buffers to reuse (mu) */
 	size_t npool;
+	struct spot_buf tapes[VJL_THREADS + 1]; /* per worker, the caller */
 };
 
 /* Reading the lines of [off, end) (end 0: to EOF) into the caller's m. */
@@ -114,7 +118,8 @@ size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
 	       size_t n);
 
 /* view_jsonl.c: step 1 and step 2 of one part, on read buffer m. */
-void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m);
+void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m,
+	      struct spot_buf *tape);
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m);
 /* The merged paths' leaves as v->cols, sorted; -ENOTUNIQ, -ENOMEM. */

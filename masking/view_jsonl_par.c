@@ -30,7 +30,7 @@ static void *vjl_worker_main(void *arg)
 		p = &v->parts[v->next++];
 		pthread_mutex_unlock(&v->mu);
 		if (!v->building)
-			vjl_skim(v, p, &wk->rbuf);
+			vjl_skim(v, p, &wk->rbuf, &v->tapes[wk - v->wk]);
 		else
 			vjl_build(v, p, wk->wp, &wk->rbuf);
 		pthread_mutex_lock(&v->mu);
@@ -86,7 +86,6 @@ int vjl_cut(struct vjl *v, size_t chunk)
 		struct vjl_part *p = &v->parts[v->nparts++];
 
 		spot_buf_init(&p->buf);
-		spot_buf_init(&p->tape);
 		p->off = off;
 		rc = vjl_next_lf(v->fd, off + chunk, v->size, &at);
 		if (rc)
@@ -148,7 +147,7 @@ int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err)
 		struct vjl_part *p = &v->parts[i];
 
 		if (!v->nwk) {
-			vjl_skim(v, p, &v->rbuf);
+			vjl_skim(v, p, &v->rbuf, &v->tapes[VJL_THREADS]);
 		} else {
 			pthread_mutex_lock(&v->mu);
 			while (!p->skimmed)
