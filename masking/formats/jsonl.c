@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define JL_NONE UINT32_MAX
 
@@ -272,6 +275,34 @@ static inline bool jl_plain8(const uint8_t *p)
 }
 
 /*
+ * Past the plain string bytes at s[k] (see jl_plain8): to the first byte
+ * that is not one, or near the end (the caller looks at the rest).
+ */
+static inline size_t jl_plain_run(const uint8_t *s, size_t len, size_t k)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	/* Signed, a byte from 0x80 is below 0x20 too: one compare. */
+	while (len - k >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(s + k));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						  _mm_cmpeq_epi8(x, b)),
+				     _mm_cmplt_epi8(x, sp)));
+
+		if (m)
+			return k + (size_t)__builtin_ctz(m);
+		k += 16;
+	}
+#endif
+	while (len - k >= 8 && jl_plain8(s + k))
+		k += 8;
+	return k;
+}
+
+/*
  * The string at s[*i] == '"': validated; decoded into dec when dec is set
  * (and it holds an escape: *esc says whether it did). *i ends past the
  * closing quote. On error *i is the offending byte.
@@ -284,8 +315,7 @@ static enum jsonl_err jl_string(const uint8_t *s, size_t len, size_t *i,
 
 	*esc = false;
 	for (;;) {
-		while (len - k >= 8 && jl_plain8(s + k))
-			k += 8;
+		k = jl_plain_run(s, len, k);
 		while (k < len && s[k] >= 0x20 && s[k] < 0x80 && s[k] != '"' &&
 		       s[k] != '\\')
 			k++;

@@ -409,6 +409,69 @@ static void test_strings(void)
 	spot_buf_fini(&dec);
 }
 
+/*
+ * The string scan runs over 16 and 8 bytes at a time: a byte that ends
+ * the run (quote, escape, control, non-ASCII) at every place of a long
+ * string, the string's end near the end of the line too, is seen.
+ */
+static void test_string_runs(void)
+{
+	static const struct {
+		const char *b;
+		int rc;
+		enum jsonl_err e;
+	} cases[] = {
+		{ "\\n", 1, JSONL_OK },
+		{ "\xc3\xa9", 1, JSONL_OK },
+		{ "\x01", -EINVAL, JSONL_E_CONTROL },
+		{ "\x7f", 1, JSONL_OK },
+		{ "\x80", -EINVAL, JSONL_E_UTF8 },
+		{ "\xff", -EINVAL, JSONL_E_UTF8 },
+		{ "\"", -EINVAL, JSONL_E_SYNTAX },
+		{ " ", 1, JSONL_OK },
+	};
+	char line[128];
+	bool ok = true;
+
+	for (size_t c = 0; c < SPOT_ARRAY_SIZE(cases); c++)
+		for (size_t at = 0; at < 48 && ok; at++) {
+			enum jsonl_err e;
+			size_t where, n;
+			int rc;
+
+			n = (size_t)snprintf(line, sizeof(line),
+					     "{\"k\":\"%.*s%s", (int)at,
+					     "abcdefghijklmnopqrstuvwxyzABCDEF"
+					     "GHIJKLMNOPQRSTUVWXYZ",
+					     cases[c].b);
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+					      "tail\"}");
+			rc = parse(line, n, &e, &where);
+			ok = rc == cases[c].rc && e == cases[c].e &&
+			     (rc > 0 || cases[c].e == JSONL_E_SYNTAX ||
+			      where == 6 + at);
+			CHECK(ok, "byte '%s' at %zu of a string: %d %s at %zu",
+			      cases[c].b, at, rc, jsonl_err_text(e), where);
+		}
+	/* A string ending right at the end of lines of every length. */
+	for (size_t n = 8; n < 60 && ok; n++) {
+		enum jsonl_err e;
+		size_t where;
+
+		memset(line, 'x', n);
+		memcpy(line, "{\"k\":\"", 6);
+		line[n - 2] = '"';
+		line[n - 1] = '}';
+		ok = parse(line, n, &e, &where) == 1;
+		CHECK(ok, "a string to the end of a %zu-byte line", n);
+		line[n - 2] = 'x';
+		ok = parse(line, n - 1, &e, &where) == -EINVAL &&
+		     e == JSONL_E_UNTERM;
+		CHECK(ok, "unterminated at the end of a %zu-byte line: %s", n,
+		      jsonl_err_text(e));
+	}
+}
+
 /* ---- the view build ---- */
 
 /* Test transforms: "S" a string with a quote, "N" the number 5, "0" null,
@@ -884,6 +947,7 @@ int main(void)
 	test_keys_match();
 	test_many_paths();
 	test_strings();
+	test_string_runs();
 	test_view();
 	test_view_errors();
 	test_view_parallel();
