@@ -270,6 +270,18 @@ int jsonl_paths_merge_map(struct jsonl_paths *dst,
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -E2BIG;
 }
 
+bool jsonl_paths_key_is(const struct jsonl_paths *t, uint32_t n,
+			uint32_t parent, const uint8_t *p, size_t len)
+{
+	const struct jl_node *nd;
+
+	if (!n || n >= t->n)
+		return false;
+	nd = &t->nodes[n];
+	return nd->parent == parent && !nd->is_arr && nd->seg_len == len &&
+	       (!len || !memcmp(t->segs.p + nd->seg_off, p, len));
+}
+
 void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds)
 {
 	if (n < t->n) {

@@ -472,6 +472,92 @@ static void test_string_runs(void)
 	}
 }
 
+/*
+ * One parser over many records guesses each key's node from the record
+ * before: a wrong guess (keys reordered, another parent, a duplicate)
+ * must never give another node than the trie would.
+ */
+static void test_key_guess(void)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		enum jsonl_err e;
+		size_t at;
+		const char *paths; /* of its leaves, with a space after each */
+	} recs[] = {
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"a\":1,\"b\":{\"c\":3,\"a\":2},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.c b.a d " },
+		{ "{\"a\":1,\"a\":2}", -EINVAL, JSONL_E_DUPKEY, 7, NULL },
+		{ "{\"b\":{\"c\":1,\"c\":2}}", -EINVAL, JSONL_E_DUPKEY, 12,
+		  NULL },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"a\":3}}", -EINVAL, JSONL_E_DUPKEY,
+		  18, NULL },
+		{ "{\"d\":{\"a\":1},\"a\":{\"d\":2}}", 1, JSONL_OK, 0,
+		  "d.a a.d " },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"b\":{\"a\":2},\"a\":1,\"x\":{\"b\":0}}", 1, JSONL_OK, 0,
+		  "b.a a x.b " },
+	};
+	struct jsonl_paths *t = NULL;
+	struct jsonl_parser *p = NULL;
+	struct spot_buf names, name;
+
+	spot_buf_init(&names);
+	spot_buf_init(&name);
+	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+		abort();
+	for (size_t r = 0; r < SPOT_ARRAY_SIZE(recs); r++) {
+		const struct jsonl_leaf *ls;
+		enum jsonl_err e;
+		size_t nl, at;
+		int rc = jsonl_parse(p, (const uint8_t *)recs[r].line,
+				     strlen(recs[r].line));
+
+		e = jsonl_parser_error(p, &at);
+		spot_buf_reset(&names);
+		ls = jsonl_parser_leaves(p, &nl);
+		for (size_t i = 0; rc == 1 && i < nl; i++) {
+			spot_buf_reset(&name);
+			jsonl_paths_name(t, ls[i].node, &name);
+			spot_buf_append(&names, name.p, name.len);
+			spot_buf_putc(&names, ' ');
+		}
+		CHECK(rc == recs[r].rc && e == recs[r].e &&
+			      (rc == 1 ? !strcmp((char *)names.p, recs[r].paths)
+				       : at == recs[r].at),
+		      "record #%zu, one parser: %d %s at %zu, leaves %s", r, rc,
+		      jsonl_err_text(e), at, rc == 1 ? (char *)names.p : "");
+	}
+	jsonl_parser_free(p);
+	/* Read only: a key the trie lacks is stale, even after good guesses. */
+	if (jsonl_parser_new(t, false, &p))
+		abort();
+	{
+		enum jsonl_err e;
+		size_t at;
+		int a = jsonl_parse(p, (const uint8_t *)recs[0].line,
+				    strlen(recs[0].line));
+		int b = jsonl_parse(
+			p, (const uint8_t *)"{\"a\":1,\"b\":{\"z\":1}}", 19);
+
+		e = jsonl_parser_error(p, &at);
+		CHECK(a == 1 && b == -EINVAL && e == JSONL_E_STALE && at == 12,
+		      "a read-only parser: an unknown key is stale (%d %d %s "
+		      "%zu)",
+		      a, b, jsonl_err_text(e), at);
+	}
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	spot_buf_fini(&names);
+	spot_buf_fini(&name);
+}
+
 /* ---- the view build ---- */
 
 /* Test transforms: "S" a string with a quote, "N" the number 5, "0" null,
@@ -948,6 +1034,7 @@ int main(void)
 	test_many_paths();
 	test_strings();
 	test_string_runs();
+	test_key_guess();
 	test_view();
 	test_view_errors();
 	test_view_parallel();
