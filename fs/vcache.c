@@ -110,6 +110,25 @@ void vc_set_stamp(struct vc *c, vc_stamp_fn fn)
 	c->stamp = fn;
 }
 
+#define VC_EIO_WAIT_MS (30 * 1000)
+#define VC_EIO_WAIT_MAX_MS (10 * 60 * 1000)
+
+void vc_set_eio_wait(struct vc *c, int64_t first_ms)
+{
+	c->eio_wait_ms = first_ms;
+}
+
+int64_t vc_eio_wait_ms(const struct vc *c, unsigned fails)
+{
+	int64_t ms = c->eio_wait_ms, max = VC_EIO_WAIT_MAX_MS;
+
+	if (max < ms)
+		max = ms;
+	for (unsigned i = 2; i < fails && ms < max; i++)
+		ms *= 2;
+	return ms < max ? ms : max;
+}
+
 int vc_new(vc_build_fn build, void *arg, struct vc **out)
 {
 	struct vc *c = calloc(1, sizeof(*c));
@@ -118,6 +137,7 @@ int vc_new(vc_build_fn build, void *arg, struct vc **out)
 		return -ENOMEM;
 	c->build = build;
 	c->arg = arg;
+	c->eio_wait_ms = VC_EIO_WAIT_MS;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->built, NULL);
 	pthread_cond_init(&c->spill_cv, NULL);
@@ -252,11 +272,22 @@ static void vc_build_one(struct vc *c, struct vc_entry *e, const char *dataset,
 		char pmsg[SPOT_ERR_MAX];
 
 		spot_printable(e->view.msg, pmsg, sizeof(pmsg));
-		spot_log(SPOT_LOG_WARN, "view build failed (%s): %s",
-			 vc_err_transient(e->view.err, e->fails)
-				 ? "transient: tried again at the next open"
-				 : "kept until the source changes",
-			 pmsg);
+		if (vc_err_transient(e->view.err, e->fails))
+			spot_log(SPOT_LOG_WARN,
+				 "view build failed (transient: tried again "
+				 "at the next open): %s",
+				 pmsg);
+		else if (e->view.err == -EIO)
+			spot_log(SPOT_LOG_WARN,
+				 "view build failed (kept until the source "
+				 "changes, or opened after %llds): %s",
+				 (long long)vc_eio_wait_ms(c, e->fails) / 1000,
+				 pmsg);
+		else
+			spot_log(SPOT_LOG_WARN,
+				 "view build failed (kept until the source "
+				 "changes): %s",
+				 pmsg);
 	} else {
 		double sec = (double)e->built_ms / 1e3;
 
@@ -306,8 +337,9 @@ static void vc_stamp_of(struct vc *c, const char *dataset, const char *sub,
 }
 
 /*
- * Whether a failed build of e is built again: its error was transient, or
- * the source is not the one it failed on (changed or fixed since).
+ * Whether a failed build of e is built again: its error was transient, an
+ * EIO has waited its time (vc_set_eio_wait), or the source is not the one
+ * it failed on (changed or fixed since).
  */
 static bool vc_fail_retry(struct vc *c, const struct vc_entry *e,
 			  const char *dataset, const char *sub)
@@ -316,6 +348,10 @@ static bool vc_fail_retry(struct vc *c, const struct vc_entry *e,
 
 	if (vc_err_transient(e->view.err, e->fails))
 		return true;
+	if (e->view.err == -EIO &&
+	    vc_now_ms() - (e->started_ms + e->built_ms) >=
+		    vc_eio_wait_ms(c, e->fails))
+		return true; /* the disk may have recovered */
 	if (!c->stamp)
 		return false;
 	vc_stamp_of(c, dataset, sub, &now);

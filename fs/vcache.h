@@ -188,6 +188,16 @@ void vc_set_stamp(struct vc *c, vc_stamp_fn fn);
  * row of its key, is tried again at the next vc_get whatever the source.
  */
 bool vc_err_transient(int err, unsigned fails);
+/*
+ * A key that failed with EIO twice in a row (a failing disk, or data the
+ * codec refuses) is built again once the source changes, or when it is
+ * opened after a wait: first_ms (30 s by default) after the last failure,
+ * doubled at each failure after that, at most 10 minutes. So a disk that
+ * recovers needs no touch and no remount, and a malformed file is not
+ * parsed again at every open.
+ */
+void vc_set_eio_wait(struct vc *c, int64_t first_ms);
+int64_t vc_eio_wait_ms(const struct vc *c, unsigned fails);
 
 /*
  * The view for a key, built on first use. Always 0 with *out set, except

@@ -47,7 +47,8 @@ struct vc_entry {
 struct vc {
 	vc_build_fn build;
 	void *arg;
-	vc_stamp_fn stamp; /* or NULL: failures never see a source change */
+	vc_stamp_fn stamp;   /* or NULL: failures never see a source change */
+	int64_t eio_wait_ms; /* vc_eio_wait_ms: the first wait after two EIOs */
 	pthread_mutex_t lock;
 	pthread_cond_t built;  /* broadcast when any build finishes */
 	struct vc_entry *head; /* protected by lock */

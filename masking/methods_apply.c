@@ -35,7 +35,7 @@
 /* ---- UTF-8 ---- */
 
 /* Length of the character at i: 1..4, or 1 for a byte that is not valid. */
-static size_t u8_len(const uint8_t *p, size_t len, size_t i)
+size_t u8_len(const uint8_t *p, size_t len, size_t i)
 {
 	uint8_t c = p[i], lo = 0x80, hi = 0xBF;
 	size_t n, j;

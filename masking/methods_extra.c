@@ -395,18 +395,23 @@ int msk_scramble(const struct msk_keys *k, const uint8_t *in, size_t len,
 		 struct spot_buf *out)
 {
 	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES];
-	uint8_t *w;
+	uint8_t *w, *f;
 	int rc;
 
-	rc = spot_buf_reserve(out, len);
+	rc = spot_buf_reserve(out, 2 * len);
 	if (rc)
 		return rc;
 	/* A keystream per value: the nonce is a keyed hash of the value. */
 	crypto_shorthash_siphash24(nonce, in, len, k->scramble);
+	/* Its characters as scramble sees them (methods_fold.c): all ASCII,
+	 * fullwidth and other scripts' digits as ASCII ones, any other
+	 * character outside ASCII masked. */
+	f = out->p + out->len + len;
+	len = msk_fold(in, len, '*', f);
 	w = out->p + out->len;
 	crypto_stream_chacha20(w, len, nonce, k->scramble + MSK_SIP_KEY_LEN);
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = in[i], z = w[i];
+		uint8_t c = f[i], z = w[i];
 
 		if (c >= '0' && c <= '9')
 			w[i] = (uint8_t)('0' + (z * 10u >> 8));

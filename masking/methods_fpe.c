@@ -182,7 +182,7 @@ int msk_fpe(const struct msk_rule *r, const struct msk_keys *k,
 	    const uint8_t *in, size_t len, bool decrypt, struct spot_buf *out)
 {
 	uint8_t x[FPE_LEN_MAX];
-	size_t pos[FPE_LEN_MAX], n = 0, ne, start = 0, i;
+	size_t pos[FPE_LEN_MAX], n = 0, ne, start = 0, i, flen;
 	bool over = false;
 	uint8_t *w;
 	int rc;
@@ -192,15 +192,17 @@ int msk_fpe(const struct msk_rule *r, const struct msk_keys *k,
 	rc = spot_buf_reserve(out, len);
 	if (rc)
 		return rc;
+	/* Fullwidth and other scripts' digits are read as ASCII ones; any
+	 * other character outside ASCII is masked, never served as is. */
 	w = out->p + out->len;
-	memcpy(w, in, len);
+	flen = msk_fold(in, len, (uint8_t)r->mask_char, w);
 	if (r->fpe_iban) {
-		if (!msk_iban_shape(in, len))
+		if (!msk_iban_shape(w, flen))
 			goto redact;
 		start = MSK_IBAN_PREFIX;
 	}
-	for (i = start; i < len; i++) {
-		uint8_t d = r->fpe_index[in[i]];
+	for (i = start; i < flen; i++) {
+		uint8_t d = r->fpe_index[w[i]];
 
 		if (d == MSK_FPE_NONE)
 			continue;
@@ -224,16 +226,16 @@ int msk_fpe(const struct msk_rule *r, const struct msk_keys *k,
 	if (r->fpe_luhn)
 		w[pos[n - 1]] = msk_luhn_digit(w, pos, n - 1);
 	if (r->fpe_iban)
-		msk_iban_fix(w, len);
+		msk_iban_fix(w, flen);
 	goto done;
 redact:
 	if (decrypt)
 		return -ERANGE; /* nothing was encrypted: nothing to reveal */
-	for (i = 0; i < len; i++)
+	for (i = 0; i < flen; i++)
 		if (r->fpe_index[w[i]] != MSK_FPE_NONE)
 			w[i] = (uint8_t)r->mask_char;
 done:
-	out->len += len;
+	out->len += flen;
 	out->p[out->len] = 0;
 	return 0;
 }

@@ -50,6 +50,18 @@ struct msk_keys {
  * helpers).
  */
 bool u8_valid(const char *s, size_t len);
+/* Bytes of the character at i of (p, len): 1-4, or 1 for a byte that does
+ * not start a valid UTF-8 sequence. */
+size_t u8_len(const uint8_t *p, size_t len, size_t i);
+
+/*
+ * The characters fpe and scramble work on (methods_fold.c): (in, len)
+ * written to out (room for len bytes) a character at a time, ASCII as it
+ * is, fullwidth ASCII forms and the decimal digits of every script as
+ * their ASCII character, anything else as mask. Returns the bytes written
+ * (at most len): all ASCII.
+ */
+size_t msk_fold(const uint8_t *in, size_t len, uint8_t mask, uint8_t *out);
 
 /*
  * The 16-byte key number idx of group (g, glen) for method m: two SipHash

@@ -132,7 +132,8 @@ struct vjl_plan {
 	size_t *xs;
 	uint64_t *occ_rec; /* per column: record (+1) its occ counts */
 	uint32_t *occ;
-	bool *lua;	      /* per column: a transform reads the row (Lua) */
+	bool *lua;    /* per column: a transform reads the row (Lua) */
+	bool *qabove; /* per column: a field above a k_anonymity quasi column */
 	struct pipe_batch b;  /* one row, every column */
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
@@ -499,6 +500,22 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 		if (ls[i].kind == JSONL_EMPTY &&
 		    (rc = vjl_quasi_empty(v, wp->plan, (size_t)col, err)))
 			break;
+		if (wp->qabove[col] && ls[i].kind != JSONL_NULL &&
+		    ls[i].kind != JSONL_EMPTY) {
+			/* "addr": "99999 ..." beside records holding
+			 * addr.zip: counted with the records lacking it while
+			 * it serves a value where the quasi field would be. */
+			char name[128];
+
+			spot_printable(v->cols[col].name, name, sizeof(name));
+			spot_err_set(err,
+				     "k_anonymity: '%s', a field above a quasi "
+				     "column, holds a value: the record cannot "
+				     "be counted",
+				     name);
+			rc = -EIO;
+			break;
+		}
 		if (wp->occ_rec[col] == rec + 1 || ls[i].kind == JSONL_EMPTY) {
 			memset(c, 0, sizeof(*c)); /* twice: no one value */
 			c->type = PIPE_NULL;
@@ -698,6 +715,16 @@ static void vjl_pool_take(struct vjl *v, struct vjl_part *p)
 	pthread_mutex_unlock(&v->mu);
 }
 
+bool vjl_plan_filters(const struct vjl_plan *wp)
+{
+	return wp->plan->row_fn != NULL;
+}
+
+void vjl_plan_restart(struct vjl_plan *wp)
+{
+	memset(wp->occ_rec, 0, wp->b.ncols * sizeof(*wp->occ_rec));
+}
+
 /* Step 2 for part p with wp. */
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m)
@@ -706,7 +733,7 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	uint64_t rec = p->rec, line = p->line, kept = 0, src;
 	struct vjl_lines ln;
 	const uint8_t *s;
-	size_t n, bom, t = 0, nl = 0;
+	size_t n, bom, mark, t = 0, nl = 0;
 	int rc, is_rec = 0;
 	bool lf;
 
@@ -735,6 +762,7 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 		    (rc = spot_progress_check(v->prog, &p->err)))
 			break;
 		bom = vjl_bom(p, line - p->line + 1, s, n);
+		mark = p->buf.len;
 		if (p->taped)
 			rc = vjl_rewrite(v, wp, s, n, bom, is_rec, wp->tls, nl,
 					 rec, line, &p->buf, &p->err);
@@ -745,6 +773,16 @@ void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 			break;
 		rec += rc > 0;
 		kept += rc == 1;
+		/*
+		 * With a row filter, lines of white space are not served
+		 * either: a run of blank lines would show where records were
+		 * dropped, and how many, in a file that separates records
+		 * by blank lines.
+		 */
+		if (rc == 0 && wp->plan->row_fn) {
+			p->buf.len = mark;
+			rc = 2;
+		}
 		rc = lf && rc != 2 ? spot_buf_putc(&p->buf, '\n') : 0;
 		if (rc) {
 			spot_err_set(&p->err, "out of memory");
@@ -797,6 +835,7 @@ void vjl_plan_free(struct vjl_plan *wp)
 	free(wp->occ_rec);
 	free(wp->occ);
 	free(wp->lua);
+	free(wp->qabove);
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
@@ -827,8 +866,9 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	wp->occ_rec = calloc(nc ? nc : 1, sizeof(*wp->occ_rec));
 	wp->occ = calloc(nc ? nc : 1, sizeof(*wp->occ));
 	wp->lua = calloc(nc ? nc : 1, sizeof(*wp->lua));
+	wp->qabove = calloc(nc ? nc : 1, sizeof(*wp->qabove));
 	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ || !wp->lua ||
-	    jsonl_parser_new(v->paths, false, &wp->parser))
+	    !wp->qabove || jsonl_parser_new(v->paths, false, &wp->parser))
 		goto fail;
 	for (size_t c = 0; c < nc; c++) {
 		wp->xoff[c] = k;
@@ -841,6 +881,15 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 		wp->b.in[c].type = PIPE_NULL;
 	}
 	wp->xoff[nc] = k;
+	for (size_t q = 0; q < plan->npinned; q++) {
+		const struct pipe_col *qc = &v->cols[plan->pinned[q]];
+
+		for (size_t c = 0; c < nc; c++)
+			wp->qabove[c] |= v->cols[c].name_len < qc->name_len &&
+					 qc->name[v->cols[c].name_len] == '.' &&
+					 !memcmp(qc->name, v->cols[c].name,
+						 v->cols[c].name_len);
+	}
 	if (k != plan->nxf) {
 		spot_err_set(err, "a transform is bound to no field");
 		rc = -EINVAL;

@@ -11,24 +11,16 @@
  * construction, and no raw byte can reach a form except through the
  * masked record.
  *
- * The columns, sorted by name:
- *   - every field path outside arrays ("id", "user.email"), as before:
- *     its value (strings decoded, numbers and true/false as their JSON
- *     text, null as NULL, an empty object or array as "{}" or "[]");
- *   - every outermost array ("messages" for "messages[].content",
- *     "user.tags" for "user.tags[]"): the array's JSON text as the JSON
- *     Lines form serves it (every element masked by its rule, unlisted
- *     fields null, white space as in the source). A path that holds a
- *     scalar in some records and an array in others is one column.
- * So every leaf value of a record is in exactly one column. Two columns
- * of one name (the array "a.b" and the field b of object a) are refused,
- * as two fields of one path are.
- *
- * CSV cells are text. Parquet columns are typed where discovery saw every
- * value of the path agree and the rule keeps it so (vjl_form_type: INT64,
- * DOUBLE; vjl_form_is_list: LIST of STRING), else text; a masked value
- * that does not fit its column fails the build, naming the line and the
- * field (vjl_form_misfit).
+ * The columns (view_jsonl_schema.c): one per top-level key, sorted by its
+ * bytes. A cell is the key's masked value: a string decoded, a number
+ * and true/false their JSON text, null (or a key the record lacks) NULL,
+ * an object or an array its JSON text exactly as the JSON Lines form
+ * serves it (every element masked by its rule, unlisted fields null,
+ * white space as in the source). CSV and Parquet get the same cells; the
+ * Parquet writer is given each column's shape (pq_writer_set_shapes) and
+ * shreds the JSON text of objects and arrays into structs and lists of
+ * typed leaves. A masked value that does not fit its column's shape
+ * fails the build, naming the line and the field (vjl_form_misfit).
  *
  * The rows stream through the sink (view_stream_ops), one batch at a
  * time, as every conversion does.
@@ -38,6 +30,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "parquet.h"
 #include "view_jsonl_i.h"
 
 struct vjl_form {
@@ -48,198 +41,51 @@ struct vjl_form {
 	struct spot_buf rbuf;
 	struct spot_buf mline; /* the masked record */
 	struct spot_buf dec;
-	struct jsonl_parser *mp; /* parses masked records */
-	struct pipe_col *ocols;	 /* the form's columns */
-	size_t nocols;
-	int32_t *ocol;	    /* per path node: its column, -1 inside an array */
-	bool *lists;	    /* per column: a Parquet LIST of STRING */
-	struct spot_buf lb; /* a list cell being made */
-	bool typed;	    /* Parquet: numbers typed (vjl_form_type) */
+	struct vjl_fschema fs; /* the form's columns and shapes */
+	uint64_t *served;      /* vjl_form_served: bit r, record r kept */
+	uint64_t nserved;      /* records it saw */
+	uint64_t nserved_cap;  /* words of served */
+	bool typed;	       /* Parquet: shapes */
 	uint64_t line, rec, kept, limit, nlines;
 };
 
-/* ---- the columns ---- */
-
-/*
- * Per node n: the outermost array n is in (the node holding it), or n
- * itself when it is in none. Walks up at most JSONL_MAX_DEPTH segments.
- */
-static uint32_t vjl_form_top(const struct jsonl_paths *t, uint32_t n,
-			     bool *in_arr)
+/* Note that the first pass kept record rec or not. 0 or -ENOMEM. */
+static int vjl_form_note(struct vjl_form *fm, uint64_t rec, bool kept)
 {
-	uint32_t top = n;
+	if (rec / 64 >= fm->nserved_cap) {
+		uint64_t cap = fm->nserved_cap ? fm->nserved_cap * 2 : 1024;
+		uint64_t *nb;
 
-	*in_arr = false;
-	for (uint32_t m = n; m != JSONL_ROOT; m = jsonl_paths_parent(t, m))
-		if (jsonl_paths_is_elem(t, m)) {
-			top = jsonl_paths_parent(t, m);
-			*in_arr = true;
-		}
-	return top;
-}
-
-struct vjl_form_col {
-	struct pipe_col col;
-	uint32_t node;
-	bool arr; /* holds arrays in some records */
-};
-
-static int vjl_form_cmp(const void *a, const void *b)
-{
-	const struct pipe_col *x = &((const struct vjl_form_col *)a)->col;
-	const struct pipe_col *y = &((const struct vjl_form_col *)b)->col;
-	size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
-	int c = memcmp(x->name, y->name, n);
-
-	return c ? c
-		 : (x->name_len > y->name_len) - (x->name_len < y->name_len);
-}
-
-/*
- * The Parquet type of the column of leaf node: INT64 for integers served
- * as they are (no rule changes them) that fit, DOUBLE for numbers whose
- * rules keep numbers numbers (keep, noise, round), else text (strings,
- * mixed kinds, an integer literal of more than 18 characters, methods
- * that make text). null does not count: every column is nullable.
- */
-static void vjl_form_type(struct vjl_form *fm, struct pipe_col *col,
-			  uint32_t node)
-{
-	unsigned k =
-		jsonl_paths_kinds(fm->v.paths, node) & ~JSONL_K(JSONL_NULL);
-	int32_t fc = jsonl_paths_tag(fm->v.paths, node);
-	bool none, keeps;
-
-	if (fc < 0 || (k & JSONL_K_BIGINT) ||
-	    (k & ~JSONL_K_FRAC) != JSONL_K(JSONL_NUM))
-		return;
-	keeps = vjl_plan_keeps(fm->wp, (size_t)fc, &none);
-	if (none && !(k & JSONL_K_FRAC))
-		col->type = PIPE_INT;
-	else if (keeps)
-		col->type = PIPE_REAL;
-	else
-		return;
-	col->flags |= PIPE_F_TYPED;
-}
-
-/*
- * Parquet: whether the array column of node nd is a LIST of STRING: it
- * only ever holds arrays ([] included, never a scalar or {}) whose
- * elements are strings or null (no nested array or object). Its elements'
- * node is the only child of nd. kids[i]: children of node i; elem[i]:
- * its array elements' node, 0 for none.
- */
-static bool vjl_form_is_list(const struct vjl_form *fm, uint32_t nd,
-			     const uint32_t *kids, const uint32_t *elem)
-{
-	const struct jsonl_paths *t = fm->v.paths;
-	unsigned k = jsonl_paths_kinds(t, nd), ek;
-	uint32_t e = elem[nd];
-
-	if (!e || kids[nd] != 1 || kids[e] ||
-	    (k & ~(JSONL_K(JSONL_NULL) | JSONL_K(JSONL_EMPTY))))
-		return false;
-	ek = jsonl_paths_kinds(t, e);
-	return !(ek & ~(JSONL_K(JSONL_STR) | JSONL_K(JSONL_NULL)));
-}
-
-/* Parquet: the list columns (vjl_form_is_list) among the array ones. */
-static int vjl_form_lists(struct vjl_form *fm, const struct vjl_form_col *cn,
-			  size_t k)
-{
-	const struct jsonl_paths *t = fm->v.paths;
-	uint32_t n = jsonl_paths_count(t);
-	uint32_t *kids = calloc(n, sizeof(*kids));
-	uint32_t *elem = calloc(n, sizeof(*elem));
-
-	fm->lists = calloc(k ? k : 1, sizeof(*fm->lists));
-	if (!kids || !elem || !fm->lists) {
-		free(kids);
-		free(elem);
-		return -ENOMEM;
+		while (rec / 64 >= cap)
+			cap *= 2;
+		nb = realloc(fm->served, cap * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		memset(nb + fm->nserved_cap, 0,
+		       (cap - fm->nserved_cap) * sizeof(*nb));
+		fm->served = nb;
+		fm->nserved_cap = cap;
 	}
-	for (uint32_t i = 1; i < n; i++) {
-		uint32_t p = jsonl_paths_parent(t, i);
-
-		kids[p]++;
-		if (jsonl_paths_is_elem(t, i))
-			elem[p] = i;
-	}
-	for (size_t i = 0; i < k; i++) {
-		if (!cn[i].arr || !vjl_form_is_list(fm, cn[i].node, kids, elem))
-			continue;
-		fm->lists[i] = true;
-		fm->ocols[i].flags |= PIPE_F_TYPED | PIPE_F_LIST;
-		fm->ocols[i].type = PIPE_BLOB;
-	}
-	free(kids);
-	free(elem);
+	if (kept)
+		fm->served[rec / 64] |= 1ull << (rec % 64);
+	fm->nserved = rec + 1;
 	return 0;
 }
 
-/* The form's columns: leaves outside arrays, and outermost arrays. */
-static int vjl_form_columns(struct vjl_form *fm)
+/*
+ * Whether the second pass decides on record rec as the first did. A
+ * policy keeping state between records (a Lua global counting calls)
+ * could keep a record on one pass and drop it on the other: the columns
+ * would then name keys of a record not served, or a row be served whose
+ * keys the columns never saw. Either fails the build.
+ */
+static bool vjl_form_agrees(const struct vjl_form *fm, uint64_t rec, bool kept)
 {
-	const struct jsonl_paths *t = fm->v.paths;
-	uint32_t n = jsonl_paths_count(t);
-	struct vjl_form_col *cn = calloc(n, sizeof(*cn));
-	struct spot_buf name;
-	size_t k = 0;
-	bool in_arr;
-	int rc = -ENOMEM;
-
-	spot_buf_init(&name);
-	fm->ocol = malloc(n * sizeof(*fm->ocol));
-	fm->ocols = calloc(n, sizeof(*fm->ocols));
-	if (!fm->ocol || !fm->ocols || !cn)
-		goto out;
-	for (uint32_t i = 0; i < n; i++)
-		fm->ocol[i] = -1;
-	/* Mark the columns' nodes (ocol 0, 1 holding arrays), then name
-	 * them. */
-	for (uint32_t i = 1; i < n; i++) {
-		uint32_t top = vjl_form_top(t, i, &in_arr);
-
-		if (in_arr)
-			fm->ocol[top] = 1;
-		else if (jsonl_paths_is_leaf(t, i) && fm->ocol[top] < 0)
-			fm->ocol[top] = 0;
-	}
-	rc = 0;
-	for (uint32_t i = 1; i < n && !rc; i++) {
-		if (fm->ocol[i] < 0)
-			continue;
-		spot_buf_reset(&name);
-		rc = jsonl_paths_name(t, i, &name);
-		if (!rc)
-			rc = spot_buf_putc(&name, 0);
-		if (rc)
-			break;
-		cn[k].col.name_len = name.len - 1;
-		cn[k].col.name = (char *)spot_buf_steal(&name, &name.len);
-		cn[k].col.type = PIPE_TEXT;
-		cn[k].node = i;
-		cn[k].arr = fm->ocol[i] == 1;
-		k++;
-	}
-	if (!rc)
-		qsort(cn, k, sizeof(*cn), vjl_form_cmp);
-	for (size_t i = 0; i < k; i++) {
-		fm->ocols[i] = cn[i].col;
-		fm->ocol[cn[i].node] = (int32_t)i;
-		if (fm->typed && !cn[i].arr)
-			vjl_form_type(fm, &fm->ocols[i], cn[i].node);
-		if (!rc && i && !vjl_form_cmp(&cn[i - 1], &cn[i]))
-			rc = -ENOTUNIQ;
-	}
-	fm->nocols = k;
-	if (!rc && fm->typed)
-		rc = vjl_form_lists(fm, cn, k);
-out:
-	free(cn);
-	spot_buf_fini(&name);
-	return rc;
+	if (!fm->served)
+		return true; /* one pass: nothing to agree with */
+	if (rec >= fm->nserved)
+		return false;
+	return !!(fm->served[rec / 64] & (1ull << (rec % 64))) == kept;
 }
 
 /* ---- the rows ---- */
@@ -250,62 +96,9 @@ static int vjl_form_cols(void *state, const struct pipe_col **cols,
 	struct vjl_form *fm = state;
 
 	(void)err;
-	*cols = fm->ocols;
-	*ncols = fm->nocols;
+	*cols = fm->fs.cols;
+	*ncols = fm->fs.ncols;
 	return 0;
-}
-
-/* Cell c: bytes (p, n) of the masked record, copied into arena a. */
-static int vjl_form_bytes(struct spot_arena *a, const uint8_t *p, size_t n,
-			  struct pipe_cell *c)
-{
-	c->p = n ? spot_arena_dup(a, p, n) : NULL;
-	c->len = n;
-	return n && !c->p ? -ENOMEM : 0;
-}
-
-/* The cell of leaf l (outside arrays) of masked record m. */
-static int vjl_form_leaf(struct vjl_form *fm, struct spot_arena *a,
-			 const uint8_t *m, const struct jsonl_leaf *l,
-			 struct pipe_cell *c)
-{
-	c->flags = 0;
-	c->type = PIPE_TEXT;
-	switch (l->kind) {
-	case JSONL_NULL:
-		c->type = PIPE_NULL;
-		c->p = NULL;
-		c->len = 0;
-		return 0;
-	case JSONL_STR:
-		spot_buf_reset(&fm->dec);
-		if (jsonl_str_decode(m + l->off, l->end - l->off, &fm->dec))
-			return -ENOMEM;
-		return vjl_form_bytes(a, fm->dec.p, fm->dec.len, c);
-	case JSONL_NUM:
-		c->type = l->is_int ? PIPE_INT : PIPE_REAL;
-		break;
-	default: /* true, false, {} and []: their JSON text */
-		break;
-	}
-	return vjl_form_bytes(a, m + l->off, l->end - l->off, c);
-}
-
-/*
- * Whether masked leaf l (of record m) fits column col's type: text holds
- * anything, a list column null or [] (its arrays are vjl_form_list's).
- */
-static bool vjl_form_fits(const struct pipe_col *col, const uint8_t *m,
-			  const struct jsonl_leaf *l)
-{
-	if (!(col->flags & PIPE_F_TYPED) || l->kind == JSONL_NULL)
-		return true;
-	if (col->flags & PIPE_F_LIST)
-		return l->kind == JSONL_EMPTY && m[l->off] == '[';
-	if (l->kind != JSONL_NUM)
-		return false;
-	return col->type == PIPE_REAL ||
-	       (l->is_int && l->end - l->off <= JSONL_INT64_DIGITS);
 }
 
 /* A masked value that does not fit its column: fail, naming the field. */
@@ -314,7 +107,7 @@ static int vjl_form_misfit(const struct vjl_form *fm, size_t c,
 {
 	char name[128];
 
-	spot_printable(fm->ocols[c].name, name, sizeof(name));
+	spot_printable(fm->fs.cols[c].name, name, sizeof(name));
 	spot_err_set(err,
 		     "line %llu, field '%s': the masked value is not of the "
 		     "Parquet column's type",
@@ -322,46 +115,108 @@ static int vjl_form_misfit(const struct vjl_form *fm, size_t c,
 	return -EIO;
 }
 
-/*
- * The list cell (pipe.h, PIPE_F_LIST) of array sp of masked record m: its
- * elements are the leaves inside it, from ls[*j] on (leaves and arrays
- * are both in document order). -EDOM for an element that is not a
- * string or null.
- */
-static int vjl_form_list(struct vjl_form *fm, struct spot_arena *a,
-			 const uint8_t *m, const struct jsonl_leaf *ls,
-			 size_t nl, size_t *j, const struct jsonl_span *sp,
-			 struct pipe_cell *c)
+/* Whether number text (p, n) is an integer literal (no '.', 'e'). */
+static bool vjl_form_is_int(const uint8_t *p, size_t n)
 {
-	uint8_t h[5];
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '.' || p[i] == 'e' || p[i] == 'E')
+			return false;
+	return true;
+}
 
-	spot_buf_reset(&fm->lb);
-	while (*j < nl && ls[*j].off < sp->off)
-		(*j)++;
-	for (; *j < nl && ls[*j].end <= sp->end; (*j)++) {
-		const struct jsonl_leaf *l = &ls[*j];
+/*
+ * Whether value (p, n) of the masked record fits column c's shape at the
+ * top (the writer checks the rest as it shreds).
+ */
+static bool vjl_form_fits(const struct vjl_form *fm, size_t c, const uint8_t *p,
+			  size_t n)
+{
+	const struct pq_shape *sh = &fm->fs.shapes[c];
 
-		if (l->kind == JSONL_NULL) {
-			if (spot_buf_putc(&fm->lb, PIPE_LIST_NULL))
-				return -ENOMEM;
-			continue;
-		}
-		if (l->kind != JSONL_STR)
-			return -EDOM;
-		spot_buf_reset(&fm->dec);
-		if (jsonl_str_decode(m + l->off, l->end - l->off, &fm->dec))
-			return -ENOMEM;
-		if (fm->dec.len > UINT32_MAX / 2)
-			return -EDOM;
-		h[0] = PIPE_LIST_TEXT;
-		for (int i = 0; i < 4; i++)
-			h[1 + i] = (uint8_t)(fm->dec.len >> (8 * i));
-		if (spot_buf_append(&fm->lb, h, sizeof(h)) ||
-		    spot_buf_append(&fm->lb, fm->dec.p, fm->dec.len))
-			return -ENOMEM;
+	if (!fm->typed || p[0] == 'n')
+		return true;
+	switch (sh->kind) {
+	case PQ_SH_STRUCT:
+		return p[0] == '{';
+	case PQ_SH_LIST:
+		return p[0] == '[';
+	case PQ_SH_BOOLEAN:
+		return p[0] == 't' || p[0] == 'f';
+	case PQ_SH_INT64:
+		return (p[0] == '-' || (p[0] >= '0' && p[0] <= '9')) &&
+		       vjl_form_is_int(p, n) && n <= JSONL_INT64_DIGITS;
+	case PQ_SH_DOUBLE:
+		return p[0] == '-' || (p[0] >= '0' && p[0] <= '9');
+	default:
+		return true;
 	}
-	c->type = PIPE_BLOB;
-	return vjl_form_bytes(a, fm->lb.p, fm->lb.len, c);
+}
+
+/* The cell of masked value (p, n) (a value token), in arena a. */
+static int vjl_form_cell(struct vjl_form *fm, struct spot_arena *a,
+			 const uint8_t *p, size_t n, struct pipe_cell *c)
+{
+	c->flags = 0;
+	c->type = PIPE_TEXT;
+	if (p[0] == 'n') { /* null */
+		c->type = PIPE_NULL;
+		c->p = NULL;
+		c->len = 0;
+		return 0;
+	}
+	if (p[0] == '"') {
+		spot_buf_reset(&fm->dec);
+		if (jsonl_str_decode(p, n, &fm->dec))
+			return -ENOMEM;
+		p = fm->dec.p;
+		n = fm->dec.len;
+	} else if (p[0] == '-' || (p[0] >= '0' && p[0] <= '9')) {
+		c->type = vjl_form_is_int(p, n) ? PIPE_INT : PIPE_REAL;
+	}
+	c->p = n ? spot_arena_dup(a, p, n) : NULL;
+	c->len = n;
+	return n && !c->p ? -ENOMEM : 0;
+}
+
+static void vjl_form_ws(const uint8_t *m, size_t n, size_t *i)
+{
+	while (*i < n && (m[*i] == ' ' || m[*i] == '\t' || m[*i] == '\r' ||
+			  m[*i] == '\n'))
+		(*i)++;
+}
+
+/*
+ * The column of the key token at m[*i] (past it after). -EIO for a key
+ * that is no column, -ENOMEM.
+ */
+static int vjl_form_key(struct vjl_form *fm, const uint8_t *m, size_t n,
+			size_t *i, int64_t *c)
+{
+	size_t ks = *i;
+	bool esc = false;
+
+	if (ks >= n || m[ks] != '"')
+		return -EIO;
+	for (size_t j = ks + 1; j < n; j++) {
+		if (m[j] == '\\') {
+			esc = true;
+			j++;
+		} else if (m[j] == '"') {
+			*i = j + 1;
+			break;
+		}
+	}
+	if (*i == ks)
+		return -EIO;
+	if (!esc) {
+		*c = vjl_fschema_find(&fm->fs, m + ks + 1, *i - ks - 2);
+	} else {
+		spot_buf_reset(&fm->dec);
+		if (jsonl_str_decode(m + ks, *i - ks, &fm->dec))
+			return -ENOMEM;
+		*c = vjl_fschema_find(&fm->fs, fm->dec.p, fm->dec.len);
+	}
+	return *c < 0 ? -EIO : 0;
 }
 
 /* Row b->nrows from masked record (m, n). 0, -ENOMEM or -EIO. */
@@ -369,65 +224,59 @@ static int vjl_form_row(struct vjl_form *fm, struct pipe_batch *b,
 			const uint8_t *m, size_t n, struct spot_err *err)
 {
 	struct pipe_cell *row = &b->in[b->nrows * b->ncols];
-	const struct jsonl_leaf *ls;
-	const struct jsonl_span *sp;
-	size_t nl, ns, j = 0;
-	int rc = jsonl_parse(fm->mp, m, n);
+	size_t i = 0, vs;
+	int64_t c;
+	int rc = 0;
 
-	if (rc != 1) {
-		/* Never: the masked record is JSON by construction. */
-		spot_err_set(err, "line %llu: the masked record is not JSON",
-			     (unsigned long long)fm->line);
-		return rc == -ENOMEM ? rc : -EIO;
+	for (size_t k = 0; k < b->ncols; k++) {
+		memset(&row[k], 0, sizeof(row[k]));
+		row[k].type = PIPE_NULL;
 	}
-	for (size_t c = 0; c < b->ncols; c++) {
-		memset(&row[c], 0, sizeof(row[c]));
-		row[c].type = PIPE_NULL;
-	}
-	ls = jsonl_parser_leaves(fm->mp, &nl);
-	rc = 0;
-	for (size_t i = 0; !rc && i < nl; i++) {
-		int32_t c = fm->ocol[ls[i].node];
-
-		if (c < 0)
-			continue; /* inside an array: in the array's cell */
-		if (!vjl_form_fits(&fm->ocols[c], m, &ls[i]))
+	vjl_form_ws(m, n, &i);
+	if (i >= n || m[i++] != '{')
+		goto stale;
+	vjl_form_ws(m, n, &i);
+	if (i < n && m[i] == '}')
+		goto done;
+	for (;;) {
+		vjl_form_ws(m, n, &i);
+		rc = vjl_form_key(fm, m, n, &i, &c);
+		if (rc)
+			break;
+		vjl_form_ws(m, n, &i);
+		if (i >= n || m[i++] != ':')
+			goto stale;
+		vjl_form_ws(m, n, &i);
+		vs = i;
+		if (pq_json_skip(m, n, &i) || i == vs)
+			goto stale;
+		if (!vjl_form_fits(fm, (size_t)c, m + vs, i - vs))
 			return vjl_form_misfit(fm, (size_t)c, err);
-		if (fm->lists && fm->lists[c]) /* null, or [] (fits) */
-			rc = vjl_form_bytes(&b->src_arena, NULL, 0, &row[c]);
-		else
-			rc = vjl_form_leaf(fm, &b->src_arena, m, &ls[i],
-					   &row[c]);
-		if (fm->lists && fm->lists[c] && ls[i].kind == JSONL_EMPTY)
-			row[c].type = PIPE_BLOB; /* an empty list */
+		rc = vjl_form_cell(fm, &b->src_arena, m + vs, i - vs, &row[c]);
+		if (rc)
+			break;
+		vjl_form_ws(m, n, &i);
+		if (i >= n)
+			goto stale;
+		if (m[i++] == '}')
+			break;
+		if (m[i - 1] != ',')
+			goto stale;
 	}
-	sp = jsonl_parser_arrays(fm->mp, &ns);
-	for (size_t i = 0; !rc && i < ns; i++) {
-		int32_t c = fm->ocol[sp[i].node];
-
-		if (c < 0) { /* every outermost array is a column */
-			spot_err_set(err, "line %llu: %s",
-				     (unsigned long long)fm->line,
-				     jsonl_err_text(JSONL_E_STALE));
-			return -EIO;
-		}
-		if (fm->lists && fm->lists[c]) {
-			rc = vjl_form_list(fm, &b->src_arena, m, ls, nl, &j,
-					   &sp[i], &row[c]);
-			if (rc == -EDOM)
-				return vjl_form_misfit(fm, (size_t)c, err);
-			continue;
-		}
-		row[c].type = PIPE_TEXT;
-		rc = vjl_form_bytes(&b->src_arena, m + sp[i].off,
-				    sp[i].end - sp[i].off, &row[c]);
-	}
-	if (rc) {
+	if (rc == -ENOMEM) {
 		spot_err_set(err, "out of memory");
 		return rc;
 	}
+	if (rc)
+		goto stale;
+done:
 	b->keep[b->nrows++] = 1;
 	return 0;
+stale:
+	/* Never: the masked record is JSON of the discovered keys. */
+	spot_err_set(err, "line %llu: %s", (unsigned long long)fm->line,
+		     jsonl_err_text(JSONL_E_STALE));
+	return -EIO;
 }
 
 static int vjl_form_next_batch(void *state, struct pipe_batch *b,
@@ -448,6 +297,14 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 			      &fm->mline, err);
 		if (rc < 0)
 			return rc;
+		if (rc && !vjl_form_agrees(fm, fm->rec, rc == 1)) {
+			spot_err_set(err,
+				     "line %llu: the row filter decided "
+				     "otherwise than on the first pass (a "
+				     "policy keeping state between records?)",
+				     (unsigned long long)fm->line);
+			return -EIO;
+		}
 		if (rc)
 			fm->rec++;
 		if (rc == 1) {
@@ -488,11 +345,8 @@ static const struct pipe_source_ops vjl_form_ops = {
 static void vjl_form_fini(struct vjl_form *fm)
 {
 	vjl_plan_free(fm->wp);
-	jsonl_parser_free(fm->mp);
-	view_cols_free(fm->ocols, fm->nocols);
-	free(fm->ocol);
-	free(fm->lists);
-	spot_buf_fini(&fm->lb);
+	vjl_fschema_fini(&fm->fs);
+	free(fm->served);
 	spot_buf_fini(&fm->rbuf);
 	spot_buf_fini(&fm->mline);
 	spot_buf_fini(&fm->dec);
@@ -509,11 +363,102 @@ static void vjl_form_fini(struct vjl_form *fm)
 	pthread_mutex_destroy(&fm->v.mu);
 }
 
+/*
+ * The paths of the records the forms serve, into *out (tagged like the
+ * file's): with a row filter (row(), sample:, k_anonymity) or a limit,
+ * the columns and their shapes must come from the served records alone,
+ * or a header or a Parquet schema would name the keys (keys can be data:
+ * "votes": {"Jasmine Payne": 1}) or the kinds of values of records that
+ * are not served. Every record is masked as the rows will be (vjl_line)
+ * and a kept one's source is discovered again; the pass after masks them
+ * again, from the same record numbers, so a kept record that brings a
+ * key this pass did not see fails the build (JSONL_E_STALE), never
+ * serves it.
+ */
+static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
+			   struct spot_err *err)
+{
+	struct view_req q = *fm->v.req;
+	const struct view_req *req = fm->v.req;
+	struct jsonl_parser *dp = NULL;
+	struct jsonl_paths *t = NULL;
+	struct vjl_reader r;
+	uint64_t rec = 0, line = 1, kept = 0;
+	const uint8_t *p;
+	size_t n, bom;
+	bool lf;
+	int rc;
+
+	q.record = NULL; /* the export review records the served rows once */
+	fm->v.req = &q;
+	vjl_reader_init(&r, req->fd, 0, 0, &fm->rbuf);
+	rc = jsonl_paths_new(&t);
+	if (!rc)
+		rc = jsonl_parser_new(t, true, &dp);
+	if (rc) {
+		spot_err_set(err, "out of memory");
+		goto out;
+	}
+	while (kept < fm->limit && (rc = vjl_next(&r, &p, &n, &lf)) == 1) {
+		if (!(line & 1023) &&
+		    (rc = spot_progress_check(fm->v.prog, err)))
+			break;
+		bom = vjl_bom(&fm->whole, line, p, n);
+		spot_buf_reset(&fm->mline);
+		rc = vjl_line(&fm->v, fm->wp, p, n, bom, rec, line, &fm->mline,
+			      err);
+		if (rc < 0)
+			break;
+		if (rc > 0 && vjl_form_note(fm, rec, rc == 1)) {
+			spot_err_set(err, "out of memory");
+			rc = -ENOMEM;
+			break;
+		}
+		rec += rc > 0;
+		if (rc == 1) {
+			kept++;
+			rc = jsonl_parse(dp, p + bom, n - bom);
+			if (rc < 0) { /* parsed once already: never */
+				spot_err_set(err, "line %llu: %s",
+					     (unsigned long long)line,
+					     jsonl_err_text(JSONL_E_STALE));
+				rc = rc == -ENOMEM ? rc : -EIO;
+				break;
+			}
+		}
+		line++;
+		rc = 0;
+	}
+	if (rc == -E2BIG) {
+		spot_err_set(err, "line %llu: %s", (unsigned long long)line,
+			     jsonl_err_text(JSONL_E_TOO_LONG));
+		rc = -EIO;
+	} else if (rc < 0 && !err->msg[0]) {
+		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
+	}
+	if (!rc && (rc = jsonl_paths_tags_from(t, fm->v.paths))) {
+		spot_err_set(err, "%s",
+			     rc == -ENOMEM ? "out of memory"
+					   : jsonl_err_text(JSONL_E_STALE));
+		rc = rc == -ENOMEM ? rc : -EIO;
+	}
+out:
+	jsonl_parser_free(dp);
+	fm->v.req = req;
+	vjl_plan_restart(fm->wp);
+	if (rc)
+		jsonl_paths_free(t);
+	else
+		*out = t;
+	return rc;
+}
+
 /* Discover the paths (step 1, in parallel), bind the plan, the columns. */
 static int vjl_form_open(struct vjl_form *fm, const struct view_req *req,
 			 struct spot_err *err)
 {
 	size_t threads = req->threads ? req->threads : 1, nwp = 0;
+	struct jsonl_paths *served = NULL;
 	struct stat sb;
 	int rc;
 
@@ -536,16 +481,17 @@ static int vjl_form_open(struct vjl_form *fm, const struct view_req *req,
 	rc = vjl_step1(&fm->v, fm->v.nparts > 1 ? threads : 1, err);
 	if (!rc)
 		rc = vjl_plans(&fm->v, 1, &fm->wp, &nwp, err);
+	if (!rc && (vjl_plan_filters(fm->wp) || fm->limit != UINT64_MAX))
+		rc = vjl_form_served(fm, &served, err);
 	if (rc)
 		return rc;
-	rc = vjl_form_columns(fm);
-	if (rc == -ENOTUNIQ)
-		spot_err_set(err, "an array and a field have one name in the "
-				  "CSV and Parquet forms (a key holding '.')");
-	else if (!rc && jsonl_parser_new(fm->v.paths, false, &fm->mp))
-		rc = -ENOMEM;
+	rc = vjl_fschema_make(&fm->fs, served ? served : fm->v.paths, fm->wp,
+			      fm->typed);
+	jsonl_paths_free(served);
 	if (rc == -ENOMEM)
 		spot_err_set(err, "out of memory");
+	else if (rc)
+		spot_err_set(err, "the field paths cannot be read");
 	for (size_t i = 0; i < fm->v.nparts; i++)
 		fm->nlines += fm->v.parts[i].nlines;
 	return rc;
@@ -578,7 +524,7 @@ int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
 	spot_buf_init(&fm.rbuf);
 	spot_buf_init(&fm.mline);
 	spot_buf_init(&fm.dec);
-	spot_buf_init(&fm.lb);
+	spot_arena_init(&fm.fs.a);
 	pthread_mutex_init(&fm.v.mu, NULL);
 	pthread_cond_init(&fm.v.cv, NULL);
 	rc = vjl_form_open(&fm, req, err);
@@ -589,12 +535,21 @@ int view_jsonl_convert(const struct view_format *f, const struct view_req *req,
 	if (rc)
 		goto out;
 	view_sink_csv_injection(&sink, req->form, req->csv_injection);
+	if (fm.typed &&
+	    pq_writer_set_shapes(sink.state, fm.fs.shapes, fm.fs.ncols)) {
+		spot_err_set(err, "a JSON Lines shape the Parquet writer "
+				  "refuses");
+		rc = -EIO;
+	}
+	if (rc)
+		goto out_sink;
 	if (req->emit && req->limit == UINT64_MAX)
 		rc = pipe_run(&vjl_form_ops, &fm, &none, &view_stream_ops, &str,
 			      &st, err);
 	else
 		rc = pipe_run(&vjl_form_ops, &fm, &none, sink.ops, sink.state,
 			      &st, err);
+out_sink:
 	if (sink.free)
 		sink.free(sink.state);
 out:

@@ -137,12 +137,44 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
 	      struct spot_err *err);
 void vjl_plan_free(struct vjl_plan *wp);
+/* Whether wp's plan drops records (row(), sample:, k_anonymity). */
+bool vjl_plan_filters(const struct vjl_plan *wp);
+/* Forget which record wp masked last: the next vjl_line of record 0 is
+ * masked as a first pass over the file masks it. */
+void vjl_plan_restart(struct vjl_plan *wp);
 /*
  * Whether every transform of column col keeps its value's type (built-in
  * methods that say so, no Lua); *none when it has no transform at all
  * (the value is served as it is).
  */
 bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none);
+
+/*
+ * view_jsonl_schema.c: the columns of the CSV and Parquet forms, one per
+ * top-level key (sorted by bytes), and with typed each one's Parquet
+ * shape (struct pq_shape, parquet.h), from the discovered paths and the
+ * rules of wp.
+ */
+#define VJL_FORM_MAX_FIELDS 256	 /* keys of a struct; more: JSON text */
+#define VJL_FORM_MAX_DEPTH 32	 /* groups on a path; deeper: JSON text */
+#define VJL_FORM_MAX_LEAVES 1024 /* leaf columns of a column; more: text */
+
+struct pq_shape;
+
+struct vjl_fschema {
+	struct pipe_col *cols;
+	size_t ncols;
+	struct pq_shape *shapes; /* per column (typed), else zeroed */
+	struct spot_arena a;	 /* the shapes' fields and keys */
+};
+
+/* fs zeroed with its arena initialised. 0, -ENOMEM. */
+int vjl_fschema_make(struct vjl_fschema *fs, const struct jsonl_paths *t,
+		     const struct vjl_plan *wp, bool typed);
+void vjl_fschema_fini(struct vjl_fschema *fs);
+/* The column of top-level key (k, len), or -1. */
+int64_t vjl_fschema_find(const struct vjl_fschema *fs, const uint8_t *k,
+			 size_t len);
 
 /* view_jsonl_form.c: the CSV and Parquet forms (req->form). */
 int view_jsonl_convert(const struct view_format *f, const struct view_req *req,

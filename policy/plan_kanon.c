@@ -273,6 +273,40 @@ static bool kan_under(const struct pipe_col *c, const char *q, size_t n)
 				     c->name[n + 1] == ']');
 }
 
+/*
+ * Whether column c is the field path (q, n), one under it or one above
+ * it, once its "[]" are left out, and holds at least one: a record
+ * holding the quasi field (or a field above it, "addr" for "addr.zip")
+ * as an array serves the value at "addr[].zip" or "addr[]", paths other
+ * than the quasi's.
+ */
+static bool kan_through_array(const struct pipe_col *c, const char *q, size_t n)
+{
+	size_t i = 0, j = 0;
+	bool arr = false;
+
+	while (i < c->name_len) {
+		if (c->name[i] == '[' && i + 1 < c->name_len &&
+		    c->name[i + 1] == ']') {
+			arr = true;
+			i += 2;
+			continue;
+		}
+		if (j == n)
+			break;
+		if (c->name[i] != q[j])
+			return false;
+		i++;
+		j++;
+	}
+	if (!arr)
+		return false;
+	if (j == n) /* the quasi's path, or one under it */
+		return i == c->name_len || c->name[i] == '.';
+	/* a field above it held as an array of scalars: "addr[]" */
+	return i == c->name_len && q[j] == '.';
+}
+
 int plan_kanon_quasi_check(const char *view, const char *quasi,
 			   const struct pipe_col *cols, size_t ncols,
 			   bool field_paths, struct spot_err *err)
@@ -310,6 +344,17 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 				     "an object or an array in some record: "
 				     "records cannot be counted by it (name a "
 				     "field that holds a value)",
+				     view, quasi);
+			return -EIO;
+		}
+	/* A field above it held as an array: its value is at another path
+	 * ("addr[].zip" for "addr.zip"). */
+	for (size_t c = 0; c < ncols; c++)
+		if (kan_through_array(&cols[c], quasi, n)) {
+			spot_err_set(err,
+				     "%s: k_anonymity: a field above quasi "
+				     "column '%s' is an array in some record: "
+				     "records cannot be counted by it",
 				     view, quasi);
 			return -EIO;
 		}

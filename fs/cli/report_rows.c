@@ -36,6 +36,8 @@ int rpt_read(struct rpt *r, rpt_row_fn fn, struct spot_err *err)
 	req.fd = r->fd;
 	req.delim = r->delim;
 	req.sub = "";
+	if (r->field_paths)
+		req.form = r->rfmt; /* JSON Lines records, not a conversion */
 	if (lseek(r->fd, 0, SEEK_SET) < 0)
 		return -errno;
 	rc = f->source_open(&req, &src, err);
@@ -208,6 +210,8 @@ int rpt_columns(struct rpt *r, struct spot_err *err)
 	req.fd = r->fd;
 	req.delim = r->delim;
 	req.sub = "";
+	if (r->field_paths)
+		req.form = r->rfmt; /* JSON Lines records, not a conversion */
 	if (lseek(r->fd, 0, SEEK_SET) < 0)
 		return -errno;
 	rc = f->source_open(&req, &src, err);
@@ -323,7 +327,8 @@ static int rpt_served_db(struct rpt *r, struct sbx *s,
 /*
  * The served rows of d (table sub) for role in r->fd: a dataset served as
  * a Parquet file (its own, or a CSV's form) as that file (NULL and ""
- * apart, typed values), anything else as its CSV form.
+ * apart, typed values), a JSON Lines dataset as its masked records, and
+ * anything else as its CSV form.
  */
 int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 	       const char *sub, struct spot_err *err)
@@ -343,6 +348,15 @@ int rpt_served(struct rpt *r, struct sbx *s, const struct cfg_dataset *d,
 	}
 	r->rfmt = VIEW_FMT_CSV;
 	r->field_paths = f && f->field_paths;
+	if (r->field_paths && !sub[0]) {
+		/* JSON Lines: the masked records as its own form serves them,
+		 * whatever forms are served (the same values in every form;
+		 * their columns are top-level keys, a quasi field is a field
+		 * path), each field typed (1 and "1", null and "" apart). */
+		r->rfmt = f->id;
+		rc = sbx_build(s, d, "", r->role, &out, err);
+		return rc ? rc : rpt_copy(r, &out, err);
+	}
 	forms = f && !sub[0] ? sbx_forms(s, d, &self) : 0;
 	form = forms & CFG_AS_PARQUET ? "parquet" : NULL;
 	if (f && f->id == VIEW_FMT_PARQUET && !sub[0] && self)

@@ -457,8 +457,8 @@ static int jl_leaf(struct jsonl_parser *p, uint32_t node, uint8_t kind,
 	if (p->add) {
 		unsigned k = JSONL_K(kind);
 
-		if (kind == JSONL_EMPTY && is_int)
-			k |= JSONL_K_EMPTY_OBJ;
+		if (kind == JSONL_EMPTY)
+			k |= is_int ? JSONL_K_EMPTY_OBJ : JSONL_K_EMPTY_ARR;
 		else if (kind == JSONL_NUM && !is_int)
 			k |= JSONL_K_FRAC;
 		else if (kind == JSONL_NUM && end - off > JSONL_INT64_DIGITS)

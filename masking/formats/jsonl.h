@@ -111,12 +111,13 @@ bool jsonl_paths_is_leaf(const struct jsonl_paths *t, uint32_t n);
  * for numbers JSONL_K_BIGINT when one is an integer literal of more than
  * 18 characters (it may not fit an int64) and JSONL_K_FRAC when one has
  * a fraction or an exponent; JSONL_K_EMPTY_OBJ when an empty container
- * is {} (JSONL_K(JSONL_EMPTY) alone: only []).
+ * is {} and JSONL_K_EMPTY_ARR when one is [] (both can be seen).
  */
 #define JSONL_K(kind) (1u << (kind))
 #define JSONL_K_BIGINT (1u << 6)
 #define JSONL_K_FRAC (1u << 7)
 #define JSONL_K_EMPTY_OBJ (1u << 8)
+#define JSONL_K_EMPTY_ARR (1u << 9)
 #define JSONL_INT64_DIGITS 18
 unsigned jsonl_paths_kinds(const struct jsonl_paths *t, uint32_t n);
 /*
@@ -147,6 +148,13 @@ unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
 /* A value per node for the caller (view_jsonl: the column); -1 unset. */
 void jsonl_paths_set_tag(struct jsonl_paths *t, uint32_t n, int32_t tag);
 int32_t jsonl_paths_tag(const struct jsonl_paths *t, uint32_t n);
+/*
+ * Give every node of t the tag of the node of from at its path (t holds
+ * some of from's paths: the records a filter kept). 0, -ENOMEM, or
+ * -ENOENT when a path of t is not in from.
+ */
+int jsonl_paths_tags_from(struct jsonl_paths *t,
+			  const struct jsonl_paths *from);
 /* The parent of node n (JSONL_ROOT for the root itself). */
 uint32_t jsonl_paths_parent(const struct jsonl_paths *t, uint32_t n);
 /* Whether node n is the elements of an array (its segment is "[]"). */

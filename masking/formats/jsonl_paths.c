@@ -200,6 +200,7 @@ enum jsonl_err jsonl_paths_child(struct jsonl_paths *t, bool add,
 	nd->parent = parent;
 	nd->is_arr = is_arr;
 	nd->leaf = false;
+	nd->kinds = 0; /* past the first 64, realloc'd memory */
 	nd->tag = -1;
 	nd->hash = h;
 	nd->seg_off = t->segs.len;
@@ -307,4 +308,29 @@ unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
 			r = fn(t->segs.p + nd->seg_off, nd->seg_len);
 	}
 	return r;
+}
+
+int jsonl_paths_tags_from(struct jsonl_paths *t, const struct jsonl_paths *from)
+{
+	uint32_t *map = calloc(t->n, sizeof(*map));
+	enum jsonl_err e = JSONL_OK;
+
+	if (!map)
+		return -ENOMEM;
+	map[0] = JSONL_ROOT;
+	/* Parents come before their children in node order. */
+	for (uint32_t i = 1; i < t->n && !e; i++) {
+		const struct jl_node *nd = &t->nodes[i];
+
+		/* Without add, from is only read. */
+		e = jsonl_paths_child((struct jsonl_paths *)from, false,
+				      map[nd->parent], nd->is_arr,
+				      t->segs.p + nd->seg_off, nd->seg_len,
+				      &map[i]);
+		if (!e)
+			jsonl_paths_set_tag(t, i,
+					    jsonl_paths_tag(from, map[i]));
+	}
+	free(map);
+	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -ENOENT;
 }

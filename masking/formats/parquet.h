@@ -199,7 +199,9 @@ size_t pq_view_src_ranges(const struct pq_view *v, struct pq_range *out,
 /*
  * A pipe sink that appends the kept rows as a whole Parquet file to out:
  * every column a nullable BYTE_ARRAY STRING (PIPE_NULL cells are nulls, any
- * other cell its text), snappy pages, dictionary encoding where it pays,
+ * other cell its text; a PIPE_F_TYPED column INT64, DOUBLE or LIST of
+ * STRING; a column given a shape that tree: pq_writer_set_shapes), snappy
+ * pages, dictionary encoding where it pays,
  * row groups of up to 122,880 rows (or 64 MiB), no statistics but null
  * counts. Give pq_sink_ops a writer from pq_writer_new.
  */
@@ -207,6 +209,61 @@ struct pq_writer;
 
 int pq_writer_new(struct spot_buf *out, struct pq_writer **w);
 void pq_writer_free(struct pq_writer *w);
+
+/*
+ * Nested columns (the Parquet form of a JSON Lines dataset). A shape is a
+ * tree: a leaf (STRING, INT64, DOUBLE, BOOLEAN), a STRUCT (an optional
+ * group of its fields, each optional) or a LIST (the three-level LIST of
+ * LogicalTypes.md: an optional group, a repeated group "list", an
+ * optional "element" of the element's shape). Levels (Dremel): each
+ * optional level adds one to the definition level, each list one to the
+ * repetition level, so a null struct, a struct of null fields, a null
+ * list, an empty list and a null element all stay apart.
+ */
+enum pq_shape_kind {
+	PQ_SH_STRING = 0, /* a string's bytes; any other value its JSON text */
+	PQ_SH_INT64,
+	PQ_SH_DOUBLE,
+	PQ_SH_BOOLEAN,
+	PQ_SH_STRUCT,
+	PQ_SH_LIST,
+};
+
+struct pq_shape {
+	uint8_t kind;	  /* enum pq_shape_kind */
+	const char *name; /* a struct field's key (bytes), else unused */
+	size_t name_len;
+	/* STRUCT: its fields, sorted by key (memcmp; a prefix first), keys
+	 * unique; LIST: one, the element */
+	const struct pq_shape *kids;
+	uint32_t nkids;
+};
+
+/* Deepest shape pq_writer_set_shapes accepts (groups on a path). */
+#define PQ_SHAPE_MAX_DEPTH 48
+
+/*
+ * Before begin: column c (of the n columns begin gets) is written in
+ * shapes[c] instead of by its pipe_col type (borrowed until the writer is
+ * freed). A cell of a leaf shape is as for flat columns (PIPE_NULL a
+ * null; STRING its bytes; INT64 and DOUBLE a number's text; BOOLEAN
+ * "true" or "false"); a cell of a STRUCT or LIST shape is PIPE_NULL or
+ * the value's JSON text, shredded into the leaves: a struct field the
+ * object lacks, or that is null, is null; a key the shape lacks is not
+ * written (the shape is the union of the keys). A value that does not
+ * fit its shape (an array where a struct is, a string where INT64 is, a
+ * key twice in one object, malformed JSON) fails the write (-EIO, the
+ * column named, never the value). 0, -EINVAL (a shape too deep or a
+ * LIST without one element), -ENOMEM.
+ */
+int pq_writer_set_shapes(struct pq_writer *w, const struct pq_shape *shapes,
+			 size_t n);
+/*
+ * Past the JSON value at p[*i] (white space before it skipped; its
+ * strings, brackets and separators checked, not its numbers and
+ * literals), as the shredding reads it: 0, or -EDOM.
+ */
+int pq_json_skip(const uint8_t *p, size_t n, size_t *i);
 /* The first n bytes of out were taken away (streamed): later offsets in
  * the file count them. */
 void pq_writer_drained(struct pq_writer *w, uint64_t n);

@@ -6,8 +6,8 @@
  *   clang -fsanitize=fuzzer,address,undefined ... fuzz_config.c
  *   ./fuzz_config -max_len=65536 corpus/
  *
- * Built with -DFUZZ_STANDALONE it has its own main() that replays the files
- * named on the command line (for regression runs without libFuzzer).
+ * Linked with fuzz_main.c instead of libFuzzer, it replays the files named
+ * on the command line (for regression runs without libFuzzer).
  *
  * The input is loaded as if it were <tmp>/fuzz.yaml in a scratch folder
  * holding a source folder "data", a policy "policies/p.lua" and a private
@@ -97,32 +97,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg_free(c);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	uint8_t *buf;
-	size_t len;
-	FILE *f;
-	int i;
-
-	buf = malloc(CFG_MAX_BYTES + 1);
-	if (!buf)
-		return 1;
-	for (i = 1; i < argc; i++) {
-		f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			free(buf);
-			return 1;
-		}
-		len = fread(buf, 1, CFG_MAX_BYTES + 1, f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, len);
-		printf("ok %d - %s\n", i, argv[i]);
-	}
-	printf("1..%d\n", argc - 1);
-	free(buf);
-	return 0;
-}
-#endif

@@ -12,7 +12,7 @@
  *
  *   tests/fuzz/run 60 csv   (builds it with clang and every masking/
  *                            source, then fuzzes for 60 s)
- * With -DFUZZ_STANDALONE (no -fsanitize=fuzzer) main() replays the files
+ * Linked with fuzz_main.c (no -fsanitize=fuzzer) it replays the files
  * named on the command line, so the unit suite can run a corpus.
  */
 #include "csv.h"
@@ -198,32 +198,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fz_res_fini(&b);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	int i, rc = 0;
-
-	for (i = 1; i < argc; i++) {
-		struct spot_buf in;
-		uint8_t tmp[65536];
-		size_t n;
-		FILE *f = fopen(argv[i], "rb");
-
-		if (!f) {
-			perror(argv[i]);
-			rc = 1;
-			continue;
-		}
-		spot_buf_init(&in);
-		while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-			if (spot_buf_append(&in, tmp, n))
-				fz_fail("out of memory");
-		fclose(f);
-		LLVMFuzzerTestOneInput(in.p ? in.p : tmp, in.len);
-		spot_buf_fini(&in);
-	}
-	printf("fuzz_csv: replayed %d input(s)\n", argc - 1);
-	return rc;
-}
-#endif

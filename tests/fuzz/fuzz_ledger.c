@@ -14,7 +14,7 @@
  *     appended to it leaves a file that reads back with one more release.
  *
  *   tests/fuzz/run 60 ledger
- * With -DFUZZ_STANDALONE main() replays the files named on the command
+ * Linked with fuzz_main.c it replays the files named on the command
  * line, so the unit suite runs the corpus.
  */
 #include "ledger.h"
@@ -171,32 +171,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ledger_free(l);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	uint8_t *buf;
-	size_t len;
-	FILE *f;
-	int i;
-
-	buf = malloc(FZ_MAX + 1);
-	if (!buf)
-		return 1;
-	for (i = 1; i < argc; i++) {
-		f = fopen(argv[i], "rb");
-		if (!f) {
-			perror(argv[i]);
-			free(buf);
-			return 1;
-		}
-		len = fread(buf, 1, FZ_MAX + 1, f);
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, len);
-		printf("ok %d - %s\n", i, argv[i]);
-	}
-	printf("1..%d\n", argc - 1);
-	free(buf);
-	return 0;
-}
-#endif

@@ -24,7 +24,7 @@
  * contains: a masked page or dictionary copied instead of re-encoded.
  *
  *   clang -fsanitize=fuzzer,address,undefined ... fuzz_parquet.c
- *   gcc -DFUZZ_STANDALONE ... fuzz_parquet.c && ./fuzz_parquet FILE...
+ *   gcc ... fuzz_parquet.c fuzz_main.c && ./fuzz_parquet FILE...
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -479,31 +479,3 @@ out:
 	close(fd);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *fp = fopen(argv[i], "rb");
-		uint8_t *p;
-		long n;
-
-		if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		rewind(fp);
-		p = malloc((size_t)n + 1);
-		if (!p || fread(p, 1, (size_t)n, fp) != (size_t)n) {
-			perror(argv[i]);
-			return 1;
-		}
-		fclose(fp);
-		LLVMFuzzerTestOneInput(p, (size_t)n);
-		free(p);
-	}
-	return 0;
-}
-#endif

@@ -6,7 +6,7 @@
  * Any crash, hang (beyond the budgets), leak or sanitizer report is a bug.
  *
  *   clang -fsanitize=fuzzer,address ... fuzz_policy.c ...
- *   gcc -DFUZZ_STANDALONE ... fuzz_policy.c ...; ./fuzz_policy FILE...
+ *   gcc ... fuzz_policy.c fuzz_main.c ...; ./fuzz_policy FILE...
  */
 #include "engine.h"
 
@@ -101,32 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *f = fopen(argv[i], "rb");
-		uint8_t *buf;
-		long len;
+void fuzz_replay_done(void);
 
-		if (!f) {
-			perror(argv[i]);
-			return 1;
-		}
-		fseek(f, 0, SEEK_END);
-		len = ftell(f);
-		fseek(f, 0, SEEK_SET);
-		buf = malloc(len > 0 ? (size_t)len : 1);
-		if (!buf || fread(buf, 1, (size_t)len, f) != (size_t)len) {
-			fclose(f);
-			free(buf);
-			return 1;
-		}
-		fclose(f);
-		LLVMFuzzerTestOneInput(buf, (size_t)len);
-		free(buf);
-	}
+/* The replay driver (fuzz_main.c) calls this after the last input. */
+void fuzz_replay_done(void)
+{
 	msk_keys_free(fz_keys);
-	return 0;
+	fz_keys = NULL;
 }
-#endif

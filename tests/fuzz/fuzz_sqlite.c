@@ -14,7 +14,7 @@
  *     NULL) that succeeds has set every generated cell of every row.
  *
  *   tests/fuzz/run 60 sqlite
- * With -DFUZZ_STANDALONE main() replays the files named on the command
+ * Linked with fuzz_main.c it replays the files named on the command
  * line, so the unit suite runs the seed corpus.
  */
 #include "sqlite.h"
@@ -133,32 +133,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sqlc_db_free(db);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	int i, rc = 0;
-
-	for (i = 1; i < argc; i++) {
-		struct spot_buf in;
-		uint8_t tmp[65536];
-		size_t n;
-		FILE *f = fopen(argv[i], "rb");
-
-		if (!f) {
-			perror(argv[i]);
-			rc = 1;
-			continue;
-		}
-		spot_buf_init(&in);
-		while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-			if (spot_buf_append(&in, tmp, n))
-				fz_fail("out of memory", argv[i]);
-		fclose(f);
-		LLVMFuzzerTestOneInput(in.p ? in.p : tmp, in.len);
-		spot_buf_fini(&in);
-	}
-	printf("fuzz_sqlite: replayed %d input(s)\n", argc - 1);
-	return rc;
-}
-#endif

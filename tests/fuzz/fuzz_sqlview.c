@@ -17,7 +17,7 @@
  *     functions other than load_extension.
  *
  *   tests/fuzz/run 60 sqlview
- * With -DFUZZ_STANDALONE main() replays the files named on the command
+ * Linked with fuzz_main.c it replays the files named on the command
  * line, so the unit suite runs the seed corpus.
  */
 #include "sqlite.h"
@@ -388,29 +388,3 @@ out:
 	unlink(fz_path);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-int main(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		FILE *fp = fopen(argv[i], "rb");
-		uint8_t *p;
-		long n;
-
-		if (!fp || fseek(fp, 0, SEEK_END) || (n = ftell(fp)) < 0) {
-			perror(argv[i]);
-			return 1;
-		}
-		rewind(fp);
-		p = malloc((size_t)n + 1);
-		if (!p || fread(p, 1, (size_t)n, fp) != (size_t)n) {
-			perror(argv[i]);
-			return 1;
-		}
-		fclose(fp);
-		LLVMFuzzerTestOneInput(p, (size_t)n);
-		free(p);
-	}
-	return 0;
-}
-#endif

@@ -20,8 +20,15 @@ ROOT = os.environ.get("SPOTFS_ROOT") or os.path.abspath(
 SPOTFS = os.environ.get("SPOTFS") or os.path.join(ROOT, "build-asan", "fs", "spotfs")
 # Registry, audit log and control sockets of the test run: never the
 # machine's own (/var/lib/spotfs, /run/spotfs).
+# Under pytest-xdist (tests/run runs two workers) every worker has its own:
+# a test that runs `spotfs gc`, kills a daemon or reads the audit log sees
+# only its worker's sandboxes. The controller's are never used.
+if os.environ.get("PYTEST_XDIST_WORKER") and \
+        os.environ.get("SPOTFS_TEST_STATE_OWNER") != os.environ["PYTEST_XDIST_WORKER"]:
+    os.environ.pop("SPOTFS_STATE_DIR", None)
 if "SPOTFS_STATE_DIR" not in os.environ:
     import tempfile
+    os.environ["SPOTFS_TEST_STATE_OWNER"] = os.environ.get("PYTEST_XDIST_WORKER", "")
     _state = tempfile.mkdtemp(prefix="spotfs-test-state.")
     os.environ["SPOTFS_STATE_DIR"] = os.path.join(_state, "state")
     os.environ["SPOTFS_RUNTIME_DIR"] = os.path.join(_state, "run")

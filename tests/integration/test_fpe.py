@@ -200,3 +200,44 @@ def test_reveal_usage():
     assert r.returncode == 0 and "usage: spotfs reveal" in r.stdout
     assert spotfs("reveal", "a.csv", "id").returncode == 2
     assert "reveal" in spotfs("--help").stdout
+
+
+FW = str.maketrans("0123456789", "０１２３４５６７８９")
+AR = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+def test_digits_and_letters_outside_ascii_are_never_served_raw(sandbox):
+    """fpe and scramble used to keep every byte outside ASCII: an id in
+    fullwidth or Arabic-Indic digits, or the accented letters of a name,
+    were served as they were. Now other scripts' digits are encrypted as
+    digits (the same token as the ASCII value) and any other character
+    outside ASCII is masked."""
+    s = sandbox()
+    ids = ["%09d" % (123456789 + 7919 * i) for i in range(40)]
+    names = ["Zoë Ñúñez", "Jürgen Weiß", "Åsa Øberg", "Émile Çelik"]
+    rows = ["n,ascii,wide,arabic,name"]
+    for i, v in enumerate(ids):
+        rows.append("%d,%s,%s,%s,%s" % (i, v, v.translate(FW),
+                                        v.translate(AR),
+                                        names[i % len(names)]))
+    s.write("p.csv", "\n".join(rows) + "\n")
+    s.write_config("source: @SRC@\nsecret: random\ndatasets:\n"
+                   "  p.csv:\n    columns:\n      n: keep\n"
+                   "      ascii: fpe\n      wide: fpe\n      arabic: fpe\n"
+                   "      name: scramble\n")
+    s.mount()
+    raw = open(s.path("p.csv"), "rb").read()
+    assert raw.isascii(), "every byte served is ASCII"
+    for v in ids:
+        for form in (v, v.translate(FW), v.translate(AR)):
+            assert form.encode() not in raw
+    for n in names:
+        for part in n.split():
+            assert part.encode() not in raw
+    df = read_csv(s.path("p.csv"))
+    assert (df["wide"] == df["ascii"]).all() and \
+        (df["arabic"] == df["ascii"]).all(), \
+        "other scripts' digits give the ASCII value's token"
+    assert (df["ascii"] != pd.Series(ids)).all()
+    assert all(len(x) == len(n) for x, n in
+               zip(df["name"], [names[i % 4] for i in range(40)]))

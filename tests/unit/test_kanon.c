@@ -275,6 +275,41 @@ static void test_quasi_check(void)
 	      "u held as an array, in some record");
 	CHECK(plan_kanon_quasi_check("j", "nope", jl, 9, true, &err) == 0,
 	      "a missing quasi column is the caller's");
+
+	/* A field above the quasi held as an array (round 8, finding 1). */
+	struct pipe_col up[] = {
+		QC("addr.zip", PIPE_TEXT, 0),	 QC("addr[].zip", PIPE_TEXT, 0),
+		QC("a.b[].c.d", PIPE_TEXT, 0),	 QC("e[].f[].g", PIPE_TEXT, 0),
+		QC("h[].zipcode", PIPE_TEXT, 0), QC("hx[].zip", PIPE_TEXT, 0),
+		QC("h.zip", PIPE_TEXT, 0),	 QC("k[].z.y", PIPE_TEXT, 0),
+	};
+	err.msg[0] = 0;
+	CHECK(plan_kanon_quasi_check("j", "addr.zip", up, 8, true, &err) ==
+			      -EIO &&
+		      strstr(err.msg, "a field above quasi column"),
+	      "addr held as an array beside addr.zip (%s)", err.msg);
+	CHECK(plan_kanon_quasi_check("j", "a.b.c", up, 8, true, &err) == -EIO &&
+		      plan_kanon_quasi_check("j", "e.f.g", up, 8, true, &err) ==
+			      -EIO &&
+		      plan_kanon_quasi_check("j", "k.z", up, 8, true, &err) ==
+			      -EIO,
+	      "any level above, several arrays, a quasi held as an object");
+	CHECK(!plan_kanon_quasi_check("j", "h.zip", up, 8, true, &err),
+	      "h[].zipcode and hx[].zip are other fields");
+	struct pipe_col sc[] = {
+		QC("addr.zip", PIPE_TEXT, 0),
+		QC("addr[]", PIPE_TEXT, 0),
+		QC("ad[]", PIPE_TEXT, 0),
+	};
+	CHECK(plan_kanon_quasi_check("j", "addr.zip", sc, 2, true, &err) ==
+			      -EIO &&
+		      !plan_kanon_quasi_check("j", "addr.zip", sc + 1, 2, false,
+					      &err),
+	      "an array of scalars above the quasi (round 9, finding 4)");
+	CHECK(!plan_kanon_quasi_check("j", "addr.zip", sc + 2, 1, true, &err),
+	      "ad[] is not above addr.zip");
+	CHECK(!plan_kanon_quasi_check("c", "addr.zip", up, 8, false, &err),
+	      "CSV and Parquet: column names are not field paths");
 }
 
 int main(void)

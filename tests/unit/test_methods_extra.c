@@ -238,21 +238,37 @@ static bool same_classes(const char *a, const uint8_t *b, size_t n)
 
 static void test_scramble(void)
 {
-	static const char *const v[] = { "AB-1234-cd", "Jean-Luc Picard",
-					 "Gr\xc3\xbc\xc3\x9f Gott 42",
-					 "\xff\xfe bad utf-8 9" };
+	/* Each value and its classes as scramble sees them (methods_fold.c):
+	 * fullwidth and other scripts' digits as ASCII, other non-ASCII '*'. */
+	static const char *const v[][2] = {
+		{ "AB-1234-cd", "AB-1234-cd" },
+		{ "Jean-Luc Picard", "Jean-Luc Picard" },
+		{ "Gr\xc3\xbc\xc3\x9f Gott 42", "Gr** Gott 42" },
+		{ "\xff\xfe bad utf-8 9", "** bad utf-8 9" },
+		/* fullwidth AB-1234, Arabic-Indic 12-34 */
+		{ "\xef\xbc\xa1\xef\xbc\xa2-\xef\xbc\x91\xef\xbc\x92"
+		  "\xef\xbc\x93\xef\xbc\x94",
+		  "AB-1234" },
+		{ "\xd9\xa1\xd9\xa2-\xd9\xa3\xd9\xa4", "12-34" },
+	};
 	struct msk_rule r;
-	int classes = 0, changed = 0;
+	int classes = 0, changed = 0, ascii = 0;
 	char a[256];
 
 	CHECK(!rule(&r, MSK_SCRAMBLE, NULL), "scramble rule");
 	for (size_t i = 0; i < SPOT_ARRAY_SIZE(v); i++) {
-		run_t(&r, keys, NULL, v[i], PIPE_TEXT);
-		classes += same_classes(v[i], ob.p, ob.len);
-		changed += memcmp(v[i], ob.p, ob.len) != 0;
+		bool all_ascii = true;
+
+		run_t(&r, keys, NULL, v[i][0], PIPE_TEXT);
+		classes += same_classes(v[i][1], ob.p, ob.len);
+		changed += memcmp(v[i][1], ob.p, ob.len) != 0;
+		for (size_t j = 0; j < ob.len; j++)
+			all_ascii &= ob.p[j] < 0x80;
+		ascii += all_ascii;
 	}
-	CHECK(classes == 4, "length and classes kept; other bytes stay");
-	CHECK(changed == 4, "the characters change");
+	CHECK(classes == 6, "length and classes kept; ASCII separators stay");
+	CHECK(changed == 6, "the characters change");
+	CHECK(ascii == 6, "nothing outside ASCII is served as it was");
 	snprintf(a, sizeof(a), "%s", app(&r, NULL, "AB-1234-cd"));
 	CHECK(!strcmp(app(&r, NULL, "AB-1234-cd"), a), "deterministic");
 	run_t(&r, keys2, NULL, "AB-1234-cd", PIPE_TEXT);

@@ -277,6 +277,53 @@ static void test_stamp_unknown(void)
 	vc_free(c);
 }
 
+/* A key failed by EIO twice is tried again after its wait, and only EIO. */
+static void test_eio_waits_then_retries(void)
+{
+	struct fake f;
+	struct vc *c = fake_cache(&f);
+	struct vc_view *v = NULL;
+
+	vc_set_eio_wait(c, 150);
+	CHECK(vc_eio_wait_ms(c, 2) == 150 && vc_eio_wait_ms(c, 3) == 300 &&
+		      vc_eio_wait_ms(c, 4) == 600,
+	      "the wait doubles at each failure");
+	CHECK(vc_eio_wait_ms(c, 40) == 10 * 60 * 1000,
+	      "and stops at 10 minutes");
+	f.fail = -EIO;
+	for (int i = 0; i < 4; i++)
+		vc_get(c, "e.csv", "", "", &v);
+	CHECK(v && v->state == VC_FAILED && atomic_load(&f.builds) == 2,
+	      "EIO twice: kept (%d builds)", atomic_load(&f.builds));
+	f.fail = 0; /* the disk recovers, the source is the same */
+	CHECK(get_state(c, "e.csv") == VC_FAILED,
+	      "before the wait: still failed");
+	usleep(200 * 1000);
+	CHECK(get_state(c, "e.csv") == VC_READY && atomic_load(&f.builds) == 3,
+	      "after the wait: built again, and served");
+
+	f.fail = -EIO; /* fails on and on: waits grow */
+	for (int i = 0; i < 2; i++)
+		vc_get(c, "g.csv", "", "", &v);
+	usleep(200 * 1000);
+	vc_get(c, "g.csv", "", "", &v); /* the third failure: waits 300 ms */
+	CHECK(atomic_load(&f.builds) == 6, "a third build after the wait");
+	usleep(50 * 1000);
+	CHECK(get_state(c, "g.csv") == VC_FAILED && atomic_load(&f.builds) == 6,
+	      "the next wait is 300 ms: not built 50 ms later");
+	vc_free(c);
+
+	c = fake_cache(&f);
+	vc_set_eio_wait(c, 1);
+	f.fail = -EINVAL;
+	vc_get(c, "d.csv", "", "", &v);
+	f.fail = 0;
+	usleep(20 * 1000);
+	CHECK(get_state(c, "d.csv") == VC_FAILED && atomic_load(&f.builds) == 1,
+	      "a deterministic error does not come back with time");
+	vc_free(c);
+}
+
 static void test_no_callbacks(void)
 {
 	struct fake f;
@@ -919,6 +966,7 @@ int main(void)
 	test_deterministic(-EIO, "EIO twice in a row");
 	test_deterministic(-ETIMEDOUT, "ETIMEDOUT (a policy budget)");
 	test_stamp_unknown();
+	test_eio_waits_then_retries();
 	test_no_callbacks();
 	test_content_from_buf();
 	test_classification();
