@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * view_jsonl_i.h - shared by the two halves of the JSON Lines build:
- * view_jsonl.c (reading, masking and rewriting the records of one part;
- * plans and columns) and view_jsonl_par.c (cutting the file into parts,
- * the workers, and the two steps over the parts). Private to masking/.
+ * view_jsonl.c (reading lines, masking and rewriting records; plans and
+ * columns) and view_jsonl_par.c (cutting the file into parts, the two
+ * steps of one part, the workers, and the two steps over the parts).
+ * Private to masking/.
  */
 #ifndef SPOT_VIEW_JSONL_I_H
 #define SPOT_VIEW_JSONL_I_H
@@ -117,11 +118,21 @@ int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n, bool *lf);
 size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
 	       size_t n);
 
-/* view_jsonl.c: step 1 and step 2 of one part, on read buffer m. */
+/* view_jsonl_par.c: step 1 and step 2 of one part, on read buffer m. */
 void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m,
 	      struct spot_buf *tape);
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m);
+/*
+ * vjl_line on a line already tokenized: is_rec and its leaves ls (nodes
+ * of v->paths).
+ */
+int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+		size_t bom, int is_rec, const struct jsonl_leaf *ls, size_t nl,
+		uint64_t rec, uint64_t line, struct spot_buf *out,
+		struct spot_err *err);
+/* wp's scratch for n leaves (NULL: out of memory). */
+struct jsonl_leaf *vjl_plan_leaves(struct vjl_plan *wp, size_t n);
 /* The merged paths' leaves as v->cols, sorted; -ENOTUNIQ, -ENOMEM. */
 int vjl_columns(struct vjl *v);
 /*

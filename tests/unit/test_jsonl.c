@@ -937,7 +937,9 @@ static void test_view_read_once(void)
 	spot_buf_init(&src);
 	spot_buf_init(&ref);
 	spot_buf_init(&got);
-	/* Short records, blank lines, a last line without its line feed. */
+	/* Short records, a record without leaves first (a tape line with
+	 * none), blank lines, a last line without its line feed. */
+	spot_buf_printf(&src, "{}\n");
 	while (src.len < (size_t)9 << 20) {
 		if (i % 1000 == 7)
 			spot_buf_printf(&src, "  \n");
