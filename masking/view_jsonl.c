@@ -138,6 +138,8 @@ struct vjl_plan {
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
 	struct spot_buf dec;
+	struct jsonl_leaf *tls; /* a tape's record (vjl_plan_leaves) */
+	size_t captls;
 };
 
 size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
@@ -147,44 +149,6 @@ size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
 			       s[1] == 0xbb && s[2] == 0xbf
 		       ? 3
 		       : 0;
-}
-
-/* Step 1 for part p. */
-void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m)
-{
-	struct jsonl_parser *ps = NULL;
-	struct vjl_reader r;
-	const uint8_t *s;
-	size_t n, bom;
-	bool lf;
-	int rc;
-
-	vjl_reader_init(&r, v->fd, p->off, p->end, m);
-	rc = jsonl_paths_new(&p->paths);
-	if (!rc)
-		rc = jsonl_parser_new(p->paths, true, &ps);
-	while (!rc && (rc = vjl_next(&r, &s, &n, &lf)) == 1) {
-		p->nlines++;
-		bom = vjl_bom(p, p->nlines, s, n);
-		rc = jsonl_parse(ps, s + bom, n - bom);
-		if (rc == 1)
-			p->nrecs++;
-		if (rc == -EINVAL) {
-			p->jerr = jsonl_parser_error(ps, &p->err_byte);
-			p->err_byte += bom;
-			p->err_line = p->nlines;
-		}
-		if (rc >= 0)
-			rc = 0;
-	}
-	if (rc == -E2BIG) {
-		p->jerr = JSONL_E_TOO_LONG;
-		p->err_line = p->nlines + 1;
-		p->err_byte = JSONL_MAX_LINE + 1;
-		rc = -EINVAL;
-	}
-	p->skim_rc = rc;
-	jsonl_parser_free(ps);
 }
 
 /* The output of a masked leaf, as JSON. */
@@ -370,28 +334,17 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 }
 
 /*
- * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
- * record the row filter dropped (nothing written), 0 for a line of white
- * space (copied), -errno with err set.
+ * Rewrite line (s, n), tokenized: is_rec and its leaves ls (nodes of
+ * v->paths), as vjl_line.
  */
-int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
-	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
-	     struct spot_err *err)
+int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+		size_t bom, int is_rec, const struct jsonl_leaf *ls, size_t nl,
+		uint64_t rec, uint64_t line, struct spot_buf *out,
+		struct spot_err *err)
 {
-	const struct jsonl_leaf *ls;
-	size_t nl, pos = 0, at, start = out->len;
-	int is_rec = jsonl_parse(wp->parser, s + bom, n - bom);
+	size_t pos = 0, start = out->len;
 	int rc = 0;
 
-	if (is_rec < 0) {
-		enum jsonl_err e = jsonl_parser_error(wp->parser, &at);
-
-		spot_err_set(err, "line %llu: %s at byte %zu",
-			     (unsigned long long)line, jsonl_err_text(e),
-			     at + bom + 1);
-		return is_rec == -ENOMEM ? is_rec : -EIO;
-	}
-	ls = jsonl_parser_leaves(wp->parser, &nl);
 	wp->rec.p = s + bom;
 	wp->rec.len = n - bom;
 	wp->rec.type = PIPE_TEXT;
@@ -455,6 +408,32 @@ int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 	return is_rec;
 }
 
+/*
+ * Rewrite one line (s, n) into out: 1 for a record (record rec), 2 for a
+ * record the row filter dropped (nothing written), 0 for a line of white
+ * space (copied), -errno with err set.
+ */
+int vjl_line(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+	     size_t bom, uint64_t rec, uint64_t line, struct spot_buf *out,
+	     struct spot_err *err)
+{
+	const struct jsonl_leaf *ls;
+	size_t nl, at;
+	int is_rec = jsonl_parse(wp->parser, s + bom, n - bom);
+
+	if (is_rec < 0) {
+		enum jsonl_err e = jsonl_parser_error(wp->parser, &at);
+
+		spot_err_set(err, "line %llu: %s at byte %zu",
+			     (unsigned long long)line, jsonl_err_text(e),
+			     at + bom + 1);
+		return is_rec == -ENOMEM ? is_rec : -EIO;
+	}
+	ls = jsonl_parser_leaves(wp->parser, &nl);
+	return vjl_rewrite(v, wp, s, n, bom, is_rec, ls, nl, rec, line, out,
+			   err);
+}
+
 bool vjl_plan_filters(const struct vjl_plan *wp)
 {
 	return wp->plan->row_fn != NULL;
@@ -465,73 +444,18 @@ void vjl_plan_restart(struct vjl_plan *wp)
 	memset(wp->occ_rec, 0, wp->b.ncols * sizeof(*wp->occ_rec));
 }
 
-/* Step 2 for part p with wp. */
-void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
-	       struct spot_buf *m)
+struct jsonl_leaf *vjl_plan_leaves(struct vjl_plan *wp, size_t n)
 {
-	struct spot_progress *outer = spot_progress_cur;
-	uint64_t rec = p->rec, line = p->line, kept = 0, src;
-	struct vjl_reader r;
-	const uint8_t *s;
-	size_t n, bom, mark;
-	bool lf;
-	int rc;
+	if (n > wp->captls || !wp->tls) { /* never NULL for 0 leaves */
+		size_t cap = n < 64 ? 64 : n * 2;
+		struct jsonl_leaf *d = realloc(wp->tls, cap * sizeof(*d));
 
-	spot_progress_cur = v->prog;
-	vjl_reader_init(&r, v->fd, p->off, p->end, m);
-	/*
-	 * In memory, the first part's buffer becomes the view and the others
-	 * are appended to it: reserve it for the whole file (+1/8: masking
-	 * may lengthen values). Streaming, each part is emitted and freed.
-	 */
-	src = ((p == v->parts && !v->req->emit) || !p->end ? v->size : p->end) -
-	      p->off;
-	(void)spot_buf_reserve(&p->buf, (size_t)(src + src / 8) + 4096);
-	while ((rc = vjl_next(&r, &s, &n, &lf)) == 1) {
-		if (!((line - p->line) & 1023) &&
-		    (rc = spot_progress_check(v->prog, &p->err)))
-			break;
-		bom = vjl_bom(p, line - p->line + 1, s, n);
-		mark = p->buf.len;
-		rc = vjl_line(v, wp, s, n, bom, rec, line, &p->buf, &p->err);
-		if (rc < 0)
-			break;
-		rec += rc > 0;
-		kept += rc == 1;
-		/*
-		 * With a row filter, lines of white space are not served
-		 * either: a run of blank lines would show where records were
-		 * dropped, and how many, in a file that separates records
-		 * by blank lines.
-		 */
-		if (rc == 0 && wp->plan->row_fn) {
-			p->buf.len = mark;
-			rc = 2;
-		}
-		rc = lf && rc != 2 ? spot_buf_putc(&p->buf, '\n') : 0;
-		if (rc) {
-			spot_err_set(&p->err, "out of memory");
-			break;
-		}
-		line++;
+		if (!d)
+			return NULL;
+		wp->tls = d;
+		wp->captls = cap;
 	}
-	if (rc == -E2BIG) {
-		spot_err_set(&p->err, "line %llu: %s", (unsigned long long)line,
-			     jsonl_err_text(JSONL_E_TOO_LONG));
-		rc = -EIO;
-	} else if (rc && !p->err.msg[0]) {
-		spot_err_set(&p->err, "cannot read the source: %s",
-			     strerror(-rc));
-	}
-	if (!rc && (rec - p->rec != p->nrecs || line - p->line != p->nlines)) {
-		spot_err_set(&p->err, "%s", jsonl_err_text(JSONL_E_STALE));
-		rc = -EIO;
-	}
-	p->st.rows_in = rec - p->rec;
-	p->st.rows_out = kept;
-	spot_progress_add(v->prog, r.pos - p->off, rec - p->rec);
-	p->rc = rc;
-	spot_progress_cur = outer;
+	return wp->tls;
 }
 
 /* ---- plans ---- */
@@ -561,6 +485,7 @@ void vjl_plan_free(struct vjl_plan *wp)
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
+	free(wp->tls);
 	free(wp);
 }
 
@@ -729,6 +654,34 @@ int vjl_plans(struct vjl *v, size_t threads, struct vjl_plan **wps, size_t *n,
 	return rc;
 }
 
+/*
+ * Read once: when the file and the view fit in memory (the view is kept
+ * in memory, or it may hold emit_after bytes before streaming), step 1
+ * reads each part into v->src, after room for the view to grow (base:
+ * 1/8 of the file), and keeps a tape of what it tokenized; step 2
+ * rewrites parts from there, without reading or tokenizing them again,
+ * and the view is written over src from its start, as long as it does
+ * not reach the bytes of a part still to be rewritten (vjl_step2). Tapes
+ * are kept while src and every tape fit in the same bytes; a part
+ * without one is tokenized again in step 2, from memory.
+ */
+static void vjl_whole(struct vjl *v)
+{
+	const struct view_req *req = v->req;
+	uint64_t need;
+
+	v->keep_max = req->emit ? req->emit_after : UINT64_MAX;
+	if (!v->size || v->size > SIZE_MAX / 4)
+		return;
+	v->base = (size_t)(v->size / 8);
+	need = v->base + v->size + 4096;
+	if (need > v->keep_max || spot_buf_reserve(&v->src, (size_t)need))
+		return;
+	v->kept = need;
+	v->whole = true;
+	v->in_src = true;
+}
+
 int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 		     struct view_out *out, struct spot_err *err)
 {
@@ -754,13 +707,15 @@ int view_jsonl_build(const struct view_format *f, const struct view_req *req,
 		goto out;
 	}
 	v.size = S_ISREG(sb.st_mode) ? (uint64_t)sb.st_size : 0;
-	if (threads > 8)
-		threads = 8;
+	if (threads > VJL_THREADS)
+		threads = VJL_THREADS;
 	v.wk = calloc(threads, sizeof(*v.wk));
 	wps = calloc(threads, sizeof(*wps));
 	rc = v.wk && wps ? jsonl_paths_new(&v.paths) : -ENOMEM;
 	if (!rc)
 		rc = vjl_cut(&v, chunk);
+	if (!rc)
+		vjl_whole(&v);
 	if (rc) {
 		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
 		goto out;
@@ -777,7 +732,14 @@ out:
 	for (size_t i = 0; v.parts && i < v.nparts; i++) {
 		spot_buf_fini(&v.parts[i].buf);
 		jsonl_paths_free(v.parts[i].paths);
+		free(v.parts[i].map); /* a tape left by a failure */
 	}
+	for (size_t i = 0; i < v.npool; i++)
+		spot_buf_fini(&v.pool[i]);
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(v.tapes); i++)
+		spot_buf_fini(&v.tapes[i]);
+	free(v.pool);
+	spot_buf_fini(&v.src);
 	free(v.parts);
 	free(v.wk);
 	spot_buf_fini(&v.rbuf);

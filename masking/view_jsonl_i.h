@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * view_jsonl_i.h - shared by the two halves of the JSON Lines build:
- * view_jsonl.c (reading, masking and rewriting the records of one part;
- * plans and columns) and view_jsonl_par.c (cutting the file into parts,
- * the workers, and the two steps over the parts). Private to masking/.
+ * view_jsonl.c (reading lines, masking and rewriting records; plans and
+ * columns) and view_jsonl_par.c (cutting the file into parts, the two
+ * steps of one part, the workers, and the two steps over the parts).
+ * Private to masking/.
  */
 #ifndef SPOT_VIEW_JSONL_I_H
 #define SPOT_VIEW_JSONL_I_H
@@ -19,6 +20,7 @@
 #define VJL_CHUNK_STREAM ((size_t)2 << 20)
 #define VJL_BLOCK ((size_t)1 << 20) /* bytes read at a time */
 #define VJL_AHEAD 1		    /* parts masked ahead per worker */
+#define VJL_THREADS 8		    /* workers at most */
 /*
  * Noise seeds (the row of a cell): record number + occurrence in the
  * record << VJL_OCC_SHIFT, so a field a record holds once is seeded by
@@ -37,6 +39,12 @@ struct vjl_part {
 	uint64_t err_line; /* in the part, 1-based */
 	size_t err_byte;
 	bool skimmed; /* protected by vjl.mu */
+	/* vjl.whole: its lines and leaves as step 1 found them (a tape,
+	 * at tape_off in *tape: the arena of the thread that read it) */
+	struct spot_buf *tape;
+	size_t tape_off, tape_len;
+	uint32_t *map; /* its trie's nodes in vjl.paths (with a tape) */
+	bool taped;
 	/* step 2 */
 	struct spot_buf buf;
 	struct pipe_stats st;
@@ -76,6 +84,18 @@ struct vjl {
 	struct spot_progress *prog;
 	const struct view_req *req;
 	struct spot_buf rbuf; /* the caller's read buffer */
+	/*
+	 * Read once (view_jsonl_build): the file is read into src at base,
+	 * and the view written over it from 0 (wpos) while in_src; parts
+	 * keep tapes while kept (bytes, atomic) stays under keep_max.
+	 */
+	bool whole, in_src;
+	struct spot_buf src;
+	size_t base, wpos;
+	uint64_t kept, keep_max;
+	struct spot_buf *pool; /* parts' output buffers to reuse (mu) */
+	size_t npool;
+	struct spot_buf tapes[VJL_THREADS + 1]; /* per worker, the caller */
 };
 
 /* Reading the lines of [off, end) (end 0: to EOF) into the caller's m. */
@@ -98,10 +118,21 @@ int vjl_next(struct vjl_reader *r, const uint8_t **line, size_t *n, bool *lf);
 size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
 	       size_t n);
 
-/* view_jsonl.c: step 1 and step 2 of one part, on read buffer m. */
-void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m);
+/* view_jsonl_par.c: step 1 and step 2 of one part, on read buffer m. */
+void vjl_skim(struct vjl *v, struct vjl_part *p, struct spot_buf *m,
+	      struct spot_buf *tape);
 void vjl_build(struct vjl *v, struct vjl_part *p, struct vjl_plan *wp,
 	       struct spot_buf *m);
+/*
+ * vjl_line on a line already tokenized: is_rec and its leaves ls (nodes
+ * of v->paths).
+ */
+int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
+		size_t bom, int is_rec, const struct jsonl_leaf *ls, size_t nl,
+		uint64_t rec, uint64_t line, struct spot_buf *out,
+		struct spot_err *err);
+/* wp's scratch for n leaves (NULL: out of memory). */
+struct jsonl_leaf *vjl_plan_leaves(struct vjl_plan *wp, size_t n);
 /* The merged paths' leaves as v->cols, sorted; -ENOTUNIQ, -ENOMEM. */
 int vjl_columns(struct vjl *v);
 /*

@@ -10,10 +10,8 @@
  *
  * The CSV and Parquet forms (as:) are not made from this source: the
  * table entry builds them itself (view_jsonl_form.c), from the masked
- * records. A caller that opens it for another form than JSON Lines
- * (req->form) gets conv rows: a field inside an array is NULL (one cell
- * cannot hold each element's masked value), every other field is its
- * raw value for a plan to mask, and Lua's row is the record.
+ * records (view_format_build never asks a format that builds its forms
+ * for rows, so only samplers open this source).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -29,14 +27,6 @@ struct vjl_src {
 	struct spot_buf rbuf, dec;
 	struct jsonl_parser *parser;
 	uint64_t line;
-	/*
-	 * A conversion (the CSV or Parquet form), not a sample: fields
-	 * inside arrays are NULL (one cell cannot hold their masked
-	 * values), and each row carries its record for Lua's row (recs).
-	 */
-	bool conv;
-	struct pipe_cell *recs; /* PIPE_BATCH_ROWS, with conv */
-	bool *multi;		/* per column: its path holds "[]" */
 };
 
 static int vjl_src_columns(void *state, const struct pipe_col **cols,
@@ -113,22 +103,6 @@ static int vjl_src_more(struct vjl_src *s, struct spot_arena *a,
 	return 0;
 }
 
-/* Row b->nrows's record (p, n), copied: the read buffer moves. */
-static int vjl_src_rec(struct vjl_src *s, struct pipe_batch *b,
-		       const uint8_t *p, size_t n)
-{
-	struct pipe_cell *c = &s->recs[b->nrows];
-
-	if (b->cap > PIPE_BATCH_ROWS)
-		return -ENOMEM; /* recs is sized for pipeline batches */
-	c->p = n ? spot_arena_dup(&b->src_arena, p, n) : NULL;
-	c->len = n;
-	c->type = PIPE_TEXT;
-	c->flags = 0;
-	b->recs = s->recs;
-	return n && !c->p ? -ENOMEM : 0;
-}
-
 static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 			      struct spot_err *err)
 {
@@ -161,10 +135,6 @@ static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 			row[c].flags = PIPE_F_SET; /* "not filled yet" */
 		}
 		ls = jsonl_parser_leaves(s->parser, &nl);
-		if (s->conv && vjl_src_rec(s, b, p + bom, n - bom)) {
-			spot_err_set(err, "out of memory");
-			return -ENOMEM;
-		}
 		for (size_t i = 0; i < nl; i++) {
 			int32_t col = jsonl_paths_tag(s->v.paths, ls[i].node);
 
@@ -173,8 +143,6 @@ static int vjl_src_next_batch(void *state, struct pipe_batch *b,
 					     jsonl_err_text(JSONL_E_STALE));
 				return -EIO;
 			}
-			if (s->conv && s->multi[col])
-				continue; /* inside an array: NULL */
 			if (!(row[col].flags & PIPE_F_SET))
 				rc = vjl_src_more(s, &b->src_arena, p + bom,
 						  &ls[i], &row[col]);
@@ -216,8 +184,6 @@ static void vjl_src_free(void *obj)
 	if (!s)
 		return;
 	jsonl_parser_free(s->parser);
-	free(s->recs);
-	free(s->multi);
 	spot_buf_fini(&s->rbuf);
 	spot_buf_fini(&s->dec);
 	for (size_t i = 0; s->v.parts && i < s->v.nparts; i++) {
@@ -272,21 +238,6 @@ int view_jsonl_source(const struct view_req *req, struct view_source *src,
 	}
 	if (rc)
 		goto fail;
-	s->conv = req->form != VIEW_FMT_JSONL;
-	if (s->conv) {
-		s->recs = calloc(PIPE_BATCH_ROWS, sizeof(*s->recs));
-		s->multi =
-			calloc(s->v.ncols ? s->v.ncols : 1, sizeof(*s->multi));
-		if (!s->recs || !s->multi) {
-			spot_err_set(err, "out of memory");
-			rc = -ENOMEM;
-			goto fail;
-		}
-		for (size_t c = 0; c < s->v.ncols; c++)
-			s->multi[c] =
-				memmem(s->v.cols[c].name, s->v.cols[c].name_len,
-				       "[]", 2) != NULL;
-	}
 	s->line = 1;
 	vjl_reader_init(&s->r, req->fd, 0, 0, &s->rbuf);
 	src->ops = &vjl_src_ops;

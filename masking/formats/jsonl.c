@@ -8,12 +8,21 @@
  * id of the last object it was a key of (a per-parser stamp); seeing the
  * stamp of the current object again is a duplicate. O(1) per key, and it
  * compares decoded keys ("em\u0061il" is "email").
+ *
+ * The records of a file mostly hold the same keys in the same order, so
+ * before hashing a key the parser tries the node that followed the key
+ * before it last time (or came first in that object's node): the same
+ * parent and the same decoded bytes are the same node, so a right guess
+ * is the node the trie would find.
  */
 #include "jsonl_i.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define JL_NONE UINT32_MAX
 
@@ -54,7 +63,15 @@ struct jl_frame {
 	uint32_t node; /* the container's own path */
 	uint32_t elem; /* arrays: the node of their elements */
 	uint64_t obj;  /* objects: their id, for the duplicate stamps */
+	uint32_t prev; /* objects: the node of the key before, or JL_NONE */
 	bool is_obj;
+};
+
+/* What a parser knows of a node. */
+struct jl_node_st {
+	uint64_t obj;	/* the last object it was a key of */
+	uint32_t next;	/* the key after it, that time (0: none) */
+	uint32_t first; /* its own first key, last time (0: none) */
 };
 
 struct jsonl_parser {
@@ -64,8 +81,8 @@ struct jsonl_parser {
 	size_t nleaves, capleaves;
 	struct jsonl_span *spans; /* outermost arrays */
 	size_t nspans, capspans;
-	size_t narr;	 /* arrays open */
-	uint64_t *stamp; /* per node: the last object it was a key of */
+	size_t narr;		  /* arrays open */
+	struct jl_node_st *stamp; /* per node */
 	size_t nstamp;
 	uint64_t nobj;
 	struct spot_buf key; /* a decoded key with escapes */
@@ -272,6 +289,34 @@ static inline bool jl_plain8(const uint8_t *p)
 }
 
 /*
+ * Past the plain string bytes at s[k] (see jl_plain8): to the first byte
+ * that is not one, or near the end (the caller looks at the rest).
+ */
+static inline size_t jl_plain_run(const uint8_t *s, size_t len, size_t k)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	/* Signed, a byte from 0x80 is below 0x20 too: one compare. */
+	while (len - k >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(s + k));
+		unsigned m = (unsigned)_mm_movemask_epi8(
+			_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						  _mm_cmpeq_epi8(x, b)),
+				     _mm_cmplt_epi8(x, sp)));
+
+		if (m)
+			return k + (size_t)__builtin_ctz(m);
+		k += 16;
+	}
+#endif
+	while (len - k >= 8 && jl_plain8(s + k))
+		k += 8;
+	return k;
+}
+
+/*
  * The string at s[*i] == '"': validated; decoded into dec when dec is set
  * (and it holds an escape: *esc says whether it did). *i ends past the
  * closing quote. On error *i is the offending byte.
@@ -284,8 +329,7 @@ static enum jsonl_err jl_string(const uint8_t *s, size_t len, size_t *i,
 
 	*esc = false;
 	for (;;) {
-		while (len - k >= 8 && jl_plain8(s + k))
-			k += 8;
+		k = jl_plain_run(s, len, k);
 		while (k < len && s[k] >= 0x20 && s[k] < 0x80 && s[k] != '"' &&
 		       s[k] != '\\')
 			k++;
@@ -462,17 +506,25 @@ static int jl_close(struct jsonl_parser *p, const struct jl_frame *fr,
 static int jl_key(struct jsonl_parser *p, struct jl_frame *fr, const uint8_t *k,
 		  size_t klen, size_t at, uint32_t *node)
 {
-	enum jsonl_err e =
-		jsonl_paths_child(p->t, p->add, fr->node, false, k, klen, node);
+	uint32_t guess = 0;
+	enum jsonl_err e;
 
-	if (e)
-		return jl_fail(p, e, at);
-	if (*node >= p->nstamp) {
+	if (fr->node < p->nstamp)
+		guess = fr->prev != JL_NONE ? p->stamp[fr->prev].next
+					    : p->stamp[fr->node].first;
+	if (guess && jsonl_paths_key_is(p->t, guess, fr->node, k, klen)) {
+		*node = guess;
+	} else {
+		e = jsonl_paths_child(p->t, p->add, fr->node, false, k, klen,
+				      node);
+		if (e)
+			return jl_fail(p, e, at);
+	}
+	if (*node >= p->nstamp || fr->node >= p->nstamp) {
 		size_t n = jsonl_paths_count(p->t);
+		struct jl_node_st *ns;
 
 		n = n > *node ? n : *node + 1;
-		uint64_t *ns;
-
 		n = n < 64 ? 64 : n * 2;
 		ns = realloc(p->stamp, n * sizeof(*ns));
 		if (!ns)
@@ -481,9 +533,14 @@ static int jl_key(struct jsonl_parser *p, struct jl_frame *fr, const uint8_t *k,
 		p->stamp = ns;
 		p->nstamp = n;
 	}
-	if (p->stamp[*node] == fr->obj)
+	if (p->stamp[*node].obj == fr->obj)
 		return jl_fail(p, JSONL_E_DUPKEY, at);
-	p->stamp[*node] = fr->obj;
+	p->stamp[*node].obj = fr->obj;
+	if (fr->prev != JL_NONE)
+		p->stamp[fr->prev].next = *node;
+	else
+		p->stamp[fr->node].first = *node;
+	fr->prev = *node;
 	return 0;
 }
 
@@ -571,6 +628,7 @@ static int jl_open(struct jsonl_parser *p, const uint8_t *s, size_t *depth,
 	fr->is_obj = s[i] == '{';
 	fr->obj = ++p->nobj;
 	fr->elem = JL_NONE;
+	fr->prev = JL_NONE;
 	p->narr += !fr->is_obj;
 	if (!fr->is_obj) {
 		e = jsonl_paths_child(p->t, p->add, node, true, NULL, 0,

@@ -132,6 +132,12 @@ int jsonl_paths_name(const struct jsonl_paths *t, uint32_t n,
  */
 int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src);
 /*
+ * jsonl_paths_merge, and map[i] (jsonl_paths_count(src) entries) set to
+ * the node of dst that node i of src became.
+ */
+int jsonl_paths_merge_map(struct jsonl_paths *dst,
+			  const struct jsonl_paths *src, uint32_t *map);
+/*
  * fn on the decoded key of every node that is a key (not an array
  * element, not the record), each key on its own: the first nonzero
  * result, or 0. (A path joins keys with '.', so a detector run on a path

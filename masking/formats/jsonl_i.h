@@ -16,6 +16,9 @@
 enum jsonl_err jsonl_paths_child(struct jsonl_paths *t, bool add,
 				 uint32_t parent, bool is_arr, const uint8_t *p,
 				 size_t len, uint32_t *out);
+/* Whether node n is the key (p, len), decoded, of parent. */
+bool jsonl_paths_key_is(const struct jsonl_paths *t, uint32_t n,
+			uint32_t parent, const uint8_t *p, size_t len);
 /* Mark node n as holding a leaf value of kinds (jsonl_paths_kinds bits). */
 void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds);
 

@@ -241,10 +241,20 @@ int jsonl_paths_name(const struct jsonl_paths *t, uint32_t n,
 int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 {
 	uint32_t *map = calloc(src->n, sizeof(*map));
-	enum jsonl_err e = JSONL_OK;
+	int rc;
 
 	if (!map)
 		return -ENOMEM;
+	rc = jsonl_paths_merge_map(dst, src, map);
+	free(map);
+	return rc;
+}
+
+int jsonl_paths_merge_map(struct jsonl_paths *dst,
+			  const struct jsonl_paths *src, uint32_t *map)
+{
+	enum jsonl_err e = JSONL_OK;
+
 	map[0] = JSONL_ROOT;
 	/* Parents come before their children in node order. */
 	for (uint32_t i = 1; i < src->n && !e; i++) {
@@ -258,8 +268,19 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 		if (!e)
 			dst->nodes[map[i]].kinds |= nd->kinds;
 	}
-	free(map);
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -E2BIG;
+}
+
+bool jsonl_paths_key_is(const struct jsonl_paths *t, uint32_t n,
+			uint32_t parent, const uint8_t *p, size_t len)
+{
+	const struct jl_node *nd;
+
+	if (!n || n >= t->n)
+		return false;
+	nd = &t->nodes[n];
+	return nd->parent == parent && !nd->is_arr && nd->seg_len == len &&
+	       (!len || !memcmp(t->segs.p + nd->seg_off, p, len));
 }
 
 void jsonl_paths_mark_leaf(struct jsonl_paths *t, uint32_t n, unsigned kinds)

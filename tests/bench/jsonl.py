@@ -12,6 +12,10 @@
 
   /usr/bin/python3 tests/bench/jsonl.py [--mb 500] [--runs 5]
                                         [--view-memory 2GiB]
+                                        [--baseline TREE]
+
+--baseline TREE times another tree's release build (TREE/build-rel, say
+main's, for a before and after) the same way, in every run after this one.
 
 The view is kept in memory (view_memory: 2GiB by default, as the script
 keeps nothing: pass 256MiB, spotfs's default, to time a view streamed to
@@ -67,8 +71,8 @@ def gen(path, mb):
     os.rename(tmp, path)
 
 
-def mounted(cfg, mnt, env):
-    p = subprocess.Popen([SPOTFS, "mount", "-f", "-c", cfg, mnt],
+def mounted(cfg, mnt, env, spotfs=SPOTFS):
+    p = subprocess.Popen([spotfs, "mount", "-f", "-c", cfg, mnt],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                          env=env, start_new_session=True)
     for _ in range(600):
@@ -91,8 +95,8 @@ def child_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def unmount(p, mnt, env):
-    subprocess.run([SPOTFS, "unmount", mnt], env=env, check=True,
+def unmount(p, mnt, env, spotfs=SPOTFS):
+    subprocess.run([spotfs, "unmount", mnt], env=env, check=True,
                    capture_output=True)
     p.wait(timeout=60)
 
@@ -108,7 +112,10 @@ def main():
     ap.add_argument("--mb", type=int, default=500)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--view-memory", default="2GiB")
+    ap.add_argument("--baseline", help="another tree, with build-rel/")
     a = ap.parse_args()
+    base = (os.path.join(os.path.abspath(a.baseline), "build-rel", "fs",
+                         "spotfs") if a.baseline else None)
     os.makedirs(CACHE, exist_ok=True)
     src_dir = os.path.join(CACHE, "jsonl-%dmb" % a.mb)
     src = os.path.join(src_dir, "train.jsonl")
@@ -141,16 +148,21 @@ def main():
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt)
     out = os.path.join(work, "out.jsonl")
-    res = {"spotfs": [], "script": [], "plain": []}
-    cpu = {"spotfs": [], "script": [], "plain": []}
+    kinds = ["spotfs", "script", "plain"] + (["base"] if base else [])
+    res = {k: [] for k in kinds}
+    cpu = {k: [] for k in kinds}
+    load0 = os.getloadavg()[0]
     for r in range(a.runs):
-        p = mounted(cfgs["masked"], mnt, env)
-        c0 = cpu_of(p.pid)
-        res["spotfs"].append(timed(lambda: shutil.copyfile(
-            os.path.join(mnt, "train.jsonl"), out)))
-        cpu["spotfs"].append(cpu_of(p.pid) - c0)
-        unmount(p, mnt, env)
-        os.unlink(out)
+        for k, exe in (("spotfs", SPOTFS), ("base", base)):
+            if not exe:
+                continue
+            p = mounted(cfgs["masked"], mnt, env, exe)
+            c0 = cpu_of(p.pid)
+            res[k].append(timed(lambda: shutil.copyfile(
+                os.path.join(mnt, "train.jsonl"), out)))
+            cpu[k].append(cpu_of(p.pid) - c0)
+            unmount(p, mnt, env, exe)
+            os.unlink(out)
         c0 = child_cpu()
         res["script"].append(timed(lambda: subprocess.run(
             ["/usr/bin/python3",
@@ -174,19 +186,28 @@ def main():
     mcpu = {k: statistics.median(v) for k, v in cpu.items()}
     ratios = sorted(s_ / f_ for s_, f_ in zip(res["script"], res["spotfs"]))
     print("JSON Lines, %.0f MB, %d runs, view_memory %s, load average "
-          "%.1f at the end; medians:\n" % (size / 1e6, a.runs, a.view_memory,
-                                           os.getloadavg()[0]))
+          "%.1f at the start, %.1f at the end; medians:\n" % (
+              size / 1e6, a.runs, a.view_memory, load0,
+              os.getloadavg()[0]))
     print("| what | seconds | MB/s of source | CPU seconds |\n"
           "|---|--:|--:|--:|")
     for k, label in (("spotfs", "spotfs, 2 nested fields hashed (first read)"),
+                     ("base", "baseline %s, the same" % a.baseline),
                      ("script", "Python stdlib script, same masking"),
                      ("plain", "spotfs, no field masked (first read)")):
-        print("| %s | %.2f | %.0f | %.2f |" % (label, med[k],
-                                              size / 1e6 / med[k], mcpu[k]))
+        if k in med:
+            print("| %s | %.2f | %.0f | %.2f |" % (
+                label, med[k], size / 1e6 / med[k], mcpu[k]))
     print("\nscript / spotfs: %.1fx by wall time (run by run %.1f-%.1f), "
           "%.1fx by CPU time. Tokenizer alone: %s" % (
               med["script"] / med["spotfs"], ratios[0], ratios[-1],
               mcpu["script"] / mcpu["spotfs"], tok.stdout.strip()))
+    if base:
+        br = sorted(s_ / f_ for s_, f_ in zip(res["script"], res["base"]))
+        print("script / baseline: %.1fx by wall time (run by run "
+              "%.1f-%.1f), %.1fx by CPU time" % (
+                  med["script"] / med["base"], br[0], br[-1],
+                  mcpu["script"] / mcpu["base"]))
 
 
 if __name__ == "__main__":

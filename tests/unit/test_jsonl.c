@@ -410,6 +410,155 @@ static void test_strings(void)
 	spot_buf_fini(&dec);
 }
 
+/*
+ * The string scan runs over 16 and 8 bytes at a time: a byte that ends
+ * the run (quote, escape, control, non-ASCII) at every place of a long
+ * string, the string's end near the end of the line too, is seen.
+ */
+static void test_string_runs(void)
+{
+	static const struct {
+		const char *b;
+		int rc;
+		enum jsonl_err e;
+	} cases[] = {
+		{ "\\n", 1, JSONL_OK },
+		{ "\xc3\xa9", 1, JSONL_OK },
+		{ "\x01", -EINVAL, JSONL_E_CONTROL },
+		{ "\x7f", 1, JSONL_OK },
+		{ "\x80", -EINVAL, JSONL_E_UTF8 },
+		{ "\xff", -EINVAL, JSONL_E_UTF8 },
+		{ "\"", -EINVAL, JSONL_E_SYNTAX },
+		{ " ", 1, JSONL_OK },
+	};
+	char line[128];
+	bool ok = true;
+
+	for (size_t c = 0; c < SPOT_ARRAY_SIZE(cases); c++)
+		for (size_t at = 0; at < 48 && ok; at++) {
+			enum jsonl_err e;
+			size_t where, n;
+			int rc;
+
+			n = (size_t)snprintf(line, sizeof(line),
+					     "{\"k\":\"%.*s%s", (int)at,
+					     "abcdefghijklmnopqrstuvwxyzABCDEF"
+					     "GHIJKLMNOPQRSTUVWXYZ",
+					     cases[c].b);
+			n += (size_t)snprintf(line + n, sizeof(line) - n,
+					      "tail\"}");
+			rc = parse(line, n, &e, &where);
+			ok = rc == cases[c].rc && e == cases[c].e &&
+			     (rc > 0 || cases[c].e == JSONL_E_SYNTAX ||
+			      where == 6 + at);
+			CHECK(ok, "byte '%s' at %zu of a string: %d %s at %zu",
+			      cases[c].b, at, rc, jsonl_err_text(e), where);
+		}
+	/* A string ending right at the end of lines of every length. */
+	for (size_t n = 8; n < 60 && ok; n++) {
+		enum jsonl_err e;
+		size_t where;
+
+		memset(line, 'x', n);
+		memcpy(line, "{\"k\":\"", 6);
+		line[n - 2] = '"';
+		line[n - 1] = '}';
+		ok = parse(line, n, &e, &where) == 1;
+		CHECK(ok, "a string to the end of a %zu-byte line", n);
+		line[n - 2] = 'x';
+		ok = parse(line, n - 1, &e, &where) == -EINVAL &&
+		     e == JSONL_E_UNTERM;
+		CHECK(ok, "unterminated at the end of a %zu-byte line: %s", n,
+		      jsonl_err_text(e));
+	}
+}
+
+/*
+ * One parser over many records guesses each key's node from the record
+ * before: a wrong guess (keys reordered, another parent, a duplicate)
+ * must never give another node than the trie would.
+ */
+static void test_key_guess(void)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		enum jsonl_err e;
+		size_t at;
+		const char *paths; /* of its leaves, with a space after each */
+	} recs[] = {
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"a\":1,\"b\":{\"c\":3,\"a\":2},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.c b.a d " },
+		{ "{\"a\":1,\"a\":2}", -EINVAL, JSONL_E_DUPKEY, 7, NULL },
+		{ "{\"b\":{\"c\":1,\"c\":2}}", -EINVAL, JSONL_E_DUPKEY, 12,
+		  NULL },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"a\":3}}", -EINVAL, JSONL_E_DUPKEY,
+		  18, NULL },
+		{ "{\"d\":{\"a\":1},\"a\":{\"d\":2}}", 1, JSONL_OK, 0,
+		  "d.a a.d " },
+		{ "{\"a\":1,\"b\":{\"a\":2,\"c\":3},\"d\":4}", 1, JSONL_OK, 0,
+		  "a b.a b.c d " },
+		{ "{\"b\":{\"a\":2},\"a\":1,\"x\":{\"b\":0}}", 1, JSONL_OK, 0,
+		  "b.a a x.b " },
+	};
+	struct jsonl_paths *t = NULL;
+	struct jsonl_parser *p = NULL;
+	struct spot_buf names, name;
+
+	spot_buf_init(&names);
+	spot_buf_init(&name);
+	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+		abort();
+	for (size_t r = 0; r < SPOT_ARRAY_SIZE(recs); r++) {
+		const struct jsonl_leaf *ls;
+		enum jsonl_err e;
+		size_t nl, at;
+		int rc = jsonl_parse(p, (const uint8_t *)recs[r].line,
+				     strlen(recs[r].line));
+
+		e = jsonl_parser_error(p, &at);
+		spot_buf_reset(&names);
+		ls = jsonl_parser_leaves(p, &nl);
+		for (size_t i = 0; rc == 1 && i < nl; i++) {
+			spot_buf_reset(&name);
+			jsonl_paths_name(t, ls[i].node, &name);
+			spot_buf_append(&names, name.p, name.len);
+			spot_buf_putc(&names, ' ');
+		}
+		CHECK(rc == recs[r].rc && e == recs[r].e &&
+			      (rc == 1 ? !strcmp((char *)names.p, recs[r].paths)
+				       : at == recs[r].at),
+		      "record #%zu, one parser: %d %s at %zu, leaves %s", r, rc,
+		      jsonl_err_text(e), at, rc == 1 ? (char *)names.p : "");
+	}
+	jsonl_parser_free(p);
+	/* Read only: a key the trie lacks is stale, even after good guesses. */
+	if (jsonl_parser_new(t, false, &p))
+		abort();
+	{
+		enum jsonl_err e;
+		size_t at;
+		int a = jsonl_parse(p, (const uint8_t *)recs[0].line,
+				    strlen(recs[0].line));
+		int b = jsonl_parse(
+			p, (const uint8_t *)"{\"a\":1,\"b\":{\"z\":1}}", 19);
+
+		e = jsonl_parser_error(p, &at);
+		CHECK(a == 1 && b == -EINVAL && e == JSONL_E_STALE && at == 12,
+		      "a read-only parser: an unknown key is stale (%d %d %s "
+		      "%zu)",
+		      a, b, jsonl_err_text(e), at);
+	}
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+	spot_buf_fini(&names);
+	spot_buf_fini(&name);
+}
+
 /* ---- the view build ---- */
 
 /* Test transforms: "S" a string with a quote, "N" the number 5, "0" null,
@@ -547,6 +696,9 @@ static int emit_cb(void *arg, const void *p, size_t len)
 	return spot_buf_append(&e->b, p, len);
 }
 
+/* Bytes a streamed build may keep in memory before it emits (0: none). */
+static uint64_t emit_after;
+
 /* Build the view of (src, len) with rules; out gets emitted + buffered. */
 static int build(const char *src, size_t len, const char *rules,
 		 unsigned threads, bool stream, struct tplan *tp,
@@ -564,7 +716,8 @@ static int build(const char *src, size_t len, const char *rules,
 				.more = tp_bind,
 				.arg = tp,
 				.emit = stream ? emit_cb : NULL,
-				.emit_arg = &em };
+				.emit_arg = &em,
+				.emit_after = stream ? emit_after : 0 };
 	struct view_out o;
 	int rc;
 
@@ -762,6 +915,115 @@ static void test_view_parallel(void)
 	spot_buf_fini(&c);
 }
 
+/*
+ * Read once (the file and its tapes held in memory, the view written over
+ * it): the same bytes as a view streamed from the first byte, on 1 and 2
+ * workers, with every kind of memory room: all of it, room for the file
+ * but not its tapes (parts tokenized again), and a view that outgrows the
+ * room it had over the file (the rest copied, or streamed).
+ */
+static void test_view_read_once(void)
+{
+	/* Values kept as long (U, N: the view fits over the file), longer
+	 * (R, S: it outgrows it), none masked; the row filter. */
+	static const char *const rules[] = { "u.email=U;i=N", "m[].c=R;i=S", "",
+					     "u.email=U;m[].c=R" };
+	struct spot_buf src, ref, got;
+	struct tplan tp;
+	struct spot_err err;
+	size_t i = 0;
+	int rc;
+
+	spot_buf_init(&src);
+	spot_buf_init(&ref);
+	spot_buf_init(&got);
+	/* Short records, a record without leaves first (a tape line with
+	 * none), blank lines, a last line without its line feed. */
+	spot_buf_printf(&src, "{}\n");
+	while (src.len < (size_t)9 << 20) {
+		if (i % 1000 == 7)
+			spot_buf_printf(&src, "  \n");
+		spot_buf_printf(&src,
+				"{\"i\":%zu,\"u\":{\"email\":\"u%zu@x\"},"
+				"\"m\":[{\"c\":\"h\"},{\"c\":\"w%zu\"}]}\n",
+				i, i, i);
+		i++;
+	}
+	spot_buf_printf(&src, "{\"i\":-1,\"u\":{\"email\":\"last\"}}");
+	memset(&tp, 0, sizeof(tp));
+	for (size_t r = 0; r < SPOT_ARRAY_SIZE(rules); r++) {
+		/* The reference: streamed from the first byte, one worker. */
+		tp.row_fn = r == 3;
+		emit_after = 0;
+		rc = build((char *)src.p, src.len, rules[r], 1, true, &tp, &ref,
+			   &err);
+		CHECK(rc == 0 && ref.len > src.len / 3,
+		      "rules #%zu: streamed from the first byte: %s", r,
+		      err.msg);
+		for (unsigned th = 1; th <= 2; th++) {
+			/* Streamed after: all of it; just the file and its
+			 * margin (no tape: tokenized again); and 1 MiB more
+			 * (a few parts' tapes). */
+			uint64_t need = src.len + src.len / 8 + 4096;
+			const uint64_t rooms[] = { 1ull << 40, need,
+						   need + (1 << 20) };
+
+			for (size_t k = 0; k < SPOT_ARRAY_SIZE(rooms); k++) {
+				emit_after = rooms[k];
+				rc = build((char *)src.p, src.len, rules[r], th,
+					   true, &tp, &got, &err);
+				CHECK(rc == 0 && got.len == ref.len &&
+					      !memcmp(got.p, ref.p, ref.len),
+				      "rules #%zu, %u workers, room #%zu: "
+				      "the same bytes: %s",
+				      r, th, k, err.msg);
+			}
+			rc = build((char *)src.p, src.len, rules[r], th, false,
+				   &tp, &got, &err);
+			CHECK(rc == 0 && got.len == ref.len &&
+				      !memcmp(got.p, ref.p, ref.len),
+			      "rules #%zu, %u workers, in memory: the same "
+			      "bytes: %s",
+			      r, th, err.msg);
+		}
+	}
+	tp.row_fn = false;
+	/*
+	 * Two malformed lines, in a middle part and in a later one: the
+	 * first in the file is named, whichever part a worker finished
+	 * first, and nothing is served.
+	 */
+	{
+		size_t at[2] = { (size_t)5 << 19, (size_t)7 << 20 }, line = 0;
+		char want[96];
+
+		for (size_t k = 0; k < 2; k++) {
+			uint8_t *q =
+				memchr(src.p + at[k], '\n', src.len - at[k]);
+
+			q[1] = '[';
+		}
+		for (size_t k = 0; k < at[0]; k++)
+			line += src.p[k] == '\n';
+		snprintf(want, sizeof(want),
+			 "line %zu: a record must be a JSON object at byte 1",
+			 line + 2);
+		for (size_t k = 0; k < 3; k++) {
+			emit_after = k == 1 ? 1ull << 40 : 0;
+			rc = build((char *)src.p, src.len, "u.email=U", 2,
+				   k > 0, &tp, &got, &err);
+			CHECK(rc == -EIO && strstr(err.msg, want) && !got.len,
+			      "mode #%zu: the first malformed line in the "
+			      "file fails the view (%s): %s",
+			      k, want, err.msg);
+		}
+	}
+	emit_after = 0;
+	spot_buf_fini(&src);
+	spot_buf_fini(&ref);
+	spot_buf_fini(&got);
+}
+
 int main(void)
 {
 	test_accept();
@@ -774,9 +1036,12 @@ int main(void)
 	test_keys_match();
 	test_many_paths();
 	test_strings();
+	test_string_runs();
+	test_key_guess();
 	test_view();
 	test_view_errors();
 	test_view_parallel();
+	test_view_read_once();
 	test_view_long_line();
 	return check_done();
 }
