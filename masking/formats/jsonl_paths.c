@@ -250,8 +250,13 @@ int jsonl_paths_merge(struct jsonl_paths *dst, const struct jsonl_paths *src)
 	return rc;
 }
 
-int jsonl_paths_merge_map(struct jsonl_paths *dst,
-			  const struct jsonl_paths *src, uint32_t *map)
+/*
+ * map[i]: the node of dst at the path of src's node i, for every i;
+ * added (with src's leaf marks and kinds) when add, else JSONL_E_STALE
+ * for a path dst lacks (dst is then only read).
+ */
+static enum jsonl_err jl_map(struct jsonl_paths *dst, bool add,
+			     const struct jsonl_paths *src, uint32_t *map)
 {
 	enum jsonl_err e = JSONL_OK;
 
@@ -260,14 +265,22 @@ int jsonl_paths_merge_map(struct jsonl_paths *dst,
 	for (uint32_t i = 1; i < src->n && !e; i++) {
 		const struct jl_node *nd = &src->nodes[i];
 
-		e = jsonl_paths_child(dst, true, map[nd->parent], nd->is_arr,
+		e = jsonl_paths_child(dst, add, map[nd->parent], nd->is_arr,
 				      src->segs.p + nd->seg_off, nd->seg_len,
 				      &map[i]);
-		if (!e && nd->leaf)
-			dst->nodes[map[i]].leaf = true;
-		if (!e)
+		if (!e && add) {
+			dst->nodes[map[i]].leaf |= nd->leaf;
 			dst->nodes[map[i]].kinds |= nd->kinds;
+		}
 	}
+	return e;
+}
+
+int jsonl_paths_merge_map(struct jsonl_paths *dst,
+			  const struct jsonl_paths *src, uint32_t *map)
+{
+	enum jsonl_err e = jl_map(dst, true, src, map);
+
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -E2BIG;
 }
 
@@ -313,24 +326,14 @@ unsigned jsonl_paths_keys_match(const struct jsonl_paths *t,
 int jsonl_paths_tags_from(struct jsonl_paths *t, const struct jsonl_paths *from)
 {
 	uint32_t *map = calloc(t->n, sizeof(*map));
-	enum jsonl_err e = JSONL_OK;
+	enum jsonl_err e;
 
 	if (!map)
 		return -ENOMEM;
-	map[0] = JSONL_ROOT;
-	/* Parents come before their children in node order. */
-	for (uint32_t i = 1; i < t->n && !e; i++) {
-		const struct jl_node *nd = &t->nodes[i];
-
-		/* Without add, from is only read. */
-		e = jsonl_paths_child((struct jsonl_paths *)from, false,
-				      map[nd->parent], nd->is_arr,
-				      t->segs.p + nd->seg_off, nd->seg_len,
-				      &map[i]);
-		if (!e)
-			jsonl_paths_set_tag(t, i,
-					    jsonl_paths_tag(from, map[i]));
-	}
+	/* Without add, from is only read. */
+	e = jl_map((struct jsonl_paths *)from, false, t, map);
+	for (uint32_t i = 1; !e && i < t->n; i++)
+		jsonl_paths_set_tag(t, i, jsonl_paths_tag(from, map[i]));
 	free(map);
 	return e == JSONL_OK ? 0 : e == JSONL_E_NOMEM ? -ENOMEM : -ENOENT;
 }
