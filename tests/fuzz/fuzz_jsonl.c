@@ -14,7 +14,7 @@
  *     bytes reversed (any bytes: half a UTF-8 sequence, quotes, NUL), is
  *     valid JSON Lines again, with as many records; with nothing masked it
  *     is the input byte for byte; it fails exactly when some line is
- *     refused;
+ *     refused or some key looks like personal data (msk_pii_detect);
  *   - the CSV form (every field masked) of an accepted input builds.
  *
  *   tests/fuzz/run 60 jsonl
@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "format.h"
+#include "methods.h"
 
 static void fz_fail(const char *what)
 {
@@ -191,11 +192,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		recs += rc > 0;
 		start += n + 1;
 	}
+	/* A key that looks like personal data refuses the view too: keys
+	 * are served as they are. */
+	if (!bad && jsonl_paths_keys_match(t, msk_pii_detect))
+		bad = true;
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
 	spot_buf_init(&out);
 	if ((fz_view(data, size, false, VIEW_FMT_JSONL, &out) != 0) != bad)
-		fz_fail("the view fails when and only when a line is refused");
+		fz_fail("the view fails when and only when a line or a key is "
+			"refused");
 	if (!bad && (out.len != size || (size && memcmp(out.p, data, size))))
 		fz_fail("with nothing masked the view is its source");
 	spot_buf_reset(&out);
