@@ -134,6 +134,7 @@ struct vjl_plan {
 	uint32_t *occ;
 	bool *lua;    /* per column: a transform reads the row (Lua) */
 	bool *qabove; /* per column: a field above a k_anonymity quasi column */
+	bool *pin;    /* per column: a quasi column checked as served */
 	struct pipe_batch b;  /* one row, every column */
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
@@ -333,6 +334,32 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 	return rc ? rc : b->keep[0];
 }
 
+/* A pinned column served as it is: its raw cell, as the filter read it. */
+static int vjl_pin_raw(struct vjl_plan *wp, const uint8_t *s,
+		       const struct jsonl_leaf *l, int32_t col)
+{
+	struct pipe_cell *c = &wp->b.in[col];
+
+	if (vjl_cell(wp, s, l, c) ||
+	    (c->len &&
+	     !(c->p = spot_arena_dup(&wp->b.src_arena, c->p, c->len))))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Back to NULL cells for the pinned columns. */
+static void vjl_unpin(struct vjl_plan *wp)
+{
+	for (size_t q = 0; q < wp->plan->npinned; q++) {
+		size_t c = wp->plan->pinned[q];
+
+		memset(&wp->b.out[c], 0, sizeof(wp->b.out[c]));
+		memset(&wp->b.in[c], 0, sizeof(wp->b.in[c]));
+		wp->b.in[c].type = PIPE_NULL;
+	}
+	spot_arena_reset(&wp->b.src_arena);
+}
+
 /*
  * Rewrite line (s, n), tokenized: is_rec and its leaves ls (nodes of
  * v->paths), as vjl_line.
@@ -372,9 +399,14 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		}
 		if (wp->xoff[col] == wp->xoff[col + 1] ||
 		    (l->kind == JSONL_NULL && !wp->lua[col]) ||
-		    l->kind == JSONL_EMPTY)
-			continue; /* served as it is: null, {} and [] hold no
-				   * value */
+		    l->kind == JSONL_EMPTY) {
+			/* served as it is: null, {} and [] hold no value */
+			if (wp->pin[col] && vjl_pin_raw(wp, s + bom, l, col)) {
+				spot_err_set(err, "out of memory");
+				return -ENOMEM;
+			}
+			continue;
+		}
 		rc = vjl_mask(wp, s + bom, l, (size_t)col, rec, err);
 		o = &wp->b.out[col];
 		if (!rc && (o->flags & PIPE_F_SET)) {
@@ -385,15 +417,33 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 				spot_err_set(err, "out of memory");
 			pos = l->end + bom;
 		}
-		memset(o, 0, sizeof(*o));
-		memset(&wp->b.in[col], 0, sizeof(wp->b.in[col]));
-		wp->b.in[col].type = PIPE_NULL;
+		if (!wp->pin[col] || rc) { /* a pinned one: checked below */
+			memset(o, 0, sizeof(*o));
+			memset(&wp->b.in[col], 0, sizeof(wp->b.in[col]));
+			wp->b.in[col].type = PIPE_NULL;
+		}
 		if (rc) {
 			char name[128];
 
+			vjl_unpin(wp);
 			spot_printable(v->cols[col].name, name, sizeof(name));
 			spot_err_prefix(err, "line %llu, field '%s': ",
 					(unsigned long long)line, name);
+			return rc == -ENOMEM ? rc : -EIO;
+		}
+	}
+	if (is_rec && wp->plan->post_fn && wp->plan->npinned) {
+		/* k_anonymity: the quasi cells as served are the ones its
+		 * filter classed (a Lua function keeping state could give
+		 * the second call another value). */
+		wp->b.first_row = rec;
+		wp->b.nrows = 1;
+		wp->b.keep[0] = 1;
+		rc = wp->plan->post_fn(wp->plan->post_arg, &wp->b, err);
+		vjl_unpin(wp);
+		if (rc) {
+			spot_err_prefix(
+				err, "line %llu: ", (unsigned long long)line);
 			return rc == -ENOMEM ? rc : -EIO;
 		}
 	}
@@ -482,6 +532,7 @@ void vjl_plan_free(struct vjl_plan *wp)
 	free(wp->occ);
 	free(wp->lua);
 	free(wp->qabove);
+	free(wp->pin);
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
@@ -513,8 +564,10 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	wp->occ = calloc(nc ? nc : 1, sizeof(*wp->occ));
 	wp->lua = calloc(nc ? nc : 1, sizeof(*wp->lua));
 	wp->qabove = calloc(nc ? nc : 1, sizeof(*wp->qabove));
+	wp->pin = calloc(nc ? nc : 1, sizeof(*wp->pin));
 	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ || !wp->lua ||
-	    !wp->qabove || jsonl_parser_new(v->paths, false, &wp->parser))
+	    !wp->qabove || !wp->pin ||
+	    jsonl_parser_new(v->paths, false, &wp->parser))
 		goto fail;
 	for (size_t c = 0; c < nc; c++) {
 		wp->xoff[c] = k;
@@ -529,6 +582,8 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	wp->xoff[nc] = k;
 	for (size_t q = 0; q < plan->npinned; q++) {
 		const struct pipe_col *qc = &v->cols[plan->pinned[q]];
+
+		wp->pin[plan->pinned[q]] = plan->post_fn != NULL;
 
 		for (size_t c = 0; c < nc; c++)
 			wp->qabove[c] |= v->cols[c].name_len < qc->name_len &&

@@ -263,3 +263,41 @@ def test_jsonl_nested_keys_checked_one_by_one(sandbox, rec, form):
         assert k not in log
     r = spotfs("check", "-c", s.config)
     assert r.returncode != 0 and "a key looks like" in r.stdout + r.stderr
+
+
+LUA_SECOND_CALL = '''
+seen = {}
+columns = {
+  zip = function(v, row, ctx)
+    local id = tonumber(row.id)
+    seen[id] = (seen[id] or 0) + 1
+    if id == 21 and seen[id] % 2 == 0 then return "55555" end
+    return v
+  end,
+}
+'''
+
+
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_jsonl_quasi_served_is_the_value_its_class_was_counted_by(
+        sandbox, tmp_path, form):
+    """A JSON Lines quasi field is masked twice in the build: once for the
+    filter, once to serve. A Lua function keeping state that gives the
+    second call another value (id 21: 99999 to the filter, 55555 served)
+    must not serve it alone in a class: the build fails instead."""
+    s = sandbox()
+    recs = [{"id": i, "zip": "11111"} for i in range(3)]
+    recs += [{"id": 20, "zip": "99999"}, {"id": 21, "zip": "99999"}]
+    s.write("k.jsonl", "".join(json.dumps(r) + "\n" for r in recs))
+    pol = tmp_path / "p.lua"
+    pol.write_text(LUA_SECOND_CALL)
+    s.write_config("source: @SRC@\nsecret: random\ndatasets:\n"
+                   "  k.jsonl:\n    as: [%s]\n    policy: %s\n"
+                   "    k_anonymity: { quasi: [zip], k: 2 }\n"
+                   "    columns: { id: keep, zip: { policy: zip } }\n"
+                   % (form, pol))
+    s.mount()
+    with pytest.raises(OSError) as e:
+        got = read(s, "k." + form)
+        assert False, got  # served: 21,55555 alone in its class
+    assert e.value.errno == errno.EIO
