@@ -309,6 +309,7 @@ void dmn_fh_close(struct dmn *d, struct dmn_fh *fh)
 	if (fh->up)
 		ovl_node_release(fh->ovl, fh->up);
 	vc_put(fh->view); /* a replaced view is freed with its last open */
+	free(fh->opath);
 	free(fh);
 	__atomic_sub_fetch(&d->open_files, 1, __ATOMIC_RELAXED);
 }
@@ -321,6 +322,7 @@ void dmn_fh_free_all(struct dmn *d)
 		next = fh->next;
 		if (fh->fd >= 0)
 			close(fh->fd);
+		free(fh->opath);
 		free(fh);
 	}
 	d->fhs = NULL;

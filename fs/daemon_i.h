@@ -145,6 +145,7 @@ struct dmn_fh {
 	int fd;			    /* a lower passed-through file */
 	struct ovl_node *up;	    /* an overlay file */
 	struct ovl_tree *ovl;	    /* the tree of up */
+	char *opath;		    /* up's audit path at open */
 	uint64_t bytes_read;	    /* atomic */
 	uint64_t bytes_written;	    /* atomic */
 	const struct ns_node *low;  /* the lower node opened (for the audit) */
@@ -319,11 +320,13 @@ double dmn_lower_attr_timeout(struct dmn *d, const struct ns_node *n);
 /* ---- upper layer (daemon_write.c) ---- */
 
 /*
- * Audit an open (or create) of overlay file up by c (queued, not waited
- * for). 0 or -EIO when the audit log is down.
+ * Open (or create) overlay file up into fh for c: audited (queued, not
+ * waited for), then fh holds up, its tree, c and up's audit path. 0, or
+ * -EIO when the audit log is down, -ENOMEM; fh is unchanged on failure.
  */
-int dmn_audit_ovl_open(struct dmn *d, struct ovl_tree *t, struct ovl_node *up,
-		       const struct dmn_caller *c, bool writing);
+int dmn_fh_open_upper(struct dmn *d, struct dmn_fh *fh, struct ovl_tree *t,
+		      struct ovl_node *up, const struct dmn_caller *c,
+		      bool writing);
 
 /* Reply to an entry request with overlay node n (holding one reference). */
 void dmn_reply_upper_entry(struct dmn *d, struct ovl_tree *t, fuse_req_t req,

@@ -1383,14 +1383,8 @@ static void dmn_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = ovl_setattr(t, up, &sa, NULL);
 		}
 		if (!rc)
-			rc = dmn_audit_ovl_open(d, t, up, &c, writing);
+			rc = dmn_fh_open_upper(d, fh, t, up, &c, writing);
 		if (!rc) {
-			ovl_node_open(t, up);
-			fh->up = up;
-			fh->ovl = t;
-			fh->who = c;
-			fh->who.groups = NULL;
-			fh->who.ngroups = 0;
 			/* Every write goes through this kernel's page cache, so
 			 * it never goes stale: keep it across opens. */
 			fi->keep_cache = 1;
@@ -1576,8 +1570,7 @@ static void dmn_audit_release(struct dmn *d, const struct dmn_fh *fh)
 		dmn_audit(d, &ev, &fh->who, false);
 	} else if (fh->up && fh->bytes_written) {
 		aud_event_init(&ev, AUD_EV_OVERLAY_WRITE, NULL);
-		dmn_ovl_path(d, fh->ovl, fh->up, NULL, path, sizeof(path));
-		ev.path = path;
+		ev.path = fh->opath;
 		ev.bytes = (int64_t)fh->bytes_written;
 		ev.detail = "overlay file written";
 		dmn_audit(d, &ev, &fh->who, false);

@@ -139,23 +139,43 @@ static void dmn_audit_ovl(struct dmn *d, const struct dmn_caller *c,
 }
 
 /*
- * Audit an open of an overlay file. Queued, not waited for: the bytes are
- * the role's own writes, not a policy decision, and a synchronous commit
- * per open tripled the cost of small-file work; an audit log that is down
- * still refuses the open (dmn_closing, and -EIO from a failed queue).
+ * Open overlay file up into fh for c, audited first. Queued, not waited
+ * for: the bytes are the role's own writes, not a policy decision, and a
+ * synchronous commit per open tripled the cost of small-file work; an
+ * audit log that is down still refuses the open (dmn_closing, and -EIO
+ * from a failed queue). The path is kept: the write record at release
+ * names the file as it was opened, not as a rename since left it (the
+ * kernel sends RELEASE after close() has returned).
  */
-int dmn_audit_ovl_open(struct dmn *d, struct ovl_tree *t, struct ovl_node *up,
-		       const struct dmn_caller *c, bool writing)
+int dmn_fh_open_upper(struct dmn *d, struct dmn_fh *fh, struct ovl_tree *t,
+		      struct ovl_node *up, const struct dmn_caller *c,
+		      bool writing)
 {
 	struct aud_event ev;
 	char path[PATH_MAX] = "";
+	int rc;
 
 	dmn_ovl_path(d, t, up, NULL, path, sizeof(path));
+	fh->opath = strdup(path);
+	if (!fh->opath)
+		return -ENOMEM;
 	aud_event_init(&ev, AUD_EV_OVERLAY_OPEN, NULL);
 	ev.path = path;
 	ev.decision = "allow";
 	ev.detail = writing ? "write" : "read";
-	return dmn_audit(d, &ev, c, false);
+	rc = dmn_audit(d, &ev, c, false);
+	if (rc) {
+		free(fh->opath);
+		fh->opath = NULL;
+		return rc;
+	}
+	ovl_node_open(t, up);
+	fh->up = up;
+	fh->ovl = t;
+	fh->who = *c;
+	fh->who.groups = NULL;
+	fh->who.ngroups = 0;
+	return 0;
 }
 
 void dmn_reply_upper_entry(struct dmn *d, struct ovl_tree *t, fuse_req_t req,
@@ -544,7 +564,7 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 		struct fuse_entry_param e;
 
 		/* create is an open: on record before a byte flows. */
-		rc = !fh ? -ENOMEM : dmn_audit_ovl_open(d, t, un, &c, true);
+		rc = !fh ? -ENOMEM : dmn_fh_open_upper(d, fh, t, un, &c, true);
 		if (rc) {
 			free(fh);
 			ovl_unlink(t, pu, name, 0);
@@ -553,12 +573,6 @@ static void dmn_new_node(fuse_req_t req, fuse_ino_t parent, const char *name,
 			return;
 		}
 		fh->fd = -1;
-		fh->up = un;
-		fh->ovl = t;
-		fh->who = c;
-		fh->who.groups = NULL;
-		fh->who.ngroups = 0;
-		ovl_node_open(t, un);
 		memset(&e, 0, sizeof(e));
 		ovl_node_stat(t, un, &e.attr);
 		e.ino = ovl_node_ino(un);

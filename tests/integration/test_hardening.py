@@ -318,6 +318,36 @@ def test_overlay_records_name_the_caller_and_the_full_path(sandbox, tmp_path):
     assert end[0]["uid"] == 0 and end[0]["pid"] == u.pid, (end, u.pid)
 
 
+def test_overlay_write_record_names_the_file_as_it_was_opened(sandbox,
+                                                              tmp_path):
+    # The kernel sends RELEASE after close() returns, so a rename right
+    # after the close (or while the file is open) must not move the write
+    # record to the new name: it names the path the writes went through.
+    s = make(sandbox, tmp_path, "wren")
+    s.mount()
+    sid = sandbox_id(s)
+    os.mkdir(s.path("d1"))
+    os.mkdir(s.path("d2"))
+    fd = os.open(s.path("d1/w.txt"), os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b"written before the rename")
+    os.rename(s.path("d1/w.txt"), s.path("d2/v.txt"))
+    os.close(fd)
+    assert open(s.path("d2/v.txt"), "rb").read() == \
+        b"written before the rename"
+    s.unmount()
+    evs = events(sid)
+    create = [e for e in evs if e["event"] == "overlay_create"
+              and e["detail"] == "file"]
+    ren = [e for e in evs if e["event"] == "overlay_rename"]
+    writes = [e for e in evs if e["event"] == "overlay_write"]
+    assert len(create) == 1 and len(ren) == 1, (create, ren)
+    assert ren[0]["path"] == create[0]["path"], ren
+    assert len(writes) == 1, writes
+    assert writes[0]["path"] == create[0]["path"] != ren[0]["detail"], \
+        (writes, ren)
+    assert writes[0]["bytes"] == 25, writes
+
+
 @pytest.mark.parametrize("how", ["fusermount3", "umount"])
 def test_unmount_by_others_is_not_recorded_as_spotfs(sandbox, tmp_path, how):
     s = make(sandbox, tmp_path, "by" + how)
