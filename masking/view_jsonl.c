@@ -256,6 +256,21 @@ static int vjl_quasi_empty(const struct vjl *v, const struct pipe_plan *plan,
 	return 0;
 }
 
+/* Field l's raw cell into column col's input, kept until vjl_unpin: the
+ * row filter reads it, and a pinned column served as it is is checked by
+ * it (kan_post_fn). */
+static int vjl_cell_keep(struct vjl_plan *wp, const uint8_t *s,
+			 const struct jsonl_leaf *l, int32_t col)
+{
+	struct pipe_cell *c = &wp->b.in[col];
+
+	if (vjl_cell(wp, s, l, c) ||
+	    (c->len &&
+	     !(c->p = spot_arena_dup(&wp->b.src_arena, c->p, c->len))))
+		return -ENOMEM;
+	return 0;
+}
+
 /*
  * The row filter on record rec (its leaves ls): 1 to serve it, 0 not,
  * -errno. Lua's row gets the record itself (b.recs); a filter reading
@@ -306,9 +321,7 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 		}
 		wp->occ_rec[col] = rec + 1; /* vjl_mask restarts at 0 */
 		wp->occ[col] = 0;
-		if (vjl_cell(wp, s, &ls[i], c) ||
-		    (c->len &&
-		     !(c->p = spot_arena_dup(&b->src_arena, c->p, c->len)))) {
+		if (vjl_cell_keep(wp, s, &ls[i], col)) {
 			spot_err_set(err, "out of memory");
 			rc = -ENOMEM;
 		}
@@ -332,19 +345,6 @@ static int vjl_row_filter(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 	spot_arena_reset(&b->src_arena);
 	spot_arena_reset(&b->arena);
 	return rc ? rc : b->keep[0];
-}
-
-/* A pinned column served as it is: its raw cell, as the filter read it. */
-static int vjl_pin_raw(struct vjl_plan *wp, const uint8_t *s,
-		       const struct jsonl_leaf *l, int32_t col)
-{
-	struct pipe_cell *c = &wp->b.in[col];
-
-	if (vjl_cell(wp, s, l, c) ||
-	    (c->len &&
-	     !(c->p = spot_arena_dup(&wp->b.src_arena, c->p, c->len))))
-		return -ENOMEM;
-	return 0;
 }
 
 /* Back to NULL cells for the pinned columns. */
@@ -401,7 +401,8 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		    (l->kind == JSONL_NULL && !wp->lua[col]) ||
 		    l->kind == JSONL_EMPTY) {
 			/* served as it is: null, {} and [] hold no value */
-			if (wp->pin[col] && vjl_pin_raw(wp, s + bom, l, col)) {
+			if (wp->pin[col] &&
+			    vjl_cell_keep(wp, s + bom, l, col)) {
 				spot_err_set(err, "out of memory");
 				return -ENOMEM;
 			}
