@@ -7,10 +7,13 @@
  * fs/sandbox_kanon.c). The first build counts: the plan's row filter runs
  * the Lua row() filter, then the transforms of the quasi columns, hashes
  * each kept row's served quasi cells (keyed BLAKE2b, key drawn per build)
- * into a table of classes, and drops every row, so nothing is written.
- * The second build filters: the same steps, then a row whose class holds
- * fewer than k rows (or that the count never saw) is dropped. Both builds
- * number rows from the source, so per-row seeds (noise, Lua) agree.
+ * into a table of classes, notes each row's class by its row number, and
+ * drops every row, so nothing is written. The second build filters: the
+ * row filter runs again and must keep exactly the rows the count kept; a
+ * row whose class holds fewer than k rows is dropped, and once every
+ * transform ran, the quasi cells a kept row serves must hash to the key
+ * of the class it was let through in. Both builds number rows from the
+ * source, so per-row seeds (noise, Lua) agree.
  *
  * The table holds hashes and counts, never cells. It is written by one
  * thread at a time (a lock: the count build runs on one thread anyway)
@@ -31,20 +34,22 @@
 
 struct kan_class {
 	uint8_t key[KAN_KEY_LEN];
-	uint64_t count; /* 0: an empty slot */
+	uint64_t count;
 };
 
 /* The classes of one view ("crm.db/users"). */
 struct kan_view {
 	char *name;
-	struct kan_class *slots;
-	size_t cap, used;
+	struct kan_class *classes; /* in order of first sight: ids 1.. */
+	size_t used, capcls;
+	uint32_t *slots; /* hash table of class ids, 0: empty */
+	size_t cap;
 	/*
 	 * Per row number, what the count saw: 0 for a row the row filter
-	 * dropped, else the first bytes of its class key with the low bit
-	 * set. The build must see the same for every row, or a policy that
-	 * keeps state between rows (a Lua counter) could move a row out of
-	 * its class after it was counted, and leave a class under k served.
+	 * dropped, else its class id. The build must see the same for
+	 * every row, or a policy that keeps state between rows (a Lua
+	 * counter) could move a row out of its class after it was counted,
+	 * and leave a class under k served.
 	 */
 	uint32_t *seen;
 	uint64_t nseen, capseen;
@@ -89,6 +94,7 @@ void plan_kanon_free(struct plan_kanon *k)
 		return;
 	for (size_t i = 0; i < k->nviews; i++) {
 		free(k->views[i].name);
+		free(k->views[i].classes);
 		free(k->views[i].slots);
 		free(k->views[i].seen);
 	}
@@ -142,42 +148,47 @@ static size_t kan_slot(const struct kan_view *v, const uint8_t *key)
 	return (size_t)h & (v->cap - 1);
 }
 
-static struct kan_class *kan_find(const struct kan_view *v, const uint8_t *key)
+/* The slot of key: its class id, or 0 where it would go. */
+static uint32_t *kan_find(const struct kan_view *v, const uint8_t *key)
 {
-	if (!v->cap)
-		return NULL;
 	for (size_t i = kan_slot(v, key);; i = (i + 1) & (v->cap - 1)) {
-		struct kan_class *c = &v->slots[i];
+		uint32_t *id = &v->slots[i];
 
-		if (!c->count || !memcmp(c->key, key, KAN_KEY_LEN))
-			return c;
+		if (!*id || !memcmp(v->classes[*id - 1].key, key, KAN_KEY_LEN))
+			return id;
 	}
 }
 
 static int kan_grow(struct kan_view *v)
 {
 	size_t cap = v->cap ? v->cap * 2 : KAN_INIT_SLOTS;
-	struct kan_class *old = v->slots, *s = calloc(cap, sizeof(*s));
-	size_t ocap = v->cap;
+	uint32_t *s = calloc(cap, sizeof(*s));
+	struct kan_class *c;
 
 	if (!s)
 		return -ENOMEM;
+	c = realloc(v->classes, cap / 2 * sizeof(*c));
+	if (!c) {
+		free(s);
+		return -ENOMEM;
+	}
+	v->classes = c;
+	v->capcls = cap / 2;
+	free(v->slots);
 	v->slots = s;
 	v->cap = cap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].count)
-			*kan_find(v, old[i].key) = old[i];
-	free(old);
+	for (size_t i = 0; i < v->used; i++)
+		*kan_find(v, v->classes[i].key) = (uint32_t)i + 1;
 	return 0;
 }
 
-/* Count key once (the lock held). */
-static int kan_count(struct kan_view *v, const uint8_t *key,
+/* Count key once (the lock held); *id: its class. */
+static int kan_count(struct kan_view *v, const uint8_t *key, uint32_t *id,
 		     struct spot_err *err)
 {
-	struct kan_class *c;
+	uint32_t *slot;
 
-	if ((v->used + 1) * 2 > v->cap) {
+	if (v->used + 1 > v->capcls) {
 		if (v->used >= KAN_MAX_CLASSES) {
 			spot_err_set(err,
 				     "k_anonymity: more than %u classes "
@@ -190,12 +201,14 @@ static int kan_count(struct kan_view *v, const uint8_t *key,
 			return -ENOMEM;
 		}
 	}
-	c = kan_find(v, key);
-	if (!c->count) {
-		memcpy(c->key, key, KAN_KEY_LEN);
-		v->used++;
+	slot = kan_find(v, key);
+	if (!*slot) {
+		memcpy(v->classes[v->used].key, key, KAN_KEY_LEN);
+		v->classes[v->used].count = 0;
+		*slot = (uint32_t)++v->used;
 	}
-	c->count++;
+	v->classes[*slot - 1].count++;
+	*id = *slot;
 	return 0;
 }
 
@@ -251,12 +264,15 @@ static int kan_seen_set(struct kan_view *v, uint64_t rec, uint32_t what,
 	return 0;
 }
 
-/* The build saw of row rec what the count did; else -EIO. */
-static int kan_seen_same(const struct kan_view *v, uint64_t rec, uint32_t what,
-			 struct spot_err *err)
+/* The class the count saw row rec in (0: dropped by the row filter);
+ * UINT32_MAX for a row it never saw. */
+static uint32_t kan_seen(const struct kan_view *v, uint64_t rec)
 {
-	if (rec < v->nseen && v->seen[rec] == what)
-		return 0;
+	return rec < v->nseen ? v->seen[rec] : UINT32_MAX;
+}
+
+static int kan_differs(uint64_t rec, struct spot_err *err)
+{
 	spot_err_set(err,
 		     "k_anonymity: row %llu: the row filter or a quasi "
 		     "column's masked value differs between the count and the "
@@ -266,85 +282,85 @@ static int kan_seen_same(const struct kan_view *v, uint64_t rec, uint32_t what,
 	return -EIO;
 }
 
-static uint32_t kan_seen_of(const uint8_t key[KAN_KEY_LEN])
+/* Counting: the quasi cells as served (their transforms, run here) are
+ * hashed into the table; nothing is kept. */
+static int kan_count_rows(struct plan_kwrap *w, struct pipe_batch *b,
+			  struct spot_err *err)
 {
-	return ((uint32_t)key[0] | (uint32_t)key[1] << 8 |
-		(uint32_t)key[2] << 16 | (uint32_t)key[3] << 24) |
-	       1u;
+	uint8_t key[KAN_KEY_LEN];
+	int rc = 0;
+
+	for (size_t q = 0; q < w->nquasi; q++)
+		if (w->qxf[q] &&
+		    (rc = w->qxf[q]->fn(w->qxf[q]->arg, b, w->qcol[q], err)))
+			return rc;
+	pthread_mutex_lock(&w->k->lock);
+	for (size_t r = 0; !rc && r < b->nrows; r++) {
+		uint32_t id = 0;
+
+		if (b->keep[r]) {
+			kan_key(w, b, r, key);
+			rc = kan_count(w->v, key, &id, err);
+		}
+		if (!rc)
+			rc = kan_seen_set(w->v, b->first_row + r, id, err);
+		b->keep[r] = 0; /* counting serves nothing */
+	}
+	pthread_mutex_unlock(&w->k->lock);
+	return rc;
 }
 
 static int kan_row_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 {
 	struct plan_kwrap *w = arg;
-	uint8_t key[KAN_KEY_LEN];
 	uint64_t dropped = 0;
-	int rc = 0;
+	int rc;
 
 	if (w->inner && (rc = w->inner(w->inner_arg, b, err)))
 		return rc;
-	/* The quasi cells as served: their transforms, run here first
-	 * (they run again after this filter, to the same output). */
-	for (size_t q = 0; q < w->nquasi; q++)
-		if (w->qxf[q] &&
-		    (rc = w->qxf[q]->fn(w->qxf[q]->arg, b, w->qcol[q], err)))
-			return rc;
 	if (!w->k->filtering)
-		pthread_mutex_lock(&w->k->lock);
-	for (size_t r = 0; !rc && r < b->nrows; r++) {
-		const struct kan_class *c;
-		uint64_t rec = b->first_row + r;
+		return kan_count_rows(w, b, err);
+	/* Filtering: the row filter kept what the count saw kept, and the
+	 * class the count put a row in decides. Its quasi cells are checked
+	 * against that class once they are served (kan_post_fn). */
+	for (size_t r = 0; r < b->nrows; r++) {
+		uint32_t id = kan_seen(w->v, b->first_row + r);
 
-		if (!b->keep[r]) {
-			rc = w->k->filtering ? kan_seen_same(w->v, rec, 0, err)
-					     : kan_seen_set(w->v, rec, 0, err);
-			continue;
-		}
-		kan_key(w, b, r, key);
-		if (!w->k->filtering) {
-			rc = kan_count(w->v, key, err);
-			if (!rc)
-				rc = kan_seen_set(w->v, rec, kan_seen_of(key),
-						  err);
-			b->keep[r] = 0; /* counting serves nothing */
-			continue;
-		}
-		rc = kan_seen_same(w->v, rec, kan_seen_of(key), err);
-		if (rc)
-			break;
-		c = kan_find(w->v, key);
-		if (!c || c->count < w->min) {
+		if (id == UINT32_MAX || !b->keep[r] != !id)
+			return kan_differs(b->first_row + r, err);
+		if (id && w->v->classes[id - 1].count < w->min) {
 			b->keep[r] = 0; /* fewer than k: not served */
 			dropped++;
 		}
 	}
-	if (!w->k->filtering)
-		pthread_mutex_unlock(&w->k->lock);
 	__atomic_add_fetch(&w->k->suppressed, dropped, __ATOMIC_RELAXED);
-	return rc;
+	return 0;
 }
 
 /*
- * After every transform (pipe_plan.post_fn): the quasi cells served are
- * those the filter counted. A transform that keeps state (a Lua counter)
- * could serve another value than the one it gave the filter, moving the
- * row out of the class it was let through in.
+ * After every transform (pipe_plan.post_fn): the quasi cells served hash
+ * to the key of the class the row was let through in. A transform that
+ * keeps state (a Lua counter) could serve another value than the one the
+ * count classed the row by, moving it out of its class.
  */
 static int kan_post_fn(void *arg, struct pipe_batch *b, struct spot_err *err)
 {
 	struct plan_kwrap *w = arg;
 	uint8_t key[KAN_KEY_LEN];
-	int rc = 0;
 
 	if (!w->k->filtering)
 		return 0;
-	for (size_t r = 0; !rc && r < b->nrows; r++) {
+	for (size_t r = 0; r < b->nrows; r++) {
+		uint32_t id = kan_seen(w->v, b->first_row + r);
+
 		if (!b->keep[r])
 			continue;
 		kan_key(w, b, r, key);
-		rc = kan_seen_same(w->v, b->first_row + r, kan_seen_of(key),
-				   err);
+		if (id == UINT32_MAX || !id ||
+		    sodium_memcmp(w->v->classes[id - 1].key, key, KAN_KEY_LEN))
+			return kan_differs(b->first_row + r, err);
 	}
-	return rc;
+	return 0;
 }
 
 void plan_kwrap_free(struct plan_kwrap *w)
@@ -508,7 +524,9 @@ int plan_kwrap_new(struct plan_kanon *k, const struct cfg_kanon *ka,
 		pthread_mutex_lock(&k->lock);
 		free(w->v->slots);
 		w->v->slots = NULL;
-		w->v->cap = w->v->used = 0;
+		free(w->v->classes);
+		w->v->classes = NULL;
+		w->v->cap = w->v->used = w->v->capcls = 0;
 		free(w->v->seen);
 		w->v->seen = NULL;
 		w->v->nseen = w->v->capseen = 0;
