@@ -11,15 +11,14 @@ import errno
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import (HAVE_DUCKDB, SANITIZER, SPOTFS, STATE_DIR, Sandbox,
-                      duck, is_mounted, spotfs)
+from conftest import (HAVE_DUCKDB, NODE_MODULES, SANITIZER, SPOTFS, STATE_DIR,
+                      Sandbox, duck, is_mounted, spotfs)
 
 N = 40
 BOM = b"\xef\xbb\xbf"
@@ -48,7 +47,9 @@ def chat_line(i):
              "content": "Hi, I am %s. Mail %s or call %s \U0001F600 caf\u00e9"
                         % (p["name"], p["email"], p["phone"])},
             {"role": "assistant",
-             "content": "Noted, I wrote to %s." % p["email"].upper(),
+             "content": "Noted, I wrote to %s (cc %s)." % (
+                 p["email"].upper(),
+                 p["email"].replace("@", " [at] ").replace(".example", " [dot] example")),
              "tool_calls": [{
                  "id": "call_%04d" % i, "type": "function",
                  "function": {"name": "send_email",
@@ -331,7 +332,7 @@ def test_fine_tuning_set_with_tool_calls(mnt):
         assert len(toks) == 1, user_msg
         # The same address (upper case in the assistant's reply) is the
         # same token, and the token's hex is what hash gives the address.
-        assert re.findall(r"\[EMAIL:([0-9a-f]{16})\]", asst) == toks
+        assert re.findall(r"\[EMAIL:([0-9a-f]{16})\]", asst) == toks * 2, asst
         assert toks[0] == u["email"]
         assert re.search(r"\[PHONE(:[0-9a-f]{16})?\]", user_msg)
         # The surrogate pair escape is the emoji once decoded.
@@ -473,10 +474,10 @@ def test_duckdb_reads_the_jsonl_and_parquet_forms(mnt, tmp_path):
     if not HAVE_DUCKDB:
         pytest.skip("DuckDB for Node is not installed")
     served = records(read(mnt, "chat.jsonl"))
-    want = [[r["id"], r["user"]["email"], r["messages"][1]["content"],
+    want = [[r["id"], r["user"]["email"], r["user"]["age"], r["messages"][1]["content"],
              r["messages"][2]["tool_calls"][0]["function"]["arguments"]["to"]]
             for r in served]
-    q = ("SELECT id, \"user\".email, messages[2].content, "
+    q = ("SELECT id, \"user\".email, \"user\".age, messages[2].content, "
          "messages[3].tool_calls[1].\"function\".arguments.\"to\" FROM %s ORDER BY id")
     got_j = duck(tmp_path, q % ("read_json('%s', format='newline_delimited')"
                                 % mnt.path("chat.jsonl")))
@@ -568,16 +569,42 @@ def test_scan_writes_field_path_rules_without_values(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     (src / "train.jsonl").write_text("".join(chat_line(i) + "\n" for i in range(N)))
+    (src / "log.ndjson").write_bytes(events_bytes())
+    (src / "one.json").write_text('{"note": "call scanraw3@x.example", "n": 1}\n')
+    (src / "pretty.json").write_text('{\n  "pretty": "scanrawpretty"\n}\n')
     out = tmp_path / "scan.yaml"
     r = spotfs("scan", str(src), "-o", str(out))
     assert r.returncode == 0, r.stderr
     cfg = out.read_text()
-    assert "messages[].content" in cfg and "user.email" in cfg
-    assert re.search(r'"?user\.email"?: (keep)\b', cfg) is None
-    for v in chat_raw():
+    for path in ("messages[].content", "user.email", "events[].ip",
+                 "events[].who.email", "note"):
+        assert '"%s":' % path in cfg, path
+    for name in ("train.jsonl", "log.ndjson", "one.json"):
+        assert '"%s":' % name in cfg
+    assert re.search(r'"user\.email": keep\b', cfg) is None
+    assert re.search(r'"events\[\]\.ip": keep\b', cfg) is None
+    assert re.search(r"pretty\.json: line 1\b", r.stderr), r.stderr
+    for v in chat_raw() | events_raw() | {"scanraw3", "scanrawpretty"}:
         assert v not in cfg + r.stderr + r.stdout
     r = spotfs("check", "--strict", "-c", str(out), timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_manifest_names_the_forms_and_field_paths(mnt):
+    with open(mnt.path(".spotfs/manifest.json")) as f:
+        man = json.load(f)
+    ds = {d["name"]: d for d in man["datasets"]}
+    chat = ds["chat.jsonl"]
+    assert sorted((x["name"], x["format"]) for x in chat["served"]) == [
+        ("chat.csv", "csv"), ("chat.jsonl", "jsonl"), ("chat.parquet", "parquet")]
+    cols = {c["name"]: c for c in chat["columns"]}
+    assert cols["user.email"]["masked"] and cols["user.email"]["method"] == "hash"
+    assert cols["messages[].content"]["method"] == "pii"
+    assert not cols["id"]["masked"]
+    assert ds["lua/chat.jsonl"]["row_filter"] is True
+    assert ds["events.ndjson"]["unlisted_columns"] == "keep"
+    assert mnt.base not in json.dumps(man)      # no secret or policy path
+    assert "***-**-####" not in json.dumps(man)
 
 
 # ----------------------------------------------------------------------
@@ -601,6 +628,8 @@ BAD = {
                      + CANARY.encode() + b'"}\n', 2, 16),
     "dupnested.jsonl": (b'{"u": {"k": "' + CANARY.encode() + b'", "k": 2}}\n', 1, None),
     "deep65.jsonl": (b'{"a":' * 65 + b'"' + CANARY.encode() + b'"' + b'}' * 65 + b"\n", 1, None),
+    "deepmillion.jsonl": (b'{"a": "' + CANARY.encode() + b'", "b": ' + b'[' * 1000000
+                          + b"\n", 1, 91),
     "deep65arr.jsonl": (b'{"a":' + b'[' * 64 + b'"' + CANARY.encode() + b'"' + b']' * 64
                         + b"}\n", 1, None),
     "nan.jsonl": (b'{"a": NaN, "b": "' + CANARY.encode() + b'"}\n', 1, 7),
@@ -788,7 +817,12 @@ def test_overlay_records_name_real_caller_full_path_and_devices_are_inert(sandbo
                 f.read(16)
     os.unlink(s.path("chr"))
     assert "chr" not in os.listdir(s.mnt)
-    s.unmount()
+    # release counts what the daemon served through that open.
+    cat = subprocess.run(["cat", s.path("a.jsonl")], capture_output=True)
+    assert cat.stdout == b'{"a": 1}\n'
+    # An unmount by fusermount3: the kernel does not say who.
+    subprocess.run(["fusermount3", "-u", s.mnt], check=True)
+    s.proc.wait(timeout=30)
     rows = [x for x in audit() if x["sandbox"] == sb]
     creates = [x for x in rows if x["event"] == "overlay_create" and x["detail"] == "file"]
     writes = [x for x in rows if x["event"] == "overlay_write"]
@@ -801,6 +835,13 @@ def test_overlay_records_name_real_caller_full_path_and_devices_are_inert(sandbo
                   and "device" in x["detail"])
     assert devs == ["block device", "char device"]
     assert "same.txt" not in json.dumps(rows)
+    rel = [x for x in rows if x["event"] == "release" and x["path"] == "a.jsonl"]
+    assert [x["bytes"] for x in rel] == [9], rel
+    (u,) = [x for x in rows if x["event"] == "unmount"]
+    assert "fusermount3 -u or umount" in u["reason"] + u["detail"], u
+    # README says uid and pid -1; the JSON says null (no caller): either
+    # way no uid or pid of someone else.
+    assert u["uid"] in (-1, None) and u["pid"] in (-1, None), json.dumps(u)
     assert spotfs("audit", "--verify", "-S", STATE_DIR).returncode == 0
 
 
@@ -978,3 +1019,53 @@ def test_65536_distinct_field_paths_are_accepted(sandbox):
     r = spotfs("check", "-c", s.config, timeout=120)
     assert re.search(r"error: r65537\.jsonl: line 65537\b", r.stdout), r.stdout
     assert "error: r65536.jsonl" not in r.stdout, r.stdout
+
+
+JSONL_SERVED = ["chat.jsonl", "lua/chat.jsonl", "events.ndjson", "meta.json",
+                "methods.jsonl", "big.jsonl"]
+
+
+def test_pandas_and_duckdb_read_every_served_jsonl_file(mnt, tmp_path):
+    """Every served JSON Lines file reads in pandas (lines=True) and DuckDB
+    (newline_delimited) whenever its source does; these five always do.
+    (A source with a BOM, events.ndjson, reads in neither: the BOM is
+    copied, as the README says.)"""
+    import pandas as pd
+
+    def pandas_rows(p):
+        try:
+            return len(pd.read_json(p, lines=True))
+        except ValueError:
+            return None
+
+    def duck_rows(p):
+        if not HAVE_DUCKDB:
+            return None
+        script = tmp_path / "count.mjs"
+        script.write_text(
+            "import { createRequire } from 'node:module';\n"
+            "const require = createRequire(import.meta.url);\n"
+            "const { DuckDBInstance } = require('@duckdb/node-api');\n"
+            "const c = await (await DuckDBInstance.create(':memory:')).connect();\n"
+            "try { const r = await c.runAndReadAll(\"SELECT count(*) FROM read_json('\" +"
+            " process.argv[2] + \"', format='newline_delimited')\");\n"
+            "  console.log(String(r.getRows()[0][0])); } catch (e) { console.log('ERR'); }\n")
+        env = dict(os.environ, NODE_PATH=NODE_MODULES)
+        out = subprocess.run(["node", str(script), p], capture_output=True, text=True,
+                             env=env, timeout=120).stdout.strip()
+        return None if out == "ERR" else int(out)
+
+    want = {"chat.jsonl": N, "lua/chat.jsonl": N // 2, "meta.json": 2,
+            "methods.jsonl": 1, "big.jsonl": 60000}
+    for name in JSONL_SERVED:
+        served, source = mnt.path(name), os.path.join(mnt.src, name)
+        for reader in (pandas_rows, duck_rows):
+            got_src = reader(source)
+            got = reader(served)
+            if name == "lua/chat.jsonl" and got_src is not None:
+                got_src = N // 2
+            assert got == got_src, (name, reader.__name__, got, got_src)
+            if name in want and (reader is pandas_rows or HAVE_DUCKDB):
+                if name == "meta.json" and got_src is None:
+                    continue
+                assert got == want[name], (name, reader.__name__)
