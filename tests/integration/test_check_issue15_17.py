@@ -8,6 +8,7 @@ filters on nested fields, three forms read by pandas and DuckDB, the CLI
 commands on JSON Lines, hostile files, and the audit records, --log,
 unmount, device nodes and gc of issue 17."""
 import errno
+import hashlib
 import json
 import os
 import re
@@ -790,8 +791,12 @@ def test_log_relative_path_unmount_waits_and_is_audited(tmp_path):
 def test_overlay_records_name_real_caller_full_path_and_devices_are_inert(sandbox):
     s = sandbox("ovl")
     s.write("a.jsonl", '{"a": 1}\n')
-    s.write_config("source: @SRC@\nttl: 1h\nsecret: random\ndatasets:\n"
-                   "  a.jsonl: { unlisted_columns: keep }\n")
+    secret = os.path.join(s.base, "ovl.secret")
+    with open(secret, "wb") as f:
+        f.write(b"overlay-names-secret-0123456789!")
+    os.chmod(secret, 0o600)
+    s.write_config("source: @SRC@\nttl: 1h\nsecret: %s\ndatasets:\n"
+                   "  a.jsonl: { unlisted_columns: keep }\n" % secret)
     s.mount()
     sb = [x for x in audit() if x["event"] == "mount" and s.mnt in x["detail"]][-1]["sandbox"]
     os.makedirs(s.path("x/pub"))
@@ -816,6 +821,7 @@ def test_overlay_records_name_real_caller_full_path_and_devices_are_inert(sandbo
             with open(s.path(n), "rb") as f:
                 f.read(16)
     os.unlink(s.path("chr"))
+    os.rename(s.path("y/pub/same.txt"), s.path("y/moved.txt"))
     assert "chr" not in os.listdir(s.mnt)
     # release counts what the daemon served through that open.
     cat = subprocess.run(["cat", s.path("a.jsonl")], capture_output=True)
@@ -828,8 +834,23 @@ def test_overlay_records_name_real_caller_full_path_and_devices_are_inert(sandbo
     writes = [x for x in rows if x["event"] == "overlay_write"]
     assert {(x["uid"], x["pid"]) for x in creates} == {(65534, p1.pid), (0, p2.pid)}
     assert {(x["uid"], x["pid"]) for x in writes} == {(65534, p1.pid), (0, p2.pid)}
-    # The same name in two folders: two different full-path digests.
-    assert len({x["path"] for x in creates}) == 2
+    # The same name in two folders: two different full-path digests, each
+    # the README's keyed BLAKE2b of the full path in the mount.
+    key = hashlib.blake2b(b"overlay-names-secret-0123456789!",
+                          key=b"spotfs overlay names v1", digest_size=32).digest()
+
+    def digest(path):
+        return "ovl:" + hashlib.blake2b(path.encode(), key=key, digest_size=8).hexdigest()
+
+    assert {(x["uid"], x["path"]) for x in creates} == {
+        (65534, digest("/x/pub/same.txt")), (0, digest("/y/pub/same.txt"))}
+    assert {x["path"] for x in rows if x["event"] == "overlay_create"
+            and x["detail"] == "folder"} == {digest(p) for p in ("/x", "/x/pub", "/y", "/y/pub")}
+    ren = [x for x in rows if x["event"] == "overlay_rename"]
+    assert [(x["path"], x["detail"], x["pid"]) for x in ren] == [
+        (digest("/y/pub/same.txt"), digest("/y/moved.txt"), os.getpid())]
+    dels = [(x["path"], x["detail"]) for x in rows if x["event"] == "overlay_delete"]
+    assert (digest("/chr"), "char device") in dels or (digest("/chr"), "file") in dels, dels
     assert all(re.fullmatch(r"ovl:[0-9a-f]{16}", x["path"]) for x in creates + writes)
     devs = sorted(x["detail"] for x in rows if x["event"] == "overlay_create"
                   and "device" in x["detail"])
@@ -1069,3 +1090,22 @@ def test_pandas_and_duckdb_read_every_served_jsonl_file(mnt, tmp_path):
                 if name == "meta.json" and got_src is None:
                     continue
                 assert got == want[name], (name, reader.__name__)
+
+
+@pytest.mark.xfail(strict=True, reason="README: round rounds half away from zero "
+                   "to a multiple of step and numbers are kept as their source "
+                   "text (issue: no float round trip); a 30-digit decimal comes "
+                   "back as a double's digits, off by about 1e12")
+def test_round_of_a_number_past_double_precision_is_exact_or_refused(sandbox):
+    s = sandbox("rnd")
+    s.write("r.jsonl", '{"v": 123456789012345678901234567890.5, "w": 2.5e3}\n')
+    s.write_config("source: @SRC@\nttl: 1h\ndatasets:\n  r.jsonl:\n    columns:\n"
+                   "      v: { method: round, step: 1 }\n"
+                   "      w: { method: round, step: 1 }\n")
+    r = spotfs("preview", "-c", s.config, "r.jsonl")
+    if r.returncode == 0:
+        # Either the exact multiple ...
+        assert '"v": 123456789012345678901234567891' in r.stdout, r.stdout
+    else:
+        # ... or the value refused, as for a 20-digit integer.
+        assert "cannot mask this value" in r.stderr
