@@ -1109,3 +1109,54 @@ def test_round_of_a_number_past_double_precision_is_exact_or_refused(sandbox):
     else:
         # ... or the value refused, as for a 20-digit integer.
         assert "cannot mask this value" in r.stderr
+
+
+def test_audit_outage_refuses_opens_then_recovers_and_records_unmount(sandbox, tmp_path):
+    st = tmp_path / "st"
+    st.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(st)], check=True)
+    try:
+        state = st / "state"
+        env = {"SPOTFS_STATE_DIR": str(state)}
+        s = sandbox("full")
+        s.write("a.jsonl", '{"a": 1}\n')
+        s.write_config("source: @SRC@\nttl: 1h\ndatasets:\n  a.jsonl: { unlisted_columns: keep }\n")
+        s.mount(env=env)
+        assert read(s, "a.jsonl") == b'{"a": 1}\n'
+        fill = st / "fill"
+        subprocess.run(["dd", "if=/dev/zero", "of=%s" % fill, "bs=64k"],
+                       capture_output=True)
+        refused = 0
+        for _ in range(3):
+            try:
+                read(s, "a.jsonl")
+            except OSError as e:
+                assert e.errno == errno.EIO
+                refused += 1
+            time.sleep(0.3)
+        assert refused == 3
+        st_out = spotfs("status", "-S", str(state), s.mnt).stdout
+        assert "FAILING" in st_out, st_out
+        os.unlink(fill)
+        deadline = time.time() + 5
+        while True:
+            try:
+                assert read(s, "a.jsonl") == b'{"a": 1}\n'
+                break
+            except OSError:
+                assert time.time() < deadline, "opens still refused 5 s after space returned"
+                time.sleep(0.2)
+        r = spotfs("unmount", "-S", str(state), s.mnt)
+        assert r.returncode == 0, r.stderr
+        s.proc.wait(timeout=30)
+        rows = [json.loads(l) for l in spotfs("audit", "--json", "-S", str(state)).stdout.splitlines()]
+        ev = [x["event"] for x in rows]
+        assert ev[-1] == "unmount" and rows[-1]["reason"] == "spotfs unmount", rows[-1]
+        (err,) = [x for x in rows if x["event"] == "audit_error"]
+        m = re.search(r"(\d+) opens refused", err["detail"])
+        assert m and int(m.group(1)) >= 3, err
+        assert spotfs("audit", "--verify", "-S", str(state)).returncode == 0
+    finally:
+        if is_mounted(sandbox_mnt := os.path.join(str(tmp_path), "full-mnt")):
+            subprocess.run(["fusermount3", "-u", "-z", sandbox_mnt])
+        subprocess.run(["umount", "-l", str(st)])
