@@ -1000,12 +1000,13 @@ def test_path_collisions_and_missing_rules(sandbox):
     s.write("coll.jsonl", '{"a.b": 1, "a": {"b": 2}}\n')
     s.write("miss.jsonl", '{"a": 1, "b": {"c": 2}}\n')
     s.write("opt.jsonl", '{"a": 1, "b": {"c": 2}}\n')
-    s.write("key.jsonl", '{"hits": {"ops.lead@keyleak.example": 5}}\n')
+    # A key that is an address, decoded, inside an array, two levels down.
+    s.write("key.jsonl", '{"n": 1}\n{"hits": [{"x": {"ops.lead\\u0040keyleak\\u002eexample": 5}}]}\n')
     s.write_config("source: @SRC@\nttl: 1h\ndatasets:\n"
                    "  coll.jsonl: { unlisted_columns: keep }\n"
                    "  miss.jsonl: { columns: { a: keep, b.d: hash } }\n"
                    "  opt.jsonl: { columns: { a: keep, b.d: { method: hash, optional: true } } }\n"
-                   "  key.jsonl: { unlisted_columns: keep }\n")
+                   "  key.jsonl: { unlisted_columns: keep, as: [jsonl, csv, parquet] }\n")
     r = spotfs("check", "-c", s.config, "--json")
     errs = [m["text"] for m in json.loads(r.stdout)["messages"] if m["level"] == "error"]
     assert r.returncode == 1
@@ -1015,7 +1016,7 @@ def test_path_collisions_and_missing_rules(sandbox):
     assert not any(e.startswith("opt.jsonl:") for e in errs), errs
     assert "keyleak" not in r.stdout + r.stderr
     s.mount()
-    for n in ("coll.jsonl", "miss.jsonl", "key.jsonl"):
+    for n in ("coll.jsonl", "miss.jsonl", "key.jsonl", "key.csv", "key.parquet"):
         with pytest.raises(OSError) as e:
             read(s, n)
         assert e.value.errno == errno.EIO
