@@ -279,6 +279,40 @@ stale:
 	return -EIO;
 }
 
+/*
+ * The next line of r through the masking into fm->mline (record number
+ * rec, line number line): 1 with *what as vjl_line says (1 a kept record,
+ * 2 one the row filter dropped, 0 white space), the line in (*p, *n) and
+ * its BOM's length in *bom; 0 at the end; -errno with err set.
+ */
+static int vjl_form_step(struct vjl_form *fm, struct vjl_reader *r,
+			 uint64_t rec, uint64_t line, const uint8_t **p,
+			 size_t *n, size_t *bom, int *what,
+			 struct spot_err *err)
+{
+	bool lf;
+	int rc = vjl_next(r, p, n, &lf);
+
+	if (rc == -E2BIG) {
+		spot_err_set(err, "line %llu: %s", (unsigned long long)line,
+			     jsonl_err_text(JSONL_E_TOO_LONG));
+		return -EIO;
+	}
+	if (rc < 0) {
+		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
+		return rc;
+	}
+	if (!rc)
+		return 0;
+	*bom = vjl_bom(&fm->whole, line, *p, *n);
+	spot_buf_reset(&fm->mline);
+	rc = vjl_line(&fm->v, fm->wp, *p, *n, *bom, rec, line, &fm->mline, err);
+	if (rc < 0)
+		return rc;
+	*what = rc;
+	return 1;
+}
+
 static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 			       struct spot_err *err)
 {
@@ -286,18 +320,12 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 	uint64_t rec0 = fm->rec, pos0 = fm->r.pos;
 	const uint8_t *p;
 	size_t n, bom;
-	bool lf;
-	int rc = 0;
+	int rc = 0, what;
 
 	while (b->nrows < b->cap && fm->kept < fm->limit &&
-	       (rc = vjl_next(&fm->r, &p, &n, &lf)) == 1) {
-		bom = vjl_bom(&fm->whole, fm->line, p, n);
-		spot_buf_reset(&fm->mline);
-		rc = vjl_line(&fm->v, fm->wp, p, n, bom, fm->rec, fm->line,
-			      &fm->mline, err);
-		if (rc < 0)
-			return rc;
-		if (rc && !vjl_form_agrees(fm, fm->rec, rc == 1)) {
+	       (rc = vjl_form_step(fm, &fm->r, fm->rec, fm->line, &p, &n, &bom,
+				   &what, err)) == 1) {
+		if (what && !vjl_form_agrees(fm, fm->rec, what == 1)) {
 			spot_err_set(err,
 				     "line %llu: the row filter decided "
 				     "otherwise than on the first pass (a "
@@ -305,9 +333,9 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 				     (unsigned long long)fm->line);
 			return -EIO;
 		}
-		if (rc)
+		if (what)
 			fm->rec++;
-		if (rc == 1) {
+		if (what == 1) {
 			rc = vjl_form_row(fm, b, fm->mline.p + bom,
 					  fm->mline.len - bom, err);
 			if (rc)
@@ -317,16 +345,9 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 		fm->line++;
 		rc = 0;
 	}
-	spot_progress_add(fm->v.prog, fm->r.pos - pos0, fm->rec - rec0);
-	if (rc == -E2BIG) {
-		spot_err_set(err, "line %llu: %s", (unsigned long long)fm->line,
-			     jsonl_err_text(JSONL_E_TOO_LONG));
-		return -EIO;
-	}
-	if (rc < 0) {
-		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
+	if (rc < 0)
 		return rc;
-	}
+	spot_progress_add(fm->v.prog, fm->r.pos - pos0, fm->rec - rec0);
 	if (!b->nrows && fm->kept < fm->limit && fm->line - 1 != fm->nlines) {
 		spot_err_set(err, "%s", jsonl_err_text(JSONL_E_STALE));
 		return -EIO;
@@ -386,7 +407,6 @@ static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
 	uint64_t rec = 0, line = 1, kept = 0;
 	const uint8_t *p;
 	size_t n, bom;
-	bool lf;
 	int rc;
 
 	q.record = NULL; /* the export review records the served rows once */
@@ -399,23 +419,22 @@ static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
 		spot_err_set(err, "out of memory");
 		goto out;
 	}
-	while (kept < fm->limit && (rc = vjl_next(&r, &p, &n, &lf)) == 1) {
+	while (kept < fm->limit) {
+		int what;
+
 		if (!(line & 1023) &&
 		    (rc = spot_progress_check(fm->v.prog, err)))
 			break;
-		bom = vjl_bom(&fm->whole, line, p, n);
-		spot_buf_reset(&fm->mline);
-		rc = vjl_line(&fm->v, fm->wp, p, n, bom, rec, line, &fm->mline,
-			      err);
-		if (rc < 0)
+		rc = vjl_form_step(fm, &r, rec, line, &p, &n, &bom, &what, err);
+		if (rc <= 0)
 			break;
-		if (rc > 0 && vjl_form_note(fm, rec, rc == 1)) {
+		if (what && vjl_form_note(fm, rec, what == 1)) {
 			spot_err_set(err, "out of memory");
 			rc = -ENOMEM;
 			break;
 		}
-		rec += rc > 0;
-		if (rc == 1) {
+		rec += what > 0;
+		if (what == 1) {
 			kept++;
 			rc = jsonl_parse(dp, p + bom, n - bom);
 			if (rc < 0) { /* parsed once already: never */
@@ -428,13 +447,6 @@ static int vjl_form_served(struct vjl_form *fm, struct jsonl_paths **out,
 		}
 		line++;
 		rc = 0;
-	}
-	if (rc == -E2BIG) {
-		spot_err_set(err, "line %llu: %s", (unsigned long long)line,
-			     jsonl_err_text(JSONL_E_TOO_LONG));
-		rc = -EIO;
-	} else if (rc < 0 && !err->msg[0]) {
-		spot_err_set(err, "cannot read the source: %s", strerror(-rc));
 	}
 	if (!rc && (rc = jsonl_paths_tags_from(t, fm->v.paths))) {
 		spot_err_set(err, "%s",
