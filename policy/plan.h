@@ -200,7 +200,7 @@ int plan_kanon_quasi_check(const char *view, const char *quasi,
 			   bool field_paths, struct spot_err *err);
 void plan_kanon_free(struct plan_kanon *k);
 void plan_kanon_filter(struct plan_kanon *k);
-/* Rows dropped so far while filtering (any thread). */
+/* Rows of classes under k in the views counted (what filtering drops). */
 uint64_t plan_kanon_suppressed(const struct plan_kanon *k);
 
 #endif /* SPOT_PLAN_H */
