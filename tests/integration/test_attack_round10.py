@@ -343,3 +343,47 @@ def test_finding_csv_quoting_of_masked_cells_tells_the_raw_shape(sandbox,
     # masked cells are quoted, or none is (fake names hold no comma).
     assert len(set(quoted.values())) == 1, (
         "quoting follows the raw value: %s" % cells)
+
+
+# ---------------------------------------------------------------------------
+# FINDING 5: `method: null` on a JSON Lines array or object serves its
+# length and its emptiness.
+#
+# README (Masking methods): `null`: "secret → NULL", and "an empty value
+# stays empty, for every method except null": null is the method that
+# hides even whether there was a value. On a JSON Lines field holding an
+# array, `dx: null` serves `[null, null, null]` for three diagnoses and
+# `[]` for none (the rule is applied to each element; "[] stays as it
+# is"), in the JSON Lines form and in the CSV and Parquet forms (a LIST of
+# three NULLs): the number of hidden values and whether there are any.
+# `redact` (and the default for unlisted fields) does the same, and keeps
+# every key of a redacted object. What leaks: how many values a nulled
+# field held (diagnoses, children, addresses) and whether it held any.
+# Expected: a `null` rule on an array or object serves `null` for the
+# field as a whole.
+
+@pytest.mark.xfail(strict=True, reason="LEAK: method null on a JSON array "
+                   "serves one null per element: the count and emptiness "
+                   "of the hidden values")
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_finding_jsonl_null_rule_on_an_array_serves_its_length(sandbox, form):
+    s = sandbox()
+    s.write("a.jsonl", jl([
+        {"id": 1, "dx": ["HIV", "hepatitis C", "depression"]},
+        {"id": 2, "dx": []},
+        {"id": 3, "dx": ["flu"]}]))
+    s.write_config("source: @SRC@\ndatasets:\n  a.jsonl:\n"
+                   "    as: [jsonl, csv]\n"
+                   "    columns: { id: keep, dx: null }\n")
+    s.mount()
+    out = read_or_err(s, "a." + form).decode()
+    assert not out.startswith("error")
+    if form == "jsonl":
+        served = [json.dumps(json.loads(l)["dx"]) for l in out.splitlines()]
+    else:
+        import csv
+        import io
+        served = [r["dx"] for r in csv.DictReader(io.StringIO(out))]
+    assert len(served) == 3
+    assert len(set(served)) == 1, (
+        "a null rule serves %s: the number of hidden elements" % served)
