@@ -5,6 +5,8 @@ mount (or the CLI); they assert the safe behaviour and are marked
 xfail(strict=True) until the integrator fixes the code (then the mark goes).
 Tests named test_held_* are serious attacks that were correctly refused:
 they guard against regressions."""
+import csv
+import io
 import json
 import os
 import sqlite3
@@ -381,9 +383,280 @@ def test_finding_jsonl_null_rule_on_an_array_serves_its_length(sandbox, form):
     if form == "jsonl":
         served = [json.dumps(json.loads(l)["dx"]) for l in out.splitlines()]
     else:
-        import csv
-        import io
         served = [r["dx"] for r in csv.DictReader(io.StringIO(out))]
     assert len(served) == 3
     assert len(set(served)) == 1, (
         "a null rule serves %s: the number of hidden elements" % served)
+
+
+# ---------------------------------------------------------------------------
+# Held attacks
+
+
+def test_held_nul_prefixed_pii_keys_and_headers_refuse_the_view(sandbox):
+    """A key or CSV header that is an e-mail address behind a NUL byte (a
+    detector that stopped at the NUL would see an empty name): the view is
+    refused in every form, at the top level and nested."""
+    s = sandbox()
+    s.write("k.jsonl", '{"id":1,"\\u0000alice@example.com":1}\n')
+    s.write("k2.jsonl", '{"id":1,"tags":{"x\\u0000bob@example.com":1}}\n')
+    s.write("h.csv", b"id,\x00carol@example.com\n1,2\n")
+    s.write_config(
+        "source: @SRC@\nunlisted_columns: keep\ndatasets:\n"
+        "  k.jsonl: { as: [jsonl, csv, parquet] }\n"
+        "  k2.jsonl: { columns: { id: keep, tags: keep } }\n"
+        "  h.csv: { as: [csv, parquet], columns: { id: keep } }\n")
+    s.mount()
+    for name in ("k.jsonl", "k.csv", "k.parquet", "k2.jsonl", "h.csv",
+                 "h.parquet"):
+        data = read_or_err(s, name)
+        assert data.startswith(b"error"), (name, data)
+    for name in ("k.jsonl", "k2.jsonl", "h.csv"):
+        assert name in os.listdir(s.mnt)
+
+
+def test_held_sqlite_views_cannot_read_the_schema_or_pragmas(sandbox):
+    """Views of the database (data-authored) and configured views that read
+    sqlite_master / sqlite_schema see only the staged plain tables (no
+    DEFAULT or CHECK literal, index, trigger); pragma table functions and
+    pragma_database_list fail closed."""
+    s = sandbox()
+    p = os.path.join(s.src, "crm.db")
+    c = sqlite3.connect(p)
+    c.executescript(
+        "CREATE TABLE users(id INTEGER PRIMARY KEY, email TEXT DEFAULT "
+        "'ceo@corp.example' CHECK (email <> 'vip@corp.example'), note TEXT);"
+        "INSERT INTO users(email, note) VALUES ('alice@example.com', 'x'),"
+        " ('bob@example.com', 'y');"
+        "CREATE INDEX ie ON users(email);"
+        "CREATE TRIGGER tr AFTER INSERT ON users BEGIN "
+        "SELECT 'trig@corp.example'; END;"
+        "CREATE VIEW schema_v AS SELECT type, name, sql FROM sqlite_master;"
+        "CREATE VIEW ti AS SELECT * FROM pragma_table_info('users');"
+        "CREATE VIEW il AS SELECT * FROM pragma_index_list('users');")
+    c.commit()
+    c.close()
+    os.chmod(p, 0o644)
+    s.write_config(
+        "source: @SRC@\ndatasets:\n  crm.db:\n    db_views: true\n"
+        "    tables:\n      users: { columns: { id: keep, email: hash, "
+        "note: keep } }\n    views:\n"
+        "      v2: SELECT name, sql FROM sqlite_schema\n"
+        "      v3: SELECT * FROM pragma_table_xinfo('users')\n"
+        "      v4: SELECT (SELECT group_concat(file) FROM "
+        "pragma_database_list) AS d\n")
+    s.mount()
+    served = b""
+    for n in ("users", "schema_v", "v2", "ti", "il", "v3", "v4"):
+        data = read_or_err(s, "crm/%s.csv" % n)
+        if n in ("ti", "il", "v3", "v4"):
+            assert data.startswith(b"error"), (n, data)
+        served += data
+    assert b"CREATE TABLE" in served  # the schema views did run
+    for raw in (b"ceo@", b"vip@", b"trig@", b"alice@", b"bob@", b"ie",
+                b"CHECK", b"DEFAULT", s.src.encode()):
+        assert raw not in served, raw
+
+
+def test_held_kanon_is_counted_per_role_override(sandbox):
+    """k_anonymity with a role override that keeps the quasi column raw (a
+    YAML override in CSV, JSON Lines and a SQLite table, and a Lua column
+    function branching on ctx.role): the steward's view drops the rows
+    whose raw zip is unique, the analyst's coarser view keeps them."""
+    s = sandbox()
+    rows = [(i, "9410%d" % (i % 10) if i < 40 else "5%04d" % i)
+            for i in range(45)]
+    csv_text = "id,zip,g\n" + "".join("%d,%s,F\n" % r for r in rows)
+    s.write("k.csv", csv_text)
+    s.write("l.csv", csv_text)
+    s.write("k.jsonl", jl([{"id": i, "zip": z, "g": "F"} for i, z in rows]))
+    c = sqlite3.connect(os.path.join(s.src, "k.db"))
+    c.execute("create table t(id, zip, g)")
+    c.executemany("insert into t values(?,?,'F')", rows)
+    c.commit()
+    c.close()
+    os.chmod(os.path.join(s.src, "k.db"), 0o644)
+    lua = write_lua(s, 'columns = { zip = function(v, row, ctx)\n'
+                    '  if ctx.role == "steward" then return v end\n'
+                    '  return mask.generalize(v, {to="prefix", keep=3})\n'
+                    'end }\n')
+    body = ("    k_anonymity: { quasi: [zip, g], k: 3 }\n"
+            "    columns: { id: keep, zip: { method: generalize, to: prefix,"
+            " keep: 3 }, g: keep }\n"
+            "    roles: { steward: { columns: { zip: keep } } }\n")
+    s.write_config(
+        "source: @SRC@\nroles:\n  steward: { users: [root] }\n"
+        "  analyst: { users: [65534] }\ndatasets:\n"
+        "  k.csv:\n" + body + "  k.jsonl:\n" + body +
+        "  k.db:\n    tables:\n      t:\n" + body.replace("    ", "        ") +
+        "  l.csv:\n    policy: %s\n    k_anonymity: { quasi: [zip, g], k: 3 }\n"
+        "    columns: { id: keep, g: keep }\n" % lua)
+    s.mount()
+    for n in ("k.csv", "k.jsonl", "k/t.csv", "l.csv"):
+        steward = read_or_err(s, n).decode()
+        assert not steward.startswith("error"), n
+        assert "5004" not in steward and "9410" in steward, (n, steward)
+        r = subprocess.run(NOBODY + ["cat", s.path(n)], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, (n, r.stderr)
+        assert r.stdout.count("500") >= 5, (n, r.stdout)
+        assert "5004" not in r.stdout and "50040" not in r.stdout
+
+
+def test_held_db_views_see_only_the_role_s_rows(sandbox):
+    """A database view and a configured view that aggregate a table under
+    a role's Lua row filter and a per-role column override: the analyst's
+    counts and lists cover its own rows only, hashed; the steward's cover
+    all rows, raw."""
+    s = sandbox()
+    p = os.path.join(s.src, "crm.db")
+    c = sqlite3.connect(p)
+    c.executescript(
+        "create table users(id integer primary key, email text, country "
+        "text); insert into users values (1,'a@example.com','DE'),"
+        "(2,'b@example.com','FR'),(3,'c@example.com','FR');"
+        "create view stats as select 'DE' as country, count(*) as n, "
+        "group_concat(id) as ids, group_concat(email) as em from users;")
+    c.commit()
+    c.close()
+    os.chmod(p, 0o644)
+    lua = write_lua(s, 'function row(r, ctx) return ctx.role == "steward" '
+                    'or r.country == "DE" end\n')
+    s.write_config(
+        "source: @SRC@\nroles:\n  steward: { users: [root] }\n"
+        "  analyst: { users: [65534] }\ndatasets:\n  crm.db:\n"
+        "    policy: %s\n    db_views: true\n    tables: all\n    views:\n"
+        "      v2: SELECT 'DE' AS country, count(*) AS n, group_concat(email)"
+        " AS em, group_concat(id) AS ids FROM users\n"
+        "    columns: { id: keep, email: hash, country: keep }\n"
+        "    roles: { steward: { columns: { email: keep } } }\n" % lua)
+    s.mount()
+    for n in ("crm/stats.csv", "crm/v2.csv"):
+        r = subprocess.run(NOBODY + ["cat", s.path(n)], capture_output=True,
+                           text=True)
+        assert r.returncode == 0, (n, r.stderr)
+        rows = list(csv.DictReader(io.StringIO(r.stdout)))
+        assert len(rows) == 1 and rows[0]["n"] == "1", (n, r.stdout)
+        assert rows[0]["ids"] == "1" and "@" not in rows[0]["em"], r.stdout
+        rows = list(csv.DictReader(io.StringIO(read_or_err(s, n).decode())))
+        assert rows[0]["n"] == "3" and rows[0]["ids"] == "1,2,3", rows
+        assert "b@example.com" in rows[0]["em"], rows
+    r = subprocess.run(NOBODY + ["cat", s.path("crm.db")], capture_output=True)
+    assert r.returncode == 0 and b"b@example" not in r.stdout
+    assert b"FR" not in r.stdout
+
+
+@pytest.mark.skipif(not HAVE_DUCKDB, reason="needs DuckDB for Node")
+def test_held_sample_keeps_no_dropped_row_in_parquet_bytes(sandbox, tmp_path):
+    """`sample:`, a Lua row filter and k_anonymity on an uncompressed
+    Parquet file with a unique kept column: the served footer has no
+    statistics or bloom filter of the kept columns and no byte of the file
+    names a row it does not serve (dictionary pages included)."""
+    import re
+    s = sandbox()
+    src = os.path.join(s.src, "e.parquet")
+    duck(tmp_path, "COPY (SELECT i AS id, 'uniqname' || lpad(i::VARCHAR, 5, "
+         "'0') AS nm, 'c' || (i %% 3) AS city, 'user' || i || '@example.com' "
+         "AS email FROM range(3000) t(i)) TO '%s' (FORMAT parquet, "
+         "ROW_GROUP_SIZE 1000, COMPRESSION 'uncompressed')" % src)
+    import shutil
+    for n in ("f", "h"):
+        shutil.copy(src, os.path.join(s.src, n + ".parquet"))
+    for n in ("e", "f", "h"):
+        os.chmod(os.path.join(s.src, n + ".parquet"), 0o644)
+    lua = write_lua(s, 'function row(r, ctx) return r.city == "c0" end\n')
+    cols = "{ id: keep, nm: keep, city: keep, email: hash }"
+    s.write_config(
+        "source: @SRC@\ndatasets:\n"
+        "  e.parquet: { sample: 0.05, columns: %s }\n"
+        "  f.parquet: { policy: %s, columns: %s }\n"
+        "  h.parquet: { k_anonymity: { quasi: [city, id], k: 2 }, "
+        "columns: %s }\n" % (cols, lua, cols, cols))
+    s.mount()
+    for n in ("e.parquet", "f.parquet", "h.parquet"):
+        data = read_or_err(s, n)
+        assert data.startswith(b"PAR1"), n
+        got = set(r[0] for r in duck(tmp_path, "SELECT nm FROM '%s'" %
+                                     s.path(n)))
+        assert len(got) < 3000, n
+        inbytes = set(m.decode() for m in re.findall(rb"uniqname\d{5}", data))
+        assert inbytes == got, (n, len(inbytes - got))
+        meta = duck(tmp_path, "SELECT stats_min_value, stats_max_value, "
+                    "bloom_filter_offset FROM parquet_metadata('%s')"
+                    % s.path(n))
+        assert all(m == [None, None, None] for m in meta), (n, meta)
+
+
+def test_held_source_xattrs_and_role_activity_stay_hidden(sandbox):
+    """Source xattrs (on the root, a folder, a dataset) are never listed;
+    what the steward creates in a folder changes none of the attributes
+    (times, link count, size) the analyst sees of that folder, nor its
+    listing (no cached readdir of another role)."""
+    import time
+    s = sandbox()
+    s.write("sub/x.csv", "id\n1\n")
+    os.chmod(os.path.join(s.src, "sub"), 0o777)
+    for p in (s.src, os.path.join(s.src, "sub"),
+              os.path.join(s.src, "sub", "x.csv")):
+        subprocess.run(["setfattr", "-n", "user.owner", "-v",
+                        "alice@example.com", p], check=True)
+    s.write_config(
+        "source: @SRC@\nroles:\n  steward: { users: [root] }\n"
+        "  analyst: { users: [65534] }\ndatasets:\n"
+        "  sub/x.csv: { columns: { id: keep } }\n")
+    s.mount()
+    for n in ("", "sub", "sub/x.csv"):
+        for cmd in ([], NOBODY):
+            r = subprocess.run(cmd + ["getfattr", "-d", "-m", "-", s.path(n)],
+                               capture_output=True, text=True)
+            assert "alice" not in r.stdout + r.stderr, (n, r.stdout)
+
+    def seen(d):
+        r = subprocess.run(NOBODY + ["stat", "-c", "%h %s %b %Y %y %z",
+                                     s.path(d)], capture_output=True,
+                           text=True)
+        ls = subprocess.run(NOBODY + ["ls", "-a", s.path(d)],
+                            capture_output=True, text=True)
+        return r.stdout, ls.stdout
+    for d in ("", "sub"):
+        before = seen(d)
+        time.sleep(1.1)
+        os.mkdir(s.path(os.path.join(d, "stewdir")))
+        with open(s.path(os.path.join(d, "stew.txt")), "w") as f:
+            f.write("x" * 5000)
+        for _ in range(3):
+            os.listdir(s.path(d))
+        assert seen(d) == before, (d, before, seen(d))
+
+
+def test_held_dp_release_noise_is_per_role_also_through_mmap(sandbox):
+    """Two roles opening one DP release get their own inode and their own
+    noise, through read() and through a private mmap alike (no page cache
+    of the other role's answers)."""
+    s = sandbox()
+    s.write("people.csv", "id,region\n" + "".join(
+        "%d,%s\n" % (i, ["north", "south", "east", "west"][i % 4])
+        for i in range(400)))
+    s.write_config(
+        "source: @SRC@\ndp_budget: { per_role: 1.0 }\nroles:\n"
+        "  a: { users: [65534] }\n  b: { users: [65533] }\ndatasets:\n"
+        "  people.csv:\n    columns: { id: keep, region: keep }\n"
+        "    aggregates:\n      g: { kind: count, by: { region: [north, "
+        "south, east, west] }, epsilon: 0.5 }\n")
+    s.mount()
+    code = ("import mmap, os, sys\nfd = os.open(sys.argv[1], os.O_RDONLY)\n"
+            "d = os.read(fd, 1 << 20)\n"
+            "m = mmap.mmap(fd, len(d), mmap.MAP_PRIVATE, mmap.PROT_READ)\n"
+            "print(os.fstat(fd).st_ino, repr(d), repr(m[:len(d)]))\n")
+    got = []
+    for uid in (65534, 65533):
+        r = subprocess.run(["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid,
+                            "--clear-groups", "/usr/bin/python3", "-c", code,
+                            s.path("_dp/people.csv/g.csv")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        ino, via_read, via_mmap = r.stdout.split(" ", 2)
+        assert via_read == via_mmap.strip()
+        got.append((ino, via_read))
+    assert got[0][0] != got[1][0], "one inode for two roles' releases"
+    assert got[0][1] != got[1][1], "two roles drew the same noise"
