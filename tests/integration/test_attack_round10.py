@@ -417,9 +417,7 @@ def test_finding_pii_serves_a_utf16_blob_raw(sandbox):
     c.commit()
     c.close()
     os.chmod(p, 0o644)
-    s.write_config("source: @SRC@
-datasets:
-"
+    s.write_config("source: @SRC@\ndatasets:\n"
                    "  u.db: { columns: { id: keep, b: pii } }\n")
     s.mount()
     for name in ("u/t.csv", "u.db"):
