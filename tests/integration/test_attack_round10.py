@@ -431,6 +431,47 @@ def test_finding_pii_serves_a_utf16_blob_raw(sandbox):
 
 
 # ---------------------------------------------------------------------------
+# FINDING 7: `method: email` keeps everything after the last @ as "the
+# domain", white space, names and numbers included.
+#
+# README (email): "The local part becomes its first character plus ***;
+# the domain is kept". An e-mail column of real data holds more than
+# addresses: "alice@example.com (Bob Jones, 555-0142)" is served
+# "a***@example.com (Bob Jones, 555-0142)", "alice@example.com ssn
+# 123-45-6789" keeps the SSN, "bob@example.com Alice Smith" the name.
+# What leaks: any text after the address in a column masked with email.
+# Expected: only a domain (no white space; what a host name may hold) is
+# kept; the rest is masked (or the whole cell is served as for a value
+# without a valid address, `***`).
+
+EMAIL_TAILS = {
+    "comment": ("alice@example.com (Bob Jones, 555-0142)", ["Bob Jones",
+                                                            "555-0142"]),
+    "ssn": ("alice@example.com ssn 123-45-6789", ["123-45-6789"]),
+    "name": ("bob@example.com Alice Smith", ["Alice Smith"]),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="LEAK: method email serves the text "
+                   "after the address (names, phone numbers, SSNs) as the "
+                   "domain")
+def test_finding_email_method_keeps_text_after_the_domain(sandbox):
+    s = sandbox()
+    ids = sorted(EMAIL_TAILS)
+    s.write("e.csv", "id,e\n" + "".join(
+        '%s,"%s"\n' % (k, EMAIL_TAILS[k][0]) for k in ids))
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  e.csv: { columns: { id: keep, e: email } }\n")
+    s.mount()
+    out = read_or_err(s, "e.csv").decode()
+    assert not out.startswith("error")
+    assert "a***@example.com" in out  # the method did run
+    leaked = [piece for k in ids for piece in EMAIL_TAILS[k][1]
+              if piece in out]
+    assert not leaked, "email served %s raw:\n%s" % (leaked, out)
+
+
+# ---------------------------------------------------------------------------
 # Held attacks
 
 
