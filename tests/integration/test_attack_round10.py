@@ -530,6 +530,42 @@ def test_finding_headerless_utf16_csv_serves_its_first_row(sandbox, enc):
 
 
 # ---------------------------------------------------------------------------
+# FINDING 9: pii on Latin-1 / Windows-1252 text leaves the start of an
+# e-mail address's local part.
+#
+# Spreadsheets on Windows in Germany, France and Spain export CSV in
+# Windows-1252. README (pii): "UTF-8 local parts (josé@ejemplo.es)" are
+# found, and "invalid UTF-8 ... [is] scanned ... and copied through where
+# nothing matches". In Latin-1 the accented letter is a byte that is not
+# UTF-8, and the match starts after it: "mail josé.garcía@ejemplo.es" is
+# served "mail josé.garcí[EMAIL]", "renée@exemple.fr" as "ren\xe9[EMAIL]",
+# "müller@beispiel.de" as "m\xfc[EMAIL]". What leaks: most of the
+# person's name from the local part. Expected: the whole address (the
+# bytes up to the white space before it) is replaced, or at least none of
+# its local part is served.
+
+LATIN1_NOTES = [b"mail jos\xe9.garc\xeda@ejemplo.es now",
+                b"mail ren\xe9e.dupont@exemple.fr now",
+                b"mail hans.m\xfcller@beispiel.de now"]
+
+
+@pytest.mark.xfail(strict=True, reason="LEAK: pii serves the local part of "
+                   "a Latin-1 e-mail address up to its last accented letter")
+def test_finding_pii_leaves_latin1_local_parts(sandbox):
+    s = sandbox()
+    s.write("n.csv", b"id,note\n" + b"".join(
+        b'%d,"%s"\n' % (i, n) for i, n in enumerate(LATIN1_NOTES)))
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  n.csv: { columns: { id: keep, note: pii } }\n")
+    s.mount()
+    out = read_or_err(s, "n.csv")
+    assert not out.startswith(b"error")
+    assert out.count(b"[EMAIL]") == 3, out  # the detector did run
+    for piece in (b"jos\xe9", b"ren\xe9", b"hans.m"):
+        assert piece not in out, "n.csv serves %r" % piece
+
+
+# ---------------------------------------------------------------------------
 # Held attacks
 
 
