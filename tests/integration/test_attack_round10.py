@@ -566,6 +566,43 @@ def test_finding_pii_leaves_latin1_local_parts(sandbox):
 
 
 # ---------------------------------------------------------------------------
+# FINDING 10: pii's e-mail match starts after an apostrophe, `=` or `/`
+# of the local part (all valid in addresses, RFC 5322 atext), and misses a
+# quoted local part entirely.
+#
+# "mail mary.o'connor@example.ie" is served "mail mary.o'[EMAIL]",
+# "j.smith=sales@example.com" as "j.smith=[EMAIL]", "dept/anna.berg@..." as
+# "dept/[EMAIL]", and '"john doe"@example.com' unchanged (`+` and `%` are
+# handled). What leaks: the first name (or all of the name) of the person
+# the address belongs to.
+
+ATEXT_NOTES = {
+    "apostrophe": ("mail mary.o'connor@example.ie now", "mary"),
+    "equals": ("mail j.smith=sales@example.com now", "smith"),
+    "slash": ("mail anna.berg/hr@example.com now", "anna.berg"),
+    "quoted": ('mail "john doe"@example.com now', "john doe"),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="LEAK: pii leaves the part of an "
+                   "e-mail's local part before ', = or / (and a quoted local "
+                   "part)")
+def test_finding_pii_email_local_part_with_atext_punctuation(sandbox):
+    s = sandbox()
+    ids = sorted(ATEXT_NOTES)
+    s.write("n.jsonl", jl([{"id": k, "note": ATEXT_NOTES[k][0]} for k in ids]))
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  n.jsonl: { columns: { id: keep, note: pii } }\n")
+    s.mount()
+    out = read_or_err(s, "n.jsonl").decode()
+    assert not out.startswith("error")
+    served = {json.loads(l)["id"]: json.loads(l)["note"]
+              for l in out.splitlines()}
+    leaked = {k: served[k] for k in ids if ATEXT_NOTES[k][1] in served[k]}
+    assert not leaked, "pii leaves local parts: %s" % leaked
+
+
+# ---------------------------------------------------------------------------
 # Held attacks
 
 
