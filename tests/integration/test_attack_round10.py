@@ -873,3 +873,56 @@ def test_held_dp_release_noise_is_per_role_also_through_mmap(sandbox):
         got.append((ino, via_read))
     assert got[0][0] != got[1][0], "one inode for two roles' releases"
     assert got[0][1] != got[1][1], "two roles drew the same noise"
+
+
+@pytest.mark.parametrize("rule", [
+    "{ method: truncate, to: day }", "{ method: shift, max: 30d }",
+    "{ method: generalize, to: month }",
+    "{ method: noise, epsilon: 1, sensitivity: 3 }"])
+def test_held_date_methods_refuse_text_around_a_date(sandbox, rule):
+    """A timestamp followed by a name, an address, an SSN, a zone that is
+    text: the date methods fail the view (EIO) rather than keep the tail
+    as "the zone" or "the time"."""
+    s = sandbox()
+    tails = ["2024-05-17T14:37:12 alice@example.com",
+             "2024-05-17T14:37:12+02:00alice@example.com",
+             "2024-05-17 14:37:12.345 Europe/Berlin SECRETX",
+             "2024-05-17T14:37:12Zsecretx", "2024-05-17secretx",
+             "2024-05-17T14:37:12 +0200 SECRETX", "2024-05-17 SECRETX",
+             "2024/05/17 14:37 SECRETX", "2024-05-17T14:37:12-SECRETX"]
+    cfg = "source: @SRC@\ndatasets:\n"
+    for i, v in enumerate(tails):
+        s.write("t%d.csv" % i, 'id,d\n1,"%s"\n' % v)
+        cfg += "  t%d.csv: { columns: { id: keep, d: %s } }\n" % (i, rule)
+    s.write_config(cfg)
+    s.mount()
+    for i, v in enumerate(tails):
+        out = read_or_err(s, "t%d.csv" % i)
+        assert out.startswith(b"error"), (v, out)
+
+
+def test_held_converted_only_forms_never_pass_the_source_through(sandbox,
+                                                                  tmp_path):
+    """With `default: show`, a dataset served only in another form (`as:
+    [csv]` of JSON Lines and Parquet, `as: [parquet]` of CSV) hides its own
+    name: the source is never passed through raw, and a write to that name
+    makes a new overlay file."""
+    s = sandbox()
+    s.write("a.csv", "id,email\n1,alice@example.com\n")
+    s.write("b.jsonl", '{"id":1,"email":"bob@example.com"}\n')
+    s.write_config(
+        "source: @SRC@\ndefault: show\ndatasets:\n"
+        "  a.csv: { as: [parquet], columns: { id: keep, email: hash } }\n"
+        "  b.jsonl: { as: [csv], columns: { id: keep, email: hash } }\n")
+    s.mount()
+    assert sorted(n for n in os.listdir(s.mnt) if n != ".spotfs") == [
+        "a.parquet", "b.csv"]
+    for n in ("a.csv", "b.jsonl"):
+        assert read_or_err(s, n) == b"error 2", n
+        with open(s.path(n), "a") as f:
+            f.write("x")
+        assert read_or_err(s, n) == b"x", n
+    for n in ("a.parquet", "b.csv"):
+        data = read_or_err(s, n)
+        assert not data.startswith(b"error"), n
+        assert b"alice@" not in data and b"bob@" not in data, n
