@@ -678,6 +678,43 @@ def test_finding_pii_leaves_json_escaped_local_parts(sandbox):
 
 
 # ---------------------------------------------------------------------------
+# FINDING 13 (low; outside the forms the README lists, but common): pii
+# misses an IBAN in lower case or grouped with dashes, a card number
+# grouped with dots, and a phone number with the international prefix 00
+# (how most of Europe writes "+").
+#
+# README (pii): iban "mod-97 valid, with or without blanks"; card "13-19
+# digits in groups of 3+, Luhn-valid"; phone "+ and 10-15 digits". The
+# same valid numbers written "de89370400440532013000", "GB82-WEST-1234-
+# 5698-7654-32", "4111.1111.1111.1111" or "0049 30 12345678" are served
+# unchanged. What leaks: bank accounts, card numbers, phone numbers.
+
+ASCII_FORMS = {
+    "iban_lower": ("iban de89370400440532013000 now", "370400440532013000"),
+    "iban_dashes": ("iban GB82-WEST-1234-5698-7654-32 now", "5698-7654"),
+    "card_dots": ("card 4111.1111.1111.1111 now", "4111.1111.1111"),
+    "phone_00": ("call 0049 30 12345678 now", "12345678"),
+}
+
+
+@pytest.mark.xfail(strict=True, reason="LEAK: pii misses lower-case or "
+                   "dashed IBANs, dotted card numbers and 00-prefixed phones")
+def test_finding_pii_misses_common_ascii_forms(sandbox):
+    s = sandbox()
+    ids = sorted(ASCII_FORMS)
+    s.write("n.jsonl", jl([{"id": k, "note": ASCII_FORMS[k][0]} for k in ids]))
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  n.jsonl: { columns: { id: keep, note: pii } }\n")
+    s.mount()
+    out = read_or_err(s, "n.jsonl").decode()
+    assert not out.startswith("error")
+    served = {json.loads(l)["id"]: json.loads(l)["note"]
+              for l in out.splitlines()}
+    leaked = {k: served[k] for k in ids if ASCII_FORMS[k][1] in served[k]}
+    assert not leaked, "pii serves %s" % leaked
+
+
+# ---------------------------------------------------------------------------
 # Held attacks
 
 
