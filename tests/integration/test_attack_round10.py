@@ -140,9 +140,11 @@ def test_finding_names_with_unicode_look_alikes_are_served(sandbox):
     keys of a `calls.*: keep` object (and the CSV form's JSON text) and as
     a CSV column name. What leaks: the phone number and the address."""
     s = sandbox()
-    s.write("k.jsonl", '{"id":1,"calls":{"+1\\u00a0415\\u00a0555\\u00a00142":3,'
+    s.write("k.jsonl", '{"id":1,"calls":{'
+            '"+1\\u00a0415\\u00a0555\\u00a00142":3,'
             '"bob\\uff20example.com":1}}\n')
-    s.write("h.csv", "id,+1" + NBSP + "415" + NBSP + "555" + NBSP + "0142\n1,2\n")
+    s.write("h.csv", "id,+1" + NBSP + "415" + NBSP + "555" + NBSP +
+            "0142\n1,2\n")
     s.write_config("source: @SRC@\ndatasets:\n"
                    "  k.jsonl: { as: [jsonl, csv], columns: { id: keep, "
                    "\"calls.*\": keep } }\n"
@@ -735,7 +737,8 @@ def test_finding_pii_misses_common_ascii_forms(sandbox):
 def test_finding_log_file_follows_a_symlink(sandbox):
     s = sandbox()
     s.write("p.csv", "id\n1\n")
-    s.write_config("source: @SRC@\ndatasets:\n  p.csv: { columns: { id: keep } }\n")
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  p.csv: { columns: { id: keep } }\n")
     victim = os.path.join(s.base, "victim.txt")
     with open(victim, "w") as f:
         f.write("VICTIM\n")
@@ -853,7 +856,8 @@ def test_held_kanon_is_counted_per_role_override(sandbox):
         "  analyst: { users: [65534] }\ndatasets:\n"
         "  k.csv:\n" + body + "  k.jsonl:\n" + body +
         "  k.db:\n    tables:\n      t:\n" + body.replace("    ", "        ") +
-        "  l.csv:\n    policy: %s\n    k_anonymity: { quasi: [zip, g], k: 3 }\n"
+        "  l.csv:\n    policy: %s\n"
+        "    k_anonymity: { quasi: [zip, g], k: 3 }\n"
         "    columns: { id: keep, g: keep }\n" % lua)
     s.mount()
     for n in ("k.csv", "k.jsonl", "k/t.csv", "l.csv"):
