@@ -55,6 +55,7 @@ def module_sandboxes(tmp_path_factory):
     yield make
     for s in made:
         s.unmount()
+        s.assert_clean_log()
 
 
 # ---------------------------------------------------------------------------
