@@ -53,6 +53,9 @@ enum pipe_cell_flags {
 	/* A column (pipe_col.flags): a Parquet leaf inside a list or map,
 	 * several values per row, so its cells are NULL (pq_rows.h). */
 	PIPE_F_REPEATED = 1u << 4,
+	/* A cell (PIPE_TEXT): a JSON literal, true or false, not the string
+	 * of its text; k_anonymity keeps the two apart. */
+	PIPE_F_LITERAL = 1u << 5,
 };
 
 #define PIPE_LIST_NULL 0

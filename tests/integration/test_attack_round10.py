@@ -266,9 +266,6 @@ def served_classes(text, quasi):
     return counts
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: JSON Lines k_anonymity merges "
-                   "true/false with the strings \"true\"/\"false\": a class "
-                   "of one is served")
 @pytest.mark.parametrize("word", ["true", "false"])
 def test_finding_jsonl_kanon_merges_booleans_with_their_strings(sandbox, word):
     s = sandbox()
