@@ -120,6 +120,9 @@ struct pipe_xform {
 	 * or the row filter needs them.
 	 */
 	bool needs_row;
+	/* Its output holds nothing of its input (NULL, a constant text):
+	 * JSON Lines serves a container of such fields as null whole. */
+	bool hides;
 };
 
 /* What to do to a source: bound to column indexes by the caller. */

@@ -141,6 +141,7 @@ struct vjl_plan {
 	struct spot_buf dec;
 	struct jsonl_leaf *tls; /* a tape's record (vjl_plan_leaves) */
 	size_t captls;
+	struct vjl_hide *hide; /* containers served as null, or NULL */
 };
 
 size_t vjl_bom(const struct vjl_part *p, uint64_t line_no, const uint8_t *s,
@@ -371,7 +372,7 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		uint64_t rec, uint64_t line, struct spot_buf *out,
 		struct spot_err *err)
 {
-	size_t pos = 0, start = out->len;
+	size_t pos = 0, start = out->len, hprev = 0, hend = 0;
 	int rc = 0;
 
 	wp->rec.p = s + bom;
@@ -392,6 +393,7 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		const struct jsonl_leaf *l = &ls[i];
 		int32_t col = jsonl_paths_tag(v->paths, l->node);
 		struct pipe_cell *o;
+		bool inhid;
 
 		if (col < 0) {
 			spot_err_set(err, "line %llu: %s",
@@ -399,6 +401,36 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 				     jsonl_err_text(JSONL_E_STALE));
 			return -EIO;
 		}
+		if (wp->hide && l->off >= hend) {
+			/* The first leaf of a container served as null whole
+			 * (or an empty one): null in its place. Its leaves are
+			 * still masked (the export review records them). */
+			uint32_t up = wp->hide->up[l->node];
+			size_t o0 = l->off, o1 = l->end;
+
+			if (up != VJL_HIDE_NONE || (l->kind == JSONL_EMPTY &&
+						    wp->hide->all[l->node])) {
+				if (up != VJL_HIDE_NONE &&
+				    vjl_hide_span(wp->hide, s + bom, n - bom,
+						  hprev, l, up, &o0, &o1)) {
+					spot_err_set(
+						err, "line %llu: %s",
+						(unsigned long long)line,
+						jsonl_err_text(JSONL_E_STALE));
+					return -EIO;
+				}
+				if (spot_buf_append(out, s + pos,
+						    o0 + bom - pos) ||
+				    spot_buf_append(out, "null", 4)) {
+					spot_err_set(err, "out of memory");
+					return -ENOMEM;
+				}
+				pos = o1 + bom;
+				hend = o1;
+			}
+		}
+		hprev = l->end;
+		inhid = l->off < hend;
 		if (wp->xoff[col] == wp->xoff[col + 1] ||
 		    (l->kind == JSONL_NULL && !wp->lua[col]) ||
 		    l->kind == JSONL_EMPTY) {
@@ -412,7 +444,7 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		}
 		rc = vjl_mask(wp, s + bom, l, (size_t)col, rec, err);
 		o = &wp->b.out[col];
-		if (!rc && (o->flags & PIPE_F_SET)) {
+		if (!rc && (o->flags & PIPE_F_SET) && !inhid) {
 			rc = spot_buf_append(out, s + pos, l->off + bom - pos);
 			if (!rc)
 				rc = vjl_put_value(l, o, out);
@@ -540,7 +572,27 @@ void vjl_plan_free(struct vjl_plan *wp)
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
 	free(wp->tls);
+	vjl_hide_free(wp->hide);
 	free(wp);
+}
+
+/* Which containers wp serves as null whole: those of hidden fields. */
+static int vjl_plan_hide(struct vjl *v, struct vjl_plan *wp)
+{
+	size_t nc = v->ncols;
+	bool *blank = calloc(nc ? nc : 1, sizeof(*blank));
+	int rc;
+
+	if (!blank)
+		return -ENOMEM;
+	for (size_t c = 0; c < nc; c++) {
+		blank[c] = wp->xoff[c] < wp->xoff[c + 1] && !wp->lua[c];
+		for (size_t i = wp->xoff[c]; i < wp->xoff[c + 1]; i++)
+			blank[c] &= wp->plan->xf[wp->xs[i]].hides;
+	}
+	rc = vjl_hide_new(v->paths, blank, &wp->hide);
+	free(blank);
+	return rc;
 }
 
 /* plan's transforms indexed by column, and a worker's scratch. */
@@ -583,6 +635,9 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 		wp->b.in[c].type = PIPE_NULL;
 	}
 	wp->xoff[nc] = k;
+	rc = vjl_plan_hide(v, wp);
+	if (rc)
+		goto fail;
 	for (size_t q = 0; q < plan->npinned; q++) {
 		const struct pipe_col *qc = &v->cols[plan->pinned[q]];
 

@@ -200,4 +200,34 @@ int vjl_step1(struct vjl *v, size_t threads, struct spot_err *err);
 int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 	      struct view_out *out, struct spot_err *err);
 
+/* ---- containers served as null whole (view_jsonl_hide.c) ---- */
+
+#define VJL_HIDE_NONE UINT32_MAX
+
+/* Per node of a file's paths, for one plan. */
+struct vjl_hide {
+	bool *all;	/* every field at or under the node is hidden */
+	uint32_t *up;	/* the node above whose value is served as null, or
+			 * VJL_HIDE_NONE */
+	uint8_t *depth; /* levels below the record */
+};
+
+/*
+ * The hidden containers of paths t, blank[c] saying whether column c (a
+ * node's tag) is served with nothing of its value. *out NULL when no
+ * container is hidden whole. 0 or -ENOMEM.
+ */
+int vjl_hide_new(const struct jsonl_paths *t, const bool *blank,
+		 struct vjl_hide **out);
+void vjl_hide_free(struct vjl_hide *h);
+/*
+ * The bytes [*off, *end) of the value of node up (a container) holding
+ * leaf l, the first leaf of it in line (s, len) after offset from (the
+ * end of the leaf before l, or 0). -EIO when the line does not hold it
+ * so (never for a line the tokenizer accepted).
+ */
+int vjl_hide_span(const struct vjl_hide *h, const uint8_t *s, size_t len,
+		  size_t from, const struct jsonl_leaf *l, uint32_t up,
+		  size_t *off, size_t *end);
+
 #endif /* SPOT_VIEW_JSONL_I_H */

@@ -279,6 +279,8 @@ static int plan_bind_col(struct plan *p, const struct plan_env *env,
 		x->arg = m;
 		x->keeps_type = c->rule.method == MSK_NOISE ||
 				c->rule.method == MSK_ROUND;
+		x->hides = c->rule.method == MSK_NULL ||
+			   c->rule.method == MSK_REDACT;
 	}
 	p->pipe.nxf++;
 	return 0;
@@ -293,6 +295,7 @@ static void plan_bind_redact(struct plan *p, size_t ci)
 	x->fn = plan_redact_fn;
 	x->arg = (void *)p->record;
 	x->keeps_type = true; /* NULL fits every type: keep the schema */
+	x->hides = true;
 }
 
 static bool plan_name_eq(const char *a, size_t alen, const char *b, size_t blen)

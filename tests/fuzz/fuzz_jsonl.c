@@ -107,10 +107,30 @@ static int fz_rev(void *arg, struct pipe_batch *b, size_t col,
 	return 0;
 }
 
+/* A transform hiding the value: NULL. */
+static int fz_null(void *arg, struct pipe_batch *b, size_t col,
+		   struct spot_err *err)
+{
+	(void)arg;
+	(void)err;
+	for (size_t r = 0; r < b->nrows; r++) {
+		struct pipe_cell *o = &b->out[r * b->ncols + col];
+
+		memset(o, 0, sizeof(*o));
+		o->type = PIPE_NULL;
+		o->flags = PIPE_F_SET;
+	}
+	return 0;
+}
+
+/* What the plan does: nothing, reverse every field, or hide every odd
+ * column (containers of hidden fields are then null whole). */
+enum fz_mode { FZ_NONE, FZ_REV, FZ_HIDE };
+
 struct fz_plan {
 	struct pipe_plan plan[2];
 	struct pipe_xform *xf[2];
-	bool mask;
+	enum fz_mode mode;
 	unsigned n;
 };
 
@@ -127,16 +147,19 @@ static int fz_bind(void *arg, const char *table, const struct pipe_col *cols,
 	memset(p, 0, sizeof(*p));
 	fp->xf[fp->n] = calloc(ncols ? ncols : 1, sizeof(struct pipe_xform));
 	p->xf = fp->xf[fp->n++];
-	for (size_t c = 0; fp->mask && c < ncols; c++) {
+	for (size_t c = 0; fp->mode != FZ_NONE && c < ncols; c++) {
+		bool hide = fp->mode == FZ_HIDE && (c & 1);
+
 		p->xf[c].col = c;
-		p->xf[c].fn = fz_rev;
+		p->xf[c].fn = hide ? fz_null : fz_rev;
+		p->xf[c].hides = hide;
 		p->nxf++;
 	}
 	*plan = p;
 	return 0;
 }
 
-static int fz_view(const uint8_t *data, size_t size, bool mask,
+static int fz_view(const uint8_t *data, size_t size, enum fz_mode mode,
 		   enum view_fmt form, struct spot_buf *out)
 {
 	struct fz_plan fp;
@@ -155,7 +178,7 @@ static int fz_view(const uint8_t *data, size_t size, bool mask,
 	if (fd < 0 || (size && write(fd, data, size) != (ssize_t)size))
 		fz_fail("memfd");
 	memset(&fp, 0, sizeof(fp));
-	fp.mask = mask;
+	fp.mode = mode;
 	view_out_init(&o);
 	rc = view_format_build(view_format_get(VIEW_FMT_JSONL), &req, &o, &err);
 	if (!rc && spot_buf_append(out, o.buf.p, o.buf.len))
@@ -167,6 +190,37 @@ static int fz_view(const uint8_t *data, size_t size, bool mask,
 	return rc;
 }
 
+/* A masked view is valid JSON Lines with recs records. */
+static void fz_valid(const struct spot_buf *out, size_t recs)
+{
+	struct jsonl_paths *t = NULL;
+	struct jsonl_parser *p = NULL;
+	size_t start = 0, recs2 = 0;
+
+	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
+		fz_fail("out of memory");
+	while (start < out->len) {
+		const uint8_t *lf =
+			memchr(out->p + start, '\n', out->len - start);
+		size_t n =
+			lf ? (size_t)(lf - out->p - start) : out->len - start;
+		size_t bom =
+			!start && n >= 3 && !memcmp(out->p, "\xef\xbb\xbf", 3)
+				? 3
+				: 0;
+		int rc = jsonl_parse(p, out->p + start + bom, n - bom);
+
+		if (rc < 0)
+			fz_fail("the masked view is not JSON Lines");
+		recs2 += (size_t)rc;
+		start += n + 1;
+	}
+	if (recs2 != recs)
+		fz_fail("the masked view has other records");
+	jsonl_parser_free(p);
+	jsonl_paths_free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -174,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jsonl_paths *t = NULL;
 	struct jsonl_parser *p = NULL;
 	struct spot_buf out;
-	size_t start = 0, recs = 0, recs2 = 0;
+	size_t start = 0, recs = 0;
 	bool bad = false;
 
 	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
@@ -199,44 +253,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
 	spot_buf_init(&out);
-	if ((fz_view(data, size, false, VIEW_FMT_JSONL, &out) != 0) != bad)
+	if ((fz_view(data, size, FZ_NONE, VIEW_FMT_JSONL, &out) != 0) != bad)
 		fz_fail("the view fails when and only when a line or a key is "
 			"refused");
 	if (!bad && (out.len != size || (size && memcmp(out.p, data, size))))
 		fz_fail("with nothing masked the view is its source");
 	spot_buf_reset(&out);
-	if (!bad && fz_view(data, size, true, VIEW_FMT_JSONL, &out))
+	if (!bad && fz_view(data, size, FZ_REV, VIEW_FMT_JSONL, &out))
 		fz_fail("masking every field failed");
-	if (!bad) {
-		/* The masked view is valid JSON Lines with as many records. */
-		if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
-			fz_fail("out of memory");
-		start = 0;
-		while (start < out.len) {
-			const uint8_t *lf =
-				memchr(out.p + start, '\n', out.len - start);
-			size_t n = lf ? (size_t)(lf - out.p - start)
-				      : out.len - start;
-			size_t bom = !start && n >= 3 &&
-						     !memcmp(out.p,
-							     "\xef\xbb\xbf", 3)
-					     ? 3
-					     : 0;
-			int rc = jsonl_parse(p, out.p + start + bom, n - bom);
-
-			if (rc < 0)
-				fz_fail("the masked view is not JSON Lines");
-			recs2 += (size_t)rc;
-			start += n + 1;
-		}
-		if (recs2 != recs)
-			fz_fail("the masked view has other records");
-		jsonl_parser_free(p);
-		jsonl_paths_free(t);
-	}
+	if (!bad)
+		fz_valid(&out, recs);
+	spot_buf_reset(&out);
+	if (!bad && fz_view(data, size, FZ_HIDE, VIEW_FMT_JSONL, &out))
+		fz_fail("hiding every other field failed");
+	if (!bad)
+		fz_valid(&out, recs);
 	/* The CSV form (the row source): builds whenever the file is valid. */
 	spot_buf_reset(&out);
-	if (!bad && fz_view(data, size, true, VIEW_FMT_CSV, &out))
+	if (!bad && fz_view(data, size, FZ_REV, VIEW_FMT_CSV, &out))
 		fz_fail("the CSV form of a valid file failed");
 	spot_buf_fini(&out);
 	return 0;

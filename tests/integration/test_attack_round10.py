@@ -391,9 +391,6 @@ def test_finding_csv_quoting_of_masked_cells_tells_the_raw_shape(sandbox,
 # Expected: a `null` rule on an array or object serves `null` for the
 # field as a whole.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: method null on a JSON array "
-                   "serves one null per element: the count and emptiness "
-                   "of the hidden values")
 @pytest.mark.parametrize("form", ["jsonl", "csv"])
 def test_finding_jsonl_null_rule_on_an_array_serves_its_length(sandbox, form):
     s = sandbox()

@@ -298,7 +298,8 @@ def test_hostile_but_valid_values_are_served_as_valid_json(sandbox):
         assert r["b"].startswith("nul\u0000")
         assert r["c"] == rec["c"]
         assert r["d"] != rec["d"]
-        assert r["deep"][0][0][0][0][0][0][0][0]["x"] == "[REDACTED]"
+        # Every field under deep is redacted: deep is null whole.
+        assert r["deep"] is None
 
 
 LUA = r'''
@@ -370,7 +371,8 @@ def test_rule_on_an_object_covers_its_fields_most_specific_wins(sandbox):
     assert r["user"]["id"] == 7, "user.id: the longer rule wins"
     assert len(r["user"]["email"]) == 16, "*.email (2 segments) beats user"
     assert r["user"]["name"] == "[REDACTED]", "user covers user.name"
-    assert r["user"]["tags"] == ["[REDACTED]"], "user covers user.tags[]"
+    # user covers user.tags[]; every value of tags hidden: null whole.
+    assert r["user"]["tags"] is None, "user covers user.tags[]"
 
 
 def test_rule_matching_no_field_fails_closed(sandbox):
@@ -583,3 +585,63 @@ def test_dropped_records_leave_no_gap(sandbox, tmp_path):
                    for r in recs if r["id"] % 3 != 1)
     assert "\n\n" not in got, "a run of blank lines marks a dropped record"
     assert got == want
+
+
+HIDE_RECS = [
+    {"id": 1, "dx": ["HIV", "flu"], "u": {"a": 1, "b": {"c": [1, 2]}},
+     "m": [{"t": "hi", "tags": ["x", "y", "z"], "meta": {"k": "v"}},
+           {"t": "yo", "tags": [], "meta": {}}],
+     "aa": [["s1", "s2"], [], ["s3"]], "keep": {"n": 5, "h": "raw"}},
+    {"id": 2, "dx": [], "u": {}, "m": [], "aa": [],
+     "keep": {"n": 6, "h": "raw2"}},
+    {"id": 3, "dx": [[{"q": "deep1"}], "str"], "u": None, "m": [{"t": "z"}],
+     "aa": [[]], "keep": {"n": 7}},
+]
+
+
+@pytest.mark.parametrize("form", ["jsonl", "csv"])
+def test_containers_of_hidden_fields_are_null_whole(sandbox, form):
+    """An array or object whose every field is hidden (null, redact,
+    unlisted redact) is served as null, whole, at any depth: how many
+    values it held, whether it was empty and which keys it had are not
+    served. A container holding one served field keeps its shape."""
+    s = sandbox()
+    s.write("h.jsonl", "".join(json.dumps(r) + "\n" for r in HIDE_RECS))
+    s.write_config("source: @SRC@\ndatasets:\n  h.jsonl:\n"
+                   "    as: [jsonl, csv]\n"
+                   "    columns:\n      id: keep\n      dx: null\n"
+                   "      \"m[].t\": keep\n      \"aa[][]\": redact\n"
+                   "      keep.n: keep\n      keep.h: { method: hash }\n")
+    s.mount()
+    got = read(s, "h." + form).decode()
+    for raw in ("HIV", "flu", "deep1", "s1", "s3", "\"k\""):
+        assert raw not in got, raw
+    if form == "csv":
+        import csv
+        import io
+        rows = list(csv.DictReader(io.StringIO(got)))
+        recs = [{k: (json.loads(v) if v else None) for k, v in r.items()}
+                for r in rows]
+    else:
+        recs = [json.loads(l) for l in got.splitlines()]
+    assert [r["id"] for r in recs] == [1, 2, 3]
+    for r in recs:
+        assert r["dx"] is None and r["u"] is None and r["aa"] is None, r
+        assert r["keep"]["n"] in (5, 6, 7)
+        for m in r["m"]:
+            assert set(m) <= {"t", "tags", "meta"}
+            assert m.get("tags") is None and m.get("meta") is None, m
+    assert [len(r["m"]) for r in recs] == [2, 0, 1]
+    assert len(recs[0]["keep"]["h"]) == 16 and "h" not in recs[2]["keep"]
+
+
+def test_hidden_containers_keep_the_rest_of_the_line_byte_identical(sandbox):
+    s = sandbox()
+    line = ('{"id" : 1 ,"dx":[ "a" , {"k":"}]\\"["} ,[] ] , "z" : "tail" }'
+            '\r\n')
+    s.write("b.jsonl", line)
+    s.write_config("source: @SRC@\ndatasets:\n  b.jsonl:\n"
+                   "    columns: { id: keep, dx: null, z: keep }\n")
+    s.mount()
+    assert read(s, "b.jsonl") == \
+        b'{"id" : 1 ,"dx":null , "z" : "tail" }\r\n'

@@ -1161,7 +1161,8 @@ static void bench(void)
 		     "  cc = function(v, row) return row.country .. v:sub(1, "
 		     "4) end }\n"
 		     "function row(r, ctx) return r.country == 'DE' end\n");
-	struct pipe_xform xc = { 1, bench_c, NULL, false, false }, xh, xi, xr;
+	struct pipe_xform xc = { 1, bench_c, NULL, false, false, false }, xh,
+			  xi, xr;
 	struct pol_run *r = NULL;
 	struct spot_err err;
 	struct msk_rule rule;

@@ -934,8 +934,12 @@ static void e2e_parallel(const char *name, struct pq_file *f, int fd,
 	      name, e1.msg);
 	/* A transform failing half way: the same first error either way. */
 	xf[0] = plan->xf[0];
-	xf[1] = (struct pipe_xform){ plan->xf[0].col == 0 ? 1 : 0, fail_fn,
-				     &fail_row, false, false };
+	xf[1] = (struct pipe_xform){ plan->xf[0].col == 0 ? 1 : 0,
+				     fail_fn,
+				     &fail_row,
+				     false,
+				     false,
+				     false };
 	plan->xf = xf;
 	plan->nxf = 2;
 	pa.fail_at = 0;
@@ -1320,8 +1324,9 @@ static int syn_fn(void *arg, struct pipe_batch *b, size_t col,
 static void test_synthetic(const char *tmpdir)
 {
 	/* n: text outputs make a STRING column; s: a NULL output. */
-	struct pipe_xform xf[2] = { { 0, syn_fn, (void *)"n", false, false },
-				    { 1, syn_fn, NULL, true, false } };
+	struct pipe_xform xf[2] = { { 0, syn_fn, (void *)"n", false, false,
+				      false },
+				    { 1, syn_fn, NULL, true, false, false } };
 	struct pipe_plan plan = { NULL, NULL, xf, 2, NULL, 0, NULL, NULL };
 	struct spot_err err = { { 0 } };
 	struct pq_file *f = NULL, *g = NULL;
@@ -1478,7 +1483,9 @@ out:
 static int layout_try(const char *path, int col, struct pq_range *rs,
 		      size_t *nrs, struct spot_err *err)
 {
-	struct pipe_xform xf = { (size_t)col, syn_fn, NULL, true, false };
+	struct pipe_xform xf = {
+		(size_t)col, syn_fn, NULL, true, false, false
+	};
 	struct pipe_plan plan = {
 		NULL, NULL, &xf, col >= 0, NULL, 0, NULL, NULL
 	};

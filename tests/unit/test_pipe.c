@@ -193,7 +193,7 @@ int main(void)
 	test_json_and_printable();
 	struct spot_err err = { "" };
 	struct pipe_stats st;
-	struct pipe_xform xf = { 1, xf_upper, NULL, false, false };
+	struct pipe_xform xf = { 1, xf_upper, NULL, false, false, false };
 	struct pipe_plan plan = { NULL, NULL, &xf, 1, NULL, 0, NULL, NULL };
 	struct mem_src *m = src_new();
 	struct mem_sink k;

@@ -671,7 +671,9 @@ static void test_whole_row(void)
 	static const uint64_t rg[] = { 3000, 2000 };
 	struct spot_err err = { { 0 } };
 	size_t unfilled = 0, bad = 0, i;
-	struct pipe_xform xf = { 1, whole_row_fn, &unfilled, false, true };
+	struct pipe_xform xf = {
+		1, whole_row_fn, &unfilled, false, true, false
+	};
 	struct pipe_plan plan = { NULL, NULL, &xf, 1, NULL, 0, NULL, NULL };
 	char src[600], dst[600], exp[LINE_MAX_LEN];
 	struct rows r;
@@ -764,7 +766,7 @@ static void test_filter_even(void)
 static void test_filter_masked(void)
 {
 	static const uint64_t rg[] = { 3000, 2000 };
-	struct pipe_xform xf = { 0, a_fn, NULL, false, false };
+	struct pipe_xform xf = { 0, a_fn, NULL, false, false, false };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_even,
 				  &xf,	     1,
 				  NULL,	     0,
@@ -1102,8 +1104,12 @@ static void test_mask_nested(void)
 	rc = rep_rows(src, &a, &na);
 	CHECK(rc == 0 && na == 1000, "mask list: source lists read");
 	for (c = 0; c < SPOT_ARRAY_SIZE(cases); c++) {
-		struct pipe_xform xf = { lc, elem_fn, (void *)cases[c].out,
-					 cases[c].keeps_type, false };
+		struct pipe_xform xf = { lc,
+					 elem_fn,
+					 (void *)cases[c].out,
+					 cases[c].keeps_type,
+					 false,
+					 false };
 		struct pipe_plan plan = { cases[c].filter ? filter_fn : NULL,
 					  (void *)(uintptr_t)want_even,
 					  &xf,
@@ -1134,8 +1140,8 @@ static void test_mask_nested(void)
 		nb = 0;
 	}
 	{
-		struct pipe_xform xf = { lc, elem_fn, (void *)"M", false,
-					 true };
+		struct pipe_xform xf = { lc,	elem_fn, (void *)"M",
+					 false, true,	 false };
 		struct pipe_plan plan = { NULL, NULL, &xf,  1,
 					  NULL, 0,    NULL, NULL };
 
@@ -1205,9 +1211,9 @@ static void test_parallel(void)
 {
 	static const uint64_t rg[] = { 300, 500, 250, 700, 400,
 				       350, 500, 300, 400, 300 };
-	struct pipe_xform xf[2] = { { 4, late_fn, NULL, true, false },
+	struct pipe_xform xf[2] = { { 4, late_fn, NULL, true, false, false },
 				    { SYN_NESTED, elem_fn, (void *)"M", false,
-				      false } };
+				      false, false } };
 	struct pipe_plan plan = { filter_fn, (void *)(uintptr_t)want_not_mid,
 				  xf,	     2,
 				  NULL,	     0,
@@ -1507,8 +1513,10 @@ static int fix_mask(void *arg, struct pipe_batch *b, size_t col,
 static void fixture_filter(const char *dir, const char *name,
 			   const char *outdir)
 {
-	struct pipe_xform xf[2] = { { 3, fix_mask, (void *)"e", false, false },
-				    { 10, fix_mask, NULL, true, false } };
+	struct pipe_xform xf[2] = {
+		{ 3, fix_mask, (void *)"e", false, false, false },
+		{ 10, fix_mask, NULL, true, false, false }
+	};
 	struct pipe_plan plan = {
 		fix_filter, NULL, xf, 2, NULL, 0, NULL, NULL
 	};

@@ -928,9 +928,9 @@ static int write_table(struct sqlc_dbwriter *w, struct sqlc_db *db,
 		       const char *out, const char *table, const char *sql,
 		       struct mask_arg *m, struct spot_err *err)
 {
-	struct pipe_xform xf[3] = { { 0, mask_fn, m, false, false },
-				    { 1, mask_fn, m, false, false },
-				    { 2, mask_fn, m, false, false } };
+	struct pipe_xform xf[3] = { { 0, mask_fn, m, false, false, false },
+				    { 1, mask_fn, m, false, false, false },
+				    { 2, mask_fn, m, false, false, false } };
 	struct pipe_plan plan = {
 		NULL, NULL, xf, m ? 3 : 0, NULL, 0, NULL, NULL
 	};
