@@ -645,3 +645,21 @@ def test_hidden_containers_keep_the_rest_of_the_line_byte_identical(sandbox):
     s.mount()
     assert read(s, "b.jsonl") == \
         b'{"id" : 1 ,"dx":null , "z" : "tail" }\r\n'
+
+
+@needs_duckdb
+def test_parquet_form_of_hidden_containers(sandbox, tmp_path):
+    s = sandbox()
+    s.write("h.jsonl", "".join(json.dumps(r) + "\n" for r in HIDE_RECS))
+    s.write_config("source: @SRC@\ndatasets:\n  h.jsonl:\n"
+                   "    as: [parquet]\n"
+                   "    columns:\n      id: keep\n      dx: null\n"
+                   "      \"m[].t\": keep\n      keep.n: keep\n")
+    s.mount()
+    rows = duck(tmp_path, "SELECT id, dx IS NULL, u IS NULL, len(m), "
+                "list_transform(m, x -> x.tags IS NULL) FROM read_parquet("
+                "'%s') ORDER BY id" % s.path("h.parquet"))
+    rows = [r[:4] + [r[4]["items"] if isinstance(r[4], dict) else r[4]]
+            for r in rows]  # node-api gives a list as {items: [...]}
+    assert rows == [[1, True, True, 2, [True, True]], [2, True, True, 0, []],
+                    [3, True, True, 1, [True]]], rows
