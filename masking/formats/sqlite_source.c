@@ -61,18 +61,84 @@ static uint8_t sqlc_decl_type(const char *decl, const char **aff)
 	return PIPE_TEXT;
 }
 
-/* A declared type is copied into CREATE TABLE only when it is plain. */
+/*
+ * A declared type is copied into CREATE TABLE only when it is a type
+ * name: words of SQL's and SQLite's type names, each at most once, then
+ * at most one "(N)" or "(N, M)". Anything else is replaced by its
+ * affinity: a declared type is whatever words the schema's author wrote
+ * ("alice smith example com"), so it can hold data.
+ */
 static bool sqlc_decl_plain(const char *decl)
 {
-	size_t n = 0;
+	static const char *const words[] = {
+		"INT",	  "INTEGER",   "TINYINT",  "SMALLINT", "MEDIUMINT",
+		"BIGINT", "UNSIGNED",  "BIG",	   "INT2",     "INT4",
+		"INT8",	  "CHARACTER", "CHAR",	   "VARCHAR",  "VARYING",
+		"NCHAR",  "NATIVE",    "NVARCHAR", "TEXT",     "CLOB",
+		"STRING", "BLOB",      "REAL",	   "DOUBLE",   "PRECISION",
+		"FLOAT",  "NUMERIC",   "DECIMAL",  "NUMBER",   "BOOLEAN",
+		"BOOL",	  "DATE",      "DATETIME", "TIME",     "TIMESTAMP",
+		"JSON",	  "UUID",
+	};
+	uint64_t seen = 0;
+	size_t i = 0, nwords = 0;
 
-	for (; decl[n]; n++)
-		if (!((decl[n] >= 'a' && decl[n] <= 'z') ||
-		      (decl[n] >= 'A' && decl[n] <= 'Z') ||
-		      (decl[n] >= '0' && decl[n] <= '9') ||
-		      strchr("_ (),", decl[n])))
+	if (strlen(decl) > 64)
+		return false;
+	while (decl[i]) {
+		size_t n = 0, w;
+
+		while (decl[i] == ' ')
+			i++;
+		if (decl[i] == '(' || !decl[i])
+			break;
+		while ((decl[i + n] >= 'a' && decl[i + n] <= 'z') ||
+		       (decl[i + n] >= 'A' && decl[i + n] <= 'Z') ||
+		       (decl[i + n] >= '0' && decl[i + n] <= '9'))
+			n++;
+		for (w = 0; w < SPOT_ARRAY_SIZE(words); w++)
+			if (strlen(words[w]) == n &&
+			    !strncasecmp(decl + i, words[w], n))
+				break;
+		if (!n || w == SPOT_ARRAY_SIZE(words) || (seen >> w & 1))
 			return false;
-	return n <= 64;
+		seen |= (uint64_t)1 << w;
+		nwords++;
+		i += n;
+		if (decl[i] && decl[i] != ' ' && decl[i] != '(')
+			return false;
+	}
+	if (!nwords)
+		return false;
+	if (decl[i] == '(') {
+		/* "(N)" or "(N, M)": digits only, then the end. */
+		int nums = 0;
+
+		for (i++;;) {
+			size_t d = 0;
+
+			while (decl[i] == ' ')
+				i++;
+			while (decl[i + d] >= '0' && decl[i + d] <= '9')
+				d++;
+			if (!d || d > 10 || ++nums > 2)
+				return false;
+			i += d;
+			while (decl[i] == ' ')
+				i++;
+			if (decl[i] == ',') {
+				i++;
+				continue;
+			}
+			if (decl[i] != ')')
+				return false;
+			i++;
+			break;
+		}
+		while (decl[i] == ' ')
+			i++;
+	}
+	return !decl[i];
 }
 
 static int sqlc_source_columns(struct sqlc_source *s)
