@@ -53,6 +53,11 @@ enum pipe_cell_flags {
 	/* A column (pipe_col.flags): a Parquet leaf inside a list or map,
 	 * several values per row, so its cells are NULL (pq_rows.h). */
 	PIPE_F_REPEATED = 1u << 4,
+	/* Columns (pipe_col.flags) of JSON Lines field paths, for spotfs
+	 * check: some record holds {} or [] there (served as it is, no
+	 * method applies), some record a value (not null, {} or []). */
+	PIPE_F_EMPTY = 1u << 5,
+	PIPE_F_VALUES = 1u << 6,
 };
 
 #define PIPE_LIST_NULL 0
