@@ -536,8 +536,6 @@ def test_check_lists_field_paths_and_warns_on_raw_pii(mnt):
         assert v not in r.stdout + r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="README: spotfs check lists every field "
-                   "path with what is done to it; it lists only unlisted ones")
 def test_check_lists_every_field_path_with_what_is_done(mnt):
     r = spotfs("check", "-c", mnt.config, timeout=120)
     for path in ("user.email", "messages[].content", "user.age"):

@@ -139,6 +139,38 @@ def test_preview_rows_counts_records_not_lines(mnt):
 
 
 # ----------------------------------------------------------------------
+# check
+
+
+def test_check_lists_every_field_path_with_what_is_done(mnt):
+    r = spotfs("check", "-c", mnt.config, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = r.stdout.splitlines()
+
+    def line_of(path):
+        got = [l for l in lines if re.search(r"chat\.jsonl: field '%s':" % re.escape(path), l)]
+        assert len(got) == 1, (path, r.stdout)
+        return got[0]
+
+    assert re.search(r": hash; role boss: keep \(served raw\)$", line_of("user.email"))
+    assert line_of("user.age").endswith(": round")
+    assert line_of("messages[].content").endswith(": pii")
+    assert line_of("id").endswith(": keep (served raw)")
+    assert "served as null" in line_of("user.nick")
+    # {} and [] are served as they are, never as null.
+    assert re.search(r"\{\} or \[\].*as (it is|they are)", line_of("extra")), line_of("extra")
+    assert "served as null" not in line_of("extra")
+    t = line_of("tags[]")
+    assert "served as null" in t
+    tags = line_of("tags")
+    assert "as it is" in tags and "served as null" not in tags, tags
+    for v in RAW:
+        assert v not in r.stdout + r.stderr
+    j = json.loads(spotfs("check", "-c", mnt.config, "--json", timeout=120).stdout)
+    assert any("field 'user.email'" in m["text"] for m in j["messages"])
+
+
+# ----------------------------------------------------------------------
 # unmount of a stopped daemon
 
 
