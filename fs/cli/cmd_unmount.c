@@ -82,8 +82,9 @@ static void cli_unmount_usage(FILE *f)
 		"  -S, --state-dir DIR  registry and audit folder (the "
 		"config's\n"
 		"                       state_dir:, if it sets one)\n"
-		"  -T, --timeout DURATION  how long to wait for the daemon "
-		"(30s)\n"
+		"  -T, --timeout DURATION  how long to wait for the daemon, "
+		"in all\n"
+		"                       (30s)\n"
 		"  -h, --help           show this help\n");
 }
 
