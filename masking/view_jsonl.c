@@ -194,6 +194,8 @@ static int vjl_cell(struct vjl_plan *wp, const uint8_t *s,
 		n -= 2;
 	} else if (l->kind == JSONL_NUM) {
 		c->type = l->is_int ? PIPE_INT : PIPE_REAL;
+	} else if (l->kind == JSONL_TRUE || l->kind == JSONL_FALSE) {
+		c->flags = PIPE_F_LITERAL;
 	}
 	c->p = t;
 	c->len = n;

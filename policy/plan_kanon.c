@@ -234,11 +234,13 @@ static void kan_key(const struct plan_kwrap *w, const struct pipe_batch *b,
 
 		/* Length-prefixed, typed (NULL apart from "", the integer 7
 		 * apart from the text "7", as a typed form such as the
-		 * served .db keeps them): no two combinations hash the same
-		 * input, and no form splits a class the count merged. */
+		 * served .db keeps them, JSON's true apart from "true"): no
+		 * two combinations hash the same input, and no form splits a
+		 * class the count merged. */
 		for (int i = 0; i < 8; i++)
 			len[i] = (uint8_t)(n >> (8 * i));
-		len[8] = (uint8_t)(c->type + 1);
+		len[8] = (uint8_t)(c->type + 1 +
+				   (c->flags & PIPE_F_LITERAL ? 0x80 : 0));
 		crypto_generichash_update(&st, len, sizeof(len));
 		crypto_generichash_update(&st, c->p, (size_t)n);
 	}
