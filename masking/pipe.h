@@ -56,6 +56,11 @@ enum pipe_cell_flags {
 	/* A cell (PIPE_TEXT): a JSON literal, true or false, not the string
 	 * of its text; k_anonymity keeps the two apart. */
 	PIPE_F_LITERAL = 1u << 5,
+	/* Columns (pipe_col.flags) of JSON Lines field paths, for spotfs
+	 * check: some record holds {} or [] there (served as it is, no
+	 * method applies), some record a value (not null, {} or []). */
+	PIPE_F_EMPTY = 1u << 6,
+	PIPE_F_VALUES = 1u << 7,
 };
 
 #define PIPE_LIST_NULL 0

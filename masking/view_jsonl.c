@@ -683,6 +683,16 @@ static int vjl_col_cmp(const void *a, const void *b)
 		 : (x->name_len > y->name_len) - (x->name_len < y->name_len);
 }
 
+/* What a path holds, as pipe_col.flags (PIPE_F_EMPTY, PIPE_F_VALUES). */
+static uint8_t vjl_col_flags(unsigned kinds)
+{
+	const unsigned none = JSONL_K(JSONL_NULL) | JSONL_K(JSONL_EMPTY) |
+			      JSONL_K_EMPTY_OBJ | JSONL_K_EMPTY_ARR;
+
+	return (uint8_t)((kinds & JSONL_K(JSONL_EMPTY) ? PIPE_F_EMPTY : 0) |
+			 (kinds & ~none ? PIPE_F_VALUES : 0));
+}
+
 /* The leaf paths of v->paths as columns, sorted; tags set to indexes. */
 int vjl_columns(struct vjl *v)
 {
@@ -710,6 +720,7 @@ int vjl_columns(struct vjl *v)
 		cn[k].col.name_len = name.len - 1;
 		cn[k].col.name = (char *)spot_buf_steal(&name, &name.len);
 		cn[k].col.type = PIPE_TEXT;
+		cn[k].col.flags = vjl_col_flags(jsonl_paths_kinds(v->paths, i));
 		cn[k].node = i;
 		k++;
 	}

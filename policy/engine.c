@@ -644,7 +644,8 @@ static int pol_lookup_fn(lua_State *L)
 	return 0;
 }
 
-/* Annotate a batch error with where it happened (no value). */
+/* Annotate a batch error with where it happened (no value); rows count
+ * from 1, as in the methods' errors (plan.c). */
 static void pol_batch_err(struct pol_bind *bd, struct pipe_batch *b,
 			  struct spot_err *err)
 {
@@ -654,12 +655,12 @@ static void pol_batch_err(struct pol_bind *bd, struct pipe_batch *b,
 		snprintf(err->msg + strlen(err->msg),
 			 sizeof(err->msg) - strlen(err->msg),
 			 " (column '%.64s', row %llu)", bd->colname,
-			 (unsigned long long)(b->first_row + st->row));
+			 (unsigned long long)(b->first_row + st->row + 1));
 	else
 		snprintf(err->msg + strlen(err->msg),
 			 sizeof(err->msg) - strlen(err->msg),
 			 " (row filter, row %llu)",
-			 (unsigned long long)(b->first_row + st->row));
+			 (unsigned long long)(b->first_row + st->row + 1));
 }
 
 /* One batch of column function calls (protected). */

@@ -29,8 +29,10 @@ struct plan_scol {
 	char *name; /* name_len bytes (may hold a NUL), then a NUL */
 	size_t name_len;
 	enum plan_disp disp;
-	unsigned kinds;	  /* enum msk_pii_kind bits seen */
-	uint64_t sampled; /* rows looked at */
+	const struct cfg_column *rule; /* NULL: no YAML rule */
+	unsigned flags;		       /* the column's pipe_col.flags */
+	unsigned kinds;		       /* enum msk_pii_kind bits seen */
+	uint64_t sampled;	       /* rows looked at */
 };
 
 struct plan {
@@ -572,7 +574,7 @@ static int plan_check_names(struct plan *p, const struct pipe_col *cols,
 
 /* Record column ci's disposition for check, with a sampler if raw. */
 static int plan_scan_col(struct plan *p, const struct pipe_col *col, size_t ci,
-			 enum plan_disp disp)
+			 enum plan_disp disp, const struct cfg_column *rule)
 {
 	struct plan_scol *sc = &p->scols[ci];
 
@@ -583,6 +585,8 @@ static int plan_scan_col(struct plan *p, const struct pipe_col *col, size_t ci,
 	sc->name[col->name_len] = 0;
 	sc->name_len = col->name_len;
 	sc->disp = disp;
+	sc->rule = rule;
+	sc->flags = col->flags;
 	if (disp == PLAN_KEPT || disp == PLAN_UNLISTED_KEPT ||
 	    disp == PLAN_COMPUTED) {
 		struct pipe_xform *x = &p->pipe.xf[p->pipe.nxf++];
@@ -736,7 +740,7 @@ int plan_bind(const struct plan_env *env, const struct cfg_dataset *d,
 			plan_bind_redact(p, i);
 		}
 		if (!rc && p->scan)
-			rc = plan_scan_col(p, &cols[i], i, disp);
+			rc = plan_scan_col(p, &cols[i], i, disp, c);
 		if (rc == -ENOMEM)
 			goto nomem;
 		if (rc)
@@ -798,10 +802,13 @@ void plan_free(struct plan *p)
 	if (!p)
 		return;
 	for (size_t i = 0; p->scols && i < p->nscols; i++) {
-		if (p->scols[i].name)
-			p->scan->column(p->scan->arg, p->view, i,
-					p->scols[i].name, p->scols[i].name_len,
-					p->scols[i].disp, p->scols[i].kinds);
+		const struct plan_scol *sc = &p->scols[i];
+		struct plan_scan_col c = { i,	     sc->name, sc->name_len,
+					   sc->disp, sc->rule, sc->flags,
+					   sc->kinds };
+
+		if (sc->name)
+			p->scan->column(p->scan->arg, p->view, &c);
 		free(p->scols[i].name);
 	}
 	free(p->scols);

@@ -128,18 +128,27 @@ struct plan_record {
 
 /*
  * spotfs check's view of one binding, called from plan_free: for every
- * source column (its 0-based index, and its name as (column, len): it may
- * hold a NUL byte) its disposition and the PII kinds (enum msk_pii_kind
- * bits) seen in up to PLAN_SCAN_ROWS values served raw. The sample is the
- * cell as the plan's transforms leave it; a SQLite generated column is
- * recomputed after them (view_sqlite.c), so for one its source value is
- * sampled. No values are kept.
+ * source column (its 0-based index, and its name as (name, len): it may
+ * hold a NUL byte) its disposition, the rule that applies to it, its
+ * pipe_col.flags, and the PII kinds (enum msk_pii_kind bits) seen in up to
+ * PLAN_SCAN_ROWS values served raw. The sample is the cell as the plan's
+ * transforms leave it; a SQLite generated column is recomputed after them
+ * (view_sqlite.c), so for one its source value is sampled. No values are
+ * kept.
  */
 #define PLAN_SCAN_ROWS 2000
+struct plan_scan_col {
+	size_t index;
+	const char *name; /* len bytes, then a NUL */
+	size_t len;
+	enum plan_disp disp;
+	const struct cfg_column *rule; /* the YAML rule applied, or NULL */
+	unsigned flags;		       /* pipe_col.flags (PIPE_F_EMPTY...) */
+	unsigned pii_kinds;
+};
 struct plan_scan {
-	void (*column)(void *arg, const char *view, size_t index,
-		       const char *column, size_t len, enum plan_disp disp,
-		       unsigned pii_kinds);
+	void (*column)(void *arg, const char *view,
+		       const struct plan_scan_col *col);
 	void *arg;
 };
 

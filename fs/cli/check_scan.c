@@ -28,6 +28,13 @@
 #define CHK_PASS_FILES 10000
 #define CHK_BINARY_PROBE 8192 /* a NUL in these bytes: not text */
 #define CHK_NAME_MAX 256
+#define CHK_WHAT_MAX 320
+
+/* What is done to a column for one role (field paths: every one listed). */
+struct chk_what {
+	char *role;
+	char *what;
+};
 
 /* One column of one view, over every role built. */
 struct chk_rec {
@@ -35,9 +42,11 @@ struct chk_rec {
 	size_t idx; /* 0-based column index */
 	char *col;  /* col_len bytes (may hold a NUL), then a NUL */
 	size_t col_len;
-	unsigned disps; /* 1u << enum plan_disp, for every role */
-	unsigned kinds; /* PII kinds seen in raw-served values */
-	char *raw_role; /* first role it was served raw to, or NULL */
+	unsigned disps;		/* 1u << enum plan_disp, for every role */
+	unsigned kinds;		/* PII kinds seen in raw-served values */
+	char *raw_role;		/* first role it was served raw to, or NULL */
+	struct chk_what *whats; /* per role, in the order built */
+	size_t nwhats;
 };
 
 static bool chk_raw(enum plan_disp d)
@@ -45,11 +54,97 @@ static bool chk_raw(enum plan_disp d)
 	return d == PLAN_KEPT || d == PLAN_UNLISTED_KEPT || d == PLAN_COMPUTED;
 }
 
-static void chk_column(void *arg, const char *view, size_t idx, const char *col,
-		       size_t len, enum plan_disp disp, unsigned kinds)
+/*
+ * What is done to a field path for one role, in words: the method (and the
+ * rule when it is a pattern or a parent's), Lua, or what an unlisted field
+ * gets. {} and [] are served as they are whatever the rule: they hold no
+ * value. Names and rules only, never a value.
+ */
+static void chk_what_text(const struct plan_scan_col *c, char *buf, size_t len)
+{
+	const struct cfg_column *rule = c->rule;
+	char via[CHK_NAME_MAX + 16] = "", name[CHK_NAME_MAX];
+	const char *what = "";
+
+	if ((c->flags & PIPE_F_EMPTY) && !(c->flags & PIPE_F_VALUES)) {
+		snprintf(buf, len,
+			 "{} or [] served as it is (it holds no "
+			 "value)");
+		return;
+	}
+	if (rule && (strlen(rule->name) != c->len ||
+		     memcmp(rule->name, c->name, c->len))) {
+		spot_printable(rule->name, name, sizeof(name));
+		snprintf(via, sizeof(via), " (rule '%s')", name);
+	}
+	switch (c->disp) {
+	case PLAN_MASKED:
+		what = rule ? msk_method_name(rule->rule.method) : "masked";
+		break;
+	case PLAN_KEPT:
+		what = "keep (served raw)";
+		break;
+	case PLAN_LUA:
+		if (rule && rule->policy_fn) {
+			spot_printable(rule->policy_fn, name, sizeof(name));
+			snprintf(buf, len, "Lua columns.%s%s", name, via);
+			goto empty;
+		}
+		what = "Lua (its columns[] function)";
+		break;
+	case PLAN_UNLISTED_KEPT:
+		what = "no rule: served raw (unlisted_columns: keep)";
+		break;
+	case PLAN_REDACTED:
+		what = "no rule: served as null (unlisted_columns: redact)";
+		break;
+	case PLAN_COMPUTED:
+		what = "a view's output";
+		break;
+	}
+	snprintf(buf, len, "%s%s", what, via);
+empty:
+	if (c->flags & PIPE_F_EMPTY)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+			 "; {} or [] served as it is");
+}
+
+/* Note what is done to r for the role being built (once per role). */
+static void chk_note_what(struct chk_scan *c, struct chk_rec *r,
+			  const struct plan_scan_col *col)
+{
+	char what[CHK_WHAT_MAX];
+	struct chk_what *nw;
+
+	if (!c->role)
+		return;
+	for (size_t i = 0; i < r->nwhats; i++)
+		if (!strcmp(r->whats[i].role, c->role))
+			return;
+	chk_what_text(col, what, sizeof(what));
+	nw = realloc(r->whats, (r->nwhats + 1) * sizeof(*nw));
+	if (!nw)
+		return;
+	r->whats = nw;
+	nw[r->nwhats].role = strdup(c->role);
+	nw[r->nwhats].what = strdup(what);
+	if (!nw[r->nwhats].role || !nw[r->nwhats].what) {
+		free(nw[r->nwhats].role);
+		free(nw[r->nwhats].what);
+		return;
+	}
+	r->nwhats++;
+}
+
+static void chk_column(void *arg, const char *view,
+		       const struct plan_scan_col *pc)
 {
 	struct chk_scan *c = arg;
 	struct chk_rec *r = NULL;
+	const char *col = pc->name;
+	size_t idx = pc->index, len = pc->len;
+	enum plan_disp disp = pc->disp;
+	unsigned kinds = pc->pii_kinds;
 
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < c->nrecs && !r; i++)
@@ -83,6 +178,7 @@ static void chk_column(void *arg, const char *view, size_t idx, const char *col,
 	r->kinds |= kinds;
 	if (chk_raw(disp) && !r->raw_role && c->role)
 		r->raw_role = strdup(c->role);
+	chk_note_what(c, r, pc);
 out:
 	pthread_mutex_unlock(&c->lock);
 }
@@ -101,6 +197,11 @@ static void chk_scan_clear(struct chk_scan *c)
 		free(c->recs[i].view);
 		free(c->recs[i].col);
 		free(c->recs[i].raw_role);
+		for (size_t w = 0; w < c->recs[i].nwhats; w++) {
+			free(c->recs[i].whats[w].role);
+			free(c->recs[i].whats[w].what);
+		}
+		free(c->recs[i].whats);
 	}
 	free(c->recs);
 	c->recs = NULL;
@@ -279,9 +380,31 @@ static int chk_name_report(const struct chk_rec *r)
 	return w;
 }
 
+/*
+ * A field path of a JSON Lines view and what is done to it: for the first
+ * role built (the default role), then for every role that differs.
+ */
+static void chk_path_report(const struct chk_rec *r)
+{
+	char name[CHK_NAME_MAX + 32];
+
+	if (chk_name_printable(r))
+		snprintf(name, sizeof(name), "field '%s'", r->col);
+	else
+		snprintf(name, sizeof(name), "field %zu (1-based)", r->idx + 1);
+	printf("  %s: %s: %s", r->view, name,
+	       r->nwhats ? r->whats[0].what : "?");
+	for (size_t i = 1; i < r->nwhats; i++)
+		if (strcmp(r->whats[i].what, r->whats[0].what))
+			printf("; role %s: %s", r->whats[i].role,
+			       r->whats[i].what);
+	putchar('\n');
+}
+
 /* Warnings about one column; the number printed. */
 static int chk_rec_report(const struct cfg_dataset *d,
-			  const struct pol_engine *eng, const struct chk_rec *r)
+			  const struct pol_engine *eng, const struct chk_rec *r,
+			  bool paths)
 {
 	bool kept = r->disps & (1u << PLAN_KEPT);
 	bool ukept = r->disps & (1u << PLAN_UNLISTED_KEPT);
@@ -294,7 +417,9 @@ static int chk_rec_report(const struct cfg_dataset *d,
 	chk_label(r, col, sizeof(col));
 	if (redacted || ukept)
 		near = chk_near_rule(d, eng, r);
-	if (redacted)
+	if (paths)
+		chk_path_report(r); /* every field path, with what is done */
+	else if (redacted)
 		printf("  unlisted: %s: %s is named by no rule: "
 		       "served as NULL (unlisted_columns: redact)\n",
 		       r->view, col);
@@ -381,10 +506,12 @@ int chk_scan_report(struct chk_scan *c, struct sbx *s,
 		    const struct cfg_dataset *d)
 {
 	const struct pol_engine *eng = sbx_engine(s, d);
+	const struct view_format *f = view_format_get(sbx_format(s, d));
+	bool paths = f && f->field_paths;
 	int w = 0;
 
 	for (size_t i = 0; i < c->nrecs; i++) {
-		w += chk_rec_report(d, eng, &c->recs[i]);
+		w += chk_rec_report(d, eng, &c->recs[i], paths);
 		w += chk_dup_report(c, i);
 	}
 	chk_scan_clear(c);

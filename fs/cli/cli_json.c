@@ -144,6 +144,13 @@ static void cli_csv_record(const char **p, const char *end, struct spot_buf *b)
 void cli_preview_json(const struct cli_capture *c, const char *dataset,
 		      const char *role)
 {
+	cli_preview_json_records(c, dataset, role, NULL, 0);
+}
+
+void cli_preview_json_records(const struct cli_capture *c, const char *dataset,
+			      const char *role, const char *records,
+			      size_t rlen)
+{
 	const char *p = c->buf ? c->buf : "", *end = p + c->len;
 	struct spot_buf b;
 	bool first = true;
@@ -165,6 +172,12 @@ void cli_preview_json(const struct cli_capture *c, const char *dataset,
 		cli_csv_record(&p, end, &b);
 		first = false;
 	}
-	spot_buf_printf(&b, "]}");
+	spot_buf_printf(&b, "]");
+	if (records) {
+		spot_buf_printf(&b, ",\"records\":[");
+		spot_buf_append(&b, records, rlen);
+		spot_buf_putc(&b, ']');
+	}
+	spot_buf_putc(&b, '}');
 	cli_json_flush(&b);
 }

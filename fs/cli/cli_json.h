@@ -26,5 +26,12 @@ void cli_check_json(const struct cli_capture *c, bool ok);
 /* preview's CSV as {"dataset":..,"role":..,"columns":[..],"rows":[[..]]}. */
 void cli_preview_json(const struct cli_capture *c, const char *dataset,
 		      const char *role);
+/*
+ * The same, and "records":[..] when records is not NULL: (records, rlen)
+ * is the JSON text of the array's elements (JSON Lines records as served).
+ */
+void cli_preview_json_records(const struct cli_capture *c, const char *dataset,
+			      const char *role, const char *records,
+			      size_t rlen);
 
 #endif /* SPOT_CLI_JSON_H */

@@ -54,7 +54,8 @@ static void cli_check_usage(FILE *f)
 		"Validate the config, compile its policies and build every\n"
 		"dataset's view for every role, without mounting. A rule\n"
 		"naming a column the data lacks is an error (with the near\n"
-		"miss). Lists unlisted columns and what is done to them, and\n"
+		"miss). Lists unlisted columns and what is done to them (of\n"
+		"JSON Lines every field path and what is done to it), and\n"
 		"warns about columns and passthrough files served raw that\n"
 		"look like personal data (by name or sampled values), "
 		"unlisted\n"
@@ -269,7 +270,9 @@ static int cli_check_text(int argc, char **argv)
 
 /* ---- preview ---- */
 
-static char cli_preview_role[256]; /* the role previewed, for --json */
+static char cli_preview_role[256];	 /* the role previewed, for --json */
+static bool cli_preview_want_json;	 /* --json: records of JSON Lines too */
+static struct spot_buf cli_preview_recs; /* --json: JSON Lines records */
 
 static void cli_preview_usage(FILE *f)
 {
@@ -284,14 +287,17 @@ static void cli_preview_usage(FILE *f)
 		"and fake values differ from a running sandbox's: use a "
 		"secret\n"
 		"file for stable values. A converted form (as:) prints its\n"
-		"dataset's rows, which it holds.\n"
+		"dataset's rows, which it holds; a JSON Lines dataset prints\n"
+		"its masked records, its CSV and Parquet forms (NAME.csv,\n"
+		"NAME.parquet) their rows as CSV.\n"
 		"\n"
 		"options:\n"
 		"  -c, --config FILE   sandbox config (YAML)\n"
 		"  -n, --rows N        rows to print (default 10)\n"
 		"  -r, --role ROLE     as a caller with this role\n"
 		"  -u, --as-uid UID    as this user (role from users/groups)\n"
-		"  -j, --json          one JSON object: columns and rows\n"
+		"  -j, --json          one JSON object: columns and rows (and\n"
+		"                      for JSON Lines the records)\n"
 		"  -h, --help          show this help\n");
 }
 
@@ -379,11 +385,27 @@ static int cli_print_rows(const struct vc_content *v, uint64_t n)
 	return rc;
 }
 
+/* Whether (p, len) is JSON white space only (a BOM aside): no record. */
+static bool cli_blank(const uint8_t *p, size_t len)
+{
+	if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
+		p += 3;
+		len -= 3;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (!memchr(" \t\r\n", p[i], 4))
+			return false;
+	return true;
+}
+
 /*
- * The first n lines of a view whose format has no CSV form (JSON Lines:
- * one record a line), as served.
+ * The first n records of a JSON Lines view (one record a line), as
+ * served: to stdout with the lines between them (blank lines, a BOM), or,
+ * with recs, into recs as a JSON array's elements (each record an object,
+ * without its BOM or line end; the rewriter wrote valid JSON).
  */
-static int cli_print_lines(const struct vc_content *v, uint64_t n)
+static int cli_print_lines(const struct vc_content *v, uint64_t n,
+			   struct spot_buf *recs)
 {
 	struct spot_buf raw;
 	size_t end = 0;
@@ -394,14 +416,68 @@ static int cli_print_lines(const struct vc_content *v, uint64_t n)
 	if (rc)
 		return rc;
 	raw.len = (size_t)v->read(v->obj, raw.p, v->size, 0);
-	while (n-- && end < raw.len) {
+	while (n && end < raw.len) {
 		const uint8_t *lf = memchr(raw.p + end, '\n', raw.len - end);
+		size_t start = end, len;
 
 		end = lf ? (size_t)(lf - raw.p) + 1 : raw.len;
+		len = end - start;
+		if (cli_blank(raw.p + start, len))
+			continue;
+		n--;
+		if (!recs)
+			continue;
+		if (start == 0 && len >= 3 &&
+		    !memcmp(raw.p, "\xef\xbb\xbf", 3)) {
+			start += 3;
+			len -= 3;
+		}
+		while (len && memchr(" \t\r\n", raw.p[start + len - 1], 4))
+			len--;
+		if ((recs->len && spot_buf_putc(recs, ',')) ||
+		    spot_buf_append(recs, raw.p + start, len)) {
+			rc = -ENOMEM;
+			break;
+		}
 	}
-	fwrite(raw.p, 1, end, stdout);
+	if (!recs)
+		fwrite(raw.p, 1, end, stdout);
 	spot_buf_fini(&raw);
-	return 0;
+	return rc;
+}
+
+/*
+ * A JSON Lines dataset previewed as CSV: its CSV form's header and first
+ * rows (the form NAME.csv serves; NAME.parquet holds the same columns and
+ * values), with --json also its first records as served (the JSON Lines
+ * form) for the "records" key. 0 or an error printed.
+ */
+static int cli_preview_jsonl_csv(struct sbx *s, const struct cfg_dataset *d,
+				 const char *role, uint64_t rows, bool records)
+{
+	struct spot_err err = { "" };
+	struct vc_content out;
+	int rc;
+
+	rc = sbx_build(s, d, view_fmt_name(VIEW_FMT_CSV), role, &out, &err);
+	if (rc) {
+		cli_error("preview", "%s", err.msg);
+		return rc;
+	}
+	rc = cli_print_rows(&out, rows);
+	out.free(out.obj);
+	if (rc || !records)
+		return rc;
+	rc = sbx_build(s, d, "", role, &out, &err);
+	if (rc) {
+		cli_error("preview", "%s", err.msg);
+		return rc;
+	}
+	rc = cli_print_lines(&out, rows, &cli_preview_recs);
+	out.free(out.obj);
+	if (rc)
+		cli_error("preview", "%s: %s", d->name, strerror(-rc));
+	return rc;
 }
 
 static int cli_preview_text(int argc, char **argv)
@@ -415,6 +491,7 @@ static int cli_preview_text(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *role = NULL, *uid_s = NULL, *sub = "";
+	enum view_fmt form = VIEW_FMT_UNKNOWN; /* a converted name's form */
 	uid_t preview_uid = (uid_t)-1;
 	struct spot_err err = { "" };
 	const struct cfg_dataset *d;
@@ -481,7 +558,7 @@ static int cli_preview_text(int argc, char **argv)
 				d = NULL;
 		}
 	}
-	/* A converted form (as:) previews as its dataset: the same rows. */
+	/* A converted form (as:): the same rows as its dataset. */
 	for (size_t i = 0; !d && i < s->cfg->ndatasets; i++) {
 		char fname[PATH_MAX + 16];
 
@@ -490,8 +567,10 @@ static int cli_preview_text(int argc, char **argv)
 			if (!sbx_form_name_of(s, &s->cfg->datasets[i],
 					      (enum view_fmt)f, fname,
 					      sizeof(fname)) &&
-			    !strcmp(fname, argv[optind]))
+			    !strcmp(fname, argv[optind])) {
 				d = &s->cfg->datasets[i];
+				form = (enum view_fmt)f;
+			}
 	}
 	if (!d) {
 		cli_error("preview", "'%s' is not a dataset of %s",
@@ -537,6 +616,21 @@ static int cli_preview_text(int argc, char **argv)
 			  d->name, d->name);
 		goto out;
 	}
+	/*
+	 * JSON Lines: its CSV and Parquet forms print the CSV form's rows;
+	 * with --json the dataset itself too (columns and rows as every
+	 * format's, and its records).
+	 */
+	if (fmt && fmt->field_paths && !sub[0] &&
+	    ((form != VIEW_FMT_UNKNOWN && form != fmt->id) ||
+	     cli_preview_want_json)) {
+		if (!cli_preview_jsonl_csv(s, d, role, rows,
+					   cli_preview_want_json &&
+						   (form == VIEW_FMT_UNKNOWN ||
+						    form == fmt->id)))
+			rc = CLI_EXIT_OK;
+		goto out;
+	}
 	/* Preview prints CSV: the rows of other formats are converted. */
 	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0] &&
 	    (fmt->forms & VIEW_FMT_BIT(VIEW_FMT_CSV)) && !fmt->field_paths) {
@@ -558,7 +652,7 @@ static int cli_preview_text(int argc, char **argv)
 	}
 	/* A format of nested records (JSON Lines) prints its own. */
 	if (fmt && fmt->id != VIEW_FMT_CSV && !sub[0]
-		    ? cli_print_lines(&out, rows) == 0
+		    ? cli_print_lines(&out, rows, NULL) == 0
 		    : cli_print_rows(&out, rows) == 0)
 		rc = CLI_EXIT_OK;
 	out.free(out.obj);
@@ -622,14 +716,21 @@ int cli_preview(int argc, char **argv)
 		return cli_preview_text(argc, argv);
 	if (cli_capture_begin(&cap))
 		return CLI_EXIT_FAIL;
+	cli_preview_want_json = true;
+	spot_buf_init(&cli_preview_recs);
 	rc = cli_preview_text(argc, argv);
 	cli_capture_end(&cap);
 	if (rc == CLI_EXIT_OK) {
 		ds = optind > 0 && optind < argc ? argv[optind] : "";
-		cli_preview_json(&cap, ds, cli_preview_role);
+		cli_preview_json_records(
+			&cap, ds, cli_preview_role,
+			cli_preview_recs.len ? (const char *)cli_preview_recs.p
+					     : NULL,
+			cli_preview_recs.len);
 	} else if (cap.len) {
 		fwrite(cap.buf, 1, cap.len, stdout); /* usage, help */
 	}
+	spot_buf_fini(&cli_preview_recs);
 	free(cap.buf);
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -30,6 +31,37 @@
 
 #define CLI_UNMOUNT_WAIT_S 30 /* default wait for the daemon to exit */
 #define CLI_POLL_MS 50
+#define CLI_WAIT_MAX_S (UINT64_C(1) << 32) /* -T past this: no overflow */
+
+/*
+ * When -T runs out (CLOCK_MONOTONIC, ms): every control call and the wait
+ * for the daemon's exit share it, so a stopped daemon, which answers
+ * nothing, costs -T in all, not a control call's own time limit more.
+ */
+static int64_t cli_deadline_ms;
+
+static int64_t cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ctl_call within what is left of -T (and CTL_TIMEOUT_MS). */
+static int cli_ctl_call(const char *sock, const char *req, struct spot_buf *r,
+			struct spot_err *err)
+{
+	int64_t left = cli_deadline_ms - cli_now_ms();
+
+	if (left <= 0) {
+		spot_err_set(err, "the daemon did not answer in time");
+		return -ETIMEDOUT;
+	}
+	return ctl_call_ms(sock, req,
+			   left < CTL_TIMEOUT_MS ? (int)left : CTL_TIMEOUT_MS,
+			   r, err);
+}
 
 static void cli_unmount_usage(FILE *f)
 {
@@ -50,8 +82,9 @@ static void cli_unmount_usage(FILE *f)
 		"  -S, --state-dir DIR  registry and audit folder (the "
 		"config's\n"
 		"                       state_dir:, if it sets one)\n"
-		"  -T, --timeout DURATION  how long to wait for the daemon "
-		"(30s)\n"
+		"  -T, --timeout DURATION  how long to wait for the daemon, "
+		"in all\n"
+		"                       (30s)\n"
 		"  -h, --help           show this help\n");
 }
 
@@ -188,7 +221,7 @@ static int cli_daemon_by_socket(const char *real, struct cli_daemon *dd)
 		snprintf(dd->sock, sizeof(dd->sock), "%s/%.*s", dir, (int)n,
 			 de->d_name);
 		spot_buf_init(&r);
-		if (!ctl_call(dd->sock, "status json", &r, &err) && r.p &&
+		if (!cli_ctl_call(dd->sock, "status json", &r, &err) && r.p &&
 		    cli_status_matches((const char *)r.p, real, &pid)) {
 			dd->pid = pid;
 			dd->known = true;
@@ -247,17 +280,32 @@ static bool cli_pid_exited(pid_t pid)
 	return gone || (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
 }
 
-/* Wait until the daemon has wiped its overlay and exited. */
-static int cli_wait_daemon(pid_t pid, uint64_t timeout_s)
+/* Wait until the daemon has wiped its overlay and exited (-T). */
+static int cli_wait_daemon(pid_t pid)
 {
-	uint64_t polls = timeout_s * 1000 / CLI_POLL_MS;
-
-	for (uint64_t i = 0; pid > 0 && i <= polls; i++) {
-		if (cli_pid_exited(pid))
+	for (;;) {
+		if (pid <= 0 || cli_pid_exited(pid))
 			return 0;
+		if (cli_now_ms() >= cli_deadline_ms)
+			return -ETIMEDOUT;
 		usleep(CLI_POLL_MS * 1000);
 	}
-	return pid > 0 ? -ETIMEDOUT : 0;
+}
+
+/*
+ * A control request naming this process ("unmounting by spotfs"): the
+ * daemon may read it only after this command exited (a stopped daemon),
+ * when /proc no longer tells who sent it (life.h).
+ */
+static void cli_request_by(const char *req, char *buf, size_t len)
+{
+	char comm[32];
+
+	life_proc_comm(getpid(), comm, sizeof(comm));
+	if (comm[0])
+		snprintf(buf, len, "%s by %s", req, comm);
+	else
+		snprintf(buf, len, "%s", req);
 }
 
 /* Tell the daemon who unmounts it (audited), or take that back. */
@@ -265,12 +313,16 @@ static void cli_unmount_intent(const struct cli_daemon *dd, bool cancel)
 {
 	struct spot_err err = { "" };
 	struct spot_buf r;
+	char req[64];
 
 	if (!dd->sock[0])
 		return;
+	if (cancel)
+		snprintf(req, sizeof(req), "unmounting cancel");
+	else
+		cli_request_by("unmounting", req, sizeof(req));
 	spot_buf_init(&r);
-	ctl_call(dd->sock, cancel ? "unmounting cancel" : "unmounting", &r,
-		 &err);
+	cli_ctl_call(dd->sock, req, &r, &err);
 	spot_buf_fini(&r);
 }
 
@@ -279,12 +331,14 @@ static int cli_ctl_end_sock(const struct cli_daemon *dd)
 {
 	struct spot_err err = { "" };
 	struct spot_buf r;
+	char req[64];
 	int rc;
 
 	if (!dd->sock[0] || dd->pid <= 0)
 		return -ENOENT;
+	cli_request_by("unmount", req, sizeof(req));
 	spot_buf_init(&r);
-	rc = ctl_call(dd->sock, "unmount", &r, &err);
+	rc = cli_ctl_call(dd->sock, req, &r, &err);
 	spot_buf_fini(&r);
 	return rc;
 }
@@ -330,6 +384,10 @@ static int cli_unmount_run(const char *mp, const char *state, bool lazy,
 	char t[32];
 	int rc;
 
+	cli_deadline_ms = cli_now_ms() + (int64_t)(timeout_s < CLI_WAIT_MAX_S
+							   ? timeout_s
+							   : CLI_WAIT_MAX_S) *
+						 1000;
 	rc = cli_unmount_vet(mp);
 	if (rc)
 		return rc;
@@ -358,7 +416,7 @@ static int cli_unmount_run(const char *mp, const char *state, bool lazy,
 			  mp, dd.why);
 		return CLI_EXIT_FAIL;
 	}
-	if (!cli_wait_daemon(dd.pid, timeout_s))
+	if (!cli_wait_daemon(dd.pid))
 		return CLI_EXIT_OK;
 	spot_format_duration(timeout_s, t, sizeof(t));
 	if (detached_only)

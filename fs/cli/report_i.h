@@ -19,7 +19,7 @@
 
 #define RPT_KEY_LEN 16
 #define RPT_TOP 10		    /* offending classes printed */
-#define RPT_BUDGET_DEFAULT 1000000u /* classes held at once (~32 MB) */
+#define RPT_BUDGET_DEFAULT 1000000u /* classes held at once (64 MiB) */
 #define RPT_MAX_QUASI 32
 #define RPT_MAX_PASSES 4096
 #define RPT_COPY_CHUNK (1u << 20)

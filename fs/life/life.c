@@ -449,11 +449,34 @@ static int life_ctl_extend(struct life *l, const char *arg, uid_t uid,
 	return 0;
 }
 
-static void life_note_unmounter(struct life *l, uid_t uid, pid_t pid, bool lazy)
+/*
+ * The process name a request gives for its sender ("unmounting by NAME"):
+ * at most 15 printable bytes, as a kernel comm. The request is handled
+ * when the daemon runs; a daemon that was stopped reads it after the
+ * command gave up and exited, when /proc/PID/comm is gone (or is another
+ * process's, its pid reused). A name a process gives for itself is no
+ * weaker than its comm, which it sets itself (prctl PR_SET_NAME).
+ */
+static bool life_claimed_comm(const char *by, char *buf, size_t len)
+{
+	size_t n = by ? strlen(by) : 0;
+
+	if (!n || n > 15 || n >= len)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)by[i] < 0x21 || (unsigned char)by[i] > 0x7e)
+			return false;
+	memcpy(buf, by, n + 1);
+	return true;
+}
+
+static void life_note_unmounter(struct life *l, uid_t uid, pid_t pid, bool lazy,
+				const char *by)
 {
 	char comm[32];
 
-	life_proc_comm(pid, comm, sizeof(comm));
+	if (!life_claimed_comm(by, comm, sizeof(comm)))
+		life_proc_comm(pid, comm, sizeof(comm));
 	pthread_mutex_lock(&l->mu);
 	l->end_at_ms = life_now_ms();
 	l->end_uid = uid;
@@ -476,9 +499,10 @@ static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 		return life_ctl_status_json(l, r);
 	if (!strncmp(req, "extend ", 7))
 		return life_ctl_extend(l, req + 7, uid, pid, r);
-	if (!strcmp(req, "unmount")) {
+	if (!strcmp(req, "unmount") || !strncmp(req, "unmount by ", 11)) {
 		/* The life thread calls ops->unmount, after this reply. */
-		life_note_unmounter(l, uid, pid, true);
+		life_note_unmounter(l, uid, pid, true,
+				    req[7] ? req + 11 : NULL);
 		pthread_mutex_lock(&l->mu);
 		l->unmount_req = true;
 		pthread_cond_broadcast(&l->cv);
@@ -487,8 +511,9 @@ static int life_ctl(void *arg, const char *req, uid_t uid, pid_t pid,
 	}
 	/* spotfs unmount says who it is before it unmounts (the kernel does
 	 * not tell the daemon), and takes it back if the unmount failed. */
-	if (!strcmp(req, "unmounting")) {
-		life_note_unmounter(l, uid, pid, false);
+	if (!strcmp(req, "unmounting") || !strncmp(req, "unmounting by ", 14)) {
+		life_note_unmounter(l, uid, pid, false,
+				    req[10] ? req + 14 : NULL);
 		return 0;
 	}
 	if (!strcmp(req, "unmounting cancel")) {

@@ -17,7 +17,9 @@
  *    loop has returned.
  *  - the control server (ctl.h) answers "ping", "status", "extend SECONDS",
  *    "unmount" and "unmounting" ["cancel"] (spotfs unmount announcing
- *    itself, for the record) from the owner or root; others are refused
+ *    itself, for the record; both may end in "by NAME", the sender's
+ *    process name, recorded rather than /proc/PID/comm read when the
+ *    request is handled) from the owner or root; others are refused
  *    and audited.
  *
  * Time: deadlines are computed on CLOCK_BOOTTIME, which like
