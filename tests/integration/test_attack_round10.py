@@ -351,9 +351,6 @@ def test_held_jsonl_kanon_keeps_typed_values_apart(sandbox):
 # with `null` the policy served nothing of the value at all. Expected: a
 # masked cell is quoted only when its own served text needs it.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a masked CSV cell is quoted "
-                   "iff its raw value was, telling whether it held a comma, "
-                   "quote or line break")
 @pytest.mark.parametrize("rule", ["hash", "redact", "null",
                                   "{ method: fake, kind: name }"])
 def test_finding_csv_quoting_of_masked_cells_tells_the_raw_shape(sandbox,

@@ -505,11 +505,15 @@ static void test_transform(void)
 	static const uint8_t types[] = { PIPE_TEXT, PIPE_TEXT, PIPE_NULL,
 					 PIPE_TEXT, PIPE_TEXT, PIPE_TEXT,
 					 PIPE_TEXT };
+	/* Row 2's raw "Bob" and row 3's raw "Caro,l" are quoted: their
+	 * masked values are quoted only for what they hold themselves (the
+	 * quoting of the raw value would tell its shape); row 7 is kept
+	 * unchanged, its quotes copied through. */
 	static const char in[] = "id,name,note\r\n1,Alice,\"x\"\r\n"
-				 "2,\"Bob\",y\r\n3,Carol,z\r\n4,D,w\r\n"
+				 "2,\"Bob\",y\r\n3,\"Caro,l\",z\r\n4,D,w\r\n"
 				 "5,E,v\r\n6,F,u\r\n7,\"G\",t";
 	static const char want[] = "id,name,note\r\n1,\"A, B\",\"x\"\r\n"
-				   "2,\"Bx\",y\r\n3,,z\r\n"
+				   "2,Bx,y\r\n3,,z\r\n"
 				   "4,\"he said \"\"hi\"\"\",w\r\n"
 				   "5,\"two\nlines\",v\r\n6,\" pad\",u\r\n"
 				   "7,\"G\",t";
