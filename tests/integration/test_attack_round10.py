@@ -479,9 +479,6 @@ EMAIL_TAILS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: method email serves the text "
-                   "after the address (names, phone numbers, SSNs) as the "
-                   "domain")
 def test_finding_email_method_keeps_text_after_the_domain(sandbox):
     s = sandbox()
     ids = sorted(EMAIL_TAILS)
