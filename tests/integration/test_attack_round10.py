@@ -508,8 +508,6 @@ def test_finding_email_method_keeps_text_after_the_domain(sandbox):
 # (unlisted). `spotfs check` only warns about NUL bytes in names. What
 # leaks: the whole first row of a headerless file.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a headerless UTF-16 CSV is "
-                   "served with its first record as the header")
 @pytest.mark.parametrize("enc", ["utf-16-be", "utf-16-le"])
 def test_finding_headerless_utf16_csv_serves_its_first_row(sandbox, enc):
     s = sandbox()
