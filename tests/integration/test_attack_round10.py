@@ -206,9 +206,6 @@ SQLITE_PII_NAMES = ["alice.smith@example.com", "123-45-6789",
                     "+1 415 555 0142", "carol@example.com"]
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: SQLite table and view names "
-                   "that look like personal data are served as file names "
-                   "and in the manifest")
 def test_finding_sqlite_table_names_that_look_like_pii_are_served(sandbox):
     s = sandbox()
     p = os.path.join(s.src, "crm.db")
