@@ -722,8 +722,6 @@ def test_finding_pii_misses_common_ascii_forms(sandbox):
 # the log is opened without following a symlink (O_NOFOLLOW) and refused
 # unless it is the daemon user's own regular file (not writable by others).
 
-@pytest.mark.xfail(strict=True, reason="LEAK: --log follows a symlink and "
-                   "appends root's log to another file")
 def test_finding_log_file_follows_a_symlink(sandbox):
     s = sandbox()
     s.write("p.csv", "id\n1\n")
