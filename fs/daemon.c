@@ -152,7 +152,10 @@ static int dmn_log_open(const char *path, char *msg, size_t len)
 		rc = -errno;
 		snprintf(msg, len, "%s",
 			 rc == -ELOOP ? "a symbolic link: refused"
-				      : strerror(-rc));
+			 : rc == -ENXIO
+				 ? "not a regular file (a FIFO or a device): "
+				   "refused"
+				 : strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st)) {
