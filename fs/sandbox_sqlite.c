@@ -174,6 +174,7 @@ int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
 {
 	struct sbx_objs *o = &s->objs[d - s->cfg->datasets];
 	struct spot_err err = { "" };
+	char msg[PATH_MAX + 256];
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
@@ -187,8 +188,7 @@ int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
 			spot_log(SPOT_LOG_ERR, "%s: %s", d->name, err.msg);
 		else if (o->withheld)
 			spot_log(SPOT_LOG_WARN, "%s",
-				 sbx_withheld_text(d, o, err.msg,
-						   sizeof(err.msg)));
+				 sbx_withheld_text(d, o, msg, sizeof(msg)));
 	}
 	rc = o->err;
 	if (!o->listed)
