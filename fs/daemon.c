@@ -126,22 +126,94 @@ static const char *dmn_syslog_socket(void)
 	return e && e[0] == '/' ? e : "/dev/log";
 }
 
+/* The --log file, opened by dmn_mount before the daemon detaches. */
+static int dmn_log_fd = -1;
+
+/*
+ * Open the log file at path for appending as a daemon (often root) may:
+ * never through a symlink (O_NOFOLLOW), never a FIFO or device (opened
+ * without blocking, then refused), never a file of another user (who
+ * could read the log, or had it append to a file they chose) or one with
+ * other hard links (a link to a file root did not choose). A new file is
+ * 0600; an existing one of the daemon's user readable or writable by
+ * others is made 0600, since the log tells the datasets, roles, readers'
+ * uids and rows served. The fd, or -errno with why in msg.
+ */
+static int dmn_log_open(const char *path, char *msg, size_t len)
+{
+	int fd = open(path,
+		      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+			      O_NOCTTY | O_NONBLOCK,
+		      0600);
+	struct stat st;
+	int rc = 0;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(msg, len, "%s",
+			 rc == -ELOOP ? "a symbolic link: refused"
+			 : rc == -ENXIO
+				 ? "not a regular file (a FIFO or a device): "
+				   "refused"
+				 : strerror(-rc));
+		return rc;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+		snprintf(msg, len, "%s", strerror(-rc));
+	} else if (!S_ISREG(st.st_mode)) {
+		rc = -EINVAL;
+		snprintf(msg, len, "not a regular file: refused");
+	} else if (st.st_uid != geteuid()) {
+		rc = -EPERM;
+		snprintf(msg, len,
+			 "owned by uid %lu, not by the daemon's user (uid "
+			 "%lu): refused",
+			 (unsigned long)st.st_uid, (unsigned long)geteuid());
+	} else if (st.st_nlink > 1) {
+		rc = -EPERM;
+		snprintf(msg, len, "a file with other hard links: refused");
+	} else if ((st.st_mode & 07777) != 0600 && fchmod(fd, 0600)) {
+		rc = -errno;
+		snprintf(msg, len, "cannot make it mode 0600: %s",
+			 strerror(-rc));
+	} else if (fcntl(fd, F_SETFL, O_APPEND) < 0) { /* blocking again */
+		rc = -errno;
+		snprintf(msg, len, "%s", strerror(-rc));
+	}
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Stderr to the log file fd (kept open), each line stamped. */
+static void dmn_log_to_fd(int fd)
+{
+	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		return;
+	spot_log_use_stamps(1);
+}
+
 /* Log to the file at path (appended, 0600), each line stamped. */
 static void dmn_log_to(const char *path)
 {
-	int lfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	char msg[256];
+	int lfd = dmn_log_open(path, msg, sizeof(msg));
 
 	if (lfd < 0)
 		return;
-	dup2(lfd, STDERR_FILENO);
+	dmn_log_to_fd(lfd);
 	close(lfd);
-	spot_log_use_stamps(1);
 }
 
 void dmn_log_detach(const struct dmn_opts *opts)
 {
-	if (opts->log_path)
-		dmn_log_to(opts->log_path);
+	if (opts->log_path && dmn_log_fd >= 0)
+		dmn_log_to_fd(dmn_log_fd);
+	else if (opts->log_path)
+		dmn_log_to(opts->log_path); /* opened by dmn_mount, normally */
 	else if (spot_log_syslog_listens(dmn_syslog_socket()))
 		spot_log_use_syslog(1); /* syslog, or the journal behind it */
 	else if (dmn_log_fallback[0])
@@ -714,6 +786,22 @@ int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts)
 	}
 	if (opts->foreground)
 		return dmn_serve(cfg, mountpoint, opts, -1);
+	if (opts->log_path) {
+		char why[256];
+
+		/* Now, to fail on the caller's terminal, not after detaching */
+		dmn_log_fd = dmn_log_open(opts->log_path, why, sizeof(why));
+		if (dmn_log_fd < 0) {
+			int rc = dmn_log_fd;
+			char pn[PATH_MAX];
+
+			spot_printable(opts->log_path, pn, sizeof(pn));
+			fprintf(stderr, "spotfs: --log %s: %s\n", pn, why);
+			dmn_log_fd = -1;
+			cfg_free(cfg);
+			return rc;
+		}
+	}
 	if (pipe2(pfd, O_CLOEXEC)) {
 		cfg_free(cfg);
 		return -errno;
@@ -737,6 +825,10 @@ int dmn_mount(struct cfg *cfg, const char *mp, const struct dmn_opts *opts)
 	}
 	close(pfd[1]);
 	cfg_free(cfg);
+	if (dmn_log_fd >= 0) { /* the daemon's now */
+		close(dmn_log_fd);
+		dmn_log_fd = -1;
+	}
 	/*
 	 * '1' ready, '0' failed. With --wait, '+' (mounted, building) comes
 	 * first, then the prebuild's report (text, any bytes), then a NUL

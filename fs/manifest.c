@@ -370,14 +370,20 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 		meta_dp(ds, o, false);
 	}
 	if (ds->ntables) {
+		bool first = true;
+
 		if (json)
 			spot_buf_printf(o, "\"tables\":[");
 		for (size_t i = 0; !rc && i < ds->ntables; i++) {
 			const struct cfg_table *t = &ds->tables[i];
 
+			/* Never served (sbx_sqlite_objs): nor named here. */
+			if (msk_pii_detect((const uint8_t *)t->name,
+					   strlen(t->name)))
+				continue;
 			if (json) {
-				spot_buf_printf(o,
-						"%s{\"name\":", i ? "," : "");
+				spot_buf_printf(
+					o, "%s{\"name\":", first ? "" : ",");
 				spot_buf_json_str(o, t->name);
 				spot_buf_printf(o, ",");
 			} else {
@@ -389,6 +395,7 @@ static int meta_dataset(struct dmn *d, const struct cfg_dataset *ds,
 			rc = meta_columns(o, json, ds, t, role);
 			if (json)
 				spot_buf_printf(o, "}");
+			first = false;
 		}
 		if (json)
 			spot_buf_printf(o, "],");

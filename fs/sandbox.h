@@ -68,6 +68,8 @@ struct sbx_objs {
 	int err; /* -errno of the listing */
 	char **names;
 	size_t n;
+	size_t withheld;	 /* names that look like personal data */
+	unsigned withheld_kinds; /* their msk_pii_detect kinds */
 };
 
 /*
@@ -199,10 +201,16 @@ void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len);
  * tables named in tables: (all ordinary tables, never virtual, shadow or
  * sqlite_* ones, with "tables: all" or when neither tables: nor views: is
  * given), the database's own views with db_views (views only), then the
- * configured views. Free with sbx_names_free. 0 or -errno with err set.
+ * configured views. A name that looks like personal data (msk_pii_detect:
+ * an e-mail address, phone number, SSN... as a table per customer) is
+ * left out, whoever chose it: names are served as they are, in the
+ * folder, the manifest and the masked database. *withheld (may be NULL)
+ * gets how many were, *kinds (may be NULL) their kinds. Free with
+ * sbx_names_free. 0 or -errno with err set.
  */
 int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
-		    size_t *n, struct spot_err *err);
+		    size_t *n, size_t *withheld, unsigned *kinds,
+		    struct spot_err *err);
 void sbx_names_free(char **names, size_t n);
 /*
  * The same, listed once per sandbox and cached (the served folder must not
@@ -219,6 +227,13 @@ const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
  */
 int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
 			const struct sbx_objs **out);
+/*
+ * How many tables and views of d were left out for their names (0 when
+ * none, or d is no database or cannot be listed), with a message naming
+ * the dataset and the kind of data, never a name, in msg.
+ */
+size_t sbx_sqlite_withheld(struct sbx *s, const struct cfg_dataset *d,
+			   char *msg, size_t len);
 
 /*
  * The first limit rows of a dataset whose format converts to CSV (Parquet)

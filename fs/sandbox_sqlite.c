@@ -34,9 +34,21 @@ void sbx_sqlite_dirname(const struct cfg_dataset *d, char *buf, size_t len)
 	snprintf(buf, len, "%s.d", base);
 }
 
-static int sbx_names_add(char ***names, size_t *n, const char *name)
+/*
+ * Add name to the list, once; a name that looks like personal data is
+ * counted in *withheld instead (its kinds or'ed into *kinds).
+ */
+static int sbx_names_add(char ***names, size_t *n, const char *name,
+			 size_t *withheld, unsigned *kinds)
 {
+	unsigned k = msk_pii_detect((const uint8_t *)name, strlen(name));
 	char **nn;
+
+	if (k) {
+		(*withheld)++;
+		*kinds |= k;
+		return 0;
+	}
 
 	for (size_t i = 0; i < *n; i++)
 		if (!strcmp((*names)[i], name))
@@ -78,18 +90,23 @@ static unsigned sbx_sqlite_kind(char **names, const unsigned *kinds, size_t n,
  * the database's views and nothing else.
  */
 int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
-		    size_t *n, struct spot_err *err)
+		    size_t *n, size_t *withheld, unsigned *pii_kinds,
+		    struct spot_err *err)
 {
 	const struct view_format *f = view_format_get(sbx_format(s, d));
 	struct sbx_src src;
 	char **all = NULL;
-	unsigned *kinds = NULL;
-	size_t nall = 0;
+	unsigned *kinds = NULL, wk = 0;
+	size_t nall = 0, w = 0;
 	bool every = d->all_tables || (!d->ntables && !d->nviews);
 	int rc;
 
 	*names = NULL;
 	*n = 0;
+	if (withheld)
+		*withheld = 0;
+	if (pii_kinds)
+		*pii_kinds = 0;
 	if (!f || !f->objects) {
 		spot_err_set(err, "not a database");
 		return -ENOTDIR;
@@ -99,14 +116,14 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		rc = f->objects->list(src.path, &all, &kinds, &nall, err);
 	for (size_t i = 0; !rc && every && i < nall; i++)
 		if (kinds[i] == VIEW_SQL_TABLE)
-			rc = sbx_names_add(names, n, all[i]);
+			rc = sbx_names_add(names, n, all[i], &w, &wk);
 	for (size_t i = 0; !rc && i < d->ntables; i++)
-		rc = sbx_names_add(names, n, d->tables[i].name);
+		rc = sbx_names_add(names, n, d->tables[i].name, &w, &wk);
 	for (size_t i = 0; !rc && d->db_views && i < nall; i++)
 		if (kinds[i] == VIEW_SQL_VIEW)
-			rc = sbx_names_add(names, n, all[i]);
+			rc = sbx_names_add(names, n, all[i], &w, &wk);
 	for (size_t i = 0; !rc && i < d->nviews; i++)
-		rc = sbx_names_add(names, n, d->views[i].name);
+		rc = sbx_names_add(names, n, d->views[i].name, &w, &wk);
 	if (all)
 		view_names_free(all, nall);
 	free(kinds);
@@ -118,8 +135,13 @@ int sbx_sqlite_objs(struct sbx *s, const struct cfg_dataset *d, char ***names,
 		sbx_names_free(*names, *n);
 		*names = NULL;
 		*n = 0;
+		return rc;
 	}
-	return rc;
+	if (withheld)
+		*withheld = w;
+	if (pii_kinds)
+		*pii_kinds = wk;
+	return 0;
 }
 
 /* Errors that say nothing about the database: the next call tries again. */
@@ -129,21 +151,44 @@ static bool sbx_err_transient(int rc)
 	       rc == -EINTR || rc == -ESTALE || rc == -ECANCELED;
 }
 
+/* What sbx_sqlite_withheld says of o's withheld names, in msg. */
+static const char *sbx_withheld_text(const struct cfg_dataset *d,
+				     const struct sbx_objs *o, char *msg,
+				     size_t len)
+{
+	char pn[PATH_MAX];
+
+	spot_printable(d->name, pn, sizeof(pn));
+	snprintf(msg, len,
+		 "%s: %zu table%s or view%s ha%s a name that looks like %s: "
+		 "not served (not listed, not in the manifest or the masked "
+		 "database): names are served as they are",
+		 pn, o->withheld, o->withheld > 1 ? "s" : "",
+		 o->withheld > 1 ? "s" : "", o->withheld > 1 ? "ve" : "s",
+		 msk_pii_name(o->withheld_kinds & -o->withheld_kinds));
+	return msg;
+}
+
 int sbx_sqlite_objs_get(struct sbx *s, const struct cfg_dataset *d,
 			const struct sbx_objs **out)
 {
 	struct sbx_objs *o = &s->objs[d - s->cfg->datasets];
 	struct spot_err err = { "" };
+	char msg[PATH_MAX + 256];
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
 	if (!o->listed) {
-		o->err = sbx_sqlite_objs(s, d, &o->names, &o->n, &err);
+		o->err = sbx_sqlite_objs(s, d, &o->names, &o->n, &o->withheld,
+					 &o->withheld_kinds, &err);
 		/* A transient failure (memory, I/O) once emptied the folder
 		 * for the sandbox's life (found by fault injection). */
 		o->listed = !sbx_err_transient(o->err);
 		if (o->err)
 			spot_log(SPOT_LOG_ERR, "%s: %s", d->name, err.msg);
+		else if (o->withheld)
+			spot_log(SPOT_LOG_WARN, "%s",
+				 sbx_withheld_text(d, o, msg, sizeof(msg)));
 	}
 	rc = o->err;
 	if (!o->listed)
@@ -160,6 +205,18 @@ const struct sbx_objs *sbx_sqlite_objs_cached(struct sbx *s,
 
 	sbx_sqlite_objs_get(s, d, &o);
 	return o;
+}
+
+size_t sbx_sqlite_withheld(struct sbx *s, const struct cfg_dataset *d,
+			   char *msg, size_t len)
+{
+	const struct sbx_objs *o;
+
+	if (!sbx_has_objects(s, d) || sbx_sqlite_objs_get(s, d, &o) || !o ||
+	    !o->withheld)
+		return 0;
+	sbx_withheld_text(d, o, msg, len);
+	return o->withheld;
 }
 
 /*

@@ -411,29 +411,32 @@ static int msk_email_domain_hash(const struct msk_keys *k, const uint8_t *d,
 	return rc;
 }
 
+/*
+ * The address of a value (msk_email_split) keeps the first character of
+ * its local part and its host name; text around the address is dropped,
+ * and a value with no address (no '@', no host name after one) is served
+ * as the mask characters alone.
+ */
 static int msk_email(const struct msk_rule *r, const struct msk_keys *k,
 		     const uint8_t *in, size_t len, struct spot_buf *out)
 {
-	const uint8_t *at = NULL;
 	uint8_t mc = (uint8_t)r->mask_char, stars[3] = { mc, mc, mc };
-	size_t i;
+	struct msk_email_addr a;
+	bool addr = msk_email_split(in, len, &a);
 	int rc = 0;
 
-	for (i = len; i > 0 && !at; i--)
-		if (in[i - 1] == '@')
-			at = in + i - 1;
-	if (at && at > in)
-		rc = spot_buf_append(out, in, u8_len(in, len, 0));
+	if (addr && a.at > a.local)
+		rc = spot_buf_append(out, in + a.local,
+				     u8_len(in, a.at, a.local));
 	if (!rc)
 		rc = spot_buf_append(out, stars, sizeof(stars));
-	if (rc || !at)
+	if (rc || !addr)
 		return rc;
 	if (r->email_domain == MSK_EMAIL_KEEP)
-		return spot_buf_append(out, at, len - (size_t)(at - in));
+		return spot_buf_append(out, in + a.at, a.end - a.at);
 	if (!k)
 		return -EINVAL;
-	return msk_email_domain_hash(k, at + 1, len - (size_t)(at - in) - 1,
-				     out);
+	return msk_email_domain_hash(k, in + a.at + 1, a.end - a.at - 1, out);
 }
 
 /* ---- numbers and dates ---- */

@@ -111,6 +111,22 @@ int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
 	      enum pipe_type in_type, struct spot_buf *out);
 int msk_scramble(const struct msk_keys *k, const uint8_t *in, size_t len,
 		 struct spot_buf *out);
+/*
+ * The address the email method masks (methods_email.c): offsets into the
+ * value of the local part's first byte, its '@' and the end of the host
+ * name after it.
+ */
+struct msk_email_addr {
+	size_t local, at, end;
+};
+
+/*
+ * Whether (in, len) holds an address: the last '@' followed by a host
+ * name, and the local part before it (methods_email.c says which).
+ * Nothing outside [local, end) may be served.
+ */
+bool msk_email_split(const uint8_t *in, size_t len, struct msk_email_addr *a);
+
 /* Parameters and checks of those methods. */
 int msk_extra_set(struct msk_rule *r, const char *key, const char *v,
 		  struct spot_err *err);

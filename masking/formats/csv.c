@@ -483,8 +483,64 @@ static int csv_fill_until(struct csv_reader *r, size_t min, bool line)
 	}
 }
 
+/*
+ * The encoding named by a UTF-16 or UTF-32 byte order mark at p, or NULL.
+ * FF FE 00 00 is UTF-32LE (or UTF-16LE starting with U+0000): wide either
+ * way.
+ */
+static const char *csv_wide_bom(const uint8_t *p, size_t n)
+{
+	if (n >= 4 && !memcmp(p, "\xFF\xFE\0\0", 4))
+		return "UTF-32 (little-endian, byte order mark FF FE 00 00)";
+	if (n >= 4 && !memcmp(p, "\0\0\xFE\xFF", 4))
+		return "UTF-32 (big-endian, byte order mark 00 00 FE FF)";
+	if (n >= 2 && p[0] == 0xFF && p[1] == 0xFE)
+		return "UTF-16 (little-endian, byte order mark FF FE)";
+	if (n >= 2 && p[0] == 0xFE && p[1] == 0xFF)
+		return "UTF-16 (big-endian, byte order mark FE FF)";
+	return NULL;
+}
+
+#define CSV_WIDE_FIX                                                           \
+	"CSV sources are read as UTF-8, so its first row could be served "     \
+	"as the header: convert it first (iconv -t UTF-8)"
+
+/*
+ * A UTF-16 or UTF-32 file without a byte order mark: ASCII text in it has
+ * a NUL byte next to every character, so the header record (the n bytes
+ * at rec) holds two NUL bytes or more, or (UTF-16LE, a one-character
+ * header) one, with the next record starting with a NUL byte. The names
+ * would look like no value to the detectors of headerless files. A single
+ * NUL inside a UTF-8 header name stays allowed (a name, never matched by
+ * a rule). 0 or -EBADMSG.
+ */
+static int csv_check_wide(struct csv_reader *r, const uint8_t *rec, size_t n)
+{
+	size_t nul = 0;
+	const uint8_t *q;
+
+	for (q = memchr(rec, 0, n); q && nul < 2;
+	     q = memchr(q + 1, 0, n - (size_t)(q + 1 - rec)))
+		nul++;
+	if (nul < 2 && nul) {
+		int rc = csv_fill_until(r, 1, false);
+
+		if (rc)
+			return rc;
+		if (r->start < r->end && !r->base[r->start])
+			nul = 2;
+	}
+	if (nul < 2)
+		return 0;
+	return csv_fail(r, -EBADMSG,
+			"line 1: the header holds NUL bytes as UTF-16 or "
+			"UTF-32 text does (no byte order mark); " CSV_WIDE_FIX);
+}
+
 static int csv_read_header(struct csv_reader *r)
 {
+	const char *wide;
+	size_t hdr_len;
 	char d;
 	int rc;
 
@@ -493,9 +549,13 @@ static int csv_read_header(struct csv_reader *r)
 	if (r->header_done)
 		return 0;
 	r->started = true;
-	rc = csv_fill_until(r, sizeof(csv_bom), false);
+	rc = csv_fill_until(r, 4, false);
 	if (rc)
 		return rc;
+	wide = csv_wide_bom(r->base + r->start, r->end - r->start);
+	if (wide)
+		return csv_fail(r, -EBADMSG, "the file is %s; " CSV_WIDE_FIX,
+				wide);
 	if (r->end - r->start >= sizeof(csv_bom) &&
 	    !memcmp(r->base + r->start, csv_bom, sizeof(csv_bom))) {
 		r->start += sizeof(csv_bom);
@@ -520,7 +580,12 @@ static int csv_read_header(struct csv_reader *r)
 		r->dia.header_eol = r->rec.eol;
 		if (r->rec.eol != CSV_EOL_NONE)
 			r->dia.eol = r->rec.eol;
+		hdr_len = r->rec.scan;
 		csv_rec_done(r);
+		/* The header's bytes stay in the buffer until the next fill */
+		rc = csv_check_wide(r, r->base + r->start - hdr_len, hdr_len);
+		if (rc)
+			return rc;
 	}
 	r->header_done = true;
 	return 0;

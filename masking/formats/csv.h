@@ -39,10 +39,13 @@
  * (PIPE_F_SET, or rows from a non-CSV source) go through csv_write_field:
  * quoted when they hold the delimiter, a quote, CR or LF, or start or end
  * with a space or tab (readers that trim would lose them), or when the
- * source cell was quoted (the file keeps its style), or when the cell has
- * PIPE_F_QUOTED. PIPE_NULL is an empty field. INT, REAL and BLOB cells are
- * written as their bytes. In a one-column file an empty transformed cell is
- * written "" so that readers skipping blank lines still see the row.
+ * cell has PIPE_F_QUOTED (a cell copied through unchanged). Never because
+ * the source cell was quoted: a masked cell's quoting depends on its served
+ * bytes only, else it would tell whether the raw value held a delimiter, a
+ * quote or a line break. PIPE_NULL is an empty field, never "". INT, REAL
+ * and BLOB cells are written as their bytes. In a one-column file an empty
+ * transformed cell (NULL or empty text alike) is written "" so that readers
+ * skipping blank lines still see the row.
  *
  * Locking: none; a reader or writer is used by one thread at a time.
  */

@@ -466,9 +466,13 @@ static inline uint8_t *csv_put_cell(const struct csv_writer *w, uint8_t *o,
 		}
 		return o;
 	}
-	force = (c->flags & PIPE_F_QUOTED) ||
-		(w->verbatim && (in->flags & PIPE_F_QUOTED)) ||
-		(w->ncols == 1 && !len);
+	/*
+	 * A masked cell is quoted for what it holds, never because the source
+	 * cell was: that would tell whether the raw value held a delimiter, a
+	 * quote or a line break. (c->flags has PIPE_F_QUOTED only for a cell
+	 * copied through unchanged, from a source other than a verbatim one.)
+	 */
+	force = (c->flags & PIPE_F_QUOTED) || (w->ncols == 1 && !len);
 	if (csv_guarded(w, c->p, len))
 		return csv_put_guarded(w, o, c->p, len, force);
 	if (force || csv_special_in(w, c->p, len))

@@ -206,9 +206,6 @@ SQLITE_PII_NAMES = ["alice.smith@example.com", "123-45-6789",
                     "+1 415 555 0142", "carol@example.com"]
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: SQLite table and view names "
-                   "that look like personal data are served as file names "
-                   "and in the manifest")
 def test_finding_sqlite_table_names_that_look_like_pii_are_served(sandbox):
     s = sandbox()
     p = os.path.join(s.src, "crm.db")
@@ -348,9 +345,6 @@ def test_held_jsonl_kanon_keeps_typed_values_apart(sandbox):
 # with `null` the policy served nothing of the value at all. Expected: a
 # masked cell is quoted only when its own served text needs it.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a masked CSV cell is quoted "
-                   "iff its raw value was, telling whether it held a comma, "
-                   "quote or line break")
 @pytest.mark.parametrize("rule", ["hash", "redact", "null",
                                   "{ method: fake, kind: name }"])
 def test_finding_csv_quoting_of_masked_cells_tells_the_raw_shape(sandbox,
@@ -476,9 +470,6 @@ EMAIL_TAILS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: method email serves the text "
-                   "after the address (names, phone numbers, SSNs) as the "
-                   "domain")
 def test_finding_email_method_keeps_text_after_the_domain(sandbox):
     s = sandbox()
     ids = sorted(EMAIL_TAILS)
@@ -508,8 +499,6 @@ def test_finding_email_method_keeps_text_after_the_domain(sandbox):
 # (unlisted). `spotfs check` only warns about NUL bytes in names. What
 # leaks: the whole first row of a headerless file.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a headerless UTF-16 CSV is "
-                   "served with its first record as the header")
 @pytest.mark.parametrize("enc", ["utf-16-be", "utf-16-le"])
 def test_finding_headerless_utf16_csv_serves_its_first_row(sandbox, enc):
     s = sandbox()
@@ -727,8 +716,6 @@ def test_finding_pii_misses_common_ascii_forms(sandbox):
 # the log is opened without following a symlink (O_NOFOLLOW) and refused
 # unless it is the daemon user's own regular file (not writable by others).
 
-@pytest.mark.xfail(strict=True, reason="LEAK: --log follows a symlink and "
-                   "appends root's log to another file")
 def test_finding_log_file_follows_a_symlink(sandbox):
     s = sandbox()
     s.write("p.csv", "id\n1\n")

@@ -402,6 +402,129 @@ static void test_errors(void)
 	      "LF as delimiter refused");
 }
 
+/*
+ * Round 10: a UTF-16 or UTF-32 source (a byte order mark, or NUL bytes in
+ * the header as wide text has them) is refused, whatever the chunking: its
+ * first row would be served as the header. One NUL in a UTF-8 name is not.
+ */
+static void test_wide(void)
+{
+	static const struct {
+		const char *name, *in;
+		size_t len;
+		const char *msg; /* the start of the message */
+	} t[] = {
+		{ "UTF-16LE byte order mark",
+		  "\xff\xfe"
+		  "a\x00,\x00"
+		  "b\x00\x0a\x00"
+		  "1\x00,\x00"
+		  "2\x00\x0a\x00",
+		  18,
+		  "the file is UTF-16 (little-endian, byte order mark FF "
+		  "FE); " },
+		{ "UTF-16BE byte order mark",
+		  "\xfe\xff\x00"
+		  "a\x00,\x00"
+		  "b\x00\x0a\x00"
+		  "1\x00,\x00"
+		  "2\x00\x0a",
+		  18,
+		  "the file is UTF-16 (big-endian, byte order mark FE FF); " },
+		{ "UTF-32LE byte order mark",
+		  "\xff\xfe\x00\x00"
+		  "a\x00\x00\x00,\x00\x00\x00"
+		  "b\x00\x00\x00\x0a\x00\x00\x00",
+		  20,
+		  "the file is UTF-32 (little-endian, byte order mark FF FE 00 "
+		  "00); " },
+		{ "UTF-32BE byte order mark",
+		  "\x00\x00\xfe\xff\x00\x00\x00"
+		  "a\x00\x00\x00,\x00\x00\x00"
+		  "b\x00\x00\x00\x0a",
+		  20,
+		  "the file is UTF-32 (big-endian, byte order mark 00 00 FE "
+		  "FF); " },
+		{ "UTF-16BE headerless",
+		  "\x00"
+		  "a\x00l\x00i\x00"
+		  "c\x00"
+		  "e\x00@\x00"
+		  "e\x00x\x00"
+		  "a\x00m\x00p\x00l\x00"
+		  "e\x00.\x00"
+		  "c\x00o\x00m\x00,\x00"
+		  "1\x00\x0a\x00"
+		  "b\x00o\x00"
+		  "b\x00@\x00"
+		  "e\x00x\x00"
+		  "a\x00m\x00p\x00l\x00"
+		  "e\x00.\x00"
+		  "c\x00o\x00m\x00,\x00"
+		  "2",
+		  74, "line 1: the header holds NUL bytes" },
+		{ "UTF-16LE headerless",
+		  "a\x00l\x00i\x00"
+		  "c\x00"
+		  "e\x00@\x00"
+		  "e\x00x\x00"
+		  "a\x00m\x00p\x00l\x00"
+		  "e\x00.\x00"
+		  "c\x00o\x00m\x00,\x00"
+		  "1\x00\x0a\x00"
+		  "b\x00o\x00"
+		  "b\x00@\x00"
+		  "e\x00x\x00"
+		  "a\x00m\x00p\x00l\x00"
+		  "e\x00.\x00"
+		  "c\x00o\x00m\x00,\x00"
+		  "2\x00",
+		  74, "line 1: the header holds NUL bytes" },
+		{ "UTF-16LE one character",
+		  "a\x00\x0a\x00"
+		  "b\x00\x0a\x00",
+		  8, "line 1: the header holds NUL bytes" },
+		{ "UTF-32LE headerless",
+		  "a\x00\x00\x00l\x00\x00\x00i\x00\x00\x00"
+		  "c\x00\x00\x00"
+		  "e\x00\x00\x00@\x00\x00\x00"
+		  "e\x00\x00\x00x\x00\x00\x00"
+		  "a\x00\x00\x00m\x00\x00\x00p\x00\x00\x00l\x00\x00\x00"
+		  "e\x00\x00\x00.\x00\x00\x00"
+		  "c\x00\x00\x00o\x00\x00\x00m\x00\x00\x00,\x00\x00\x00"
+		  "1\x00\x00\x00\x0a\x00\x00\x00",
+		  80, "line 1: the header holds NUL bytes" },
+	};
+	static const char ok1[] = "a,b\0c\n1,2\n", ok2[] = "a,b\n\0x,y\n";
+	struct run z;
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(t); i++) {
+		bool same = true;
+
+		for (size_t k = 0; k <= SPOT_ARRAY_SIZE(chunks); k++) {
+			run_mem(t[i].in, t[i].len, k % 2 ? ',' : 0,
+				k < SPOT_ARRAY_SIZE(chunks) ? chunks[k] : 0,
+				&z);
+			same = same && z.rc == -EBADMSG &&
+			       !strncmp(z.err.msg, t[i].msg,
+					strlen(t[i].msg)) &&
+			       strstr(z.err.msg, "UTF-8");
+			if (!same)
+				printf("# %s: chunk %zu: %d '%s'\n", t[i].name,
+				       k, z.rc, z.err.msg);
+			run_fini(&z);
+		}
+		CHECK(same, "wide: %s is refused, naming the encoding",
+		      t[i].name);
+	}
+	run_mem(ok1, sizeof(ok1) - 1, ',', 0, &z);
+	CHECK(z.rc == 0, "wide: one NUL in a UTF-8 header name is read");
+	run_fini(&z);
+	run_mem(ok2, sizeof(ok2) - 1, ',', 1, &z);
+	CHECK(z.rc == 0, "wide: a NUL starting a data row is read");
+	run_fini(&z);
+}
+
 static void test_sniff(void)
 {
 	char d = 0;
@@ -505,11 +628,15 @@ static void test_transform(void)
 	static const uint8_t types[] = { PIPE_TEXT, PIPE_TEXT, PIPE_NULL,
 					 PIPE_TEXT, PIPE_TEXT, PIPE_TEXT,
 					 PIPE_TEXT };
+	/* Row 2's raw "Bob" and row 3's raw "Caro,l" are quoted: their
+	 * masked values are quoted only for what they hold themselves (the
+	 * quoting of the raw value would tell its shape); row 7 is kept
+	 * unchanged, its quotes copied through. */
 	static const char in[] = "id,name,note\r\n1,Alice,\"x\"\r\n"
-				 "2,\"Bob\",y\r\n3,Carol,z\r\n4,D,w\r\n"
+				 "2,\"Bob\",y\r\n3,\"Caro,l\",z\r\n4,D,w\r\n"
 				 "5,E,v\r\n6,F,u\r\n7,\"G\",t";
 	static const char want[] = "id,name,note\r\n1,\"A, B\",\"x\"\r\n"
-				   "2,\"Bx\",y\r\n3,,z\r\n"
+				   "2,Bx,y\r\n3,,z\r\n"
 				   "4,\"he said \"\"hi\"\"\",w\r\n"
 				   "5,\"two\nlines\",v\r\n6,\" pad\",u\r\n"
 				   "7,\"G\",t";
@@ -825,6 +952,7 @@ int main(void)
 	test_valid();
 	test_empty();
 	test_errors();
+	test_wide();
 	test_sniff();
 	test_write_field();
 	test_transform();

@@ -265,6 +265,110 @@ static void test_partial(void)
 	msk_rule_fini(&rb);
 }
 
+/*
+ * Round 10: the domain kept is the host name right after the '@'; nothing
+ * around the address is kept, and a value with no address keeps nothing.
+ */
+static void test_email_not_one_address(const struct msk_rule *r,
+				       const struct msk_rule *rh)
+{
+	static const char *const none[] = {
+		"5@3.50",
+		"a@1.2.3.4",
+		"a@[10.0.0.1]",
+		"a@localhost",
+		"a@b.c",
+		"a@.example.com",
+		"a@example..com",
+		"a@-example.com",
+		"a@example-.com",
+		"a@exa_mple.com",
+		"a@example\xef\xbc\x8e"
+		"com", /* a fullwidth full stop */
+		"a@ example.com",
+		"a@",
+		"@",
+		"meet @ noon (at) 5",
+	};
+	/* {value, served}: the address masked, what is around it dropped */
+	static const char *const tail[][2] = {
+		{ "alice@example.com (Bob Jones, 555-0142)",
+		  "a***@example.com" },
+		{ "alice@example.com ssn 123-45-6789", "a***@example.com" },
+		{ "bob@example.com Alice Smith", "b***@example.com" },
+		{ "Alice Smith alice@example.com", "a***@example.com" },
+		{ "Bob Jones <bob@example.com>", "b***@example.com" },
+		{ "bob@example.com,carol@example.org", "c***@example.org" },
+		{ "alice@example.com (call me @home)", "a***@example.com" },
+		{ "a@example.com\xc2\xa0"
+		  "Bob\xc2\xa0"
+		  "Jones",
+		  "a***@example.com" },
+		{ "a@example.com\xe3\x80\x80"
+		  "Bob",
+		  "a***@example.com" },
+		{ "a@example.com\xe2\x80\x8b"
+		  "Bob",
+		  "a***@example.com" },
+		{ "a@example.com\xff", "a***@example.com" },
+		{ "a@example.com\nBob Jones", "a***@example.com" },
+		{ "a@example.com/x", "a***@example.com" },
+		{ "a@example.com.", "a***@example.com" },
+		{ "a@example.com-", "a***@example.com" },
+		{ "a\tb@example.com", "b***@example.com" },
+		{ " alice@example.com \t\r\n", "a***@example.com" },
+		{ "\"b@c\"@x.org", "***@x.org" },
+	};
+	char label[80];
+
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(none); i++) {
+		CHECK(eq(r, none[i], "***"), "email: no address: [%s]",
+		      none[i]);
+		CHECK(eq(rh, none[i], "***"),
+		      "email domain hash: no address: [%s]", none[i]);
+	}
+	for (size_t i = 0; i < SPOT_ARRAY_SIZE(tail); i++) {
+		char *want;
+
+		CHECK(eq(r, tail[i][0], tail[i][1]),
+		      "email: only the address: [%s]", tail[i][0]);
+		const char *at = strchr(tail[i][1], '@'), *got;
+
+		run(rh, tail[i][1]); /* the same domain's hash */
+		want = out_dup();
+		got = run(rh, tail[i][0]) == 0 ? strchr((char *)ob.p, '@')
+					       : NULL;
+		CHECK(got && !strcmp(got, strchr(want, '@')) &&
+			      got - (char *)ob.p == at - tail[i][1] &&
+			      !memcmp(ob.p, tail[i][1],
+				      (size_t)(at - tail[i][1])),
+		      "email domain hash: only the address: [%s]", tail[i][0]);
+		free(want);
+	}
+	CHECK(eq(r, "jos\xc3\xa9@ejemplo.es", "j***@ejemplo.es"),
+	      "email: UTF-8 local part");
+	CHECK(eq(r, "\xc3\xa9lise.m@example.org", "\xc3\xa9***@example.org"),
+	      "email: a UTF-8 letter first");
+	CHECK(eq(r,
+		 "\xe7\x94\xa8\xe6\x88\xb7@\xe4\xbe\x8b\xe5\xad\x90."
+		 "\xe5\xb9\xbf\xe5\x91\x8a",
+		 "\xe7\x94\xa8***@\xe4\xbe\x8b\xe5\xad\x90."
+		 "\xe5\xb9\xbf\xe5\x91\x8a"),
+	      "email: UTF-8 domain");
+	CHECK(eq(r, "a@xn--80ak6aa92e.xn--p1ai",
+		 "a***@xn--80ak6aa92e.xn--p1ai"),
+	      "email: punycode labels");
+	CHECK(eq(r, "a.b+c@mail-1.Example.co.uk", "a***@mail-1.Example.co.uk"),
+	      "email: hyphens, digits and case in the domain");
+	snprintf(label, sizeof(label), "a@%063d.com", 0);
+	CHECK(eq(r, label,
+		 "a***@000000000000000000000000000000"
+		 "000000000000000000000000000000000.com"),
+	      "email: a label of 63 characters");
+	snprintf(label, sizeof(label), "a@%064d.com", 0);
+	CHECK(eq(r, label, "***"), "email: a label of 64 characters");
+}
+
 static void test_email_redact_null(void)
 {
 	struct msk_rule r, rh, rr, rt, rn;
@@ -278,7 +382,8 @@ static void test_email_redact_null(void)
 	CHECK(eq(&r, "@example.com", "***@example.com"), "email: empty local");
 	CHECK(eq(&r, "\xc3\xa9lise@example.org", "\xc3\xa9***@example.org"),
 	      "email: first character is a UTF-8 character");
-	CHECK(eq(&r, "a\"b@c\"@x.org", "a***@x.org"), "email: the last @");
+	CHECK(eq(&r, "a\"b@c\"@x.org", "***@x.org"),
+	      "email: the last @, the local part the atext before it");
 	CHECK(run(&rh, "john.doe@example.com") == 0 &&
 		      ob.len == 4 + 1 + 8 + 8 && !memcmp(ob.p, "j***@", 5) &&
 		      is_hex(ob.p + 5, 8) && !memcmp(ob.p + 13, ".invalid", 8),
@@ -294,22 +399,38 @@ static void test_email_redact_null(void)
 	      "email domain hash: another secret differs");
 	free(a);
 	{
-		/* A domain too long to lower-case on the stack. */
+		/*
+		 * A domain too long to lower-case on the stack: 4 labels of
+		 * "A" + 59 "é" (60 characters, 119 bytes each) + ".com":
+		 * 247 characters, 483 bytes.
+		 */
 		char up[600], low[600];
+		size_t n = 2;
 
-		memset(up, 'A', sizeof(up) - 1);
-		up[0] = 'j';
-		up[1] = '@';
-		up[sizeof(up) - 1] = 0;
-		memcpy(low, up, sizeof(up));
-		memset(low + 2, 'a', sizeof(low) - 3);
+		memcpy(up, "j@", 2);
+		for (int l = 0; l < 4; l++) {
+			up[n++] = 'A';
+			for (int c = 0; c < 59; c++, n += 2)
+				memcpy(up + n, "\xc3\xa9", 2);
+			up[n++] = '.';
+		}
+		memcpy(up + n, "com", 4);
+		memcpy(low, up, n + 4);
+		for (size_t i = 0; i < n; i++)
+			if (low[i] == 'A')
+				low[i] = 'a';
 		run(&rh, low);
 		a = out_dup();
 		CHECK(run(&rh, up) == 0 && !strcmp(a, (char *)ob.p) &&
 			      ob.len == 21,
-		      "email domain hash: a 597-byte domain ignores case too");
+		      "email domain hash: a 483-byte domain ignores case too");
 		free(a);
+		/* The same with a 64-character label is no host name. */
+		up[2] = '-';
+		CHECK(eq(&rh, up, "***"),
+		      "email domain hash: a label may not start with '-'");
 	}
+	test_email_not_one_address(&r, &rh);
 
 	rule(&rr, MSK_REDACT, NULL);
 	rule(&rt, MSK_REDACT, "text", "[X]", NULL);

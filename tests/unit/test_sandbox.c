@@ -92,7 +92,9 @@ static void make_sources(void)
 	    sqlite3_exec(db,
 			 "CREATE TABLE users(id INTEGER, email TEXT);"
 			 "INSERT INTO users VALUES (1,'a@x.org');"
-			 "CREATE TABLE orders(id INTEGER, total REAL);",
+			 "CREATE TABLE orders(id INTEGER, total REAL);"
+			 "CREATE TABLE \"ann.lee@example.com\"(id INTEGER);"
+			 "CREATE TABLE \"415-555-0142\"(id INTEGER);",
 			 NULL, NULL, NULL) != SQLITE_OK) {
 		fprintf(stderr, "cannot make %s\n", path);
 		exit(2);
@@ -142,7 +144,8 @@ static void test_formats(struct sbx *s)
 	const char *form = NULL;
 	struct spot_err err = { "" };
 	bool self = false;
-	size_t n = 0;
+	size_t n = 0, withheld = 0;
+	unsigned kinds = 0;
 
 	CHECK(sbx_format(s, ds(s, "p.csv")) == VIEW_FMT_CSV &&
 		      sbx_format(s, ds(s, "x.parquet")) == VIEW_FMT_PARQUET &&
@@ -175,13 +178,22 @@ static void test_formats(struct sbx *s)
 	CHECK(!strcmp(buf, "crm"), "the database's folder: crm");
 	sbx_sqlite_dirname(ds(s, "data.bin"), buf, sizeof(buf));
 	CHECK(!strcmp(buf, "data.bin.d"), "without a database suffix: NAME.d");
-	CHECK(!sbx_sqlite_objs(s, ds(s, "crm.db"), &names, &n, &err) &&
+	CHECK(!sbx_sqlite_objs(s, ds(s, "crm.db"), &names, &n, &withheld,
+			       &kinds, &err) &&
 		      n == 2 && !strcmp(names[0], "orders") &&
 		      !strcmp(names[1], "users"),
 	      "tables: all lists the ordinary tables (%s)", err.msg);
+	CHECK(withheld == 2 && kinds == (MSK_PII_EMAIL | MSK_PII_PHONE),
+	      "tables named like an e-mail address or a phone number are "
+	      "left out (%zu, %x)",
+	      withheld, kinds);
 	sbx_names_free(names, n);
-	CHECK(sbx_sqlite_objs(s, ds(s, "p.csv"), &names, &n, &err) ==
-			      -ENOTDIR &&
+	CHECK(sbx_sqlite_withheld(s, ds(s, "crm.db"), buf, sizeof(buf)) == 2 &&
+		      strstr(buf, "crm.db: 2 tables or views have a name") &&
+		      !strstr(buf, "example") && !strstr(buf, "0142"),
+	      "the message counts them, naming none: %s", buf);
+	CHECK(sbx_sqlite_objs(s, ds(s, "p.csv"), &names, &n, NULL, NULL,
+			      &err) == -ENOTDIR &&
 		      !names && !n,
 	      "a CSV has no tables: %s", err.msg);
 }
