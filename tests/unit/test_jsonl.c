@@ -345,29 +345,44 @@ static void test_keys_match(void)
 	}
 }
 
-static void test_many_paths(void)
+/* A record of n distinct top-level keys: the result and the error. */
+static int parse_keys(int n, enum jsonl_err *e)
 {
 	struct jsonl_paths *t = NULL;
 	struct jsonl_parser *p = NULL;
 	struct spot_buf s;
-	enum jsonl_err e;
 	size_t at;
 	int rc;
 
 	spot_buf_init(&s);
 	spot_buf_putc(&s, '{');
-	for (int i = 0; i < JSONL_MAX_PATHS + 10; i++)
+	for (int i = 0; i < n; i++)
 		spot_buf_printf(&s, "%s\"k%d\":1", i ? "," : "", i);
 	spot_buf_putc(&s, '}');
 	if (jsonl_paths_new(&t) || jsonl_parser_new(t, true, &p))
 		abort();
 	rc = jsonl_parse(p, s.p, s.len);
-	e = jsonl_parser_error(p, &at);
-	CHECK(rc == -EINVAL && e == JSONL_E_PATHS,
-	      "more than %d distinct paths are refused", JSONL_MAX_PATHS);
+	*e = jsonl_parser_error(p, &at);
 	jsonl_parser_free(p);
 	jsonl_paths_free(t);
 	spot_buf_fini(&s);
+	return rc;
+}
+
+static void test_many_paths(void)
+{
+	enum jsonl_err e;
+	int rc;
+
+	rc = parse_keys(JSONL_MAX_PATHS, &e);
+	CHECK(rc == 1 && e == JSONL_OK, "exactly %d distinct paths are accepted",
+	      JSONL_MAX_PATHS);
+	rc = parse_keys(JSONL_MAX_PATHS + 1, &e);
+	CHECK(rc == -EINVAL && e == JSONL_E_PATHS,
+	      "%d distinct paths are refused", JSONL_MAX_PATHS + 1);
+	rc = parse_keys(JSONL_MAX_PATHS + 10, &e);
+	CHECK(rc == -EINVAL && e == JSONL_E_PATHS,
+	      "more than %d distinct paths are refused", JSONL_MAX_PATHS);
 }
 
 /* ---- the string codec ---- */
