@@ -1084,10 +1084,6 @@ def test_pandas_and_duckdb_read_every_served_jsonl_file(mnt, tmp_path):
                 assert got == want[name], (name, reader.__name__)
 
 
-@pytest.mark.xfail(strict=True, reason="README: round rounds half away from zero "
-                   "to a multiple of step and numbers are kept as their source "
-                   "text (issue: no float round trip); a 30-digit decimal comes "
-                   "back as a double's digits, off by about 1e12")
 def test_round_of_a_number_past_double_precision_is_exact_or_refused(sandbox):
     s = sandbox("rnd")
     s.write("r.jsonl", '{"v": 123456789012345678901234567890.5, "w": 2.5e3}\n')

@@ -178,8 +178,12 @@ static void test_truncate(void)
 
 static void test_round(void)
 {
-	struct msk_rule one, five, cents, clamp, bad;
+	struct msk_rule one, five, cents, clamp, bad, ten, tenth, hund;
 
+	CHECK(!rule(&ten, MSK_ROUND, "step", "10", NULL) &&
+		      !rule(&tenth, MSK_ROUND, "step", "0.1", NULL) &&
+		      !rule(&hund, MSK_ROUND, "step", "0.01", NULL),
+	      "more round rules");
 	CHECK(!rule(&one, MSK_ROUND, NULL) &&
 		      !rule(&five, MSK_ROUND, "step", "5", NULL) &&
 		      !rule(&cents, MSK_ROUND, "step", "0.05", NULL) &&
@@ -202,11 +206,36 @@ static void test_round(void)
 	CHECK(run_t(&cents, keys, NULL, "7", PIPE_INT) == 0 && ot == PIPE_INT &&
 		      ob.len == 1 && ob.p[0] == '7',
 	      "an integer column stays integers");
-	CHECK(run_t(&clamp, keys, NULL, "9223372036854775807", PIPE_INT) ==
+	CHECK(run_t(&ten, keys, NULL, "9223372036854775807", PIPE_INT) ==
 			      -EINVAL &&
+		      run_t(&ten, keys, NULL, "-9223372036854775808",
+			    PIPE_INT) == -EINVAL &&
 		      !strcmp(app(&five, NULL, "abc"), "(error)") &&
 		      !strcmp(app(&five, NULL, "1e400"), "(error)"),
-	      "overflow and non-numbers fail the read");
+	      "int64 overflow and non-numbers fail the read");
+	CHECK(eq(&clamp, "9223372036854775807", "90"),
+	      "a value past int64 after rounding is still top-coded");
+	CHECK(eq(&one, "123456789012345678901234567890.5",
+		 "123456789012345678901234567891") &&
+		      eq(&ten, "12345678901234567890", "12345678901234567890") &&
+		      eq(&ten, "-12345678901234567895",
+			 "-12345678901234567900") &&
+		      eq(&one, "9007199254740993.5", "9007199254740994") &&
+		      eq(&one, "2.5e3", "2500") && eq(&ten, "1E+2", "100"),
+	      "numbers past a double's precision round exactly");
+	CHECK(eq(&tenth, "0.15", "0.2") && eq(&tenth, "0.35", "0.4") &&
+		      eq(&tenth, "-0.35", "-0.4") &&
+		      eq(&cents, "1.025", "1.05") && eq(&hund, "1.005", "1.01") &&
+		      eq(&tenth, "0.000000000000000000000000000000000000000049",
+			 "0.0") &&
+		      eq(&tenth, "1e-300", "0.0"),
+	      "ties a double misses are rounded half away from zero");
+	CHECK(!strcmp(app(&one, NULL,
+			  "1234567890123456789012345678901234567.5"),
+		      "(error)") &&
+		      !strcmp(app(&one, NULL, "1e300"), "(error)") &&
+		      !strcmp(app(&tenth, NULL, "1e35"), "(error)"),
+	      "a number or multiple past 36 digits is refused, not rounded");
 	CHECK(rule(&bad, MSK_ROUND, "step", "0", NULL) == -EINVAL &&
 		      rule(&bad, MSK_ROUND, "min", "9", "max", "1", NULL) ==
 			      -EINVAL &&
@@ -217,6 +246,9 @@ static void test_round(void)
 	msk_rule_fini(&five);
 	msk_rule_fini(&cents);
 	msk_rule_fini(&clamp);
+	msk_rule_fini(&ten);
+	msk_rule_fini(&tenth);
+	msk_rule_fini(&hund);
 }
 
 static bool same_classes(const char *a, const uint8_t *b, size_t n)
