@@ -684,8 +684,8 @@ static double msk_laplace(const struct msk_keys *k, const struct msk_cell *c,
 static int msk_noise_num(const struct msk_dec *v, double z,
 			 enum pipe_type in_type, struct spot_buf *out)
 {
-	int places = v->places < MSK_DECIMALS_MAX ? v->places
-						  : MSK_DECIMALS_MAX;
+	int places =
+		v->places < MSK_DECIMALS_MAX ? v->places : MSK_DECIMALS_MAX;
 	u128 vu, zu, ru, lim;
 	bool zn, neg;
 
@@ -696,8 +696,7 @@ static int msk_noise_num(const struct msk_dec *v, double z,
 	} else {
 		z *= pow(10, places);
 	}
-	if (msk_dec_units(v, places, &vu) ||
-	    msk_dec_from_double(z, &zn, &zu) ||
+	if (msk_dec_units(v, places, &vu) || msk_dec_from_double(z, &zn, &zu) ||
 	    msk_dec_add(v->neg, vu, zn, zu, &neg, &ru))
 		return -EINVAL;
 	if (!places) {
@@ -804,7 +803,7 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 	case MSK_FPE:
 		return msk_fpe(r, k, in, len, false, out);
 	case MSK_SHIFT:
-		return msk_shift(r, k, cell, in, len, out);
+		return msk_shift(r, k, cell, in, len, in_type, out);
 	case MSK_TRUNCATE:
 		return msk_truncate(r, in, len, out);
 	case MSK_ROUND:
@@ -851,11 +850,14 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 			out->p[mark] = 0;
 		return rc;
 	}
-	/* Only keep, noise and round keep the input type; the rest make
-	 * text. */
-	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ||
-				    r->method == MSK_ROUND
-			    ? in_type
-			    : PIPE_TEXT;
+	/* Only keep, noise, round and shift of a number keep the input
+	 * type; the rest make text. */
+	*out_type =
+		r->method == MSK_KEEP || r->method == MSK_NOISE ||
+				r->method == MSK_ROUND ||
+				(r->method == MSK_SHIFT &&
+				 (in_type == PIPE_INT || in_type == PIPE_REAL))
+			? in_type
+			: PIPE_TEXT;
 	return 0;
 }

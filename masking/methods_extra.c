@@ -41,6 +41,9 @@
 #define MSK_DATE_LEN 10	     /* YYYY-MM-DD */
 #define MSK_TIME_AT 11	     /* HH of YYYY-MM-DDTHH:MM */
 #define MSK_YEAR_MAX 9999
+#define MSK_UNIX_MIN 62135596800LL  /* -this: 0001-01-01T00:00:00Z */
+#define MSK_UNIX_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+#define MSK_SHIFT_PLACES 18	    /* decimals of a Unix time */
 
 /* ---- parameters ---- */
 
@@ -221,9 +224,43 @@ static int64_t msk_shift_offset(const struct msk_rule *r,
 					63));
 }
 
+/* Whether ±u (units of 10^-places) is a time of the years 1..9999. */
+static bool msk_shift_in_range(bool neg, u128 u, int places)
+{
+	u128 p = msk_dec_pow10(places);
+
+	return neg ? u <= (u128)MSK_UNIX_MIN * p : u <= (u128)MSK_UNIX_MAX * p;
+}
+
+/*
+ * A number under shift: a Unix time in seconds (an integer or with a
+ * fraction, no exponent), moved by the same days as a date of that cell
+ * or entity, exactly, the fraction's digits as written. Before and after,
+ * within the years 1..9999 (milliseconds read as seconds are past them).
+ */
+static int msk_shift_num(const struct msk_rule *r, const struct msk_keys *k,
+			 const struct msk_cell *cell, const uint8_t *in,
+			 size_t len, struct spot_buf *out)
+{
+	int64_t off = msk_shift_offset(r, k, cell, in, len) * 86400;
+	struct msk_dec v;
+	u128 u, du, res;
+	bool neg;
+
+	if (msk_dec_parse(in, len, &v) || v.exp ||
+	    v.places > MSK_SHIFT_PLACES || msk_dec_units(&v, v.places, &u) ||
+	    !msk_shift_in_range(v.neg, u, v.places))
+		return -EINVAL;
+	du = (u128)(off < 0 ? -off : off) * msk_dec_pow10(v.places);
+	if (msk_dec_add(v.neg, u, off < 0, du, &neg, &res) ||
+	    !msk_shift_in_range(neg, res, v.places))
+		return -EINVAL;
+	return msk_dec_put(out, neg, res, v.places);
+}
+
 int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
-	      struct spot_buf *out)
+	      enum pipe_type in_type, struct spot_buf *out)
 {
 	struct msk_date dt;
 	int64_t y;
@@ -231,6 +268,8 @@ int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	uint8_t *w;
 	int rc;
 
+	if (in_type == PIPE_INT || in_type == PIPE_REAL)
+		return msk_shift_num(r, k, cell, in, len, out);
 	if (msk_date_parse(in, len, true, &dt))
 		return -EINVAL;
 	spot_civil_from_days(

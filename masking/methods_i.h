@@ -95,10 +95,10 @@ typedef unsigned __int128 u128;
 
 struct msk_dec {
 	bool neg;
-	u128 a;	    /* significant digits, trailing zeros stripped */
-	int e;	    /* the value is a * 10^e */
-	int digits; /* of a (0 for 0) */
-	int places; /* decimal places the text shows ("34.50": 2) */
+	u128 a;	      /* significant digits, trailing zeros stripped */
+	int e;	      /* the value is a * 10^e */
+	int digits;   /* of a (0 for 0) */
+	int places;   /* decimal places the text shows ("34.50": 2) */
 	bool lit_int; /* no '.' and no exponent */
 	bool exp;     /* an exponent */
 };
@@ -133,9 +133,10 @@ int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
 		   struct msk_date *dt);
 
 /* shift, truncate, round and scramble (methods_extra.c). */
+/* A typed number (PIPE_INT, PIPE_REAL) is a Unix time in seconds. */
 int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
-	      struct spot_buf *out);
+	      enum pipe_type in_type, struct spot_buf *out);
 int msk_truncate(const struct msk_rule *r, const uint8_t *in, size_t len,
 		 struct spot_buf *out);
 int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,

@@ -709,9 +709,6 @@ def test_hostile_but_valid_records_are_served(sandbox):
     assert out[5] == lines[5].replace('"ok"', json.dumps(json.loads(out[5])["m"]))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 15: keep/noise/round/shift keep "
-                   "numbers numbers; shift fails the read on a number (README: "
-                   "a value that is not a date fails the read)")
 def test_shift_keeps_a_number_a_number(sandbox):
     s = sandbox("shiftnum")
     s.write("d.jsonl", '{"day": 20200229}\n')
