@@ -68,8 +68,7 @@ int msk_dec_parse(const uint8_t *p, size_t len, struct msk_dec *d)
 		/* pend zeros then this digit; 10^(pend + 1) * a must fit */
 		if (d->digits + (int)pend + 1 > MSK_DEC_DIGITS)
 			return -ERANGE;
-		d->a = d->a * msk_dec_pow10((int)pend + 1) +
-		       (u128)(p[i] - '0');
+		d->a = d->a * msk_dec_pow10((int)pend + 1) + (u128)(p[i] - '0');
 		d->digits += (int)pend + 1;
 		pend = 0;
 	}

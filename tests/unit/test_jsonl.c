@@ -375,8 +375,8 @@ static void test_many_paths(void)
 	int rc;
 
 	rc = parse_keys(JSONL_MAX_PATHS, &e);
-	CHECK(rc == 1 && e == JSONL_OK, "exactly %d distinct paths are accepted",
-	      JSONL_MAX_PATHS);
+	CHECK(rc == 1 && e == JSONL_OK,
+	      "exactly %d distinct paths are accepted", JSONL_MAX_PATHS);
 	rc = parse_keys(JSONL_MAX_PATHS + 1, &e);
 	CHECK(rc == -EINVAL && e == JSONL_E_PATHS,
 	      "%d distinct paths are refused", JSONL_MAX_PATHS + 1);

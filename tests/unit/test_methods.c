@@ -513,8 +513,7 @@ static void test_noise(void)
 		      !memcmp(ob.p, "1234567890123456789012345", 25) &&
 		      ob.p[30] == '.',
 	      "noise past a double's precision keeps every digit");
-	CHECK(run_n(&rs, keys, &c, "12345678901234567890", 20, PIPE_INT) ==
-			      0 &&
+	CHECK(run_n(&rs, keys, &c, "12345678901234567890", 20, PIPE_INT) == 0 &&
 		      ot == PIPE_INT && ob.len == 20 &&
 		      !memcmp(ob.p, "1234567890123456", 16) &&
 		      strchr((char *)ob.p, '.') == NULL,
