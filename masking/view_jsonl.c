@@ -442,7 +442,9 @@ static int vjl_rewrite_rec(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 			   uint64_t line, struct spot_buf *out,
 			   struct spot_err *err)
 {
-	size_t pos = 0, start = out->len;
+	/* A BOM is not served: readers of JSON Lines (pandas, DuckDB)
+	 * refuse it, and it is no part of the record. */
+	size_t pos = bom, start = out->len;
 	int rc = 0;
 
 	wp->rec.p = s + bom;
@@ -533,8 +535,8 @@ static int vjl_rewrite_rec(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 		return -ENOMEM;
 	}
 	if (is_rec && v->req->record) /* export review: as served */
-		v->req->record(v->req->record_arg, out->p + start + bom,
-			       out->len - start - bom);
+		v->req->record(v->req->record_arg, out->p + start,
+			       out->len - start);
 	return is_rec;
 }
 

@@ -231,3 +231,23 @@ def test_shift_of_typed_numbers_in_sqlite_and_the_parquet_form(sandbox, tmp_path
         got = duck(tmp_path, "SELECT t FROM read_parquet('%s')" % s.path("j.parquet"))
         assert [int(r[0]) for r in got] == [r["t"] for r in jl]
     eio(s, "c.csv")
+
+
+def test_bom_is_not_served_so_pandas_and_duckdb_read_the_file(sandbox, tmp_path):
+    import pandas as pd
+    s = sandbox("bom")
+    body = b'{"id": 1, "e": "a@x.example"}\r\n{"id": 2, "e": "b@x.example"}\r\n'
+    s.write("b.jsonl", b"\xef\xbb\xbf" + body)
+    s.write_config("source: @SRC@\nttl: 1h\ndatasets:\n"
+                   "  b.jsonl:\n    as: [jsonl, csv]\n    columns:\n"
+                   "      id: keep\n      e: { method: email }\n")
+    s.mount()
+    out = read(s, "b.jsonl")
+    assert out == body.replace(b'"a@', b'"a***@').replace(b'"b@', b'"b***@')
+    df = pd.read_json(s.path("b.jsonl"), lines=True)
+    assert list(df["id"]) == [1, 2] and list(df["e"]) == ["a***@x.example", "b***@x.example"]
+    assert read(s, "b.csv").startswith(b"e,id\r\n") or read(s, "b.csv").startswith(b"e,id\n")
+    if HAVE_DUCKDB:
+        got = duck(tmp_path, "SELECT id, e FROM read_json('%s', format='newline_delimited')"
+                   % s.path("b.jsonl"))
+        assert got == [[1, "a***@x.example"], [2, "b***@x.example"]]

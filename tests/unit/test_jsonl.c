@@ -766,8 +766,8 @@ static void test_view(void)
 		"\n"
 		"{ \"id\" : 2 , \"other\" : \"untouched \\u00e9\" }\n"
 		"{\"id\":3,\"user\":{\"email\":null,\"n\":1.5e3}}";
-	static const char want[] =
-		"\xef\xbb\xbf{\"id\": 1, \"user\": {\"em\\u0061il\": "
+	static const char want[] = /* no BOM: readers refuse it */
+		"{\"id\": 1, \"user\": {\"em\\u0061il\": "
 		"\"X\\\"Y\\n\", \"n\": 5}, \"tags\": [\"P\", \"Q\"]}\r\n"
 		"\n"
 		"{ \"id\" : 2 , \"other\" : \"untouched \\u00e9\" }\n"
@@ -783,7 +783,8 @@ static void test_view(void)
 		   false, &tp, &out, &err);
 	CHECK(rc == 0, "a JSON Lines view builds: %s", err.msg);
 	CHECK(out_is(&out, want),
-	      "masked in place: BOM, CRLF, blank line, white space, key "
+	      "masked in place: BOM dropped; CRLF, blank line, white space, "
+	      "key "
 	      "spelling and untouched records kept; null stays null; a "
 	      "number output stays a number; text output escaped: %.*s",
 	      (int)out.len, (char *)out.p);
@@ -807,7 +808,7 @@ static void test_view(void)
 	      err.msg);
 	tp.row_fn = true;
 	rc = build(src, sizeof(src) - 1, "", 1, false, &tp, &out, &err);
-	CHECK(rc == 0 && out_is(&out, "\xef\xbb\xbf{\"id\": 1, \"user\": "
+	CHECK(rc == 0 && out_is(&out, "{\"id\": 1, \"user\": "
 				      "{\"em\\u0061il\": \"a@x.org\", "
 				      "\"n\": 3}, \"tags\": [\"p\", "
 				      "\"q\"]}\r\n{\"id\":3,\"user\":"
