@@ -676,44 +676,38 @@ static double msk_laplace(const struct msk_keys *k, const struct msk_cell *c,
 	return (h < 0 ? scale : -scale) * log1p(-2 * fabs(h));
 }
 
-static int msk_noise_num(const struct msk_num *n, double z,
+/*
+ * ±v plus noise z, exactly (methods_dec.c): whole noise for an integer
+ * (an integer literal or column), else z at the places the text shows
+ * (at most MSK_DECIMALS_MAX), added to the value's digits, never through
+ * a double, so a number past a double's precision keeps its digits. A
+ * value or a sum past 36 digits is refused, and an integer that fits
+ * int64 stays within int64 (its column may be INT64).
+ */
+static int msk_noise_num(const struct msk_dec *v, double z,
 			 enum pipe_type in_type, struct spot_buf *out)
 {
-	size_t mark = out->len, i;
-	double x = n->d + z;
-	int64_t v;
-	int rc;
+	int places =
+		v->places < MSK_DECIMALS_MAX ? v->places : MSK_DECIMALS_MAX;
+	u128 vu, zu, ru, lim;
+	bool zn, neg;
 
-	if (n->is_int || in_type == PIPE_INT) {
-		/* Integers get whole noise; checked before any conversion. */
-		x = n->is_int ? round(z) : round(x);
-		if (!(fabs(x) < MSK_INT_NOISE_MAX))
+	if (v->lit_int || in_type == PIPE_INT) {
+		places = 0;
+		if (!(fabs(round(z)) < MSK_INT_NOISE_MAX))
 			return -EINVAL;
-		if (!n->is_int)
-			v = (int64_t)x;
-		else if (__builtin_add_overflow(n->i, (int64_t)x, &v))
-			return -EINVAL;
-		return spot_buf_printf(out, "%" PRId64, v);
+	} else {
+		z *= pow(10, places);
 	}
-	if (!isfinite(x))
+	if (msk_dec_units(v, places, &vu) || msk_dec_from_double(z, &zn, &zu) ||
+	    msk_dec_add(v->neg, vu, zn, zu, &neg, &ru))
 		return -EINVAL;
-	if (n->exp)
-		rc = spot_buf_printf(out, "%.17g", x);
-	else
-		rc = spot_buf_printf(out, "%.*f",
-				     n->decimals < MSK_DECIMALS_MAX
-					     ? n->decimals
-					     : MSK_DECIMALS_MAX,
-				     x);
-	if (rc || out->p[mark] != '-')
-		return rc;
-	/* "-0.00" is 0.00. */
-	for (i = mark + 1; i < out->len; i++)
-		if (out->p[i] != '0' && out->p[i] != '.')
-			return 0;
-	memmove(out->p + mark, out->p + mark + 1, out->len - mark);
-	out->len--;
-	return 0;
+	if (!places) {
+		lim = (u128)INT64_MAX + (v->neg ? 1 : 0);
+		if (vu <= lim && ru > (u128)INT64_MAX + (neg ? 1 : 0))
+			return -EINVAL;
+	}
+	return msk_dec_put(out, neg, ru, places);
 }
 
 static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
@@ -722,15 +716,19 @@ static int msk_noise(const struct msk_rule *r, const struct msk_keys *k,
 {
 	double scale = r->noise_sensitivity / r->noise_epsilon, z;
 	struct msk_date dt;
-	struct msk_num n;
+	struct msk_dec n;
 	unsigned m, d;
 	int64_t y;
+	int rc;
 
 	if (!cell || !isfinite(scale) || !(scale > 0))
 		return -EINVAL;
 	z = msk_laplace(k, cell, in, len, scale);
-	if (!msk_num_parse(in, len, &n))
+	rc = msk_dec_parse(in, len, &n);
+	if (!rc)
 		return msk_noise_num(&n, z, in_type, out);
+	if (rc == -ERANGE)
+		return -EINVAL; /* a number past 36 digits: refused */
 	if (msk_date_parse(in, len, false, &dt) ||
 	    !(fabs(z) < MSK_NOISE_DAYS_MAX))
 		return -EINVAL;
@@ -808,7 +806,7 @@ static int msk_apply_value(const struct msk_rule *r, const struct msk_keys *k,
 	case MSK_FPE:
 		return msk_fpe(r, k, in, len, false, out);
 	case MSK_SHIFT:
-		return msk_shift(r, k, cell, in, len, out);
+		return msk_shift(r, k, cell, in, len, in_type, out);
 	case MSK_TRUNCATE:
 		return msk_truncate(r, in, len, out);
 	case MSK_ROUND:
@@ -855,11 +853,14 @@ int msk_apply(const struct msk_rule *r, const struct msk_keys *k,
 			out->p[mark] = 0;
 		return rc;
 	}
-	/* Only keep, noise and round keep the input type; the rest make
-	 * text. */
-	*out_type = r->method == MSK_KEEP || r->method == MSK_NOISE ||
-				    r->method == MSK_ROUND
-			    ? in_type
-			    : PIPE_TEXT;
+	/* Only keep, noise, round and shift of a number keep the input
+	 * type; the rest make text. */
+	*out_type =
+		r->method == MSK_KEEP || r->method == MSK_NOISE ||
+				r->method == MSK_ROUND ||
+				(r->method == MSK_SHIFT &&
+				 (in_type == PIPE_INT || in_type == PIPE_REAL))
+			? in_type
+			: PIPE_TEXT;
 	return 0;
 }

@@ -41,6 +41,9 @@
 #define MSK_DATE_LEN 10	     /* YYYY-MM-DD */
 #define MSK_TIME_AT 11	     /* HH of YYYY-MM-DDTHH:MM */
 #define MSK_YEAR_MAX 9999
+#define MSK_UNIX_MIN 62135596800LL  /* -this: 0001-01-01T00:00:00Z */
+#define MSK_UNIX_MAX 253402300799LL /* 9999-12-31T23:59:59Z */
+#define MSK_SHIFT_PLACES 18	    /* decimals of a Unix time */
 
 /* ---- parameters ---- */
 
@@ -221,9 +224,43 @@ static int64_t msk_shift_offset(const struct msk_rule *r,
 					63));
 }
 
+/* Whether ±u (units of 10^-places) is a time of the years 1..9999. */
+static bool msk_shift_in_range(bool neg, u128 u, int places)
+{
+	u128 p = msk_dec_pow10(places);
+
+	return neg ? u <= (u128)MSK_UNIX_MIN * p : u <= (u128)MSK_UNIX_MAX * p;
+}
+
+/*
+ * A number under shift: a Unix time in seconds (an integer or with a
+ * fraction, no exponent), moved by the same days as a date of that cell
+ * or entity, exactly, the fraction's digits as written. Before and after,
+ * within the years 1..9999 (milliseconds read as seconds are past them).
+ */
+static int msk_shift_num(const struct msk_rule *r, const struct msk_keys *k,
+			 const struct msk_cell *cell, const uint8_t *in,
+			 size_t len, struct spot_buf *out)
+{
+	int64_t off = msk_shift_offset(r, k, cell, in, len) * 86400;
+	struct msk_dec v;
+	u128 u, du, res;
+	bool neg;
+
+	if (msk_dec_parse(in, len, &v) || v.exp ||
+	    v.places > MSK_SHIFT_PLACES || msk_dec_units(&v, v.places, &u) ||
+	    !msk_shift_in_range(v.neg, u, v.places))
+		return -EINVAL;
+	du = (u128)(off < 0 ? -off : off) * msk_dec_pow10(v.places);
+	if (msk_dec_add(v.neg, u, off < 0, du, &neg, &res) ||
+	    !msk_shift_in_range(neg, res, v.places))
+		return -EINVAL;
+	return msk_dec_put(out, neg, res, v.places);
+}
+
 int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
-	      struct spot_buf *out)
+	      enum pipe_type in_type, struct spot_buf *out)
 {
 	struct msk_date dt;
 	int64_t y;
@@ -231,6 +268,8 @@ int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	uint8_t *w;
 	int rc;
 
+	if (in_type == PIPE_INT || in_type == PIPE_REAL)
+		return msk_shift_num(r, k, cell, in, len, out);
 	if (msk_date_parse(in, len, true, &dt))
 		return -EINVAL;
 	spot_civil_from_days(
@@ -353,40 +392,94 @@ static bool msk_small_int(const uint8_t *p, size_t len, struct msk_num *n)
 	return true;
 }
 
-int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
-	      enum pipe_type in_type, struct spot_buf *out)
+/* A value clamped to bound x (a config number): as the column's type. */
+static int msk_round_bound(const struct msk_rule *r, double x, bool as_int,
+			   bool is_min, struct spot_buf *out)
 {
-	double s = r->round_step, x;
-	struct msk_num n;
-	int64_t v;
-
-	if (!msk_small_int(in, len, &n) && msk_num_parse(in, len, &n))
-		return -EINVAL;
-	if (n.is_int && s == floor(s)) {
-		if (msk_round_int(n.i, (int64_t)s, &v))
-			return -EINVAL;
-		if (r->round_has_min && (double)v < r->round_min)
-			v = (int64_t)ceil(r->round_min);
-		if (r->round_has_max && (double)v > r->round_max)
-			v = (int64_t)floor(r->round_max);
-		return msk_put_int(v, out);
-	}
-	x = round(n.d / s) * s;
-	if (r->round_has_min && x < r->round_min)
-		x = r->round_min;
-	if (r->round_has_max && x > r->round_max)
-		x = r->round_max;
-	if (!isfinite(x))
-		return -EINVAL;
-	/* An integer column stays integers (the type is kept). */
-	if (in_type == PIPE_INT || (n.is_int && !r->round_decimals)) {
+	if (as_int) {
+		x = is_min ? ceil(x) : floor(x);
 		if (!(fabs(x) < MSK_INT_EXACT))
 			return -EINVAL;
-		return msk_put_int((int64_t)llround(x), out);
+		return msk_put_int((int64_t)x, out);
 	}
 	if (fabs(x) < 0.5 * pow(10, -r->round_decimals))
 		x = 0; /* no "-0.00" */
 	return spot_buf_printf(out, "%.*f", r->round_decimals, x);
+}
+
+/*
+ * round, exactly: the value ±a * 10^e and the step b * 10^-d are
+ * decimals, k = round half away from zero of value / step, served as
+ * k * b with d places (an integer column: rounded to a whole number).
+ * A number of more than MSK_DEC_DIGITS significant digits, or whose
+ * multiple would have more, is refused; none goes through a double.
+ */
+int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,
+	      enum pipe_type in_type, struct spot_buf *out)
+{
+	double s = r->round_step, sd, rd;
+	int d = r->round_decimals, t;
+	struct msk_dec v;
+	struct msk_num n;
+	u128 num, den, k, q, b, rem;
+	bool as_int;
+	int64_t iv;
+
+	if (msk_small_int(in, len, &n) && s == floor(s)) {
+		/* The common cell: int64 arithmetic, refused past int64. */
+		if (msk_round_int(n.i, (int64_t)s, &iv))
+			return -EINVAL;
+		if (r->round_has_min && (double)iv < r->round_min)
+			iv = (int64_t)ceil(r->round_min);
+		if (r->round_has_max && (double)iv > r->round_max)
+			iv = (int64_t)floor(r->round_max);
+		return msk_put_int(iv, out);
+	}
+	if (d < 0 || d > MSK_ROUND_PLACES || msk_dec_parse(in, len, &v))
+		return -EINVAL;
+	/* The step's digits: below 10^30, exact from its d-place text. */
+	sd = round(s * pow(10, d));
+	if (!(sd >= 1) || sd >= 1e17)
+		return -EINVAL;
+	b = (u128)sd;
+	t = v.e + d;
+	if (!v.a) {
+		num = 0;
+		den = 1;
+	} else if (t >= 0) {
+		if (v.digits + t > MSK_DEC_DIGITS)
+			return -EINVAL; /* a multiple of more than 36 digits */
+		num = v.a * msk_dec_pow10(t);
+		den = b;
+	} else if (v.digits + 1 < msk_dec_ndigits(b) - t) {
+		num = 0; /* below a tenth of the step */
+		den = 1;
+	} else {
+		num = v.a;
+		den = b * msk_dec_pow10(-t); /* at most 10^37 */
+	}
+	k = num / den;
+	rem = num % den;
+	k += rem && rem >= den - rem;
+	q = k * b; /* units of 10^-d */
+	as_int = in_type == PIPE_INT || (v.lit_int && !d);
+	rd = (double)q / pow(10, d) * (v.neg ? -1 : 1);
+	if (r->round_has_min && rd < r->round_min)
+		return msk_round_bound(r, r->round_min, as_int, true, out);
+	if (r->round_has_max && rd > r->round_max)
+		return msk_round_bound(r, r->round_max, as_int, false, out);
+	if (as_int && d) {
+		u128 p = msk_dec_pow10(d);
+
+		rem = q % p;
+		q = q / p + (rem && rem >= p - rem);
+		d = 0;
+	}
+	/* An integer that fits int64 stays within it (an INT64 column). */
+	if (!d && !msk_dec_units(&v, 0, &num) &&
+	    num <= (u128)INT64_MAX + v.neg && q > (u128)INT64_MAX + v.neg)
+		return -EINVAL;
+	return msk_dec_put(out, v.neg, q, d);
 }
 
 /* ---- text ---- */

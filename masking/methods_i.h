@@ -89,6 +89,37 @@ struct msk_num {
  */
 int msk_num_parse(const uint8_t *p, size_t len, struct msk_num *n);
 
+/* Exact decimals (methods_dec.c): ±a * 10^e, a of at most 36 digits. */
+#define MSK_DEC_DIGITS 36
+typedef unsigned __int128 u128;
+
+struct msk_dec {
+	bool neg;
+	u128 a;	      /* significant digits, trailing zeros stripped */
+	int e;	      /* the value is a * 10^e */
+	int digits;   /* of a (0 for 0) */
+	int places;   /* decimal places the text shows ("34.50": 2) */
+	bool lit_int; /* no '.' and no exponent */
+	bool exp;     /* an exponent */
+};
+
+/*
+ * The number (p, len): [sign] digits [. digits] [e|E [sign] digits],
+ * blanks around allowed. 0, -EINVAL (not a number) or -ERANGE (more than
+ * MSK_DEC_DIGITS significant digits, or an exponent past 100000).
+ */
+int msk_dec_parse(const uint8_t *p, size_t len, struct msk_dec *d);
+u128 msk_dec_pow10(int n); /* n <= MSK_DEC_DIGITS + 1 */
+int msk_dec_ndigits(u128 a);
+/* d in units of 10^-places, half away from zero; -ERANGE past 36 digits. */
+int msk_dec_units(const struct msk_dec *d, int places, u128 *u);
+/* ±a with places decimals ("-0.00" is "0.00"). 0 or -ENOMEM. */
+int msk_dec_put(struct spot_buf *out, bool neg, u128 a, int places);
+/* ±a + ±b. -ERANGE past 36 digits. */
+int msk_dec_add(bool an, u128 a, bool bn, u128 b, bool *neg, u128 *out);
+/* round(x) as a sign and magnitude. -ERANGE past 1e36 or not finite. */
+int msk_dec_from_double(double x, bool *neg, u128 *out);
+
 struct msk_date {
 	int y, m, d;
 	char sep; /* '-' or '/' */
@@ -102,9 +133,10 @@ int msk_date_parse(const uint8_t *p, size_t len, bool time_ok,
 		   struct msk_date *dt);
 
 /* shift, truncate, round and scramble (methods_extra.c). */
+/* A typed number (PIPE_INT, PIPE_REAL) is a Unix time in seconds. */
 int msk_shift(const struct msk_rule *r, const struct msk_keys *k,
 	      const struct msk_cell *cell, const uint8_t *in, size_t len,
-	      struct spot_buf *out);
+	      enum pipe_type in_type, struct spot_buf *out);
 int msk_truncate(const struct msk_rule *r, const uint8_t *in, size_t len,
 		 struct spot_buf *out);
 int msk_round(const struct msk_rule *r, const uint8_t *in, size_t len,

@@ -135,6 +135,15 @@ struct vjl_plan {
 	bool *lua;    /* per column: a transform reads the row (Lua) */
 	bool *qabove; /* per column: a field above a k_anonymity quasi column */
 	bool *pin;    /* per column: a quasi column checked as served */
+	/*
+	 * A transform reads other fields of the record (shift's per:, a
+	 * Lua function): every field the record holds once is its raw cell
+	 * in b.in while the record is masked (ent: the copies, in
+	 * b.src_arena; ent_rec: the record (+1) that set them).
+	 */
+	bool ents;
+	struct pipe_cell *ent;
+	uint64_t *ent_rec;
 	struct pipe_batch b;  /* one row, every column */
 	struct pipe_cell rec; /* the record being masked, b.recs[0] */
 	struct jsonl_parser *parser;
@@ -364,6 +373,56 @@ static void vjl_unpin(struct vjl_plan *wp)
 }
 
 /*
+ * The raw cell of every field record rec holds once into b.in (and
+ * ent), NULL for one it holds more than once (inside arrays), so a
+ * transform reading another field (shift's per:) reads the record's
+ * raw value of it, whatever was masked before.
+ */
+static int vjl_ents_keep(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
+			 const struct jsonl_leaf *ls, size_t nl, uint64_t rec)
+{
+	for (size_t i = 0; i < nl; i++) {
+		int32_t col = jsonl_paths_tag(v->paths, ls[i].node);
+		struct pipe_cell *c;
+
+		if (col < 0)
+			continue; /* refused by the masking loop */
+		c = &wp->b.in[col];
+		if (wp->ent_rec[col] == rec + 1 || ls[i].kind == JSONL_EMPTY) {
+			memset(c, 0, sizeof(*c));
+			c->type = PIPE_NULL;
+		} else if (vjl_cell_keep(wp, s, &ls[i], col)) {
+			return -ENOMEM;
+		}
+		wp->ent_rec[col] = rec + 1;
+		wp->ent[col] = *c;
+	}
+	return 0;
+}
+
+/* Back to NULL cells after a record's vjl_ents_keep. */
+static void vjl_ents_drop(struct vjl *v, struct vjl_plan *wp,
+			  const struct jsonl_leaf *ls, size_t nl)
+{
+	for (size_t i = 0; i < nl; i++) {
+		int32_t col = jsonl_paths_tag(v->paths, ls[i].node);
+
+		if (col < 0)
+			continue;
+		memset(&wp->b.in[col], 0, sizeof(wp->b.in[col]));
+		wp->b.in[col].type = PIPE_NULL;
+		wp->ent_rec[col] = 0;
+	}
+	spot_arena_reset(&wp->b.src_arena);
+}
+
+static int vjl_rewrite_rec(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
+			   size_t n, size_t bom, int is_rec,
+			   const struct jsonl_leaf *ls, size_t nl, uint64_t rec,
+			   uint64_t line, struct spot_buf *out,
+			   struct spot_err *err);
+
+/*
  * Rewrite line (s, n), tokenized: is_rec and its leaves ls (nodes of
  * v->paths), as vjl_line.
  */
@@ -372,7 +431,23 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		uint64_t rec, uint64_t line, struct spot_buf *out,
 		struct spot_err *err)
 {
-	size_t pos = 0, start = out->len, hprev = 0, hend = 0;
+	int rc = vjl_rewrite_rec(v, wp, s, n, bom, is_rec, ls, nl, rec, line,
+				 out, err);
+
+	if (wp->ents && is_rec)
+		vjl_ents_drop(v, wp, ls, nl);
+	return rc;
+}
+
+static int vjl_rewrite_rec(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
+			   size_t n, size_t bom, int is_rec,
+			   const struct jsonl_leaf *ls, size_t nl, uint64_t rec,
+			   uint64_t line, struct spot_buf *out,
+			   struct spot_err *err)
+{
+	/* A BOM is not served: readers of JSON Lines (pandas, DuckDB)
+	 * refuse it, and it is no part of the record. */
+	size_t pos = bom, start = out->len, hprev = 0, hend = 0;
 	int rc = 0;
 
 	wp->rec.p = s + bom;
@@ -388,6 +463,10 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		if (!rc)
 			return 2; /* filtered out: nothing of it is served */
 		rc = 0;
+	}
+	if (is_rec && wp->ents && vjl_ents_keep(v, wp, s + bom, ls, nl, rec)) {
+		spot_err_set(err, "out of memory");
+		return -ENOMEM;
 	}
 	for (size_t i = 0; is_rec && i < nl; i++) {
 		const struct jsonl_leaf *l = &ls[i];
@@ -456,6 +535,8 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 			memset(o, 0, sizeof(*o));
 			memset(&wp->b.in[col], 0, sizeof(wp->b.in[col]));
 			wp->b.in[col].type = PIPE_NULL;
+			if (wp->ents && !rc)
+				wp->b.in[col] = wp->ent[col]; /* raw again */
 		}
 		if (rc) {
 			char name[128];
@@ -488,8 +569,8 @@ int vjl_rewrite(struct vjl *v, struct vjl_plan *wp, const uint8_t *s, size_t n,
 		return -ENOMEM;
 	}
 	if (is_rec && v->req->record) /* export review: as served */
-		v->req->record(v->req->record_arg, out->p + start + bom,
-			       out->len - start - bom);
+		v->req->record(v->req->record_arg, out->p + start,
+			       out->len - start);
 	return is_rec;
 }
 
@@ -568,6 +649,8 @@ void vjl_plan_free(struct vjl_plan *wp)
 	free(wp->lua);
 	free(wp->qabove);
 	free(wp->pin);
+	free(wp->ent);
+	free(wp->ent_rec);
 	pipe_batch_fini(&wp->b);
 	jsonl_parser_free(wp->parser);
 	spot_buf_fini(&wp->dec);
@@ -620,21 +703,37 @@ static int vjl_plan_new(struct vjl *v, const struct pipe_plan *plan,
 	wp->lua = calloc(nc ? nc : 1, sizeof(*wp->lua));
 	wp->qabove = calloc(nc ? nc : 1, sizeof(*wp->qabove));
 	wp->pin = calloc(nc ? nc : 1, sizeof(*wp->pin));
+	for (size_t i = 0; i < plan->nxf; i++)
+		wp->ents |= plan->xf[i].needs_row;
+	if (wp->ents) {
+		wp->ent = calloc(nc ? nc : 1, sizeof(*wp->ent));
+		wp->ent_rec = calloc(nc ? nc : 1, sizeof(*wp->ent_rec));
+	}
 	if (!wp->xoff || !wp->xs || !wp->occ_rec || !wp->occ || !wp->lua ||
 	    !wp->qabove || !wp->pin ||
+	    (wp->ents && (!wp->ent || !wp->ent_rec)) ||
 	    jsonl_parser_new(v->paths, false, &wp->parser))
 		goto fail;
+	/* By column, in plan order: a counting sort (65,536 columns). */
+	for (size_t i = 0; i < plan->nxf; i++)
+		if (plan->xf[i].col < nc)
+			wp->xoff[plan->xf[i].col + 1]++;
 	for (size_t c = 0; c < nc; c++) {
-		wp->xoff[c] = k;
-		for (size_t i = 0; i < plan->nxf; i++) {
-			if (plan->xf[i].col != c)
-				continue;
-			wp->xs[k++] = i;
-			wp->lua[c] |= plan->xf[i].needs_row;
-		}
+		wp->xoff[c + 1] += wp->xoff[c];
 		wp->b.in[c].type = PIPE_NULL;
 	}
-	wp->xoff[nc] = k;
+	for (size_t i = 0; i < plan->nxf; i++) {
+		size_t c = plan->xf[i].col;
+
+		if (c >= nc)
+			continue;
+		wp->xs[wp->xoff[c]++] = i; /* xoff[c]: c's end, after */
+		wp->lua[c] |= plan->xf[i].needs_row;
+	}
+	for (size_t c = nc; c > 0; c--)
+		wp->xoff[c] = wp->xoff[c - 1];
+	wp->xoff[0] = 0;
+	k = wp->xoff[nc];
 	rc = vjl_plan_hide(v, wp);
 	if (rc)
 		goto fail;

@@ -336,8 +336,8 @@ static int vjl_form_next_batch(void *state, struct pipe_batch *b,
 		if (what)
 			fm->rec++;
 		if (what == 1) {
-			rc = vjl_form_row(fm, b, fm->mline.p + bom,
-					  fm->mline.len - bom, err);
+			rc = vjl_form_row(fm, b, fm->mline.p, fm->mline.len,
+					  err); /* no BOM served */
 			if (rc)
 				return rc;
 			fm->kept++;

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,7 @@ struct chk_rec {
 	char *raw_role;		/* first role it was served raw to, or NULL */
 	struct chk_what *whats; /* per role, in the order built */
 	size_t nwhats;
+	size_t ngroup; /* chk_scan_report: records sharing its name */
 };
 
 static bool chk_raw(enum plan_disp d)
@@ -136,29 +138,87 @@ static void chk_note_what(struct chk_scan *c, struct chk_rec *r,
 	r->nwhats++;
 }
 
+/* FNV-1a of a record's key (view, idx, name). */
+static uint64_t chk_key_hash(const char *view, size_t idx, const char *col,
+			     size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = view; *p; p++)
+		h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+	h = (h ^ idx) * 0x100000001b3ull;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)col[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* The slot of key in c->tab: its record's, or the empty one to use. */
+static size_t chk_slot(const struct chk_scan *c, const char *view, size_t idx,
+		       const char *col, size_t len)
+{
+	size_t mask = c->captab - 1;
+
+	for (size_t i = chk_key_hash(view, idx, col, len) & mask;;
+	     i = (i + 1) & mask) {
+		const struct chk_rec *r;
+
+		if (!c->tab[i])
+			return i;
+		r = &c->recs[c->tab[i] - 1];
+		if (r->idx == idx && r->col_len == len &&
+		    !strcmp(r->view, view) && !memcmp(r->col, col, len))
+			return i;
+	}
+}
+
+/* Room for one more record, in recs and in the table (half full). */
+static int chk_grow(struct chk_scan *c)
+{
+	if (c->nrecs == c->caprecs) {
+		size_t cap = c->caprecs ? c->caprecs * 2 : 64;
+		struct chk_rec *nr = realloc(c->recs, cap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		c->recs = nr;
+		c->caprecs = cap;
+	}
+	if ((c->nrecs + 1) * 2 > c->captab) {
+		size_t cap = c->captab ? c->captab * 2 : 128;
+		size_t *t = calloc(cap, sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		free(c->tab);
+		c->tab = t;
+		c->captab = cap;
+		for (size_t i = 0; i < c->nrecs; i++) {
+			const struct chk_rec *r = &c->recs[i];
+
+			c->tab[chk_slot(c, r->view, r->idx, r->col,
+					r->col_len)] = i + 1;
+		}
+	}
+	return 0;
+}
+
 static void chk_column(void *arg, const char *view,
 		       const struct plan_scan_col *pc)
 {
 	struct chk_scan *c = arg;
 	struct chk_rec *r = NULL;
 	const char *col = pc->name;
-	size_t idx = pc->index, len = pc->len;
+	size_t idx = pc->index, len = pc->len, slot;
 	enum plan_disp disp = pc->disp;
 	unsigned kinds = pc->pii_kinds;
 
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->nrecs && !r; i++)
-		if (!strcmp(c->recs[i].view, view) && c->recs[i].idx == idx &&
-		    c->recs[i].col_len == len &&
-		    !memcmp(c->recs[i].col, col, len))
-			r = &c->recs[i];
+	if (chk_grow(c))
+		goto out;
+	slot = chk_slot(c, view, idx, col, len);
+	if (c->tab[slot])
+		r = &c->recs[c->tab[slot] - 1];
 	if (!r) {
-		struct chk_rec *nr =
-			realloc(c->recs, (c->nrecs + 1) * sizeof(*nr));
-
-		if (!nr)
-			goto out;
-		c->recs = nr;
 		r = &c->recs[c->nrecs];
 		memset(r, 0, sizeof(*r));
 		r->view = strdup(view);
@@ -172,7 +232,7 @@ static void chk_column(void *arg, const char *view,
 		r->col[len] = 0;
 		r->col_len = len;
 		r->idx = idx;
-		c->nrecs++;
+		c->tab[slot] = ++c->nrecs;
 	}
 	r->disps |= 1u << disp;
 	r->kinds |= kinds;
@@ -204,8 +264,10 @@ static void chk_scan_clear(struct chk_scan *c)
 		free(c->recs[i].whats);
 	}
 	free(c->recs);
+	free(c->tab);
 	c->recs = NULL;
-	c->nrecs = 0;
+	c->tab = NULL;
+	c->nrecs = c->caprecs = c->captab = 0;
 }
 
 void chk_scan_fini(struct chk_scan *c)
@@ -458,37 +520,51 @@ static int chk_rec_report(const struct cfg_dataset *d,
 	return w;
 }
 
+/* Records by view, then name, then column index. */
+static int chk_name_cmp(const void *pa, const void *pb)
+{
+	const struct chk_rec *a = *(const struct chk_rec *const *)pa;
+	const struct chk_rec *b = *(const struct chk_rec *const *)pb;
+	int d = strcmp(a->view, b->view);
+
+	if (!d && a->col_len != b->col_len)
+		d = a->col_len < b->col_len ? -1 : 1;
+	if (!d)
+		d = memcmp(a->col, b->col, a->col_len);
+	if (!d && a->idx != b->idx)
+		d = a->idx < b->idx ? -1 : 1;
+	return d;
+}
+
 static bool chk_same_name(const struct chk_rec *a, const struct chk_rec *b)
 {
-	return a->idx != b->idx && !strcmp(a->view, b->view) &&
-	       a->col_len == b->col_len && !memcmp(a->col, b->col, a->col_len);
+	return !strcmp(a->view, b->view) && a->col_len == b->col_len &&
+	       !memcmp(a->col, b->col, a->col_len);
 }
 
 /*
  * A name two columns of one view share: every rule of that name applies to
  * each (CSV, SQLite views; Parquet refuses the view). Said once per name,
- * unless every such column is redacted. The number printed.
+ * at the column of the lowest index (g: its group, n records sorted by
+ * index), unless every such column is redacted. The number printed.
  */
-static int chk_dup_report(const struct chk_scan *c, size_t i)
+static int chk_dup_report(struct chk_rec *const *g, size_t n)
 {
-	const struct chk_rec *r = &c->recs[i];
+	const struct chk_rec *r = g[0];
 	const unsigned ruled =
 		(1u << PLAN_KEPT) | (1u << PLAN_MASKED) | (1u << PLAN_LUA);
-	unsigned disps = r->disps;
-	size_t n = 1, second = 0;
+	unsigned disps = 0;
+	size_t cols = 0, second = 0;
 	char col[CHK_NAME_MAX + 32];
 
-	for (size_t j = 0; j < c->nrecs; j++) {
-		if (!chk_same_name(r, &c->recs[j]))
-			continue;
-		if (c->recs[j].idx < r->idx)
-			return 0; /* said at the first */
-		if (!second)
-			second = c->recs[j].idx + 1;
-		disps |= c->recs[j].disps;
-		n++;
+	for (size_t j = 0; j < n; j++) {
+		disps |= g[j]->disps;
+		if (j && g[j]->idx == g[j - 1]->idx)
+			continue; /* one column */
+		if (cols++ == 1)
+			second = g[j]->idx + 1;
 	}
-	if (n == 1 || disps == 1u << PLAN_REDACTED)
+	if (cols < 2 || disps == 1u << PLAN_REDACTED)
 		return 0;
 	if (chk_name_printable(r))
 		snprintf(col, sizeof(col), "column name '%s'", r->col);
@@ -496,7 +572,7 @@ static int chk_dup_report(const struct chk_scan *c, size_t i)
 		snprintf(col, sizeof(col),
 			 "the name of columns %zu, %zu (1-based)", r->idx + 1,
 			 second);
-	printf("  warning: %s: %s appears %zu times: %s\n", r->view, col, n,
+	printf("  warning: %s: %s appears %zu times: %s\n", r->view, col, cols,
 	       disps & ruled ? "the rule applies to each"
 			     : "each is served the same way");
 	return 1;
@@ -508,12 +584,31 @@ int chk_scan_report(struct chk_scan *c, struct sbx *s,
 	const struct pol_engine *eng = sbx_engine(s, d);
 	const struct view_format *f = view_format_get(sbx_format(s, d));
 	bool paths = f && f->field_paths;
+	struct chk_rec **by = calloc(c->nrecs ? c->nrecs : 1, sizeof(*by));
+	size_t *grp = calloc(c->nrecs ? c->nrecs : 1, sizeof(*grp));
 	int w = 0;
 
+	if (by && grp) {
+		/* grp[i]: 1 + where record i's group starts in by, when i is
+		 * the first column of a name; 0 for the others. */
+		for (size_t i = 0; i < c->nrecs; i++)
+			by[i] = &c->recs[i];
+		qsort(by, c->nrecs, sizeof(*by), chk_name_cmp);
+		for (size_t i = 0, j; i < c->nrecs; i = j) {
+			for (j = i + 1;
+			     j < c->nrecs && chk_same_name(by[i], by[j]); j++)
+				;
+			grp[by[i] - c->recs] = i + 1;
+			by[i]->ngroup = j - i; /* records of the group */
+		}
+	}
 	for (size_t i = 0; i < c->nrecs; i++) {
 		w += chk_rec_report(d, eng, &c->recs[i], paths);
-		w += chk_dup_report(c, i);
+		if (by && grp && grp[i])
+			w += chk_dup_report(by + grp[i] - 1, c->recs[i].ngroup);
 	}
+	free(by);
+	free(grp);
 	chk_scan_clear(c);
 	return w;
 }

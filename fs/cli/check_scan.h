@@ -26,7 +26,9 @@ struct chk_scan {
 	struct plan_scan ops; /* set as sbx->scan */
 	pthread_mutex_t lock; /* protects recs, nrecs */
 	struct chk_rec *recs;
-	size_t nrecs;
+	size_t nrecs, caprecs;
+	size_t *tab;	  /* recs by (view, idx, name): index + 1, 0 = empty */
+	size_t captab;	  /* a power of two, or 0 */
 	const char *role; /* role being built (for messages) */
 };
 

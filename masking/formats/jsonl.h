@@ -38,8 +38,8 @@
 
 #define JSONL_MAX_DEPTH 64		  /* containers open at once */
 #define JSONL_MAX_LINE ((size_t)64 << 20) /* bytes of one line, LF excluded */
-#define JSONL_MAX_PATHS 65536		  /* distinct path nodes of a file */
-#define JSONL_ROOT 0u			  /* the node of the record itself */
+#define JSONL_MAX_PATHS 65536 /* distinct paths of a file (root aside) */
+#define JSONL_ROOT 0u	      /* the node of the record itself */
 
 /* Why a line was refused. Texts by jsonl_err_text; never a value. */
 enum jsonl_err {

@@ -190,7 +190,8 @@ enum jsonl_err jsonl_paths_child(struct jsonl_paths *t, bool add,
 	}
 	if (!add)
 		return JSONL_E_STALE;
-	if (t->n >= JSONL_MAX_PATHS || len > JL_SEG_MAX - t->segs.len)
+	/* n counts the root: JSONL_MAX_PATHS paths besides it. */
+	if (t->n > JSONL_MAX_PATHS || len > JL_SEG_MAX - t->segs.len)
 		return JSONL_E_PATHS;
 	if (jl_grow(t) || spot_buf_reserve(&t->segs, len + 1))
 		return JSONL_E_NOMEM;

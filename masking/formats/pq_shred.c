@@ -173,18 +173,36 @@ static bool pq_js_lit(struct pq_js *s, const char *lit)
 	return true;
 }
 
+/* Whether (p, len) holds only the bytes of a JSON number. */
+static bool pq_sh_num_bytes(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || p[i] == '-' ||
+		      p[i] == '+' || p[i] == '.' || p[i] == 'e' || p[i] == 'E'))
+			return false;
+	return true;
+}
+
 /*
  * A number's text as the INT64 or DOUBLE of w, little-endian. -EDOM when
- * it is not one (an integer column: a decimal integer that fits).
+ * it is not one (an integer column: a decimal integer that fits). A
+ * DOUBLE is the nearest double under IEEE rounding, as strtod gives it:
+ * past the range a signed zero, a subnormal or a signed infinity (as
+ * json.loads and JSON.parse read the text), so a kept number never fails
+ * its column; a text of any length is read.
  */
 static int pq_sh_num(struct pq_chunk_wr *w, const uint8_t *p, size_t len)
 {
-	char t[PQ_SH_NUM_MAX + 1], *end;
+	char buf[PQ_SH_NUM_MAX + 1], *t = buf, *end;
 	uint8_t le[8];
 	uint64_t u;
+	int rc = 0;
 
-	if (!len || len > PQ_SH_NUM_MAX)
+	if (!len || p[0] == '+' || !pq_sh_num_bytes(p, len) ||
+	    (w->ptype == PQ_INT64 && len > PQ_SH_NUM_MAX))
 		return -EDOM;
+	if (len > PQ_SH_NUM_MAX && !(t = malloc(len + 1)))
+		return -ENOMEM;
 	memcpy(t, p, len);
 	t[len] = 0;
 	errno = 0;
@@ -192,15 +210,21 @@ static int pq_sh_num(struct pq_chunk_wr *w, const uint8_t *p, size_t len)
 		long long i = strtoll(t, &end, 10);
 
 		u = (uint64_t)i;
+		if (errno)
+			rc = -EDOM;
 	} else {
-		double d = strtod(t, &end);
+		double d = strtod(t, &end); /* ERANGE: rounded as above */
 
-		if (!isfinite(d))
-			return -EDOM;
 		memcpy(&u, &d, sizeof(u));
+		if (isnan(d))
+			rc = -EDOM;
 	}
-	if (errno || end != t + len || t[0] == ' ' || t[0] == '+')
-		return -EDOM;
+	if (end != t + len)
+		rc = -EDOM;
+	if (t != buf)
+		free(t);
+	if (rc)
+		return rc;
 	for (int i = 0; i < 8; i++)
 		le[i] = (uint8_t)(u >> (8 * i));
 	return pq_chunk_wr_put(w, le, 8);

@@ -583,7 +583,7 @@ static bool is_date(const uint8_t *p, size_t n)
 
 static void test_noise(void)
 {
-	struct msk_rule r, rd, rr;
+	struct msk_rule r, rd, rr, rs;
 	struct msk_cell c = cell0;
 	char *a;
 	size_t i, differ = 0, moved = 0, bad = 0;
@@ -627,6 +627,40 @@ static void test_noise(void)
 	CHECK(run_n(&r, keys, &c, "12", 2, PIPE_TEXT) == 0 && ot == PIPE_TEXT &&
 		      strchr((char *)ob.p, '.') == NULL,
 	      "noise on integer text stays integer text");
+	rule(&rs, MSK_NOISE, "epsilon", "1", "sensitivity", "1", NULL);
+	CHECK(run_n(&rs, keys, &c, "123456789012345678901234567890.5", 32,
+		    PIPE_REAL) == 0 &&
+		      ot == PIPE_REAL && ob.len == 32 &&
+		      !memcmp(ob.p, "1234567890123456789012345", 25) &&
+		      ob.p[30] == '.',
+	      "noise past a double's precision keeps every digit");
+	CHECK(run_n(&rs, keys, &c, "12345678901234567890", 20, PIPE_INT) == 0 &&
+		      ot == PIPE_INT && ob.len == 20 &&
+		      !memcmp(ob.p, "1234567890123456", 16) &&
+		      strchr((char *)ob.p, '.') == NULL,
+	      "noise on an integer past int64 is whole and exact");
+	for (i = 0, bad = 0, moved = 0, differ = 0; i < 100; i++) {
+		c.row = i;
+		if (run_n(&r, keys, &c, "9223372036854775000", 19, PIPE_INT)) {
+			differ++; /* refused: past int64 */
+			continue;
+		}
+		errno = 0;
+		(void)strtoll((char *)ob.p, NULL, 10);
+		bad += errno != 0;
+		moved++;
+	}
+	CHECK(!bad && moved > 10 && differ > 10,
+	      "noise on an int64 stays within int64 or is refused (%zu/%zu)",
+	      moved, differ);
+	c = cell0;
+	bad = moved = differ = 0;
+	CHECK(run_n(&rs, keys, &c, "1234567890123456789012345678901234567", 37,
+		    PIPE_INT) == -EINVAL &&
+		      run_n(&rs, keys, &c, "1e300", 5, PIPE_REAL) == -EINVAL &&
+		      run_n(&rs, keys, &c, "1e400", 5, PIPE_REAL) == -EINVAL,
+	      "noise refuses numbers past 36 digits");
+	msk_rule_fini(&rs);
 
 	/* Laplace(0, b): mean 0, mean absolute value b. */
 	rule(&rr, MSK_NOISE, "epsilon", "0.5", "sensitivity", "5", NULL);

@@ -6,6 +6,7 @@
  * bad options and hostile cells.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -133,6 +134,45 @@ static void test_shift(void)
 		      !strcmp(app(&r, &c, "2024-02-30"), "(error)") &&
 		      !strcmp(app(&r, &c, "2024-02-27junk"), "(error)"),
 	      "an unreadable date fails the read (never raw)");
+	{
+		/* A typed number is a Unix time: the entity's days, exact. */
+		int same = 0, typed = 0;
+
+		c.entity = (const uint8_t *)"P0007";
+		c.entity_len = 5;
+		for (c.row = 0; c.row < 20; c.row++) {
+			int64_t dd, t;
+
+			snprintf(a, sizeof(a), "%s", app(&r, &c, "2024-02-27"));
+			dd = days_of(a) - days_of("2024-02-27");
+			t = 1709020800 + dd * 86400; /* 2024-02-27 + dd */
+			if (run_t(&r, keys, &c, "1709020800", PIPE_INT) == 0 &&
+			    ot == PIPE_INT &&
+			    strtoll((char *)ob.p, NULL, 10) == t)
+				same++;
+			snprintf(b, sizeof(b), "%" PRId64 ".250",
+				 t - 86400 * 400);
+			typed += run_t(&r, keys, &c, "1674460800.250",
+				       PIPE_REAL) == 0 &&
+				 ot == PIPE_REAL && ob.len == strlen(b) &&
+				 !memcmp(ob.p, b, ob.len);
+		}
+		CHECK(same == 20 && typed == 20,
+		      "a number moves by the entity's days, fraction kept "
+		      "(%d, %d)",
+		      same, typed);
+		c.entity = NULL;
+		CHECK(run_t(&r, keys, &c, "-0.5", PIPE_REAL) == 0 &&
+			      strcmp((char *)ob.p, "-0.5") &&
+			      run_t(&r, keys, &c, "1.7e9", PIPE_REAL) ==
+				      -EINVAL &&
+			      run_t(&r, keys, &c, "1700000000000", PIPE_INT) ==
+				      -EINVAL &&
+			      run_t(&r, keys, &c, "-62135596801", PIPE_INT) ==
+				      -EINVAL &&
+			      !strcmp(app(&r, &c, "1700000000"), "(error)"),
+		      "exponents, times past 9999 and numbers as text fail");
+	}
 	CHECK(rule(&bad, MSK_SHIFT, NULL) == -EINVAL &&
 		      rule(&bad, MSK_SHIFT, "max", "0d", NULL) == -EINVAL &&
 		      rule(&bad, MSK_SHIFT, "max", "30h", NULL) == -EINVAL &&
@@ -178,8 +218,12 @@ static void test_truncate(void)
 
 static void test_round(void)
 {
-	struct msk_rule one, five, cents, clamp, bad;
+	struct msk_rule one, five, cents, clamp, bad, ten, tenth, hund;
 
+	CHECK(!rule(&ten, MSK_ROUND, "step", "10", NULL) &&
+		      !rule(&tenth, MSK_ROUND, "step", "0.1", NULL) &&
+		      !rule(&hund, MSK_ROUND, "step", "0.01", NULL),
+	      "more round rules");
 	CHECK(!rule(&one, MSK_ROUND, NULL) &&
 		      !rule(&five, MSK_ROUND, "step", "5", NULL) &&
 		      !rule(&cents, MSK_ROUND, "step", "0.05", NULL) &&
@@ -202,11 +246,38 @@ static void test_round(void)
 	CHECK(run_t(&cents, keys, NULL, "7", PIPE_INT) == 0 && ot == PIPE_INT &&
 		      ob.len == 1 && ob.p[0] == '7',
 	      "an integer column stays integers");
-	CHECK(run_t(&clamp, keys, NULL, "9223372036854775807", PIPE_INT) ==
+	CHECK(run_t(&ten, keys, NULL, "9223372036854775807", PIPE_INT) ==
 			      -EINVAL &&
+		      run_t(&ten, keys, NULL, "-9223372036854775808",
+			    PIPE_INT) == -EINVAL &&
 		      !strcmp(app(&five, NULL, "abc"), "(error)") &&
 		      !strcmp(app(&five, NULL, "1e400"), "(error)"),
-	      "overflow and non-numbers fail the read");
+	      "int64 overflow and non-numbers fail the read");
+	CHECK(eq(&clamp, "9223372036854775807", "90"),
+	      "a value past int64 after rounding is still top-coded");
+	CHECK(eq(&one, "123456789012345678901234567890.5",
+		 "123456789012345678901234567891") &&
+		      eq(&ten, "12345678901234567890",
+			 "12345678901234567890") &&
+		      eq(&ten, "-12345678901234567895",
+			 "-12345678901234567900") &&
+		      eq(&one, "9007199254740993.5", "9007199254740994") &&
+		      eq(&one, "2.5e3", "2500") && eq(&ten, "1E+2", "100"),
+	      "numbers past a double's precision round exactly");
+	CHECK(eq(&tenth, "0.15", "0.2") && eq(&tenth, "0.35", "0.4") &&
+		      eq(&tenth, "-0.35", "-0.4") &&
+		      eq(&cents, "1.025", "1.05") &&
+		      eq(&hund, "1.005", "1.01") &&
+		      eq(&tenth, "0.000000000000000000000000000000000000000049",
+			 "0.0") &&
+		      eq(&tenth, "1e-300", "0.0"),
+	      "ties a double misses are rounded half away from zero");
+	CHECK(!strcmp(app(&one, NULL,
+			  "1234567890123456789012345678901234567.5"),
+		      "(error)") &&
+		      !strcmp(app(&one, NULL, "1e300"), "(error)") &&
+		      !strcmp(app(&tenth, NULL, "1e35"), "(error)"),
+	      "a number or multiple past 36 digits is refused, not rounded");
 	CHECK(rule(&bad, MSK_ROUND, "step", "0", NULL) == -EINVAL &&
 		      rule(&bad, MSK_ROUND, "min", "9", "max", "1", NULL) ==
 			      -EINVAL &&
@@ -217,6 +288,9 @@ static void test_round(void)
 	msk_rule_fini(&five);
 	msk_rule_fini(&cents);
 	msk_rule_fini(&clamp);
+	msk_rule_fini(&ten);
+	msk_rule_fini(&tenth);
+	msk_rule_fini(&hund);
 }
 
 static bool same_classes(const char *a, const uint8_t *b, size_t n)
