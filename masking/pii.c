@@ -207,8 +207,14 @@ static size_t pii_local(const struct pii_scan *s, size_t i)
 	const uint8_t *p = s->p;
 	size_t len = s->len, k = i, m;
 
-	if (p[i] == '"')
-		return (k = pii_quoted(p, len, i)) ? k + 1 : i;
+	if (p[i] == '"') {
+		/* not after a backslash: an escaped quote opens nothing, so
+		 * each byte is read by one quoted string at most */
+		if (i && p[i - 1] == '\\')
+			return i;
+		k = pii_quoted(p, len, i);
+		return k ? k + 1 : i;
+	}
 	while (k < len) {
 		if (p[k] == '{' && (s->gate & PII_G_OBF) &&
 		    pii_token(p, len, k, "at"))

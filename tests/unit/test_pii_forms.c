@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "methods.h"
@@ -226,6 +227,7 @@ static void test_hostile(void)
 {
 	size_t n = 1 << 20, i;
 	char *big = malloc(n);
+	clock_t t0;
 	bool ok = big != NULL;
 
 	/* escapes, Latin-1 bytes, look-alikes: fold everything, no crash,
@@ -243,6 +245,16 @@ static void test_hostile(void)
 	CHECK(big && msk_pii_redact((const uint8_t *)big, n, MSK_PII_ALL,
 				    &ob) == 0,
 	      "1 MiB of local-part characters and '@': linear, no crash");
+	/* escaped quotes open no quoted local part: not 1024 bytes read per
+	 * quote (that took seconds) */
+	for (i = 0; big && i < n; i++)
+		big[i] = i % 1000 == 0 ? '@' : "\\\""[i % 2];
+	t0 = clock();
+	CHECK(big &&
+		      msk_pii_redact((const uint8_t *)big, n, MSK_PII_ALL,
+				     &ob) == 0 &&
+		      (double)(clock() - t0) / CLOCKS_PER_SEC < 2.0,
+	      "1 MiB of escaped quotes: linear");
 	free(big);
 }
 
