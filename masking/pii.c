@@ -12,11 +12,18 @@
  * e-mail, URL, IBAN, IPv6, card, SSN, IPv4, phone. Inside a word it skips
  * to the word's end, and a first pass over the cell rules out the
  * detectors whose characters it lacks ('@', ':', digits...), so most text
- * costs a table lookup per byte. Every detector looks at a bounded window:
- * a scan is linear in the text. Bytes that are not ASCII separate words,
- * except inside an e-mail address, where valid UTF-8 letters belong to it.
- * The detectors err on the side of redacting: a 10..15 digit number
+ * costs a table lookup per byte. Every detector looks at a bounded window
+ * (a run of e-mail local-part characters is read once, from its start): a
+ * scan is linear in the text. Characters that are not ASCII separate
+ * words, except inside an e-mail address, where UTF-8 letters belong to
+ * it. The detectors err on the side of redacting: a 10..15 digit number
  * written like a phone number is redacted as one.
+ *
+ * Text that is not plain ASCII, or holds '%' or '\', is read through a
+ * folded copy (pii_fold.c: escapes decoded, look-alikes as ASCII, Latin-1
+ * bytes as letters); each match replaces the whole source characters it
+ * came from. A value with control bytes is not text pii can read (a BLOB of
+ * UTF-16 text, an image): it is replaced whole, by "[BINARY]".
  *
  * Each match becomes a tag ("[EMAIL]") or, with keys, a keyed pseudonym of
  * its normalised value ("[EMAIL:3f9a1c0d2b7e4a55]", msk_hash_hex), so the
