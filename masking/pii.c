@@ -331,7 +331,11 @@ static unsigned pii_match(const struct pii_scan *s, size_t i, size_t *end)
 	    (g & (PII_G_AT | PII_G_COLON)) == (PII_G_AT | PII_G_COLON) &&
 	    (*end = pii_url(s, i)))
 		return MSK_PII_URL;
+	/* an IBAN: two letters, two digits (checked here: most words that
+	 * start with a letter stop at the third byte) */
 	if ((kinds & MSK_PII_IBAN) && (cl & PII_C_ALPHA) && (g & PII_G_DIGIT) &&
+	    len - i > 3 &&
+	    (pii_cls[p[i + 2]] & pii_cls[p[i + 3]] & PII_C_DIGIT) &&
 	    (*end = pii_iban(p, len, i)))
 		return MSK_PII_IBAN;
 	/*

@@ -213,16 +213,42 @@ static size_t pii_emit(uint32_t cp, uint8_t *o)
 	return pii_put_u8(cp, o);
 }
 
+/*
+ * Whether folding changes (src, len) from byte i on: an escape, a byte that
+ * is not UTF-8 or a character that reads as another. Most text outside
+ * ASCII (accented letters, other scripts) does not: it is read in place.
+ */
+static bool pii_fold_changes(const uint8_t *src, size_t len, size_t i)
+{
+	uint32_t cp;
+	size_t n;
+
+	while (i < len) {
+		uint8_t c = src[i];
+
+		if (c < 0x80 && c != '%' && c != '\\') {
+			i++;
+			continue;
+		}
+		n = pii_next(src, len, i, &cp);
+		if (c < 0x80 ? n > 1 : n == 1 || pii_ascii(cp) != PII_NO_CP)
+			return true; /* an escape, Latin-1, a look-alike */
+		i += n;
+	}
+	return false;
+}
+
 int pii_fold(const uint8_t *src, size_t len, struct pii_text *t)
 {
 	uint8_t *buf;
 	size_t *map, i = 0, o = 0;
-	bool same = true;
 
 	t->p = src;
 	t->len = len;
 	t->buf = NULL;
 	t->map = NULL;
+	if (!pii_fold_changes(src, len, 0))
+		return 0;
 	if (len > (SIZE_MAX - 1) / (PII_FOLD_GROW * sizeof(size_t)))
 		return -ENOMEM;
 	buf = malloc(PII_FOLD_GROW * len + 1);
@@ -234,25 +260,23 @@ int pii_fold(const uint8_t *src, size_t len, struct pii_text *t)
 	}
 	while (i < len) {
 		uint32_t cp;
-		size_t n = pii_next(src, len, i, &cp), w;
+		size_t n, w;
 
+		if (src[i] < 0x80 && src[i] != '%' && src[i] != '\\') {
+			map[o] = i;
+			buf[o++] = src[i++];
+			continue;
+		}
 		/* Each source byte folds to at most two bytes: a Latin-1 byte
 		 * to two, %XX to at most two, \uXXXX to at most three. */
+		n = pii_next(src, len, i, &cp);
 		w = pii_emit(cp, buf + o);
-		if (w != n || memcmp(buf + o, src + i, n))
-			same = false;
 		for (size_t j = 0; j < w; j++)
 			map[o + j] = i;
 		o += w;
 		i += n;
 	}
 	map[o] = len;
-	if (same) {
-		sodium_memzero(buf, o);
-		free(buf);
-		free(map);
-		return 0;
-	}
 	t->p = buf;
 	t->len = o;
 	t->buf = buf;

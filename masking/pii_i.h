@@ -98,8 +98,9 @@ size_t pii_ip_canon(const uint8_t *p, size_t n, char *buf, size_t cap);
  *   - any other character: itself, as UTF-8.
  * map[j] is the source offset of the character folded byte j comes from
  * (map[len] = the source's length), so a match in the folded text covers
- * whole source characters and escapes. When folding changes nothing, p is
- * the source itself and buf, map are NULL: ASCII text costs no copy.
+ * whole source characters and escapes. When folding changes nothing (ASCII
+ * without escapes, accented letters, other scripts), p is the source itself
+ * and buf, map are NULL: no copy.
  */
 struct pii_text {
 	const uint8_t *p; /* what the detectors read */

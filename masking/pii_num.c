@@ -352,10 +352,37 @@ static bool pii_lower_ch(uint8_t c)
 }
 
 /*
+ * Whether (a, b), in lower case, is the country code of an IBAN: those of
+ * the SWIFT IBAN registry and the IBAN-like numbers of other countries
+ * (ad ae al ao at az ba be bf bg bh bi bj br by cf cg ch ci cm cr cv cy cz
+ * de dj dk do dz ee eg es fi fk fo fr ga gb ge gi gl gq gr gt gw hn hr hu
+ * ie il iq ir is it jo km kw kz lb lc li lt lu lv ly ma mc md me mg mk ml
+ * mn mr mt mu mz ne ni nl no om pk pl ps pt qa ro rs ru sa sc sd se si sk
+ * sm sn so st sv td tg tl tn tr ua va vg xk ye).
+ * Asked only of IBANs in lower case, where a word like "ab12" is common:
+ * bit b - 'a' of row a - 'a'.
+ */
+static bool pii_iban_country(uint8_t a, uint8_t b)
+{
+	static const uint32_t rows[26] = {
+		0x2084818, 0x10203f1, 0x32211e0, 0x2004610, 0x0040050,
+		0x0024500, 0x04b0913, 0x0122000, 0x00f0810, 0x0004000,
+		0x2401000, 0x1380106, 0x21a2c5d, 0x0004910, 0x0001000,
+		0x00c0c00, 0x0000001, 0x0144000, 0x028751d, 0x0022848,
+		0x0000001, 0x0000041, 0x0000000, 0x0000400, 0x0000010,
+		0x0000000
+	};
+
+	return a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z' &&
+	       (rows[a - 'a'] >> (b - 'a') & 1);
+}
+
+/*
  * Two letters of one case, two digits, then letters and digits, optionally
  * in groups separated by single spaces or dashes; 15..34 characters in
- * all. Read in capitals (IBANs are written in lower case too). The longest
- * candidate that ends a word and passes mod-97 wins.
+ * all. Read in capitals (IBANs are written in lower case too: then the
+ * country code must be one). The longest candidate that ends a word and
+ * passes mod-97 wins.
  */
 size_t pii_iban(const uint8_t *p, size_t len, size_t i)
 {
@@ -365,7 +392,8 @@ size_t pii_iban(const uint8_t *p, size_t len, size_t i)
 
 	if (len - i < PII_IBAN_MIN || !pii_alpha(p[i]) ||
 	    pii_upper(p[i]) != pii_upper(p[i + 1]) || !pii_alpha(p[i + 1]) ||
-	    !pii_digit(p[i + 2]) || !pii_digit(p[i + 3]))
+	    !pii_digit(p[i + 2]) || !pii_digit(p[i + 3]) ||
+	    (pii_lower_ch(p[i]) && !pii_iban_country(p[i], p[i + 1])))
 		return 0;
 	while (k < len && n < PII_IBAN_MAX) {
 		if (pii_alnum(p[k])) {
