@@ -17,7 +17,8 @@
 #include "methods_i.h"
 
 #define PII_NO_CP UINT32_MAX
-#define PII_FOLD_GROW 2 /* folded bytes per source byte, at most */
+#define PII_FOLD_GROW 2	   /* folded bytes per source byte, at most */
+#define PII_ND_FIRST 0x660 /* no decimal digit outside ASCII before it */
 
 static int pii_hex(uint8_t c)
 {
@@ -171,7 +172,7 @@ static uint32_t pii_ascii(uint32_t cp)
 	default:
 		break;
 	}
-	d = msk_nd_digit(cp);
+	d = cp >= PII_ND_FIRST ? msk_nd_digit(cp) : 0;
 	return d ? d : PII_NO_CP;
 }
 

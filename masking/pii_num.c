@@ -378,6 +378,24 @@ static bool pii_iban_country(uint8_t a, uint8_t b)
 }
 
 /*
+ * Whether a lower-case IBAN may start at i: a country code, and a first
+ * group of four ("de89 3704 ...") or fifteen characters and more in a row
+ * ("de89370400440532013000"); words like "ab12c" are common in text.
+ */
+static bool pii_iban_lower(const uint8_t *p, size_t len, size_t i)
+{
+	size_t k = i + 4;
+
+	if (!pii_iban_country(p[i], p[i + 1]))
+		return false;
+	if (k < len && (p[k] == ' ' || p[k] == '-'))
+		return true;
+	while (k < len && k - i < PII_IBAN_MIN && pii_alnum(p[k]))
+		k++;
+	return k - i >= PII_IBAN_MIN;
+}
+
+/*
  * Two letters of one case, two digits, then letters and digits, optionally
  * in groups separated by single spaces or dashes; 15..34 characters in
  * all. Read in capitals (IBANs are written in lower case too: then the
@@ -393,7 +411,7 @@ size_t pii_iban(const uint8_t *p, size_t len, size_t i)
 	if (len - i < PII_IBAN_MIN || !pii_alpha(p[i]) ||
 	    pii_upper(p[i]) != pii_upper(p[i + 1]) || !pii_alpha(p[i + 1]) ||
 	    !pii_digit(p[i + 2]) || !pii_digit(p[i + 3]) ||
-	    (pii_lower_ch(p[i]) && !pii_iban_country(p[i], p[i + 1])))
+	    (pii_lower_ch(p[i]) && !pii_iban_lower(p, len, i)))
 		return 0;
 	while (k < len && n < PII_IBAN_MAX) {
 		if (pii_alnum(p[k])) {
