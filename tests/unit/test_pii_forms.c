@@ -185,8 +185,13 @@ static void test_ascii_forms(void)
 	CHECK(same("iban de89370400440532013001 now",
 		   "iban de89370400440532013001 now") &&
 		      same("order 000123456789012", "order 000123456789012") &&
+		      same("iban de893 7040 0440 5320 1300 0 now",
+			   "iban de893 7040 0440 5320 1300 0 now") &&
+		      same("iban zz89370400440532013000 now",
+			   "iban zz89370400440532013000 now") &&
 		      same("v 4111.1111.1111.1112", "v 4111.1111.1111.1112"),
-	      "near misses stay (bad check digits, zero-padded numbers)");
+	      "near misses stay (bad check digits, zero-padded numbers, a "
+	      "lower-case first group of five, no country zz)");
 }
 
 static void test_unreadable(void)
