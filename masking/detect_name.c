@@ -37,6 +37,23 @@ static const char *det_fold_c3(uint8_t c1)
 	return c1 >= 0x80 && c1 <= 0xbf ? map[c1 - 0x80] : NULL;
 }
 
+/*
+ * The ASCII letter or digit a fullwidth one (U+FF10..U+FF19, U+FF21..U+FF3A,
+ * U+FF41..U+FF5A: "ｅｍａｉｌ") at p (3 bytes, 0xEF first) reads as, or 0.
+ */
+static char det_fullwidth(const uint8_t *p)
+{
+	unsigned cp;
+
+	if ((p[1] != 0xbc && p[1] != 0xbd) || (p[2] & 0xc0) != 0x80)
+		return 0;
+	cp = 0xf000u | (p[1] & 0x3fu) << 6 | (p[2] & 0x3fu);
+	if ((cp >= 0xff10 && cp <= 0xff19) || (cp >= 0xff21 && cp <= 0xff3a) ||
+	    (cp >= 0xff41 && cp <= 0xff5a))
+		return (char)(cp - 0xff01 + 0x21);
+	return 0;
+}
+
 static void det_word_end(struct det_words *w, size_t *len)
 {
 	if (!*len || w->n == DET_WORDS)
@@ -48,9 +65,9 @@ static void det_word_end(struct det_words *w, size_t *len)
 
 /*
  * Split a name into lower-case ASCII words: separators (anything not a
- * letter or digit) and camelCase end words. With fold, Latin-1 letters
- * written in UTF-8 fold to ASCII; without, they separate words (as
- * `spotfs check` reads names).
+ * letter or digit) and camelCase end words. Fullwidth letters and digits
+ * read as ASCII ones. With fold, Latin-1 letters written in UTF-8 fold to
+ * ASCII; without, they separate words (as `spotfs check` reads names).
  */
 static void det_split(const char *name, size_t len, bool fold,
 		      struct det_words *w)
@@ -67,6 +84,9 @@ static void det_split(const char *name, size_t len, bool fold,
 		if (fold && c == 0xc3 && i + 1 < len &&
 		    (f = det_fold_c3((uint8_t)name[i + 1])))
 			i++;
+		else if (c == 0xef && len - i > 2 &&
+			 (one[0] = det_fullwidth((const uint8_t *)name + i)))
+			f = one, i += 2;
 		else if (c < 0x80 && (det_lower((char)c) ||
 				      det_upper((char)c) || det_digit(c)))
 			f = one, one[0] = (char)c;

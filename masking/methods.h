@@ -263,11 +263,17 @@ void msk_dp_seed(const struct msk_keys *k, const char *label, uint8_t seed[32]);
 int msk_hash_hex(const struct msk_keys *k, const uint8_t *p, size_t len,
 		 unsigned hex_len, struct spot_buf *out);
 
-/* PII detectors: a bitmask of enum msk_pii_kind found in (p, len). */
+/*
+ * PII detectors: a bitmask of enum msk_pii_kind found in (p, len), read
+ * through its folded copy (escapes decoded, look-alike characters as
+ * ASCII; pii_i.h). MSK_PII_ALL when the copy cannot be made (fail closed).
+ */
 unsigned msk_pii_detect(const uint8_t *p, size_t len);
 /*
  * Copy (p, len) to out with every PII match of the given kinds replaced by a
- * tag: "[EMAIL]", "[PHONE]", "[CARD]", "[SSN]", "[IBAN]", "[IP]", "[URL]".
+ * tag: "[EMAIL]", "[PHONE]", "[CARD]", "[SSN]", "[IBAN]", "[IP]", "[URL]";
+ * each replaces the whole source characters and escapes of its match. A
+ * value with control bytes (not text: UTF-16, binary) becomes "[BINARY]".
  * 0 or -ENOMEM.
  */
 int msk_pii_redact(const uint8_t *p, size_t len, unsigned kinds,

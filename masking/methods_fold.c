@@ -43,8 +43,7 @@ static const uint32_t msk_nd_zero[] = {
 
 #define MSK_ND_RUNS (sizeof(msk_nd_zero) / sizeof(msk_nd_zero[0]))
 
-/* The ASCII digit of Nd character cp, or 0. */
-static uint8_t msk_nd_digit(uint32_t cp)
+uint8_t msk_nd_digit(uint32_t cp)
 {
 	size_t lo = 0, hi = MSK_ND_RUNS;
 

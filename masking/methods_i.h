@@ -62,6 +62,9 @@ size_t u8_len(const uint8_t *p, size_t len, size_t i);
  * (at most len): all ASCII.
  */
 size_t msk_fold(const uint8_t *in, size_t len, uint8_t mask, uint8_t *out);
+/* The ASCII digit of the Nd (decimal digit) character cp, or 0 (also
+ * what the PII detectors read, pii_fold.c). */
+uint8_t msk_nd_digit(uint32_t cp);
 
 /*
  * The 16-byte key number idx of group (g, glen) for method m: two SipHash

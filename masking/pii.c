@@ -12,11 +12,18 @@
  * e-mail, URL, IBAN, IPv6, card, SSN, IPv4, phone. Inside a word it skips
  * to the word's end, and a first pass over the cell rules out the
  * detectors whose characters it lacks ('@', ':', digits...), so most text
- * costs a table lookup per byte. Every detector looks at a bounded window:
- * a scan is linear in the text. Bytes that are not ASCII separate words,
- * except inside an e-mail address, where valid UTF-8 letters belong to it.
- * The detectors err on the side of redacting: a 10..15 digit number
+ * costs a table lookup per byte. Every detector looks at a bounded window
+ * (a run of e-mail local-part characters is read once, from its start): a
+ * scan is linear in the text. Characters that are not ASCII separate
+ * words, except inside an e-mail address, where UTF-8 letters belong to
+ * it. The detectors err on the side of redacting: a 10..15 digit number
  * written like a phone number is redacted as one.
+ *
+ * Text that is not plain ASCII, or holds '%' or '\', is read through a
+ * folded copy (pii_fold.c: escapes decoded, look-alikes as ASCII, Latin-1
+ * bytes as letters); each match replaces the whole source characters it
+ * came from. A value with control bytes is not text pii can read (a BLOB of
+ * UTF-16 text, an image): it is replaced whole, by "[BINARY]".
  *
  * Each match becomes a tag ("[EMAIL]") or, with keys, a keyed pseudonym of
  * its normalised value ("[EMAIL:3f9a1c0d2b7e4a55]", msk_hash_hex), so the
@@ -32,15 +39,17 @@
 
 #include "pii_i.h"
 
-/* RFC 5321 limits the local part to 64 bytes; a longer run before an '@'
- * is redacted too, up to this many bytes */
-#define PII_LOCAL_SCAN 1024
+/* RFC 5321 limits the local part to 64 bytes; a longer run of local-part
+ * characters before an '@' is redacted too, however long. A quoted local
+ * part is read up to this many bytes. */
+#define PII_QUOTED_MAX 1024
 #define PII_DOMAIN_MAX 253
 #define PII_SCHEME_MAX 32
 #define PII_USERINFO_MAX 256
 #define PII_URL_MAX 2048 /* a longer URL is cut: the rest scanned as text */
 #define PII_NORM_MAX 1024
-#define PII_TOKEN_MAX 8 /* " [dot] " */
+#define PII_TOKEN_MAX 8		  /* " [dot] " */
+#define PII_UNREADABLE "[BINARY]" /* a value that is not text */
 
 /* What a cell holds, from one pass: which detectors can match at all. */
 enum pii_gate {
@@ -50,6 +59,8 @@ enum pii_gate {
 	PII_G_DIGIT = 1u << 3,
 	PII_G_UPPER = 1u << 4,
 	PII_G_PLUS = 1u << 5, /* '+' '(' : a phone may start there */
+	PII_G_FOLD = 1u << 6, /* non-ASCII, '%', '\\': read a folded copy */
+	PII_G_CTRL = 1u << 7, /* control bytes: not text (pii_unreadable) */
 };
 
 static const uint8_t pii_gates[256] = {
@@ -62,6 +73,12 @@ static const uint8_t pii_gates[256] = {
 	['+'] = PII_G_PLUS,
 	['0' ... '9'] = PII_G_DIGIT,
 	['A' ... 'Z'] = PII_G_UPPER,
+	['%'] = PII_G_FOLD,
+	['\\'] = PII_G_FOLD,
+	[0x80 ... 0xff] = PII_G_FOLD,
+	[0x00 ... 0x08] = PII_G_CTRL, /* tab, line ends and escape are text */
+	[0x0e ... 0x1a] = PII_G_CTRL,
+	[0x1c ... 0x1f] = PII_G_CTRL,
 };
 
 struct pii_scan {
@@ -174,13 +191,41 @@ static size_t pii_domain(const uint8_t *p, size_t len, size_t i, bool obf)
 	return end;
 }
 
-static size_t pii_email(const struct pii_scan *s, size_t i)
+/* A quoted local part at i ("john doe"): where its closing quote is, or 0. */
+static size_t pii_quoted(const uint8_t *p, size_t len, size_t i)
+{
+	size_t k = i + 1;
+
+	while (k < len && k - i <= PII_QUOTED_MAX && p[k] != '"') {
+		if (p[k] < ' ' && p[k] != '\t')
+			return 0;
+		k += p[k] == '\\' && k + 1 < len ? 2 : 1;
+	}
+	return k < len && p[k] == '"' && k > i + 1 ? k : 0;
+}
+
+/*
+ * The local part at i: RFC 5322 atext (the scanner tries each run of it
+ * from its first byte only, so a scan of a run is linear), UTF-8 letters
+ * (RFC 6531), or a quoted string. Where it ends, or i.
+ */
+static size_t pii_local(const struct pii_scan *s, size_t i)
 {
 	const uint8_t *p = s->p;
-	size_t len = s->len, k = i, at, m, end;
-	bool obf = s->gate & PII_G_OBF; /* "(at)", "(dot)" may occur */
+	size_t len = s->len, k = i, m;
 
-	while (k < len && k - i <= PII_LOCAL_SCAN) {
+	if (p[i] == '"') {
+		/* not after a backslash: an escaped quote opens nothing, so
+		 * each byte is read by one quoted string at most */
+		if (i && p[i - 1] == '\\')
+			return i;
+		k = pii_quoted(p, len, i);
+		return k ? k + 1 : i;
+	}
+	while (k < len) {
+		if (p[k] == '{' && (s->gate & PII_G_OBF) &&
+		    pii_token(p, len, k, "at"))
+			break; /* "bob{at}example.com" */
 		if (pii_local_char(p[k]))
 			k++;
 		else if (p[k] >= 0x80 && (m = pii_u8len(p, len, k)))
@@ -188,7 +233,27 @@ static size_t pii_email(const struct pii_scan *s, size_t i)
 		else
 			break;
 	}
-	if (k == i || k - i > PII_LOCAL_SCAN || k >= len)
+	return k;
+}
+
+/* Whether a local part holds a letter or digit (ASCII or not): "//" of
+ * "http://@host" or "=" is no one's address. */
+static bool pii_has_letter(const uint8_t *p, size_t n)
+{
+	for (size_t j = 0; j < n; j++)
+		if (pii_alnum(p[j]) || p[j] >= 0x80)
+			return true;
+	return false;
+}
+
+static size_t pii_email(const struct pii_scan *s, size_t i)
+{
+	const uint8_t *p = s->p;
+	size_t len = s->len, k, at, end;
+	bool obf = s->gate & PII_G_OBF; /* "(at)", "(dot)" may occur */
+
+	k = pii_local(s, i);
+	if (k == i || k >= len || !pii_has_letter(p + i, k - i))
 		return 0;
 	if (p[k] == '@')
 		at = k + 1;
@@ -266,7 +331,11 @@ static unsigned pii_match(const struct pii_scan *s, size_t i, size_t *end)
 	    (g & (PII_G_AT | PII_G_COLON)) == (PII_G_AT | PII_G_COLON) &&
 	    (*end = pii_url(s, i)))
 		return MSK_PII_URL;
-	if ((kinds & MSK_PII_IBAN) && (cl & PII_C_UPPER) && (g & PII_G_DIGIT) &&
+	/* an IBAN: two letters, two digits (checked here: most words that
+	 * start with a letter stop at the third byte) */
+	if ((kinds & MSK_PII_IBAN) && (cl & PII_C_ALPHA) && (g & PII_G_DIGIT) &&
+	    len - i > 3 &&
+	    (pii_cls[p[i + 2]] & pii_cls[p[i + 3]] & PII_C_DIGIT) &&
 	    (*end = pii_iban(p, len, i)))
 		return MSK_PII_IBAN;
 	/*
@@ -403,19 +472,35 @@ static int pii_put(unsigned kind, const uint8_t *p, size_t n,
 }
 
 /*
- * Scan (p, len); with out, copy it there with matches replaced (tags, or
- * pseudonyms under keys).
+ * Where an e-mail match [i, end) of t starts once the atext punctuation it
+ * starts with ("/", "?", "=") is left out: "?email=bob@example.com" keeps
+ * "?email=", and nothing of the address.
  */
-static int pii_run(const uint8_t *p, size_t len, unsigned kinds,
-		   const struct msk_keys *keys, unsigned hex_len,
-		   struct spot_buf *out, unsigned *found)
+static size_t pii_email_trim(const uint8_t *p, size_t i, size_t end)
 {
-	struct pii_scan s = { p, len, kinds, 0 };
-	size_t i = 0, copied = 0, end = 0;
+	while (i + 1 < end && p[i] < 0x80 && p[i] != '"' && !pii_alnum(p[i]) &&
+	       p[i + 1] != '@')
+		i++;
+	return i;
+}
+
+/*
+ * Scan the text t read from (src, slen), gate g its characters; with out,
+ * copy the source there with the source span of each match replaced (tags,
+ * or pseudonyms of the folded match under keys).
+ */
+static int pii_scan_text(const struct pii_text *t, unsigned g,
+			 const uint8_t *src, size_t slen, unsigned kinds,
+			 const struct msk_keys *keys, unsigned hex_len,
+			 struct spot_buf *out, unsigned *found)
+{
+	const uint8_t *p = t->p;
+	size_t len = t->len;
+	struct pii_scan s = { p, len, kinds, g };
+	size_t i = 0, copied = 0, end = 0, a, ss, se;
 	unsigned k;
 	int rc;
 
-	s.gate = pii_gate_of(p, len);
 	if (!(s.gate & (PII_G_AT | PII_G_OBF | PII_G_DIGIT | PII_G_COLON)))
 		goto tail; /* nothing any detector needs */
 	while (i < len) {
@@ -429,26 +514,61 @@ static int pii_run(const uint8_t *p, size_t len, unsigned kinds,
 		}
 		*found |= k;
 		if (out) {
-			rc = spot_buf_append(out, p + copied, i - copied);
+			a = k == MSK_PII_EMAIL ? pii_email_trim(p, i, end) : i;
+			pii_text_span(t, a, end, &ss, &se);
+			if (ss < copied)
+				ss = copied;
+			rc = spot_buf_append(out, src + copied, ss - copied);
 			if (!rc)
-				rc = pii_put(k, p + i, end - i, keys, hex_len,
+				rc = pii_put(k, p + a, end - a, keys, hex_len,
 					     out);
 			if (rc)
 				return rc;
+			copied = se;
 		} else if (*found == (kinds & MSK_PII_ALL)) {
 			break; /* every kind asked for is found */
 		}
-		i = copied = end;
+		i = end;
 	}
 tail:
-	return out ? spot_buf_append(out, p + copied, len - copied) : 0;
+	return out ? spot_buf_append(out, src + copied, slen - copied) : 0;
+}
+
+/*
+ * Scan (p, len): ASCII text as it is, anything else through its folded
+ * copy (pii_fold). With out, a value pii cannot read as text (control
+ * bytes: a BLOB of UTF-16 text, an image) is replaced whole.
+ */
+static int pii_run(const uint8_t *p, size_t len, unsigned kinds,
+		   const struct msk_keys *keys, unsigned hex_len,
+		   struct spot_buf *out, unsigned *found)
+{
+	struct pii_text t = { p, len, NULL, NULL };
+	unsigned g = pii_gate_of(p, len);
+	int rc;
+
+	if (out && (g & PII_G_CTRL))
+		return spot_buf_append(out, PII_UNREADABLE,
+				       strlen(PII_UNREADABLE));
+	if (!(g & PII_G_FOLD))
+		return pii_scan_text(&t, g, p, len, kinds, keys, hex_len, out,
+				     found);
+	rc = pii_fold(p, len, &t);
+	if (rc)
+		return rc;
+	if (t.buf)
+		g = pii_gate_of(t.p, t.len);
+	rc = pii_scan_text(&t, g, p, len, kinds, keys, hex_len, out, found);
+	pii_text_fini(&t);
+	return rc;
 }
 
 unsigned msk_pii_detect(const uint8_t *p, size_t len)
 {
 	unsigned found = 0;
 
-	pii_run(p, len, MSK_PII_ALL, NULL, 0, NULL, &found);
+	if (pii_run(p, len, MSK_PII_ALL, NULL, 0, NULL, &found))
+		return MSK_PII_ALL; /* unread: fail closed */
 	return found;
 }
 

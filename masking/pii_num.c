@@ -41,6 +41,22 @@ const uint8_t pii_cls[256] = {
 	['%'] = LOC,
 	['+'] = LOC,
 	['-'] = LOC,
+	['\''] = LOC, /* the rest of RFC 5322 atext */
+	['='] = LOC,
+	['/'] = LOC,
+	['!'] = LOC,
+	['#'] = LOC,
+	['$'] = LOC,
+	['&'] = LOC,
+	['*'] = LOC,
+	['?'] = LOC,
+	['^'] = LOC,
+	['`'] = LOC,
+	['{'] = LOC,
+	['|'] = LOC,
+	['}'] = LOC,
+	['~'] = LOC,
+	['"'] = PII_C_START, /* a quoted local part */
 	['('] = PII_C_START,
 	[':'] = PII_C_START,
 	[' '] = PII_C_SPACE,
@@ -100,8 +116,8 @@ static bool pii_luhn(const uint8_t *d, size_t n)
 }
 
 /*
- * 13..19 digits in groups of at least three, single spaces or dashes between
- * the groups, Luhn-valid. The longest candidate that ends a group wins, so a
+ * 13..19 digits in groups of at least three, single spaces, dashes or dots
+ * between the groups, Luhn-valid. The longest candidate that ends a group wins, so a
  * number that follows the card ("4111 1111 1111 1111 2024") does not hide it.
  */
 size_t pii_card(const uint8_t *p, size_t len, size_t i)
@@ -115,7 +131,7 @@ size_t pii_card(const uint8_t *p, size_t len, size_t i)
 			d[n++] = (uint8_t)(p[k++] - '0');
 			ends[n] = k;
 			glen[n] = (uint8_t)++g;
-		} else if ((p[k] == ' ' || p[k] == '-') &&
+		} else if ((p[k] == ' ' || p[k] == '-' || p[k] == '.') &&
 			   g >= PII_CARD_GROUP && k + 1 < len &&
 			   pii_digit(p[k + 1])) {
 			k++;
@@ -294,6 +310,14 @@ size_t pii_phone(const uint8_t *p, size_t len, size_t i)
 
 	if (p[i] == '+')
 		return pii_e164(p, len, i);
+	/* "00" and a country code (not 0): the international prefix most of
+	 * the world dials for '+'; not a group inside a longer number
+	 * ("DE88 3704 0044 0532") */
+	if (p[i] == '0' && len - i > 3 && p[i + 1] == '0' &&
+	    !(i >= 2 && pii_phone_sep(p[i - 1]) && pii_digit(p[i - 2])) &&
+	    pii_digit(p[i + 2]) && p[i + 2] != '0' &&
+	    (end = pii_e164(p, len, i + 1)))
+		return end;
 	/* A leading country code "1 ", "1-" or "1.". */
 	if (p[i] == '1' && i + 1 < len && pii_phone_sep(p[i + 1])) {
 		end = pii_nanp_at(p, len, i + 2);
@@ -322,10 +346,61 @@ static bool pii_iban_ok(const uint8_t *c, size_t n)
 	return rem == 1;
 }
 
+static bool pii_lower_ch(uint8_t c)
+{
+	return pii_cls[c] & PII_C_LOWER;
+}
+
 /*
- * Two capital letters, two digits, then capitals and digits, optionally in
- * groups separated by single spaces; 15..34 characters in all. The longest
- * candidate that ends a word and passes mod-97 wins.
+ * Whether (a, b), in lower case, is the country code of an IBAN: those of
+ * the SWIFT IBAN registry and the IBAN-like numbers of other countries
+ * (ad ae al ao at az ba be bf bg bh bi bj br by cf cg ch ci cm cr cv cy cz
+ * de dj dk do dz ee eg es fi fk fo fr ga gb ge gi gl gq gr gt gw hn hr hu
+ * ie il iq ir is it jo km kw kz lb lc li lt lu lv ly ma mc md me mg mk ml
+ * mn mr mt mu mz ne ni nl no om pk pl ps pt qa ro rs ru sa sc sd se si sk
+ * sm sn so st sv td tg tl tn tr ua va vg xk ye).
+ * Asked only of IBANs in lower case, where a word like "ab12" is common:
+ * bit b - 'a' of row a - 'a'.
+ */
+static bool pii_iban_country(uint8_t a, uint8_t b)
+{
+	static const uint32_t rows[26] = {
+		0x2084818, 0x10203f1, 0x32211e0, 0x2004610, 0x0040050,
+		0x0024500, 0x04b0913, 0x0122000, 0x00f0810, 0x0004000,
+		0x2401000, 0x1380106, 0x21a2c5d, 0x0004910, 0x0001000,
+		0x00c0c00, 0x0000001, 0x0144000, 0x028751d, 0x0022848,
+		0x0000001, 0x0000041, 0x0000000, 0x0000400, 0x0000010,
+		0x0000000
+	};
+
+	return a >= 'a' && a <= 'z' && b >= 'a' && b <= 'z' &&
+	       (rows[a - 'a'] >> (b - 'a') & 1);
+}
+
+/*
+ * Whether a lower-case IBAN may start at i: a country code, and a first
+ * group of four ("de89 3704 ...") or fifteen characters and more in a row
+ * ("de89370400440532013000"); words like "ab12c" are common in text.
+ */
+static bool pii_iban_lower(const uint8_t *p, size_t len, size_t i)
+{
+	size_t k = i + 4;
+
+	if (!pii_iban_country(p[i], p[i + 1]))
+		return false;
+	if (k < len && (p[k] == ' ' || p[k] == '-'))
+		return true;
+	while (k < len && k - i < PII_IBAN_MIN && pii_alnum(p[k]))
+		k++;
+	return k - i >= PII_IBAN_MIN;
+}
+
+/*
+ * Two letters of one case, two digits, then letters and digits, optionally
+ * in groups separated by single spaces or dashes; 15..34 characters in
+ * all. Read in capitals (IBANs are written in lower case too: then the
+ * country code must be one). The longest candidate that ends a word and
+ * passes mod-97 wins.
  */
 size_t pii_iban(const uint8_t *p, size_t len, size_t i)
 {
@@ -333,16 +408,19 @@ size_t pii_iban(const uint8_t *p, size_t len, size_t i)
 	size_t ends[PII_IBAN_MAX + 1];
 	size_t k = i, n = 0;
 
-	if (len - i < PII_IBAN_MIN || !pii_upper(p[i]) ||
-	    !pii_upper(p[i + 1]) || !pii_digit(p[i + 2]) ||
-	    !pii_digit(p[i + 3]))
+	if (len - i < PII_IBAN_MIN || !pii_alpha(p[i]) ||
+	    pii_upper(p[i]) != pii_upper(p[i + 1]) || !pii_alpha(p[i + 1]) ||
+	    !pii_digit(p[i + 2]) || !pii_digit(p[i + 3]) ||
+	    (pii_lower_ch(p[i]) && !pii_iban_lower(p, len, i)))
 		return 0;
 	while (k < len && n < PII_IBAN_MAX) {
-		if (pii_upper(p[k]) || pii_digit(p[k])) {
-			c[n++] = p[k++];
+		if (pii_alnum(p[k])) {
+			c[n++] = pii_lower_ch(p[k]) ? (uint8_t)(p[k] - 32)
+						    : p[k];
+			k++;
 			ends[n] = k;
-		} else if (p[k] == ' ' && k + 1 < len &&
-			   (pii_upper(p[k + 1]) || pii_digit(p[k + 1]))) {
+		} else if ((p[k] == ' ' || p[k] == '-') && k + 1 < len &&
+			   pii_alnum(p[k + 1])) {
 			k++;
 		} else {
 			break;

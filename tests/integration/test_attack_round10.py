@@ -108,9 +108,6 @@ def pii_mount(module_sandboxes):
     return s
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii serves phone, SSN, card, "
-                   "IBAN and e-mail written with no-break spaces or "
-                   "fullwidth forms raw")
 @pytest.mark.parametrize("form", sorted(PII_FORMS))
 def test_finding_pii_misses_unicode_look_alikes(pii_mount, form):
     """A free-text column masked with `method: pii` holding a phone number,
@@ -131,9 +128,6 @@ def test_finding_pii_misses_unicode_look_alikes(pii_mount, form):
     assert piece not in note[0], "n.jsonl serves %r raw" % note[0]
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: keys and CSV headers that are "
-                   "phone numbers or e-mail addresses in Unicode look-alikes "
-                   "are served")
 def test_finding_names_with_unicode_look_alikes_are_served(sandbox):
     """The same detectors guard names: a JSON Lines key or a CSV header that
     looks like personal data refuses the view (README), but a phone number
@@ -421,8 +415,6 @@ def test_finding_jsonl_null_rule_on_an_array_serves_its_length(sandbox, form):
 # read as text is not served as it was (null, as `spotfs scan` proposes
 # for BLOBs that are not UTF-8 text).
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii serves a BLOB holding "
-                   "UTF-16 text (an e-mail address) unchanged")
 def test_finding_pii_serves_a_utf16_blob_raw(sandbox):
     s = sandbox()
     p = os.path.join(s.src, "u.db")
@@ -535,8 +527,6 @@ LATIN1_NOTES = [b"mail jos\xe9.garc\xeda@ejemplo.es now",
                 b"mail hans.m\xfcller@beispiel.de now"]
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii serves the local part of "
-                   "a Latin-1 e-mail address up to its last accented letter")
 def test_finding_pii_leaves_latin1_local_parts(sandbox):
     s = sandbox()
     s.write("n.csv", b"id,note\n" + b"".join(
@@ -570,9 +560,6 @@ ATEXT_NOTES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii leaves the part of an "
-                   "e-mail's local part before ', = or / (and a quoted local "
-                   "part)")
 def test_finding_pii_email_local_part_with_atext_punctuation(sandbox):
     s = sandbox()
     ids = sorted(ATEXT_NOTES)
@@ -608,8 +595,6 @@ URL_NOTES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii serves percent-encoded "
-                   "e-mail addresses and phone numbers in URLs")
 def test_finding_pii_misses_percent_encoded_values_in_urls(sandbox):
     s = sandbox()
     ids = sorted(URL_NOTES)
@@ -637,8 +622,6 @@ def test_finding_pii_misses_percent_encoded_values_in_urls(sandbox):
 # "ren\\u00e9e.dupont@..." as "ren\\[EMAIL]". What leaks: most of the
 # person's name in the address, in JSON Lines and CSV alike.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii leaves the local part of "
-                   "an e-mail address written with JSON \\u escapes")
 def test_finding_pii_leaves_json_escaped_local_parts(sandbox):
     s = sandbox()
     payloads = [json.dumps({"email": "jos\u00e9.garc\u00eda@ejemplo.es"}),
@@ -683,8 +666,6 @@ ASCII_FORMS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: pii misses lower-case or "
-                   "dashed IBANs, dotted card numbers and 00-prefixed phones")
 def test_finding_pii_misses_common_ascii_forms(sandbox):
     s = sandbox()
     ids = sorted(ASCII_FORMS)

@@ -156,6 +156,11 @@ static void test_check_superset(void)
 		      "'%s' (check calls it personal) gets a kind", flagged[i]);
 }
 
+static bool is_value_name(const char *s)
+{
+	return det_name_is_value(s, strlen(s));
+}
+
 static unsigned val(const char *s)
 {
 	return det_value((const uint8_t *)s, strlen(s));
@@ -194,6 +199,28 @@ static void test_values(void)
 	CHECK(val("4111 1111 1111 1111") & DET_V_CARD, "card");
 	CHECK(val("123-45-6789") & DET_V_SSN, "SSN");
 	CHECK(val("DE89370400440532013000") & DET_V_IBAN, "IBAN");
+	/* round 10: what pii's detectors read, scan and check read too */
+	CHECK(val("+1\u00a0415\u00a0555\u00a00142") & DET_V_PHONE,
+	      "phone with no-break spaces");
+	CHECK(val("bob\uff20example.com") & DET_V_EMAIL, "fullwidth @");
+	CHECK(val("alice%40example.com") & DET_V_EMAIL, "percent-encoded @");
+	CHECK(val("jos\xe9@example.com") & DET_V_EMAIL, "Latin-1 local part");
+	CHECK(val("de89 3704 0044 0532 0130 00") & DET_V_IBAN,
+	      "lower-case IBAN");
+}
+
+/* Names in fullwidth letters read as their ASCII words. */
+static void test_fullwidth_names(void)
+{
+	CHECK(kind_of("\uff45\uff4d\uff41\uff49\uff4c") == DET_EMAIL &&
+		      kind_of("\uff30\uff48\uff4f\uff4e\uff45") == DET_PHONE &&
+		      kind_of("customer_\uff33\uff33\uff2e") == DET_SSN,
+	      "fullwidth column names (email, Phone, SSN)");
+	CHECK(is_value_name("\uff4a\uff4f\uff45\uff20example.com") &&
+		      is_value_name("+1\u00a0415\u00a0555\u00a00142") &&
+		      is_value_name("\uff14\uff11\uff15-\uff15\uff15\uff15-"
+				    "\uff10\uff11\uff14\uff12"),
+	      "header cells of look-alike addresses and phones are values");
 }
 
 static bool is_value(const char *s)
@@ -374,6 +401,7 @@ int main(void)
 	test_check_superset();
 	test_values();
 	test_header_values();
+	test_fullwidth_names();
 	test_rules();
 	test_blobs();
 	return check_done();
