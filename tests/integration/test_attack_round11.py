@@ -287,3 +287,162 @@ def test_held_pii_folds_invisible_and_look_alike_spellings(pii_mount, form):
     line, note = served_notes(pii_mount, form)
     assert piece not in line and piece not in note
     assert "[" in note and note.startswith(text.split()[0] + " ")
+
+
+def test_held_pii_replaces_whole_spellings_and_links_them(sandbox):
+    """Decomposed accents (NFD, as macOS writes names), combining marks in
+    the domain, Arabic local parts, emoji, `%2E`, a literal `\\u0040` in a
+    CSV cell, phone extensions, lower-case IBANs: each match is replaced
+    whole (no half character or escape left), and the spellings of one
+    address or IBAN share one token."""
+    vals = ["mail jose\u0301.garcia@ejemplo.es now",
+            "mail bob.jones@exa\u0301mple.com now",
+            "mail \u0645\u062d\u0645\u062f.\u0639\u0644\u064a@example.com now",
+            "mail bob.jones\U0001f600@example.com now",
+            "mail bob.jones%40example%2Ecom now",
+            "mail bob.jones\\u0040example.com now",
+            "mail BOB.JONES@EXAMPLE.COM now",
+            "call +1 415 555 0142 x123 now",
+            "iban DE89 3704 0044 0532 0130 00 now",
+            "iban de89370400440532013000 now"]
+    s = sandbox()
+    s.write("n.csv", "id,note\n" + "".join('%d,"%s"\n' % (i, v)
+                                          for i, v in enumerate(vals)))
+    s.write("n.jsonl", jl([{"id": i, "note": v} for i, v in enumerate(vals)]))
+    rule = "{ id: keep, note: { method: pii, replace: hash } }"
+    s.write_config("source: @SRC@\ndatasets:\n  n.csv: { columns: %s }\n"
+                   "  n.jsonl: { columns: %s }\n" % (rule, rule))
+    s.mount()
+    rows = list(csv.DictReader(io.StringIO(read_or_err(s, "n.csv").decode())))
+    notes = [r["note"] for r in rows]
+    jnotes = [json.loads(l)["note"] for l in
+              read_or_err(s, "n.jsonl").decode().splitlines()]
+    assert notes == jnotes
+    for n in notes:
+        words = n.split(" ")
+        assert words[1].startswith("[") and words[1].endswith("]"), n
+        assert words[0] in ("mail", "call", "iban") and words[-1] == "now", n
+    assert notes[4] == notes[5] == notes[6]          # one address
+    assert notes[8] == notes[9]                      # one IBAN
+    assert notes[7].endswith("] x123 now")
+
+
+def test_held_email_method_serves_only_an_address(sandbox):
+    s = sandbox()
+    vals = ['"Bob Jones" <bob.jones@example.com>',
+            "bob.jones@example.com, alice.smith@example.com",
+            "mailto:bob.jones@example.com?subject=Hi%20Bob",
+            "bob.jones@[192.0.2.1]", "bob.jones@example.com\u200e",
+            "bob.jones\uff20example.com", "bob.jones@example.com\nalice"]
+    s.write("a.jsonl", jl([{"id": i, "e": v} for i, v in enumerate(vals)]))
+    s.write_config("source: @SRC@\ndatasets:\n  a.jsonl:\n"
+                   "    as: [jsonl, csv]\n"
+                   "    columns: { id: keep, e: email }\n")
+    s.mount()
+    served = [json.loads(l)["e"] for l in
+              read_or_err(s, "a.jsonl").decode().splitlines()]
+    assert len(served) == len(vals)
+    for e in served:
+        assert e == "***" or (e.endswith("***@example.com") and len(e) == 16), e
+    c = read_or_err(s, "a.csv").decode()
+    for w in ("Bob", "jones", "alice.", "smith", "192.0"):
+        assert w not in c and w not in "".join(served)
+
+
+def test_held_sqlite_schema_text_is_not_copied(sandbox):
+    """A declared type, DEFAULT and CHECK text, a collation, an index and a
+    trigger whose names or text hold e-mail addresses: none is in the
+    served .db or CSV."""
+    s = sandbox()
+    p = os.path.join(s.src, "u.db")
+    c = sqlite3.connect(p)
+    c.execute('create table t(id integer, note "bob.jones@example.com" '
+              "default 'alice.smith@example.com' "
+              "check (note != 'carol.white@example.com') collate nocase)")
+    c.execute('create index "idx_dave.brown@example.com" on t(note)')
+    c.execute('create trigger "trg_erin.green@example.com" after insert on t '
+              "begin select 'frank.black@example.com'; end")
+    c.execute("insert into t values(1, 'x')")
+    c.commit()
+    c.close()
+    os.chmod(p, 0o644)
+    s.write_config("source: @SRC@\ndatasets:\n  u.db:\n"
+                   "    tables: { t: { columns: { id: keep, note: hash } } }\n")
+    s.mount()
+    db = read_or_err(s, "u.db")
+    cv = read_or_err(s, "u/t.csv")
+    assert db.startswith(b"SQLite format 3") and cv.startswith(b"id,note")
+    for who in (b"bob.jones", b"alice.smith", b"carol.white", b"dave.brown",
+                b"erin.green", b"frank.black"):
+        assert who not in db and who not in cv, who
+
+
+def kanon_served(s, recs, extra=""):
+    s.write("a.jsonl", recs if isinstance(recs, str) else jl(recs))
+    s.write_config("source: @SRC@\ndatasets:\n  a.jsonl:\n    as: [jsonl, csv]\n"
+                   + extra + "    k_anonymity: { quasi: [age], k: 2 }\n"
+                   "    columns: { id: keep, age: keep }\n")
+    s.mount()
+    out = read_or_err(s, "a.jsonl")
+    assert not out.startswith(b"error")
+    return [json.loads(l) for l in out.decode().splitlines()]
+
+
+@pytest.mark.parametrize("odd", [{"id": 9, "age": "30"}, {"id": 9, "age": 30.0},
+                                 {"id": 9, "age": "null"}, {"id": 9, "age": ""}])
+def test_held_jsonl_kanon_keeps_kinds_and_spellings_apart(sandbox, odd):
+    """A number and its string, `30` and `30.0`, null and "null" or "":
+    the odd record is a class of its own (one row, k 2): not served."""
+    base = 30 if odd["age"] in ("30", 30.0) else None
+    recs = [{"id": i, "age": base} for i in range(3)] + [odd]
+    served = kanon_served(s=sandbox(), recs=recs)
+    assert [r["id"] for r in served] == [0, 1, 2]
+
+
+# ---------------------------------------------------------------------------
+# FINDING 3 (low): k_anonymity counts a JSON Lines record lacking the
+# quasi key in the class of `null`, but the JSON Lines form serves the two
+# apart.
+#
+# README (k_anonymity): the view "does not serve a row whose combination of
+# the quasi columns, as served ... is shared by fewer than k rows"; JSON
+# Lines: keys are served as they are. Three records `"age": null` and one
+# record without `age` make one class of 4 (k 2), and all four are served:
+# `{"id": 9}` is the only record of its shape, so whoever knows that a
+# person's record lacks the field (records of another source system or
+# form version) finds that row alone. The CSV and Parquet forms serve both
+# as empty/NULL (the same); only the JSON Lines form tells them apart.
+# What leaks: a class of one (the record's shape) among served rows.
+
+@pytest.mark.xfail(strict=True, reason="LEAK: an absent quasi key is counted "
+                   "as null but served differently")
+def test_finding_jsonl_kanon_absent_quasi_key_counted_as_null(sandbox):
+    recs = [{"id": i, "age": None} for i in range(3)] + [{"id": 9}]
+    served = kanon_served(sandbox(), recs)
+    shapes = {}
+    for r in served:
+        shapes.setdefault("age" in r, []).append(r["id"])
+    assert all(len(v) >= 2 for v in shapes.values()), (
+        "served classes by shape: %s" % shapes)
+
+
+def test_held_kanon_with_sample_counts_the_sampled_rows(sandbox):
+    """sample: 0.5 with k 3 over classes of exactly 3: the count runs after
+    the sample, so no served class is smaller than 3 (CSV and JSON Lines)."""
+    s = sandbox()
+    rows = [(i, "%05d" % (10000 + i // 3)) for i in range(300)]
+    s.write("k.csv", "id,zip\n" + "".join("%d,%s\n" % r for r in rows))
+    s.write("k.jsonl", jl([{"id": i, "zip": z} for i, z in rows]))
+    body = ("    sample: 0.5\n    k_anonymity: { quasi: [zip], k: 3 }\n"
+            "    columns: { id: keep, zip: keep }\n")
+    s.write_config("source: @SRC@\ndatasets:\n  k.csv:\n" + body +
+                   "  k.jsonl:\n" + body)
+    s.mount()
+    c = list(csv.DictReader(io.StringIO(read_or_err(s, "k.csv").decode())))
+    j = [json.loads(l) for l in read_or_err(s, "k.jsonl").decode().splitlines()]
+    for served in (c, j):
+        counts = {}
+        for r in served:
+            counts[r["zip"]] = counts.get(r["zip"], 0) + 1
+        assert 0 < len(served) < 300
+        assert min(counts.values()) >= 3, counts
