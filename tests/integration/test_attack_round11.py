@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from conftest import Sandbox, spotfs
+from conftest import Sandbox, spotfs, duck
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
@@ -120,6 +120,44 @@ def test_held_parquet_schema_for_a_role_whose_rule_hides_the_object(sandbox):
         r = subprocess.run(NOBODY + ["cat", s.path(n)], capture_output=True)
         assert r.returncode == 0, n
         assert b"Jasmine" not in r.stdout, "analyst reads m's keys in " + n
+
+
+# ---------------------------------------------------------------------------
+# FINDING 4 (low): the Parquet form types a hidden leaf by its raw values.
+#
+# README (JSON Lines, Parquet): types are "inferred over every served
+# record"; "a header or a schema never names a key, nor types a column by
+# a value, of a record that is not served". A leaf served as null in every
+# record (unlisted under `redact`) still gets the type of its raw values:
+# with `u.name: keep`, `u.flag` (raw true/false) is BOOLEAN, `u.n` (raw
+# integers) DOUBLE and `u.s` (raw text) VARCHAR, top-level `hiv` (raw
+# true/false) BOOLEAN, though every value of them served is NULL. What
+# leaks: the kind of every hidden value (a flag, a number, a text), for
+# every hidden field; the JSON Lines and CSV forms serve only null.
+# Reproduce: {"id":1,"hiv":true,"u":{"name":"a","flag":true,"n":5,"s":"x"}}
+# with `columns: {id: keep, "u.name": keep}`, `as: [parquet]`; DuckDB
+# `DESCRIBE SELECT * FROM 'a.parquet'` shows u STRUCT(flag BOOLEAN, n
+# DOUBLE, name VARCHAR, s VARCHAR), hiv BOOLEAN.
+
+@pytest.mark.xfail(strict=True, reason="LEAK: hidden leaves are typed by "
+                   "their raw values in the Parquet schema")
+def test_finding_parquet_types_hidden_leaves_by_raw_value(sandbox, tmp_path):
+    s = sandbox()
+    mount_jsonl(s, [{"id": 1, "hiv": True, "u": {"name": "a", "flag": True,
+                                                  "n": 5, "s": "x"}},
+                    {"id": 2, "hiv": False, "u": {"name": "b", "flag": False,
+                                                   "n": 7, "s": "y"}}],
+                'id: keep, "u.name": keep')
+    out = [json.loads(l) for l in read_or_err(s, "a.jsonl").decode().splitlines()]
+    assert [r["hiv"] for r in out] == [None, None]
+    assert [r["u"]["flag"] for r in out] == [None, None]
+    p = os.path.join(str(tmp_path), "a.parquet")
+    with open(p, "wb") as f:
+        f.write(read_or_err(s, "a.parquet"))
+    types = {r[0]: r[1] for r in
+             duck(tmp_path, "DESCRIBE SELECT * FROM read_parquet('%s')" % p)}
+    assert "BOOLEAN" not in types["hiv"], types
+    assert "flag BOOLEAN" not in types["u"] and "n DOUBLE" not in types["u"], types
 
 
 # Held: the JSON Lines and CSV forms serve hidden containers as null whole
