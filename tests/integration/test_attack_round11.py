@@ -81,6 +81,12 @@ HIDDEN_KEY_RECS = [{"id": 1, "m": {"Jasmine Payne": 1, "flu": 2}},
 HIDDEN_KEY_CASES = {
     "star_null": (HIDDEN_KEY_RECS, 'id: keep, "m.*": null'),
     "unlisted": (HIDDEN_KEY_RECS, "id: keep"),
+    "m_null_beside_redact": ([{"id": 1, "m": {"Jasmine Payne": 1}, "dx": [1]},
+                              {"id": 2, "m": {"q": "x"}, "dx": []}],
+                             "id: keep, m: null, dx: redact"),
+    "m_redact": ([{"id": 1, "m": {"Jasmine Payne": 1}, "dx": [1]},
+                  {"id": 2, "m": {"q": "x"}, "dx": []}],
+                 "id: keep, m: redact, dx: null"),
     "inside_kept_array": (
         [{"id": 1, "a": [{"t": "x", "m": {"Jasmine Payne": 1}}]},
          {"id": 2, "a": [{"t": "y", "m": {}}]}],
@@ -103,11 +109,18 @@ def test_finding_parquet_schema_names_keys_of_hidden_containers(sandbox, case):
         "the Parquet form's schema names a key of the hidden object"
 
 
-def test_held_parquet_schema_for_a_role_whose_rule_hides_the_object(sandbox):
+@pytest.mark.xfail(strict=True, reason="LEAK: a role whose rule hides m "
+                   "reads m's keys in the Parquet schema")
+def test_finding_parquet_schema_keys_for_a_role_whose_rule_hides_the_object(
+        sandbox):
     """m: null for the analyst, kept by the steward's override: the
-    analyst's three forms (the Parquet schema too) name no key of m."""
+    analyst's JSON Lines and CSV forms serve m as null, the Parquet form's
+    schema names "Jasmine Payne". (With a record holding `m: {}` the
+    schema did not name the keys in this run: the leak needs every
+    record's m to be a non-empty object.)"""
     s = sandbox()
-    s.write("a.jsonl", jl(HIDDEN_KEY_RECS))
+    s.write("a.jsonl", jl([{"id": 1, "m": {"Jasmine Payne": 1}},
+                           {"id": 2, "m": {"q": 3}}]))
     s.write_config("source: @SRC@\nroles:\n  steward: { users: [root] }\n"
                    "  analyst: { users: [65534] }\ndatasets:\n  a.jsonl:\n"
                    "    as: [jsonl, csv, parquet]\n"
