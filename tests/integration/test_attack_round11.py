@@ -268,6 +268,14 @@ PII_MISSED = {
     "comment_local": ("mail bob.jones(work)@example.com now", "bob.jones"),
     "domain_literal": ("mail bob.jones@[192.0.2.7] now", "bob.jones"),
     "one_dot_leader": ("mail bob.jones@example\u2024com now", "bob.jones"),
+    "bracketed_at_sign": ("mail bob.jones[@]example.com now", "bob.jones"),
+    "paren_at_sign": ("mail bob.jones(@)example.com now", "bob.jones"),
+    "bracketed_dot_sign": ("mail bob.jones [at] example [.] com now",
+                           "bob.jones"),
+    "dash_at_dot": ("mail bob.jones -at- example -dot- com now", "bob.jones"),
+    "ssn_spaced_dashes": ("ssn 123 - 45 - 6789 now", "6789"),
+    "card_single_digits": ("card 4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 now",
+                           "1 1 1 1 1 1"),
     "phone_lrm": ("call 415\u200e555\u200e0142 now", "0142"),
     "phone_slash": ("call 415/555-0142 now", "555-0142"),
     "card_slash": ("card 4111/1111/1111/1111 now", "1111/1111"),
@@ -294,6 +302,17 @@ PII_HELD = {
     "iban_groups3": ("iban GB82 WES T12 345 698 765 432 now", "698"),
     "card_mixed": ("card 4111-1111 1111.1111 now", "1111.1111"),
     "ssn_word": ("SSN: 123456789 now", "123456789"),
+    "angle_words": ("mail bob.jones<at>example<dot>com now", "bob.jones"),
+    "fullwidth_all": ("mail bob.jones\uff20\uff45\uff58\uff41\uff4d\uff50"
+                      "\uff4c\uff45\uff0e\uff43\uff4f\uff4d now", "bob.jones"),
+    "quoted_local": ('mail "bob jones"@example.com now', "bob jones"),
+    "iban_lower_spaced": ("iban gb82 west 1234 5698 7654 32 now", "5698"),
+    "ip_ideographic_dots": ("from 192\u300200\u30022\u30027 now", "2\u30027"),
+    "phone_dots_plus": ("call +1.415.555.0142 now", "0142"),
+    "phone_bare10": ("call 4155550142 now", "0142"),
+    "phone_fr": ("call +33 6 12 34 56 78 now", "56 78"),
+    "phone_00": ("call 0044 20 7946 0958 now", "0958"),
+    "url_pct_user": ("see postgres://bob.jones%40corp:pw@db/x now", "bob.jones"),
 }
 
 
@@ -303,7 +322,7 @@ def pii_mount(module_sandboxes):
     forms = dict(PII_MISSED, **PII_HELD)
     ids = sorted(forms)
     s.write("n.csv", "id,note\n" + "".join(
-        '%s,"%s"\n' % (k, forms[k][0]) for k in ids))
+        '%s,"%s"\n' % (k, forms[k][0].replace('"', '""')) for k in ids))
     s.write("n.jsonl", jl([{"id": k, "note": forms[k][0]} for k in ids]))
     s.write_config("source: @SRC@\ndatasets:\n"
                    "  n.csv: { columns: { id: keep, note: pii } }\n"
