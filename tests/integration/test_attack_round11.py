@@ -420,30 +420,33 @@ def test_held_email_method_serves_only_an_address(sandbox):
 
 
 def test_held_sqlite_schema_text_is_not_copied(sandbox):
-    """A declared type, DEFAULT and CHECK text, a collation, an index and a
-    trigger whose names or text hold e-mail addresses: none is in the
-    served .db or CSV."""
+    """A declared type, DEFAULT and CHECK text, a collation, a generated
+    column's expression, an index and a trigger whose names or text hold
+    e-mail addresses: none is in the served .db or CSV."""
     s = sandbox()
     p = os.path.join(s.src, "u.db")
     c = sqlite3.connect(p)
     c.execute('create table t(id integer, note "bob.jones@example.com" '
               "default 'alice.smith@example.com' "
-              "check (note != 'carol.white@example.com') collate nocase)")
+              "check (note != 'carol.white@example.com') collate nocase, "
+              "g text generated always as ('gina.gray@example.com' || note) "
+              "virtual)")
     c.execute('create index "idx_dave.brown@example.com" on t(note)')
     c.execute('create trigger "trg_erin.green@example.com" after insert on t '
               "begin select 'frank.black@example.com'; end")
-    c.execute("insert into t values(1, 'x')")
+    c.execute("insert into t(id, note) values(1, 'x')")
     c.commit()
     c.close()
     os.chmod(p, 0o644)
     s.write_config("source: @SRC@\ndatasets:\n  u.db:\n"
-                   "    tables: { t: { columns: { id: keep, note: hash } } }\n")
+                   "    tables: { t: { columns: { id: keep, note: hash, "
+                   "g: hash } } }\n")
     s.mount()
     db = read_or_err(s, "u.db")
     cv = read_or_err(s, "u/t.csv")
     assert db.startswith(b"SQLite format 3") and cv.startswith(b"id,note")
     for who in (b"bob.jones", b"alice.smith", b"carol.white", b"dave.brown",
-                b"erin.green", b"frank.black"):
+                b"erin.green", b"frank.black", b"gina.gray"):
         assert who not in db and who not in cv, who
 
 
