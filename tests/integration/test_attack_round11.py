@@ -646,3 +646,18 @@ def test_finding_container_of_hidden_fields_in_one_record_keeps_length(
     assert "HIV" not in out
     assert not (isinstance(m[1], list) and len(m[1]) == 3), (
         "record 2's m, with no served field, is served as %r" % (m[1],))
+
+
+@pytest.mark.parametrize("enc", ["utf-32-le", "utf-32-be", "utf-32"])
+@pytest.mark.parametrize("header", [True, False])
+def test_held_utf32_csv_is_refused(sandbox, enc, header):
+    """UTF-32 with or without a byte order mark, with or without a header
+    row: refused (EIO), never a first row served as the header."""
+    s = sandbox()
+    text = ("id,note\n" if header else "") + \
+        "1,mail bob.jones@example.com\n2,x\n"
+    s.write("a.csv", text.encode(enc))
+    s.write_config("source: @SRC@\ndatasets:\n"
+                   "  a.csv: { format: csv, columns: { id: keep, note: pii } }\n")
+    s.mount()
+    assert read_or_err(s, "a.csv") == b"error 5"
