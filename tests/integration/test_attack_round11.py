@@ -147,6 +147,8 @@ def test_finding_parquet_schema_keys_for_a_role_whose_rule_hides_the_object(
 # true/false) BOOLEAN, though every value of them served is NULL. What
 # leaks: the kind of every hidden value (a flag, a number, a text), for
 # every hidden field; the JSON Lines and CSV forms serve only null.
+# (Likewise `"dx[]": null` over arrays of strings: dx is served null
+# whole but typed VARCHAR[], where `dx: null` gives VARCHAR.)
 # Reproduce: {"id":1,"hiv":true,"u":{"name":"a","flag":true,"n":5,"s":"x"}}
 # with `columns: {id: keep, "u.name": keep}`, `as: [parquet]`; DuckDB
 # `DESCRIBE SELECT * FROM 'a.parquet'` shows u STRUCT(flag BOOLEAN, n
