@@ -665,3 +665,18 @@ def test_held_utf32_csv_is_refused(sandbox, enc, header):
                    "  a.csv: { format: csv, %s }\n" % rules)
     s.mount()
     assert read_or_err(s, "a.csv") == b"error 5"
+
+
+def test_held_round_never_serves_a_negative_zero(sandbox):
+    """round, step 10, of -3, -0.04, -3.0 and -0: 0 as for 3 (a `-0` would
+    tell a small debt from a small credit), in every form."""
+    s = sandbox()
+    mount_jsonl(s, [{"id": 1, "v": -3}, {"id": 2, "v": 3},
+                    {"id": 3, "v": -0.04}, {"id": 4, "v": -3.0},
+                    {"id": 5, "v": 0}],
+                "id: keep, v: { method: round, step: 10 }")
+    out = read_or_err(s, "a.jsonl").decode()
+    assert [json.loads(l)["v"] for l in out.splitlines()] == [0] * 5
+    assert "-" not in out
+    c = read_or_err(s, "a.csv").decode()
+    assert [r["v"] for r in csv.DictReader(io.StringIO(c))] == ["0"] * 5
