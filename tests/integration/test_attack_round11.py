@@ -680,3 +680,39 @@ def test_held_round_never_serves_a_negative_zero(sandbox):
     assert "-" not in out
     c = read_or_err(s, "a.csv").decode()
     assert [r["v"] for r in csv.DictReader(io.StringIO(c))] == ["0"] * 5
+
+
+# ---------------------------------------------------------------------------
+# FINDING 7 (low; integrity rather than privacy): `--log` writes through a
+# symbolic link in the log path's directories.
+#
+# README (Security model): "`spotfs mount --log FILE` never writes through
+# a symbolic link, to a FIFO or device, to another user's file or one with
+# other hard links". The last component is checked, the directories are
+# not: with DIR/ld -> DIR/real, `spotfs mount --log DIR/ld/x.log` mounts
+# and the daemon (root) creates DIR/real/x.log. Whoever can plant a
+# directory symlink in a shared log path (/tmp/spotfs-logs -> elsewhere)
+# chooses the directory root's daemon writes (and, for an existing root
+# file of the chosen name, makes 0600 and appends to). What leaks: the
+# audit log's placement (a file root creates and chmods where another user
+# points it). Reproduce: mkdir real; ln -s real ld; spotfs mount -c C
+# --log $PWD/ld/x.log MNT; ls real.
+
+@pytest.mark.xfail(strict=True, reason="LEAK (low): --log follows a symlinked "
+                   "directory")
+def test_finding_log_follows_a_symlinked_directory(sandbox):
+    s = sandbox()
+    s.write("b.csv", "id,v\n1,2\n")
+    s.write_config("source: @SRC@\ndatasets:\n  b.csv: { columns: { id: keep, "
+                   "v: keep } }\n")
+    real = os.path.join(s.base, "real")
+    os.mkdir(real)
+    os.symlink(real, os.path.join(s.base, "ld"))
+    r = spotfs("mount", "-c", s.config, "--log",
+               os.path.join(s.base, "ld", "x.log"), s.mnt)
+    try:
+        assert not os.listdir(real), (
+            "the daemon wrote its log through the symlinked directory")
+        assert r.returncode != 0
+    finally:
+        s.unmount()
