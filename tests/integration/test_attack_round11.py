@@ -716,3 +716,19 @@ def test_finding_log_follows_a_symlinked_directory(sandbox):
         assert r.returncode != 0
     finally:
         s.unmount()
+
+
+def test_held_dotted_key_and_nested_field_in_different_records_refused(
+        sandbox):
+    """{"user": {"zip": ..}} in two records and {"user.zip": ..} in a third
+    (one path, two shapes: a k_anonymity class the JSON Lines form would
+    serve apart): refused, in every form."""
+    s = sandbox()
+    s.write("a.jsonl", '{"id": 1, "user": {"zip": "94107"}}\n'
+            '{"id": 2, "user": {"zip": "94107"}}\n{"id": 3, "user.zip": "94107"}\n')
+    s.write_config("source: @SRC@\ndatasets:\n  a.jsonl:\n    as: [jsonl, csv]\n"
+                   "    k_anonymity: { quasi: [user.zip], k: 2 }\n"
+                   "    columns: { id: keep, user.zip: keep }\n")
+    s.mount()
+    assert read_or_err(s, "a.jsonl") == b"error 5"
+    assert read_or_err(s, "a.csv") == b"error 5"
