@@ -732,3 +732,15 @@ def test_held_dotted_key_and_nested_field_in_different_records_refused(
     s.mount()
     assert read_or_err(s, "a.jsonl") == b"error 5"
     assert read_or_err(s, "a.csv") == b"error 5"
+
+
+def test_held_pii_key_in_a_hidden_object_refuses_the_parquet_form(sandbox):
+    """m: null over {"bob.jones@example.com": 1}: the Parquet-only dataset
+    is refused (the key check runs on hidden objects' keys too)."""
+    s = sandbox()
+    s.write("a.jsonl", jl([{"id": 1, "m": {"bob.jones@example.com": 1}},
+                           {"id": 2, "m": {"q": 3}}]))
+    s.write_config("source: @SRC@\ndatasets:\n  a.jsonl:\n    as: [parquet]\n"
+                   "    columns: { id: keep, m: null }\n")
+    s.mount()
+    assert read_or_err(s, "a.parquet") == b"error 5"
