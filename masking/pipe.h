@@ -53,8 +53,9 @@ enum pipe_cell_flags {
 	/* A column (pipe_col.flags): a Parquet leaf inside a list or map,
 	 * several values per row, so its cells are NULL (pq_rows.h). */
 	PIPE_F_REPEATED = 1u << 4,
-	/* A cell (PIPE_TEXT): a JSON literal, true or false, not the string
-	 * of its text; k_anonymity keeps the two apart. */
+	/* A cell: a JSON literal (PIPE_TEXT true or false, not the string
+	 * of its text; PIPE_NULL null written, not a key absent);
+	 * k_anonymity keeps them apart. */
 	PIPE_F_LITERAL = 1u << 5,
 	/* Columns (pipe_col.flags) of JSON Lines field paths, for spotfs
 	 * check: some record holds {} or [] there (served as it is, no

@@ -187,6 +187,7 @@ static int vjl_cell(struct vjl_plan *wp, const uint8_t *s,
 	c->type = PIPE_TEXT;
 	if (l->kind == JSONL_NULL) {
 		c->type = PIPE_NULL;
+		c->flags = PIPE_F_LITERAL; /* null written, not a key absent */
 		c->p = NULL;
 		c->len = 0;
 		return 0;
@@ -659,6 +660,15 @@ void vjl_plan_free(struct vjl_plan *wp)
 	free(wp);
 }
 
+bool vjl_plan_blank(const struct vjl_plan *wp, size_t col)
+{
+	bool b = wp->xoff[col] < wp->xoff[col + 1] && !wp->lua[col];
+
+	for (size_t i = wp->xoff[col]; b && i < wp->xoff[col + 1]; i++)
+		b = wp->plan->xf[wp->xs[i]].hides;
+	return b;
+}
+
 /* Which containers wp serves as null whole: those of hidden fields. */
 static int vjl_plan_hide(struct vjl *v, struct vjl_plan *wp)
 {
@@ -668,11 +678,8 @@ static int vjl_plan_hide(struct vjl *v, struct vjl_plan *wp)
 
 	if (!blank)
 		return -ENOMEM;
-	for (size_t c = 0; c < nc; c++) {
-		blank[c] = wp->xoff[c] < wp->xoff[c + 1] && !wp->lua[c];
-		for (size_t i = wp->xoff[c]; i < wp->xoff[c + 1]; i++)
-			blank[c] &= wp->plan->xf[wp->xs[i]].hides;
-	}
+	for (size_t c = 0; c < nc; c++)
+		blank[c] = vjl_plan_blank(wp, c);
 	rc = vjl_hide_new(v->paths, blank, &wp->hide);
 	free(blank);
 	return rc;

@@ -158,6 +158,9 @@ void vjl_plan_restart(struct vjl_plan *wp);
  * methods that say so, no Lua); *none when it has no transform at all
  * (the value is served as it is).
  */
+/* Whether column col is served with nothing of its value (null, redact,
+ * unlisted redact; never Lua). */
+bool vjl_plan_blank(const struct vjl_plan *wp, size_t col);
 bool vjl_plan_keeps(const struct vjl_plan *wp, size_t col, bool *none);
 
 /*

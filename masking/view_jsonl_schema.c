@@ -158,6 +158,23 @@ static uint8_t vjs_leaf(unsigned k, bool none, bool keeps)
 }
 
 /*
+ * Whether every field at or under node n is hidden (vjl_plan_blank): the
+ * JSON Lines form serves n as null whole (view_jsonl_hide.c), so its
+ * shape must not name the keys under it nor type a value it held.
+ */
+static bool vjs_hidden(const struct vjs *s, uint32_t n)
+{
+	int32_t tag = jsonl_paths_tag(s->t, n);
+
+	if (tag >= 0 && !vjl_plan_blank(s->wp, (size_t)tag))
+		return false;
+	for (uint32_t i = s->koff[n]; i < s->koff[n + 1]; i++)
+		if (!vjs_hidden(s, s->kids[i]))
+			return false;
+	return !s->elem[n] || vjs_hidden(s, s->elem[n]);
+}
+
+/*
  * The shape of node n at depth (the column is 1) into *out; its leaves
  * added to *leaves. -ENOMEM.
  */
@@ -185,6 +202,10 @@ static int vjs_shape(const struct vjs *s, uint32_t n, unsigned depth,
 		  JSONL_K(JSONL_TRUE) | JSONL_K(JSONL_FALSE));
 	memset(out, 0, sizeof(*out));
 	out->kind = PQ_SH_STRING;
+	if (vjs_hidden(s, n)) {
+		(*leaves)++;
+		return 0; /* null in every record: no key, no type */
+	}
 	if ((int)obj + (int)arr + (int)sc > 1 ||
 	    (obj && (!nk || nk > VJL_FORM_MAX_FIELDS)) || (arr && !e) ||
 	    ((obj || arr) && depth > VJL_FORM_MAX_DEPTH)) {

@@ -229,18 +229,22 @@ static void kan_key(const struct plan_kwrap *w, const struct pipe_batch *b,
 				KAN_KEY_LEN);
 	for (size_t q = 0; q < w->nquasi; q++) {
 		const struct pipe_cell *c = pipe_batch_cell(b, row, w->qcol[q]);
+		const struct pipe_cell *in =
+			&b->in[row * b->ncols + w->qcol[q]];
 		uint64_t n = c->type == PIPE_NULL ? 0 : c->len;
+		bool lit = (c->flags | in->flags) & PIPE_F_LITERAL;
 		uint8_t len[9];
 
 		/* Length-prefixed, typed (NULL apart from "", the integer 7
 		 * apart from the text "7", as a typed form such as the
-		 * served .db keeps them, JSON's true apart from "true"): no
-		 * two combinations hash the same input, and no form splits a
-		 * class the count merged. */
+		 * served .db keeps them, JSON's true apart from "true", a
+		 * written null apart from a key absent, as JSON Lines serves
+		 * them, even when a transform made both the same): no two
+		 * combinations hash the same input, and no form splits a class
+		 * the count merged. */
 		for (int i = 0; i < 8; i++)
 			len[i] = (uint8_t)(n >> (8 * i));
-		len[8] = (uint8_t)(c->type + 1 +
-				   (c->flags & PIPE_F_LITERAL ? 0x80 : 0));
+		len[8] = (uint8_t)(c->type + 1 + (lit ? 0x80 : 0));
 		crypto_generichash_update(&st, len, sizeof(len));
 		crypto_generichash_update(&st, c->p, (size_t)n);
 	}

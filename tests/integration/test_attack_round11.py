@@ -94,8 +94,6 @@ HIDDEN_KEY_CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: the Parquet schema names the "
-                   "keys of a container served as null")
 @pytest.mark.parametrize("case", sorted(HIDDEN_KEY_CASES))
 def test_finding_parquet_schema_names_keys_of_hidden_containers(sandbox, case):
     recs, rules = HIDDEN_KEY_CASES[case]
@@ -109,8 +107,6 @@ def test_finding_parquet_schema_names_keys_of_hidden_containers(sandbox, case):
         "the Parquet form's schema names a key of the hidden object"
 
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a role whose rule hides m "
-                   "reads m's keys in the Parquet schema")
 def test_finding_parquet_schema_keys_for_a_role_whose_rule_hides_the_object(
         sandbox):
     """m: null for the analyst, kept by the steward's override: the
@@ -154,8 +150,6 @@ def test_finding_parquet_schema_keys_for_a_role_whose_rule_hides_the_object(
 # `DESCRIBE SELECT * FROM 'a.parquet'` shows u STRUCT(flag BOOLEAN, n
 # DOUBLE, name VARCHAR, s VARCHAR), hiv BOOLEAN.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: hidden leaves are typed by "
-                   "their raw values in the Parquet schema")
 def test_finding_parquet_types_hidden_leaves_by_raw_value(sandbox, tmp_path):
     s = sandbox()
     mount_jsonl(s, [{"id": 1, "hiv": True, "u": {"name": "a", "flag": True,
@@ -489,8 +483,6 @@ def test_held_jsonl_kanon_keeps_kinds_and_spellings_apart(sandbox, odd):
 # as empty/NULL (the same); only the JSON Lines form tells them apart.
 # What leaks: a class of one (the record's shape) among served rows.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: an absent quasi key is counted "
-                   "as null but served differently")
 def test_finding_jsonl_kanon_absent_quasi_key_counted_as_null(sandbox):
     recs = [{"id": i, "age": None} for i in range(3)] + [{"id": 9}]
     served = kanon_served(sandbox(), recs)

@@ -100,7 +100,10 @@ def test_jsonl_quasi_holding_an_empty_object_fails_naming_the_line(sandbox):
 
 def test_jsonl_quasi_null_and_scalars_still_count(sandbox):
     """A quasi field that is null, a number or a string in some records
-    (nothing under it) is counted as before: the lone value suppressed."""
+    (nothing under it) is counted by its value: the lone value suppressed.
+    A written null and a missing key are served differently ("zip": null
+    against no key), so they are classes apart (round 11, finding 6): two
+    nulls and one missing key are under k=3."""
     s = sandbox()
     recs = [{"id": i, "zip": "10115"} for i in range(3)]
     recs += [{"id": 3 + i, "zip": None} for i in range(2)] + [{"id": 5}]
@@ -112,7 +115,7 @@ def test_jsonl_quasi_null_and_scalars_still_count(sandbox):
         "    columns: { id: keep, zip: keep }\n")
     s.mount()
     got = [json.loads(x)["id"] for x in read(s, "s.jsonl").splitlines()]
-    assert got == [0, 1, 2, 3, 4, 5], got
+    assert got == [0, 1, 2], got
 
 
 def test_report_refuses_a_jsonl_quasi_held_as_an_object(sandbox):
