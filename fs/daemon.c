@@ -25,11 +25,13 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/openat2.h>
 #include <sodium.h>
 
 #include "daemon_i.h"
@@ -131,7 +133,9 @@ static int dmn_log_fd = -1;
 
 /*
  * Open the log file at path for appending as a daemon (often root) may:
- * never through a symlink (O_NOFOLLOW), never a FIFO or device (opened
+ * never through a symlink, in any component of the path (openat2's
+ * RESOLVE_NO_SYMLINKS: a link to a folder another user controls would
+ * let them choose where root writes), never a FIFO or device (opened
  * without blocking, then refused), never a file of another user (who
  * could read the log, or had it append to a file they chose) or one with
  * other hard links (a link to a file root did not choose). A new file is
@@ -141,17 +145,21 @@ static int dmn_log_fd = -1;
  */
 static int dmn_log_open(const char *path, char *msg, size_t len)
 {
-	int fd = open(path,
-		      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
-			      O_NOCTTY | O_NONBLOCK,
-		      0600);
+	struct open_how how = {
+		.flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+			 O_NOFOLLOW | O_NOCTTY | O_NONBLOCK,
+		.mode = 0600,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 	struct stat st;
 	int rc = 0;
 
 	if (fd < 0) {
 		rc = -errno;
 		snprintf(msg, len, "%s",
-			 rc == -ELOOP ? "a symbolic link: refused"
+			 rc == -ELOOP ? "a symbolic link: refused (no folder "
+					"of the path may be one either)"
 			 : rc == -ENXIO
 				 ? "not a regular file (a FIFO or a device): "
 				   "refused"

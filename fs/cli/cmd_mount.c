@@ -95,31 +95,43 @@ static int cli_mount_check_point(const char *mp, const struct cfg *cfg)
 
 /*
  * --log FILE as an absolute path: the daemon changes to / when it
- * detaches, so a relative name must be resolved against the caller's
- * folder first. Its folder must exist (checked now, not after detaching).
+ * detaches, so a relative name is put after the caller's folder (getcwd:
+ * a path without links). Links are not resolved here: the daemon refuses
+ * a path with a symbolic link in any component. Its folder must exist
+ * (checked now, not after detaching).
  */
 static int cli_log_path(const char *in, char *buf, size_t len)
 {
-	char dir[PATH_MAX], real[PATH_MAX];
+	char cwd[PATH_MAX] = "";
 	const char *slash = strrchr(in, '/'), *base = slash ? slash + 1 : in;
+	struct stat st;
+	size_t dl;
+	int rc = 0;
 
 	if (!*base) {
 		cli_error("mount", "--log %s: a file name is needed", in);
 		return -EINVAL;
 	}
-	if (slash == in)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-			 slash ? (int)(slash - in) : 1, slash ? in : ".");
-	if (!realpath(dir, real)) {
-		cli_error("mount", "--log %s: %s", in, strerror(errno));
-		return -errno;
+	if (in[0] != '/' && !getcwd(cwd, sizeof(cwd))) {
+		rc = -errno;
+		cli_error("mount", "--log %s: %s", in, strerror(-rc));
+		return rc;
 	}
-	if ((size_t)snprintf(buf, len, "%s/%s", strcmp(real, "/") ? real : "",
-			     base) >= len) {
+	if ((size_t)snprintf(buf, len, "%s%s%s", cwd, cwd[0] ? "/" : "", in) >=
+	    len) {
 		cli_error("mount", "--log %s: path too long", in);
 		return -ENAMETOOLONG;
+	}
+	dl = (size_t)(strrchr(buf, '/') - buf);
+	buf[dl] = 0;
+	if (stat(dl ? buf : "/", &st))
+		rc = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		rc = -ENOTDIR;
+	buf[dl] = '/';
+	if (rc) {
+		cli_error("mount", "--log %s: %s", in, strerror(-rc));
+		return rc;
 	}
 	return 0;
 }

@@ -690,8 +690,6 @@ def test_held_round_never_serves_a_negative_zero(sandbox):
 # points it). Reproduce: mkdir real; ln -s real ld; spotfs mount -c C
 # --log $PWD/ld/x.log MNT; ls real.
 
-@pytest.mark.xfail(strict=True, reason="LEAK (low): --log follows a symlinked "
-                   "directory")
 def test_finding_log_follows_a_symlinked_directory(sandbox):
     s = sandbox()
     s.write("b.csv", "id,v\n1,2\n")
