@@ -59,7 +59,7 @@ enum pii_gate {
 	PII_G_DIGIT = 1u << 3,
 	PII_G_UPPER = 1u << 4,
 	PII_G_PLUS = 1u << 5, /* '+' '(' : a phone may start there */
-	PII_G_FOLD = 1u << 6, /* non-ASCII, '%', '\\': read a folded copy */
+	PII_G_FOLD = 1u << 6, /* non-ASCII, '%', '\\', '&': a folded copy */
 	PII_G_CTRL = 1u << 7, /* control bytes: not text (pii_unreadable) */
 };
 
@@ -75,6 +75,7 @@ static const uint8_t pii_gates[256] = {
 	['A' ... 'Z'] = PII_G_UPPER,
 	['%'] = PII_G_FOLD,
 	['\\'] = PII_G_FOLD,
+	['&'] = PII_G_FOLD,
 	[0x80 ... 0xff] = PII_G_FOLD,
 	[0x00 ... 0x08] = PII_G_CTRL, /* tab, line ends and escape are text */
 	[0x0e ... 0x1a] = PII_G_CTRL,

@@ -115,6 +115,63 @@ static size_t pii_pct(const uint8_t *p, size_t len, size_t i, uint32_t *cp)
 	return 3;
 }
 
+/*
+ * An HTML character reference at i ("&#64;", "&#x40;", "&commat;"): its
+ * source bytes and *cp, or 0 (the '&' is read as itself). As for %XX, an
+ * ASCII result must be one that joins what the detectors read.
+ */
+static size_t pii_html(const uint8_t *p, size_t len, size_t i, uint32_t *cp)
+{
+	static const struct {
+		const char *name;
+		uint32_t cp;
+	} named[] = {
+		{ "commat", '@' }, { "period", '.' }, { "plus", '+' },
+		{ "hyphen", '-' }, { "dash", '-' },   { "lowbar", '_' },
+		{ "num", '#' },	   { "dollar", '$' },
+	};
+	size_t j = i + 1, end = len - i > 12 ? i + 12 : len;
+	uint32_t v = 0;
+
+	if (j < end && p[j] == '#') {
+		bool hex = ++j < end && (p[j] == 'x' || p[j] == 'X');
+		size_t d = 0;
+
+		j += hex;
+		for (; j < end && d < 7; j++, d++) {
+			int h = hex ? pii_hex(p[j])
+				    : (p[j] >= '0' && p[j] <= '9' ? p[j] - '0'
+								  : -1);
+
+			if (h < 0)
+				break;
+			v = v * (hex ? 16 : 10) + (uint32_t)h;
+		}
+		if (!d || j >= end || p[j] != ';' || !v || v > 0x10ffff ||
+		    (v >= 0xd800 && v <= 0xdfff))
+			return 0;
+	} else {
+		size_t k;
+
+		for (k = 0; k < SPOT_ARRAY_SIZE(named); k++) {
+			size_t n = strlen(named[k].name);
+
+			if (len - j > n && !memcmp(p + j, named[k].name, n) &&
+			    p[j + n] == ';')
+				break;
+		}
+		if (k == SPOT_ARRAY_SIZE(named))
+			return 0;
+		v = named[k].cp;
+		j += strlen(named[k].name);
+	}
+	if (v < 0x80 && !(pii_cls[v] & (PII_C_ALNUM | PII_C_LOCAL)) &&
+	    v != '@' && v != '.')
+		return 0;
+	*cp = v;
+	return j + 1 - i;
+}
+
 /* One source character at i: its code point and its source bytes. */
 static size_t pii_next(const uint8_t *p, size_t len, size_t i, uint32_t *cp)
 {
@@ -124,6 +181,8 @@ static size_t pii_next(const uint8_t *p, size_t len, size_t i, uint32_t *cp)
 	if (c == '\\' && (n = pii_json_esc(p, len, i, cp)))
 		return n;
 	if (c == '%' && (n = pii_pct(p, len, i, cp)))
+		return n;
+	if (c == '&' && (n = pii_html(p, len, i, cp)))
 		return n;
 	if (c >= 0x80 && (n = pii_u8len(p, len, i))) {
 		*cp = pii_cp(p + i, n);
@@ -227,7 +286,7 @@ static bool pii_fold_changes(const uint8_t *src, size_t len, size_t i)
 	while (i < len) {
 		uint8_t c = src[i];
 
-		if (c < 0x80 && c != '%' && c != '\\') {
+		if (c < 0x80 && c != '%' && c != '\\' && c != '&') {
 			i++;
 			continue;
 		}
@@ -263,7 +322,8 @@ int pii_fold(const uint8_t *src, size_t len, struct pii_text *t)
 		uint32_t cp;
 		size_t n, w;
 
-		if (src[i] < 0x80 && src[i] != '%' && src[i] != '\\') {
+		if (src[i] < 0x80 && src[i] != '%' && src[i] != '\\' &&
+		    src[i] != '&') {
 			map[o] = i;
 			buf[o++] = src[i++];
 			continue;

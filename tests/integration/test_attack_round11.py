@@ -254,9 +254,6 @@ def test_held_hidden_array_inside_kept_array_is_null(sandbox):
 # What leaks: the address's local part / the number, raw.
 
 PII_MISSED = {
-    "html_dec": ("mail bob.jones&#64;example.com now", "bob.jones"),
-    "html_hex": ("mail bob.jones&#x40;example.com now", "bob.jones"),
-    "html_named": ("mail bob.jones&commat;example.com now", "bob.jones"),
     "double_pct": ("mail bob.jones%2540example.com now", "bob.jones"),
     "backslash_x": ("mail bob.jones\\x40example.com now", "bob.jones"),
     "at_words": ("mail bob.jones at example dot com now", "bob.jones"),
@@ -280,6 +277,10 @@ PII_MISSED = {
 }
 # Held: look-alikes and invisible characters that are folded.
 PII_HELD = {
+    # round 11 finding 2, fixed: HTML character references are folded
+    "html_dec": ("mail bob.jones&#64;example.com now", "bob.jones"),
+    "html_hex": ("mail bob.jones&#x40;example.com now", "bob.jones"),
+    "html_named": ("mail bob.jones&commat;example.com now", "bob.jones"),
     "lrm_before_at": ("mail bob.jones\u200e@example.com now", "bob.jones"),
     "word_joiner_at": ("mail bob.jones\u2060@example.com now", "bob.jones"),
     "zwnbsp_at": ("mail bob.jones\ufeff@example.com now", "bob.jones"),
@@ -566,8 +567,6 @@ def test_held_row_filter_keeps_dropped_keys_out_of_the_parquet_schema(sandbox):
 # forms post it) and a CSV header of that spelling are served. What
 # leaks: the e-mail address in a key / header.
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a key or header spelled with "
-                   "&#64; is served")
 @pytest.mark.parametrize("form", ["jsonl", "csv", "sqlite_table"])
 def test_finding_key_with_html_reference_is_served(sandbox, form):
     s = sandbox()
