@@ -485,26 +485,23 @@ static int vjl_rewrite_rec(struct vjl *v, struct vjl_plan *wp, const uint8_t *s,
 			/* The first leaf of a container served as null whole
 			 * (or an empty one): null in its place. Its leaves are
 			 * still masked (the export review records them). */
-			uint32_t up = wp->hide->up[l->node];
-			size_t o0 = l->off, o1 = l->end;
+			size_t o0, o1;
+			int h = vjl_hide_at(wp->hide, s + bom, n - bom, hprev,
+					    l, nl - i, &o0, &o1);
 
-			if (up != VJL_HIDE_NONE || (l->kind == JSONL_EMPTY &&
-						    wp->hide->all[l->node])) {
-				if (up != VJL_HIDE_NONE &&
-				    vjl_hide_span(wp->hide, s + bom, n - bom,
-						  hprev, l, up, &o0, &o1)) {
-					spot_err_set(
-						err, "line %llu: %s",
-						(unsigned long long)line,
-						jsonl_err_text(JSONL_E_STALE));
-					return -EIO;
-				}
-				if (spot_buf_append(out, s + pos,
-						    o0 + bom - pos) ||
-				    spot_buf_append(out, "null", 4)) {
-					spot_err_set(err, "out of memory");
-					return -ENOMEM;
-				}
+			if (h < 0) {
+				spot_err_set(err, "line %llu: %s",
+					     (unsigned long long)line,
+					     jsonl_err_text(JSONL_E_STALE));
+				return -EIO;
+			}
+			if (h &&
+			    (spot_buf_append(out, s + pos, o0 + bom - pos) ||
+			     spot_buf_append(out, "null", 4))) {
+				spot_err_set(err, "out of memory");
+				return -ENOMEM;
+			}
+			if (h) {
 				pos = o1 + bom;
 				hend = o1;
 			}
@@ -680,7 +677,7 @@ static int vjl_plan_hide(struct vjl *v, struct vjl_plan *wp)
 		return -ENOMEM;
 	for (size_t c = 0; c < nc; c++)
 		blank[c] = vjl_plan_blank(wp, c);
-	rc = vjl_hide_new(v->paths, blank, &wp->hide);
+	rc = vjl_hide_new(v->paths, blank, nc, &wp->hide);
 	free(blank);
 	return rc;
 }

@@ -209,6 +209,8 @@ int vjl_step2(struct vjl *v, struct vjl_plan **wps, size_t nwps,
 
 /* Per node of a file's paths, for one plan. */
 struct vjl_hide {
+	const struct jsonl_paths *t;
+	bool *blank;	/* per column: served with nothing of its value */
 	bool *all;	/* every field at or under the node is hidden */
 	uint32_t *up;	/* the node above whose value is served as null, or
 			 * VJL_HIDE_NONE */
@@ -217,20 +219,23 @@ struct vjl_hide {
 
 /*
  * The hidden containers of paths t, blank[c] saying whether column c (a
- * node's tag) is served with nothing of its value. *out NULL when no
- * container is hidden whole. 0 or -ENOMEM.
+ * node's tag, ncols of them) is served with nothing of its value. *out
+ * NULL when no column is hidden. 0 or -ENOMEM.
  */
-int vjl_hide_new(const struct jsonl_paths *t, const bool *blank,
+int vjl_hide_new(const struct jsonl_paths *t, const bool *blank, size_t ncols,
 		 struct vjl_hide **out);
 void vjl_hide_free(struct vjl_hide *h);
 /*
- * The bytes [*off, *end) of the value of node up (a container) holding
- * leaf l, the first leaf of it in line (s, len) after offset from (the
- * end of the leaf before l, or 0). -EIO when the line does not hold it
- * so (never for a line the tokenizer accepted).
+ * Whether leaf ls[0] (of the nl leaves left of the record in line (s,
+ * len), the leaf before it ending at from, or from 0) starts a container
+ * served as null: one hidden in every record, the outermost one opened
+ * since the leaf before that holds no served field in this record, or
+ * the leaf itself when it is an empty {} or [] of a hidden column. 1 with
+ * its bytes in [*off, *end), 0 for none, -EIO when the line does not hold
+ * it so (never for a line the tokenizer accepted).
  */
-int vjl_hide_span(const struct vjl_hide *h, const uint8_t *s, size_t len,
-		  size_t from, const struct jsonl_leaf *l, uint32_t up,
-		  size_t *off, size_t *end);
+int vjl_hide_at(const struct vjl_hide *h, const uint8_t *s, size_t len,
+		size_t from, const struct jsonl_leaf *ls, size_t nl,
+		size_t *off, size_t *end);
 
 #endif /* SPOT_VIEW_JSONL_I_H */

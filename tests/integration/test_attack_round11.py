@@ -617,9 +617,6 @@ def test_finding_key_with_html_reference_is_served(sandbox, form):
 # number and key sets of elements none of whose fields is served (the very
 # leak round 10 finding 5 closed for whole paths).
 
-@pytest.mark.xfail(strict=True, reason="LEAK: a record's container of only "
-                   "hidden fields keeps its length where the path holds a "
-                   "served field elsewhere")
 @pytest.mark.parametrize("form", ["jsonl", "csv"])
 def test_finding_container_of_hidden_fields_in_one_record_keeps_length(
         sandbox, form):
